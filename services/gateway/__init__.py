@@ -1,0 +1,1 @@
+"""The litestar app: GraphQL schema assembly, health and readiness, the ``thidua`` CLI."""

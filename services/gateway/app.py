@@ -1,0 +1,72 @@
+"""``create_app(settings)``: the one place the web application is assembled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from litestar import Litestar, Request, get
+from litestar.response import Response
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from strawberry.litestar import make_graphql_controller
+
+from services.gateway.logs import configure_logging
+from services.gateway.runtime import Runtime
+from services.gateway.schema import build_schema
+from shared import migrate
+from shared.settings import Settings
+
+
+@get("/health", sync_to_thread=False, include_in_schema=False)
+def health() -> dict[str, str]:
+    """Liveness: the process answers. It does not touch the database."""
+    return {"status": "ok"}
+
+
+@get("/ready", include_in_schema=False)
+async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Readiness: the database answers and every migration is applied."""
+    runtime: Runtime = request.app.state.runtime
+    try:
+        async with runtime.pool.acquire(timeout=2) as conn:
+            waiting = await migrate.pending(conn)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        body = {"status": "unavailable", "reason": f"database: {type(exc).__name__}"}
+        return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE)
+    if waiting:
+        body = {"status": "unavailable", "reason": "migrations pending", "pending": len(waiting)}
+        return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE)
+    return Response({"status": "ready"}, status_code=HTTP_200_OK)
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
+    """The Litestar app. It starts its own runtime on startup unless one is handed in (tests)."""
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own = runtime is None
+        app.state.runtime = await Runtime.start(settings) if own else runtime
+        try:
+            yield
+        finally:
+            if own:
+                await app.state.runtime.close()
+
+    async def graphql_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        return {"runtime": request.app.state.runtime}
+
+    graphql = make_graphql_controller(
+        build_schema(settings),
+        path="/graphql",
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        context_getter=graphql_context,
+    )
+    return Litestar(
+        route_handlers=[health, ready, graphql],
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_request_bytes,
+        openapi_config=None,
+    )

@@ -1,0 +1,51 @@
+"""The GraphQL schema, assembled from each service's ``schema.py`` (the gateway's own fields here)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+
+from services.gateway.errors import DomainErrors
+from shared.settings import Settings
+
+
+def product_version() -> str:
+    try:
+        return version("thidua")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+@strawberry.type(description="Điểm vào đọc dữ liệu của Thi đua.")
+class Query:
+    @strawberry.field(description="Phiên bản phần mềm máy chủ.")
+    def version(self) -> str:
+        return product_version()
+
+    @strawberry.field(description="Thời điểm hiện tại theo đồng hồ máy chủ (UTC).")
+    def server_time(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[object] = [
+        ParserCache(maxsize=1024),
+        ValidationCache(maxsize=1024),
+        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        DomainErrors(),
+    ]
+    if not settings.graphiql_enabled:
+        extensions.append(DisableIntrospection())
+    return strawberry.Schema(query=Query, extensions=extensions)

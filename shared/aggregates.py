@@ -1,0 +1,349 @@
+"""Aggregates written with the ``eventsourcing`` domain model, stored in our event store.
+
+Events are stored under a registered, stable name (the name given to ``@event("…")``), never a
+module path, so moving or renaming a class breaks no history. Stored data is upcast from its
+``schema_version`` to the current one on read. Values that JSON lacks (UUID, Decimal, date,
+datetime) travel as ``{"_type_": name, "_data_": text}``, eventsourcing's own transcoding form.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import asyncpg
+import orjson
+from eventsourcing.domain import Aggregate, CanInitAggregate, CanMutateAggregate
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, Transcoding, UUIDAsHex
+from eventsourcing.utils import get_topic
+
+from shared import canonical
+from shared.errors import (
+    ConcurrencyConflict,
+    DomainError,
+    InvalidEventData,
+    NotFound,
+    UnknownEventType,
+)
+from shared.eventstore import Appended, EventStore, NewEvent, StoredEvent
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=Aggregate)
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class ValueCodec:
+    """Domain values ⇄ JSON values, with eventsourcing's transcodings for what JSON lacks."""
+
+    def __init__(self, transcodings: Iterable[Transcoding] = ()) -> None:
+        self.by_type: dict[type, Transcoding] = {}
+        self.by_name: dict[str, Transcoding] = {}
+        for t in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO(), *transcodings):
+            self.by_type[t.type] = t
+            self.by_name[t.name] = t
+
+    def encode(self, value: Any) -> Any:
+        if value is None or isinstance(value, str | bool | int | float):
+            return value  # floats are refused by canonical.normalise, with the path named
+        if isinstance(value, Mapping):
+            return {key: self.encode(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.encode(item) for item in value]
+        transcoding = self.by_type.get(type(value))
+        if transcoding is None:
+            kind = type(value).__name__
+            raise InvalidEventData(f"Chưa có cách lưu giá trị kiểu {kind}.", kind=kind)
+        return {"_type_": transcoding.name, "_data_": self.encode(transcoding.encode(value))}
+
+    def decode(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 2 and "_type_" in value and "_data_" in value:
+                transcoding = self.by_name.get(value["_type_"])
+                if transcoding is None:
+                    raise InvalidEventData(f"Kiểu giá trị lạ: {value['_type_']!r}.")
+                return transcoding.decode(self.decode(value["_data_"]))
+            return {key: self.decode(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.decode(item) for item in value]
+        return value
+
+
+@dataclass
+class Registered:
+    name: str
+    event_class: type[CanMutateAggregate[Any]]
+    aggregate_class: type[Aggregate]
+    upcasters: dict[int, Upcaster] = field(default_factory=dict)
+
+    @property
+    def schema_version(self) -> int:
+        version = 1
+        while version in self.upcasters:
+            version += 1
+        return version
+
+    @property
+    def creates(self) -> bool:
+        return issubclass(self.event_class, CanInitAggregate)
+
+
+class EventRegistry:
+    """Stable names for event classes and aggregates, and the upcasters between schema versions."""
+
+    def __init__(self, codec: ValueCodec | None = None) -> None:
+        self.codec = codec or ValueCodec()
+        self._by_name: dict[str, Registered] = {}
+        self._by_class: dict[type, Registered] = {}
+        self._aggregates: dict[str, type[Aggregate]] = {}
+        self._aggregate_names: dict[type, str] = {}
+
+    def register(
+        self, aggregate_class: type[Aggregate], *event_classes: type[Any], name: str | None = None
+    ) -> None:
+        """Register an aggregate (under ``name``, default its class name) and its events.
+
+        An event's stored name is its class name, i.e. the name given to ``@event("…")``.
+        """
+        aggregate_name = name or aggregate_class.__name__
+        if aggregate_name in self._aggregates:
+            raise ValueError(f"aggregate name {aggregate_name!r} registered twice")
+        self._aggregates[aggregate_name] = aggregate_class
+        self._aggregate_names[aggregate_class] = aggregate_name
+        for event_class in event_classes:
+            event_name = event_class.__name__
+            if event_name in self._by_name:
+                raise ValueError(f"event name {event_name!r} registered twice")
+            entry = Registered(event_name, event_class, aggregate_class)
+            self._by_name[event_name] = entry
+            self._by_class[event_class] = entry
+
+    def upcaster(self, event_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        """Register ``fn(data) -> data`` lifting stored data from ``from_version`` to the next."""
+
+        def decorate(fn: Upcaster) -> Upcaster:
+            entry = self._by_name[event_name]
+            if from_version in entry.upcasters:
+                raise ValueError(f"{event_name} v{from_version} has an upcaster already")
+            entry.upcasters[from_version] = fn
+            return fn
+
+        return decorate
+
+    def aggregate_class(self, name: str) -> type[Aggregate]:
+        try:
+            return self._aggregates[name]
+        except KeyError:
+            raise UnknownEventType(f"Kiểu đối tượng {name!r}.") from None
+
+    def aggregate_name(self, aggregate_class: type) -> str:
+        return self._aggregate_names[aggregate_class]
+
+    def encode(self, event: CanMutateAggregate[Any]) -> NewEvent:
+        entry = self._by_class.get(type(event))
+        if entry is None:
+            raise UnknownEventType(f"Lớp {type(event).__qualname__} chưa được đăng ký.")
+        data = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
+        return NewEvent(
+            stream_id=event.originator_id,
+            stream_version=event.originator_version,
+            event_type=entry.name,
+            data=self.codec.encode(data),
+            schema_version=entry.schema_version,
+        )
+
+    def decode(self, stored: StoredEvent) -> CanMutateAggregate[Any]:
+        entry = self._by_name.get(stored.event_type)
+        if entry is None:
+            raise UnknownEventType(
+                f"{stored.event_type!r} (seq {stored.seq}).", event_type=stored.event_type
+            )
+        data = upcast(entry, stored.schema_version, stored.data)
+        kwargs = self.codec.decode(data)
+        kwargs.update(
+            originator_id=stored.stream_id,
+            originator_version=stored.stream_version,
+            timestamp=stored.recorded_at,
+        )
+        if entry.creates:
+            kwargs["originator_topic"] = get_topic(entry.aggregate_class)
+        try:
+            return entry.event_class(**kwargs)
+        except TypeError as exc:
+            raise InvalidEventData(f"{stored.event_type} (seq {stored.seq}): {exc}") from None
+
+
+def upcast(entry: Registered, from_version: int, data: dict[str, Any]) -> dict[str, Any]:
+    current = entry.schema_version
+    if from_version > current:
+        raise InvalidEventData(
+            f"{entry.name} v{from_version} được ghi bởi phiên bản mới hơn (hiện biết v{current})."
+        )
+    for version in range(from_version, current):
+        data = entry.upcasters[version](dict(data))
+    return data
+
+
+class Repository:
+    """Loads aggregates from their streams (from a snapshot when there is one) and saves them."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        registry: EventRegistry,
+        *,
+        snapshot_every: int = 100,
+        retries: int = 3,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.snapshot_every = snapshot_every
+        self.retries = retries
+
+    async def get(
+        self,
+        tenant_id: str,
+        aggregate_id: UUID,
+        *,
+        version: int | None = None,
+        at: datetime | None = None,
+    ) -> Aggregate:
+        """The aggregate as it is now, or as it was at a version or a moment; else NotFound."""
+        aggregate: Aggregate | None = None
+        after = 0
+        if version is None and at is None:
+            aggregate = await self._from_snapshot(tenant_id, aggregate_id)
+            after = aggregate.version if aggregate is not None else 0
+        events = await self.store.read_stream(
+            tenant_id, aggregate_id, after_version=after, to_version=version, until=at
+        )
+        for stored in events:
+            aggregate = self.registry.decode(stored).mutate(aggregate)
+        if aggregate is None:
+            raise NotFound(f"{aggregate_id}", id=str(aggregate_id))
+        return aggregate
+
+    async def save(
+        self,
+        tenant_id: str,
+        *aggregates: Aggregate,
+        meta: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        fingerprint: bytes | None = None,
+        connection: asyncpg.Connection | None = None,
+    ) -> Appended:
+        """Append the aggregates' pending events as one atomic append."""
+        pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        appended = await self.store.append(
+            tenant_id,
+            [self.registry.encode(event) for event in pending],
+            meta=meta,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            connection=connection,
+        )
+        if not appended.replayed:
+            counts: dict[UUID, int] = {}
+            for event in pending:
+                counts[event.originator_id] = counts.get(event.originator_id, 0) + 1
+            for aggregate in aggregates:
+                if self._snapshot_due(aggregate.version, counts.get(aggregate.id, 0)):
+                    await self._take_snapshot(tenant_id, aggregate)
+        return appended
+
+    async def execute(
+        self,
+        tenant_id: str,
+        decide: Callable[[], Awaitable[Sequence[Aggregate]]],
+        *,
+        meta: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        fingerprint: bytes | None = None,
+    ) -> Appended:
+        """Run a command: ``decide`` loads aggregates and calls their methods (raising a
+        DomainError when a rule says no); their events are saved. A concurrency conflict reloads
+        and decides again, a bounded number of times. A repeated idempotency key decides nothing.
+        """
+        if idempotency_key is not None:
+            replay = await self.store.replay_of(tenant_id, idempotency_key)
+            if replay is not None:
+                return replay
+        for attempt in range(self.retries + 1):
+            aggregates = await decide()
+            try:
+                return await self.save(
+                    tenant_id,
+                    *aggregates,
+                    meta=meta,
+                    idempotency_key=idempotency_key,
+                    fingerprint=fingerprint,
+                )
+            except ConcurrencyConflict:
+                if attempt == self.retries:
+                    raise
+        raise DomainError("unreachable")  # pragma: no cover
+
+    def _snapshot_due(self, version: int, new_events: int) -> bool:
+        every = self.snapshot_every
+        return bool(every and new_events and version // every > (version - new_events) // every)
+
+    async def _take_snapshot(self, tenant_id: str, aggregate: Aggregate) -> None:
+        state = {k: v for k, v in vars(aggregate).items() if k not in _NOT_STATE}
+        state["class_version"] = getattr(type(aggregate), "class_version", 1)
+        try:
+            body = canonical.dumps(canonical.normalise(self.registry.codec.encode(state)))
+        except DomainError as exc:
+            log.warning("snapshot skipped for %s: %s", aggregate.id, exc)  # only an optimisation
+            return
+        await self.store.pool.execute(
+            """INSERT INTO snapshots (tenant_id, stream_id, stream_version, aggregate, state)
+               VALUES ($1, $2, $3, $4, $5::jsonb)
+               ON CONFLICT (tenant_id, stream_id) DO UPDATE
+                  SET stream_version = EXCLUDED.stream_version, state = EXCLUDED.state,
+                      aggregate = EXCLUDED.aggregate, taken_at = now()
+                WHERE snapshots.stream_version < EXCLUDED.stream_version""",
+            tenant_id,
+            aggregate.id,
+            aggregate.version,
+            self.registry.aggregate_name(type(aggregate)),
+            body.decode(),
+        )
+
+    async def _from_snapshot(self, tenant_id: str, aggregate_id: UUID) -> Aggregate | None:
+        if not self.snapshot_every:
+            return None
+        row = await self.store.pool.fetchrow(
+            "SELECT stream_version, aggregate, state::text AS state FROM snapshots "
+            "WHERE tenant_id = $1 AND stream_id = $2",
+            tenant_id,
+            aggregate_id,
+        )
+        if row is None:
+            return None
+        cls = self.registry.aggregate_class(row["aggregate"])
+        state = self.registry.codec.decode(orjson.loads(row["state"]))
+        if state.pop("class_version", 1) != getattr(cls, "class_version", 1):
+            return None  # the aggregate's shape changed since: replay the stream instead
+        state.update(_id=aggregate_id, _version=row["stream_version"], _pending_events=[])
+        aggregate = object.__new__(cls)
+        object.__setattr__(aggregate, "__dict__", state)
+        return aggregate
+
+
+_NOT_STATE = frozenset({"_id", "_version", "_pending_events"})

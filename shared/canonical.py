@@ -1,0 +1,107 @@
+"""The canonical bytes of a stored event and the hash chain over them (docs/audit.md is the spec).
+
+An event's *content* is the JSON object
+
+    {"data": …, "event_type": …, "meta": …, "schema_version": …,
+     "stream_id": …, "stream_version": …, "tenant_id": …}
+
+written canonically: keys sorted by Unicode code point, no whitespace, UTF-8 (no \\u escapes
+except for `"`, `\\` and control characters), integers only (no fractions or exponents), text in
+NFC. The chain then links each event to the one before it in its tenant's log:
+
+    canonical(event) = f"{seq}\\n{recorded_at:%Y-%m-%dT%H:%M:%S.%fZ}\\n".encode() + content
+    hash             = sha256(prev_hash + canonical(event))        # prev_hash of seq 1: 32 zero bytes
+
+PostgreSQL computes the same thing inside the append (migrations/0001_event_store.sql); the two
+must agree byte for byte, and tests hold them to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from shared.errors import InvalidEventData
+
+GENESIS_HASH = bytes(32)
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+def normalise(value: Any, path: str = "$") -> Any:
+    """A copy of a JSON value with text in NFC; anything not canonical JSON is refused.
+
+    Floats are refused because a float does not survive every JSON reader byte for byte: money is
+    an integer number of đồng, and a fraction travels as a decimal string.
+    """
+    if isinstance(value, str):
+        return _text(value, path)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise InvalidEventData(f"{path}: số nguyên vượt phạm vi 64 bit.", path=path)
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidEventData(f"{path}: khóa phải là chuỗi.", path=path)
+            out[_text(key, path)] = normalise(item, f"{path}.{key}")
+        return out
+    if isinstance(value, list | tuple):
+        return [normalise(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    kind = type(value).__name__
+    raise InvalidEventData(f"{path}: kiểu {kind} không có dạng JSON chuẩn.", path=path, kind=kind)
+
+
+def _text(value: str, path: str) -> str:
+    if "\x00" in value:
+        raise InvalidEventData(f"{path}: chuỗi chứa ký tự NUL.", path=path)
+    if not unicodedata.is_normalized("NFC", value):
+        value = unicodedata.normalize("NFC", value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidEventData(f"{path}: chuỗi không phải UTF-8 hợp lệ.", path=path) from None
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    """Canonical JSON bytes of an already normalised value."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def content(
+    *,
+    tenant_id: str,
+    stream_id: UUID,
+    stream_version: int,
+    event_type: str,
+    schema_version: int,
+    data: Any,
+    meta: Any,
+) -> dict[str, Any]:
+    return {
+        "data": data,
+        "event_type": event_type,
+        "meta": meta,
+        "schema_version": schema_version,
+        "stream_id": str(stream_id),
+        "stream_version": stream_version,
+        "tenant_id": tenant_id,
+    }
+
+
+def format_recorded_at(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain(prev_hash: bytes, seq: int, recorded_at: datetime, content_bytes: bytes) -> bytes:
+    header = f"{seq}\n{format_recorded_at(recorded_at)}\n".encode()
+    return hashlib.sha256(prev_hash + header + content_bytes).digest()

@@ -1,0 +1,114 @@
+"""Where the database is, and the pool the application uses.
+
+With no ``THIDUA_DATABASE_URL`` the embedded PostgreSQL of the ``pgserver`` package is started in
+``DATA_DIR/pgdata`` (created on first use, reused afterwards). Every pooled connection switches to
+the ``thidua_app`` role, which may append to the log and read it but never rewrite it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import asyncpg
+
+from shared.settings import Settings
+
+APP_ROLE = "thidua_app"
+EMBEDDED_DATABASE = "thidua"
+CleanupMode = Literal["stop", "delete"] | None
+
+
+class EmbeddedPostgres:
+    """The pgserver-managed PostgreSQL in a data directory.
+
+    ``cleanup="stop"`` stops the server when the last process using it exits; ``None`` leaves it
+    running (so ``thidua db url`` can hand its address to psql); ``"delete"`` also removes it.
+    """
+
+    def __init__(self, data_dir: Path, cleanup: CleanupMode = "stop") -> None:
+        self.pgdata = Path(data_dir).expanduser().resolve() / "pgdata"
+        self.cleanup = cleanup
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start (or join) the server; the URL of its ``thidua`` database."""
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pgserver's import warns when XDG_RUNTIME_DIR is unset
+            import pgserver
+
+            self._server = pgserver.get_server(self.pgdata, cleanup_mode=self.cleanup)
+        return self._server.get_uri(database=EMBEDDED_DATABASE)
+
+    def admin_url(self) -> str:
+        return self._server.get_uri()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+class Database:
+    """Resolves the database URL from settings, starting the embedded server when there is none."""
+
+    def __init__(self, settings: Settings, cleanup: CleanupMode = "stop") -> None:
+        self.settings = settings
+        self.embedded = EmbeddedPostgres(settings.data_dir, cleanup) if settings.embedded else None
+        self._url: str | None = None
+
+    async def url(self) -> str:
+        if self._url is None:
+            if self.embedded is None:
+                self._url = str(self.settings.database_url)
+            else:
+                self._url = await asyncio.to_thread(self.embedded.start)
+                await ensure_database(self.embedded.admin_url(), EMBEDDED_DATABASE)
+        return self._url
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+        self._url = None
+
+
+async def ensure_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # another process created it first
+    finally:
+        await conn.close()
+
+
+async def _as_app_role(conn: asyncpg.Connection) -> None:
+    await conn.execute(f"SET ROLE {APP_ROLE}")
+
+
+async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    """The application's pool: every connection acts as ``thidua_app``."""
+    return await asyncpg.create_pool(
+        url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        init=_as_app_role,
+    )
+
+
+@asynccontextmanager
+async def owner_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as the URL's own user: for migrations and operator tools, not requests."""
+    conn = await asyncpg.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()

@@ -1,0 +1,67 @@
+"""Typed errors: each has a stable code (for clients and tests) and a Vietnamese message (for people).
+
+A command that raises one of these has written nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "DOMAIN_ERROR"
+    message_vi: ClassVar[str] = "Yêu cầu không hợp lệ."
+
+    def __init__(self, detail: str = "", **context: Any) -> None:
+        self.detail = detail
+        self.context = context
+        super().__init__(f"{self.code}: {self.message}")
+
+    @property
+    def message(self) -> str:
+        return f"{self.message_vi} {self.detail}".strip()
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+    message_vi = "Không tìm thấy."
+
+
+class ConcurrencyConflict(DomainError):
+    code = "CONCURRENCY_CONFLICT"
+    message_vi = "Dữ liệu vừa được người khác thay đổi; hãy tải lại rồi thử lại."
+
+
+class EventTooLarge(DomainError):
+    code = "EVENT_TOO_LARGE"
+    message_vi = "Sự kiện vượt quá kích thước cho phép."
+
+
+class InvalidEventData(DomainError):
+    code = "EVENT_DATA_INVALID"
+    message_vi = "Dữ liệu sự kiện không hợp lệ (không chuyển được sang JSON chuẩn)."
+
+
+class UnknownEventType(DomainError):
+    code = "EVENT_TYPE_UNKNOWN"
+    message_vi = "Loại sự kiện chưa được đăng ký."
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    message_vi = "Khóa chống lặp đã được dùng cho một yêu cầu khác."
+
+
+class InvalidTenant(DomainError):
+    code = "TENANT_INVALID"
+    message_vi = "Mã đơn vị không hợp lệ."
+
+
+class TooManyEvents(DomainError):
+    code = "TOO_MANY_EVENTS"
+    message_vi = "Một lệnh ghi quá nhiều sự kiện."
+
+
+class MigrationError(DomainError):
+    code = "MIGRATION_FAILED"
+    message_vi = "Không áp dụng được bản cập nhật cơ sở dữ liệu."

@@ -1,0 +1,345 @@
+"""The tenant-keyed event store on asyncpg.
+
+Each tenant has one log: a gapless ``seq`` from 1, hash-chained (shared/canonical.py). One
+``append`` is one command's events, all stored or none, in one statement that locks only that
+tenant's head row: appends queue within a tenant and run side by side across tenants. Streams
+(one aggregate each) give optimistic concurrency: a stream version already taken is a
+:class:`ConcurrencyConflict`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from shared import canonical
+from shared.errors import (
+    ConcurrencyConflict,
+    EventTooLarge,
+    IdempotencyKeyReused,
+    InvalidEventData,
+    InvalidTenant,
+    TooManyEvents,
+)
+
+if TYPE_CHECKING:
+    from shared.signal import LogSignal
+
+TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+EVENT_TYPE = re.compile(r"^[A-Z][A-Za-z0-9]{2,79}$")
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+_EVENT_COLUMNS = (
+    "tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
+    "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event a command decided, before the store gives it a place in the log."""
+
+    stream_id: UUID
+    stream_version: int
+    event_type: str
+    data: Mapping[str, Any]
+    schema_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    tenant_id: str
+    seq: int
+    stream_id: UUID
+    stream_version: int
+    event_type: str
+    schema_version: int
+    data: dict[str, Any]
+    meta: dict[str, Any]
+    recorded_at: datetime
+    prev_hash: bytes
+    hash: bytes
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> StoredEvent:
+        return cls(
+            tenant_id=row["tenant_id"],
+            seq=row["seq"],
+            stream_id=row["stream_id"],
+            stream_version=row["stream_version"],
+            event_type=row["event_type"],
+            schema_version=row["schema_version"],
+            data=orjson.loads(row["data"]),
+            meta=orjson.loads(row["meta"]),
+            recorded_at=row["recorded_at"],
+            prev_hash=bytes(row["prev_hash"]),
+            hash=bytes(row["hash"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Where an append landed. ``replayed``: an idempotency key repeated, nothing was written."""
+
+    tenant_id: str
+    seqs: list[int]
+    recorded_at: datetime | None
+    hashes: list[bytes] = field(repr=False)
+    replayed: bool = False
+
+    @property
+    def last_seq(self) -> int:
+        return self.seqs[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    seq: int
+    hash: bytes
+
+
+class EventStore:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        max_event_bytes: int = 256 * 1024,
+        max_events_per_append: int = 10_000,
+        signal: LogSignal | None = None,
+    ) -> None:
+        self.pool = pool
+        self.max_event_bytes = max_event_bytes
+        self.max_events_per_append = max_events_per_append
+        self.signal = signal
+
+    async def append(
+        self,
+        tenant_id: str,
+        events: Sequence[NewEvent],
+        *,
+        meta: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        fingerprint: bytes | None = None,
+        connection: asyncpg.Connection | None = None,
+    ) -> Appended:
+        """Append one command's events to a tenant's log: all of them, or none.
+
+        With an ``idempotency_key`` already used in this tenant, nothing is written and the first
+        append's place is returned (``replayed=True``); if the key came with a different request
+        (``fingerprint``, by default the events' types and data), :class:`IdempotencyKeyReused`.
+        Pass ``connection`` to append inside a caller's transaction; the caller then announces the
+        new events after its commit (:meth:`announce`).
+        """
+        check_tenant(tenant_id)
+        if not events:
+            raise InvalidEventData("Không có sự kiện nào để ghi.")
+        if len(events) > self.max_events_per_append:
+            raise TooManyEvents(f"{len(events)} > {self.max_events_per_append}.")
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+            raise InvalidEventData("Khóa chống lặp phải là 1–200 ký tự ASCII in được.")
+        _check_stream_order(events)
+        meta_value = canonical.normalise(dict(meta or {}), "$meta")
+        if idempotency_key is not None:
+            meta_value["idempotency_key"] = idempotency_key
+        payloads, datas = self._payloads(tenant_id, events, meta_value)
+        if idempotency_key is not None and fingerprint is None:
+            fingerprint = _fingerprint(events, datas)
+
+        try:
+            if connection is None:
+                rows = await self.pool.fetch(
+                    "SELECT * FROM thidua_append($1, $2, $3, $4)",
+                    tenant_id,
+                    payloads,
+                    idempotency_key,
+                    fingerprint,
+                )
+            else:
+                rows = await connection.fetch(
+                    "SELECT * FROM thidua_append($1, $2, $3, $4)",
+                    tenant_id,
+                    payloads,
+                    idempotency_key,
+                    fingerprint,
+                )
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name == "events_stream_version_key":
+                raise ConcurrencyConflict(stream=str(events[0].stream_id)) from None
+            raise
+        except asyncpg.PostgresError as exc:
+            raise _translate(exc) from None
+
+        appended = Appended(
+            tenant_id=tenant_id,
+            seqs=[r["out_seq"] for r in rows],
+            recorded_at=rows[0]["out_recorded_at"] if rows else None,
+            hashes=[bytes(r["out_hash"]) for r in rows],
+            replayed=bool(rows and rows[0]["out_replayed"]),
+        )
+        if not appended.replayed and (connection is None or not connection.is_in_transaction()):
+            self.announce(tenant_id, appended.last_seq)
+        return appended
+
+    def announce(self, tenant_id: str, seq: int) -> None:
+        """Wake followers of the log after a commit (coalesced; see shared/signal.py)."""
+        if self.signal is not None:
+            self.signal.appended(tenant_id, seq)
+
+    def _payloads(
+        self, tenant_id: str, events: Sequence[NewEvent], meta: dict[str, Any]
+    ) -> tuple[list[str], list[Any]]:
+        payloads, datas = [], []
+        for index, event in enumerate(events):
+            if not EVENT_TYPE.match(event.event_type):
+                raise InvalidEventData(f"Tên loại sự kiện không hợp lệ: {event.event_type!r}.")
+            if not isinstance(event.stream_id, UUID):
+                raise InvalidEventData("stream_id phải là UUID.")
+            if type(event.schema_version) is not int or event.schema_version < 1:
+                raise InvalidEventData("schema_version phải là số nguyên ≥ 1.")
+            data = canonical.normalise(event.data, f"$[{index}].data")
+            if not isinstance(data, dict):
+                raise InvalidEventData("Dữ liệu sự kiện phải là một đối tượng JSON.")
+            body = canonical.dumps(
+                canonical.content(
+                    tenant_id=tenant_id,
+                    stream_id=event.stream_id,
+                    stream_version=event.stream_version,
+                    event_type=event.event_type,
+                    schema_version=event.schema_version,
+                    data=data,
+                    meta=meta,
+                )
+            )
+            if len(body) > self.max_event_bytes:
+                raise EventTooLarge(
+                    f"{event.event_type}: {len(body)} byte > {self.max_event_bytes} byte.",
+                    size=len(body),
+                    limit=self.max_event_bytes,
+                )
+            payloads.append(body.decode())
+            datas.append(data)
+        return payloads, datas
+
+    async def replay_of(self, tenant_id: str, idempotency_key: str) -> Appended | None:
+        """The append an idempotency key already made, if any: a command checks this first."""
+        row = await self.pool.fetchrow(
+            "SELECT first_seq, last_seq, recorded_at FROM idempotency_keys "
+            "WHERE tenant_id = $1 AND key = $2",
+            tenant_id,
+            idempotency_key,
+        )
+        if row is None:
+            return None
+        hashes = await self.pool.fetch(
+            "SELECT seq, hash FROM events WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3 "
+            "ORDER BY seq",
+            tenant_id,
+            row["first_seq"],
+            row["last_seq"],
+        )
+        return Appended(
+            tenant_id=tenant_id,
+            seqs=[r["seq"] for r in hashes],
+            recorded_at=row["recorded_at"],
+            hashes=[bytes(r["hash"]) for r in hashes],
+            replayed=True,
+        )
+
+    async def read_stream(
+        self,
+        tenant_id: str,
+        stream_id: UUID,
+        *,
+        after_version: int = 0,
+        to_version: int | None = None,
+        until: datetime | None = None,
+    ) -> list[StoredEvent]:
+        """A stream's events in version order, optionally up to a version or a moment."""
+        rows = await self.pool.fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM events "
+            "WHERE tenant_id = $1 AND stream_id = $2 AND stream_version > $3 "
+            "AND ($4::int IS NULL OR stream_version <= $4) "
+            "AND ($5::timestamptz IS NULL OR recorded_at <= $5) "
+            "ORDER BY stream_version",
+            tenant_id,
+            stream_id,
+            after_version,
+            to_version,
+            until,
+        )
+        return [StoredEvent.from_row(r) for r in rows]
+
+    async def read_log(
+        self, tenant_id: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """Up to ``limit`` events of a tenant's log after ``after_seq``, in seq order."""
+        rows = await self.pool.fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq > $2 "
+            "ORDER BY seq LIMIT $3",
+            tenant_id,
+            after_seq,
+            limit,
+        )
+        return [StoredEvent.from_row(r) for r in rows]
+
+    async def iter_log(
+        self, tenant_id: str, *, after_seq: int = 0, batch_size: int = 1000
+    ) -> AsyncIterator[StoredEvent]:
+        """The whole log after ``after_seq`` as it stands now, read in batches."""
+        while True:
+            batch = await self.read_log(tenant_id, after_seq=after_seq, limit=batch_size)
+            for event in batch:
+                yield event
+            if len(batch) < batch_size:
+                return
+            after_seq = batch[-1].seq
+
+    async def head(self, tenant_id: str) -> Head:
+        row = await self.pool.fetchrow(
+            "SELECT seq, hash FROM tenant_heads WHERE tenant_id = $1", tenant_id
+        )
+        if row is None:
+            return Head(0, canonical.GENESIS_HASH)
+        return Head(row["seq"], bytes(row["hash"]))
+
+
+def check_tenant(tenant_id: str) -> None:
+    if not isinstance(tenant_id, str) or not TENANT_ID.match(tenant_id):
+        raise InvalidTenant(f"{tenant_id!r}: 1–64 ký tự chữ, số, '.', '_', ':' hoặc '-'.")
+
+
+def _check_stream_order(events: Sequence[NewEvent]) -> None:
+    last: dict[UUID, int] = {}
+    for event in events:
+        version = event.stream_version
+        if type(version) is not int or version < 1:
+            raise InvalidEventData("stream_version phải là số nguyên ≥ 1.")
+        previous = last.get(event.stream_id)
+        if previous is not None and version != previous + 1:
+            raise InvalidEventData("Các phiên bản của một luồng phải liên tiếp trong một lệnh.")
+        last[event.stream_id] = version
+
+
+def _fingerprint(events: Sequence[NewEvent], datas: list[Any]) -> bytes:
+    # Not the stream ids: a retried "create" draws a new random id for the same request.
+    described = [[e.event_type, d] for e, d in zip(events, datas, strict=True)]
+    return hashlib.sha256(canonical.dumps(described)).digest()
+
+
+def _translate(exc: asyncpg.PostgresError) -> Exception:
+    state = getattr(exc, "sqlstate", None)
+    if state == "TD001":
+        return ConcurrencyConflict("Phiên bản luồng không nối tiếp phiên bản cuối.")
+    if state == "TD002":
+        return IdempotencyKeyReused()
+    if state == "TD003":
+        return InvalidTenant("Sự kiện ghi tên một đơn vị khác.")
+    return exc

@@ -1,0 +1,107 @@
+"""Settings, read from the environment with the prefix ``THIDUA_`` (or passed in by tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THIDUA_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL URL, e.g. postgresql://user:pass@host:5432/thidua. When unset, an embedded "
+            "PostgreSQL (the pgserver package) is started in DATA_DIR and reused across runs."
+        ),
+    )
+    data_dir: Path = Field(
+        default=Path(".thidua"),
+        description="Where the embedded PostgreSQL keeps its files, and other local state.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `thidua serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `thidua serve` listens on.")
+
+    pool_min_size: int = Field(
+        default=2, ge=0, description="Smallest number of pooled connections."
+    )
+    pool_max_size: int = Field(
+        default=20, ge=1, description="Largest number of pooled connections."
+    )
+
+    max_event_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="Largest canonical size of one event (content JSON, in bytes); larger is refused.",
+    )
+    max_events_per_append: int = Field(
+        default=10_000, ge=1, description="Most events one command may append at once."
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest HTTP request body the gateway accepts."
+    )
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Largest uploaded file (CSV/XLSX, dossiers)."
+    )
+    snapshot_every: int = Field(
+        default=100,
+        ge=0,
+        description="Take an aggregate snapshot every N events of its stream (0: never).",
+    )
+    command_retries: int = Field(
+        default=3, ge=0, description="How often a command is retried after a concurrency conflict."
+    )
+    notify_interval_ms: int = Field(
+        default=20,
+        ge=1,
+        description=(
+            "Appends are announced to other processes at most once per this many milliseconds "
+            "(one coalesced NOTIFY, never one per append)."
+        ),
+    )
+    poll_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Followers of the log poll this often when no notification arrives.",
+    )
+
+    jwt_secret: str | None = Field(
+        default=None,
+        description="HS256 secret for tokens. Embedded default: generated into DATA_DIR on first use.",
+    )
+    jwt_algorithm: str = Field(
+        default="HS256", description="HS256 (shared secret) or RS256 (public key or JWKS)."
+    )
+    jwt_public_key: str | None = Field(
+        default=None, description="PEM public key verifying RS256 tokens (production)."
+    )
+    jwt_jwks_url: str | None = Field(
+        default=None, description="JWKS URL of an OIDC issuer verifying RS256 tokens (production)."
+    )
+    jwt_audience: str = Field(default="thidua", description="Audience every token must carry.")
+    jwt_issuer: str = Field(default="thidua", description="Issuer every token must carry.")
+
+    graphql_max_depth: int = Field(default=12, ge=1, description="Deepest GraphQL query accepted.")
+    graphql_max_aliases: int = Field(
+        default=30, ge=1, description="Most aliases one GraphQL query may use."
+    )
+    graphql_max_tokens: int = Field(
+        default=4000, ge=10, description="Most tokens one GraphQL document may hold."
+    )
+    graphiql: bool | None = Field(
+        default=None,
+        description="Serve GraphiQL and allow introspection. Unset: on with the embedded database.",
+    )
+    log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    log_json: bool = Field(default=True, description="Write logs as JSON lines (structlog).")
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.embedded if self.graphiql is None else self.graphiql
