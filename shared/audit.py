@@ -4,8 +4,9 @@ The walk goes up to the head as it stood when verification began, in seq order, 
 first row that is wrong, naming it and what is wrong with it:
 
 - ``missing``: a seq is absent (a row was deleted), or the log ends before the head says it does;
-- ``reordered``: a row is intact (it matches its own hash) but does not link to the row before it;
-- ``changed``: a row's stored fields no longer give the hash it was stored with.
+- ``reordered``: a row is intact but sits at another seq than the one it was written at;
+- ``changed``: a row's stored fields no longer give the hash it was stored with, or its
+  ``prev_hash`` is not the hash of the row before it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ _ROWS = (
     "meta::text AS meta, recorded_at, prev_hash, hash FROM events "
     "WHERE tenant_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4"
 )
+
+
+_REORDER_WINDOW = 1000
 
 
 @dataclass(frozen=True)
@@ -92,13 +96,13 @@ async def verify_tenant(
         stored_prev, stored_hash = bytes(row["prev_hash"]), bytes(row["hash"])
         body = content_bytes(tenant_id, row)
         if canonical.chain(prev, seq, row["recorded_at"], body) != stored_hash:
-            if stored_prev != prev and (
-                canonical.chain(stored_prev, seq, row["recorded_at"], body) == stored_hash
-            ):
-                return broken(
-                    seq, "reordered", "dòng nguyên vẹn nhưng không nối với dòng trước", count
-                )
+            origin = _written_as(stored_prev, row["recorded_at"], body, stored_hash, seq, head_seq)
+            if origin is not None:
+                detail = f"seq {seq} giữ sự kiện vốn được ghi ở seq {origin}"
+                return broken(seq, "reordered", detail, count)
             return broken(seq, "changed", "nội dung không còn khớp với hash đã lưu", count)
+        if stored_prev != prev:
+            return broken(seq, "changed", "prev_hash đã bị sửa", count)
         prev, expected, count = stored_hash, seq + 1, count + 1
 
     if count != head_seq:
@@ -106,6 +110,17 @@ async def verify_tenant(
     if prev != head_hash:
         return broken(head_seq, "changed", "hash cuối không khớp hash đầu log", count)
     return Verdict(tenant_id, True, count, head_seq, head_hash)
+
+
+def _written_as(
+    prev: bytes, at: Any, body: bytes, stored_hash: bytes, seq: int, head_seq: int
+) -> int | None:
+    """The seq an intact row was first written at, if it has moved (searched near where it is:
+    this runs only once something is already wrong)."""
+    for candidate in range(max(1, seq - _REORDER_WINDOW), min(head_seq, seq + _REORDER_WINDOW) + 1):
+        if candidate != seq and canonical.chain(prev, candidate, at, body) == stored_hash:
+            return candidate
+    return None
 
 
 async def export_tenant(conn: asyncpg.Connection, tenant_id: str, out: BinaryIO) -> int:

@@ -68,7 +68,11 @@ CREATE FUNCTION thidua_append(
     p_idem_key    text,
     p_fingerprint bytea
 ) RETURNS TABLE (out_seq bigint, out_recorded_at timestamptz, out_hash bytea, out_replayed boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Runs with the owner's rights: the application role may append only through this function,
+-- which computes the chain itself, so it can never store a row with a hash of its own making.
+SECURITY DEFINER SET search_path = pg_catalog, public
+AS $$
 DECLARE
     v_seq    bigint;
     v_prev   bytea;
@@ -152,7 +156,8 @@ BEGIN
           FROM unnest(v_hashes) WITH ORDINALITY AS u(h, ord);
 END $$;
 
--- The role the application runs as: it appends and reads, it never rewrites history.
+-- The role the application runs as: it appends (through thidua_append only) and reads; it never
+-- writes log rows itself, and never rewrites history.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'thidua_app') THEN
@@ -161,8 +166,8 @@ BEGIN
 END $$;
 
 GRANT USAGE ON SCHEMA public TO thidua_app;
-GRANT SELECT, INSERT ON events TO thidua_app;
-GRANT SELECT, INSERT, UPDATE ON tenant_heads TO thidua_app;
-GRANT SELECT, INSERT ON idempotency_keys TO thidua_app;
+REVOKE ALL ON FUNCTION thidua_append(text, text[], text, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION thidua_append(text, text[], text, bytea) TO thidua_app;
+GRANT SELECT ON events, tenant_heads, idempotency_keys TO thidua_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON snapshots TO thidua_app;
 GRANT SELECT ON schema_migrations TO thidua_app;

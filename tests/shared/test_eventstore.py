@@ -287,10 +287,18 @@ async def test_the_log_is_read_in_batches_after_a_seq(store, tenant):
     assert seqs == [2, 3, 4, 5, 6, 7]
 
 
-async def test_the_application_role_cannot_update_or_delete_events(store, tenant):
+async def test_the_application_role_cannot_write_log_rows_except_by_appending(store, tenant):
     await store.append(tenant, [ev(uuid.uuid4(), 1)])
     async with store.pool.acquire() as conn:
         assert await conn.fetchval("SELECT current_user") == "thidua_app"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(
+                "INSERT INTO events SELECT tenant_id, 2, stream_id, 2, event_type, schema_version, "
+                "data, meta, recorded_at, hash, hash FROM events WHERE tenant_id = $1",
+                tenant,
+            )
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("UPDATE tenant_heads SET seq = 0 WHERE tenant_id = $1", tenant)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("UPDATE events SET data = '{}' WHERE tenant_id = $1", tenant)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
