@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 from litestar import Litestar, Request, get
+from litestar.datastructures import State
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from strawberry.litestar import make_graphql_controller
@@ -47,13 +48,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        own = runtime is None
-        app.state.runtime = await Runtime.start(settings) if own else runtime
+        if runtime is not None:  # handed in, started and closed by its owner
+            yield
+            return
+        app.state.runtime = await Runtime.start(settings)
         try:
             yield
         finally:
-            if own:
-                await app.state.runtime.close()
+            await app.state.runtime.close()
 
     async def graphql_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         return {"runtime": request.app.state.runtime}
@@ -67,6 +69,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
     return Litestar(
         route_handlers=[health, ready, graphql],
         lifespan=[lifespan],
+        state=State({"runtime": runtime}),
         request_max_body_size=settings.max_request_bytes,
         openapi_config=None,
     )

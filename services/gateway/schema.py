@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
@@ -12,6 +13,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 
@@ -38,14 +40,16 @@ class Query:
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions: list[object] = [
-        ParserCache(maxsize=1024),
-        ValidationCache(maxsize=1024),
-        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        DomainErrors(),
+    # Factories: each request gets fresh extension instances (the parser and validation caches
+    # are shared between instances of the same size, so caching still spans requests).
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        DomainErrors,
     ]
     if not settings.graphiql_enabled:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, extensions=extensions)
