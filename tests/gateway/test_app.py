@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import strawberry
-import httpx
 
 from services.gateway.app import create_app
 from services.gateway.errors import DomainErrors
