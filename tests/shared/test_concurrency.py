@@ -8,9 +8,11 @@ import random
 import time
 import uuid
 
+import asyncpg
+
 from shared import audit
 from shared.eventstore import EventStore, NewEvent
-from shared.signal import follow
+from shared.signal import CHANNEL, LogSignal, follow
 
 TENANTS = 16
 SECONDS = 3.0
@@ -125,3 +127,34 @@ async def test_a_follower_waits_for_a_slow_writer_rather_than_skipping_its_seq(r
     finally:
         follower.cancel()
     assert seen == [1, 2]
+
+
+async def test_another_process_is_woken_by_a_coalesced_notify_not_by_polling(runtime, tenant):
+    """A second signal on its own connection stands in for another process: it learns of the
+    appends through one NOTIFY per interval, well before its poll interval would have passed."""
+    other = LogSignal(runtime.pool, interval_s=0.005)
+    await other.listen(runtime.url)
+    notifies: list[str] = []
+    counter = await asyncpg.connect(runtime.url)
+    await counter.add_listener(CHANNEL, lambda *args: notifies.append(args[-1]))
+    try:
+        seen: list[int] = []
+
+        async def follow_elsewhere():
+            async for event in follow(runtime.store, other, tenant, poll_interval_s=30):
+                seen.append(event.seq)
+
+        follower = asyncio.create_task(follow_elsewhere())
+        await asyncio.sleep(0.1)  # the follower has read the empty log and waits
+        started = time.monotonic()
+        for _ in range(20):
+            await runtime.store.append(tenant, [NewEvent(uuid.uuid4(), 1, "ThingHappened", {})])
+        await _until(lambda: len(seen) == 20, within=5)
+        assert time.monotonic() - started < 5  # long before the 30 s poll
+        assert seen == list(range(1, 21))
+        assert 1 <= len(notifies) < 20  # coalesced: fewer notifications than appends
+        assert tenant in notifies[-1]  # naming the tenants that grew, with their last seq
+        follower.cancel()
+    finally:
+        await counter.close()
+        await other.aclose()
