@@ -264,7 +264,8 @@ class Repository:
                 counts[event.originator_id] = counts.get(event.originator_id, 0) + 1
             for aggregate in aggregates:
                 if self._snapshot_due(aggregate.version, counts.get(aggregate.id, 0)):
-                    await self._take_snapshot(tenant_id, aggregate)
+                    # On the caller's connection: a rolled-back save leaves no snapshot behind.
+                    await self._take_snapshot(tenant_id, aggregate, connection)
         return appended
 
     async def execute(
@@ -278,10 +279,12 @@ class Repository:
     ) -> Appended:
         """Run a command: ``decide`` loads aggregates and calls their methods (raising a
         DomainError when a rule says no); their events are saved. A concurrency conflict reloads
-        and decides again, a bounded number of times. A repeated idempotency key decides nothing.
+        and decides again, a bounded number of times. A repeated idempotency key decides nothing
+        and returns the first result; pass a ``fingerprint`` of the command's input (its target
+        ids included) so that a key reused for another request is refused, not replayed.
         """
         if idempotency_key is not None:
-            replay = await self.store.replay_of(tenant_id, idempotency_key)
+            replay = await self.store.replay_of(tenant_id, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
         for attempt in range(self.retries + 1):
@@ -303,7 +306,9 @@ class Repository:
         every = self.snapshot_every
         return bool(every and new_events and version // every > (version - new_events) // every)
 
-    async def _take_snapshot(self, tenant_id: str, aggregate: Aggregate) -> None:
+    async def _take_snapshot(
+        self, tenant_id: str, aggregate: Aggregate, connection: asyncpg.Connection | None
+    ) -> None:
         state = {k: v for k, v in vars(aggregate).items() if k not in _NOT_STATE}
         state["class_version"] = getattr(type(aggregate), "class_version", 1)
         try:
@@ -311,7 +316,7 @@ class Repository:
         except DomainError as exc:
             log.warning("snapshot skipped for %s: %s", aggregate.id, exc)  # only an optimisation
             return
-        await self.store.pool.execute(
+        await (connection or self.store.pool).execute(
             """INSERT INTO snapshots (tenant_id, stream_id, stream_version, aggregate, state)
                VALUES ($1, $2, $3, $4, $5::jsonb)
                ON CONFLICT (tenant_id, stream_id) DO UPDATE

@@ -5,8 +5,8 @@ first row that is wrong, naming it and what is wrong with it:
 
 - ``missing``: a seq is absent (a row was deleted), or the log ends before the head says it does;
 - ``reordered``: a row is intact but sits at another seq than the one it was written at;
-- ``changed``: a row's stored fields no longer give the hash it was stored with, or its
-  ``prev_hash`` is not the hash of the row before it.
+- ``changed``: a row's stored fields no longer give the hash it was stored with, its
+  ``prev_hash`` is not the hash of the row before it, or a row lies beyond the head.
 """
 
 from __future__ import annotations
@@ -78,6 +78,13 @@ async def _rows(
 async def verify_tenant(
     conn: asyncpg.Connection, tenant_id: str, *, batch_size: int = 5000
 ) -> Verdict:
+    """Recompute the chain up to the head, all in one snapshot of the database: appends that
+    commit meanwhile are not seen, so any row beyond the head is a row that bypassed the head."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _verify(conn, tenant_id, batch_size)
+
+
+async def _verify(conn: asyncpg.Connection, tenant_id: str, batch_size: int) -> Verdict:
     head = await conn.fetchrow("SELECT seq, hash FROM tenant_heads WHERE tenant_id = $1", tenant_id)
     head_seq, head_hash = (
         (head["seq"], bytes(head["hash"])) if head else (0, canonical.GENESIS_HASH)
@@ -109,6 +116,15 @@ async def verify_tenant(
         return broken(expected, "missing", f"log dừng ở seq {count}, đầu log ghi {head_seq}", count)
     if prev != head_hash:
         return broken(head_seq, "changed", "hash cuối không khớp hash đầu log", count)
+    beyond = await conn.fetchval(
+        "SELECT min(seq) FROM events WHERE tenant_id = $1 AND (seq > $2 OR seq < 1)",
+        tenant_id,
+        head_seq,
+    )
+    if beyond is not None:
+        return broken(
+            beyond, "changed", f"có dòng ngoài đầu log (seq {beyond}, đầu log {head_seq})", count
+        )
     return Verdict(tenant_id, True, count, head_seq, head_hash)
 
 

@@ -52,7 +52,12 @@ def normalise(value: Any, path: str = "$") -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidEventData(f"{path}: khóa phải là chuỗi.", path=path)
-            out[_text(key, path)] = normalise(item, f"{path}.{key}")
+            nfc_key = _text(key, path)
+            if nfc_key in out:  # two spellings of one key: keeping either would lose the other
+                raise InvalidEventData(
+                    f"{path}: khóa {nfc_key!r} lặp lại sau chuẩn hóa NFC.", path=path
+                )
+            out[nfc_key] = normalise(item, f"{path}.{key}")
         return out
     if isinstance(value, list | tuple):
         return [normalise(item, f"{path}[{i}]") for i, item in enumerate(value)]

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -62,6 +63,13 @@ class Database:
         self.embedded = EmbeddedPostgres(settings.data_dir, cleanup) if settings.embedded else None
         self._url: str | None = None
 
+    async def app_url(self) -> str:
+        """The URL the application's pool logs in with: as ``thidua_app`` where possible."""
+        if self.settings.app_database_url:
+            return self.settings.app_database_url
+        owner = await self.url()
+        return with_user(owner, APP_ROLE) if self.embedded is not None else owner
+
     async def url(self) -> str:
         if self._url is None:
             if self.embedded is None:
@@ -75,6 +83,13 @@ class Database:
         if self.embedded is not None:
             self.embedded.stop()
         self._url = None
+
+
+def with_user(url: str, user: str) -> str:
+    """The same URL logging in as another user (without the owner's password)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
 
 
 async def ensure_database(admin_url: str, name: str) -> None:
@@ -91,6 +106,8 @@ async def ensure_database(admin_url: str, name: str) -> None:
 
 
 async def _as_app_role(conn: asyncpg.Connection) -> None:
+    # A no-op when the pool logs in as thidua_app (it should); a fallback when it logs in as the
+    # owner, where RESET ROLE could undo it (see Settings.app_database_url).
     await conn.execute(f"SET ROLE {APP_ROLE}")
 
 

@@ -154,25 +154,17 @@ class EventStore:
             fingerprint = _fingerprint(events, datas)
 
         try:
-            if connection is None:
-                rows = await self.pool.fetch(
-                    "SELECT * FROM thidua_append($1, $2, $3, $4)",
-                    tenant_id,
-                    payloads,
-                    idempotency_key,
-                    fingerprint,
-                )
-            else:
-                rows = await connection.fetch(
-                    "SELECT * FROM thidua_append($1, $2, $3, $4)",
-                    tenant_id,
-                    payloads,
-                    idempotency_key,
-                    fingerprint,
-                )
+            rows = await (connection or self.pool).fetch(
+                "SELECT * FROM thidua_append($1, $2, $3, $4)",
+                tenant_id,
+                payloads,
+                idempotency_key,
+                fingerprint,
+            )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "events_stream_version_key":
-                raise ConcurrencyConflict(stream=str(events[0].stream_id)) from None
+                streams = sorted({str(e.stream_id) for e in events})
+                raise ConcurrencyConflict(streams=streams) from None
             raise
         except asyncpg.PostgresError as exc:
             raise _translate(exc) from None
@@ -202,8 +194,8 @@ class EventStore:
                 raise InvalidEventData(f"Tên loại sự kiện không hợp lệ: {event.event_type!r}.")
             if not isinstance(event.stream_id, UUID):
                 raise InvalidEventData("stream_id phải là UUID.")
-            if type(event.schema_version) is not int or event.schema_version < 1:
-                raise InvalidEventData("schema_version phải là số nguyên ≥ 1.")
+            if type(event.schema_version) is not int or not 1 <= event.schema_version <= _INT32_MAX:
+                raise InvalidEventData("schema_version phải là số nguyên từ 1 đến 2³¹−1.")
             data = canonical.normalise(event.data, f"$[{index}].data")
             if not isinstance(data, dict):
                 raise InvalidEventData("Dữ liệu sự kiện phải là một đối tượng JSON.")
@@ -228,16 +220,22 @@ class EventStore:
             datas.append(data)
         return payloads, datas
 
-    async def replay_of(self, tenant_id: str, idempotency_key: str) -> Appended | None:
-        """The append an idempotency key already made, if any: a command checks this first."""
+    async def replay_of(
+        self, tenant_id: str, idempotency_key: str, fingerprint: bytes | None = None
+    ) -> Appended | None:
+        """The append an idempotency key already made, if any: a command checks this before
+        deciding. With a ``fingerprint`` of the command's input, a key first used for another
+        request is :class:`IdempotencyKeyReused`."""
         row = await self.pool.fetchrow(
-            "SELECT first_seq, last_seq, recorded_at FROM idempotency_keys "
+            "SELECT first_seq, last_seq, recorded_at, fingerprint FROM idempotency_keys "
             "WHERE tenant_id = $1 AND key = $2",
             tenant_id,
             idempotency_key,
         )
         if row is None:
             return None
+        if fingerprint is not None and bytes(row["fingerprint"]) != fingerprint:
+            raise IdempotencyKeyReused()
         hashes = await self.pool.fetch(
             "SELECT seq, hash FROM events WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3 "
             "ORDER BY seq",
@@ -316,16 +314,26 @@ def check_tenant(tenant_id: str) -> None:
         raise InvalidTenant(f"{tenant_id!r}: 1–64 ký tự chữ, số, '.', '_', ':' hoặc '-'.")
 
 
+_INT32_MAX = 2**31 - 1
+
+
 def _check_stream_order(events: Sequence[NewEvent]) -> None:
-    last: dict[UUID, int] = {}
+    """Each stream's events stand together, in consecutive versions (the database checks where
+    each stream's run starts against what is stored)."""
+    finished: set[UUID] = set()
+    previous: NewEvent | None = None
     for event in events:
         version = event.stream_version
-        if type(version) is not int or version < 1:
-            raise InvalidEventData("stream_version phải là số nguyên ≥ 1.")
-        previous = last.get(event.stream_id)
-        if previous is not None and version != previous + 1:
-            raise InvalidEventData("Các phiên bản của một luồng phải liên tiếp trong một lệnh.")
-        last[event.stream_id] = version
+        if type(version) is not int or not 1 <= version <= _INT32_MAX:
+            raise InvalidEventData("stream_version phải là số nguyên từ 1 đến 2³¹−1.")
+        if previous is not None and previous.stream_id == event.stream_id:
+            if version != previous.stream_version + 1:
+                raise InvalidEventData("Các phiên bản của một luồng phải liên tiếp trong một lệnh.")
+        elif event.stream_id in finished:
+            raise InvalidEventData("Các sự kiện của một luồng phải đứng liền nhau trong một lệnh.")
+        if previous is not None and previous.stream_id != event.stream_id:
+            finished.add(previous.stream_id)
+        previous = event
 
 
 def _fingerprint(events: Sequence[NewEvent], datas: list[Any]) -> bytes:
@@ -341,5 +349,5 @@ def _translate(exc: asyncpg.PostgresError) -> Exception:
     if state == "TD002":
         return IdempotencyKeyReused()
     if state == "TD003":
-        return InvalidTenant("Sự kiện ghi tên một đơn vị khác.")
+        return InvalidEventData("Sự kiện không ở dạng chuẩn, hoặc ghi tên một đơn vị khác.")
     return exc

@@ -18,6 +18,15 @@ class Settings(BaseSettings):
             "PostgreSQL (the pgserver package) is started in DATA_DIR and reused across runs."
         ),
     )
+    app_database_url: str | None = Field(
+        default=None,
+        description=(
+            "URL the server's pool logs in with, as the role thidua_app (give it a password with "
+            "ALTER ROLE thidua_app PASSWORD …). Unset: the embedded default logs in as thidua_app "
+            "by itself; with DATABASE_URL the pool logs in as its owner and switches role (SET "
+            "ROLE), which SQL on that connection could undo: set this in production."
+        ),
+    )
     data_dir: Path = Field(
         default=Path(".thidua"),
         description="Where the embedded PostgreSQL keeps its files, and other local state.",

@@ -10,12 +10,13 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
 from services.gateway.runtime import Runtime
-from shared.db import EmbeddedPostgres, owner_connection
+from shared.db import APP_ROLE, EmbeddedPostgres, owner_connection, with_user
 from shared.eventstore import EventStore
 from shared.migrate import migrate
 from shared.settings import Settings
@@ -64,9 +65,22 @@ async def database_url(server_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def app_database_url(database_url: str) -> str:
+    """The pool logs in as thidua_app (trust on the embedded server's socket; for another server,
+    THIDUA_TEST_APP_DATABASE_URL gives its URL, database name aside, password included)."""
+    given = os.environ.get("THIDUA_TEST_APP_DATABASE_URL")
+    if given:
+        return with_database(given, urlsplit(database_url).path.lstrip("/"))
+    return with_user(database_url, APP_ROLE)
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str, app_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return Settings(
         database_url=database_url,
+        app_database_url=app_database_url,
         data_dir=tmp_path_factory.mktemp("data"),
         pool_max_size=40,
         notify_interval_ms=5,

@@ -17,6 +17,7 @@ from services.gateway.logs import configure_logging
 from services.gateway.runtime import Runtime
 from services.gateway.schema import build_schema
 from shared import migrate
+from shared.errors import DomainError
 from shared.settings import Settings
 
 
@@ -33,7 +34,13 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     try:
         async with runtime.pool.acquire(timeout=2) as conn:
             waiting = await migrate.pending(conn)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (
+        OSError,
+        TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        DomainError,
+    ) as exc:
         body = {"status": "unavailable", "reason": f"database: {type(exc).__name__}"}
         return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE)
     if waiting:

@@ -8,12 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
+import structlog
 
 from shared.db import CleanupMode, Database, create_pool, owner_connection
 from shared.eventstore import EventStore
 from shared.migrate import migrate
 from shared.settings import Settings
 from shared.signal import LogSignal
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -27,17 +30,26 @@ class Runtime:
 
     @classmethod
     async def start(cls, settings: Settings, *, cleanup: CleanupMode = "stop") -> Runtime:
+        """Database up, migrated, pool open (logged in as thidua_app), listening. Whatever was
+        started before a failure is stopped again."""
+        if not settings.embedded and not settings.app_database_url:
+            log.warning(
+                "app_role_by_set_role",
+                advice="set THIDUA_APP_DATABASE_URL so the pool logs in as thidua_app",
+            )
         database = Database(settings, cleanup)
-        url = await database.url()
+        pool: asyncpg.Pool | None = None
+        signal: LogSignal | None = None
         try:
+            url = await database.url()
             async with owner_connection(url) as conn:
                 await migrate(conn)
-            pool = await create_pool(url, settings)
+            pool = await create_pool(await database.app_url(), settings)
+            signal = LogSignal(pool, interval_s=settings.notify_interval_ms / 1000)
+            await signal.listen(url)
         except BaseException:
-            database.stop()
+            await _close(database, pool, signal)
             raise
-        signal = LogSignal(pool, interval_s=settings.notify_interval_ms / 1000)
-        await signal.listen(url)
         store = EventStore(
             pool,
             max_event_bytes=settings.max_event_bytes,
@@ -47,6 +59,16 @@ class Runtime:
         return cls(settings, database, url, pool, store, signal)
 
     async def close(self) -> None:
-        await self.signal.aclose()
-        await self.pool.close()
-        self.database.stop()
+        await _close(self.database, self.pool, self.signal)
+
+
+async def _close(database: Database, pool: asyncpg.Pool | None, signal: LogSignal | None) -> None:
+    try:
+        if signal is not None:
+            await signal.aclose()
+    finally:
+        try:
+            if pool is not None:
+                await pool.close()
+        finally:
+            database.stop()

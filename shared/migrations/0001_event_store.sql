@@ -1,6 +1,18 @@
 -- The event store: one log per tenant, hash-chained, append-only. See shared/canonical.py and
 -- docs/audit.md for the canonical bytes the chain covers.
 
+-- Our tables live in public whatever the owner's own search_path says (thidua_append names them so).
+SET LOCAL search_path = public;
+
+-- The chain hashes text as UTF-8 (convert_to); a database in another encoding would store other
+-- bytes than the ones hashed.
+DO $$
+BEGIN
+    IF getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'Thi đua needs a UTF8 database, this one is %', getdatabaseencoding();
+    END IF;
+END $$;
+
 CREATE TABLE tenant_heads (
     tenant_id   text PRIMARY KEY,
     seq         bigint      NOT NULL DEFAULT 0,
@@ -45,8 +57,8 @@ CREATE TABLE snapshots (
     PRIMARY KEY (tenant_id, stream_id)
 );
 
--- The log is append-only even for the owner; only a superuser who disables triggers can change
--- it, and then `thidua verify` names the first row that no longer matches its hash.
+-- The log is append-only even for the owner's ordinary statements; whoever owns the table can
+-- still disable the trigger, and then `thidua verify` names the first row that no longer matches.
 CREATE FUNCTION thidua_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the event log is append-only: % on % refused', TG_OP, TG_TABLE_NAME
@@ -71,7 +83,9 @@ CREATE FUNCTION thidua_append(
 LANGUAGE plpgsql
 -- Runs with the owner's rights: the application role may append only through this function,
 -- which computes the chain itself, so it can never store a row with a hash of its own making.
-SECURITY DEFINER SET search_path = pg_catalog, public
+-- Every table is schema-qualified and pg_temp searched last, so no temporary table of the
+-- caller's can stand in for one of ours.
+SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     v_seq    bigint;
@@ -86,23 +100,23 @@ DECLARE
     v_version integer;
 BEGIN
     SELECT h.seq, h.hash INTO v_seq, v_prev
-      FROM tenant_heads h WHERE h.tenant_id = p_tenant FOR UPDATE;
+      FROM public.tenant_heads h WHERE h.tenant_id = p_tenant FOR UPDATE;
     IF NOT FOUND THEN
-        INSERT INTO tenant_heads (tenant_id) VALUES (p_tenant) ON CONFLICT DO NOTHING;
+        INSERT INTO public.tenant_heads (tenant_id) VALUES (p_tenant) ON CONFLICT DO NOTHING;
         SELECT h.seq, h.hash INTO v_seq, v_prev
-          FROM tenant_heads h WHERE h.tenant_id = p_tenant FOR UPDATE;
+          FROM public.tenant_heads h WHERE h.tenant_id = p_tenant FOR UPDATE;
     END IF;
 
     IF p_idem_key IS NOT NULL THEN
         SELECT k.fingerprint, k.first_seq, k.last_seq INTO v_key
-          FROM idempotency_keys k WHERE k.tenant_id = p_tenant AND k.key = p_idem_key;
+          FROM public.idempotency_keys k WHERE k.tenant_id = p_tenant AND k.key = p_idem_key;
         IF FOUND THEN
             IF v_key.fingerprint <> p_fingerprint THEN
                 RAISE EXCEPTION 'idempotency key % was used for another request', p_idem_key
                     USING ERRCODE = 'TD002';
             END IF;
             RETURN QUERY
-                SELECT e.seq, e.recorded_at, e.hash, true FROM events e
+                SELECT e.seq, e.recorded_at, e.hash, true FROM public.events e
                  WHERE e.tenant_id = p_tenant AND e.seq BETWEEN v_key.first_seq AND v_key.last_seq
                  ORDER BY e.seq;
             RETURN;
@@ -113,15 +127,23 @@ BEGIN
     v_header := E'\n' || to_char(v_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || E'\n';
     v_first := v_seq + 1;
     FOR i IN 1 .. cardinality(p_payloads) LOOP
-        IF v_docs[i]->>'tenant_id' IS DISTINCT FROM p_tenant THEN
-            RAISE EXCEPTION 'an event names another tenant than %', p_tenant USING ERRCODE = 'TD003';
+        -- The hash covers the payload text, but the row keeps the parsed fields: the text must
+        -- hold exactly those fields, in their stored forms, or the row could never verify.
+        IF v_docs[i]->>'tenant_id' IS DISTINCT FROM p_tenant
+           OR NOT v_docs[i] ?& ARRAY['data', 'event_type', 'meta', 'schema_version', 'stream_id',
+                                     'stream_version', 'tenant_id']
+           OR v_docs[i] - ARRAY['data', 'event_type', 'meta', 'schema_version', 'stream_id',
+                                'stream_version', 'tenant_id'] <> '{}'::jsonb
+           OR v_docs[i]->>'stream_id' <> (v_docs[i]->>'stream_id')::uuid::text THEN
+            RAISE EXCEPTION 'event % is not a canonical event of tenant %', i, p_tenant
+                USING ERRCODE = 'TD003';
         END IF;
         -- A stream continues only from its stored last version: checked where a stream's run in
-        -- this append begins (versions within the run are consecutive, checked by the caller);
+        -- this append begins (the caller keeps each stream's events together and consecutive);
         -- the unique key catches a version already taken.
         v_version := (v_docs[i]->>'stream_version')::int;
         IF v_version > 1 AND (i = 1 OR v_docs[i]->>'stream_id' <> v_docs[i - 1]->>'stream_id') THEN
-            PERFORM FROM events e
+            PERFORM FROM public.events e
               WHERE e.tenant_id = p_tenant AND e.stream_id = (v_docs[i]->>'stream_id')::uuid
                 AND e.stream_version = v_version - 1;
             IF NOT FOUND THEN
@@ -135,18 +157,18 @@ BEGIN
         v_hashes[i] := v_prev;
     END LOOP;
 
-    INSERT INTO events (tenant_id, seq, stream_id, stream_version, event_type, schema_version,
+    INSERT INTO public.events (tenant_id, seq, stream_id, stream_version, event_type, schema_version,
                         data, meta, recorded_at, prev_hash, hash)
     SELECT p_tenant, v_first + u.ord - 1, (u.doc->>'stream_id')::uuid,
            (u.doc->>'stream_version')::int, u.doc->>'event_type', (u.doc->>'schema_version')::int,
            u.doc->'data', u.doc->'meta', v_at, u.ph, u.h
       FROM unnest(v_docs, v_prevs, v_hashes) WITH ORDINALITY AS u(doc, ph, h, ord);
 
-    UPDATE tenant_heads SET seq = v_seq, hash = v_prev, updated_at = v_at
+    UPDATE public.tenant_heads SET seq = v_seq, hash = v_prev, updated_at = v_at
      WHERE tenant_id = p_tenant;
 
     IF p_idem_key IS NOT NULL THEN
-        INSERT INTO idempotency_keys (tenant_id, key, fingerprint, first_seq, last_seq, recorded_at)
+        INSERT INTO public.idempotency_keys (tenant_id, key, fingerprint, first_seq, last_seq, recorded_at)
         VALUES (p_tenant, p_idem_key, p_fingerprint, v_first, v_seq, v_at);
     END IF;
 
@@ -157,11 +179,15 @@ END $$;
 
 -- The role the application runs as: it appends (through thidua_append only) and reads; it never
 -- writes log rows itself, and never rewrites history.
+-- It logs in as itself (embedded: trust on the local socket; elsewhere the operator gives it a
+-- password), so no SQL on its connections can RESET ROLE back to the owner.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'thidua_app') THEN
-        CREATE ROLE thidua_app NOLOGIN;
+        CREATE ROLE thidua_app LOGIN;
     END IF;
+    -- No temporary tables for anyone who is not granted them: nothing to shadow ours with.
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
 END $$;
 
 GRANT USAGE ON SCHEMA public TO thidua_app;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from services.gateway.schema import product_version
 from shared.db import owner_connection
 from shared.errors import NotFound
 from shared.settings import Settings
-from tests.conftest import fresh_database
+from tests.conftest import fresh_database, with_database
 
 
 def client_for(app) -> httpx.AsyncClient:
@@ -41,7 +42,10 @@ async def test_ready_when_the_database_answers_and_migrations_are_applied(client
 
 async def test_not_ready_while_a_migration_is_pending(server_url, settings):
     url = await fresh_database(server_url)
-    runtime = await Runtime.start(settings.model_copy(update={"database_url": url}))
+    app_url = with_database(settings.app_database_url, urlsplit(url).path.lstrip("/"))
+    runtime = await Runtime.start(
+        settings.model_copy(update={"database_url": url, "app_database_url": app_url})
+    )
     try:
         async with owner_connection(url) as conn:
             await conn.execute("DELETE FROM schema_migrations WHERE version = 1")
@@ -49,6 +53,23 @@ async def test_not_ready_while_a_migration_is_pending(server_url, settings):
             response = await client.get("/ready")
         assert response.status_code == 503
         assert response.json()["reason"] == "migrations pending"
+    finally:
+        await runtime.close()
+
+
+async def test_not_ready_when_an_applied_migration_was_edited(server_url, settings):
+    url = await fresh_database(server_url)
+    app_url = with_database(settings.app_database_url, urlsplit(url).path.lstrip("/"))
+    runtime = await Runtime.start(
+        settings.model_copy(update={"database_url": url, "app_database_url": app_url})
+    )
+    try:
+        async with owner_connection(url) as conn:
+            await conn.execute("UPDATE schema_migrations SET checksum = 'edited'")
+        async with client_for(create_app(settings, runtime)) as client:
+            response = await client.get("/ready")
+        assert response.status_code == 503
+        assert "MigrationError" in response.json()["reason"]
     finally:
         await runtime.close()
 

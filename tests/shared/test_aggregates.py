@@ -10,7 +10,13 @@ from decimal import Decimal
 import pytest
 
 from shared.aggregates import Repository
-from shared.errors import ConcurrencyConflict, InvalidEventData, NotFound, UnknownEventType
+from shared.errors import (
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    InvalidEventData,
+    NotFound,
+    UnknownEventType,
+)
 from shared.eventstore import NewEvent
 from tests.shared.sample_domain import Notebook, SameTitle, build_registry
 
@@ -123,14 +129,17 @@ async def test_snapshots_are_taken_every_n_events_and_loading_uses_them(repo, st
 async def test_a_snapshot_of_an_older_aggregate_shape_is_ignored(repo, store, tenant):
     notebook = new_notebook()
     for i in range(5):
-        notebook.write(f"ghi chú {i}")
+        notebook.write(f"ghi chú {i}", points=1)
     await repo.save(tenant, notebook)
+    # Mark the snapshot as taken from an older shape, and make it say something else: if it were
+    # used, the load would show 100 points.
     await store.pool.execute(
-        "UPDATE snapshots SET state = jsonb_set(state, '{class_version}', '0') "
-        "WHERE tenant_id = $1",
+        "UPDATE snapshots SET state = jsonb_set(jsonb_set(state, '{class_version}', '0'), "
+        "'{points}', '100') WHERE tenant_id = $1",
         tenant,
     )
-    assert (await repo.get(tenant, notebook.id)).notes == notebook.notes
+    loaded = await repo.get(tenant, notebook.id)
+    assert loaded.points == 5 and loaded.notes == notebook.notes
 
 
 async def test_execute_retries_a_concurrency_conflict_by_deciding_again(repo, store, tenant):
@@ -225,3 +234,32 @@ def test_an_event_name_cannot_be_registered_twice():
     registry = build_registry()
     with pytest.raises(ValueError, match="registered twice"):
         registry.register(Notebook, Notebook.NoteWritten, name="OtherNotebook")
+
+
+async def test_a_snapshot_taken_in_a_rolled_back_save_is_rolled_back_too(repo, store, tenant):
+    notebook = new_notebook()
+    await repo.save(tenant, notebook)
+    for i in range(4):
+        notebook.write(f"ghi chú {i}")  # version 5: a snapshot is due
+    async with store.pool.acquire() as conn:
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await repo.save(tenant, notebook, connection=conn)
+                raise RuntimeError("the rest of the command failed")
+    assert (
+        await store.pool.fetchval("SELECT count(*) FROM snapshots WHERE tenant_id = $1", tenant)
+        == 0
+    )
+    assert (await repo.get(tenant, notebook.id)).version == 1
+
+
+async def test_an_idempotency_key_reused_for_another_command_is_refused(repo, store, tenant):
+    async def open_notebook():
+        return [new_notebook()]
+
+    await repo.execute(tenant, open_notebook, idempotency_key="k", fingerprint=b"open A")
+    again = await repo.execute(tenant, open_notebook, idempotency_key="k", fingerprint=b"open A")
+    assert again.replayed
+    with pytest.raises(IdempotencyKeyReused):
+        await repo.execute(tenant, open_notebook, idempotency_key="k", fingerprint=b"open B")
+    assert (await store.head(tenant)).seq == 1

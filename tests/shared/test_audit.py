@@ -153,6 +153,37 @@ async def test_an_edited_prev_hash_is_a_change(store, owner, tenant):
     assert (verdict.bad_seq, verdict.problem) == (5, "changed")
 
 
+async def test_a_row_written_beyond_the_head_is_named(store, owner, tenant):
+    await ten_events(store, tenant)
+    await owner.execute(
+        "INSERT INTO events SELECT tenant_id, 11, stream_id, 11, event_type, schema_version, "
+        "data, meta, recorded_at, hash, hash FROM events WHERE tenant_id = $1 AND seq = 10",
+        tenant,
+    )
+    verdict = await audit.verify_tenant(owner, tenant)
+    assert (verdict.bad_seq, verdict.problem) == (11, "changed")
+
+
+async def test_verification_while_the_tenant_keeps_appending_is_not_a_false_alarm(
+    store, owner, tenant
+):
+    import asyncio
+
+    await ten_events(store, tenant)
+    stream = uuid.uuid4()
+
+    async def keep_appending():
+        for version in range(1, 40):
+            await store.append(tenant, [NewEvent(stream, version, "NoteWritten", {"i": version})])
+
+    writer = asyncio.create_task(keep_appending())
+    verdicts = []
+    while not writer.done():
+        verdicts.append(await audit.verify_tenant(owner, tenant))
+    await writer
+    assert verdicts and all(v.ok for v in verdicts), [v.describe() for v in verdicts if not v.ok]
+
+
 def test_the_worked_example_in_the_doc_is_what_the_code_computes():
     body = canonical.dumps(
         canonical.content(

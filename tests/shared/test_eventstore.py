@@ -8,6 +8,7 @@ import uuid
 from datetime import date, timedelta
 
 import asyncpg
+import orjson
 import pytest
 
 from shared import canonical
@@ -322,3 +323,83 @@ async def test_even_the_owner_cannot_update_or_delete_events_without_disabling_t
     with pytest.raises(asyncpg.PostgresError, match="append-only"):
         await owner.execute("TRUNCATE events")
     assert await count(store, tenant) == 1
+
+
+async def test_the_application_role_cannot_reset_itself_back_to_the_owner(store):
+    async with store.pool.acquire() as conn:
+        await conn.execute("RESET ROLE")
+        assert await conn.fetchval("SELECT current_user") == "thidua_app"
+        assert await conn.fetchval("SELECT session_user") == "thidua_app"
+
+
+async def test_the_application_role_cannot_shadow_our_tables_with_temporary_ones(store):
+    async with store.pool.acquire() as conn:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TEMP TABLE tenant_heads (tenant_id text, seq bigint)")
+
+
+async def test_a_temporary_table_in_the_session_does_not_divert_appends(store, owner, tenant):
+    await owner.execute(
+        "CREATE TEMP TABLE tenant_heads (tenant_id text PRIMARY KEY, seq bigint, hash bytea, "
+        "updated_at timestamptz)"
+    )
+    await owner.execute("INSERT INTO tenant_heads VALUES ($1, 99, '\\xdeadbeef', now())", tenant)
+    payloads, _ = store._payloads(tenant, [ev(uuid.uuid4(), 1)], {})
+    rows = await owner.fetch("SELECT * FROM thidua_append($1, $2, NULL, NULL)", tenant, payloads)
+    assert [r["out_seq"] for r in rows] == [1]
+    assert (await store.head(tenant)).seq == 1
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda doc: {**doc, "extra": 1},
+        lambda doc: {**doc, "stream_id": doc["stream_id"].upper()},
+        lambda doc: {**doc, "tenant_id": "someone-else"},
+        lambda doc: {k: v for k, v in doc.items() if k != "meta"},
+    ],
+)
+async def test_a_payload_that_is_not_a_canonical_event_is_refused_by_the_database(
+    store, tenant, forge
+):
+    """Whoever calls thidua_append directly cannot store a row that could never verify."""
+    [payload], _ = store._payloads(tenant, [ev(uuid.uuid4(), 1)], {})
+    forged = canonical.dumps(forge(orjson.loads(payload))).decode()
+    async with store.pool.acquire() as conn:
+        with pytest.raises(asyncpg.PostgresError) as caught:
+            await conn.fetch("SELECT * FROM thidua_append($1, $2, NULL, NULL)", tenant, [forged])
+    assert caught.value.sqlstate == "TD003"
+    assert await count(store, tenant) == 0
+
+
+async def test_each_streams_events_stand_together_in_an_append(store, tenant):
+    a, b = uuid.uuid4(), uuid.uuid4()
+    with pytest.raises(InvalidEventData, match="liền nhau"):
+        await store.append(tenant, [ev(a, 1), ev(b, 1), ev(a, 2)])
+    appended = await store.append(tenant, [ev(a, 1), ev(a, 2), ev(b, 1)])
+    assert appended.seqs == [1, 2, 3]
+    await store.append(tenant, [ev(b, 2), ev(a, 3), ev(a, 4)])  # continuing both is fine
+    assert [e.stream_version for e in await store.read_stream(tenant, a)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("field", ["stream_version", "schema_version"])
+async def test_versions_beyond_32_bits_are_refused_before_the_database(store, tenant, field):
+    event = ev(uuid.uuid4(), 1)
+    big = NewEvent(**{**{f: getattr(event, f) for f in event.__slots__}, field: 2**31})
+    with pytest.raises(InvalidEventData):
+        await store.append(tenant, [big])
+
+
+async def test_two_spellings_of_one_key_are_refused_not_merged(store, tenant):
+    composed, decomposed = "Việt", "Vie\u0323\u0302t"
+    with pytest.raises(InvalidEventData, match="NFC"):
+        await store.append(tenant, [ev(uuid.uuid4(), 1, **{composed: 1, decomposed: 2})])
+    assert await count(store, tenant) == 0
+
+
+async def test_a_conflict_names_the_streams_of_the_append(store, tenant):
+    taken, fresh = uuid.uuid4(), uuid.uuid4()
+    await store.append(tenant, [ev(taken, 1)])
+    with pytest.raises(ConcurrencyConflict) as caught:
+        await store.append(tenant, [ev(fresh, 1), ev(taken, 1)])
+    assert caught.value.context["streams"] == sorted([str(taken), str(fresh)])
