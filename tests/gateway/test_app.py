@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -40,38 +41,41 @@ async def test_ready_when_the_database_answers_and_migrations_are_applied(client
     assert response.status_code == 200 and response.json() == {"status": "ready"}
 
 
-async def test_not_ready_while_a_migration_is_pending(server_url, settings):
+@asynccontextmanager
+async def ready_probe_on_fresh_database(server_url, settings):
+    """A runtime on a database of its own (so its schema_migrations can be tampered with),
+    and an owner connection to do it with; yields (owner, ask /ready)."""
     url = await fresh_database(server_url)
     app_url = with_database(settings.app_database_url, urlsplit(url).path.lstrip("/"))
     runtime = await Runtime.start(
         settings.model_copy(update={"database_url": url, "app_database_url": app_url})
     )
-    try:
-        async with owner_connection(url) as conn:
-            await conn.execute("DELETE FROM schema_migrations WHERE version = 1")
+
+    async def ready():
         async with client_for(create_app(settings, runtime)) as client:
-            response = await client.get("/ready")
-        assert response.status_code == 503
-        assert response.json()["reason"] == "migrations pending"
+            return await client.get("/ready")
+
+    try:
+        async with owner_connection(url) as owner:
+            yield owner, ready
     finally:
         await runtime.close()
+
+
+async def test_not_ready_while_a_migration_is_pending(server_url, settings):
+    async with ready_probe_on_fresh_database(server_url, settings) as (owner, ready):
+        await owner.execute("DELETE FROM schema_migrations WHERE version = 1")
+        response = await ready()
+    assert response.status_code == 503
+    assert response.json()["reason"] == "migrations pending"
 
 
 async def test_not_ready_when_an_applied_migration_was_edited(server_url, settings):
-    url = await fresh_database(server_url)
-    app_url = with_database(settings.app_database_url, urlsplit(url).path.lstrip("/"))
-    runtime = await Runtime.start(
-        settings.model_copy(update={"database_url": url, "app_database_url": app_url})
-    )
-    try:
-        async with owner_connection(url) as conn:
-            await conn.execute("UPDATE schema_migrations SET checksum = 'edited'")
-        async with client_for(create_app(settings, runtime)) as client:
-            response = await client.get("/ready")
-        assert response.status_code == 503
-        assert "MigrationError" in response.json()["reason"]
-    finally:
-        await runtime.close()
+    async with ready_probe_on_fresh_database(server_url, settings) as (owner, ready):
+        await owner.execute("UPDATE schema_migrations SET checksum = 'edited'")
+        response = await ready()
+    assert response.status_code == 503
+    assert "MigrationError" in response.json()["reason"]
 
 
 async def test_graphql_answers_version_and_server_time(client):
