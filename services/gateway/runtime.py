@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 import structlog
 
+from shared.aggregates import EventRegistry, Repository
 from shared.db import CleanupMode, Database, create_pool, owner_connection
 from shared.eventstore import EventStore
 from shared.migrate import migrate
@@ -57,6 +58,15 @@ class Runtime:
             signal=signal,
         )
         return cls(settings, database, url, pool, store, signal)
+
+    def repository(self, registry: EventRegistry) -> Repository:
+        """A repository for a service's aggregates, snapshotting and retrying as configured."""
+        return Repository(
+            self.store,
+            registry,
+            snapshot_every=self.settings.snapshot_every,
+            retries=self.settings.command_retries,
+        )
 
     async def close(self) -> None:
         await _close(self.database, self.pool, self.signal)

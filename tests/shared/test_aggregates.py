@@ -263,3 +263,19 @@ async def test_an_idempotency_key_reused_for_another_command_is_refused(repo, st
     with pytest.raises(IdempotencyKeyReused):
         await repo.execute(tenant, open_notebook, idempotency_key="k", fingerprint=b"open B")
     assert (await store.head(tenant)).seq == 1
+
+
+async def test_the_runtime_hands_out_repositories_configured_by_settings(runtime, tenant):
+    configured = runtime.settings.model_copy(update={"snapshot_every": 2, "command_retries": 7})
+    runtime_view = type(runtime)(**{**vars(runtime), "settings": configured})
+    repo = runtime_view.repository(build_registry())
+    assert (repo.snapshot_every, repo.retries) == (2, 7)
+    notebook = new_notebook()
+    notebook.write("một")
+    await repo.save(tenant, notebook)  # version 2: a snapshot is due every 2 events
+    assert (
+        await runtime.pool.fetchval(
+            "SELECT stream_version FROM snapshots WHERE tenant_id = $1", tenant
+        )
+        == 2
+    )
