@@ -192,8 +192,6 @@ class EventStore:
         for index, event in enumerate(events):
             if not EVENT_TYPE.match(event.event_type):
                 raise InvalidEventData(f"Tên loại sự kiện không hợp lệ: {event.event_type!r}.")
-            if not isinstance(event.stream_id, UUID):
-                raise InvalidEventData("stream_id phải là UUID.")
             if type(event.schema_version) is not int or not 1 <= event.schema_version <= _INT32_MAX:
                 raise InvalidEventData("schema_version phải là số nguyên từ 1 đến 2³¹−1.")
             data = canonical.normalise(event.data, f"$[{index}].data")
@@ -323,6 +321,8 @@ def _check_stream_order(events: Sequence[NewEvent]) -> None:
     finished: set[UUID] = set()
     previous: NewEvent | None = None
     for event in events:
+        if not isinstance(event.stream_id, UUID):
+            raise InvalidEventData("stream_id phải là UUID.")
         version = event.stream_version
         if type(version) is not int or not 1 <= version <= _INT32_MAX:
             raise InvalidEventData("stream_version phải là số nguyên từ 1 đến 2³¹−1.")

@@ -223,6 +223,7 @@ async def test_a_malformed_tenant_id_is_refused(store, bad):
         NewEvent(uuid.uuid4(), 1, "lowercase", {}),
         NewEvent(uuid.uuid4(), 1, "Has Space", {}),
         NewEvent("not-a-uuid", 1, "ThingHappened", {}),  # type: ignore[arg-type]
+        NewEvent(["unhashable"], 1, "ThingHappened", {}),  # type: ignore[arg-type]
         NewEvent(uuid.uuid4(), 0, "ThingHappened", {}),
         NewEvent(uuid.uuid4(), 1, "ThingHappened", {}, schema_version=0),
         NewEvent(uuid.uuid4(), 1, "ThingHappened", ["not", "an", "object"]),  # type: ignore[arg-type]
