@@ -7,6 +7,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
+import asyncpg
 import typer
 from rich.console import Console
 
@@ -27,6 +28,21 @@ app.add_typer(log_app, name="log")
 err = Console(stderr=True)
 
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="The unit (tenant) id.")]
+
+
+def _as_owner(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run ``work`` on an owner connection to the configured database (starting the embedded one
+    if needed, and stopping it after unless another process still uses it)."""
+
+    async def go() -> T:
+        database = Database(Settings())
+        try:
+            async with owner_connection(await database.url()) as conn:
+                return await work(conn)
+        finally:
+            database.stop()
+
+    return _run(go)
 
 
 def _run(make: Callable[[], Awaitable[T]]) -> T:
@@ -57,16 +73,7 @@ def serve() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending migrations (safe to run from several processes at once)."""
-
-    async def go() -> list[str]:
-        database = Database(Settings())
-        try:
-            async with owner_connection(await database.url()) as conn:
-                return [f"{m.version:04d}_{m.name}" for m in await migrate(conn)]
-        finally:
-            database.stop()
-
-    done = _run(go)
+    done = [f"{m.version:04d}_{m.name}" for m in _as_owner(migrate)]
     print("\n".join(f"applied {name}" for name in done) if done else "up to date")
 
 
@@ -102,16 +109,7 @@ def db_stop() -> None:
 def verify(tenant: TenantOption) -> None:
     """Recompute a tenant's hash chain: OK with the count and head hash, or the first bad seq."""
     check = _tenant_or_exit(tenant)
-
-    async def go() -> audit.Verdict:
-        database = Database(Settings())
-        try:
-            async with owner_connection(await database.url()) as conn:
-                return await audit.verify_tenant(conn, check)
-        finally:
-            database.stop()
-
-    verdict = _run(go)
+    verdict = _as_owner(lambda conn: audit.verify_tenant(conn, check))
     print(verdict.describe())
     if not verdict.ok:
         raise typer.Exit(1)
@@ -121,16 +119,7 @@ def verify(tenant: TenantOption) -> None:
 def log_export(tenant: TenantOption) -> None:
     """Write a tenant's log as JSON lines (every stored field; bytes in hex) for an auditor."""
     check = _tenant_or_exit(tenant)
-
-    async def go() -> int:
-        database = Database(Settings())
-        try:
-            async with owner_connection(await database.url()) as conn:
-                return await audit.export_tenant(conn, check, sys.stdout.buffer)
-        finally:
-            database.stop()
-
-    count = _run(go)
+    count = _as_owner(lambda conn: audit.export_tenant(conn, check, sys.stdout.buffer))
     err.print(f"{count} events")
 
 
