@@ -287,7 +287,8 @@ class Repository:
             replay = await self.store.replay_of(tenant_id, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             aggregates = await decide()
             try:
                 return await self.save(
@@ -298,9 +299,9 @@ class Repository:
                     fingerprint=fingerprint,
                 )
             except ConcurrencyConflict:
-                if attempt == self.retries:
+                attempt += 1
+                if attempt > self.retries:
                     raise
-        raise DomainError("unreachable")  # pragma: no cover
 
     def _snapshot_due(self, version: int, new_events: int) -> bool:
         every = self.snapshot_every
