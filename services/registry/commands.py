@@ -1,0 +1,271 @@
+"""The registry's commands: register, rename, move, merge, dissolve.
+
+Each runs in one transaction that holds the registry's lock (the tree's rules span units, and
+registry changes are rare), checks access and the rules against the read model, appends the
+events to each affected unit's own log, and projects them before committing. A refused command
+writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+
+from services.registry import projections
+from services.registry.domain import Unit, unit_stream
+from services.registry.rules import (
+    UnitExists,
+    UnitFacts,
+    check_dissolve,
+    check_merge,
+    check_no_cycle,
+    check_parent,
+)
+from shared import access
+from shared.aggregates import Repository
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.eventstore import StoredEvent, check_tenant
+from shared.text import clean
+
+VIETNAM = timezone(timedelta(hours=7))
+_LOCK_KEY = 0x7468_6964_7561_0001  # registry writers queue here
+
+
+def today() -> date:
+    return datetime.now(VIETNAM).date()
+
+
+def _optional(text: str | None) -> str | None:
+    cleaned = clean(text) if text is not None else ""
+    return cleaned or None
+
+
+class RegistryCommands:
+    def __init__(self, pool: asyncpg.Pool, repository: Repository) -> None:
+        self.pool = pool
+        self.repository = repository
+        self.store = repository.store
+        self._written: dict[asyncpg.Connection, list[StoredEvent]] = {}
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[asyncpg.Connection]:
+        """A registry writer's transaction; followers of the logs hear of its events after it
+        commits."""
+        written: list[StoredEvent] = []
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+                await projections.mark_writer(conn)
+                self._written[conn] = written
+                try:
+                    yield conn
+                finally:
+                    del self._written[conn]
+        for event in written:
+            self.store.announce(event.tenant_id, event.seq)
+
+    async def register(
+        self,
+        actor: Principal | None,
+        *,
+        unit_id: str,
+        name: str,
+        short_name: str | None = None,
+        level: str,
+        sector_type: str | None = None,
+        members: int = 0,
+        parent_id: str | None = None,
+        effective_on: date | None = None,
+    ) -> dict[str, Any]:
+        check_tenant(unit_id)
+        on = effective_on or today()
+        async with self.writing() as conn:
+            if parent_id is not None:
+                if actor is not None:
+                    await access.require_registry_admin(conn, actor, parent_id, on, or_self=True)
+                parent = await _facts(conn, parent_id)
+            elif actor is not None:
+                raise access.Forbidden("Chỉ quản trị hệ thống tạo được đơn vị gốc.")
+            if await _exists(conn, unit_id):
+                raise UnitExists(unit_id, unit=unit_id)
+            unit = Unit.register(
+                unit_id=unit_id,
+                name=clean(name),
+                short_name=_optional(short_name),
+                level=level,
+                sector_type=_optional(sector_type),
+                members=members,
+                parent_id=parent_id,
+                effective_on=on,
+            )
+            if parent_id is not None:
+                check_parent(unit_id, level, parent, on)
+            await self._save(conn, actor, "RegisterUnit", [unit])
+            return await unit_row(conn, unit_id)
+
+    async def rename(
+        self, actor: Principal | None, unit_id: str, name: str, short_name: str | None = None
+    ) -> dict[str, Any]:
+        async with self.writing() as conn:
+            await self._check_admin(conn, actor, unit_id, today())
+            unit = await self._load(unit_id)
+            unit.rename(clean(name), _optional(short_name))
+            await self._save(conn, actor, "RenameUnit", [unit])
+            return await unit_row(conn, unit_id)
+
+    async def move(
+        self, actor: Principal | None, unit_id: str, to_parent: str, effective_on: date
+    ) -> dict[str, Any]:
+        async with self.writing() as conn:
+            await self._check_admin(conn, actor, unit_id, effective_on)
+            if actor is not None:
+                await access.require_registry_admin(
+                    conn, actor, to_parent, effective_on, or_self=True
+                )
+            unit = await self._load(unit_id)
+            parent = await _facts(conn, to_parent)
+            unit.move(to_parent, effective_on)
+            check_no_cycle(unit_id, to_parent, await _ancestors(conn, to_parent, effective_on))
+            check_parent(unit_id, unit.level, parent, effective_on)
+            await self._save(conn, actor, "MoveUnit", [unit])
+            return await unit_row(conn, unit_id)
+
+    async def merge(
+        self,
+        actor: Principal | None,
+        merged: Sequence[str],
+        into: str,
+        effective_on: date,
+    ) -> dict[str, Any]:
+        """Merge units into a survivor from a date: their active children move under the
+        survivor, and their histories stay readable under it."""
+        async with self.writing() as conn:
+            for unit_id in (*merged, into):
+                await self._check_admin(conn, actor, unit_id, effective_on, or_self=unit_id == into)
+            survivor_facts = await _facts(conn, into)
+            facts = [await _facts(conn, unit_id) for unit_id in merged]
+            check_merge(facts, survivor_facts, set(await _ancestors(conn, into, effective_on)))
+            survivor = await self._load(into)
+            changed: list[Unit] = []
+            for unit_id in merged:
+                for child_id in await _active_children(conn, unit_id):
+                    child = await self._load(child_id)
+                    child.move(into, effective_on, reason=f"merge:{unit_id}")
+                    changed.append(child)
+                unit = await self._load(unit_id)
+                unit.merge_into(into, effective_on)
+                changed.append(unit)
+            survivor.absorb(list(merged), effective_on)
+            await self._save(conn, actor, "MergeUnits", [*changed, survivor])
+            return await unit_row(conn, into)
+
+    async def dissolve(
+        self, actor: Principal | None, unit_id: str, effective_on: date, reason: str = ""
+    ) -> dict[str, Any]:
+        async with self.writing() as conn:
+            await self._check_admin(conn, actor, unit_id, effective_on)
+            unit = await self._load(unit_id)
+            check_dissolve(unit_id, await _active_children(conn, unit_id))
+            unit.dissolve(effective_on, clean(reason))
+            await self._save(conn, actor, "DissolveUnit", [unit])
+            return await unit_row(conn, unit_id)
+
+    async def _check_admin(
+        self,
+        conn: asyncpg.Connection,
+        actor: Principal | None,
+        unit_id: str,
+        on: date,
+        *,
+        or_self: bool = False,
+    ) -> None:
+        if actor is not None:
+            await access.require_registry_admin(conn, actor, unit_id, on, or_self=or_self)
+        elif not await _exists(conn, unit_id):
+            raise NotFound(unit_id, id=unit_id)
+
+    async def _load(self, unit_id: str) -> Unit:
+        check_tenant(unit_id)
+        unit = await self.repository.get(unit_id, unit_stream(unit_id))
+        assert isinstance(unit, Unit)
+        return unit
+
+    async def _save(
+        self, conn: asyncpg.Connection, actor: Principal | None, command: str, units: list[Unit]
+    ) -> None:
+        meta: dict[str, Any] = {"command": command}
+        if actor is not None:
+            meta.update(actor=actor.subject, actor_tenant=actor.tenant, roles=sorted(actor.roles))
+        else:
+            meta.update(actor="system")
+        stored: list[StoredEvent] = []
+        for unit in units:
+            appended = await self.repository.save(unit.unit_id, unit, meta=meta, connection=conn)
+            stored.extend(await _read_back(conn, unit.unit_id, appended.seqs))
+        await projections.apply(conn, self.repository.registry, stored)
+        self._written[conn].extend(stored)
+
+
+async def _read_back(conn: asyncpg.Connection, tenant: str, seqs: list[int]) -> list[StoredEvent]:
+    rows = await conn.fetch(
+        "SELECT tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
+        "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash FROM events "
+        "WHERE tenant_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq",
+        tenant,
+        seqs,
+    )
+    return [StoredEvent.from_row(r) for r in rows]
+
+
+async def _exists(conn: asyncpg.Connection, unit_id: str) -> bool:
+    # The log, not only the read model: a unit id is taken for good once its log is open.
+    return bool(
+        await conn.fetchval("SELECT 1 FROM tenant_heads WHERE tenant_id = $1", unit_id)
+        or await conn.fetchval("SELECT 1 FROM units WHERE tenant_id = $1", unit_id)
+    )
+
+
+async def _facts(conn: asyncpg.Connection, unit_id: str) -> UnitFacts:
+    row = await conn.fetchrow(
+        "SELECT tenant_id, level, status, since, parent_id FROM units WHERE tenant_id = $1",
+        unit_id,
+    )
+    if row is None:
+        raise NotFound(unit_id, id=unit_id)
+    return UnitFacts(row["tenant_id"], row["level"], row["status"], row["since"], row["parent_id"])
+
+
+async def _ancestors(conn: asyncpg.Connection, unit_id: str, on: date) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT ancestor FROM unit_closure WHERE descendant = $1 AND depth > 0 "
+        "AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)",
+        unit_id,
+        on,
+    )
+    return [r["ancestor"] for r in rows]
+
+
+async def _active_children(conn: asyncpg.Connection, unit_id: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT tenant_id FROM units WHERE parent_id = $1 AND status = 'active' ORDER BY tenant_id",
+        unit_id,
+    )
+    return [r["tenant_id"] for r in rows]
+
+
+UNIT_COLUMNS = (
+    "tenant_id, name, short_name, level, sector_type, members, parent_id, status, merged_into, "
+    "since, ended_on, version"
+)
+
+
+async def unit_row(conn: asyncpg.Connection, unit_id: str) -> dict[str, Any]:
+    row = await conn.fetchrow(f"SELECT {UNIT_COLUMNS} FROM units WHERE tenant_id = $1", unit_id)
+    if row is None:
+        raise NotFound(unit_id, id=unit_id)
+    return dict(row)

@@ -1,0 +1,321 @@
+"""The registry's read model: ``units`` (each unit now), ``unit_parents`` (whose child over which
+days) and ``unit_closure`` (ancestor, descendant, depth over a span of days).
+
+The registry's commands apply their own events here in the same transaction that appends them
+(the tree's rules read this model, so it must never lag); ``rebuild`` replays every log. All
+writes run in a transaction marked as the registry writer (see the row-level security policies in
+shared/migrations/0002_unit_registry.sql).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from services.registry.domain import DISSOLVED, MERGED, Unit
+from shared.aggregates import EventRegistry
+from shared.eventstore import StoredEvent
+from shared.text import search_key
+
+REGISTRY_EVENT_TYPES = (
+    "UnitRegistered",
+    "UnitRenamed",
+    "UnitMoved",
+    "UnitMerged",
+    "UnitsAbsorbed",
+    "UnitDissolved",
+)
+
+# (ancestor, descendant, depth, valid_from, valid_to); valid_to None: still so.
+ClosureRow = tuple[str, str, int, date, date | None]
+
+
+async def mark_writer(conn: asyncpg.Connection) -> None:
+    """Inside a transaction: this one writes the registry's tables (row-level security)."""
+    await conn.execute("SELECT set_config('thidua.registry_writer', 'on', true)")
+
+
+async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
+    """Project stored registry events, in log order, on ``conn`` (a writer transaction)."""
+    touched: set[str] = set()
+    for stored in events:
+        if stored.event_type not in REGISTRY_EVENT_TYPES:
+            continue
+        domain_event = registry.decode(stored)
+        handler = _HANDLERS[stored.event_type]
+        if await handler(conn, stored.tenant_id, stored.stream_version, domain_event):
+            touched.add(stored.tenant_id)
+    if touched:
+        await recompute_closure(conn, touched)
+
+
+async def _registered(conn, unit_id: str, version: int, e: Any) -> bool:
+    await conn.execute(
+        "INSERT INTO units (tenant_id, name, short_name, level, sector_type, members, parent_id, "
+        "since, search_key, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        unit_id,
+        e.name,
+        e.short_name,
+        e.level,
+        e.sector_type,
+        e.members,
+        e.parent_id,
+        e.effective_on,
+        search_key(e.name, e.short_name),
+        version,
+    )
+    if e.parent_id is not None:
+        await conn.execute(
+            "INSERT INTO unit_parents (tenant_id, parent_id, valid_from) VALUES ($1, $2, $3)",
+            unit_id,
+            e.parent_id,
+            e.effective_on,
+        )
+    return True
+
+
+async def _renamed(conn, unit_id: str, version: int, e: Any) -> bool:
+    await conn.execute(
+        "UPDATE units SET name = $2, short_name = $3, search_key = $4, version = $5 "
+        "WHERE tenant_id = $1",
+        unit_id,
+        e.name,
+        e.short_name,
+        search_key(e.name, e.short_name),
+        version,
+    )
+    return False
+
+
+async def _change_parent(conn, unit_id: str, parent: str, kind: str, on: date) -> None:
+    await conn.execute(
+        "UPDATE unit_parents SET valid_to = $2 WHERE tenant_id = $1 AND valid_to IS NULL",
+        unit_id,
+        on,
+    )
+    await conn.execute(
+        "INSERT INTO unit_parents (tenant_id, parent_id, kind, valid_from) VALUES ($1, $2, $3, $4)",
+        unit_id,
+        parent,
+        kind,
+        on,
+    )
+
+
+async def _moved(conn, unit_id: str, version: int, e: Any) -> bool:
+    await _change_parent(conn, unit_id, e.to_parent, "child", e.effective_on)
+    await conn.execute(
+        "UPDATE units SET parent_id = $2, version = $3 WHERE tenant_id = $1",
+        unit_id,
+        e.to_parent,
+        version,
+    )
+    return True
+
+
+async def _merged(conn, unit_id: str, version: int, e: Any) -> bool:
+    await _change_parent(conn, unit_id, e.into, "merged", e.effective_on)
+    await conn.execute(
+        "UPDATE units SET parent_id = $2, merged_into = $2, status = $3, ended_on = $4, "
+        "version = $5 WHERE tenant_id = $1",
+        unit_id,
+        e.into,
+        MERGED,
+        e.effective_on,
+        version,
+    )
+    return True
+
+
+async def _absorbed(conn, unit_id: str, version: int, e: Any) -> bool:
+    await conn.execute("UPDATE units SET version = $2 WHERE tenant_id = $1", unit_id, version)
+    return False
+
+
+async def _dissolved(conn, unit_id: str, version: int, e: Any) -> bool:
+    await conn.execute(
+        "UPDATE unit_parents SET valid_to = $2 WHERE tenant_id = $1 AND valid_to IS NULL",
+        unit_id,
+        e.effective_on,
+    )
+    await conn.execute(
+        "UPDATE units SET status = $2, ended_on = $3, version = $4 WHERE tenant_id = $1",
+        unit_id,
+        DISSOLVED,
+        e.effective_on,
+        version,
+    )
+    return True
+
+
+_HANDLERS = {
+    "UnitRegistered": _registered,
+    "UnitRenamed": _renamed,
+    "UnitMoved": _moved,
+    "UnitMerged": _merged,
+    "UnitsAbsorbed": _absorbed,
+    "UnitDissolved": _dissolved,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    parent_id: str
+    valid_from: date
+    valid_to: date | None
+
+
+def _overlap(
+    a_from: date, a_to: date | None, b_from: date, b_to: date | None
+) -> tuple[date, date | None] | None:
+    lo = max(a_from, b_from)
+    hi = a_to if b_to is None else b_to if a_to is None else min(a_to, b_to)
+    return (lo, hi) if hi is None or lo < hi else None
+
+
+def closure_rows(
+    units: Iterable[str],
+    life: dict[str, tuple[date, date | None]],
+    intervals: dict[str, list[Interval]],
+    known: dict[str, list[ClosureRow]],
+) -> list[ClosureRow]:
+    """Closure rows of ``units``, from their parent intervals and their lives; ``known`` gives
+    the (correct, stored) rows of parents outside ``units``, keyed by descendant."""
+    memo: dict[str, list[ClosureRow]] = {}
+
+    def rows_of(unit: str, seen: frozenset[str]) -> list[ClosureRow]:
+        if unit in memo:
+            return memo[unit]
+        if unit not in life:
+            return known.get(unit, [])
+        if unit in seen:  # the rules refuse cycles; this only stops a corrupt model looping
+            return []
+        since, end = life[unit]
+        rows: list[ClosureRow] = [(unit, unit, 0, since, end)]
+        for interval in intervals.get(unit, ()):
+            for ancestor, _, depth, a_from, a_to in rows_of(interval.parent_id, seen | {unit}):
+                span = _overlap(interval.valid_from, interval.valid_to, a_from, a_to)
+                if span is not None:
+                    rows.append((ancestor, unit, depth + 1, span[0], span[1]))
+        memo[unit] = _coalesce(rows)
+        return memo[unit]
+
+    out: list[ClosureRow] = []
+    for unit in units:
+        out.extend(rows_of(unit, frozenset()))
+    return out
+
+
+def _coalesce(rows: list[ClosureRow]) -> list[ClosureRow]:
+    """Join back-to-back spans of the same ancestor at the same depth (a move within a province
+    leaves the province an ancestor throughout)."""
+    by_key: dict[tuple[str, int], list[tuple[date, date | None]]] = defaultdict(list)
+    for ancestor, _, depth, start, end in rows:
+        by_key[(ancestor, depth)].append((start, end))
+    unit = rows[0][1]
+    out: list[ClosureRow] = []
+    for (ancestor, depth), spans in by_key.items():
+        spans.sort()
+        start, end = spans[0]
+        for s, e in spans[1:]:
+            if end is not None and s == end:
+                end = e
+            else:
+                out.append((ancestor, unit, depth, start, end))
+                start, end = s, e
+        out.append((ancestor, unit, depth, start, end))
+    return out
+
+
+async def recompute_closure(conn: asyncpg.Connection, roots: set[str]) -> None:
+    """Rewrite the closure rows of ``roots`` and of every unit that ever stood below them."""
+    below = await conn.fetch(
+        "SELECT DISTINCT descendant FROM unit_closure WHERE ancestor = ANY($1::text[])",
+        list(roots),
+    )
+    scope = set(roots) | {r["descendant"] for r in below}
+    life, intervals = await _load(conn, scope)
+    outside = {i.parent_id for ivs in intervals.values() for i in ivs} - scope
+    known: dict[str, list[ClosureRow]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT ancestor, descendant, depth, valid_from, valid_to FROM unit_closure "
+        "WHERE descendant = ANY($1::text[])",
+        list(outside),
+    ):
+        known[r["descendant"]].append(tuple(r))  # type: ignore[arg-type]
+    rows = closure_rows(sorted(scope), life, intervals, known)
+    await conn.execute("DELETE FROM unit_closure WHERE descendant = ANY($1::text[])", list(scope))
+    await insert_closure(conn, rows)
+
+
+async def _load(
+    conn: asyncpg.Connection, scope: set[str]
+) -> tuple[dict[str, tuple[date, date | None]], dict[str, list[Interval]]]:
+    life = {
+        r["tenant_id"]: (r["since"], r["ended_on"] if r["status"] == DISSOLVED else None)
+        for r in await conn.fetch(
+            "SELECT tenant_id, since, ended_on, status FROM units WHERE tenant_id = ANY($1::text[])",
+            list(scope),
+        )
+    }
+    intervals: dict[str, list[Interval]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT tenant_id, parent_id, valid_from, valid_to FROM unit_parents "
+        "WHERE tenant_id = ANY($1::text[]) ORDER BY tenant_id, valid_from",
+        list(scope),
+    ):
+        intervals[r["tenant_id"]].append(Interval(r["parent_id"], r["valid_from"], r["valid_to"]))
+    return life, intervals
+
+
+async def insert_closure(conn: asyncpg.Connection, rows: list[ClosureRow]) -> None:
+    if not rows:
+        return
+    ancestors, descendants, depths, froms, tos = (list(col) for col in zip(*rows, strict=True))
+    await conn.execute(
+        "INSERT INTO unit_closure (ancestor, descendant, depth, valid_from, valid_to) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[], $5::date[])",
+        ancestors,
+        descendants,
+        depths,
+        froms,
+        tos,
+    )
+
+
+async def rebuild(conn: asyncpg.Connection, registry: EventRegistry, batch: int = 5000) -> int:
+    """Empty the read model and replay every unit's registry events (in a writer transaction).
+    Registry commands are serialized, so the order they were recorded in is their order."""
+    await conn.execute("DELETE FROM unit_closure; DELETE FROM unit_parents; DELETE FROM units")
+    count = 0
+    cursor_at: tuple[Any, ...] | None = None
+    while True:
+        rows = await conn.fetch(
+            "SELECT tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
+            "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash FROM events "
+            "WHERE event_type = ANY($1::text[]) AND ($2::timestamptz IS NULL OR "
+            "(recorded_at, tenant_id, seq) > ($2, $3, $4)) "
+            "ORDER BY recorded_at, tenant_id, seq LIMIT $5",
+            list(REGISTRY_EVENT_TYPES),
+            *(cursor_at or (None, None, None)),
+            batch,
+        )
+        if not rows:
+            return count
+        await apply(conn, registry, [StoredEvent.from_row(r) for r in rows])
+        count += len(rows)
+        last = rows[-1]
+        cursor_at = (last["recorded_at"], last["tenant_id"], last["seq"])
+
+
+def build_registry() -> EventRegistry:
+    from services.registry.domain import REGISTRY_EVENTS
+
+    registry = EventRegistry()
+    registry.register(Unit, *REGISTRY_EVENTS)
+    return registry
