@@ -180,6 +180,50 @@ class EventStore:
             self.announce(tenant_id, appended.last_seq)
         return appended
 
+    async def open_logs(
+        self,
+        firsts: Sequence[tuple[str, NewEvent]],
+        *,
+        meta: Mapping[str, Any] | None = None,
+        connection: asyncpg.Connection | None = None,
+        chunk: int = 10_000,
+    ) -> int:
+        """Open many new tenants' logs at once, each with its first event (a bulk import): all
+        of them or, if any tenant's log is already open, none. Returns how many were opened."""
+        meta_value = canonical.normalise(dict(meta or {}), "$meta")
+        tenants, payloads = [], []
+        for tenant_id, event in firsts:
+            check_tenant(tenant_id)
+            if event.stream_version != 1 or not isinstance(event.stream_id, UUID):
+                raise InvalidEventData("Sự kiện đầu tiên của một nhật ký phải có phiên bản 1.")
+            [payload], _ = self._payloads(tenant_id, [event], meta_value)
+            tenants.append(tenant_id)
+            payloads.append(payload)
+        if len(set(tenants)) != len(tenants):
+            raise InvalidEventData("Một đơn vị xuất hiện hai lần trong cùng một lần mở nhật ký.")
+
+        async def run(conn: asyncpg.Connection) -> None:
+            for start in range(0, len(tenants), chunk):
+                try:
+                    await conn.execute(
+                        "SELECT count(*) FROM thidua_open_logs($1, $2)",
+                        tenants[start : start + chunk],
+                        payloads[start : start + chunk],
+                    )
+                except asyncpg.PostgresError as exc:
+                    if getattr(exc, "sqlstate", None) == "TD004":
+                        raise ConcurrencyConflict("Nhật ký của một đơn vị đã được mở.") from None
+                    raise _translate(exc) from None
+
+        if connection is not None:
+            await run(connection)
+        else:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await run(conn)
+            for tenant_id in tenants:
+                self.announce(tenant_id, 1)
+        return len(tenants)
+
     def announce(self, tenant_id: str, seq: int) -> None:
         """Wake followers of the log after a commit (coalesced; see shared/signal.py)."""
         if self.signal is not None:

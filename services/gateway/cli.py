@@ -1,4 +1,4 @@
-"""The ``thidua`` command: serve, db migrate | url | stop, verify, log export."""
+"""The ``thidua`` command: serve, db migrate | url | stop, verify, log export, token issue."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Annotated, TypeVar
 import asyncpg
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from shared import audit
+from shared.auth import TokenService, parse_ttl
 from shared.db import Database, owner_connection
 from shared.errors import DomainError
 from shared.eventstore import check_tenant
@@ -23,8 +25,10 @@ T = TypeVar("T")
 app = typer.Typer(help="Thi đua: phong trào thi đua và khen thưởng của tổ chức công đoàn.")
 db_app = typer.Typer(help="The database: migrations and where it is.")
 log_app = typer.Typer(help="A tenant's event log.")
+token_app = typer.Typer(help="Access tokens (JWT) for the API.")
 app.add_typer(db_app, name="db")
 app.add_typer(log_app, name="log")
+app.add_typer(token_app, name="token")
 err = Console(stderr=True)
 
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="The unit (tenant) id.")]
@@ -121,6 +125,30 @@ def log_export(tenant: TenantOption) -> None:
     check = _tenant_or_exit(tenant)
     count = _as_owner(lambda conn: audit.export_tenant(conn, check, sys.stdout.buffer))
     err.print(f"{count} events")
+
+
+@token_app.command("issue")
+def token_issue(
+    tenant: TenantOption,
+    roles: Annotated[
+        str, typer.Option("--roles", "-r", help="Comma-separated roles, e.g. officer,approver.")
+    ],
+    subject: Annotated[str, typer.Option("--subject", "-s", help="Who the token is for.")],
+    ttl: Annotated[str, typer.Option("--ttl", help="Lifetime: 45s, 30m, 8h or 2d.")] = "8h",
+) -> None:
+    """Print a signed token (HS256) and nothing else: TOKEN=$(thidua token issue …). Needs no
+    database; with the embedded setup the secret is DATA_DIR/jwt-secret."""
+    try:
+        token = TokenService.from_settings(Settings()).issue(
+            tenant=tenant,
+            roles=[role.strip() for role in roles.split(",") if role.strip()],
+            subject=subject,
+            ttl=parse_ttl(ttl),
+        )
+    except DomainError as exc:
+        err.print(f"[red]{exc.code}[/red]: {escape(exc.message)}")
+        raise typer.Exit(2) from None
+    print(token)
 
 
 def _tenant_or_exit(tenant: str) -> str:
