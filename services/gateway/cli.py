@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from services.gateway.runtime import Runtime
 from shared import audit
 from shared.auth import TokenService, parse_ttl
 from shared.db import Database, owner_connection
@@ -29,6 +32,8 @@ token_app = typer.Typer(help="Access tokens (JWT) for the API.")
 app.add_typer(db_app, name="db")
 app.add_typer(log_app, name="log")
 app.add_typer(token_app, name="token")
+tenants_app = typer.Typer(help="The unit registry: every union unit is a tenant.")
+app.add_typer(tenants_app, name="tenants")
 err = Console(stderr=True)
 
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="The unit (tenant) id.")]
@@ -149,6 +154,86 @@ def token_issue(
         err.print(f"[red]{exc.code}[/red]: {escape(exc.message)}")
         raise typer.Exit(2) from None
     print(token)
+
+
+@tenants_app.command("import")
+def tenants_import(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: id,parent_id,name,short_name,level,sector_type,members")
+    ],
+    effective: Annotated[
+        str | None,
+        typer.Option("--effective", help="Date the units count from (YYYY-MM-DD); default today."),
+    ] = None,
+) -> None:
+    """Register the units of a CSV file: all of them or none; lines already registered with the
+    same data are skipped, so importing a file twice writes nothing new."""
+    from rich.progress import Progress
+
+    from services.registry.commands import RegistryCommands, today
+    from services.registry.importer import import_units
+    from services.registry.projections import build_registry
+
+    try:
+        on = date.fromisoformat(effective) if effective else today()
+    except ValueError:
+        err.print(
+            f"[red]INVALID_INPUT[/red]: ngày hiệu lực '{escape(effective or '')}' không đúng dạng YYYY-MM-DD."
+        )
+        raise typer.Exit(2) from None
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        err.print(f"[red]FILE_UNREADABLE[/red]: không đọc được {escape(str(file))}: {exc.strerror}")
+        raise typer.Exit(2) from None
+
+    async def go():
+        runtime = await Runtime.start(Settings())
+        try:
+            commands = RegistryCommands(runtime.pool, runtime.repository(build_registry()))
+            with Progress(console=err, transient=True) as bar:
+                tasks: dict[str, Any] = {}
+
+                def report(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=total or 1)
+                    bar.update(tasks[stage], completed=done)
+
+                return await import_units(commands, data, effective_on=on, progress=report)
+        finally:
+            await runtime.close()
+
+    result = _run(go)
+    print(
+        f"{result.registered} units registered, {result.unchanged} already registered "
+        f"({result.read} lines)"
+    )
+
+
+STAGES = {
+    "check": "Kiểm tra tệp",
+    "events": "Tạo sự kiện",
+    "logs": "Mở nhật ký đơn vị",
+    "tree": "Ghi cây đơn vị",
+}
+
+
+@tenants_app.command("rebuild")
+def tenants_rebuild() -> None:
+    """Rebuild the registry's read model (units, closure table) from every unit's log."""
+    from services.registry.commands import RegistryCommands
+    from services.registry.projections import build_registry, rebuild
+
+    async def go() -> int:
+        runtime = await Runtime.start(Settings())
+        try:
+            commands = RegistryCommands(runtime.pool, runtime.repository(build_registry()))
+            async with commands.writing() as conn:
+                return await rebuild(conn, commands.repository.registry)
+        finally:
+            await runtime.close()
+
+    print(f"{_run(go)} registry events replayed")
 
 
 def _tenant_or_exit(tenant: str) -> str:

@@ -1,0 +1,347 @@
+"""``thidua tenants import FILE.csv``: register a whole tree of units from one file.
+
+Columns ``id,parent_id,name,short_name,level,sector_type,members``, UTF-8. All or nothing: every
+line is checked first and every error is reported with its line number; then every new unit's
+log is opened and the read model written in one transaction. Units already registered with the
+same data are skipped, so importing the same file again writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from services.registry import projections
+from services.registry.commands import RegistryCommands
+from services.registry.domain import (
+    LEVEL_RANK,
+    SECTOR_TYPES,
+    DomainError,
+    Unit,
+)
+from shared.errors import InvalidTenant
+from shared.eventstore import check_tenant
+from shared.text import clean, search_key
+
+COLUMNS = ("id", "parent_id", "name", "short_name", "level", "sector_type", "members")
+_SECTORS = {search_key(s): s for s in SECTOR_TYPES}
+MAX_ERRORS_SHOWN = 20
+
+Progress = Callable[[str, int, int], None]
+
+
+class ImportFileInvalid(DomainError):
+    code = "IMPORT_INVALID"
+    message_vi = "Tệp nhập đơn vị có lỗi, chưa ghi gì."
+
+    def __init__(self, errors: list[tuple[int, str]]) -> None:
+        self.errors = errors
+        shown = "\n".join(f"Dòng {line}: {text}" for line, text in errors[:MAX_ERRORS_SHOWN])
+        more = len(errors) - MAX_ERRORS_SHOWN
+        detail = f"\n{shown}" + (f"\n… và {more} lỗi nữa." if more > 0 else "")
+        super().__init__(detail, errors=[{"line": n, "error": t} for n, t in errors])
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    line: int
+    unit_id: str
+    parent_id: str | None
+    name: str
+    short_name: str | None
+    level: str
+    sector_type: str | None
+    members: int
+
+    def same_as(self, stored: dict[str, Any]) -> bool:
+        return (
+            self.parent_id,
+            self.name,
+            self.short_name,
+            self.level,
+            self.sector_type,
+            self.members,
+        ) == (
+            stored["parent_id"],
+            stored["name"],
+            stored["short_name"],
+            stored["level"],
+            stored["sector_type"],
+            stored["members"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    read: int
+    registered: int
+    unchanged: int
+
+
+def read_rows(data: bytes) -> list[Row]:
+    """Parse and check each line on its own (the tree is checked in ``plan``)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFileInvalid(
+            [(line, "Tệp không phải UTF-8 (hãy lưu lại với mã UTF-8).")]
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None or tuple(h.strip() for h in header) != COLUMNS:
+        raise ImportFileInvalid([(1, f"Dòng tiêu đề phải là: {','.join(COLUMNS)}.")])
+    rows: list[Row] = []
+    errors: list[tuple[int, str]] = []
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        try:
+            rows.append(_row(line, values))
+        except _LineError as exc:
+            errors.append((line, str(exc)))
+    if errors:
+        raise ImportFileInvalid(errors)
+    return rows
+
+
+class _LineError(Exception):
+    pass
+
+
+def _row(line: int, values: list[str]) -> Row:
+    if len(values) != len(COLUMNS):
+        raise _LineError(f"Cần {len(COLUMNS)} cột, có {len(values)}.")
+    unit_id, parent_id, name, short_name, level, sector, members = (clean(v) for v in values)
+    try:
+        check_tenant(unit_id)
+        if parent_id:
+            check_tenant(parent_id)
+    except InvalidTenant as exc:
+        raise _LineError(f"Mã đơn vị không hợp lệ: {exc.detail}") from None
+    if not name:
+        raise _LineError("Tên đơn vị để trống.")
+    if level not in LEVEL_RANK:
+        raise _LineError(f"Cấp '{level}' không có; các cấp: {', '.join(LEVEL_RANK)}.")
+    sector_type = _SECTORS.get(search_key(sector)) if sector else None
+    if sector and sector_type is None:
+        raise _LineError(f"Khu vực '{sector}' không có; các khu vực: {', '.join(SECTOR_TYPES)}.")
+    try:
+        count = int(members) if members else 0
+    except ValueError:
+        raise _LineError(f"Số đoàn viên '{members}' không phải số nguyên.") from None
+    return Row(
+        line, unit_id, parent_id or None, name, short_name or None, level, sector_type, count
+    )
+
+
+async def import_units(
+    commands: RegistryCommands,
+    data: bytes,
+    *,
+    effective_on: date,
+    progress: Progress | None = None,
+) -> ImportResult:
+    rows = read_rows(data)
+    report = progress or (lambda stage, done, total: None)
+    async with commands.writing() as conn:
+        stored = {
+            r["tenant_id"]: dict(r)
+            for r in await conn.fetch(
+                "SELECT tenant_id, parent_id, name, short_name, level, sector_type, members, "
+                "status, since FROM units WHERE tenant_id = ANY($1::text[]) "
+                "OR tenant_id = ANY($2::text[])",
+                [r.unit_id for r in rows],
+                [r.parent_id for r in rows if r.parent_id],
+            )
+        }
+        new = plan(rows, stored, effective_on)
+        report("check", len(rows), len(rows))
+        units = []
+        for row in new:
+            unit = Unit.register(
+                unit_id=row.unit_id,
+                name=row.name,
+                short_name=row.short_name,
+                level=row.level,
+                sector_type=row.sector_type,
+                members=row.members,
+                parent_id=row.parent_id,
+                effective_on=effective_on,
+            )
+            units.append(unit)
+        registry = commands.repository.registry
+        firsts = []
+        for index, unit in enumerate(units, 1):
+            [event] = unit.collect_events()
+            firsts.append((unit.unit_id, registry.encode(event)))
+            if index % 5000 == 0:
+                report("events", index, len(units))
+        report("events", len(units), len(units))
+        chunk = 10_000
+        for start in range(0, len(firsts), chunk):
+            await commands.store.open_logs(
+                firsts[start : start + chunk],
+                meta={"actor": "system", "command": "ImportUnits"},
+                connection=conn,
+            )
+            report("logs", min(start + chunk, len(firsts)), len(firsts))
+        await _write_read_model(conn, new, effective_on)
+        report("tree", len(new), len(new))
+    for unit in units:
+        commands.store.announce(unit.unit_id, 1)
+    return ImportResult(read=len(rows), registered=len(new), unchanged=len(rows) - len(new))
+
+
+def plan(rows: list[Row], stored: dict[str, dict[str, Any]], effective_on: date) -> list[Row]:
+    """The rows to register, parents before children; every problem named by its line."""
+    errors: list[tuple[int, str]] = []
+    by_id: dict[str, Row] = {}
+    for row in rows:
+        if row.unit_id in by_id:
+            errors.append((row.line, f"Mã {row.unit_id} trùng với dòng {by_id[row.unit_id].line}."))
+        else:
+            by_id[row.unit_id] = row
+    new: dict[str, Row] = {}
+    for row in by_id.values():
+        existing = stored.get(row.unit_id)
+        if existing is None:
+            new[row.unit_id] = row
+        elif not row.same_as(existing):
+            errors.append((row.line, f"Đơn vị {row.unit_id} đã có với thông tin khác."))
+    for row in new.values():
+        errors.extend(_tree_errors(row, new, by_id, stored, effective_on))
+    errors.extend(_cycles(new))
+    if errors:
+        raise ImportFileInvalid(sorted(set(errors)))
+    return _parents_first(new)
+
+
+def _tree_errors(
+    row: Row,
+    new: dict[str, Row],
+    by_id: dict[str, Row],
+    stored: dict[str, dict[str, Any]],
+    effective_on: date,
+) -> list[tuple[int, str]]:
+    if (row.parent_id is None) != (row.level == "national"):
+        return [(row.line, "Chỉ đơn vị cấp national không có cấp trên; mọi đơn vị khác phải có.")]
+    if row.level == "grassroots" and row.sector_type is None:
+        return [(row.line, "Công đoàn cơ sở cần khu vực.")]
+    if row.level != "grassroots" and row.sector_type is not None:
+        return [(row.line, "Chỉ công đoàn cơ sở mới có khu vực.")]
+    if row.members < 0:
+        return [(row.line, "Số đoàn viên không được âm.")]
+    if row.parent_id is None:
+        return []
+    parent = by_id.get(row.parent_id)
+    if parent is not None:
+        parent_level = parent.level
+    elif row.parent_id in stored:
+        existing = stored[row.parent_id]
+        if existing["status"] != "active":
+            return [(row.line, f"Cấp trên {row.parent_id} đã sáp nhập hoặc giải thể.")]
+        if existing["since"] > effective_on:
+            return [(row.line, f"Cấp trên {row.parent_id} thành lập sau ngày hiệu lực.")]
+        parent_level = existing["level"]
+    else:
+        return [(row.line, f"Không có cấp trên {row.parent_id}.")]
+    if LEVEL_RANK[parent_level] >= LEVEL_RANK[row.level]:
+        return [
+            (
+                row.line,
+                f"Sai thứ bậc: {row.level} không thể ở dưới {row.parent_id} ({parent_level}).",
+            )
+        ]
+    return []
+
+
+def _cycles(new: dict[str, Row]) -> list[tuple[int, str]]:
+    errors, done = [], set()
+    for start in new:
+        path: list[str] = []
+        on_path: set[str] = set()
+        unit: str | None = start
+        while unit in new and unit not in done:
+            if unit in on_path:
+                cycle = path[path.index(unit) :]
+                lines = sorted(new[u].line for u in cycle)
+                errors.append((lines[0], f"Vòng cấp trên: {' → '.join([*cycle, unit])}."))
+                break
+            path.append(unit)
+            on_path.add(unit)
+            unit = new[unit].parent_id
+        done.update(path)
+    return errors
+
+
+def _parents_first(new: dict[str, Row]) -> list[Row]:
+    depth: dict[str, int] = {}
+
+    def depth_of(unit: str) -> int:
+        if unit not in depth:
+            parent = new[unit].parent_id
+            depth[unit] = depth_of(parent) + 1 if parent in new else 0
+        return depth[unit]
+
+    for unit in new:
+        depth_of(unit)
+    return sorted(new.values(), key=lambda r: (depth[r.unit_id], r.line))
+
+
+async def _write_read_model(conn, rows: list[Row], effective_on: date) -> None:
+    if not rows:
+        return
+    await conn.execute(
+        "INSERT INTO units (tenant_id, name, short_name, level, sector_type, members, parent_id, "
+        "since, search_key, version) SELECT i, n, s, l, t, m, p, $8::date, k, 1 "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], "
+        "$7::text[], $9::text[]) AS u(i, n, s, l, t, m, p, k)",
+        [r.unit_id for r in rows],
+        [r.name for r in rows],
+        [r.short_name for r in rows],
+        [r.level for r in rows],
+        [r.sector_type for r in rows],
+        [r.members for r in rows],
+        [r.parent_id for r in rows],
+        effective_on,
+        [search_key(r.name, r.short_name) for r in rows],
+    )
+    children = [r for r in rows if r.parent_id is not None]
+    await conn.execute(
+        "INSERT INTO unit_parents (tenant_id, parent_id, valid_from) "
+        "SELECT i, p, $3 FROM unnest($1::text[], $2::text[]) AS u(i, p)",
+        [r.unit_id for r in children],
+        [r.parent_id for r in children],
+        effective_on,
+    )
+    ids = {r.unit_id for r in rows}
+    outside = list({r.parent_id for r in children} - ids)
+    known: dict[str, list[projections.ClosureRow]] = {}
+    for r in await conn.fetch(
+        "SELECT ancestor, descendant, depth, valid_from, valid_to FROM unit_closure "
+        "WHERE descendant = ANY($1::text[])",
+        outside,
+    ):
+        known.setdefault(r["descendant"], []).append(tuple(r))  # type: ignore[arg-type]
+    life = {r.unit_id: (effective_on, None) for r in rows}
+    intervals = {
+        r.unit_id: [projections.Interval(r.parent_id, effective_on, None)] for r in children
+    }
+    closure = projections.closure_rows(
+        [r.unit_id for r in rows],
+        life,
+        intervals,  # type: ignore[arg-type]
+        known,
+    )
+    await projections.insert_closure(conn, closure)
+
+
+def read_file(path: Path) -> bytes:
+    return path.read_bytes()

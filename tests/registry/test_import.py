@@ -1,0 +1,188 @@
+"""``thidua tenants import``: a whole tree from one CSV file, all or nothing, idempotent."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date
+
+import pytest
+from typer.testing import CliRunner
+
+from services.gateway.cli import app as cli
+from services.registry.importer import ImportFileInvalid, import_units
+from shared import audit
+
+ON = date(2024, 1, 1)
+HEADER = "id,parent_id,name,short_name,level,sector_type,members\n"
+
+
+def tree_csv(p: str) -> str:
+    return HEADER + "\n".join(
+        [
+            f"{p}-tld,,Tổng Liên đoàn Lao động Việt Nam,TLĐ,national,,0",
+            f"{p}-nb,{p}-tld,Liên đoàn Lao động tỉnh Ninh Bình,LĐLĐ Ninh Bình,provincial,,0",
+            f'{p}-hl,{p}-nb,"Liên đoàn Lao động huyện Hoa Lư, tỉnh Ninh Bình",,upper,,0',
+            f"{p}-cs1,{p}-hl,Công đoàn cơ sở Trường THCS Ninh Hải,,grassroots,sự nghiệp,45",
+            f"{p}-cs2,{p}-hl,Công đoàn Công ty TNHH Giày Ninh Bình,,grassroots,dn fdi,1200",
+        ]
+    )
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"i{uuid.uuid4().hex[:8]}"
+
+
+async def registered(owner, prefix: str) -> int:
+    return await owner.fetchval("SELECT count(*) FROM units WHERE tenant_id LIKE $1", prefix + "%")
+
+
+async def events_of(owner, prefix: str) -> int:
+    return await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id LIKE $1", prefix + "%")
+
+
+async def test_a_file_registers_its_tree_and_importing_it_again_writes_nothing(
+    registry, owner, prefix
+):
+    data = tree_csv(prefix).encode()
+    first = await import_units(registry, data, effective_on=ON)
+    assert (first.registered, first.unchanged) == (5, 0)
+    row = await owner.fetchrow(
+        "SELECT name, sector_type, members, parent_id, search_key FROM units WHERE tenant_id = $1",
+        f"{prefix}-cs2",
+    )
+    assert row["sector_type"] == "DN FDI" and row["members"] == 1200
+    assert row["search_key"] == "cong doan cong ty tnhh giay ninh binh"
+    depth = await owner.fetchval(
+        "SELECT depth FROM unit_closure WHERE ancestor = $1 AND descendant = $2",
+        f"{prefix}-tld",
+        f"{prefix}-cs1",
+    )
+    assert depth == 3
+    verdict = await audit.verify_tenant(owner, f"{prefix}-cs1")
+    assert verdict.ok and verdict.count == 1
+
+    again = await import_units(registry, data, effective_on=ON)
+    assert (again.registered, again.unchanged) == (0, 5)
+    assert await events_of(owner, prefix) == 5
+
+
+async def test_a_second_file_hangs_new_units_under_registered_ones(registry, owner, prefix):
+    await import_units(registry, tree_csv(prefix).encode(), effective_on=ON)
+    more = HEADER + f"{prefix}-cs3,{prefix}-hl,CĐCS Xã Ninh Giang,,grassroots,hành chính,12\n"
+    result = await import_units(registry, more.encode(), effective_on=date(2024, 2, 1))
+    assert result.registered == 1
+    ancestors = await owner.fetch(
+        "SELECT ancestor, depth FROM unit_closure WHERE descendant = $1 ORDER BY depth",
+        f"{prefix}-cs3",
+    )
+    assert [(r["ancestor"], r["depth"]) for r in ancestors] == [
+        (f"{prefix}-cs3", 0),
+        (f"{prefix}-hl", 1),
+        (f"{prefix}-nb", 2),
+        (f"{prefix}-tld", 3),
+    ]
+
+
+def bad_lines(p: str) -> dict[str, tuple[str, int, str]]:
+    """Each bad file: (contents, the line named, words of the message)."""
+    ok = f"{p}-tld,,TLĐ,,national,,0\n"
+    return {
+        "unknown parent": (
+            HEADER + ok + f"{p}-a,{p}-nowhere,A,,provincial,,0\n",
+            3,
+            "Không có cấp trên",
+        ),
+        "cycle": (
+            HEADER + ok + f"{p}-a,{p}-b,A,,upper,,0\n{p}-b,{p}-a,B,,upper,,0\n",
+            3,
+            "Vòng cấp trên",
+        ),
+        "wrong nesting": (
+            HEADER + ok + f"{p}-a,{p}-tld,A,,provincial,,0\n"
+            f"{p}-cs,{p}-a,CS,,grassroots,DN tư nhân,3\n{p}-u,{p}-cs,U,,upper,,0\n",
+            5,
+            "Sai thứ bậc",
+        ),
+        "duplicate id": (
+            HEADER + ok + f"{p}-a,{p}-tld,A,,provincial,,0\n{p}-a,{p}-tld,A2,,provincial,,0\n",
+            4,
+            "trùng với dòng 3",
+        ),
+        "empty name": (
+            HEADER + ok + f"{p}-a,{p}-tld,  ,,provincial,,0\n",
+            3,
+            "Tên đơn vị để trống",
+        ),
+        "bad level": (HEADER + ok + f"{p}-a,{p}-tld,A,,tinh,,0\n", 3, "Cấp 'tinh' không có"),
+        "bad members": (HEADER + ok + f"{p}-a,{p}-tld,A,,provincial,,nhiều\n", 3, "không phải số"),
+        "bad header": ("ma,cha,ten\n" + ok, 1, "Dòng tiêu đề"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown parent",
+        "cycle",
+        "wrong nesting",
+        "duplicate id",
+        "empty name",
+        "bad level",
+        "bad members",
+        "bad header",
+    ],
+)
+async def test_a_bad_file_names_the_line_and_registers_nothing(registry, owner, prefix, case):
+    contents, line, words = bad_lines(prefix)[case]
+    with pytest.raises(ImportFileInvalid) as caught:
+        await import_units(registry, contents.encode(), effective_on=ON)
+    assert caught.value.code == "IMPORT_INVALID"
+    assert f"Dòng {line}: " in caught.value.message and words in caught.value.message
+    assert await registered(owner, prefix) == 0
+    assert await events_of(owner, prefix) == 0
+
+
+async def test_a_file_not_in_utf8_is_refused_with_its_line(registry, owner, prefix):
+    # "Liên" as Windows-1252 would store it: 0xEA is not UTF-8.
+    contents = HEADER.encode() + f"{prefix}-tld,,Li".encode() + b"\xean,,national,,0\n"
+    with pytest.raises(ImportFileInvalid, match="UTF-8") as caught:
+        await import_units(registry, contents, effective_on=ON)
+    assert "Dòng 2: " in caught.value.message
+    assert await registered(owner, prefix) == 0
+
+
+async def test_a_unit_registered_with_other_data_is_an_error_not_an_overwrite(
+    registry, owner, prefix
+):
+    await import_units(registry, tree_csv(prefix).encode(), effective_on=ON)
+    changed = tree_csv(prefix).replace(",45", ",46")
+    with pytest.raises(ImportFileInvalid, match="đã có với thông tin khác"):
+        await import_units(registry, changed.encode(), effective_on=ON)
+    assert await events_of(owner, prefix) == 5
+
+
+async def test_the_cli_imports_with_a_summary_and_refuses_a_bad_file_with_exit_2(
+    settings, owner, prefix, tmp_path
+):
+    env = {
+        "THIDUA_DATABASE_URL": settings.database_url,
+        "THIDUA_APP_DATABASE_URL": settings.app_database_url,
+        "THIDUA_DATA_DIR": str(tmp_path),
+        "THIDUA_LOG_JSON": "false",
+    }
+    good = tmp_path / "units.csv"
+    good.write_text(tree_csv(prefix), encoding="utf-8")
+    runner = CliRunner()
+    args = ["tenants", "import", str(good), "--effective", "2024-01-01"]
+    result = await asyncio.to_thread(runner.invoke, cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "5 units registered, 0 already registered" in result.output
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + f"{prefix}-x,{prefix}-nowhere,X,,provincial,,0\n", encoding="utf-8")
+    result = await asyncio.to_thread(runner.invoke, cli, ["tenants", "import", str(bad)], env=env)
+    assert result.exit_code == 2
+    assert "IMPORT_INVALID" in result.output and "Dòng 2" in result.output
+    assert await registered(owner, prefix) == 5
