@@ -36,7 +36,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from shared.errors import DomainError
+from shared.errors import DomainError, InvalidInput
 from shared.eventstore import check_tenant
 from shared.settings import Settings
 
@@ -154,11 +154,6 @@ class TokenIssueUnsupported(DomainError):
     message_vi = (
         "Máy chủ này không phát hành mã truy cập: với RS256, mã do nhà cung cấp định danh cấp."
     )
-
-
-class InvalidInput(DomainError):
-    code = "INVALID_INPUT"
-    message_vi = "Dữ liệu nhập không hợp lệ."
 
 
 # ------------------------------------------------------------------------------------- helpers

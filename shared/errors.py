@@ -65,3 +65,8 @@ class TooManyEvents(DomainError):
 class MigrationError(DomainError):
     code = "MIGRATION_FAILED"
     message_vi = "Không áp dụng được bản cập nhật cơ sở dữ liệu."
+
+
+class InvalidInput(DomainError):
+    code = "INVALID_INPUT"
+    message_vi = "Dữ liệu nhập không hợp lệ."

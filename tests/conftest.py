@@ -86,6 +86,7 @@ def settings(
         notify_interval_ms=5,
         poll_interval_s=0.5,
         log_json=False,
+        jwt_secret="the-test-suites-own-secret-of-at-least-32-bytes",
     )
 
 

@@ -6,17 +6,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import asyncpg
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.response import Response
-from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 from strawberry.litestar import make_graphql_controller
 
 from services.gateway.logs import configure_logging
 from services.gateway.runtime import Runtime
 from services.gateway.schema import build_schema
 from shared import migrate
+from shared.auth import TokenService, bearer
 from shared.errors import DomainError
 from shared.settings import Settings
 
@@ -64,8 +70,30 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         finally:
             await app.state.runtime.close()
 
+    tokens = TokenService.from_settings(settings)
+
+    async def authenticate(request: Request[Any, Any, Any]) -> Response[Any] | None:
+        """Who calls: no token, anonymous (reaching only version, serverTime and health); a bad
+        token, 401 before any resolver runs."""
+        request.state.principal = None
+        if request.url.path != "/graphql":
+            return None
+        try:
+            token = bearer(request.headers.get("authorization"))
+            if token is not None:
+                verify = tokens.verify
+                if settings.jwt_jwks_url:  # may fetch the issuer's keys over the network
+                    request.state.principal = await anyio.to_thread.run_sync(verify, token)
+                else:
+                    request.state.principal = verify(token)
+        except DomainError as exc:
+            status = getattr(exc, "http_status", HTTP_401_UNAUTHORIZED)
+            body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
+            return Response(body, status_code=status, headers={"WWW-Authenticate": "Bearer"})
+        return None
+
     async def graphql_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
-        return {"runtime": request.app.state.runtime}
+        return {"runtime": request.app.state.runtime, "principal": request.state.principal}
 
     graphql = make_graphql_controller(
         build_schema(settings),
@@ -75,6 +103,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
     )
     return Litestar(
         route_handlers=[health, ready, graphql],
+        before_request=authenticate,
         lifespan=[lifespan],
         state=State({"runtime": runtime}),
         request_max_body_size=settings.max_request_bytes,

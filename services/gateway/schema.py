@@ -16,8 +16,10 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.tools import merge_types
 
 from services.gateway.errors import DomainErrors
+from services.registry.schema import RegistryMutation, RegistryQuery
 from shared.settings import Settings
 
 
@@ -28,8 +30,8 @@ def product_version() -> str:
         return "0+unknown"
 
 
-@strawberry.type(description="Điểm vào đọc dữ liệu của Thi đua.")
-class Query:
+@strawberry.type
+class GatewayQuery:
     @strawberry.field(description="Phiên bản phần mềm máy chủ.")
     def version(self) -> str:
         return product_version()
@@ -52,4 +54,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.graphiql_enabled:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, extensions=extensions)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+Query = merge_types("Query", (GatewayQuery, RegistryQuery))
+Query.__doc__ = "Điểm vào đọc dữ liệu của Thi đua."
+Mutation = merge_types("Mutation", (RegistryMutation,))

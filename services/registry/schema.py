@@ -1,0 +1,298 @@
+"""GraphQL of the unit registry: ``me``, ``unit``, ``units`` and the registry's mutations.
+
+Every read runs in ``access.scope`` (row-level security on the caller's unit) and checks the
+access rules first; out of reach is "not found" (``null`` for ``unit``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date
+from enum import Enum
+from typing import Any
+
+import orjson
+import strawberry
+from strawberry.types import Info
+
+from services.registry.commands import UNIT_COLUMNS, RegistryCommands, today
+from services.registry.projections import build_registry
+from shared import access
+from shared.auth import Principal, Unauthenticated
+from shared.errors import InvalidInput, NotFound
+from shared.eventstore import check_tenant
+from shared.text import search_key
+
+MAX_PAGE = 200
+
+
+@strawberry.enum(description="Cấp công đoàn.")
+class Level(Enum):
+    NATIONAL = "national"
+    PROVINCIAL = "provincial"
+    SECTOR = "sector"
+    UPPER = "upper"
+    GRASSROOTS = "grassroots"
+
+
+@strawberry.enum(description="Tình trạng đơn vị.")
+class UnitStatus(Enum):
+    ACTIVE = "active"
+    MERGED = "merged"
+    DISSOLVED = "dissolved"
+
+
+@strawberry.type(description="Một đơn vị công đoàn (mỗi đơn vị là một tenant).")
+class Unit:
+    id: strawberry.ID
+    name: str = strawberry.field(description="Tên đầy đủ, tiếng Việt có dấu.")
+    short_name: str | None
+    level: Level
+    sector_type: str | None = strawberry.field(description="Khu vực (chỉ công đoàn cơ sở).")
+    members: int = strawberry.field(description="Số đoàn viên.")
+    parent_id: strawberry.ID | None = strawberry.field(description="Cấp trên trực tiếp hiện nay.")
+    status: UnitStatus
+    merged_into: strawberry.ID | None
+    since: date = strawberry.field(description="Ngày bắt đầu có trong danh mục.")
+    ended_on: date | None = strawberry.field(description="Ngày sáp nhập hoặc giải thể.")
+    version: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any] | Any) -> Unit:
+        return cls(
+            id=strawberry.ID(row["tenant_id"]),
+            name=row["name"],
+            short_name=row["short_name"],
+            level=Level(row["level"]),
+            sector_type=row["sector_type"],
+            members=row["members"],
+            parent_id=row["parent_id"],
+            status=UnitStatus(row["status"]),
+            merged_into=row["merged_into"],
+            since=row["since"],
+            ended_on=row["ended_on"],
+            version=row["version"],
+        )
+
+
+@strawberry.type(description="Người đang gọi, theo mã truy cập.")
+class Me:
+    subject: str
+    tenant: strawberry.ID
+    roles: list[str]
+    unit: Unit | None = strawberry.field(description="Đơn vị của người gọi (null nếu chưa có).")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class UnitEdge:
+    cursor: str
+    node: Unit
+
+
+@strawberry.type(description="Một trang đơn vị; trang sau: after = pageInfo.endCursor.")
+class UnitConnection:
+    edges: list[UnitEdge]
+    page_info: PageInfo
+
+
+def principal_of(info: Info) -> Principal:
+    principal = info.context.get("principal")
+    if principal is None:
+        raise Unauthenticated()
+    return principal
+
+
+def _commands(info: Info) -> RegistryCommands:
+    runtime = info.context["runtime"]
+    return RegistryCommands(runtime.pool, runtime.repository(build_registry()))
+
+
+def _cursor(row: Any) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([row["name"], row["tenant_id"]])).decode()
+
+
+def _after(cursor: str | None) -> tuple[str, str] | None:
+    if cursor is None:
+        return None
+    try:
+        name, unit_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        if isinstance(name, str) and isinstance(unit_id, str):
+            return name, unit_id
+    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError):
+        pass
+    raise InvalidInput("Con trỏ trang (after) không hợp lệ.")
+
+
+def _checked_id(unit_id: str) -> str:
+    try:
+        check_tenant(unit_id)
+    except Exception:
+        raise NotFound(str(unit_id)[:80], id=str(unit_id)[:80]) from None
+    return unit_id
+
+
+@strawberry.type
+class RegistryQuery:
+    @strawberry.field(description="Người đang gọi và đơn vị của họ.")
+    async def me(self, info: Info) -> Me:
+        principal = principal_of(info)
+        async with access.scope(info.context["runtime"].pool, principal) as conn:
+            row = await conn.fetchrow(
+                f"SELECT {UNIT_COLUMNS} FROM units WHERE tenant_id = $1", principal.tenant
+            )
+        return Me(
+            subject=principal.subject,
+            tenant=strawberry.ID(principal.tenant),
+            roles=sorted(principal.roles),
+            unit=Unit.from_row(row) if row is not None else None,
+        )
+
+    @strawberry.field(description="Một đơn vị trong tầm đọc của người gọi; ngoài tầm: null.")
+    async def unit(self, info: Info, id: strawberry.ID) -> Unit | None:
+        principal = principal_of(info)
+        try:
+            unit_id = _checked_id(id)
+            async with access.scope(info.context["runtime"].pool, principal) as conn:
+                await access.require_readable(conn, principal, unit_id)
+                row = await conn.fetchrow(
+                    f"SELECT {UNIT_COLUMNS} FROM units WHERE tenant_id = $1", unit_id
+                )
+        except NotFound:
+            return None
+        return Unit.from_row(row) if row is not None else None
+
+    @strawberry.field(
+        description="Đơn vị trực thuộc của parentId (mặc định: đơn vị của người gọi) vào ngày "
+        "`on`, hoặc tìm theo tên trong các đơn vị cấp dưới (gõ không dấu cũng được)."
+    )
+    async def units(
+        self,
+        info: Info,
+        parent_id: strawberry.ID | None = None,
+        search: str | None = None,
+        on: date | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> UnitConnection:
+        principal = principal_of(info)
+        if not 1 <= first <= MAX_PAGE:
+            raise InvalidInput(f"first phải từ 1 đến {MAX_PAGE}.")
+        if search is not None and not 1 <= len(search) <= 200:
+            raise InvalidInput("Từ khóa tìm kiếm dài 1–200 ký tự.")
+        position = _after(after)
+        day = on or today()
+        root = _checked_id(parent_id) if parent_id is not None else principal.tenant
+        async with access.scope(info.context["runtime"].pool, principal) as conn:
+            await access.require_readable(conn, principal, root)
+            if not principal.roles & access.SUBTREE_READERS:
+                raise access.Forbidden("Vai trò đoàn viên chỉ xem được đơn vị của mình.")
+            if search is not None:
+                depth_rule, key = "c.depth >= 0", search_key(search)
+                root = principal.tenant if parent_id is None else root
+            else:
+                depth_rule, key = "c.depth = 1", None
+            rows = await conn.fetch(
+                f"SELECT {', '.join('u.' + c.strip() for c in UNIT_COLUMNS.split(','))} "
+                "FROM unit_closure c JOIN units u ON u.tenant_id = c.descendant "
+                f"WHERE c.ancestor = $1 AND {depth_rule} AND c.valid_from <= $2 "
+                "AND (c.valid_to IS NULL OR c.valid_to > $2) "
+                "AND ($3::text IS NULL OR u.search_key LIKE '%' || $3 || '%') "
+                "AND ($4::text IS NULL OR (u.name, u.tenant_id) > ($4, $5)) "
+                "ORDER BY u.name, u.tenant_id LIMIT $6",
+                root,
+                day,
+                _like_escaped(key),
+                *(position or (None, None)),
+                first + 1,
+            )
+        page = rows[:first]
+        edges = [UnitEdge(cursor=_cursor(r), node=Unit.from_row(r)) for r in page]
+        return UnitConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > first,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+def _like_escaped(key: str | None) -> str | None:
+    if key is None:
+        return None
+    return key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@strawberry.input(description="Đơn vị mới.")
+class RegisterUnitInput:
+    id: strawberry.ID = strawberry.field(description="Mã đơn vị: 1–64 ký tự chữ, số, . _ : -")
+    name: str
+    level: Level
+    parent_id: strawberry.ID
+    short_name: str | None = None
+    sector_type: str | None = None
+    members: int = 0
+    effective_on: date | None = None
+
+
+@strawberry.type
+class RegistryMutation:
+    @strawberry.mutation(description="Đăng ký đơn vị mới dưới một đơn vị (quản trị cấp trên).")
+    async def register_unit(self, info: Info, input: RegisterUnitInput) -> Unit:
+        row = await _commands(info).register(
+            principal_of(info),
+            unit_id=input.id,
+            name=input.name,
+            short_name=input.short_name,
+            level=input.level.value,
+            sector_type=input.sector_type,
+            members=input.members,
+            parent_id=_checked_id(input.parent_id),
+            effective_on=input.effective_on,
+        )
+        return Unit.from_row(row)
+
+    @strawberry.mutation(description="Đổi tên đơn vị.")
+    async def rename_unit(
+        self, info: Info, id: strawberry.ID, name: str, short_name: str | None = None
+    ) -> Unit:
+        principal = principal_of(info)
+        row = await _commands(info).rename(principal, _checked_id(id), name, short_name)
+        return Unit.from_row(row)
+
+    @strawberry.mutation(description="Chuyển đơn vị sang cấp trên khác từ một ngày.")
+    async def move_unit(
+        self, info: Info, id: strawberry.ID, parent_id: strawberry.ID, effective_on: date
+    ) -> Unit:
+        principal = principal_of(info)
+        row = await _commands(info).move(
+            principal, _checked_id(id), _checked_id(parent_id), effective_on
+        )
+        return Unit.from_row(row)
+
+    @strawberry.mutation(description="Sáp nhập các đơn vị vào một đơn vị tiếp nhận từ một ngày.")
+    async def merge_units(
+        self, info: Info, ids: list[strawberry.ID], into: strawberry.ID, effective_on: date
+    ) -> Unit:
+        principal = principal_of(info)
+        if not 1 <= len(ids) <= 100:
+            raise InvalidInput("Sáp nhập 1–100 đơn vị một lần.")
+        row = await _commands(info).merge(
+            principal, [_checked_id(i) for i in ids], _checked_id(into), effective_on
+        )
+        return Unit.from_row(row)
+
+    @strawberry.mutation(description="Giải thể đơn vị từ một ngày.")
+    async def dissolve_unit(
+        self, info: Info, id: strawberry.ID, effective_on: date, reason: str = ""
+    ) -> Unit:
+        principal = principal_of(info)
+        if len(reason) > 1000:
+            raise InvalidInput("Lý do tối đa 1000 ký tự.")
+        row = await _commands(info).dissolve(principal, _checked_id(id), effective_on, reason)
+        return Unit.from_row(row)
