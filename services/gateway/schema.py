@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from services.gateway.audit_schema import AuditQuery
 from services.gateway.errors import DomainErrors
 from services.registry.schema import RegistryMutation, RegistryQuery
 from shared.settings import Settings
@@ -57,6 +58,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
 
 
-Query = merge_types("Query", (GatewayQuery, RegistryQuery))
+Query = merge_types("Query", (GatewayQuery, RegistryQuery, AuditQuery))
 Query.__doc__ = "Điểm vào đọc dữ liệu của Thi đua."
 Mutation = merge_types("Mutation", (RegistryMutation,))

@@ -268,3 +268,27 @@ async def test_row_level_security_holds_when_a_query_forgets_its_tenant_filter(
                 "INSERT INTO units (tenant_id, name, level, members, since, search_key, version) "
                 "VALUES ('forged', 'X', 'national', 0, '2024-01-01', 'x', 1)"
             )
+
+
+AUDIT = (
+    "query($id: ID!) { verification(unitId: $id) { ok count headSeq } "
+    "auditLog(unitId: $id) { seq eventType data meta } }"
+)
+
+
+@pytest.mark.parametrize("relation", RELATIONS)
+async def test_auditors_read_and_verify_the_history_of_their_subtree_only(
+    client, tokens, tree, elsewhere, relation
+):
+    viewer, target = (unit_id(tree, elsewhere, n) for n in RELATIONS[relation])
+    for role in ROLES:
+        body = await gql(client, tokens, viewer, [role], AUDIT, id=target)
+        readable = relation == "self" or (relation in BELOW and role != "member")
+        if role == "auditor" and relation in {"self", *BELOW}:
+            assert body["data"]["verification"] == {"ok": True, "count": 1, "headSeq": 1}
+            [event] = body["data"]["auditLog"]
+            assert event["eventType"] == "UnitRegistered" and event["data"]["unit_id"] == target
+        elif readable:
+            assert code_of(body) == "FORBIDDEN", (relation, role, body)
+        else:
+            assert code_of(body) == "NOT_FOUND", (relation, role, body)
