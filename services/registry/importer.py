@@ -161,7 +161,14 @@ async def import_units(
                 [r.parent_id for r in rows if r.parent_id],
             )
         }
-        new = plan(rows, stored, effective_on)
+        taken = {
+            r["tenant_id"]
+            for r in await conn.fetch(
+                "SELECT tenant_id FROM tenant_heads WHERE tenant_id = ANY($1::text[])",
+                [r.unit_id for r in rows if r.unit_id not in stored],
+            )
+        }
+        new = plan(rows, stored, effective_on, taken)
         report("check", len(rows), len(rows))
         units = []
         for row in new:
@@ -199,8 +206,14 @@ async def import_units(
     return ImportResult(read=len(rows), registered=len(new), unchanged=len(rows) - len(new))
 
 
-def plan(rows: list[Row], stored: dict[str, dict[str, Any]], effective_on: date) -> list[Row]:
-    """The rows to register, parents before children; every problem named by its line."""
+def plan(
+    rows: list[Row],
+    stored: dict[str, dict[str, Any]],
+    effective_on: date,
+    taken: set[str] = frozenset(),  # type: ignore[assignment]
+) -> list[Row]:
+    """The rows to register, parents before children; every problem named by its line.
+    ``taken``: ids whose log is already open though no unit is registered under them."""
     errors: list[tuple[int, str]] = []
     by_id: dict[str, Row] = {}
     for row in rows:
@@ -211,7 +224,9 @@ def plan(rows: list[Row], stored: dict[str, dict[str, Any]], effective_on: date)
     new: dict[str, Row] = {}
     for row in by_id.values():
         existing = stored.get(row.unit_id)
-        if existing is None:
+        if row.unit_id in taken:
+            errors.append((row.line, f"Mã {row.unit_id} đã được dùng cho một nhật ký khác."))
+        elif existing is None:
             new[row.unit_id] = row
         elif not row.same_as(existing):
             errors.append((row.line, f"Đơn vị {row.unit_id} đã có với thông tin khác."))

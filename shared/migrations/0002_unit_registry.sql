@@ -96,22 +96,13 @@ DECLARE
     v_header text := E'1\n' || to_char(v_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || E'\n';
     v_taken  text;
     v_bad    bigint;
+    v_opened bigint;
     v_docs   jsonb[];
     v_hashes bytea[];
 BEGIN
     IF cardinality(p_tenants) IS DISTINCT FROM cardinality(p_payloads) THEN
         RAISE EXCEPTION 'tenants and payloads differ in number' USING ERRCODE = 'TD003';
     END IF;
-    -- Heads first: a tenant opened by someone else meanwhile conflicts here, not later.
-    INSERT INTO public.tenant_heads (tenant_id, seq, hash, updated_at)
-    SELECT t, 0, decode(repeat('00', 32), 'hex'), v_at FROM unnest(p_tenants) AS t
-    ON CONFLICT (tenant_id) DO NOTHING;
-    SELECT h.tenant_id INTO v_taken FROM public.tenant_heads h
-     WHERE h.tenant_id = ANY (p_tenants) AND h.seq <> 0 LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'the log of % is already open', v_taken USING ERRCODE = 'TD004';
-    END IF;
-
     v_docs := p_payloads::jsonb[];
     v_hashes := ARRAY(
         SELECT sha256(decode(repeat('00', 32), 'hex') || convert_to(v_header || u.p, 'UTF8'))
@@ -130,15 +121,23 @@ BEGIN
             USING ERRCODE = 'TD003';
     END IF;
 
+    -- A head row already there (another process opened the log meanwhile) is a conflict.
+    INSERT INTO public.tenant_heads (tenant_id, seq, hash, updated_at)
+    SELECT o.tenant_id, 1, o.hash, v_at FROM unnest(p_tenants, v_hashes) AS o(tenant_id, hash)
+    ON CONFLICT (tenant_id) DO NOTHING;
+    GET DIAGNOSTICS v_opened = ROW_COUNT;
+    IF v_opened <> cardinality(p_tenants) THEN
+        SELECT h.tenant_id INTO v_taken FROM public.tenant_heads h
+         WHERE h.tenant_id = ANY (p_tenants) AND h.updated_at <> v_at LIMIT 1;
+        RAISE EXCEPTION 'the log of % is already open', v_taken USING ERRCODE = 'TD004';
+    END IF;
+
     INSERT INTO public.events (tenant_id, seq, stream_id, stream_version, event_type,
                                schema_version, data, meta, recorded_at, prev_hash, hash)
     SELECT o.tenant_id, 1, (o.doc->>'stream_id')::uuid, 1, o.doc->>'event_type',
            (o.doc->>'schema_version')::int, o.doc->'data', o.doc->'meta', v_at,
            decode(repeat('00', 32), 'hex'), o.hash
       FROM unnest(p_tenants, v_docs, v_hashes) AS o(tenant_id, doc, hash);
-
-    UPDATE public.tenant_heads h SET seq = 1, hash = o.hash, updated_at = v_at
-      FROM unnest(p_tenants, v_hashes) AS o(tenant_id, hash) WHERE h.tenant_id = o.tenant_id;
 
     RETURN QUERY SELECT o.tenant_id, o.hash FROM unnest(p_tenants, v_hashes) AS o(tenant_id, hash);
 END $$;
