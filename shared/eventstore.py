@@ -186,10 +186,10 @@ class EventStore:
         *,
         meta: Mapping[str, Any] | None = None,
         connection: asyncpg.Connection | None = None,
-        chunk: int = 10_000,
     ) -> int:
         """Open many new tenants' logs at once, each with its first event (a bulk import): all
-        of them or, if any tenant's log is already open, none. Returns how many were opened."""
+        of them or, if any tenant's log is already open, none (:class:`ConcurrencyConflict`).
+        With ``connection`` the caller's transaction holds them and the caller announces them."""
         meta_value = canonical.normalise(dict(meta or {}), "$meta")
         tenants, payloads = [], []
         for tenant_id, event in firsts:
@@ -201,27 +201,16 @@ class EventStore:
             payloads.append(payload)
         if len(set(tenants)) != len(tenants):
             raise InvalidEventData("Một đơn vị xuất hiện hai lần trong cùng một lần mở nhật ký.")
-
-        async def run(conn: asyncpg.Connection) -> None:
-            for start in range(0, len(tenants), chunk):
-                try:
-                    await conn.execute(
-                        "SELECT count(*) FROM thidua_open_logs($1, $2)",
-                        tenants[start : start + chunk],
-                        payloads[start : start + chunk],
-                    )
-                except asyncpg.PostgresError as exc:
-                    if getattr(exc, "sqlstate", None) == "TD004":
-                        raise ConcurrencyConflict("Nhật ký của một đơn vị đã được mở.") from None
-                    raise _translate(exc) from None
-
-        if connection is not None:
-            await run(connection)
-        else:
-            async with self.pool.acquire() as conn, conn.transaction():
-                await run(conn)
-            for tenant_id in tenants:
-                self.announce(tenant_id, 1)
+        statement = "SELECT count(*) FROM thidua_open_logs($1, $2)"
+        try:
+            if connection is not None:
+                await connection.execute(statement, tenants, payloads)
+                return len(tenants)
+            await self.pool.execute(statement, tenants, payloads)
+        except asyncpg.PostgresError as exc:
+            raise _translate(exc) from None
+        for tenant_id in tenants:
+            self.announce(tenant_id, 1)
         return len(tenants)
 
     def announce(self, tenant_id: str, seq: int) -> None:
@@ -392,6 +381,8 @@ def _translate(exc: asyncpg.PostgresError) -> Exception:
         return ConcurrencyConflict("Phiên bản luồng không nối tiếp phiên bản cuối.")
     if state == "TD002":
         return IdempotencyKeyReused()
+    if state == "TD004":
+        return ConcurrencyConflict("Nhật ký của đơn vị này đã được mở.")
     if state == "TD003":
         return InvalidEventData("Sự kiện không ở dạng chuẩn, hoặc ghi tên một đơn vị khác.")
     return exc

@@ -404,3 +404,29 @@ async def test_a_conflict_names_the_streams_of_the_append(store, tenant):
     with pytest.raises(ConcurrencyConflict) as caught:
         await store.append(tenant, [ev(fresh, 1), ev(taken, 1)])
     assert caught.value.context["streams"] == sorted([str(taken), str(fresh)])
+
+
+async def test_many_new_logs_open_at_once_and_chain_like_any_append(store, owner, tenant):
+    from shared import audit
+
+    tenants = [f"{tenant}-{i}" for i in range(3)]
+    opened = await store.open_logs([(t, ev(uuid.uuid4(), 1, i=i)) for i, t in enumerate(tenants)])
+    assert opened == 3
+    for t in tenants:
+        verdict = await audit.verify_tenant(owner, t)
+        assert verdict.ok and verdict.count == 1
+    # The next append continues each chain.
+    appended = await store.append(tenants[0], [ev(uuid.uuid4(), 1)])
+    assert appended.seqs == [2]
+
+
+async def test_opening_a_log_that_is_already_open_opens_none(store, tenant):
+    await store.append(tenant, [ev(uuid.uuid4(), 1)])
+    fresh = f"{tenant}-new"
+    with pytest.raises(ConcurrencyConflict):
+        await store.open_logs([(fresh, ev(uuid.uuid4(), 1)), (tenant, ev(uuid.uuid4(), 1))])
+    assert await count(store, fresh) == 0
+    assert await count(store, tenant) == 1
+    with pytest.raises(InvalidEventData):
+        await store.open_logs([(fresh, ev(uuid.uuid4(), 2))])
+    assert await count(store, fresh) == 0
