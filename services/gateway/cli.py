@@ -228,7 +228,7 @@ def tenants_rebuild() -> None:
         runtime = await Runtime.start(Settings())
         try:
             commands = RegistryCommands(runtime.pool, runtime.repository(build_registry()))
-            async with commands.writing() as conn:
+            async with commands.writing() as (conn, _):
                 return await rebuild(conn, commands.repository.registry)
         finally:
             await runtime.close()

@@ -34,6 +34,7 @@ from shared.text import clean
 
 VIETNAM = timezone(timedelta(hours=7))
 _LOCK_KEY = 0x7468_6964_7561_0001  # registry writers queue here
+Written = list[tuple[str, int]]
 
 
 def today() -> date:
@@ -50,24 +51,19 @@ class RegistryCommands:
         self.pool = pool
         self.repository = repository
         self.store = repository.store
-        self._written: dict[asyncpg.Connection, list[StoredEvent]] = {}
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[asyncpg.Connection]:
-        """A registry writer's transaction; followers of the logs hear of its events after it
-        commits."""
-        written: list[StoredEvent] = []
+    async def writing(self) -> AsyncIterator[tuple[asyncpg.Connection, Written]]:
+        """A registry writer's transaction, and the list of (tenant, seq) it appends: followers
+        of those logs hear of them once it has committed."""
+        written: Written = []
         async with self.pool.acquire() as conn:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
                 await projections.mark_writer(conn)
-                self._written[conn] = written
-                try:
-                    yield conn
-                finally:
-                    del self._written[conn]
-        for event in written:
-            self.store.announce(event.tenant_id, event.seq)
+                yield conn, written
+        for tenant_id, seq in written:
+            self.store.announce(tenant_id, seq)
 
     async def register(
         self,
@@ -84,7 +80,7 @@ class RegistryCommands:
     ) -> dict[str, Any]:
         check_tenant(unit_id)
         on = effective_on or today()
-        async with self.writing() as conn:
+        async with self.writing() as (conn, written):
             if parent_id is not None:
                 if actor is not None:
                     await access.require_registry_admin(conn, actor, parent_id, on, or_self=True)
@@ -105,23 +101,23 @@ class RegistryCommands:
             )
             if parent_id is not None:
                 check_parent(unit_id, level, parent, on)
-            await self._save(conn, actor, "RegisterUnit", [unit])
+            await self._save(conn, written, actor, "RegisterUnit", [unit])
             return await unit_row(conn, unit_id)
 
     async def rename(
         self, actor: Principal | None, unit_id: str, name: str, short_name: str | None = None
     ) -> dict[str, Any]:
-        async with self.writing() as conn:
+        async with self.writing() as (conn, written):
             await self._check_admin(conn, actor, unit_id, today())
             unit = await self._load(unit_id)
             unit.rename(clean(name), _optional(short_name))
-            await self._save(conn, actor, "RenameUnit", [unit])
+            await self._save(conn, written, actor, "RenameUnit", [unit])
             return await unit_row(conn, unit_id)
 
     async def move(
         self, actor: Principal | None, unit_id: str, to_parent: str, effective_on: date
     ) -> dict[str, Any]:
-        async with self.writing() as conn:
+        async with self.writing() as (conn, written):
             await self._check_admin(conn, actor, unit_id, effective_on)
             if actor is not None:
                 await access.require_registry_admin(
@@ -132,7 +128,7 @@ class RegistryCommands:
             unit.move(to_parent, effective_on)
             check_no_cycle(unit_id, to_parent, await _ancestors(conn, to_parent, effective_on))
             check_parent(unit_id, unit.level, parent, effective_on)
-            await self._save(conn, actor, "MoveUnit", [unit])
+            await self._save(conn, written, actor, "MoveUnit", [unit])
             return await unit_row(conn, unit_id)
 
     async def merge(
@@ -144,7 +140,7 @@ class RegistryCommands:
     ) -> dict[str, Any]:
         """Merge units into a survivor from a date: their active children move under the
         survivor, and their histories stay readable under it."""
-        async with self.writing() as conn:
+        async with self.writing() as (conn, written):
             for unit_id in (*merged, into):
                 await self._check_admin(conn, actor, unit_id, effective_on, or_self=unit_id == into)
             survivor_facts = await _facts(conn, into)
@@ -161,18 +157,18 @@ class RegistryCommands:
                 unit.merge_into(into, effective_on)
                 changed.append(unit)
             survivor.absorb(list(merged), effective_on)
-            await self._save(conn, actor, "MergeUnits", [*changed, survivor])
+            await self._save(conn, written, actor, "MergeUnits", [*changed, survivor])
             return await unit_row(conn, into)
 
     async def dissolve(
         self, actor: Principal | None, unit_id: str, effective_on: date, reason: str = ""
     ) -> dict[str, Any]:
-        async with self.writing() as conn:
+        async with self.writing() as (conn, written):
             await self._check_admin(conn, actor, unit_id, effective_on)
             unit = await self._load(unit_id)
             check_dissolve(unit_id, await _active_children(conn, unit_id))
             unit.dissolve(effective_on, clean(reason))
-            await self._save(conn, actor, "DissolveUnit", [unit])
+            await self._save(conn, written, actor, "DissolveUnit", [unit])
             return await unit_row(conn, unit_id)
 
     async def _check_admin(
@@ -196,7 +192,12 @@ class RegistryCommands:
         return unit
 
     async def _save(
-        self, conn: asyncpg.Connection, actor: Principal | None, command: str, units: list[Unit]
+        self,
+        conn: asyncpg.Connection,
+        written: Written,
+        actor: Principal | None,
+        command: str,
+        units: list[Unit],
     ) -> None:
         meta: dict[str, Any] = {"command": command}
         if actor is not None:
@@ -208,7 +209,7 @@ class RegistryCommands:
             appended = await self.repository.save(unit.unit_id, unit, meta=meta, connection=conn)
             stored.extend(await _read_back(conn, unit.unit_id, appended.seqs))
         await projections.apply(conn, self.repository.registry, stored)
-        self._written[conn].extend(stored)
+        written.extend((e.tenant_id, e.seq) for e in stored)
 
 
 async def _read_back(conn: asyncpg.Connection, tenant: str, seqs: list[int]) -> list[StoredEvent]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import ClassVar
 
 from eventsourcing.domain import Aggregate, event
 
@@ -65,10 +64,25 @@ def check_name(name: str, short_name: str | None) -> None:
         raise InvalidUnit("Tên tối đa 300 ký tự, tên viết tắt tối đa 100.")
 
 
+def check_registration(
+    name: str,
+    short_name: str | None,
+    level: str,
+    sector_type: str | None,
+    members: int,
+    parent_id: str | None,
+) -> None:
+    """What a new unit must be on its own (its parent is for rules.check_parent)."""
+    check_name(name, short_name)
+    check_level(level, sector_type)
+    if type(members) is not int or not 0 <= members <= 10_000_000:
+        raise InvalidUnit("Số đoàn viên phải là số nguyên từ 0 đến 10.000.000.")
+    if (parent_id is None) != (level == "national"):
+        raise InvalidUnit("Chỉ Tổng Liên đoàn không có cấp trên; mọi đơn vị khác phải có.")
+
+
 class Unit(Aggregate):
     """A union unit. Text arrives already cleaned (NFC, trimmed) from the command layer."""
-
-    INITIAL_VERSION: ClassVar[int] = 1
 
     @staticmethod
     def create_id(unit_id: str) -> uuid.UUID:  # eventsourcing calls this with __init__'s args
@@ -112,12 +126,7 @@ class Unit(Aggregate):
         parent_id: str | None,
         effective_on: date,
     ) -> Unit:
-        check_name(name, short_name)
-        check_level(level, sector_type)
-        if type(members) is not int or not 0 <= members <= 10_000_000:
-            raise InvalidUnit("Số đoàn viên phải là số nguyên từ 0 đến 10.000.000.")
-        if (parent_id is None) != (level == "national"):
-            raise InvalidUnit("Chỉ Tổng Liên đoàn không có cấp trên; mọi đơn vị khác phải có.")
+        check_registration(name, short_name, level, sector_type, members, parent_id)
         return cls(
             unit_id=unit_id,
             name=name,

@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from services.registry import projections
 from services.registry.commands import RegistryCommands
-from services.registry.domain import (
-    LEVEL_RANK,
-    SECTOR_TYPES,
-    DomainError,
-    Unit,
-)
-from shared.errors import InvalidTenant
+from services.registry.domain import LEVEL_RANK, SECTOR_TYPES, Unit, check_registration
+from services.registry.rules import UnitFacts, check_parent
+from shared.errors import DomainError, InvalidTenant
 from shared.eventstore import check_tenant
 from shared.text import clean, search_key
 
@@ -125,8 +120,6 @@ def _row(line: int, values: list[str]) -> Row:
             check_tenant(parent_id)
     except InvalidTenant as exc:
         raise _LineError(f"Mã đơn vị không hợp lệ: {exc.detail}") from None
-    if not name:
-        raise _LineError("Tên đơn vị để trống.")
     if level not in LEVEL_RANK:
         raise _LineError(f"Cấp '{level}' không có; các cấp: {', '.join(LEVEL_RANK)}.")
     sector_type = _SECTORS.get(search_key(sector)) if sector else None
@@ -150,7 +143,7 @@ async def import_units(
 ) -> ImportResult:
     rows = read_rows(data)
     report = progress or (lambda stage, done, total: None)
-    async with commands.writing() as conn:
+    async with commands.writing() as (conn, written):
         stored = {
             r["tenant_id"]: dict(r)
             for r in await conn.fetch(
@@ -191,7 +184,7 @@ async def import_units(
             if index % 5000 == 0:
                 report("events", index, len(units))
         report("events", len(units), len(units))
-        chunk = 10_000
+        chunk = 10_000  # for the progress bar
         for start in range(0, len(firsts), chunk):
             await commands.store.open_logs(
                 firsts[start : start + chunk],
@@ -201,8 +194,7 @@ async def import_units(
             report("logs", min(start + chunk, len(firsts)), len(firsts))
         await _write_read_model(conn, new, effective_on)
         report("tree", len(new), len(new))
-    for unit in units:
-        commands.store.announce(unit.unit_id, 1)
+        written.extend((unit.unit_id, 1) for unit in units)
     return ImportResult(read=len(rows), registered=len(new), unchanged=len(rows) - len(new))
 
 
@@ -210,7 +202,7 @@ def plan(
     rows: list[Row],
     stored: dict[str, dict[str, Any]],
     effective_on: date,
-    taken: set[str] = frozenset(),  # type: ignore[assignment]
+    taken: Collection[str] = (),
 ) -> list[Row]:
     """The rows to register, parents before children; every problem named by its line.
     ``taken``: ids whose log is already open though no unit is registered under them."""
@@ -231,7 +223,7 @@ def plan(
         elif not row.same_as(existing):
             errors.append((row.line, f"Đơn vị {row.unit_id} đã có với thông tin khác."))
     for row in new.values():
-        errors.extend(_tree_errors(row, new, by_id, stored, effective_on))
+        errors.extend(_tree_errors(row, by_id, stored, effective_on))
     errors.extend(_cycles(new))
     if errors:
         raise ImportFileInvalid(sorted(set(errors)))
@@ -240,40 +232,30 @@ def plan(
 
 def _tree_errors(
     row: Row,
-    new: dict[str, Row],
     by_id: dict[str, Row],
     stored: dict[str, dict[str, Any]],
     effective_on: date,
 ) -> list[tuple[int, str]]:
-    if (row.parent_id is None) != (row.level == "national"):
-        return [(row.line, "Chỉ đơn vị cấp national không có cấp trên; mọi đơn vị khác phải có.")]
-    if row.level == "grassroots" and row.sector_type is None:
-        return [(row.line, "Công đoàn cơ sở cần khu vực.")]
-    if row.level != "grassroots" and row.sector_type is not None:
-        return [(row.line, "Chỉ công đoàn cơ sở mới có khu vực.")]
-    if row.members < 0:
-        return [(row.line, "Số đoàn viên không được âm.")]
-    if row.parent_id is None:
-        return []
-    parent = by_id.get(row.parent_id)
-    if parent is not None:
-        parent_level = parent.level
-    elif row.parent_id in stored:
-        existing = stored[row.parent_id]
-        if existing["status"] != "active":
-            return [(row.line, f"Cấp trên {row.parent_id} đã sáp nhập hoặc giải thể.")]
-        if existing["since"] > effective_on:
-            return [(row.line, f"Cấp trên {row.parent_id} thành lập sau ngày hiệu lực.")]
-        parent_level = existing["level"]
-    else:
-        return [(row.line, f"Không có cấp trên {row.parent_id}.")]
-    if LEVEL_RANK[parent_level] >= LEVEL_RANK[row.level]:
-        return [
-            (
-                row.line,
-                f"Sai thứ bậc: {row.level} không thể ở dưới {row.parent_id} ({parent_level}).",
+    """The registry's own rules (domain.py, rules.py), each refusal named by its line."""
+    try:
+        check_registration(
+            row.name, row.short_name, row.level, row.sector_type, row.members, row.parent_id
+        )
+        if row.parent_id is None:
+            return []
+        if row.parent_id in stored:
+            existing = stored[row.parent_id]
+            parent = UnitFacts(
+                row.parent_id, existing["level"], existing["status"], existing["since"], None
             )
-        ]
+        elif row.parent_id in by_id:  # registered by this same file, before its children
+            level = by_id[row.parent_id].level
+            parent = UnitFacts(row.parent_id, level, "active", effective_on, None)
+        else:
+            return [(row.line, f"Không có cấp trên {row.parent_id}.")]
+        check_parent(row.unit_id, row.level, parent, effective_on)
+    except DomainError as exc:
+        return [(row.line, exc.message)]
     return []
 
 
@@ -356,7 +338,3 @@ async def _write_read_model(conn, rows: list[Row], effective_on: date) -> None:
         known,
     )
     await projections.insert_closure(conn, closure)
-
-
-def read_file(path: Path) -> bytes:
-    return path.read_bytes()

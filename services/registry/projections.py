@@ -13,11 +13,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 import asyncpg
 
-from services.registry.domain import DISSOLVED, MERGED, Unit
+from services.registry.domain import DISSOLVED, MERGED, REGISTRY_EVENTS, Unit
 from shared.aggregates import EventRegistry
 from shared.eventstore import StoredEvent
 from shared.text import search_key
@@ -313,9 +314,9 @@ async def rebuild(conn: asyncpg.Connection, registry: EventRegistry, batch: int 
         cursor_at = (last["recorded_at"], last["tenant_id"], last["seq"])
 
 
+@cache
 def build_registry() -> EventRegistry:
-    from services.registry.domain import REGISTRY_EVENTS
-
+    """The registry's event names (one shared instance: it is never changed once built)."""
     registry = EventRegistry()
     registry.register(Unit, *REGISTRY_EVENTS)
     return registry

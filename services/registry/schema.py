@@ -24,6 +24,7 @@ from shared.eventstore import check_tenant
 from shared.text import search_key
 
 MAX_PAGE = 200
+_UNIT_COLUMNS_OF_U = ", ".join("u." + c.strip() for c in UNIT_COLUMNS.split(","))
 
 
 @strawberry.enum(description="Cấp công đoàn.")
@@ -194,11 +195,10 @@ class RegistryQuery:
                 raise access.Forbidden("Vai trò đoàn viên chỉ xem được đơn vị của mình.")
             if search is not None:
                 depth_rule, key = "c.depth >= 0", search_key(search)
-                root = principal.tenant if parent_id is None else root
             else:
                 depth_rule, key = "c.depth = 1", None
             rows = await conn.fetch(
-                f"SELECT {', '.join('u.' + c.strip() for c in UNIT_COLUMNS.split(','))} "
+                f"SELECT {_UNIT_COLUMNS_OF_U} "
                 "FROM unit_closure c JOIN units u ON u.tenant_id = c.descendant "
                 f"WHERE c.ancestor = $1 AND {depth_rule} AND c.valid_from <= $2 "
                 "AND (c.valid_to IS NULL OR c.valid_to > $2) "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import statistics
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from services.registry.importer import COLUMNS, import_units
 from services.registry.projections import build_registry
 from shared import access
 from shared.auth import Principal
+from shared.db import owner_connection
 from shared.settings import Settings
 
 GRASSROOTS = int(sys.argv[1]) if len(sys.argv) > 1 else 130_000
@@ -62,8 +64,6 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def main() -> None:
-    import os
-
     given = os.environ.get("THIDUA_BENCH_DATABASE_URL")
     settings = Settings(
         database_url=given,
@@ -96,8 +96,6 @@ async def main() -> None:
                 "SELECT descendant FROM unit_closure WHERE ancestor = $1", province
             )
         units = [r["descendant"] for r in rows]
-        from shared.db import owner_connection
-
         async with owner_connection(runtime.url) as owner:
             await owner.execute(
                 "DROP TABLE IF EXISTS floor_subtree; "

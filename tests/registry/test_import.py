@@ -113,7 +113,7 @@ def bad_lines(p: str) -> dict[str, tuple[str, int, str]]:
         "empty name": (
             HEADER + ok + f"{p}-a,{p}-tld,  ,,provincial,,0\n",
             3,
-            "Tên đơn vị để trống",
+            "Tên đơn vị không được để trống",
         ),
         "bad level": (HEADER + ok + f"{p}-a,{p}-tld,A,,tinh,,0\n", 3, "Cấp 'tinh' không có"),
         "bad members": (HEADER + ok + f"{p}-a,{p}-tld,A,,provincial,,nhiều\n", 3, "không phải số"),
