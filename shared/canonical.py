@@ -39,40 +39,68 @@ def normalise(value: Any, path: str = "$") -> Any:
     Floats are refused because a float does not survive every JSON reader byte for byte: money is
     an integer number of đồng, and a fraction travels as a decimal string.
     """
+    return _normalise(value, (path,))
+
+
+# Where a value sits, as a chain of (parent, key) pairs: spelled out only in an error, since
+# formatting a path string for every value would cost more than the checks themselves.
+_Where = tuple[Any, ...]
+
+
+def _spell(where: _Where) -> str:
+    parts: list[str] = []
+    while len(where) == 2:
+        where, key = where
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    return where[0] + "".join(reversed(parts))
+
+
+def _normalise(value: Any, where: _Where) -> Any:
     if isinstance(value, str):
-        return _text(value, path)
+        return _text(value, where)
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
         if not _INT_MIN <= value <= _INT_MAX:
+            path = _spell(where)
             raise InvalidEventData(f"{path}: số nguyên vượt phạm vi 64 bit.", path=path)
         return value
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
+                path = _spell(where)
                 raise InvalidEventData(f"{path}: khóa phải là chuỗi.", path=path)
-            nfc_key = _text(key, path)
+            nfc_key = _text(key, where)
             if nfc_key in out:  # two spellings of one key: keeping either would lose the other
+                path = _spell(where)
                 raise InvalidEventData(
                     f"{path}: khóa {nfc_key!r} lặp lại sau chuẩn hóa NFC.", path=path
                 )
-            out[nfc_key] = normalise(item, f"{path}.{key}")
+            out[nfc_key] = _normalise(item, (where, key))
         return out
     if isinstance(value, list | tuple):
-        return [normalise(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [_normalise(item, (where, i)) for i, item in enumerate(value)]
     kind = type(value).__name__
+    path = _spell(where)
     raise InvalidEventData(f"{path}: kiểu {kind} không có dạng JSON chuẩn.", path=path, kind=kind)
 
 
-def _text(value: str, path: str) -> str:
+def _text(value: str, where: _Where) -> str:
+    if value.isascii():  # the common case, canonical as it stands unless it holds a NUL
+        if "\x00" in value:
+            path = _spell(where)
+            raise InvalidEventData(f"{path}: chuỗi chứa ký tự NUL.", path=path)
+        return value
     if "\x00" in value:
+        path = _spell(where)
         raise InvalidEventData(f"{path}: chuỗi chứa ký tự NUL.", path=path)
     if not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
+        path = _spell(where)
         raise InvalidEventData(f"{path}: chuỗi không phải UTF-8 hợp lệ.", path=path) from None
     return value
 
