@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -137,3 +137,26 @@ async def owner_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+async def insert_rows(
+    conn: asyncpg.Connection,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert many rows into ``table`` (``columns``: name and SQL type). By COPY where the
+    connection may use it, i.e. row-level security does not apply to it (an owner's connection
+    in an operator tool): at 500,000 rows it is twice as fast as the other way, one INSERT from
+    arrays, which is what the application's own role gets."""
+    if not rows:
+        return
+    names = [name for name, _ in columns]
+    if not await conn.fetchval("SELECT row_security_active($1::regclass)", table):
+        await conn.copy_records_to_table(table, columns=names, records=rows)
+        return
+    arrays = [list(column) for column in zip(*rows, strict=True)]
+    unnest = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, 1))
+    await conn.execute(
+        f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({unnest})", *arrays
+    )

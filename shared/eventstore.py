@@ -101,6 +101,14 @@ class Appended:
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedFirsts:
+    """First events, checked and in canonical form, ready for ``thidua_open_logs``."""
+
+    tenants: list[str]
+    payloads: list[str] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Head:
     seq: int
     hash: bytes
@@ -190,6 +198,13 @@ class EventStore:
         """Open many new tenants' logs at once, each with its first event (a bulk import): all
         of them or, if any tenant's log is already open, none (:class:`ConcurrencyConflict`).
         With ``connection`` the caller's transaction holds them and the caller announces them."""
+        return await self.open_prepared(self.prepare_firsts(firsts, meta), connection=connection)
+
+    def prepare_firsts(
+        self, firsts: Sequence[tuple[str, NewEvent]], meta: Mapping[str, Any] | None = None
+    ) -> PreparedFirsts:
+        """The checked, canonical form of :meth:`open_logs`' events, made apart from sending
+        them, so that a bulk import makes the next batch while the database stores this one."""
         meta_value = canonical.normalise(dict(meta or {}), "$meta")
         tenants, payloads = [], []
         for tenant_id, event in firsts:
@@ -201,6 +216,13 @@ class EventStore:
             payloads.append(payload)
         if len(set(tenants)) != len(tenants):
             raise InvalidEventData("Một đơn vị xuất hiện hai lần trong cùng một lần mở nhật ký.")
+        return PreparedFirsts(tenants, payloads)
+
+    async def open_prepared(
+        self, prepared: PreparedFirsts, *, connection: asyncpg.Connection | None = None
+    ) -> int:
+        """:meth:`open_logs` for events :meth:`prepare_firsts` made."""
+        tenants, payloads = prepared.tenants, prepared.payloads
         statement = "SELECT count(*) FROM thidua_open_logs($1, $2)"
         try:
             if connection is not None:

@@ -199,7 +199,10 @@ def tenants_import(
                         tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=total or 1)
                     bar.update(tasks[stage], completed=done)
 
-                return await import_units(commands, data, effective_on=on, progress=report)
+                async with owner_connection(runtime.url) as owner:
+                    return await import_units(
+                        commands, data, effective_on=on, progress=report, connection=owner
+                    )
         finally:
             await runtime.close()
 
@@ -215,6 +218,7 @@ STAGES = {
     "events": "Tạo sự kiện",
     "logs": "Mở nhật ký đơn vị",
     "tree": "Ghi cây đơn vị",
+    "tidy": "Dọn bảng (VACUUM ANALYZE)",
 }
 
 

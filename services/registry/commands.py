@@ -9,7 +9,7 @@ writes nothing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -53,11 +53,15 @@ class RegistryCommands:
         self.store = repository.store
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[tuple[asyncpg.Connection, Written]]:
-        """A registry writer's transaction, and the list of (tenant, seq) it appends: followers
-        of those logs hear of them once it has committed."""
+    async def writing(
+        self, connection: asyncpg.Connection | None = None
+    ) -> AsyncIterator[tuple[asyncpg.Connection, Written]]:
+        """A registry writer's transaction (on ``connection``, else one from the pool), and the
+        list of (tenant, seq) it appends: followers of those logs hear of them once it has
+        committed."""
         written: Written = []
-        async with self.pool.acquire() as conn:
+        async with AsyncExitStack() as stack:
+            conn = connection or await stack.enter_async_context(self.pool.acquire())
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
                 await projections.mark_writer(conn)

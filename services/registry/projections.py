@@ -20,6 +20,7 @@ import asyncpg
 
 from services.registry.domain import DISSOLVED, MERGED, REGISTRY_EVENTS, Unit
 from shared.aggregates import EventRegistry
+from shared.db import insert_rows
 from shared.eventstore import StoredEvent
 from shared.text import search_key
 
@@ -274,19 +275,24 @@ async def _load(
     return life, intervals
 
 
+CLOSURE_COLUMNS = (
+    ("ancestor", "text"),
+    ("descendant", "text"),
+    ("depth", "int"),
+    ("valid_from", "date"),
+    ("valid_to", "date"),
+)
+
+
 async def insert_closure(conn: asyncpg.Connection, rows: list[ClosureRow]) -> None:
-    if not rows:
-        return
-    ancestors, descendants, depths, froms, tos = (list(col) for col in zip(*rows, strict=True))
-    await conn.execute(
-        "INSERT INTO unit_closure (ancestor, descendant, depth, valid_from, valid_to) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[], $5::date[])",
-        ancestors,
-        descendants,
-        depths,
-        froms,
-        tos,
-    )
+    # Sorted by descendant, as the second index is; the first one gets each unit's self row in
+    # order too, and its few hundred ancestors stay in the cache.
+    rows = sorted(rows, key=by_descendant)
+    await insert_rows(conn, "unit_closure", CLOSURE_COLUMNS, rows)
+
+
+def by_descendant(row: ClosureRow) -> tuple[str, int]:
+    return row[1], row[2]
 
 
 async def rebuild(conn: asyncpg.Connection, registry: EventRegistry, batch: int = 5000) -> int:

@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from services.gateway.cli import app as cli
-from services.registry.importer import ImportFileInvalid, import_units
+from services.registry.domain import Unit
+from services.registry.importer import ImportFileInvalid, import_units, read_rows
 from shared import audit
 
 ON = date(2024, 1, 1)
@@ -186,3 +187,83 @@ async def test_the_cli_imports_with_a_summary_and_refuses_a_bad_file_with_exit_2
     assert result.exit_code == 2
     assert "IMPORT_INVALID" in result.output and "Dòng 2" in result.output
     assert await registered(owner, prefix) == 5
+
+
+async def rows_of(owner, prefix: str) -> dict[str, list[tuple]]:
+    """The read model's rows of a prefix's units, with the prefix taken out."""
+
+    def plain(row) -> tuple:
+        return tuple(v.replace(prefix, "P") if isinstance(v, str) else v for v in row.values())
+
+    tables = {
+        "units": "SELECT tenant_id, name, short_name, level, sector_type, members, parent_id, "
+        "status, since, search_key, version FROM units WHERE tenant_id LIKE $1",
+        "unit_parents": "SELECT * FROM unit_parents WHERE tenant_id LIKE $1",
+        "unit_closure": "SELECT ancestor, descendant, depth, valid_from, valid_to "
+        "FROM unit_closure WHERE descendant LIKE $1",
+    }
+    return {
+        table: sorted(plain(r) for r in await owner.fetch(sql, prefix + "%"))
+        for table, sql in tables.items()
+    }
+
+
+async def test_an_operator_import_writes_by_copy_the_rows_the_app_role_writes(
+    registry, owner, prefix
+):
+    """`thidua tenants import` imports on the owner's connection, where COPY is allowed; the
+    rows are the ones the application role's INSERTs make."""
+    by_app, by_owner = prefix + "a", prefix + "o"
+    await import_units(registry, tree_csv(by_app).encode(), effective_on=ON)
+    result = await import_units(
+        registry, tree_csv(by_owner).encode(), effective_on=ON, connection=owner
+    )
+    assert result.registered == 5
+    assert await rows_of(owner, by_owner) == await rows_of(owner, by_app)
+    assert (
+        len((await rows_of(owner, by_owner))["unit_closure"]) == 1 + 2 + 3 + 4 + 4
+    )  # each unit and its ancestors
+    assert not owner.is_in_transaction()
+
+
+async def test_after_an_operator_import_a_subtree_is_read_from_the_index_alone(
+    registry, owner, prefix
+):
+    await import_units(registry, tree_csv(prefix).encode(), effective_on=ON, connection=owner)
+    async with owner.transaction():
+        await owner.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
+        plan = "\n".join(
+            r[0]
+            for r in await owner.fetch(
+                "EXPLAIN (ANALYZE, COSTS OFF) SELECT descendant, depth FROM unit_closure "
+                "WHERE ancestor = $1 AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)",
+                f"{prefix}-nb",
+                ON,
+            )
+        )
+    assert "Index Only Scan using unit_closure_pkey" in plan
+    assert "Heap Fetches: 0" in plan
+
+
+async def test_imported_events_are_the_ones_the_aggregate_makes(registry, owner, prefix):
+    """The importer makes UnitRegistered events to the aggregate's pattern, for speed; each
+    stored event must be what Unit.register and the registry's encoding make."""
+    await import_units(registry, tree_csv(prefix).encode(), effective_on=ON, connection=owner)
+    codec = registry.repository.registry
+    for row in read_rows(tree_csv(prefix).encode()):
+        unit = Unit.register(
+            unit_id=row.unit_id,
+            name=row.name,
+            short_name=row.short_name,
+            level=row.level,
+            sector_type=row.sector_type,
+            members=row.members,
+            parent_id=row.parent_id,
+            effective_on=ON,
+        )
+        [event] = unit.collect_events()
+        expected = codec.encode(event)
+        [stored] = await registry.store.read_stream(row.unit_id, expected.stream_id)
+        assert (stored.event_type, stored.stream_version) == (expected.event_type, 1)
+        assert stored.data == expected.data
+        assert stored.schema_version == expected.schema_version
