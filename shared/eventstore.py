@@ -29,6 +29,7 @@ from shared.errors import (
     InvalidTenant,
     TooManyEvents,
 )
+from shared.groupcommit import SINGLE, GroupCommit
 
 if TYPE_CHECKING:
     from shared.signal import LogSignal
@@ -124,6 +125,7 @@ class EventStore:
         signal: LogSignal | None = None,
     ) -> None:
         self.pool = pool
+        self.group = GroupCommit(pool)
         self.max_event_bytes = max_event_bytes
         self.max_events_per_append = max_events_per_append
         self.signal = signal
@@ -162,13 +164,12 @@ class EventStore:
             fingerprint = _fingerprint(events, datas)
 
         try:
-            rows = await (connection or self.pool).fetch(
-                "SELECT * FROM thidua_append($1, $2, $3, $4)",
-                tenant_id,
-                payloads,
-                idempotency_key,
-                fingerprint,
-            )
+            if connection is None:
+                rows = await self.group.append(tenant_id, payloads, idempotency_key, fingerprint)
+            else:
+                rows = await connection.fetch(
+                    SINGLE, tenant_id, payloads, idempotency_key, fingerprint
+                )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "events_stream_version_key":
                 streams = sorted({str(e.stream_id) for e in events})

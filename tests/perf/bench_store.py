@@ -5,15 +5,16 @@
 Every figure comes from the same PostgreSQL server (the embedded one, started here, or
 THIDUA_BENCH_DATABASE_URL), with 16 writers:
 
-- ours:  ``EventStore.append`` (canonical JSON, per-tenant head lock, hash chain, one statement)
-         with all 16 writers in 1 tenant, and with 16 tenants writing at once (one writer each);
+- ours:  ``EventStore.append`` (canonical JSON, per-tenant head lock, hash chain; appends that
+         arrive together share one statement and one commit: shared/groupcommit.py) with all 16
+         writers in 1 tenant, and with 16 tenants writing at once (one writer each);
 - floor: plain asyncpg inserts of the same rows into an equivalent table, same indexes, no chain
          and no lock, over 16 connections;
 - peer:  the eventsourcing library's own PostgresApplicationRecorder (psycopg binary) over 16
          threads.
 
 Targets (issue 2): at 16 tenants and 1 event per append, at least 10x the peer and at least 65%
-of the floor.
+of the floor. Everything runs on uvloop when it is installed, as the server does.
 """
 
 from __future__ import annotations
@@ -245,4 +246,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:  # the loop `thidua serve` runs on (uvicorn picks uvloop when it is installed)
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())

@@ -1,0 +1,177 @@
+"""Group commit: appends that arrive together are committed together.
+
+Every commit waits for its WAL flush; an append that commits alone pays one flush, and within a
+tenant the head lock makes every other append wait for it. Here appends queue while the
+database is busy and go in one statement (``thidua_append_batch``, migration 0004: what
+``thidua_append`` does, for many appends at once), so a whole batch shares one flush. Nobody waits for a timer: the
+first append goes at once, and what arrives meanwhile makes the next batch.
+
+Each append keeps its own meaning: all its events or none, its own seqs, its own error. If any
+append of a batch fails, the batch is rolled back and its appends are retried one by one, each
+then succeeding or failing on its own. Nothing is answered before its commit. Appends with an
+idempotency key go one by one: a repeated key must find the first append committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+SINGLE = "SELECT * FROM thidua_append($1, $2, $3, $4)"
+BATCH = "SELECT * FROM thidua_append_batch($1, $2, $3)"
+
+
+@dataclass(slots=True)
+class GroupStats:
+    """How appends went: committed in batches (and how many batches), alone, or retried alone
+    after their batch was refused."""
+
+    batches: int = 0
+    batched: int = 0
+    alone: int = 0
+    retried: int = 0
+
+
+@dataclass(slots=True)
+class Request:
+    tenant_id: str
+    payloads: list[str]
+    idempotency_key: str | None
+    fingerprint: bytes | None
+    answer: asyncio.Future[list[Any]] = field(repr=False)
+
+
+class GroupCommit:
+    """Appends through ``pool``: at most ``max_batches`` statements at once, each holding up
+    to ``max_appends`` appends (and about ``max_events`` events)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        max_batches: int = 1,
+        max_appends: int = 256,
+        max_events: int = 2_000,
+    ) -> None:
+        self.pool = pool
+        self.max_batches = max_batches
+        self.max_appends = max_appends
+        self.max_events = max_events
+        self._queue: list[Request] = []
+        self._running: set[asyncio.Task[None]] = set()
+        self.stats = GroupStats()
+        self._flush_planned = False
+
+    async def append(
+        self,
+        tenant_id: str,
+        payloads: list[str],
+        idempotency_key: str | None,
+        fingerprint: bytes | None,
+    ) -> list[Any]:
+        """``thidua_append``'s rows for this append, once committed; its error if it failed."""
+        answer = asyncio.get_running_loop().create_future()
+        request = Request(tenant_id, payloads, idempotency_key, fingerprint, answer)
+        if idempotency_key is not None:  # a repeat must find the first; these go one by one
+            await self._one(request)
+        else:
+            self._queue.append(request)
+            if not self._flush_planned:
+                # After the callbacks already due: the other writers a commit woke up queue
+                # their next appends first, and go in the same batch.
+                self._flush_planned = True
+                asyncio.get_running_loop().call_soon(self._flush)
+        return await answer
+
+    def _flush(self) -> None:
+        self._flush_planned = False
+        self._start()
+
+    def _start(self) -> None:
+        while self._queue and len(self._running) < self.max_batches:
+            batch = self._take()
+            task = asyncio.create_task(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+
+    def _take(self) -> list[Request]:
+        taken, events = 0, 0
+        for request in self._queue:
+            full = taken == self.max_appends or events + len(request.payloads) > self.max_events
+            if taken and full:
+                break
+            taken += 1
+            events += len(request.payloads)
+        batch, self._queue = self._queue[:taken], self._queue[taken:]
+        return batch
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._start()
+
+    async def _run(self, batch: list[Request]) -> None:
+        if len(batch) == 1:
+            await self._one(batch[0])
+            return
+        # By tenant in byte order (arrival order kept within one), as the function wants it:
+        # every batch then takes head locks in the same order, and none waits in a circle.
+        batch.sort(key=_tenant_of)
+        try:
+            rows = await self.pool.fetch(
+                BATCH,
+                [r.tenant_id for r in batch],
+                [len(r.payloads) for r in batch],
+                [p for r in batch for p in r.payloads],
+            )
+        except asyncpg.PostgresError:
+            self.stats.retried += len(batch)
+            await asyncio.gather(*(self._one(r) for r in batch))
+            return
+        except BaseException as exc:  # the connection failed: nobody knows what committed
+            for request in batch:
+                _settle(request, exception=exc)
+            raise
+        self.stats.batches += 1
+        self.stats.batched += len(batch)
+        answers: list[list[Any]] = [[] for _ in batch]
+        for row in rows:
+            answers[row["out_append"] - 1].append(row)
+        for request, answer in zip(batch, answers, strict=True):
+            _settle(request, result=answer)
+
+    async def _one(self, request: Request) -> None:
+        self.stats.alone += 1
+        try:
+            rows = await self.pool.fetch(
+                SINGLE,
+                request.tenant_id,
+                request.payloads,
+                request.idempotency_key,
+                request.fingerprint,
+            )
+        except BaseException as exc:
+            _settle(request, exception=exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        _settle(request, result=rows)
+
+
+def _tenant_of(request: Request) -> str:
+    return request.tenant_id
+
+
+def _settle(
+    request: Request, *, result: list[Any] | None = None, exception: BaseException | None = None
+) -> None:
+    if request.answer.done():  # its caller was cancelled and no longer listens
+        return
+    if isinstance(exception, asyncio.CancelledError):
+        request.answer.cancel()
+    elif exception is not None:
+        request.answer.set_exception(exception)
+    else:
+        request.answer.set_result(result or [])
