@@ -26,8 +26,8 @@ BATCH = "SELECT * FROM thidua_append_batch($1, $2, $3)"
 
 @dataclass(slots=True)
 class GroupStats:
-    """How appends went: committed in batches (and how many batches), alone, or retried alone
-    after their batch was refused."""
+    """How appends went: in batches (and how many batches), or in a statement of their own
+    (``alone``, which counts the ``retried``: those sent one by one after their batch failed)."""
 
     batches: int = 0
     batched: int = 0
@@ -52,7 +52,7 @@ class GroupCommit:
         self,
         pool: asyncpg.Pool,
         *,
-        max_batches: int = 1,
+        max_batches: int = 2,
         max_appends: int = 256,
         max_events: int = 2_000,
     ) -> None:
@@ -133,7 +133,9 @@ class GroupCommit:
         except BaseException as exc:  # the connection failed: nobody knows what committed
             for request in batch:
                 _settle(request, exception=exc)
-            raise
+            if not isinstance(exc, Exception):
+                raise
+            return
         self.stats.batches += 1
         self.stats.batched += len(batch)
         answers: list[list[Any]] = [[] for _ in batch]
