@@ -87,14 +87,11 @@ def _normalise(value: Any, where: _Where) -> Any:
 
 
 def _text(value: str, where: _Where) -> str:
-    if value.isascii():  # the common case, canonical as it stands unless it holds a NUL
-        if "\x00" in value:
-            path = _spell(where)
-            raise InvalidEventData(f"{path}: chuỗi chứa ký tự NUL.", path=path)
-        return value
     if "\x00" in value:
         path = _spell(where)
         raise InvalidEventData(f"{path}: chuỗi chứa ký tự NUL.", path=path)
+    if value.isascii():  # the common case: nothing to compose, nothing that could not encode
+        return value
     if not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     try:
