@@ -139,6 +139,9 @@ async def owner_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
+COPY_FROM_ROWS = 1_000
+
+
 async def insert_rows(
     conn: asyncpg.Connection,
     table: str,
@@ -152,7 +155,10 @@ async def insert_rows(
     if not rows:
         return
     names = [name for name, _ in columns]
-    if not await conn.fetchval("SELECT row_security_active($1::regclass)", table):
+    # Asking costs a round trip, worth it only for a bulk write (a registry command writes a
+    # handful of rows).
+    bulk = len(rows) >= COPY_FROM_ROWS
+    if bulk and not await conn.fetchval("SELECT row_security_active($1::regclass)", table):
         await conn.copy_records_to_table(table, columns=names, records=rows)
         return
     arrays = [list(column) for column in zip(*rows, strict=True)]

@@ -244,17 +244,23 @@ async def _open_logs(
     meta = {"actor": "system", "command": "ImportUnits"}
     pending: asyncio.Future[int] | None = None
     done = 0
-    for start in range(0, len(new), _CHUNK):
-        firsts = [(row.unit_id, make(row)) for row in new[start : start + _CHUNK]]
-        prepared = commands.store.prepare_firsts(firsts, meta)
-        if pending is not None:
-            done += await pending
-            report("logs", done, len(new))
-        pending = asyncio.ensure_future(commands.store.open_prepared(prepared, connection=conn))
-        await asyncio.sleep(0)  # let it send its statement before the next chunk is made
-        report("events", min(start + _CHUNK, len(new)), len(new))
+    try:
+        for start in range(0, len(new), _CHUNK):
+            firsts = [(row.unit_id, make(row)) for row in new[start : start + _CHUNK]]
+            prepared = commands.store.prepare_firsts(firsts, meta)
+            if pending is not None:
+                done += await pending
+                report("logs", done, len(new))
+            pending = asyncio.ensure_future(commands.store.open_prepared(prepared, connection=conn))
+            await asyncio.sleep(0)  # let it send its statement before the next chunk is made
+            report("events", min(start + _CHUNK, len(new)), len(new))
+    finally:
+        # Also when making a chunk failed: the connection must be idle before the transaction
+        # can roll back.
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])
     if pending is not None:
-        done += await pending
+        done += pending.result()
     report("logs", done, len(new))
 
 
@@ -451,7 +457,6 @@ def _read_model(
         intervals,  # type: ignore[arg-type]
         known,
     )
-    closure.sort(key=projections.by_descendant)
     return _ReadModel(units, [(r.unit_id, r.parent_id, effective_on) for r in children], closure)
 
 

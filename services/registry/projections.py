@@ -287,11 +287,11 @@ CLOSURE_COLUMNS = (
 async def insert_closure(conn: asyncpg.Connection, rows: list[ClosureRow]) -> None:
     # Sorted by descendant, as the second index is; the first one gets each unit's self row in
     # order too, and its few hundred ancestors stay in the cache.
-    rows = sorted(rows, key=by_descendant)
+    rows = sorted(rows, key=_by_descendant)
     await insert_rows(conn, "unit_closure", CLOSURE_COLUMNS, rows)
 
 
-def by_descendant(row: ClosureRow) -> tuple[str, int]:
+def _by_descendant(row: ClosureRow) -> tuple[str, int]:
     return row[1], row[2]
 
 

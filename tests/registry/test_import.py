@@ -13,6 +13,7 @@ from services.gateway.cli import app as cli
 from services.registry.domain import Unit
 from services.registry.importer import ImportFileInvalid, import_units, read_rows
 from shared import audit
+from shared.db import COPY_FROM_ROWS
 
 ON = date(2024, 1, 1)
 HEADER = "id,parent_id,name,short_name,level,sector_type,members\n"
@@ -208,21 +209,32 @@ async def rows_of(owner, prefix: str) -> dict[str, list[tuple]]:
     }
 
 
+def large_tree_csv(p: str, grassroots: int) -> str:
+    """The small tree and ``grassroots`` more units under Hoa Lư: enough rows for COPY."""
+    more = [
+        f"{p}-g{i:04d},{p}-hl,Công đoàn cơ sở số {i},,grassroots,DN tư nhân,{i}"
+        for i in range(grassroots)
+    ]
+    return tree_csv(p) + "\n" + "\n".join(more)
+
+
 async def test_an_operator_import_writes_by_copy_the_rows_the_app_role_writes(
     registry, owner, prefix
 ):
-    """`thidua tenants import` imports on the owner's connection, where COPY is allowed; the
-    rows are the ones the application role's INSERTs make."""
+    """`thidua tenants import` imports on the owner's connection, where bulk writes go by COPY
+    (row-level security forbids COPY to the application role, so the app-role import proves
+    the other way is taken there); the rows are the same."""
+    grassroots = COPY_FROM_ROWS  # units, parents and closure rows all reach the COPY threshold
     by_app, by_owner = prefix + "a", prefix + "o"
-    await import_units(registry, tree_csv(by_app).encode(), effective_on=ON)
+    await import_units(registry, large_tree_csv(by_app, grassroots).encode(), effective_on=ON)
     result = await import_units(
-        registry, tree_csv(by_owner).encode(), effective_on=ON, connection=owner
+        registry, large_tree_csv(by_owner, grassroots).encode(), effective_on=ON, connection=owner
     )
-    assert result.registered == 5
-    assert await rows_of(owner, by_owner) == await rows_of(owner, by_app)
-    assert (
-        len((await rows_of(owner, by_owner))["unit_closure"]) == 1 + 2 + 3 + 4 + 4
-    )  # each unit and its ancestors
+    assert result.registered == 5 + grassroots
+    rows = await rows_of(owner, by_owner)
+    assert rows == await rows_of(owner, by_app)
+    # each unit and its ancestors: the small tree's 14, and 4 for each added grassroots unit
+    assert len(rows["unit_closure"]) == 14 + 4 * grassroots
     assert not owner.is_in_transaction()
 
 
