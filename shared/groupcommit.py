@@ -3,8 +3,11 @@
 Every commit waits for its WAL flush; an append that commits alone pays one flush, and within a
 tenant the head lock makes every other append wait for it. Here appends queue while the
 database is busy and go in one statement (``thidua_append_batch``, migration 0004: what
-``thidua_append`` does, for many appends at once), so a whole batch shares one flush. Nobody waits for a timer: the
-first append goes at once, and what arrives meanwhile makes the next batch.
+``thidua_append`` does, for many appends at once), so a whole batch shares one flush. Nobody
+waits for a timer: the first append goes at once, and what arrives meanwhile makes the next
+batch. With two statements free, appends of several tenants are split between them (at a
+tenant's edge): one executes while the other waits for its flush, which took 16 writers of 16
+tenants from about 10,000 to about 12,000 appends/s here.
 
 Each append keeps its own meaning: all its events or none, its own seqs, its own error. If any
 append of a batch fails, the batch is rolled back and its appends are retried one by one, each
@@ -106,6 +109,18 @@ class GroupCommit:
             taken += 1
             events += len(request.payloads)
         batch, self._queue = self._queue[:taken], self._queue[taken:]
+        # By tenant in byte order (arrival order kept within one), as the function wants it:
+        # every batch then takes head locks in the same order, and none waits in a circle.
+        batch.sort(key=_tenant_of)
+        free = self.max_batches - len(self._running)
+        if free > 1:
+            # Several statements may start now: split the batch between them, at a tenant's
+            # edge, so that one executes while another waits for its flush. One tenant's
+            # appends stay in one statement: split, they would only queue on its head lock.
+            cut = _tenant_edge(batch, -(-len(batch) // free))
+            if cut < len(batch):
+                batch, rest = batch[:cut], batch[cut:]
+                self._queue[:0] = rest
         return batch
 
     def _finished(self, task: asyncio.Task[None]) -> None:
@@ -116,9 +131,6 @@ class GroupCommit:
         if len(batch) == 1:
             await self._one(batch[0])
             return
-        # By tenant in byte order (arrival order kept within one), as the function wants it:
-        # every batch then takes head locks in the same order, and none waits in a circle.
-        batch.sort(key=_tenant_of)
         try:
             rows = await self.pool.fetch(
                 BATCH,
@@ -164,6 +176,14 @@ class GroupCommit:
 
 def _tenant_of(request: Request) -> str:
     return request.tenant_id
+
+
+def _tenant_edge(batch: list[Request], at_least: int) -> int:
+    """The first index from ``at_least`` on where a new tenant begins (len(batch) if none)."""
+    for i in range(max(at_least, 1), len(batch)):
+        if batch[i].tenant_id != batch[i - 1].tenant_id:
+            return i
+    return len(batch)
 
 
 def _settle(

@@ -50,6 +50,35 @@ async def test_several_appends_of_one_tenant_in_a_batch_take_consecutive_seqs(
     assert (await audit.verify_tenant(owner, tenant)).ok
 
 
+async def test_many_tenants_arriving_together_split_into_two_statements_at_a_tenant_edge(
+    store: EventStore, owner, tenant
+):
+    # Two statements side by side: one executes while the other waits for its flush.
+    tenants = [f"{tenant}-{i}" for i in range(8)]
+    before = store.group.stats.batches
+    await asyncio.gather(
+        *(store.append(t, one(uuid.uuid4(), 1, n=n)) for t in tenants for n in range(2))
+    )
+    assert store.group.stats.batches - before == 2
+    rows = await owner.fetch(
+        "SELECT tenant_id, recorded_at FROM events WHERE tenant_id = ANY ($1)", tenants
+    )
+    statements = {}
+    for row in rows:
+        statements.setdefault(row["tenant_id"], set()).add(row["recorded_at"])
+    assert all(len(moments) == 1 for moments in statements.values())  # never split
+    assert len(set().union(*statements.values())) == 2
+
+
+async def test_one_tenants_appends_arriving_together_stay_in_one_statement(
+    store: EventStore, tenant
+):
+    # Split, they would only queue on the tenant's head lock.
+    before = store.group.stats.batches
+    await asyncio.gather(*(store.append(tenant, one(uuid.uuid4(), 1, n=n)) for n in range(10)))
+    assert store.group.stats.batches - before == 1
+
+
 async def test_a_refused_append_fails_alone_and_the_rest_of_its_batch_is_written(
     store: EventStore, owner, tenant
 ):
