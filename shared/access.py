@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from enum import Enum
+from typing import Any
 
 import asyncpg
 
@@ -107,3 +108,13 @@ async def require_registry_admin(
 def may_write(principal: Principal, tenant: str) -> bool:
     """Ordinary commands write only in the caller's own unit."""
     return principal.tenant == tenant
+
+
+def command_meta(actor: Principal | None, command: str) -> dict[str, Any]:
+    """The ``meta`` of a command's events: which command, who gave it, in which unit."""
+    meta: dict[str, Any] = {"command": command}
+    if actor is None:
+        meta["actor"] = "system"
+    else:
+        meta.update(actor=actor.subject, actor_tenant=actor.tenant, roles=sorted(actor.roles))
+    return meta

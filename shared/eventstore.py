@@ -409,3 +409,17 @@ def _translate(exc: asyncpg.PostgresError) -> Exception:
     if state == "TD003":
         return InvalidEventData("Sự kiện không ở dạng chuẩn, hoặc ghi tên một đơn vị khác.")
     return exc
+
+
+async def read_appended(
+    conn: asyncpg.Connection, tenant_id: str, seqs: Sequence[int]
+) -> list[StoredEvent]:
+    """The events an append just stored (by their seqs), on the appending connection: a command
+    projects them before its transaction commits."""
+    rows = await conn.fetch(
+        f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq = ANY($2::bigint[]) "
+        "ORDER BY seq",
+        tenant_id,
+        list(seqs),
+    )
+    return [StoredEvent.from_row(r) for r in rows]

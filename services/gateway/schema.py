@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from services.campaign.schema import CampaignMutation, CampaignQuery
 from services.gateway.audit_schema import AuditQuery
 from services.gateway.errors import DomainErrors
 from services.registry.schema import RegistryMutation, RegistryQuery
@@ -58,6 +59,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
 
 
-Query = merge_types("Query", (GatewayQuery, RegistryQuery, AuditQuery))
+Query = merge_types("Query", (GatewayQuery, RegistryQuery, CampaignQuery, AuditQuery))
 Query.__doc__ = "Điểm vào đọc dữ liệu của Thi đua."
-Mutation = merge_types("Mutation", (RegistryMutation,))
+Mutation = merge_types("Mutation", (RegistryMutation, CampaignMutation))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -28,17 +28,13 @@ from services.registry.rules import (
 from shared import access
 from shared.aggregates import Repository
 from shared.auth import Principal
+from shared.clock import today
 from shared.errors import NotFound
-from shared.eventstore import StoredEvent, check_tenant
+from shared.eventstore import StoredEvent, check_tenant, read_appended
 from shared.text import clean
 
-VIETNAM = timezone(timedelta(hours=7))
 _LOCK_KEY = 0x7468_6964_7561_0001  # registry writers queue here
 Written = list[tuple[str, int]]
-
-
-def today() -> date:
-    return datetime.now(VIETNAM).date()
 
 
 def _optional(text: str | None) -> str | None:
@@ -203,28 +199,13 @@ class RegistryCommands:
         command: str,
         units: list[Unit],
     ) -> None:
-        meta: dict[str, Any] = {"command": command}
-        if actor is not None:
-            meta.update(actor=actor.subject, actor_tenant=actor.tenant, roles=sorted(actor.roles))
-        else:
-            meta.update(actor="system")
+        meta = access.command_meta(actor, command)
         stored: list[StoredEvent] = []
         for unit in units:
             appended = await self.repository.save(unit.unit_id, unit, meta=meta, connection=conn)
-            stored.extend(await _read_back(conn, unit.unit_id, appended.seqs))
+            stored.extend(await read_appended(conn, unit.unit_id, appended.seqs))
         await projections.apply(conn, self.repository.registry, stored)
         written.extend((e.tenant_id, e.seq) for e in stored)
-
-
-async def _read_back(conn: asyncpg.Connection, tenant: str, seqs: list[int]) -> list[StoredEvent]:
-    rows = await conn.fetch(
-        "SELECT tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
-        "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash FROM events "
-        "WHERE tenant_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq",
-        tenant,
-        seqs,
-    )
-    return [StoredEvent.from_row(r) for r in rows]
 
 
 async def _exists(conn: asyncpg.Connection, unit_id: str) -> bool:

@@ -1,0 +1,346 @@
+"""The campaign commands: plan, launch, amend, review and conclude a campaign; register for an
+ancestor's campaign; report progress.
+
+Each runs in one transaction scoped to the caller's unit (row-level security): it checks access
+and the rules, appends the events to the caller's own log, and projects them before committing.
+A refused command writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from eventsourcing.domain import Aggregate
+
+from services.campaign import projections
+from services.campaign.domain import (
+    DRAFT,
+    AlreadyRegistered,
+    Campaign,
+    CampaignFacts,
+    Progress,
+    Registration,
+    progress_id,
+    registration_id,
+)
+from shared import access
+from shared.aggregates import Repository
+from shared.auth import Principal
+from shared.clock import today
+from shared.errors import NotFound
+from shared.eventstore import read_appended
+from shared.text import clean
+
+WRITERS = frozenset({"officer", "admin"})
+
+
+def require_officer(actor: Principal) -> None:
+    if not actor.roles & WRITERS:
+        raise access.Forbidden("Cần vai trò cán bộ thi đua (officer).")
+
+
+def cleaned_list(values: list[str]) -> list[str]:
+    return [c for c in (clean(v) for v in values) if c]
+
+
+class CampaignCommands:
+    def __init__(
+        self, pool: asyncpg.Pool, repository: Repository, clock: Callable[[], date] = today
+    ) -> None:
+        self.pool = pool
+        self.repository = repository
+        self.store = repository.store
+        self.clock = clock
+
+    @asynccontextmanager
+    async def writing(self, actor: Principal) -> AsyncIterator[tuple[asyncpg.Connection, list]]:
+        require_officer(actor)
+        written: list[tuple[str, int]] = []
+        async with access.scope(self.pool, actor) as conn:
+            yield conn, written
+        for tenant_id, seq in written:
+            self.store.announce(tenant_id, seq)
+
+    async def _save(
+        self,
+        conn: asyncpg.Connection,
+        written: list,
+        actor: Principal,
+        command: str,
+        aggregate: Aggregate,
+    ) -> None:
+        meta = access.command_meta(actor, command)
+        appended = await self.repository.save(actor.tenant, aggregate, meta=meta, connection=conn)
+        stored = await read_appended(conn, actor.tenant, appended.seqs)
+        await projections.apply(conn, self.repository.registry, stored)
+        written.append((actor.tenant, appended.last_seq))
+
+    async def _own(self, conn: asyncpg.Connection, actor: Principal, campaign_id: UUID):
+        """The caller's own campaign; another unit's that it can see is Forbidden, any other
+        NotFound."""
+        owner = await conn.fetchval(
+            "SELECT tenant_id FROM campaigns WHERE campaign_id = $1", campaign_id
+        )
+        if owner is None:
+            raise NotFound(str(campaign_id), id=str(campaign_id))
+        if owner != actor.tenant:
+            raise access.Forbidden("Chỉ đơn vị phát động được thay đổi phong trào của mình.")
+        campaign = await self.repository.get(actor.tenant, campaign_id)
+        assert isinstance(campaign, Campaign)
+        return campaign
+
+    # --- the launching unit -----------------------------------------------------------------
+
+    async def create(
+        self,
+        actor: Principal,
+        *,
+        name: str,
+        kind: str,
+        period_start: date,
+        period_end: date,
+        theme: str = "",
+        objectives: str = "",
+        scope: str = "",
+        participants: str = "workers",
+        contents: list[str] | None = None,
+        measures: list[str] | None = None,
+        registration_due: date | None = None,
+        report_days: int | None = None,
+        min_contents: int = 1,
+        parent_campaign: UUID | None = None,
+    ) -> UUID:
+        async with self.writing(actor) as (conn, written):
+            parent_unit = None
+            if parent_campaign is not None:
+                parent_unit = await self._ancestor_campaign(conn, actor, parent_campaign)
+            campaign = Campaign.create(
+                unit_id=actor.tenant,
+                name=clean(name),
+                theme=clean(theme),
+                objectives=clean(objectives),
+                scope=clean(scope),
+                participants=participants,
+                contents=cleaned_list(contents or []),
+                measures=cleaned_list(measures or []),
+                kind=kind,
+                period_start=period_start,
+                period_end=period_end,
+                registration_due=registration_due,
+                report_days=report_days,
+                min_contents=min_contents,
+                parent_unit=parent_unit,
+                parent_campaign=parent_campaign,
+            )
+            await self._save(conn, written, actor, "CreateCampaign", campaign)
+            return campaign.id
+
+    async def _ancestor_campaign(
+        self, conn: asyncpg.Connection, actor: Principal, campaign_id: UUID
+    ) -> str:
+        """The unit of a launched campaign of one of the caller's ancestors (cụ thể hóa)."""
+        row = await conn.fetchrow(
+            "SELECT tenant_id, status FROM campaigns WHERE campaign_id = $1", campaign_id
+        )
+        if row is None or row["tenant_id"] == actor.tenant or row["status"] == DRAFT:
+            raise NotFound(str(campaign_id), id=str(campaign_id))
+        return row["tenant_id"]
+
+    async def add_phase(
+        self, actor: Principal, campaign_id: UUID, *, name: str, starts: date, ends: date
+    ) -> int:
+        async with self.writing(actor) as (conn, written):
+            campaign = await self._own(conn, actor, campaign_id)
+            number = campaign.add_phase(clean(name), starts, ends)
+            await self._save(conn, written, actor, "AddPhase", campaign)
+            return number
+
+    async def add_indicator(self, actor: Principal, campaign_id: UUID, **indicator: Any) -> None:
+        indicator["name"] = clean(indicator["name"])
+        async with self.writing(actor) as (conn, written):
+            campaign = await self._own(conn, actor, campaign_id)
+            campaign.add_indicator(**indicator)
+            await self._save(conn, written, actor, "AddIndicator", campaign)
+
+    async def launch(self, actor: Principal, campaign_id: UUID) -> None:
+        async with self.writing(actor) as (conn, written):
+            campaign = await self._own(conn, actor, campaign_id)
+            campaign.launch(self.clock())
+            await self._save(conn, written, actor, "LaunchCampaign", campaign)
+
+    async def amend(
+        self, actor: Principal, campaign_id: UUID, changes: Mapping[str, Any], reason: str
+    ) -> None:
+        changes = {
+            key: (
+                cleaned_list(value)
+                if isinstance(value, list)
+                else clean(value)
+                if isinstance(value, str)
+                else value
+            )
+            for key, value in changes.items()
+        }
+        async with self.writing(actor) as (conn, written):
+            campaign = await self._own(conn, actor, campaign_id)
+            campaign.amend(changes, clean(reason))
+            await self._save(conn, written, actor, "AmendCampaign", campaign)
+
+    async def amend_target(
+        self, actor: Principal, campaign_id: UUID, code: str, target: int, reason: str
+    ) -> None:
+        async with self.writing(actor) as (conn, written):
+            campaign = await self._own(conn, actor, campaign_id)
+            campaign.amend_target(code, target, clean(reason))
+            await self._save(conn, written, actor, "AmendIndicatorTarget", campaign)
+
+    async def review_phase(
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        number: int,
+        report: str,
+        figures: Mapping[str, int],
+    ) -> None:
+        async with self.writing(actor) as (conn, written):
+            campaign = await self._own(conn, actor, campaign_id)
+            figures = {clean(k): v for k, v in figures.items()}
+            campaign.review_phase(number, clean(report), figures, self.clock())
+            await self._save(conn, written, actor, "ReviewPhase", campaign)
+
+    async def conclude(
+        self, actor: Principal, campaign_id: UUID, report: str, figures: Mapping[str, int]
+    ) -> None:
+        async with self.writing(actor) as (conn, written):
+            campaign = await self._own(conn, actor, campaign_id)
+            figures = {clean(k): v for k, v in figures.items()}
+            campaign.conclude(clean(report), figures, self.clock())
+            await self._save(conn, written, actor, "ConcludeCampaign", campaign)
+
+    # --- units below it ----------------------------------------------------------------------
+
+    async def _facts(self, conn: asyncpg.Connection, campaign_id: UUID) -> CampaignFacts:
+        """A campaign the caller can see, as a registering or reporting unit needs it."""
+        row = await conn.fetchrow(
+            "SELECT tenant_id, status, registration_due, report_days, min_contents "
+            "FROM campaigns WHERE campaign_id = $1",
+            campaign_id,
+        )
+        if row is None:
+            raise NotFound(str(campaign_id), id=str(campaign_id))
+        indicators = await conn.fetch(
+            "SELECT code, measure FROM campaign_indicators WHERE campaign_id = $1", campaign_id
+        )
+        phases = await conn.fetch(
+            "SELECT number, ends FROM campaign_phases WHERE campaign_id = $1", campaign_id
+        )
+        return CampaignFacts(
+            campaign_id=campaign_id,
+            unit_id=row["tenant_id"],
+            status=row["status"],
+            registration_due=row["registration_due"],
+            report_days=row["report_days"],
+            min_contents=row["min_contents"],
+            indicators={r["code"]: r["measure"] for r in indicators},
+            phases={r["number"]: r["ends"] for r in phases},
+        )
+
+    async def register(
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        *,
+        plan: str = "",
+        contents: list[str],
+        targets: Mapping[str, int] | None = None,
+        late: bool = False,
+    ) -> None:
+        async with self.writing(actor) as (conn, written):
+            facts = await self._facts(conn, campaign_id)
+            if facts.unit_id == actor.tenant:
+                raise NotFound(str(campaign_id), id=str(campaign_id))  # one registers upward
+            if await conn.fetchval(
+                "SELECT 1 FROM campaign_registrations WHERE tenant_id = $1 AND campaign_id = $2",
+                actor.tenant,
+                campaign_id,
+            ):
+                raise AlreadyRegistered()
+            registration = Registration.submit(
+                facts,
+                unit_id=actor.tenant,
+                plan=clean(plan),
+                contents=cleaned_list(contents),
+                targets=dict(targets or {}),
+                on=self.clock(),
+                late=late,
+            )
+            await self._save(conn, written, actor, "RegisterForCampaign", registration)
+
+    async def _registration(self, actor: Principal, campaign_id: UUID) -> Registration:
+        registration = await self.repository.get(
+            actor.tenant, registration_id(campaign_id, actor.tenant)
+        )
+        assert isinstance(registration, Registration)
+        return registration
+
+    async def amend_registration(
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        *,
+        plan: str,
+        contents: list[str],
+        targets: Mapping[str, int],
+        reason: str,
+    ) -> None:
+        async with self.writing(actor) as (conn, written):
+            facts = await self._facts(conn, campaign_id)
+            registration = await self._registration(actor, campaign_id)
+            registration.amend(
+                facts,
+                plan=clean(plan),
+                contents=cleaned_list(contents),
+                targets=dict(targets),
+                reason=clean(reason),
+            )
+            await self._save(conn, written, actor, "AmendRegistration", registration)
+
+    async def withdraw_registration(self, actor: Principal, campaign_id: UUID, reason: str):
+        async with self.writing(actor) as (conn, written):
+            await self._facts(conn, campaign_id)
+            registration = await self._registration(actor, campaign_id)
+            registration.withdraw(clean(reason))
+            await self._save(conn, written, actor, "WithdrawRegistration", registration)
+
+    async def report_progress(
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        phase: int,
+        actuals: Mapping[str, int],
+        note: str = "",
+    ) -> bool:
+        """Report indicator actuals for a phase (the launching unit too, for its own); whether
+        the report is late."""
+        async with self.writing(actor) as (conn, written):
+            facts = await self._facts(conn, campaign_id)
+            try:
+                progress = await self.repository.get(
+                    actor.tenant, progress_id(campaign_id, actor.tenant, phase)
+                )
+            except NotFound:
+                progress = Progress(
+                    campaign_id=campaign_id,
+                    unit_id=actor.tenant,
+                    phase=phase,
+                    campaign_unit=facts.unit_id,
+                )
+            assert isinstance(progress, Progress)
+            progress.report(facts, dict(actuals), clean(note), self.clock())
+            await self._save(conn, written, actor, "ReportProgress", progress)
+            return progress.late

@@ -1,0 +1,686 @@
+"""Campaigns (phong trào thi đua), registrations (đăng ký thi đua) and progress. Pure: no I/O.
+
+A campaign lives in the log of the unit that launches it; a unit's registration for a campaign,
+and the actuals it reports, live in that unit's own log. Text arrives cleaned (NFC, trimmed)
+from the command layer; these classes keep the rules of their own state, and take what they
+need to know of another aggregate (a campaign, seen by a registering unit) as plain facts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import DomainError
+
+# Ids of registrations and progress are derived with this namespace: never change it.
+CAMPAIGN_NAMESPACE = uuid.UUID("0b7e4c1a-2f5d-4a8e-b3c6-9d1e2f3a4b5c")
+
+KINDS = ("yearly", "thematic", "five_year", "occasion")
+PARTICIPANTS = ("union_activity", "workers", "workers_in_union_bodies")
+MEASURES = ("count", "percent", "vnd")
+SOURCES = ("reported", "computed")
+SCOPES = ("own", "subtree")
+CATEGORIES = ("direct", "coordinated")
+DRAFT, LAUNCHED, CONCLUDED = "draft", "launched", "concluded"
+REGISTERED, WITHDRAWN = "registered", "withdrawn"
+MAX_TEXT = 20_000
+MAX_ITEMS = 200
+
+
+class CampaignInvalid(DomainError):
+    code = "CAMPAIGN_INVALID"
+    message_vi = "Thông tin phong trào thi đua không hợp lệ."
+
+
+class DatesOutOfOrder(DomainError):
+    code = "DATE_ORDER"
+    message_vi = "Ngày bắt đầu phải trước hoặc bằng ngày kết thúc."
+
+
+class PhaseOutsidePeriod(DomainError):
+    code = "PHASE_OUTSIDE_PERIOD"
+    message_vi = "Đợt thi đua phải nằm trong thời gian của phong trào."
+
+
+class PhaseOverlap(DomainError):
+    code = "PHASE_OVERLAP"
+    message_vi = "Các đợt thi đua không được chồng lên nhau."
+
+
+class IndicatorInvalid(DomainError):
+    code = "INDICATOR_INVALID"
+    message_vi = "Chỉ tiêu không hợp lệ."
+
+
+class PercentOver100(DomainError):
+    code = "INDICATOR_PERCENT_OVER_100"
+    message_vi = "Chỉ tiêu tính theo phần trăm không vượt quá 100."
+
+
+class UnknownIndicator(DomainError):
+    code = "INDICATOR_UNKNOWN"
+    message_vi = "Phong trào không có chỉ tiêu này."
+
+
+class UnknownPhase(DomainError):
+    code = "PHASE_UNKNOWN"
+    message_vi = "Phong trào không có đợt thi đua này."
+
+
+class AlreadyLaunched(DomainError):
+    code = "CAMPAIGN_ALREADY_LAUNCHED"
+    message_vi = "Phong trào đã được phát động."
+
+
+class NotLaunched(DomainError):
+    code = "CAMPAIGN_NOT_LAUNCHED"
+    message_vi = "Phong trào chưa được phát động."
+
+
+class CampaignFrozen(DomainError):
+    code = "CAMPAIGN_FROZEN"
+    message_vi = "Kế hoạch đã phát động; mọi thay đổi phải là một lần điều chỉnh có lý do."
+
+
+class CampaignConcludedError(DomainError):
+    code = "CAMPAIGN_CONCLUDED"
+    message_vi = "Phong trào đã tổng kết, không nhận thay đổi."
+
+
+class ReasonRequired(DomainError):
+    code = "REASON_REQUIRED"
+    message_vi = "Cần nêu lý do điều chỉnh."
+
+
+class RegistrationLate(DomainError):
+    code = "REGISTRATION_LATE"
+    message_vi = "Đã quá hạn đăng ký; muốn đăng ký muộn phải ghi rõ là đăng ký muộn."
+
+
+class TooFewContents(DomainError):
+    code = "REGISTRATION_TOO_FEW_CONTENTS"
+    message_vi = "Số nội dung thi đua đăng ký ít hơn mức tối thiểu của phong trào."
+
+
+class AlreadyRegistered(DomainError):
+    code = "REGISTRATION_EXISTS"
+    message_vi = "Đơn vị đã đăng ký phong trào này; hãy điều chỉnh đăng ký."
+
+
+class RegistrationWithdrawnError(DomainError):
+    code = "REGISTRATION_WITHDRAWN"
+    message_vi = "Đăng ký đã rút."
+
+
+def _text(value: str, what: str, *, required: bool = True, limit: int = MAX_TEXT) -> None:
+    if required and not value:
+        raise CampaignInvalid(f"{what} không được để trống.", field=what)
+    if len(value) > limit:
+        raise CampaignInvalid(f"{what} dài quá {limit} ký tự.", field=what)
+
+
+def _texts(values: Sequence[str], what: str) -> None:
+    if len(values) > MAX_ITEMS:
+        raise CampaignInvalid(f"{what}: tối đa {MAX_ITEMS} mục.", field=what)
+    for value in values:
+        _text(value, what, limit=2_000)
+
+
+def check_dates(starts: date, ends: date) -> None:
+    if starts > ends:
+        raise DatesOutOfOrder(f"{starts.isoformat()} > {ends.isoformat()}.")
+
+
+def check_target(measure: str, target: int) -> None:
+    if type(target) is not int or target < 0 or target > 10**15:
+        raise IndicatorInvalid("Chỉ tiêu phải là số nguyên không âm.")
+    if measure == "percent" and target > 100:
+        raise PercentOver100(f"{target} > 100.")
+
+
+def registration_id(campaign_id: uuid.UUID, unit_id: str) -> uuid.UUID:
+    return uuid.uuid5(CAMPAIGN_NAMESPACE, f"registration:{campaign_id}:{unit_id}")
+
+
+def progress_id(campaign_id: uuid.UUID, unit_id: str, phase: int) -> uuid.UUID:
+    return uuid.uuid5(CAMPAIGN_NAMESPACE, f"progress:{campaign_id}:{unit_id}:{phase}")
+
+
+class Campaign(Aggregate):
+    """A phong trào thi đua of one unit: drafted, launched (the plan frozen), its phases reviewed
+    (sơ kết), concluded (tổng kết). After launch a change is an amendment with its reason."""
+
+    @event("CampaignCreated")
+    def __init__(
+        self,
+        unit_id: str,
+        name: str,
+        theme: str,
+        objectives: str,
+        scope: str,
+        participants: str,
+        contents: list[str],
+        measures: list[str],
+        kind: str,
+        period_start: date,
+        period_end: date,
+        registration_due: date | None,
+        report_days: int | None,
+        min_contents: int,
+        parent_unit: str | None,
+        parent_campaign: uuid.UUID | None,
+    ) -> None:
+        self.unit_id = unit_id
+        self.name = name
+        self.theme = theme
+        self.objectives = objectives
+        self.scope = scope
+        self.participants = participants
+        self.contents = list(contents)
+        self.measures = list(measures)
+        self.kind = kind
+        self.period_start = period_start
+        self.period_end = period_end
+        self.registration_due = registration_due
+        self.report_days = report_days
+        self.min_contents = min_contents
+        self.parent_unit = parent_unit
+        self.parent_campaign = parent_campaign
+        self.status = DRAFT
+        self.phases: list[dict[str, Any]] = []
+        self.indicators: dict[str, dict[str, Any]] = {}
+        self.reviewed: set[int] = set()
+
+    @classmethod
+    def create(cls, **plan: Any) -> Campaign:
+        check_plan(plan)
+        return cls(**plan)
+
+    # --- the plan, while a draft ---------------------------------------------------------
+
+    def add_phase(self, name: str, starts: date, ends: date) -> int:
+        self._check_draft()
+        _text(name, "Tên đợt", limit=500)
+        check_dates(starts, ends)
+        if starts < self.period_start or ends > self.period_end:
+            raise PhaseOutsidePeriod(
+                f"{starts.isoformat()}–{ends.isoformat()} ngoài "
+                f"{self.period_start.isoformat()}–{self.period_end.isoformat()}."
+            )
+        for phase in self.phases:
+            if starts <= phase["ends"] and phase["starts"] <= ends:
+                raise PhaseOverlap(f"Trùng với đợt {phase['number']}.")
+        number = len(self.phases) + 1
+        self._phase_added(number=number, name=name, starts=starts, ends=ends)
+        return number
+
+    @event("PhaseAdded")
+    def _phase_added(self, number: int, name: str, starts: date, ends: date) -> None:
+        self.phases.append({"number": number, "name": name, "starts": starts, "ends": ends})
+
+    def add_indicator(
+        self,
+        *,
+        code: str,
+        name: str,
+        measure: str,
+        target: int,
+        source: str = "reported",
+        computed_from: list[str] | None = None,
+        scope: str = "subtree",
+        category: str | None = None,
+    ) -> None:
+        self._check_draft()
+        check_indicator(code, name, measure, target, source, computed_from or [], scope, category)
+        if code in self.indicators:
+            raise IndicatorInvalid(f"Mã chỉ tiêu {code!r} đã có.")
+        self._indicator_added(
+            code=code,
+            name=name,
+            measure=measure,
+            target=target,
+            source=source,
+            computed_from=sorted(computed_from or []),
+            scope=scope,
+            category=category,
+        )
+
+    @event("IndicatorAdded")
+    def _indicator_added(
+        self,
+        code: str,
+        name: str,
+        measure: str,
+        target: int,
+        source: str,
+        computed_from: list[str],
+        scope: str,
+        category: str | None,
+    ) -> None:
+        self.indicators[code] = {
+            "code": code,
+            "name": name,
+            "measure": measure,
+            "target": target,
+            "source": source,
+            "computed_from": list(computed_from),
+            "scope": scope,
+            "category": category,
+        }
+
+    def launch(self, on: date) -> None:
+        if self.status != DRAFT:
+            raise AlreadyLaunched()
+        if not self.contents:
+            raise CampaignInvalid(
+                "Phong trào cần ít nhất một nội dung thi đua trước khi phát động."
+            )
+        self._launched(launched_on=on)
+
+    @event("CampaignLaunched")
+    def _launched(self, launched_on: date) -> None:
+        self.status = LAUNCHED
+        self.launched_on = launched_on
+
+    # --- after launch ---------------------------------------------------------------------
+
+    AMENDABLE = (
+        "name",
+        "theme",
+        "objectives",
+        "scope",
+        "contents",
+        "measures",
+        "registration_due",
+        "report_days",
+        "min_contents",
+    )
+
+    def amend(self, changes: Mapping[str, Any], reason: str) -> None:
+        self._check_open()
+        if self.status == DRAFT:
+            raise NotLaunched("Bản nháp được sửa trực tiếp, chưa cần điều chỉnh.")
+        if not reason:
+            raise ReasonRequired()
+        unknown = sorted(set(changes) - set(self.AMENDABLE))
+        if unknown:
+            raise CampaignInvalid(f"Không điều chỉnh được: {', '.join(unknown)}.")
+        merged = {key: getattr(self, key) for key in self.AMENDABLE} | dict(changes)
+        check_plan(
+            merged
+            | {
+                "participants": self.participants,
+                "kind": self.kind,
+                "period_start": self.period_start,
+                "period_end": self.period_end,
+            }
+        )
+        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if not changed:
+            raise CampaignInvalid("Không có gì thay đổi.")
+        self._amended(changes=changed, reason=reason)
+
+    @event("CampaignAmended")
+    def _amended(self, changes: dict[str, Any], reason: str) -> None:
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+    def amend_target(self, code: str, target: int, reason: str) -> None:
+        self._check_open()
+        if self.status == DRAFT:
+            raise NotLaunched("Bản nháp được sửa trực tiếp, chưa cần điều chỉnh.")
+        if not reason:
+            raise ReasonRequired()
+        indicator = self.indicator(code)
+        check_target(indicator["measure"], target)
+        self._target_amended(code=code, target=target, reason=reason)
+
+    @event("IndicatorTargetAmended")
+    def _target_amended(self, code: str, target: int, reason: str) -> None:
+        self.indicators[code] = self.indicators[code] | {"target": target}
+
+    def review_phase(self, number: int, report: str, figures: Mapping[str, int], on: date) -> None:
+        self._check_open()
+        if self.status == DRAFT:
+            raise NotLaunched()
+        phase = self.phase(number)
+        _text(report, "Báo cáo sơ kết")
+        check_figures(figures)
+        self._phase_reviewed(
+            number=number,
+            report=report,
+            figures=dict(figures),
+            reviewed_on=on,
+            late=self.report_late(phase["ends"], on),
+        )
+
+    @event("PhaseReviewed")
+    def _phase_reviewed(
+        self, number: int, report: str, figures: dict[str, int], reviewed_on: date, late: bool
+    ) -> None:
+        self.reviewed.add(number)
+
+    def conclude(self, report: str, figures: Mapping[str, int], on: date) -> None:
+        self._check_open()
+        if self.status == DRAFT:
+            raise NotLaunched()
+        _text(report, "Báo cáo tổng kết")
+        check_figures(figures)
+        self._concluded(
+            report=report,
+            figures=dict(figures),
+            concluded_on=on,
+            late=self.report_late(self.period_end, on),
+        )
+
+    @event("CampaignConcluded")
+    def _concluded(self, report: str, figures: dict[str, int], concluded_on: date, late: bool):
+        self.status = CONCLUDED
+
+    # --- what others need to know ---------------------------------------------------------
+
+    def phase(self, number: int) -> dict[str, Any]:
+        for phase in self.phases:
+            if phase["number"] == number:
+                return phase
+        raise UnknownPhase(f"Đợt {number}.")
+
+    def indicator(self, code: str) -> dict[str, Any]:
+        if code not in self.indicators:
+            raise UnknownIndicator(code, indicator=code)
+        return self.indicators[code]
+
+    def report_late(self, ended: date, on: date) -> bool:
+        return self.report_days is not None and (on - ended).days > self.report_days
+
+    def _check_draft(self) -> None:
+        if self.status != DRAFT:
+            raise CampaignFrozen()
+
+    def _check_open(self) -> None:
+        if self.status == CONCLUDED:
+            raise CampaignConcludedError()
+
+
+def check_plan(plan: Mapping[str, Any]) -> None:
+    _text(plan["name"], "Tên phong trào", limit=500)
+    _text(plan["theme"], "Chủ đề", required=False)
+    _text(plan["objectives"], "Mục đích, yêu cầu", required=False)
+    _text(plan["scope"], "Phạm vi", required=False)
+    _texts(plan["contents"], "Nội dung thi đua")
+    _texts(plan["measures"], "Biện pháp")
+    if plan["participants"] not in PARTICIPANTS:
+        raise CampaignInvalid(f"Đối tượng tham gia: {', '.join(PARTICIPANTS)}.")
+    if plan["kind"] not in KINDS:
+        raise CampaignInvalid(f"Loại phong trào: {', '.join(KINDS)}.")
+    check_dates(plan["period_start"], plan["period_end"])
+    due = plan["registration_due"]
+    if due is not None and not plan["period_start"] <= due <= plan["period_end"]:
+        raise DatesOutOfOrder("Hạn đăng ký phải nằm trong thời gian của phong trào.")
+    days = plan["report_days"]
+    if days is not None and (type(days) is not int or not 0 <= days <= 366):
+        raise CampaignInvalid("Số ngày nộp báo cáo sau mỗi đợt phải từ 0 đến 366.")
+    minimum = plan["min_contents"]
+    if type(minimum) is not int or not 0 <= minimum <= MAX_ITEMS:
+        raise CampaignInvalid("Số nội dung tối thiểu phải từ 0 đến 200.")
+
+
+def check_indicator(
+    code: str,
+    name: str,
+    measure: str,
+    target: int,
+    source: str,
+    computed_from: list[str],
+    scope: str,
+    category: str | None,
+) -> None:
+    if not code or len(code) > 40 or not code.replace("-", "").replace("_", "").isalnum():
+        raise IndicatorInvalid("Mã chỉ tiêu: 1–40 chữ, số, '-' hoặc '_'.")
+    _text(name, "Tên chỉ tiêu", limit=1_000)
+    if measure not in MEASURES:
+        raise IndicatorInvalid(f"Đơn vị đo: {', '.join(MEASURES)}.")
+    check_target(measure, target)
+    if source not in SOURCES:
+        raise IndicatorInvalid(f"Cách lấy số thực hiện: {', '.join(SOURCES)}.")
+    if (source == "computed") != bool(computed_from):
+        raise IndicatorInvalid("Chỉ tiêu tính từ sự kiện phải nêu tên các sự kiện, và chỉ khi đó.")
+    if scope not in SCOPES:
+        raise IndicatorInvalid(f"Phạm vi: {', '.join(SCOPES)}.")
+    if category is not None and category not in CATEGORIES:
+        raise IndicatorInvalid(f"Nhóm chỉ tiêu: {', '.join(CATEGORIES)}.")
+
+
+def check_figures(figures: Mapping[str, int]) -> None:
+    if len(figures) > MAX_ITEMS:
+        raise CampaignInvalid(f"Tối đa {MAX_ITEMS} số liệu.")
+    for key, value in figures.items():
+        _text(key, "Tên số liệu", limit=200)
+        if type(value) is not int or abs(value) > 10**15:
+            raise CampaignInvalid(f"Số liệu {key!r} phải là số nguyên.")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFacts:
+    """What a registering or reporting unit needs to know of a launched campaign."""
+
+    campaign_id: uuid.UUID
+    unit_id: str
+    status: str
+    registration_due: date | None
+    report_days: int | None
+    min_contents: int
+    indicators: Mapping[str, str]  # code → measure
+    phases: Mapping[int, date]  # number → last day
+
+    def check_open(self) -> None:
+        if self.status == DRAFT:
+            raise NotLaunched()
+        if self.status == CONCLUDED:
+            raise CampaignConcludedError()
+
+    def check_targets(self, targets: Mapping[str, int]) -> None:
+        for code, target in targets.items():
+            if code not in self.indicators:
+                raise UnknownIndicator(code, indicator=code)
+            check_target(self.indicators[code], target)
+
+
+class Registration(Aggregate):
+    """A unit's đăng ký thi đua with the level that launched a campaign: its plan, the contents
+    it picked, its own targets."""
+
+    @staticmethod
+    def create_id(campaign_id: uuid.UUID, unit_id: str, **_: Any) -> uuid.UUID:
+        return registration_id(campaign_id, unit_id)
+
+    @event("RegistrationSubmitted")
+    def __init__(
+        self,
+        campaign_id: uuid.UUID,
+        unit_id: str,
+        campaign_unit: str,
+        plan: str,
+        contents: list[str],
+        targets: dict[str, int],
+        registered_on: date,
+        late: bool,
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.unit_id = unit_id
+        self.campaign_unit = campaign_unit
+        self.plan = plan
+        self.contents = list(contents)
+        self.targets = dict(targets)
+        self.registered_on = registered_on
+        self.late = late
+        self.status = REGISTERED
+
+    @classmethod
+    def submit(
+        cls,
+        campaign: CampaignFacts,
+        *,
+        unit_id: str,
+        plan: str,
+        contents: list[str],
+        targets: dict[str, int],
+        on: date,
+        late: bool,
+    ) -> Registration:
+        campaign.check_open()
+        _check_registration(campaign, plan, contents, targets)
+        overdue = campaign.registration_due is not None and on > campaign.registration_due
+        if overdue and not late:
+            raise RegistrationLate(f"Hạn {campaign.registration_due.isoformat()}.")
+        return cls(
+            campaign_id=campaign.campaign_id,
+            unit_id=unit_id,
+            campaign_unit=campaign.unit_id,
+            plan=plan,
+            contents=contents,
+            targets=targets,
+            registered_on=on,
+            late=overdue,
+        )
+
+    def amend(
+        self,
+        campaign: CampaignFacts,
+        *,
+        plan: str,
+        contents: list[str],
+        targets: dict[str, int],
+        reason: str,
+    ) -> None:
+        campaign.check_open()
+        if self.status == WITHDRAWN:
+            raise RegistrationWithdrawnError()
+        if not reason:
+            raise ReasonRequired()
+        _check_registration(campaign, plan, contents, targets)
+        self._amended(
+            campaign_id=self.campaign_id,
+            plan=plan,
+            contents=contents,
+            targets=targets,
+            reason=reason,
+        )
+
+    @event("RegistrationAmended")
+    def _amended(
+        self,
+        campaign_id: uuid.UUID,
+        plan: str,
+        contents: list[str],
+        targets: dict[str, int],
+        reason: str,
+    ) -> None:
+        self.plan, self.contents, self.targets = plan, list(contents), dict(targets)
+
+    def withdraw(self, reason: str) -> None:
+        if self.status == WITHDRAWN:
+            raise RegistrationWithdrawnError()
+        if not reason:
+            raise ReasonRequired()
+        self._withdrawn(campaign_id=self.campaign_id, reason=reason)
+
+    @event("RegistrationWithdrawn")
+    def _withdrawn(self, campaign_id: uuid.UUID, reason: str) -> None:
+        self.status = WITHDRAWN
+
+
+def _check_registration(
+    campaign: CampaignFacts, plan: str, contents: list[str], targets: Mapping[str, int]
+) -> None:
+    _text(plan, "Kế hoạch thực hiện", required=False)
+    _texts(contents, "Nội dung đăng ký")
+    if len(set(contents)) != len(contents):
+        raise CampaignInvalid("Một nội dung được đăng ký hai lần.")
+    if len(contents) < campaign.min_contents:
+        raise TooFewContents(
+            f"{len(contents)} < {campaign.min_contents}.",
+            minimum=campaign.min_contents,
+            given=len(contents),
+        )
+    campaign.check_targets(targets)
+
+
+class Progress(Aggregate):
+    """What one unit reports of a campaign's indicators for one phase. A later report corrects
+    an earlier one: both stay in the log, the latest counts."""
+
+    @staticmethod
+    def create_id(campaign_id: uuid.UUID, unit_id: str, phase: int, **_: Any) -> uuid.UUID:
+        return progress_id(campaign_id, unit_id, phase)
+
+    @event("ProgressOpened")
+    def __init__(self, campaign_id: uuid.UUID, unit_id: str, phase: int, campaign_unit: str):
+        self.campaign_id = campaign_id
+        self.unit_id = unit_id
+        self.phase = phase
+        self.campaign_unit = campaign_unit
+
+    def report(
+        self, campaign: CampaignFacts, actuals: Mapping[str, int], note: str, on: date
+    ) -> None:
+        campaign.check_open()
+        if self.phase not in campaign.phases:
+            raise UnknownPhase(f"Đợt {self.phase}.")
+        if not actuals:
+            raise CampaignInvalid("Báo cáo cần ít nhất một số liệu chỉ tiêu.")
+        for code, value in actuals.items():
+            if code not in campaign.indicators:
+                raise UnknownIndicator(code, indicator=code)
+            if type(value) is not int or value < 0 or value > 10**15:
+                raise IndicatorInvalid(f"Số thực hiện của {code!r} phải là số nguyên không âm.")
+        _text(note, "Ghi chú", required=False)
+        ended = campaign.phases[self.phase]
+        late = campaign.report_days is not None and (on - ended).days > campaign.report_days
+        self._reported(
+            campaign_id=self.campaign_id,
+            campaign_unit=self.campaign_unit,
+            phase=self.phase,
+            actuals=dict(actuals),
+            note=note,
+            reported_on=on,
+            late=late,
+        )
+
+    @event("ProgressReported")
+    def _reported(
+        self,
+        campaign_id: uuid.UUID,
+        campaign_unit: str,
+        phase: int,
+        actuals: dict[str, int],
+        note: str,
+        reported_on: date,
+        late: bool,
+    ) -> None:
+        self.actuals = dict(actuals)
+        self.late = late
+
+
+CAMPAIGN_EVENTS = (
+    Campaign.CampaignCreated,
+    Campaign.PhaseAdded,
+    Campaign.IndicatorAdded,
+    Campaign.CampaignLaunched,
+    Campaign.CampaignAmended,
+    Campaign.IndicatorTargetAmended,
+    Campaign.PhaseReviewed,
+    Campaign.CampaignConcluded,
+)
+REGISTRATION_EVENTS = (
+    Registration.RegistrationSubmitted,
+    Registration.RegistrationAmended,
+    Registration.RegistrationWithdrawn,
+)
+PROGRESS_EVENTS = (Progress.ProgressOpened, Progress.ProgressReported)

@@ -1,0 +1,633 @@
+"""GraphQL of campaigns: what a unit launches, what its units register and report, and what the
+launching unit sees of them.
+
+Every read runs in ``access.scope`` (row-level security on the caller's unit): a unit sees its own
+campaigns, its descendants', and the launched campaigns of its ancestors; an id out of reach is
+``null`` (queries) or NOT_FOUND (mutations)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from enum import Enum
+from typing import Any
+
+import orjson
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from services.campaign.commands import CampaignCommands
+from services.campaign.projections import build_registry
+from services.registry.schema import principal_of
+from shared import access
+from shared.errors import NotFound
+from shared.text import search_key
+
+_REGISTRY = build_registry()
+
+
+@strawberry.enum(description="Loại phong trào.")
+class CampaignKind(Enum):
+    YEARLY = "yearly"
+    THEMATIC = "thematic"
+    FIVE_YEAR = "five_year"
+    OCCASION = "occasion"
+
+
+@strawberry.enum(description="Đối tượng tham gia.")
+class Participants(Enum):
+    UNION_ACTIVITY = "union_activity"
+    WORKERS = "workers"
+    WORKERS_IN_UNION_BODIES = "workers_in_union_bodies"
+
+
+@strawberry.enum(description="Đơn vị đo của chỉ tiêu.")
+class Measure(Enum):
+    COUNT = "count"
+    PERCENT = "percent"
+    VND = "vnd"
+
+
+@strawberry.enum(description="Số thực hiện: đơn vị báo cáo, hay tính từ sự kiện.")
+class IndicatorSource(Enum):
+    REPORTED = "reported"
+    COMPUTED = "computed"
+
+
+@strawberry.enum(description="Phạm vi: riêng đơn vị phát động, hay cộng cả các đơn vị cấp dưới.")
+class IndicatorScope(Enum):
+    OWN = "own"
+    SUBTREE = "subtree"
+
+
+@strawberry.enum(description="Chỉ tiêu thuộc trách nhiệm trực tiếp hay phối hợp thực hiện.")
+class IndicatorCategory(Enum):
+    DIRECT = "direct"
+    COORDINATED = "coordinated"
+
+
+@strawberry.enum(description="Tình trạng đăng ký của một đơn vị trực thuộc.")
+class RegistrationStatus(Enum):
+    ON_TIME = "on_time"
+    LATE = "late"
+    NOT_YET = "not_yet"
+    WITHDRAWN = "withdrawn"
+
+
+@strawberry.type(description="Một lần sơ kết đợt.")
+class PhaseReview:
+    report: str
+    figures: JSON
+    reviewed_on: date
+    late: bool
+
+
+@strawberry.type(description="Đợt thi đua.")
+class Phase:
+    number: int
+    name: str
+    starts: date
+    ends: date
+    report_due: date | None = strawberry.field(description="Hạn nộp báo cáo sơ kết đợt.")
+    review: PhaseReview | None
+
+
+@strawberry.type(description="Chỉ tiêu: mục tiêu, số thực hiện, mức đạt.")
+class Indicator:
+    code: str
+    name: str
+    measure: Measure
+    target: int
+    source: IndicatorSource
+    computed_from: list[str]
+    scope: IndicatorScope
+    category: IndicatorCategory | None
+    actual: int | None = strawberry.field(
+        description="Số thực hiện: tổng các đợt theo báo cáo mới nhất của mỗi đơn vị "
+        "(phần trăm: trung bình của các đơn vị, theo đợt gần nhất)."
+    )
+    achievement: float | None = strawberry.field(description="Mức đạt, % so với chỉ tiêu.")
+
+
+@strawberry.type(description="Tình trạng đăng ký thi đua của một đơn vị trực thuộc.")
+class ChildRegistration:
+    unit_id: strawberry.ID
+    unit_name: str
+    status: RegistrationStatus
+    registered_on: date | None
+    contents: list[str]
+
+
+@strawberry.type(description="Một lần điều chỉnh sau phát động, với lý do.")
+class Amendment:
+    on: str
+    reason: str
+    changes: JSON
+
+
+@strawberry.type(description="Một phong trào thi đua.")
+class Campaign:
+    id: strawberry.ID
+    unit_id: strawberry.ID = strawberry.field(description="Đơn vị phát động.")
+    name: str
+    theme: str = strawberry.field(description="Chủ đề thi đua.")
+    objectives: str
+    scope: str
+    participants: Participants
+    contents: list[str] = strawberry.field(description="Nội dung thi đua.")
+    measures: list[str] = strawberry.field(description="Biện pháp, giải pháp.")
+    kind: CampaignKind
+    period_start: date
+    period_end: date
+    registration_due: date | None = strawberry.field(description="Hạn gửi kế hoạch, đăng ký.")
+    report_days: int | None = strawberry.field(description="Số ngày nộp báo cáo sau mỗi đợt.")
+    min_contents: int = strawberry.field(description="Số nội dung tối thiểu mỗi đơn vị chọn.")
+    status: str = strawberry.field(description="draft, launched hoặc concluded.")
+    launched_on: date | None
+    parent_campaign_id: strawberry.ID | None = strawberry.field(
+        description="Phong trào cấp trên mà phong trào này cụ thể hóa."
+    )
+    parent_unit_id: strawberry.ID | None
+    amendments: list[Amendment]
+    conclusion: JSON | None = strawberry.field(description="Tổng kết: báo cáo, số liệu, muộn?")
+    version: int
+
+    @strawberry.field(description="Các đợt thi đua.")
+    async def phases(self, info: Info) -> list[Phase]:
+        rows = await _read(
+            info,
+            "SELECT number, name, starts, ends, review::text AS review FROM campaign_phases "
+            "WHERE campaign_id = $1 ORDER BY number",
+            uuid.UUID(self.id),
+        )
+        return [_phase(r, self.report_days) for r in rows]
+
+    @strawberry.field(description="Các chỉ tiêu, với số thực hiện và mức đạt.")
+    async def indicators(self, info: Info) -> list[Indicator]:
+        rows = await _read(info, INDICATORS, uuid.UUID(self.id), self.unit_id)
+        return [_indicator(r) for r in rows]
+
+    @strawberry.field(
+        description="Mỗi đơn vị trực thuộc trực tiếp của đơn vị phát động: đăng ký đúng hạn, "
+        "muộn, chưa đăng ký hay đã rút (chỉ đơn vị phát động thấy)."
+    )
+    async def child_registrations(self, info: Info) -> list[ChildRegistration]:
+        principal = principal_of(info)
+        if principal.tenant != self.unit_id or not principal.roles & access.SUBTREE_READERS:
+            return []
+        rows = await _read(info, CHILDREN, uuid.UUID(self.id), self.unit_id)
+        return [_child(r) for r in rows]
+
+    @strawberry.field(description="Phong trào của các đơn vị cấp dưới cụ thể hóa phong trào này.")
+    async def carried_out_by(self, info: Info) -> list[Campaign]:
+        rows = await _read(
+            info,
+            f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE parent_campaign = $1 "
+            "ORDER BY tenant_id",
+            uuid.UUID(self.id),
+        )
+        return [campaign_of(r) for r in rows]
+
+
+@strawberry.type(description="Đăng ký thi đua của đơn vị mình với cấp trên.")
+class Registration:
+    campaign_id: strawberry.ID
+    campaign_unit_id: strawberry.ID
+    unit_id: strawberry.ID
+    plan: str
+    contents: list[str]
+    targets: JSON = strawberry.field(description="Chỉ tiêu riêng: mã chỉ tiêu → số.")
+    registered_on: date
+    late: bool
+    status: str = strawberry.field(description="registered hoặc withdrawn.")
+    history: JSON = strawberry.field(description="Các lần điều chỉnh, rút đăng ký, với lý do.")
+
+
+CAMPAIGN_COLUMNS = (
+    "tenant_id, campaign_id, name, theme, objectives, scope, participants, contents::text "
+    "AS contents, measures::text AS measures, kind, period_start, period_end, registration_due, "
+    "report_days, min_contents, status, launched_on, parent_campaign, parent_unit, "
+    "amendments::text AS amendments, conclusion::text AS conclusion, version"
+)
+
+# Latest report of each unit per phase: count and money add up over phases and units; a
+# percentage is averaged over the units' latest phase. Scope "own": the launching unit's alone.
+INDICATORS = """
+WITH p AS (
+    SELECT p.code, p.tenant_id, p.phase, p.actual,
+           row_number() OVER (PARTITION BY p.code, p.tenant_id ORDER BY p.phase DESC) AS latest
+      FROM campaign_progress p WHERE p.campaign_id = $1
+)
+SELECT i.code, i.name, i.measure, i.target, i.source, i.computed_from, i.scope, i.category,
+       CASE WHEN i.measure = 'percent'
+            THEN (SELECT round(avg(p.actual))::bigint FROM p
+                   WHERE p.code = i.code AND p.latest = 1 AND (i.scope = 'subtree' OR p.tenant_id = $2))
+            ELSE (SELECT sum(p.actual)::bigint FROM p
+                   WHERE p.code = i.code AND (i.scope = 'subtree' OR p.tenant_id = $2))
+       END AS actual
+  FROM campaign_indicators i
+ WHERE i.campaign_id = $1
+ ORDER BY i.position
+"""
+
+CHILDREN = """
+SELECT u.tenant_id, u.name, r.registered_on, r.late, r.status, r.contents::text AS contents
+  FROM units u
+  LEFT JOIN campaign_registrations r ON r.campaign_id = $1 AND r.tenant_id = u.tenant_id
+ WHERE u.parent_id = $2 AND u.status = 'active'
+ ORDER BY u.name, u.tenant_id
+"""
+
+
+async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
+    async with access.scope(info.context["runtime"].pool, principal_of(info)) as conn:
+        return await conn.fetch(sql, *args)
+
+
+def _phase(row: Any, report_days: int | None) -> Phase:
+    review = orjson.loads(row["review"]) if row["review"] else None
+    return Phase(
+        number=row["number"],
+        name=row["name"],
+        starts=row["starts"],
+        ends=row["ends"],
+        report_due=row["ends"] + timedelta(days=report_days) if report_days is not None else None,
+        review=PhaseReview(
+            report=review["report"],
+            figures=review["figures"],
+            reviewed_on=date.fromisoformat(review["reviewed_on"]),
+            late=review["late"],
+        )
+        if review
+        else None,
+    )
+
+
+def _indicator(row: Any) -> Indicator:
+    actual, target = row["actual"], row["target"]
+    return Indicator(
+        code=row["code"],
+        name=row["name"],
+        measure=Measure(row["measure"]),
+        target=target,
+        source=IndicatorSource(row["source"]),
+        computed_from=list(row["computed_from"]),
+        scope=IndicatorScope(row["scope"]),
+        category=IndicatorCategory(row["category"]) if row["category"] else None,
+        actual=actual,
+        achievement=round(100 * actual / target, 1) if actual is not None and target else None,
+    )
+
+
+def _child(row: Any) -> ChildRegistration:
+    if row["status"] is None:
+        status = RegistrationStatus.NOT_YET
+    elif row["status"] == "withdrawn":
+        status = RegistrationStatus.WITHDRAWN
+    else:
+        status = RegistrationStatus.LATE if row["late"] else RegistrationStatus.ON_TIME
+    return ChildRegistration(
+        unit_id=strawberry.ID(row["tenant_id"]),
+        unit_name=row["name"],
+        status=status,
+        registered_on=row["registered_on"],
+        contents=orjson.loads(row["contents"]) if row["contents"] else [],
+    )
+
+
+def campaign_of(row: Any) -> Campaign:
+    return Campaign(
+        id=strawberry.ID(str(row["campaign_id"])),
+        unit_id=strawberry.ID(row["tenant_id"]),
+        name=row["name"],
+        theme=row["theme"],
+        objectives=row["objectives"],
+        scope=row["scope"],
+        participants=Participants(row["participants"]),
+        contents=orjson.loads(row["contents"]),
+        measures=orjson.loads(row["measures"]),
+        kind=CampaignKind(row["kind"]),
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        registration_due=row["registration_due"],
+        report_days=row["report_days"],
+        min_contents=row["min_contents"],
+        status=row["status"],
+        launched_on=row["launched_on"],
+        parent_campaign_id=strawberry.ID(str(row["parent_campaign"]))
+        if row["parent_campaign"]
+        else None,
+        parent_unit_id=row["parent_unit"],
+        amendments=[
+            Amendment(on=a["on"], reason=a["reason"], changes=a.get("changes") or a.get("target"))
+            for a in orjson.loads(row["amendments"])
+        ],
+        conclusion=orjson.loads(row["conclusion"]) if row["conclusion"] else None,
+        version=row["version"],
+    )
+
+
+def campaign_uuid(value: str) -> uuid.UUID:
+    """A campaign id from a client: anything that is not one is simply not found."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(str(value)[:64], id=str(value)[:64]) from None
+
+
+def _commands(info: Info) -> CampaignCommands:
+    runtime = info.context["runtime"]
+    return CampaignCommands(runtime.pool, runtime.repository(_REGISTRY))
+
+
+async def _campaign(info: Info, campaign_id: uuid.UUID) -> Campaign:
+    rows = await _read(
+        info, f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE campaign_id = $1", campaign_id
+    )
+    if not rows:
+        raise NotFound(str(campaign_id), id=str(campaign_id))
+    return campaign_of(rows[0])
+
+
+@strawberry.type
+class CampaignQuery:
+    @strawberry.field(
+        description="Các phong trào người gọi thấy: của đơn vị mình, của các đơn vị cấp dưới, và "
+        "các phong trào cấp trên đã phát động. Tìm theo tên hoặc chủ đề, gõ có dấu hay không dấu."
+    )
+    async def campaigns(
+        self, info: Info, search: str | None = None, kind: CampaignKind | None = None
+    ) -> list[Campaign]:
+        key = search_key(search) if search else None
+        rows = await _read(
+            info,
+            f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns "
+            "WHERE ($1::text IS NULL OR search_key LIKE '%' || $1 || '%') "
+            "AND ($2::text IS NULL OR kind = $2) "
+            "ORDER BY period_start DESC, name LIMIT 500",
+            key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") if key else None,
+            kind.value if kind else None,
+        )
+        return [campaign_of(r) for r in rows]
+
+    @strawberry.field(description="Một phong trào trong tầm đọc; ngoài tầm: null.")
+    async def campaign(self, info: Info, id: strawberry.ID) -> Campaign | None:
+        try:
+            return await _campaign(info, campaign_uuid(id))
+        except NotFound:
+            return None
+
+    @strawberry.field(description="Các đăng ký thi đua của đơn vị mình.")
+    async def my_registrations(self, info: Info) -> list[Registration]:
+        principal = principal_of(info)
+        rows = await _read(
+            info,
+            "SELECT tenant_id, campaign_id, campaign_unit, plan, contents::text AS contents, "
+            "targets::text AS targets, registered_on, late, status, history::text AS history "
+            "FROM campaign_registrations WHERE tenant_id = $1 ORDER BY registered_on DESC",
+            principal.tenant,
+        )
+        return [
+            Registration(
+                campaign_id=strawberry.ID(str(r["campaign_id"])),
+                campaign_unit_id=strawberry.ID(r["campaign_unit"]),
+                unit_id=strawberry.ID(r["tenant_id"]),
+                plan=r["plan"],
+                contents=orjson.loads(r["contents"]),
+                targets=orjson.loads(r["targets"]),
+                registered_on=r["registered_on"],
+                late=r["late"],
+                status=r["status"],
+                history=orjson.loads(r["history"]),
+            )
+            for r in rows
+        ]
+
+
+@strawberry.input(description="Kế hoạch phát động một phong trào thi đua.")
+class CampaignInput:
+    name: str
+    kind: CampaignKind
+    period_start: date
+    period_end: date
+    theme: str = ""
+    objectives: str = ""
+    scope: str = ""
+    participants: Participants = Participants.WORKERS
+    contents: list[str] = strawberry.field(default_factory=list)
+    measures: list[str] = strawberry.field(default_factory=list)
+    registration_due: date | None = None
+    report_days: int | None = None
+    min_contents: int = 1
+    parent_campaign_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Phong trào đã phát động của cấp trên mà phong trào này cụ thể hóa.",
+    )
+
+
+@strawberry.input(description="Điều chỉnh sau phát động: chỉ các trường có giá trị được đổi.")
+class CampaignChanges:
+    name: str | None = None
+    theme: str | None = None
+    objectives: str | None = None
+    scope: str | None = None
+    contents: list[str] | None = None
+    measures: list[str] | None = None
+    registration_due: date | None = None
+    report_days: int | None = None
+    min_contents: int | None = None
+
+
+@strawberry.input(description="Một chỉ tiêu.")
+class IndicatorInput:
+    code: str = strawberry.field(description="Mã chỉ tiêu trong phong trào (chữ, số, - _).")
+    name: str
+    measure: Measure
+    target: int
+    source: IndicatorSource = IndicatorSource.REPORTED
+    computed_from: list[str] = strawberry.field(default_factory=list)
+    scope: IndicatorScope = IndicatorScope.SUBTREE
+    category: IndicatorCategory | None = None
+
+
+@strawberry.input(description="Một số liệu: mã chỉ tiêu (hoặc tên số liệu) và giá trị.")
+class FigureInput:
+    code: str
+    value: int
+
+
+def _figures(figures: list[FigureInput]) -> dict[str, int]:
+    return {f.code: f.value for f in figures}
+
+
+@strawberry.type
+class CampaignMutation:
+    @strawberry.mutation(description="Soạn một phong trào (bản nháp) của đơn vị mình.")
+    async def create_campaign(self, info: Info, input: CampaignInput) -> Campaign:
+        parent = campaign_uuid(input.parent_campaign_id) if input.parent_campaign_id else None
+        campaign_id = await _commands(info).create(
+            principal_of(info),
+            name=input.name,
+            kind=input.kind.value,
+            period_start=input.period_start,
+            period_end=input.period_end,
+            theme=input.theme,
+            objectives=input.objectives,
+            scope=input.scope,
+            participants=input.participants.value,
+            contents=input.contents,
+            measures=input.measures,
+            registration_due=input.registration_due,
+            report_days=input.report_days,
+            min_contents=input.min_contents,
+            parent_campaign=parent,
+        )
+        return await _campaign(info, campaign_id)
+
+    @strawberry.mutation(description="Thêm một đợt thi đua (bản nháp).")
+    async def add_phase(
+        self, info: Info, campaign_id: strawberry.ID, name: str, starts: date, ends: date
+    ) -> Campaign:
+        cid = campaign_uuid(campaign_id)
+        await _commands(info).add_phase(
+            principal_of(info), cid, name=name, starts=starts, ends=ends
+        )
+        return await _campaign(info, cid)
+
+    @strawberry.mutation(description="Thêm một chỉ tiêu (bản nháp).")
+    async def add_indicator(
+        self, info: Info, campaign_id: strawberry.ID, input: IndicatorInput
+    ) -> Campaign:
+        cid = campaign_uuid(campaign_id)
+        await _commands(info).add_indicator(
+            principal_of(info),
+            cid,
+            code=input.code,
+            name=input.name,
+            measure=input.measure.value,
+            target=input.target,
+            source=input.source.value,
+            computed_from=input.computed_from,
+            scope=input.scope.value,
+            category=input.category.value if input.category else None,
+        )
+        return await _campaign(info, cid)
+
+    @strawberry.mutation(description="Phát động: kế hoạch được giữ nguyên từ đây.")
+    async def launch_campaign(self, info: Info, campaign_id: strawberry.ID) -> Campaign:
+        cid = campaign_uuid(campaign_id)
+        await _commands(info).launch(principal_of(info), cid)
+        return await _campaign(info, cid)
+
+    @strawberry.mutation(description="Điều chỉnh phong trào đã phát động, có lý do.")
+    async def amend_campaign(
+        self, info: Info, campaign_id: strawberry.ID, changes: CampaignChanges, reason: str
+    ) -> Campaign:
+        cid = campaign_uuid(campaign_id)
+        given = {k: v for k, v in vars(changes).items() if v is not None}
+        await _commands(info).amend(principal_of(info), cid, given, reason)
+        return await _campaign(info, cid)
+
+    @strawberry.mutation(description="Điều chỉnh mục tiêu của một chỉ tiêu, có lý do.")
+    async def amend_indicator_target(
+        self, info: Info, campaign_id: strawberry.ID, code: str, target: int, reason: str
+    ) -> Campaign:
+        cid = campaign_uuid(campaign_id)
+        await _commands(info).amend_target(principal_of(info), cid, code, target, reason)
+        return await _campaign(info, cid)
+
+    @strawberry.mutation(description="Sơ kết một đợt: báo cáo và số liệu.")
+    async def review_phase(
+        self,
+        info: Info,
+        campaign_id: strawberry.ID,
+        phase: int,
+        report: str,
+        figures: list[FigureInput] | None = None,
+    ) -> Campaign:
+        cid = campaign_uuid(campaign_id)
+        await _commands(info).review_phase(
+            principal_of(info), cid, phase, report, _figures(figures or [])
+        )
+        return await _campaign(info, cid)
+
+    @strawberry.mutation(description="Tổng kết phong trào: báo cáo và số liệu.")
+    async def conclude_campaign(
+        self,
+        info: Info,
+        campaign_id: strawberry.ID,
+        report: str,
+        figures: list[FigureInput] | None = None,
+    ) -> Campaign:
+        cid = campaign_uuid(campaign_id)
+        await _commands(info).conclude(principal_of(info), cid, report, _figures(figures or []))
+        return await _campaign(info, cid)
+
+    @strawberry.mutation(
+        description="Đăng ký thi đua với cấp trên: kế hoạch, các nội dung chọn, chỉ tiêu riêng. "
+        "Quá hạn thì phải ghi late: true."
+    )
+    async def register_for_campaign(
+        self,
+        info: Info,
+        campaign_id: strawberry.ID,
+        contents: list[str],
+        plan: str = "",
+        targets: list[FigureInput] | None = None,
+        late: bool = False,
+    ) -> Campaign:
+        cid = campaign_uuid(campaign_id)
+        await _commands(info).register(
+            principal_of(info),
+            cid,
+            plan=plan,
+            contents=contents,
+            targets=_figures(targets or []),
+            late=late,
+        )
+        return await _campaign(info, cid)
+
+    @strawberry.mutation(description="Điều chỉnh đăng ký thi đua, có lý do.")
+    async def amend_registration(
+        self,
+        info: Info,
+        campaign_id: strawberry.ID,
+        contents: list[str],
+        reason: str,
+        plan: str = "",
+        targets: list[FigureInput] | None = None,
+    ) -> Campaign:
+        cid = campaign_uuid(campaign_id)
+        await _commands(info).amend_registration(
+            principal_of(info),
+            cid,
+            plan=plan,
+            contents=contents,
+            targets=_figures(targets or []),
+            reason=reason,
+        )
+        return await _campaign(info, cid)
+
+    @strawberry.mutation(description="Rút đăng ký thi đua, có lý do.")
+    async def withdraw_registration(
+        self, info: Info, campaign_id: strawberry.ID, reason: str
+    ) -> Campaign:
+        cid = campaign_uuid(campaign_id)
+        await _commands(info).withdraw_registration(principal_of(info), cid, reason)
+        return await _campaign(info, cid)
+
+    @strawberry.mutation(
+        description="Báo cáo số thực hiện các chỉ tiêu trong một đợt; trả về true nếu nộp muộn."
+    )
+    async def report_progress(
+        self,
+        info: Info,
+        campaign_id: strawberry.ID,
+        phase: int,
+        actuals: list[FigureInput],
+        note: str = "",
+    ) -> bool:
+        return await _commands(info).report_progress(
+            principal_of(info), campaign_uuid(campaign_id), phase, _figures(actuals), note
+        )
