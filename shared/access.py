@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.auth import Principal
+from shared.auth import Principal, Unauthenticated
 from shared.errors import DomainError, NotFound
 
 
@@ -103,6 +103,14 @@ async def require_registry_admin(
     )
     if not (above and principal.has("admin")):
         raise Forbidden("Chỉ quản trị viên của đơn vị cấp trên được thay đổi danh mục đơn vị.")
+
+
+def principal_of(info: Any) -> Principal:
+    """The caller of a GraphQL resolver (``info.context["principal"]``); none: Unauthenticated."""
+    principal = info.context.get("principal")
+    if principal is None:
+        raise Unauthenticated()
+    return principal
 
 
 def may_write(principal: Principal, tenant: str) -> bool:

@@ -31,3 +31,10 @@ def search_key(*texts: str | None) -> str:
     joined = " ".join(t for t in texts if t)
     bare = unicodedata.normalize("NFD", joined).translate(_bare())
     return " ".join(bare.casefold().split())
+
+
+def like_escaped(key: str | None) -> str | None:
+    """``key`` for ``LIKE '%' || key || '%'``: its own ``%``, ``_`` and ``\\`` match themselves."""
+    if key is None:
+        return None
+    return key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -19,10 +19,10 @@ from strawberry.types import Info
 
 from services.campaign.commands import CampaignCommands
 from services.campaign.projections import build_registry
-from services.registry.schema import principal_of
 from shared import access
+from shared.access import principal_of
 from shared.errors import NotFound
-from shared.text import search_key
+from shared.text import like_escaped, search_key
 
 _REGISTRY = build_registry()
 
@@ -366,7 +366,7 @@ class CampaignQuery:
             "WHERE ($1::text IS NULL OR search_key LIKE '%' || $1 || '%') "
             "AND ($2::text IS NULL OR kind = $2) "
             "ORDER BY period_start DESC, name LIMIT 500",
-            key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") if key else None,
+            like_escaped(key),
             kind.value if kind else None,
         )
         return [campaign_of(r) for r in rows]

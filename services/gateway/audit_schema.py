@@ -10,8 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from services.registry.schema import principal_of
 from shared import access, audit
+from shared.access import principal_of
 from shared.errors import InvalidInput, NotFound
 from shared.eventstore import check_tenant
 

@@ -18,10 +18,10 @@ from strawberry.types import Info
 from services.registry.commands import UNIT_COLUMNS, RegistryCommands, today
 from services.registry.projections import build_registry
 from shared import access
-from shared.auth import Principal, Unauthenticated
+from shared.access import principal_of
 from shared.errors import InvalidInput, NotFound
 from shared.eventstore import check_tenant
-from shared.text import search_key
+from shared.text import like_escaped, search_key
 
 MAX_PAGE = 200
 _UNIT_COLUMNS_OF_U = ", ".join("u." + c.strip() for c in UNIT_COLUMNS.split(","))
@@ -100,13 +100,6 @@ class UnitEdge:
 class UnitConnection:
     edges: list[UnitEdge]
     page_info: PageInfo
-
-
-def principal_of(info: Info) -> Principal:
-    principal = info.context.get("principal")
-    if principal is None:
-        raise Unauthenticated()
-    return principal
 
 
 def _commands(info: Info) -> RegistryCommands:
@@ -207,7 +200,7 @@ class RegistryQuery:
                 "ORDER BY u.name, u.tenant_id LIMIT $6",
                 root,
                 day,
-                _like_escaped(key),
+                like_escaped(key),
                 *(position or (None, None)),
                 first + 1,
             )
@@ -220,12 +213,6 @@ class RegistryQuery:
                 end_cursor=edges[-1].cursor if edges else None,
             ),
         )
-
-
-def _like_escaped(key: str | None) -> str | None:
-    if key is None:
-        return None
-    return key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @strawberry.input(description="Đơn vị mới.")
