@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -153,20 +154,16 @@ class Campaign:
     conclusion: JSON | None = strawberry.field(description="Tổng kết: báo cáo, số liệu, muộn?")
     version: int
 
+    # Nested lists load through per-request DataLoaders: a list of campaigns costs one query
+    # per field, not one per campaign.
     @strawberry.field(description="Các đợt thi đua.")
     async def phases(self, info: Info) -> list[Phase]:
-        rows = await _read(
-            info,
-            "SELECT number, name, starts, ends, review::text AS review FROM campaign_phases "
-            "WHERE campaign_id = $1 ORDER BY number",
-            uuid.UUID(self.id),
-        )
+        rows = await _loader(info, PHASES).load(uuid.UUID(self.id))
         return [_phase(r, self.report_days) for r in rows]
 
     @strawberry.field(description="Các chỉ tiêu, với số thực hiện và mức đạt.")
     async def indicators(self, info: Info) -> list[Indicator]:
-        rows = await _read(info, INDICATORS, uuid.UUID(self.id), self.unit_id)
-        return [_indicator(r) for r in rows]
+        return [_indicator(r) for r in await _loader(info, INDICATORS).load(uuid.UUID(self.id))]
 
     @strawberry.field(
         description="Mỗi đơn vị trực thuộc trực tiếp của đơn vị phát động: đăng ký đúng hạn, "
@@ -176,17 +173,11 @@ class Campaign:
         principal = principal_of(info)
         if principal.tenant != self.unit_id or not principal.roles & access.SUBTREE_READERS:
             return []
-        rows = await _read(info, CHILDREN, uuid.UUID(self.id), self.unit_id)
-        return [_child(r) for r in rows]
+        return [_child(r) for r in await _loader(info, CHILDREN).load(uuid.UUID(self.id))]
 
     @strawberry.field(description="Phong trào của các đơn vị cấp dưới cụ thể hóa phong trào này.")
     async def carried_out_by(self, info: Info) -> list[Campaign]:
-        rows = await _read(
-            info,
-            f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE parent_campaign = $1 "
-            "ORDER BY tenant_id",
-            uuid.UUID(self.id),
-        )
+        rows = await _loader(info, CARRIED_OUT_BY).load(uuid.UUID(self.id))
         return [campaign_of(r) for r in rows]
 
 
@@ -211,33 +202,67 @@ CAMPAIGN_COLUMNS = (
     "amendments::text AS amendments, conclusion::text AS conclusion, version"
 )
 
+# Each of these reads many campaigns at once ($1: their ids); every row names its campaign in
+# ``key``.
+PHASES = """
+SELECT campaign_id AS key, number, name, starts, ends, review::text AS review
+  FROM campaign_phases WHERE campaign_id = ANY ($1::uuid[]) ORDER BY number
+"""
+
 # Latest report of each unit per phase: count and money add up over phases and units; a
-# percentage is averaged over the units' latest phase. Scope "own": the launching unit's alone.
+# percentage is averaged over the units' latest phase. Scope "own": the launching unit's alone
+# (an indicator's tenant_id is its campaign's unit).
 INDICATORS = """
 WITH p AS (
-    SELECT p.code, p.tenant_id, p.phase, p.actual,
-           row_number() OVER (PARTITION BY p.code, p.tenant_id ORDER BY p.phase DESC) AS latest
-      FROM campaign_progress p WHERE p.campaign_id = $1
+    SELECT p.campaign_id, p.code, p.tenant_id, p.actual,
+           row_number() OVER (PARTITION BY p.campaign_id, p.code, p.tenant_id
+                              ORDER BY p.phase DESC) AS latest
+      FROM campaign_progress p WHERE p.campaign_id = ANY ($1::uuid[])
 )
-SELECT i.code, i.name, i.measure, i.target, i.source, i.computed_from, i.scope, i.category,
+SELECT i.campaign_id AS key, i.code, i.name, i.measure, i.target, i.source, i.computed_from,
+       i.scope, i.category,
        CASE WHEN i.measure = 'percent'
             THEN (SELECT round(avg(p.actual))::bigint FROM p
-                   WHERE p.code = i.code AND p.latest = 1 AND (i.scope = 'subtree' OR p.tenant_id = $2))
+                   WHERE p.campaign_id = i.campaign_id AND p.code = i.code AND p.latest = 1
+                     AND (i.scope = 'subtree' OR p.tenant_id = i.tenant_id))
             ELSE (SELECT sum(p.actual)::bigint FROM p
-                   WHERE p.code = i.code AND (i.scope = 'subtree' OR p.tenant_id = $2))
+                   WHERE p.campaign_id = i.campaign_id AND p.code = i.code
+                     AND (i.scope = 'subtree' OR p.tenant_id = i.tenant_id))
        END AS actual
   FROM campaign_indicators i
- WHERE i.campaign_id = $1
+ WHERE i.campaign_id = ANY ($1::uuid[])
  ORDER BY i.position
 """
 
 CHILDREN = """
-SELECT u.tenant_id, u.name, r.registered_on, r.late, r.status, r.contents::text AS contents
-  FROM units u
-  LEFT JOIN campaign_registrations r ON r.campaign_id = $1 AND r.tenant_id = u.tenant_id
- WHERE u.parent_id = $2 AND u.status = 'active'
+SELECT c.campaign_id AS key, u.tenant_id, u.name, r.registered_on, r.late, r.status,
+       r.contents::text AS contents
+  FROM campaigns c
+  JOIN units u ON u.parent_id = c.tenant_id AND u.status = 'active'
+  LEFT JOIN campaign_registrations r ON r.campaign_id = c.campaign_id AND r.tenant_id = u.tenant_id
+ WHERE c.campaign_id = ANY ($1::uuid[])
  ORDER BY u.name, u.tenant_id
 """
+
+CARRIED_OUT_BY = f"""
+SELECT parent_campaign AS key, {CAMPAIGN_COLUMNS} FROM campaigns
+ WHERE parent_campaign = ANY ($1::uuid[]) ORDER BY tenant_id
+"""
+
+
+def _loader(info: Info, sql: str) -> DataLoader[uuid.UUID, list[Any]]:
+    """This request's loader for ``sql``: rows by campaign id, for the caller's reach."""
+    loaders = info.context.setdefault("campaign_loaders", {})
+    if sql not in loaders:
+
+        async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
+            grouped: dict[uuid.UUID, list[Any]] = {key: [] for key in keys}
+            for row in await _read(info, sql, keys):
+                grouped[row["key"]].append(row)
+            return [grouped[key] for key in keys]
+
+        loaders[sql] = DataLoader(load_fn=load)
+    return loaders[sql]
 
 
 async def _read(info: Info, sql: str, *args: Any) -> list[Any]:

@@ -201,3 +201,41 @@ async def test_search_without_diacritics_finds_the_campaign(client, tokens, tree
         )
     )["data"]["campaigns"]
     assert len(found) == 1
+
+
+CARRIED = "query($id: ID!) { campaign(id: $id) { carriedOutBy { id unitId parentCampaignId } } }"
+LIST_NESTED = "{ campaigns { id phases { number } indicators { code } } }"
+
+
+async def test_a_campaign_below_that_carries_it_out_is_followed_by_those_who_can_see_it(
+    client, tokens, tree
+):
+    upper = await launched(client, tokens, tree.prov1)
+    body = await gql(
+        client,
+        tokens,
+        tree.upper1,
+        ["officer"],
+        CREATE,
+        input=plan_input() | {"parentCampaignId": upper},
+    )
+    own = body["data"]["createCampaign"]
+    assert own["parentCampaignId"] == upper
+    seen = await gql(client, tokens, tree.prov1, ["officer"], CARRIED, id=upper)
+    assert seen["data"]["campaign"]["carriedOutBy"] == [
+        {"id": own["id"], "unitId": tree.upper1, "parentCampaignId": upper}
+    ]
+    # upper1's campaign is a draft of a sibling: upper2 sees prov1's campaign, not the link.
+    sibling = await gql(client, tokens, tree.upper2, ["officer"], CARRIED, id=upper)
+    assert sibling["data"]["campaign"]["carriedOutBy"] == []
+
+
+async def test_a_list_of_campaigns_gets_each_its_own_phases_and_indicators(client, tokens, tree):
+    launched_id = await launched(client, tokens, tree.prov1)
+    body = await gql(client, tokens, tree.prov1, ["officer"], CREATE, input=plan_input())
+    draft_id = body["data"]["createCampaign"]["id"]
+    listed = (await gql(client, tokens, tree.prov1, ["officer"], LIST_NESTED))["data"]["campaigns"]
+    by_id = {c["id"]: c for c in listed}
+    assert by_id[launched_id]["phases"] == [{"number": 1}]
+    assert by_id[launched_id]["indicators"] == [{"code": "sang-kien"}]
+    assert by_id[draft_id]["phases"] == [] and by_id[draft_id]["indicators"] == []
