@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 
 from shared.auth import Principal, Unauthenticated
-from shared.errors import DomainError, NotFound
+from shared.errors import DomainError, NotFound, UnitInactive
 
 
 class Forbidden(DomainError):
@@ -111,6 +111,16 @@ def principal_of(info: Any) -> Principal:
     if principal is None:
         raise Unauthenticated()
     return principal
+
+
+async def require_active_unit(conn: asyncpg.Connection, principal: Principal) -> None:
+    """The caller's unit is in the registry and active: a merged or dissolved unit, or a token
+    for a unit never registered, gives no command."""
+    status = await conn.fetchval("SELECT status FROM units WHERE tenant_id = $1", principal.tenant)
+    if status is None:
+        raise NotFound(principal.tenant, id=principal.tenant)
+    if status != "active":
+        raise UnitInactive(principal.tenant, unit=principal.tenant, status=status)
 
 
 def may_write(principal: Principal, tenant: str) -> bool:

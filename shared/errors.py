@@ -70,3 +70,8 @@ class MigrationError(DomainError):
 class InvalidInput(DomainError):
     code = "INVALID_INPUT"
     message_vi = "Dữ liệu nhập không hợp lệ."
+
+
+class UnitInactive(DomainError):
+    code = "UNIT_INACTIVE"
+    message_vi = "Đơn vị đã sáp nhập hoặc giải thể, không nhận thao tác mới."

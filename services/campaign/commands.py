@@ -62,6 +62,7 @@ class CampaignCommands:
         require_officer(actor)
         written: list[tuple[str, int]] = []
         async with access.scope(self.pool, actor) as conn:
+            await access.require_active_unit(conn, actor)
             yield conn, written
         for tenant_id, seq in written:
             self.store.announce(tenant_id, seq)

@@ -12,7 +12,7 @@ from datetime import date
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.errors import DomainError
+from shared.errors import DomainError, UnitInactive
 
 # Stream ids are derived from unit ids with this namespace: never change it.
 UNIT_NAMESPACE = uuid.UUID("5d1f0c2e-6a8b-4b8e-9c61-3f1a7e2d9b40")
@@ -27,11 +27,6 @@ ACTIVE, MERGED, DISSOLVED = "active", "merged", "dissolved"
 class InvalidUnit(DomainError):
     code = "UNIT_INVALID"
     message_vi = "Thông tin đơn vị không hợp lệ."
-
-
-class UnitInactive(DomainError):
-    code = "UNIT_INACTIVE"
-    message_vi = "Đơn vị đã sáp nhập hoặc giải thể, không nhận thao tác mới."
 
 
 class UnchangedUnit(DomainError):

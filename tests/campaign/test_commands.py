@@ -376,3 +376,16 @@ async def test_only_officers_write_and_only_in_their_own_unit(campaigns, tree, o
         tree.prov1,
         campaigns.register(officer(tree.prov1), campaign_id, contents=["A"]),
     )
+
+
+async def test_a_merged_dissolved_or_unregistered_unit_gives_no_command(
+    campaigns, registry, tree, owner
+):
+    await registry.dissolve(None, tree.cs1, date(2024, 6, 1), "Doanh nghiệp giải thể")
+    await refused("UNIT_INACTIVE", owner, tree.cs1, campaigns.create(officer(tree.cs1), **SEED_003))
+    await refused(
+        "NOT_FOUND",
+        owner,
+        f"{tree.prefix}-ghost",
+        campaigns.create(officer(f"{tree.prefix}-ghost"), **SEED_003),
+    )

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 from services.registry import projections
-from services.registry.domain import EffectiveDateOutOfOrder, InvalidUnit, UnitInactive
+from services.registry.domain import EffectiveDateOutOfOrder, InvalidUnit
 from services.registry.rules import HasActiveChildren, LevelNesting, UnitExists
 from shared import audit
-from shared.errors import NotFound
+from shared.errors import NotFound, UnitInactive
 
 from .conftest import SINCE
 
