@@ -48,6 +48,14 @@ def cleaned_list(values: list[str]) -> list[str]:
     return [c for c in (clean(v) for v in values) if c]
 
 
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return cleaned_list(value)
+    return value
+
+
 class CampaignCommands:
     def __init__(
         self, pool: asyncpg.Pool, repository: Repository, clock: Callable[[], date] = today
@@ -177,16 +185,7 @@ class CampaignCommands:
     async def amend(
         self, actor: Principal, campaign_id: UUID, changes: Mapping[str, Any], reason: str
     ) -> None:
-        changes = {
-            key: (
-                cleaned_list(value)
-                if isinstance(value, list)
-                else clean(value)
-                if isinstance(value, str)
-                else value
-            )
-            for key, value in changes.items()
-        }
+        changes = {key: _cleaned(value) for key, value in changes.items()}
         async with self.writing(actor) as (conn, written):
             campaign = await self._own(conn, actor, campaign_id)
             campaign.amend(changes, clean(reason))

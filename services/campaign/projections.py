@@ -49,6 +49,7 @@ def _default(value: Any) -> Any:
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
     """Project stored campaign events, in log order, on ``conn`` (the command's transaction)."""
     for stored in events:
+        # ProgressOpened has none: the reports carry everything the model keeps.
         handler = _HANDLERS.get(stored.event_type)
         if handler is not None:
             await handler(conn, stored, registry.decode(stored))
@@ -249,10 +250,6 @@ async def _registration_withdrawn(conn, stored: StoredEvent, e: Any) -> None:
     )
 
 
-async def _progress_opened(conn, stored: StoredEvent, e: Any) -> None:
-    return None  # the reports carry everything the model keeps
-
-
 async def _progress_reported(conn, stored: StoredEvent, e: Any) -> None:
     codes = sorted(e.actuals)
     await conn.execute(
@@ -284,6 +281,5 @@ _HANDLERS = {
     "RegistrationSubmitted": _registered,
     "RegistrationAmended": _registration_amended,
     "RegistrationWithdrawn": _registration_withdrawn,
-    "ProgressOpened": _progress_opened,
     "ProgressReported": _progress_reported,
 }
