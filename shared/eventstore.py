@@ -102,6 +102,17 @@ class Appended:
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedAppend:
+    """One append's events, checked and in canonical form, ready for ``thidua_append``."""
+
+    tenant_id: str
+    payloads: list[str] = field(repr=False)
+    events: Sequence[NewEvent] = field(repr=False)  # their streams, named by a conflict
+    idempotency_key: str | None = None
+    fingerprint: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class PreparedFirsts:
     """First events, checked and in canonical form, ready for ``thidua_open_logs``."""
 
@@ -148,6 +159,22 @@ class EventStore:
         Pass ``connection`` to append inside a caller's transaction; the caller then announces the
         new events after its commit (:meth:`announce`).
         """
+        prepared = self.prepare(
+            tenant_id, events, meta, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
+        return await self.append_prepared(prepared, connection=connection)
+
+    def prepare(
+        self,
+        tenant_id: str,
+        events: Sequence[NewEvent],
+        meta: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: bytes | None = None,
+    ) -> PreparedAppend:
+        """:meth:`append`'s events checked and in canonical form, made apart from sending them,
+        so that a bulk command makes its next chunk while the database stores this one."""
         check_tenant(tenant_id)
         if not events:
             raise InvalidEventData("Không có sự kiện nào để ghi.")
@@ -162,17 +189,22 @@ class EventStore:
         payloads, datas = self._payloads(tenant_id, events, meta_value)
         if idempotency_key is not None and fingerprint is None:
             fingerprint = _fingerprint(events, datas)
+        return PreparedAppend(tenant_id, payloads, events, idempotency_key, fingerprint)
 
+    async def append_prepared(
+        self, prepared: PreparedAppend, *, connection: asyncpg.Connection | None = None
+    ) -> Appended:
+        """:meth:`append` for events :meth:`prepare` made."""
+        tenant_id, payloads = prepared.tenant_id, prepared.payloads
+        key, fingerprint = prepared.idempotency_key, prepared.fingerprint
         try:
             if connection is None:
-                rows = await self.group.append(tenant_id, payloads, idempotency_key, fingerprint)
+                rows = await self.group.append(tenant_id, payloads, key, fingerprint)
             else:
-                rows = await connection.fetch(
-                    SINGLE, tenant_id, payloads, idempotency_key, fingerprint
-                )
+                rows = await connection.fetch(SINGLE, tenant_id, payloads, key, fingerprint)
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "events_stream_version_key":
-                streams = sorted({str(e.stream_id) for e in events})
+                streams = sorted({str(e.stream_id) for e in prepared.events})
                 raise ConcurrencyConflict(streams=streams) from None
             raise
         except asyncpg.PostgresError as exc:

@@ -50,10 +50,20 @@ class Settings(BaseSettings):
         default=10_000, ge=1, description="Most events one command may append at once."
     )
     max_request_bytes: int = Field(
-        default=1024 * 1024, ge=1024, description="Largest HTTP request body the gateway accepts."
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest HTTP request body the gateway accepts (a GraphQL bulk pledge of 10,000 rows "
+            "is about 1.5 MiB)."
+        ),
     )
     max_upload_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1024, description="Largest uploaded file (CSV/XLSX, dossiers)."
+    )
+    max_bulk_rows: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most rows one bulk command (a list of pledges, an uploaded file) may carry.",
     )
     snapshot_every: int = Field(
         default=100,

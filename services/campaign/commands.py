@@ -1,5 +1,6 @@
 """The campaign commands: plan, launch, amend, review and conclude a campaign; register for an
-ancestor's campaign; report progress.
+ancestor's campaign; report progress; register works and initiatives, recognise initiatives,
+withdraw pledges (bulk pledging is services/campaign/bulk.py).
 
 Each runs in one transaction scoped to the caller's unit (row-level security): it checks access
 and the rules, appends the events to the caller's own log, and projects them before committing.
@@ -23,8 +24,11 @@ from services.campaign.domain import (
     AlreadyRegistered,
     Campaign,
     CampaignFacts,
+    Initiative,
+    Pledge,
     Progress,
     Registration,
+    Work,
     progress_id,
     registration_id,
 )
@@ -224,14 +228,20 @@ class CampaignCommands:
 
     # --- units below it ----------------------------------------------------------------------
 
-    async def _facts(self, conn: asyncpg.Connection, campaign_id: UUID) -> CampaignFacts:
-        """A campaign the caller can see, as a registering or reporting unit needs it."""
+    async def _facts(
+        self, conn: asyncpg.Connection, actor: Principal, campaign_id: UUID, *, own: bool
+    ) -> CampaignFacts:
+        """A campaign the caller acts under, as a registering or reporting unit needs it: a
+        launched campaign of a unit above, or (``own``) one of the caller's own. A campaign of a
+        unit below, or out of reach, is not found."""
         row = await conn.fetchrow(
-            "SELECT tenant_id, status, registration_due, report_days, min_contents "
+            "SELECT tenant_id, status, registration_due, report_days, min_contents, "
+            "tenant_id <> $2 AND thidua_below(tenant_id) AS above "
             "FROM campaigns WHERE campaign_id = $1",
             campaign_id,
+            actor.tenant,
         )
-        if row is None:
+        if row is None or not (row["above"] or (own and row["tenant_id"] == actor.tenant)):
             raise NotFound(str(campaign_id), id=str(campaign_id))
         indicators = await conn.fetch(
             "SELECT code, measure FROM campaign_indicators WHERE campaign_id = $1", campaign_id
@@ -261,9 +271,7 @@ class CampaignCommands:
         late: bool = False,
     ) -> None:
         async with self.writing(actor) as (conn, written):
-            facts = await self._facts(conn, campaign_id)
-            if facts.unit_id == actor.tenant:
-                raise NotFound(str(campaign_id), id=str(campaign_id))  # one registers upward
+            facts = await self._facts(conn, actor, campaign_id, own=False)  # one registers upward
             if await conn.fetchval(
                 "SELECT 1 FROM campaign_registrations WHERE tenant_id = $1 AND campaign_id = $2",
                 actor.tenant,
@@ -299,7 +307,7 @@ class CampaignCommands:
         reason: str,
     ) -> None:
         async with self.writing(actor) as (conn, written):
-            facts = await self._facts(conn, campaign_id)
+            facts = await self._facts(conn, actor, campaign_id, own=False)
             registration = await self._registration(actor, campaign_id)
             registration.amend(
                 facts,
@@ -312,7 +320,7 @@ class CampaignCommands:
 
     async def withdraw_registration(self, actor: Principal, campaign_id: UUID, reason: str):
         async with self.writing(actor) as (conn, written):
-            await self._facts(conn, campaign_id)
+            await self._facts(conn, actor, campaign_id, own=False)
             registration = await self._registration(actor, campaign_id)
             registration.withdraw(clean(reason))
             await self._save(conn, written, actor, "WithdrawRegistration", registration)
@@ -328,7 +336,7 @@ class CampaignCommands:
         """Report indicator actuals for a phase (the launching unit too, for its own); whether
         the report is late."""
         async with self.writing(actor) as (conn, written):
-            facts = await self._facts(conn, campaign_id)
+            facts = await self._facts(conn, actor, campaign_id, own=True)
             try:
                 progress = await self.repository.get(
                     actor.tenant, progress_id(campaign_id, actor.tenant, phase)
@@ -344,3 +352,141 @@ class CampaignCommands:
             progress.report(facts, dict(actuals), clean(note), self.clock())
             await self._save(conn, written, actor, "ReportProgress", progress)
             return progress.late
+
+    # --- pledges, works and initiatives -------------------------------------------------------
+
+    async def _mine(self, conn: asyncpg.Connection, actor: Principal, table: str, key: str, id_):
+        """An aggregate of the caller's own unit, known to the read model ``table``: else
+        NotFound (another unit's, even one the caller may read, is not the caller's to change)."""
+        found = await conn.fetchval(
+            f"SELECT 1 FROM {table} WHERE tenant_id = $1 AND {key} = $2", actor.tenant, id_
+        )
+        if not found:
+            raise NotFound(str(id_), id=str(id_))
+        return await self.repository.get(actor.tenant, id_)
+
+    async def withdraw_pledge(self, actor: Principal, pledge_id: UUID, reason: str) -> None:
+        async with self.writing(actor) as (conn, written):
+            pledge = await self._mine(conn, actor, "campaign_pledges", "pledge_id", pledge_id)
+            assert isinstance(pledge, Pledge)
+            pledge.withdraw(clean(reason))
+            await self._save(conn, written, actor, "WithdrawPledge", pledge)
+
+    async def register_work(
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        *,
+        name: str,
+        kind: str = "work",
+        description: str = "",
+        location: str = "",
+        value_vnd: int | None = None,
+        completion_due: date | None = None,
+    ) -> UUID:
+        async with self.writing(actor) as (conn, written):
+            facts = await self._facts(conn, actor, campaign_id, own=True)
+            work = Work.register(
+                facts,
+                unit_id=actor.tenant,
+                on=self.clock(),
+                name=clean(name),
+                kind=kind,
+                description=clean(description),
+                location=clean(location),
+                value_vnd=value_vnd,
+                completion_due=completion_due,
+            )
+            await self._save(conn, written, actor, "RegisterWork", work)
+            return work.id
+
+    async def amend_work(
+        self, actor: Principal, work_id: UUID, changes: Mapping[str, Any], reason: str
+    ) -> None:
+        changes = {key: _cleaned(value) for key, value in changes.items()}
+        async with self.writing(actor) as (conn, written):
+            work = await self._mine(conn, actor, "campaign_works", "work_id", work_id)
+            assert isinstance(work, Work)
+            work.amend(changes, clean(reason))
+            await self._save(conn, written, actor, "AmendWork", work)
+
+    async def withdraw_work(self, actor: Principal, work_id: UUID, reason: str) -> None:
+        async with self.writing(actor) as (conn, written):
+            work = await self._mine(conn, actor, "campaign_works", "work_id", work_id)
+            assert isinstance(work, Work)
+            work.withdraw(clean(reason))
+            await self._save(conn, written, actor, "WithdrawWork", work)
+
+    async def register_initiative(
+        self,
+        actor: Principal,
+        *,
+        title: str,
+        authors: list[str],
+        field: str = "",
+        description: str = "",
+        campaign_id: UUID | None = None,
+    ) -> UUID:
+        async with self.writing(actor) as (conn, written):
+            facts = None
+            if campaign_id is not None:
+                facts = await self._facts(conn, actor, campaign_id, own=True)
+            initiative = Initiative.register(
+                facts,
+                unit_id=actor.tenant,
+                title=clean(title),
+                authors=cleaned_list(authors),
+                field=clean(field),
+                description=clean(description),
+                on=self.clock(),
+            )
+            await self._save(conn, written, actor, "RegisterInitiative", initiative)
+            return initiative.id
+
+    async def _initiative(self, conn, actor: Principal, initiative_id: UUID) -> Initiative:
+        initiative = await self._mine(
+            conn, actor, "campaign_initiatives", "initiative_id", initiative_id
+        )
+        assert isinstance(initiative, Initiative)
+        return initiative
+
+    async def recognise_initiative(
+        self,
+        actor: Principal,
+        initiative_id: UUID,
+        *,
+        benefit_vnd: int,
+        applied_at: list[str],
+        decision: str = "",
+    ) -> None:
+        async with self.writing(actor) as (conn, written):
+            initiative = await self._initiative(conn, actor, initiative_id)
+            initiative.recognise(
+                benefit_vnd=benefit_vnd,
+                applied_at=cleaned_list(applied_at),
+                decision=clean(decision),
+                on=self.clock(),
+            )
+            await self._save(conn, written, actor, "RecogniseInitiative", initiative)
+
+    async def amend_recognition(
+        self,
+        actor: Principal,
+        initiative_id: UUID,
+        *,
+        benefit_vnd: int,
+        applied_at: list[str],
+        reason: str,
+    ) -> None:
+        async with self.writing(actor) as (conn, written):
+            initiative = await self._initiative(conn, actor, initiative_id)
+            initiative.amend_recognition(
+                benefit_vnd=benefit_vnd, applied_at=cleaned_list(applied_at), reason=clean(reason)
+            )
+            await self._save(conn, written, actor, "AmendInitiativeRecognition", initiative)
+
+    async def withdraw_initiative(self, actor: Principal, initiative_id: UUID, reason: str) -> None:
+        async with self.writing(actor) as (conn, written):
+            initiative = await self._initiative(conn, actor, initiative_id)
+            initiative.withdraw(clean(reason))
+            await self._save(conn, written, actor, "WithdrawInitiative", initiative)

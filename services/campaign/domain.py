@@ -16,6 +16,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from services.campaign.rules import COMPUTABLE, MONEY_FACTS, SUBJECTS, TITLES
 from shared.errors import DomainError
 
 # Ids of registrations and progress are derived with this namespace: never change it.
@@ -451,10 +452,25 @@ def check_indicator(
         raise IndicatorInvalid(f"Cách lấy số thực hiện: {', '.join(SOURCES)}.")
     if (source == "computed") != bool(computed_from):
         raise IndicatorInvalid("Chỉ tiêu tính từ sự kiện phải nêu tên các sự kiện, và chỉ khi đó.")
+    if source == "computed":
+        check_computed(measure, computed_from)
     if scope not in SCOPES:
         raise IndicatorInvalid(f"Phạm vi: {', '.join(SCOPES)}.")
     if category is not None and category not in CATEGORIES:
         raise IndicatorInvalid(f"Nhóm chỉ tiêu: {', '.join(CATEGORIES)}.")
+
+
+def check_computed(measure: str, computed_from: list[str]) -> None:
+    unknown = sorted(set(computed_from) - set(COMPUTABLE))
+    if unknown:
+        raise IndicatorInvalid(
+            f"Không tính được từ {', '.join(unknown)}; tính được từ: {', '.join(COMPUTABLE)}.",
+            computable=list(COMPUTABLE),
+        )
+    if measure == "percent":
+        raise IndicatorInvalid("Chỉ tiêu phần trăm do đơn vị báo cáo, không tính từ sự kiện.")
+    if measure == "vnd" and not set(computed_from) <= MONEY_FACTS:
+        raise IndicatorInvalid(f"Chỉ tiêu tiền chỉ tính được từ {', '.join(sorted(MONEY_FACTS))}.")
 
 
 def check_figures(figures: Mapping[str, int]) -> None:
@@ -668,6 +684,376 @@ class Progress(Aggregate):
         self.late = late
 
 
+# --- pledges, works and initiatives -----------------------------------------------------------
+
+
+class PledgeInvalid(DomainError):
+    code = "PLEDGE_INVALID"
+    message_vi = "Giao ước thi đua không hợp lệ."
+
+
+class TitleUnknown(DomainError):
+    code = "TITLE_UNKNOWN"
+    message_vi = "Không có danh hiệu thi đua này."
+
+
+class TitleNotForSubject(DomainError):
+    code = "TITLE_SUBJECT_MISMATCH"
+    message_vi = "Danh hiệu này không dành cho đối tượng đã chọn (cá nhân hay tập thể)."
+
+
+class PledgeWithdrawnError(DomainError):
+    code = "PLEDGE_WITHDRAWN"
+    message_vi = "Giao ước đã rút."
+
+
+class WorkInvalid(DomainError):
+    code = "WORK_INVALID"
+    message_vi = "Công trình, sản phẩm không hợp lệ."
+
+
+class WorkWithdrawnError(DomainError):
+    code = "WORK_WITHDRAWN"
+    message_vi = "Công trình, sản phẩm đã rút đăng ký."
+
+
+class InitiativeInvalid(DomainError):
+    code = "INITIATIVE_INVALID"
+    message_vi = "Sáng kiến không hợp lệ."
+
+
+class InitiativeAlreadyRecognised(DomainError):
+    code = "INITIATIVE_ALREADY_RECOGNISED"
+    message_vi = "Sáng kiến đã được công nhận; muốn sửa thì điều chỉnh có lý do."
+
+
+class InitiativeNotRecognised(DomainError):
+    code = "INITIATIVE_NOT_RECOGNISED"
+    message_vi = "Sáng kiến chưa được công nhận."
+
+
+class InitiativeWithdrawnError(DomainError):
+    code = "INITIATIVE_WITHDRAWN"
+    message_vi = "Sáng kiến đã rút."
+
+
+WORK_KINDS = ("work", "product")
+MAX_VND = 10**15
+
+
+def pledge_key(subject: str, name: str, ref: str) -> str:
+    """Who pledges, as the log tells one pledger from another: the unit's own reference (a staff
+    or member number) when given, else the name as written (cleaned, any case)."""
+    return f"{subject}:ref:{ref.casefold()}" if ref else f"{subject}:name:{name.casefold()}"
+
+
+def pledge_id(campaign_id: uuid.UUID, unit_id: str, subject: str, name: str, ref: str, title: str):
+    key = pledge_key(subject, name, ref)
+    return uuid.uuid5(CAMPAIGN_NAMESPACE, f"pledge:{campaign_id}:{unit_id}:{key}:{title}")
+
+
+def check_pledge(subject: str, name: str, ref: str, title: str) -> None:
+    """A pledge's own fields; the command layer has already turned words into codes."""
+    if subject not in SUBJECTS:
+        raise PledgeInvalid("Đối tượng phải là cá nhân hoặc tập thể.", field="subject")
+    if not name:
+        raise PledgeInvalid("Họ tên (tên tập thể) không được để trống.", field="name")
+    if len(name) > 300:
+        raise PledgeInvalid("Họ tên dài quá 300 ký tự.", field="name")
+    if len(ref) > 100:
+        raise PledgeInvalid("Mã người lao động dài quá 100 ký tự.", field="ref")
+    if title not in TITLES:
+        raise TitleUnknown(title[:100], field="title")
+    if TITLES[title].subject != subject:
+        raise TitleNotForSubject(TITLES[title].name, field="title")
+
+
+class Pledge(Aggregate):
+    """A giao ước thi đua: a person or a collective of the unit registers, in a campaign, to
+    strive for a title. The unit's officer records it; ids follow from who and what, so the same
+    pledge recorded twice is one pledge."""
+
+    @staticmethod
+    def create_id(
+        campaign_id: uuid.UUID, unit_id: str, subject: str, name: str, ref: str, title: str, **_
+    ) -> uuid.UUID:
+        return pledge_id(campaign_id, unit_id, subject, name, ref, title)
+
+    @event("PledgeRegistered")
+    def __init__(
+        self,
+        campaign_id: uuid.UUID,
+        campaign_unit: str,
+        unit_id: str,
+        subject: str,
+        name: str,
+        ref: str,
+        title: str,
+        registered_on: date,
+        late: bool,
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.unit_id = unit_id
+        self.title = title
+        self.status = REGISTERED
+
+    @classmethod
+    def register(
+        cls,
+        campaign: CampaignFacts,
+        *,
+        unit_id: str,
+        subject: str,
+        name: str,
+        ref: str,
+        title: str,
+        on: date,
+    ) -> Pledge:
+        campaign.check_open()
+        check_pledge(subject, name, ref, title)
+        return cls(
+            campaign_id=campaign.campaign_id,
+            campaign_unit=campaign.unit_id,
+            unit_id=unit_id,
+            subject=subject,
+            name=name,
+            ref=ref,
+            title=title,
+            registered_on=on,
+            late=campaign.registration_due is not None and on > campaign.registration_due,
+        )
+
+    def withdraw(self, reason: str) -> None:
+        if self.status == WITHDRAWN:
+            raise PledgeWithdrawnError()
+        if not reason:
+            raise ReasonRequired()
+        self._withdrawn(campaign_id=self.campaign_id, reason=reason)
+
+    @event("PledgeWithdrawn")
+    def _withdrawn(self, campaign_id: uuid.UUID, reason: str) -> None:
+        self.status = WITHDRAWN
+
+
+def _money(value: int | None, what: str, error: type[DomainError]) -> None:
+    if value is not None and (type(value) is not int or not 0 <= value <= MAX_VND):
+        raise error(f"{what} phải là số đồng không âm.", field=what)
+
+
+def check_work(work: Mapping[str, Any]) -> None:
+    if not work["name"] or len(work["name"]) > 500:
+        raise WorkInvalid("Tên công trình, sản phẩm: 1–500 ký tự.", field="name")
+    if work["kind"] not in WORK_KINDS:
+        raise WorkInvalid("Loại: work (công trình) hoặc product (sản phẩm).", field="kind")
+    for field in ("description", "location"):
+        if len(work[field]) > 5_000:
+            raise WorkInvalid(f"{field} dài quá 5000 ký tự.", field=field)
+    _money(work["value_vnd"], "value_vnd", WorkInvalid)
+
+
+class Work(Aggregate):
+    """A work or product (công trình, sản phẩm chào mừng) a unit registers in a campaign's
+    honour, to be plaqued (gắn biển)."""
+
+    AMENDABLE = ("name", "kind", "description", "location", "value_vnd", "completion_due")
+
+    @event("WorkRegistered")
+    def __init__(
+        self,
+        campaign_id: uuid.UUID,
+        campaign_unit: str,
+        unit_id: str,
+        name: str,
+        kind: str,
+        description: str,
+        location: str,
+        value_vnd: int | None,
+        completion_due: date | None,
+        registered_on: date,
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.unit_id = unit_id
+        self.fields = {
+            "name": name,
+            "kind": kind,
+            "description": description,
+            "location": location,
+            "value_vnd": value_vnd,
+            "completion_due": completion_due,
+        }
+        self.status = REGISTERED
+
+    @classmethod
+    def register(cls, campaign: CampaignFacts, *, unit_id: str, on: date, **work: Any) -> Work:
+        campaign.check_open()
+        check_work(work)
+        return cls(
+            campaign_id=campaign.campaign_id,
+            campaign_unit=campaign.unit_id,
+            unit_id=unit_id,
+            registered_on=on,
+            **work,
+        )
+
+    def amend(self, changes: Mapping[str, Any], reason: str) -> None:
+        if self.status == WITHDRAWN:
+            raise WorkWithdrawnError()
+        if not reason:
+            raise ReasonRequired()
+        unknown = sorted(set(changes) - set(self.AMENDABLE))
+        if unknown:
+            raise WorkInvalid(f"Không điều chỉnh được: {', '.join(unknown)}.")
+        check_work(self.fields | dict(changes))
+        changed = {k: v for k, v in changes.items() if self.fields[k] != v}
+        if not changed:
+            raise WorkInvalid("Không có gì thay đổi.")
+        self._amended(campaign_id=self.campaign_id, changes=changed, reason=reason)
+
+    @event("WorkAmended")
+    def _amended(self, campaign_id: uuid.UUID, changes: dict[str, Any], reason: str) -> None:
+        self.fields = self.fields | changes
+
+    def withdraw(self, reason: str) -> None:
+        if self.status == WITHDRAWN:
+            raise WorkWithdrawnError()
+        if not reason:
+            raise ReasonRequired()
+        self._withdrawn(campaign_id=self.campaign_id, reason=reason)
+
+    @event("WorkWithdrawn")
+    def _withdrawn(self, campaign_id: uuid.UUID, reason: str) -> None:
+        self.status = WITHDRAWN
+
+
+def check_initiative(title: str, authors: Sequence[str], field: str, description: str) -> None:
+    if not title or len(title) > 500:
+        raise InitiativeInvalid("Tên sáng kiến: 1–500 ký tự.", field="title")
+    if not authors or len(authors) > 50 or any(not a or len(a) > 300 for a in authors):
+        raise InitiativeInvalid("Sáng kiến cần 1–50 tác giả, mỗi tên 1–300 ký tự.", field="authors")
+    if len(field) > 500 or len(description) > MAX_TEXT:
+        raise InitiativeInvalid("Lĩnh vực hoặc mô tả quá dài.", field="description")
+
+
+def check_recognition(benefit_vnd: int, applied_at: Sequence[str], decision: str) -> None:
+    _money(benefit_vnd, "benefit_vnd", InitiativeInvalid)
+    if benefit_vnd is None:
+        raise InitiativeInvalid("Cần giá trị làm lợi (đồng; 0 nếu không tính được).")
+    if len(applied_at) > MAX_ITEMS or any(not p or len(p) > 500 for p in applied_at):
+        raise InitiativeInvalid("Nơi áp dụng: tối đa 200 nơi, mỗi nơi 1–500 ký tự.")
+    if len(decision) > 500:
+        raise InitiativeInvalid("Số quyết định công nhận dài quá 500 ký tự.", field="decision")
+
+
+class Initiative(Aggregate):
+    """A sáng kiến: registered by its unit (in a campaign, or on its own), then recognised with
+    the money it saves or earns (giá trị làm lợi) and the places it is applied."""
+
+    @event("InitiativeRegistered")
+    def __init__(
+        self,
+        unit_id: str,
+        campaign_id: uuid.UUID | None,
+        campaign_unit: str | None,
+        title: str,
+        authors: list[str],
+        field: str,
+        description: str,
+        registered_on: date,
+    ) -> None:
+        self.unit_id = unit_id
+        self.campaign_id = campaign_id
+        self.registered_on = registered_on
+        self.status = REGISTERED
+        self.recognised = False
+
+    @classmethod
+    def register(
+        cls,
+        campaign: CampaignFacts | None,
+        *,
+        unit_id: str,
+        title: str,
+        authors: list[str],
+        field: str,
+        description: str,
+        on: date,
+    ) -> Initiative:
+        if campaign is not None:
+            campaign.check_open()
+        check_initiative(title, authors, field, description)
+        return cls(
+            unit_id=unit_id,
+            campaign_id=campaign.campaign_id if campaign else None,
+            campaign_unit=campaign.unit_id if campaign else None,
+            title=title,
+            authors=list(authors),
+            field=field,
+            description=description,
+            registered_on=on,
+        )
+
+    def recognise(
+        self, *, benefit_vnd: int, applied_at: list[str], decision: str, on: date
+    ) -> None:
+        self._check_live()
+        if self.recognised:
+            raise InitiativeAlreadyRecognised()
+        check_recognition(benefit_vnd, applied_at, decision)
+        check_dates(self.registered_on, on)
+        self._recognised(
+            campaign_id=self.campaign_id,
+            benefit_vnd=benefit_vnd,
+            applied_at=list(applied_at),
+            decision=decision,
+            recognised_on=on,
+        )
+
+    @event("InitiativeRecognised")
+    def _recognised(
+        self,
+        campaign_id: uuid.UUID | None,
+        benefit_vnd: int,
+        applied_at: list[str],
+        decision: str,
+        recognised_on: date,
+    ) -> None:
+        self.recognised = True
+
+    def amend_recognition(self, *, benefit_vnd: int, applied_at: list[str], reason: str) -> None:
+        self._check_live()
+        if not self.recognised:
+            raise InitiativeNotRecognised()
+        if not reason:
+            raise ReasonRequired()
+        check_recognition(benefit_vnd, applied_at, "")
+        self._recognition_amended(
+            campaign_id=self.campaign_id,
+            benefit_vnd=benefit_vnd,
+            applied_at=list(applied_at),
+            reason=reason,
+        )
+
+    @event("InitiativeRecognitionAmended")
+    def _recognition_amended(
+        self, campaign_id: uuid.UUID | None, benefit_vnd: int, applied_at: list[str], reason: str
+    ) -> None:
+        pass  # the read model keeps the figures; the aggregate's rules need none of them
+
+    def withdraw(self, reason: str) -> None:
+        self._check_live()
+        if not reason:
+            raise ReasonRequired()
+        self._withdrawn(campaign_id=self.campaign_id, reason=reason)
+
+    @event("InitiativeWithdrawn")
+    def _withdrawn(self, campaign_id: uuid.UUID | None, reason: str) -> None:
+        self.status = WITHDRAWN
+
+    def _check_live(self) -> None:
+        if self.status == WITHDRAWN:
+            raise InitiativeWithdrawnError()
+
+
 CAMPAIGN_EVENTS = (
     Campaign.CampaignCreated,
     Campaign.PhaseAdded,
@@ -684,3 +1070,11 @@ REGISTRATION_EVENTS = (
     Registration.RegistrationWithdrawn,
 )
 PROGRESS_EVENTS = (Progress.ProgressOpened, Progress.ProgressReported)
+PLEDGE_EVENTS = (Pledge.PledgeRegistered, Pledge.PledgeWithdrawn)
+WORK_EVENTS = (Work.WorkRegistered, Work.WorkAmended, Work.WorkWithdrawn)
+INITIATIVE_EVENTS = (
+    Initiative.InitiativeRegistered,
+    Initiative.InitiativeRecognised,
+    Initiative.InitiativeRecognitionAmended,
+    Initiative.InitiativeWithdrawn,
+)

@@ -17,13 +17,20 @@ import orjson
 
 from services.campaign.domain import (
     CAMPAIGN_EVENTS,
+    INITIATIVE_EVENTS,
+    PLEDGE_EVENTS,
     PROGRESS_EVENTS,
     REGISTRATION_EVENTS,
+    WORK_EVENTS,
     Campaign,
+    Initiative,
+    Pledge,
     Progress,
     Registration,
+    Work,
 )
 from shared.aggregates import EventRegistry
+from shared.db import insert_rows
 from shared.eventstore import StoredEvent
 from shared.text import search_key
 
@@ -33,6 +40,9 @@ def build_registry() -> EventRegistry:
     registry.register(Campaign, *CAMPAIGN_EVENTS)
     registry.register(Registration, *REGISTRATION_EVENTS)
     registry.register(Progress, *PROGRESS_EVENTS)
+    registry.register(Pledge, *PLEDGE_EVENTS)
+    registry.register(Work, *WORK_EVENTS)
+    registry.register(Initiative, *INITIATIVE_EVENTS)
     return registry
 
 
@@ -269,6 +279,184 @@ async def _progress_reported(conn, stored: StoredEvent, e: Any) -> None:
     )
 
 
+PLEDGE_COLUMNS = (
+    ("tenant_id", "text"),
+    ("pledge_id", "uuid"),
+    ("campaign_id", "uuid"),
+    ("campaign_unit", "text"),
+    ("subject", "text"),
+    ("name", "text"),
+    ("ref", "text"),
+    ("search_key", "text"),
+    ("title", "text"),
+    ("registered_on", "date"),
+    ("late", "boolean"),
+    ("status", "text"),
+    ("version", "int"),
+)
+
+
+def pledge_row(tenant_id: str, pledge_id: Any, e: Any) -> tuple[Any, ...]:
+    """A new pledge's row, from its PledgeRegistered event (or, in a bulk pledge, from the very
+    values that event was made of)."""
+    return (
+        tenant_id,
+        pledge_id,
+        e.campaign_id,
+        e.campaign_unit,
+        e.subject,
+        e.name,
+        e.ref,
+        search_key(e.name, e.ref),
+        e.title,
+        e.registered_on,
+        e.late,
+        "registered",
+        1,
+    )
+
+
+async def insert_pledges(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    await insert_rows(conn, "campaign_pledges", PLEDGE_COLUMNS, rows)
+
+
+async def _pledge_registered(conn, stored: StoredEvent, e: Any) -> None:
+    await insert_pledges(conn, [pledge_row(stored.tenant_id, stored.stream_id, e)])
+
+
+async def _pledge_withdrawn(conn, stored: StoredEvent, e: Any) -> None:
+    await conn.execute(
+        "UPDATE campaign_pledges SET status = 'withdrawn', reason = $3, version = $4 "
+        "WHERE tenant_id = $1 AND pledge_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.reason,
+        stored.stream_version,
+    )
+
+
+async def _work_registered(conn, stored: StoredEvent, e: Any) -> None:
+    await conn.execute(
+        "INSERT INTO campaign_works (tenant_id, work_id, campaign_id, campaign_unit, name, kind, "
+        "description, location, value_vnd, completion_due, registered_on, status, version) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'registered', $12)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.campaign_id,
+        e.campaign_unit,
+        e.name,
+        e.kind,
+        e.description,
+        e.location,
+        e.value_vnd,
+        e.completion_due,
+        e.registered_on,
+        stored.stream_version,
+    )
+
+
+_WORK_COLUMNS = {
+    "name": "text",
+    "kind": "text",
+    "description": "text",
+    "location": "text",
+    "value_vnd": "bigint",
+    "completion_due": "date",
+}
+
+
+async def _work_amended(conn, stored: StoredEvent, e: Any) -> None:
+    sets, args = [], []
+    for key, value in e.changes.items():
+        args.append(value)
+        sets.append(f"{key} = ${len(args) + 4}::{_WORK_COLUMNS[key]}")
+    note = {"on": stored.recorded_at.isoformat(), "reason": e.reason, "changes": e.changes}
+    await conn.execute(
+        f"UPDATE campaign_works SET {', '.join(sets)}, history = history || $3::jsonb, "
+        "version = $4 WHERE tenant_id = $1 AND work_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        _json([note]),
+        stored.stream_version,
+        *args,
+    )
+
+
+async def _work_withdrawn(conn, stored: StoredEvent, e: Any) -> None:
+    note = {"on": stored.recorded_at.isoformat(), "withdrawn": e.reason}
+    await conn.execute(
+        "UPDATE campaign_works SET status = 'withdrawn', history = history || $3::jsonb, "
+        "version = $4 WHERE tenant_id = $1 AND work_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        _json([note]),
+        stored.stream_version,
+    )
+
+
+async def _initiative_registered(conn, stored: StoredEvent, e: Any) -> None:
+    await conn.execute(
+        "INSERT INTO campaign_initiatives (tenant_id, initiative_id, campaign_id, campaign_unit, "
+        "title, authors, field, description, search_key, registered_on, status, version) "
+        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, 'registered', $11)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.campaign_id,
+        e.campaign_unit,
+        e.title,
+        _json(e.authors),
+        e.field,
+        e.description,
+        search_key(e.title, *e.authors, e.field),
+        e.registered_on,
+        stored.stream_version,
+    )
+
+
+async def _initiative_recognised(conn, stored: StoredEvent, e: Any) -> None:
+    await conn.execute(
+        "UPDATE campaign_initiatives SET recognised_on = $3, decision = $4, benefit_vnd = $5, "
+        "applied_at = $6::jsonb, version = $7 WHERE tenant_id = $1 AND initiative_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.recognised_on,
+        e.decision,
+        e.benefit_vnd,
+        _json(e.applied_at),
+        stored.stream_version,
+    )
+
+
+async def _recognition_amended(conn, stored: StoredEvent, e: Any) -> None:
+    note = {
+        "on": stored.recorded_at.isoformat(),
+        "reason": e.reason,
+        "changes": {"benefit_vnd": e.benefit_vnd, "applied_at": e.applied_at},
+    }
+    await conn.execute(
+        "UPDATE campaign_initiatives SET benefit_vnd = $3, applied_at = $4::jsonb, "
+        "history = history || $5::jsonb, version = $6 WHERE tenant_id = $1 AND initiative_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.benefit_vnd,
+        _json(e.applied_at),
+        _json([note]),
+        stored.stream_version,
+    )
+
+
+async def _initiative_withdrawn(conn, stored: StoredEvent, e: Any) -> None:
+    note = {"on": stored.recorded_at.isoformat(), "withdrawn": e.reason}
+    await conn.execute(
+        "UPDATE campaign_initiatives SET status = 'withdrawn', history = history || $3::jsonb, "
+        "version = $4 WHERE tenant_id = $1 AND initiative_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        _json([note]),
+        stored.stream_version,
+    )
+
+
 _HANDLERS = {
     "CampaignCreated": _created,
     "PhaseAdded": _phase_added,
@@ -282,4 +470,13 @@ _HANDLERS = {
     "RegistrationAmended": _registration_amended,
     "RegistrationWithdrawn": _registration_withdrawn,
     "ProgressReported": _progress_reported,
+    "PledgeRegistered": _pledge_registered,
+    "PledgeWithdrawn": _pledge_withdrawn,
+    "WorkRegistered": _work_registered,
+    "WorkAmended": _work_amended,
+    "WorkWithdrawn": _work_withdrawn,
+    "InitiativeRegistered": _initiative_registered,
+    "InitiativeRecognised": _initiative_recognised,
+    "InitiativeRecognitionAmended": _recognition_amended,
+    "InitiativeWithdrawn": _initiative_withdrawn,
 }

@@ -23,6 +23,7 @@ from services.campaign.projections import build_registry
 from shared import access
 from shared.access import principal_of
 from shared.errors import NotFound
+from shared.graphql import BigInt
 from shared.text import like_escaped, search_key
 
 _REGISTRY = build_registry()
@@ -99,14 +100,16 @@ class Indicator:
     code: str
     name: str
     measure: Measure
-    target: int
+    target: BigInt
     source: IndicatorSource
     computed_from: list[str]
     scope: IndicatorScope
     category: IndicatorCategory | None
-    actual: int | None = strawberry.field(
-        description="Số thực hiện: tổng các đợt theo báo cáo mới nhất của mỗi đơn vị "
-        "(phần trăm: trung bình của các đơn vị, theo đợt gần nhất)."
+    actual: BigInt | None = strawberry.field(
+        description="Số thực hiện. Do đơn vị báo cáo: tổng các đợt theo báo cáo mới nhất của mỗi "
+        "đơn vị (phần trăm: trung bình của các đơn vị, theo đợt gần nhất). Tính từ sự kiện: đếm "
+        "(chỉ tiêu tiền: cộng giá trị) các sự kiện đã nêu trong thời gian của phong trào. Chỉ gồm "
+        "những gì người xem được đọc."
     )
     achievement: float | None = strawberry.field(description="Mức đạt, % so với chỉ tiêu.")
 
@@ -209,8 +212,9 @@ SELECT campaign_id AS key, number, name, starts, ends, review::text AS review
   FROM campaign_phases WHERE campaign_id = ANY ($1::uuid[]) ORDER BY number
 """
 
-# Latest report of each unit per phase: count and money add up over phases and units; a
-# percentage is averaged over the units' latest phase. Scope "own": the launching unit's alone
+# Computed: from the facts the indicator names (thidua_computed_actual, migration 0006).
+# Reported: latest report of each unit per phase; count and money add up over phases and units,
+# a percentage is averaged over the units' latest phase. Scope "own": the launching unit's alone
 # (an indicator's tenant_id is its campaign's unit).
 INDICATORS = """
 WITH p AS (
@@ -221,7 +225,11 @@ WITH p AS (
 )
 SELECT i.campaign_id AS key, i.code, i.name, i.measure, i.target, i.source, i.computed_from,
        i.scope, i.category,
-       CASE WHEN i.measure = 'percent'
+       CASE WHEN i.source = 'computed'
+            THEN (SELECT thidua_computed_actual(c.campaign_id, c.tenant_id, c.period_start,
+                                                c.period_end, i.scope, i.measure, i.computed_from)
+                    FROM campaigns c WHERE c.campaign_id = i.campaign_id)
+            WHEN i.measure = 'percent'
             THEN (SELECT round(avg(p.actual))::bigint FROM p
                    WHERE p.campaign_id = i.campaign_id AND p.code = i.code AND p.latest = 1
                      AND (i.scope = 'subtree' OR p.tenant_id = i.tenant_id))
@@ -469,7 +477,7 @@ class IndicatorInput:
     code: str = strawberry.field(description="Mã chỉ tiêu trong phong trào (chữ, số, - _).")
     name: str
     measure: Measure
-    target: int
+    target: BigInt
     source: IndicatorSource = IndicatorSource.REPORTED
     computed_from: list[str] = strawberry.field(default_factory=list)
     scope: IndicatorScope = IndicatorScope.SUBTREE
@@ -479,7 +487,7 @@ class IndicatorInput:
 @strawberry.input(description="Một số liệu: mã chỉ tiêu (hoặc tên số liệu) và giá trị.")
 class FigureInput:
     code: str
-    value: int
+    value: BigInt
 
 
 def _figures(figures: list[FigureInput]) -> dict[str, int]:
@@ -556,7 +564,7 @@ class CampaignMutation:
 
     @strawberry.mutation(description="Điều chỉnh mục tiêu của một chỉ tiêu, có lý do.")
     async def amend_indicator_target(
-        self, info: Info, campaign_id: strawberry.ID, code: str, target: int, reason: str
+        self, info: Info, campaign_id: strawberry.ID, code: str, target: BigInt, reason: str
     ) -> Campaign:
         cid = campaign_uuid(campaign_id)
         await _commands(info).amend_target(principal_of(info), cid, code, target, reason)

@@ -18,6 +18,7 @@ from litestar.status_codes import (
 )
 from strawberry.litestar import make_graphql_controller
 
+from services.campaign.uploads import pledge_upload
 from services.gateway.logs import configure_logging
 from services.gateway.runtime import Runtime
 from services.gateway.schema import build_schema
@@ -76,7 +77,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         """Who calls: no token, anonymous (reaching only version, serverTime and health); a bad
         token, 401 before any resolver runs."""
         request.state.principal = None
-        if request.url.path != "/graphql":
+        if request.url.path != "/graphql" and not request.url.path.startswith("/campaigns/"):
             return None
         try:
             token = bearer(request.headers.get("authorization"))
@@ -102,7 +103,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         context_getter=graphql_context,
     )
     return Litestar(
-        route_handlers=[health, ready, graphql],
+        route_handlers=[health, ready, graphql, pledge_upload(settings)],
         before_request=authenticate,
         lifespan=[lifespan],
         state=State({"runtime": runtime}),

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from services.campaign.schema import CampaignMutation, CampaignQuery
+from services.campaign.schema_records import RecordsMutation, RecordsQuery
 from services.gateway.audit_schema import AuditQuery
 from services.gateway.errors import DomainErrors
 from services.registry.schema import RegistryMutation, RegistryQuery
@@ -59,6 +60,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
 
 
-Query = merge_types("Query", (GatewayQuery, RegistryQuery, CampaignQuery, AuditQuery))
+Query = merge_types("Query", (GatewayQuery, RegistryQuery, CampaignQuery, RecordsQuery, AuditQuery))
 Query.__doc__ = "Điểm vào đọc dữ liệu của Thi đua."
-Mutation = merge_types("Mutation", (RegistryMutation, CampaignMutation))
+Mutation = merge_types("Mutation", (RegistryMutation, CampaignMutation, RecordsMutation))

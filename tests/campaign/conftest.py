@@ -12,7 +12,7 @@ from services.campaign.commands import CampaignCommands
 from services.campaign.projections import build_registry
 from services.gateway.runtime import Runtime
 from tests.registry.conftest import Tree, principal, registry, tree  # noqa: F401  (fixtures)
-from tests.registry.test_graphql import client, tokens  # noqa: F401  (fixtures)
+from tests.registry.test_graphql import client, elsewhere, tokens  # noqa: F401  (fixtures)
 
 
 @dataclass

@@ -378,6 +378,24 @@ async def test_only_officers_write_and_only_in_their_own_unit(campaigns, tree, o
     )
 
 
+async def test_a_unit_neither_registers_nor_reports_under_a_campaign_of_a_unit_below(
+    campaigns, tree, owner
+):
+    below = await seed_003(campaigns, tree.upper1)  # the province reads it, but stands above it
+    await refused(
+        "NOT_FOUND",
+        owner,
+        tree.prov1,
+        campaigns.register(officer(tree.prov1), below, contents=["A"]),
+    )
+    await refused(
+        "NOT_FOUND",
+        owner,
+        tree.prov1,
+        campaigns.report_progress(officer(tree.prov1), below, 1, {"cdcs-moi": 1}),
+    )
+
+
 async def test_a_merged_dissolved_or_unregistered_unit_gives_no_command(
     campaigns, registry, tree, owner
 ):

@@ -1,0 +1,386 @@
+"""Pledges in bulk (giao ước thi đua, đăng ký danh hiệu): a unit records the pledges of its
+people and collectives in a campaign, thousands in one call, from a GraphQL list or an uploaded
+CSV or XLSX file (services/campaign/uploads.py).
+
+Each row is checked on its own: the good rows are written, every bad one is named by its row
+number with its error's code and message. A pledge's id follows from the campaign, the unit, who
+pledges and the title, so a row already recorded is left as it is: sending the same rows again
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.campaign import projections
+from services.campaign.commands import CampaignCommands
+from services.campaign.domain import (
+    CampaignFacts,
+    Pledge,
+    TitleUnknown,
+    check_pledge,
+    pledge_id,
+)
+from services.campaign.rules import subject_of, title_of
+from shared import access
+from shared.aggregates import EventRegistry
+from shared.auth import Principal
+from shared.errors import ConcurrencyConflict, DomainError
+from shared.eventstore import NewEvent
+from shared.text import clean, search_key
+
+MAX_ERRORS_SHOWN = 1_000
+_CHUNK = 2_000
+
+
+class BulkTooLarge(DomainError):
+    code = "BULK_TOO_LARGE"
+    message_vi = "Quá nhiều dòng trong một lần gửi."
+
+
+class FileInvalid(DomainError):
+    code = "FILE_INVALID"
+    message_vi = "Không đọc được tệp; chưa ghi gì."
+
+
+class DuplicateRow(DomainError):
+    code = "PLEDGE_DUPLICATE_ROW"
+    message_vi = "Dòng này trùng một dòng trước."
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeRow:
+    """A row as it was given: ``row`` is its number as its sender sees it (a file's line, the
+    header being line 1; a list's position from 1)."""
+
+    row: int
+    subject: str
+    name: str
+    title: str
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int
+    code: str
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    received: int
+    written: int
+    unchanged: int = 0
+    error_count: int = 0
+    errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS_SHOWN
+
+
+@dataclass(frozen=True, slots=True)
+class _Good:
+    row: int
+    pledge_id: UUID
+    subject: str
+    name: str
+    ref: str
+    title: str
+
+
+def check_rows(
+    rows: Iterable[PledgeRow], facts: CampaignFacts, unit_id: str
+) -> tuple[list[_Good], list[RowError]]:
+    """Every row checked by the domain's rules, words turned into codes, and repeats within the
+    call named; nothing read or written."""
+    good: list[_Good] = []
+    errors: list[RowError] = []
+    first_row: dict[UUID, int] = {}
+    for given in rows:
+        try:
+            checked = _check_row(given, facts, unit_id)
+            if checked.pledge_id in first_row:
+                raise DuplicateRow(f"Trùng dòng {first_row[checked.pledge_id]}.")
+        except DomainError as exc:
+            errors.append(RowError(given.row, exc.code, exc.message, exc.context.get("field")))
+            continue
+        first_row[checked.pledge_id] = given.row
+        good.append(checked)
+    return good, errors
+
+
+def _check_row(given: PledgeRow, facts: CampaignFacts, unit_id: str) -> _Good:
+    name, ref, raw_title = clean(given.name), clean(given.ref), clean(given.title)
+    title = title_of(raw_title)
+    if title is None:
+        raise TitleUnknown(raw_title[:100], field="title")
+    raw_subject = clean(given.subject)
+    subject = subject_of(raw_subject) if raw_subject else title.subject
+    subject = subject or raw_subject  # an unknown word: the domain names it
+    check_pledge(subject, name, ref, title.code)  # Pledge.register's own rules, row by row
+    return _Good(
+        given.row,
+        pledge_id(facts.campaign_id, unit_id, subject, name, ref, title.code),
+        subject,
+        name,
+        ref,
+        title.code,
+    )
+
+
+async def register_pledges(
+    commands: CampaignCommands,
+    actor: Principal,
+    campaign_id: UUID,
+    rows: Sequence[PledgeRow],
+    *,
+    max_rows: int,
+) -> BulkResult:
+    """Record ``rows`` as pledges in the caller's unit, under a campaign of its own or a launched
+    one of a unit above. The good rows are written in one transaction; a call that loses a race
+    with the same rows sent at once is decided again, and finds them written."""
+    if len(rows) > max_rows:
+        raise BulkTooLarge(f"{len(rows)} > {max_rows}.", limit=max_rows)
+    for attempt in range(commands.repository.retries + 1):
+        try:
+            return await _register(commands, actor, campaign_id, rows)
+        except ConcurrencyConflict:
+            if attempt == commands.repository.retries:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _register(
+    commands: CampaignCommands, actor: Principal, campaign_id: UUID, rows: Sequence[PledgeRow]
+) -> BulkResult:
+    async with commands.writing(actor) as (conn, written):
+        facts = await commands._facts(conn, actor, campaign_id, own=True)
+        facts.check_open()
+        good, errors = check_rows(rows, facts, actor.tenant)
+        existing = await _existing(conn, actor.tenant, campaign_id, [g.pledge_id for g in good])
+        new = [g for g in good if g.pledge_id not in existing]
+        if new:
+            last_seq = await _write(commands, conn, actor, facts, new)
+            written.append((actor.tenant, last_seq))
+    return BulkResult(
+        received=len(rows),
+        written=len(new),
+        unchanged=len(good) - len(new),
+        error_count=len(errors),
+        errors=errors[:MAX_ERRORS_SHOWN],
+    )
+
+
+async def _existing(
+    conn: asyncpg.Connection, tenant: str, campaign_id: UUID, ids: list[UUID]
+) -> set[UUID]:
+    rows = await conn.fetch(
+        "SELECT pledge_id FROM campaign_pledges WHERE tenant_id = $1 AND campaign_id = $2 "
+        "AND pledge_id = ANY ($3::uuid[])",
+        tenant,
+        campaign_id,
+        ids,
+    )
+    return {r["pledge_id"] for r in rows}
+
+
+async def _write(
+    commands: CampaignCommands,
+    conn: asyncpg.Connection,
+    actor: Principal,
+    facts: CampaignFacts,
+    new: list[_Good],
+) -> int:
+    """The new pledges' events and rows, chunk by chunk. The database stores one chunk while
+    Python makes the next: two cores, both busy."""
+    on = commands.clock()
+    make = _pattern(facts, actor.tenant, on, new[0], commands.repository.registry)
+    late = facts.registration_due is not None and on > facts.registration_due
+    meta = access.command_meta(actor, "RegisterPledges")
+    store = commands.store
+    pending: asyncio.Future[int] | None = None
+    last_seq = 0
+    try:
+        for start in range(0, len(new), _CHUNK):
+            chunk = new[start : start + _CHUNK]
+            prepared = store.prepare(actor.tenant, [make(g) for g in chunk], meta)
+            rows = [_row(actor.tenant, facts, g, on, late) for g in chunk]
+            if pending is not None:
+                last_seq = await pending
+            pending = asyncio.ensure_future(_store(commands, conn, prepared, rows))
+            await asyncio.sleep(0)  # let it send its statement before the next chunk is made
+    finally:
+        # Also when making a chunk failed: the connection must be idle before the transaction
+        # can roll back.
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])
+    assert pending is not None
+    return max(last_seq, pending.result())
+
+
+async def _store(commands: CampaignCommands, conn, prepared, rows) -> int:
+    appended = await commands.store.append_prepared(prepared, connection=conn)
+    await projections.insert_pledges(conn, rows)
+    return appended.last_seq
+
+
+def _row(tenant: str, facts: CampaignFacts, g: _Good, on, late: bool) -> tuple[Any, ...]:
+    return projections.pledge_row(
+        tenant,
+        g.pledge_id,
+        SimpleNamespace(
+            campaign_id=facts.campaign_id,
+            campaign_unit=facts.unit_id,
+            subject=g.subject,
+            name=g.name,
+            ref=g.ref,
+            title=g.title,
+            registered_on=on,
+            late=late,
+        ),
+    )
+
+
+def _pattern(
+    facts: CampaignFacts, unit_id: str, on, sample: _Good, registry: EventRegistry
+) -> Callable[[_Good], NewEvent]:
+    """Each row's PledgeRegistered event as ``Pledge.register`` and the registry's encoding
+    make it (every row has been through ``Pledge.register`` in ``check_rows``). The sample goes
+    through the aggregate itself and is compared with the pattern, so the pattern cannot drift
+    from the domain unnoticed."""
+    pledge = Pledge.register(
+        facts,
+        unit_id=unit_id,
+        subject=sample.subject,
+        name=sample.name,
+        ref=sample.ref,
+        title=sample.title,
+        on=on,
+    )
+    [event] = pledge.collect_events()
+    expected = registry.encode(event)
+    campaign = registry.codec.encode(facts.campaign_id)
+    registered_on = registry.codec.encode(on)
+    late = expected.data["late"]
+
+    def make(g: _Good) -> NewEvent:
+        data = {
+            "campaign_id": campaign,
+            "campaign_unit": facts.unit_id,
+            "unit_id": unit_id,
+            "subject": g.subject,
+            "name": g.name,
+            "ref": g.ref,
+            "title": g.title,
+            "registered_on": registered_on,
+            "late": late,
+        }
+        return NewEvent(g.pledge_id, 1, expected.event_type, data, expected.schema_version)
+
+    if make(sample) != expected:
+        raise RuntimeError("PledgeRegistered has changed shape: update bulk._pattern.")
+    return make
+
+
+# --- files -------------------------------------------------------------------------------------
+
+# A column's header, as a user may write it (compared without diacritics or case).
+_HEADERS = {
+    "subject": "subject",
+    "doi tuong": "subject",
+    "loai": "subject",
+    "name": "name",
+    "ho ten": "name",
+    "ho va ten": "name",
+    "ten": "name",
+    "ten tap the": "name",
+    "ho ten / ten tap the": "name",
+    "ref": "ref",
+    "ma": "ref",
+    "ma so": "ref",
+    "ma nhan vien": "ref",
+    "ma doan vien": "ref",
+    "title": "title",
+    "danh hieu": "title",
+    "danh hieu dang ky": "title",
+}
+_XLSX_MAGIC = b"PK\x03\x04"
+
+
+def read_file(content: bytes) -> list[PledgeRow]:
+    """Rows of a CSV (UTF-8, comma or semicolon) or XLSX (first sheet) file whose first line
+    names the columns: ``name`` and ``title`` at least (họ tên, danh hiệu), ``subject`` (đối
+    tượng: cá nhân / tập thể; else the title's) and ``ref`` (mã) if wanted."""
+    table = _xlsx(content) if content.startswith(_XLSX_MAGIC) else _csv(content)
+    if not table:
+        raise FileInvalid("Tệp trống.")
+    columns = _columns(table[0])
+    rows = []
+    for number, cells in enumerate(table[1:], start=2):
+        values = {key: _cell(cells, index) for key, index in columns.items()}
+        if not any(values.values()):
+            continue  # a blank line
+        rows.append(
+            PledgeRow(
+                row=number,
+                subject=values.get("subject", ""),
+                name=values["name"],
+                title=values["title"],
+                ref=values.get("ref", ""),
+            )
+        )
+    return rows
+
+
+def _columns(header: Sequence[Any]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        key = _HEADERS.get(search_key(str(cell or "")))
+        if key is not None and key not in columns:
+            columns[key] = index
+    missing = [key for key in ("name", "title") if key not in columns]
+    if missing:
+        raise FileInvalid(
+            f"Dòng đầu phải có cột {', '.join(missing)} (họ tên, danh hiệu).", missing=missing
+        )
+    return columns
+
+
+def _cell(cells: Sequence[Any], index: int) -> str:
+    if index >= len(cells) or cells[index] is None:
+        return ""
+    value = cells[index]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a spreadsheet's 1024.0 is the number typed as 1024
+    return str(value)
+
+
+def _csv(content: bytes) -> list[list[str]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileInvalid("Tệp CSV phải mã hóa UTF-8.") from None
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    try:
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:
+        raise FileInvalid(f"CSV: {exc}.") from None
+
+
+def _xlsx(content: bytes) -> list[list[Any]]:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        return book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except (CalamineError, ValueError, IndexError) as exc:
+        raise FileInvalid(f"XLSX: {type(exc).__name__}.") from None

@@ -1,0 +1,77 @@
+"""Catalogues the campaign rules read: the titles a person or a collective may pledge to strive
+for, and the facts an indicator's actual may be computed from.
+
+Titles are named in Decree 98/2023/NĐ-CP (art. 24–28) and the union's rules (Quyết định
+999/QĐ-TLĐ, 2024). A code, once used in a stored event, is never renamed: add a new one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from shared.text import search_key
+
+PERSON, COLLECTIVE = "person", "collective"
+SUBJECTS = (PERSON, COLLECTIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class Title:
+    code: str
+    name: str
+    subject: str
+
+
+TITLES = {
+    t.code: t
+    for t in (
+        Title("lao_dong_tien_tien", "Lao động tiên tiến", PERSON),
+        Title("chien_si_thi_dua_co_so", "Chiến sĩ thi đua cơ sở", PERSON),
+        Title("chien_si_thi_dua_cap_tinh", "Chiến sĩ thi đua cấp bộ, ngành, tỉnh", PERSON),
+        Title("chien_si_thi_dua_toan_quoc", "Chiến sĩ thi đua toàn quốc", PERSON),
+        Title("doan_vien_cong_doan_xuat_sac", "Đoàn viên công đoàn xuất sắc", PERSON),
+        Title("tap_the_lao_dong_tien_tien", "Tập thể lao động tiên tiến", COLLECTIVE),
+        Title("tap_the_lao_dong_xuat_sac", "Tập thể lao động xuất sắc", COLLECTIVE),
+        Title("cong_doan_co_so_vung_manh", "Công đoàn cơ sở vững mạnh", COLLECTIVE),
+        Title("co_thi_dua", "Cờ thi đua", COLLECTIVE),
+    )
+}
+
+# What a file or a form may write for a subject: the code, or its Vietnamese word, typed with
+# or without diacritics.
+_SUBJECT_WORDS = {
+    PERSON: PERSON,
+    COLLECTIVE: COLLECTIVE,
+    "ca nhan": PERSON,
+    "tap the": COLLECTIVE,
+}
+
+
+@cache
+def _titles_by_key() -> dict[str, Title]:
+    keyed = {search_key(t.name): t for t in TITLES.values()}
+    return keyed | {t.code: t for t in TITLES.values()}
+
+
+def title_of(text: str) -> Title | None:
+    """The title a user means: its code, or its name with or without diacritics."""
+    return TITLES.get(text) or _titles_by_key().get(search_key(text))
+
+
+def subject_of(text: str) -> str | None:
+    return _SUBJECT_WORDS.get(search_key(text))
+
+
+# The facts an indicator's actual may be computed from (``source: computed``), by the name of
+# the event that records them: what is counted, and for an indicator measured in money, which
+# amount is summed. Each is counted over the campaign's period, in the launching unit alone
+# (scope ``own``) or over its whole subtree (scope ``subtree``).
+COMPUTABLE = {
+    "InitiativeRecognised": "sáng kiến được công nhận (tiền: giá trị làm lợi)",
+    "InitiativeRegistered": "sáng kiến đăng ký",
+    "WorkRegistered": "công trình, sản phẩm đăng ký gắn biển (tiền: giá trị)",
+    "PledgeRegistered": "giao ước thi đua, đăng ký danh hiệu",
+    "RegistrationSubmitted": "đơn vị đăng ký thi đua với phong trào",
+    "UnitRegistered": "đơn vị công đoàn thành lập mới",
+}
+MONEY_FACTS = frozenset({"InitiativeRecognised", "WorkRegistered"})

@@ -1,0 +1,581 @@
+"""GraphQL of what units record under campaigns: pledges (giao ước thi đua, đăng ký danh hiệu),
+works for plaques (công trình, sản phẩm gắn biển) and initiatives (sáng kiến).
+
+Reads run in ``access.scope`` (row-level security): a unit reads its own records and those of
+the units below it; the unit that launched a campaign reads what is recorded under it. A unit
+out of reach answers ``null``; a record out of reach, NOT_FOUND."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from enum import Enum
+from typing import Any
+
+import orjson
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from services.campaign.bulk import MAX_ERRORS_SHOWN, PledgeRow, register_pledges
+from services.campaign.rules import TITLES
+from services.campaign.schema import _commands, _read, campaign_uuid
+from shared import access
+from shared.access import principal_of
+from shared.errors import NotFound
+from shared.graphql import BigInt
+from shared.text import like_escaped, search_key
+
+MAX_PAGE = 1_000
+
+
+@strawberry.enum(description="Ai giao ước: cá nhân hay tập thể.")
+class PledgeSubject(Enum):
+    PERSON = "person"
+    COLLECTIVE = "collective"
+
+
+@strawberry.enum(description="Công trình hay sản phẩm.")
+class WorkKind(Enum):
+    WORK = "work"
+    PRODUCT = "product"
+
+
+@strawberry.type(description="Một danh hiệu thi đua có thể đăng ký.")
+class Title:
+    code: str
+    name: str
+    subject: PledgeSubject
+
+
+@strawberry.type(
+    description="Một giao ước thi đua: cá nhân hay tập thể đăng ký phấn đấu đạt danh hiệu."
+)
+class Pledge:
+    id: strawberry.ID
+    unit_id: strawberry.ID
+    campaign_id: strawberry.ID
+    subject: PledgeSubject
+    name: str
+    ref: str = strawberry.field(description="Mã của người lao động trong đơn vị, nếu có.")
+    title: str = strawberry.field(description="Mã danh hiệu.")
+    title_name: str
+    registered_on: date
+    late: bool = strawberry.field(description="Đăng ký sau hạn đăng ký của phong trào.")
+    status: str = strawberry.field(description="registered hoặc withdrawn.")
+    reason: str | None = strawberry.field(description="Lý do rút, nếu đã rút.")
+
+
+@strawberry.type(description="Số giao ước theo danh hiệu.")
+class TitleCount:
+    title: str
+    title_name: str
+    count: int
+
+
+@strawberry.type(description="Một trang giao ước, với tổng số và số theo danh hiệu.")
+class PledgePage:
+    total: int
+    by_title: list[TitleCount]
+    items: list[Pledge]
+
+
+@strawberry.type(description="Một dòng bị từ chối: số dòng, mã lỗi, thông báo.")
+class RowError:
+    row: int = strawberry.field(
+        description="Số dòng: dòng trong tệp (dòng tiêu đề là 1), hay vị trí trong danh sách (từ 1)."
+    )
+    code: str
+    message: str
+    field: str | None
+
+
+@strawberry.type(description="Kết quả một lần đăng ký giao ước hàng loạt.")
+class PledgeBulkResult:
+    received: int = strawberry.field(description="Số dòng nhận được.")
+    written: int = strawberry.field(description="Số giao ước mới được ghi.")
+    unchanged: int = strawberry.field(description="Số dòng đã có từ trước: không ghi lại.")
+    error_count: int
+    errors: list[RowError] = strawberry.field(
+        description=f"Các dòng bị từ chối (tối đa {MAX_ERRORS_SHOWN} dòng đầu)."
+    )
+
+
+@strawberry.type(description="Công trình, sản phẩm chào mừng đăng ký gắn biển.")
+class Work:
+    id: strawberry.ID
+    unit_id: strawberry.ID
+    campaign_id: strawberry.ID
+    name: str
+    kind: WorkKind
+    description: str
+    location: str
+    value_vnd: BigInt | None
+    completion_due: date | None
+    registered_on: date
+    status: str
+    history: JSON = strawberry.field(description="Các lần điều chỉnh, rút đăng ký, với lý do.")
+
+
+@strawberry.type(description="Một sáng kiến: đăng ký, rồi được công nhận với giá trị làm lợi.")
+class Initiative:
+    id: strawberry.ID
+    unit_id: strawberry.ID
+    campaign_id: strawberry.ID | None
+    title: str
+    authors: list[str]
+    field: str
+    description: str
+    registered_on: date
+    recognised_on: date | None
+    decision: str | None = strawberry.field(description="Quyết định công nhận.")
+    benefit_vnd: BigInt | None = strawberry.field(description="Giá trị làm lợi (đồng).")
+    applied_at: list[str] = strawberry.field(description="Nơi áp dụng.")
+    status: str
+    history: JSON
+
+
+@strawberry.type(description="Sáng kiến trong tầm, với tổng số và tổng giá trị làm lợi.")
+class InitiativePage:
+    count: int = strawberry.field(description="Số sáng kiến (chưa rút) khớp điều kiện.")
+    recognised_count: int
+    benefit_vnd: BigInt = strawberry.field(description="Tổng giá trị làm lợi đã công nhận.")
+    items: list[Initiative]
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+async def _units(info: Info, unit_id: strawberry.ID | None, subtree: bool) -> list[str] | None:
+    """The units a listing covers: the given one (default the caller's) and, with ``subtree``,
+    every unit ever below it; None when the unit is out of the caller's reach."""
+    principal = principal_of(info)
+    unit = str(unit_id) if unit_id else principal.tenant
+    async with access.scope(info.context["runtime"].pool, principal) as conn:
+        if not access.may_read_unit(principal, await access.relation(conn, principal, unit)):
+            return None
+        if not subtree:
+            return [unit]
+        rows = await conn.fetch(
+            "SELECT DISTINCT descendant FROM unit_closure WHERE ancestor = $1", unit
+        )
+        return [r["descendant"] for r in rows] or [unit]
+
+
+def _optional_campaign(value: strawberry.ID | None) -> uuid.UUID | None:
+    return campaign_uuid(value) if value else None
+
+
+def _page(offset: int, limit: int) -> tuple[int, int]:
+    return max(offset, 0), min(max(limit, 0), MAX_PAGE)
+
+
+_PLEDGE_FILTER = """
+  FROM campaign_pledges
+ WHERE tenant_id = ANY ($1::text[]) AND ($2::uuid IS NULL OR campaign_id = $2)
+   AND ($3::text IS NULL OR title = $3)
+   AND ($4::text IS NULL OR search_key LIKE '%' || $4 || '%')
+   AND ($5 OR status = 'registered')
+"""
+
+
+def _pledge(row: Any) -> Pledge:
+    return Pledge(
+        id=strawberry.ID(str(row["pledge_id"])),
+        unit_id=strawberry.ID(row["tenant_id"]),
+        campaign_id=strawberry.ID(str(row["campaign_id"])),
+        subject=PledgeSubject(row["subject"]),
+        name=row["name"],
+        ref=row["ref"],
+        title=row["title"],
+        title_name=TITLES[row["title"]].name,
+        registered_on=row["registered_on"],
+        late=row["late"],
+        status=row["status"],
+        reason=row["reason"],
+    )
+
+
+def _work(row: Any) -> Work:
+    return Work(
+        id=strawberry.ID(str(row["work_id"])),
+        unit_id=strawberry.ID(row["tenant_id"]),
+        campaign_id=strawberry.ID(str(row["campaign_id"])),
+        name=row["name"],
+        kind=WorkKind(row["kind"]),
+        description=row["description"],
+        location=row["location"],
+        value_vnd=row["value_vnd"],
+        completion_due=row["completion_due"],
+        registered_on=row["registered_on"],
+        status=row["status"],
+        history=orjson.loads(row["history"]),
+    )
+
+
+def _initiative(row: Any) -> Initiative:
+    return Initiative(
+        id=strawberry.ID(str(row["initiative_id"])),
+        unit_id=strawberry.ID(row["tenant_id"]),
+        campaign_id=strawberry.ID(str(row["campaign_id"])) if row["campaign_id"] else None,
+        title=row["title"],
+        authors=orjson.loads(row["authors"]),
+        field=row["field"],
+        description=row["description"],
+        registered_on=row["registered_on"],
+        recognised_on=row["recognised_on"],
+        decision=row["decision"],
+        benefit_vnd=row["benefit_vnd"],
+        applied_at=orjson.loads(row["applied_at"]),
+        status=row["status"],
+        history=orjson.loads(row["history"]),
+    )
+
+
+_WORK_COLUMNS = (
+    "tenant_id, work_id, campaign_id, name, kind, description, location, value_vnd, "
+    "completion_due, registered_on, status, history::text AS history"
+)
+_INITIATIVE_COLUMNS = (
+    "tenant_id, initiative_id, campaign_id, title, authors::text AS authors, field, description, "
+    "registered_on, recognised_on, decision, benefit_vnd, applied_at::text AS applied_at, status, "
+    "history::text AS history"
+)
+_INITIATIVE_FILTER = """
+  FROM campaign_initiatives
+ WHERE tenant_id = ANY ($1::text[]) AND ($2::uuid IS NULL OR campaign_id = $2)
+   AND ($3::int IS NULL OR extract(year FROM coalesce(recognised_on, registered_on)) = $3)
+   AND ($4::text IS NULL OR search_key LIKE '%' || $4 || '%')
+   AND ($5::boolean IS NULL OR (recognised_on IS NOT NULL) = $5)
+   AND status = 'registered'
+"""
+
+
+@strawberry.type
+class RecordsQuery:
+    @strawberry.field(description="Danh mục danh hiệu thi đua đăng ký được.")
+    def titles(self) -> list[Title]:
+        return [
+            Title(code=t.code, name=t.name, subject=PledgeSubject(t.subject))
+            for t in TITLES.values()
+        ]
+
+    @strawberry.field(
+        description="Giao ước thi đua của một đơn vị (mặc định: đơn vị mình), hoặc cả các đơn vị "
+        "cấp dưới (subtree: true); lọc theo phong trào, danh hiệu, tên (gõ có dấu hay không dấu). "
+        "Đơn vị ngoài tầm: null."
+    )
+    async def pledges(
+        self,
+        info: Info,
+        campaign_id: strawberry.ID | None = None,
+        unit_id: strawberry.ID | None = None,
+        subtree: bool = False,
+        title: str | None = None,
+        search: str | None = None,
+        include_withdrawn: bool = False,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> PledgePage | None:
+        units = await _units(info, unit_id, subtree)
+        if units is None:
+            return None
+        offset, limit = _page(offset, limit)
+        args = (
+            units,
+            _optional_campaign(campaign_id),
+            title,
+            like_escaped(search_key(search)) if search else None,
+            include_withdrawn,
+        )
+        counts = await _read(
+            info,
+            f"SELECT title, count(*) AS n {_PLEDGE_FILTER} GROUP BY title ORDER BY title",
+            *args,
+        )
+        rows = await _read(
+            info,
+            f"SELECT * {_PLEDGE_FILTER} ORDER BY tenant_id, name, title, pledge_id "
+            f"OFFSET {offset} LIMIT {limit}",
+            *args,
+        )
+        return PledgePage(
+            total=sum(r["n"] for r in counts),
+            by_title=[
+                TitleCount(title=r["title"], title_name=TITLES[r["title"]].name, count=r["n"])
+                for r in counts
+            ],
+            items=[_pledge(r) for r in rows],
+        )
+
+    @strawberry.field(
+        description="Công trình, sản phẩm đăng ký gắn biển của một đơn vị (mặc định: đơn vị "
+        "mình), hoặc cả cấp dưới (subtree: true). Đơn vị ngoài tầm: null."
+    )
+    async def works(
+        self,
+        info: Info,
+        campaign_id: strawberry.ID | None = None,
+        unit_id: strawberry.ID | None = None,
+        subtree: bool = False,
+        include_withdrawn: bool = False,
+    ) -> list[Work] | None:
+        units = await _units(info, unit_id, subtree)
+        if units is None:
+            return None
+        rows = await _read(
+            info,
+            f"SELECT {_WORK_COLUMNS} FROM campaign_works WHERE tenant_id = ANY ($1::text[]) "
+            "AND ($2::uuid IS NULL OR campaign_id = $2) AND ($3 OR status = 'registered') "
+            f"ORDER BY registered_on, name LIMIT {MAX_PAGE}",
+            units,
+            _optional_campaign(campaign_id),
+            include_withdrawn,
+        )
+        return [_work(r) for r in rows]
+
+    @strawberry.field(
+        description="Sáng kiến của một đơn vị (mặc định: đơn vị mình) và các đơn vị cấp dưới "
+        "(subtree, mặc định true), với tổng số và tổng giá trị làm lợi; lọc theo phong trào, năm "
+        "(công nhận, hay đăng ký nếu chưa công nhận), đã công nhận hay chưa, tên hay tác giả. "
+        "Đơn vị ngoài tầm: null."
+    )
+    async def initiatives(
+        self,
+        info: Info,
+        campaign_id: strawberry.ID | None = None,
+        unit_id: strawberry.ID | None = None,
+        subtree: bool = True,
+        year: int | None = None,
+        recognised: bool | None = None,
+        search: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> InitiativePage | None:
+        units = await _units(info, unit_id, subtree)
+        if units is None:
+            return None
+        offset, limit = _page(offset, limit)
+        args = (
+            units,
+            _optional_campaign(campaign_id),
+            year,
+            like_escaped(search_key(search)) if search else None,
+            recognised,
+        )
+        [totals] = await _read(
+            info,
+            "SELECT count(*) AS n, count(recognised_on) AS recognised, "
+            f"coalesce(sum(benefit_vnd), 0)::bigint AS benefit {_INITIATIVE_FILTER}",
+            *args,
+        )
+        rows = await _read(
+            info,
+            f"SELECT {_INITIATIVE_COLUMNS} {_INITIATIVE_FILTER} "
+            f"ORDER BY registered_on, title, initiative_id OFFSET {offset} LIMIT {limit}",
+            *args,
+        )
+        return InitiativePage(
+            count=totals["n"],
+            recognised_count=totals["recognised"],
+            benefit_vnd=totals["benefit"],
+            items=[_initiative(r) for r in rows],
+        )
+
+
+async def _one(info: Info, table: str, key: str, columns: str, value: uuid.UUID) -> Any:
+    rows = await _read(info, f"SELECT {columns} FROM {table} WHERE {key} = $1", value)
+    if not rows:
+        raise NotFound(str(value), id=str(value))
+    return rows[0]
+
+
+def record_uuid(value: str) -> uuid.UUID:
+    return campaign_uuid(value)  # any id a client sends that is not one is simply not found
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+@strawberry.input(description="Một dòng giao ước.")
+class PledgeRowInput:
+    name: str = strawberry.field(description="Họ tên, hay tên tập thể.")
+    title: str = strawberry.field(description="Mã danh hiệu, hay tên danh hiệu (có dấu hay không).")
+    subject: PledgeSubject | None = strawberry.field(
+        default=None, description="Cá nhân hay tập thể; bỏ trống: theo danh hiệu."
+    )
+    ref: str = strawberry.field(default="", description="Mã người lao động trong đơn vị.")
+
+
+@strawberry.input(description="Công trình, sản phẩm đăng ký gắn biển.")
+class WorkInput:
+    name: str
+    kind: WorkKind = WorkKind.WORK
+    description: str = ""
+    location: str = ""
+    value_vnd: BigInt | None = None
+    completion_due: date | None = strawberry.field(default=None, description="Dự kiến hoàn thành.")
+
+
+@strawberry.input(description="Điều chỉnh công trình: chỉ các trường có giá trị được đổi.")
+class WorkChanges:
+    name: str | None = None
+    kind: WorkKind | None = None
+    description: str | None = None
+    location: str | None = None
+    value_vnd: BigInt | None = None
+    completion_due: date | None = None
+
+
+@strawberry.input(description="Một sáng kiến đăng ký.")
+class InitiativeInput:
+    title: str
+    authors: list[str]
+    field: str = strawberry.field(default="", description="Lĩnh vực.")
+    description: str = ""
+    campaign_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Phong trào mà sáng kiến đăng ký theo, nếu có."
+    )
+
+
+@strawberry.type
+class RecordsMutation:
+    @strawberry.mutation(
+        description="Đăng ký giao ước thi đua hàng loạt cho đơn vị mình trong một phong trào "
+        "(của đơn vị mình, hay đã phát động của cấp trên): dòng hợp lệ được ghi, dòng lỗi được nêu "
+        "tên; gửi lại cùng các dòng thì không ghi gì thêm."
+    )
+    async def register_pledges(
+        self, info: Info, campaign_id: strawberry.ID, rows: list[PledgeRowInput]
+    ) -> PledgeBulkResult:
+        given = [
+            PledgeRow(
+                row=n,
+                subject=r.subject.value if r.subject else "",
+                name=r.name,
+                title=r.title,
+                ref=r.ref,
+            )
+            for n, r in enumerate(rows, start=1)
+        ]
+        result = await register_pledges(
+            _commands(info),
+            principal_of(info),
+            campaign_uuid(campaign_id),
+            given,
+            max_rows=info.context["runtime"].settings.max_bulk_rows,
+        )
+        return bulk_result(result)
+
+    @strawberry.mutation(description="Rút một giao ước của đơn vị mình, có lý do.")
+    async def withdraw_pledge(self, info: Info, pledge_id: strawberry.ID, reason: str) -> Pledge:
+        pid = record_uuid(pledge_id)
+        await _commands(info).withdraw_pledge(principal_of(info), pid, reason)
+        return _pledge(await _one(info, "campaign_pledges", "pledge_id", "*", pid))
+
+    @strawberry.mutation(description="Đăng ký một công trình, sản phẩm gắn biển trong phong trào.")
+    async def register_work(self, info: Info, campaign_id: strawberry.ID, input: WorkInput) -> Work:
+        work_id = await _commands(info).register_work(
+            principal_of(info),
+            campaign_uuid(campaign_id),
+            name=input.name,
+            kind=input.kind.value,
+            description=input.description,
+            location=input.location,
+            value_vnd=input.value_vnd,
+            completion_due=input.completion_due,
+        )
+        return _work(await _one(info, "campaign_works", "work_id", _WORK_COLUMNS, work_id))
+
+    @strawberry.mutation(description="Điều chỉnh công trình, sản phẩm đã đăng ký, có lý do.")
+    async def amend_work(
+        self, info: Info, work_id: strawberry.ID, changes: WorkChanges, reason: str
+    ) -> Work:
+        wid = record_uuid(work_id)
+        given = {k: v for k, v in vars(changes).items() if v is not None}
+        if "kind" in given:
+            given["kind"] = given["kind"].value
+        await _commands(info).amend_work(principal_of(info), wid, given, reason)
+        return _work(await _one(info, "campaign_works", "work_id", _WORK_COLUMNS, wid))
+
+    @strawberry.mutation(description="Rút đăng ký công trình, sản phẩm, có lý do.")
+    async def withdraw_work(self, info: Info, work_id: strawberry.ID, reason: str) -> Work:
+        wid = record_uuid(work_id)
+        await _commands(info).withdraw_work(principal_of(info), wid, reason)
+        return _work(await _one(info, "campaign_works", "work_id", _WORK_COLUMNS, wid))
+
+    @strawberry.mutation(description="Đăng ký một sáng kiến của đơn vị mình.")
+    async def register_initiative(self, info: Info, input: InitiativeInput) -> Initiative:
+        initiative_id = await _commands(info).register_initiative(
+            principal_of(info),
+            title=input.title,
+            authors=input.authors,
+            field=input.field,
+            description=input.description,
+            campaign_id=_optional_campaign(input.campaign_id),
+        )
+        return await _initiative_of(info, initiative_id)
+
+    @strawberry.mutation(
+        description="Công nhận sáng kiến: giá trị làm lợi (đồng), nơi áp dụng, quyết định."
+    )
+    async def recognise_initiative(
+        self,
+        info: Info,
+        initiative_id: strawberry.ID,
+        benefit_vnd: BigInt,
+        applied_at: list[str],
+        decision: str = "",
+    ) -> Initiative:
+        iid = record_uuid(initiative_id)
+        await _commands(info).recognise_initiative(
+            principal_of(info),
+            iid,
+            benefit_vnd=benefit_vnd,
+            applied_at=applied_at,
+            decision=decision,
+        )
+        return await _initiative_of(info, iid)
+
+    @strawberry.mutation(description="Điều chỉnh giá trị làm lợi, nơi áp dụng, có lý do.")
+    async def amend_initiative_recognition(
+        self,
+        info: Info,
+        initiative_id: strawberry.ID,
+        benefit_vnd: BigInt,
+        applied_at: list[str],
+        reason: str,
+    ) -> Initiative:
+        iid = record_uuid(initiative_id)
+        await _commands(info).amend_recognition(
+            principal_of(info), iid, benefit_vnd=benefit_vnd, applied_at=applied_at, reason=reason
+        )
+        return await _initiative_of(info, iid)
+
+    @strawberry.mutation(description="Rút một sáng kiến (kể cả đã công nhận), có lý do.")
+    async def withdraw_initiative(
+        self, info: Info, initiative_id: strawberry.ID, reason: str
+    ) -> Initiative:
+        iid = record_uuid(initiative_id)
+        await _commands(info).withdraw_initiative(principal_of(info), iid, reason)
+        return await _initiative_of(info, iid)
+
+
+async def _initiative_of(info: Info, initiative_id: uuid.UUID) -> Initiative:
+    row = await _one(
+        info, "campaign_initiatives", "initiative_id", _INITIATIVE_COLUMNS, initiative_id
+    )
+    return _initiative(row)
+
+
+def bulk_result(result: Any) -> PledgeBulkResult:
+    return PledgeBulkResult(
+        received=result.received,
+        written=result.written,
+        unchanged=result.unchanged,
+        error_count=result.error_count,
+        errors=[
+            RowError(row=e.row, code=e.code, message=e.message, field=e.field)
+            for e in result.errors
+        ],
+    )
