@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from uuid import UUID
 
 import orjson
@@ -21,13 +22,16 @@ DIARY = UUID("83cd1eab-7f02-4a72-9d98-7e398c7ecb28")
 INITIATIVES = UUID("6d584605-bcf4-478e-bcb6-ac9b0ec313ad")
 
 
-@pytest.fixture(scope="module")
-async def golden(database_url):
-    """The golden rows inserted as they were stored (hashes and all), once per session, by the
-    owner: the application role cannot write log rows except through thidua_append."""
-    rows = [orjson.loads(line) for line in (GOLDEN / "events.jsonl").read_bytes().splitlines()]
+def golden_rows(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+async def insert_golden(database_url: str, rows: list[dict]) -> list[dict]:
+    """A golden file's rows inserted as they were stored (hashes and all), once per session, by
+    the owner: the application role cannot write log rows except through thidua_append."""
+    tenant = rows[0]["tenant_id"]
     async with owner_connection(database_url) as conn, conn.transaction():
-        if not await conn.fetchval("SELECT 1 FROM tenant_heads WHERE tenant_id = $1", TENANT):
+        if not await conn.fetchval("SELECT 1 FROM tenant_heads WHERE tenant_id = $1", tenant):
             await conn.executemany(
                 """INSERT INTO events (tenant_id, seq, stream_id, stream_version, event_type,
                        schema_version, data, meta, recorded_at, prev_hash, hash)
@@ -51,11 +55,16 @@ async def golden(database_url):
             )
             await conn.execute(
                 "INSERT INTO tenant_heads (tenant_id, seq, hash) VALUES ($1, $2, $3)",
-                TENANT,
+                tenant,
                 rows[-1]["seq"],
                 bytes.fromhex(rows[-1]["hash"]),
             )
     return rows
+
+
+@pytest.fixture(scope="module")
+async def golden(database_url):
+    return await insert_golden(database_url, golden_rows(GOLDEN / "events.jsonl"))
 
 
 async def test_the_golden_chain_verifies_in_the_product_and_standalone(golden, owner):
