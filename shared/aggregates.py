@@ -146,6 +146,10 @@ class EventRegistry:
 
         return decorate
 
+    def event_names(self) -> frozenset[str]:
+        """Every stored event name this registry reads."""
+        return frozenset(self._by_name)
+
     def aggregate_class(self, name: str) -> type[Aggregate]:
         try:
             return self._aggregates[name]
