@@ -7,7 +7,7 @@ Titles are named in Decree 98/2023/NĐ-CP (art. 24–28) and the union's rules (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from shared.text import search_key
 
@@ -53,11 +53,13 @@ def _titles_by_key() -> dict[str, Title]:
     return keyed | {t.code: t for t in TITLES.values()}
 
 
+@lru_cache(maxsize=1024)  # a bulk pledge names a handful of titles over and over
 def title_of(text: str) -> Title | None:
     """The title a user means: its code, or its name with or without diacritics."""
     return TITLES.get(text) or _titles_by_key().get(search_key(text))
 
 
+@lru_cache(maxsize=1024)
 def subject_of(text: str) -> str | None:
     return _SUBJECT_WORDS.get(search_key(text))
 

@@ -240,6 +240,26 @@ def tenants_rebuild() -> None:
     print(f"{_run(go)} registry events replayed")
 
 
+@app.command()
+def demo() -> None:
+    """Load a demo: a union tree (LĐLĐ tỉnh Ninh Bình, Công đoàn Công Thương Việt Nam), the
+    campaigns of two real plans (2021, 2017) with registrations, progress reports and a phase
+    review; then print what it holds and tokens to try it with. Running it again writes
+    nothing new."""
+    from services.gateway.demo import load_demo, show
+
+    settings = Settings()
+
+    async def go():
+        runtime = await Runtime.start(settings)
+        try:
+            return await load_demo(runtime)
+        finally:
+            await runtime.close()
+
+    show(Console(), _run(go), settings)
+
+
 def _tenant_or_exit(tenant: str) -> str:
     try:
         check_tenant(tenant)
