@@ -34,6 +34,8 @@ app.add_typer(log_app, name="log")
 app.add_typer(token_app, name="token")
 tenants_app = typer.Typer(help="The unit registry: every union unit is a tenant.")
 app.add_typer(tenants_app, name="tenants")
+campaigns_app = typer.Typer(help="Campaigns (phong trào thi đua) and what is recorded under them.")
+app.add_typer(campaigns_app, name="campaigns")
 err = Console(stderr=True)
 
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="The unit (tenant) id.")]
@@ -240,12 +242,25 @@ def tenants_rebuild() -> None:
     print(f"{_run(go)} registry events replayed")
 
 
+@campaigns_app.command("rebuild")
+def campaigns_rebuild() -> None:
+    """Rebuild the campaigns' read model (campaigns, registrations, progress, pledges, works,
+    initiatives) from every unit's log, in one transaction."""
+    from services.campaign.projections import build_registry, rebuild
+
+    async def work(conn) -> int:
+        async with conn.transaction():
+            return await rebuild(conn, build_registry())
+
+    print(f"{_as_owner(work)} campaign events replayed")
+
+
 @app.command()
 def demo() -> None:
     """Load a demo: a union tree (LĐLĐ tỉnh Ninh Bình, Công đoàn Công Thương Việt Nam), the
-    campaigns of two real plans (2021, 2017) with registrations, progress reports and a phase
-    review; then print what it holds and tokens to try it with. Running it again writes
-    nothing new."""
+    campaigns of two real plans (2021, 2017) with registrations, progress reports, a phase
+    review, people's pledges, works for plaques and initiatives; then print what it holds and
+    tokens to try it with. Running it again writes nothing new."""
     from services.gateway.demo import load_demo, show
 
     settings = Settings()

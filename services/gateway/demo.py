@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from services.campaign.bulk import PledgeRow, register_pledges
 from services.campaign.commands import CampaignCommands
 from services.campaign.domain import DRAFT
 from services.campaign.projections import build_registry as campaign_registry
@@ -183,7 +184,7 @@ class DemoCampaign:
 # actuals (README, "Not yet built"). Until then they are created as source "reported"; switch
 # ``COMPUTE_FROM_EVENTS`` on when computed indicators land. Progress reports never carry them.
 COMPUTED_LATER: Mapping[str, tuple[str, ...]] = {"sang-kien": ("InitiativeRecognised",)}
-COMPUTE_FROM_EVENTS = False
+COMPUTE_FROM_EVENTS = True
 
 # Kế hoạch 02/KH-LĐLĐ, 20/01/2021 (seed 003).
 NAME_003 = (
@@ -1096,12 +1097,285 @@ async def _reviews(ctx: DemoContext) -> int:
     return made
 
 
+# --- people's pledges, works and initiatives (synthetic, deterministic) ----------------------
+
+FAMILY = (
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Vũ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Ngô",
+    "Đinh",
+    "Lương",
+)
+MIDDLE = ("Văn", "Thị", "Đức", "Thị Thu", "Minh", "Thị Hồng", "Quang", "Thị Lan", "Xuân", "Hữu")
+GIVEN = (
+    "An",
+    "Bình",
+    "Cường",
+    "Dung",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Long",
+    "Mai",
+    "Nam",
+    "Nga",
+    "Phúc",
+    "Quân",
+    "Thảo",
+    "Trang",
+    "Tuấn",
+    "Vân",
+    "Yến",
+)
+PLEDGING_UNITS = (  # grassroots unions under the province: (unit, people pledging)
+    ("nb-cs-trang-an", 120),
+    ("nb-cs-xi-mang-td", 200),
+    ("nb-cs-giay-nb", 300),
+    ("nb-cs-dam-nb", 150),
+    ("nb-cs-may-kim-son", 180),
+    ("nb-cs-dh-hoa-lu", 60),
+    ("nb-cs-bv-kim-son", 50),
+)
+PLEDGED_ON = date(2021, 2, 15)
+
+
+def person_name(n: int) -> str:
+    return f"{FAMILY[n % len(FAMILY)]} {MIDDLE[n // 7 % len(MIDDLE)]} {GIVEN[n // 3 % len(GIVEN)]}"
+
+
+def pledge_rows(people: int) -> list[PledgeRow]:
+    """A unit's pledges: everyone for Lao động tiên tiến, one in eight also for Chiến sĩ thi đua
+    cơ sở; two workshops for Tập thể lao động xuất sắc; the union for Công đoàn cơ sở vững mạnh."""
+    rows = []
+    for n in range(people):
+        ref = f"NV{n + 1:04d}"
+        rows.append(PledgeRow(len(rows) + 1, "", person_name(n), "Lao động tiên tiến", ref))
+        if n % 8 == 0:
+            rows.append(PledgeRow(len(rows) + 1, "", person_name(n), "Chiến sĩ thi đua cơ sở", ref))
+    for collective, title in (
+        ("Phân xưởng Sản xuất số 1", "Tập thể lao động xuất sắc"),
+        ("Phòng Kỹ thuật", "Tập thể lao động xuất sắc"),
+        ("Ban Chấp hành Công đoàn cơ sở", "Công đoàn cơ sở vững mạnh"),
+    ):
+        rows.append(PledgeRow(len(rows) + 1, "", collective, title))
+    return rows
+
+
+async def _pledges(ctx: DemoContext) -> int:
+    """The province's grassroots unions record their people's pledges under its 2021 campaign;
+    a pledge already recorded is left as it is, so a second run writes none."""
+    ctx.clock.on = PLEDGED_ON
+    written = 0
+    for unit, people in PLEDGING_UNITS:
+        result = await register_pledges(
+            ctx.campaigns,
+            ctx.officer(unit),
+            ctx.campaign_id("nb-2021"),
+            pledge_rows(people),
+            max_rows=ctx.runtime.settings.max_bulk_rows,
+        )
+        written += result.written
+    return written
+
+
+@dataclass(frozen=True, slots=True)
+class DemoWork:
+    unit: str
+    name: str
+    kind: str
+    location: str
+    value_vnd: int
+    completion_due: date
+
+
+WORKS = (  # seed 004: works and products greeting the union congresses, registered for plaques
+    DemoWork(
+        "ct-cs-gang-thep-tn",
+        "Lò cao số 3 cải tạo, nâng công suất",
+        "work",
+        "Thái Nguyên",
+        1_200_000_000_000,
+        date(2017, 9, 30),
+    ),
+    DemoWork(
+        "ct-cs-may-10",
+        "Dây chuyền may sơ mi tự động",
+        "work",
+        "Gia Lâm, Hà Nội",
+        85_000_000_000,
+        date(2017, 8, 15),
+    ),
+    DemoWork(
+        "ct-cs-viet-tien",
+        "Bộ sưu tập sơ mi chào mừng Đại hội Công đoàn",
+        "product",
+        "Thành phố Hồ Chí Minh",
+        4_500_000_000,
+        date(2017, 7, 28),
+    ),
+    DemoWork(
+        "ct-cs-thuoc-la-thang-long",
+        "Nhà xưởng sản xuất mới tại Khu công nghiệp Thạch Thất",
+        "work",
+        "Thạch Thất, Hà Nội",
+        1_900_000_000_000,
+        date(2017, 12, 15),
+    ),
+)
+WORKS_ON = date(2017, 4, 10)
+
+
+async def _works(ctx: DemoContext) -> int:
+    made = 0
+    ctx.clock.on = WORKS_ON
+    for w in WORKS:
+        async with ctx.reading() as conn:
+            if await conn.fetchval(
+                "SELECT 1 FROM campaign_works WHERE tenant_id = $1 AND name = $2",
+                ctx.unit(w.unit),
+                w.name,
+            ):
+                continue
+        await ctx.campaigns.register_work(
+            ctx.officer(w.unit),
+            ctx.campaign_id("ct-2017"),
+            name=w.name,
+            kind=w.kind,
+            location=w.location,
+            value_vnd=w.value_vnd,
+            completion_due=w.completion_due,
+        )
+        made += 1
+    return made
+
+
+@dataclass(frozen=True, slots=True)
+class DemoInitiative:
+    unit: str
+    title: str
+    authors: tuple[int, ...]  # people of the unit, by number (person_name)
+    field: str
+    benefit_vnd: int | None  # None: registered, not yet recognised
+    applied_at: tuple[str, ...] = ()
+
+
+INITIATIVES = (
+    DemoInitiative(
+        "nb-cs-xi-mang-td",
+        "Cải tiến hệ thống làm mát lò nung clinker",
+        (3, 17),
+        "Cơ khí",
+        1_350_000_000,
+        ("Nhà máy Xi măng Tam Điệp",),
+    ),
+    DemoInitiative(
+        "nb-cs-xi-mang-td",
+        "Tận dụng nhiệt khí thải sấy nguyên liệu",
+        (25,),
+        "Năng lượng",
+        860_000_000,
+        ("Nhà máy Xi măng Tam Điệp",),
+    ),
+    DemoInitiative(
+        "nb-cs-giay-nb",
+        "Đồ gá tự động cho công đoạn may mũ giày",
+        (8, 40, 41),
+        "May, da giày",
+        240_000_000,
+        ("Xưởng may 1", "Xưởng may 3"),
+    ),
+    DemoInitiative(
+        "nb-cs-giay-nb",
+        "Sắp xếp lại chuyền gò để giảm thao tác thừa",
+        (66,),
+        "Tổ chức sản xuất",
+        95_000_000,
+        ("Xưởng gò",),
+    ),
+    DemoInitiative(
+        "nb-cs-dam-nb",
+        "Thu hồi khí CO2 từ công đoạn tổng hợp amoniac",
+        (12, 13),
+        "Hóa chất",
+        3_100_000_000,
+        ("Phân xưởng Tổng hợp",),
+    ),
+    DemoInitiative(
+        "nb-cs-trang-an",
+        "Ứng dụng bán vé điện tử tại bến thuyền",
+        (5,),
+        "Công nghệ thông tin",
+        410_000_000,
+        ("Bến thuyền Tràng An", "Bến Tam Cốc"),
+    ),
+    DemoInitiative("nb-cs-may-kim-son", "Cữ gấp nẹp áo sơ mi", (19, 57), "May", None),
+    DemoInitiative(
+        "nb-cs-dh-hoa-lu",
+        "Phần mềm xếp thời khóa biểu",
+        (2,),
+        "Giáo dục",
+        0,
+        ("Trường Đại học Hoa Lư",),
+    ),
+)
+INITIATIVES_ON = date(2021, 4, 12)
+RECOGNISED_ON = date(2021, 6, 18)
+
+
+async def _initiatives(ctx: DemoContext) -> int:
+    """Initiatives of the province's grassroots unions, registered under its 2021 campaign and
+    most of them recognised with their benefit: the campaign's computed indicator counts them."""
+    made = 0
+    for i in INITIATIVES:
+        async with ctx.reading() as conn:
+            if await conn.fetchval(
+                "SELECT 1 FROM campaign_initiatives WHERE tenant_id = $1 AND title = $2",
+                ctx.unit(i.unit),
+                i.title,
+            ):
+                continue
+        actor = ctx.officer(i.unit)
+        ctx.clock.on = INITIATIVES_ON
+        initiative_id = await ctx.campaigns.register_initiative(
+            actor,
+            title=i.title,
+            authors=[person_name(n) for n in i.authors],
+            field=i.field,
+            campaign_id=ctx.campaign_id("nb-2021"),
+        )
+        if i.benefit_vnd is not None:
+            ctx.clock.on = RECOGNISED_ON
+            await ctx.campaigns.recognise_initiative(
+                actor,
+                initiative_id,
+                benefit_vnd=i.benefit_vnd,
+                applied_at=list(i.applied_at),
+                decision=f"Quyết định công nhận sáng kiến của {UNIT_NAMES[i.unit]}",
+            )
+        made += 1
+    return made
+
+
 STEPS: list[tuple[str, Step]] = [
     ("units", _tree),
     ("campaigns", _campaigns),
     ("registrations", _registrations),
     ("progress", _progress),
     ("reviews", _reviews),
+    ("pledges", _pledges),
+    ("works", _works),
+    ("initiatives", _initiatives),
 ]
 
 # ----------------------------------------------------------------------------------- summary
@@ -1132,6 +1406,9 @@ class DemoSummary:
     progress_reports: int  # (unit, campaign, phase) with reported actuals
     progress_late: int
     reviews: int  # phases reviewed (sơ kết)
+    pledges: int  # standing pledges in the demo's units
+    works: int
+    initiatives: tuple[int, int, int]  # registered, recognised, benefit (VND)
     province: str
     grassroots: str
 
@@ -1196,6 +1473,16 @@ async def summarize(ctx: DemoContext, written: Mapping[str, int]) -> DemoSummary
             "AND review IS NOT NULL",
             list(ctx.campaign_ids.values()),
         )
+        records = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM campaign_pledges WHERE tenant_id = ANY($1::text[]) "
+            "AND status = 'registered') AS pledges, "
+            "(SELECT count(*) FROM campaign_works WHERE tenant_id = ANY($1::text[])) AS works, "
+            "(SELECT count(*) FROM campaign_initiatives WHERE tenant_id = ANY($1::text[])) "
+            "AS initiatives, (SELECT count(recognised_on) FROM campaign_initiatives "
+            "WHERE tenant_id = ANY($1::text[])) AS recognised, (SELECT coalesce(sum(benefit_vnd), "
+            "0)::bigint FROM campaign_initiatives WHERE tenant_id = ANY($1::text[])) AS benefit",
+            ids,
+        )
     totals = {s: sum(line.registrations.get(s, 0) for line in lines) for s in REGISTRATION_STATUSES}
     return DemoSummary(
         written=dict(written),
@@ -1205,6 +1492,9 @@ async def summarize(ctx: DemoContext, written: Mapping[str, int]) -> DemoSummary
         progress_reports=progress["n"],
         progress_late=progress["late"],
         reviews=reviews,
+        pledges=records["pledges"],
+        works=records["works"],
+        initiatives=(records["initiatives"], records["recognised"], records["benefit"]),
         province=ctx.unit(PROVINCE),
         grassroots=ctx.unit(GRASSROOTS),
     )
@@ -1343,6 +1633,12 @@ def _show_campaigns(console: Console, summary: DemoSummary) -> None:
         f"{r['not_yet']} not yet. "
         f"Progress reports: {summary.progress_reports} ({summary.progress_late} late). "
         f"Phases reviewed (sơ kết): {summary.reviews}."
+    )
+    registered, recognised, benefit = summary.initiatives
+    console.print(
+        f"Pledges (giao ước thi đua): {summary.pledges:,}. Works for plaques: {summary.works}. "
+        f"Initiatives: {registered} registered, {recognised} recognised, "
+        f"benefit {benefit:,} đồng."
     )
 
 

@@ -3,10 +3,14 @@ for row as the commands wrote it (the bulk pledge path included)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
+
+from typer.testing import CliRunner
 
 from services.campaign.bulk import PledgeRow, register_pledges
 from services.campaign.projections import TABLES, build_registry, rebuild
+from services.gateway.cli import app as cli
 
 from .conftest import officer, seed_003
 
@@ -54,3 +58,17 @@ async def test_a_rebuild_replays_the_logs_into_the_same_rows(campaigns, tree, ow
         assert await rows_of(owner, tenants) == before
     finally:
         await tx.rollback()
+
+
+async def test_thidua_campaigns_rebuild_replays_every_log_and_changes_no_row(
+    campaigns, tree, owner, settings
+):
+    province = await seed_003(campaigns, tree.prov1)
+    await campaigns.register(officer(tree.upper1), province, contents=["Phát huy sáng kiến"])
+    tenants = [tree.prov1, tree.upper1]
+    before = await rows_of(owner, tenants)
+    env = {"THIDUA_DATABASE_URL": settings.database_url, "THIDUA_LOG_JSON": "false"}
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["campaigns", "rebuild"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "campaign events replayed" in result.output
+    assert await rows_of(owner, tenants) == before

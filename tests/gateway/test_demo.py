@@ -255,6 +255,31 @@ async def test_units_report_phase_1_and_the_province_reviews_it(loaded, owner):
     assert not any(set(p.actuals) & set(demo.COMPUTED_LATER) for p in demo.PROGRESS)
 
 
+async def test_people_pledge_units_register_works_and_initiatives(loaded, owner):
+    prefix, summary = loaded
+    rows = sum(len(demo.pledge_rows(people)) for _, people in demo.PLEDGING_UNITS)
+    assert summary.pledges == rows == summary.written["pledges"] > 1000
+    titles = await owner.fetch(
+        "SELECT title, subject, count(*) AS n FROM campaign_pledges WHERE tenant_id LIKE $1 "
+        "GROUP BY 1, 2 ORDER BY 1",
+        prefix + "%",
+    )
+    assert {r["title"]: r["subject"] for r in titles} == {
+        "chien_si_thi_dua_co_so": "person",
+        "cong_doan_co_so_vung_manh": "collective",
+        "lao_dong_tien_tien": "person",
+        "tap_the_lao_dong_xuat_sac": "collective",
+    }
+    works = await owner.fetch(
+        "SELECT w.tenant_id, w.campaign_unit FROM campaign_works w WHERE tenant_id LIKE $1",
+        prefix + "%",
+    )
+    assert len(works) == summary.works == len(demo.WORKS)
+    assert {w["campaign_unit"] for w in works} == {prefix + demo.SECTOR}  # seed 004's campaign
+    benefit = sum(i.benefit_vnd or 0 for i in demo.INITIATIVES)
+    assert summary.initiatives == (len(demo.INITIATIVES), 7, benefit)
+
+
 async def test_loading_again_writes_nothing(loaded, runtime, owner):
     prefix, first = loaded
     before = await events_of(owner, prefix)
@@ -316,7 +341,9 @@ async def test_the_printed_queries_answer_for_the_printed_tokens(loaded, client,
     statuses = sorted(r["status"] for r in campaign["childRegistrations"])
     assert statuses == ["LATE", "LATE", "NOT_YET", "ON_TIME", "ON_TIME", "ON_TIME", "ON_TIME"]
     actual = {i["code"]: i["actual"] for i in campaign["indicators"]}
-    assert actual["doan-vien-moi"] == 480 + 520 + 1650 + 390 + 310 and not actual["sang-kien"]
+    assert actual["doan-vien-moi"] == 480 + 520 + 1650 + 390 + 310
+    # computed from the initiatives recognised in the province in 2021
+    assert actual["sang-kien"] == sum(i.benefit_vnd is not None for i in demo.INITIATIVES) == 7
 
     body = await gql(client, tokens, prefix + demo.GRASSROOTS, ["officer"], demo.GRASSROOTS_QUERY)
     assert "errors" not in body, body
