@@ -66,11 +66,19 @@ class ValueCodec:
             return {key: self.encode(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return [self.encode(item) for item in value]
-        transcoding = self.by_type.get(type(value))
+        transcoding = self.by_type.get(type(value)) or self._by_ancestor(type(value))
         if transcoding is None:
             kind = type(value).__name__
             raise InvalidEventData(f"Chưa có cách lưu giá trị kiểu {kind}.", kind=kind)
         return {"_type_": transcoding.name, "_data_": self.encode(transcoding.encode(value))}
+
+    def _by_ancestor(self, kind: type) -> Transcoding | None:
+        """A subclass of a known type is stored as that type: asyncpg hands out its own UUID
+        subclass, which a command passes on when it takes an id from the read model."""
+        for ancestor in kind.__mro__[1:]:
+            if ancestor in self.by_type:
+                return self.by_type[ancestor]
+        return None
 
     def decode(self, value: Any) -> Any:
         if isinstance(value, dict):

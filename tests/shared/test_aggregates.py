@@ -6,10 +6,11 @@ import asyncio
 import uuid
 from datetime import date
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 
-from shared.aggregates import Repository
+from shared.aggregates import Repository, ValueCodec
 from shared.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
@@ -279,3 +280,12 @@ async def test_the_runtime_hands_out_repositories_configured_by_settings(runtime
         )
         == 2
     )
+
+
+async def test_an_id_read_back_from_the_database_is_stored_as_a_plain_uuid(owner):
+    read = await owner.fetchval("SELECT '7b369e2b-bb01-4a29-96ca-f71dda0d67e5'::uuid")
+    assert type(read) is not UUID  # asyncpg's own subclass
+    codec = ValueCodec()
+    stored = codec.encode({"campaign_id": read})
+    assert stored == {"campaign_id": codec.encode(UUID(str(read)))}
+    assert type(codec.decode(stored)["campaign_id"]) is UUID
