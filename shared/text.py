@@ -18,6 +18,17 @@ def clean(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+def clean_paragraphs(text: str) -> str:
+    """:func:`clean` for text written in paragraphs (objectives, reports, descriptions): each line
+    cleaned, the line breaks kept, at most one blank line between paragraphs."""
+    lines = [clean(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    kept: list[str] = []
+    for line in lines:
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    return "\n".join(kept).strip("\n")
+
+
 @cache
 def _bare() -> dict[int, str | None]:
     """Every combining mark dropped, đ made d: one C-level pass per text (a national import keys

@@ -38,7 +38,7 @@ from shared.auth import Principal
 from shared.clock import today
 from shared.errors import NotFound
 from shared.eventstore import read_appended
-from shared.text import clean
+from shared.text import clean, clean_paragraphs
 
 WRITERS = frozenset({"officer", "admin"})
 
@@ -52,9 +52,12 @@ def cleaned_list(values: list[str]) -> list[str]:
     return [c for c in (clean(v) for v in values) if c]
 
 
-def _cleaned(value: Any) -> Any:
+PARAGRAPHS = frozenset({"objectives", "scope", "description"})
+
+
+def _cleaned(key: str, value: Any) -> Any:
     if isinstance(value, str):
-        return clean(value)
+        return clean_paragraphs(value) if key in PARAGRAPHS else clean(value)
     if isinstance(value, list):
         return cleaned_list(value)
     return value
@@ -136,8 +139,8 @@ class CampaignCommands:
                 unit_id=actor.tenant,
                 name=clean(name),
                 theme=clean(theme),
-                objectives=clean(objectives),
-                scope=clean(scope),
+                objectives=clean_paragraphs(objectives),
+                scope=clean_paragraphs(scope),
                 participants=participants,
                 contents=cleaned_list(contents or []),
                 measures=cleaned_list(measures or []),
@@ -189,7 +192,7 @@ class CampaignCommands:
     async def amend(
         self, actor: Principal, campaign_id: UUID, changes: Mapping[str, Any], reason: str
     ) -> None:
-        changes = {key: _cleaned(value) for key, value in changes.items()}
+        changes = {key: _cleaned(key, value) for key, value in changes.items()}
         async with self.writing(actor) as (conn, written):
             campaign = await self._own(conn, actor, campaign_id)
             campaign.amend(changes, clean(reason))
@@ -214,7 +217,7 @@ class CampaignCommands:
         async with self.writing(actor) as (conn, written):
             campaign = await self._own(conn, actor, campaign_id)
             figures = {clean(k): v for k, v in figures.items()}
-            campaign.review_phase(number, clean(report), figures, self.clock())
+            campaign.review_phase(number, clean_paragraphs(report), figures, self.clock())
             await self._save(conn, written, actor, "ReviewPhase", campaign)
 
     async def conclude(
@@ -223,7 +226,7 @@ class CampaignCommands:
         async with self.writing(actor) as (conn, written):
             campaign = await self._own(conn, actor, campaign_id)
             figures = {clean(k): v for k, v in figures.items()}
-            campaign.conclude(clean(report), figures, self.clock())
+            campaign.conclude(clean_paragraphs(report), figures, self.clock())
             await self._save(conn, written, actor, "ConcludeCampaign", campaign)
 
     # --- units below it ----------------------------------------------------------------------
@@ -281,7 +284,7 @@ class CampaignCommands:
             registration = Registration.submit(
                 facts,
                 unit_id=actor.tenant,
-                plan=clean(plan),
+                plan=clean_paragraphs(plan),
                 contents=cleaned_list(contents),
                 targets=dict(targets or {}),
                 on=self.clock(),
@@ -311,7 +314,7 @@ class CampaignCommands:
             registration = await self._registration(actor, campaign_id)
             registration.amend(
                 facts,
-                plan=clean(plan),
+                plan=clean_paragraphs(plan),
                 contents=cleaned_list(contents),
                 targets=dict(targets),
                 reason=clean(reason),
@@ -349,7 +352,7 @@ class CampaignCommands:
                     campaign_unit=facts.unit_id,
                 )
             assert isinstance(progress, Progress)
-            progress.report(facts, dict(actuals), clean(note), self.clock())
+            progress.report(facts, dict(actuals), clean_paragraphs(note), self.clock())
             await self._save(conn, written, actor, "ReportProgress", progress)
             return progress.late
 
@@ -392,7 +395,7 @@ class CampaignCommands:
                 on=self.clock(),
                 name=clean(name),
                 kind=kind,
-                description=clean(description),
+                description=clean_paragraphs(description),
                 location=clean(location),
                 value_vnd=value_vnd,
                 completion_due=completion_due,
@@ -403,7 +406,7 @@ class CampaignCommands:
     async def amend_work(
         self, actor: Principal, work_id: UUID, changes: Mapping[str, Any], reason: str
     ) -> None:
-        changes = {key: _cleaned(value) for key, value in changes.items()}
+        changes = {key: _cleaned(key, value) for key, value in changes.items()}
         async with self.writing(actor) as (conn, written):
             work = await self._mine(conn, actor, "campaign_works", "work_id", work_id)
             assert isinstance(work, Work)
@@ -437,7 +440,7 @@ class CampaignCommands:
                 title=clean(title),
                 authors=cleaned_list(authors),
                 field=clean(field),
-                description=clean(description),
+                description=clean_paragraphs(description),
                 on=self.clock(),
             )
             await self._save(conn, written, actor, "RegisterInitiative", initiative)

@@ -84,6 +84,11 @@ class NotLaunched(DomainError):
     message_vi = "Phong trào chưa được phát động."
 
 
+class PhaseAlreadyReviewed(DomainError):
+    code = "PHASE_ALREADY_REVIEWED"
+    message_vi = "Đợt này đã sơ kết."
+
+
 class CampaignFrozen(DomainError):
     code = "CAMPAIGN_FROZEN"
     message_vi = "Kế hoạch đã phát động; mọi thay đổi phải là một lần điều chỉnh có lý do."
@@ -351,6 +356,8 @@ class Campaign(Aggregate):
         if self.status == DRAFT:
             raise NotLaunched()
         phase = self.phase(number)
+        if number in self.reviewed:
+            raise PhaseAlreadyReviewed(f"Đợt {number}.")
         _text(report, "Báo cáo sơ kết")
         check_figures(figures)
         self._phase_reviewed(

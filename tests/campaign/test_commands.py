@@ -172,6 +172,17 @@ async def test_text_is_stored_in_nfc_not_refused(campaigns, tree, owner):
     assert row["search_key"].startswith("thi dua lao dong gioi")
 
 
+async def test_text_in_paragraphs_keeps_its_paragraphs(campaigns, tree, owner):
+    objectives = "  Mục đích:  tạo khí thế thi đua.\r\n\r\n\r\n Yêu cầu:\tthiết thực, hiệu quả. \n"
+    campaign_id = await campaigns.create(
+        officer(tree.prov1), **(SEED_003 | {"objectives": objectives})
+    )
+    stored = await owner.fetchval(
+        "SELECT objectives FROM campaigns WHERE campaign_id = $1", campaign_id
+    )
+    assert stored == "Mục đích: tạo khí thế thi đua.\n\nYêu cầu: thiết thực, hiệu quả."
+
+
 async def test_a_unit_registers_on_time_late_only_when_it_says_so(campaigns, tree, owner, clock):
     campaign_id = await seed_003(campaigns, tree.prov1)
     clock.on = date(2021, 2, 20)
@@ -274,6 +285,12 @@ async def test_reviews_and_conclusion_carry_report_and_figures(campaigns, tree, 
     clock.on = date(2021, 7, 10)
     await campaigns.review_phase(
         officer(tree.prov1), campaign_id, 1, "Báo cáo sơ kết đợt 1", {"sáng kiến": 640}
+    )
+    await refused(
+        "PHASE_ALREADY_REVIEWED",
+        owner,
+        tree.prov1,
+        campaigns.review_phase(officer(tree.prov1), campaign_id, 1, "Lần hai", {}),
     )
     clock.on = date(2022, 1, 3)
     await campaigns.conclude(
