@@ -884,6 +884,11 @@ class DemoContext:
         async with access.scope(self.runtime.pool, self.officer(NATIONAL)) as conn:
             yield conn
 
+    async def has(self, sql: str, *args: object) -> bool:
+        """Whether the demo already holds what ``sql`` asks for (a step skips what it finds)."""
+        async with self.reading() as conn:
+            return bool(await conn.fetchval(sql, *args))
+
     def campaign_id(self, key: str) -> UUID:
         return self.campaign_ids[key]
 
@@ -1017,13 +1022,12 @@ async def _registrations(ctx: DemoContext) -> int:
     for r in REGISTRATIONS:
         plan = _campaign_plan(r.campaign)
         campaign_id = ctx.campaign_id(r.campaign)
-        async with ctx.reading() as conn:
-            if await conn.fetchval(
-                "SELECT 1 FROM campaign_registrations WHERE tenant_id = $1 AND campaign_id = $2",
-                ctx.unit(r.unit),
-                campaign_id,
-            ):
-                continue
+        if await ctx.has(
+            "SELECT 1 FROM campaign_registrations WHERE tenant_id = $1 AND campaign_id = $2",
+            ctx.unit(r.unit),
+            campaign_id,
+        ):
+            continue
         ctx.clock.on = r.on
         await ctx.campaigns.register(
             ctx.officer(r.unit),
@@ -1041,15 +1045,14 @@ async def _progress(ctx: DemoContext) -> int:
     made = 0
     for p in PROGRESS:
         campaign_id = ctx.campaign_id(p.campaign)
-        async with ctx.reading() as conn:
-            if await conn.fetchval(
-                "SELECT 1 FROM campaign_progress WHERE tenant_id = $1 AND campaign_id = $2 "
-                "AND phase = $3 LIMIT 1",
-                ctx.unit(p.unit),
-                campaign_id,
-                p.phase,
-            ):
-                continue
+        if await ctx.has(
+            "SELECT 1 FROM campaign_progress WHERE tenant_id = $1 AND campaign_id = $2 "
+            "AND phase = $3 LIMIT 1",
+            ctx.unit(p.unit),
+            campaign_id,
+            p.phase,
+        ):
+            continue
         ctx.clock.on = p.on
         await ctx.campaigns.report_progress(
             ctx.officer(p.unit), campaign_id, p.phase, dict(p.actuals), p.note
@@ -1081,14 +1084,12 @@ async def _reviews(ctx: DemoContext) -> int:
     for review in REVIEWS:
         plan = _campaign_plan(review.campaign)
         campaign_id = ctx.campaign_id(review.campaign)
-        async with ctx.reading() as conn:
-            if await conn.fetchval(
-                "SELECT review IS NOT NULL FROM campaign_phases WHERE campaign_id = $1 "
-                "AND number = $2",
-                campaign_id,
-                review.phase,
-            ):
-                continue
+        if await ctx.has(
+            "SELECT review IS NOT NULL FROM campaign_phases WHERE campaign_id = $1 AND number = $2",
+            campaign_id,
+            review.phase,
+        ):
+            continue
         ctx.clock.on = review.on
         await ctx.campaigns.review_phase(
             ctx.officer(plan.unit), campaign_id, review.phase, review.report, review_figures(review)
@@ -1240,13 +1241,12 @@ async def _works(ctx: DemoContext) -> int:
     made = 0
     ctx.clock.on = WORKS_ON
     for w in WORKS:
-        async with ctx.reading() as conn:
-            if await conn.fetchval(
-                "SELECT 1 FROM campaign_works WHERE tenant_id = $1 AND name = $2",
-                ctx.unit(w.unit),
-                w.name,
-            ):
-                continue
+        if await ctx.has(
+            "SELECT 1 FROM campaign_works WHERE tenant_id = $1 AND name = $2",
+            ctx.unit(w.unit),
+            w.name,
+        ):
+            continue
         await ctx.campaigns.register_work(
             ctx.officer(w.unit),
             ctx.campaign_id("ct-2017"),
@@ -1338,13 +1338,12 @@ async def _initiatives(ctx: DemoContext) -> int:
     most of them recognised with their benefit: the campaign's computed indicator counts them."""
     made = 0
     for i in INITIATIVES:
-        async with ctx.reading() as conn:
-            if await conn.fetchval(
-                "SELECT 1 FROM campaign_initiatives WHERE tenant_id = $1 AND title = $2",
-                ctx.unit(i.unit),
-                i.title,
-            ):
-                continue
+        if await ctx.has(
+            "SELECT 1 FROM campaign_initiatives WHERE tenant_id = $1 AND title = $2",
+            ctx.unit(i.unit),
+            i.title,
+        ):
+            continue
         actor = ctx.officer(i.unit)
         ctx.clock.on = INITIATIVES_ON
         initiative_id = await ctx.campaigns.register_initiative(
