@@ -431,18 +431,6 @@ async def _work_amended(conn, stored: StoredEvent, e: Any) -> None:
     )
 
 
-async def _work_withdrawn(conn, stored: StoredEvent, e: Any) -> None:
-    note = {"on": stored.recorded_at.isoformat(), "withdrawn": e.reason}
-    await conn.execute(
-        "UPDATE campaign_works SET status = 'withdrawn', history = history || $3::jsonb, "
-        "version = $4 WHERE tenant_id = $1 AND work_id = $2",
-        stored.tenant_id,
-        stored.stream_id,
-        _json([note]),
-        stored.stream_version,
-    )
-
-
 async def _initiative_registered(conn, stored: StoredEvent, e: Any) -> None:
     await conn.execute(
         "INSERT INTO campaign_initiatives (tenant_id, initiative_id, campaign_id, campaign_unit, "
@@ -494,16 +482,21 @@ async def _recognition_amended(conn, stored: StoredEvent, e: Any) -> None:
     )
 
 
-async def _initiative_withdrawn(conn, stored: StoredEvent, e: Any) -> None:
-    note = {"on": stored.recorded_at.isoformat(), "withdrawn": e.reason}
-    await conn.execute(
-        "UPDATE campaign_initiatives SET status = 'withdrawn', history = history || $3::jsonb, "
-        "version = $4 WHERE tenant_id = $1 AND initiative_id = $2",
-        stored.tenant_id,
-        stored.stream_id,
-        _json([note]),
-        stored.stream_version,
-    )
+def _withdrawal(table: str, key: str):
+    """The handler of a record's withdrawal: its status, and the reason kept in its history."""
+
+    async def withdrawn(conn, stored: StoredEvent, e: Any) -> None:
+        note = {"on": stored.recorded_at.isoformat(), "withdrawn": e.reason}
+        await conn.execute(
+            f"UPDATE {table} SET status = 'withdrawn', history = history || $3::jsonb, "
+            f"version = $4 WHERE tenant_id = $1 AND {key} = $2",
+            stored.tenant_id,
+            stored.stream_id,
+            _json([note]),
+            stored.stream_version,
+        )
+
+    return withdrawn
 
 
 _HANDLERS = {
@@ -523,9 +516,9 @@ _HANDLERS = {
     "PledgeWithdrawn": _pledge_withdrawn,
     "WorkRegistered": _work_registered,
     "WorkAmended": _work_amended,
-    "WorkWithdrawn": _work_withdrawn,
+    "WorkWithdrawn": _withdrawal("campaign_works", "work_id"),
     "InitiativeRegistered": _initiative_registered,
     "InitiativeRecognised": _initiative_recognised,
     "InitiativeRecognitionAmended": _recognition_amended,
-    "InitiativeWithdrawn": _initiative_withdrawn,
+    "InitiativeWithdrawn": _withdrawal("campaign_initiatives", "initiative_id"),
 }
