@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
@@ -44,6 +44,19 @@ class GatewayQuery:
         return datetime.now(UTC)
 
 
+class RequestLoaders(SchemaExtension):
+    """Drops a request's DataLoaders once it has run: graphql-core's execution context is a
+    reference cycle, so the rows they cache would otherwise wait for the cyclic collector, and
+    make its full collections long."""
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, dict):
+            for key in [k for k in context if k.endswith("_loaders")]:
+                del context[key]
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories: each request gets fresh extension instances (the parser and validation caches
     # are shared between instances of the same size, so caching still spans requests).
@@ -54,6 +67,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         DomainErrors,
+        RequestLoaders,
     ]
     if not settings.graphiql_enabled:
         extensions.append(DisableIntrospection)
