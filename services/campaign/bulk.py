@@ -162,7 +162,7 @@ async def _register(
     commands: CampaignCommands, actor: Principal, campaign_id: UUID, rows: Sequence[PledgeRow]
 ) -> BulkResult:
     async with commands.writing(actor) as (conn, written):
-        facts = await commands._facts(conn, actor, campaign_id, own=True)
+        facts = await commands.campaign_facts(conn, actor, campaign_id, own=True)
         facts.check_open()
         good, errors = check_rows(rows, facts, actor.tenant)
         existing = await _existing(conn, actor.tenant, campaign_id, [g.pledge_id for g in good])

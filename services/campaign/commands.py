@@ -63,6 +63,12 @@ def _cleaned(key: str, value: Any) -> Any:
     return value
 
 
+def commands_of(runtime: Any) -> CampaignCommands:
+    """The campaign commands of a running Thi đua (services.gateway.runtime.Runtime: its pool and
+    its repositories), as GraphQL and the REST uploads use them."""
+    return CampaignCommands(runtime.pool, runtime.repository(projections.build_registry()))
+
+
 class CampaignCommands:
     def __init__(
         self, pool: asyncpg.Pool, repository: Repository, clock: Callable[[], date] = today
@@ -231,7 +237,7 @@ class CampaignCommands:
 
     # --- units below it ----------------------------------------------------------------------
 
-    async def _facts(
+    async def campaign_facts(
         self, conn: asyncpg.Connection, actor: Principal, campaign_id: UUID, *, own: bool
     ) -> CampaignFacts:
         """A campaign the caller acts under, as a registering or reporting unit needs it: a
@@ -274,7 +280,9 @@ class CampaignCommands:
         late: bool = False,
     ) -> None:
         async with self.writing(actor) as (conn, written):
-            facts = await self._facts(conn, actor, campaign_id, own=False)  # one registers upward
+            facts = await self.campaign_facts(
+                conn, actor, campaign_id, own=False
+            )  # one registers upward
             if await conn.fetchval(
                 "SELECT 1 FROM campaign_registrations WHERE tenant_id = $1 AND campaign_id = $2",
                 actor.tenant,
@@ -310,7 +318,7 @@ class CampaignCommands:
         reason: str,
     ) -> None:
         async with self.writing(actor) as (conn, written):
-            facts = await self._facts(conn, actor, campaign_id, own=False)
+            facts = await self.campaign_facts(conn, actor, campaign_id, own=False)
             registration = await self._registration(actor, campaign_id)
             registration.amend(
                 facts,
@@ -323,7 +331,7 @@ class CampaignCommands:
 
     async def withdraw_registration(self, actor: Principal, campaign_id: UUID, reason: str):
         async with self.writing(actor) as (conn, written):
-            await self._facts(conn, actor, campaign_id, own=False)
+            await self.campaign_facts(conn, actor, campaign_id, own=False)
             registration = await self._registration(actor, campaign_id)
             registration.withdraw(clean(reason))
             await self._save(conn, written, actor, "WithdrawRegistration", registration)
@@ -339,7 +347,7 @@ class CampaignCommands:
         """Report indicator actuals for a phase (the launching unit too, for its own); whether
         the report is late."""
         async with self.writing(actor) as (conn, written):
-            facts = await self._facts(conn, actor, campaign_id, own=True)
+            facts = await self.campaign_facts(conn, actor, campaign_id, own=True)
             try:
                 progress = await self.repository.get(
                     actor.tenant, progress_id(campaign_id, actor.tenant, phase)
@@ -388,7 +396,7 @@ class CampaignCommands:
         completion_due: date | None = None,
     ) -> UUID:
         async with self.writing(actor) as (conn, written):
-            facts = await self._facts(conn, actor, campaign_id, own=True)
+            facts = await self.campaign_facts(conn, actor, campaign_id, own=True)
             work = Work.register(
                 facts,
                 unit_id=actor.tenant,
@@ -433,7 +441,7 @@ class CampaignCommands:
         async with self.writing(actor) as (conn, written):
             facts = None
             if campaign_id is not None:
-                facts = await self._facts(conn, actor, campaign_id, own=True)
+                facts = await self.campaign_facts(conn, actor, campaign_id, own=True)
             initiative = Initiative.register(
                 facts,
                 unit_id=actor.tenant,

@@ -18,15 +18,12 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from services.campaign.commands import CampaignCommands
-from services.campaign.projections import build_registry
+from services.campaign.commands import CampaignCommands, commands_of
 from shared import access
 from shared.access import principal_of
 from shared.errors import NotFound
 from shared.graphql import BigInt
 from shared.text import like_escaped, search_key
-
-_REGISTRY = build_registry()
 
 
 @strawberry.enum(description="Loại phong trào.")
@@ -361,8 +358,9 @@ def campaign_of(row: Any) -> Campaign:
     )
 
 
-def campaign_uuid(value: str) -> uuid.UUID:
-    """A campaign id from a client: anything that is not one is simply not found."""
+def client_uuid(value: str) -> uuid.UUID:
+    """An id from a client (a campaign's, a pledge's, …): anything that is not one is simply not
+    found."""
     try:
         return uuid.UUID(str(value))
     except ValueError:
@@ -370,8 +368,7 @@ def campaign_uuid(value: str) -> uuid.UUID:
 
 
 def _commands(info: Info) -> CampaignCommands:
-    runtime = info.context["runtime"]
-    return CampaignCommands(runtime.pool, runtime.repository(_REGISTRY))
+    return commands_of(info.context["runtime"])
 
 
 async def _campaign(info: Info, campaign_id: uuid.UUID) -> Campaign:
@@ -407,7 +404,7 @@ class CampaignQuery:
     @strawberry.field(description="Một phong trào trong tầm đọc; ngoài tầm: null.")
     async def campaign(self, info: Info, id: strawberry.ID) -> Campaign | None:
         try:
-            return await _campaign(info, campaign_uuid(id))
+            return await _campaign(info, client_uuid(id))
         except NotFound:
             return None
 
@@ -498,7 +495,7 @@ def _figures(figures: list[FigureInput]) -> dict[str, int]:
 class CampaignMutation:
     @strawberry.mutation(description="Soạn một phong trào (bản nháp) của đơn vị mình.")
     async def create_campaign(self, info: Info, input: CampaignInput) -> Campaign:
-        parent = campaign_uuid(input.parent_campaign_id) if input.parent_campaign_id else None
+        parent = client_uuid(input.parent_campaign_id) if input.parent_campaign_id else None
         campaign_id = await _commands(info).create(
             principal_of(info),
             name=input.name,
@@ -522,7 +519,7 @@ class CampaignMutation:
     async def add_phase(
         self, info: Info, campaign_id: strawberry.ID, name: str, starts: date, ends: date
     ) -> Campaign:
-        cid = campaign_uuid(campaign_id)
+        cid = client_uuid(campaign_id)
         await _commands(info).add_phase(
             principal_of(info), cid, name=name, starts=starts, ends=ends
         )
@@ -532,7 +529,7 @@ class CampaignMutation:
     async def add_indicator(
         self, info: Info, campaign_id: strawberry.ID, input: IndicatorInput
     ) -> Campaign:
-        cid = campaign_uuid(campaign_id)
+        cid = client_uuid(campaign_id)
         await _commands(info).add_indicator(
             principal_of(info),
             cid,
@@ -549,7 +546,7 @@ class CampaignMutation:
 
     @strawberry.mutation(description="Phát động: kế hoạch được giữ nguyên từ đây.")
     async def launch_campaign(self, info: Info, campaign_id: strawberry.ID) -> Campaign:
-        cid = campaign_uuid(campaign_id)
+        cid = client_uuid(campaign_id)
         await _commands(info).launch(principal_of(info), cid)
         return await _campaign(info, cid)
 
@@ -557,7 +554,7 @@ class CampaignMutation:
     async def amend_campaign(
         self, info: Info, campaign_id: strawberry.ID, changes: CampaignChanges, reason: str
     ) -> Campaign:
-        cid = campaign_uuid(campaign_id)
+        cid = client_uuid(campaign_id)
         given = {k: v for k, v in vars(changes).items() if v is not None}
         await _commands(info).amend(principal_of(info), cid, given, reason)
         return await _campaign(info, cid)
@@ -566,7 +563,7 @@ class CampaignMutation:
     async def amend_indicator_target(
         self, info: Info, campaign_id: strawberry.ID, code: str, target: BigInt, reason: str
     ) -> Campaign:
-        cid = campaign_uuid(campaign_id)
+        cid = client_uuid(campaign_id)
         await _commands(info).amend_target(principal_of(info), cid, code, target, reason)
         return await _campaign(info, cid)
 
@@ -579,7 +576,7 @@ class CampaignMutation:
         report: str,
         figures: list[FigureInput] | None = None,
     ) -> Campaign:
-        cid = campaign_uuid(campaign_id)
+        cid = client_uuid(campaign_id)
         await _commands(info).review_phase(
             principal_of(info), cid, phase, report, _figures(figures or [])
         )
@@ -593,7 +590,7 @@ class CampaignMutation:
         report: str,
         figures: list[FigureInput] | None = None,
     ) -> Campaign:
-        cid = campaign_uuid(campaign_id)
+        cid = client_uuid(campaign_id)
         await _commands(info).conclude(principal_of(info), cid, report, _figures(figures or []))
         return await _campaign(info, cid)
 
@@ -610,7 +607,7 @@ class CampaignMutation:
         targets: list[FigureInput] | None = None,
         late: bool = False,
     ) -> Campaign:
-        cid = campaign_uuid(campaign_id)
+        cid = client_uuid(campaign_id)
         await _commands(info).register(
             principal_of(info),
             cid,
@@ -631,7 +628,7 @@ class CampaignMutation:
         plan: str = "",
         targets: list[FigureInput] | None = None,
     ) -> Campaign:
-        cid = campaign_uuid(campaign_id)
+        cid = client_uuid(campaign_id)
         await _commands(info).amend_registration(
             principal_of(info),
             cid,
@@ -646,7 +643,7 @@ class CampaignMutation:
     async def withdraw_registration(
         self, info: Info, campaign_id: strawberry.ID, reason: str
     ) -> Campaign:
-        cid = campaign_uuid(campaign_id)
+        cid = client_uuid(campaign_id)
         await _commands(info).withdraw_registration(principal_of(info), cid, reason)
         return await _campaign(info, cid)
 
@@ -662,5 +659,5 @@ class CampaignMutation:
         note: str = "",
     ) -> bool:
         return await _commands(info).report_progress(
-            principal_of(info), campaign_uuid(campaign_id), phase, _figures(actuals), note
+            principal_of(info), client_uuid(campaign_id), phase, _figures(actuals), note
         )

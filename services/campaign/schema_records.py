@@ -19,7 +19,7 @@ from strawberry.types import Info
 
 from services.campaign.bulk import MAX_ERRORS_SHOWN, PledgeRow, register_pledges
 from services.campaign.rules import TITLES
-from services.campaign.schema import _commands, _read, campaign_uuid
+from services.campaign.schema import _commands, _read, client_uuid
 from shared import access
 from shared.access import principal_of
 from shared.errors import NotFound
@@ -163,7 +163,7 @@ async def _units(info: Info, unit_id: strawberry.ID | None, subtree: bool) -> li
 
 
 def _optional_campaign(value: strawberry.ID | None) -> uuid.UUID | None:
-    return campaign_uuid(value) if value else None
+    return client_uuid(value) if value else None
 
 
 def _page(offset: int, limit: int) -> tuple[int, int]:
@@ -390,10 +390,6 @@ async def _one(info: Info, table: str, key: str, columns: str, value: uuid.UUID)
     return rows[0]
 
 
-def record_uuid(value: str) -> uuid.UUID:
-    return campaign_uuid(value)  # any id a client sends that is not one is simply not found
-
-
 # --- writes -------------------------------------------------------------------------------------
 
 
@@ -461,7 +457,7 @@ class RecordsMutation:
         result = await register_pledges(
             _commands(info),
             principal_of(info),
-            campaign_uuid(campaign_id),
+            client_uuid(campaign_id),
             given,
             max_rows=info.context["runtime"].settings.max_bulk_rows,
         )
@@ -469,7 +465,7 @@ class RecordsMutation:
 
     @strawberry.mutation(description="Rút một giao ước của đơn vị mình, có lý do.")
     async def withdraw_pledge(self, info: Info, pledge_id: strawberry.ID, reason: str) -> Pledge:
-        pid = record_uuid(pledge_id)
+        pid = client_uuid(pledge_id)
         await _commands(info).withdraw_pledge(principal_of(info), pid, reason)
         return _pledge(await _one(info, "campaign_pledges", "pledge_id", "*", pid))
 
@@ -477,7 +473,7 @@ class RecordsMutation:
     async def register_work(self, info: Info, campaign_id: strawberry.ID, input: WorkInput) -> Work:
         work_id = await _commands(info).register_work(
             principal_of(info),
-            campaign_uuid(campaign_id),
+            client_uuid(campaign_id),
             name=input.name,
             kind=input.kind.value,
             description=input.description,
@@ -491,7 +487,7 @@ class RecordsMutation:
     async def amend_work(
         self, info: Info, work_id: strawberry.ID, changes: WorkChanges, reason: str
     ) -> Work:
-        wid = record_uuid(work_id)
+        wid = client_uuid(work_id)
         given = {k: v for k, v in vars(changes).items() if v is not None}
         if "kind" in given:
             given["kind"] = given["kind"].value
@@ -500,7 +496,7 @@ class RecordsMutation:
 
     @strawberry.mutation(description="Rút đăng ký công trình, sản phẩm, có lý do.")
     async def withdraw_work(self, info: Info, work_id: strawberry.ID, reason: str) -> Work:
-        wid = record_uuid(work_id)
+        wid = client_uuid(work_id)
         await _commands(info).withdraw_work(principal_of(info), wid, reason)
         return _work(await _one(info, "campaign_works", "work_id", _WORK_COLUMNS, wid))
 
@@ -527,7 +523,7 @@ class RecordsMutation:
         applied_at: list[str],
         decision: str = "",
     ) -> Initiative:
-        iid = record_uuid(initiative_id)
+        iid = client_uuid(initiative_id)
         await _commands(info).recognise_initiative(
             principal_of(info),
             iid,
@@ -546,7 +542,7 @@ class RecordsMutation:
         applied_at: list[str],
         reason: str,
     ) -> Initiative:
-        iid = record_uuid(initiative_id)
+        iid = client_uuid(initiative_id)
         await _commands(info).amend_recognition(
             principal_of(info), iid, benefit_vnd=benefit_vnd, applied_at=applied_at, reason=reason
         )
@@ -556,7 +552,7 @@ class RecordsMutation:
     async def withdraw_initiative(
         self, info: Info, initiative_id: strawberry.ID, reason: str
     ) -> Initiative:
-        iid = record_uuid(initiative_id)
+        iid = client_uuid(initiative_id)
         await _commands(info).withdraw_initiative(principal_of(info), iid, reason)
         return await _initiative_of(info, iid)
 

@@ -7,7 +7,6 @@ and each refused row with its number in the file, its error's code and message."
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from litestar import Request, post
@@ -24,13 +23,11 @@ from services.campaign.bulk import (
     read_file,
     register_pledges,
 )
-from services.campaign.commands import CampaignCommands
-from services.campaign.projections import build_registry
+from services.campaign.commands import commands_of
+from services.campaign.schema import client_uuid
 from shared.auth import Unauthenticated
-from shared.errors import DomainError, NotFound
+from shared.errors import DomainError
 from shared.settings import Settings
-
-_REGISTRY = build_registry()
 
 _STATUS = {
     "UNAUTHENTICATED": 401,
@@ -77,9 +74,9 @@ def pledge_upload(settings: Settings) -> HTTPRouteHandler:
             rows = read_file(content)
             runtime = request.app.state.runtime
             result = await register_pledges(
-                CampaignCommands(runtime.pool, runtime.repository(_REGISTRY)),
+                commands_of(runtime),
                 principal,
-                _campaign_id(campaign_id),
+                client_uuid(campaign_id),
                 rows,
                 max_rows=settings.max_bulk_rows,
             )
@@ -101,10 +98,3 @@ async def _file(request: Request[Any, Any, Any]) -> bytes:
     if not isinstance(upload, UploadFile):
         raise FileInvalid("Gửi tệp trong trường 'file' của multipart/form-data.")
     return await upload.read()
-
-
-def _campaign_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(value[:64], id=value[:64]) from None
