@@ -3,6 +3,7 @@ good rows are written, the bad ones named, and the same rows sent again write no
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import unicodedata
@@ -260,3 +261,22 @@ async def test_an_upload_without_a_token_a_readable_file_or_its_columns_is_refus
     out_of_reach = await upload(client, tokens, tree.upper3, campaign_id, csv_file(LINES), "x.csv")
     assert (out_of_reach.status_code, out_of_reach.json()["code"]) == (404, "NOT_FOUND")
     assert await pledged(owner, tree.upper1) == 0
+
+
+async def test_the_same_rows_sent_twice_at_once_are_written_once_and_both_calls_answer(
+    campaigns, tree, owner
+):
+    campaign_id = await seed_003(campaigns, tree.prov1)
+    rows = [
+        PledgeRow(row=n, subject="", name=f"Đỗ Thị {n}", title="Lao động tiên tiến")
+        for n in range(1, 2_001)
+    ]
+    first, second = await asyncio.gather(
+        *(
+            register_pledges(campaigns, officer(tree.upper1), campaign_id, rows, max_rows=5_000)
+            for _ in range(2)
+        )
+    )
+    assert sorted((first.written, second.written)) == [0, 2_000]
+    assert sorted((first.unchanged, second.unchanged)) == [0, 2_000]
+    assert await pledged(owner, tree.upper1) == 2_000
