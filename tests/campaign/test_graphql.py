@@ -8,8 +8,12 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.gateway.schema import build_schema
 from shared.clock import today
+from tests.registry.conftest import principal
 from tests.registry.test_graphql import code_of, gql
+
+from .conftest import seed_003
 
 CAMPAIGN_FIELDS = """id unitId name status registrationDue parentCampaignId
   phases { number name starts ends reportDue }
@@ -239,3 +243,15 @@ async def test_a_list_of_campaigns_gets_each_its_own_phases_and_indicators(clien
     assert by_id[launched_id]["phases"] == [{"number": 1}]
     assert by_id[launched_id]["indicators"] == [{"code": "sang-kien"}]
     assert by_id[draft_id]["phases"] == [] and by_id[draft_id]["indicators"] == []
+
+
+async def test_a_requests_dataloaders_are_dropped_once_it_has_run(
+    settings, runtime, tree, campaigns
+):
+    await seed_003(campaigns, tree.prov1)
+    context = {"runtime": runtime, "principal": principal(tree.prov1, "officer")}
+    result = await build_schema(settings).execute(
+        "{ campaigns { id phases { number } indicators { code } } }", context_value=context
+    )
+    assert result.errors is None
+    assert not [key for key in context if key.endswith("_loaders")]
