@@ -4,6 +4,7 @@ gets its own seqs, its own chain links and its own answer."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 
 import asyncpg
@@ -77,6 +78,26 @@ async def test_one_tenants_appends_arriving_together_stay_in_one_statement(
     before = store.group.stats.batches
     await asyncio.gather(*(store.append(tenant, one(uuid.uuid4(), 1, n=n)) for n in range(10)))
     assert store.group.stats.batches - before == 1
+
+
+async def test_a_statement_keeps_its_connection_while_appends_keep_coming(
+    store: EventStore, owner, tenant
+):
+    tenants = [f"{tenant}-{i:02d}" for i in range(16)]
+    before = dataclasses.replace(store.group.stats)
+
+    async def writer(t: str) -> None:
+        stream = uuid.uuid4()
+        for version in range(1, 21):
+            await store.append(t, one(stream, version))
+
+    await asyncio.gather(*(writer(t) for t in tenants))
+    batches = store.group.stats.batches - before.batches
+    checkouts = store.group.stats.checkouts - before.checkouts
+    assert batches >= 20
+    assert checkouts * 4 <= batches  # not a checkout a batch
+    for t in tenants:
+        assert (await audit.verify_tenant(owner, t)).count == 20
 
 
 async def test_a_refused_append_fails_alone_and_the_rest_of_its_batch_is_written(
