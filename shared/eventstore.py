@@ -282,7 +282,9 @@ class EventStore:
                 raise InvalidEventData(f"Tên loại sự kiện không hợp lệ: {event.event_type!r}.")
             if type(event.schema_version) is not int or not 1 <= event.schema_version <= _INT32_MAX:
                 raise InvalidEventData("schema_version phải là số nguyên từ 1 đến 2³¹−1.")
-            data = canonical.normalise(event.data, f"$[{index}].data")
+            data = event.data
+            if not canonical.is_canonical(data):  # only then is the path worth spelling
+                data = canonical.normalise(data, f"$[{index}].data")
             if not isinstance(data, dict):
                 raise InvalidEventData("Dữ liệu sự kiện phải là một đối tượng JSON.")
             body = canonical.dumps(
