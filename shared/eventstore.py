@@ -29,7 +29,7 @@ from shared.errors import (
     InvalidTenant,
     TooManyEvents,
 )
-from shared.groupcommit import SINGLE, GroupCommit
+from shared.groupcommit import SINGLE, GroupCommit, placed
 
 if TYPE_CHECKING:
     from shared.signal import LogSignal
@@ -199,9 +199,11 @@ class EventStore:
         key, fingerprint = prepared.idempotency_key, prepared.fingerprint
         try:
             if connection is None:
-                rows = await self.group.append(tenant_id, payloads, key, fingerprint)
+                place = await self.group.append(tenant_id, payloads, key, fingerprint)
             else:
-                rows = await connection.fetch(SINGLE, tenant_id, payloads, key, fingerprint)
+                place = placed(
+                    await connection.fetch(SINGLE, tenant_id, payloads, key, fingerprint)
+                )
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name == "events_stream_version_key":
                 streams = sorted({str(e.stream_id) for e in prepared.events})
@@ -212,10 +214,10 @@ class EventStore:
 
         appended = Appended(
             tenant_id=tenant_id,
-            seqs=[r["out_seq"] for r in rows],
-            recorded_at=rows[0]["out_recorded_at"] if rows else None,
-            hashes=[bytes(r["out_hash"]) for r in rows],
-            replayed=bool(rows and rows[0]["out_replayed"]),
+            seqs=place.seqs,
+            recorded_at=place.recorded_at,
+            hashes=place.hashes,
+            replayed=place.replayed,
         )
         if not appended.replayed and (connection is None or not connection.is_in_transaction()):
             self.announce(tenant_id, appended.last_seq)

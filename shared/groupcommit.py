@@ -20,12 +20,33 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
 
 import asyncpg
 
 SINGLE = "SELECT * FROM thidua_append($1, $2, $3, $4)"
-BATCH = "SELECT * FROM thidua_append_batch($1, $2, $3)"
+BATCH = "SELECT out_seqs, out_hashes, out_recorded_at FROM thidua_append_batch($1, $2, $3)"
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where an append's events went in its tenant's log. ``replayed``: its idempotency key
+    had been used, and these are the first append's places."""
+
+    seqs: list[int]
+    hashes: list[bytes]
+    recorded_at: datetime | None
+    replayed: bool = False
+
+
+def placed(rows: list[asyncpg.Record]) -> Placed:
+    """``thidua_append``'s answer: a row per event."""
+    return Placed(
+        seqs=[r["out_seq"] for r in rows],
+        hashes=[r["out_hash"] for r in rows],
+        recorded_at=rows[0]["out_recorded_at"] if rows else None,
+        replayed=bool(rows and rows[0]["out_replayed"]),
+    )
 
 
 @dataclass(slots=True)
@@ -47,7 +68,7 @@ class Request:
     payloads: list[str]
     idempotency_key: str | None
     fingerprint: bytes | None
-    answer: asyncio.Future[list[Any]] = field(repr=False)
+    answer: asyncio.Future[Placed] = field(repr=False)
 
 
 class GroupCommit:
@@ -77,8 +98,8 @@ class GroupCommit:
         payloads: list[str],
         idempotency_key: str | None,
         fingerprint: bytes | None,
-    ) -> list[Any]:
-        """``thidua_append``'s rows for this append, once committed; its error if it failed."""
+    ) -> Placed:
+        """Where this append's events went, once committed; its error if it failed."""
         answer = asyncio.get_running_loop().create_future()
         request = Request(tenant_id, payloads, idempotency_key, fingerprint, answer)
         if idempotency_key is not None:  # a repeat must find the first; these go one by one
@@ -156,7 +177,7 @@ class GroupCommit:
             await self._one(batch[0])
             return True
         try:
-            rows = await conn.fetch(
+            row = await conn.fetchrow(
                 BATCH,
                 [r.tenant_id for r in batch],
                 [len(r.payloads) for r in batch],
@@ -174,11 +195,12 @@ class GroupCommit:
             return False
         self.stats.batches += 1
         self.stats.batched += len(batch)
-        answers: list[list[Any]] = [[] for _ in batch]
-        for row in rows:
-            answers[row["out_append"] - 1].append(row)
-        for request, answer in zip(batch, answers, strict=True):
-            _settle(request, result=answer)
+        seqs, hashes, recorded_at = row
+        start = 0
+        for request in batch:
+            end = start + len(request.payloads)
+            _settle(request, result=Placed(seqs[start:end], hashes[start:end], recorded_at))
+            start = end
         return True
 
     async def _one(self, request: Request) -> None:
@@ -196,7 +218,7 @@ class GroupCommit:
             if not isinstance(exc, Exception):
                 raise
             return
-        _settle(request, result=rows)
+        _settle(request, result=placed(rows))
 
 
 def _tenant_of(request: Request) -> str:
@@ -212,7 +234,7 @@ def _tenant_edge(batch: list[Request], at_least: int) -> int:
 
 
 def _settle(
-    request: Request, *, result: list[Any] | None = None, exception: BaseException | None = None
+    request: Request, *, result: Placed | None = None, exception: BaseException | None = None
 ) -> None:
     if request.answer.done():  # its caller was cancelled and no longer listens
         return
@@ -221,4 +243,4 @@ def _settle(
     elif exception is not None:
         request.answer.set_exception(exception)
     else:
-        request.answer.set_result(result or [])
+        request.answer.set_result(result)

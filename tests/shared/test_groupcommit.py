@@ -160,3 +160,30 @@ async def test_the_batch_function_refuses_an_event_named_for_another_tenant(
         )
     assert caught.value.sqlstate == "TD003"
     assert await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tenant) == 0
+
+
+async def test_the_batch_function_refuses_a_stream_that_skips_ahead_and_writes_nothing(
+    store: EventStore, owner, tenant
+):
+    stream = uuid.uuid4()
+    await store.append(tenant, one(stream, 1))
+    other = f"{tenant}-other"
+
+    def payload(t: str, version: int, s: uuid.UUID) -> str:
+        [text], _ = store._payloads(t, one(s, version), {})
+        return text
+
+    batch = "SELECT * FROM thidua_append_batch($1, $2, $3)"
+    with pytest.raises(asyncpg.PostgresError) as caught:
+        await store.pool.fetch(
+            batch, [tenant, other], [1, 1], [payload(tenant, 3, stream), payload(other, 1, stream)]
+        )
+    assert caught.value.sqlstate == "TD001"
+    assert await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", other) == 0
+    assert (await store.head(tenant)).seq == 1
+
+    row = await store.pool.fetchrow(
+        batch, [tenant, other], [1, 1], [payload(tenant, 2, stream), payload(other, 1, stream)]
+    )
+    assert row["out_seqs"] == [2, 1]
+    assert (await audit.verify_tenant(owner, tenant)).count == 2
