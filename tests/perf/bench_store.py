@@ -1,6 +1,6 @@
 """Appends per second: the event store beside its floor and its peer, measured in the same run.
 
-    .venv/bin/pip install -e '.[test,bench]' && .venv/bin/python tests/perf/bench_store.py [SECONDS]
+    .venv/bin/pip install -e '.[test,bench]' && .venv/bin/python tests/perf/bench_store.py [SECONDS] [ROUNDS]
 
 Every figure comes from the same PostgreSQL server (the embedded one, started here, or
 THIDUA_BENCH_DATABASE_URL), with 16 writers:
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -38,7 +39,8 @@ from shared.migrate import migrate
 from shared.settings import Settings
 
 WRITERS = 16
-SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
+SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 
 
 def payload(i: int) -> dict:
@@ -208,40 +210,68 @@ async def main() -> None:
         settings = Settings(database_url=url, pool_min_size=WRITERS, pool_max_size=WRITERS)
         pool = await create_pool(url, settings)
         store = EventStore(pool)
-        print(f"PostgreSQL at {url}; {WRITERS} writers; {SECONDS:.0f} s per figure\n")
-        rows = []
-        db_only: dict[int, float] = {}
-        for per_append in (1, 10):
-            floor = await bench_floor(url, per_append, WRITERS, SECONDS)
-            peer = await asyncio.to_thread(bench_peer, url, per_append, SECONDS)
-            for tenants in (1, WRITERS):
-                ours = await bench_ours(store, per_append, tenants, SECONDS)
-                rows.append((per_append, tenants, ours, floor, peer))
-            db_only[per_append] = await bench_db_only(store, url, per_append, SECONDS)
+        print(
+            f"PostgreSQL at {url}; {WRITERS} writers; {ROUNDS} rounds of {SECONDS:.0f} s per "
+            "figure, the figures of a round measured one after the other\n"
+        )
+        rounds: dict[tuple[str, int, int], list[float]] = {}
+        db_only: dict[int, list[float]] = {}
+        for _ in range(ROUNDS):
+            # Round by round, so that the machine's drift during the run (the figures here
+            # swing by up to 30%) falls on every figure alike, not on whichever came last.
+            for per_append in (1, 10):
+                figures = {
+                    ("floor", per_append, WRITERS): await bench_floor(
+                        url, per_append, WRITERS, SECONDS
+                    ),
+                    ("peer", per_append, WRITERS): await asyncio.to_thread(
+                        bench_peer, url, per_append, SECONDS
+                    ),
+                }
+                for tenants in (1, WRITERS):
+                    figures["ours", per_append, tenants] = await bench_ours(
+                        store, per_append, tenants, SECONDS
+                    )
+                for key, rate in figures.items():
+                    rounds.setdefault(key, []).append(rate)
+                rate = await bench_db_only(store, url, per_append, SECONDS)
+                db_only.setdefault(per_append, []).append(rate)
         await pool.close()
     finally:
         if embedded is not None:
             embedded.stop()
+
+    def median(key: tuple[str, int, int]) -> float:
+        return statistics.median(rounds[key])
 
     print(
         "| events/append | tenants | ours appends/s | ours events/s | floor appends/s "
         "| ours/floor | peer appends/s | ours/peer |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for per_append, tenants, ours, floor, peer in rows:
-        print(
-            f"| {per_append} | {tenants} | {ours:,.0f} | {ours * per_append:,.0f} | {floor:,.0f} "
-            f"| {ours / floor:.0%} | {peer:,.0f} | {ours / peer:.1f}x |"
-        )
+    for per_append in (1, 10):
+        floor, peer = median(("floor", per_append, WRITERS)), median(("peer", per_append, WRITERS))
+        for tenants in (1, WRITERS):
+            ours = median(("ours", per_append, tenants))
+            print(
+                f"| {per_append} | {tenants} | {ours:,.0f} | {ours * per_append:,.0f} "
+                f"| {floor:,.0f} | {ours / floor:.0%} | {peer:,.0f} | {ours / peer:.1f}x |"
+            )
+    print(f"\n(medians of {ROUNDS} rounds)")
     print("\nThe database's share (thidua_append alone, 16 tenants, payloads made in advance):")
-    for per_append, rate in db_only.items():
-        print(f"  {per_append} event(s)/append: {rate:,.0f} appends/s")
-    target = next(r for r in rows if r[0] == 1 and r[1] == WRITERS)
-    ours, floor, peer = target[2], target[3], target[4]
+    for per_append, rates in db_only.items():
+        print(f"  {per_append} event(s)/append: {statistics.median(rates):,.0f} appends/s")
+    ours_r = rounds["ours", 1, WRITERS]
+    floor_r, peer_r = rounds["floor", 1, WRITERS], rounds["peer", 1, WRITERS]
+    by_round = ", ".join(
+        f"{o / p:.1f}x peer & {o / f:.0%} of floor"
+        for o, f, p in zip(ours_r, floor_r, peer_r, strict=True)
+    )
+    ours, floor, peer = map(statistics.median, (ours_r, floor_r, peer_r))
     verdict = "met" if ours >= 10 * peer and ours >= 0.65 * floor else "NOT met"
     print(
         f"\nTarget at {WRITERS} tenants, 1 event/append (>= 10x peer, >= 65% of floor): {verdict} "
-        f"({ours / peer:.1f}x peer, {ours / floor:.0%} of floor)"
+        f"({ours / peer:.1f}x peer, {ours / floor:.0%} of floor; round by round: {by_round})"
     )
 
 
