@@ -2,7 +2,7 @@
 
 Every commit waits for its WAL flush; an append that commits alone pays one flush, and within a
 tenant the head lock makes every other append wait for it. Here appends queue while the
-database is busy and go in one statement (``thidua_append_batch``, migration 0004: what
+database is busy and go in one statement (``thidua_append_batch``, migrations 0004 and 0008: what
 ``thidua_append`` does, for many appends at once), so a whole batch shares one flush. Nobody
 waits for a timer: the first append goes at once, and what arrives meanwhile makes the next
 batch. With two statements free, appends of several tenants are split between them (at a
