@@ -176,21 +176,17 @@ BEGIN
     -- never wait for each other in a circle. A tenant's first append makes its head, and the
     -- heads are locked again; a deadlock there (two batches making the same new head) fails
     -- both batches, whose appends are then retried one by one (shared/groupcommit.py). The
-    -- loop below checks that the heads came in the order they were locked in.
-    SELECT array_agg(h.tenant_id), array_agg(h.seq), array_agg(h.hash)
-      INTO v_heads, v_seqs0, v_hashes0
-      FROM (SELECT tenant_id, seq, hash FROM public.tenant_heads
-             WHERE tenant_id = ANY (p_tenants)
-             ORDER BY tenant_id COLLATE "C" FOR UPDATE) h;
-    IF coalesce(cardinality(v_heads), 0) < v_tenants THEN
-        INSERT INTO public.tenant_heads (tenant_id)
-        SELECT DISTINCT t COLLATE "C" FROM unnest(p_tenants) t ORDER BY 1 ON CONFLICT DO NOTHING;
+    -- loop after this one checks that the heads came in the order they were locked in.
+    FOR pass IN 1 .. 2 LOOP
         SELECT array_agg(h.tenant_id), array_agg(h.seq), array_agg(h.hash)
           INTO v_heads, v_seqs0, v_hashes0
           FROM (SELECT tenant_id, seq, hash FROM public.tenant_heads
                  WHERE tenant_id = ANY (p_tenants)
                  ORDER BY tenant_id COLLATE "C" FOR UPDATE) h;
-    END IF;
+        EXIT WHEN coalesce(cardinality(v_heads), 0) = v_tenants OR pass = 2;
+        INSERT INTO public.tenant_heads (tenant_id)
+        SELECT DISTINCT t COLLATE "C" FROM unnest(p_tenants) t ORDER BY 1 ON CONFLICT DO NOTHING;
+    END LOOP;
 
     out_seqs := '{}';
     out_hashes := '{}';
