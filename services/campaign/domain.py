@@ -61,7 +61,7 @@ class IndicatorInvalid(DomainError):
 
 class PercentOver100(DomainError):
     code = "INDICATOR_PERCENT_OVER_100"
-    message_vi = "Chỉ tiêu tính theo phần trăm không vượt quá 100."
+    message_vi = "Số liệu tính theo phần trăm (mục tiêu hay số thực hiện) không vượt quá 100."
 
 
 class UnknownIndicator(DomainError):
@@ -109,6 +109,14 @@ class RegistrationLate(DomainError):
     message_vi = "Đã quá hạn đăng ký; muốn đăng ký muộn phải ghi rõ là đăng ký muộn."
 
 
+class ContentUnknown(DomainError):
+    code = "CONTENT_UNKNOWN"
+    message_vi = (
+        "Phong trào không có nội dung thi đua này: hãy chọn trong các nội dung của phong trào; "
+        "nội dung riêng của đơn vị ghi ở ownContents."
+    )
+
+
 class TooFewContents(DomainError):
     code = "REGISTRATION_TOO_FEW_CONTENTS"
     message_vi = "Số nội dung thi đua đăng ký ít hơn mức tối thiểu của phong trào."
@@ -148,6 +156,17 @@ def check_target(measure: str, target: int) -> None:
         raise IndicatorInvalid("Chỉ tiêu phải là số nguyên không âm.")
     if measure == "percent" and target > 100:
         raise PercentOver100(f"{target} > 100.")
+
+
+def check_actual(code: str, measure: str, value: int) -> None:
+    """An actual obeys its indicator's measure as a target does: an achievement is only as true
+    as the figures it divides."""
+    if type(value) is not int or value < 0 or value > 10**15:
+        raise IndicatorInvalid(
+            f"Số thực hiện của {code!r} phải là số nguyên không âm.", indicator=code
+        )
+    if measure == "percent" and value > 100:
+        raise PercentOver100(f"Số thực hiện của {code!r}: {value} > 100.", indicator=code)
 
 
 def registration_id(campaign_id: uuid.UUID, unit_id: str) -> uuid.UUID:
@@ -501,6 +520,7 @@ class CampaignFacts:
     min_contents: int
     indicators: Mapping[str, str]  # code → measure
     phases: Mapping[int, date]  # number → last day
+    contents: tuple[str, ...]  # the contents a registering unit picks from
 
     def check_open(self) -> None:
         if self.status == DRAFT:
@@ -517,7 +537,11 @@ class CampaignFacts:
 
 class Registration(Aggregate):
     """A unit's đăng ký thi đua with the level that launched a campaign: its plan, the contents
-    it picked, its own targets."""
+    it picked from the campaign's, the contents it built itself (``own_contents``: seeds 003 and
+    004 ask each unit to build and pick distinctive contents of its own), its own targets. Both
+    kinds count towards the campaign's minimum; each stays marked as what it is."""
+
+    own_contents = ()  # what a snapshot taken before own contents existed reads
 
     @staticmethod
     def create_id(campaign_id: uuid.UUID, unit_id: str, **_: Any) -> uuid.UUID:
@@ -531,6 +555,7 @@ class Registration(Aggregate):
         campaign_unit: str,
         plan: str,
         contents: list[str],
+        own_contents: list[str],
         targets: dict[str, int],
         registered_on: date,
         late: bool,
@@ -540,6 +565,7 @@ class Registration(Aggregate):
         self.campaign_unit = campaign_unit
         self.plan = plan
         self.contents = list(contents)
+        self.own_contents = list(own_contents)
         self.targets = dict(targets)
         self.registered_on = registered_on
         self.late = late
@@ -553,12 +579,14 @@ class Registration(Aggregate):
         unit_id: str,
         plan: str,
         contents: list[str],
+        own_contents: list[str] | None = None,
         targets: dict[str, int],
         on: date,
         late: bool,
     ) -> Registration:
         campaign.check_open()
-        _check_registration(campaign, plan, contents, targets)
+        own_contents = list(own_contents or [])
+        _check_registration(campaign, plan, contents, own_contents, targets)
         overdue = campaign.registration_due is not None and on > campaign.registration_due
         if overdue and not late:
             raise RegistrationLate(f"Hạn {campaign.registration_due.isoformat()}.")
@@ -568,6 +596,7 @@ class Registration(Aggregate):
             campaign_unit=campaign.unit_id,
             plan=plan,
             contents=contents,
+            own_contents=own_contents,
             targets=targets,
             registered_on=on,
             late=overdue,
@@ -579,6 +608,7 @@ class Registration(Aggregate):
         *,
         plan: str,
         contents: list[str],
+        own_contents: list[str] | None = None,
         targets: dict[str, int],
         reason: str,
     ) -> None:
@@ -587,11 +617,13 @@ class Registration(Aggregate):
             raise RegistrationWithdrawnError()
         if not reason:
             raise ReasonRequired()
-        _check_registration(campaign, plan, contents, targets)
+        own_contents = list(own_contents or [])
+        _check_registration(campaign, plan, contents, own_contents, targets)
         self._amended(
             campaign_id=self.campaign_id,
             plan=plan,
             contents=contents,
+            own_contents=own_contents,
             targets=targets,
             reason=reason,
         )
@@ -602,10 +634,12 @@ class Registration(Aggregate):
         campaign_id: uuid.UUID,
         plan: str,
         contents: list[str],
+        own_contents: list[str],
         targets: dict[str, int],
         reason: str,
     ) -> None:
         self.plan, self.contents, self.targets = plan, list(contents), dict(targets)
+        self.own_contents = list(own_contents)
 
     def withdraw(self, reason: str) -> None:
         if self.status == WITHDRAWN:
@@ -620,19 +654,48 @@ class Registration(Aggregate):
 
 
 def _check_registration(
-    campaign: CampaignFacts, plan: str, contents: list[str], targets: Mapping[str, int]
+    campaign: CampaignFacts,
+    plan: str,
+    contents: list[str],
+    own_contents: list[str],
+    targets: Mapping[str, int],
 ) -> None:
     _text(plan, "Kế hoạch thực hiện", required=False)
     _texts(contents, "Nội dung đăng ký")
-    if len(set(contents)) != len(contents):
+    _texts(own_contents, "Nội dung riêng của đơn vị")
+    every = [*contents, *own_contents]
+    if len(set(every)) != len(every):
         raise CampaignInvalid("Một nội dung được đăng ký hai lần.")
-    if len(contents) < campaign.min_contents:
+    check_picked(campaign, contents, own_contents)
+    if len(every) < campaign.min_contents:
         raise TooFewContents(
-            f"{len(contents)} < {campaign.min_contents}.",
+            f"{len(every)} < {campaign.min_contents}.",
             minimum=campaign.min_contents,
-            given=len(contents),
+            given=len(every),
         )
     campaign.check_targets(targets)
+
+
+def check_picked(campaign: CampaignFacts, contents: list[str], own_contents: list[str]) -> None:
+    """Picked contents come from the campaign's list; a unit's own are not copies of it (a
+    campaign's content registered as one's own would be counted as the unit's invention)."""
+    offered = set(campaign.contents)
+    for content in contents:
+        if content not in offered:
+            raise ContentUnknown(repr(content[:200]), content=content[:200])
+    for content in own_contents:
+        if content in offered:
+            raise CampaignInvalid(
+                f"{content[:200]!r} là nội dung của phong trào: hãy chọn ở contents.",
+                content=content[:200],
+            )
+
+
+def with_own_contents(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of RegistrationSubmitted and RegistrationAmended v1, which knew no contents of a
+    unit's own: all stood in ``contents`` (unchecked against the campaign's then)."""
+    data.setdefault("own_contents", [])
+    return data
 
 
 class Progress(Aggregate):
@@ -661,8 +724,7 @@ class Progress(Aggregate):
         for code, value in actuals.items():
             if code not in campaign.indicators:
                 raise UnknownIndicator(code, indicator=code)
-            if type(value) is not int or value < 0 or value > 10**15:
-                raise IndicatorInvalid(f"Số thực hiện của {code!r} phải là số nguyên không âm.")
+            check_actual(code, campaign.indicators[code], value)
         _text(note, "Ghi chú", required=False)
         ended = campaign.phases[self.phase]
         late = campaign.report_days is not None and (on - ended).days > campaign.report_days

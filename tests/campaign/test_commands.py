@@ -12,6 +12,8 @@ from shared.errors import DomainError
 
 from .conftest import SEED_003, officer, principal, seed_003
 
+FIRST, SECOND = SEED_003["contents"]  # a registering unit picks from these
+
 
 async def events_of(owner, tenant: str) -> list[str]:
     rows = await owner.fetch(
@@ -187,18 +189,16 @@ async def test_a_unit_registers_on_time_late_only_when_it_says_so(campaigns, tre
     campaign_id = await seed_003(campaigns, tree.prov1)
     clock.on = date(2021, 2, 20)
     await campaigns.register(
-        officer(tree.upper1), campaign_id, contents=["Nội dung đặc thù"], targets={"cdcs-moi": 2}
+        officer(tree.upper1), campaign_id, contents=[FIRST], targets={"cdcs-moi": 2}
     )
     clock.on = date(2021, 2, 21)
     await refused(
         "REGISTRATION_LATE",
         owner,
         tree.upper2,
-        campaigns.register(officer(tree.upper2), campaign_id, contents=["Một nội dung"]),
+        campaigns.register(officer(tree.upper2), campaign_id, contents=[SECOND]),
     )
-    await campaigns.register(
-        officer(tree.upper2), campaign_id, contents=["Một nội dung"], late=True
-    )
+    await campaigns.register(officer(tree.upper2), campaign_id, contents=[SECOND], late=True)
     rows = await owner.fetch(
         "SELECT tenant_id, late FROM campaign_registrations WHERE campaign_id = $1 ORDER BY tenant_id",
         campaign_id,
@@ -217,9 +217,9 @@ async def test_a_registration_needs_the_campaigns_minimum_of_contents(campaigns,
         "REGISTRATION_TOO_FEW_CONTENTS",
         owner,
         tree.upper1,
-        campaigns.register(officer(tree.upper1), campaign_id, contents=["Chỉ một"]),
+        campaigns.register(officer(tree.upper1), campaign_id, contents=[FIRST]),
     )
-    await campaigns.register(officer(tree.upper1), campaign_id, contents=["Một", "Hai"])
+    await campaigns.register(officer(tree.upper1), campaign_id, contents=[FIRST, SECOND])
 
 
 async def test_targets_and_reports_must_name_the_campaigns_indicators(
@@ -231,7 +231,7 @@ async def test_targets_and_reports_must_name_the_campaigns_indicators(
         owner,
         tree.upper1,
         campaigns.register(
-            officer(tree.upper1), campaign_id, contents=["A"], targets={"khong-co": 1}
+            officer(tree.upper1), campaign_id, contents=[FIRST], targets={"khong-co": 1}
         ),
     )
     await refused(
@@ -239,7 +239,7 @@ async def test_targets_and_reports_must_name_the_campaigns_indicators(
         owner,
         tree.upper1,
         campaigns.register(
-            officer(tree.upper1), campaign_id, contents=["A"], targets={"cttcs-tot": 120}
+            officer(tree.upper1), campaign_id, contents=[FIRST], targets={"cttcs-tot": 120}
         ),
     )
     await refused(
@@ -308,22 +308,27 @@ async def test_reviews_and_conclusion_carry_report_and_figures(campaigns, tree, 
         "CAMPAIGN_CONCLUDED",
         owner,
         tree.upper1,
-        campaigns.register(officer(tree.upper1), campaign_id, contents=["A"], late=True),
+        campaigns.register(officer(tree.upper1), campaign_id, contents=[FIRST], late=True),
     )
 
 
 async def test_corrections_amend_or_withdraw_a_registration_with_a_reason(campaigns, tree, owner):
     campaign_id = await seed_003(campaigns, tree.prov1)
     actor = officer(tree.upper1)
-    await campaigns.register(actor, campaign_id, contents=["A"])
+    await campaigns.register(actor, campaign_id, contents=[FIRST])
     await refused(
         "REGISTRATION_EXISTS",
         owner,
         tree.upper1,
-        campaigns.register(actor, campaign_id, contents=["B"]),
+        campaigns.register(actor, campaign_id, contents=[SECOND]),
     )
     await campaigns.amend_registration(
-        actor, campaign_id, plan="Kế hoạch mới", contents=["A", "B"], targets={}, reason="Bổ sung"
+        actor,
+        campaign_id,
+        plan="Kế hoạch mới",
+        contents=[FIRST, SECOND],
+        targets={},
+        reason="Bổ sung",
     )
     await campaigns.withdraw_registration(actor, campaign_id, "Đơn vị sáp nhập")
     await refused(
@@ -385,13 +390,13 @@ async def test_only_officers_write_and_only_in_their_own_unit(campaigns, tree, o
         "NOT_FOUND",
         owner,
         tree.upper3,
-        campaigns.register(officer(tree.upper3), campaign_id, contents=["A"]),
+        campaigns.register(officer(tree.upper3), campaign_id, contents=[FIRST]),
     )
     await refused(
         "NOT_FOUND",
         owner,
         tree.prov1,
-        campaigns.register(officer(tree.prov1), campaign_id, contents=["A"]),
+        campaigns.register(officer(tree.prov1), campaign_id, contents=[FIRST]),
     )
 
 
@@ -403,7 +408,7 @@ async def test_a_unit_neither_registers_nor_reports_under_a_campaign_of_a_unit_b
         "NOT_FOUND",
         owner,
         tree.prov1,
-        campaigns.register(officer(tree.prov1), below, contents=["A"]),
+        campaigns.register(officer(tree.prov1), below, contents=[FIRST]),
     )
     await refused(
         "NOT_FOUND",

@@ -80,7 +80,7 @@ async def test_the_launching_unit_sees_registrations_actuals_and_achievement(cli
         ["officer"],
         REGISTER,
         c=campaign_id,
-        contents=["Nội dung đặc thù"],
+        contents=["Phát huy sáng kiến"],
     )
     assert body.get("errors") is None, body
     body = await gql(client, tokens, tree.upper1, ["officer"], REPORT, c=campaign_id)
@@ -155,7 +155,11 @@ async def test_registrations_are_read_by_the_registering_unit_and_the_launching_
     client, tokens, tree
 ):
     campaign_id = await launched(client, tokens, tree.prov1)
-    await gql(client, tokens, tree.upper1, ["officer"], REGISTER, c=campaign_id, contents=["A"])
+    picked = ["Phát huy sáng kiến"]
+    body = await gql(
+        client, tokens, tree.upper1, ["officer"], REGISTER, c=campaign_id, contents=picked
+    )
+    assert body.get("errors") is None, body
     # A sibling sees the campaign (same parent) but not upper1's registration.
     mine = (await gql(client, tokens, tree.upper2, ["officer"], MINE))["data"]["myRegistrations"]
     assert mine == []

@@ -64,7 +64,9 @@ async def test_thidua_campaigns_rebuild_replays_every_log_and_changes_no_row(
     campaigns, tree, owner, settings
 ):
     province = await seed_003(campaigns, tree.prov1)
-    await campaigns.register(officer(tree.upper1), province, contents=["Phát huy sáng kiến"])
+    await campaigns.register(
+        officer(tree.upper1), province, contents=["Phát huy sáng kiến, sáng tạo"]
+    )
     tenants = [tree.prov1, tree.upper1]
     before = await rows_of(owner, tenants)
     env = {"THIDUA_DATABASE_URL": settings.database_url, "THIDUA_LOG_JSON": "false"}

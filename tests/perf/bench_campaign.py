@@ -65,7 +65,12 @@ import httpx
 from services.campaign.bulk import PledgeRow, register_pledges
 from services.campaign.commands import CampaignCommands
 from services.campaign.projections import build_registry as campaign_registry
-from services.campaign.schema import CAMPAIGN_COLUMNS, CHILDREN, INDICATORS, PHASES
+from services.campaign.schema import (
+    CAMPAIGN_COLUMNS,
+    INDICATORS,
+    PHASES,
+    SUBTREE_REGISTRATIONS,
+)
 from services.gateway.app import create_app
 from services.gateway.runtime import Runtime
 from services.registry.commands import RegistryCommands
@@ -308,7 +313,7 @@ APP_STATEMENTS = {
     "campaign row": f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE campaign_id = $1",
     "PHASES": PHASES,
     "INDICATORS": INDICATORS,
-    "CHILDREN": CHILDREN,
+    "SUBTREE_REGISTRATIONS": SUBTREE_REGISTRATIONS,
 }
 
 
@@ -433,7 +438,7 @@ async def bench_detail(runtime: Runtime, settings: Settings, province: Province)
     )
     notes += [
         "",
-        "The app runs the campaign row first, then PHASES, INDICATORS and CHILDREN at once, each "
+        "The app runs the campaign row first, then PHASES, INDICATORS and SUBTREE_REGISTRATIONS at once, each "
         "in its own transaction on its own pooled connection.",
         "The Python side, per detail request: this process's CPU time (token, GraphQL parse, "
         "validation and execution, asyncpg decoding, JSON) p50 / p99 {:.2f} / {:.2f} ms.".format(
