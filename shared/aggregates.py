@@ -8,6 +8,7 @@ datetime) travel as ``{"_type_": name, "_data_": text}``, eventsourcing's own tr
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -235,15 +236,28 @@ class Repository:
         *,
         version: int | None = None,
         at: datetime | None = None,
+        connection: asyncpg.Connection | None = None,
     ) -> Aggregate:
-        """The aggregate as it is now, or as it was at a version or a moment; else NotFound."""
+        """The aggregate as it is now, or as it was at a version or a moment; else NotFound.
+
+        A command passes the connection it holds (EventStore.read_stream says why)."""
+        if connection is None:  # snapshot and stream read as the tenant (EventStore.reading)
+            async with self.store.reading(tenant_id) as conn:
+                return await self.get(
+                    tenant_id, aggregate_id, version=version, at=at, connection=conn
+                )
         aggregate: Aggregate | None = None
         after = 0
         if version is None and at is None:
-            aggregate = await self._from_snapshot(tenant_id, aggregate_id)
+            aggregate = await self._from_snapshot(tenant_id, aggregate_id, connection)
             after = aggregate.version if aggregate is not None else 0
         events = await self.store.read_stream(
-            tenant_id, aggregate_id, after_version=after, to_version=version, until=at
+            tenant_id,
+            aggregate_id,
+            after_version=after,
+            to_version=version,
+            until=at,
+            connection=connection,
         )
         for stored in events:
             aggregate = self.registry.decode(stored).mutate(aggregate)
@@ -272,12 +286,16 @@ class Repository:
         )
         if not appended.replayed:
             counts: dict[UUID, int] = {}
-            for event in pending:
+            last_hash: dict[UUID, bytes] = {}
+            for event, event_hash in zip(pending, appended.hashes, strict=True):
                 counts[event.originator_id] = counts.get(event.originator_id, 0) + 1
+                last_hash[event.originator_id] = bytes(event_hash)
             for aggregate in aggregates:
                 if self._snapshot_due(aggregate.version, counts.get(aggregate.id, 0)):
                     # On the caller's connection: a rolled-back save leaves no snapshot behind.
-                    await self._take_snapshot(tenant_id, aggregate, connection)
+                    await self._take_snapshot(
+                        tenant_id, aggregate, last_hash[aggregate.id], connection
+                    )
         return appended
 
     async def execute(
@@ -288,39 +306,76 @@ class Repository:
         meta: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         fingerprint: bytes | None = None,
+        connection: asyncpg.Connection | None = None,
     ) -> Appended:
         """Run a command: ``decide`` loads aggregates and calls their methods (raising a
         DomainError when a rule says no); their events are saved. A concurrency conflict reloads
         and decides again, a bounded number of times. A repeated idempotency key decides nothing
         and returns the first result; pass a ``fingerprint`` of the command's input (its target
         ids included) so that a key reused for another request is refused, not replayed.
+
+        With ``connection`` (the command's own; ``decide`` should load on it too) every read and
+        the append run on it, each attempt in a savepoint that a conflict rolls back.
         """
         if idempotency_key is not None:
-            replay = await self.store.replay_of(tenant_id, idempotency_key, fingerprint)
+            replay = await self.store.replay_of(
+                tenant_id, idempotency_key, fingerprint, connection=connection
+            )
             if replay is not None:
                 return replay
         attempt = 0
         while True:
-            aggregates = await decide()
             try:
-                return await self.save(
-                    tenant_id,
-                    *aggregates,
-                    meta=meta,
-                    idempotency_key=idempotency_key,
-                    fingerprint=fingerprint,
+                return await self._attempt(
+                    tenant_id, decide, meta, idempotency_key, fingerprint, connection
                 )
             except ConcurrencyConflict:
                 attempt += 1
                 if attempt > self.retries:
                     raise
 
+    async def _attempt(
+        self,
+        tenant_id: str,
+        decide: Callable[[], Awaitable[Sequence[Aggregate]]],
+        meta: Mapping[str, Any] | None,
+        idempotency_key: str | None,
+        fingerprint: bytes | None,
+        connection: asyncpg.Connection | None,
+    ) -> Appended:
+        if connection is None:
+            aggregates = await decide()
+            return await self.save(
+                tenant_id,
+                *aggregates,
+                meta=meta,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+            )
+        async with connection.transaction():
+            aggregates = await decide()
+            appended = await self.save(
+                tenant_id,
+                *aggregates,
+                meta=meta,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                connection=connection,
+            )
+        if not appended.replayed and not connection.is_in_transaction():
+            self.store.announce(tenant_id, appended.last_seq)  # the append's own commit
+        return appended
+
     def _snapshot_due(self, version: int, new_events: int) -> bool:
         every = self.snapshot_every
         return bool(every and new_events and version // every > (version - new_events) // every)
 
     async def _take_snapshot(
-        self, tenant_id: str, aggregate: Aggregate, connection: asyncpg.Connection | None
+        self,
+        tenant_id: str,
+        aggregate: Aggregate,
+        event_hash: bytes,
+        connection: asyncpg.Connection | None,
     ) -> None:
         state = {k: v for k, v in vars(aggregate).items() if k not in _NOT_STATE}
         state["class_version"] = getattr(type(aggregate), "class_version", 1)
@@ -329,33 +384,51 @@ class Repository:
         except DomainError as exc:
             log.warning("snapshot skipped for %s: %s", aggregate.id, exc)  # only an optimisation
             return
+        name = self.registry.aggregate_name(type(aggregate))
         await (connection or self.store.pool).execute(
-            """INSERT INTO snapshots (tenant_id, stream_id, stream_version, aggregate, state)
-               VALUES ($1, $2, $3, $4, $5::jsonb)
+            """INSERT INTO snapshots
+                      (tenant_id, stream_id, stream_version, aggregate, state, digest)
+               VALUES ($1, $2, $3, $4, $5::jsonb, $6)
                ON CONFLICT (tenant_id, stream_id) DO UPDATE
                   SET stream_version = EXCLUDED.stream_version, state = EXCLUDED.state,
-                      aggregate = EXCLUDED.aggregate, taken_at = now()
+                      aggregate = EXCLUDED.aggregate, digest = EXCLUDED.digest, taken_at = now()
                 WHERE snapshots.stream_version < EXCLUDED.stream_version""",
             tenant_id,
             aggregate.id,
             aggregate.version,
-            self.registry.aggregate_name(type(aggregate)),
+            name,
             body.decode(),
+            snapshot_digest(event_hash, name, body),
         )
 
-    async def _from_snapshot(self, tenant_id: str, aggregate_id: UUID) -> Aggregate | None:
+    async def _from_snapshot(
+        self, tenant_id: str, aggregate_id: UUID, connection: asyncpg.Connection | None
+    ) -> Aggregate | None:
         if not self.snapshot_every:
             return None
-        row = await self.store.pool.fetchrow(
-            "SELECT stream_version, aggregate, state::text AS state FROM snapshots "
-            "WHERE tenant_id = $1 AND stream_id = $2",
+        # With the hash of the event the snapshot claims to follow, as the log has it now.
+        row = await (connection or self.store.pool).fetchrow(
+            "SELECT s.stream_version, s.aggregate, s.state::text AS state, s.digest, "
+            "e.hash AS event_hash FROM snapshots s LEFT JOIN events e "
+            "ON e.tenant_id = s.tenant_id AND e.stream_id = s.stream_id "
+            "AND e.stream_version = s.stream_version "
+            "WHERE s.tenant_id = $1 AND s.stream_id = $2",
             tenant_id,
             aggregate_id,
         )
         if row is None:
             return None
+        value = orjson.loads(row["state"])
+        if not _matches_log(row, value):
+            snapshot_stats.ignored += 1
+            log.warning(
+                "snapshot of %s in %s does not match its stream's events: replaying the stream",
+                aggregate_id,
+                tenant_id,
+            )
+            return None
         cls = self.registry.aggregate_class(row["aggregate"])
-        state = self.registry.codec.decode(orjson.loads(row["state"]))
+        state = self.registry.codec.decode(value)
         if state.pop("class_version", 1) != getattr(cls, "class_version", 1):
             return None  # the aggregate's shape changed since: replay the stream instead
         state.update(_id=aggregate_id, _version=row["stream_version"], _pending_events=[])
@@ -365,3 +438,34 @@ class Repository:
 
 
 _NOT_STATE = frozenset({"_id", "_version", "_pending_events"})
+
+
+@dataclass(slots=True)
+class SnapshotStats:
+    """What loading made of snapshots, for metrics: ``ignored`` counts snapshots that did not
+    match their stream's events (edited, or naming an event the log does not hold)."""
+
+    ignored: int = 0
+
+
+snapshot_stats = SnapshotStats()
+
+
+def snapshot_digest(event_hash: bytes, aggregate: str, state: bytes) -> bytes:
+    """What a snapshot is checked by on load: the hash of the event it was taken at (which the
+    hash chain ties to the whole log before it), its aggregate's name and its canonical state.
+    It catches a snapshot edited or misplaced by anyone who does not recompute it; the
+    application's role, which writes snapshots, could, which is why row-level security keeps
+    each unit's snapshots to that unit."""
+    return hashlib.sha256(event_hash + aggregate.encode() + b"\n" + state).digest()
+
+
+def _matches_log(row: asyncpg.Record, state: Any) -> bool:
+    if row["event_hash"] is None or row["digest"] is None:
+        return False
+    try:
+        body = canonical.dumps(state)
+    except TypeError:
+        return False
+    expected = snapshot_digest(bytes(row["event_hash"]), row["aggregate"], body)
+    return bytes(row["digest"]) == expected

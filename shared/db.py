@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from asyncpg.pool import PoolAcquireContext
 
+from shared.errors import DomainError
 from shared.settings import Settings
 
 APP_ROLE = "thidua_app"
@@ -118,15 +120,93 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     halved append throughput here."""
 
 
-async def create_pool(url: str, settings: Settings) -> asyncpg.Pool:
-    """The application's pool: every connection acts as ``thidua_app``."""
-    return await asyncpg.create_pool(
+class ServiceBusy(DomainError, TimeoutError):
+    """No connection came free in time, or a statement ran past its limit: the request is
+    refused, and the client may try again (nothing was written). Also a TimeoutError, which is
+    what asyncpg raised here before, so code that already treats a slow checkout as a timeout
+    (readiness, the revocation list's reload) keeps doing so."""
+
+    code = "SERVICE_BUSY"
+    message_vi = "Máy chủ đang bận, vui lòng thử lại sau."
+    http_status: ClassVar[int] = 503
+
+
+class _BoundedAcquire(PoolAcquireContext):
+    """A checkout that gives up after its timeout with :class:`ServiceBusy`."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        try:
+            return await super().__aenter__()
+        except TimeoutError:
+            raise _busy(self.timeout) from None
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        return self._checkout().__await__()
+
+    async def _checkout(self) -> asyncpg.Connection:
+        # ``await pool.acquire()``: the caller releases the connection itself.
+        return await self.__aenter__()
+
+
+def _busy(timeout: float | None) -> ServiceBusy:
+    return ServiceBusy(f"(không có kết nối cơ sở dữ liệu sau {timeout} giây)", waited_s=timeout)
+
+
+class BoundedPool(asyncpg.Pool):
+    """A pool whose every checkout waits at most ``acquire_timeout`` seconds, including those
+    ``pool.fetch`` and the like make: under overload a request is refused (SERVICE_BUSY) rather
+    than queued without end, and code that waits for a second connection while holding one
+    (which no command should) fails and lets go instead of waiting for ever."""
+
+    def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
+        return _BoundedAcquire(self, self.acquire_timeout if timeout is None else timeout)
+
+
+@contextmanager
+def cancelled_as_busy() -> Iterator[None]:
+    """A statement the server cancelled (statement_timeout) answers SERVICE_BUSY: the
+    transaction around it is rolled back, so nothing was written."""
+    try:
+        yield
+    except asyncpg.QueryCanceledError as exc:
+        raise ServiceBusy("(một câu lệnh chạy quá thời gian cho phép)") from exc
+
+
+def server_settings(settings: Settings) -> dict[str, str]:
+    """Per-session limits (PostgreSQL counts them in milliseconds; 0 means none): a stuck
+    statement, or a transaction whose client went quiet, cannot keep a connection forever."""
+    return {
+        "statement_timeout": str(round(settings.statement_timeout_s * 1000)),
+        "idle_in_transaction_session_timeout": str(
+            round(settings.idle_in_transaction_timeout_s * 1000)
+        ),
+    }
+
+
+async def create_pool(url: str, settings: Settings) -> BoundedPool:
+    """The application's pool: every connection acts as ``thidua_app``, and waits, for a
+    connection or for a statement, are bounded by ``settings``."""
+    pool = BoundedPool(
         url,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
         init=_as_app_role,
         reset=_keep_session,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        acquire_timeout=settings.pool_acquire_timeout_s,
+        server_settings=server_settings(settings),
     )
+    return await pool
 
 
 @asynccontextmanager

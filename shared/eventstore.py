@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -310,13 +311,48 @@ class EventStore:
             datas.append(data)
         return payloads, datas
 
+    @asynccontextmanager
+    async def reading(
+        self, tenant_id: str, connection: asyncpg.Connection | None = None
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """``connection`` (a request's, whose reach row-level security already knows), else one
+        from the pool that reads as ``tenant_id`` itself: the log is under row-level security
+        (shared/migrations/0010_dated_reach.sql), and a read outside any request (a follower,
+        a test, an operator tool on the pool) names the one tenant whose log it reads."""
+        if connection is not None:
+            yield connection
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT set_config('thidua.tenant', $1, true), "
+                "set_config('thidua.reach', 'unit', true)",
+                tenant_id,
+            )
+            yield conn
+
     async def replay_of(
-        self, tenant_id: str, idempotency_key: str, fingerprint: bytes | None = None
+        self,
+        tenant_id: str,
+        idempotency_key: str,
+        fingerprint: bytes | None = None,
+        *,
+        connection: asyncpg.Connection | None = None,
     ) -> Appended | None:
         """The append an idempotency key already made, if any: a command checks this before
         deciding. With a ``fingerprint`` of the command's input, a key first used for another
-        request is :class:`IdempotencyKeyReused`."""
-        row = await self.pool.fetchrow(
+        request is :class:`IdempotencyKeyReused`. A command passes its own ``connection``
+        (see :meth:`read_stream`)."""
+        async with self.reading(tenant_id, connection) as db:
+            return await self._replay_of(db, tenant_id, idempotency_key, fingerprint)
+
+    async def _replay_of(
+        self,
+        db: asyncpg.Connection,
+        tenant_id: str,
+        idempotency_key: str,
+        fingerprint: bytes | None,
+    ) -> Appended | None:
+        row = await db.fetchrow(
             "SELECT first_seq, last_seq, recorded_at, fingerprint FROM idempotency_keys "
             "WHERE tenant_id = $1 AND key = $2",
             tenant_id,
@@ -326,7 +362,7 @@ class EventStore:
             return None
         if fingerprint is not None and bytes(row["fingerprint"]) != fingerprint:
             raise IdempotencyKeyReused()
-        hashes = await self.pool.fetch(
+        hashes = await db.fetch(
             "SELECT seq, hash FROM events WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3 "
             "ORDER BY seq",
             tenant_id,
@@ -349,51 +385,72 @@ class EventStore:
         after_version: int = 0,
         to_version: int | None = None,
         until: datetime | None = None,
+        connection: asyncpg.Connection | None = None,
     ) -> list[StoredEvent]:
-        """A stream's events in version order, optionally up to a version or a moment."""
-        rows = await self.pool.fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events "
-            "WHERE tenant_id = $1 AND stream_id = $2 AND stream_version > $3 "
-            "AND ($4::int IS NULL OR stream_version <= $4) "
-            "AND ($5::timestamptz IS NULL OR recorded_at <= $5) "
-            "ORDER BY stream_version",
-            tenant_id,
-            stream_id,
-            after_version,
-            to_version,
-            until,
-        )
+        """A stream's events in version order, optionally up to a version or a moment.
+
+        A command passes the connection it holds: reading on a second one from the pool, while
+        holding the first, is how enough concurrent commands would wait on each other for ever
+        (and the command's connection is the one whose reach row-level security knows)."""
+        async with self.reading(tenant_id, connection) as db:
+            rows = await db.fetch(
+                f"SELECT {_EVENT_COLUMNS} FROM events "
+                "WHERE tenant_id = $1 AND stream_id = $2 AND stream_version > $3 "
+                "AND ($4::int IS NULL OR stream_version <= $4) "
+                "AND ($5::timestamptz IS NULL OR recorded_at <= $5) "
+                "ORDER BY stream_version",
+                tenant_id,
+                stream_id,
+                after_version,
+                to_version,
+                until,
+            )
         return [StoredEvent.from_row(r) for r in rows]
 
     async def read_log(
-        self, tenant_id: str, *, after_seq: int = 0, limit: int = 1000
+        self,
+        tenant_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int = 1000,
+        connection: asyncpg.Connection | None = None,
     ) -> list[StoredEvent]:
-        """Up to ``limit`` events of a tenant's log after ``after_seq``, in seq order."""
-        rows = await self.pool.fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq > $2 "
-            "ORDER BY seq LIMIT $3",
-            tenant_id,
-            after_seq,
-            limit,
-        )
+        """Up to ``limit`` events of a tenant's log after ``after_seq``, in seq order (on
+        ``connection`` inside a request that holds one, as :meth:`read_stream`)."""
+        async with self.reading(tenant_id, connection) as db:
+            rows = await db.fetch(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq > $2 "
+                "ORDER BY seq LIMIT $3",
+                tenant_id,
+                after_seq,
+                limit,
+            )
         return [StoredEvent.from_row(r) for r in rows]
 
     async def iter_log(
-        self, tenant_id: str, *, after_seq: int = 0, batch_size: int = 1000
+        self,
+        tenant_id: str,
+        *,
+        after_seq: int = 0,
+        batch_size: int = 1000,
+        connection: asyncpg.Connection | None = None,
     ) -> AsyncIterator[StoredEvent]:
         """The whole log after ``after_seq`` as it stands now, read in batches."""
         while True:
-            batch = await self.read_log(tenant_id, after_seq=after_seq, limit=batch_size)
+            batch = await self.read_log(
+                tenant_id, after_seq=after_seq, limit=batch_size, connection=connection
+            )
             for event in batch:
                 yield event
             if len(batch) < batch_size:
                 return
             after_seq = batch[-1].seq
 
-    async def head(self, tenant_id: str) -> Head:
-        row = await self.pool.fetchrow(
-            "SELECT seq, hash FROM tenant_heads WHERE tenant_id = $1", tenant_id
-        )
+    async def head(self, tenant_id: str, *, connection: asyncpg.Connection | None = None) -> Head:
+        async with self.reading(tenant_id, connection) as db:
+            row = await db.fetchrow(
+                "SELECT seq, hash FROM tenant_heads WHERE tenant_id = $1", tenant_id
+            )
         if row is None:
             return Head(0, canonical.GENESIS_HASH)
         return Head(row["seq"], bytes(row["hash"]))
@@ -444,6 +501,11 @@ def _translate(exc: asyncpg.PostgresError) -> Exception:
         return ConcurrencyConflict("Nhật ký của đơn vị này đã được mở.")
     if state == "TD003":
         return InvalidEventData("Sự kiện không ở dạng chuẩn, hoặc ghi tên một đơn vị khác.")
+    if state == "TD005":
+        return InvalidEventData(
+            "Nội dung gửi đi không trùng với nội dung đọc lại (khóa lặp, thứ tự khóa hay cách "
+            "viết số, chuỗi không chuẩn)."
+        )
     return exc
 
 

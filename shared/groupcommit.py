@@ -131,7 +131,15 @@ class GroupCommit:
         if len(batch) == 1:
             await self._one(batch[0])
             return
-        async with self.pool.acquire() as conn:
+        try:
+            conn = await self.pool.acquire()
+        except BaseException as exc:  # e.g. no connection came free in time (shared/db.py)
+            for request in batch:
+                _settle(request, exception=exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        try:
             self.stats.checkouts += 1
             while True:
                 if not await self._run(conn, batch):
@@ -142,6 +150,8 @@ class GroupCommit:
                     return  # what is left, if anything, goes through _start
                 batch = self._take(self.max_batches - len(self._running) + 1)
                 self._start()  # what _take left in the queue, on a free statement if any
+        finally:
+            await self.pool.release(conn)
 
     def _take(self, free: int) -> list[Request]:
         """The next batch from the queue, with ``free`` statements that may start now."""

@@ -16,13 +16,16 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 from eventsourcing.domain import Aggregate
 
 from services.campaign import projections
 from services.campaign.domain import (
+    CONCLUDED,
     DRAFT,
     AlreadyRegistered,
     Campaign,
+    CampaignConcludedError,
     CampaignFacts,
     Initiative,
     Pledge,
@@ -112,7 +115,7 @@ class CampaignCommands:
             raise NotFound(str(campaign_id), id=str(campaign_id))
         if owner != actor.tenant:
             raise access.Forbidden("Chỉ đơn vị phát động được thay đổi phong trào của mình.")
-        campaign = await self.repository.get(actor.tenant, campaign_id)
+        campaign = await self.repository.get(actor.tenant, campaign_id, connection=conn)
         assert isinstance(campaign, Campaign)
         return campaign
 
@@ -165,12 +168,19 @@ class CampaignCommands:
     async def _ancestor_campaign(
         self, conn: asyncpg.Connection, actor: Principal, campaign_id: UUID
     ) -> str:
-        """The unit of a launched campaign of one of the caller's ancestors (cụ thể hóa)."""
+        """The unit of a launched campaign of one of the caller's ancestors (cụ thể hóa). One's
+        own, one of a unit below or beside, and an ancestor's draft are not there to carry out:
+        not found, as the caller either cannot see them or must not build on them."""
         row = await conn.fetchrow(
-            "SELECT tenant_id, status FROM campaigns WHERE campaign_id = $1", campaign_id
+            "SELECT tenant_id, status, tenant_id <> $2 AND thidua_below(tenant_id) AS above "
+            "FROM campaigns WHERE campaign_id = $1",
+            campaign_id,
+            actor.tenant,
         )
-        if row is None or row["tenant_id"] == actor.tenant or row["status"] == DRAFT:
+        if row is None or not row["above"] or row["status"] == DRAFT:
             raise NotFound(str(campaign_id), id=str(campaign_id))
+        if row["status"] == CONCLUDED:
+            raise CampaignConcludedError("Không cụ thể hóa một phong trào đã tổng kết.")
         return row["tenant_id"]
 
     async def add_phase(
@@ -245,7 +255,7 @@ class CampaignCommands:
         unit below, or out of reach, is not found."""
         row = await conn.fetchrow(
             "SELECT tenant_id, status, registration_due, report_days, min_contents, "
-            "tenant_id <> $2 AND thidua_below(tenant_id) AS above "
+            "contents::text AS contents, tenant_id <> $2 AND thidua_below(tenant_id) AS above "
             "FROM campaigns WHERE campaign_id = $1",
             campaign_id,
             actor.tenant,
@@ -267,6 +277,7 @@ class CampaignCommands:
             min_contents=row["min_contents"],
             indicators={r["code"]: r["measure"] for r in indicators},
             phases={r["number"]: r["ends"] for r in phases},
+            contents=tuple(orjson.loads(row["contents"])),
         )
 
     async def register(
@@ -276,9 +287,12 @@ class CampaignCommands:
         *,
         plan: str = "",
         contents: list[str],
+        own_contents: list[str] | None = None,
         targets: Mapping[str, int] | None = None,
         late: bool = False,
     ) -> None:
+        """Register with a launched campaign of a unit above: ``contents`` picked from the
+        campaign's, ``own_contents`` built by the unit itself."""
         async with self.writing(actor) as (conn, written):
             facts = await self.campaign_facts(
                 conn, actor, campaign_id, own=False
@@ -294,15 +308,18 @@ class CampaignCommands:
                 unit_id=actor.tenant,
                 plan=clean_paragraphs(plan),
                 contents=cleaned_list(contents),
+                own_contents=cleaned_list(own_contents or []),
                 targets=dict(targets or {}),
                 on=self.clock(),
                 late=late,
             )
             await self._save(conn, written, actor, "RegisterForCampaign", registration)
 
-    async def _registration(self, actor: Principal, campaign_id: UUID) -> Registration:
+    async def _registration(
+        self, conn: asyncpg.Connection, actor: Principal, campaign_id: UUID
+    ) -> Registration:
         registration = await self.repository.get(
-            actor.tenant, registration_id(campaign_id, actor.tenant)
+            actor.tenant, registration_id(campaign_id, actor.tenant), connection=conn
         )
         assert isinstance(registration, Registration)
         return registration
@@ -314,16 +331,18 @@ class CampaignCommands:
         *,
         plan: str,
         contents: list[str],
+        own_contents: list[str] | None = None,
         targets: Mapping[str, int],
         reason: str,
     ) -> None:
         async with self.writing(actor) as (conn, written):
             facts = await self.campaign_facts(conn, actor, campaign_id, own=False)
-            registration = await self._registration(actor, campaign_id)
+            registration = await self._registration(conn, actor, campaign_id)
             registration.amend(
                 facts,
                 plan=clean_paragraphs(plan),
                 contents=cleaned_list(contents),
+                own_contents=cleaned_list(own_contents or []),
                 targets=dict(targets),
                 reason=clean(reason),
             )
@@ -332,7 +351,7 @@ class CampaignCommands:
     async def withdraw_registration(self, actor: Principal, campaign_id: UUID, reason: str):
         async with self.writing(actor) as (conn, written):
             await self.campaign_facts(conn, actor, campaign_id, own=False)
-            registration = await self._registration(actor, campaign_id)
+            registration = await self._registration(conn, actor, campaign_id)
             registration.withdraw(clean(reason))
             await self._save(conn, written, actor, "WithdrawRegistration", registration)
 
@@ -350,7 +369,7 @@ class CampaignCommands:
             facts = await self.campaign_facts(conn, actor, campaign_id, own=True)
             try:
                 progress = await self.repository.get(
-                    actor.tenant, progress_id(campaign_id, actor.tenant, phase)
+                    actor.tenant, progress_id(campaign_id, actor.tenant, phase), connection=conn
                 )
             except NotFound:
                 progress = Progress(
@@ -374,7 +393,7 @@ class CampaignCommands:
         )
         if not found:
             raise NotFound(str(id_), id=str(id_))
-        return await self.repository.get(actor.tenant, id_)
+        return await self.repository.get(actor.tenant, id_, connection=conn)
 
     async def withdraw_pledge(self, actor: Principal, pledge_id: UUID, reason: str) -> None:
         async with self.writing(actor) as (conn, written):

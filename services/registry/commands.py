@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from services.registry import projections
-from services.registry.domain import Unit, unit_stream
+from services.registry.domain import Unit, check_registration, unit_stream
 from services.registry.rules import (
     UnitExists,
     UnitFacts,
@@ -29,6 +29,7 @@ from shared import access
 from shared.aggregates import Repository
 from shared.auth import Principal
 from shared.clock import today
+from shared.db import cancelled_as_busy
 from shared.errors import NotFound
 from shared.eventstore import StoredEvent, check_tenant, read_appended
 from shared.text import clean
@@ -56,12 +57,13 @@ class RegistryCommands:
         list of (tenant, seq) it appends: followers of those logs hear of them once it has
         committed."""
         written: Written = []
-        async with AsyncExitStack() as stack:
-            conn = connection or await stack.enter_async_context(self.pool.acquire())
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-                await projections.mark_writer(conn)
-                yield conn, written
+        with cancelled_as_busy():
+            async with AsyncExitStack() as stack:
+                conn = connection or await stack.enter_async_context(self.pool.acquire())
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+                    await projections.mark_writer(conn)
+                    yield conn, written
         for tenant_id, seq in written:
             self.store.announce(tenant_id, seq)
 
@@ -78,29 +80,36 @@ class RegistryCommands:
         parent_id: str | None = None,
         effective_on: date | None = None,
     ) -> dict[str, Any]:
+        """Register a unit under ``parent_id``, its id chosen by the caller.
+
+        Ids are unique in the whole country, so UNIT_EXISTS tells of a unit the caller may not
+        reach. It is therefore the last answer given: only to an admin of the parent, for a
+        request right in every other respect (the input, the parent, the level). What it tells
+        is that the id is taken, nothing of the unit that holds it: unit ids are codes, not
+        secrets, and a client must learn that an id is taken to choose another."""
         check_tenant(unit_id)
         on = effective_on or today()
+        name, short_name, sector_type = clean(name), _optional(short_name), _optional(sector_type)
+        check_registration(name, short_name, level, sector_type, members, parent_id)
         async with self.writing() as (conn, written):
             if parent_id is not None:
                 if actor is not None:
                     await access.require_registry_admin(conn, actor, parent_id, on, or_self=True)
-                parent = await _facts(conn, parent_id)
+                check_parent(unit_id, level, await _facts(conn, parent_id), on)
             elif actor is not None:
                 raise access.Forbidden("Chỉ quản trị hệ thống tạo được đơn vị gốc.")
             if await _exists(conn, unit_id):
                 raise UnitExists(unit_id, unit=unit_id)
             unit = Unit.register(
                 unit_id=unit_id,
-                name=clean(name),
-                short_name=_optional(short_name),
+                name=name,
+                short_name=short_name,
                 level=level,
-                sector_type=_optional(sector_type),
+                sector_type=sector_type,
                 members=members,
                 parent_id=parent_id,
                 effective_on=on,
             )
-            if parent_id is not None:
-                check_parent(unit_id, level, parent, on)
             await self._save(conn, written, actor, "RegisterUnit", [unit])
             return await unit_row(conn, unit_id)
 
@@ -109,7 +118,7 @@ class RegistryCommands:
     ) -> dict[str, Any]:
         async with self.writing() as (conn, written):
             await self._check_admin(conn, actor, unit_id, today())
-            unit = await self._load(unit_id)
+            unit = await self._load(conn, unit_id)
             unit.rename(clean(name), _optional(short_name))
             await self._save(conn, written, actor, "RenameUnit", [unit])
             return await unit_row(conn, unit_id)
@@ -123,7 +132,7 @@ class RegistryCommands:
                 await access.require_registry_admin(
                     conn, actor, to_parent, effective_on, or_self=True
                 )
-            unit = await self._load(unit_id)
+            unit = await self._load(conn, unit_id)
             parent = await _facts(conn, to_parent)
             unit.move(to_parent, effective_on)
             check_no_cycle(unit_id, to_parent, await _ancestors(conn, to_parent, effective_on))
@@ -146,14 +155,14 @@ class RegistryCommands:
             survivor_facts = await _facts(conn, into)
             facts = [await _facts(conn, unit_id) for unit_id in merged]
             check_merge(facts, survivor_facts, set(await _ancestors(conn, into, effective_on)))
-            survivor = await self._load(into)
+            survivor = await self._load(conn, into)
             changed: list[Unit] = []
             for unit_id in merged:
                 for child_id in await _active_children(conn, unit_id):
-                    child = await self._load(child_id)
+                    child = await self._load(conn, child_id)
                     child.move(into, effective_on, reason=f"merge:{unit_id}")
                     changed.append(child)
-                unit = await self._load(unit_id)
+                unit = await self._load(conn, unit_id)
                 unit.merge_into(into, effective_on)
                 changed.append(unit)
             survivor.absorb(list(merged), effective_on)
@@ -165,7 +174,7 @@ class RegistryCommands:
     ) -> dict[str, Any]:
         async with self.writing() as (conn, written):
             await self._check_admin(conn, actor, unit_id, effective_on)
-            unit = await self._load(unit_id)
+            unit = await self._load(conn, unit_id)
             check_dissolve(unit_id, await _active_children(conn, unit_id))
             unit.dissolve(effective_on, clean(reason))
             await self._save(conn, written, actor, "DissolveUnit", [unit])
@@ -185,9 +194,9 @@ class RegistryCommands:
         elif not await _exists(conn, unit_id):
             raise NotFound(unit_id, id=unit_id)
 
-    async def _load(self, unit_id: str) -> Unit:
+    async def _load(self, conn: asyncpg.Connection, unit_id: str) -> Unit:
         check_tenant(unit_id)
-        unit = await self.repository.get(unit_id, unit_stream(unit_id))
+        unit = await self.repository.get(unit_id, unit_stream(unit_id), connection=conn)
         assert isinstance(unit, Unit)
         return unit
 

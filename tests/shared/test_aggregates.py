@@ -8,9 +8,11 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
+import orjson
 import pytest
 
-from shared.aggregates import Repository, ValueCodec
+from shared import canonical
+from shared.aggregates import Repository, ValueCodec, snapshot_digest
 from shared.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
@@ -29,6 +31,26 @@ def repo(store) -> Repository:
 
 def new_notebook(title: str = "Sổ tay thi đua") -> Notebook:
     return Notebook(title=title, owner=uuid.uuid4(), opened_on=date(2025, 1, 15))
+
+
+async def forge_snapshot(owner, tenant: str, stream_id: UUID, **changes) -> None:
+    """Change a snapshot's state and recompute its digest, as the snapshot's writer could."""
+    row = await owner.fetchrow(
+        "SELECT s.aggregate, s.state::text AS state, e.hash FROM snapshots s "
+        "JOIN events e USING (tenant_id, stream_id, stream_version) "
+        "WHERE s.tenant_id = $1 AND s.stream_id = $2",
+        tenant,
+        stream_id,
+    )
+    body = canonical.dumps({**orjson.loads(row["state"]), **changes})
+    await owner.execute(
+        "UPDATE snapshots SET state = $3::jsonb, digest = $4 "
+        "WHERE tenant_id = $1 AND stream_id = $2",
+        tenant,
+        stream_id,
+        body.decode(),
+        snapshot_digest(bytes(row["hash"]), row["aggregate"], body),
+    )
 
 
 async def test_a_saved_aggregate_loads_back_equal(repo, tenant):
@@ -98,7 +120,7 @@ async def test_load_as_of_a_version_or_a_moment(repo, tenant):
     assert (await repo.get(tenant, notebook.id)).title == "Tên 2"
 
 
-async def test_snapshots_are_taken_every_n_events_and_loading_uses_them(repo, store, tenant):
+async def test_snapshots_are_taken_every_n_events_and_loading_uses_them(repo, store, owner, tenant):
     notebook = new_notebook()
     for i in range(11):
         notebook.write(f"ghi chú {i}", points=1)
@@ -115,30 +137,22 @@ async def test_snapshots_are_taken_every_n_events_and_loading_uses_them(repo, st
     assert loaded.version == 12 and loaded.points == 11 and len(loaded.notes) == 11
     assert loaded.notes == notebook.notes and loaded.owner == notebook.owner
 
-    # The snapshot really is what loading starts from: change it, and the load shows it.
-    await store.pool.execute(
-        "UPDATE snapshots SET state = jsonb_set(state, '{points}', '100') "
-        "WHERE tenant_id = $1 AND stream_id = $2",
-        tenant,
-        notebook.id,
-    )
+    # The snapshot really is what loading starts from: change it (digest and all, as only its
+    # writer could), and the load shows it.
+    await forge_snapshot(owner, tenant, notebook.id, points=100)
     assert (await repo.get(tenant, notebook.id)).points == 102
     # ...but loading as of a version replays the stream itself.
     assert (await repo.get(tenant, notebook.id, version=12)).points == 11
 
 
-async def test_a_snapshot_of_an_older_aggregate_shape_is_ignored(repo, store, tenant):
+async def test_a_snapshot_of_an_older_aggregate_shape_is_ignored(repo, owner, tenant):
     notebook = new_notebook()
     for i in range(5):
         notebook.write(f"ghi chú {i}", points=1)
     await repo.save(tenant, notebook)
     # Mark the snapshot as taken from an older shape, and make it say something else: if it were
     # used, the load would show 100 points.
-    await store.pool.execute(
-        "UPDATE snapshots SET state = jsonb_set(jsonb_set(state, '{class_version}', '0'), "
-        "'{points}', '100') WHERE tenant_id = $1",
-        tenant,
-    )
+    await forge_snapshot(owner, tenant, notebook.id, class_version=0, points=100)
     loaded = await repo.get(tenant, notebook.id)
     assert loaded.points == 5 and loaded.notes == notebook.notes
 
