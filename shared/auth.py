@@ -14,6 +14,11 @@ Only the configured algorithm is accepted (never ``none``). Every token carries 
 ``tenant``, ``roles``, ``aud``, ``iss``, ``iat`` and ``exp``; clocks may differ by 30 seconds.
 Each refusal is a typed :class:`Unauthenticated` with a stable code.
 
+A token lives at most ``THIDUA_JWT_MAX_TTL`` (default 24h): one whose ``exp`` lies further than
+that after its ``iat`` is refused (TOKEN_LIFETIME_TOO_LONG), whoever signed it, so a leaked token
+cannot outlive the cap. Tokens issued here carry a ``jti`` (token id), by which an operator can
+revoke one (``thidua token revoke``, shared/revocations.py).
+
 :meth:`TokenService.verify` may fetch the JWKS over the network (blocking, at most every few
 minutes, with a 5 s timeout): async callers with a JWKS URL should run it in a thread.
 """
@@ -25,6 +30,7 @@ import os
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,6 +52,7 @@ MAX_TOKEN_BYTES = 8 * 1024
 MAX_TTL = timedelta(days=30)
 LEEWAY_SECONDS = 30
 MAX_SUBJECT_CHARS = 200
+MAX_TOKEN_ID_CHARS = 200
 MIN_SECRET_BYTES = 32
 MIN_RSA_BITS = 2048
 JWKS_TIMEOUT_SECONDS = 5.0
@@ -70,6 +77,16 @@ _CLAIM_ERRORS: tuple[type[jwt.PyJWTError], ...] = tuple(
 )
 # RFC 6750 b64token.
 _BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """What a valid token says beyond its principal: its id (``jti``; None when the issuer set
+    none) and when it was issued (``iat``, seconds since the epoch), for revocation."""
+
+    principal: Principal
+    token_id: str | None
+    issued_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +145,16 @@ class TokenWrongAudience(Unauthenticated):
 class TokenWrongIssuer(Unauthenticated):
     code = "TOKEN_WRONG_ISSUER"
     message_vi = "Mã truy cập do một bên phát hành không được tin cậy (sai iss)."
+
+
+class TokenLifetimeTooLong(Unauthenticated):
+    code = "TOKEN_LIFETIME_TOO_LONG"
+    message_vi = "Mã truy cập có thời hạn dài hơn mức cho phép (THIDUA_JWT_MAX_TTL)."
+
+
+class TokenRevoked(Unauthenticated):
+    code = "TOKEN_REVOKED"
+    message_vi = "Mã truy cập đã bị thu hồi."
 
 
 class TokenBadClaims(Unauthenticated):
@@ -189,11 +216,19 @@ def parse_ttl(text: str) -> timedelta:
     return ttl
 
 
-def _check_ttl(ttl: timedelta) -> None:
+def _check_ttl(ttl: timedelta, most: timedelta = MAX_TTL) -> None:
     if not isinstance(ttl, timedelta) or ttl <= timedelta(0):
         raise InvalidInput("Thời hạn của mã truy cập phải dương.")
-    if ttl > MAX_TTL:
-        raise InvalidInput("Thời hạn của mã truy cập tối đa 30 ngày.")
+    if ttl > most:
+        raise InvalidInput(f"Thời hạn của mã truy cập tối đa {_spoken(most)}.")
+
+
+def _spoken(ttl: timedelta) -> str:
+    seconds = int(ttl.total_seconds())
+    for size, unit in ((86400, "ngày"), (3600, "giờ"), (60, "phút")):
+        if seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} giây"
 
 
 def _subject_ok(subject: object) -> bool:
@@ -228,7 +263,11 @@ class TokenService:
         secret: str | None = None,
         public_key: RSAPublicKey | None = None,
         jwks_url: str | None = None,
+        max_ttl: timedelta = MAX_TTL,
     ) -> None:
+        if not timedelta(0) < max_ttl <= MAX_TTL:
+            raise AuthConfigInvalid("THIDUA_JWT_MAX_TTL phải dương và không quá 30 ngày.")
+        self._max_ttl = max_ttl
         if algorithm == "HS256":
             if secret is None or len(secret.encode()) < MIN_SECRET_BYTES:
                 raise AuthConfigInvalid(
@@ -266,6 +305,7 @@ class TokenService:
             "algorithm": algorithm,
             "audience": settings.jwt_audience,
             "issuer": settings.jwt_issuer,
+            "max_ttl": _max_ttl(settings.jwt_max_ttl),
         }
         if algorithm == "HS256":
             if settings.jwt_secret:
@@ -288,6 +328,10 @@ class TokenService:
     @property
     def algorithm(self) -> str:
         return self._algorithm
+
+    @property
+    def max_ttl(self) -> timedelta:
+        return self._max_ttl
 
     @property
     def can_issue(self) -> bool:
@@ -314,9 +358,10 @@ class TokenService:
                 f"Chủ thể (subject) phải có 1–{MAX_SUBJECT_CHARS} ký tự, không toàn khoảng trắng, "
                 "không có ký tự điều khiển."
             )
-        _check_ttl(ttl)
+        _check_ttl(ttl, self._max_ttl)
         now = int(time.time())
         claims = {
+            "jti": uuid.uuid4().hex,
             "sub": subject,
             "tenant": tenant,
             "roles": wanted,
@@ -330,6 +375,10 @@ class TokenService:
 
     def verify(self, token: str) -> Principal:
         """The principal a valid token names; otherwise an :class:`Unauthenticated` subclass."""
+        return self.verify_token(token).principal
+
+    def verify_token(self, token: str) -> VerifiedToken:
+        """:meth:`verify`, with the token's id and issue time (for revocation checks)."""
         if not isinstance(token, str) or not token:
             raise TokenMalformed()
         if len(token) > MAX_TOKEN_BYTES:
@@ -362,7 +411,10 @@ class TokenService:
             ) from None
         except jwt.PyJWTError as exc:
             raise TokenMalformed(reason=str(exc)) from None
-        return _principal(claims)
+        principal, token_id = _principal(claims), _token_id(claims)
+        if claims["exp"] - claims["iat"] > self._max_ttl.total_seconds():
+            raise TokenLifetimeTooLong(f"Tối đa {_spoken(self._max_ttl)} kể từ lúc phát hành.")
+        return VerifiedToken(principal, token_id, int(claims["iat"]))
 
     def _verification_key(self, token: str) -> Any:
         if self._secret is not None:
@@ -392,6 +444,22 @@ class TokenService:
         if not isinstance(jwk.key, RSAPublicKey):
             raise TokenBadSignature("Khóa mang mã kid này không phải khóa công khai RSA.")
         return jwk.key
+
+
+def _token_id(claims: dict[str, Any]) -> str | None:
+    jti = claims.get("jti")
+    if jti is None:
+        return None
+    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_TOKEN_ID_CHARS:
+        raise TokenBadClaims("Trường jti không hợp lệ.")
+    return jti
+
+
+def _max_ttl(text: str) -> timedelta:
+    try:
+        return parse_ttl(text)
+    except InvalidInput as exc:
+        raise AuthConfigInvalid(f"THIDUA_JWT_MAX_TTL: {exc.detail}") from None
 
 
 def _principal(claims: dict[str, Any]) -> Principal:

@@ -40,6 +40,32 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(
         default=20, ge=1, description="Largest number of pooled connections."
     )
+    pool_acquire_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Longest a request waits for a pooled connection; past it the request is refused "
+            "with SERVICE_BUSY (HTTP 503) instead of queueing without end."
+        ),
+    )
+    statement_timeout_s: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "PostgreSQL statement_timeout of pooled connections: a statement (or lock wait) "
+            "running longer is cancelled and answers SERVICE_BUSY, so it cannot hold its "
+            "connection for good. 0: no limit (e.g. for a very large `thidua tenants rebuild`)."
+        ),
+    )
+    idle_in_transaction_timeout_s: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "PostgreSQL idle_in_transaction_session_timeout of pooled connections: a session "
+            "left idle inside a transaction this long is ended, and its connection freed. "
+            "0: no limit."
+        ),
+    )
 
     max_event_bytes: int = Field(
         default=256 * 1024,
@@ -58,7 +84,21 @@ class Settings(BaseSettings):
         ),
     )
     max_upload_bytes: int = Field(
-        default=20 * 1024 * 1024, ge=1024, description="Largest uploaded file (CSV/XLSX, dossiers)."
+        default=20 * 1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest uploaded file (CSV/XLSX, dossiers): 20 MiB holds a CSV of 100,000 pledges "
+            "(about 100 bytes a row) with room to spare. Above 1 MiB it waits on disk, not in "
+            "memory, while it is read."
+        ),
+    )
+    upload_parse_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description=(
+            "Most uploaded files read at once (each in a worker thread, off the event loop); "
+            "others wait their turn, so memory for uploads stays this many times one file's."
+        ),
     )
     max_bulk_rows: int = Field(
         default=100_000,
@@ -102,6 +142,22 @@ class Settings(BaseSettings):
     )
     jwt_audience: str = Field(default="thidua", description="Audience every token must carry.")
     jwt_issuer: str = Field(default="thidua", description="Issuer every token must carry.")
+    jwt_max_ttl: str = Field(
+        default="24h",
+        description=(
+            "Longest lifetime of a token (exp − iat), e.g. 12h or 1d; a longer one is refused "
+            "whoever signed it. At most 30d."
+        ),
+    )
+    revocation_refresh_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description=(
+            "How often the gateway reloads revoked tokens (`thidua token revoke`): a revocation "
+            "takes effect within this many seconds."
+        ),
+    )
 
     graphql_max_depth: int = Field(default=12, ge=1, description="Deepest GraphQL query accepted.")
     graphql_max_aliases: int = Field(
@@ -109,6 +165,34 @@ class Settings(BaseSettings):
     )
     graphql_max_tokens: int = Field(
         default=4000, ge=10, description="Most tokens one GraphQL document may hold."
+    )
+    graphql_max_cost: int = Field(
+        default=20_000,
+        ge=1,
+        description=(
+            "Largest estimated cost of one GraphQL operation: list sizes (first/limit, or 10 for "
+            "an unsized list) times nesting, audit fields weighing more; larger is refused."
+        ),
+    )
+    max_text_chars: int = Field(
+        default=20_000,
+        ge=200,
+        description="Longest text one GraphQL argument, input field or variable may hold.",
+    )
+    max_list_items: int = Field(
+        default=1_000,
+        ge=1,
+        description=(
+            "Most items of one list in a GraphQL request (bulk pledge rows: max_bulk_rows)."
+        ),
+    )
+    verification_cache_s: float = Field(
+        default=300.0,
+        ge=0,
+        description=(
+            "How long a hash-chain verification served through GraphQL is reused while the "
+            "unit's log head stays the same (`thidua verify` always recomputes)."
+        ),
     )
     graphiql: bool | None = Field(
         default=None,

@@ -2,6 +2,10 @@
 
 PostgreSQL here has no ``unaccent`` (DESIGN.md), so the diacritic-free key is made in Python and
 stored beside the text.
+
+A search term is at most :data:`MAX_SEARCH_CHARS` long (TEXT_TOO_LONG): every search goes
+through :func:`like_escaped`, which refuses a longer one. Other text is bounded where requests
+come in (services/gateway/limits.py).
 """
 
 from __future__ import annotations
@@ -9,6 +13,15 @@ from __future__ import annotations
 import sys
 import unicodedata
 from functools import cache
+
+from shared.errors import DomainError
+
+MAX_SEARCH_CHARS = 200
+
+
+class TextTooLong(DomainError):
+    code = "TEXT_TOO_LONG"
+    message_vi = "Văn bản dài quá mức cho phép."
 
 
 def clean(text: str) -> str:
@@ -45,7 +58,10 @@ def search_key(*texts: str | None) -> str:
 
 
 def like_escaped(key: str | None) -> str | None:
-    """``key`` for ``LIKE '%' || key || '%'``: its own ``%``, ``_`` and ``\\`` match themselves."""
+    """``key`` for ``LIKE '%' || key || '%'``: its own ``%``, ``_`` and ``\\`` match themselves.
+    A key longer than :data:`MAX_SEARCH_CHARS` is refused (TextTooLong)."""
     if key is None:
         return None
+    if len(key) > MAX_SEARCH_CHARS:
+        raise TextTooLong(f"Từ khóa tìm kiếm tối đa {MAX_SEARCH_CHARS} ký tự.")
     return key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

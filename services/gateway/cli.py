@@ -1,4 +1,5 @@
-"""The ``thidua`` command: serve, db migrate | url | stop, verify, log export, token issue."""
+"""The ``thidua`` command: serve, db migrate | url | stop, verify, log export, token issue |
+revoke."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import gc
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -15,10 +16,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from services.gateway.embedded import embedded_running, stop_embedded
 from services.gateway.runtime import Runtime
 from shared import audit
 from shared.auth import TokenService, parse_ttl
-from shared.db import Database, owner_connection
+from shared.db import Database, EmbeddedPostgres, owner_connection
 from shared.errors import DomainError
 from shared.eventstore import check_tenant
 from shared.migrate import migrate
@@ -84,7 +86,8 @@ def serve() -> None:
     # walks it (about 100 ms a time on a 2-core machine; tests/perf/bench_campaign.py).
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    # log_config=None: uvicorn keeps its hands off logging, so its lines are JSON like ours.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", log_config=None)
 
 
 @db_app.command("migrate")
@@ -106,19 +109,27 @@ def db_url() -> None:
 
 
 @db_app.command("stop")
-def db_stop() -> None:
-    """Stop the embedded PostgreSQL (no effect with THIDUA_DATABASE_URL)."""
+def db_stop(
+    force: Annotated[
+        bool, typer.Option("--force", help="Stop it even while other processes still use it.")
+    ] = False,
+) -> None:
+    """Stop the embedded PostgreSQL (no effect with THIDUA_DATABASE_URL). Refused while another
+    thidua process (a server) uses it, unless --force; a process that died without saying so
+    (killed) is not counted."""
     settings = Settings()
     if not settings.embedded:
         err.print("THIDUA_DATABASE_URL is set: nothing embedded to stop.")
         return
-
-    async def go() -> None:
-        database = Database(settings, cleanup="stop")
-        await database.url()
-        database.stop()
-
-    _run(go)
+    pgdata = EmbeddedPostgres(settings.data_dir).pgdata
+    if not embedded_running(pgdata):
+        print("not running")
+        return
+    try:
+        stop_embedded(pgdata, force=force)
+    except DomainError as exc:
+        err.print(f"[red]{exc.code}[/red]: {escape(exc.message)}")
+        raise typer.Exit(2) from None
     print("stopped")
 
 
@@ -150,7 +161,8 @@ def token_issue(
     ttl: Annotated[str, typer.Option("--ttl", help="Lifetime: 45s, 30m, 8h or 2d.")] = "8h",
 ) -> None:
     """Print a signed token (HS256) and nothing else: TOKEN=$(thidua token issue …). Needs no
-    database; with the embedded setup the secret is DATA_DIR/jwt-secret."""
+    database; with the embedded setup the secret is DATA_DIR/jwt-secret. Its lifetime is at most
+    THIDUA_JWT_MAX_TTL; its id (jti claim) is what `thidua token revoke --jti` takes."""
     try:
         token = TokenService.from_settings(Settings()).issue(
             tenant=tenant,
@@ -162,6 +174,39 @@ def token_issue(
         err.print(f"[red]{exc.code}[/red]: {escape(exc.message)}")
         raise typer.Exit(2) from None
     print(token)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    jti: Annotated[
+        str | None, typer.Option("--jti", help="Revoke the one token with this id (jti claim).")
+    ] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            "--subject", "-s", help="Revoke every token of this subject issued before --until."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="With --subject: ISO time with its zone; default now."),
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")] = "",
+) -> None:
+    """Revoke a token by its id, or a subject's tokens issued before a time. Every gateway
+    refuses them within THIDUA_REVOCATION_REFRESH_S seconds (TOKEN_REVOKED). A token's id is its
+    jti claim (the middle part of the token, base64url JSON)."""
+    from shared.revocations import revoke
+
+    try:
+        before = datetime.fromisoformat(until) if until else None
+    except ValueError:
+        err.print(
+            f"[red]INVALID_INPUT[/red]: --until '{escape(until or '')}' không phải thời điểm ISO."
+        )
+        raise typer.Exit(2) from None
+    _as_owner(lambda conn: revoke(conn, token_id=jti, subject=subject, until=before, reason=reason))
+    print(f"revoked {'token ' + jti if jti else 'tokens of ' + str(subject)}")
 
 
 @tenants_app.command("import")
@@ -240,7 +285,11 @@ def tenants_rebuild() -> None:
         runtime = await Runtime.start(Settings())
         try:
             commands = RegistryCommands(runtime.pool, runtime.repository(build_registry()))
-            async with commands.writing() as (conn, _):
+            # As the owner: the application's role may not write the registry's tables.
+            async with (
+                owner_connection(runtime.url) as owner,
+                commands.writing(owner) as (conn, _),
+            ):
                 return await rebuild(conn, commands.repository.registry)
         finally:
             await runtime.close()

@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import strawberry
+import structlog
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from services.campaign.schema import CampaignMutation, CampaignQuery
 from services.campaign.schema_records import RecordsMutation, RecordsQuery
 from services.gateway.audit_schema import AuditQuery
 from services.gateway.errors import DomainErrors
+from services.gateway.limits import CACHE_SIZE, CheckedRequest, Limits
 from services.registry.schema import RegistryMutation, RegistryQuery
+from shared.errors import DomainError
 from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+QUERY_PREFIX_CHARS = 200
+MESSAGE_CHARS = 500
+TRACEBACK_CHARS = 8000
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 def product_version() -> str:
@@ -57,21 +74,80 @@ class RequestLoaders(SchemaExtension):
                 del context[key]
 
 
+class ThiduaSchema(strawberry.Schema):
+    """The schema, with its own account of errors (see :meth:`process_errors`) and, when
+    suggestions are off, none of graphql-core's "Did you mean …" in any message (strawberry's
+    own switch covers only unknown fields)."""
+
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        error.message = _SUGGESTION.sub("", error.message)
+        if isinstance(error.original_error, GraphQLError):  # a variable's value, refused
+            error.original_error.message = _SUGGESTION.sub("", error.original_error.message)
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """One log line per error, naming the request by operation, the query's hash and a
+        bounded prefix of it (strawberry's default logs the error's source excerpt, i.e. the
+        whole of a one-line query, up to the 4 MB a request may carry). A refusal (a domain
+        error's code, or the client's own malformed, invalid or over-limit request) is logged
+        at info level; only an unexpected exception is an error, with its traceback."""
+        request = _request_fields(execution_context)
+        for error in errors:
+            _log_error(error, request)
+
+
+def _request_fields(context: ExecutionContext | None) -> dict[str, Any]:
+    query = (context.query if context is not None else None) or ""
+    return {
+        "operation": context.operation_name if context is not None else None,
+        "query_sha256": hashlib.sha256(query.encode("utf-8", "replace")).hexdigest(),
+        "query_chars": len(query),
+        "query_prefix": query[:QUERY_PREFIX_CHARS],
+    }
+
+
+def _log_error(error: GraphQLError, request: dict[str, Any]) -> None:
+    original = error.original_error
+    where = {"path": error.path, **request}
+    if isinstance(original, DomainError):
+        log.info("graphql_refused", code=original.code, **where)
+    elif original is None or isinstance(original, GraphQLError):  # the client's own
+        code = (error.extensions or {}).get("code", "GRAPHQL_INVALID")
+        log.info("graphql_refused", code=code, message=error.message[:MESSAGE_CHARS], **where)
+    else:
+        trace = "".join(traceback.format_exception(original))[-TRACEBACK_CHARS:]
+        log.error(
+            "graphql_internal_error",
+            code="INTERNAL",
+            error=repr(original)[:MESSAGE_CHARS],
+            traceback=trace,
+            **where,
+        )
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    # Factories: each request gets fresh extension instances (the parser and validation caches
-    # are shared between instances of the same size, so caching still spans requests).
+    # Factories: each request gets fresh extension instances. What they share is made once here,
+    # above all the validation rules: validation is cached per (document, rules), so a rule
+    # class built anew per request (as strawberry's limiters do) would never hit the cache.
+    rules = [
+        depth_rule(settings.graphql_max_depth, None),
+        aliases_rule(settings.graphql_max_aliases),
+    ]
+    if not settings.graphiql_enabled:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    limits = Limits.from_settings(settings)
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: CheckedRequest(limits),
         DomainErrors,
         RequestLoaders,
     ]
-    if not settings.graphiql_enabled:
-        extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    config = StrawberryConfig(disable_field_suggestions=not settings.graphiql_enabled)
+    return ThiduaSchema(query=Query, mutation=Mutation, extensions=extensions, config=config)
 
 
 Query = merge_types("Query", (GatewayQuery, RegistryQuery, CampaignQuery, RecordsQuery, AuditQuery))

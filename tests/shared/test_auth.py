@@ -367,7 +367,7 @@ def test_issue_refuses_bad_values(
 
 
 def test_issue_accepts_the_limits(tmp_path: Path) -> None:
-    service = hs(tmp_path, jwt_secret=SECRET)
+    service = hs(tmp_path, jwt_secret=SECRET, jwt_max_ttl="30d")
     token = service.issue(tenant="t", roles=ROLES, subject="x" * 200, ttl=timedelta(days=30))
     assert service.verify(token).roles == frozenset(ROLES)
 
