@@ -3,15 +3,18 @@ may carry out, what an actual may be, what a unit may register, and who sees a r
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from services.campaign.domain import Registration
 from services.campaign.projections import build_registry
+from shared import migrate
+from shared.db import owner_connection
 from shared.eventstore import StoredEvent
-from tests.conftest import GOLDEN
+from tests.conftest import GOLDEN, fresh_database
 from tests.registry.test_graphql import code_of, gql
 from tests.shared.test_golden import golden_rows
 
@@ -220,10 +223,7 @@ async def test_own_contents_count_towards_the_minimum(campaigns, tree, owner):
     await campaigns.register(
         officer(tree.upper1), campaign_id, contents=[FIRST], own_contents=["Nội dung đặc thù"]
     )
-    row = await owner.fetchrow(
-        "SELECT contents FROM campaign_registrations WHERE tenant_id = $1", tree.upper1
-    )
-    assert row["contents"] == f'["{FIRST}", {{"own": "Nội dung đặc thù"}}]'
+    assert await stored_contents(owner, tree.upper1) == ([FIRST], ["Nội dung đặc thù"])
 
 
 async def test_an_amendment_picks_from_the_campaigns_contents_too(campaigns, tree, owner):
@@ -273,6 +273,89 @@ def stored(row: dict) -> StoredEvent:
         prev_hash=b"",
         hash=b"",
     )
+
+
+# --- own contents have a column of their own ---------------------------------------------------
+
+AMEND = """mutation($c: ID!, $contents: [String!]!, $own: [String!], $r: String!) {
+  amendRegistration(campaignId: $c, contents: $contents, ownContents: $own, reason: $r) {
+    id } }"""
+
+
+async def stored_contents(owner, unit: str) -> tuple[list[str], list[str]]:
+    """What the read model holds for ``unit``'s one registration: picked, own."""
+    row = await owner.fetchrow(
+        "SELECT contents::text AS contents, own_contents::text AS own_contents "
+        "FROM campaign_registrations WHERE tenant_id = $1",
+        unit,
+    )
+    return json.loads(row["contents"]), json.loads(row["own_contents"])
+
+
+async def test_own_contents_land_in_their_own_column_and_contents_holds_the_picked_alone(
+    client, tokens, tree, owner
+):
+    campaign_id = await launched(client, tokens, tree.prov1)
+    body = await gql(
+        client,
+        tokens,
+        tree.upper1,
+        ["officer"],
+        REGISTER,
+        c=campaign_id,
+        contents=PICKED[:1],
+        own=["Thi đua an toàn điện"],
+    )
+    assert body.get("errors") is None, body
+    assert await stored_contents(owner, tree.upper1) == (PICKED[:1], ["Thi đua an toàn điện"])
+
+    own = ["Thi đua tiết kiệm", "Thi đua an toàn điện"]
+    body = await gql(
+        client,
+        tokens,
+        tree.upper1,
+        ["officer"],
+        AMEND,
+        c=campaign_id,
+        contents=PICKED[::-1],
+        own=own,
+        r="Bổ sung nội dung",
+    )
+    assert body.get("errors") is None, body
+    assert await stored_contents(owner, tree.upper1) == (PICKED[::-1], own)
+    mine = (await gql(client, tokens, tree.upper1, ["officer"], MINE))["data"]["myRegistrations"]
+    assert mine == [{"campaignId": campaign_id, "contents": PICKED[::-1], "ownContents": own}]
+
+
+INTERIM = [FIRST, {"own": "Nội dung đặc thù"}, SECOND, {"own": "Thi đua tiết kiệm"}]
+
+
+async def test_migration_13_moves_own_contents_stored_the_interim_way_into_their_column(
+    server_url, monkeypatch
+):
+    url = await fresh_database(server_url, migrated=False)
+    before_13 = [m for m in migrate.available() if m.version < 13]
+    async with owner_connection(url) as conn:
+        with monkeypatch.context() as m:
+            m.setattr(migrate, "available", lambda: before_13)
+            await migrate.migrate(conn)
+        for unit, contents in (("interim", INTERIM), ("plain", [FIRST])):
+            await conn.execute(
+                "INSERT INTO campaign_registrations (tenant_id, campaign_id, campaign_unit, plan, "
+                "contents, targets, registered_on, late, status, version) "
+                "VALUES ($1, $2, 'prov', '', $3::jsonb, '{}', $4, false, 'registered', 1)",
+                unit,
+                uuid4(),
+                json.dumps(contents),
+                date(2021, 2, 1),
+            )
+        applied = await migrate.migrate(conn)
+        assert applied[0].version == 13
+        assert await stored_contents(conn, "interim") == (
+            [FIRST, SECOND],
+            ["Nội dung đặc thù", "Thi đua tiết kiệm"],
+        )
+        assert await stored_contents(conn, "plain") == ([FIRST], [])
 
 
 # --- the launching unit sees every registration made with its campaign ------------------------
