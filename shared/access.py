@@ -1,13 +1,28 @@
 """Who may read and do what: the one place the access rules live.
 
-A caller (a ``Principal`` from a token, shared/auth.py) acts for one unit. Reads reach the
-caller's own unit and, for every role but ``member``, the units that are or were below it;
-auditors also read those units' event history and its verification. Writes stay in the caller's
-own unit, except the registry's, which the admins of a unit's ancestors make. Anything out of
-reach answers "not found", never "forbidden", so no one learns what exists elsewhere.
+A caller (a ``Principal`` from a token, shared/auth.py) acts for one unit. Writes stay in the
+caller's own unit, except the registry's, which the admins of a unit's ancestors make. Anything
+out of reach answers "not found", never "forbidden", so no one learns what exists elsewhere.
+
+What a caller reads (shared/migrations/0010_dated_reach.sql says the same, as policies):
+
+- Role rule: a ``member`` reads its own unit's data only; every other role
+  (``SUBTREE_READERS``) also reads below its unit; an ``auditor`` also reads the event history
+  of the units below (and verifies the whole chain of a unit below it today).
+- Dated reach: every row has the day it was recorded (Vietnamese calendar day): an event its
+  ``recorded_at``; a row of the campaigns' read model its ``recorded_on``, the day of the event
+  that made it. A unit reads below itself only through an edge of ``unit_closure`` that held on
+  that day, ``valid_from <= day < valid_to``. Since no row is recorded after today, an edge
+  that begins in the future grants nothing until its day; a former ancestor reads what was
+  recorded while the edge held and nothing after; a merged or dissolved unit reads nothing
+  recorded on or after the day it ended. The tree itself (``units``, ``unit_parents``,
+  ``unit_closure``) is read as of today.
+- A launched campaign is also read by every unit that is or was below its unit on a day from
+  its launch to today: it is addressed to them.
 
 The same reach is the database's second wall: ``scope`` opens a transaction with the caller's
-unit set locally, and row-level security filters every read-model row by it.
+unit and reach set locally, and row-level security filters every row by them, so a query that
+forgets its filter still sees nothing it should not.
 """
 
 from __future__ import annotations
@@ -21,6 +36,8 @@ from typing import Any
 import asyncpg
 
 from shared.auth import Principal, Unauthenticated
+from shared.clock import today
+from shared.db import cancelled_as_busy
 from shared.errors import DomainError, NotFound, UnitInactive
 
 
@@ -31,11 +48,21 @@ class Forbidden(DomainError):
 
 class Relation(Enum):
     SELF = "self"
-    DESCENDANT = "descendant"  # at any time: history stays readable after a move or a merge
-    OTHER = "other"  # parent, sibling, cousin, unrelated: nothing internal is readable
+    # Below through an edge that has begun (it may have ended since): what was recorded while
+    # it held stays readable after a move or a merge, row by row (see the module's docstring).
+    DESCENDANT = "descendant"
+    OTHER = "other"  # parent, sibling, cousin, unrelated, or below only from a future day
 
 
 SUBTREE_READERS = frozenset({"officer", "approver", "council", "auditor", "admin"})
+
+
+def reach_of(principal: Principal | None) -> str:
+    """The reach row-level security gives a caller (``thidua.reach``): 'unit', 'subtree' or
+    'audit'."""
+    if principal is None or not principal.roles & SUBTREE_READERS:
+        return "unit"
+    return "audit" if principal.has("auditor") else "subtree"
 
 
 @asynccontextmanager
@@ -43,20 +70,64 @@ async def scope(
     pool: asyncpg.Pool, principal: Principal | None
 ) -> AsyncIterator[asyncpg.Connection]:
     """A transaction whose reads row-level security limits to the caller's reach (no principal:
-    nothing at all)."""
-    async with pool.acquire() as conn, conn.transaction():
-        tenant = principal.tenant if principal is not None else ""
-        await conn.execute("SELECT set_config('thidua.tenant', $1, true)", tenant)
-        yield conn
+    nothing at all). Everything a request does runs on this one connection: one that waited for
+    a second while holding it could, with enough others doing the same, wait for ever.
+
+    Its checkout waits as long as the pool allows (shared/db.py, THIDUA_POOL_ACQUIRE_TIMEOUT_S),
+    and a statement cancelled by the server's statement_timeout answers SERVICE_BUSY too."""
+    global _tree_as_of
+    tenant = principal.tenant if principal is not None else ""
+    day = today()
+    with cancelled_as_busy():
+        async with pool.acquire() as conn, conn.transaction():
+            settings = SET_REACH if day == _tree_as_of else SET_REACH_AND_CATCH_UP
+            await conn.execute(settings, tenant, reach_of(principal))
+            yield conn
+    _tree_as_of = day
 
 
-async def relation(conn: asyncpg.Connection, principal: Principal, unit_id: str) -> Relation:
+SET_REACH = "SELECT set_config('thidua.tenant', $1, true), set_config('thidua.reach', $2, true)"
+# units.parent_id is the tree as of today: a move dated in the future changes it on its day, when
+# the first request of that day in this process brings the day's moves in (the registry's
+# function, shared/migrations/0010_dated_reach.sql; any process may, they all agree).
+SET_REACH_AND_CATCH_UP = SET_REACH + ", thidua_registry_catch_up()"
+_tree_as_of: date | None = None
+
+
+@asynccontextmanager
+async def as_unit(pool: asyncpg.Pool, unit_id: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection that reads as ``unit_id`` itself (its own rows, all of its log), for work
+    done for a unit rather than for a caller: verifying a log a caller may audit, reading a log
+    to follow it. Session settings, not a transaction, so the work may open its own (and they
+    are reset before the connection goes back: the pool does not reset sessions)."""
+    with cancelled_as_busy():
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "SELECT set_config('thidua.tenant', $1, false), "
+                "set_config('thidua.reach', 'unit', false)",
+                unit_id,
+            )
+            try:
+                yield conn
+            finally:
+                await conn.execute("RESET thidua.tenant; RESET thidua.reach")
+
+
+async def relation(
+    conn: asyncpg.Connection, principal: Principal, unit_id: str, *, now: bool = False
+) -> Relation:
+    """How ``unit_id`` stands to the caller's unit: below through an edge that has begun, or
+    (``now``) one that holds today."""
     if unit_id == principal.tenant:
         return Relation.SELF
+    day = today()
     below = await conn.fetchval(
-        "SELECT 1 FROM unit_closure WHERE ancestor = $1 AND descendant = $2 AND depth > 0 LIMIT 1",
+        "SELECT 1 FROM unit_closure WHERE ancestor = $1 AND descendant = $2 AND depth > 0 "
+        "AND valid_from <= $3 AND (NOT $4 OR valid_to IS NULL OR valid_to > $3) LIMIT 1",
         principal.tenant,
         unit_id,
+        day,
+        now,
     )
     return Relation.DESCENDANT if below else Relation.OTHER
 
@@ -76,8 +147,13 @@ async def require_readable(conn: asyncpg.Connection, principal: Principal, unit_
         raise NotFound(unit_id, id=unit_id)
 
 
-async def require_auditable(conn: asyncpg.Connection, principal: Principal, unit_id: str) -> None:
-    rel = await relation(conn, principal, unit_id)
+async def require_auditable(
+    conn: asyncpg.Connection, principal: Principal, unit_id: str, *, whole_log: bool = False
+) -> None:
+    """The caller audits ``unit_id``: its events are then filtered row by row by their day;
+    ``whole_log`` (verifying the whole chain, whose count and head tell of every event) asks
+    for a unit below the caller today."""
+    rel = await relation(conn, principal, unit_id, now=whole_log)
     if may_audit(principal, rel):
         return
     if may_read_unit(principal, rel):

@@ -29,8 +29,10 @@ from services.campaign.domain import (
     Progress,
     Registration,
     Work,
+    with_own_contents,
 )
 from shared.aggregates import EventRegistry
+from shared.clock import VIETNAM
 from shared.db import insert_rows
 from shared.eventstore import StoredEvent
 from shared.text import search_key
@@ -42,6 +44,8 @@ def build_registry() -> EventRegistry:
     registry = EventRegistry()
     registry.register(Campaign, *CAMPAIGN_EVENTS)
     registry.register(Registration, *REGISTRATION_EVENTS)
+    registry.upcaster("RegistrationSubmitted", from_version=1)(with_own_contents)
+    registry.upcaster("RegistrationAmended", from_version=1)(with_own_contents)
     registry.register(Progress, *PROGRESS_EVENTS)
     registry.register(Pledge, *PLEDGE_EVENTS)
     registry.register(Work, *WORK_EVENTS)
@@ -62,7 +66,14 @@ def _default(value: Any) -> Any:
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
     """Project stored campaign events, in log order, on ``conn`` (the command's transaction)."""
     pledges: list[tuple[Any, ...]] = []  # a run of new pledges goes in as one statement
+    day: date | None = None
     for stored in events:
+        if recorded_on(stored) != day:
+            if pledges:
+                await insert_pledges(conn, pledges)
+                pledges = []
+            day = recorded_on(stored)
+            await conn.execute("SELECT set_config('thidua.recorded_on', $1, true)", day.isoformat())
         if stored.event_type == "PledgeRegistered":
             pledges.append(pledge_row(stored.tenant_id, stored.stream_id, registry.decode(stored)))
             continue
@@ -75,6 +86,12 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
             await handler(conn, stored, registry.decode(stored))
     if pledges:
         await insert_pledges(conn, pledges)
+
+
+def recorded_on(stored: StoredEvent) -> date:
+    """The day an event was recorded, as the union's offices count days (shared/clock.py): a
+    row's ``recorded_on``, which decides who reaches it (shared/access.py)."""
+    return stored.recorded_at.astimezone(VIETNAM).date()
 
 
 TABLES = (
@@ -268,13 +285,14 @@ async def _concluded(conn, stored: StoredEvent, e: Any) -> None:
 async def _registered(conn, stored: StoredEvent, e: Any) -> None:
     await conn.execute(
         "INSERT INTO campaign_registrations (tenant_id, campaign_id, campaign_unit, plan, "
-        "contents, targets, registered_on, late, status, version) "
-        "VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, 'registered', $9)",
+        "contents, own_contents, targets, registered_on, late, status, version) "
+        "VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, 'registered', $10)",
         stored.tenant_id,
         e.campaign_id,
         e.campaign_unit,
         e.plan,
         _json(e.contents),
+        _json(e.own_contents),
         _json(e.targets),
         e.registered_on,
         e.late,
@@ -285,12 +303,14 @@ async def _registered(conn, stored: StoredEvent, e: Any) -> None:
 async def _registration_amended(conn, stored: StoredEvent, e: Any) -> None:
     note = {"on": stored.recorded_at.isoformat(), "amended": e.reason}
     await conn.execute(
-        "UPDATE campaign_registrations SET plan = $3, contents = $4::jsonb, targets = $5::jsonb, "
-        "history = history || $6::jsonb, version = $7 WHERE tenant_id = $1 AND campaign_id = $2",
+        "UPDATE campaign_registrations SET plan = $3, contents = $4::jsonb, "
+        "own_contents = $5::jsonb, targets = $6::jsonb, history = history || $7::jsonb, "
+        "version = $8 WHERE tenant_id = $1 AND campaign_id = $2",
         stored.tenant_id,
         e.campaign_id,
         e.plan,
         _json(e.contents),
+        _json(e.own_contents),
         _json(e.targets),
         _json([note]),
         stored.stream_version,
@@ -316,7 +336,8 @@ async def _progress_reported(conn, stored: StoredEvent, e: Any) -> None:
         "actual, reported_on, late) SELECT $1, $2, $3, $4, c, a, $7, $8 "
         "FROM unnest($5::text[], $6::bigint[]) AS u(c, a) "
         "ON CONFLICT (tenant_id, campaign_id, phase, code) DO UPDATE SET actual = EXCLUDED.actual, "
-        "reported_on = EXCLUDED.reported_on, late = EXCLUDED.late",
+        "reported_on = EXCLUDED.reported_on, late = EXCLUDED.late, "
+        "recorded_on = EXCLUDED.recorded_on",
         stored.tenant_id,
         e.campaign_id,
         e.campaign_unit,

@@ -1,9 +1,10 @@
 """GraphQL of campaigns: what a unit launches, what its units register and report, and what the
 launching unit sees of them.
 
-Every read runs in ``access.scope`` (row-level security on the caller's unit): a unit sees its own
-campaigns, its descendants', and the launched campaigns of its ancestors; an id out of reach is
-``null`` (queries) or NOT_FOUND (mutations)."""
+Every read runs in ``access.scope`` (row-level security on the caller's unit and reach): a unit
+sees its own campaigns, with every role but ``member`` those its descendants recorded while below
+it, and the launched campaigns of its ancestors (shared/access.py says exactly); an id out of
+reach is ``null`` (queries) or NOT_FOUND (mutations)."""
 
 from __future__ import annotations
 
@@ -111,13 +112,20 @@ class Indicator:
     achievement: float | None = strawberry.field(description="Mức đạt, % so với chỉ tiêu.")
 
 
-@strawberry.type(description="Tình trạng đăng ký thi đua của một đơn vị trực thuộc.")
+@strawberry.type(description="Tình trạng đăng ký thi đua của một đơn vị cấp dưới.")
 class ChildRegistration:
     unit_id: strawberry.ID
     unit_name: str
     status: RegistrationStatus
     registered_on: date | None
-    contents: list[str]
+    contents: list[str] = strawberry.field(description="Nội dung chọn từ nội dung của phong trào.")
+    own_contents: list[str] = strawberry.field(
+        description="Nội dung đặc thù đơn vị tự xây dựng (không có trong nội dung của phong trào)."
+    )
+    direct: bool = strawberry.field(
+        description="Đơn vị trực thuộc trực tiếp, đang hoạt động, của đơn vị phát động (theo cây "
+        "hôm nay)."
+    )
 
 
 @strawberry.type(description="Một lần điều chỉnh sau phát động, với lý do.")
@@ -167,13 +175,17 @@ class Campaign:
 
     @strawberry.field(
         description="Mỗi đơn vị trực thuộc trực tiếp của đơn vị phát động: đăng ký đúng hạn, "
-        "muộn, chưa đăng ký hay đã rút (chỉ đơn vị phát động thấy)."
+        "muộn, chưa đăng ký hay đã rút; với subtree (mặc định), thêm mọi đơn vị cấp sâu hơn đã "
+        "đăng ký thẳng với phong trào này. Chỉ đơn vị phát động thấy."
     )
-    async def child_registrations(self, info: Info) -> list[ChildRegistration]:
+    async def child_registrations(
+        self, info: Info, subtree: bool = True
+    ) -> list[ChildRegistration]:
         principal = principal_of(info)
         if principal.tenant != self.unit_id or not principal.roles & access.SUBTREE_READERS:
             return []
-        return [_child(r) for r in await _loader(info, CHILDREN).load(uuid.UUID(self.id))]
+        sql = SUBTREE_REGISTRATIONS if subtree else CHILDREN
+        return [_child(r) for r in await _loader(info, sql).load(uuid.UUID(self.id))]
 
     @strawberry.field(description="Phong trào của các đơn vị cấp dưới cụ thể hóa phong trào này.")
     async def carried_out_by(self, info: Info) -> list[Campaign]:
@@ -187,7 +199,8 @@ class Registration:
     campaign_unit_id: strawberry.ID
     unit_id: strawberry.ID
     plan: str
-    contents: list[str]
+    contents: list[str] = strawberry.field(description="Nội dung chọn từ nội dung của phong trào.")
+    own_contents: list[str] = strawberry.field(description="Nội dung đặc thù đơn vị tự xây dựng.")
     targets: JSON = strawberry.field(description="Chỉ tiêu riêng: mã chỉ tiêu → số.")
     registered_on: date
     late: bool
@@ -241,12 +254,38 @@ SELECT i.campaign_id AS key, i.code, i.name, i.measure, i.target, i.source, i.co
 
 CHILDREN = """
 SELECT c.campaign_id AS key, u.tenant_id, u.name, r.registered_on, r.late, r.status,
-       r.contents::text AS contents
+       r.contents::text AS contents, r.own_contents::text AS own_contents, true AS direct
   FROM campaigns c
   JOIN units u ON u.parent_id = c.tenant_id AND u.status = 'active'
   LEFT JOIN campaign_registrations r ON r.campaign_id = c.campaign_id AND r.tenant_id = u.tenant_id
  WHERE c.campaign_id = ANY ($1::uuid[])
  ORDER BY u.name, u.tenant_id
+"""
+
+# The active direct children (registered or not), and every unit that registered with the
+# campaign: a grassroots union may register straight with its province's campaign. A full join,
+# not a union of the two: one pass over each side, and a name looked up only for a unit below
+# the children. A unit the reader no longer reads (moved away since) keeps its registration,
+# shown under its id.
+SUBTREE_REGISTRATIONS = """
+WITH ch AS (
+    SELECT c.campaign_id, u.tenant_id, u.name
+      FROM campaigns c JOIN units u ON u.parent_id = c.tenant_id AND u.status = 'active'
+     WHERE c.campaign_id = ANY ($1::uuid[])
+),
+r AS (
+    SELECT campaign_id, tenant_id, registered_on, late, status, contents, own_contents
+      FROM campaign_registrations WHERE campaign_id = ANY ($1::uuid[])
+)
+SELECT coalesce(ch.campaign_id, r.campaign_id) AS key,
+       coalesce(ch.tenant_id, r.tenant_id) AS tenant_id,
+       coalesce(ch.name, (SELECT u.name FROM units u WHERE u.tenant_id = r.tenant_id), r.tenant_id)
+           AS name,
+       r.registered_on, r.late, r.status, r.contents::text AS contents,
+       r.own_contents::text AS own_contents,
+       ch.tenant_id IS NOT NULL AS direct
+  FROM ch FULL JOIN r ON r.campaign_id = ch.campaign_id AND r.tenant_id = ch.tenant_id
+ ORDER BY 3, 2
 """
 
 CARRIED_OUT_BY = f"""
@@ -322,8 +361,15 @@ def _child(row: Any) -> ChildRegistration:
         unit_name=row["name"],
         status=status,
         registered_on=row["registered_on"],
-        contents=orjson.loads(row["contents"]) if row["contents"] else [],
+        contents=_list(row["contents"]),
+        own_contents=_list(row["own_contents"]),
+        direct=row["direct"],
     )
+
+
+def _list(text: str | None) -> list[str]:
+    """A JSON list of texts; none for a unit that has not registered (no row to join)."""
+    return orjson.loads(text) if text else []
 
 
 def campaign_of(row: Any) -> Campaign:
@@ -414,7 +460,8 @@ class CampaignQuery:
         rows = await _read(
             info,
             "SELECT tenant_id, campaign_id, campaign_unit, plan, contents::text AS contents, "
-            "targets::text AS targets, registered_on, late, status, history::text AS history "
+            "own_contents::text AS own_contents, targets::text AS targets, registered_on, late, "
+            "status, history::text AS history "
             "FROM campaign_registrations WHERE tenant_id = $1 ORDER BY registered_on DESC",
             principal.tenant,
         )
@@ -425,6 +472,7 @@ class CampaignQuery:
                 unit_id=strawberry.ID(r["tenant_id"]),
                 plan=r["plan"],
                 contents=orjson.loads(r["contents"]),
+                own_contents=orjson.loads(r["own_contents"]),
                 targets=orjson.loads(r["targets"]),
                 registered_on=r["registered_on"],
                 late=r["late"],
@@ -595,8 +643,10 @@ class CampaignMutation:
         return await _campaign(info, cid)
 
     @strawberry.mutation(
-        description="Đăng ký thi đua với cấp trên: kế hoạch, các nội dung chọn, chỉ tiêu riêng. "
-        "Quá hạn thì phải ghi late: true."
+        description="Đăng ký thi đua với cấp trên: kế hoạch, các nội dung chọn trong nội dung của "
+        "phong trào (contents; nội dung khác: CONTENT_UNKNOWN), các nội dung đặc thù đơn vị tự "
+        "xây dựng (ownContents), chỉ tiêu riêng. Cả hai loại nội dung cùng tính vào số tối "
+        "thiểu. Quá hạn thì phải ghi late: true."
     )
     async def register_for_campaign(
         self,
@@ -606,6 +656,7 @@ class CampaignMutation:
         plan: str = "",
         targets: list[FigureInput] | None = None,
         late: bool = False,
+        own_contents: list[str] | None = None,
     ) -> Campaign:
         cid = client_uuid(campaign_id)
         await _commands(info).register(
@@ -613,12 +664,16 @@ class CampaignMutation:
             cid,
             plan=plan,
             contents=contents,
+            own_contents=own_contents or [],
             targets=_figures(targets or []),
             late=late,
         )
         return await _campaign(info, cid)
 
-    @strawberry.mutation(description="Điều chỉnh đăng ký thi đua, có lý do.")
+    @strawberry.mutation(
+        description="Điều chỉnh đăng ký thi đua, có lý do: kế hoạch, contents, ownContents và chỉ "
+        "tiêu riêng được thay cả (cùng quy tắc như khi đăng ký)."
+    )
     async def amend_registration(
         self,
         info: Info,
@@ -627,6 +682,7 @@ class CampaignMutation:
         reason: str,
         plan: str = "",
         targets: list[FigureInput] | None = None,
+        own_contents: list[str] | None = None,
     ) -> Campaign:
         cid = client_uuid(campaign_id)
         await _commands(info).amend_registration(
@@ -634,6 +690,7 @@ class CampaignMutation:
             cid,
             plan=plan,
             contents=contents,
+            own_contents=own_contents or [],
             targets=_figures(targets or []),
             reason=reason,
         )

@@ -1,9 +1,10 @@
 """GraphQL of what units record under campaigns: pledges (giao ước thi đua, đăng ký danh hiệu),
 works for plaques (công trình, sản phẩm gắn biển) and initiatives (sáng kiến).
 
-Reads run in ``access.scope`` (row-level security): a unit reads its own records and those of
-the units below it; the unit that launched a campaign reads what is recorded under it. A unit
-out of reach answers ``null``; a record out of reach, NOT_FOUND."""
+Reads run in ``access.scope`` (row-level security): a unit reads its own records and, for every
+role but ``member``, those the units below it recorded while they were below it (the role rule
+and the dated reach of shared/access.py). A unit out of reach answers ``null``; a record out of
+reach, NOT_FOUND."""
 
 from __future__ import annotations
 
@@ -154,8 +155,8 @@ async def _units(info: Info, unit_id: strawberry.ID | None, subtree: bool) -> li
     async with access.scope(info.context["runtime"].pool, principal) as conn:
         if not access.may_read_unit(principal, await access.relation(conn, principal, unit)):
             return None
-        if not subtree:
-            return [unit]
+        if not subtree or not principal.roles & access.SUBTREE_READERS:
+            return [unit]  # a member's listing is its own unit's (shared/access.py)
         rows = await conn.fetch(
             "SELECT DISTINCT descendant FROM unit_closure WHERE ancestor = $1", unit
         )

@@ -10,7 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from shared import access, audit
+from services.gateway.verifications import verifications_of
+from shared import access
 from shared.access import principal_of
 from shared.errors import InvalidInput, NotFound
 from shared.eventstore import check_tenant
@@ -43,14 +44,18 @@ class LoggedEvent:
     hash: str
 
 
-async def _auditable(info: Info, unit_id: str) -> None:
-    principal = principal_of(info)
+def _checked(unit_id: str) -> None:
     try:
         check_tenant(unit_id)
     except Exception:
         raise NotFound(str(unit_id)[:80]) from None
+
+
+async def _auditable(info: Info, unit_id: str) -> None:
+    principal = principal_of(info)
+    _checked(unit_id)
     async with access.scope(info.context["runtime"].pool, principal) as conn:
-        await access.require_auditable(conn, principal, unit_id)
+        await access.require_auditable(conn, principal, unit_id, whole_log=True)
 
 
 @strawberry.type
@@ -58,8 +63,12 @@ class AuditQuery:
     @strawberry.field(description="Kiểm tra lại chuỗi băm của một đơn vị (vai trò auditor).")
     async def verification(self, info: Info, unit_id: strawberry.ID) -> Verification:
         await _auditable(info, unit_id)
-        async with info.context["runtime"].pool.acquire() as conn:
-            verdict = await audit.verify_tenant(conn, unit_id)
+        # The whole chain, read as the unit itself: a verdict on part of a log would say
+        # "missing". It tells the auditor how long the log is and whether it is intact, no more.
+        pool = info.context["runtime"].pool
+        verdict = await verifications_of(info.context).verdict(
+            unit_id, lambda: access.as_unit(pool, unit_id)
+        )
         return Verification(
             unit_id=unit_id,
             ok=verdict.ok,
@@ -76,10 +85,16 @@ class AuditQuery:
     ) -> list[LoggedEvent]:
         if not 1 <= first <= MAX_EVENTS or after_seq < 0:
             raise InvalidInput(f"first từ 1 đến {MAX_EVENTS}, afterSeq không âm.")
-        await _auditable(info, unit_id)
-        events = await info.context["runtime"].store.read_log(
-            unit_id, after_seq=after_seq, limit=first
-        )
+        principal = principal_of(info)
+        _checked(unit_id)
+        runtime = info.context["runtime"]
+        # Under the caller's reach: a former ancestor's auditor reads the events recorded while
+        # the unit was below, and none after (shared/access.py).
+        async with access.scope(runtime.pool, principal) as conn:
+            await access.require_auditable(conn, principal, unit_id)
+            events = await runtime.store.read_log(
+                unit_id, after_seq=after_seq, limit=first, connection=conn
+            )
         return [
             LoggedEvent(
                 seq=e.seq,

@@ -31,8 +31,8 @@ from shared.auth import Principal
 from shared.clock import today
 from shared.db import cancelled_as_busy
 from shared.errors import NotFound
-from shared.eventstore import StoredEvent, check_tenant, read_appended
-from shared.text import clean
+from shared.eventstore import StoredEvent, check_tenant
+from shared.text import clean, search_key
 
 _LOCK_KEY = 0x7468_6964_7561_0001  # registry writers queue here
 Written = list[tuple[str, int]]
@@ -51,18 +51,24 @@ class RegistryCommands:
 
     @asynccontextmanager
     async def writing(
-        self, connection: asyncpg.Connection | None = None
+        self, connection: asyncpg.Connection | None = None, actor: Principal | None = None
     ) -> AsyncIterator[tuple[asyncpg.Connection, Written]]:
-        """A registry writer's transaction (on ``connection``, else one from the pool), and the
+        """A registry command's transaction (on ``connection``, else one from the pool), and the
         list of (tenant, seq) it appends: followers of those logs hear of them once it has
-        committed."""
+        committed. Its reads are the actor's (row-level security); the registry's own facts
+        come from the owner's functions, and the tree changes only through them
+        (shared/migrations/0010_dated_reach.sql)."""
         written: Written = []
         with cancelled_as_busy():
             async with AsyncExitStack() as stack:
                 conn = connection or await stack.enter_async_context(self.pool.acquire())
                 async with conn.transaction():
                     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-                    await projections.mark_writer(conn)
+                    await conn.execute(
+                        access.SET_REACH,
+                        actor.tenant if actor is not None else "",
+                        access.reach_of(actor),
+                    )
                     yield conn, written
         for tenant_id, seq in written:
             self.store.announce(tenant_id, seq)
@@ -91,7 +97,7 @@ class RegistryCommands:
         on = effective_on or today()
         name, short_name, sector_type = clean(name), _optional(short_name), _optional(sector_type)
         check_registration(name, short_name, level, sector_type, members, parent_id)
-        async with self.writing() as (conn, written):
+        async with self.writing(actor=actor) as (conn, written):
             if parent_id is not None:
                 if actor is not None:
                     await access.require_registry_admin(conn, actor, parent_id, on, or_self=True)
@@ -116,7 +122,7 @@ class RegistryCommands:
     async def rename(
         self, actor: Principal | None, unit_id: str, name: str, short_name: str | None = None
     ) -> dict[str, Any]:
-        async with self.writing() as (conn, written):
+        async with self.writing(actor=actor) as (conn, written):
             await self._check_admin(conn, actor, unit_id, today())
             unit = await self._load(conn, unit_id)
             unit.rename(clean(name), _optional(short_name))
@@ -126,7 +132,7 @@ class RegistryCommands:
     async def move(
         self, actor: Principal | None, unit_id: str, to_parent: str, effective_on: date
     ) -> dict[str, Any]:
-        async with self.writing() as (conn, written):
+        async with self.writing(actor=actor) as (conn, written):
             await self._check_admin(conn, actor, unit_id, effective_on)
             if actor is not None:
                 await access.require_registry_admin(
@@ -149,7 +155,7 @@ class RegistryCommands:
     ) -> dict[str, Any]:
         """Merge units into a survivor from a date: their active children move under the
         survivor, and their histories stay readable under it."""
-        async with self.writing() as (conn, written):
+        async with self.writing(actor=actor) as (conn, written):
             for unit_id in (*merged, into):
                 await self._check_admin(conn, actor, unit_id, effective_on, or_self=unit_id == into)
             survivor_facts = await _facts(conn, into)
@@ -172,7 +178,7 @@ class RegistryCommands:
     async def dissolve(
         self, actor: Principal | None, unit_id: str, effective_on: date, reason: str = ""
     ) -> dict[str, Any]:
-        async with self.writing() as (conn, written):
+        async with self.writing(actor=actor) as (conn, written):
             await self._check_admin(conn, actor, unit_id, effective_on)
             unit = await self._load(conn, unit_id)
             check_dissolve(unit_id, await _active_children(conn, unit_id))
@@ -195,9 +201,14 @@ class RegistryCommands:
             raise NotFound(unit_id, id=unit_id)
 
     async def _load(self, conn: asyncpg.Connection, unit_id: str) -> Unit:
+        """The unit's registry stream, whoever may read the rest of its log."""
         check_tenant(unit_id)
-        unit = await self.repository.get(unit_id, unit_stream(unit_id), connection=conn)
-        assert isinstance(unit, Unit)
+        unit: Any = None
+        for row in await conn.fetch("SELECT * FROM thidua_registry_events($1)", unit_id):
+            unit = self.repository.registry.decode(StoredEvent.from_row(row)).mutate(unit)
+        if unit is None:
+            raise NotFound(unit_id, id=unit_id)
+        assert isinstance(unit, Unit) and unit.id == unit_stream(unit_id)
         return unit
 
     async def _save(
@@ -209,26 +220,24 @@ class RegistryCommands:
         units: list[Unit],
     ) -> None:
         meta = access.command_meta(actor, command)
-        stored: list[StoredEvent] = []
+        places: list[projections.Place] = []
         for unit in units:
             appended = await self.repository.save(unit.unit_id, unit, meta=meta, connection=conn)
-            stored.extend(await read_appended(conn, unit.unit_id, appended.seqs))
-        await projections.apply(conn, self.repository.registry, stored)
-        written.extend((e.tenant_id, e.seq) for e in stored)
+            key = search_key(unit.name, unit.short_name)
+            places.extend((unit.unit_id, seq, key) for seq in appended.seqs)
+        await projections.apply_logged(conn, places)
+        written.extend((tenant, seq) for tenant, seq, _ in places)
 
 
 async def _exists(conn: asyncpg.Connection, unit_id: str) -> bool:
     # The log, not only the read model: a unit id is taken for good once its log is open.
-    return bool(
-        await conn.fetchval("SELECT 1 FROM tenant_heads WHERE tenant_id = $1", unit_id)
-        or await conn.fetchval("SELECT 1 FROM units WHERE tenant_id = $1", unit_id)
-    )
+    return unit_id in await conn.fetchval("SELECT thidua_units_taken($1)", [unit_id])
 
 
 async def _facts(conn: asyncpg.Connection, unit_id: str) -> UnitFacts:
     row = await conn.fetchrow(
-        "SELECT tenant_id, level, status, since, parent_id FROM units WHERE tenant_id = $1",
-        unit_id,
+        "SELECT tenant_id, level, status, since, parent_id FROM thidua_registry_units($1)",
+        [unit_id],
     )
     if row is None:
         raise NotFound(unit_id, id=unit_id)
@@ -236,21 +245,11 @@ async def _facts(conn: asyncpg.Connection, unit_id: str) -> UnitFacts:
 
 
 async def _ancestors(conn: asyncpg.Connection, unit_id: str, on: date) -> list[str]:
-    rows = await conn.fetch(
-        "SELECT ancestor FROM unit_closure WHERE descendant = $1 AND depth > 0 "
-        "AND valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)",
-        unit_id,
-        on,
-    )
-    return [r["ancestor"] for r in rows]
+    return list(await conn.fetchval("SELECT thidua_registry_ancestors($1, $2)", unit_id, on))
 
 
 async def _active_children(conn: asyncpg.Connection, unit_id: str) -> list[str]:
-    rows = await conn.fetch(
-        "SELECT tenant_id FROM units WHERE parent_id = $1 AND status = 'active' ORDER BY tenant_id",
-        unit_id,
-    )
-    return [r["tenant_id"] for r in rows]
+    return list(await conn.fetchval("SELECT thidua_registry_children($1)", unit_id))
 
 
 UNIT_COLUMNS = (
@@ -260,7 +259,7 @@ UNIT_COLUMNS = (
 
 
 async def unit_row(conn: asyncpg.Connection, unit_id: str) -> dict[str, Any]:
-    row = await conn.fetchrow(f"SELECT {UNIT_COLUMNS} FROM units WHERE tenant_id = $1", unit_id)
+    row = await conn.fetchrow(f"SELECT {UNIT_COLUMNS} FROM thidua_registry_units($1)", [unit_id])
     if row is None:
         raise NotFound(unit_id, id=unit_id)
     return dict(row)

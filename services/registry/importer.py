@@ -159,7 +159,9 @@ async def import_units(
 
     ``connection``: the database owner's, from an operator tool. It may write the read model by
     COPY, which is what makes a national tree quick, and tidies the tables afterwards (VACUUM,
-    ANALYZE), so that subtree reads are answered from the index straight away."""
+    ANALYZE), so that subtree reads are answered from the index straight away. Without it (the
+    demo, on the application's pool) the new units' events are applied by the registry's own
+    function, as a command's are (services/registry/projections.py, apply_logged)."""
     rows = read_rows(data)
     report = progress or (lambda stage, done, total: None)
     with _no_gc_pauses():
@@ -169,14 +171,12 @@ async def import_units(
             # tables and their indexes are written twice as fast).
             new = sorted(plan(rows, stored, effective_on, taken), key=_by_id)
             report("check", len(rows), len(rows))
-            # Python makes the read model's rows in a thread while the database opens the logs.
-            known = await _known_closure(conn, new)
-            model = asyncio.ensure_future(asyncio.to_thread(_read_model, new, effective_on, known))
-            try:
+            if connection is None:
                 await _open_logs(commands, conn, new, effective_on, report)
-            finally:
-                await asyncio.wait([model])
-            await _write_read_model(conn, model.result())
+                places = [(r.unit_id, 1, search_key(r.name, r.short_name)) for r in new]
+                await projections.apply_logged(conn, places)
+            else:
+                await _import_read_model(commands, conn, new, effective_on, report)
             report("tree", len(new), len(new))
             written.extend((row.unit_id, 1) for row in new)
     if new and connection is not None:
@@ -186,6 +186,24 @@ async def import_units(
         await connection.execute("ANALYZE units, unit_parents")
         report("tidy", 1, 1)
     return ImportResult(read=len(rows), registered=len(new), unchanged=len(rows) - len(new))
+
+
+async def _import_read_model(
+    commands: RegistryCommands,
+    conn: asyncpg.Connection,
+    new: list[Row],
+    effective_on: date,
+    report: Progress,
+) -> None:
+    """On the owner's connection: Python makes the read model's rows in a thread while the
+    database opens the logs, and writes them in bulk."""
+    known = await _known_closure(conn, new)
+    model = asyncio.ensure_future(asyncio.to_thread(_read_model, new, effective_on, known))
+    try:
+        await _open_logs(commands, conn, new, effective_on, report)
+    finally:
+        await asyncio.wait([model])
+    await _write_read_model(conn, model.result())
 
 
 def _by_id(row: Row) -> str:
@@ -213,19 +231,16 @@ async def _stored(
         r["tenant_id"]: dict(r)
         for r in await conn.fetch(
             "SELECT tenant_id, parent_id, name, short_name, level, sector_type, members, "
-            "status, since FROM units WHERE tenant_id = ANY($1::text[]) "
-            "OR tenant_id = ANY($2::text[])",
-            [r.unit_id for r in rows],
-            [r.parent_id for r in rows if r.parent_id],
+            "status, since FROM thidua_registry_units($1::text[])",
+            [r.unit_id for r in rows] + [r.parent_id for r in rows if r.parent_id],
         )
     }
-    taken = {
-        r["tenant_id"]
-        for r in await conn.fetch(
-            "SELECT tenant_id FROM tenant_heads WHERE tenant_id = ANY($1::text[])",
+    taken = set(
+        await conn.fetchval(
+            "SELECT thidua_units_taken($1::text[])",
             [r.unit_id for r in rows if r.unit_id not in stored],
         )
-    }
+    )
     return stored, taken
 
 

@@ -1,10 +1,14 @@
 """The registry's read model: ``units`` (each unit now), ``unit_parents`` (whose child over which
 days) and ``unit_closure`` (ancestor, descendant, depth over a span of days).
 
-The registry's commands apply their own events here in the same transaction that appends them
-(the tree's rules read this model, so it must never lag); ``rebuild`` replays every log. All
-writes run in a transaction marked as the registry writer (see the row-level security policies in
-shared/migrations/0002_unit_registry.sql).
+The registry's commands apply their own events in the same transaction that appends them (the
+tree's rules read this model, so it must never lag), through the owner's function
+``thidua_registry_apply``, which takes the places of registry events already in the log
+(shared/migrations/0010_dated_reach.sql): the application itself may not write these tables.
+The Python below does the same work for an operator on the owner's connection: ``rebuild``
+replays every log, and the importer builds a whole national tree at once.
+
+``units.parent_id`` is the parent as of today: a move dated in the future leaves it for its day.
 """
 
 from __future__ import annotations
@@ -37,13 +41,25 @@ REGISTRY_EVENT_TYPES = (
 ClosureRow = tuple[str, str, int, date, date | None]
 
 
-async def mark_writer(conn: asyncpg.Connection) -> None:
-    """Inside a transaction: this one writes the registry's tables (row-level security)."""
-    await conn.execute("SELECT set_config('thidua.registry_writer', 'on', true)")
+# Where a registry event is in the log (tenant, seq), and the search key of its unit's name
+# (shared/text.py; the one field the database cannot derive itself).
+Place = tuple[str, int, str]
+
+
+async def apply_logged(conn: asyncpg.Connection, places: Sequence[Place]) -> None:
+    """Apply registry events already appended (on ``conn``, in their transaction), in order."""
+    if places:
+        tenants, seqs, keys = (list(column) for column in zip(*places, strict=True))
+        await conn.execute(
+            "SELECT thidua_registry_apply($1::text[], $2::bigint[], $3::text[])",
+            tenants,
+            seqs,
+            keys,
+        )
 
 
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
-    """Project stored registry events, in log order, on ``conn`` (a writer transaction)."""
+    """Project stored registry events, in log order, on ``conn`` (the owner's)."""
     touched: set[str] = set()
     for stored in events:
         if stored.event_type not in REGISTRY_EVENT_TYPES:
@@ -109,13 +125,20 @@ async def _change_parent(conn, unit_id: str, parent: str, kind: str, on: date) -
     )
 
 
+# units.parent_id is the parent as of today: one from a future day waits for its day, when
+# thidua_registry_catch_up (shared/migrations/0010_dated_reach.sql) brings it in. $2: the new
+# parent, $4: from when.
+_PARENT_AS_OF_TODAY = "CASE WHEN $4 <= thidua_today() THEN $2 ELSE parent_id END"
+
+
 async def _moved(conn, unit_id: str, version: int, e: Any) -> bool:
     await _change_parent(conn, unit_id, e.to_parent, "child", e.effective_on)
     await conn.execute(
-        "UPDATE units SET parent_id = $2, version = $3 WHERE tenant_id = $1",
+        f"UPDATE units SET parent_id = {_PARENT_AS_OF_TODAY}, version = $3 WHERE tenant_id = $1",
         unit_id,
         e.to_parent,
         version,
+        e.effective_on,
     )
     return True
 
@@ -123,8 +146,8 @@ async def _moved(conn, unit_id: str, version: int, e: Any) -> bool:
 async def _merged(conn, unit_id: str, version: int, e: Any) -> bool:
     await _change_parent(conn, unit_id, e.into, "merged", e.effective_on)
     await conn.execute(
-        "UPDATE units SET parent_id = $2, merged_into = $2, status = $3, ended_on = $4, "
-        "version = $5 WHERE tenant_id = $1",
+        f"UPDATE units SET parent_id = {_PARENT_AS_OF_TODAY}, merged_into = $2, status = $3, "
+        "ended_on = $4, version = $5 WHERE tenant_id = $1",
         unit_id,
         e.into,
         MERGED,
@@ -296,7 +319,7 @@ def _by_descendant(row: ClosureRow) -> tuple[str, int]:
 
 
 async def rebuild(conn: asyncpg.Connection, registry: EventRegistry, batch: int = 5000) -> int:
-    """Empty the read model and replay every unit's registry events (in a writer transaction).
+    """Empty the read model and replay every unit's registry events (on the owner's connection).
     Registry commands are serialized, so the order they were recorded in is their order."""
     await conn.execute("DELETE FROM unit_closure; DELETE FROM unit_parents; DELETE FROM units")
     count = 0

@@ -217,7 +217,11 @@ class RegistryQuery:
 
 @strawberry.input(description="Đơn vị mới.")
 class RegisterUnitInput:
-    id: strawberry.ID = strawberry.field(description="Mã đơn vị: 1–64 ký tự chữ, số, . _ : -")
+    id: strawberry.ID = strawberry.field(
+        description="Mã đơn vị: 1–64 ký tự chữ, số, . _ : -, duy nhất trong cả nước. Mã là mã "
+        "hiệu, không phải bí mật: mã đã có người dùng thì được báo UNIT_EXISTS (chỉ vậy, không "
+        "lộ gì về đơn vị đang giữ mã), nên đừng đặt mã chứa điều cần giữ kín."
+    )
     name: str
     level: Level
     parent_id: strawberry.ID
@@ -229,7 +233,12 @@ class RegisterUnitInput:
 
 @strawberry.type
 class RegistryMutation:
-    @strawberry.mutation(description="Đăng ký đơn vị mới dưới một đơn vị (quản trị cấp trên).")
+    @strawberry.mutation(
+        description="Đăng ký đơn vị mới dưới một đơn vị (quản trị cấp trên). Kiểm tra theo thứ "
+        "tự: dữ liệu nhập (UNIT_INVALID), quyền với cấp trên (NOT_FOUND, FORBIDDEN), cấp trên "
+        "và thứ bậc, rồi mới đến mã trùng (UNIT_EXISTS): mã trùng chỉ được báo cho yêu cầu "
+        "đúng mọi mặt khác, và chỉ cho biết mã đã có người dùng."
+    )
     async def register_unit(self, info: Info, input: RegisterUnitInput) -> Unit:
         row = await _commands(info).register(
             principal_of(info),

@@ -28,7 +28,9 @@ def ev(stream: uuid.UUID, version: int, event_type: str = "ThingHappened", **dat
 
 
 async def count(store: EventStore, tenant: str) -> int:
-    return await store.pool.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tenant)
+    # As the tenant: the log is under row-level security (shared/migrations/0010_dated_reach.sql)
+    async with store.reading(tenant) as conn:
+        return await conn.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tenant)
 
 
 async def test_first_append_starts_the_log_at_seq_1_chained_to_genesis(store, tenant):
