@@ -3,31 +3,35 @@
 ``POST /campaigns/{campaign_id}/pledges`` with ``multipart/form-data``, the file in the field
 ``file`` (CSV in UTF-8, or XLSX), and the caller's ``Authorization: Bearer`` token. The answer is
 the same as GraphQL's ``registerPledges``: how many rows came, were written, were already there,
-and each refused row with its number in the file, its error's code and message."""
+and each refused row with its number in the file, its error's code and message.
+
+The caller's role, unit and the campaign are checked before the body is read; the file is read
+by the guarded reader (shared/uploads.py) in a worker thread, its limits there."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from litestar import Request, post
-from litestar.datastructures import UploadFile
-from litestar.exceptions import ClientException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Response
 
 from services.campaign.bulk import (
     BulkResult,
-    BulkTooLarge,
-    FileInvalid,
+    authorise_pledges,
     read_file,
     register_pledges,
 )
 from services.campaign.commands import commands_of
 from services.campaign.schema import client_uuid
-from shared.auth import Unauthenticated
+from shared.auth import Principal, Unauthenticated
 from shared.errors import DomainError
 from shared.settings import Settings
+from shared.uploads import MULTIPART_SLACK, Parsers, receive_file
+
+log = structlog.get_logger(__name__)
 
 _STATUS = {
     "UNAUTHENTICATED": 401,
@@ -57,44 +61,46 @@ def result_body(result: BulkResult) -> dict[str, Any]:
 
 def pledge_upload(settings: Settings) -> HTTPRouteHandler:
     """The upload route, its body limited to the settings' upload size."""
+    parsers = Parsers(settings.upload_parse_concurrency)
 
     @post(
         "/campaigns/{campaign_id:str}/pledges",
-        request_max_body_size=settings.max_upload_bytes,
+        request_max_body_size=settings.max_upload_bytes + MULTIPART_SLACK,
         include_in_schema=False,
     )
     async def upload_pledges(
         request: Request[Any, Any, Any], campaign_id: FromPath[str]
     ) -> Response[Any]:
+        principal = request.state.principal
         try:
-            principal = request.state.principal
             if principal is None:
                 raise Unauthenticated()
-            content = await _file(request)
-            rows = read_file(content)
-            runtime = request.app.state.runtime
-            result = await register_pledges(
-                commands_of(runtime),
-                principal,
-                client_uuid(campaign_id),
-                rows,
-                max_rows=settings.max_bulk_rows,
-            )
+            result = await _upload(request, principal, campaign_id, settings, parsers)
         except DomainError as exc:
+            log.info(
+                "upload_refused",
+                code=exc.code,
+                campaign=campaign_id[:64],
+                tenant=getattr(principal, "tenant", None),
+            )
             return error_response(exc)
         return Response(result_body(result), status_code=200)
 
     return upload_pledges
 
 
-async def _file(request: Request[Any, Any, Any]) -> bytes:
-    try:
-        form = await request.form()
-    except ClientException as exc:  # a body over the limit, or not a form
-        if exc.status_code == 413:
-            raise BulkTooLarge("Tệp quá lớn.") from None
-        raise FileInvalid("Gửi tệp trong trường 'file' của multipart/form-data.") from None
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise FileInvalid("Gửi tệp trong trường 'file' của multipart/form-data.")
-    return await upload.read()
+async def _upload(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    campaign_id: str,
+    settings: Settings,
+    parsers: Parsers,
+) -> BulkResult:
+    commands = commands_of(request.app.state.runtime)
+    campaign = client_uuid(campaign_id)
+    await authorise_pledges(commands, principal, campaign)  # before a byte of the file is read
+    upload = await receive_file(request, settings.max_upload_bytes)
+    rows = await parsers.run(read_file, upload.file, max_rows=settings.max_bulk_rows)
+    return await register_pledges(
+        commands, principal, campaign, rows, max_rows=settings.max_bulk_rows
+    )
