@@ -2,26 +2,51 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, NewType
 
 import strawberry
-from graphql import IntValueNode, StringValueNode
+from graphql import GraphQLError, IntValueNode, StringValueNode, ValueNode
 
+# ±10^15 đồng: above any target or benefit a unit reports (the country's yearly GDP is about
+# 10^16), exact as a JSON number in every client (JavaScript's doubles are exact to 2^53 ≈ 9·10^15)
+# and in a spreadsheet cell (15 significant digits), where exports of these figures will land.
 LIMIT = 10**15
+# ASCII digits only (str.isdigit also accepts "١٢" and "²"), and few enough that int() is cheap.
+_INTEGER = re.compile(r"-?[0-9]{1,16}")
+_SHOWN_CHARS = 40
 
 
-def _parse(value: Any) -> int:
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        value = int(value)
-    if type(value) is not int or abs(value) > LIMIT:
-        raise ValueError(f"BigInt: an integer of at most {LIMIT} in magnitude, not {value!r}.")
-    return value
+def invalid_bigint(value: Any, node: ValueNode | None = None) -> GraphQLError:
+    """A client's error: graphql-core shows a GraphQLError raised by a scalar as it is (with its
+    code), where any other exception would be wrapped and then masked as INTERNAL."""
+    shown = repr(value)
+    if len(shown) > _SHOWN_CHARS:
+        shown = shown[:_SHOWN_CHARS] + "…"
+    return GraphQLError(
+        f"BigInt: cần một số nguyên trong khoảng ±10^15 (số hoặc chuỗi chữ số), không phải {shown}.",
+        node,
+        extensions={"code": "INVALID_INPUT"},
+    )
 
 
-def _literal(node: Any, _variables: Any = None) -> int:
+def _from_text(text: str) -> int | None:
+    return int(text) if _INTEGER.fullmatch(text) else None
+
+
+def _parse(value: Any, node: ValueNode | None = None) -> int:
+    number = _from_text(value) if isinstance(value, str) else value
+    if type(number) is not int or abs(number) > LIMIT:  # bool is an int subclass: refused too
+        raise invalid_bigint(value, node)
+    return number
+
+
+def _literal(node: ValueNode, _variables: Any = None) -> int:
     if isinstance(node, IntValueNode | StringValueNode):
-        return _parse(int(node.value) if isinstance(node, IntValueNode) else node.value)
-    raise ValueError("BigInt: an integer literal.")
+        number = _from_text(node.value)
+        if number is not None:
+            return _parse(number, node)
+    raise invalid_bigint(getattr(node, "value", node.kind), node)
 
 
 BigInt = strawberry.scalar(

@@ -14,7 +14,7 @@ import sys
 import unicodedata
 from functools import cache
 
-from shared.errors import DomainError
+from shared.errors import DomainError, InvalidInput
 
 MAX_SEARCH_CHARS = 200
 
@@ -64,4 +64,6 @@ def like_escaped(key: str | None) -> str | None:
         return None
     if len(key) > MAX_SEARCH_CHARS:
         raise TextTooLong(f"Từ khóa tìm kiếm tối đa {MAX_SEARCH_CHARS} ký tự.")
+    if "\x00" in key:  # PostgreSQL text cannot hold it (the query fails): no stored text has it
+        raise InvalidInput("Từ khóa tìm kiếm chứa ký tự NUL.")
     return key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -19,12 +19,15 @@ from litestar.status_codes import (
 from strawberry.litestar import make_graphql_controller
 
 from services.campaign.uploads import pledge_upload
+from services.gateway.errors import EXCEPTION_HANDLERS, json_errors
 from services.gateway.logs import configure_logging
 from services.gateway.runtime import Runtime
 from services.gateway.schema import build_schema
+from services.gateway.verifications import Verifications
 from shared import migrate
 from shared.auth import TokenService, bearer
 from shared.errors import DomainError
+from shared.revocations import RevocationList
 from shared.settings import Settings
 
 
@@ -72,6 +75,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             await app.state.runtime.close()
 
     tokens = TokenService.from_settings(settings)
+    revocations = RevocationList(tokens.max_ttl, settings.revocation_refresh_s)
 
     async def authenticate(request: Request[Any, Any, Any]) -> Response[Any] | None:
         """Who calls: no token, anonymous (reaching only version, serverTime and health); a bad
@@ -82,25 +86,35 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         try:
             token = bearer(request.headers.get("authorization"))
             if token is not None:
-                verify = tokens.verify
+                verify = tokens.verify_token
                 if settings.jwt_jwks_url:  # may fetch the issuer's keys over the network
-                    request.state.principal = await anyio.to_thread.run_sync(verify, token)
+                    verified = await anyio.to_thread.run_sync(verify, token)
                 else:
-                    request.state.principal = verify(token)
+                    verified = verify(token)
+                await revocations.check(request.app.state.runtime.pool, verified)
+                request.state.principal = verified.principal
         except DomainError as exc:
             status = getattr(exc, "http_status", HTTP_401_UNAUTHORIZED)
             body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
             return Response(body, status_code=status, headers={"WWW-Authenticate": "Bearer"})
         return None
 
-    async def graphql_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
-        return {"runtime": request.app.state.runtime, "principal": request.state.principal}
+    verifications = Verifications(max_age_s=settings.verification_cache_s)
 
-    graphql = make_graphql_controller(
-        build_schema(settings),
-        path="/graphql",
-        graphql_ide="graphiql" if settings.graphiql_enabled else None,
-        context_getter=graphql_context,
+    async def graphql_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        return {
+            "runtime": request.app.state.runtime,
+            "principal": request.state.principal,
+            "verifications": verifications,
+        }
+
+    graphql = json_errors(
+        make_graphql_controller(
+            build_schema(settings),
+            path="/graphql",
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            context_getter=graphql_context,
+        )
     )
     return Litestar(
         route_handlers=[health, ready, graphql, pledge_upload(settings)],
@@ -109,4 +123,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         state=State({"runtime": runtime}),
         request_max_body_size=settings.max_request_bytes,
         openapi_config=None,
+        exception_handlers=EXCEPTION_HANDLERS,
+        # The root logger is configure_logging's (JSON lines); Litestar's default would
+        # replace its handler with a plain-text one.
+        logging_config=None,
     )

@@ -1,40 +1,173 @@
-"""What a GraphQL client sees of an error: a domain error's code and Vietnamese message, or a
-masked internal error (logged in full on the server)."""
+"""What a client sees of an error: a domain error's code and Vietnamese message, the client's
+own malformed or invalid request with a code of its own, or a masked internal error (logged in
+full on the server, see ``ThiduaSchema.process_errors`` and :func:`internal_error`).
+
+Every error a client sees carries ``extensions.code``; ``INTERNAL`` means an unexpected
+exception, and nothing a client sends may produce one (the fuzzer in tests/gateway/test_fuzz.py
+holds the server to it)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 import structlog
-from graphql.error import GraphQLError
+from cross_web import HTTPException
+from graphql.error import GraphQLError, GraphQLSyntaxError
+from graphql.language import VariableDefinitionNode
+from litestar import MediaType, Request, Response
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import MaskErrors
 
 from shared.errors import DomainError
 
 log = structlog.get_logger(__name__)
 
+INTERNAL = "INTERNAL"
 INTERNAL_MESSAGE = "Lỗi máy chủ nội bộ. Vui lòng thử lại sau."
+INVALID_INPUT = "INVALID_INPUT"
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BODY_UNREADABLE = (
+    "Nội dung yêu cầu không đọc được dưới dạng JSON (sai cú pháp, sai mã hoá, hoặc lồng quá sâu)."
+)
+BODY_NOT_OBJECT = "Nội dung yêu cầu phải là một đối tượng JSON."
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
-def _masked(error: GraphQLError) -> bool:
-    # Errors with no original error are the client's own (syntax, validation): shown as they are.
-    return error.original_error is not None
+def root_cause(error: GraphQLError) -> BaseException | None:
+    """The innermost exception an error wraps (graphql-core wraps a refused variable twice)."""
+    cause: BaseException | None = error.original_error
+    while isinstance(cause, GraphQLError) and cause.original_error is not None:
+        cause = cause.original_error
+    return cause
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """An exception nobody meant a client to see: a bug, or a failure below the domain. A
+    GraphQLError raised anywhere (a scalar refusing a value, a limit) is the client's own."""
+    cause = root_cause(error)
+    return cause is not None and not isinstance(cause, GraphQLError | DomainError)
+
+
+def client_code(error: GraphQLError) -> str:
+    """The code of an error that is not unexpected: a domain error's, the code the error (or
+    what it wraps) carries, else one by kind: unparsable, a variable's value refused, invalid."""
+    cause = root_cause(error)
+    if isinstance(cause, DomainError):
+        return cause.code
+    for part in (error, error.original_error, cause):
+        code = (getattr(part, "extensions", None) or {}).get("code")
+        if isinstance(code, str):
+            return code
+    if isinstance(error, GraphQLSyntaxError):
+        return PARSE_FAILED
+    if isinstance(cause, StrawberryInputCoercionError) or _is_variable_error(error):
+        return INVALID_INPUT
+    return VALIDATION_FAILED
+
+
+def _is_variable_error(error: GraphQLError) -> bool:
+    return isinstance(error.original_error, GraphQLError) and any(
+        isinstance(node, VariableDefinitionNode) for node in error.nodes or ()
+    )
+
+
+def presented(error: GraphQLError) -> GraphQLError:
+    """The error as a client sees it: always with a code; only an unexpected one loses its
+    message (the log line was written before, from the original error)."""
+    cause = root_cause(error)
+    if is_unexpected(error):
+        message, code = INTERNAL_MESSAGE, INTERNAL
+    elif isinstance(cause, DomainError):
+        message, code = cause.message, cause.code
+    else:
+        message, code = error.message, client_code(error)
+    return GraphQLError(
+        message=message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={**(error.extensions or {}), "code": code},
+    )
+
+
+def _presented_once(error: GraphQLError) -> GraphQLError:
+    return error if "code" in (error.extensions or {}) else presented(error)
 
 
 class DomainErrors(MaskErrors):
     def __init__(self) -> None:
-        super().__init__(should_mask_error=_masked, error_message=INTERNAL_MESSAGE)
+        super().__init__(should_mask_error=lambda _: True, error_message=INTERNAL_MESSAGE)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, DomainError):
-            message, extensions = original.message, {"code": original.code}
-        else:
-            log.error("graphql_internal_error", path=error.path, error=repr(original))
-            message, extensions = INTERNAL_MESSAGE, {"code": "INTERNAL"}
-        return GraphQLError(
-            message=message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions=extensions,
-        )
+        return presented(error)
+
+
+def error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def json_errors(controller: type) -> type:
+    """The GraphQL controller, answering a body it cannot read (malformed, or nested beyond what
+    Python's json decoder recursed into: a RecursionError, an HTTP 500 before) and strawberry's
+    own HTTP refusals (plain text before) as JSON with a code, like every other error."""
+
+    class JsonErrorsController(controller):  # type: ignore[misc,valid-type]
+        def decode_json(self, data: str | bytes) -> object:
+            try:
+                # orjson, not json: it refuses a lone surrogate ("\\ud800", which no database
+                # text can hold) and stops at 1,024 levels where json.loads recurses until a
+                # RecursionError.
+                decoded = orjson.loads(data)
+            except orjson.JSONDecodeError:  # malformed, not UTF-8, too deep, lone surrogate
+                raise HTTPException(400, BODY_UNREADABLE) from None
+            if not isinstance(decoded, dict | list):  # strawberry reads it with .get()
+                raise HTTPException(400, BODY_NOT_OBJECT)
+            return decoded
+
+        async def process_result(self, request: Any, result: Any) -> Any:
+            # An exception raised by an extension's own hook (strawberry's ParserCache parses in
+            # on_parse) skips every extension's on_operation, MaskErrors' too: the last chance.
+            if result.errors:
+                result.errors = [_presented_once(e) for e in result.errors]
+            return await super().process_result(request, result)
+
+        async def execute_request(
+            self, request: Request[Any, Any, Any], context: Any, root_value: Any
+        ) -> Response[Any]:
+            try:
+                return await self.run(request, context=context, root_value=root_value)
+            except HTTPException as refused:
+                log.info("http_refused", status=refused.status_code, reason=refused.reason)
+                code = _HTTP_CODES.get(refused.status_code, INVALID_INPUT)
+                return Response(
+                    error_body(refused.reason, code),
+                    status_code=refused.status_code,
+                    media_type=MediaType.JSON,
+                )
+
+    JsonErrorsController.__name__ = controller.__name__
+    return JsonErrorsController
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Litestar's handler for anything a route did not expect: one error-level log line with
+    the traceback inside it, and the same masked answer GraphQL gives."""
+    log.error(
+        "http_internal_error",
+        method=request.method,
+        path=request.url.path,
+        error=repr(exc)[:500],
+        exc_info=exc,
+    )
+    return Response(
+        error_body(INTERNAL_MESSAGE, INTERNAL),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=MediaType.JSON,
+    )
+
+
+EXCEPTION_HANDLERS = {HTTP_500_INTERNAL_SERVER_ERROR: internal_error}

@@ -170,7 +170,7 @@ class _Cost:
         for argument in SIZE_ARGUMENTS:
             if argument not in definition.args:
                 continue
-            given = next((a.value for a in node.arguments if a.name.value == argument), None)
+            given = next((a.value for a in node.arguments or () if a.name.value == argument), None)
             value: Any = definition.args[argument].default_value
             if isinstance(given, IntValueNode):
                 value = int(given.value)
