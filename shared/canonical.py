@@ -13,7 +13,10 @@ NFC. The chain then links each event to the one before it in its tenant's log:
     hash             = sha256(prev_hash + canonical(event))        # prev_hash of seq 1: 32 zero bytes
 
 PostgreSQL computes the same thing inside the append (migrations/0001_event_store.sql); the two
-must agree byte for byte, and tests hold them to it.
+must agree byte for byte, and tests hold them to it. The append also writes the canonical text
+of the fields it parsed and stores (migrations/0009_hardened_functions.sql) and refuses a payload
+that differs from it (a key twice, keys out of order, another spelling of a number or a string):
+what is hashed is exactly what ``thidua verify`` reads back.
 """
 
 from __future__ import annotations
