@@ -385,14 +385,32 @@ class Repository:
             log.warning("snapshot skipped for %s: %s", aggregate.id, exc)  # only an optimisation
             return
         name = self.registry.aggregate_name(type(aggregate))
-        await (connection or self.store.pool).execute(
+        # Outside a request, as the tenant itself: snapshots are under row-level security. In a
+        # command, in a savepoint: a snapshot the caller's reach may not write (a system command
+        # saving into another unit's log) is skipped, never the command with it.
+        try:
+            async with self.store.reading(tenant_id, connection) as conn, conn.transaction():
+                await self._insert_snapshot(conn, tenant_id, aggregate, name, body, event_hash)
+        except asyncpg.InsufficientPrivilegeError:
+            log.info("snapshot skipped for %s: out of the connection's reach", aggregate.id)
+
+    @staticmethod
+    async def _insert_snapshot(
+        conn: asyncpg.Connection,
+        tenant_id: str,
+        aggregate: Aggregate,
+        name: str,
+        body: bytes,
+        event_hash: bytes,
+    ) -> None:
+        await conn.execute(
             """INSERT INTO snapshots
-                      (tenant_id, stream_id, stream_version, aggregate, state, digest)
-               VALUES ($1, $2, $3, $4, $5::jsonb, $6)
-               ON CONFLICT (tenant_id, stream_id) DO UPDATE
-                  SET stream_version = EXCLUDED.stream_version, state = EXCLUDED.state,
-                      aggregate = EXCLUDED.aggregate, digest = EXCLUDED.digest, taken_at = now()
-                WHERE snapshots.stream_version < EXCLUDED.stream_version""",
+                  (tenant_id, stream_id, stream_version, aggregate, state, digest)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+           ON CONFLICT (tenant_id, stream_id) DO UPDATE
+              SET stream_version = EXCLUDED.stream_version, state = EXCLUDED.state,
+                  aggregate = EXCLUDED.aggregate, digest = EXCLUDED.digest, taken_at = now()
+            WHERE snapshots.stream_version < EXCLUDED.stream_version""",
             tenant_id,
             aggregate.id,
             aggregate.version,

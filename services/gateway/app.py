@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 import asyncpg
+import structlog
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.response import Response
@@ -29,6 +30,8 @@ from shared.auth import TokenService, bearer
 from shared.errors import DomainError
 from shared.revocations import RevocationList
 from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 @get("/health", sync_to_thread=False, include_in_schema=False)
@@ -94,6 +97,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
                 await revocations.check(request.app.state.runtime.pool, verified)
                 request.state.principal = verified.principal
         except DomainError as exc:
+            log.info("token_refused", code=exc.code, path=request.url.path)
             status = getattr(exc, "http_status", HTTP_401_UNAUTHORIZED)
             body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
             return Response(body, status_code=status, headers={"WWW-Authenticate": "Bearer"})

@@ -29,10 +29,9 @@ from strawberry.types import ExecutionContext
 from services.campaign.schema import CampaignMutation, CampaignQuery
 from services.campaign.schema_records import RecordsMutation, RecordsQuery
 from services.gateway.audit_schema import AuditQuery
-from services.gateway.errors import DomainErrors
+from services.gateway.errors import DomainErrors, client_code, is_unexpected, root_cause
 from services.gateway.limits import CACHE_SIZE, CheckedRequest, Limits
 from services.registry.schema import RegistryMutation, RegistryQuery
-from shared.errors import DomainError
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -109,22 +108,22 @@ def _request_fields(context: ExecutionContext | None) -> dict[str, Any]:
 
 
 def _log_error(error: GraphQLError, request: dict[str, Any]) -> None:
-    original = error.original_error
+    """The code logged is the code the client receives (errors.client_code), so a refusal in
+    the log can be matched with the answer that carried it."""
     where = {"path": error.path, **request}
-    if isinstance(original, DomainError):
-        log.info("graphql_refused", code=original.code, **where)
-    elif original is None or isinstance(original, GraphQLError):  # the client's own
-        code = (error.extensions or {}).get("code", "GRAPHQL_INVALID")
-        log.info("graphql_refused", code=code, message=error.message[:MESSAGE_CHARS], **where)
-    else:
-        trace = "".join(traceback.format_exception(original))[-TRACEBACK_CHARS:]
-        log.error(
-            "graphql_internal_error",
-            code="INTERNAL",
-            error=repr(original)[:MESSAGE_CHARS],
-            traceback=trace,
-            **where,
-        )
+    if not is_unexpected(error):
+        message = error.message[:MESSAGE_CHARS]
+        log.info("graphql_refused", code=client_code(error), message=message, **where)
+        return
+    cause = root_cause(error)
+    trace = "".join(traceback.format_exception(cause))[-TRACEBACK_CHARS:] if cause else ""
+    log.error(
+        "graphql_internal_error",
+        code="INTERNAL",
+        error=repr(cause)[:MESSAGE_CHARS],
+        traceback=trace,
+        **where,
+    )
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

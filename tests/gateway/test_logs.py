@@ -81,7 +81,25 @@ async def test_a_client_error_is_an_info_line_too(json_settings, runtime, capsys
     lines = log_lines(capsys.readouterr().out)
     codes = [line["code"] for line in events(lines, "graphql_refused")]
     assert all(line["level"] == "info" for line in lines)
-    assert len(codes) == 2
+    # The code logged is the code the client got, so the two can be matched.
+    assert codes == ["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_a_refused_token_is_an_info_line_with_its_code(
+    json_settings, runtime, capsys, restore_logging
+):
+    app = create_app(json_settings, runtime)
+    capsys.readouterr()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test",
+        headers={"Authorization": "Bearer not.a.token"},
+    ) as client:
+        response = await client.post("/graphql", json={"query": "{ version }"})
+    assert response.status_code == 401
+    code = response.json()["errors"][0]["extensions"]["code"]
+    [refused] = events(log_lines(capsys.readouterr().out), "token_refused")
+    assert refused["level"] == "info" and refused["code"] == code
 
 
 async def test_an_unexpected_exception_is_one_error_line_with_the_traceback_inside(

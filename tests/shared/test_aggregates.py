@@ -302,3 +302,26 @@ async def test_an_id_read_back_from_the_database_is_stored_as_a_plain_uuid(owner
     stored = codec.encode({"campaign_id": read})
     assert stored == {"campaign_id": codec.encode(UUID(str(read)))}
     assert type(codec.decode(stored)["campaign_id"]) is UUID
+
+
+async def test_a_snapshot_out_of_the_connections_reach_is_skipped_not_the_save(
+    repo, store, owner, tenant
+):
+    # Given a command's connection scoped to another unit (a system command saving into a
+    # log its scope does not reach), when a snapshot falls due in its save...
+    notebook = new_notebook()
+    for i in range(4):
+        notebook.write(f"ghi chú {i}")  # version 5: a snapshot is due
+    async with store.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT set_config('thidua.tenant', 'another-unit', true)")
+        await repo.save(tenant, notebook, connection=conn)
+    # ...then the events are saved and the snapshot alone is left out.
+    assert (
+        await owner.fetchval(
+            "SELECT count(*) FROM events WHERE tenant_id = $1 AND stream_id = $2",
+            tenant,
+            notebook.id,
+        )
+        == 5
+    )
+    assert await owner.fetchval("SELECT count(*) FROM snapshots WHERE tenant_id = $1", tenant) == 0
