@@ -131,6 +131,42 @@ def _checked_id(unit_id: str) -> str:
     return unit_id
 
 
+# The caller's own subtree on a day is one range scan of its closure rows. Row-level security
+# shows no closure row of a unit below the caller as ancestor (0010: a policy may not read the
+# table it guards, so it cannot tell which of them lie in reach), so below another unit the tree
+# on the day is walked down unit_parents instead, whose rows of units in reach the policy shows.
+_OWN_SUBTREE = (
+    "unit_closure c",
+    "c.ancestor = $1 AND c.valid_from <= $2 AND (c.valid_to IS NULL OR c.valid_to > $2)",
+)
+_WALKED_SUBTREE = (
+    "(WITH RECURSIVE below (descendant, depth) AS ("
+    " SELECT $1::text, 0"
+    " UNION ALL SELECT p.tenant_id, b.depth + 1 FROM below b"
+    " JOIN unit_parents p ON p.parent_id = b.descendant"
+    " WHERE b.depth < {max_depth} AND p.valid_from <= $2"
+    " AND (p.valid_to IS NULL OR p.valid_to > $2)"
+    ") SELECT * FROM below) c",
+    "true",
+)
+_MAX_DEPTH = 64  # the rules refuse cycles; this only stops a corrupt model looping
+
+
+def _units_below_sql(*, own: bool, search: bool) -> str:
+    """Units below $1 on day $2: its children, or with ``search`` the whole subtree (itself
+    included) whose names match $3; after the cursor ($4, $5), at most $6."""
+    source, on_day = _OWN_SUBTREE if own else _WALKED_SUBTREE
+    if not own:
+        source = source.format(max_depth=_MAX_DEPTH if search else 1)
+    return (
+        f"SELECT {_UNIT_COLUMNS_OF_U} FROM {source} JOIN units u ON u.tenant_id = c.descendant "
+        f"WHERE {on_day} AND {'c.depth >= 0' if search else 'c.depth = 1'} "
+        "AND ($3::text IS NULL OR u.search_key LIKE '%' || $3 || '%') "
+        "AND ($4::text IS NULL OR (u.name, u.tenant_id) > ($4, $5)) "
+        "ORDER BY u.name, u.tenant_id LIMIT $6"
+    )
+
+
 @strawberry.type
 class RegistryQuery:
     @strawberry.field(description="Người đang gọi và đơn vị của họ.")
@@ -186,18 +222,9 @@ class RegistryQuery:
             await access.require_readable(conn, principal, root)
             if not principal.roles & access.SUBTREE_READERS:
                 raise access.Forbidden("Vai trò đoàn viên chỉ xem được đơn vị của mình.")
-            if search is not None:
-                depth_rule, key = "c.depth >= 0", search_key(search)
-            else:
-                depth_rule, key = "c.depth = 1", None
+            key = search_key(search) if search is not None else None
             rows = await conn.fetch(
-                f"SELECT {_UNIT_COLUMNS_OF_U} "
-                "FROM unit_closure c JOIN units u ON u.tenant_id = c.descendant "
-                f"WHERE c.ancestor = $1 AND {depth_rule} AND c.valid_from <= $2 "
-                "AND (c.valid_to IS NULL OR c.valid_to > $2) "
-                "AND ($3::text IS NULL OR u.search_key LIKE '%' || $3 || '%') "
-                "AND ($4::text IS NULL OR (u.name, u.tenant_id) > ($4, $5)) "
-                "ORDER BY u.name, u.tenant_id LIMIT $6",
+                _units_below_sql(own=root == principal.tenant, search=key is not None),
                 root,
                 day,
                 like_escaped(key),
