@@ -136,9 +136,10 @@ def _size(file: IO[bytes]) -> int:
 
 
 class Parsers:
-    """At most ``concurrency`` files parsed at once in worker threads (one ``Parsers`` for all
-    of an app's upload routes): memory for reading uploads is that many times one file's,
-    however many arrive together."""
+    """At most ``concurrency`` files parsed at once in worker threads: memory for reading
+    uploads is that many times one file's, however many arrive together. One per process, for
+    all of its upload routes (``Runtime.parsers``): a route that made its own would add its cap
+    to the others'."""
 
     def __init__(self, concurrency: int) -> None:
         self.concurrency = concurrency

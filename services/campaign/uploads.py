@@ -29,7 +29,7 @@ from services.campaign.schema import client_uuid
 from shared.auth import Principal, Unauthenticated
 from shared.errors import DomainError
 from shared.settings import Settings
-from shared.uploads import MULTIPART_SLACK, Parsers, receive_file
+from shared.uploads import MULTIPART_SLACK, receive_file
 
 log = structlog.get_logger(__name__)
 
@@ -60,8 +60,8 @@ def result_body(result: BulkResult) -> dict[str, Any]:
 
 
 def pledge_upload(settings: Settings) -> HTTPRouteHandler:
-    """The upload route, its body limited to the settings' upload size."""
-    parsers = Parsers(settings.upload_parse_concurrency)
+    """The upload route, its body limited to the settings' upload size; its file parsed under
+    the runtime's one bound for all upload routes (``Runtime.parsers``)."""
 
     @post(
         "/campaigns/{campaign_id:str}/pledges",
@@ -75,7 +75,7 @@ def pledge_upload(settings: Settings) -> HTTPRouteHandler:
         try:
             if principal is None:
                 raise Unauthenticated()
-            result = await _upload(request, principal, campaign_id, settings, parsers)
+            result = await _upload(request, principal, campaign_id, settings)
         except DomainError as exc:
             log.info(
                 "upload_refused",
@@ -94,13 +94,13 @@ async def _upload(
     principal: Principal,
     campaign_id: str,
     settings: Settings,
-    parsers: Parsers,
 ) -> BulkResult:
-    commands = commands_of(request.app.state.runtime)
+    runtime = request.app.state.runtime
+    commands = commands_of(runtime)
     campaign = client_uuid(campaign_id)
     await authorise_pledges(commands, principal, campaign)  # before a byte of the file is read
     upload = await receive_file(request, settings.max_upload_bytes)
-    rows = await parsers.run(read_file, upload.file, max_rows=settings.max_bulk_rows)
+    rows = await runtime.parsers.run(read_file, upload.file, max_rows=settings.max_bulk_rows)
     return await register_pledges(
         commands, principal, campaign, rows, max_rows=settings.max_bulk_rows
     )

@@ -1,4 +1,5 @@
-"""Everything a running Thi đua holds: the database, the pool, the event store, the log signal.
+"""Everything a running Thi đua holds: the database, the pool, the event store, the log signal,
+and the one bound on how many uploaded files are parsed at once.
 
 Built by ``Runtime.start`` (never at import time) and closed in reverse order.
 """
@@ -16,6 +17,7 @@ from shared.eventstore import EventStore
 from shared.migrate import migrate
 from shared.settings import Settings
 from shared.signal import LogSignal
+from shared.uploads import Parsers
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +30,9 @@ class Runtime:
     pool: asyncpg.Pool
     store: EventStore
     signal: LogSignal
+    # One per process, shared by every upload route (pledges, awards dossiers, ...): the
+    # memory that reading uploads takes is bounded by the process's cap, not by route.
+    parsers: Parsers
 
     @classmethod
     async def start(cls, settings: Settings, *, cleanup: CleanupMode = "stop") -> Runtime:
@@ -57,7 +62,8 @@ class Runtime:
             max_events_per_append=settings.max_events_per_append,
             signal=signal,
         )
-        return cls(settings, database, url, pool, store, signal)
+        parsers = Parsers(settings.upload_parse_concurrency)
+        return cls(settings, database, url, pool, store, signal, parsers)
 
     def repository(self, registry: EventRegistry) -> Repository:
         """A repository for a service's aggregates, snapshotting and retrying as configured."""
