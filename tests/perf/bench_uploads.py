@@ -23,10 +23,11 @@ request, else RSS sampled every 5 ms), and the longest answer of ``GET /health``
 20 ms during it: the event loop stays free while the file is read. Target: growth under 100 MB
 for every hostile case. Run by hand only, never in CI.
 
-Figures of 2026-11-30 (2 cores, shared with other work), growth / time / longest /health:
-(a) 1.8 MB / 0.27 s / 14 ms; (b) 0.1 MB / 0.13 s; (b') 0.1 MB / 0.09 s; (c) 2.4 MB / 1.0 s;
-(e) 2.1 MB / 3.3 s / 33 ms; (f) 41 MB / 0.22 s (litestar's form field); (d) 20 MB / 1.1 s /
-81 ms; (g) 80 MB / 10.8 s / 662 ms (writing 100,000 pledges: register_pledges, not the reader).
+Figures of 2026-11-30 (2 cores, quiet), growth / time / longest /health: (a) 1.9 MB / 0.10 s /
+23 ms; (b) 0.1 MB / 0.04 s; (b') 0.1 MB / 0.03 s; (c) 2.7 MB / 0.48 s / 15 ms; (e) 1.9 MB /
+2.3 s / 8 ms; (f) 41 MB / 0.08 s (litestar keeps a text form field in memory); (d) 20.5 MB /
+0.78 s / 14 ms; (g) 78.6 MB / 9.2 s / 56 ms (writing 100,000 pledges; row checks and event
+building run in a worker thread: before, 662 ms on the loop).
 """
 
 from __future__ import annotations
