@@ -36,6 +36,7 @@ as TRUE/FALSE, a date as its serial number (the reader does not read styles).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -199,7 +200,10 @@ def _csv_rows(file: IO[bytes], limits: TableLimits) -> Iterator[Row]:
     except csv.Error as exc:
         raise FileInvalid(f"CSV: {exc}.") from None
     finally:
-        text.detach()  # the upload's file is closed by its owner, not by the wrapper
+        # The upload's file is closed by its owner, not by the wrapper; a reader left unfinished
+        # may be collected after its owner closed the file, and then there is nothing to detach.
+        with contextlib.suppress(ValueError):
+            text.detach()
 
 
 def _bounded_lines(text: io.TextIOWrapper, max_chars: int) -> Iterator[str]:
