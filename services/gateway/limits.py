@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from graphql import (
     DocumentNode,
     FieldNode,
+    FloatValueNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -182,10 +183,17 @@ class _Cost:
 
 
 def _size_variables(variables: dict[str, Any] | None) -> tuple[tuple[str, int | None], ...]:
-    """The variables that can be a list size: the part of them a cost depends on."""
-    return tuple(
-        sorted((k, v) for k, v in (variables or {}).items() if v is None or type(v) is int)
-    )
+    """The variables that can be a list size: the part of them a cost depends on. graphql-core
+    takes a whole float (``500.0``) for an Int, so the cost must count it as the same size."""
+    return tuple(sorted((k, s) for k, v in (variables or {}).items() if (s := _size(v)) != -1))
+
+
+def _size(value: Any) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return -1  # not a size
 
 
 def operation_cost(
@@ -213,6 +221,13 @@ def operation_cost(
 class Literals:
     longest_text: int
     longest_list: int
+    longest_number: int
+    has_nul: bool
+
+
+# Longer than any Int or BigInt (16 digits) a field takes, and short enough that Python reads it
+# as an int (it refuses past 4,300 digits: an unexpected error, not the client's refusal).
+MAX_NUMBER_CHARS = 40
 
 
 class _Measure(Visitor):
@@ -220,18 +235,42 @@ class _Measure(Visitor):
         super().__init__()
         self.text = 0
         self.items = 0
+        self.number = 0
+        self.nul = False
 
     def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
         self.text = max(self.text, len(node.value))
+        self.nul = self.nul or "\x00" in node.value
 
     def enter_list_value(self, node: ListValueNode, *_: Any) -> None:
         self.items = max(self.items, len(node.values))
+
+    def enter_int_value(self, node: IntValueNode, *_: Any) -> None:
+        self.number = max(self.number, len(node.value))
+
+    def enter_float_value(self, node: FloatValueNode, *_: Any) -> None:
+        self.number = max(self.number, len(node.value))
 
 
 def literals(document: DocumentNode) -> Literals:
     measure = _Measure()
     visit(document, measure)
-    return Literals(measure.text, measure.items)
+    return Literals(measure.text, measure.items, measure.number, measure.nul)
+
+
+def literals_of(document: DocumentNode) -> Literals:
+    facts = facts_of(document)
+    if facts.literals is None:
+        computed["literals"] += 1
+        facts.literals = literals(document)
+    return facts.literals
+
+
+def check_numbers(document: DocumentNode) -> GraphQLError | None:
+    """Checked before validation, which reads every number literal as a Python int."""
+    if literals_of(document).longest_number <= MAX_NUMBER_CHARS:
+        return None
+    return refusal("INVALID_INPUT", f"Số trong câu truy vấn dài quá {MAX_NUMBER_CHARS} chữ số.")
 
 
 # ------------------------------------------------------------------------- per-document facts
@@ -291,6 +330,12 @@ def _too_long_text(path: str, limits: Limits) -> GraphQLError:
     )
 
 
+def _nul_in_text(path: str) -> GraphQLError:
+    # No text the product stores or looks up may hold NUL (PostgreSQL's text cannot): refused
+    # here once, for every argument, rather than at each query that would fail on it.
+    return refusal("INVALID_INPUT", f"Văn bản {path} chứa ký tự NUL.")
+
+
 def _too_long_list(path: str, most: int) -> GraphQLError:
     return refusal("LIST_TOO_LONG", f"Danh sách dài quá {most} phần tử ({path}).", maxItems=most)
 
@@ -345,6 +390,8 @@ def check_variables(
     for what, value, kind, path in _variable_values(schema, document, operation_name, variables):
         if what == "text" and len(value) > limits.max_text_chars:
             return _too_long_text(path, limits)
+        if what == "text" and "\x00" in value:
+            return _nul_in_text(path)
         if what == "list" and len(value) > list_limit(kind, limits):
             return _too_long_list(path, list_limit(kind, limits))
     return None
@@ -359,12 +406,11 @@ def check_document(
 ) -> GraphQLError | None:
     """The first limit a valid document breaks with these variables, or None."""
     facts = facts_of(document)
-    if facts.literals is None:
-        computed["literals"] += 1
-        facts.literals = literals(document)
-    seen = facts.literals
+    seen = literals_of(document)
     if seen.longest_text > limits.max_text_chars:
         return _too_long_text("trong câu truy vấn", limits)
+    if seen.has_nul:
+        return _nul_in_text("trong câu truy vấn")
     if seen.longest_list > limits.max_list_items:
         return _too_long_list("trong câu truy vấn", limits.max_list_items)
     refused = check_variables(schema, document, operation_name, variables, limits)
@@ -400,11 +446,16 @@ class CheckedRequest(SchemaExtension):
         schema, document = context.schema._schema, context.graphql_document
         rules, hide = tuple(context.validation_rules), not self.limits.suggestions
         facts = facts_of(document)
-        errors = facts.known(
-            "validation",
-            facts.validations,
-            (schema, rules, hide),
-            lambda: validated(schema, document, rules, hide),
+        too_long = check_numbers(document)
+        errors = (
+            [too_long]
+            if too_long is not None
+            else facts.known(
+                "validation",
+                facts.validations,
+                (schema, rules, hide),
+                lambda: validated(schema, document, rules, hide),
+            )
         )
         if not errors:
             refused = check_document(

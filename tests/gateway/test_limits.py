@@ -91,6 +91,47 @@ async def test_list_sizes_given_through_variables_count_too(client, auth, unit):
     assert small["data"]["a29"] == [{"seq": 1}]
 
 
+async def test_a_whole_float_size_variable_counts_as_the_same_size(client, auth, unit):
+    # graphql-core takes 500.0 for an Int: the budget must count it as 500, not as the default.
+    query = (
+        "query($n: Int! = 1) { "
+        + " ".join(f'a{i}: auditLog(unitId: "{unit}", first: $n) {{ seq }}' for i in range(30))
+        + " }"
+    )
+    body = await post(client, auth(), query, n=500.0)
+    assert code_of(body) == "QUERY_TOO_COSTLY" and body.get("data") is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ units(first: %s) { edges { node { id } } } }" % ("9" * 5000),
+        "query($n: Int = %s) { units(first: $n) { edges { node { id } } } }" % ("9" * 5000),
+        "{ units(first: %s) { edges { node { id } } } }" % ("9" * 41),
+    ],
+)
+async def test_a_number_literal_too_long_for_any_field_is_the_clients_error(client, auth, query):
+    # Python reads no int past 4,300 digits: this answered INTERNAL (a ValueError in validation).
+    body = await post(client, auth(), query)
+    assert code_of(body) == "INVALID_INPUT" and body.get("data") is None
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("query($u: ID) { pledges(unitId: $u) { total } }", {"u": "\u0000"}),
+        ("query($u: ID) { works(unitId: $u) { id } }", {"u": "a\u0000"}),
+        ('{ initiatives(unitId: "\\u0000") { count } }', {}),
+    ],
+)
+async def test_a_nul_in_any_text_is_refused_before_it_reaches_the_database(
+    client, auth, query, variables
+):
+    # PostgreSQL's text cannot hold NUL: these answered INTERNAL.
+    body = await post(client, auth("officer"), query, **variables)
+    assert code_of(body) == "INVALID_INPUT" and body.get("data") is None
+
+
 async def test_a_tight_budget_refuses_what_a_loose_one_runs(settings, runtime, auth):
     # 10 campaigns (an unsized list) × (1 + 10 phases × (1 + their review)) + 1 = 221
     nested = "{ campaigns { phases { review { report } } } }"
