@@ -93,6 +93,10 @@ class TableLimits:
     max_shared_bytes: int = 32 * 1024 * 1024
     shared_strings_per_row: int = 8
     elements_per_row: int = 24  # a row of 10 values: 21 (row, c and v each)
+    # Characters of cell values handed out by an XLSX sheet, in all: a shared string may be
+    # referenced from every cell, so what a file of a few hundred KB hands out is otherwise
+    # unbounded. About twice an honest sheet of 100,000 pledges.
+    max_total_chars: int = 12 * 1024 * 1024
 
     @property
     def max_shared_strings(self) -> int:
@@ -222,6 +226,7 @@ _MAX_ROW, _MAX_COL = 1_048_576, 16_384  # Excel's own grid
 _SMALL_PART = 4 * 1024 * 1024  # workbook, relationships: small by nature
 _RATIO_FLOOR = 1024 * 1024  # a tiny part may unzip far above the ratio: it stays tiny
 _MAX_TAG = 1024 * 1024  # a real tag is a few hundred bytes at most
+_MAX_DEPTH = 64  # a worksheet nests six deep; expat keeps every open element
 
 
 def _xlsx_rows(file: IO[bytes], limits: TableLimits) -> Iterator[Row]:
@@ -310,16 +315,29 @@ def _parser(start=None, end=None, text=None) -> expat.XMLParserType:
     workbook has none, and entity declarations are how an XML bomb is built."""
     parser = expat.ParserCreate(namespace_separator="}")
     parser.buffer_text = True
+    depth = 0
+
+    def opened(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > _MAX_DEPTH:
+            raise FileInvalid(f"XLSX: XML lồng sâu quá {_MAX_DEPTH} tầng.")
+        if start is not None:
+            start(tag, attrs)
+
+    def closed(tag: str) -> None:
+        nonlocal depth
+        depth -= 1
+        if end is not None:
+            end(tag)
 
     def no_dtd(*_: Any) -> None:
         raise FileInvalid("XLSX: XML có khai báo DTD.")
 
     parser.StartDoctypeDeclHandler = no_dtd
     parser.EntityDeclHandler = no_dtd
-    if start is not None:
-        parser.StartElementHandler = start
-    if end is not None:
-        parser.EndElementHandler = end
+    parser.StartElementHandler = opened
+    parser.EndElementHandler = closed
     if text is not None:
         parser.CharacterDataHandler = text
     return parser
@@ -327,21 +345,42 @@ def _parser(start=None, end=None, text=None) -> expat.XMLParserType:
 
 def _parse(parser: expat.XMLParserType, chunks: Iterator[bytes]) -> Iterator[None]:
     """Feed ``chunks`` to ``parser``, pausing after each so its caller can drain what the
-    handlers collected. Expat holds a whole tag (or comment) in memory until its ``>``: a stretch
-    of more than ``_MAX_TAG`` bytes without one is refused before it is fed."""
-    since_tag_end = 0
+    handlers collected. Expat holds a whole tag in memory until its ``>``, and rescans it as it
+    grows. A tag holds no ``<`` (an attribute's value may hold ``>``), so a stretch of more than
+    ``_MAX_TAG`` bytes without either is refused before it is fed. Comments, CDATA and
+    processing instructions, which may hold both, have no place in a workbook's parts: any
+    ``<!`` or ``<?`` but the XML declaration at the start is refused."""
+    since_open = since_close = offset = 0
+    tail = b""
     try:
         for chunk in chunks:
-            end = chunk.rfind(b">")
-            since_tag_end = since_tag_end + len(chunk) if end < 0 else len(chunk) - end - 1
-            if since_tag_end > _MAX_TAG:
-                raise FileInvalid(f"XLSX: hơn {_MAX_TAG} byte XML không có dấu '>'.")
+            _refuse_markup(tail + chunk, offset - len(tail))
+            since_open = _since(chunk, b"<", since_open)
+            since_close = _since(chunk, b">", since_close)
+            if since_open > _MAX_TAG or since_close > _MAX_TAG:
+                raise FileInvalid(f"XLSX: một thẻ XML dài quá {_MAX_TAG} byte.")
+            offset, tail = offset + len(chunk), chunk[-1:]
             parser.Parse(chunk, False)
             yield
         parser.Parse(b"", True)
         yield
     except expat.ExpatError as exc:
         raise FileInvalid(f"XLSX: XML hỏng ({exc}).") from None
+
+
+def _since(chunk: bytes, mark: bytes, before: int) -> int:
+    """Bytes since the last ``mark``, after ``chunk``."""
+    at = chunk.rfind(mark)
+    return before + len(chunk) if at < 0 else len(chunk) - at - 1
+
+
+def _refuse_markup(data: bytes, offset: int) -> None:
+    for mark in (b"<!", b"<?"):
+        at = data.find(mark)
+        while at >= 0:
+            if mark == b"<!" or offset + at > 3:  # 3: a byte-order mark may come first
+                raise FileInvalid("XLSX: XML có chú thích, CDATA hay chỉ thị xử lý.")
+            at = data.find(mark, at + 1)
 
 
 def _relationships(book: zipfile.ZipFile, part: str, budget: _Budget) -> list[dict[str, str]]:
@@ -510,6 +549,7 @@ class _Sheet:
         self.inline = 0
         self.phonetic = 0
         self.elements = 0
+        self.chars = 0  # of values handed out
 
     def rows(self, book: zipfile.ZipFile, part: str, budget: _Budget) -> Iterator[Row]:
         parser = _parser(self.start, self.end, self.text.add)
@@ -589,6 +629,9 @@ class _Sheet:
                 row=self.row,
                 limit=self.limits.max_columns,
             )
+        self.chars += len(value)
+        if self.chars > self.limits.max_total_chars:
+            raise FileTooLarge(f"XLSX: các ô chứa quá {self.limits.max_total_chars} ký tự.")
         self.cells[self.column] = value
 
     def _next_row(self, row: int) -> None:

@@ -230,3 +230,37 @@ def test_an_xml_entity_bomb_is_invalid():
 def test_anything_else_that_is_not_a_readable_workbook_is_invalid(data):
     error, _ = refusal(data)
     assert error.code == "FILE_INVALID"
+
+
+# --- found by an attacker's review: what a small file could still make the reader hold -------
+
+
+def test_one_long_shared_string_referenced_from_every_cell_is_refused_by_the_total():
+    # Given one shared string of 32,767 characters, referenced by three cells of 1,000 rows
+    # (about 100 MB of text handed out from a file of a few hundred KB),
+    cells = "".join(f'<c r="{c}{{r}}" t="s"><v>0</v></c>' for c in "ABC")
+    rows = "".join(f'<row r="{r}">{cells.format(r=r)}</row>' for r in range(1, 1001))
+    data = workbook(sheet_xml(rows), strings_xml(["😀" * 32_767]))
+    # then reading stops once the cells have handed out the total's worth of text.
+    error, _ = refusal(data, TableLimits(max_rows=1_000, max_total_chars=1_000_000))
+    assert error.code == "FILE_TOO_LARGE"
+
+
+def test_a_tag_that_never_ends_is_refused_though_its_attribute_holds_greater_than_signs():
+    # An attribute's value may hold '>', which kept resetting the old guard: 60 MiB in one tag.
+    # 2 MiB that does not compress (so no ratio refuses it first), a '>' every thousand bytes.
+    value = ">".join(secrets.token_hex(500) for _ in range(2_048))
+    error, _ = refusal(workbook(sheet_xml(f'<row r="1" a="{value}"/>')))
+    assert error.code == "FILE_INVALID" and "thẻ" in error.message
+
+
+def test_deep_nesting_is_refused_at_its_depth_not_at_the_element_limit():
+    nested = "<a>" * 100 + "</a>" * 100
+    error, _ = refusal(workbook(sheet_xml(f'<row r="1">{nested}</row>')))
+    assert error.code == "FILE_INVALID" and "64" in error.message
+
+
+@pytest.mark.parametrize("markup", ["<!-- x -->", "<![CDATA[x]]>", "<?pi x?>"])
+def test_comments_cdata_and_processing_instructions_have_no_place_in_a_sheet(markup):
+    error, _ = refusal(workbook(sheet_xml(f'<row r="1">{inline("A1", "x")}</row>{markup}')))
+    assert error.code == "FILE_INVALID"

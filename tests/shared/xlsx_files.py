@@ -73,11 +73,12 @@ def sparse(corner: str = "XFD1048576") -> bytes:
 
 
 def zip_bomb(unzipped: int) -> bytes:
-    """A valid workbook whose sheet unzips to ``unzipped`` bytes (comments of blank space
-    between two rows), written as a stream: about a thousandth of that zipped."""
+    """A valid workbook whose sheet unzips to ``unzipped`` bytes (empty elements between two
+    rows: comments, once used here, are refused on sight), written as a stream: about a
+    thousandth of that zipped."""
     out = io.BytesIO()
     head, tail = sheet_xml("\0").split("\0")
-    pad = b"<!--" + b" " * (512 * 1024 - 7) + b"-->"
+    pad = b"<x/>" * (128 * 1024)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
         book.writestr("[Content_Types].xml", CONTENT_TYPES)
         book.writestr("_rels/.rels", ROOT_RELS)
