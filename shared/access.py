@@ -190,13 +190,22 @@ def principal_of(info: Any) -> Principal:
 
 
 async def require_active_unit(conn: asyncpg.Connection, principal: Principal) -> None:
-    """The caller's unit is in the registry and active: a merged or dissolved unit, or a token
-    for a unit never registered, gives no command."""
-    status = await conn.fetchval("SELECT status FROM units WHERE tenant_id = $1", principal.tenant)
-    if status is None:
+    """The caller's unit is in the registry and active: a merged or dissolved unit, a unit
+    registered from a later day (what it wrote before then no edge would ever show its parent),
+    or a token for a unit never registered, gives no command."""
+    row = await conn.fetchrow(
+        "SELECT status, since FROM units WHERE tenant_id = $1", principal.tenant
+    )
+    if row is None:
         raise NotFound(principal.tenant, id=principal.tenant)
-    if status != "active":
-        raise UnitInactive(principal.tenant, unit=principal.tenant, status=status)
+    if row["status"] != "active":
+        raise UnitInactive(principal.tenant, unit=principal.tenant, status=row["status"])
+    if row["since"] > today():
+        raise UnitInactive(
+            f"Đơn vị hoạt động từ {row['since'].isoformat()}.",
+            unit=principal.tenant,
+            status="not_yet",
+        )
 
 
 def may_write(principal: Principal, tenant: str) -> bool:

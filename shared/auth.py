@@ -412,6 +412,9 @@ class TokenService:
         except jwt.PyJWTError as exc:
             raise TokenMalformed(reason=str(exc)) from None
         principal, token_id = _principal(claims), _token_id(claims)
+        if not all(_is_number(claims[name]) for name in ("exp", "iat")):
+            # PyJWT takes "123" for a time; a number it must be, or the lifetime is no sum.
+            raise TokenBadClaims("exp và iat phải là số giây.")
         if claims["exp"] - claims["iat"] > self._max_ttl.total_seconds():
             raise TokenLifetimeTooLong(f"Tối đa {_spoken(self._max_ttl)} kể từ lúc phát hành.")
         return VerifiedToken(principal, token_id, int(claims["iat"]))
@@ -541,3 +544,7 @@ def _embedded_secret(data_dir: Path) -> str:
     except OSError as exc:
         raise AuthConfigInvalid(f"Không tạo được {path}: {exc.strerror or exc}.") from None
     return _read_secret(path)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -109,3 +109,32 @@ def test_the_mutation_says_what_a_chosen_id_reveals(settings):
     sdl = build_schema(settings).as_str()
     described = sdl[: sdl.index("registerUnit(")].rsplit('"""', 2)[-2]
     assert "UNIT_EXISTS" in described and "chỉ cho biết mã đã có người dùng" in described
+
+
+CREATE_CAMPAIGN = """mutation { createCampaign(input: {name: "Thi đua sớm", kind: YEARLY,
+  periodStart: "2026-01-01", periodEnd: "2026-12-31"}) { id } }"""
+
+
+async def test_a_unit_registered_from_a_later_day_gives_no_command_before_it(
+    client,  # noqa: F811
+    tokens,  # noqa: F811
+    tree,
+    owner,
+):
+    # Given a unit registered under prov1 from next year (what it wrote before then, no edge
+    # would ever show its parent),
+    future = f"{tree.prefix}-future"
+    body = await gql(
+        client,
+        tokens,
+        tree.prov1,
+        ["admin"],
+        REGISTER,
+        input=unit_input(tree, future, effectiveOn="2099-01-01"),
+    )
+    assert body.get("errors") is None, body
+    before = await events_in(owner, future)
+    # when its officer gives a command today, then it is refused and nothing is written.
+    body = await gql(client, tokens, future, ["officer"], CREATE_CAMPAIGN)
+    assert code_of(body) == "UNIT_INACTIVE"
+    assert await events_in(owner, future) == before

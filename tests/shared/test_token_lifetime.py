@@ -60,3 +60,14 @@ def test_issue_refuses_a_lifetime_over_the_cap_and_gives_each_token_an_id(tmp_pa
 def test_a_cap_that_cannot_work_is_a_configuration_error(tmp_path, text):
     with pytest.raises(AuthConfigInvalid):
         service(tmp_path, jwt_max_ttl=text)
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat"])
+def test_a_time_given_as_a_string_is_a_bad_claim_not_a_crash(tmp_path, claim):
+    # Signed by the key's holder (an issuer that writes strings): this answered HTTP 500.
+    now = int(time.time())
+    claims = {"iat": now, "exp": now + 600}
+    claims[claim] = str(claims[claim])
+    with pytest.raises(Exception) as caught:
+        service(tmp_path).verify(signed(**claims))
+    assert caught.value.code == "TOKEN_BAD_CLAIMS"
