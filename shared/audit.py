@@ -101,7 +101,11 @@ async def _verify(conn: asyncpg.Connection, tenant_id: str, batch_size: int) -> 
                 expected, "missing", f"seq {expected}–{seq - 1} không còn trong log", count
             )
         stored_prev, stored_hash = bytes(row["prev_hash"]), bytes(row["hash"])
-        body = content_bytes(tenant_id, row)
+        try:
+            body = content_bytes(tenant_id, row)
+        except (TypeError, ValueError) as exc:  # orjson: nested past its depth, and the like
+            detail = f"nội dung không viết lại được thành JSON chuẩn ({exc})"
+            return broken(seq, "unreadable", detail, count)
         if canonical.chain(prev, seq, row["recorded_at"], body) != stored_hash:
             origin = _written_as(stored_prev, row["recorded_at"], body, stored_hash, seq, head_seq)
             if origin is not None:

@@ -67,6 +67,22 @@ async def test_a_changed_row_is_named(store, owner, tenant):
     assert (verdict.ok, verdict.bad_seq, verdict.problem) == (False, 4, "changed")
 
 
+async def test_a_row_nested_too_deep_to_write_back_is_named_not_a_crash(store, owner, tenant):
+    # An event deeper than canonical JSON can be written (orjson stops near 255 levels) made
+    # `thidua verify` end in a traceback, never reaching OK or BROKEN.
+    await ten_events(store, tenant)
+    deep = "[" * 300 + "]" * 300
+    async with tampering(owner):
+        await owner.execute(
+            "UPDATE events SET data = jsonb_build_object('text', $2::jsonb) "
+            "WHERE tenant_id = $1 AND seq = 6",
+            tenant,
+            deep,
+        )
+    verdict = await audit.verify_tenant(owner, tenant)
+    assert (verdict.ok, verdict.bad_seq, verdict.problem) == (False, 6, "unreadable")
+
+
 async def test_a_changed_recorded_time_is_named(store, owner, tenant):
     await ten_events(store, tenant)
     async with tampering(owner):
