@@ -267,3 +267,32 @@ async def test_a_unit_moved_away_no_longer_registers_with_its_former_parents_cam
     assert code_of(body) == "NOT_FOUND"
     seen = await gql(client, tokens, tree.cs1, ["officer"], CAMPAIGNS)
     assert campaign_id in {c["id"] for c in seen["data"]["campaigns"]}
+
+
+async def test_a_merged_unit_gains_no_campaigns_above_through_its_merge(
+    client, tokens, tree, owner
+):
+    # Given upper2's campaign, launched a month ago,
+    campaign_id = await launched(client, tokens, tree.upper2)
+    await owner.execute(
+        "UPDATE campaigns SET launched_on = $2, recorded_on = $2 WHERE campaign_id = $1::uuid",
+        campaign_id,
+        today() - timedelta(days=30),
+    )
+    # when upper1 is merged into upper2 ten days ago (which puts it under upper2 from its end),
+    body = await gql(
+        client,
+        tokens,
+        tree.tld,
+        ["admin"],
+        MERGE,
+        a=tree.upper1,
+        b=tree.upper2,
+        on=(today() - timedelta(days=10)).isoformat(),
+    )
+    assert body.get("errors") is None, body
+    # then the merged unit's token does not list it: an ended unit gains no new reach.
+    merged = await gql(client, tokens, tree.upper1, ["officer"], CAMPAIGNS)
+    assert campaign_id not in {c["id"] for c in merged["data"]["campaigns"]}
+    survivor = await gql(client, tokens, tree.upper2, ["officer"], CAMPAIGNS)
+    assert campaign_id in {c["id"] for c in survivor["data"]["campaigns"]}
