@@ -518,3 +518,25 @@ async def test_the_owners_functions_still_append_for_any_unit_from_any_connectio
     assert rows[0]["out_seqs"] == [2, 2]
     for unit in (one, sibling):
         assert (await verdict(owner, unit)).ok
+
+
+def nested(levels: int) -> dict:
+    value: object = "đáy"
+    for _ in range(levels):
+        value = {"a": value}
+    return value  # type: ignore[return-value]
+
+
+async def test_a_payload_nested_past_the_limit_is_refused_and_one_within_it_taken(
+    store, owner, tenant
+):
+    # An attacker's review stored data nested 256 deep: taken by the check, it left an event
+    # that `thidua verify` could not write back (orjson stops near 255 levels).
+    async with store.pool.acquire() as conn:
+        with pytest.raises(asyncpg.PostgresError) as caught:
+            await conn.fetch(SINGLE, tenant, [payload(tenant, nested(100))])
+        assert caught.value.sqlstate == "TD005"
+        assert await count(store, tenant) == 0
+        await conn.fetch(SINGLE, tenant, [payload(tenant, nested(40))])
+    assert await count(store, tenant) == 1
+    assert (await verdict(owner, tenant)).ok
