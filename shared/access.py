@@ -37,7 +37,7 @@ import asyncpg
 
 from shared.auth import Principal, Unauthenticated
 from shared.clock import today
-from shared.db import cancelled_as_busy
+from shared.db import cancelled_as_busy, set_reach
 from shared.errors import DomainError, NotFound, UnitInactive
 
 
@@ -75,23 +75,29 @@ async def scope(
 
     Its checkout waits as long as the pool allows (shared/db.py, THIDUA_POOL_ACQUIRE_TIMEOUT_S),
     and a statement cancelled by the server's statement_timeout answers SERVICE_BUSY too."""
-    global _tree_as_of
     tenant = principal.tenant if principal is not None else ""
-    day = today()
     with cancelled_as_busy():
-        async with pool.acquire() as conn, conn.transaction():
-            settings = SET_REACH if day == _tree_as_of else SET_REACH_AND_CATCH_UP
-            await conn.execute(settings, tenant, reach_of(principal))
-            yield conn
-    _tree_as_of = day
+        async with pool.acquire() as conn:
+            await _catch_up(conn)
+            async with conn.transaction():
+                await set_reach(conn, tenant, reach_of(principal))
+                yield conn
 
 
-SET_REACH = "SELECT set_config('thidua.tenant', $1, true), set_config('thidua.reach', $2, true)"
 # units.parent_id is the tree as of today: a move dated in the future changes it on its day, when
 # the first request of that day in this process brings the day's moves in (the registry's
 # function, shared/migrations/0010_dated_reach.sql; any process may, they all agree).
-SET_REACH_AND_CATCH_UP = SET_REACH + ", thidua_registry_catch_up()"
 _tree_as_of: date | None = None
+
+
+async def _catch_up(conn: asyncpg.Connection) -> None:
+    """A statement of its own, before the request's transaction: the units it moves are locked
+    only while it runs, not for as long as the request that happened to come first."""
+    global _tree_as_of
+    day = today()
+    if day != _tree_as_of:
+        await conn.execute("SELECT thidua_registry_catch_up()")
+        _tree_as_of = day
 
 
 @asynccontextmanager
@@ -102,15 +108,21 @@ async def as_unit(pool: asyncpg.Pool, unit_id: str) -> AsyncIterator[asyncpg.Con
     are reset before the connection goes back: the pool does not reset sessions)."""
     with cancelled_as_busy():
         async with pool.acquire() as conn:
-            await conn.execute(
-                "SELECT set_config('thidua.tenant', $1, false), "
-                "set_config('thidua.reach', 'unit', false)",
-                unit_id,
-            )
+            await set_reach(conn, unit_id, "unit", local=False)
             try:
                 yield conn
             finally:
-                await conn.execute("RESET thidua.tenant; RESET thidua.reach")
+                await _reset_or_end(conn)
+
+
+async def _reset_or_end(conn: asyncpg.Connection) -> None:
+    """A connection that cannot be reset (its task was cancelled mid-query) is ended, never
+    handed back still reading as the unit."""
+    try:
+        await conn.execute("RESET thidua.tenant; RESET thidua.reach")
+    except BaseException:
+        conn.terminate()
+        raise
 
 
 async def relation(

@@ -420,12 +420,12 @@ class Repository:
         )
 
     async def _from_snapshot(
-        self, tenant_id: str, aggregate_id: UUID, connection: asyncpg.Connection | None
+        self, tenant_id: str, aggregate_id: UUID, connection: asyncpg.Connection
     ) -> Aggregate | None:
         if not self.snapshot_every:
             return None
         # With the hash of the event the snapshot claims to follow, as the log has it now.
-        row = await (connection or self.store.pool).fetchrow(
+        row = await connection.fetchrow(
             "SELECT s.stream_version, s.aggregate, s.state::text AS state, s.digest, "
             "e.hash AS event_hash FROM snapshots s LEFT JOIN events e "
             "ON e.tenant_id = s.tenant_id AND e.stream_id = s.stream_id "

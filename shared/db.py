@@ -26,6 +26,21 @@ EMBEDDED_DATABASE = "thidua"
 CleanupMode = Literal["stop", "delete"] | None
 
 
+SET_REACH = (
+    "SELECT set_config('thidua.tenant', $1, $3::boolean), "
+    "set_config('thidua.reach', $2, $3::boolean)"
+)
+
+
+async def set_reach(
+    conn: asyncpg.Connection, tenant: str, reach: str, *, local: bool = True
+) -> None:
+    """The unit and reach row-level security reads by (shared/access.py): for the transaction
+    (``local``), or for the session, which its user must reset before the connection goes back
+    (the pool does not reset sessions: see ``_keep_session``)."""
+    await conn.execute(SET_REACH, tenant, reach, local)
+
+
 class EmbeddedPostgres:
     """The pgserver-managed PostgreSQL in a data directory.
 

@@ -22,6 +22,7 @@ import asyncpg
 import orjson
 
 from shared import canonical
+from shared.db import set_reach
 from shared.errors import (
     ConcurrencyConflict,
     EventTooLarge,
@@ -323,11 +324,7 @@ class EventStore:
             yield connection
             return
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "SELECT set_config('thidua.tenant', $1, true), "
-                "set_config('thidua.reach', 'unit', true)",
-                tenant_id,
-            )
+            await set_reach(conn, tenant_id, "unit")
             yield conn
 
     async def replay_of(

@@ -99,6 +99,8 @@ class RevocationList:
     async def _fresh(self, pool: asyncpg.Pool) -> None:
         if self._current():
             return
+        if self.loaded_at is not None and self._loading.locked():
+            return  # a reload is under way: the list in memory is a few seconds old, not wrong
         async with self._loading:  # one load at a time; those waiting use its result
             if self._current():
                 return

@@ -647,7 +647,10 @@ class _Sheet:
     def _value(self, raw: str) -> str:
         if self.kind == "s":
             try:
-                return self.strings[int(raw)]
+                index = int(raw)
+                if index < 0:  # Python would count it from the end
+                    raise IndexError(index)
+                return self.strings[index]
             except (ValueError, IndexError):
                 raise FileInvalid(f"XLSX: chuỗi dùng chung '{raw[:20]}' không có.") from None
         if self.kind == "b":

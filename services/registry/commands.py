@@ -29,7 +29,7 @@ from shared import access
 from shared.aggregates import Repository
 from shared.auth import Principal
 from shared.clock import today
-from shared.db import cancelled_as_busy
+from shared.db import cancelled_as_busy, set_reach
 from shared.errors import NotFound
 from shared.eventstore import StoredEvent, check_tenant
 from shared.text import clean, search_key
@@ -64,11 +64,8 @@ class RegistryCommands:
                 conn = connection or await stack.enter_async_context(self.pool.acquire())
                 async with conn.transaction():
                     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-                    await conn.execute(
-                        access.SET_REACH,
-                        actor.tenant if actor is not None else "",
-                        access.reach_of(actor),
-                    )
+                    tenant = actor.tenant if actor is not None else ""
+                    await set_reach(conn, tenant, access.reach_of(actor))
                     yield conn, written
         for tenant_id, seq in written:
             self.store.announce(tenant_id, seq)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from shared import access
 from shared.clock import today
 from tests.registry.conftest import principal
@@ -102,7 +104,15 @@ async def test_a_move_dated_in_the_future_takes_effect_on_its_day(
             tree.cs1,
         )
     monkeypatch.setattr(access, "_tree_as_of", today() - timedelta(days=1))  # a new day begins
-    # Then the first request of the day sees the new parent, and so do the later ones
+    # Then the day's first request brings the move in on its own statement: even one that fails
+    # (rolled back) leaves it made, and does not hold the moved units for its own length.
+    with pytest.raises(RuntimeError):
+        async with access.scope(runtime.pool, principal(tree.upper2, "officer")):
+            raise RuntimeError("the request fails")
+    assert await owner.fetchval("SELECT parent_id FROM units WHERE tenant_id = $1", tree.cs1) == (
+        tree.upper2
+    )
+    # And the requests of the day see the new parent
     for _ in range(2):
         body = await gql(client, tokens, tree.upper2, ["officer"], PARENT, id=tree.cs1)
         assert body["data"]["unit"] == {"parentId": tree.upper2}

@@ -264,3 +264,9 @@ def test_deep_nesting_is_refused_at_its_depth_not_at_the_element_limit():
 def test_comments_cdata_and_processing_instructions_have_no_place_in_a_sheet(markup):
     error, _ = refusal(workbook(sheet_xml(f'<row r="1">{inline("A1", "x")}</row>{markup}')))
     assert error.code == "FILE_INVALID"
+
+
+def test_a_negative_shared_string_index_is_refused_not_read_from_the_end():
+    sheet = sheet_xml('<row r="1"><c r="A1" t="s"><v>-1</v></c></row>')
+    error, _ = refusal(workbook(sheet, strings_xml(["đầu", "cuối"])))
+    assert error.code == "FILE_INVALID"
