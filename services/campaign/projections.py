@@ -162,7 +162,7 @@ async def _created(conn, stored: StoredEvent, e: Any) -> None:
 
 async def _version(conn, stored: StoredEvent, sets: str = "", *args: Any) -> None:
     await conn.execute(
-        f"UPDATE campaigns SET version = $3{sets} WHERE tenant_id = $1 AND campaign_id = $2",
+        f"UPDATE campaigns SET version = $3, recorded_on = DEFAULT{sets} WHERE tenant_id = $1 AND campaign_id = $2",
         stored.tenant_id,
         stored.stream_id,
         stored.stream_version,
@@ -305,7 +305,7 @@ async def _registration_amended(conn, stored: StoredEvent, e: Any) -> None:
     await conn.execute(
         "UPDATE campaign_registrations SET plan = $3, contents = $4::jsonb, "
         "own_contents = $5::jsonb, targets = $6::jsonb, history = history || $7::jsonb, "
-        "version = $8 WHERE tenant_id = $1 AND campaign_id = $2",
+        "version = $8, recorded_on = DEFAULT WHERE tenant_id = $1 AND campaign_id = $2",
         stored.tenant_id,
         e.campaign_id,
         e.plan,
@@ -321,7 +321,7 @@ async def _registration_withdrawn(conn, stored: StoredEvent, e: Any) -> None:
     note = {"on": stored.recorded_at.isoformat(), "withdrawn": e.reason}
     await conn.execute(
         "UPDATE campaign_registrations SET status = 'withdrawn', history = history || $3::jsonb, "
-        "version = $4 WHERE tenant_id = $1 AND campaign_id = $2",
+        "version = $4, recorded_on = DEFAULT WHERE tenant_id = $1 AND campaign_id = $2",
         stored.tenant_id,
         e.campaign_id,
         _json([note]),
@@ -396,7 +396,8 @@ async def _pledge_registered(conn, stored: StoredEvent, e: Any) -> None:
 
 async def _pledge_withdrawn(conn, stored: StoredEvent, e: Any) -> None:
     await conn.execute(
-        "UPDATE campaign_pledges SET status = 'withdrawn', reason = $3, version = $4 "
+        "UPDATE campaign_pledges SET status = 'withdrawn', reason = $3, version = $4, "
+        "recorded_on = DEFAULT "
         "WHERE tenant_id = $1 AND pledge_id = $2",
         stored.tenant_id,
         stored.stream_id,
@@ -443,7 +444,7 @@ async def _work_amended(conn, stored: StoredEvent, e: Any) -> None:
     note = {"on": stored.recorded_at.isoformat(), "reason": e.reason, "changes": e.changes}
     await conn.execute(
         f"UPDATE campaign_works SET {', '.join(sets)}, history = history || $3::jsonb, "
-        "version = $4 WHERE tenant_id = $1 AND work_id = $2",
+        "version = $4, recorded_on = DEFAULT WHERE tenant_id = $1 AND work_id = $2",
         stored.tenant_id,
         stored.stream_id,
         _json([note]),
@@ -474,7 +475,7 @@ async def _initiative_registered(conn, stored: StoredEvent, e: Any) -> None:
 async def _initiative_recognised(conn, stored: StoredEvent, e: Any) -> None:
     await conn.execute(
         "UPDATE campaign_initiatives SET recognised_on = $3, decision = $4, benefit_vnd = $5, "
-        "applied_at = $6::jsonb, version = $7 WHERE tenant_id = $1 AND initiative_id = $2",
+        "applied_at = $6::jsonb, version = $7, recorded_on = DEFAULT WHERE tenant_id = $1 AND initiative_id = $2",
         stored.tenant_id,
         stored.stream_id,
         e.recognised_on,
@@ -493,7 +494,8 @@ async def _recognition_amended(conn, stored: StoredEvent, e: Any) -> None:
     }
     await conn.execute(
         "UPDATE campaign_initiatives SET benefit_vnd = $3, applied_at = $4::jsonb, "
-        "history = history || $5::jsonb, version = $6 WHERE tenant_id = $1 AND initiative_id = $2",
+        "history = history || $5::jsonb, version = $6, recorded_on = DEFAULT "
+        "WHERE tenant_id = $1 AND initiative_id = $2",
         stored.tenant_id,
         stored.stream_id,
         e.benefit_vnd,
@@ -510,7 +512,7 @@ def _withdrawal(table: str, key: str):
         note = {"on": stored.recorded_at.isoformat(), "withdrawn": e.reason}
         await conn.execute(
             f"UPDATE {table} SET status = 'withdrawn', history = history || $3::jsonb, "
-            f"version = $4 WHERE tenant_id = $1 AND {key} = $2",
+            f"version = $4, recorded_on = DEFAULT WHERE tenant_id = $1 AND {key} = $2",
             stored.tenant_id,
             stored.stream_id,
             _json([note]),

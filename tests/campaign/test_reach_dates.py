@@ -34,6 +34,8 @@ INITIATIVES = """query($u: ID) {
   initiatives(unitId: $u, subtree: false) { items { title } } }"""
 REGISTER_INITIATIVE = """mutation($t: String!) {
   registerInitiative(input: {title: $t, authors: ["Trần Thị Bình"]}) { id } }"""
+RECOGNISE = """mutation($id: ID!) { recogniseInitiative(initiativeId: $id, benefitVnd: 1000000,
+  appliedAt: ["Phân xưởng"], decision: "Quyết định số 12/QĐ-CĐ") { recognisedOn } }"""
 DRAFT = """mutation($input: CampaignInput!) { createCampaign(input: $input) { id } }"""
 CAMPAIGNS = "{ campaigns { id } }"
 
@@ -148,6 +150,30 @@ async def test_a_former_parent_reads_what_was_recorded_before_the_move_and_nothi
     assert code_of(former) == "NOT_FOUND"
     new = await gql(client, tokens, tree.upper2, ["auditor"], VERIFY, id=tree.cs1)
     assert new["data"]["verification"]["ok"] is True
+
+
+async def test_a_change_made_after_the_move_is_not_read_by_the_former_parent(
+    client, tokens, tree, owner
+):
+    # Given an initiative of cs1 recorded 30 days ago, under upper1, and cs1 moved under upper2
+    # ten days ago
+    await initiative(client, tokens, tree.cs1, "Cũ")
+    await owner.execute(
+        "UPDATE campaign_initiatives SET recorded_on = recorded_on - 30 WHERE tenant_id = $1",
+        tree.cs1,
+    )
+    await move(client, tokens, tree, tree.cs1, tree.upper2, today() - timedelta(days=10))
+    assert await titles(client, tokens, tree.upper1, tree.cs1) == ["Cũ"]
+    # When cs1's initiative is recognised today (a fact recorded after the move)
+    initiative_id = await owner.fetchval(
+        "SELECT initiative_id FROM campaign_initiatives WHERE tenant_id = $1", tree.cs1
+    )
+    body = await gql(client, tokens, tree.cs1, ["officer"], RECOGNISE, id=str(initiative_id))
+    assert body.get("errors") is None, body
+    # Then the former parent no longer reads the row (it would show what happened after the
+    # move); the new parent does
+    assert await titles(client, tokens, tree.upper1, tree.cs1) == []
+    assert await titles(client, tokens, tree.upper2, tree.cs1) == ["Cũ"]
 
 
 async def test_a_merged_units_token_reads_nothing_recorded_after_the_merge(client, tokens, tree):
