@@ -20,7 +20,7 @@ from litestar.status_codes import (
 from strawberry.litestar import make_graphql_controller
 
 from services.campaign.uploads import pledge_upload
-from services.gateway.errors import EXCEPTION_HANDLERS, json_errors
+from services.gateway.errors import EXCEPTION_HANDLERS, error_body, json_errors
 from services.gateway.logs import configure_logging
 from services.gateway.runtime import Runtime
 from services.gateway.schema import build_schema
@@ -99,7 +99,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         except DomainError as exc:
             log.info("token_refused", code=exc.code, path=request.url.path)
             status = getattr(exc, "http_status", HTTP_401_UNAUTHORIZED)
-            body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
+            body = error_body(exc.message, exc.code)
             return Response(body, status_code=status, headers={"WWW-Authenticate": "Bearer"})
         return None
 

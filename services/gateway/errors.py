@@ -46,9 +46,24 @@ def root_cause(error: GraphQLError) -> BaseException | None:
 
 def is_unexpected(error: GraphQLError) -> bool:
     """An exception nobody meant a client to see: a bug, or a failure below the domain. A
-    GraphQLError raised anywhere (a scalar refusing a value, a limit) is the client's own."""
+    GraphQLError raised before execution (a scalar refusing a value, a limit) is the client's
+    own; a plain one raised while a field was being answered, with no code, is graphql-core
+    refusing what a resolver returned (a string for an Int, a number for a list): a bug."""
     cause = root_cause(error)
-    return cause is not None and not isinstance(cause, GraphQLError | DomainError)
+    if cause is None or type(cause) is GraphQLError:
+        return _answering(error) and type(cause or error) is GraphQLError and not _coded(error)
+    return not isinstance(cause, GraphQLError | DomainError)
+
+
+def _answering(error: GraphQLError) -> bool:
+    return error.path is not None
+
+
+def _coded(error: GraphQLError) -> bool:
+    return any(
+        "code" in (getattr(part, "extensions", None) or {})
+        for part in (error, error.original_error)
+    )
 
 
 def client_code(error: GraphQLError) -> str:

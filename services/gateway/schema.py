@@ -29,7 +29,13 @@ from strawberry.types import ExecutionContext
 from services.campaign.schema import CampaignMutation, CampaignQuery
 from services.campaign.schema_records import RecordsMutation, RecordsQuery
 from services.gateway.audit_schema import AuditQuery
-from services.gateway.errors import DomainErrors, client_code, is_unexpected, root_cause
+from services.gateway.errors import (
+    INTERNAL,
+    DomainErrors,
+    client_code,
+    is_unexpected,
+    root_cause,
+)
 from services.gateway.limits import CACHE_SIZE, CheckedRequest, Limits
 from services.registry.schema import RegistryMutation, RegistryQuery
 from shared.settings import Settings
@@ -119,7 +125,7 @@ def _log_error(error: GraphQLError, request: dict[str, Any]) -> None:
     trace = "".join(traceback.format_exception(cause))[-TRACEBACK_CHARS:] if cause else ""
     log.error(
         "graphql_internal_error",
-        code="INTERNAL",
+        code=INTERNAL,
         error=repr(cause)[:MESSAGE_CHARS],
         traceback=trace,
         **where,

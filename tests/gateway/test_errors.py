@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from graphql import GraphQLError
 
 from services.gateway.app import create_app
 from shared.auth import TokenService
@@ -202,3 +203,14 @@ async def test_a_lone_surrogate_in_variables_is_a_400(client):
     )
     assert response.status_code == 400
     assert codes(response.json()) == ["INVALID_INPUT"]
+
+
+def test_a_plain_graphql_error_raised_while_answering_a_field_is_a_bug_not_the_clients():
+    # graphql-core refusing what a resolver returned ("Int cannot represent …") carries a path
+    # and no code: it answered GRAPHQL_VALIDATION_FAILED and was logged as a refusal.
+    from services.gateway.errors import is_unexpected
+
+    assert is_unexpected(GraphQLError("Int cannot represent non-integer value", path=["a"]))
+    assert not is_unexpected(GraphQLError("Cannot query field 'x'"))  # validation: no path
+    coded = GraphQLError("quá dài", path=["a"], extensions={"code": "TEXT_TOO_LONG"})
+    assert not is_unexpected(coded)
