@@ -102,13 +102,14 @@ async def _catch_up(conn: asyncpg.Connection) -> None:
 
 @asynccontextmanager
 async def as_unit(pool: asyncpg.Pool, unit_id: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection that reads as ``unit_id`` itself (its own rows, all of its log), for work
+    """A connection that reads as ``unit_id`` itself (its own rows, and all of its log, even
+    what was recorded from its end on: reach 'log', migration 0017), for work
     done for a unit rather than for a caller: verifying a log a caller may audit, reading a log
     to follow it. Session settings, not a transaction, so the work may open its own (and they
     are reset before the connection goes back: the pool does not reset sessions)."""
     with cancelled_as_busy():
         async with pool.acquire() as conn:
-            await set_reach(conn, unit_id, "unit", local=False)
+            await set_reach(conn, unit_id, "log", local=False)
             try:
                 yield conn
             finally:

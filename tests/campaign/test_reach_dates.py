@@ -332,3 +332,22 @@ async def test_a_merged_unit_gains_no_campaigns_above_through_its_merge(
     assert campaign_id not in {c["id"] for c in merged["data"]["campaigns"]}
     survivor = await gql(client, tokens, tree.upper2, ["officer"], CAMPAIGNS)
     assert campaign_id in {c["id"] for c in survivor["data"]["campaigns"]}
+
+
+async def test_a_merged_units_whole_log_still_verifies(client, tokens, tree):
+    # Given upper1 merged into upper2 ten days ago: its UnitMerged is recorded after its end
+    body = await gql(
+        client,
+        tokens,
+        tree.tld,
+        ["admin"],
+        MERGE,
+        a=tree.upper1,
+        b=tree.upper2,
+        on=(today() - timedelta(days=10)).isoformat(),
+    )
+    assert body.get("errors") is None, body
+    # Then an auditor above it verifies its whole chain as intact (it read the log short of
+    # its head, and said rows were missing)
+    verdict = await gql(client, tokens, tree.tld, ["auditor"], VERIFY, id=tree.upper1)
+    assert verdict["data"]["verification"]["ok"] is True, verdict
