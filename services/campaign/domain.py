@@ -151,22 +151,17 @@ def check_dates(starts: date, ends: date) -> None:
         raise DatesOutOfOrder(f"{starts.isoformat()} > {ends.isoformat()}.")
 
 
-def check_target(measure: str, target: int) -> None:
+def check_target(measure: str, target: int, what: str = "Chỉ tiêu", **context: Any) -> None:
+    """A figure obeys its indicator's measure: a target, or an actual (an achievement is only
+    as true as the figures it divides)."""
     if type(target) is not int or target < 0 or target > 10**15:
-        raise IndicatorInvalid("Chỉ tiêu phải là số nguyên không âm.")
+        raise IndicatorInvalid(f"{what} phải là số nguyên không âm.", **context)
     if measure == "percent" and target > 100:
-        raise PercentOver100(f"{target} > 100.")
+        raise PercentOver100(f"{what}: {target} > 100.", **context)
 
 
 def check_actual(code: str, measure: str, value: int) -> None:
-    """An actual obeys its indicator's measure as a target does: an achievement is only as true
-    as the figures it divides."""
-    if type(value) is not int or value < 0 or value > 10**15:
-        raise IndicatorInvalid(
-            f"Số thực hiện của {code!r} phải là số nguyên không âm.", indicator=code
-        )
-    if measure == "percent" and value > 100:
-        raise PercentOver100(f"Số thực hiện của {code!r}: {value} > 100.", indicator=code)
+    check_target(measure, value, f"Số thực hiện của {code!r}", indicator=code)
 
 
 def registration_id(campaign_id: uuid.UUID, unit_id: str) -> uuid.UUID:
