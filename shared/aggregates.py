@@ -259,6 +259,12 @@ class Repository:
             until=at,
             connection=connection,
         )
+        return self.fold(events, aggregate_id, aggregate)
+
+    def fold(
+        self, events: Iterable[StoredEvent], aggregate_id: Any, aggregate: Aggregate | None = None
+    ) -> Aggregate:
+        """The aggregate its stored events make (after ``aggregate``, a snapshot); else NotFound."""
         for stored in events:
             aggregate = self.registry.decode(stored).mutate(aggregate)
         if aggregate is None:

@@ -200,11 +200,8 @@ class RegistryCommands:
     async def _load(self, conn: asyncpg.Connection, unit_id: str) -> Unit:
         """The unit's registry stream, whoever may read the rest of its log."""
         check_tenant(unit_id)
-        unit: Any = None
-        for row in await conn.fetch("SELECT * FROM thidua_registry_events($1)", unit_id):
-            unit = self.repository.registry.decode(StoredEvent.from_row(row)).mutate(unit)
-        if unit is None:
-            raise NotFound(unit_id, id=unit_id)
+        rows = await conn.fetch("SELECT * FROM thidua_registry_events($1)", unit_id)
+        unit = self.repository.fold(map(StoredEvent.from_row, rows), unit_id)
         assert isinstance(unit, Unit) and unit.id == unit_stream(unit_id)
         return unit
 
