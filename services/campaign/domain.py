@@ -215,7 +215,9 @@ class Campaign(Aggregate):
         self.status = DRAFT
         self.phases: list[dict[str, Any]] = []
         self.indicators: dict[str, dict[str, Any]] = {}
-        self.reviewed: set[int] = set()
+        # A list, kept sorted, not a set: a snapshot stores the state as JSON (shared/aggregates.py,
+        # ValueCodec), which has lists and no sets.
+        self.reviewed: list[int] = []
 
     @classmethod
     def create(cls, **plan: Any) -> Campaign:
@@ -386,7 +388,7 @@ class Campaign(Aggregate):
     def _phase_reviewed(
         self, number: int, report: str, figures: dict[str, int], reviewed_on: date, late: bool
     ) -> None:
-        self.reviewed.add(number)
+        self.reviewed = sorted({*self.reviewed, number})
 
     def conclude(self, report: str, figures: Mapping[str, int], on: date) -> None:
         self._check_open()

@@ -311,23 +311,24 @@ def campaigns_rebuild() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    province_units: Annotated[
+        int,
+        typer.Option(
+            "--province-units",
+            min=0,
+            help="Also load a province of this many upper-level units, each registered with "
+            "its campaign (the benchmarks use 700).",
+        ),
+    ] = 0,
+) -> None:
     """Load a demo: a union tree (LĐLĐ tỉnh Ninh Bình, Công đoàn Công Thương Việt Nam), the
     campaigns of two real plans (2021, 2017) with registrations, progress reports, a phase
     review, people's pledges, works for plaques and initiatives; then print what it holds and
     tokens to try it with. Running it again writes nothing new."""
-    from services.gateway.demo import load_demo, show
+    from services.demo.show import load_and_show
 
-    settings = Settings()
-
-    async def go():
-        runtime = await Runtime.start(settings)
-        try:
-            return await load_demo(runtime)
-        finally:
-            await runtime.close()
-
-    show(Console(), _run(go), settings)
+    _run(lambda: load_and_show(Console(), Settings(), province_units=province_units))
 
 
 def _tenant_or_exit(tenant: str) -> str:

@@ -76,7 +76,7 @@ async def test_the_campaign_golden_aggregates_rebuild_with_todays_code(golden, s
     assert own.registration_due == date(2021, 3, 1)
     assert own.indicators["lam-loi"]["target"] == 6_000_000_000
     assert own.indicators["lam-loi"]["computed_from"] == ["InitiativeRecognised"]
-    assert own.reviewed == {1}
+    assert own.reviewed == [1]
 
     registration = await repo.get(TENANT, REGISTRATION)
     assert isinstance(registration, Registration)

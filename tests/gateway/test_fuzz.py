@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.graphql import nodes
 
-from services.gateway import demo
+from services.demo import loader as demo
+from services.demo import plans as demo_plans
 from services.gateway.runtime import Runtime
 from services.gateway.schema import build_schema
 from shared.auth import TokenService
@@ -97,7 +98,7 @@ def served(demo_database: Settings, tmp_path_factory) -> Iterator[Served]:
         proc = subprocess.Popen([THIDUA, "serve"], env=env, stdout=sink, stderr=banner)
     base = f"http://127.0.0.1:{port}"
     token = TokenService.from_settings(demo_database).issue(
-        tenant=demo.PROVINCE, roles=["officer"], subject="fuzzer", ttl=timedelta(hours=1)
+        tenant=demo_plans.PROVINCE, roles=["officer"], subject="fuzzer", ttl=timedelta(hours=1)
     )
     try:
         wait_ready(base, proc)

@@ -16,7 +16,8 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from services.gateway import demo
+from services.demo import loader, show
+from services.demo.plans import GRASSROOTS, NATIONAL, PROVINCE, SECTOR, plans
 from services.gateway.cli import app as cli
 from shared.auth import TokenService
 from tests.registry.test_graphql import client, gql, tokens  # noqa: F401  (fixtures)
@@ -29,7 +30,7 @@ THEME_003 = (
 @pytest.fixture(scope="module")
 async def loaded(runtime):
     prefix = f"demo-{uuid.uuid4().hex[:6]}-"
-    return prefix, await demo.load_demo(runtime, prefix=prefix)
+    return prefix, await loader.load_demo(runtime, prefix=prefix)
 
 
 async def campaign_row(owner, unit: str, name_start: str):
@@ -56,7 +57,7 @@ async def test_the_tree_has_every_level_under_the_national_unit(loaded, owner):
     below = await owner.fetch(
         "SELECT u.level, c.depth, u.sector_type FROM unit_closure c "
         "JOIN units u ON u.tenant_id = c.descendant WHERE c.ancestor = $1 AND c.depth > 0",
-        prefix + demo.PROVINCE,
+        prefix + PROVINCE,
     )
     assert {(r["level"], r["depth"]) for r in below} == {("upper", 1), ("grassroots", 2)}
     assert {r["sector_type"] for r in below if r["level"] == "grassroots"} == {
@@ -67,9 +68,9 @@ async def test_the_tree_has_every_level_under_the_national_unit(loaded, owner):
         "DN FDI",
     }
     sector = await owner.fetchrow(
-        "SELECT name, level, parent_id FROM units WHERE tenant_id = $1", prefix + demo.SECTOR
+        "SELECT name, level, parent_id FROM units WHERE tenant_id = $1", prefix + SECTOR
     )
-    assert tuple(sector) == ("Công đoàn Công Thương Việt Nam", "sector", prefix + demo.NATIONAL)
+    assert tuple(sector) == ("Công đoàn Công Thương Việt Nam", "sector", prefix + NATIONAL)
     names = [
         r["name"]
         for r in await owner.fetch("SELECT name FROM units WHERE tenant_id LIKE $1", prefix + "%")
@@ -79,7 +80,7 @@ async def test_the_tree_has_every_level_under_the_national_unit(loaded, owner):
 
 async def test_seed_003_is_launched_by_the_province_as_the_plan_writes_it(loaded, owner):
     prefix, _ = loaded
-    row = await campaign_row(owner, prefix + demo.PROVINCE, "Phát động phong trào thi đua trong")
+    row = await campaign_row(owner, prefix + PROVINCE, "Phát động phong trào thi đua trong")
     assert row["name"] == (
         "Phát động phong trào thi đua trong đoàn viên, công nhân, viên chức, lao động và các cấp "
         "công đoàn năm 2021"
@@ -97,7 +98,7 @@ async def test_seed_003_is_launched_by_the_province_as_the_plan_writes_it(loaded
         1,
     )
     contents = orjson.loads(row["contents"])
-    assert len(contents) == 5 and contents == list(demo.CONTENTS_003)
+    assert len(contents) == 5 and contents == list(plans().campaign("nb-2021").contents)
     assert contents[0].startswith("Vận động đoàn viên, công chức, viên chức và người lao động")
     assert "“Lao động giỏi, Lao động sáng tạo”" in contents[1]
     assert contents[4].endswith("lành mạnh, an toàn, tiết kiệm.")
@@ -124,8 +125,7 @@ async def test_seed_003_is_launched_by_the_province_as_the_plan_writes_it(loaded
     assert indicators["cdcs-moi"] == ("count", 20, "direct", "reported", "subtree")
     assert indicators["doan-vien-moi"] == ("count", 8000, "direct", "reported", "subtree")
     assert indicators["cttcs-tot"] == ("percent", 85, "direct", "reported", "own")
-    initiatives = "computed" if demo.COMPUTE_FROM_EVENTS else "reported"
-    assert indicators["sang-kien"] == ("count", 1200, "coordinated", initiatives, "subtree")
+    assert indicators["sang-kien"] == ("count", 1200, "coordinated", "computed", "subtree")
     assert indicators["bang-lao-dong-sang-tao"] == (
         "count",
         18,
@@ -134,14 +134,13 @@ async def test_seed_003_is_launched_by_the_province_as_the_plan_writes_it(loaded
         "subtree",
     )
     assert {v[2] for v in indicators.values()} == {"direct", "coordinated"}
-    # Only the indicators of demo.COMPUTED_LATER are ever computed, once COMPUTE_FROM_EVENTS.
-    assert set(demo.COMPUTED_LATER) == {"sang-kien"}
-    assert {v[3] for c, v in indicators.items() if c != "sang-kien"} == {"reported"}
+    # Only the initiatives indicator is computed (from the initiatives recognised).
+    assert {c for c, v in indicators.items() if v[3] == "computed"} == {"sang-kien"}
 
 
 async def test_seed_004_is_launched_by_the_sector_union_as_the_plan_writes_it(loaded, owner):
     prefix, _ = loaded
-    row = await campaign_row(owner, prefix + demo.SECTOR, "Phát động phong trào thi đua yêu nước")
+    row = await campaign_row(owner, prefix + SECTOR, "Phát động phong trào thi đua yêu nước")
     assert row["name"].endswith(
         "tiến tới Đại hội Công đoàn Công Thương lần thứ III và Đại hội lần thứ XII Công đoàn Việt Nam"
     )
@@ -152,7 +151,7 @@ async def test_seed_004_is_launched_by_the_sector_union_as_the_plan_writes_it(lo
     )
     assert (row["registration_due"], row["report_days"]) == (None, None)
     contents = orjson.loads(row["contents"])
-    assert len(contents) == 5 and contents == list(demo.CONTENTS_004)
+    assert len(contents) == 5 and contents == list(plans().campaign("ct-2017").contents)
     assert "“Năng suất cao hơn, chất lượng tốt hơn”" in contents[0]
     assert contents[4].startswith("Năm 2017, “Năm vì lợi ích của đoàn viên”")
     assert "nhằm mang lại cho đoàn viên" in contents[4]  # the page break is joined
@@ -171,7 +170,7 @@ async def test_seed_004_is_launched_by_the_sector_union_as_the_plan_writes_it(lo
 
 async def test_upper_level_unions_carry_out_the_provinces_campaign(loaded, owner):
     prefix, summary = loaded
-    province = await campaign_row(owner, prefix + demo.PROVINCE, "Phát động")
+    province = await campaign_row(owner, prefix + PROVINCE, "Phát động")
     rows = await owner.fetch(
         "SELECT tenant_id, status, parent_unit FROM campaigns WHERE parent_campaign = $1",
         province["campaign_id"],
@@ -179,20 +178,20 @@ async def test_upper_level_unions_carry_out_the_provinces_campaign(loaded, owner
     assert sorted(r["tenant_id"] for r in rows) == [
         prefix + u for u in ("nb-hoa-lu", "nb-kcn", "nb-tp-tam-diep")
     ]
-    assert {(r["status"], r["parent_unit"]) for r in rows} == {("launched", prefix + demo.PROVINCE)}
+    assert {(r["status"], r["parent_unit"]) for r in rows} == {("launched", prefix + PROVINCE)}
     assert len(summary.campaigns) == 5
     assert sum(1 for c in summary.campaigns if c.carries_out) == 3
 
 
 async def test_units_register_on_time_late_or_not_yet(loaded, owner):
     prefix, summary = loaded
-    province = await campaign_row(owner, prefix + demo.PROVINCE, "Phát động")
+    province = await campaign_row(owner, prefix + PROVINCE, "Phát động")
     rows = await owner.fetch(
         "SELECT u.tenant_id, r.late, r.registered_on, r.contents FROM units u "
         "LEFT JOIN campaign_registrations r ON r.tenant_id = u.tenant_id AND r.campaign_id = $1 "
         "WHERE u.parent_id = $2",
         province["campaign_id"],
-        prefix + demo.PROVINCE,
+        prefix + PROVINCE,
     )
     status = {
         r["tenant_id"].removeprefix(prefix): None
@@ -212,8 +211,8 @@ async def test_units_register_on_time_late_or_not_yet(loaded, owner):
     for r in rows:
         if r["late"] is not None:
             assert r["late"] == (r["registered_on"] > date(2021, 2, 20))
-            assert set(orjson.loads(r["contents"])) <= set(demo.CONTENTS_003)
-    sector = await campaign_row(owner, prefix + demo.SECTOR, "Phát động")
+            assert set(orjson.loads(r["contents"])) <= set(plans().campaign("nb-2021").contents)
+    sector = await campaign_row(owner, prefix + SECTOR, "Phát động")
     picked = await owner.fetch(
         "SELECT contents FROM campaign_registrations WHERE campaign_id = $1", sector["campaign_id"]
     )
@@ -224,7 +223,7 @@ async def test_units_register_on_time_late_or_not_yet(loaded, owner):
 
 async def test_units_report_phase_1_and_the_province_reviews_it(loaded, owner):
     prefix, summary = loaded
-    province = await campaign_row(owner, prefix + demo.PROVINCE, "Phát động")
+    province = await campaign_row(owner, prefix + PROVINCE, "Phát động")
     late = {
         r["tenant_id"].removeprefix(prefix): r["late"]
         for r in await owner.fetch(
@@ -252,12 +251,14 @@ async def test_units_report_phase_1_and_the_province_reviews_it(loaded, owner):
     }
     assert summary.reviews == 1
     # Indicators to be computed from events are never reported by hand.
-    assert not any(set(p.actuals) & set(demo.COMPUTED_LATER) for p in demo.PROGRESS)
+    computed = {i.code for c in plans().campaigns for i in c.indicators if i.computed_from}
+    assert computed == {"sang-kien"}
+    assert not any(set(p.actuals) & computed for p in plans().progress)
 
 
 async def test_people_pledge_units_register_works_and_initiatives(loaded, owner):
     prefix, summary = loaded
-    rows = sum(len(demo.pledge_rows(people)) for _, people in demo.PLEDGING_UNITS)
+    rows = sum(len(loader.pledge_rows(plans(), people)) for _, people in plans().pledging.units)
     assert summary.pledges == rows == summary.written["pledges"] > 1000
     titles = await owner.fetch(
         "SELECT title, subject, count(*) AS n FROM campaign_pledges WHERE tenant_id LIKE $1 "
@@ -274,16 +275,16 @@ async def test_people_pledge_units_register_works_and_initiatives(loaded, owner)
         "SELECT w.tenant_id, w.campaign_unit FROM campaign_works w WHERE tenant_id LIKE $1",
         prefix + "%",
     )
-    assert len(works) == summary.works == len(demo.WORKS)
-    assert {w["campaign_unit"] for w in works} == {prefix + demo.SECTOR}  # seed 004's campaign
-    benefit = sum(i.benefit_vnd or 0 for i in demo.INITIATIVES)
-    assert summary.initiatives == (len(demo.INITIATIVES), 7, benefit)
+    assert len(works) == summary.works == len(plans().works)
+    assert {w["campaign_unit"] for w in works} == {prefix + SECTOR}  # seed 004's campaign
+    benefit = sum(i.benefit_vnd or 0 for i in plans().initiatives)
+    assert summary.initiatives == (len(plans().initiatives), 7, benefit)
 
 
 async def test_loading_again_writes_nothing(loaded, runtime, owner):
     prefix, first = loaded
     before = await events_of(owner, prefix)
-    again = await demo.load_demo(runtime, prefix=prefix)
+    again = await loader.load_demo(runtime, prefix=prefix)
     assert await events_of(owner, prefix) == before
     assert not again.fresh and set(again.written.values()) == {0}
     assert first.fresh and first.written["units"] == first.unit_count
@@ -298,9 +299,9 @@ async def test_a_run_cut_short_is_finished_by_the_next(runtime, owner):
     """A province campaign left a draft with one phase: the next run completes and launches it,
     and makes no second one."""
     prefix = f"demo-{uuid.uuid4().hex[:6]}-"
-    ctx = demo.demo_context(runtime, prefix)
-    await demo._tree(ctx)
-    plan = demo.CAMPAIGNS[0]
+    ctx = loader.demo_context(runtime, prefix)
+    await loader.import_tree(ctx, plans().units)
+    plan = plans().campaigns[0]
     ctx.clock.on = plan.launched_on
     draft = await ctx.campaigns.create(
         ctx.officer(plan.unit),
@@ -315,9 +316,9 @@ async def test_a_run_cut_short_is_finished_by_the_next(runtime, owner):
         ctx.officer(plan.unit), draft, name=name, starts=starts, ends=ends
     )
 
-    summary = await demo.load_demo(runtime, prefix=prefix)
+    summary = await loader.load_demo(runtime, prefix=prefix)
     rows = await owner.fetch(
-        "SELECT campaign_id, status FROM campaigns WHERE tenant_id = $1", prefix + demo.PROVINCE
+        "SELECT campaign_id, status FROM campaigns WHERE tenant_id = $1", prefix + PROVINCE
     )
     assert [tuple(r) for r in rows] == [(draft, "launched")]
     assert (
@@ -329,9 +330,9 @@ async def test_a_run_cut_short_is_finished_by_the_next(runtime, owner):
 
 async def test_the_printed_queries_answer_for_the_printed_tokens(loaded, client, tokens):  # noqa: F811
     prefix, _ = loaded
-    body = await gql(client, tokens, prefix + demo.PROVINCE, ["officer"], demo.EXAMPLE_QUERY)
+    body = await gql(client, tokens, prefix + PROVINCE, ["officer"], show.EXAMPLE_QUERY)
     assert "errors" not in body, body
-    mine = [c for c in body["data"]["campaigns"] if c["unitId"] == prefix + demo.PROVINCE]
+    mine = [c for c in body["data"]["campaigns"] if c["unitId"] == prefix + PROVINCE]
     assert len(mine) == 1
     campaign = mine[0]
     assert [(p["starts"], p["ends"], p["reportDue"]) for p in campaign["phases"]] == [
@@ -343,33 +344,26 @@ async def test_the_printed_queries_answer_for_the_printed_tokens(loaded, client,
     actual = {i["code"]: i["actual"] for i in campaign["indicators"]}
     assert actual["doan-vien-moi"] == 480 + 520 + 1650 + 390 + 310
     # computed from the initiatives recognised in the province in 2021
-    assert actual["sang-kien"] == sum(i.benefit_vnd is not None for i in demo.INITIATIVES) == 7
+    assert actual["sang-kien"] == sum(i.benefit_vnd is not None for i in plans().initiatives) == 7
 
-    body = await gql(client, tokens, prefix + demo.GRASSROOTS, ["officer"], demo.GRASSROOTS_QUERY)
+    body = await gql(client, tokens, prefix + GRASSROOTS, ["officer"], show.GRASSROOTS_QUERY)
     assert "errors" not in body, body
     assert body["data"]["me"]["unit"]["name"] == "Công đoàn Công ty Cổ phần Du lịch Tràng An"
     assert [r["late"] for r in body["data"]["myRegistrations"]] == [False]
 
 
-async def test_the_command_loads_once_and_prints_tokens_that_verify(settings, owner, tmp_path):
-    env = {
-        "THIDUA_DATABASE_URL": settings.database_url,
-        "THIDUA_APP_DATABASE_URL": settings.app_database_url,
-        "THIDUA_DATA_DIR": str(tmp_path),
-        "THIDUA_LOG_JSON": "false",
-        "THIDUA_JWT_SECRET": settings.jwt_secret,
-    }
+async def test_the_command_loads_once_and_prints_tokens_that_verify(settings, owner, cli_env):
     runner = CliRunner()
-    first = await asyncio.to_thread(runner.invoke, cli, ["demo"], env=env)
+    first = await asyncio.to_thread(runner.invoke, cli, ["demo"], env=cli_env)
     assert first.exit_code == 0, first.output
     assert "Demo loaded." in first.output and "Units (45)" in first.output
     assert "Authorization: Bearer" in first.output and "/graphql" in first.output
-    ids = [u.id for u in demo.UNITS]
+    ids = [u.id for u in plans().units]
     count = "SELECT count(*) FROM events WHERE tenant_id = ANY($1::text[])"
     loaded_once = await owner.fetchval(count, ids)
     assert loaded_once > len(ids)
 
-    again = await asyncio.to_thread(runner.invoke, cli, ["demo"], env=env)
+    again = await asyncio.to_thread(runner.invoke, cli, ["demo"], env=cli_env)
     assert again.exit_code == 0, again.output
     assert "already loaded" in again.output
     assert await owner.fetchval(count, ids) == loaded_once
@@ -377,26 +371,29 @@ async def test_the_command_loads_once_and_prints_tokens_that_verify(settings, ow
     printed = re.findall(r"^(ey[\w-]+\.[\w-]+\.[\w-]+)$", again.output, re.MULTILINE)
     assert len(printed) == 2
     principal = TokenService.from_settings(settings).verify(printed[0])
-    assert (principal.tenant, set(principal.roles)) == (demo.PROVINCE, {"officer"})
-    assert TokenService.from_settings(settings).verify(printed[1]).tenant == demo.GRASSROOTS
+    assert (principal.tenant, set(principal.roles)) == (PROVINCE, {"officer"})
+    assert TokenService.from_settings(settings).verify(printed[1]).tenant == GRASSROOTS
 
 
 async def test_a_national_unit_already_registered_is_taken_as_it_is(runtime, owner):
     """E.g. the README's example import, from 2024 and under the same id: the demo hangs under
     it from that day instead of refusing the file."""
     prefix = f"demo-{uuid.uuid4().hex[:6]}-"
-    ctx = demo.demo_context(runtime, prefix)
+    ctx = loader.demo_context(runtime, prefix)
     await ctx.registry.register(
         None,
-        unit_id=prefix + demo.NATIONAL,
+        unit_id=prefix + NATIONAL,
         name="Tổng Liên đoàn Lao động Việt Nam (đã có)",
         level="national",
         effective_on=date(2024, 1, 1),
     )
-    summary = await demo.load_demo(runtime, prefix=prefix)
-    assert summary.unit_count == len(demo.UNITS) and summary.written["units"] == len(demo.UNITS) - 1
-    row = await owner.fetchrow(
-        "SELECT parent_id, since FROM units WHERE tenant_id = $1", prefix + demo.PROVINCE
+    summary = await loader.load_demo(runtime, prefix=prefix)
+    assert (
+        summary.unit_count == len(plans().units)
+        and summary.written["units"] == len(plans().units) - 1
     )
-    assert tuple(row) == (prefix + demo.NATIONAL, date(2024, 1, 1))
+    row = await owner.fetchrow(
+        "SELECT parent_id, since FROM units WHERE tenant_id = $1", prefix + PROVINCE
+    )
+    assert tuple(row) == (prefix + NATIONAL, date(2024, 1, 1))
     assert dict(summary.registrations) == {"on_time": 15, "late": 4, "not_yet": 4, "withdrawn": 0}
