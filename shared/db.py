@@ -22,6 +22,7 @@ from shared.errors import DomainError
 from shared.settings import Settings
 
 APP_ROLE = "thidua_app"
+PROJECTOR_ROLE = "thidua_projector"
 EMBEDDED_DATABASE = "thidua"
 CleanupMode = Literal["stop", "delete"] | None
 
@@ -214,6 +215,31 @@ async def create_pool(url: str, settings: Settings) -> BoundedPool:
         max_queries=50_000,
         max_inactive_connection_lifetime=300.0,
         init=_as_app_role,
+        reset=_keep_session,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        acquire_timeout=settings.pool_acquire_timeout_s,
+        server_settings=server_settings(settings),
+    )
+    return await pool
+
+
+async def _as_projector_role(conn: asyncpg.Connection) -> None:
+    await conn.execute(f"SET ROLE {PROJECTOR_ROLE}")
+
+
+async def create_projector_pool(url: str, settings: Settings) -> BoundedPool:
+    """The projection runner's pool (shared/projections.py), small: ``url`` is the owner's, and
+    every connection acts as ``thidua_projector``, which reads every log and writes any
+    read-model row but cannot append to the log."""
+    pool = BoundedPool(
+        url,
+        min_size=1,
+        max_size=settings.projector_pool_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        init=_as_projector_role,
         reset=_keep_session,
         loop=None,
         connection_class=asyncpg.Connection,

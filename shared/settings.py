@@ -113,6 +113,15 @@ class Settings(BaseSettings):
     command_retries: int = Field(
         default=3, ge=0, description="How often a command is retried after a concurrency conflict."
     )
+    command_projection_wait_s: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "Longest a command waits, before it answers, for the projections to show what it "
+            "wrote (read your own writes); past it, it answers anyway and the lateness is logged "
+            "and counted."
+        ),
+    )
     notify_interval_ms: int = Field(
         default=20,
         ge=1,
@@ -124,7 +133,27 @@ class Settings(BaseSettings):
     poll_interval_s: float = Field(
         default=1.0,
         gt=0,
-        description="Followers of the log poll this often when no notification arrives.",
+        description=(
+            "Followers of the log (the projection runner) poll this often when no notification "
+            "arrives; a checkpoint waited for by another process's projector is polled too."
+        ),
+    )
+    run_projections: bool = Field(
+        default=True,
+        description=(
+            "`thidua serve` runs the projection runner in its own process. Off: the projections "
+            "are left to `thidua projector` processes (several may share the work)."
+        ),
+    )
+    projection_batch_size: int = Field(
+        default=500,
+        ge=1,
+        description="Most events the projection runner applies in one transaction of a tenant.",
+    )
+    projector_pool_size: int = Field(
+        default=3,
+        ge=1,
+        description="Connections of the projection runner's own pool (role thidua_projector).",
     )
 
     jwt_secret: str | None = Field(

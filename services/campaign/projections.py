@@ -35,6 +35,7 @@ from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
 from shared.db import insert_rows
 from shared.eventstore import StoredEvent
+from shared.projections import Projection
 from shared.text import search_key
 
 
@@ -545,3 +546,9 @@ _HANDLERS = {
     "InitiativeRecognitionAmended": _recognition_amended,
     "InitiativeWithdrawn": _withdrawal("campaign_initiatives", "initiative_id"),
 }
+
+# The same handlers and batching as ``apply``, as a projection with checkpoints
+# (shared/projections.py): its runner and a rebuild beside the live tables use it.
+PROJECTION = Projection(
+    "campaigns", 1, build_registry(), handlers=_HANDLERS, tables=TABLES, apply=apply
+)

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from services.gateway.cli_projections import projections_app, projector
 from services.gateway.embedded import embedded_running, stop_embedded
 from services.gateway.runtime import Runtime
 from shared import audit
@@ -39,6 +40,8 @@ tenants_app = typer.Typer(help="The unit registry: every union unit is a tenant.
 app.add_typer(tenants_app, name="tenants")
 campaigns_app = typer.Typer(help="Campaigns (phong trào thi đua) and what is recorded under them.")
 app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(projections_app, name="projections")
+app.command()(projector)
 err = Console(stderr=True)
 
 TenantOption = Annotated[str, typer.Option("--tenant", "-t", help="The unit (tenant) id.")]

@@ -1,5 +1,6 @@
 """Everything a running Thi đua holds: the database, the pool, the event store, the log signal,
-and the one bound on how many uploaded files are parsed at once.
+the projection runner (shared/projections.py) and its pool, and the one bound on how many
+uploaded files are parsed at once.
 
 Built by ``Runtime.start`` (never at import time) and closed in reverse order.
 """
@@ -7,14 +8,23 @@ Built by ``Runtime.start`` (never at import time) and closed in reverse order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import asyncpg
 import structlog
 
 from shared.aggregates import EventRegistry, Repository
-from shared.db import CleanupMode, Database, create_pool, owner_connection
+from shared.commands import Pipeline
+from shared.db import (
+    CleanupMode,
+    Database,
+    create_pool,
+    create_projector_pool,
+    owner_connection,
+)
 from shared.eventstore import EventStore
 from shared.migrate import migrate
+from shared.projections import CheckpointPositions, Projection, ProjectionRunner
 from shared.settings import Settings
 from shared.signal import LogSignal
 from shared.uploads import Parsers
@@ -33,11 +43,24 @@ class Runtime:
     # One per process, shared by every upload route (pledges, awards dossiers, ...): the
     # memory that reading uploads takes is bounded by the process's cap, not by route.
     parsers: Parsers
+    # The projection runner's own pool (role thidua_projector), and what read-your-writes
+    # waits on: the runner of this process, or the checkpoint table that `thidua projector`
+    # processes advance.
+    projector_pool: asyncpg.Pool
+    projections: ProjectionRunner | CheckpointPositions
 
     @classmethod
-    async def start(cls, settings: Settings, *, cleanup: CleanupMode = "stop") -> Runtime:
-        """Database up, migrated, pool open (logged in as thidua_app), listening. Whatever was
-        started before a failure is stopped again."""
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        cleanup: CleanupMode = "stop",
+        run_projections: bool | None = None,
+    ) -> Runtime:
+        """Database up, migrated, pool open (logged in as thidua_app), listening, and the
+        projection runner started (unless ``run_projections``, default the setting, says
+        not: an operator's one-off command runs none). Whatever was started before a failure
+        is stopped again."""
         if not settings.embedded and not settings.app_database_url:
             log.warning(
                 "app_role_by_set_role",
@@ -46,6 +69,8 @@ class Runtime:
         database = Database(settings, cleanup)
         pool: asyncpg.Pool | None = None
         signal: LogSignal | None = None
+        projector_pool: asyncpg.Pool | None = None
+        projections: ProjectionRunner | CheckpointPositions | None = None
         try:
             url = await database.url()
             async with owner_connection(url) as conn:
@@ -53,8 +78,12 @@ class Runtime:
             pool = await create_pool(await database.app_url(), settings)
             signal = LogSignal(pool, interval_s=settings.notify_interval_ms / 1000)
             await signal.listen(url)
+            projector_pool = await create_projector_pool(url, settings)
+            projections = _projections(settings, projector_pool, signal, run=run_projections)
+            if isinstance(projections, ProjectionRunner):
+                await projections.start()
         except BaseException:
-            await _close(database, pool, signal)
+            await _close(database, pool, signal, projector_pool, projections)
             raise
         store = EventStore(
             pool,
@@ -63,7 +92,9 @@ class Runtime:
             signal=signal,
         )
         parsers = Parsers(settings.upload_parse_concurrency)
-        return cls(settings, database, url, pool, store, signal, parsers)
+        return cls(
+            settings, database, url, pool, store, signal, parsers, projector_pool, projections
+        )
 
     def repository(self, registry: EventRegistry) -> Repository:
         """A repository for a service's aggregates, snapshotting and retrying as configured."""
@@ -74,12 +105,48 @@ class Runtime:
             retries=self.settings.command_retries,
         )
 
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        """The one composition root of commands: every service builds its handlers from it."""
+        return Pipeline.of(self)
+
     async def close(self) -> None:
-        await _close(self.database, self.pool, self.signal)
+        await _close(self.database, self.pool, self.signal, self.projector_pool, self.projections)
 
 
-async def _close(database: Database, pool: asyncpg.Pool | None, signal: LogSignal | None) -> None:
+def _projections(
+    settings: Settings, pool: asyncpg.Pool, signal: LogSignal, *, run: bool | None
+) -> ProjectionRunner | CheckpointPositions:
+    from services.gateway.projections import live_projections
+
+    projections: list[Projection] = live_projections()
+    if settings.run_projections if run is None else run:
+        return ProjectionRunner(
+            pool,
+            signal,
+            projections,
+            batch_size=settings.projection_batch_size,
+            poll_interval_s=settings.poll_interval_s,
+        )
+    return CheckpointPositions(
+        pool,
+        [p.name for p in projections if not p.inline],
+        poll_interval_s=settings.poll_interval_s,
+    )
+
+
+async def _close(
+    database: Database,
+    pool: asyncpg.Pool | None,
+    signal: LogSignal | None,
+    projector_pool: asyncpg.Pool | None = None,
+    projections: ProjectionRunner | CheckpointPositions | None = None,
+) -> None:
     try:
+        if isinstance(projections, ProjectionRunner):
+            await projections.stop()
+        if projector_pool is not None:
+            await projector_pool.close()
         if signal is not None:
             await signal.aclose()
     finally:

@@ -37,6 +37,7 @@ from services.gateway.errors import (
     root_cause,
 )
 from services.gateway.limits import CACHE_SIZE, CheckedRequest, Limits
+from services.gateway.projections_schema import ProjectionsQuery
 from services.registry.schema import RegistryMutation, RegistryQuery
 from shared.settings import Settings
 
@@ -155,6 +156,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return ThiduaSchema(query=Query, mutation=Mutation, extensions=extensions, config=config)
 
 
-Query = merge_types("Query", (GatewayQuery, RegistryQuery, CampaignQuery, RecordsQuery, AuditQuery))
+Query = merge_types(
+    "Query",
+    (GatewayQuery, RegistryQuery, CampaignQuery, RecordsQuery, AuditQuery, ProjectionsQuery),
+)
 Query.__doc__ = "Điểm vào đọc dữ liệu của Thi đua."
 Mutation = merge_types("Mutation", (RegistryMutation, CampaignMutation, RecordsMutation))

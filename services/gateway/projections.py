@@ -1,0 +1,38 @@
+"""Which projections the runner keeps (shared/projections.py): the one list ``thidua serve`` and
+``thidua projector`` run, and what an operator or an auditor is told about them.
+
+The runner's list is empty for now: the campaign commands still write their rows in their own
+transaction, and a runner applying the campaign projection as well would apply each event
+twice. When they stop, ``services.campaign.projections.PROJECTION`` goes here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.projections import Projection, ProjectionRunner, ProjectionStatus, projection_status
+
+
+def live_projections() -> list[Projection]:
+    return []
+
+
+def known_projections() -> dict[str, Projection]:
+    """Every projection an operator may rebuild or ask about, by name, whether or not the
+    runner keeps it yet."""
+    from services.campaign.projections import PROJECTION as CAMPAIGNS
+
+    return {p.name: p for p in [CAMPAIGNS, *live_projections()]}
+
+
+async def statuses(runtime: Any) -> list[ProjectionStatus]:
+    """Each known projection's live and building versions with their lag (shared/projections.py
+    ``projection_status``), and the p99 lag this process's runner measured, if one runs."""
+    async with runtime.projector_pool.acquire() as conn:
+        found = await projection_status(conn, list(known_projections().values()))
+    runner = runtime.projections
+    if not isinstance(runner, ProjectionRunner):
+        return found
+    p99 = runner.lag.percentile(99)
+    kept = {p.name for p in runner.projections}
+    return [s.with_measured(p99) if s.name in kept else s for s in found]
