@@ -30,7 +30,7 @@ from shared.errors import (
     NotFound,
     UnknownEventType,
 )
-from shared.eventstore import Appended, EventStore, NewEvent, StoredEvent
+from shared.eventstore import Appended, EventStore, Guard, NewEvent, StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -278,9 +278,11 @@ class Repository:
         meta: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         fingerprint: bytes | None = None,
+        guards: Sequence[Guard] = (),
         connection: asyncpg.Connection | None = None,
     ) -> Appended:
-        """Append the aggregates' pending events as one atomic append."""
+        """Append the aggregates' pending events as one atomic append (``guards``: see
+        EventStore.append)."""
         pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
         appended = await self.store.append(
             tenant_id,
@@ -288,6 +290,7 @@ class Repository:
             meta=meta,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
+            guards=guards,
             connection=connection,
         )
         if not appended.replayed:

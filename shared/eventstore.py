@@ -31,7 +31,7 @@ from shared.errors import (
     InvalidTenant,
     TooManyEvents,
 )
-from shared.groupcommit import SINGLE, GroupCommit, placed
+from shared.groupcommit import GUARDED, SINGLE, GroupCommit, placed
 
 if TYPE_CHECKING:
     from shared.signal import LogSignal
@@ -55,6 +55,33 @@ class NewEvent:
     event_type: str
     data: Mapping[str, Any]
     schema_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A stream of another unit's log that a decision read, at the version it read: the append
+    that carries it is stored only if the stream is still at that version
+    (shared/migrations/0019_guards.sql)."""
+
+    tenant_id: str
+    stream_id: UUID
+    version: int
+
+    def __post_init__(self) -> None:
+        check_tenant(self.tenant_id)
+        if type(self.version) is not int or not 1 <= self.version <= _INT32_MAX:
+            # A stream not yet written has no head to lock in every tenant: nothing to guard.
+            raise InvalidEventData("Phiên bản được bảo vệ phải là số nguyên từ 1 đến 2³¹−1.")
+
+
+class GuardFailed(ConcurrencyConflict):
+    """A guarded stream moved on since the decision read it. ``head``: the guarded tenant's
+    head then, which its projections must pass before the decision is worth making again."""
+
+    def __init__(self, tenant_id: str, stream_id: str, head: int) -> None:
+        super().__init__(f"{tenant_id}/{stream_id}", tenant=tenant_id, stream=stream_id)
+        self.tenant_id = tenant_id
+        self.head = head
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +178,7 @@ class EventStore:
         meta: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         fingerprint: bytes | None = None,
+        guards: Sequence[Guard] = (),
         connection: asyncpg.Connection | None = None,
     ) -> Appended:
         """Append one command's events to a tenant's log: all of them, or none.
@@ -159,12 +187,14 @@ class EventStore:
         append's place is returned (``replayed=True``); if the key came with a different request
         (``fingerprint``, by default the events' types and data), :class:`IdempotencyKeyReused`.
         Pass ``connection`` to append inside a caller's transaction; the caller then announces the
-        new events after its commit (:meth:`announce`).
+        new events after its commit (:meth:`announce`). With ``guards``, the append is stored only
+        if each guarded stream is still at its version (else :class:`GuardFailed`); guarded
+        appends go one by one, the others in batches (shared/groupcommit.py).
         """
         prepared = self.prepare(
             tenant_id, events, meta, idempotency_key=idempotency_key, fingerprint=fingerprint
         )
-        return await self.append_prepared(prepared, connection=connection)
+        return await self.append_prepared(prepared, guards=guards, connection=connection)
 
     def prepare(
         self,
@@ -182,8 +212,8 @@ class EventStore:
             raise InvalidEventData("Không có sự kiện nào để ghi.")
         if len(events) > self.max_events_per_append:
             raise TooManyEvents(f"{len(events)} > {self.max_events_per_append}.")
-        if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
-            raise InvalidEventData("Khóa chống lặp phải là 1–200 ký tự ASCII in được.")
+        if idempotency_key is not None:
+            check_idempotency_key(idempotency_key)
         _check_stream_order(events)
         meta_value = canonical.normalise(dict(meta or {}), "$meta")
         if idempotency_key is not None:
@@ -194,13 +224,30 @@ class EventStore:
         return PreparedAppend(tenant_id, payloads, events, idempotency_key, fingerprint)
 
     async def append_prepared(
-        self, prepared: PreparedAppend, *, connection: asyncpg.Connection | None = None
+        self,
+        prepared: PreparedAppend,
+        *,
+        guards: Sequence[Guard] = (),
+        connection: asyncpg.Connection | None = None,
     ) -> Appended:
         """:meth:`append` for events :meth:`prepare` made."""
         tenant_id, payloads = prepared.tenant_id, prepared.payloads
         key, fingerprint = prepared.idempotency_key, prepared.fingerprint
         try:
-            if connection is None:
+            if guards:
+                place = placed(
+                    await (connection or self.pool).fetch(
+                        GUARDED,
+                        tenant_id,
+                        payloads,
+                        key,
+                        fingerprint,
+                        [g.tenant_id for g in guards],
+                        [g.stream_id for g in guards],
+                        [g.version for g in guards],
+                    )
+                )
+            elif connection is None:
                 place = await self.group.append(tenant_id, payloads, key, fingerprint)
             else:
                 place = placed(
@@ -458,6 +505,11 @@ def check_tenant(tenant_id: str) -> None:
         raise InvalidTenant(f"{tenant_id!r}: 1–64 ký tự chữ, số, '.', '_', ':' hoặc '-'.")
 
 
+def check_idempotency_key(key: str) -> None:
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY.match(key):
+        raise InvalidEventData("Khóa chống lặp phải là 1–200 ký tự ASCII in được.")
+
+
 _INT32_MAX = 2**31 - 1
 
 
@@ -494,6 +546,9 @@ def _translate(exc: asyncpg.PostgresError) -> Exception:
         return ConcurrencyConflict("Phiên bản luồng không nối tiếp phiên bản cuối.")
     if state == "TD002":
         return IdempotencyKeyReused()
+    if state == "TD006":
+        where = orjson.loads(getattr(exc, "detail", None) or "{}")
+        return GuardFailed(where.get("tenant", ""), where.get("stream", ""), where.get("head", 0))
     if state == "TD004":
         return ConcurrencyConflict("Nhật ký của đơn vị này đã được mở.")
     if state == "TD003":

@@ -25,6 +25,8 @@ from datetime import datetime
 import asyncpg
 
 SINGLE = "SELECT * FROM thidua_append($1, $2, $3, $4)"
+# One by one: a guard's share locks would hold a whole batch's heads (migration 0019).
+GUARDED = "SELECT * FROM thidua_append_guarded($1, $2, $3, $4, $5, $6, $7)"
 BATCH = "SELECT out_seqs, out_hashes, out_recorded_at FROM thidua_append_batch($1, $2, $3)"
 
 

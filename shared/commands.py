@@ -1,0 +1,521 @@
+"""The one way a command runs (issue 13): authorise → load and decide → append → announce → wait
+for the projections → answer.
+
+``Pipeline`` is built once per running Thi đua; each service takes its ``Commands`` from it
+(``pipeline.service(registry)``) and writes every command handler as a ``decide`` function:
+
+    async def decide(attempt: Attempt) -> Answer:
+        campaign = await attempt.get(campaign_id)       # on the attempt's one connection
+        campaign.add_phase(...)                          # a rule that says no raises
+        attempt.save(campaign)                           # its pending events are appended
+        return number                                    # the command's answer
+
+Two ways to run it:
+
+- ``run``: reads and decisions on ONE connection scoped to the caller (row-level security as
+  the caller, shared/access.py ``scope``), released before the append; the append then goes
+  through the group commit (shared/groupcommit.py), so the commands of many units share WAL
+  flushes. Optimistic concurrency: each event names its stream's next version, and a
+  conflict decides again, at most ``retries`` times, after the projections of the log that
+  moved have caught up (the next decision then reads fresh read models). What a decision read
+  in other units' logs it guards (``attempt.guard``): the append is stored only if those streams
+  are still at the versions read (shared/migrations/0019_guards.sql).
+- ``run_in_transaction`` (the registry): everything in one transaction on one connection, under
+  an optional advisory lock, appends to several logs, an inline projection applied in the same
+  transaction, announced after the commit.
+
+An idempotency key (the ``Idempotency-Key`` header, or an input field) makes a repeat of the
+same command with the same input answer as the first did and write nothing; with other input it
+is refused (IdempotencyKeyReused). The first answer is stored in the meta of the events it made,
+so a repeat reads it from the log, whichever process answered the first time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+import asyncpg
+import orjson
+import structlog
+from eventsourcing.domain import Aggregate
+
+from shared import access, canonical
+from shared.aggregates import EventRegistry, Repository
+from shared.auth import Principal
+from shared.db import cancelled_as_busy, set_reach
+from shared.errors import ConcurrencyConflict
+from shared.eventstore import (
+    Appended,
+    EventStore,
+    Guard,
+    GuardFailed,
+    StoredEvent,
+    check_idempotency_key,
+)
+
+log = structlog.get_logger(__name__)
+
+R = TypeVar("R")
+Authorise = Callable[[asyncpg.Connection, Principal | None], Awaitable[None]]
+Decide = Callable[["Attempt"], Awaitable[R]]
+Project = Callable[[asyncpg.Connection, list[StoredEvent]], Awaitable[None]]
+Respond = Callable[[asyncpg.Connection, Any], Awaitable[Any]]
+
+
+class Positions(Protocol):
+    """How far the projections are (shared/projections.py builds the live one)."""
+
+    # The bound is the caller's to give per wait (the answer goes out past it, late but given).
+    async def wait_for(self, tenant_id: str, seq: int, timeout: float) -> bool:  # noqa: ASYNC109
+        """True once every live projection has passed ``seq`` in the tenant's log; False if
+        ``timeout`` seconds passed first."""
+        ...
+
+
+async def anyone(conn: asyncpg.Connection, actor: Principal | None) -> None:
+    """No check beyond the decision's own: for services whose every command checks in decide."""
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    """For metrics: ``retried`` decisions made again after a conflict, ``replayed`` repeats of an
+    idempotency key, ``late`` answers given before the projections caught up."""
+
+    commands: int = 0
+    retried: int = 0
+    replayed: int = 0
+    late: int = 0
+
+
+class _Replayed(Exception):
+    """A concurrent repeat of the key committed first: roll back, answer as it did."""
+
+    def __init__(self, tenant_id: str, appended: Appended) -> None:
+        self.tenant_id = tenant_id
+        self.appended = appended
+
+
+@dataclass(frozen=True, slots=True)
+class _FirstAnswer:
+    """What a repeated key answered the first time (which may itself be None)."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    value: str
+    fingerprint: bytes
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One decision of a command: its connection (reads as the caller), what it saves, what it
+    guards. Made again for every retry."""
+
+    conn: asyncpg.Connection
+    actor: Principal | None
+    tenant_id: str  # the log a save goes to unless it names another
+    repository: Repository
+    number: int = 1
+    saved: dict[str, list[Aggregate]] = field(default_factory=dict)
+    guards: list[Guard] = field(default_factory=list)
+
+    async def get(self, aggregate_id: UUID, *, tenant_id: str | None = None) -> Aggregate:
+        """An aggregate of ``tenant_id``'s log (the command's own by default), on the attempt's
+        connection; NotFound if it has no events the caller may read."""
+        tenant = tenant_id or self.tenant_id
+        return await self.repository.get(tenant, aggregate_id, connection=self.conn)
+
+    def save(self, *aggregates: Aggregate, tenant_id: str | None = None) -> None:
+        """Append these aggregates' pending events to ``tenant_id``'s log (the command's own by
+        default) once the decision is made. Saving one twice saves it once."""
+        saved = self.saved.setdefault(tenant_id or self.tenant_id, [])
+        saved.extend(a for a in aggregates if not any(a is s for s in saved))
+
+    def guard(self, tenant_id: str, stream_id: UUID, version: int) -> None:
+        """The decision read this stream of another log at ``version``: append only if it is
+        still there (a read model's ``version`` column is the stream version it shows)."""
+        self.guards.append(Guard(tenant_id, stream_id, version))
+
+
+class Pipeline:
+    """The composition root of commands: one per running Thi đua (its pool, store and
+    projection positions); services take their ``Commands`` from it."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        *,
+        positions: Positions | None = None,
+        retries: int = 3,
+        projection_wait_s: float = 5.0,
+        snapshot_every: int = 100,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.positions = positions
+        self.retries = retries
+        self.projection_wait_s = projection_wait_s
+        self.snapshot_every = snapshot_every
+        self.stats = PipelineStats()
+
+    @classmethod
+    def of(cls, runtime: Any) -> Pipeline:
+        """The pipeline of a Runtime (services.gateway.runtime; ``runtime.pipeline`` holds the
+        one): its pool, store and projection positions, configured by its settings."""
+        settings = runtime.settings
+        return cls(
+            runtime.pool,
+            runtime.store,
+            positions=runtime.projections,
+            retries=settings.command_retries,
+            projection_wait_s=settings.command_projection_wait_s,
+            snapshot_every=settings.snapshot_every,
+        )
+
+    def repository(self, registry: EventRegistry) -> Repository:
+        return Repository(self.store, registry, snapshot_every=self.snapshot_every)
+
+    def service(self, registry: EventRegistry, *, authorise: Authorise = anyone) -> Commands:
+        """A service's command runner: its events' registry, and the check every one of its
+        commands makes first (on the command's connection, before the decision)."""
+        return Commands(self, self.repository(registry), authorise)
+
+    async def caught_up(self, tenant_id: str, seq: int) -> None:
+        """Wait, within the bound, until the projections show ``seq`` of the tenant's log."""
+        if self.positions is None:
+            return
+        if not await self.positions.wait_for(tenant_id, seq, self.projection_wait_s):
+            self.stats.late += 1
+            log.warning("projections_late", tenant=tenant_id, seq=seq, bound=self.projection_wait_s)
+
+
+class Commands:
+    """Runs one service's commands (see the module's docstring)."""
+
+    def __init__(self, pipeline: Pipeline, repository: Repository, authorise: Authorise) -> None:
+        self.pipeline = pipeline
+        self.repository = repository
+        self.store = pipeline.store
+        self.authorise = authorise
+
+    async def run(
+        self,
+        actor: Principal | None,
+        command: str,
+        decide: Decide[R],
+        *,
+        tenant_id: str | None = None,
+        authorise: Authorise | None = None,
+        idempotency_key: str | None = None,
+        input: Mapping[str, Any] | None = None,
+    ) -> R:
+        """Decide on one scoped connection, append through the group commit, wait for the
+        projections, answer. ``tenant_id``: the log written (the caller's by default; another
+        only where the service's rules let the caller write there). With ``idempotency_key``,
+        ``input`` (the command's arguments) tells a repeat from another request."""
+        tenant = _tenant(actor, tenant_id)
+        key = self._key(actor, command, idempotency_key, input)
+        self.pipeline.stats.commands += 1
+        if key is not None:
+            first = await self._replay(tenant, key)
+            if first is not None:
+                return first.value
+        check = authorise or self.authorise
+        return await self._retrying(
+            command,
+            tenant,
+            lambda number: self._attempt(actor, command, decide, tenant, check, key, number),
+        )
+
+    async def _retrying(
+        self, command: str, tenant: str, attempt: Callable[[int], Awaitable[Any]]
+    ) -> Any:
+        """``attempt(number)`` until it does not conflict, at most 1 + retries times."""
+        for number in range(1, self.pipeline.retries + 2):
+            try:
+                return await attempt(number)
+            except ConcurrencyConflict as conflict:
+                if number > self.pipeline.retries:
+                    log.info("command_conflicts_exhausted", command=command, tenant=tenant)
+                    raise
+                self.pipeline.stats.retried += 1
+                await self._after_conflict(conflict, tenant)
+        raise AssertionError("unreachable")
+
+    async def _attempt(
+        self,
+        actor: Principal | None,
+        command: str,
+        decide: Decide[R],
+        tenant: str,
+        authorise: Authorise,
+        key: _Key | None,
+        number: int,
+    ) -> R:
+        async with access.scope(self.pipeline.pool, actor) as conn:
+            await authorise(conn, actor)
+            attempt = Attempt(conn, actor, tenant, self.repository, number)
+            answer = await decide(attempt)
+        if set(attempt.saved) - {tenant}:
+            raise ValueError("run appends to one log: use run_in_transaction for several")
+        aggregates = attempt.saved.get(tenant, [])
+        if not any(a.pending_events for a in aggregates):
+            return answer
+        appended = await self.repository.save(
+            tenant,
+            *aggregates,
+            meta=self._meta(actor, command, key, answer),
+            idempotency_key=key.value if key else None,
+            fingerprint=key.fingerprint if key else None,
+            guards=attempt.guards,
+        )
+        if appended.replayed:
+            self.pipeline.stats.replayed += 1
+            answer = await self._stored_answer(tenant, appended)
+        await self.pipeline.caught_up(tenant, appended.last_seq)
+        return answer
+
+    async def _after_conflict(self, conflict: ConcurrencyConflict, tenant: str) -> None:
+        """Before deciding again: the log that moved is projected up to its head, so the next
+        decision's read models show what beat this one."""
+        if isinstance(conflict, GuardFailed):
+            await self.pipeline.caught_up(conflict.tenant_id, conflict.head)
+            return
+        if self.pipeline.positions is not None:
+            head = await self.store.head(tenant)
+            await self.pipeline.caught_up(tenant, head.seq)
+
+    async def run_in_transaction(
+        self,
+        actor: Principal | None,
+        command: str,
+        decide: Decide[R],
+        *,
+        tenant_id: str | None = None,
+        project: Project | None = None,
+        lock: int | None = None,
+        connection: asyncpg.Connection | None = None,
+        authorise: Authorise | None = None,
+        respond: Respond | None = None,
+        idempotency_key: str | None = None,
+        input: Mapping[str, Any] | None = None,
+        wait: bool = True,
+    ) -> Any:
+        """Decide, append to every log the decision saved to (in tenant order, as the batched
+        appends lock heads), ``project`` the new events and ``respond`` (reads on the same
+        connection, e.g. the read model's row), all in one transaction, holding the advisory
+        ``lock`` if given; announce after the commit. A conflict decides again in a new
+        transaction (a savepoint of the caller's, with ``connection``), as ``run`` does. The
+        idempotency key, if any, goes with the append to ``tenant_id`` (the caller's unit by
+        default). ``wait=False``: answer without waiting for the projections (a bulk import)."""
+        key_tenant = _tenant(actor, tenant_id)
+        key = self._key(actor, command, idempotency_key, input)
+        self.pipeline.stats.commands += 1
+        if key is not None:
+            first = await self._replay(key_tenant, key)
+            if first is not None:
+                return await self._respond_again(actor, respond, first.value)
+        once = partial(
+            self._transaction,
+            actor,
+            command,
+            decide,
+            key_tenant,
+            key,
+            project,
+            lock,
+            connection,
+            authorise,
+            respond,
+        )
+        try:
+            answer, written = await self._retrying(command, key_tenant, once)
+        except _Replayed as replay:
+            self.pipeline.stats.replayed += 1
+            stored = await self._stored_answer(replay.tenant_id, replay.appended)
+            return await self._respond_again(actor, respond, stored)
+        if connection is None or not connection.is_in_transaction():
+            for tenant, seq in written:
+                self.store.announce(tenant, seq)
+        if wait:
+            await asyncio.gather(*(self.pipeline.caught_up(t, s) for t, s in written))
+        return answer
+
+    async def _transaction(
+        self,
+        actor: Principal | None,
+        command: str,
+        decide: Decide[Any],
+        key_tenant: str,
+        key: _Key | None,
+        project: Project | None,
+        lock: int | None,
+        connection: asyncpg.Connection | None,
+        authorise: Authorise | None,
+        respond: Respond | None,
+        number: int,
+    ) -> tuple[Any, list[tuple[str, int]]]:
+        with cancelled_as_busy():
+            async with AsyncExitStack() as stack:
+                conn = connection or await stack.enter_async_context(self.pipeline.pool.acquire())
+                async with conn.transaction():
+                    if lock is not None:
+                        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
+                    await set_reach(conn, actor.tenant if actor else "", access.reach_of(actor))
+                    await (authorise or self.authorise)(conn, actor)
+                    attempt = Attempt(conn, actor, key_tenant, self.repository, number)
+                    answer = await decide(attempt)
+                    meta = self._meta(actor, command, key, answer)
+                    stored, written = await self._append_all(
+                        conn, attempt, meta, key_tenant, key, projected=project is not None
+                    )
+                    if project is not None and stored:
+                        await project(conn, stored)
+                    if respond is not None:
+                        answer = await respond(conn, answer)
+        return answer, written
+
+    async def _append_all(
+        self,
+        conn: asyncpg.Connection,
+        attempt: Attempt,
+        meta: Mapping[str, Any],
+        key_tenant: str,
+        key: _Key | None,
+        *,
+        projected: bool,
+    ) -> tuple[list[StoredEvent], list[tuple[str, int]]]:
+        """Each log's events in one append, logs in tenant order; the events as stored, when an
+        inline projection is to apply them."""
+        stored: list[StoredEvent] = []
+        written: list[tuple[str, int]] = []
+        for tenant in sorted(attempt.saved):
+            aggregates = [a for a in attempt.saved[tenant] if a.pending_events]
+            if not aggregates:
+                continue
+            keyed = key if tenant == key_tenant else None
+            encode = self.repository.registry.encode
+            events = [encode(e) for a in aggregates for e in a.pending_events] if projected else []
+            appended = await self.repository.save(
+                tenant,
+                *aggregates,
+                meta=meta,
+                idempotency_key=keyed.value if keyed else None,
+                fingerprint=keyed.fingerprint if keyed else None,
+                guards=attempt.guards,
+                connection=conn,
+            )
+            if appended.replayed:
+                raise _Replayed(tenant, appended)
+            if projected:
+                stored_meta = {**meta, "idempotency_key": keyed.value} if keyed else meta
+                stored.extend(_as_stored(tenant, events, stored_meta, appended))
+            written.append((tenant, appended.last_seq))
+        return stored, written
+
+    async def _respond_again(self, actor: Principal | None, respond: Respond | None, stored: Any):
+        if respond is None:
+            return stored
+        async with access.scope(self.pipeline.pool, actor) as conn:
+            return await respond(conn, stored)
+
+    # --- idempotency ---------------------------------------------------------------------------
+
+    def _key(
+        self,
+        actor: Principal | None,
+        command: str,
+        idempotency_key: str | None,
+        input: Mapping[str, Any] | None,
+    ) -> _Key | None:
+        """The key and the fingerprint of the request it stands for: the command, its input and
+        who gave it (a key another caller used is theirs, never answered to this one)."""
+        if idempotency_key is None:
+            return None
+        check_idempotency_key(idempotency_key)  # before deciding: a bad key decides nothing
+        if input is None:
+            raise TypeError("a command with an idempotency key needs its input to fingerprint")
+        request = {
+            "command": command,
+            "actor": actor.subject if actor else None,
+            "input": self.repository.registry.codec.encode(dict(input)),
+        }
+        body = canonical.dumps(canonical.normalise(request, "$input"))
+        return _Key(idempotency_key, hashlib.sha256(body).digest())
+
+    def _meta(
+        self, actor: Principal | None, command: str, key: _Key | None, answer: Any
+    ) -> dict[str, Any]:
+        meta = access.command_meta(actor, command)
+        if key is not None:
+            meta["answer"] = self.repository.registry.codec.encode(answer)
+        return meta
+
+    async def _replay(self, tenant: str, key: _Key) -> _FirstAnswer | None:
+        """The first answer given under ``key`` in ``tenant``'s log, if it was used; read as
+        the log's own unit (the key's fingerprint names the caller)."""
+        appended = await self.store.replay_of(tenant, key.value, key.fingerprint)
+        if appended is None:
+            return None
+        self.pipeline.stats.replayed += 1
+        answer = await self._stored_answer(tenant, appended)
+        await self.pipeline.caught_up(tenant, appended.last_seq)
+        return _FirstAnswer(answer)
+
+    async def _stored_answer(self, tenant: str, appended: Appended) -> Any:
+        [first] = await self.store.read_log(tenant, after_seq=appended.seqs[0] - 1, limit=1)
+        return self.repository.registry.codec.decode(first.meta.get("answer"))
+
+
+def idempotency_key_of(info: Any, given: str | None = None) -> str | None:
+    """The key a GraphQL mutation runs under: its input's own field (``given``), else the
+    request's ``Idempotency-Key`` header (services/gateway/app.py puts it in the context)."""
+    return given if given is not None else info.context.get("idempotency_key")
+
+
+def _tenant(actor: Principal | None, tenant_id: str | None) -> str:
+    if tenant_id is not None:
+        return tenant_id
+    if actor is None:
+        raise TypeError("a command without a caller names the log it writes")
+    return actor.tenant
+
+
+def _as_stored(
+    tenant: str, events: Sequence[Any], meta: Mapping[str, Any], appended: Appended
+) -> list[StoredEvent]:
+    """The events an append stored, as the log now holds them, without reading them back (the
+    caller's reach may not cover the logs a registry command writes). ``prev_hash`` of the
+    first is not known here: an inline projection has no use for it."""
+    stored_meta = orjson.loads(canonical.dumps(canonical.normalise(dict(meta), "$meta")))
+    previous = b""
+    result = []
+    for event, seq, digest in zip(events, appended.seqs, appended.hashes, strict=True):
+        data = orjson.loads(canonical.dumps(canonical.normalise(event.data, "$data")))
+        result.append(
+            StoredEvent(
+                tenant_id=tenant,
+                seq=seq,
+                stream_id=event.stream_id,
+                stream_version=event.stream_version,
+                event_type=event.event_type,
+                schema_version=event.schema_version,
+                data=data,
+                meta=stored_meta,
+                recorded_at=appended.recorded_at,
+                prev_hash=previous,
+                hash=bytes(digest),
+            )
+        )
+        previous = bytes(digest)
+    return result
