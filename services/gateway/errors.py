@@ -16,6 +16,7 @@ from cross_web import HTTPException
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from graphql.language import VariableDefinitionNode
 from litestar import MediaType, Request, Response
+from litestar.exceptions import InternalServerException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import MaskErrors
@@ -170,18 +171,32 @@ def json_errors(controller: type) -> type:
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Litestar's handler for anything a route did not expect: one error-level log line with
-    the traceback inside it, and the same masked answer GraphQL gives."""
+    the traceback inside it, and the same masked answer GraphQL gives. A client that hung up
+    before its body was read is no fault here: one info line, no traceback (rendering one per
+    dropped connection stalled the server whenever a load balancer or client closed many)."""
+    if isinstance(exc, InternalServerException) and exc.detail == CLIENT_GONE:
+        log.info("client_disconnected", method=request.method, path=request.url.path)
+    else:
+        _log_internal(request, exc)
+    return Response(
+        error_body(INTERNAL_MESSAGE, INTERNAL),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=MediaType.JSON,
+    )
+
+
+# Litestar's words when the client disconnects before the body is read (it has no class of its
+# own for it: litestar/connection/request.py).
+CLIENT_GONE = "client disconnected prematurely"
+
+
+def _log_internal(request: Request[Any, Any, Any], exc: Exception) -> None:
     log.error(
         "http_internal_error",
         method=request.method,
         path=request.url.path,
         error=repr(exc)[:500],
         exc_info=exc,
-    )
-    return Response(
-        error_body(INTERNAL_MESSAGE, INTERNAL),
-        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
-        media_type=MediaType.JSON,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import traceback
@@ -49,7 +50,9 @@ TRACEBACK_CHARS = 8000
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
+@functools.cache
 def product_version() -> str:
+    # Cached: importlib.metadata reads and parses the package's METADATA file at every call.
     try:
         return version("thidua")
     except PackageNotFoundError:  # running from a source tree that was never installed
