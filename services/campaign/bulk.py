@@ -2,8 +2,9 @@
 people and collectives in a campaign, thousands in one call, from a GraphQL list or an uploaded
 CSV or XLSX file (services/campaign/uploads.py).
 
-Each row is checked on its own: the good rows are written, every bad one is named by its row
-number with its error's code and message. A pledge's id follows from the campaign, the unit, who
+Each row is checked on its own: the good rows' events are appended (the projection runner
+writes their rows, services/campaign/projections.py batching a run of them), every bad one is
+named by its row number with its error's code and message. A pledge's id follows from the campaign, the unit, who
 pledges and the title, so a row already recorded is left as it is: sending the same rows again
 writes nothing.
 """
@@ -14,14 +15,12 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from types import SimpleNamespace
 from typing import IO, Any
 from uuid import UUID
 
 import asyncpg
 from anyio import to_thread
 
-from services.campaign import projections
 from services.campaign.commands import CampaignCommands
 from services.campaign.domain import (
     CampaignFacts,
@@ -34,8 +33,9 @@ from services.campaign.rules import subject_of, title_of
 from shared import access
 from shared.aggregates import EventRegistry
 from shared.auth import Principal
-from shared.errors import ConcurrencyConflict, DomainError
-from shared.eventstore import EventStore, NewEvent, PreparedAppend
+from shared.commands import Attempt
+from shared.errors import DomainError
+from shared.eventstore import Appended, EventStore, Guard, NewEvent, PreparedAppend
 from shared.text import clean, search_key
 from shared.uploads import FileInvalid, TableLimits, read_table
 
@@ -142,17 +142,25 @@ async def register_pledges(
     max_rows: int,
 ) -> BulkResult:
     """Record ``rows`` as pledges in the caller's unit, under a campaign of its own or a launched
-    one of a unit above. The good rows are written in one transaction; a call that loses a race
-    with the same rows sent at once is decided again, and finds them written."""
+    one of a unit above. The good rows' events are appended in one transaction (the command
+    pipeline's, shared/commands.py: a call that loses a race with the same rows sent at once is
+    decided again once the projection shows them, and finds them written); the projection
+    runner writes their rows, and the answer waits for it."""
     if len(rows) > max_rows:
         raise BulkTooLarge(f"{len(rows)} > {max_rows}.", limit=max_rows)
-    for attempt in range(commands.repository.retries + 1):
-        try:
-            return await _register(commands, actor, campaign_id, rows)
-        except ConcurrencyConflict:
-            if attempt == commands.repository.retries:
-                raise
-    raise AssertionError("unreachable")
+
+    async def decide(attempt: Attempt) -> tuple[BulkResult, int]:
+        return await _register(commands, attempt.conn, actor, campaign_id, rows)
+
+    result, last_seq = await commands.commands.run_in_transaction(
+        actor, "RegisterPledges", decide, wait=False
+    )
+    if last_seq:
+        # The events went in by the decision itself, not as saved aggregates: announced and
+        # waited for here.
+        commands.store.announce(actor.tenant, last_seq)
+        await commands.pipeline.caught_up(actor.tenant, last_seq)
+    return result
 
 
 async def authorise_pledges(
@@ -162,39 +170,49 @@ async def authorise_pledges(
     is read only for a caller who may pledge: an officer of an active unit, under a campaign of
     its own or a launched one of a unit above, still open. Writes nothing; ``register_pledges``
     checks again in its own transaction."""
-    async with commands.writing(actor) as (conn, _):
-        facts = await commands.campaign_facts(conn, actor, campaign_id, own=True)
+
+    async def decide(attempt: Attempt) -> None:
+        facts = await commands.campaign_facts(attempt.conn, actor, campaign_id, own=True)
         facts.check_open()
+
+    await commands.commands.run(actor, "AuthorisePledges", decide)
 
 
 async def _register(
-    commands: CampaignCommands, actor: Principal, campaign_id: UUID, rows: Sequence[PledgeRow]
-) -> BulkResult:
-    async with commands.writing(actor) as (conn, written):
-        facts = await commands.campaign_facts(conn, actor, campaign_id, own=True)
-        facts.check_open()
-        # Most of a second for 100,000 rows, reading nothing: in a worker thread, so that the
-        # event loop serves every other request meanwhile (this connection waits idle).
-        good, errors = await to_thread.run_sync(check_rows, rows, facts, actor.tenant)
-        existing = await _existing(conn, actor.tenant, campaign_id, good)
-        new = [g for g in good if g.pledge_id not in existing]
-        if new:
-            last_seq = await _write(commands, conn, actor, facts, new)
-            written.append((actor.tenant, last_seq))
-    return BulkResult(
+    commands: CampaignCommands,
+    conn: asyncpg.Connection,
+    actor: Principal,
+    campaign_id: UUID,
+    rows: Sequence[PledgeRow],
+) -> tuple[BulkResult, int]:
+    """The decision and its appends, in the pipeline's transaction; the result and the last seq
+    appended (0: nothing)."""
+    facts = await commands.campaign_facts(conn, actor, campaign_id, own=True)
+    facts.check_open()
+    # Most of a second for 100,000 rows, reading nothing: in a worker thread, so that the
+    # event loop serves every other request meanwhile (this connection waits idle).
+    good, errors = await to_thread.run_sync(check_rows, rows, facts, actor.tenant)
+    existing = await _existing(conn, actor.tenant, campaign_id, good)
+    new = [g for g in good if g.pledge_id not in existing]
+    last_seq = await _write(commands, conn, actor, facts, new) if new else 0
+    result = BulkResult(
         received=len(rows),
         written=len(new),
         unchanged=len(good) - len(new),
         error_count=len(errors),
         errors=errors[:MAX_ERRORS_SHOWN],
     )
+    return result, last_seq
 
 
 async def _existing(
     conn: asyncpg.Connection, tenant: str, campaign_id: UUID, good: list[_Good]
 ) -> set[UUID]:
     """The pledges among ``good`` already recorded, asked for a part at a time: 100,000 ids in
-    one statement held the event loop for most of a tenth of a second, encoding and decoding."""
+    one statement held the event loop for most of a tenth of a second, encoding and decoding.
+    The read model may lag the log (a bulk pledge of another request just committed): a pledge
+    missed here conflicts on its stream when appended, and the pipeline decides again once the
+    projection has caught up."""
     found: set[UUID] = set()
     # From a statement's sixth run on a connection, PostgreSQL may plan it once for any array:
     # not knowing its length, nor the table's just after a bulk pledge, it searched the array
@@ -220,69 +238,46 @@ async def _write(
     facts: CampaignFacts,
     new: list[_Good],
 ) -> int:
-    """The new pledges' events and rows, chunk by chunk. The database stores one chunk while
-    a worker thread makes the next (its events encoded, its rows laid out): two cores, both
-    busy, and the event loop, which only sends them, free for other requests."""
+    """The new pledges' events, chunk by chunk. The database stores one chunk while a worker
+    thread makes the next (its events encoded): two cores, both busy, and the event loop, which
+    only sends them, free for other requests. The first chunk guards the campaign at the
+    version the facts show; the locks it takes hold to the commit, so the later ones need not."""
     on = commands.clock()
     make = _pattern(facts, actor.tenant, on, new[0], commands.repository.registry)
-    late = facts.registration_due is not None and on > facts.registration_due
     meta = access.command_meta(actor, "RegisterPledges")
-    made = partial(_made, commands.store, actor.tenant, facts, make, meta, on, late)
-    pending: asyncio.Future[int] | None = None
+    made = partial(_made, commands.store, actor.tenant, make, meta)
+    guards = [Guard(facts.unit_id, facts.campaign_id, facts.version)]
+    pending: asyncio.Future[Appended] | None = None
     last_seq = 0
     try:
         for start in range(0, len(new), _CHUNK):
             # Awaiting the thread also lets the pending chunk's statement go out meanwhile.
-            prepared, rows = await to_thread.run_sync(made, new[start : start + _CHUNK])
+            prepared = await to_thread.run_sync(made, new[start : start + _CHUNK])
             if pending is not None:
-                last_seq = await pending
-            pending = asyncio.ensure_future(_store(commands, conn, prepared, rows))
+                last_seq = (await pending).last_seq
+            pending = asyncio.ensure_future(
+                commands.store.append_prepared(prepared, guards=guards, connection=conn)
+            )
+            guards = []
     finally:
         # Also when making a chunk failed: the connection must be idle before the transaction
         # can roll back.
         if pending is not None and not pending.done():
             await asyncio.wait([pending])
     assert pending is not None
-    return max(last_seq, pending.result())
+    return max(last_seq, pending.result().last_seq)
 
 
 def _made(
     store: EventStore,
     tenant: str,
-    facts: CampaignFacts,
     make: Callable[[_Good], NewEvent],
     meta: dict[str, Any],
-    on,
-    late: bool,
     chunk: list[_Good],
-) -> tuple[PreparedAppend, list[tuple[Any, ...]]]:
-    """A chunk's events, checked and encoded for the store, and its read-model rows; touches
-    no connection, so it may run in a worker thread."""
-    prepared = store.prepare(tenant, [make(g) for g in chunk], meta)
-    return prepared, [_row(tenant, facts, g, on, late) for g in chunk]
-
-
-async def _store(commands: CampaignCommands, conn, prepared, rows) -> int:
-    appended = await commands.store.append_prepared(prepared, connection=conn)
-    await projections.insert_pledges(conn, rows)
-    return appended.last_seq
-
-
-def _row(tenant: str, facts: CampaignFacts, g: _Good, on, late: bool) -> tuple[Any, ...]:
-    return projections.pledge_row(
-        tenant,
-        g.pledge_id,
-        SimpleNamespace(
-            campaign_id=facts.campaign_id,
-            campaign_unit=facts.unit_id,
-            subject=g.subject,
-            name=g.name,
-            ref=g.ref,
-            title=g.title,
-            registered_on=on,
-            late=late,
-        ),
-    )
+) -> PreparedAppend:
+    """A chunk's events, checked and encoded for the store; touches no connection, so it may
+    run in a worker thread."""
+    return store.prepare(tenant, [make(g) for g in chunk], meta)
 
 
 def _pattern(

@@ -2,15 +2,18 @@
 ancestor's campaign; report progress; register works and initiatives, recognise initiatives,
 withdraw pledges (bulk pledging is services/campaign/bulk.py).
 
-Each runs in one transaction scoped to the caller's unit (row-level security): it checks access
-and the rules, appends the events to the caller's own log, and projects them before committing.
-A refused command writes nothing.
+Each runs through the command pipeline (shared/commands.py): an officer of an active unit, the
+rules decided on one connection scoped to the caller (row-level security), the events appended
+to the caller's own log through the group commit, and the answer given once the projection
+runner shows them. A refused command writes nothing. A decision that reads another unit's
+campaign (a registration, a report, a work under it) guards that campaign's stream at the
+version it read: a conclusion or an amendment that lands first sends the decision round again,
+on fresh facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -19,7 +22,6 @@ import asyncpg
 import orjson
 from eventsourcing.domain import Aggregate
 
-from services.campaign import projections
 from services.campaign.domain import (
     CONCLUDED,
     DRAFT,
@@ -35,12 +37,12 @@ from services.campaign.domain import (
     progress_id,
     registration_id,
 )
+from services.campaign.projections import build_registry
 from shared import access
-from shared.aggregates import Repository
 from shared.auth import Principal
 from shared.clock import today
+from shared.commands import Attempt, Commands, Decide, R
 from shared.errors import NotFound
-from shared.eventstore import read_appended
 from shared.text import clean, clean_paragraphs
 
 WRITERS = frozenset({"officer", "admin"})
@@ -49,6 +51,14 @@ WRITERS = frozenset({"officer", "admin"})
 def require_officer(actor: Principal) -> None:
     if not actor.roles & WRITERS:
         raise access.Forbidden("Cần vai trò cán bộ thi đua (officer).")
+
+
+async def authorise(conn: asyncpg.Connection, actor: Principal | None) -> None:
+    """Every campaign command: an officer of a unit that is in the registry and active."""
+    if actor is None:
+        raise access.Forbidden("Cần vai trò cán bộ thi đua (officer).")
+    require_officer(actor)
+    await access.require_active_unit(conn, actor)
 
 
 def cleaned_list(values: list[str]) -> list[str]:
@@ -66,58 +76,77 @@ def _cleaned(key: str, value: Any) -> Any:
     return value
 
 
-def commands_of(runtime: Any) -> CampaignCommands:
-    """The campaign commands of a running Thi đua (services.gateway.runtime.Runtime: its pool and
-    its repositories), as GraphQL and the REST uploads use them."""
-    return CampaignCommands(runtime.pool, runtime.repository(projections.build_registry()))
+def _given(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """A command's input as an idempotency key's fingerprint sees it: its arguments but the
+    caller (the fingerprint names it) and the key itself."""
+    return {
+        k: dict(v) if isinstance(v, Mapping) else v
+        for k, v in arguments.items()
+        if k not in {"self", "actor", "idempotency_key"}
+    }
+
+
+def commands_of(runtime: Any, clock: Callable[[], date] = today) -> CampaignCommands:
+    """The campaign commands of a running Thi đua, built from its one command pipeline
+    (services.gateway.runtime.Runtime.pipeline), as GraphQL, the REST uploads and the demo use
+    them."""
+    return CampaignCommands(runtime.pipeline.service(build_registry(), authorise=authorise), clock)
 
 
 class CampaignCommands:
-    def __init__(
-        self, pool: asyncpg.Pool, repository: Repository, clock: Callable[[], date] = today
-    ) -> None:
-        self.pool = pool
-        self.repository = repository
-        self.store = repository.store
+    def __init__(self, commands: Commands, clock: Callable[[], date] = today) -> None:
+        self.commands = commands
+        self.pipeline = commands.pipeline
+        self.repository = commands.repository
+        self.store = commands.store
         self.clock = clock
 
-    @asynccontextmanager
-    async def writing(self, actor: Principal) -> AsyncIterator[tuple[asyncpg.Connection, list]]:
-        require_officer(actor)
-        written: list[tuple[str, int]] = []
-        async with access.scope(self.pool, actor) as conn:
-            await access.require_active_unit(conn, actor)
-            yield conn, written
-        for tenant_id, seq in written:
-            self.store.announce(tenant_id, seq)
-
-    async def _save(
+    async def _run(
         self,
-        conn: asyncpg.Connection,
-        written: list,
         actor: Principal,
         command: str,
-        aggregate: Aggregate,
-    ) -> None:
-        meta = access.command_meta(actor, command)
-        appended = await self.repository.save(actor.tenant, aggregate, meta=meta, connection=conn)
-        stored = await read_appended(conn, actor.tenant, appended.seqs)
-        await projections.apply(conn, self.repository.registry, stored)
-        written.append((actor.tenant, appended.last_seq))
+        decide: Decide[R],
+        idempotency_key: str | None,
+        given: Mapping[str, Any],
+    ) -> R:
+        return await self.commands.run(
+            actor, command, decide, idempotency_key=idempotency_key, input=given
+        )
 
-    async def _own(self, conn: asyncpg.Connection, actor: Principal, campaign_id: UUID):
-        """The caller's own campaign; another unit's that it can see is Forbidden, any other
-        NotFound."""
-        owner = await conn.fetchval(
+    async def _own(self, attempt: Attempt, campaign_id: UUID) -> Campaign:
+        """The caller's own campaign, from its log; another unit's that it can see is
+        Forbidden, any other NotFound."""
+        try:
+            campaign = await attempt.get(campaign_id)
+        except NotFound:
+            campaign = None
+        if isinstance(campaign, Campaign):
+            return campaign
+        owner = await attempt.conn.fetchval(
             "SELECT tenant_id FROM campaigns WHERE campaign_id = $1", campaign_id
         )
-        if owner is None:
-            raise NotFound(str(campaign_id), id=str(campaign_id))
-        if owner != actor.tenant:
+        if owner is not None and owner != attempt.tenant_id:
             raise access.Forbidden("Chỉ đơn vị phát động được thay đổi phong trào của mình.")
-        campaign = await self.repository.get(actor.tenant, campaign_id, connection=conn)
-        assert isinstance(campaign, Campaign)
-        return campaign
+        raise NotFound(str(campaign_id), id=str(campaign_id))
+
+    async def _change(
+        self,
+        actor: Principal,
+        command: str,
+        campaign_id: UUID,
+        change: Callable[[Campaign], Any],
+        idempotency_key: str | None,
+        given: Mapping[str, Any],
+    ) -> Any:
+        """A command of the launching unit on its own campaign: ``change`` decides."""
+
+        async def decide(attempt: Attempt) -> Any:
+            campaign = await self._own(attempt, campaign_id)
+            answer = change(campaign)
+            attempt.save(campaign)
+            return answer
+
+        return await self._run(actor, command, decide, idempotency_key, given)
 
     # --- the launching unit -----------------------------------------------------------------
 
@@ -139,11 +168,14 @@ class CampaignCommands:
         report_days: int | None = None,
         min_contents: int = 1,
         parent_campaign: UUID | None = None,
+        idempotency_key: str | None = None,
     ) -> UUID:
-        async with self.writing(actor) as (conn, written):
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> UUID:
             parent_unit = None
             if parent_campaign is not None:
-                parent_unit = await self._ancestor_campaign(conn, actor, parent_campaign)
+                parent_unit = await self._ancestor_campaign(attempt, parent_campaign)
             campaign = Campaign.create(
                 unit_id=actor.tenant,
                 name=clean(name),
@@ -162,65 +194,113 @@ class CampaignCommands:
                 parent_unit=parent_unit,
                 parent_campaign=parent_campaign,
             )
-            await self._save(conn, written, actor, "CreateCampaign", campaign)
+            attempt.save(campaign)
             return campaign.id
 
-    async def _ancestor_campaign(
-        self, conn: asyncpg.Connection, actor: Principal, campaign_id: UUID
-    ) -> str:
-        """The unit of a launched campaign of one of the caller's ancestors (cụ thể hóa). One's
-        own, one of a unit below or beside, and an ancestor's draft are not there to carry out:
-        not found, as the caller either cannot see them or must not build on them."""
-        row = await conn.fetchrow(
-            "SELECT tenant_id, status, tenant_id <> $2 AND thidua_below(tenant_id) AS above "
+        return await self._run(actor, "CreateCampaign", decide, idempotency_key, given)
+
+    async def _ancestor_campaign(self, attempt: Attempt, campaign_id: UUID) -> str:
+        """The unit of a launched campaign of one of the caller's ancestors (cụ thể hóa),
+        guarded at the version read. One's own, one of a unit below or beside, and an
+        ancestor's draft are not there to carry out: not found, as the caller either cannot see
+        them or must not build on them."""
+        row = await attempt.conn.fetchrow(
+            "SELECT tenant_id, status, version, tenant_id <> $2 AND thidua_below(tenant_id) AS above "
             "FROM campaigns WHERE campaign_id = $1",
             campaign_id,
-            actor.tenant,
+            attempt.tenant_id,
         )
         if row is None or not row["above"] or row["status"] == DRAFT:
             raise NotFound(str(campaign_id), id=str(campaign_id))
         if row["status"] == CONCLUDED:
             raise CampaignConcludedError("Không cụ thể hóa một phong trào đã tổng kết.")
+        attempt.guard(row["tenant_id"], campaign_id, row["version"])
         return row["tenant_id"]
 
     async def add_phase(
-        self, actor: Principal, campaign_id: UUID, *, name: str, starts: date, ends: date
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        *,
+        name: str,
+        starts: date,
+        ends: date,
+        idempotency_key: str | None = None,
     ) -> int:
-        async with self.writing(actor) as (conn, written):
-            campaign = await self._own(conn, actor, campaign_id)
-            number = campaign.add_phase(clean(name), starts, ends)
-            await self._save(conn, written, actor, "AddPhase", campaign)
-            return number
+        given = _given(locals())
+        return await self._change(
+            actor,
+            "AddPhase",
+            campaign_id,
+            lambda c: c.add_phase(clean(name), starts, ends),
+            idempotency_key,
+            given,
+        )
 
-    async def add_indicator(self, actor: Principal, campaign_id: UUID, **indicator: Any) -> None:
+    async def add_indicator(
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        idempotency_key: str | None = None,
+        **indicator: Any,
+    ) -> None:
+        given = {"campaign_id": campaign_id, **indicator}
         indicator["name"] = clean(indicator["name"])
-        async with self.writing(actor) as (conn, written):
-            campaign = await self._own(conn, actor, campaign_id)
-            campaign.add_indicator(**indicator)
-            await self._save(conn, written, actor, "AddIndicator", campaign)
+        await self._change(
+            actor,
+            "AddIndicator",
+            campaign_id,
+            lambda c: c.add_indicator(**indicator),
+            idempotency_key,
+            given,
+        )
 
-    async def launch(self, actor: Principal, campaign_id: UUID) -> None:
-        async with self.writing(actor) as (conn, written):
-            campaign = await self._own(conn, actor, campaign_id)
-            campaign.launch(self.clock())
-            await self._save(conn, written, actor, "LaunchCampaign", campaign)
+    async def launch(
+        self, actor: Principal, campaign_id: UUID, idempotency_key: str | None = None
+    ) -> None:
+        given = _given(locals())
+        today_ = self.clock()
+        await self._change(
+            actor, "LaunchCampaign", campaign_id, lambda c: c.launch(today_), idempotency_key, given
+        )
 
     async def amend(
-        self, actor: Principal, campaign_id: UUID, changes: Mapping[str, Any], reason: str
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        changes: Mapping[str, Any],
+        reason: str,
+        idempotency_key: str | None = None,
     ) -> None:
+        given = _given(locals())
         changes = {key: _cleaned(key, value) for key, value in changes.items()}
-        async with self.writing(actor) as (conn, written):
-            campaign = await self._own(conn, actor, campaign_id)
-            campaign.amend(changes, clean(reason))
-            await self._save(conn, written, actor, "AmendCampaign", campaign)
+        await self._change(
+            actor,
+            "AmendCampaign",
+            campaign_id,
+            lambda c: c.amend(changes, clean(reason)),
+            idempotency_key,
+            given,
+        )
 
     async def amend_target(
-        self, actor: Principal, campaign_id: UUID, code: str, target: int, reason: str
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        code: str,
+        target: int,
+        reason: str,
+        idempotency_key: str | None = None,
     ) -> None:
-        async with self.writing(actor) as (conn, written):
-            campaign = await self._own(conn, actor, campaign_id)
-            campaign.amend_target(code, target, clean(reason))
-            await self._save(conn, written, actor, "AmendIndicatorTarget", campaign)
+        given = _given(locals())
+        await self._change(
+            actor,
+            "AmendIndicatorTarget",
+            campaign_id,
+            lambda c: c.amend_target(code, target, clean(reason)),
+            idempotency_key,
+            given,
+        )
 
     async def review_phase(
         self,
@@ -229,21 +309,39 @@ class CampaignCommands:
         number: int,
         report: str,
         figures: Mapping[str, int],
+        idempotency_key: str | None = None,
     ) -> None:
-        async with self.writing(actor) as (conn, written):
-            campaign = await self._own(conn, actor, campaign_id)
-            figures = {clean(k): v for k, v in figures.items()}
-            campaign.review_phase(number, clean_paragraphs(report), figures, self.clock())
-            await self._save(conn, written, actor, "ReviewPhase", campaign)
+        given = _given(locals())
+        cleaned = {clean(k): v for k, v in figures.items()}
+        on = self.clock()
+        await self._change(
+            actor,
+            "ReviewPhase",
+            campaign_id,
+            lambda c: c.review_phase(number, clean_paragraphs(report), cleaned, on),
+            idempotency_key,
+            given,
+        )
 
     async def conclude(
-        self, actor: Principal, campaign_id: UUID, report: str, figures: Mapping[str, int]
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        report: str,
+        figures: Mapping[str, int],
+        idempotency_key: str | None = None,
     ) -> None:
-        async with self.writing(actor) as (conn, written):
-            campaign = await self._own(conn, actor, campaign_id)
-            figures = {clean(k): v for k, v in figures.items()}
-            campaign.conclude(clean_paragraphs(report), figures, self.clock())
-            await self._save(conn, written, actor, "ConcludeCampaign", campaign)
+        given = _given(locals())
+        cleaned = {clean(k): v for k, v in figures.items()}
+        on = self.clock()
+        await self._change(
+            actor,
+            "ConcludeCampaign",
+            campaign_id,
+            lambda c: c.conclude(clean_paragraphs(report), cleaned, on),
+            idempotency_key,
+            given,
+        )
 
     # --- units below it ----------------------------------------------------------------------
 
@@ -252,9 +350,10 @@ class CampaignCommands:
     ) -> CampaignFacts:
         """A campaign the caller acts under, as a registering or reporting unit needs it: a
         launched campaign of a unit above, or (``own``) one of the caller's own. A campaign of a
-        unit below, or out of reach, is not found."""
+        unit below, or out of reach, is not found. ``version`` is the stream version the read
+        model shows: guard it (:meth:`_facts`)."""
         row = await conn.fetchrow(
-            "SELECT tenant_id, status, registration_due, report_days, min_contents, "
+            "SELECT tenant_id, status, registration_due, report_days, min_contents, version, "
             "contents::text AS contents, tenant_id <> $2 AND thidua_below(tenant_id) AS above "
             "FROM campaigns WHERE campaign_id = $1",
             campaign_id,
@@ -278,7 +377,23 @@ class CampaignCommands:
             indicators={r["code"]: r["measure"] for r in indicators},
             phases={r["number"]: r["ends"] for r in phases},
             contents=tuple(orjson.loads(row["contents"])),
+            version=row["version"],
         )
+
+    async def _facts(self, attempt: Attempt, campaign_id: UUID, *, own: bool) -> CampaignFacts:
+        """The campaign's facts, the decision's append guarded on the version they show."""
+        assert attempt.actor is not None
+        facts = await self.campaign_facts(attempt.conn, attempt.actor, campaign_id, own=own)
+        attempt.guard(facts.unit_id, campaign_id, facts.version)
+        return facts
+
+    async def _load(self, attempt: Attempt, kind: type[Aggregate], aggregate_id: UUID) -> Any:
+        """An aggregate of the caller's own log, of this kind: else NotFound (another unit's,
+        even one the caller may read, is not the caller's to change)."""
+        found = await attempt.get(aggregate_id)
+        if not isinstance(found, kind):
+            raise NotFound(str(aggregate_id), id=str(aggregate_id))
+        return found
 
     async def register(
         self,
@@ -290,18 +405,21 @@ class CampaignCommands:
         own_contents: list[str] | None = None,
         targets: Mapping[str, int] | None = None,
         late: bool = False,
+        idempotency_key: str | None = None,
     ) -> None:
         """Register with a launched campaign of a unit above: ``contents`` picked from the
         campaign's, ``own_contents`` built by the unit itself."""
-        async with self.writing(actor) as (conn, written):
-            facts = await self.campaign_facts(
-                conn, actor, campaign_id, own=False
-            )  # one registers upward
-            if await conn.fetchval(
-                "SELECT 1 FROM campaign_registrations WHERE tenant_id = $1 AND campaign_id = $2",
-                actor.tenant,
-                campaign_id,
-            ):
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            facts = await self._facts(attempt, campaign_id, own=False)  # one registers upward
+            # From the log, not a read model that may lag: the registration's id is the unit's
+            # and the campaign's, so a second one is this very stream.
+            try:
+                await attempt.get(registration_id(campaign_id, actor.tenant))
+            except NotFound:
+                pass
+            else:
                 raise AlreadyRegistered()
             registration = Registration.submit(
                 facts,
@@ -313,16 +431,9 @@ class CampaignCommands:
                 on=self.clock(),
                 late=late,
             )
-            await self._save(conn, written, actor, "RegisterForCampaign", registration)
+            attempt.save(registration)
 
-    async def _registration(
-        self, conn: asyncpg.Connection, actor: Principal, campaign_id: UUID
-    ) -> Registration:
-        registration = await self.repository.get(
-            actor.tenant, registration_id(campaign_id, actor.tenant), connection=conn
-        )
-        assert isinstance(registration, Registration)
-        return registration
+        await self._run(actor, "RegisterForCampaign", decide, idempotency_key, given)
 
     async def amend_registration(
         self,
@@ -334,10 +445,15 @@ class CampaignCommands:
         own_contents: list[str] | None = None,
         targets: Mapping[str, int],
         reason: str,
+        idempotency_key: str | None = None,
     ) -> None:
-        async with self.writing(actor) as (conn, written):
-            facts = await self.campaign_facts(conn, actor, campaign_id, own=False)
-            registration = await self._registration(conn, actor, campaign_id)
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            facts = await self._facts(attempt, campaign_id, own=False)
+            registration = await self._load(
+                attempt, Registration, registration_id(campaign_id, actor.tenant)
+            )
             registration.amend(
                 facts,
                 plan=clean_paragraphs(plan),
@@ -346,14 +462,28 @@ class CampaignCommands:
                 targets=dict(targets),
                 reason=clean(reason),
             )
-            await self._save(conn, written, actor, "AmendRegistration", registration)
+            attempt.save(registration)
 
-    async def withdraw_registration(self, actor: Principal, campaign_id: UUID, reason: str):
-        async with self.writing(actor) as (conn, written):
-            await self.campaign_facts(conn, actor, campaign_id, own=False)
-            registration = await self._registration(conn, actor, campaign_id)
+        await self._run(actor, "AmendRegistration", decide, idempotency_key, given)
+
+    async def withdraw_registration(
+        self,
+        actor: Principal,
+        campaign_id: UUID,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            await self._facts(attempt, campaign_id, own=False)
+            registration = await self._load(
+                attempt, Registration, registration_id(campaign_id, actor.tenant)
+            )
             registration.withdraw(clean(reason))
-            await self._save(conn, written, actor, "WithdrawRegistration", registration)
+            attempt.save(registration)
+
+        await self._run(actor, "WithdrawRegistration", decide, idempotency_key, given)
 
     async def report_progress(
         self,
@@ -362,14 +492,17 @@ class CampaignCommands:
         phase: int,
         actuals: Mapping[str, int],
         note: str = "",
+        idempotency_key: str | None = None,
     ) -> bool:
         """Report indicator actuals for a phase (the launching unit too, for its own); whether
         the report is late."""
-        async with self.writing(actor) as (conn, written):
-            facts = await self.campaign_facts(conn, actor, campaign_id, own=True)
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> bool:
+            facts = await self._facts(attempt, campaign_id, own=True)
             try:
-                progress = await self.repository.get(
-                    actor.tenant, progress_id(campaign_id, actor.tenant, phase), connection=conn
+                progress = await self._load(
+                    attempt, Progress, progress_id(campaign_id, actor.tenant, phase)
                 )
             except NotFound:
                 progress = Progress(
@@ -378,29 +511,50 @@ class CampaignCommands:
                     phase=phase,
                     campaign_unit=facts.unit_id,
                 )
-            assert isinstance(progress, Progress)
             progress.report(facts, dict(actuals), clean_paragraphs(note), self.clock())
-            await self._save(conn, written, actor, "ReportProgress", progress)
+            attempt.save(progress)
             return progress.late
+
+        return await self._run(actor, "ReportProgress", decide, idempotency_key, given)
 
     # --- pledges, works and initiatives -------------------------------------------------------
 
-    async def _mine(self, conn: asyncpg.Connection, actor: Principal, table: str, key: str, id_):
-        """An aggregate of the caller's own unit, known to the read model ``table``: else
-        NotFound (another unit's, even one the caller may read, is not the caller's to change)."""
-        found = await conn.fetchval(
-            f"SELECT 1 FROM {table} WHERE tenant_id = $1 AND {key} = $2", actor.tenant, id_
-        )
-        if not found:
-            raise NotFound(str(id_), id=str(id_))
-        return await self.repository.get(actor.tenant, id_, connection=conn)
+    async def _own_record(
+        self,
+        actor: Principal,
+        command: str,
+        kind: type[Aggregate],
+        record_id: UUID,
+        change: Callable[[Any], None],
+        idempotency_key: str | None,
+        given: Mapping[str, Any],
+    ) -> None:
+        """A change to a record (pledge, work, initiative) of the caller's own unit."""
 
-    async def withdraw_pledge(self, actor: Principal, pledge_id: UUID, reason: str) -> None:
-        async with self.writing(actor) as (conn, written):
-            pledge = await self._mine(conn, actor, "campaign_pledges", "pledge_id", pledge_id)
-            assert isinstance(pledge, Pledge)
-            pledge.withdraw(clean(reason))
-            await self._save(conn, written, actor, "WithdrawPledge", pledge)
+        async def decide(attempt: Attempt) -> None:
+            record = await self._load(attempt, kind, record_id)
+            change(record)
+            attempt.save(record)
+
+        await self._run(actor, command, decide, idempotency_key, given)
+
+    async def withdraw_pledge(
+        self,
+        actor: Principal,
+        pledge_id: UUID,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = _given(locals())
+        await self._own_record(
+            actor,
+            "WithdrawPledge",
+            Pledge,
+            pledge_id,
+            lambda p: p.withdraw(clean(reason)),
+            idempotency_key,
+            given,
+        )
 
     async def register_work(
         self,
@@ -413,9 +567,12 @@ class CampaignCommands:
         location: str = "",
         value_vnd: int | None = None,
         completion_due: date | None = None,
+        idempotency_key: str | None = None,
     ) -> UUID:
-        async with self.writing(actor) as (conn, written):
-            facts = await self.campaign_facts(conn, actor, campaign_id, own=True)
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> UUID:
+            facts = await self._facts(attempt, campaign_id, own=True)
             work = Work.register(
                 facts,
                 unit_id=actor.tenant,
@@ -427,25 +584,48 @@ class CampaignCommands:
                 value_vnd=value_vnd,
                 completion_due=completion_due,
             )
-            await self._save(conn, written, actor, "RegisterWork", work)
+            attempt.save(work)
             return work.id
 
-    async def amend_work(
-        self, actor: Principal, work_id: UUID, changes: Mapping[str, Any], reason: str
-    ) -> None:
-        changes = {key: _cleaned(key, value) for key, value in changes.items()}
-        async with self.writing(actor) as (conn, written):
-            work = await self._mine(conn, actor, "campaign_works", "work_id", work_id)
-            assert isinstance(work, Work)
-            work.amend(changes, clean(reason))
-            await self._save(conn, written, actor, "AmendWork", work)
+        return await self._run(actor, "RegisterWork", decide, idempotency_key, given)
 
-    async def withdraw_work(self, actor: Principal, work_id: UUID, reason: str) -> None:
-        async with self.writing(actor) as (conn, written):
-            work = await self._mine(conn, actor, "campaign_works", "work_id", work_id)
-            assert isinstance(work, Work)
-            work.withdraw(clean(reason))
-            await self._save(conn, written, actor, "WithdrawWork", work)
+    async def amend_work(
+        self,
+        actor: Principal,
+        work_id: UUID,
+        changes: Mapping[str, Any],
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = _given(locals())
+        changes = {key: _cleaned(key, value) for key, value in changes.items()}
+        await self._own_record(
+            actor,
+            "AmendWork",
+            Work,
+            work_id,
+            lambda w: w.amend(changes, clean(reason)),
+            idempotency_key,
+            given,
+        )
+
+    async def withdraw_work(
+        self,
+        actor: Principal,
+        work_id: UUID,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = _given(locals())
+        await self._own_record(
+            actor,
+            "WithdrawWork",
+            Work,
+            work_id,
+            lambda w: w.withdraw(clean(reason)),
+            idempotency_key,
+            given,
+        )
 
     async def register_initiative(
         self,
@@ -456,11 +636,14 @@ class CampaignCommands:
         field: str = "",
         description: str = "",
         campaign_id: UUID | None = None,
+        idempotency_key: str | None = None,
     ) -> UUID:
-        async with self.writing(actor) as (conn, written):
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> UUID:
             facts = None
             if campaign_id is not None:
-                facts = await self.campaign_facts(conn, actor, campaign_id, own=True)
+                facts = await self._facts(attempt, campaign_id, own=True)
             initiative = Initiative.register(
                 facts,
                 unit_id=actor.tenant,
@@ -470,15 +653,10 @@ class CampaignCommands:
                 description=clean_paragraphs(description),
                 on=self.clock(),
             )
-            await self._save(conn, written, actor, "RegisterInitiative", initiative)
+            attempt.save(initiative)
             return initiative.id
 
-    async def _initiative(self, conn, actor: Principal, initiative_id: UUID) -> Initiative:
-        initiative = await self._mine(
-            conn, actor, "campaign_initiatives", "initiative_id", initiative_id
-        )
-        assert isinstance(initiative, Initiative)
-        return initiative
+        return await self._run(actor, "RegisterInitiative", decide, idempotency_key, given)
 
     async def recognise_initiative(
         self,
@@ -488,16 +666,24 @@ class CampaignCommands:
         benefit_vnd: int,
         applied_at: list[str],
         decision: str = "",
+        idempotency_key: str | None = None,
     ) -> None:
-        async with self.writing(actor) as (conn, written):
-            initiative = await self._initiative(conn, actor, initiative_id)
-            initiative.recognise(
+        given = _given(locals())
+        on = self.clock()
+        await self._own_record(
+            actor,
+            "RecogniseInitiative",
+            Initiative,
+            initiative_id,
+            lambda i: i.recognise(
                 benefit_vnd=benefit_vnd,
                 applied_at=cleaned_list(applied_at),
                 decision=clean(decision),
-                on=self.clock(),
-            )
-            await self._save(conn, written, actor, "RecogniseInitiative", initiative)
+                on=on,
+            ),
+            idempotency_key,
+            given,
+        )
 
     async def amend_recognition(
         self,
@@ -507,16 +693,35 @@ class CampaignCommands:
         benefit_vnd: int,
         applied_at: list[str],
         reason: str,
+        idempotency_key: str | None = None,
     ) -> None:
-        async with self.writing(actor) as (conn, written):
-            initiative = await self._initiative(conn, actor, initiative_id)
-            initiative.amend_recognition(
+        given = _given(locals())
+        await self._own_record(
+            actor,
+            "AmendInitiativeRecognition",
+            Initiative,
+            initiative_id,
+            lambda i: i.amend_recognition(
                 benefit_vnd=benefit_vnd, applied_at=cleaned_list(applied_at), reason=clean(reason)
-            )
-            await self._save(conn, written, actor, "AmendInitiativeRecognition", initiative)
+            ),
+            idempotency_key,
+            given,
+        )
 
-    async def withdraw_initiative(self, actor: Principal, initiative_id: UUID, reason: str) -> None:
-        async with self.writing(actor) as (conn, written):
-            initiative = await self._initiative(conn, actor, initiative_id)
-            initiative.withdraw(clean(reason))
-            await self._save(conn, written, actor, "WithdrawInitiative", initiative)
+    async def withdraw_initiative(
+        self,
+        actor: Principal,
+        initiative_id: UUID,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = _given(locals())
+        await self._own_record(
+            actor,
+            "WithdrawInitiative",
+            Initiative,
+            initiative_id,
+            lambda i: i.withdraw(clean(reason)),
+            idempotency_key,
+            given,
+        )

@@ -518,6 +518,9 @@ class CampaignFacts:
     indicators: Mapping[str, str]  # code → measure
     phases: Mapping[int, date]  # number → last day
     contents: tuple[str, ...]  # the contents a registering unit picks from
+    # The campaign stream's version these facts show: a decision on them is appended only if
+    # the campaign is still there (a guard), so a conclusion cannot slip in between.
+    version: int = 0
 
     def check_open(self) -> None:
         if self.status == DRAFT:

@@ -1,21 +1,24 @@
 """The campaigns' read model: ``campaigns``, ``campaign_phases``, ``campaign_indicators``,
 ``campaign_registrations`` and ``campaign_progress`` (shared/migrations/0005_campaigns.sql).
 
-The campaign commands apply their own events here in the transaction that appends them, so the
-model never lags the log and each event is applied exactly once: both commit or neither does.
-``rebuild`` empties it and replays every log into it (``thidua campaigns rebuild``).
+The projection runner applies the campaign events here (``PROJECTION``, shared/projections.py),
+rows and checkpoint in one transaction, so each event is applied exactly once; the commands only
+append. ``thidua projections rebuild campaigns`` builds a new version beside the live one and
+swaps it in (shared/projection_rebuild.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from functools import cache
+from functools import cache, partial
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
 import orjson
 
+from services.campaign.actuals import TREE_EVENTS, Touched, refresh
 from services.campaign.domain import (
     CAMPAIGN_EVENTS,
     INITIATIVE_EVENTS,
@@ -65,8 +68,11 @@ def _default(value: Any) -> Any:
 
 
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
-    """Project stored campaign events, in log order, on ``conn`` (the command's transaction)."""
+    """Project stored campaign events, in log order, on ``conn``; then count again the
+    indicators they touched, once for the batch (services/campaign/actuals.py)."""
     pledges: list[tuple[Any, ...]] = []  # a run of new pledges goes in as one statement
+    touched = Touched()
+    targets: list[tuple[StoredEvent, Any]] = []  # written once the indicators are locked
     day: date | None = None
     for stored in events:
         if recorded_on(stored) != day:
@@ -76,17 +82,26 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
             day = recorded_on(stored)
             await conn.execute("SELECT set_config('thidua.recorded_on', $1, true)", day.isoformat())
         if stored.event_type == "PledgeRegistered":
-            pledges.append(pledge_row(stored.tenant_id, stored.stream_id, registry.decode(stored)))
+            pledges.append(_pledge_row_of(registry, stored))
+            touched.note_pledge(stored.tenant_id, stored.stream_id)
             continue
         if pledges:
             await insert_pledges(conn, pledges)
             pledges = []
+        if stored.event_type in TREE_EVENTS:  # the registry's: not decoded here
+            touched.note(stored, None)
+            continue
         # ProgressOpened has none: the reports carry everything the model keeps.
         handler = _HANDLERS.get(stored.event_type)
         if handler is not None:
-            await handler(conn, stored, registry.decode(stored))
+            event = registry.decode(stored)
+            touched.note(stored, event)
+            await handler(conn, stored, event)
+            if stored.event_type == "IndicatorTargetAmended":
+                targets.append((stored, event))
     if pledges:
         await insert_pledges(conn, pledges)
+    await refresh(conn, touched, before_count=partial(_set_targets, conn, targets))
 
 
 def recorded_on(stored: StoredEvent) -> date:
@@ -105,31 +120,6 @@ TABLES = (
     "campaign_works",
     "campaign_initiatives",
 )
-
-
-async def rebuild(conn: asyncpg.Connection, registry: EventRegistry, batch: int = 5000) -> int:
-    """Empty the campaigns' read model and replay every campaign event of every log, tenant by
-    tenant in seq order (as the table owner, in one transaction). A unit's rows come from its
-    own log alone, so the order between logs does not matter."""
-    await conn.execute(f"TRUNCATE {', '.join(TABLES)}")
-    names = sorted(registry.event_names())
-    count = 0
-    after: tuple[str, int] = ("", 0)
-    while True:
-        rows = await conn.fetch(
-            "SELECT tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
-            "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash FROM events "
-            "WHERE event_type = ANY ($1::text[]) AND (tenant_id, seq) > ($2, $3) "
-            "ORDER BY tenant_id, seq LIMIT $4",
-            names,
-            *after,
-            batch,
-        )
-        if not rows:
-            return count
-        await apply(conn, registry, [StoredEvent.from_row(r) for r in rows])
-        count += len(rows)
-        after = (rows[-1]["tenant_id"], rows[-1]["seq"])
 
 
 async def _created(conn, stored: StoredEvent, e: Any) -> None:
@@ -242,16 +232,21 @@ async def _amended(conn, stored: StoredEvent, e: Any) -> None:
 
 
 async def _target_amended(conn, stored: StoredEvent, e: Any) -> None:
-    await conn.execute(
-        "UPDATE campaign_indicators SET target = $4 WHERE tenant_id = $1 AND campaign_id = $2 "
-        "AND code = $3",
-        stored.tenant_id,
-        stored.stream_id,
-        e.code,
-        e.target,
-    )
+    # The indicator's row itself is written by _set_targets, after the batch locked it.
     note = {"on": stored.recorded_at.isoformat(), "reason": e.reason, "target": [e.code, e.target]}
     await _version(conn, stored, ", amendments = amendments || $4::jsonb", _json([note]))
+
+
+async def _set_targets(conn, amended: Sequence[tuple[StoredEvent, Any]]) -> None:
+    for stored, e in amended:
+        await conn.execute(
+            "UPDATE campaign_indicators SET target = $4 WHERE tenant_id = $1 "
+            "AND campaign_id = $2 AND code = $3",
+            stored.tenant_id,
+            stored.stream_id,
+            e.code,
+            e.target,
+        )
 
 
 async def _phase_reviewed(conn, stored: StoredEvent, e: Any) -> None:
@@ -368,8 +363,7 @@ PLEDGE_COLUMNS = (
 
 
 def pledge_row(tenant_id: str, pledge_id: Any, e: Any) -> tuple[Any, ...]:
-    """A new pledge's row, from its PledgeRegistered event (or, in a bulk pledge, from the very
-    values that event was made of)."""
+    """A new pledge's row, from its PledgeRegistered event's values."""
     return (
         tenant_id,
         pledge_id,
@@ -385,6 +379,17 @@ def pledge_row(tenant_id: str, pledge_id: Any, e: Any) -> tuple[Any, ...]:
         "registered",
         1,
     )
+
+
+def _pledge_row_of(registry: EventRegistry, stored: StoredEvent) -> tuple[Any, ...]:
+    """A new pledge's row from its stored data, values decoded by the registry's codec but no
+    event object built (a bulk pledge brings 100,000 at once: building each event first
+    doubled the cost). Only the first schema has this shape: a later one is upcast."""
+    if stored.schema_version != 1:
+        return pledge_row(stored.tenant_id, stored.stream_id, registry.decode(stored))
+    decode = registry.codec.decode
+    fields = {k: decode(v) if type(v) is dict else v for k, v in stored.data.items()}
+    return pledge_row(stored.tenant_id, stored.stream_id, SimpleNamespace(**fields))
 
 
 async def insert_pledges(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -506,6 +511,10 @@ async def _recognition_amended(conn, stored: StoredEvent, e: Any) -> None:
     )
 
 
+async def _tree_changed(conn, stored: StoredEvent, e: Any) -> None:
+    """Nothing of its own: the figures over the tree are counted at the batch's end."""
+
+
 def _withdrawal(table: str, key: str):
     """The handler of a record's withdrawal: its status, and the reason kept in its history."""
 
@@ -545,6 +554,8 @@ _HANDLERS = {
     "InitiativeRecognised": _initiative_recognised,
     "InitiativeRecognitionAmended": _recognition_amended,
     "InitiativeWithdrawn": _withdrawal("campaign_initiatives", "initiative_id"),
+    # The registry's, read for the figures counted over the tree (actuals.TREE_EVENTS).
+    **dict.fromkeys(TREE_EVENTS, _tree_changed),
 }
 
 # The same handlers and batching as ``apply``, as a projection with checkpoints

@@ -22,6 +22,7 @@ from strawberry.types import Info
 from services.campaign.commands import CampaignCommands, commands_of
 from shared import access
 from shared.access import principal_of
+from shared.commands import idempotency_key_of
 from shared.errors import NotFound
 from shared.graphql import BigInt
 from shared.text import like_escaped, search_key
@@ -106,8 +107,8 @@ class Indicator:
     actual: BigInt | None = strawberry.field(
         description="Số thực hiện. Do đơn vị báo cáo: tổng các đợt theo báo cáo mới nhất của mỗi "
         "đơn vị (phần trăm: trung bình của các đơn vị, theo đợt gần nhất). Tính từ sự kiện: đếm "
-        "(chỉ tiêu tiền: cộng giá trị) các sự kiện đã nêu trong thời gian của phong trào. Chỉ gồm "
-        "những gì người xem được đọc."
+        "(chỉ tiêu tiền: cộng giá trị) các sự kiện đã nêu trong thời gian của phong trào. Là số "
+        "của chính phong trào, như đơn vị phát động thấy: mọi người xem đều thấy cùng một số."
     )
     achievement: float | None = strawberry.field(description="Mức đạt, % so với chỉ tiêu.")
 
@@ -118,14 +119,23 @@ class ChildRegistration:
     unit_name: str
     status: RegistrationStatus
     registered_on: date | None
-    contents: list[str] = strawberry.field(description="Nội dung chọn từ nội dung của phong trào.")
-    own_contents: list[str] = strawberry.field(
-        description="Nội dung đặc thù đơn vị tự xây dựng (không có trong nội dung của phong trào)."
-    )
     direct: bool = strawberry.field(
         description="Đơn vị trực thuộc trực tiếp, đang hoạt động, của đơn vị phát động (theo cây "
         "hôm nay)."
     )
+    # As read (JSON texts), decoded only when asked for: a province's list has hundreds.
+    contents_json: strawberry.Private[str | None]
+    own_contents_json: strawberry.Private[str | None]
+
+    @strawberry.field(description="Nội dung chọn từ nội dung của phong trào.")
+    def contents(self) -> list[str]:
+        return _list(self.contents_json)
+
+    @strawberry.field(
+        description="Nội dung đặc thù đơn vị tự xây dựng (không có trong nội dung của phong trào)."
+    )
+    def own_contents(self) -> list[str]:
+        return _list(self.own_contents_json)
 
 
 @strawberry.type(description="Một lần điều chỉnh sau phát động, với lý do.")
@@ -222,31 +232,11 @@ SELECT campaign_id AS key, number, name, starts, ends, review::text AS review
   FROM campaign_phases WHERE campaign_id = ANY ($1::uuid[]) ORDER BY number
 """
 
-# Computed: from the facts the indicator names (thidua_computed_actual, migration 0006).
-# Reported: latest report of each unit per phase; count and money add up over phases and units,
-# a percentage is averaged over the units' latest phase. Scope "own": the launching unit's alone
-# (an indicator's tenant_id is its campaign's unit).
+# The actual is the campaign's own figure, kept by the campaign projection
+# (services/campaign/actuals.py): the same for every reader who may see the campaign.
 INDICATORS = """
-WITH p AS (
-    SELECT p.campaign_id, p.code, p.tenant_id, p.actual,
-           row_number() OVER (PARTITION BY p.campaign_id, p.code, p.tenant_id
-                              ORDER BY p.phase DESC) AS latest
-      FROM campaign_progress p WHERE p.campaign_id = ANY ($1::uuid[])
-)
 SELECT i.campaign_id AS key, i.code, i.name, i.measure, i.target, i.source, i.computed_from,
-       i.scope, i.category,
-       CASE WHEN i.source = 'computed'
-            THEN (SELECT thidua_computed_actual(c.campaign_id, c.tenant_id, c.period_start,
-                                                c.period_end, i.scope, i.measure, i.computed_from)
-                    FROM campaigns c WHERE c.campaign_id = i.campaign_id)
-            WHEN i.measure = 'percent'
-            THEN (SELECT round(avg(p.actual))::bigint FROM p
-                   WHERE p.campaign_id = i.campaign_id AND p.code = i.code AND p.latest = 1
-                     AND (i.scope = 'subtree' OR p.tenant_id = i.tenant_id))
-            ELSE (SELECT sum(p.actual)::bigint FROM p
-                   WHERE p.campaign_id = i.campaign_id AND p.code = i.code
-                     AND (i.scope = 'subtree' OR p.tenant_id = i.tenant_id))
-       END AS actual
+       i.scope, i.category, i.actual
   FROM campaign_indicators i
  WHERE i.campaign_id = ANY ($1::uuid[])
  ORDER BY i.position
@@ -310,7 +300,7 @@ def _loader(info: Info, sql: str) -> DataLoader[uuid.UUID, list[Any]]:
 
 
 async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
-    async with access.scope(info.context["runtime"].pool, principal_of(info)) as conn:
+    async with access.reading(info) as conn:
         return await conn.fetch(sql, *args)
 
 
@@ -361,9 +351,9 @@ def _child(row: Any) -> ChildRegistration:
         unit_name=row["name"],
         status=status,
         registered_on=row["registered_on"],
-        contents=_list(row["contents"]),
-        own_contents=_list(row["own_contents"]),
         direct=row["direct"],
+        contents_json=row["contents"],
+        own_contents_json=row["own_contents"],
     )
 
 
@@ -560,6 +550,7 @@ class CampaignMutation:
             report_days=input.report_days,
             min_contents=input.min_contents,
             parent_campaign=parent,
+            idempotency_key=idempotency_key_of(info),
         )
         return await _campaign(info, campaign_id)
 
@@ -569,7 +560,12 @@ class CampaignMutation:
     ) -> Campaign:
         cid = client_uuid(campaign_id)
         await _commands(info).add_phase(
-            principal_of(info), cid, name=name, starts=starts, ends=ends
+            principal_of(info),
+            cid,
+            name=name,
+            starts=starts,
+            ends=ends,
+            idempotency_key=idempotency_key_of(info),
         )
         return await _campaign(info, cid)
 
@@ -589,13 +585,16 @@ class CampaignMutation:
             computed_from=input.computed_from,
             scope=input.scope.value,
             category=input.category.value if input.category else None,
+            idempotency_key=idempotency_key_of(info),
         )
         return await _campaign(info, cid)
 
     @strawberry.mutation(description="Phát động: kế hoạch được giữ nguyên từ đây.")
     async def launch_campaign(self, info: Info, campaign_id: strawberry.ID) -> Campaign:
         cid = client_uuid(campaign_id)
-        await _commands(info).launch(principal_of(info), cid)
+        await _commands(info).launch(
+            principal_of(info), cid, idempotency_key=idempotency_key_of(info)
+        )
         return await _campaign(info, cid)
 
     @strawberry.mutation(description="Điều chỉnh phong trào đã phát động, có lý do.")
@@ -604,7 +603,9 @@ class CampaignMutation:
     ) -> Campaign:
         cid = client_uuid(campaign_id)
         given = {k: v for k, v in vars(changes).items() if v is not None}
-        await _commands(info).amend(principal_of(info), cid, given, reason)
+        await _commands(info).amend(
+            principal_of(info), cid, given, reason, idempotency_key=idempotency_key_of(info)
+        )
         return await _campaign(info, cid)
 
     @strawberry.mutation(description="Điều chỉnh mục tiêu của một chỉ tiêu, có lý do.")
@@ -612,7 +613,9 @@ class CampaignMutation:
         self, info: Info, campaign_id: strawberry.ID, code: str, target: BigInt, reason: str
     ) -> Campaign:
         cid = client_uuid(campaign_id)
-        await _commands(info).amend_target(principal_of(info), cid, code, target, reason)
+        await _commands(info).amend_target(
+            principal_of(info), cid, code, target, reason, idempotency_key=idempotency_key_of(info)
+        )
         return await _campaign(info, cid)
 
     @strawberry.mutation(description="Sơ kết một đợt: báo cáo và số liệu.")
@@ -626,7 +629,12 @@ class CampaignMutation:
     ) -> Campaign:
         cid = client_uuid(campaign_id)
         await _commands(info).review_phase(
-            principal_of(info), cid, phase, report, _figures(figures or [])
+            principal_of(info),
+            cid,
+            phase,
+            report,
+            _figures(figures or []),
+            idempotency_key=idempotency_key_of(info),
         )
         return await _campaign(info, cid)
 
@@ -639,7 +647,13 @@ class CampaignMutation:
         figures: list[FigureInput] | None = None,
     ) -> Campaign:
         cid = client_uuid(campaign_id)
-        await _commands(info).conclude(principal_of(info), cid, report, _figures(figures or []))
+        await _commands(info).conclude(
+            principal_of(info),
+            cid,
+            report,
+            _figures(figures or []),
+            idempotency_key=idempotency_key_of(info),
+        )
         return await _campaign(info, cid)
 
     @strawberry.mutation(
@@ -667,6 +681,7 @@ class CampaignMutation:
             own_contents=own_contents or [],
             targets=_figures(targets or []),
             late=late,
+            idempotency_key=idempotency_key_of(info),
         )
         return await _campaign(info, cid)
 
@@ -693,6 +708,7 @@ class CampaignMutation:
             own_contents=own_contents or [],
             targets=_figures(targets or []),
             reason=reason,
+            idempotency_key=idempotency_key_of(info),
         )
         return await _campaign(info, cid)
 
@@ -701,7 +717,9 @@ class CampaignMutation:
         self, info: Info, campaign_id: strawberry.ID, reason: str
     ) -> Campaign:
         cid = client_uuid(campaign_id)
-        await _commands(info).withdraw_registration(principal_of(info), cid, reason)
+        await _commands(info).withdraw_registration(
+            principal_of(info), cid, reason, idempotency_key=idempotency_key_of(info)
+        )
         return await _campaign(info, cid)
 
     @strawberry.mutation(
@@ -716,5 +734,10 @@ class CampaignMutation:
         note: str = "",
     ) -> bool:
         return await _commands(info).report_progress(
-            principal_of(info), client_uuid(campaign_id), phase, _figures(actuals), note
+            principal_of(info),
+            client_uuid(campaign_id),
+            phase,
+            _figures(actuals),
+            note,
+            idempotency_key=idempotency_key_of(info),
         )

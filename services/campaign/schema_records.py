@@ -23,6 +23,7 @@ from services.campaign.rules import TITLES
 from services.campaign.schema import _commands, _read, client_uuid
 from shared import access
 from shared.access import principal_of
+from shared.commands import idempotency_key_of
 from shared.errors import NotFound
 from shared.graphql import BigInt
 from shared.text import like_escaped, search_key
@@ -152,7 +153,7 @@ async def _units(info: Info, unit_id: strawberry.ID | None, subtree: bool) -> li
     every unit ever below it; None when the unit is out of the caller's reach."""
     principal = principal_of(info)
     unit = str(unit_id) if unit_id else principal.tenant
-    async with access.scope(info.context["runtime"].pool, principal) as conn:
+    async with access.reading(info) as conn:
         if not access.may_read_unit(principal, await access.relation(conn, principal, unit)):
             return None
         if not subtree or not principal.roles & access.SUBTREE_READERS:
@@ -467,7 +468,9 @@ class RecordsMutation:
     @strawberry.mutation(description="Rút một giao ước của đơn vị mình, có lý do.")
     async def withdraw_pledge(self, info: Info, pledge_id: strawberry.ID, reason: str) -> Pledge:
         pid = client_uuid(pledge_id)
-        await _commands(info).withdraw_pledge(principal_of(info), pid, reason)
+        await _commands(info).withdraw_pledge(
+            principal_of(info), pid, reason, idempotency_key=idempotency_key_of(info)
+        )
         return _pledge(await _one(info, "campaign_pledges", "pledge_id", "*", pid))
 
     @strawberry.mutation(description="Đăng ký một công trình, sản phẩm gắn biển trong phong trào.")
@@ -481,6 +484,7 @@ class RecordsMutation:
             location=input.location,
             value_vnd=input.value_vnd,
             completion_due=input.completion_due,
+            idempotency_key=idempotency_key_of(info),
         )
         return _work(await _one(info, "campaign_works", "work_id", _WORK_COLUMNS, work_id))
 
@@ -492,13 +496,17 @@ class RecordsMutation:
         given = {k: v for k, v in vars(changes).items() if v is not None}
         if "kind" in given:
             given["kind"] = given["kind"].value
-        await _commands(info).amend_work(principal_of(info), wid, given, reason)
+        await _commands(info).amend_work(
+            principal_of(info), wid, given, reason, idempotency_key=idempotency_key_of(info)
+        )
         return _work(await _one(info, "campaign_works", "work_id", _WORK_COLUMNS, wid))
 
     @strawberry.mutation(description="Rút đăng ký công trình, sản phẩm, có lý do.")
     async def withdraw_work(self, info: Info, work_id: strawberry.ID, reason: str) -> Work:
         wid = client_uuid(work_id)
-        await _commands(info).withdraw_work(principal_of(info), wid, reason)
+        await _commands(info).withdraw_work(
+            principal_of(info), wid, reason, idempotency_key=idempotency_key_of(info)
+        )
         return _work(await _one(info, "campaign_works", "work_id", _WORK_COLUMNS, wid))
 
     @strawberry.mutation(description="Đăng ký một sáng kiến của đơn vị mình.")
@@ -510,6 +518,7 @@ class RecordsMutation:
             field=input.field,
             description=input.description,
             campaign_id=_optional_campaign(input.campaign_id),
+            idempotency_key=idempotency_key_of(info),
         )
         return await _initiative_of(info, initiative_id)
 
@@ -531,6 +540,7 @@ class RecordsMutation:
             benefit_vnd=benefit_vnd,
             applied_at=applied_at,
             decision=decision,
+            idempotency_key=idempotency_key_of(info),
         )
         return await _initiative_of(info, iid)
 
@@ -545,7 +555,12 @@ class RecordsMutation:
     ) -> Initiative:
         iid = client_uuid(initiative_id)
         await _commands(info).amend_recognition(
-            principal_of(info), iid, benefit_vnd=benefit_vnd, applied_at=applied_at, reason=reason
+            principal_of(info),
+            iid,
+            benefit_vnd=benefit_vnd,
+            applied_at=applied_at,
+            reason=reason,
+            idempotency_key=idempotency_key_of(info),
         )
         return await _initiative_of(info, iid)
 
@@ -554,7 +569,9 @@ class RecordsMutation:
         self, info: Info, initiative_id: strawberry.ID, reason: str
     ) -> Initiative:
         iid = client_uuid(initiative_id)
-        await _commands(info).withdraw_initiative(principal_of(info), iid, reason)
+        await _commands(info).withdraw_initiative(
+            principal_of(info), iid, reason, idempotency_key=idempotency_key_of(info)
+        )
         return await _initiative_of(info, iid)
 
 

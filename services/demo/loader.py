@@ -30,9 +30,8 @@ from uuid import UUID
 import asyncpg
 
 from services.campaign.bulk import PledgeRow, register_pledges
-from services.campaign.commands import CampaignCommands
+from services.campaign.commands import CampaignCommands, commands_of
 from services.campaign.domain import DRAFT
-from services.campaign.projections import build_registry as campaign_registry
 from services.demo.plans import (
     GRASSROOTS,
     NATIONAL,
@@ -47,8 +46,8 @@ from services.demo.plans import (
 )
 from services.gateway.runtime import Runtime
 from services.registry.commands import RegistryCommands
+from services.registry.commands import commands_of as registry_commands_of
 from services.registry.importer import import_units
-from services.registry.projections import build_registry as unit_registry
 from shared import access
 from shared.auth import Principal
 
@@ -105,8 +104,8 @@ def demo_context(runtime: Runtime, prefix: str = "") -> DemoContext:
     return DemoContext(
         runtime=runtime,
         prefix=prefix,
-        registry=RegistryCommands(runtime.pool, runtime.repository(unit_registry())),
-        campaigns=CampaignCommands(runtime.pool, runtime.repository(campaign_registry()), clock),
+        registry=registry_commands_of(runtime),
+        campaigns=commands_of(runtime, clock),
         clock=clock,
         plans=plans(),
     )

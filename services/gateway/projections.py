@@ -1,9 +1,9 @@
 """Which projections the runner keeps (shared/projections.py): the one list ``thidua serve`` and
 ``thidua projector`` run, and what an operator or an auditor is told about them.
 
-The runner's list is empty for now: the campaign commands still write their rows in their own
-transaction, and a runner applying the campaign projection as well would apply each event
-twice. When they stop, ``services.campaign.projections.PROJECTION`` goes here.
+The campaign commands write no read-model row: the runner applies the campaign projection
+(shared/migrations/0020_campaigns_by_the_runner.sql started its checkpoints where the commands'
+own writing stopped).
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from shared.projections import Projection, ProjectionRunner, ProjectionStatus, p
 
 
 def live_projections() -> list[Projection]:
-    return []
+    from services.campaign.projections import PROJECTION as CAMPAIGNS
+    from services.registry.projections import PROJECTION as REGISTRY
+
+    return [CAMPAIGNS, REGISTRY]  # the registry's is inline: its commands apply it
 
 
 def known_projections() -> dict[str, Projection]:

@@ -8,8 +8,7 @@ from datetime import date
 
 import pytest
 
-from services.campaign.commands import CampaignCommands
-from services.campaign.projections import build_registry
+from services.campaign.commands import CampaignCommands, commands_of
 from services.gateway.runtime import Runtime
 from tests.registry.conftest import Tree, principal, registry, tree  # noqa: F401  (fixtures)
 from tests.registry.test_graphql import client, elsewhere, tokens  # noqa: F401  (fixtures)
@@ -30,7 +29,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def campaigns(runtime: Runtime, clock: Clock) -> CampaignCommands:
-    return CampaignCommands(runtime.pool, runtime.repository(build_registry()), clock)
+    return commands_of(runtime, clock)
 
 
 def officer(tenant: str):

@@ -13,8 +13,7 @@ from uuid import UUID
 
 import httpx
 
-from services.campaign.commands import CampaignCommands
-from services.campaign.projections import build_registry
+from services.campaign.commands import commands_of
 from services.gateway.app import create_app
 from services.gateway.runtime import Runtime
 from shared.auth import TokenService
@@ -47,7 +46,7 @@ async def served(settings: Settings, acquire_timeout_s: float) -> AsyncIterator[
 
 
 async def initiatives_of(runtime: Runtime, unit: str, count: int) -> list[UUID]:
-    commands = CampaignCommands(runtime.pool, runtime.repository(build_registry()))
+    commands = commands_of(runtime)
     officer = principal(unit, "officer")
     return [
         await commands.register_initiative(officer, title=f"Sáng kiến {n}", authors=["Trần Thị B"])

@@ -63,8 +63,7 @@ from typing import Any
 import httpx
 
 from services.campaign.bulk import PledgeRow, register_pledges
-from services.campaign.commands import CampaignCommands
-from services.campaign.projections import build_registry as campaign_registry
+from services.campaign.commands import commands_of
 from services.campaign.schema import (
     CAMPAIGN_COLUMNS,
     INDICATORS,
@@ -73,9 +72,8 @@ from services.campaign.schema import (
 )
 from services.gateway.app import create_app
 from services.gateway.runtime import Runtime
-from services.registry.commands import RegistryCommands
+from services.registry.commands import commands_of as registry_commands_of
 from services.registry.importer import COLUMNS, import_units
-from services.registry.projections import build_registry as unit_registry
 from shared import access
 from shared.auth import Principal, TokenService
 from shared.db import owner_connection
@@ -186,7 +184,7 @@ class Province:
 
 async def set_up(runtime: Runtime) -> Province:
     data, children = tree_csv(GRASSROOTS_PER_CHILD)
-    commands = RegistryCommands(runtime.pool, runtime.repository(unit_registry()))
+    commands = registry_commands_of(runtime)
     started = time.perf_counter()
     async with owner_connection(runtime.url) as owner:  # as `thidua tenants import` does
         result = await import_units(commands, data, effective_on=ON, connection=owner)
@@ -194,7 +192,7 @@ async def set_up(runtime: Runtime) -> Province:
 
     started = time.perf_counter()
     clock = Clock()
-    campaigns = CampaignCommands(runtime.pool, runtime.repository(campaign_registry()), clock)
+    campaigns = commands_of(runtime, clock)
     actor = officer(PROVINCE)
     campaign_id = await campaigns.create(actor, **PLAN)
     await campaigns.add_phase(
@@ -492,7 +490,7 @@ async def bench_pledge(runtime: Runtime, province: Province) -> Rate:
     the read model, in one transaction); then the same rows again. The floor: the store's own
     batched append of the same events (the pledges' data, made in advance), 2,000 per append,
     one connection, one transaction, into another unit's log."""
-    commands = CampaignCommands(runtime.pool, runtime.repository(campaign_registry()))
+    commands = commands_of(runtime)
     grassroots = f"{province.children[0]}-cs0000"
     floor_unit = f"{province.children[1]}-cs0001"
     rows = pledge_rows(PLEDGE_ROWS)
