@@ -240,9 +240,8 @@ def tenants_import(
     same data are skipped, so importing a file twice writes nothing new."""
     from rich.progress import Progress
 
-    from services.registry.commands import RegistryCommands, today
+    from services.registry.commands import commands_of, today
     from services.registry.importer import import_units
-    from services.registry.projections import build_registry
 
     try:
         on = date.fromisoformat(effective) if effective else today()
@@ -260,7 +259,7 @@ def tenants_import(
     async def go():
         runtime = await Runtime.start(Settings())
         try:
-            commands = RegistryCommands(runtime.pool, runtime.repository(build_registry()))
+            commands = commands_of(runtime)
             with Progress(console=err, transient=True) as bar:
                 tasks: dict[str, Any] = {}
 
@@ -295,19 +294,14 @@ STAGES = {
 @tenants_app.command("rebuild")
 def tenants_rebuild() -> None:
     """Rebuild the registry's read model (units, closure table) from every unit's log."""
-    from services.registry.commands import RegistryCommands
     from services.registry.projections import build_registry, rebuild
 
     async def go() -> int:
         runtime = await Runtime.start(Settings())
         try:
-            commands = RegistryCommands(runtime.pool, runtime.repository(build_registry()))
             # As the owner: the application's role may not write the registry's tables.
-            async with (
-                owner_connection(runtime.url) as owner,
-                commands.writing(owner) as (conn, _),
-            ):
-                return await rebuild(conn, commands.repository.registry)
+            async with owner_connection(runtime.url) as owner:
+                return await rebuild(owner, build_registry())
         finally:
             await runtime.close()
 
@@ -316,15 +310,11 @@ def tenants_rebuild() -> None:
 
 @campaigns_app.command("rebuild")
 def campaigns_rebuild() -> None:
-    """Rebuild the campaigns' read model (campaigns, registrations, progress, pledges, works,
-    initiatives) from every unit's log, in one transaction."""
-    from services.campaign.projections import build_registry, rebuild
+    """Rebuild the campaigns' read model beside the live one and swap it in, while the server
+    keeps running: another name for ``thidua projections rebuild campaigns``."""
+    from services.gateway.cli_projections import rebuild_command
 
-    async def work(conn) -> int:
-        async with conn.transaction():
-            return await rebuild(conn, build_registry())
-
-    print(f"{_as_owner(work)} campaign events replayed")
+    rebuild_command("campaigns")
 
 
 @app.command()

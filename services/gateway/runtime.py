@@ -97,13 +97,8 @@ class Runtime:
         )
 
     def repository(self, registry: EventRegistry) -> Repository:
-        """A repository for a service's aggregates, snapshotting and retrying as configured."""
-        return Repository(
-            self.store,
-            registry,
-            snapshot_every=self.settings.snapshot_every,
-            retries=self.settings.command_retries,
-        )
+        """A repository for a service's aggregates, snapshotting as configured."""
+        return Repository(self.store, registry, snapshot_every=self.settings.snapshot_every)
 
     @cached_property
     def pipeline(self) -> Pipeline:

@@ -1,9 +1,10 @@
 """``thidua tenants import FILE.csv``: register a whole tree of units from one file.
 
 Columns ``id,parent_id,name,short_name,level,sector_type,members``, UTF-8. All or nothing: every
-line is checked first and every error is reported with its line number; then every new unit's
-log is opened and the read model written in one transaction. Units already registered with the
-same data are skipped, so importing the same file again writes nothing.
+line is checked first and every error is reported with its line number; then, as one command of
+the pipeline under the registry's lock, every new unit's log is opened and the registry's inline
+projection applies their events, in one transaction. Units already registered with the same data
+are skipped, so importing the same file again writes nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import io
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
 
-from services.registry import projections
-from services.registry.commands import RegistryCommands
+from services.registry.commands import RegistryCommands, project
 from services.registry.domain import (
     LEVEL_RANK,
     SECTOR_TYPES,
@@ -29,11 +29,12 @@ from services.registry.domain import (
     check_registration,
     unit_stream,
 )
+from services.registry.projections import WRITERS_LOCK
 from services.registry.rules import UnitFacts, check_parent
 from shared.aggregates import EventRegistry
-from shared.db import insert_rows
+from shared.commands import Attempt
 from shared.errors import DomainError, InvalidTenant
-from shared.eventstore import NewEvent, check_tenant
+from shared.eventstore import NewEvent, StoredEvent, check_tenant
 from shared.text import clean, search_key
 
 COLUMNS = ("id", "parent_id", "name", "short_name", "level", "sector_type", "members")
@@ -157,53 +158,52 @@ async def import_units(
 ) -> ImportResult:
     """Check the whole file, then register its new units in one transaction.
 
-    ``connection``: the database owner's, from an operator tool. It may write the read model by
-    COPY, which is what makes a national tree quick, and tidies the tables afterwards (VACUUM,
-    ANALYZE), so that subtree reads are answered from the index straight away. Without it (the
-    demo, on the application's pool) the new units' events are applied by the registry's own
-    function, as a command's are (services/registry/projections.py, apply_logged)."""
+    ``connection``: the database owner's, from an operator tool, which also tidies the tables
+    afterwards (VACUUM, ANALYZE), so that subtree reads are answered from the index straight
+    away. Either way the read model is written by the registry's projection, as a command's
+    events are (services/registry/projections.py)."""
     rows = read_rows(data)
+    if not rows:
+        return ImportResult(read=0, registered=0, unchanged=0)
     report = progress or (lambda stage, done, total: None)
+
+    async def decide(attempt: Attempt) -> list[str]:
+        conn = attempt.conn
+        stored, taken = await _stored(conn, rows)
+        # In id order: each index then grows at a few places at a time, not all over (the
+        # tables and their indexes are written twice as fast).
+        new = sorted(plan(rows, stored, effective_on, taken), key=_by_id)
+        report("check", len(rows), len(rows))
+        events = await _open_logs(commands, conn, new, effective_on, report)
+        await project(conn, events)
+        report("tree", len(new), len(new))
+        return [row.unit_id for row in new]
+
     with _no_gc_pauses():
-        async with commands.writing(connection) as (conn, written):
-            stored, taken = await _stored(conn, rows)
-            # In id order: each index then grows at a few places at a time, not all over (the
-            # tables and their indexes are written twice as fast).
-            new = sorted(plan(rows, stored, effective_on, taken), key=_by_id)
-            report("check", len(rows), len(rows))
-            if connection is None:
-                await _open_logs(commands, conn, new, effective_on, report)
-                places = [(r.unit_id, 1, search_key(r.name, r.short_name)) for r in new]
-                await projections.apply_logged(conn, places)
-            else:
-                await _import_read_model(commands, conn, new, effective_on, report)
-            report("tree", len(new), len(new))
-            written.extend((row.unit_id, 1) for row in new)
-    if new and connection is not None:
+        # The log of the file's first unit names the command; nothing else is keyed by it.
+        registered = await commands.commands.run_in_transaction(
+            None,
+            "ImportUnits",
+            decide,
+            tenant_id=rows[0].unit_id,
+            lock=WRITERS_LOCK,
+            connection=connection,
+            wait=False,
+        )
+    if registered and connection is not None:
         # The closure table is read from its index alone once its pages are marked all-visible;
         # the other two need only fresh statistics.
         await connection.execute("VACUUM (ANALYZE) unit_closure")
         await connection.execute("ANALYZE units, unit_parents")
         report("tidy", 1, 1)
-    return ImportResult(read=len(rows), registered=len(new), unchanged=len(rows) - len(new))
-
-
-async def _import_read_model(
-    commands: RegistryCommands,
-    conn: asyncpg.Connection,
-    new: list[Row],
-    effective_on: date,
-    report: Progress,
-) -> None:
-    """On the owner's connection: Python makes the read model's rows in a thread while the
-    database opens the logs, and writes them in bulk."""
-    known = await _known_closure(conn, new)
-    model = asyncio.ensure_future(asyncio.to_thread(_read_model, new, effective_on, known))
-    try:
-        await _open_logs(commands, conn, new, effective_on, report)
-    finally:
-        await asyncio.wait([model])
-    await _write_read_model(conn, model.result())
+    # After the tidying: a projection runner woken now would hold a snapshot while VACUUM ran,
+    # and VACUUM leaves pages that snapshot might still need unmarked.
+    if connection is None or not connection.is_in_transaction():
+        for unit_id in registered:
+            commands.store.announce(unit_id, 1)
+    return ImportResult(
+        read=len(rows), registered=len(registered), unchanged=len(rows) - len(registered)
+    )
 
 
 def _by_id(row: Row) -> str:
@@ -250,19 +250,23 @@ async def _open_logs(
     new: list[Row],
     effective_on: date,
     report: Progress,
-) -> None:
-    """Each new unit's log, opened with its UnitRegistered event, chunk by chunk. The database
-    opens one chunk while Python makes the next one's events: two cores, both busy."""
+) -> list[StoredEvent]:
+    """Each new unit's log, opened with its UnitRegistered event, chunk by chunk; the events as
+    the projection reads them. The database opens one chunk while Python makes the next one's
+    events: two cores, both busy. (The projection applies them all at once afterwards: applied
+    chunk by chunk, the import measured twice as slow, tests/perf/bench_tenancy.py.)"""
     if not new:
-        return
+        return []
     make = _registrations(new[0], effective_on, commands.repository.registry)
     meta = {"actor": "system", "command": "ImportUnits"}
+    opened: list[StoredEvent] = []
     pending: asyncio.Future[int] | None = None
     done = 0
     try:
         for start in range(0, len(new), _CHUNK):
             firsts = [(row.unit_id, make(row)) for row in new[start : start + _CHUNK]]
             prepared = commands.store.prepare_firsts(firsts, meta)
+            opened.extend(_as_opened(unit_id, event) for unit_id, event in firsts)
             if pending is not None:
                 done += await pending
                 report("logs", done, len(new))
@@ -277,8 +281,28 @@ async def _open_logs(
     if pending is not None:
         done += pending.result()
     report("logs", done, len(new))
+    return opened
 
 
+def _as_opened(unit_id: str, event: NewEvent) -> StoredEvent:
+    """A log's first event as the projection reads it (its place, type and data), without
+    reading it back: its time and hashes are the log's to know, and no projection reads them."""
+    return StoredEvent(
+        tenant_id=unit_id,
+        seq=1,
+        stream_id=event.stream_id,
+        stream_version=event.stream_version,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        data=event.data,
+        meta={},
+        recorded_at=_NOT_READ,
+        prev_hash=b"",
+        hash=b"",
+    )
+
+
+_NOT_READ = datetime.min.replace(tzinfo=UTC)
 _CHUNK = 5_000
 
 
@@ -415,86 +439,3 @@ def _parents_first(new: dict[str, Row]) -> list[Row]:
     for unit in new:
         depth_of(unit)
     return sorted(new.values(), key=lambda r: (depth[r.unit_id], r.line))
-
-
-@dataclass(frozen=True, slots=True)
-class _ReadModel:
-    """The rows new units add to the registry's tables."""
-
-    units: list[tuple[Any, ...]]
-    parents: list[tuple[str, str | None, date]]
-    closure: list[projections.ClosureRow]
-
-
-async def _known_closure(
-    conn: asyncpg.Connection, rows: list[Row]
-) -> dict[str, list[projections.ClosureRow]]:
-    """The stored closure rows of parents outside the file: where the new branches hang."""
-    ids = {r.unit_id for r in rows}
-    outside = list({r.parent_id for r in rows if r.parent_id is not None} - ids)
-    known: dict[str, list[projections.ClosureRow]] = {}
-    for r in await conn.fetch(
-        "SELECT ancestor, descendant, depth, valid_from, valid_to FROM unit_closure "
-        "WHERE descendant = ANY($1::text[])",
-        outside,
-    ):
-        known.setdefault(r["descendant"], []).append(tuple(r))  # type: ignore[arg-type]
-    return known
-
-
-def _read_model(
-    rows: list[Row], effective_on: date, known: dict[str, list[projections.ClosureRow]]
-) -> _ReadModel:
-    """Pure: it runs in a thread while the database opens the logs."""
-    units = [
-        (
-            r.unit_id,
-            r.name,
-            r.short_name,
-            r.level,
-            r.sector_type,
-            r.members,
-            r.parent_id,
-            effective_on,
-            search_key(r.name, r.short_name),
-            1,
-        )
-        for r in rows
-    ]
-    children = [r for r in rows if r.parent_id is not None]
-    life = {r.unit_id: (effective_on, None) for r in rows}
-    intervals = {
-        r.unit_id: [projections.Interval(r.parent_id, effective_on, None)] for r in children
-    }
-    closure = projections.closure_rows(
-        [r.unit_id for r in rows],
-        life,
-        intervals,  # type: ignore[arg-type]
-        known,
-    )
-    return _ReadModel(units, [(r.unit_id, r.parent_id, effective_on) for r in children], closure)
-
-
-async def _write_read_model(conn: asyncpg.Connection, model: _ReadModel) -> None:
-    await insert_rows(conn, "units", _UNIT_COLUMNS, model.units)
-    await insert_rows(
-        conn,
-        "unit_parents",
-        (("tenant_id", "text"), ("parent_id", "text"), ("valid_from", "date")),
-        model.parents,
-    )
-    await projections.insert_closure(conn, model.closure)
-
-
-_UNIT_COLUMNS = (
-    ("tenant_id", "text"),
-    ("name", "text"),
-    ("short_name", "text"),
-    ("level", "text"),
-    ("sector_type", "text"),
-    ("members", "int"),
-    ("parent_id", "text"),
-    ("since", "date"),
-    ("search_key", "text"),
-    ("version", "int"),
-)

@@ -1,12 +1,13 @@
 """The registry's read model: ``units`` (each unit now), ``unit_parents`` (whose child over which
 days) and ``unit_closure`` (ancestor, descendant, depth over a span of days).
 
-The registry's commands apply their own events in the same transaction that appends them (the
-tree's rules read this model, so it must never lag), through the owner's function
-``thidua_registry_apply``, which takes the places of registry events already in the log
-(shared/migrations/0010_dated_reach.sql): the application itself may not write these tables.
-The Python below does the same work for an operator on the owner's connection: ``rebuild``
-replays every log, and the importer builds a whole national tree at once.
+``PROJECTION`` is the registry's inline projection (shared/projections.py): its rows are the
+reach of every read and the tree's rules read them, so they must never lag. The registry's
+commands and the importer apply it in the transaction that appends the events
+(``apply_inline``), through the owner's function ``thidua_registry_apply``, which takes the places
+of registry events already in the log (shared/migrations/0010_dated_reach.sql): the application
+itself may not write these tables. The Python below does the same work for an operator on the
+owner's connection: ``rebuild`` replays every log.
 
 ``units.parent_id`` is the parent as of today: a move dated in the future leaves it for its day.
 """
@@ -26,6 +27,7 @@ from services.registry.domain import DISSOLVED, MERGED, REGISTRY_EVENTS, Unit
 from shared.aggregates import EventRegistry
 from shared.db import insert_rows
 from shared.eventstore import StoredEvent
+from shared.projections import Projection
 from shared.text import search_key
 
 REGISTRY_EVENT_TYPES = (
@@ -40,6 +42,9 @@ REGISTRY_EVENT_TYPES = (
 # (ancestor, descendant, depth, valid_from, valid_to); valid_to None: still so.
 ClosureRow = tuple[str, str, int, date, date | None]
 
+
+# Every writer of the registry's tables queues here: its rules span the tree.
+WRITERS_LOCK = 0x7468_6964_7561_0001
 
 # Where a registry event is in the log (tenant, seq), and the search key of its unit's name
 # (shared/text.py; the one field the database cannot derive itself).
@@ -56,6 +61,31 @@ async def apply_logged(conn: asyncpg.Connection, places: Sequence[Place]) -> Non
             seqs,
             keys,
         )
+
+
+# Events whose data carries the unit's name: the others leave the search key as it is.
+_NAMING = frozenset({"UnitRegistered", "UnitRenamed"})
+
+
+def place_of(stored: StoredEvent) -> Place:
+    named = stored.event_type in _NAMING
+    key = search_key(stored.data["name"], stored.data.get("short_name")) if named else ""
+    return stored.tenant_id, stored.seq, key
+
+
+async def _apply_logged_events(
+    conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]
+) -> None:
+    """The projection's batch: one call of the owner's function, the closure rewritten once."""
+    await apply_logged(conn, [place_of(e) for e in events])
+    # The campaigns' figures counting new units above them (migration 0022).
+    founded = [e.tenant_id for e in events if e.event_type == "UnitRegistered"]
+    if founded:
+        await conn.execute("SELECT thidua_units_founded($1::text[])", founded)
+
+
+async def _apply_one(conn: asyncpg.Connection, stored: StoredEvent, event: Any) -> None:
+    await apply_logged(conn, [place_of(stored)])
 
 
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
@@ -319,8 +349,15 @@ def _by_descendant(row: ClosureRow) -> tuple[str, int]:
 
 
 async def rebuild(conn: asyncpg.Connection, registry: EventRegistry, batch: int = 5000) -> int:
-    """Empty the read model and replay every unit's registry events (on the owner's connection).
-    Registry commands are serialized, so the order they were recorded in is their order."""
+    """Empty the read model and replay every unit's registry events (on the owner's connection,
+    in one transaction). Registry commands are serialized, so the order they were recorded in is
+    their order; the rebuild holds their lock, so none writes meanwhile."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITERS_LOCK)
+        return await _replay_all(conn, registry, batch)
+
+
+async def _replay_all(conn: asyncpg.Connection, registry: EventRegistry, batch: int) -> int:
     await conn.execute("DELETE FROM unit_closure; DELETE FROM unit_parents; DELETE FROM units")
     count = 0
     cursor_at: tuple[Any, ...] | None = None
@@ -349,3 +386,16 @@ def build_registry() -> EventRegistry:
     registry = EventRegistry()
     registry.register(Unit, *REGISTRY_EVENTS)
     return registry
+
+
+# Named "registry": only it may advance its checkpoint from the application's role
+# (thidua_advance_inline, shared/migrations/0018_projections.sql).
+PROJECTION = Projection(
+    "registry",
+    1,
+    build_registry(),
+    handlers=dict.fromkeys(REGISTRY_EVENT_TYPES, _apply_one),
+    tables=("units", "unit_parents", "unit_closure"),
+    apply=_apply_logged_events,
+    inline=True,
+)

@@ -15,10 +15,10 @@ import orjson
 import strawberry
 from strawberry.types import Info
 
-from services.registry.commands import UNIT_COLUMNS, RegistryCommands, today
-from services.registry.projections import build_registry
+from services.registry.commands import UNIT_COLUMNS, RegistryCommands, commands_of, today
 from shared import access
 from shared.access import principal_of
+from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
 from shared.eventstore import check_tenant
 from shared.text import like_escaped, search_key
@@ -103,8 +103,7 @@ class UnitConnection:
 
 
 def _commands(info: Info) -> RegistryCommands:
-    runtime = info.context["runtime"]
-    return RegistryCommands(runtime.pool, runtime.repository(build_registry()))
+    return commands_of(info.context["runtime"])
 
 
 def _cursor(row: Any) -> str:
@@ -172,7 +171,7 @@ class RegistryQuery:
     @strawberry.field(description="Người đang gọi và đơn vị của họ.")
     async def me(self, info: Info) -> Me:
         principal = principal_of(info)
-        async with access.scope(info.context["runtime"].pool, principal) as conn:
+        async with access.reading(info) as conn:
             row = await conn.fetchrow(
                 f"SELECT {UNIT_COLUMNS} FROM units WHERE tenant_id = $1", principal.tenant
             )
@@ -188,7 +187,7 @@ class RegistryQuery:
         principal = principal_of(info)
         try:
             unit_id = _checked_id(id)
-            async with access.scope(info.context["runtime"].pool, principal) as conn:
+            async with access.reading(info) as conn:
                 await access.require_readable(conn, principal, unit_id)
                 row = await conn.fetchrow(
                     f"SELECT {UNIT_COLUMNS} FROM units WHERE tenant_id = $1", unit_id
@@ -218,7 +217,7 @@ class RegistryQuery:
         position = _after(after)
         day = on or today()
         root = _checked_id(parent_id) if parent_id is not None else principal.tenant
-        async with access.scope(info.context["runtime"].pool, principal) as conn:
+        async with access.reading(info) as conn:
             await access.require_readable(conn, principal, root)
             if not principal.roles & access.SUBTREE_READERS:
                 raise access.Forbidden("Vai trò đoàn viên chỉ xem được đơn vị của mình.")
@@ -277,6 +276,7 @@ class RegistryMutation:
             members=input.members,
             parent_id=_checked_id(input.parent_id),
             effective_on=input.effective_on,
+            idempotency_key=idempotency_key_of(info),
         )
         return Unit.from_row(row)
 
@@ -285,7 +285,13 @@ class RegistryMutation:
         self, info: Info, id: strawberry.ID, name: str, short_name: str | None = None
     ) -> Unit:
         principal = principal_of(info)
-        row = await _commands(info).rename(principal, _checked_id(id), name, short_name)
+        row = await _commands(info).rename(
+            principal,
+            _checked_id(id),
+            name,
+            short_name,
+            idempotency_key=idempotency_key_of(info),
+        )
         return Unit.from_row(row)
 
     @strawberry.mutation(description="Chuyển đơn vị sang cấp trên khác từ một ngày.")
@@ -294,7 +300,11 @@ class RegistryMutation:
     ) -> Unit:
         principal = principal_of(info)
         row = await _commands(info).move(
-            principal, _checked_id(id), _checked_id(parent_id), effective_on
+            principal,
+            _checked_id(id),
+            _checked_id(parent_id),
+            effective_on,
+            idempotency_key=idempotency_key_of(info),
         )
         return Unit.from_row(row)
 
@@ -306,7 +316,11 @@ class RegistryMutation:
         if not 1 <= len(ids) <= 100:
             raise InvalidInput("Sáp nhập 1–100 đơn vị một lần.")
         row = await _commands(info).merge(
-            principal, [_checked_id(i) for i in ids], _checked_id(into), effective_on
+            principal,
+            [_checked_id(i) for i in ids],
+            _checked_id(into),
+            effective_on,
+            idempotency_key=idempotency_key_of(info),
         )
         return Unit.from_row(row)
 
@@ -317,5 +331,11 @@ class RegistryMutation:
         principal = principal_of(info)
         if len(reason) > 1000:
             raise InvalidInput("Lý do tối đa 1000 ký tự.")
-        row = await _commands(info).dissolve(principal, _checked_id(id), effective_on, reason)
+        row = await _commands(info).dissolve(
+            principal,
+            _checked_id(id),
+            effective_on,
+            reason,
+            idempotency_key=idempotency_key_of(info),
+        )
         return Unit.from_row(row)

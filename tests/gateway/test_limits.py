@@ -14,8 +14,7 @@ import structlog
 
 from services.gateway.app import create_app
 from services.gateway.limits import computed
-from services.registry.commands import RegistryCommands
-from services.registry.projections import build_registry
+from services.registry.commands import commands_of
 from shared.auth import TokenService
 
 LOG = "{ %s }"
@@ -25,7 +24,7 @@ VERIFY = 'v%d: verification(unitId: "%s") { ok count }'
 
 @pytest.fixture
 async def unit(runtime) -> str:
-    registry = RegistryCommands(runtime.pool, runtime.repository(build_registry()))
+    registry = commands_of(runtime)
     unit_id = f"l{uuid.uuid4().hex[:8]}-tld"
     await registry.register(None, unit_id=unit_id, name="Đơn vị thử giới hạn", level="national")
     return unit_id

@@ -8,14 +8,13 @@ import uuid
 import pytest
 
 from services.gateway.verifications import Verifications
-from services.registry.commands import RegistryCommands
-from services.registry.projections import build_registry
+from services.registry.commands import RegistryCommands, commands_of
 from shared import access
 
 
 @pytest.fixture
 def registry(runtime) -> RegistryCommands:
-    return RegistryCommands(runtime.pool, runtime.repository(build_registry()))
+    return commands_of(runtime)
 
 
 def reader(runtime, unit_id: str):

@@ -24,9 +24,8 @@ from datetime import date
 from pathlib import Path
 
 from services.gateway.runtime import Runtime
-from services.registry.commands import RegistryCommands
+from services.registry.commands import commands_of
 from services.registry.importer import COLUMNS, import_units
-from services.registry.projections import build_registry
 from shared import access
 from shared.auth import Principal
 from shared.db import owner_connection
@@ -75,7 +74,7 @@ async def main() -> None:
     runtime = await Runtime.start(settings, cleanup="delete")
     try:
         data, tops = tree_csv(GRASSROOTS)
-        commands = RegistryCommands(runtime.pool, runtime.repository(build_registry()))
+        commands = commands_of(runtime)
         started = time.perf_counter()
         stages: dict[str, float] = {}
 

@@ -9,8 +9,7 @@ from datetime import date
 import pytest
 
 from services.gateway.runtime import Runtime
-from services.registry.commands import RegistryCommands
-from services.registry.projections import build_registry
+from services.registry.commands import RegistryCommands, commands_of
 from shared.auth import Principal
 
 SINCE = date(2024, 1, 1)
@@ -18,7 +17,7 @@ SINCE = date(2024, 1, 1)
 
 @pytest.fixture
 def registry(runtime: Runtime) -> RegistryCommands:
-    return RegistryCommands(runtime.pool, runtime.repository(build_registry()))
+    return commands_of(runtime)
 
 
 @dataclass

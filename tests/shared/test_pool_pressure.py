@@ -16,13 +16,12 @@ from datetime import date
 
 import pytest
 
-from services.campaign.commands import CampaignCommands
-from services.campaign.projections import build_registry as campaign_registry
+from services.campaign.commands import commands_of
 from services.gateway.runtime import Runtime
-from services.registry.commands import RegistryCommands
-from services.registry.projections import build_registry as unit_registry
+from services.registry.commands import commands_of as registry_commands_of
 from shared import access, aggregates
 from shared.aggregates import Repository
+from shared.commands import Attempt, Pipeline
 from shared.db import ServiceBusy
 from shared.eventstore import NewEvent
 from shared.settings import Settings
@@ -56,12 +55,12 @@ async def test_four_times_the_pool_of_commands_on_existing_initiatives_all_finis
 ):
     # Given 4 × POOL initiatives of one grassroots unit
     officer = principal(tree.cs1, "officer")
-    setup = CampaignCommands(runtime.pool, runtime.repository(campaign_registry()))
+    setup = commands_of(runtime)
     ids = [
         await setup.register_initiative(officer, title=f"Sáng kiến số {n}", authors=["Lê Văn An"])
         for n in range(4 * POOL)
     ]
-    commands = CampaignCommands(small.pool, small.repository(campaign_registry()))
+    commands = commands_of(small)
 
     async def recognise(initiative_id: uuid.UUID) -> None:
         await commands.recognise_initiative(
@@ -99,7 +98,7 @@ async def test_four_times_the_pool_of_registry_commands_all_finish(
             parent_id=tree.upper1,
             effective_on=date(2024, 1, 1),
         )
-    commands = RegistryCommands(small.pool, small.repository(unit_registry()))
+    commands = registry_commands_of(small)
     admin = principal(tree.upper1, "admin")
 
     # When each is renamed at once, on the small pool (registry writers also queue on a lock)
@@ -226,49 +225,39 @@ async def test_an_untouched_snapshot_loads_without_being_counted(repo, store, te
     assert aggregates.snapshot_stats.ignored == ignored
 
 
-# --- a command's own connection, through Repository.execute ------------------------------------
+# --- a command on its caller's connection (shared/commands.py run_in_transaction) ---------------
 
 
-async def test_execute_on_the_commands_connection_retries_a_conflict_inside_its_transaction(
+async def test_a_command_on_the_callers_connection_decides_a_conflict_again_in_its_transaction(
     repo, store, tenant
 ):
-    # Given a notebook, and a command that holds one scoped connection in a transaction
+    # Given a notebook, and a caller that holds one scoped connection in a transaction
     notebook = Notebook(title="Sổ tay", owner=uuid.uuid4(), opened_on=date(2025, 1, 15))
     async with as_unit(store, tenant) as conn:
         await repo.save(tenant, notebook, connection=conn)
+    notebooks = Pipeline(store.pool, store, retries=3).service(build_registry())
     attempts = 0
 
+    async def write_a_note(attempt: Attempt) -> None:
+        nonlocal attempts
+        attempts += 1
+        loaded = await attempt.get(notebook.id)
+        if attempts == 1:  # someone else writes between our load and our save
+            async with as_unit(store, tenant) as theirs:
+                other = await repo.get(tenant, notebook.id, connection=theirs)
+                other.write("người khác ghi trước")
+                await repo.save(tenant, other, connection=theirs)
+        loaded.write("ghi chú của tôi")
+        attempt.save(loaded)
+
+    # When a command runs on that connection and meets a conflict
     async with as_unit(store, tenant) as conn:
-
-        async def write_a_note():
-            nonlocal attempts
-            attempts += 1
-            loaded = await repo.get(tenant, notebook.id, connection=conn)
-            if attempts == 1:  # someone else writes between our load and our save
-                async with as_unit(store, tenant) as theirs:
-                    other = await repo.get(tenant, notebook.id, connection=theirs)
-                    other.write("người khác ghi trước")
-                    await repo.save(tenant, other, connection=theirs)
-            loaded.write("ghi chú của tôi")
-            return [loaded]
-
-        # When it runs on that connection and meets a conflict
-        await repo.execute(tenant, write_a_note, connection=conn)
+        await notebooks.run_in_transaction(
+            principal(tenant, "officer"), "WriteNote", write_a_note, connection=conn
+        )
 
     # Then the conflict was decided again in the same transaction, which then committed
     assert attempts == 2
     async with as_unit(store, tenant) as conn:
         final = await repo.get(tenant, notebook.id, connection=conn)
     assert final.notes == ["người khác ghi trước", "ghi chú của tôi"]
-
-
-async def test_execute_on_a_connection_replays_a_repeated_idempotency_key(repo, store, tenant):
-    async def open_notebook():
-        return [Notebook(title="Sổ tay", owner=uuid.uuid4(), opened_on=date(2025, 1, 15))]
-
-    async with as_unit(store, tenant) as conn:
-        first = await repo.execute(tenant, open_notebook, idempotency_key="k1", connection=conn)
-        again = await repo.execute(tenant, open_notebook, idempotency_key="k1", connection=conn)
-        head = await store.head(tenant, connection=conn)
-    assert again.replayed and again.seqs == first.seqs
-    assert head.seq == 1
