@@ -39,6 +39,9 @@ RETIRED_SCHEMA = "thidua_retired"
 _ON_TABLE = re.compile(r" ON \S+ USING ")  # in pg_get_indexdef's "CREATE INDEX i ON t USING"
 SWAP_ATTEMPTS = 30
 PROGRESS_EVERY_S = 0.2
+# How long catch_up waits on another runner that is taking its batches before it leaves the rest
+# to the swap.
+STALLED_S = 1.0
 
 
 def building_schema(projection: Projection) -> str:
@@ -120,6 +123,7 @@ async def catch_up(
     then is for the swap to apply under its lock. ``progress(applied, heads)``, in events, at
     most every ``PROGRESS_EVERY_S`` and at the end."""
     reported = 0.0
+    lag, moved = float("inf"), time.monotonic()
     while True:
         async with pool.acquire() as conn:
             await add_checkpoints(conn, target)
@@ -139,7 +143,17 @@ async def catch_up(
                 if not batch.full:
                     break
         if applied < batch_size:
-            break
+            # Another runner (thidua serve's own) may be taking the batches: what is left is
+            # measured by the checkpoints, not by what this loop applied.
+            # Stop too once nobody has moved it on for a while: the swap applies the rest
+            # under its lock.
+            async with pool.acquire() as conn:
+                done, heads = await _counts(conn, target)
+            if heads - done < lag:
+                lag, moved = heads - done, time.monotonic()
+            if lag < batch_size or time.monotonic() - moved > STALLED_S:
+                break
+            await asyncio.sleep(0.05)
     if progress is not None:
         async with pool.acquire() as conn:
             progress(*await _counts(conn, target))

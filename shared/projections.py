@@ -5,13 +5,15 @@ and its checkpoint (projection_checkpoints: name, version, tenant, last seq; mig
 written in one transaction, so a crash between the two cannot happen: a batch is applied whole
 or not at all. The log's seq is per tenant, so is the checkpoint.
 
-The :class:`ProjectionRunner` applies every non-inline projection: for each tenant whose head is
-past the checkpoint it locks the checkpoint row (``FOR UPDATE SKIP LOCKED``: several processes
-share the tenants without being told how), reads up to ``batch_size`` events of the projection's
-types after it, applies them, and advances the checkpoint; when the batch was not full, to the
-head read at its start, so a tenant whose newer events concern other projections reads as caught
-up. It is woken by the log signal and polls as the fallback. It connects as
-``thidua_projector`` (shared/db.py ``create_projector_pool``).
+The :class:`ProjectionRunner` applies every non-inline projection: for the tenants whose heads
+are past their checkpoints (up to :data:`GROUP_TENANTS` at a time) it locks their checkpoint rows
+(``FOR UPDATE SKIP LOCKED``: several processes share the tenants without being told how), reads
+up to ``batch_size`` events of the projection's types after each, applies them, and advances the
+checkpoints, all in one transaction (:func:`run_batches`; committed without waiting for its
+flush, which loses nothing: see there); when a tenant's batch was not full, to the head read at
+its start, so a tenant whose newer events concern other projections reads as caught up. It is
+woken by the log signal and polls as the fallback. It connects as ``thidua_projector``
+(shared/db.py ``create_projector_pool``).
 
 An inline projection (the registry's, whose rows are the reach of every read) is applied by the
 command that appends its events, in that transaction, through :func:`apply_inline`.
@@ -47,6 +49,14 @@ BatchApply = Callable[[asyncpg.Connection, EventRegistry, Sequence[StoredEvent]]
 
 LIVE_SCHEMA = "public"
 LAG_SAMPLES = 4096
+# Tenants whose batches the runner applies in one transaction: enough for every writer of a
+# busy moment, few enough that a failure retried tenant by tenant stays cheap.
+GROUP_TENANTS = 64
+# A command waiting for its position asks the checkpoint table this long after it began waiting
+# (then ever less often): a projector in another process may have applied it.
+FIRST_POLL_S = 0.05
+# Rounds of the runner in flight at once (see ProjectionRunner._run).
+ROUNDS_AT_ONCE = 2
 
 _EVENT_COLUMNS = (
     "tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
@@ -117,61 +127,137 @@ async def run_batch(
     """Apply the next batch of ``tenant_id``'s events to ``target`` in one transaction, with its
     checkpoint. None when the checkpoint row is taken by another runner (``wait``: wait for it
     instead) or already at the head."""
+    batches = await run_batches(conn, target, [tenant_id], batch_size, wait=wait)
+    return batches[0] if batches else None
+
+
+async def run_batches(
+    conn: asyncpg.Connection,
+    target: Target,
+    tenant_ids: Sequence[str],
+    batch_size: int,
+    *,
+    wait: bool = False,
+) -> list[Batch]:
+    """The next batch of each of ``tenant_ids`` (up to ``batch_size`` events each), applied to
+    ``target`` in ONE transaction with their checkpoints: sixteen writers' single events cost
+    one transaction of the runner, not sixteen. Tenants whose checkpoint row another runner
+    holds (``wait``: waited for, in tenant order) or that are at their head are left out.
+
+    The transaction commits with ``synchronous_commit`` off: it holds nothing but rebuildable
+    rows and the checkpoints that say how far they go, written together. A crash may lose the
+    last such commits, rows and checkpoints together, never one without the other, and the
+    runner applies those events again from the log: each event is still applied exactly once.
+    The events themselves were durable before any command answered (the append's own commit is
+    synchronous), and a commit is visible to every reader as soon as it returns, so read your
+    own writes holds as well."""
     lock = "FOR UPDATE OF c" if wait else "FOR UPDATE OF c SKIP LOCKED"
     async with conn.transaction():
-        # The version's state and schema as they are now, not as the runner last saw them: a
-        # swap may have made a building version live (its tables now in public) or retired one.
-        row = await conn.fetchrow(
-            "SELECT c.last_seq, h.seq AS head, v.schema_name FROM projection_checkpoints c "
+        # One round trip: the checkpoints taken, each with its batch of events (or none), and
+        # the commit mode set. The version's state and schema as they are now, not as the
+        # runner last saw them: a swap may have made a building version live (its tables now
+        # in public) or retired one.
+        rows = await conn.fetch(
+            "SELECT t.tenant_id AS taken, t.head, t.schema_name, e.* "
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unflushed, "
+            "(SELECT c.tenant_id, c.last_seq, h.seq AS head, v.schema_name "
+            "FROM projection_checkpoints c "
             "JOIN tenant_heads h ON h.tenant_id = c.tenant_id "
             "JOIN projection_versions v ON v.name = c.name AND v.version = c.version "
             "AND v.state <> 'retired' "
-            f"WHERE c.name = $1 AND c.version = $2 AND c.tenant_id = $3 {lock}",
+            "WHERE c.name = $1 AND c.version = $2 AND c.tenant_id = ANY ($3::text[]) "
+            f"AND c.last_seq < h.seq ORDER BY c.tenant_id {lock}) AS t "
+            f"LEFT JOIN LATERAL (SELECT {_EVENT_COLUMNS} FROM events "
+            "WHERE tenant_id = t.tenant_id AND seq > t.last_seq AND seq <= t.head "
+            "AND event_type = ANY ($4::text[]) ORDER BY seq LIMIT $5) AS e ON true "
+            "ORDER BY t.tenant_id, e.seq",
             target.name,
             target.version,
-            tenant_id,
-        )
-        if row is None or row["last_seq"] >= row["head"]:
-            return None
-        rows = await conn.fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq > $2 "
-            "AND seq <= $3 AND event_type = ANY ($4::text[]) ORDER BY seq LIMIT $5",
-            tenant_id,
-            row["last_seq"],
-            row["head"],
+            list(tenant_ids),
             target.projection.event_types,
             batch_size,
         )
-        events = [StoredEvent.from_row(r) for r in rows]
-        if row["schema_name"] != LIVE_SCHEMA:
+        if not rows:
+            return []
+        taken = list({r["taken"]: r for r in rows}.values())
+        events = [StoredEvent.from_row(r) for r in rows if r["seq"] is not None]
+        schema = taken[0]["schema_name"]
+        if schema != LIVE_SCHEMA:
             await conn.execute(
-                "SELECT set_config('search_path', quote_ident($1) || ', public', true)",
-                row["schema_name"],
+                "SELECT set_config('search_path', quote_ident($1) || ', public', true)", schema
             )
         await target.projection.project(conn, events)
-        full = len(events) == batch_size
-        last = events[-1].seq if full else row["head"]
+        batches = _batches(taken, events, batch_size)
         await conn.execute(
-            "UPDATE projection_checkpoints SET last_seq = $4, updated_at = now() "
-            "WHERE name = $1 AND version = $2 AND tenant_id = $3",
+            "UPDATE projection_checkpoints c SET last_seq = b.last, updated_at = now() "
+            "FROM unnest($3::text[], $4::bigint[]) AS b (tenant, last) "
+            "WHERE c.name = $1 AND c.version = $2 AND c.tenant_id = b.tenant",
             target.name,
             target.version,
-            tenant_id,
-            last,
+            [b.tenant_id for b in batches],
+            [b.last_seq for b in batches],
         )
-    return Batch(tenant_id, last, len(events), full, tuple(e.recorded_at for e in events))
+    return batches
+
+
+def _batches(
+    taken: Sequence[asyncpg.Record], events: Sequence[StoredEvent], batch_size: int
+) -> list[Batch]:
+    """Each tenant's batch: a full one ends at its last event (more may follow), any other at
+    the head read at the start, so newer events of other projections leave no lag behind."""
+    by_tenant: dict[str, list[StoredEvent]] = {t["taken"]: [] for t in taken}
+    for stored in events:
+        by_tenant[stored.tenant_id].append(stored)
+    batches = []
+    for row in taken:
+        mine = by_tenant[row["taken"]]
+        full = len(mine) == batch_size
+        last = mine[-1].seq if full else row["head"]
+        recorded = tuple(e.recorded_at for e in mine)
+        batches.append(Batch(row["taken"], last, len(mine), full, recorded))
+    return batches
+
+
+# Parameters: $1 the projection's name, $2 the version, $3 its event types.
+_MISSING = (
+    "SELECT $1, $2, h.tenant_id FROM tenant_heads h WHERE NOT EXISTS ("
+    "SELECT 1 FROM projection_checkpoints c WHERE c.name = $1 AND c.version = $2 "
+    "AND c.tenant_id = h.tenant_id)"
+)
+_ADD = (
+    f"INSERT INTO projection_checkpoints (name, version, tenant_id) {_MISSING} "
+    "ON CONFLICT DO NOTHING"
+)
+_UNCONCERNED = (
+    "SELECT c.tenant_id, h.seq FROM projection_checkpoints c "
+    "JOIN tenant_heads h ON h.tenant_id = c.tenant_id "
+    "WHERE c.name = $1 AND c.version = $2 AND c.last_seq < h.seq AND NOT EXISTS ("
+    "SELECT 1 FROM events e WHERE e.tenant_id = c.tenant_id AND e.seq > c.last_seq "
+    "AND e.seq <= h.seq AND e.event_type = ANY ($3::text[])) "
+    "FOR UPDATE OF c SKIP LOCKED"
+)
+_PASS = (
+    "UPDATE projection_checkpoints c SET last_seq = greatest(c.last_seq, free.seq), "
+    "updated_at = now() FROM free WHERE c.name = $1 AND c.version = $2 "
+    "AND c.tenant_id = free.tenant_id RETURNING c.tenant_id, c.last_seq"
+)
+_BEHIND = (
+    "SELECT c.tenant_id, c.last_seq, false AS passed FROM projection_checkpoints c "
+    "JOIN tenant_heads h ON h.tenant_id = c.tenant_id "
+    "WHERE c.name = $1 AND c.version = $2 AND c.last_seq < h.seq"
+)
+# The three above in one statement: the runner's round asks it while commands wait for it.
+_SURVEY = (
+    f"WITH added AS ({_ADD} RETURNING tenant_id), free AS ({_UNCONCERNED}), passed AS ({_PASS}) "
+    "SELECT tenant_id, last_seq, true AS passed FROM passed "
+    f"UNION ALL {_BEHIND} AND c.tenant_id NOT IN (SELECT tenant_id FROM passed) "
+    "UNION ALL SELECT tenant_id, 0, false FROM added"
+)
 
 
 async def add_checkpoints(conn: asyncpg.Connection, target: Target) -> None:
     """A checkpoint row at 0 for every tenant that has none yet (a log opened since)."""
-    await conn.execute(
-        "INSERT INTO projection_checkpoints (name, version, tenant_id) "
-        "SELECT $1, $2, h.tenant_id FROM tenant_heads h WHERE NOT EXISTS ("
-        "SELECT 1 FROM projection_checkpoints c WHERE c.name = $1 AND c.version = $2 "
-        "AND c.tenant_id = h.tenant_id) ON CONFLICT DO NOTHING",
-        target.name,
-        target.version,
-    )
+    await conn.execute(_ADD, target.name, target.version)
 
 
 async def pass_unconcerned(conn: asyncpg.Connection, target: Target) -> list[tuple[str, int]]:
@@ -180,15 +266,7 @@ async def pass_unconcerned(conn: asyncpg.Connection, target: Target) -> list[tup
     each would cost a transaction per tenant for nothing. Only forward (a runner may have
     gone further since this statement's snapshot). The tenants moved, and where to."""
     rows = await conn.fetch(
-        "WITH free AS (SELECT c.tenant_id, h.seq FROM projection_checkpoints c "
-        "JOIN tenant_heads h ON h.tenant_id = c.tenant_id "
-        "WHERE c.name = $1 AND c.version = $2 AND c.last_seq < h.seq AND NOT EXISTS ("
-        "SELECT 1 FROM events e WHERE e.tenant_id = c.tenant_id AND e.seq > c.last_seq "
-        "AND e.seq <= h.seq AND e.event_type = ANY ($3::text[])) "
-        "FOR UPDATE OF c SKIP LOCKED) "
-        "UPDATE projection_checkpoints c SET last_seq = greatest(c.last_seq, free.seq), "
-        "updated_at = now() FROM free WHERE c.name = $1 AND c.version = $2 "
-        "AND c.tenant_id = free.tenant_id RETURNING c.tenant_id, c.last_seq",
+        f"WITH free AS ({_UNCONCERNED}) {_PASS}",
         target.name,
         target.version,
         target.projection.event_types,
@@ -197,14 +275,18 @@ async def pass_unconcerned(conn: asyncpg.Connection, target: Target) -> list[tup
 
 
 async def tenants_behind(conn: asyncpg.Connection, target: Target) -> list[str]:
-    rows = await conn.fetch(
-        "SELECT c.tenant_id FROM projection_checkpoints c "
-        "JOIN tenant_heads h ON h.tenant_id = c.tenant_id "
-        "WHERE c.name = $1 AND c.version = $2 AND c.last_seq < h.seq ORDER BY c.tenant_id",
-        target.name,
-        target.version,
-    )
+    rows = await conn.fetch(f"{_BEHIND} ORDER BY c.tenant_id", target.name, target.version)
     return [r["tenant_id"] for r in rows]
+
+
+async def survey(
+    conn: asyncpg.Connection, target: Target
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """:func:`add_checkpoints`, :func:`pass_unconcerned` and :func:`tenants_behind` in one
+    round trip: the checkpoints moved to their heads, and the tenants behind (new ones too)."""
+    rows = await conn.fetch(_SURVEY, target.name, target.version, target.projection.event_types)
+    passed = [(r["tenant_id"], r["last_seq"]) for r in rows if r["passed"]]
+    return passed, sorted(r["tenant_id"] for r in rows if not r["passed"])
 
 
 async def ensure_live(conn: asyncpg.Connection, projections: Iterable[Projection]) -> None:
@@ -308,20 +390,44 @@ class ProjectionRunner:
         return self._task is not None and not self._task.done()
 
     async def _run(self) -> None:
+        """A round whenever woken (an append, :meth:`wake`) or the poll interval passes, up to
+        :data:`ROUNDS_AT_ONCE` at a time: an append made while a round runs starts the next at
+        once instead of waiting for it to end (their batches never overlap: each takes the
+        checkpoints the other does not hold). Stops after the rounds in flight have ended."""
         subscription = (
             self.signal.subscription() if self.signal is not None else contextlib.nullcontext()
         )
+        rounds: set[asyncio.Task[None]] = set()
         with subscription as signalled:
-            while not self._stopping.is_set():
-                if signalled is not None:
-                    signalled.clear()  # before reading: a wake-up during the round is not lost
-                self._woken.clear()
+            try:
+                await self._rounds(signalled, rounds)
+            finally:
+                await asyncio.gather(*rounds)
+
+    async def _rounds(
+        self, signalled: asyncio.Event | None, rounds: set[asyncio.Task[None]]
+    ) -> None:
+        while not self._stopping.is_set():
+            if len(rounds) >= ROUNDS_AT_ONCE:
+                woken = asyncio.ensure_future(self._woken.wait())
                 try:
-                    await self.run_once()
-                except Exception as exc:  # the database away, a pool busy: poll again later
-                    log.warning("projection_round_failed", error=repr(exc))
-                if not self._stopping.is_set():
-                    await self._sleep(signalled)
+                    await asyncio.wait([*rounds, woken], return_when="FIRST_COMPLETED")
+                finally:
+                    woken.cancel()
+                continue
+            if signalled is not None:
+                signalled.clear()  # before reading: a wake-up during the round is not lost
+            self._woken.clear()
+            task = asyncio.get_running_loop().create_task(self._round())
+            rounds.add(task)
+            task.add_done_callback(rounds.discard)
+            await self._sleep(signalled)
+
+    async def _round(self) -> None:
+        try:
+            await self.run_once()
+        except Exception as exc:  # the database away, a pool busy: poll again later
+            log.warning("projection_round_failed", error=repr(exc))
 
     async def _sleep(self, signalled: asyncio.Event | None) -> None:
         waits = [asyncio.ensure_future(self._woken.wait())]
@@ -343,39 +449,51 @@ class ProjectionRunner:
             targets = await targets_of(conn, self.projections, building_only=self.building_only)
             behind: list[tuple[Target, str]] = []
             for target in targets:
-                await add_checkpoints(conn, target)
-                for tenant_id, seq in await pass_unconcerned(conn, target):
+                passed, waiting = await survey(conn, target)
+                for tenant_id, seq in passed:
                     self._passed_to(target, tenant_id, seq)
-                behind += [(target, t) for t in await tenants_behind(conn, target)]
+                behind += [(target, t) for t in waiting]
         self._live = {t.name: t.version for t in targets if t.state == "live"}
         limit = asyncio.Semaphore(max(1, self.pool.get_max_size()))
-        applied = await asyncio.gather(*(self._catch_up(limit, t, tenant) for t, tenant in behind))
+        groups = []
+        for target in targets:
+            tenants = [tenant for t, tenant in behind if t is target]
+            groups += [
+                (target, tenants[i : i + GROUP_TENANTS])
+                for i in range(0, len(tenants), GROUP_TENANTS)
+            ]
+        applied = await asyncio.gather(*(self._catch_up(limit, t, g) for t, g in groups))
         return sum(applied)
 
-    async def _catch_up(self, limit: asyncio.Semaphore, target: Target, tenant_id: str) -> int:
-        """Batches of one tenant, each its own transaction, until it is caught up, another
-        runner has it, or the runner stops; how many events were applied."""
-        applied = 0
+    async def _catch_up(self, limit: asyncio.Semaphore, target: Target, tenants: list[str]) -> int:
         async with limit:
-            while not self._stopping.is_set():
-                try:
-                    async with self.pool.acquire() as conn:
-                        batch = await run_batch(conn, target, tenant_id, self.batch_size)
-                except Exception as exc:  # one tenant's failure must not stop the others
-                    log.exception(
-                        "projection_batch_failed",
-                        projection=target.name,
-                        version=target.version,
-                        tenant=tenant_id,
-                        error=str(exc),
-                    )
-                    break
-                if batch is None:
-                    break
+            return await self._apply(target, tenants)
+
+    async def _apply(self, target: Target, tenants: list[str]) -> int:
+        """Batches of a group of tenants, each round one transaction for all of them, until
+        they are caught up, another runner has them, or the runner stops; how many events were
+        applied. A round that fails is done again tenant by tenant, so that one tenant's
+        failure does not hold the others back."""
+        applied = 0
+        while tenants and not self._stopping.is_set():
+            try:
+                async with self.pool.acquire() as conn:
+                    batches = await run_batches(conn, target, tenants, self.batch_size)
+            except Exception as exc:
+                if len(tenants) > 1:
+                    return applied + sum([await self._apply(target, [t]) for t in tenants])
+                log.exception(
+                    "projection_batch_failed",
+                    projection=target.name,
+                    version=target.version,
+                    tenant=tenants[0],
+                    error=str(exc),
+                )
+                break
+            for batch in batches:
                 self._committed(target, batch)
                 applied += batch.applied
-                if not batch.full:
-                    break
+            tenants = [b.tenant_id for b in batches if b.full]
         return applied
 
     def _committed(self, target: Target, batch: Batch) -> None:
@@ -384,7 +502,9 @@ class ProjectionRunner:
         self._passed_to(target, batch.tenant_id, batch.last_seq)
 
     def _passed_to(self, target: Target, tenant_id: str, seq: int) -> None:
-        self._positions.setdefault((target.name, target.version), {})[tenant_id] = seq
+        # Only forward: two rounds in flight may report in either order.
+        positions = self._positions.setdefault((target.name, target.version), {})
+        positions[tenant_id] = max(seq, positions.get(tenant_id, 0))
         self._progress.set()
         self._progress = asyncio.Event()
 
@@ -399,25 +519,31 @@ class ProjectionRunner:
     async def wait_for(self, tenant_id: str, seq: int, timeout: float) -> bool:  # noqa: ASYNC109
         """Whether every live projection has passed ``seq`` of ``tenant_id``'s log within
         ``timeout`` seconds: woken by this runner's commits, and asking the checkpoint table
-        (another process's projector may have applied it) at the start and every poll."""
-        if not self.projections or self._passed(tenant_id, seq):
+        (another process's projector may have applied it) :data:`FIRST_POLL_S` after the start,
+        then at growing intervals up to the poll interval, however often this runner commits.
+        Not at once: this runner usually gets there first, and sixteen writers' polls would
+        each take a connection of the runner's small pool while it works."""
+        if not self.projections:
             return True
-        deadline = time.monotonic() + timeout
-        if await self._poller.passed(tenant_id, seq):
-            return True
+        start = time.monotonic()
+        deadline, pause = start + timeout, FIRST_POLL_S
+        next_poll = start + pause
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            progress = self._progress
-            try:
-                await asyncio.wait_for(progress.wait(), min(remaining, self.poll_interval_s))
-            except TimeoutError:
-                if await self._poller.passed(tenant_id, seq):
-                    return True
-                continue
+            progress = self._progress  # before looking: a commit in between still wakes us
             if self._passed(tenant_id, seq):
                 return True
+            now = time.monotonic()
+            if now >= deadline:
+                return False
+            if now >= next_poll:
+                if await self._poller.passed(tenant_id, seq):
+                    return True
+                pause = min(pause * 2, self.poll_interval_s)
+                next_poll = time.monotonic() + pause
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(deadline, next_poll) - now):
+                    await progress.wait()
 
     async def status(self) -> list[ProjectionStatus]:
         async with self.pool.acquire() as conn:
@@ -476,13 +602,13 @@ async def apply_inline(
     last: dict[str, int] = {}
     for stored in relevant:
         last[stored.tenant_id] = max(stored.seq, last.get(stored.tenant_id, 0))
-    for tenant_id, seq in last.items():
+    if last:  # one call for every tenant: an import opens tens of thousands of logs at once
         await conn.execute(
-            "SELECT thidua_advance_inline($1, $2, $3, $4)",
+            "SELECT thidua_advance_inline_many($1, $2, $3, $4)",
             projection.name,
             projection.version,
-            tenant_id,
-            seq,
+            list(last),
+            list(last.values()),
         )
 
 

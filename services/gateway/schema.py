@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import re
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -26,6 +27,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from services.campaign.schema import CampaignMutation, CampaignQuery
 from services.campaign.schema_records import RecordsMutation, RecordsQuery
@@ -40,6 +42,7 @@ from services.gateway.errors import (
 from services.gateway.limits import CACHE_SIZE, CheckedRequest, Limits
 from services.gateway.projections_schema import ProjectionsQuery
 from services.registry.schema import RegistryMutation, RegistryQuery
+from shared.access import SharedScope
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -77,10 +80,51 @@ class RequestLoaders(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         yield
+        _drop_loaders(self.execution_context.context)
+
+
+class RequestScope(SchemaExtension):
+    """Also a query's one scoped connection for all its reads (shared/access.py
+    ``SharedScope``), given back when it ends (so an async hook: the schema runs it only when
+    it executes on an event loop, see :func:`request_extension`)."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context.context
-        if isinstance(context, dict):
-            for key in [k for k in context if k.endswith("_loaders")]:
-                del context[key]
+        shared = None
+        if isinstance(context, dict) and "runtime" in context and self._is_query():
+            shared = context["reads"] = SharedScope(
+                context["runtime"].pool, context.get("principal")
+            )
+        try:
+            yield
+        finally:
+            if shared is not None:
+                del context["reads"]
+                await shared.close()
+            _drop_loaders(context)
+
+    def _is_query(self) -> bool:
+        try:
+            return self.execution_context.operation_type is OperationType.QUERY
+        except RuntimeError:  # no operation to run: nothing will read
+            return False
+
+
+def request_extension() -> SchemaExtension:
+    """A request's own extension: :class:`RequestScope` on an event loop, :class:`RequestLoaders`
+    in a synchronous execution (introspecting the schema), where nothing reads from the
+    database and an async hook would refuse to run."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return RequestLoaders()
+    return RequestScope()
+
+
+def _drop_loaders(context: Any) -> None:
+    if isinstance(context, dict):
+        for key in [k for k in context if k.endswith("_loaders")]:
+            del context[key]
 
 
 class ThiduaSchema(strawberry.Schema):
@@ -153,7 +197,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: AddValidationRules(rules),
         lambda: CheckedRequest(limits),
         DomainErrors,
-        RequestLoaders,
+        request_extension,
     ]
     config = StrawberryConfig(disable_field_suggestions=not settings.graphiql_enabled)
     return ThiduaSchema(query=Query, mutation=Mutation, extensions=extensions, config=config)

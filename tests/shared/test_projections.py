@@ -3,10 +3,10 @@ across a killed runner and between runners sharing the tenants; read-your-writes
 its status shows the lag; its role writes any unit's rows while the application's still reads
 only its reach.
 
-The campaign commands still write their rows themselves (services/gateway/projections.py runs
-no campaign projection yet), so the runner is checked against them: it builds the campaign
-projection into the tables of a version being built beside the live ones, and those rows must
-equal the rows the commands wrote.
+The runner under test is checked against the live campaign projection: it builds the campaign
+projection, under a name of its own (``BESIDE``, which the test session's own runner does not
+run, so no other runner takes its batches), into the tables of a version being built beside the
+live ones, and those rows must equal the live rows.
 """
 
 # ruff: noqa: F811  (pytest fixtures, imported by name and requested by argument)
@@ -49,7 +49,8 @@ from tests.campaign.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.registry.conftest import principal
 
-SCHEMA = building_schema(PROJECTION)
+BESIDE = dataclasses.replace(PROJECTION, name="campaigns_beside")
+SCHEMA = building_schema(BESIDE)
 
 
 async def rows_of(conn, schema: str, tenants: list[str]) -> dict[str, str]:
@@ -86,12 +87,11 @@ async def beside(database_url) -> Target:
     """Version N+1 of the campaign projection, being built in its own schema for this module's
     tests (each catches it up from where the last one left it); gone afterwards."""
     async with owner_connection(database_url) as owner:
-        target = await begin(owner, PROJECTION)
+        target = await begin(owner, BESIDE)
         yield target
         await owner.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        await owner.execute(
-            "DELETE FROM projection_versions WHERE name = 'campaigns' AND state = 'building'"
-        )
+        for table in ("projection_checkpoints", "projection_versions"):
+            await owner.execute(f"DELETE FROM {table} WHERE name = $1", BESIDE.name)
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ async def test_the_runner_builds_the_rows_the_commands_wrote(
     # given campaigns, registrations, reports, pledges and an initiative written by commands
     tenants = await write_campaigns(campaigns, tree, clock)
     # when the runner applies the campaign projection, 50 events a batch, beside the live tables
-    runner = ProjectionRunner(projector_pool, None, [PROJECTION], batch_size=50, building_only=True)
+    runner = ProjectionRunner(projector_pool, None, [BESIDE], batch_size=50, building_only=True)
     await settle(runner, beside)
     # then its rows are the rows the commands wrote, and its checkpoints are at the heads
     assert await rows_of(owner, SCHEMA, tenants) == await rows_of(owner, "public", tenants)
@@ -140,7 +140,7 @@ def stalling(on_call: int, stall):
         if calls["n"] == on_call:
             await stall(conn)
 
-    return dataclasses.replace(PROJECTION, apply=apply_then_stall)
+    return dataclasses.replace(BESIDE, apply=apply_then_stall)
 
 
 @pytest.mark.parametrize("kill", ["cancel the task", "terminate its connection"])
@@ -190,9 +190,7 @@ async def test_a_runner_killed_mid_batch_leaves_nothing_and_its_successor_applie
         tree.upper1,
     )
     # and a runner started after it ends with the rows a full rebuild gives
-    runner = ProjectionRunner(
-        projector_pool, None, [PROJECTION], batch_size=100, building_only=True
-    )
+    runner = ProjectionRunner(projector_pool, None, [BESIDE], batch_size=100, building_only=True)
     await settle(runner, beside)
     assert await rows_of(owner, SCHEMA, tenants) == await rows_of(owner, "public", tenants)
 
@@ -207,7 +205,7 @@ async def test_two_runners_sharing_the_tenants_apply_each_event_once(
         applied.update((e.tenant_id, e.seq) for e in events)
         await apply(conn, registry, events)
 
-    projection = dataclasses.replace(PROJECTION, apply=counted)
+    projection = dataclasses.replace(BESIDE, apply=counted)
     pools = [await create_projector_pool(runtime.url, runtime.settings) for _ in range(2)]
     try:
         runners = [

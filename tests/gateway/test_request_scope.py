@@ -1,0 +1,110 @@
+"""A GraphQL query reads on one scoped connection (shared/access.py ``SharedScope``): the reach
+is set once, for the request's one caller; a field that fails does not spoil the others; the
+connection goes back when the request ends."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+
+import httpx
+import pytest
+
+from services.gateway.app import create_app
+from services.registry.commands import commands_of
+from shared.access import SharedScope
+from shared.auth import Principal, TokenService
+
+SINCE = date(2024, 1, 1)
+HOUR = timedelta(hours=1)
+PAGE = "query($other: ID!) { me { unit { name } } other: unit(id: $other) { name } version }"
+
+
+def principal(tenant: str, *roles: str) -> Principal:
+    return Principal(subject="tester", tenant=tenant, roles=frozenset(roles))
+
+
+@pytest.fixture
+async def two_units(runtime) -> tuple[str, str]:
+    """Two national units of trees of their own: neither reads the other."""
+    registry = commands_of(runtime)
+    units = (f"a{uuid.uuid4().hex[:8]}-tld", f"b{uuid.uuid4().hex[:8]}-tld")
+    for unit in units:
+        await registry.register(
+            None, unit_id=unit, name=f"Đơn vị {unit}", level="national", effective_on=SINCE
+        )
+    return units
+
+
+@pytest.fixture
+async def client(settings, runtime):
+    transport = httpx.ASGITransport(app=create_app(settings, runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+async def test_every_use_of_one_request_reads_on_one_transaction_as_its_caller(runtime, tenant):
+    # given a shared scope for one caller
+    shared = SharedScope(runtime.pool, principal(tenant, "officer"))
+    free_before = runtime.pool.get_idle_size()
+    # when three resolvers read through it at once
+    sql = "SELECT txid_current(), current_setting('thidua.tenant'), current_setting('thidua.reach')"
+
+    async def read() -> tuple:
+        async with shared.use() as conn:
+            return tuple(await conn.fetchrow(sql))
+
+    seen = await asyncio.gather(read(), read(), read())
+    # then one transaction served them all, with the caller's unit and reach
+    assert len(set(seen)) == 1
+    assert seen[0][1:] == (tenant, "subtree")
+    # and the connection goes back when the request ends
+    await shared.close()
+    assert runtime.pool.get_idle_size() >= free_before
+
+
+async def test_a_use_that_fails_ends_its_transaction_and_the_next_opens_a_fresh_one(
+    runtime, tenant
+):
+    shared = SharedScope(runtime.pool, principal(tenant, "member"))
+    async with shared.use() as conn:
+        first = await conn.fetchval("SELECT txid_current()")
+    # given a use whose statement fails (its transaction is aborted)
+    with pytest.raises(Exception, match="division by zero"):
+        async with shared.use() as conn:
+            await conn.fetchval("SELECT 1 / 0")
+    # when the next resolver reads
+    async with shared.use() as conn:
+        second = await conn.fetchval("SELECT txid_current()")
+        reach = await conn.fetchval("SELECT current_setting('thidua.reach')")
+    await shared.close()
+    # then it reads in a new transaction, still as the same caller
+    assert second != first
+    assert reach == "unit"
+
+
+async def test_a_query_of_several_fields_reads_each_as_its_own_caller_only(
+    client, settings, two_units
+):
+    tokens = TokenService.from_settings(settings)
+    a, b = two_units
+
+    async def page(me: str, other: str) -> dict:
+        token = tokens.issue(tenant=me, roles=["officer"], subject=f"t@{me}", ttl=HOUR)
+        answer = await client.post(
+            "/graphql",
+            json={"query": PAGE, "variables": {"other": other}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return answer.json()
+
+    # when both units ask for their page and for the other unit, many times at once
+    answers = await asyncio.gather(*(page(a, b) if i % 2 else page(b, a) for i in range(20)))
+    # then each saw its own unit and not the other, and the out-of-reach field (NOT_FOUND,
+    # answered null) did not spoil the fields after it
+    for i, answer in enumerate(answers):
+        me = a if i % 2 else b
+        assert "errors" not in answer
+        assert answer["data"]["me"]["unit"]["name"] == f"Đơn vị {me}"
+        assert answer["data"]["other"] is None

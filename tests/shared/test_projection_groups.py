@@ -1,0 +1,130 @@
+"""The runner applies the batches of many tenants in one transaction (shared/projections.py
+``run_batches``): sixteen writers' single events cost one projector commit, not sixteen; a
+tenant whose batch fails is retried alone, and the others still advance."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from shared.aggregates import Repository
+from shared.db import create_projector_pool
+from shared.projections import Projection, ProjectionRunner, ensure_live
+from tests.shared.sample_domain import Notebook, build_registry
+
+WRITERS = 6
+NOTES = 2
+
+
+class Broken(Exception):
+    pass
+
+
+@pytest.fixture
+async def projector_pool(runtime):
+    pool = await create_projector_pool(runtime.url, runtime.settings)
+    yield pool
+    await pool.close()
+
+
+def notebook_projection(applied: list[tuple[int, list[tuple[str, int]]]], broken: set[str]):
+    """A projection of notebooks that keeps no rows: it notes which transaction applied which
+    events, and fails on a tenant of ``broken``."""
+
+    async def apply(conn, registry, events) -> None:
+        if any(e.tenant_id in broken for e in events):
+            raise Broken("this tenant's events cannot be applied")
+        applied.append(
+            (await conn.fetchval("SELECT txid_current()"), [(e.tenant_id, e.seq) for e in events])
+        )
+
+    async def nothing(conn, stored, event) -> None:
+        return None
+
+    registry = build_registry()
+    handlers = {"NotebookOpened": nothing, "NoteWritten": nothing}
+    name = f"test_groups_{uuid.uuid4().hex[:8]}"
+    return Projection(name, 1, registry, handlers=handlers, tables=(), apply=apply)
+
+
+async def caught_up(runner: ProjectionRunner) -> None:
+    while await runner.run_once():
+        pass
+
+
+async def write_notebooks(runtime) -> dict[str, int]:
+    """Notebooks with notes in tenants of their own: each tenant's head."""
+    repository = Repository(runtime.store, build_registry())
+    heads = {}
+    prefix = f"g{uuid.uuid4().hex[:8]}"
+    for n in range(WRITERS):
+        tenant = f"{prefix}-{n}"
+        notebook = Notebook(title="Sổ tay", owner=uuid.uuid4(), opened_on=date(2026, 1, 1))
+        for i in range(NOTES):
+            notebook.write(f"Ghi chép {i}")
+        heads[tenant] = (await repository.save(tenant, notebook)).last_seq
+    return heads
+
+
+async def checkpoints(pool, projection: Projection, tenants) -> dict[str, int]:
+    rows = await pool.fetch(
+        "SELECT tenant_id, last_seq FROM projection_checkpoints WHERE name = $1 AND version = 1 "
+        "AND tenant_id = ANY ($2::text[])",
+        projection.name,
+        list(tenants),
+    )
+    return {r["tenant_id"]: r["last_seq"] for r in rows}
+
+
+async def test_one_transaction_applies_every_waiting_tenants_batch_with_its_checkpoint(
+    runtime, projector_pool
+):
+    applied: list[tuple[int, list[tuple[str, int]]]] = []
+    projection = notebook_projection(applied, broken=set())
+    runner = ProjectionRunner(projector_pool, None, [projection], batch_size=100)
+    async with projector_pool.acquire() as conn:
+        await ensure_live(conn, [projection])
+    await caught_up(runner)  # what other tests wrote before
+    applied.clear()
+    # given six writers' notebooks, each in its own tenant, none projected yet
+    heads = await write_notebooks(runtime)
+    # when the runner runs a round
+    await runner.run_once()
+    # then one transaction applied every one of their events, in each tenant's order
+    assert len(applied) == 1
+    [(_, events)] = applied
+    assert {tenant for tenant, _ in events} == set(heads)
+    assert len(events) == WRITERS * (1 + NOTES)
+    assert events == sorted(events)
+    # and every checkpoint is at its tenant's head
+    assert await checkpoints(projector_pool, projection, heads) == heads
+
+
+async def test_a_tenant_whose_batch_fails_holds_back_no_other(runtime, projector_pool):
+    applied: list[tuple[int, list[tuple[str, int]]]] = []
+    broken: set[str] = set()
+    projection = notebook_projection(applied, broken)
+    runner = ProjectionRunner(projector_pool, None, [projection], batch_size=100)
+    async with projector_pool.acquire() as conn:
+        await ensure_live(conn, [projection])
+    await caught_up(runner)
+    # given six tenants' events, one of which the projection cannot apply
+    heads = await write_notebooks(runtime)
+    bad = sorted(heads)[2]
+    broken.add(bad)
+    # when the runner runs a round
+    await runner.run_once()
+    # then the others are applied up to their heads, and none of the bad one's events is
+    after = await checkpoints(projector_pool, projection, heads)
+    assert {t: s for t, s in after.items() if t != bad} == {
+        t: s for t, s in heads.items() if t != bad
+    }
+    assert after[bad] == 0
+    # and once it can be applied, the next round applies it, once
+    broken.clear()
+    applied.clear()
+    await runner.run_once()
+    assert await checkpoints(projector_pool, projection, heads) == heads
+    assert [tenant for _, events in applied for tenant, _ in events] == [bad] * (1 + NOTES)
