@@ -73,6 +73,8 @@ def rebuild_command(
             f"[red]NOT_FOUND[/red]: không có phép chiếu '{escape(name)}' (có: {escape(known)})."
         )
         raise typer.Exit(2)
+    if projection.inline:
+        _refuse_inline(name)
     settings = Settings()
 
     async def go() -> int:
@@ -103,6 +105,21 @@ def rebuild_command(
             await runtime.close()
 
     print(f"{name}: version {_run(go)} is live")
+
+
+# An inline projection is applied by its commands under their own lock, and its rows span units
+# (the registry's closure): a version built beside it tenant by tenant, by a role that may not
+# run its write function, would be wrong. Its service rebuilds it whole, holding that lock.
+_REBUILT_BY = {"registry": "thidua tenants rebuild"}
+
+
+def _refuse_inline(name: str) -> None:
+    command = _REBUILT_BY.get(name, "lệnh dựng lại của dịch vụ sở hữu nó")
+    err.print(
+        f"[red]PROJECTION_INLINE[/red]: phép chiếu '{escape(name)}' được ghi ngay trong lệnh, "
+        f"không dựng lại theo từng đơn vị được; hãy chạy: {escape(command)}"
+    )
+    raise typer.Exit(2)
 
 
 def projector() -> None:

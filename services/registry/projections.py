@@ -5,9 +5,10 @@ days) and ``unit_closure`` (ancestor, descendant, depth over a span of days).
 reach of every read and the tree's rules read them, so they must never lag. The registry's
 commands and the importer apply it in the transaction that appends the events
 (``apply_inline``), through the owner's function ``thidua_registry_apply``, which takes the places
-of registry events already in the log (shared/migrations/0010_dated_reach.sql): the application
-itself may not write these tables. The Python below does the same work for an operator on the
-owner's connection: ``rebuild`` replays every log.
+of registry events already in the log (shared/migrations/0010_dated_reach.sql; 0023 builds a
+batch's registrations set-based, a level of the new tree at a time): the application itself may
+not write these tables. The Python below does the same work for an operator on the owner's
+connection: ``rebuild`` replays every log.
 
 ``units.parent_id`` is the parent as of today: a move dated in the future leaves it for its day.
 """

@@ -53,6 +53,20 @@ async def test_rebuilding_an_unknown_projection_is_refused(settings):
     assert "NOT_FOUND" in result.output
 
 
+async def test_rebuilding_the_registry_is_refused_and_names_the_registry_rebuild(settings, owner):
+    # given the registry's projection, applied inline by its commands (its closure spans units)
+    versions = "SELECT version, state FROM projection_versions WHERE name = 'registry' ORDER BY 1"
+    before = await owner.fetch(versions)
+    # when an operator asks to rebuild it as a projection of the runner
+    result = await asyncio.to_thread(invoke, settings, "projections", "rebuild", "registry")
+    # then it is refused with a stable code, naming the command that rebuilds it whole
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert "PROJECTION_INLINE" in said and "thidua tenants rebuild" in said, said
+    # and nothing was built beside the live version
+    assert await owner.fetch(versions) == before
+
+
 async def test_an_admin_or_an_auditor_reads_the_lag_and_an_officer_does_not(
     client, tokens, tree, owner
 ):

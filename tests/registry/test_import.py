@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from services.gateway.cli import app as cli
+from services.registry import importer
 from services.registry.domain import Unit
 from services.registry.importer import ImportFileInvalid, import_units, read_rows
 from services.registry.projections import rebuild
 from shared import audit
-from shared.db import COPY_FROM_ROWS
 from shared.projections import ProjectionRunner
 
 ON = date(2024, 1, 1)
@@ -212,7 +212,7 @@ async def rows_of(owner, prefix: str) -> dict[str, list[tuple]]:
 
 
 def large_tree_csv(p: str, grassroots: int) -> str:
-    """The small tree and ``grassroots`` more units under Hoa Lư: enough rows for COPY."""
+    """The small tree and ``grassroots`` more units under Hoa Lư."""
     more = [
         f"{p}-g{i:04d},{p}-hl,Công đoàn cơ sở số {i},,grassroots,DN tư nhân,{i}"
         for i in range(grassroots)
@@ -223,7 +223,7 @@ def large_tree_csv(p: str, grassroots: int) -> str:
 async def test_an_import_writes_the_rows_a_rebuild_from_the_logs_writes(registry, owner, prefix):
     """`thidua tenants import` imports on the owner's connection, the demo on the application's
     pool: both through the registry's projection, to the rows a replay of the logs makes."""
-    grassroots = COPY_FROM_ROWS
+    grassroots = 1_000
     by_app, by_owner = prefix + "a", prefix + "o"
     await import_units(registry, large_tree_csv(by_app, grassroots).encode(), effective_on=ON)
     result = await import_units(
@@ -238,6 +238,34 @@ async def test_an_import_writes_the_rows_a_rebuild_from_the_logs_writes(registry
     # and a replay of every log (services/registry/projections.py, rebuild) makes the same rows
     await rebuild(owner, registry.repository.registry)
     assert await rows_of(owner, by_owner) == rows
+
+
+async def test_an_import_in_many_chunks_listed_children_first_writes_what_a_rebuild_writes(
+    registry, owner, prefix, monkeypatch
+):
+    """The projection is applied chunk by chunk as the logs open: a unit's parent may be in an
+    earlier chunk or in the same one, whatever order the file lists them in."""
+    # given a file listing every unit before its parent, imported three units at a time
+    lines = large_tree_csv(prefix, 7).splitlines()
+    reversed_file = "\n".join([lines[0], *reversed(lines[1:])])
+    monkeypatch.setattr(importer, "_CHUNK", 3)
+    # when it is imported
+    result = await import_units(registry, reversed_file.encode(), effective_on=ON, connection=owner)
+    # then every unit has its closure rows: the small tree's 14 and 4 for each grassroots unit
+    assert result.registered == 12
+    rows = await rows_of(owner, prefix)
+    assert len(rows["unit_closure"]) == 14 + 4 * 7
+    # and they are the rows a replay of every log makes
+    await rebuild(owner, registry.repository.registry)
+    assert await rows_of(owner, prefix) == rows
+    # and each unit's registry checkpoint is at its log's head
+    behind = await owner.fetchval(
+        "SELECT count(*) FROM tenant_heads h LEFT JOIN projection_checkpoints c "
+        "ON c.name = 'registry' AND c.tenant_id = h.tenant_id "
+        "WHERE h.tenant_id LIKE $1 AND coalesce(c.last_seq, 0) <> h.seq",
+        prefix + "%",
+    )
+    assert behind == 0
 
 
 async def test_after_an_operator_import_a_subtree_is_read_from_the_index_alone(
