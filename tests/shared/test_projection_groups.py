@@ -128,3 +128,32 @@ async def test_a_tenant_whose_batch_fails_holds_back_no_other(runtime, projector
     await runner.run_once()
     assert await checkpoints(projector_pool, projection, heads) == heads
     assert [tenant for _, events in applied for tenant, _ in events] == [bad] * (1 + NOTES)
+
+
+async def test_a_round_over_many_new_tenants_passes_them_all_with_fresh_statistics(
+    runtime, projector_pool, monkeypatch
+):
+    # a projection none of whose events the notebooks are: every tenant is new to it, and none
+    # has anything for it to apply (an import's units, for the campaigns' projection)
+    applied: list[tuple[int, list[tuple[str, int]]]] = []
+    projection = notebook_projection(applied, broken=set())
+    projection = Projection(
+        projection.name, 1, projection.registry, handlers={"NothingHappened": None}, tables=()
+    )
+    runner = ProjectionRunner(projector_pool, None, [projection], batch_size=100)
+    heads = await write_notebooks(runtime)
+    monkeypatch.setattr("shared.projections.ANALYZE_PAST", 3)
+    async with projector_pool.acquire() as conn:
+        await ensure_live(conn, [projection])
+    # when one round runs
+    assert await runner.run_once() == 0
+    # then every checkpoint is at its tenant's head, passed without a batch each
+    assert await checkpoints(projector_pool, projection, heads) == heads
+    assert applied == []
+    # and the table's statistics know the rows the round added (the next round is planned
+    # for their number, not for the few there were before)
+    counted = await projector_pool.fetchval("SELECT count(*) FROM projection_checkpoints")
+    estimated = await projector_pool.fetchval(
+        "SELECT reltuples FROM pg_class WHERE oid = 'projection_checkpoints'::regclass"
+    )
+    assert estimated == counted
