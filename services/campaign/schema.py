@@ -25,7 +25,11 @@ from shared.access import principal_of
 from shared.commands import idempotency_key_of
 from shared.errors import NotFound
 from shared.graphql import BigInt
+from shared.pages import PageInfo, checked_first, cursor_of, next_page, position_of
 from shared.text import like_escaped, search_key
+
+# A province's campaign has hundreds of children, the union's thousands of registrations.
+MAX_CHILDREN_PAGE = 200
 
 
 @strawberry.enum(description="Loại phong trào.")
@@ -138,6 +142,26 @@ class ChildRegistration:
         return _list(self.own_contents_json)
 
 
+@strawberry.type
+class ChildRegistrationEdge:
+    cursor: str
+    node: ChildRegistration
+
+
+@strawberry.type(
+    description="Một trang đăng ký của các đơn vị cấp dưới (theo tên đơn vị), với số đơn vị theo "
+    "tình trạng trên mọi trang; trang sau: after = pageInfo.endCursor."
+)
+class ChildRegistrationPage:
+    total_count: int = strawberry.field(description="Số đơn vị trên mọi trang.")
+    on_time: int = strawberry.field(description="Số đơn vị đã đăng ký đúng hạn.")
+    late: int = strawberry.field(description="Số đơn vị đăng ký muộn.")
+    not_yet: int = strawberry.field(description="Số đơn vị trực thuộc chưa đăng ký.")
+    withdrawn: int = strawberry.field(description="Số đơn vị đã rút đăng ký.")
+    edges: list[ChildRegistrationEdge]
+    page_info: PageInfo
+
+
 @strawberry.type(description="Một lần điều chỉnh sau phát động, với lý do.")
 class Amendment:
     on: str
@@ -189,13 +213,16 @@ class Campaign:
         "đăng ký thẳng với phong trào này. Chỉ đơn vị phát động thấy."
     )
     async def child_registrations(
-        self, info: Info, subtree: bool = True
-    ) -> list[ChildRegistration]:
+        self, info: Info, subtree: bool = True, first: int = 50, after: str | None = None
+    ) -> ChildRegistrationPage:
+        checked_first(first, MAX_CHILDREN_PAGE)
+        position = position_of(after, 2)
         principal = principal_of(info)
         if principal.tenant != self.unit_id or not principal.roles & access.SUBTREE_READERS:
-            return []
+            return _children_page([], first)
         sql = SUBTREE_REGISTRATIONS if subtree else CHILDREN
-        return [_child(r) for r in await _loader(info, sql).load(uuid.UUID(self.id))]
+        loader = _loader(info, sql, *(position or (None, None)), first + 1)
+        return _children_page(await loader.load(uuid.UUID(self.id)), first)
 
     @strawberry.field(description="Phong trào của các đơn vị cấp dưới cụ thể hóa phong trào này.")
     async def carried_out_by(self, info: Info) -> list[Campaign]:
@@ -242,14 +269,13 @@ SELECT i.campaign_id AS key, i.code, i.name, i.measure, i.target, i.source, i.co
  ORDER BY i.position
 """
 
-CHILDREN = """
+_CHILDREN = """
 SELECT c.campaign_id AS key, u.tenant_id, u.name, r.registered_on, r.late, r.status,
-       r.contents::text AS contents, r.own_contents::text AS own_contents, true AS direct
+       r.contents, r.own_contents, true AS direct
   FROM campaigns c
   JOIN units u ON u.parent_id = c.tenant_id AND u.status = 'active'
   LEFT JOIN campaign_registrations r ON r.campaign_id = c.campaign_id AND r.tenant_id = u.tenant_id
  WHERE c.campaign_id = ANY ($1::uuid[])
- ORDER BY u.name, u.tenant_id
 """
 
 # The active direct children (registered or not), and every unit that registered with the
@@ -257,7 +283,7 @@ SELECT c.campaign_id AS key, u.tenant_id, u.name, r.registered_on, r.late, r.sta
 # not a union of the two: one pass over each side, and a name looked up only for a unit below
 # the children. A unit the reader no longer reads (moved away since) keeps its registration,
 # shown under its id.
-SUBTREE_REGISTRATIONS = """
+_SUBTREE_REGISTRATIONS = """
 WITH ch AS (
     SELECT c.campaign_id, u.tenant_id, u.name
       FROM campaigns c JOIN units u ON u.parent_id = c.tenant_id AND u.status = 'active'
@@ -271,12 +297,41 @@ SELECT coalesce(ch.campaign_id, r.campaign_id) AS key,
        coalesce(ch.tenant_id, r.tenant_id) AS tenant_id,
        coalesce(ch.name, (SELECT u.name FROM units u WHERE u.tenant_id = r.tenant_id), r.tenant_id)
            AS name,
-       r.registered_on, r.late, r.status, r.contents::text AS contents,
-       r.own_contents::text AS own_contents,
+       r.registered_on, r.late, r.status, r.contents, r.own_contents,
        ch.tenant_id IS NOT NULL AS direct
   FROM ch FULL JOIN r ON r.campaign_id = ch.campaign_id AND r.tenant_id = ch.tenant_id
- ORDER BY 3, 2
 """
+
+
+def _children_page_sql(rows: str) -> str:
+    """A page of ``rows`` for each campaign: by name then id, after the cursor ($2, $3), at most
+    $4 (one more than sent, to know a next page exists), each beside the campaign's counts over
+    every row. A campaign with rows but none on this page answers one row without a unit."""
+    return f"""
+WITH base AS ({rows}),
+counted AS (
+    SELECT key, count(*) AS total,
+           count(*) FILTER (WHERE status = 'registered' AND NOT late) AS on_time,
+           count(*) FILTER (WHERE status = 'registered' AND late) AS late_count,
+           count(*) FILTER (WHERE status IS NULL) AS not_yet,
+           count(*) FILTER (WHERE status = 'withdrawn') AS withdrawn
+      FROM base GROUP BY key
+),
+page AS (
+    SELECT b.*, row_number() OVER (PARTITION BY key ORDER BY name, tenant_id) AS n
+      FROM base b
+     WHERE $2::text IS NULL OR (b.name, b.tenant_id) > ($2::text, $3::text)
+)
+SELECT c.key, c.total, c.on_time, c.late_count, c.not_yet, c.withdrawn,
+       p.tenant_id, p.name, p.registered_on, p.late, p.status, p.contents::text AS contents,
+       p.own_contents::text AS own_contents, p.direct
+  FROM counted c LEFT JOIN page p ON p.key = c.key AND p.n <= $4
+ ORDER BY c.key, p.n
+"""
+
+
+CHILDREN = _children_page_sql(_CHILDREN)
+SUBTREE_REGISTRATIONS = _children_page_sql(_SUBTREE_REGISTRATIONS)
 
 CARRIED_OUT_BY = f"""
 SELECT parent_campaign AS key, {CAMPAIGN_COLUMNS} FROM campaigns
@@ -284,19 +339,20 @@ SELECT parent_campaign AS key, {CAMPAIGN_COLUMNS} FROM campaigns
 """
 
 
-def _loader(info: Info, sql: str) -> DataLoader[uuid.UUID, list[Any]]:
-    """This request's loader for ``sql``: rows by campaign id, for the caller's reach."""
+def _loader(info: Info, sql: str, *args: Any) -> DataLoader[uuid.UUID, list[Any]]:
+    """This request's loader for ``sql``: rows by campaign id, for the caller's reach; ``args``
+    follow the ids as the statement's parameters (a page's position and size)."""
     loaders = info.context.setdefault("campaign_loaders", {})
-    if sql not in loaders:
+    if (sql, args) not in loaders:
 
         async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
             grouped: dict[uuid.UUID, list[Any]] = {key: [] for key in keys}
-            for row in await _read(info, sql, keys):
+            for row in await _read(info, sql, keys, *args):
                 grouped[row["key"]].append(row)
             return [grouped[key] for key in keys]
 
-        loaders[sql] = DataLoader(load_fn=load)
-    return loaders[sql]
+        loaders[sql, args] = DataLoader(load_fn=load)
+    return loaders[sql, args]
 
 
 async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
@@ -336,6 +392,24 @@ def _indicator(row: Any) -> Indicator:
         category=IndicatorCategory(row["category"]) if row["category"] else None,
         actual=actual,
         achievement=round(100 * actual / target, 1) if actual is not None and target else None,
+    )
+
+
+def _children_page(rows: list[Any], first: int) -> ChildRegistrationPage:
+    units = [r for r in rows if r["tenant_id"] is not None]
+    edges = [
+        ChildRegistrationEdge(cursor=cursor_of(r["name"], r["tenant_id"]), node=_child(r))
+        for r in units[:first]
+    ]
+    counts = rows[0] if rows else None
+    return ChildRegistrationPage(
+        total_count=counts["total"] if counts else 0,
+        on_time=counts["on_time"] if counts else 0,
+        late=counts["late_count"] if counts else 0,
+        not_yet=counts["not_yet"] if counts else 0,
+        withdrawn=counts["withdrawn"] if counts else 0,
+        edges=edges,
+        page_info=next_page(units, first, edges[-1].cursor if edges else None),
     )
 
 

@@ -26,7 +26,8 @@ LEVEL_NAMES = {
 EXAMPLE_QUERY = (
     "{ campaigns { name unitId status phases { name starts ends reportDue } "
     "indicators { code name target actual achievement } "
-    "childRegistrations { unitName status registeredOn } } }"
+    "childRegistrations { totalCount onTime late notYet "
+    "edges { node { unitName status registeredOn } } pageInfo { hasNextPage endCursor } } } }"
 )
 GRASSROOTS_QUERY = (
     "{ me { unit { name } } myRegistrations { campaignId contents late status } "

@@ -5,13 +5,10 @@ access rules first; out of reach is "not found" (``null`` for ``unit``)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import date
 from enum import Enum
 from typing import Any
 
-import orjson
 import strawberry
 from strawberry.types import Info
 
@@ -21,6 +18,7 @@ from shared.access import principal_of
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
 from shared.eventstore import check_tenant
+from shared.pages import PageInfo, checked_first, cursor_of, next_page, position_of
 from shared.text import like_escaped, search_key
 
 MAX_PAGE = 200
@@ -85,12 +83,6 @@ class Me:
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
 class UnitEdge:
     cursor: str
     node: Unit
@@ -107,19 +99,7 @@ def _commands(info: Info) -> RegistryCommands:
 
 
 def _cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([row["name"], row["tenant_id"]])).decode()
-
-
-def _after(cursor: str | None) -> tuple[str, str] | None:
-    if cursor is None:
-        return None
-    try:
-        name, unit_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-        if isinstance(name, str) and isinstance(unit_id, str):
-            return name, unit_id
-    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError):
-        pass
-    raise InvalidInput("Con trỏ trang (after) không hợp lệ.")
+    return cursor_of(row["name"], row["tenant_id"])
 
 
 def _checked_id(unit_id: str) -> str:
@@ -210,11 +190,10 @@ class RegistryQuery:
         after: str | None = None,
     ) -> UnitConnection:
         principal = principal_of(info)
-        if not 1 <= first <= MAX_PAGE:
-            raise InvalidInput(f"first phải từ 1 đến {MAX_PAGE}.")
+        checked_first(first, MAX_PAGE)
         if search is not None and not 1 <= len(search) <= 200:
             raise InvalidInput("Từ khóa tìm kiếm dài 1–200 ký tự.")
-        position = _after(after)
+        position = position_of(after, 2)
         day = on or today()
         root = _checked_id(parent_id) if parent_id is not None else principal.tenant
         async with access.reading(info) as conn:
@@ -234,10 +213,7 @@ class RegistryQuery:
         edges = [UnitEdge(cursor=_cursor(r), node=Unit.from_row(r)) for r in page]
         return UnitConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > first,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=next_page(rows, first, edges[-1].cursor if edges else None),
         )
 
 

@@ -18,7 +18,7 @@ from .conftest import seed_003
 CAMPAIGN_FIELDS = """id unitId name status registrationDue parentCampaignId
   phases { number name starts ends reportDue }
   indicators { code target actual achievement }
-  childRegistrations { unitId status contents }
+  childRegistrations { edges { node { unitId status contents } } }
   amendments { reason }"""
 
 CREATE = f"""mutation($input: CampaignInput!) {{ createCampaign(input: $input) {{ {CAMPAIGN_FIELDS} }} }}"""
@@ -92,7 +92,9 @@ async def test_the_launching_unit_sees_registrations_actuals_and_achievement(cli
     assert detail["indicators"] == [
         {"code": "sang-kien", "target": 1200, "actual": 300, "achievement": 25.0}
     ]
-    statuses = {c["unitId"]: c["status"] for c in detail["childRegistrations"]}
+    statuses = {
+        c["unitId"]: c["status"] for c in [e["node"] for e in detail["childRegistrations"]["edges"]]
+    }
     assert statuses == {tree.upper1: "ON_TIME", tree.upper2: "NOT_YET"}
     assert detail["phases"][0]["reportDue"] is not None
 
@@ -166,7 +168,7 @@ async def test_registrations_are_read_by_the_registering_unit_and_the_launching_
     detail = (await gql(client, tokens, tree.upper2, ["officer"], CAMPAIGN, id=campaign_id))[
         "data"
     ]["campaign"]
-    assert detail["childRegistrations"] == []  # only the launching unit sees them
+    assert detail["childRegistrations"]["edges"] == []  # only the launching unit sees them
     cousin = (await gql(client, tokens, tree.upper3, ["officer"], MINE))["data"]["myRegistrations"]
     assert cousin == []
 

@@ -151,9 +151,9 @@ PICK = """mutation($c: ID!, $contents: [String!]!) {
 REGISTER = """mutation($c: ID!, $contents: [String!]!, $own: [String!]) {
   registerForCampaign(campaignId: $c, contents: $contents, ownContents: $own) { id } }"""
 MINE = "{ myRegistrations { campaignId contents ownContents } }"
-STATUSES = "query($id: ID!) { campaign(id: $id) { childRegistrations { unitId status } } }"
+STATUSES = "query($id: ID!) { campaign(id: $id) { childRegistrations { edges { node { unitId status } } } } }"
 CHILDREN = """query($id: ID!) { campaign(id: $id) {
-  childRegistrations { unitId status contents ownContents direct } } }"""
+  childRegistrations { edges { node { unitId status contents ownContents direct } } } } }"""
 
 
 async def test_a_content_not_among_the_campaigns_is_refused_by_name(client, tokens, tree, owner):
@@ -192,7 +192,7 @@ async def test_a_units_own_contents_are_kept_apart_and_shown_as_its_own(client, 
     assert {"unitId": tree.upper1, "status": "ON_TIME", "contents": PICKED[:1]} | {
         "ownContents": own,
         "direct": True,
-    } in seen["campaign"]["childRegistrations"]
+    } in [e["node"] for e in seen["campaign"]["childRegistrations"]["edges"]]
 
 
 async def test_a_campaigns_content_is_not_registered_as_ones_own(client, tokens, tree, owner):
@@ -368,13 +368,19 @@ async def test_a_grassroots_registration_with_the_provinces_campaign_is_seen_by_
     body = await gql(client, tokens, tree.cs1, ["officer"], PICK, c=campaign_id, contents=PICKED)
     assert body.get("errors") is None, body
     seen = (await gql(client, tokens, tree.prov1, ["officer"], STATUSES, id=campaign_id))["data"]
-    assert {r["unitId"]: r["status"] for r in seen["campaign"]["childRegistrations"]} == {
+    assert {
+        r["unitId"]: r["status"]
+        for r in [e["node"] for e in seen["campaign"]["childRegistrations"]["edges"]]
+    } == {
         tree.upper1: "NOT_YET",
         tree.upper2: "NOT_YET",
         tree.cs1: "ON_TIME",
     }
     seen = (await gql(client, tokens, tree.prov1, ["officer"], CHILDREN, id=campaign_id))["data"]
-    direct = {r["unitId"]: r["direct"] for r in seen["campaign"]["childRegistrations"]}
+    direct = {
+        r["unitId"]: r["direct"]
+        for r in [e["node"] for e in seen["campaign"]["childRegistrations"]["edges"]]
+    }
     assert direct == {tree.upper1: True, tree.upper2: True, tree.cs1: False}
 
 
@@ -383,11 +389,13 @@ async def test_the_direct_children_alone_are_listed_on_request(client, tokens, t
     await gql(client, tokens, tree.cs1, ["officer"], PICK, c=campaign_id, contents=PICKED)
     direct_only = STATUSES.replace("childRegistrations", "childRegistrations(subtree: false)")
     seen = (await gql(client, tokens, tree.prov1, ["officer"], direct_only, id=campaign_id))["data"]
-    listed = {r["unitId"] for r in seen["campaign"]["childRegistrations"]}
+    listed = {
+        r["unitId"] for r in [e["node"] for e in seen["campaign"]["childRegistrations"]["edges"]]
+    }
     assert listed == {tree.upper1, tree.upper2}
 
 
-LIST_REGISTRATIONS = "{ campaigns { id childRegistrations { unitId status } } }"
+LIST_REGISTRATIONS = "{ campaigns { id childRegistrations { edges { node { unitId status } } } } }"
 
 
 async def test_a_list_of_campaigns_gets_each_its_own_registrations(client, tokens, tree):
@@ -397,7 +405,11 @@ async def test_a_list_of_campaigns_gets_each_its_own_registrations(client, token
     await gql(client, tokens, tree.upper2, ["officer"], PICK, c=second, contents=PICKED)
     listed = (await gql(client, tokens, tree.prov1, ["officer"], LIST_REGISTRATIONS))["data"]
     registered = {
-        c["id"]: {r["unitId"] for r in c["childRegistrations"] if r["status"] != "NOT_YET"}
+        c["id"]: {
+            r["unitId"]
+            for r in [e["node"] for e in c["childRegistrations"]["edges"]]
+            if r["status"] != "NOT_YET"
+        }
         for c in listed["campaigns"]
     }
     assert registered[first] == {tree.cs1} and registered[second] == {tree.upper2}
@@ -407,4 +419,6 @@ async def test_a_registration_below_is_not_shown_to_a_unit_in_between(client, to
     campaign_id = await launched(client, tokens, tree.prov1)
     await gql(client, tokens, tree.cs1, ["officer"], PICK, c=campaign_id, contents=PICKED)
     seen = (await gql(client, tokens, tree.upper1, ["officer"], STATUSES, id=campaign_id))["data"]
-    assert seen["campaign"]["childRegistrations"] == []  # only the launching unit sees them
+    assert (
+        seen["campaign"]["childRegistrations"]["edges"] == []
+    )  # only the launching unit sees them

@@ -339,7 +339,9 @@ async def test_the_printed_queries_answer_for_the_printed_tokens(loaded, client,
         ("2021-01-01", "2021-06-30", "2021-07-05"),
         ("2021-07-01", "2021-12-31", "2022-01-05"),
     ]
-    statuses = sorted(r["status"] for r in campaign["childRegistrations"])
+    statuses = sorted(
+        r["status"] for r in [e["node"] for e in campaign["childRegistrations"]["edges"]]
+    )
     assert statuses == ["LATE", "LATE", "NOT_YET", "ON_TIME", "ON_TIME", "ON_TIME", "ON_TIME"]
     actual = {i["code"]: i["actual"] for i in campaign["indicators"]}
     assert actual["doan-vien-moi"] == 480 + 520 + 1650 + 390 + 310

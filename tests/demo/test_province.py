@@ -59,7 +59,7 @@ async def test_the_provinces_campaign_list_shows_every_child_registration(
     body = await gql(client, tokens, summary.province, ["officer"], show.EXAMPLE_QUERY)
     assert "errors" not in body, body
     [campaign] = [c for c in body["data"]["campaigns"] if c["unitId"] == summary.province]
-    statuses = [r["status"] for r in campaign["childRegistrations"]]
+    statuses = [r["status"] for r in [e["node"] for e in campaign["childRegistrations"]["edges"]]]
     assert sorted(set(statuses)) == ["LATE", "ON_TIME"]
     assert (statuses.count("ON_TIME"), statuses.count("LATE")) == (27, 3)
     assert len(campaign["phases"]) == 2 and len(campaign["indicators"]) == 3

@@ -134,7 +134,9 @@ CAMPAIGN_LIST = {
     "query": "{ campaigns { id name unitId status "
     "phases { number name starts ends reportDue } "
     "indicators { code name target actual achievement } "
-    "childRegistrations { unitId unitName status registeredOn } } }"
+    "childRegistrations { totalCount onTime late notYet "
+    "edges { node { unitId unitName status registeredOn } } pageInfo { hasNextPage endCursor } } "
+    "} }"
 }
 MUTATION = {
     "query": "mutation($input: InitiativeInput!) { registerInitiative(input: $input) { id } }",

@@ -1,0 +1,57 @@
+"""The one page style of every list that can grow: ``first`` (at most a page's limit) and
+``after`` (the ``pageInfo.endCursor`` of the page before). A cursor is the sort key of the last
+row sent, opaque to the client (base64 of a JSON array of strings), so the next page starts
+right after it however many rows were added or removed meanwhile, unlike an offset."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+
+import orjson
+import strawberry
+
+from shared.errors import InvalidInput
+
+MAX_CURSOR_CHARS = 2_048  # a sort key of a name and an id, many times over
+
+
+@strawberry.type(description="Trang tiếp theo: truyền after = endCursor.")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+def checked_first(first: int, limit: int) -> int:
+    if not 1 <= first <= limit:
+        raise InvalidInput(f"first phải từ 1 đến {limit}.")
+    return first
+
+
+def cursor_of(*key: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode()
+
+
+def position_of(cursor: str | None, arity: int) -> tuple[str, ...] | None:
+    """The sort key a cursor carries (``arity`` strings), or None for the first page; anything
+    else a client sends is INVALID_INPUT."""
+    if cursor is None:
+        return None
+    try:
+        if len(cursor) <= MAX_CURSOR_CHARS:
+            key = orjson.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+            if (
+                isinstance(key, list)
+                and len(key) == arity
+                and all(isinstance(part, str) for part in key)
+            ):
+                return tuple(key)
+    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError):
+        pass
+    raise InvalidInput("Con trỏ trang (after) không hợp lệ.")
+
+
+def next_page(rows: Sequence[object], first: int, last_cursor: str | None) -> PageInfo:
+    """Rows were read ``first + 1`` at most: one more than sent says a next page exists."""
+    return PageInfo(has_next_page=len(rows) > first, end_cursor=last_cursor)
