@@ -80,9 +80,35 @@ async def scope(
     with cancelled_as_busy():
         async with pool.acquire() as conn:
             await _catch_up(conn)
-            async with conn.transaction():
-                await set_reach(conn, tenant, reach_of(principal))
+            await conn.execute(_begin_with_reach(tenant, reach_of(principal)))
+            try:
                 yield conn
+            except BaseException:
+                await _end(conn, "ROLLBACK")
+                raise
+            await _end(conn, "COMMIT")
+
+
+def _begin_with_reach(tenant: str, reach: str) -> str:
+    """The transaction opened and the reach set in one round trip (a simple query, so its
+    values are literals, escaped here: a unit id from a verified token, a reach of ours)."""
+    if "\x00" in tenant:
+        raise ValueError("a unit id has no NUL")
+    literal = "E'" + tenant.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return (
+        f"BEGIN; SELECT set_config('thidua.tenant', {literal}, true), "
+        f"set_config('thidua.reach', '{reach}', true)"
+    )
+
+
+async def _end(conn: asyncpg.Connection, how: str) -> None:
+    """COMMIT or ROLLBACK; a connection that cannot end its transaction (its task cancelled
+    mid-statement) is closed, never handed back inside it."""
+    try:
+        await conn.execute(how)
+    except BaseException:
+        conn.terminate()
+        raise
 
 
 class SharedScope:

@@ -23,6 +23,7 @@ from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, Transcoding, 
 from eventsourcing.utils import get_topic
 
 from shared import canonical
+from shared.db import transaction
 from shared.errors import (
     DomainError,
     InvalidEventData,
@@ -335,7 +336,7 @@ class Repository:
         # command, in a savepoint: a snapshot the caller's reach may not write (a system command
         # saving into another unit's log) is skipped, never the command with it.
         try:
-            async with self.store.reading(tenant_id, connection) as conn, conn.transaction():
+            async with self.store.reading(tenant_id, connection) as conn, transaction(conn):
                 await self._insert_snapshot(conn, tenant_id, aggregate, name, body, event_hash)
         except asyncpg.InsufficientPrivilegeError:
             log.info("snapshot skipped for %s: out of the connection's reach", aggregate.id)

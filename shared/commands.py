@@ -49,7 +49,7 @@ from eventsourcing.domain import Aggregate
 from shared import access, canonical
 from shared.aggregates import EventRegistry, Repository
 from shared.auth import Principal
-from shared.db import cancelled_as_busy, set_reach
+from shared.db import cancelled_as_busy, set_reach, transaction
 from shared.errors import ConcurrencyConflict
 from shared.eventstore import (
     Appended,
@@ -368,7 +368,7 @@ class Commands:
         with cancelled_as_busy():
             async with AsyncExitStack() as stack:
                 conn = connection or await stack.enter_async_context(self.pipeline.pool.acquire())
-                async with conn.transaction():
+                async with transaction(conn):
                     if lock is not None:
                         await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
                     await set_reach(conn, actor.tenant if actor else "", access.reach_of(actor))

@@ -8,6 +8,7 @@ the ``thidua_app`` role, which may append to the log and read it but never rewri
 from __future__ import annotations
 
 import asyncio
+import itertools
 import warnings
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -40,6 +41,28 @@ async def set_reach(
     (``local``), or for the session, which its user must reset before the connection goes back
     (the pool does not reset sessions: see ``_keep_session``)."""
     await conn.execute(SET_REACH, tenant, reach, local)
+
+
+@asynccontextmanager
+async def transaction(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """A transaction, or a savepoint inside the one ``conn`` is in. A request's scope opens its
+    transaction by hand (its BEGIN and its reach in one round trip, shared/access.py), which
+    asyncpg's own ``transaction()`` refuses to nest in."""
+    if not conn.is_in_transaction():
+        async with conn.transaction():
+            yield
+        return
+    name = f"thidua_{next(_savepoints)}"
+    await conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        await conn.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+        raise
+    await conn.execute(f"RELEASE SAVEPOINT {name}")
+
+
+_savepoints = itertools.count()
 
 
 class EmbeddedPostgres:

@@ -13,8 +13,10 @@ import pytest
 
 from services.gateway.app import create_app
 from services.registry.commands import commands_of
+from shared import access
 from shared.access import SharedScope
 from shared.auth import Principal, TokenService
+from shared.db import transaction
 
 SINCE = date(2024, 1, 1)
 HOUR = timedelta(hours=1)
@@ -108,3 +110,34 @@ async def test_a_query_of_several_fields_reads_each_as_its_own_caller_only(
         assert "errors" not in answer
         assert answer["data"]["me"]["unit"]["name"] == f"Đơn vị {me}"
         assert answer["data"]["other"] is None
+
+
+@pytest.mark.parametrize("tenant", ["o'brien", "back\\slash", "'; RESET thidua.reach; --", "Đ"])
+async def test_a_scope_sets_the_callers_unit_exactly_whatever_its_characters(runtime, tenant):
+    # the transaction and the reach are opened in one simple query, with the unit as a literal
+    async with access.scope(runtime.pool, principal(tenant, "officer")) as conn:
+        assert await conn.fetchval("SELECT current_setting('thidua.tenant')") == tenant
+        assert await conn.fetchval("SELECT current_setting('thidua.reach')") == "subtree"
+        assert conn.is_in_transaction()
+    # and the connection goes back outside it, its settings gone with the transaction
+    async with runtime.pool.acquire() as conn:
+        assert not conn.is_in_transaction()
+
+
+async def test_a_savepoint_inside_a_scope_undoes_only_its_own_work(runtime):
+    async def probe(conn, value: str | None = None) -> str:
+        if value is not None:
+            await conn.execute("SELECT set_config('thidua.probe', $1, true)", value)
+        return await conn.fetchval("SELECT current_setting('thidua.probe', true)")
+
+    async with access.scope(runtime.pool, principal("tld", "officer")) as conn:
+        await probe(conn, "1")
+        with pytest.raises(ZeroDivisionError):
+            async with transaction(conn):
+                await probe(conn, "2")
+                raise ZeroDivisionError
+        assert await probe(conn) == "1"
+        async with transaction(conn):
+            await probe(conn, "3")
+        assert await probe(conn) == "3"
+        assert conn.is_in_transaction()
