@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -40,7 +40,7 @@ import structlog
 
 from shared.aggregates import EventRegistry
 from shared.eventstore import StoredEvent
-from shared.signal import LogSignal
+from shared.signal import EVERY, LogSignal
 
 log = structlog.get_logger(__name__)
 
@@ -260,6 +260,17 @@ _SURVEY = (
     f"UNION ALL {_BEHIND} AND NOT EXISTS (SELECT 1 FROM passed p WHERE p.tenant_id = c.tenant_id) "
     "UNION ALL SELECT tenant_id, 0, false FROM added"
 )
+# The same over the tenants $4 only (those whose logs the signal said grew): a round after an
+# append reads those tenants' rows, not every checkpoint of the union's 130,000 units.
+_SURVEY_GROWN = _SURVEY.replace(
+    "FROM tenant_heads h WHERE NOT EXISTS",
+    "FROM tenant_heads h WHERE h.tenant_id = ANY ($4::text[]) AND NOT EXISTS",
+).replace(
+    "WHERE c.name = $1 AND c.version = $2 AND c.last_seq < h.seq",
+    "WHERE c.name = $1 AND c.version = $2 AND c.tenant_id = ANY ($4::text[]) "
+    "AND c.last_seq < h.seq",
+)
+assert _SURVEY_GROWN.count("ANY ($4::text[])") == 3, "each part of the survey takes $4"
 
 
 async def add_checkpoints(conn: asyncpg.Connection, target: Target) -> None:
@@ -287,18 +298,21 @@ async def tenants_behind(conn: asyncpg.Connection, target: Target) -> list[str]:
 
 
 async def survey(
-    conn: asyncpg.Connection, target: Target
+    conn: asyncpg.Connection, target: Target, grown: Collection[str] | None = None
 ) -> tuple[list[tuple[str, int]], list[str]]:
     """:func:`add_checkpoints`, :func:`pass_unconcerned` and :func:`tenants_behind` in one
     round trip: the checkpoints moved to their heads, and the tenants behind. Past
     :data:`ANALYZE_PAST` rows the statistics are refreshed, and new tenants surveyed again, so
-    that an import's units are passed here rather than a batch each."""
-    arguments = (target.name, target.version, target.projection.event_types)
-    rows = await conn.fetch(_SURVEY, *arguments)
+    that an import's units are passed here rather than a batch each. ``grown``: those tenants
+    only (None: every tenant)."""
+    sql, arguments = _SURVEY, (target.name, target.version, target.projection.event_types)
+    if grown is not None:
+        sql, arguments = _SURVEY_GROWN, (*arguments, sorted(grown))
+    rows = await conn.fetch(sql, *arguments)
     if len(rows) >= ANALYZE_PAST:
         await conn.execute("SELECT thidua_analyze_checkpoints()")
         if not all(r["passed"] for r in rows):  # new tenants, most with nothing to apply
-            rows = await conn.fetch(_SURVEY, *arguments)
+            rows = await conn.fetch(sql, *arguments)
     passed = [(r["tenant_id"], r["last_seq"]) for r in rows if r["passed"]]
     return passed, sorted(r["tenant_id"] for r in rows if not r["passed"])
 
@@ -377,6 +391,11 @@ class ProjectionRunner:
         self._live: dict[str, int] = {}
         self._positions: dict[tuple[str, int], dict[str, int]] = {}
         self._poller = CheckpointPositions(pool, [p.name for p in self.projections])
+        # The tenants whose logs grew since the last round began (the signal adds them): a
+        # round surveys those alone, and every tenant once a poll interval (and when woken, or
+        # told that something grew but not where).
+        self._grown: set[str] = {EVERY}
+        self._surveyed_all = 0.0
 
     async def start(self) -> None:
         """Start the background task (none while there is nothing to run: every append would
@@ -409,7 +428,9 @@ class ProjectionRunner:
         once instead of waiting for it to end (their batches never overlap: each takes the
         checkpoints the other does not hold). Stops after the rounds in flight have ended."""
         subscription = (
-            self.signal.subscription() if self.signal is not None else contextlib.nullcontext()
+            self.signal.subscription(self._grown)
+            if self.signal is not None
+            else contextlib.nullcontext()
         )
         rounds: set[asyncio.Task[None]] = set()
         with subscription as signalled:
@@ -432,14 +453,28 @@ class ProjectionRunner:
             if signalled is not None:
                 signalled.clear()  # before reading: a wake-up during the round is not lost
             self._woken.clear()
-            task = asyncio.get_running_loop().create_task(self._round())
+            task = asyncio.get_running_loop().create_task(self._round(self._take_grown()))
             rounds.add(task)
             task.add_done_callback(rounds.discard)
             await self._sleep(signalled)
 
-    async def _round(self) -> None:
+    def _take_grown(self) -> set[str] | None:
+        """The tenants the next round surveys (None: all), and the set emptied for the next."""
+        now = time.monotonic()
+        grown = set(self._grown)
+        self._grown.clear()
+        if (
+            self.signal is None
+            or EVERY in grown
+            or now - self._surveyed_all >= self.poll_interval_s
+        ):
+            self._surveyed_all = now
+            return None
+        return grown
+
+    async def _round(self, grown: set[str] | None) -> None:
         try:
-            await self.run_once()
+            await self.run_once(grown)
         except Exception as exc:  # the database away, a pool busy: poll again later
             log.warning("projection_round_failed", error=repr(exc))
 
@@ -454,16 +489,18 @@ class ProjectionRunner:
                 waiting.cancel()
 
     def wake(self) -> None:
+        self._grown.add(EVERY)
         self._woken.set()
 
-    async def run_once(self) -> int:
-        """One round over every target and every tenant behind, each caught up to its head as
-        read then (what arrives meanwhile wakes the next round); how many events it applied."""
+    async def run_once(self, grown: Collection[str] | None = None) -> int:
+        """One round over every target and every tenant behind (of ``grown`` only, if given),
+        each caught up to its head as read then (what arrives meanwhile wakes the next round);
+        how many events it applied."""
         async with self.pool.acquire() as conn:
             targets = await targets_of(conn, self.projections, building_only=self.building_only)
             behind: list[tuple[Target, str]] = []
             for target in targets:
-                passed, waiting = await survey(conn, target)
+                passed, waiting = await survey(conn, target, grown)
                 for tenant_id, seq in passed:
                     self._passed_to(target, tenant_id, seq)
                 behind += [(target, t) for t in waiting]

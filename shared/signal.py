@@ -21,6 +21,7 @@ from shared.eventstore import EventStore, StoredEvent
 
 CHANNEL = "thidua_log"
 _MAX_PAYLOAD = 7000  # NOTIFY payloads must stay under 8000 bytes
+EVERY = ""  # among the tenants that grew: some did, which is not known (no tenant id is empty)
 
 log = structlog.get_logger(__name__)
 
@@ -32,11 +33,14 @@ class LogSignal:
         self._pending: dict[str, int] = {}
         self._flush: asyncio.Task[None] | None = None
         self._waiters: set[asyncio.Event] = set()
+        self._grown: list[set[str]] = []
         self._listener: asyncpg.Connection | None = None
 
     def appended(self, tenant_id: str, seq: int) -> None:
         if seq > self._pending.get(tenant_id, 0):
             self._pending[tenant_id] = seq
+        for grown in self._grown:
+            grown.add(tenant_id)
         self._wake()
         if self._flush is None:
             self._flush = asyncio.get_running_loop().create_task(self._notify_later())
@@ -59,7 +63,14 @@ class LogSignal:
         self._listener = await asyncpg.connect(url)
         await self._listener.add_listener(CHANNEL, self._on_notify)
 
-    def _on_notify(self, *_: object) -> None:
+    def _on_notify(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        tenants: set[str] = {EVERY}
+        with contextlib.suppress(ValueError):
+            grown = orjson.loads(payload)
+            if isinstance(grown, dict) and grown and all(isinstance(t, str) for t in grown):
+                tenants = set(grown)
+        for each in self._grown:
+            each |= tenants
         self._wake()
 
     def _wake(self) -> None:
@@ -67,13 +78,20 @@ class LogSignal:
             waiter.set()
 
     @contextlib.contextmanager
-    def subscription(self):  # type: ignore[no-untyped-def]
+    def subscription(self, grown: set[str] | None = None):  # type: ignore[no-untyped-def]
+        """A waiter set at every append; ``grown``, if given, also collects the tenants whose
+        logs grew (:data:`EVERY` when a notification did not say which)."""
         waiter = asyncio.Event()
         self._waiters.add(waiter)
+        if grown is not None:
+            self._grown.append(grown)
         try:
             yield waiter
         finally:
             self._waiters.discard(waiter)
+            if grown is not None:
+                # by identity: two subscribers' sets may be equal
+                self._grown = [each for each in self._grown if each is not grown]
 
     async def aclose(self) -> None:
         if self._flush is not None:

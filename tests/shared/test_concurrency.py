@@ -12,7 +12,7 @@ import asyncpg
 
 from shared import audit
 from shared.eventstore import EventStore, NewEvent
-from shared.signal import CHANNEL, LogSignal, follow
+from shared.signal import CHANNEL, EVERY, LogSignal, follow
 
 TENANTS = 16
 SECONDS = 3.0
@@ -157,4 +157,26 @@ async def test_another_process_is_woken_by_a_coalesced_notify_not_by_polling(run
         follower.cancel()
     finally:
         await counter.close()
+        await other.aclose()
+
+
+async def test_a_subscriber_learns_which_tenants_grew_here_and_in_another_process(runtime, tenant):
+    """The projection runner surveys only the tenants the signal names: those appended in this
+    process at once, those of another process from its NOTIFY; a notification that names none
+    (its payload too long) says that something grew, which is every tenant."""
+    other = LogSignal(runtime.pool, interval_s=0.005)
+    await other.listen(runtime.url)
+    here: set[str] = set()
+    elsewhere: set[str] = set()
+    also: set[str] = set()  # an equal set of a second subscriber: each keeps its own
+    try:
+        with runtime.signal.subscription(here), other.subscription(elsewhere):
+            with other.subscription(also):
+                await runtime.store.append(tenant, [NewEvent(uuid.uuid4(), 1, "ThingHappened", {})])
+                assert here == {tenant}
+                await _until(lambda: tenant in elsewhere, within=5)
+            assert also == {tenant}
+            other._on_notify(None, 0, CHANNEL, "{}")
+            assert EVERY in elsewhere and EVERY not in also
+    finally:
         await other.aclose()

@@ -157,3 +157,26 @@ async def test_a_round_over_many_new_tenants_passes_them_all_with_fresh_statisti
         "SELECT reltuples FROM pg_class WHERE oid = 'projection_checkpoints'::regclass"
     )
     assert estimated == counted
+
+
+async def test_a_round_for_the_tenants_that_grew_leaves_the_others_to_the_full_survey(
+    runtime, projector_pool
+):
+    applied: list[tuple[int, list[tuple[str, int]]]] = []
+    projection = notebook_projection(applied, broken=set())
+    runner = ProjectionRunner(projector_pool, None, [projection], batch_size=100)
+    async with projector_pool.acquire() as conn:
+        await ensure_live(conn, [projection])
+    await caught_up(runner)
+    # given six tenants' new events, of which the signal named one
+    heads = await write_notebooks(runtime)
+    named = sorted(heads)[0]
+    # when a round runs for the tenant named
+    await runner.run_once({named})
+    # then that tenant is applied to its head, and no other is touched
+    after = await checkpoints(projector_pool, projection, heads)
+    assert after[named] == heads[named]
+    assert all(after.get(t, 0) == 0 for t in heads if t != named)
+    # and the next full survey applies the rest
+    await runner.run_once()
+    assert await checkpoints(projector_pool, projection, heads) == heads
