@@ -135,7 +135,8 @@ class Settings(BaseSettings):
         gt=0,
         description=(
             "Followers of the log (the projection runner) poll this often when no notification "
-            "arrives; a checkpoint waited for by another process's projector is polled too."
+            "arrives, and the runner surveys every unit this often (otherwise only those the "
+            "signal names); a checkpoint waited for by another process's projector is polled too."
         ),
     )
     run_projections: bool = Field(
