@@ -249,16 +249,17 @@ _PASS = (
     "RETURNING c.tenant_id, c.last_seq"
 )
 _BEHIND = (
-    "SELECT c.tenant_id, c.last_seq, false AS passed FROM projection_checkpoints c "
+    "SELECT c.tenant_id, c.last_seq, false AS passed, false AS added "
+    "FROM projection_checkpoints c "
     "JOIN tenant_heads h ON h.tenant_id = c.tenant_id "
     "WHERE c.name = $1 AND c.version = $2 AND c.last_seq < h.seq"
 )
 # The three above in one statement: the runner's round asks it while commands wait for it.
 _SURVEY = (
     f"WITH added AS ({_ADD} RETURNING tenant_id), free AS ({_UNCONCERNED}), passed AS ({_PASS}) "
-    "SELECT tenant_id, last_seq, true AS passed FROM passed "
+    "SELECT tenant_id, last_seq, true AS passed, false AS added FROM passed "
     f"UNION ALL {_BEHIND} AND NOT EXISTS (SELECT 1 FROM passed p WHERE p.tenant_id = c.tenant_id) "
-    "UNION ALL SELECT tenant_id, 0, false FROM added"
+    "UNION ALL SELECT tenant_id, 0, false, true FROM added"
 )
 # The same over the tenants $4 only (those whose logs the signal said grew): a round after an
 # append reads those tenants' rows, not every checkpoint of the union's 130,000 units.
@@ -309,11 +310,13 @@ async def survey(
     if grown is not None:
         sql, arguments = _SURVEY_GROWN, (*arguments, sorted(grown))
     rows = await conn.fetch(sql, *arguments)
-    if len(rows) >= ANALYZE_PAST:
-        await conn.execute("SELECT thidua_analyze_checkpoints()")
-        if not all(r["passed"] for r in rows):  # new tenants, most with nothing to apply
-            rows = await conn.fetch(sql, *arguments)
     passed = [(r["tenant_id"], r["last_seq"]) for r in rows if r["passed"]]
+    added = sum(r["added"] for r in rows)
+    if len(passed) + added >= ANALYZE_PAST:  # rows written, not merely behind
+        await conn.execute("SELECT thidua_analyze_checkpoints()")
+        if added:  # new tenants, most with nothing to apply: passed now, not a batch each
+            rows = await conn.fetch(sql, *arguments)
+            passed += [(r["tenant_id"], r["last_seq"]) for r in rows if r["passed"]]
     return passed, sorted(r["tenant_id"] for r in rows if not r["passed"])
 
 
@@ -396,6 +399,8 @@ class ProjectionRunner:
         # told that something grew but not where).
         self._grown: set[str] = {EVERY}
         self._surveyed_all = 0.0
+        self._held: set[tuple[str, int, str]] = set()  # (projection, version, tenant) in a round
+        self._recheck: set[tuple[str, int, str]] = set()  # found behind while held
 
     async def start(self) -> None:
         """Start the background task (none while there is nothing to run: every append would
@@ -508,7 +513,7 @@ class ProjectionRunner:
         limit = asyncio.Semaphore(max(1, self.pool.get_max_size()))
         groups = []
         for target in targets:
-            tenants = [tenant for t, tenant in behind if t is target]
+            tenants = self._hold(target, [tenant for t, tenant in behind if t is target])
             groups += [
                 (target, tenants[i : i + GROUP_TENANTS])
                 for i in range(0, len(tenants), GROUP_TENANTS)
@@ -516,9 +521,33 @@ class ProjectionRunner:
         applied = await asyncio.gather(*(self._catch_up(limit, t, g) for t, g in groups))
         return sum(applied)
 
+    def _hold(self, target: Target, tenants: list[str]) -> list[str]:
+        """The tenants this round applies: those no other round of this runner is applying.
+        One that is (its round read the head before the append that woke this one) is noted,
+        and surveyed again once that round is done: else its new events would wait for the
+        next full survey."""
+        free = []
+        for tenant in tenants:
+            key = (target.name, target.version, tenant)
+            if key in self._held:
+                self._recheck.add(key)
+            else:
+                self._held.add(key)
+                free.append(tenant)
+        return free
+
     async def _catch_up(self, limit: asyncio.Semaphore, target: Target, tenants: list[str]) -> int:
-        async with limit:
-            return await self._apply(target, tenants)
+        keys = {(target.name, target.version, tenant) for tenant in tenants}
+        try:
+            async with limit:
+                return await self._apply(target, tenants)
+        finally:
+            self._held -= keys
+            again = keys & self._recheck
+            if again:
+                self._recheck -= again
+                self._grown.update(tenant for _, _, tenant in again)
+                self._woken.set()
 
     async def _apply(self, target: Target, tenants: list[str]) -> int:
         """Batches of a group of tenants, each round one transaction for all of them, until

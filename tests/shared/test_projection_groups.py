@@ -4,6 +4,7 @@ tenant whose batch fails is retried alone, and the others still advance."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 
@@ -180,3 +181,59 @@ async def test_a_round_for_the_tenants_that_grew_leaves_the_others_to_the_full_s
     # and the next full survey applies the rest
     await runner.run_once()
     assert await checkpoints(projector_pool, projection, heads) == heads
+
+
+async def test_an_append_while_its_tenant_is_being_applied_is_applied_without_the_poll(
+    runtime, projector_pool
+):
+    """A round reads a tenant's head, then applies up to it. An append meanwhile wakes a second
+    round, which finds the tenant held by the first; once the first is done the tenant is
+    surveyed again, rather than left for the full survey of the next poll interval."""
+    tenant = f"held-{uuid.uuid4().hex[:8]}"
+    hold = {"on": False}
+    holding, go_on = asyncio.Event(), asyncio.Event()
+
+    async def apply(conn, registry, events) -> None:
+        if hold["on"] and any(e.tenant_id == tenant for e in events):
+            hold["on"] = False
+            holding.set()
+            await go_on.wait()
+
+    async def nothing(conn, stored, event) -> None:
+        return None
+
+    registry = build_registry()
+    handlers = {"NotebookOpened": nothing, "NoteWritten": nothing}
+    projection = Projection(
+        f"test_held_{uuid.uuid4().hex[:8]}", 1, registry, handlers=handlers, tables=(), apply=apply
+    )
+    async with projector_pool.acquire() as conn:
+        await ensure_live(conn, [projection])
+    # a poll interval far longer than the test: only the signal and the runner's own
+    # bookkeeping can bring the new events in
+    runner = ProjectionRunner(
+        projector_pool, runtime.signal, [projection], batch_size=100, poll_interval_s=600
+    )
+    repository = Repository(runtime.store, build_registry())
+
+    async def opened() -> int:
+        notebook = Notebook(title="Sổ tay", owner=uuid.uuid4(), opened_on=date(2026, 1, 1))
+        return (await repository.save(tenant, notebook)).last_seq
+
+    first = await opened()
+    await runner.start()
+    try:
+        assert await runner.wait_for(tenant, first, 30)
+        # given a round applying the tenant's next event, held in the middle of its batch
+        hold["on"] = True
+        await opened()
+        await asyncio.wait_for(holding.wait(), 30)
+        # when another event is appended meanwhile, and the round is let go
+        last = await opened()
+        await asyncio.sleep(0.2)  # the append's own round has run and found the tenant held
+        go_on.set()
+        # then the last event is applied too, long before any poll
+        assert await runner.wait_for(tenant, last, 30)
+    finally:
+        go_on.set()
+        await runner.stop()
