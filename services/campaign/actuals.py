@@ -156,30 +156,39 @@ async def _count(
     return int(status.rpartition(" ")[2])
 
 
+# The units, then their locks in key order, in one statement (a lock a round trip had been most
+# of a batch's statements): a volatile function in the outer query runs over the inner query's
+# rows in their order.
+_LOCK_UNITS = """
+WITH unit AS (
+    SELECT ancestor AS u FROM unit_closure WHERE descendant = ANY ($1::text[])
+    UNION SELECT tenant_id FROM campaigns
+     WHERE campaign_id = ANY ($2::uuid[]) OR campaign_id = ANY ($3::uuid[])
+    UNION SELECT unnest($4::text[])
+),
+keyed AS (
+    SELECT hashtext(u) AS k, bool_or(u = ANY ($4::text[])) AS exclusive, array_agg(u) AS units
+      FROM unit GROUP BY 1 ORDER BY 1
+)
+SELECT units,
+       CASE WHEN exclusive THEN pg_advisory_xact_lock($5, k)
+            ELSE pg_advisory_xact_lock_shared($5, k) END AS locked
+  FROM (SELECT * FROM keyed ORDER BY k) AS ordered
+"""
+
+
 async def _lock_units(conn: asyncpg.Connection, touched: Touched) -> list[str]:
     """The advisory locks of every unit whose figures the batch may change, taken in key order
     (exclusive for a unit whose campaign gained an indicator); the units."""
     rows = await conn.fetch(
-        "SELECT DISTINCT ancestor AS unit FROM unit_closure WHERE descendant = ANY ($1::text[]) "
-        "UNION SELECT tenant_id FROM campaigns "
-        "WHERE campaign_id = ANY ($2::uuid[]) OR campaign_id = ANY ($3::uuid[]) "
-        "UNION SELECT unnest($4::text[])",
+        _LOCK_UNITS,
         sorted({unit for unit, _ in touched.all_facts()}),
         sorted({campaign for campaign, _ in touched.keys}),
         sorted(touched.registrations),
         sorted(touched.defining),
+        LOCK_SPACE,
     )
-    units = [r["unit"] for r in rows]
-    locks = await conn.fetch(
-        "SELECT hashtext(u) AS k, bool_or(u = ANY ($2::text[])) AS exclusive "
-        "FROM unnest($1::text[]) AS u GROUP BY 1 ORDER BY 1",
-        units,
-        sorted(touched.defining),
-    )
-    for lock in locks:
-        kind = "" if lock["exclusive"] else "_shared"
-        await conn.execute(f"SELECT pg_advisory_xact_lock{kind}($1, $2)", LOCK_SPACE, lock["k"])
-    return units
+    return sorted(unit for row in rows for unit in row["units"])
 
 
 _AFFECTED = """
