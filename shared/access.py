@@ -145,6 +145,13 @@ class SharedScope:
                     await self._end(exc)
                     raise
 
+    @asynccontextmanager
+    async def set_aside(self) -> AsyncIterator[None]:
+        """No connection held, and none taken by this request's other fields, until it ends."""
+        async with self._lock:
+            await self._end(None)
+            yield
+
     async def close(self) -> None:
         """The end of the request: the transaction commits, the connection goes back."""
         async with self._lock:
@@ -165,6 +172,20 @@ def reading(info: Any) -> AbstractAsyncContextManager[asyncpg.Connection]:
     if shared.principal is not principal:
         raise RuntimeError("a request's shared scope reads for its own caller only")
     return shared.use()
+
+
+@asynccontextmanager
+async def reads_set_aside(info: Any) -> AsyncIterator[None]:
+    """For a resolver that takes a connection of its own (:func:`as_unit`): the request's
+    shared connection is given back first, and the request's other fields wait meanwhile (they
+    open another after), so that a request never holds one connection while waiting for a
+    second."""
+    shared = info.context.get("reads")
+    if shared is None:
+        yield
+        return
+    async with shared.set_aside():
+        yield
 
 
 # units.parent_id is the tree as of today: a move dated in the future changes it on its day, when

@@ -54,7 +54,7 @@ def _checked(unit_id: str) -> None:
 async def _auditable(info: Info, unit_id: str) -> None:
     principal = principal_of(info)
     _checked(unit_id)
-    async with access.scope(info.context["runtime"].pool, principal) as conn:
+    async with access.reading(info) as conn:
         await access.require_auditable(conn, principal, unit_id, whole_log=True)
 
 
@@ -66,9 +66,12 @@ class AuditQuery:
         # The whole chain, read as the unit itself: a verdict on part of a log would say
         # "missing". It tells the auditor how long the log is and whether it is intact, no more.
         pool = info.context["runtime"].pool
-        verdict = await verifications_of(info.context).verdict(
-            unit_id, lambda: access.as_unit(pool, unit_id)
-        )
+        # It reads on a connection of its own: the request's reads give theirs back first, or
+        # with every connection held by a request waiting for a second, all would wait.
+        async with access.reads_set_aside(info):
+            verdict = await verifications_of(info.context).verdict(
+                unit_id, lambda: access.as_unit(pool, unit_id)
+            )
         return Verification(
             unit_id=unit_id,
             ok=verdict.ok,
@@ -90,7 +93,7 @@ class AuditQuery:
         runtime = info.context["runtime"]
         # Under the caller's reach: a former ancestor's auditor reads the events recorded while
         # the unit was below, and none after (shared/access.py).
-        async with access.scope(runtime.pool, principal) as conn:
+        async with access.reading(info) as conn:
             await access.require_auditable(conn, principal, unit_id)
             events = await runtime.store.read_log(
                 unit_id, after_seq=after_seq, limit=first, connection=conn

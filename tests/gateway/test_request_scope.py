@@ -5,6 +5,7 @@ connection goes back when the request ends."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import uuid
 from datetime import date, timedelta
 
@@ -141,3 +142,54 @@ async def test_a_savepoint_inside_a_scope_undoes_only_its_own_work(runtime):
             await probe(conn, "3")
         assert await probe(conn) == "3"
         assert conn.is_in_transaction()
+
+
+asking: contextvars.ContextVar[bool] = contextvars.ContextVar("asking", default=False)
+
+
+async def test_an_auditors_page_holds_one_connection_at_a_time(
+    client, settings, runtime, two_units, monkeypatch
+):
+    """The audit fields read on the request's shared connection; verification, which reads as
+    the unit on a connection of its own, gives the shared one back first. A request holding
+    one connection while it waits for a second could, with enough of them, wait for ever."""
+    unit, _ = two_units
+    pool = runtime.pool
+    held = {"now": 0, "most": 0}
+    acquire = type(pool).acquire
+
+    class Counted:
+        def __init__(self, checkout) -> None:
+            self.checkout = checkout
+
+        async def __aenter__(self):
+            conn = await self.checkout.__aenter__()
+            self.mine = asking.get()  # not the log signal's NOTIFY of an earlier test, say
+            if self.mine:
+                held["now"] += 1
+                held["most"] = max(held["most"], held["now"])
+            return conn
+
+        async def __aexit__(self, *exc):
+            if self.mine:
+                held["now"] -= 1
+            return await self.checkout.__aexit__(*exc)
+
+    monkeypatch.setattr(pool, "acquire", lambda **kw: Counted(acquire(pool, **kw)))
+    token = TokenService.from_settings(settings).issue(
+        tenant=unit, roles=["auditor"], subject="kiem-toan", ttl=HOUR
+    )
+    query = (
+        "query($u: ID!) { me { unit { name } } auditLog(unitId: $u, first: 5) { seq } "
+        "verification(unitId: $u) { ok } }"
+    )
+    asking.set(True)  # the request's tasks inherit it
+    answer = await client.post(
+        "/graphql",
+        json={"query": query, "variables": {"u": unit}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = answer.json()
+    assert "errors" not in body, body
+    assert body["data"]["verification"]["ok"] is True and body["data"]["auditLog"]
+    assert held["most"] == 1
