@@ -329,7 +329,7 @@ class EventStore:
     ) -> tuple[list[str], list[Any]]:
         payloads, datas = [], []
         for index, event in enumerate(events):
-            if not EVENT_TYPE.match(event.event_type):
+            if not EVENT_TYPE.fullmatch(event.event_type):
                 raise InvalidEventData(f"Tên loại sự kiện không hợp lệ: {event.event_type!r}.")
             if type(event.schema_version) is not int or not 1 <= event.schema_version <= _INT32_MAX:
                 raise InvalidEventData("schema_version phải là số nguyên từ 1 đến 2³¹−1.")
@@ -501,12 +501,12 @@ class EventStore:
 
 
 def check_tenant(tenant_id: str) -> None:
-    if not isinstance(tenant_id, str) or not TENANT_ID.match(tenant_id):
+    if not isinstance(tenant_id, str) or not TENANT_ID.fullmatch(tenant_id):
         raise InvalidTenant(f"{tenant_id!r}: 1–64 ký tự chữ, số, '.', '_', ':' hoặc '-'.")
 
 
 def check_idempotency_key(key: str) -> None:
-    if not isinstance(key, str) or not IDEMPOTENCY_KEY.match(key):
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY.fullmatch(key):
         raise InvalidEventData("Khóa chống lặp phải là 1–200 ký tự ASCII in được.")
 
 

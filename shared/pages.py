@@ -44,7 +44,7 @@ def position_of(cursor: str | None, arity: int) -> tuple[str, ...] | None:
             if (
                 isinstance(key, list)
                 and len(key) == arity
-                and all(isinstance(part, str) for part in key)
+                and all(isinstance(part, str) and "\x00" not in part for part in key)
             ):
                 return tuple(key)
     except (ValueError, TypeError, binascii.Error, UnicodeEncodeError):

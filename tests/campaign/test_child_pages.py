@@ -4,6 +4,7 @@ the union's thousands of registrations, and no answer carries them all."""
 
 from __future__ import annotations
 
+from shared.pages import cursor_of
 from tests.registry.test_graphql import code_of, gql
 
 from .test_graphql import launched, plan_input
@@ -73,7 +74,14 @@ async def test_a_page_past_the_last_keeps_the_counts_and_has_no_units(client, to
 
 async def test_a_page_size_or_cursor_out_of_bounds_is_invalid_input(client, tokens, tree):
     campaign_id = await launched(client, tokens, tree.prov1)
-    for first, after in [(0, None), (201, None), (5, "not a cursor"), (5, "WyJhIl0=")]:
+    bad = [
+        (0, None),
+        (201, None),
+        (5, "not a cursor"),
+        (5, cursor_of("a")),
+        (5, cursor_of("\x00", "x")),
+    ]
+    for first, after in bad:
         body = await gql(
             client, tokens, tree.prov1, ["officer"], PAGE, id=campaign_id, first=first, after=after
         )

@@ -213,7 +213,9 @@ async def test_an_event_over_the_size_limit_is_refused_and_nothing_written(store
     assert await count(store, tenant) == 1
 
 
-@pytest.mark.parametrize("bad", ["", "has space", "x" * 65, "-leading", "đơn-vị", None])
+@pytest.mark.parametrize(
+    "bad", ["", "has space", "x" * 65, "-leading", "đơn-vị", None, "trailing\n", "a\x00"]
+)
 async def test_a_malformed_tenant_id_is_refused(store, bad):
     with pytest.raises(InvalidTenant):
         await store.append(bad, [ev(uuid.uuid4(), 1)])
