@@ -248,6 +248,14 @@ async def create_pool(url: str, settings: Settings) -> BoundedPool:
     return await pool
 
 
+def optional(value: object, condition: str, parameter: str) -> str:
+    """A filter's SQL: ``condition`` when ``value`` is given, else ``parameter IS NULL`` (true,
+    and it still names the parameter, whose type the statement must know). The application's
+    plans are generic (:data:`APP_PLANS`), and in a generic plan ``($2 IS NULL OR campaign_id =
+    $2)`` cannot use the column's index; one statement for each set of filters given can."""
+    return condition if value is not None else f"{parameter} IS NULL"
+
+
 # Row-level security makes each read of the application a large plan (a phase's policy reads
 # its campaign's, which reads the closure: some 180 subplans), and PostgreSQL, finding the
 # generic plan of a prepared statement no cheaper than a custom one, planned it again on every

@@ -9,6 +9,7 @@ reach, NOT_FOUND."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -24,6 +25,7 @@ from services.campaign.schema import _commands, _read, client_uuid
 from shared import access
 from shared.access import principal_of
 from shared.commands import idempotency_key_of
+from shared.db import optional
 from shared.errors import NotFound
 from shared.graphql import BigInt
 from shared.text import like_escaped, search_key
@@ -172,11 +174,13 @@ def _page(offset: int, limit: int) -> tuple[int, int]:
     return max(offset, 0), min(max(limit, 0), MAX_PAGE)
 
 
-_PLEDGE_FILTER = """
+def _pledge_filter(args: Sequence[Any]) -> str:
+    """$1 the units, $2 a campaign, $3 a title, $4 a search key, $5 withdrawn ones too."""
+    return f"""
   FROM campaign_pledges
- WHERE tenant_id = ANY ($1::text[]) AND ($2::uuid IS NULL OR campaign_id = $2)
-   AND ($3::text IS NULL OR title = $3)
-   AND ($4::text IS NULL OR search_key LIKE '%' || $4 || '%')
+ WHERE tenant_id = ANY ($1::text[]) AND {optional(args[1], "campaign_id = $2::uuid", "$2::uuid")}
+   AND {optional(args[2], "title = $3::text", "$3::text")}
+   AND {optional(args[3], "search_key LIKE '%' || $4::text || '%'", "$4::text")}
    AND ($5 OR status = 'registered')
 """
 
@@ -243,12 +247,17 @@ _INITIATIVE_COLUMNS = (
     "registered_on, recognised_on, decision, benefit_vnd, applied_at::text AS applied_at, status, "
     "history::text AS history"
 )
-_INITIATIVE_FILTER = """
+
+
+def _initiative_filter(args: Sequence[Any]) -> str:
+    """$1 the units, $2 a campaign, $3 a year, $4 a search key, $5 recognised or not."""
+    year = "extract(year FROM coalesce(recognised_on, registered_on)) = $3::int"
+    return f"""
   FROM campaign_initiatives
- WHERE tenant_id = ANY ($1::text[]) AND ($2::uuid IS NULL OR campaign_id = $2)
-   AND ($3::int IS NULL OR extract(year FROM coalesce(recognised_on, registered_on)) = $3)
-   AND ($4::text IS NULL OR search_key LIKE '%' || $4 || '%')
-   AND ($5::boolean IS NULL OR (recognised_on IS NOT NULL) = $5)
+ WHERE tenant_id = ANY ($1::text[]) AND {optional(args[1], "campaign_id = $2::uuid", "$2::uuid")}
+   AND {optional(args[2], year, "$3::int")}
+   AND {optional(args[3], "search_key LIKE '%' || $4::text || '%'", "$4::text")}
+   AND {optional(args[4], "(recognised_on IS NOT NULL) = $5::boolean", "$5::boolean")}
    AND status = 'registered'
 """
 
@@ -292,12 +301,12 @@ class RecordsQuery:
         )
         counts = await _read(
             info,
-            f"SELECT title, count(*) AS n {_PLEDGE_FILTER} GROUP BY title ORDER BY title",
+            f"SELECT title, count(*) AS n {_pledge_filter(args)} GROUP BY title ORDER BY title",
             *args,
         )
         rows = await _read(
             info,
-            f"SELECT * {_PLEDGE_FILTER} ORDER BY tenant_id, name, title, pledge_id "
+            f"SELECT * {_pledge_filter(args)} ORDER BY tenant_id, name, title, pledge_id "
             f"OFFSET {offset} LIMIT {limit}",
             *args,
         )
@@ -325,13 +334,14 @@ class RecordsQuery:
         units = await _units(info, unit_id, subtree)
         if units is None:
             return None
+        campaign = _optional_campaign(campaign_id)
         rows = await _read(
             info,
             f"SELECT {_WORK_COLUMNS} FROM campaign_works WHERE tenant_id = ANY ($1::text[]) "
-            "AND ($2::uuid IS NULL OR campaign_id = $2) AND ($3 OR status = 'registered') "
-            f"ORDER BY registered_on, name LIMIT {MAX_PAGE}",
+            f"AND {optional(campaign, 'campaign_id = $2::uuid', '$2::uuid')} "
+            f"AND ($3 OR status = 'registered') ORDER BY registered_on, name LIMIT {MAX_PAGE}",
             units,
-            _optional_campaign(campaign_id),
+            campaign,
             include_withdrawn,
         )
         return [_work(r) for r in rows]
@@ -368,12 +378,12 @@ class RecordsQuery:
         [totals] = await _read(
             info,
             "SELECT count(*) AS n, count(recognised_on) AS recognised, "
-            f"coalesce(sum(benefit_vnd), 0)::bigint AS benefit {_INITIATIVE_FILTER}",
+            f"coalesce(sum(benefit_vnd), 0)::bigint AS benefit {_initiative_filter(args)}",
             *args,
         )
         rows = await _read(
             info,
-            f"SELECT {_INITIATIVE_COLUMNS} {_INITIATIVE_FILTER} "
+            f"SELECT {_INITIATIVE_COLUMNS} {_initiative_filter(args)} "
             f"ORDER BY registered_on, title, initiative_id OFFSET {offset} LIMIT {limit}",
             *args,
         )
