@@ -249,7 +249,7 @@ _PASS = (
     "RETURNING c.tenant_id, c.last_seq"
 )
 _BEHIND = (
-    "SELECT c.tenant_id, c.last_seq, false AS passed, false AS added "
+    "SELECT c.tenant_id, c.last_seq, false AS passed, false AS added, h.seq AS head "
     "FROM projection_checkpoints c "
     "JOIN tenant_heads h ON h.tenant_id = c.tenant_id "
     "WHERE c.name = $1 AND c.version = $2 AND c.last_seq < h.seq"
@@ -257,9 +257,10 @@ _BEHIND = (
 # The three above in one statement: the runner's round asks it while commands wait for it.
 _SURVEY = (
     f"WITH added AS ({_ADD} RETURNING tenant_id), free AS ({_UNCONCERNED}), passed AS ({_PASS}) "
-    "SELECT tenant_id, last_seq, true AS passed, false AS added FROM passed "
+    "SELECT tenant_id, last_seq, true AS passed, false AS added, last_seq AS head FROM passed "
     f"UNION ALL {_BEHIND} AND NOT EXISTS (SELECT 1 FROM passed p WHERE p.tenant_id = c.tenant_id) "
-    "UNION ALL SELECT tenant_id, 0, false, true FROM added"
+    "UNION ALL SELECT a.tenant_id, 0, false, true, h.seq FROM added a "
+    "JOIN tenant_heads h ON h.tenant_id = a.tenant_id"
 )
 # The same over the tenants $4 only (those whose logs the signal said grew): a round after an
 # append reads those tenants' rows, not every checkpoint of the union's 130,000 units.
@@ -300,7 +301,7 @@ async def tenants_behind(conn: asyncpg.Connection, target: Target) -> list[str]:
 
 async def survey(
     conn: asyncpg.Connection, target: Target, grown: Collection[str] | None = None
-) -> tuple[list[tuple[str, int]], list[str]]:
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """:func:`add_checkpoints`, :func:`pass_unconcerned` and :func:`tenants_behind` in one
     round trip: the checkpoints moved to their heads, and the tenants behind. Past
     :data:`ANALYZE_PAST` rows the statistics are refreshed, and new tenants surveyed again, so
@@ -317,7 +318,7 @@ async def survey(
         if added:  # new tenants, most with nothing to apply: passed now, not a batch each
             rows = await conn.fetch(sql, *arguments)
             passed += [(r["tenant_id"], r["last_seq"]) for r in rows if r["passed"]]
-    return passed, sorted(r["tenant_id"] for r in rows if not r["passed"])
+    return passed, sorted((r["tenant_id"], r["head"]) for r in rows if not r["passed"])
 
 
 async def ensure_live(conn: asyncpg.Connection, projections: Iterable[Projection]) -> None:
@@ -399,7 +400,8 @@ class ProjectionRunner:
         # told that something grew but not where).
         self._grown: set[str] = {EVERY}
         self._surveyed_all = 0.0
-        self._held: set[tuple[str, int, str]] = set()  # (projection, version, tenant) in a round
+        # (projection, version, tenant) being applied by a round: the head its survey saw
+        self._held: dict[tuple[str, int, str], int] = {}
         self._recheck: set[tuple[str, int, str]] = set()  # found behind while held
 
     async def start(self) -> None:
@@ -503,17 +505,19 @@ class ProjectionRunner:
         how many events it applied."""
         async with self.pool.acquire() as conn:
             targets = await targets_of(conn, self.projections, building_only=self.building_only)
-            behind: list[tuple[Target, str]] = []
+            behind: list[tuple[Target, str, int]] = []
             for target in targets:
                 passed, waiting = await survey(conn, target, grown)
                 for tenant_id, seq in passed:
                     self._passed_to(target, tenant_id, seq)
-                behind += [(target, t) for t in waiting]
+                behind += [(target, t, head) for t, head in waiting]
         self._live = {t.name: t.version for t in targets if t.state == "live"}
         limit = asyncio.Semaphore(max(1, self.pool.get_max_size()))
         groups = []
         for target in targets:
-            tenants = self._hold(target, [tenant for t, tenant in behind if t is target])
+            tenants = self._hold(
+                target, [(tenant, head) for t, tenant, head in behind if t is target]
+            )
             groups += [
                 (target, tenants[i : i + GROUP_TENANTS])
                 for i in range(0, len(tenants), GROUP_TENANTS)
@@ -521,19 +525,19 @@ class ProjectionRunner:
         applied = await asyncio.gather(*(self._catch_up(limit, t, g) for t, g in groups))
         return sum(applied)
 
-    def _hold(self, target: Target, tenants: list[str]) -> list[str]:
-        """The tenants this round applies: those no other round of this runner is applying.
-        One that is (its round read the head before the append that woke this one) is noted,
-        and surveyed again once that round is done: else its new events would wait for the
-        next full survey."""
+    def _hold(self, target: Target, tenants: list[tuple[str, int]]) -> list[str]:
+        """The tenants this round applies (of those behind, with their heads): those no other
+        round of this runner is applying. One that is, at a head past the one that round saw
+        (it may have read the head before the append that woke this one), is surveyed again
+        once that round is done: else its new events would wait for the next full survey."""
         free = []
-        for tenant in tenants:
+        for tenant, head in tenants:
             key = (target.name, target.version, tenant)
-            if key in self._held:
-                self._recheck.add(key)
-            else:
-                self._held.add(key)
+            if key not in self._held:
+                self._held[key] = head
                 free.append(tenant)
+            elif head > self._held[key]:
+                self._recheck.add(key)
         return free
 
     async def _catch_up(self, limit: asyncio.Semaphore, target: Target, tenants: list[str]) -> int:
@@ -542,7 +546,8 @@ class ProjectionRunner:
             async with limit:
                 return await self._apply(target, tenants)
         finally:
-            self._held -= keys
+            for key in keys:
+                del self._held[key]
             again = keys & self._recheck
             if again:
                 self._recheck -= again

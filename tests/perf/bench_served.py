@@ -75,6 +75,11 @@ planning for 0.05 ms of work); then the runner surveying only the tenants the si
     7.1/11.0 → 4.4/6.1 → 4.5/6.6 ms, at 16: 199 (6%) → 299 (8%) → 281 (8%) req/s;
     registerInitiative at 1/16 units 193/583 → 193/585 → 213/636.
 
+Then the actuals' unit locks in one statement, a held tenant surveyed again after its round,
+optional filters left out of statements: floor 3,560; page 1,408 (40%); list 223 at 1 in flight
+(p99 6.6 ms), 290 (8%) at 16; registerInitiative 1/2/4/8/16 units 235/323/412/519/577 (751 at
+16 measured alone, SERVED_ONLY=mutation1,mutation16: fewer rows written before it).
+
 What is left: a page costs five round trips to the database (begin and reach, three reads,
 commit) and strawberry's execution of its fields, about 0.75 ms of this process's CPU, against
 the floor's 0.28 ms; the list's first page is 50 children × 6 fields beside a count over 700
