@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from collections.abc import Sequence
+from datetime import date
 
 import orjson
 import strawberry
@@ -55,3 +57,33 @@ def position_of(cursor: str | None, arity: int) -> tuple[str, ...] | None:
 def next_page(rows: Sequence[object], first: int, last_cursor: str | None) -> PageInfo:
     """Rows were read ``first + 1`` at most: one more than sent says a next page exists."""
     return PageInfo(has_next_page=len(rows) > first, end_cursor=last_cursor)
+
+
+_PARSERS = {"text": str, "date": date.fromisoformat, "uuid": uuid.UUID}
+
+
+def typed_position(cursor: str | None, types: Sequence[str]) -> tuple[str, ...] | None:
+    """:func:`position_of` for a sort key of these SQL types ('text', 'date', 'uuid'), each part
+    checked here: a cursor the database could not read is INVALID_INPUT, not an error of its."""
+    position = position_of(cursor, len(types))
+    if position is not None:
+        try:
+            for part, kind in zip(position, types, strict=True):
+                _PARSERS[kind](part)
+        except ValueError:
+            raise InvalidInput("Con trỏ trang (after) không hợp lệ.") from None
+    return position
+
+
+def past_cursor(
+    key: str, types: Sequence[str], position: tuple[str, ...] | None, first: int
+) -> str:
+    """The SQL condition "past the cursor" on the sort key ``key`` (a row of columns), its
+    parameters numbered from ``first`` (the position's parts, as text). Without a position it
+    still names them, typed, so that one statement serves both."""
+    params = [
+        f"${first + i}::text" + ("" if t == "text" else f"::{t}") for i, t in enumerate(types)
+    ]
+    if position is None:
+        return " AND ".join(f"${first + i}::text IS NULL" for i in range(len(types)))
+    return f"({key}) > ({', '.join(params)})"

@@ -28,6 +28,14 @@ from shared.commands import idempotency_key_of
 from shared.db import optional
 from shared.errors import NotFound
 from shared.graphql import BigInt
+from shared.pages import (
+    PageInfo,
+    checked_first,
+    cursor_of,
+    next_page,
+    past_cursor,
+    typed_position,
+)
 from shared.text import like_escaped, search_key
 
 MAX_PAGE = 1_000
@@ -77,11 +85,21 @@ class TitleCount:
     count: int
 
 
-@strawberry.type(description="Một trang giao ước, với tổng số và số theo danh hiệu.")
+@strawberry.type
+class PledgeEdge:
+    cursor: str
+    node: Pledge
+
+
+@strawberry.type(
+    description="Một trang giao ước (theo đơn vị, tên, danh hiệu), với tổng số và số theo danh "
+    "hiệu trên mọi trang; trang sau: after = pageInfo.endCursor."
+)
 class PledgePage:
     total: int
     by_title: list[TitleCount]
-    items: list[Pledge]
+    edges: list[PledgeEdge]
+    page_info: PageInfo
 
 
 @strawberry.type(description="Một dòng bị từ chối: số dòng, mã lỗi, thông báo.")
@@ -139,12 +157,37 @@ class Initiative:
     history: JSON
 
 
-@strawberry.type(description="Sáng kiến trong tầm, với tổng số và tổng giá trị làm lợi.")
+@strawberry.type
+class InitiativeEdge:
+    cursor: str
+    node: Initiative
+
+
+@strawberry.type
+class WorkEdge:
+    cursor: str
+    node: Work
+
+
+@strawberry.type(
+    description="Một trang công trình, sản phẩm (theo ngày đăng ký, tên); trang sau: after = "
+    "pageInfo.endCursor."
+)
+class WorkPage:
+    edges: list[WorkEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(
+    description="Sáng kiến trong tầm (theo ngày đăng ký, tên), với tổng số và tổng giá trị làm "
+    "lợi trên mọi trang; trang sau: after = pageInfo.endCursor."
+)
 class InitiativePage:
     count: int = strawberry.field(description="Số sáng kiến (chưa rút) khớp điều kiện.")
     recognised_count: int
     benefit_vnd: BigInt = strawberry.field(description="Tổng giá trị làm lợi đã công nhận.")
-    items: list[Initiative]
+    edges: list[InitiativeEdge]
+    page_info: PageInfo
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -170,8 +213,13 @@ def _optional_campaign(value: strawberry.ID | None) -> uuid.UUID | None:
     return client_uuid(value) if value else None
 
 
-def _page(offset: int, limit: int) -> tuple[int, int]:
-    return max(offset, 0), min(max(limit, 0), MAX_PAGE)
+# Each list's order, and the SQL types of its cursor's parts (shared/pages.py).
+_PLEDGE_ORDER = "tenant_id, name, title, pledge_id"
+_PLEDGE_KEY = ("text", "text", "text", "uuid")
+_WORK_ORDER = "registered_on, name, work_id"
+_WORK_KEY = ("date", "text", "uuid")
+_INITIATIVE_ORDER = "registered_on, title, initiative_id"
+_INITIATIVE_KEY = ("date", "text", "uuid")
 
 
 def _pledge_filter(args: Sequence[Any]) -> str:
@@ -285,13 +333,14 @@ class RecordsQuery:
         title: str | None = None,
         search: str | None = None,
         include_withdrawn: bool = False,
-        offset: int = 0,
-        limit: int = 100,
+        first: int = 100,
+        after: str | None = None,
     ) -> PledgePage | None:
+        checked_first(first, MAX_PAGE)
+        position = typed_position(after, _PLEDGE_KEY)
         units = await _units(info, unit_id, subtree)
         if units is None:
             return None
-        offset, limit = _page(offset, limit)
         args = (
             units,
             _optional_campaign(campaign_id),
@@ -306,17 +355,28 @@ class RecordsQuery:
         )
         rows = await _read(
             info,
-            f"SELECT * {_pledge_filter(args)} ORDER BY tenant_id, name, title, pledge_id "
-            f"OFFSET {offset} LIMIT {limit}",
+            f"SELECT * {_pledge_filter(args)} "
+            f"AND {past_cursor(_PLEDGE_ORDER, _PLEDGE_KEY, position, 6)} "
+            f"ORDER BY {_PLEDGE_ORDER} LIMIT $10",
             *args,
+            *(position or (None,) * len(_PLEDGE_KEY)),
+            first + 1,
         )
+        edges = [
+            PledgeEdge(
+                cursor=cursor_of(r["tenant_id"], r["name"], r["title"], str(r["pledge_id"])),
+                node=_pledge(r),
+            )
+            for r in rows[:first]
+        ]
         return PledgePage(
             total=sum(r["n"] for r in counts),
             by_title=[
                 TitleCount(title=r["title"], title_name=TITLES[r["title"]].name, count=r["n"])
                 for r in counts
             ],
-            items=[_pledge(r) for r in rows],
+            edges=edges,
+            page_info=next_page(rows, first, edges[-1].cursor if edges else None),
         )
 
     @strawberry.field(
@@ -330,7 +390,11 @@ class RecordsQuery:
         unit_id: strawberry.ID | None = None,
         subtree: bool = False,
         include_withdrawn: bool = False,
-    ) -> list[Work] | None:
+        first: int = 100,
+        after: str | None = None,
+    ) -> WorkPage | None:
+        checked_first(first, MAX_PAGE)
+        position = typed_position(after, _WORK_KEY)
         units = await _units(info, unit_id, subtree)
         if units is None:
             return None
@@ -339,12 +403,24 @@ class RecordsQuery:
             info,
             f"SELECT {_WORK_COLUMNS} FROM campaign_works WHERE tenant_id = ANY ($1::text[]) "
             f"AND {optional(campaign, 'campaign_id = $2::uuid', '$2::uuid')} "
-            f"AND ($3 OR status = 'registered') ORDER BY registered_on, name LIMIT {MAX_PAGE}",
+            f"AND ($3 OR status = 'registered') AND {past_cursor(_WORK_ORDER, _WORK_KEY, position, 4)} "
+            f"ORDER BY {_WORK_ORDER} LIMIT $7",
             units,
             campaign,
             include_withdrawn,
+            *(position or (None,) * len(_WORK_KEY)),
+            first + 1,
         )
-        return [_work(r) for r in rows]
+        edges = [
+            WorkEdge(
+                cursor=cursor_of(r["registered_on"].isoformat(), r["name"], str(r["work_id"])),
+                node=_work(r),
+            )
+            for r in rows[:first]
+        ]
+        return WorkPage(
+            edges=edges, page_info=next_page(rows, first, edges[-1].cursor if edges else None)
+        )
 
     @strawberry.field(
         description="Sáng kiến của một đơn vị (mặc định: đơn vị mình) và các đơn vị cấp dưới "
@@ -361,13 +437,14 @@ class RecordsQuery:
         year: int | None = None,
         recognised: bool | None = None,
         search: str | None = None,
-        offset: int = 0,
-        limit: int = 100,
+        first: int = 100,
+        after: str | None = None,
     ) -> InitiativePage | None:
+        checked_first(first, MAX_PAGE)
+        position = typed_position(after, _INITIATIVE_KEY)
         units = await _units(info, unit_id, subtree)
         if units is None:
             return None
-        offset, limit = _page(offset, limit)
         args = (
             units,
             _optional_campaign(campaign_id),
@@ -384,14 +461,27 @@ class RecordsQuery:
         rows = await _read(
             info,
             f"SELECT {_INITIATIVE_COLUMNS} {_initiative_filter(args)} "
-            f"ORDER BY registered_on, title, initiative_id OFFSET {offset} LIMIT {limit}",
+            f"AND {past_cursor(_INITIATIVE_ORDER, _INITIATIVE_KEY, position, 6)} "
+            f"ORDER BY {_INITIATIVE_ORDER} LIMIT $9",
             *args,
+            *(position or (None,) * len(_INITIATIVE_KEY)),
+            first + 1,
         )
+        edges = [
+            InitiativeEdge(
+                cursor=cursor_of(
+                    r["registered_on"].isoformat(), r["title"], str(r["initiative_id"])
+                ),
+                node=_initiative(r),
+            )
+            for r in rows[:first]
+        ]
         return InitiativePage(
             count=totals["n"],
             recognised_count=totals["recognised"],
             benefit_vnd=totals["benefit"],
-            items=[_initiative(r) for r in rows],
+            edges=edges,
+            page_info=next_page(rows, first, edges[-1].cursor if edges else None),
         )
 
 

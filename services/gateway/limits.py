@@ -62,7 +62,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from shared.settings import Settings
 
 UNSIZED_LIST = 10
-SIZE_ARGUMENTS = ("first", "limit")
+SIZE_ARGUMENTS = ("first",)  # every list that can grow pages by `first` (shared/pages.py)
 # Field → (weight of resolving it once, weight of each item it returns).
 WEIGHTS: dict[str, tuple[int, int]] = {
     "Query.verification": (2_000, 0),

@@ -24,7 +24,7 @@ PLEDGE = """mutation($c: ID!, $rows: [PledgeRowInput!]!) {
 PLEDGES = """query($c: ID, $u: ID, $sub: Boolean!, $s: String, $t: String) {
   pledges(campaignId: $c, unitId: $u, subtree: $sub, search: $s, title: $t) {
     total byTitle { title titleName count }
-    items { id unitId name ref title titleName subject status late } } }"""
+    edges { node { id unitId name ref title titleName subject status late } } } }"""
 WITHDRAW = """mutation($p: ID!, $r: String!) { withdrawPledge(pledgeId: $p, reason: $r) {
   status reason } }"""
 
@@ -72,7 +72,7 @@ async def test_ten_thousand_rows_three_bad_write_9997_name_the_3_and_a_repeat_wr
     assert page["byTitle"] == [
         {"title": "lao_dong_tien_tien", "titleName": "Lao động tiên tiến", "count": 9_997}
     ]
-    assert len(page["items"]) == 100
+    assert len(page["edges"]) == 100
 
 
 async def test_a_row_repeated_in_one_call_is_named_and_the_subject_follows_the_title(
@@ -94,13 +94,13 @@ async def test_a_row_repeated_in_one_call_is_named_and_the_subject_follows_the_t
     listed = await gql(
         client, tokens, tree.upper1, ["officer"], PLEDGES, c=campaign_id, sub=False, s="huong"
     )
-    [item] = listed["data"]["pledges"]["items"]
+    [item] = [e["node"] for e in listed["data"]["pledges"]["edges"]]
     assert item["name"] == "Phạm Thị Hương"  # stored in NFC
     assert (item["subject"], item["title"]) == ("PERSON", "chien_si_thi_dua_co_so")
     collective = await gql(
         client, tokens, tree.upper1, ["officer"], PLEDGES, c=campaign_id, sub=False, s="ky thuat"
     )
-    assert collective["data"]["pledges"]["items"][0]["subject"] == "COLLECTIVE"
+    assert collective["data"]["pledges"]["edges"][0]["node"]["subject"] == "COLLECTIVE"
 
 
 async def test_pledges_are_read_by_the_unit_and_those_above_it_only(
@@ -135,7 +135,7 @@ async def test_a_pledge_is_withdrawn_with_its_reason_once_and_by_its_own_unit_on
     rows = [{"name": "Lê Văn Cường", "ref": "A1", "title": "Lao động tiên tiến"}]
     await gql(client, tokens, tree.upper1, ["officer"], PLEDGE, c=campaign_id, rows=rows)
     listed = await gql(client, tokens, tree.upper1, ["officer"], PLEDGES, c=campaign_id, sub=False)
-    pledge_id = listed["data"]["pledges"]["items"][0]["id"]
+    pledge_id = listed["data"]["pledges"]["edges"][0]["node"]["id"]
 
     other = await gql(client, tokens, tree.prov1, ["officer"], WITHDRAW, p=pledge_id, r="Sai")
     assert code_of(other) == "NOT_FOUND"  # the parent reads it, but it is not the parent's

@@ -31,7 +31,7 @@ CHILDREN = "query($p: ID) { units(parentId: $p) { edges { node { id } } } }"
 AUDIT_LOG = "query($id: ID!) { auditLog(unitId: $id, first: 500) { eventType data } }"
 VERIFY = "query($id: ID!) { verification(unitId: $id) { ok } }"
 INITIATIVES = """query($u: ID) {
-  initiatives(unitId: $u, subtree: false) { items { title } } }"""
+  initiatives(unitId: $u, subtree: false) { edges { node { title } } } }"""
 REGISTER_INITIATIVE = """mutation($t: String!) {
   registerInitiative(input: {title: $t, authors: ["Trần Thị Bình"]}) { id } }"""
 RECOGNISE = """mutation($id: ID!) { recogniseInitiative(initiativeId: $id, benefitVnd: 1000000,
@@ -56,7 +56,7 @@ async def initiative(client, tokens, unit: str, title: str) -> None:
 async def titles(client, tokens, viewer: str, unit: str) -> list[str] | None:
     body = await gql(client, tokens, viewer, ["officer"], INITIATIVES, u=unit)
     page = body["data"]["initiatives"]
-    return None if page is None else sorted(i["title"] for i in page["items"])
+    return None if page is None else sorted(e["node"]["title"] for e in page["edges"])
 
 
 def children(body) -> set[str]:

@@ -12,7 +12,7 @@ from tests.registry.test_graphql import gql
 from .test_graphql import CAMPAIGN, CAMPAIGNS, CREATE, REGISTER, REPORT, launched, plan_input
 
 INITIATIVES = """query($u: ID, $sub: Boolean!) {
-  initiatives(unitId: $u, subtree: $sub) { count items { unitId title } } }"""
+  initiatives(unitId: $u, subtree: $sub) { count edges { node { unitId title } } } }"""
 REGISTER_INITIATIVE = """mutation { registerInitiative(input: {
   title: "Cải tiến quy trình kiểm tra công tơ", authors: ["Nguyễn Văn An"] }) { id } }"""
 INDICATORS = "query($id: ID!) { campaign(id: $id) { indicators { code actual } } }"
@@ -61,7 +61,7 @@ async def test_a_member_reads_the_records_of_its_own_unit_only(client, tokens, t
     assert own["data"]["initiatives"]["count"] == 0
     assert below["data"]["initiatives"] is None
     officer = await gql(client, tokens, tree.prov1, ["officer"], INITIATIVES, u=None, sub=True)
-    assert [i["unitId"] for i in officer["data"]["initiatives"]["items"]] == [tree.upper1]
+    assert [e["node"]["unitId"] for e in officer["data"]["initiatives"]["edges"]] == [tree.upper1]
 
 
 async def test_row_level_security_gives_a_member_its_own_rows_only(runtime, client, tokens, tree):

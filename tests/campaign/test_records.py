@@ -19,7 +19,8 @@ AMEND_WORK = """mutation($w: ID!, $ch: WorkChanges!, $r: String!) {
 WITHDRAW_WORK = """mutation($w: ID!, $r: String!) { withdrawWork(workId: $w, reason: $r) {
   status } }"""
 WORKS = """query($c: ID, $u: ID, $sub: Boolean!, $all: Boolean!) {
-  works(campaignId: $c, unitId: $u, subtree: $sub, includeWithdrawn: $all) { id name status } }"""
+  works(campaignId: $c, unitId: $u, subtree: $sub, includeWithdrawn: $all) {
+    edges { node { id name status } } } }"""
 INITIATIVE = """mutation($input: InitiativeInput!) { registerInitiative(input: $input) {
   id unitId title authors campaignId recognisedOn benefitVnd appliedAt } }"""
 RECOGNISE = """mutation($i: ID!, $b: BigInt!, $a: [String!]!) {
@@ -33,7 +34,7 @@ WITHDRAW_INITIATIVE = """mutation($i: ID!) {
   withdrawInitiative(initiativeId: $i, reason: "Trùng sáng kiến đã có") { status } }"""
 INITIATIVES = """query($u: ID, $sub: Boolean!, $s: String, $y: Int, $rec: Boolean) {
   initiatives(unitId: $u, subtree: $sub, search: $s, year: $y, recognised: $rec) {
-    count recognisedCount benefitVnd items { title unitId benefitVnd } } }"""
+    count recognisedCount benefitVnd edges { node { title unitId benefitVnd } } } }"""
 
 
 async def test_a_work_is_registered_amended_and_withdrawn_each_with_its_reason(
@@ -121,7 +122,7 @@ async def test_works_are_read_by_their_unit_and_those_above_only(client, tokens,
             all=False,
         )
         works = body["data"]["works"]
-        return None if works is None else len(works)
+        return None if works is None else len(works["edges"])
 
     assert await seen(tree.cs1, tree.cs1, False) == 1
     assert await seen(tree.upper1, tree.cs1, False) == 1

@@ -18,7 +18,9 @@ REGISTER = """mutation($c: ID!) {
 MINE = "{ myRegistrations { campaignId status } }"
 INITIATIVE = """mutation($t: String!) {
   registerInitiative(input: {title: $t, authors: ["Trần Thị Bình"]}) { id title } }"""
-INITIATIVES = """query($u: ID!) { initiatives(unitId: $u, subtree: false) { items { id } } }"""
+INITIATIVES = (
+    """query($u: ID!) { initiatives(unitId: $u, subtree: false) { edges { node { id } } } }"""
+)
 
 
 async def keyed(client, tokens, tenant: str, key: str, query: str, **variables) -> dict:
@@ -54,7 +56,7 @@ async def test_an_initiative_is_in_the_mutations_answer_and_the_next_list(tree, 
     initiative = body["data"]["registerInitiative"]
     assert initiative["title"] == "Máy cắt tôn"
     listed = await gql(client, tokens, tree.cs1, ["officer"], INITIATIVES, u=tree.cs1)
-    assert initiative["id"] in [i["id"] for i in listed["data"]["initiatives"]["items"]]
+    assert initiative["id"] in [e["node"]["id"] for e in listed["data"]["initiatives"]["edges"]]
 
 
 async def test_the_same_idempotency_key_twice_answers_the_same_and_writes_once(

@@ -119,7 +119,7 @@ async def test_a_number_literal_too_long_for_any_field_is_the_clients_error(clie
     ("query", "variables"),
     [
         ("query($u: ID) { pledges(unitId: $u) { total } }", {"u": "\u0000"}),
-        ("query($u: ID) { works(unitId: $u) { id } }", {"u": "a\u0000"}),
+        ("query($u: ID) { works(unitId: $u) { edges { node { id } } } }", {"u": "a\u0000"}),
         ('{ initiatives(unitId: "\\u0000") { count } }', {}),
     ],
 )
