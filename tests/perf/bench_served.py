@@ -78,7 +78,9 @@ planning for 0.05 ms of work); then the runner surveying only the tenants the si
 Then the actuals' unit locks in one statement, a held tenant surveyed again after its round,
 optional filters left out of statements: floor 3,560; page 1,408 (40%); list 223 at 1 in flight
 (p99 6.6 ms), 290 (8%) at 16; registerInitiative 1/2/4/8/16 units 235/323/412/519/577 (751 at
-16 measured alone, SERVED_ONLY=mutation1,mutation16: fewer rows written before it).
+16 measured alone, SERVED_ONLY=mutation1,mutation16: fewer rows written before it). Then the
+runner's plans kept generic too (its survey had been planned anew every round): floor 3,589;
+page 1,313 (37%); list 286 (8%); registerInitiative 296/447/531/632/686, lag p99 22 ms.
 
 What is left: a page costs five round trips to the database (begin and reach, three reads,
 commit) and strawberry's execution of its fields, about 0.75 ms of this process's CPU, against
