@@ -49,11 +49,16 @@ def _literal(node: ValueNode, _variables: Any = None) -> int:
     raise invalid_bigint(getattr(node, "value", node.kind), node)
 
 
-BigInt = strawberry.scalar(
-    NewType("BigInt", int),
-    description="Số nguyên tới ±10^15 (tiền đồng, số lượng lớn): GraphQL Int chỉ tới 2^31. "
-    "Trả về dạng số JSON; nhận số hoặc chuỗi chữ số.",
-    serialize=int,
-    parse_value=_parse,
-    parse_literal=_literal,
-)
+BigInt = NewType("BigInt", int)
+
+# The schema's own scalars, for its StrawberryConfig(scalar_map=...) (services/gateway/schema.py).
+SCALARS = {
+    BigInt: strawberry.scalar(
+        name="BigInt",
+        description="Số nguyên tới ±10^15 (tiền đồng, số lượng lớn): GraphQL Int chỉ tới 2^31. "
+        "Trả về dạng số JSON; nhận số hoặc chuỗi chữ số.",
+        serialize=int,
+        parse_value=_parse,
+        parse_literal=_literal,
+    )
+}

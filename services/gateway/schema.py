@@ -43,6 +43,7 @@ from services.gateway.limits import CACHE_SIZE, CheckedRequest, Limits
 from services.gateway.projections_schema import ProjectionsQuery
 from services.registry.schema import RegistryMutation, RegistryQuery
 from shared.access import SharedScope
+from shared.graphql import SCALARS
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -199,7 +200,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         DomainErrors,
         request_extension,
     ]
-    config = StrawberryConfig(disable_field_suggestions=not settings.graphiql_enabled)
+    config = StrawberryConfig(
+        disable_field_suggestions=not settings.graphiql_enabled, scalar_map=SCALARS
+    )
     return ThiduaSchema(query=Query, mutation=Mutation, extensions=extensions, config=config)
 
 
