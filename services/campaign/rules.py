@@ -77,3 +77,13 @@ COMPUTABLE = {
     "UnitRegistered": "đơn vị công đoàn thành lập mới",
 }
 MONEY_FACTS = frozenset({"InitiativeRecognised", "WorkRegistered"})
+
+
+def registration_standing(status: str | None, late: bool | None) -> str:
+    """How a unit stands with a campaign, from its registration row (none: ``status`` None):
+    'not_yet', 'withdrawn', 'late' or 'on_time'. The schema and the demo's summary both say it."""
+    if status is None:
+        return "not_yet"
+    if status == "withdrawn":
+        return "withdrawn"
+    return "late" if late else "on_time"

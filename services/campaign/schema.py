@@ -20,6 +20,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from services.campaign.commands import CampaignCommands, commands_of
+from services.campaign.rules import registration_standing
 from shared import access
 from shared.access import principal_of
 from shared.commands import idempotency_key_of
@@ -414,12 +415,7 @@ def _children_page(rows: list[Any], first: int) -> ChildRegistrationPage:
 
 
 def _child(row: Any) -> ChildRegistration:
-    if row["status"] is None:
-        status = RegistrationStatus.NOT_YET
-    elif row["status"] == "withdrawn":
-        status = RegistrationStatus.WITHDRAWN
-    else:
-        status = RegistrationStatus.LATE if row["late"] else RegistrationStatus.ON_TIME
+    status = RegistrationStatus(registration_standing(row["status"], row["late"]))
     return ChildRegistration(
         unit_id=strawberry.ID(row["tenant_id"]),
         unit_name=row["name"],

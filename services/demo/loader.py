@@ -32,6 +32,7 @@ import asyncpg
 from services.campaign.bulk import PledgeRow, register_pledges
 from services.campaign.commands import CampaignCommands, commands_of
 from services.campaign.domain import DRAFT
+from services.campaign.rules import registration_standing
 from services.demo.plans import (
     GRASSROOTS,
     NATIONAL,
@@ -535,7 +536,7 @@ async def campaign_line(conn: asyncpg.Connection, row: asyncpg.Record) -> Campai
     )
     registrations = dict.fromkeys(REGISTRATION_STATUSES, 0)
     for child in children:
-        registrations[_registration_status(child)] += 1
+        registrations[registration_standing(child["status"], child["late"])] += 1
     return CampaignLine(
         name=row["name"],
         unit_id=row["tenant_id"],
@@ -548,11 +549,3 @@ async def campaign_line(conn: asyncpg.Connection, row: asyncpg.Record) -> Campai
         indicators=row["indicators"],
         registrations=registrations,
     )
-
-
-def _registration_status(row: asyncpg.Record) -> str:
-    if row["status"] is None:
-        return "not_yet"
-    if row["status"] == "withdrawn":
-        return "withdrawn"
-    return "late" if row["late"] else "on_time"
