@@ -16,7 +16,9 @@ import strawberry
 
 from shared.errors import InvalidInput
 
-MAX_CURSOR_CHARS = 2_048  # a sort key of a name and an id, many times over
+# A sort key of a date, a 500-character name (4 bytes a character at most in UTF-8) and ids,
+# in base64, with room: a longer cursor is no page's.
+MAX_CURSOR_CHARS = 8_192
 
 
 @strawberry.type(description="Trang tiếp theo: truyền after = endCursor.")
@@ -59,20 +61,26 @@ def next_page(rows: Sequence[object], first: int, last_cursor: str | None) -> Pa
     return PageInfo(has_next_page=len(rows) > first, end_cursor=last_cursor)
 
 
-_PARSERS = {"text": str, "date": date.fromisoformat, "uuid": uuid.UUID}
+# Each part as PostgreSQL reads it: Python accepts more spellings ('urn:uuid:…', week dates)
+# than the database does, so the part handed on is the one Python wrote back.
+_CANONICAL = {
+    "text": str,
+    "date": lambda part: date.fromisoformat(part).isoformat(),
+    "uuid": lambda part: str(uuid.UUID(part)),
+}
 
 
 def typed_position(cursor: str | None, types: Sequence[str]) -> tuple[str, ...] | None:
     """:func:`position_of` for a sort key of these SQL types ('text', 'date', 'uuid'), each part
-    checked here: a cursor the database could not read is INVALID_INPUT, not an error of its."""
+    checked and written canonically here: a cursor the database could not read is
+    INVALID_INPUT, not an error of its."""
     position = position_of(cursor, len(types))
-    if position is not None:
-        try:
-            for part, kind in zip(position, types, strict=True):
-                _PARSERS[kind](part)
-        except ValueError:
-            raise InvalidInput("Con trỏ trang (after) không hợp lệ.") from None
-    return position
+    if position is None:
+        return None
+    try:
+        return tuple(_CANONICAL[kind](part) for part, kind in zip(position, types, strict=True))
+    except ValueError:
+        raise InvalidInput("Con trỏ trang (after) không hợp lệ.") from None
 
 
 def past_cursor(

@@ -218,6 +218,10 @@ def _batches(
     return batches
 
 
+# A round for more tenants than this surveys every tenant: the narrowed survey's generic plan
+# expects a few (20,000 of them took 8.5 s against 0.3 s for all 130,000).
+GROWN_AT_MOST = 500
+
 # A survey that moved or found this many checkpoints (an import's tenants, say) refreshes the
 # table's statistics, or the next survey is planned for the few rows they knew (0024).
 ANALYZE_PAST = 1000
@@ -473,6 +477,7 @@ class ProjectionRunner:
         if (
             self.signal is None
             or EVERY in grown
+            or len(grown) > GROWN_AT_MOST
             or now - self._surveyed_all >= self.poll_interval_s
         ):
             self._surveyed_all = now

@@ -74,6 +74,7 @@ async def test_a_cursor_the_list_cannot_read_is_invalid_input(client, tokens, tr
         cursor_of("2026-01-01", "tên"),  # too few parts
         cursor_of("not a date", "tên", "00000000-0000-0000-0000-000000000000"),
         cursor_of("2026-01-01", "tên", "not a uuid"),
+        "A" * 9_000,
     ]
     for after in bad:
         body = await gql(
@@ -83,3 +84,34 @@ async def test_a_cursor_the_list_cannot_read_is_invalid_input(client, tokens, tr
     for first in (0, 1001):
         body = await gql(client, tokens, tree.upper1, ["officer"], INITIATIVES, first=first)
         assert code_of(body) == "INVALID_INPUT", (first, body)
+
+
+async def test_a_cursor_written_another_way_python_reads_pages_as_its_canonical_form(
+    client, tokens, tree
+):
+    # a week date and a 'urn:uuid:' id: Python reads them, PostgreSQL would not; the page reads
+    # them as the date and the id they name
+    campaign_id = await launched(client, tokens, tree.prov1)
+    work = {"name": "Công trình", "kind": "WORK", "valueVnd": 1_000_000}
+    body = await gql(client, tokens, tree.upper1, ["officer"], WORK, c=campaign_id, input=work)
+    assert body.get("errors") is None, body
+    for after in [
+        cursor_of("2020-W01-1", "tên", "urn:uuid:00000000-0000-0000-0000-000000000000"),
+        cursor_of("2020-01-01", "tên", "{00000000-0000-0000-0000-000000000000}"),
+    ]:
+        body = await gql(
+            client, tokens, tree.upper1, ["officer"], WORKS, c=campaign_id, first=2, after=after
+        )
+        assert body.get("errors") is None, (after, body)
+        assert [e["node"]["name"] for e in body["data"]["works"]["edges"]] == ["Công trình"]
+
+
+async def test_a_name_of_the_longest_kind_still_pages_past_it(client, tokens, tree):
+    campaign_id = await launched(client, tokens, tree.prov1)
+    names = ["A" + "ữ" * 499, "B" + "😀" * 499, "C"]
+    for name in names:
+        work = {"name": name, "kind": "WORK", "valueVnd": 1_000_000}
+        body = await gql(client, tokens, tree.upper1, ["officer"], WORK, c=campaign_id, input=work)
+        assert body.get("errors") is None, body
+    pages = await walk(client, tokens, tree.upper1, WORKS, "works", c=campaign_id, first=1)
+    assert [e["node"]["name"] for p in pages for e in p["edges"]] == names

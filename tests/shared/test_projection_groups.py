@@ -5,6 +5,7 @@ tenant whose batch fails is retried alone, and the others still advance."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import date
 
@@ -237,3 +238,15 @@ async def test_an_append_while_its_tenant_is_being_applied_is_applied_without_th
     finally:
         go_on.set()
         await runner.stop()
+
+
+def test_a_round_for_many_grown_tenants_surveys_them_all(projector_pool, monkeypatch):
+    # the narrowed survey's generic plan expects a few tenants: past the bound, a full one
+    monkeypatch.setattr("shared.projections.GROWN_AT_MOST", 3)
+    runner = ProjectionRunner(projector_pool, object(), [], batch_size=100, poll_interval_s=600)
+    runner._surveyed_all = time.monotonic()
+    runner._grown.clear()
+    runner._grown.update({"a", "b", "c"})
+    assert runner._take_grown() == {"a", "b", "c"}
+    runner._grown.update({"a", "b", "c", "d"})
+    assert runner._take_grown() is None
