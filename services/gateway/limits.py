@@ -1,7 +1,7 @@
 """What one GraphQL request may ask, checked once before anything executes.
 
 - **Cost.** Each field costs its weight, once per time it is resolved; a list multiplies what is
-  below it by its size: the field's ``first`` or ``limit`` argument (on a page or connection,
+  below it by its size: the field's ``first`` argument (on a page or connection,
   the list inside it), or :data:`UNSIZED_LIST` items for a list without one. Audit fields weigh
   more (:data:`WEIGHTS`): ``verification`` re-reads a unit's whole log, ``auditLog`` returns
   events whole. An operation over ``THIDUA_GRAPHQL_MAX_COST`` is refused (QUERY_TOO_COSTLY).
