@@ -8,8 +8,9 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any, Generic, TypeVar
 
 import orjson
 import strawberry
@@ -21,10 +22,21 @@ from shared.errors import InvalidInput
 MAX_CURSOR_CHARS = 8_192
 
 
+T = TypeVar("T")
+
+
 @strawberry.type(description="Trang tiếp theo: truyền after = endCursor.")
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    """A row of a page with its cursor (named by its node in the schema: ``UnitEdge``...)."""
+
+    cursor: str
+    node: T
 
 
 def checked_first(first: int, limit: int) -> int:
@@ -56,9 +68,19 @@ def position_of(cursor: str | None, arity: int) -> tuple[str, ...] | None:
     raise InvalidInput("Con trỏ trang (after) không hợp lệ.")
 
 
-def next_page(rows: Sequence[object], first: int, last_cursor: str | None) -> PageInfo:
+def edges_of(
+    rows: Sequence[Any],
+    first: int,
+    key: Callable[[Any], tuple[str, ...]],
+    node: Callable[[Any], T],
+) -> list[Edge[T]]:
+    """The page's edges: the first ``first`` rows, each with the cursor of its sort ``key``."""
+    return [Edge(cursor=cursor_of(*key(row)), node=node(row)) for row in rows[:first]]
+
+
+def next_page(rows: Sequence[object], first: int, edges: Sequence[Edge[Any]]) -> PageInfo:
     """Rows were read ``first + 1`` at most: one more than sent says a next page exists."""
-    return PageInfo(has_next_page=len(rows) > first, end_cursor=last_cursor)
+    return PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None)
 
 
 # Each part as PostgreSQL reads it: Python accepts more spellings ('urn:uuid:…', week dates)
@@ -83,15 +105,19 @@ def typed_position(cursor: str | None, types: Sequence[str]) -> tuple[str, ...] 
         raise InvalidInput("Con trỏ trang (after) không hợp lệ.") from None
 
 
-def past_cursor(
-    key: str, types: Sequence[str], position: tuple[str, ...] | None, first: int
-) -> str:
+def past_cursor(key: str, types: Sequence[str], first: int, *, given: bool) -> str:
     """The SQL condition "past the cursor" on the sort key ``key`` (a row of columns), its
-    parameters numbered from ``first`` (the position's parts, as text). Without a position it
-    still names them, typed, so that one statement serves both."""
+    parameters numbered from ``first`` (the position's parts, as text). Without a cursor
+    (``given`` false) it still names them, typed, so the parameters stay the same: a statement
+    for each case, not ``$n IS NULL OR …``, which a generic plan cannot serve from an index."""
+    if not given:
+        return " AND ".join(f"${first + i}::text IS NULL" for i in range(len(types)))
     params = [
         f"${first + i}::text" + ("" if t == "text" else f"::{t}") for i, t in enumerate(types)
     ]
-    if position is None:
-        return " AND ".join(f"${first + i}::text IS NULL" for i in range(len(types)))
     return f"({key}) > ({', '.join(params)})"
+
+
+def position_parameters(position: tuple[str, ...] | None, types: Sequence[str]) -> tuple:
+    """The cursor's parts as the statement's parameters (nulls for the first page)."""
+    return position if position is not None else (None,) * len(types)

@@ -8,6 +8,7 @@ reach is ``null`` (queries) or NOT_FOUND (mutations)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, timedelta
 from enum import Enum
@@ -26,7 +27,16 @@ from shared.access import principal_of
 from shared.commands import idempotency_key_of
 from shared.errors import NotFound
 from shared.graphql import BigInt
-from shared.pages import PageInfo, checked_first, cursor_of, next_page, position_of
+from shared.pages import (
+    Edge,
+    PageInfo,
+    checked_first,
+    edges_of,
+    next_page,
+    past_cursor,
+    position_parameters,
+    typed_position,
+)
 from shared.text import like_escaped, search_key
 
 # A province's campaign has hundreds of children, the union's thousands of registrations.
@@ -143,12 +153,6 @@ class ChildRegistration:
         return _list(self.own_contents_json)
 
 
-@strawberry.type
-class ChildRegistrationEdge:
-    cursor: str
-    node: ChildRegistration
-
-
 @strawberry.type(
     description="Một trang đăng ký của các đơn vị cấp dưới (theo tên đơn vị), với số đơn vị theo "
     "tình trạng trên mọi trang; trang sau: after = pageInfo.endCursor."
@@ -159,7 +163,7 @@ class ChildRegistrationPage:
     late: int = strawberry.field(description="Số đơn vị đăng ký muộn.")
     not_yet: int = strawberry.field(description="Số đơn vị trực thuộc chưa đăng ký.")
     withdrawn: int = strawberry.field(description="Số đơn vị đã rút đăng ký.")
-    edges: list[ChildRegistrationEdge]
+    edges: list[Edge[ChildRegistration]]
     page_info: PageInfo
 
 
@@ -217,13 +221,13 @@ class Campaign:
         self, info: Info, subtree: bool = True, first: int = 50, after: str | None = None
     ) -> ChildRegistrationPage:
         checked_first(first, MAX_CHILDREN_PAGE)
-        position = position_of(after, 2)
+        position = typed_position(after, _CHILD_KEY)
         principal = principal_of(info)
         if principal.tenant != self.unit_id or not principal.roles & access.SUBTREE_READERS:
             return _children_page([], first)
-        sql = SUBTREE_REGISTRATIONS if subtree else CHILDREN
-        loader = _loader(info, sql, *(position or (None, None)), first + 1)
-        return _children_page(await loader.load(uuid.UUID(self.id)), first)
+        sql = _children_page_sql(subtree, after=position is not None)
+        parameters = (*position_parameters(position, _CHILD_KEY), first + 1)
+        return _children_page(await _loader(info, sql, *parameters).load(uuid.UUID(self.id)), first)
 
     @strawberry.field(description="Phong trào của các đơn vị cấp dưới cụ thể hóa phong trào này.")
     async def carried_out_by(self, info: Info) -> list[Campaign]:
@@ -304,10 +308,16 @@ SELECT coalesce(ch.campaign_id, r.campaign_id) AS key,
 """
 
 
-def _children_page_sql(rows: str) -> str:
-    """A page of ``rows`` for each campaign: by name then id, after the cursor ($2, $3), at most
-    $4 (one more than sent, to know a next page exists), each beside the campaign's counts over
-    every row. A campaign with rows but none on this page answers one row without a unit."""
+_CHILD_KEY = ("text", "text")  # the page's order: the unit's name, then its id
+
+
+@functools.cache
+def _children_page_sql(subtree: bool, *, after: bool) -> str:
+    """A page of the children's (``subtree``: and the units below's) registrations for each
+    campaign: by name then id, after the cursor ($2, $3), at most $4 (one more than sent, to
+    know a next page exists), each beside the campaign's counts over every row. A campaign with
+    rows but none on this page answers one row without a unit."""
+    rows = _SUBTREE_REGISTRATIONS if subtree else _CHILDREN
     return f"""
 WITH base AS ({rows}),
 counted AS (
@@ -321,7 +331,7 @@ counted AS (
 page AS (
     SELECT b.*, row_number() OVER (PARTITION BY key ORDER BY name, tenant_id) AS n
       FROM base b
-     WHERE $2::text IS NULL OR (b.name, b.tenant_id) > ($2::text, $3::text)
+     WHERE {past_cursor("b.name, b.tenant_id", _CHILD_KEY, 2, given=after)}
 )
 SELECT c.key, c.total, c.on_time, c.late_count, c.not_yet, c.withdrawn,
        p.tenant_id, p.name, p.registered_on, p.late, p.status, p.contents::text AS contents,
@@ -330,9 +340,6 @@ SELECT c.key, c.total, c.on_time, c.late_count, c.not_yet, c.withdrawn,
  ORDER BY c.key, p.n
 """
 
-
-CHILDREN = _children_page_sql(_CHILDREN)
-SUBTREE_REGISTRATIONS = _children_page_sql(_SUBTREE_REGISTRATIONS)
 
 CARRIED_OUT_BY = f"""
 SELECT parent_campaign AS key, {CAMPAIGN_COLUMNS} FROM campaigns
@@ -398,10 +405,7 @@ def _indicator(row: Any) -> Indicator:
 
 def _children_page(rows: list[Any], first: int) -> ChildRegistrationPage:
     units = [r for r in rows if r["tenant_id"] is not None]
-    edges = [
-        ChildRegistrationEdge(cursor=cursor_of(r["name"], r["tenant_id"]), node=_child(r))
-        for r in units[:first]
-    ]
+    edges = edges_of(units, first, lambda r: (r["name"], r["tenant_id"]), _child)
     counts = rows[0] if rows else None
     return ChildRegistrationPage(
         total_count=counts["total"] if counts else 0,
@@ -410,7 +414,7 @@ def _children_page(rows: list[Any], first: int) -> ChildRegistrationPage:
         not_yet=counts["not_yet"] if counts else 0,
         withdrawn=counts["withdrawn"] if counts else 0,
         edges=edges,
-        page_info=next_page(units, first, edges[-1].cursor if edges else None),
+        page_info=next_page(units, first, edges),
     )
 
 

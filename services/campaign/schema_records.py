@@ -29,11 +29,13 @@ from shared.db import optional
 from shared.errors import NotFound
 from shared.graphql import BigInt
 from shared.pages import (
+    Edge,
     PageInfo,
     checked_first,
-    cursor_of,
+    edges_of,
     next_page,
     past_cursor,
+    position_parameters,
     typed_position,
 )
 from shared.text import like_escaped, search_key
@@ -85,12 +87,6 @@ class TitleCount:
     count: int
 
 
-@strawberry.type
-class PledgeEdge:
-    cursor: str
-    node: Pledge
-
-
 @strawberry.type(
     description="Một trang giao ước (theo đơn vị, tên, danh hiệu), với tổng số và số theo danh "
     "hiệu trên mọi trang; trang sau: after = pageInfo.endCursor."
@@ -98,7 +94,7 @@ class PledgeEdge:
 class PledgePage:
     total: int
     by_title: list[TitleCount]
-    edges: list[PledgeEdge]
+    edges: list[Edge[Pledge]]
     page_info: PageInfo
 
 
@@ -157,24 +153,12 @@ class Initiative:
     history: JSON
 
 
-@strawberry.type
-class InitiativeEdge:
-    cursor: str
-    node: Initiative
-
-
-@strawberry.type
-class WorkEdge:
-    cursor: str
-    node: Work
-
-
 @strawberry.type(
     description="Một trang công trình, sản phẩm (theo ngày đăng ký, tên); trang sau: after = "
     "pageInfo.endCursor."
 )
 class WorkPage:
-    edges: list[WorkEdge]
+    edges: list[Edge[Work]]
     page_info: PageInfo
 
 
@@ -186,7 +170,7 @@ class InitiativePage:
     count: int = strawberry.field(description="Số sáng kiến (chưa rút) khớp điều kiện.")
     recognised_count: int
     benefit_vnd: BigInt = strawberry.field(description="Tổng giá trị làm lợi đã công nhận.")
-    edges: list[InitiativeEdge]
+    edges: list[Edge[Initiative]]
     page_info: PageInfo
 
 
@@ -220,6 +204,18 @@ _WORK_ORDER = "registered_on, name, work_id"
 _WORK_KEY = ("date", "text", "uuid")
 _INITIATIVE_ORDER = "registered_on, title, initiative_id"
 _INITIATIVE_KEY = ("date", "text", "uuid")
+
+
+def _pledge_key(row: Any) -> tuple[str, ...]:
+    return row["tenant_id"], row["name"], row["title"], str(row["pledge_id"])
+
+
+def _work_key(row: Any) -> tuple[str, ...]:
+    return row["registered_on"].isoformat(), row["name"], str(row["work_id"])
+
+
+def _initiative_key(row: Any) -> tuple[str, ...]:
+    return row["registered_on"].isoformat(), row["title"], str(row["initiative_id"])
 
 
 def _pledge_filter(args: Sequence[Any]) -> str:
@@ -356,19 +352,13 @@ class RecordsQuery:
         rows = await _read(
             info,
             f"SELECT * {_pledge_filter(args)} "
-            f"AND {past_cursor(_PLEDGE_ORDER, _PLEDGE_KEY, position, 6)} "
+            f"AND {past_cursor(_PLEDGE_ORDER, _PLEDGE_KEY, 6, given=position is not None)} "
             f"ORDER BY {_PLEDGE_ORDER} LIMIT $10",
             *args,
-            *(position or (None,) * len(_PLEDGE_KEY)),
+            *position_parameters(position, _PLEDGE_KEY),
             first + 1,
         )
-        edges = [
-            PledgeEdge(
-                cursor=cursor_of(r["tenant_id"], r["name"], r["title"], str(r["pledge_id"])),
-                node=_pledge(r),
-            )
-            for r in rows[:first]
-        ]
+        edges = edges_of(rows, first, _pledge_key, _pledge)
         return PledgePage(
             total=sum(r["n"] for r in counts),
             by_title=[
@@ -376,7 +366,7 @@ class RecordsQuery:
                 for r in counts
             ],
             edges=edges,
-            page_info=next_page(rows, first, edges[-1].cursor if edges else None),
+            page_info=next_page(rows, first, edges),
         )
 
     @strawberry.field(
@@ -403,24 +393,16 @@ class RecordsQuery:
             info,
             f"SELECT {_WORK_COLUMNS} FROM campaign_works WHERE tenant_id = ANY ($1::text[]) "
             f"AND {optional(campaign, 'campaign_id = $2::uuid', '$2::uuid')} "
-            f"AND ($3 OR status = 'registered') AND {past_cursor(_WORK_ORDER, _WORK_KEY, position, 4)} "
+            f"AND ($3 OR status = 'registered') AND {past_cursor(_WORK_ORDER, _WORK_KEY, 4, given=position is not None)} "
             f"ORDER BY {_WORK_ORDER} LIMIT $7",
             units,
             campaign,
             include_withdrawn,
-            *(position or (None,) * len(_WORK_KEY)),
+            *position_parameters(position, _WORK_KEY),
             first + 1,
         )
-        edges = [
-            WorkEdge(
-                cursor=cursor_of(r["registered_on"].isoformat(), r["name"], str(r["work_id"])),
-                node=_work(r),
-            )
-            for r in rows[:first]
-        ]
-        return WorkPage(
-            edges=edges, page_info=next_page(rows, first, edges[-1].cursor if edges else None)
-        )
+        edges = edges_of(rows, first, _work_key, _work)
+        return WorkPage(edges=edges, page_info=next_page(rows, first, edges))
 
     @strawberry.field(
         description="Sáng kiến của một đơn vị (mặc định: đơn vị mình) và các đơn vị cấp dưới "
@@ -461,27 +443,19 @@ class RecordsQuery:
         rows = await _read(
             info,
             f"SELECT {_INITIATIVE_COLUMNS} {_initiative_filter(args)} "
-            f"AND {past_cursor(_INITIATIVE_ORDER, _INITIATIVE_KEY, position, 6)} "
+            f"AND {past_cursor(_INITIATIVE_ORDER, _INITIATIVE_KEY, 6, given=position is not None)} "
             f"ORDER BY {_INITIATIVE_ORDER} LIMIT $9",
             *args,
-            *(position or (None,) * len(_INITIATIVE_KEY)),
+            *position_parameters(position, _INITIATIVE_KEY),
             first + 1,
         )
-        edges = [
-            InitiativeEdge(
-                cursor=cursor_of(
-                    r["registered_on"].isoformat(), r["title"], str(r["initiative_id"])
-                ),
-                node=_initiative(r),
-            )
-            for r in rows[:first]
-        ]
+        edges = edges_of(rows, first, _initiative_key, _initiative)
         return InitiativePage(
             count=totals["n"],
             recognised_count=totals["recognised"],
             benefit_vnd=totals["benefit"],
             edges=edges,
-            page_info=next_page(rows, first, edges[-1].cursor if edges else None),
+            page_info=next_page(rows, first, edges),
         )
 
 

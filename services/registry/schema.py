@@ -18,7 +18,16 @@ from shared.access import principal_of
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
 from shared.eventstore import check_tenant
-from shared.pages import PageInfo, checked_first, cursor_of, next_page, position_of
+from shared.pages import (
+    Edge,
+    PageInfo,
+    checked_first,
+    edges_of,
+    next_page,
+    past_cursor,
+    position_parameters,
+    typed_position,
+)
 from shared.text import like_escaped, search_key
 
 MAX_PAGE = 200
@@ -82,15 +91,9 @@ class Me:
     unit: Unit | None = strawberry.field(description="Đơn vị của người gọi (null nếu chưa có).")
 
 
-@strawberry.type
-class UnitEdge:
-    cursor: str
-    node: Unit
-
-
 @strawberry.type(description="Một trang đơn vị; trang sau: after = pageInfo.endCursor.")
 class UnitConnection:
-    edges: list[UnitEdge]
+    edges: list[Edge[Unit]]
     page_info: PageInfo
 
 
@@ -98,8 +101,11 @@ def _commands(info: Info) -> RegistryCommands:
     return commands_of(info.context["runtime"])
 
 
-def _cursor(row: Any) -> str:
-    return cursor_of(row["name"], row["tenant_id"])
+_UNIT_KEY = ("text", "text")  # the page's order: name, then id
+
+
+def _unit_key(row: Any) -> tuple[str, str]:
+    return row["name"], row["tenant_id"]
 
 
 def _checked_id(unit_id: str) -> str:
@@ -131,17 +137,18 @@ _WALKED_SUBTREE = (
 _MAX_DEPTH = 64  # the rules refuse cycles; this only stops a corrupt model looping
 
 
-def _units_below_sql(*, own: bool, search: bool) -> str:
+def _units_below_sql(*, own: bool, search: bool, after: bool) -> str:
     """Units below $1 on day $2: its children, or with ``search`` the whole subtree (itself
     included) whose names match $3; after the cursor ($4, $5), at most $6."""
     source, on_day = _OWN_SUBTREE if own else _WALKED_SUBTREE
     if not own:
         source = source.format(max_depth=_MAX_DEPTH if search else 1)
+    matching = "u.search_key LIKE '%' || $3::text || '%'"
     return (
         f"SELECT {_UNIT_COLUMNS_OF_U} FROM {source} JOIN units u ON u.tenant_id = c.descendant "
         f"WHERE {on_day} AND {'c.depth >= 0' if search else 'c.depth = 1'} "
-        "AND ($3::text IS NULL OR u.search_key LIKE '%' || $3 || '%') "
-        "AND ($4::text IS NULL OR (u.name, u.tenant_id) > ($4, $5)) "
+        f"AND {matching if search else '$3::text IS NULL'} "
+        f"AND {past_cursor('u.name, u.tenant_id', _UNIT_KEY, 4, given=after)} "
         "ORDER BY u.name, u.tenant_id LIMIT $6"
     )
 
@@ -193,7 +200,7 @@ class RegistryQuery:
         checked_first(first, MAX_PAGE)
         if search is not None and not 1 <= len(search) <= 200:
             raise InvalidInput("Từ khóa tìm kiếm dài 1–200 ký tự.")
-        position = position_of(after, 2)
+        position = typed_position(after, _UNIT_KEY)
         day = on or today()
         root = _checked_id(parent_id) if parent_id is not None else principal.tenant
         async with access.reading(info) as conn:
@@ -201,20 +208,19 @@ class RegistryQuery:
             if not principal.roles & access.SUBTREE_READERS:
                 raise access.Forbidden("Vai trò đoàn viên chỉ xem được đơn vị của mình.")
             key = search_key(search) if search is not None else None
+            sql = _units_below_sql(
+                own=root == principal.tenant, search=key is not None, after=position is not None
+            )
             rows = await conn.fetch(
-                _units_below_sql(own=root == principal.tenant, search=key is not None),
+                sql,
                 root,
                 day,
                 like_escaped(key),
-                *(position or (None, None)),
+                *position_parameters(position, _UNIT_KEY),
                 first + 1,
             )
-        page = rows[:first]
-        edges = [UnitEdge(cursor=_cursor(r), node=Unit.from_row(r)) for r in page]
-        return UnitConnection(
-            edges=edges,
-            page_info=next_page(rows, first, edges[-1].cursor if edges else None),
-        )
+        edges = edges_of(rows, first, _unit_key, Unit.from_row)
+        return UnitConnection(edges=edges, page_info=next_page(rows, first, edges))
 
 
 @strawberry.input(description="Đơn vị mới.")

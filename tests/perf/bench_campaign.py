@@ -69,7 +69,7 @@ from services.campaign.schema import (
     CAMPAIGN_COLUMNS,
     INDICATORS,
     PHASES,
-    SUBTREE_REGISTRATIONS,
+    _children_page_sql,
 )
 from services.gateway.app import create_app
 from services.gateway.runtime import Runtime
@@ -313,7 +313,7 @@ APP_STATEMENTS = {
     "campaign row": f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE campaign_id = $1",
     "PHASES": PHASES,
     "INDICATORS": INDICATORS,
-    "SUBTREE_REGISTRATIONS": SUBTREE_REGISTRATIONS,
+    "SUBTREE_REGISTRATIONS": _children_page_sql(True, after=False),
 }
 
 
