@@ -226,24 +226,44 @@ GROWN_AT_MOST = 500
 # table's statistics, or the next survey is planned for the few rows they knew (0024).
 ANALYZE_PAST = 1000
 
-# Parameters: $1 the projection's name, $2 the version, $3 its event types.
-_MISSING = (
-    "SELECT $1, $2, h.tenant_id FROM tenant_heads h WHERE NOT EXISTS ("
-    "SELECT 1 FROM projection_checkpoints c WHERE c.name = $1 AND c.version = $2 "
-    "AND c.tenant_id = h.tenant_id)"
-)
-_ADD = (
-    f"INSERT INTO projection_checkpoints (name, version, tenant_id) {_MISSING} "
-    "ON CONFLICT DO NOTHING"
-)
-_UNCONCERNED = (
-    "SELECT c.tenant_id, h.seq FROM projection_checkpoints c "
-    "JOIN tenant_heads h ON h.tenant_id = c.tenant_id "
-    "WHERE c.name = $1 AND c.version = $2 AND c.last_seq < h.seq AND NOT EXISTS ("
-    "SELECT 1 FROM events e WHERE e.tenant_id = c.tenant_id AND e.seq > c.last_seq "
-    "AND e.seq <= h.seq AND e.event_type = ANY ($3::text[])) "
-    "FOR UPDATE OF c SKIP LOCKED"
-)
+
+# Parameters: $1 the projection's name, $2 the version, $3 its event types; with ``grown``, $4
+# the tenants to look at (those whose logs the signal said grew: a round after an append reads
+# those tenants' rows, not every checkpoint of the union's 130,000 units).
+def _missing(grown: bool) -> str:
+    only = "h.tenant_id = ANY ($4::text[]) AND " if grown else ""
+    return (
+        f"SELECT $1, $2, h.tenant_id FROM tenant_heads h WHERE {only}NOT EXISTS ("
+        "SELECT 1 FROM projection_checkpoints c WHERE c.name = $1 AND c.version = $2 "
+        "AND c.tenant_id = h.tenant_id)"
+    )
+
+
+def _behind_of(grown: bool) -> str:
+    """The checkpoints behind their heads (alias c, the head h)."""
+    only = "AND c.tenant_id = ANY ($4::text[]) " if grown else ""
+    return (
+        "FROM projection_checkpoints c JOIN tenant_heads h ON h.tenant_id = c.tenant_id "
+        f"WHERE c.name = $1 AND c.version = $2 {only}AND c.last_seq < h.seq"
+    )
+
+
+def _add(grown: bool) -> str:
+    return (
+        f"INSERT INTO projection_checkpoints (name, version, tenant_id) {_missing(grown)} "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+def _unconcerned(grown: bool) -> str:
+    return (
+        f"SELECT c.tenant_id, h.seq {_behind_of(grown)} AND NOT EXISTS ("
+        "SELECT 1 FROM events e WHERE e.tenant_id = c.tenant_id AND e.seq > c.last_seq "
+        "AND e.seq <= h.seq AND e.event_type = ANY ($3::text[])) "
+        "FOR UPDATE OF c SKIP LOCKED"
+    )
+
+
 # The tenants as an array, not a join: just after an import the planner's statistics still
 # say the checkpoints are few, and a join it plans on that is quadratic (minutes at 30,000).
 _PASS = (
@@ -252,36 +272,30 @@ _PASS = (
     "AND c.tenant_id = ANY (ARRAY (SELECT tenant_id FROM free)) AND h.tenant_id = c.tenant_id "
     "RETURNING c.tenant_id, c.last_seq"
 )
-_BEHIND = (
-    "SELECT c.tenant_id, c.last_seq, false AS passed, false AS added, h.seq AS head "
-    "FROM projection_checkpoints c "
-    "JOIN tenant_heads h ON h.tenant_id = c.tenant_id "
-    "WHERE c.name = $1 AND c.version = $2 AND c.last_seq < h.seq"
-)
-# The three above in one statement: the runner's round asks it while commands wait for it.
-_SURVEY = (
-    f"WITH added AS ({_ADD} RETURNING tenant_id), free AS ({_UNCONCERNED}), passed AS ({_PASS}) "
-    "SELECT tenant_id, last_seq, true AS passed, false AS added, last_seq AS head FROM passed "
-    f"UNION ALL {_BEHIND} AND NOT EXISTS (SELECT 1 FROM passed p WHERE p.tenant_id = c.tenant_id) "
-    "UNION ALL SELECT a.tenant_id, 0, false, true, h.seq FROM added a "
-    "JOIN tenant_heads h ON h.tenant_id = a.tenant_id"
-)
-# The same over the tenants $4 only (those whose logs the signal said grew): a round after an
-# append reads those tenants' rows, not every checkpoint of the union's 130,000 units.
-_SURVEY_GROWN = _SURVEY.replace(
-    "FROM tenant_heads h WHERE NOT EXISTS",
-    "FROM tenant_heads h WHERE h.tenant_id = ANY ($4::text[]) AND NOT EXISTS",
-).replace(
-    "WHERE c.name = $1 AND c.version = $2 AND c.last_seq < h.seq",
-    "WHERE c.name = $1 AND c.version = $2 AND c.tenant_id = ANY ($4::text[]) "
-    "AND c.last_seq < h.seq",
-)
-assert _SURVEY_GROWN.count("ANY ($4::text[])") == 3, "each part of the survey takes $4"
+
+
+def _survey_sql(grown: bool) -> str:
+    """The three parts of a survey in one statement: the runner's round asks it while commands
+    wait for it."""
+    return (
+        f"WITH added AS ({_add(grown)} RETURNING tenant_id), free AS ({_unconcerned(grown)}), "
+        f"passed AS ({_PASS}) "
+        "SELECT tenant_id, last_seq, true AS passed, false AS added, last_seq AS head FROM passed "
+        "UNION ALL SELECT c.tenant_id, c.last_seq, false, false, h.seq "
+        f"{_behind_of(grown)} "
+        "AND NOT EXISTS (SELECT 1 FROM passed p WHERE p.tenant_id = c.tenant_id) "
+        "UNION ALL SELECT a.tenant_id, 0, false, true, h.seq FROM added a "
+        "JOIN tenant_heads h ON h.tenant_id = a.tenant_id"
+    )
+
+
+_SURVEY = _survey_sql(grown=False)
+_SURVEY_GROWN = _survey_sql(grown=True)
 
 
 async def add_checkpoints(conn: asyncpg.Connection, target: Target) -> None:
     """A checkpoint row at 0 for every tenant that has none yet (a log opened since)."""
-    await conn.execute(_ADD, target.name, target.version)
+    await conn.execute(_add(grown=False), target.name, target.version)
 
 
 async def pass_unconcerned(conn: asyncpg.Connection, target: Target) -> list[tuple[str, int]]:
@@ -290,7 +304,7 @@ async def pass_unconcerned(conn: asyncpg.Connection, target: Target) -> list[tup
     each would cost a transaction per tenant for nothing. Only forward (a runner may have
     gone further since this statement's snapshot). The tenants moved, and where to."""
     rows = await conn.fetch(
-        f"WITH free AS ({_UNCONCERNED}) {_PASS}",
+        f"WITH free AS ({_unconcerned(grown=False)}) {_PASS}",
         target.name,
         target.version,
         target.projection.event_types,
@@ -299,7 +313,11 @@ async def pass_unconcerned(conn: asyncpg.Connection, target: Target) -> list[tup
 
 
 async def tenants_behind(conn: asyncpg.Connection, target: Target) -> list[str]:
-    rows = await conn.fetch(f"{_BEHIND} ORDER BY c.tenant_id", target.name, target.version)
+    rows = await conn.fetch(
+        f"SELECT c.tenant_id {_behind_of(grown=False)} ORDER BY c.tenant_id",
+        target.name,
+        target.version,
+    )
     return [r["tenant_id"] for r in rows]
 
 
