@@ -124,8 +124,9 @@ HERE = Path(__file__).resolve().parent
 THIDUA = Path(sys.executable).with_name("thidua")
 LUA = HERE / "served.lua"
 CACHE = Path.home() / ".cache" / "thidua-bench"
-SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] != "--floor-app" else 5
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[1] != "--floor-app" else 1
+_APP = len(sys.argv) > 1 and sys.argv[1] in ("--floor-app", "--shape-app")
+SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 and not _APP else 5
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 and not _APP else 1
 WARM_UP_S = 1
 IN_FLIGHT = 16
 WRITERS = (1, 2, 4, 8, 16)
@@ -168,6 +169,8 @@ MUTATION = {
         }
     },
 }
+# A figure of the shape floor (shape_app) is named after the figure it bounds, with this suffix.
+SHAPE = "@shape"
 # The issue's targets: (figure, what is compared, the bound).
 TARGETS = {
     "version": ("rate", 0.80),
@@ -335,6 +338,17 @@ def floor_app() -> Any:
     return Litestar(route_handlers=[graphql], openapi_config=None)
 
 
+def serve_shape(port: int, answers_file: str) -> None:
+    import uvicorn
+    from served_shape import shape_app  # tests/perf/served_shape.py
+
+    from services.gateway.cli import uvicorn_options
+
+    given = json.loads(Path(answers_file).read_text())
+    app = shape_app(given["answers"], given["province_token"])
+    uvicorn.run(app, **uvicorn_options(Settings(port=port)))
+
+
 def serve_floor(port: int) -> None:
     import uvicorn
 
@@ -455,6 +469,28 @@ def start_floor(place: Place) -> Server:
     return Server(command, place.env, port)
 
 
+def start_shape(place: Place, answers: dict[str, Any], province_token: str) -> Server:
+    """The shape floor (tests/perf/served_shape.py), given the answers `thidua serve` gave."""
+    port = free_port()
+    path = place.root / "answers.json"
+    path.write_text(json.dumps({"answers": answers, "province_token": province_token}))
+    command = [sys.executable, __file__, "--shape-app", str(port), str(path)]
+    return Server(command, place.env, port)
+
+
+def answers_of(base: str, grassroots: str, province: str) -> dict[str, Any]:
+    """What `thidua serve` answers to the page and the list: the shape floor serves the same."""
+    got = {}
+    for name, body, who in (("page", PAGE, grassroots), ("list", CAMPAIGN_LIST, province)):
+        answer = httpx.post(
+            f"{base}/graphql", json=body, headers={"Authorization": f"Bearer {who}"}
+        ).json()
+        if answer.get("errors"):
+            raise SystemExit(f"the {name} failed: {answer['errors'][0]}")
+        got[name] = answer
+    return got
+
+
 # --- counting ----------------------------------------------------------------------------------
 
 
@@ -530,7 +566,7 @@ def main() -> None:
         load_demo(place)
 
         def figure(key: str, server: Server, body: dict[str, Any], tokens: list[str], n: int):
-            if ONLY and key not in ONLY and key != "floor":
+            if ONLY and key.removesuffix(SHAPE) not in ONLY and key != "floor":
                 return
             profile = (server.proc.pid, key) if key in PROFILE else None
             load = drive(wrk, server.base, body, tokens, n, SECONDS, profile)
@@ -538,19 +574,26 @@ def main() -> None:
 
         # Both up, one measured at a time: an idle server costs nothing.
         floor, server = start_floor(place), start_thidua(place)
+        shape = None
         try:
             grassroots = [token(u) for u in GRASSROOTS]
             province = [token(PROVINCE)]
+            shape = start_shape(
+                place, answers_of(server.base, grassroots[0], province[0]), province[0]
+            )
             before = asyncio.run(initiatives(url))
             for _ in range(ROUNDS):
                 # Round by round, so the machine's drift falls on every figure alike.
                 figure("floor", floor, {"query": "{ hello }"}, [], IN_FLIGHT)
                 figure("version", server, VERSION, [], IN_FLIGHT)
                 figure("page", server, PAGE, grassroots, IN_FLIGHT)
+                figure("page" + SHAPE, shape, PAGE, grassroots, IN_FLIGHT)
                 figure("list1", server, CAMPAIGN_LIST, province, 1)
                 figure("list16", server, CAMPAIGN_LIST, province, IN_FLIGHT)
+                figure("list16" + SHAPE, shape, CAMPAIGN_LIST, province, IN_FLIGHT)
                 for writers in WRITERS:
                     figure(f"mutation{writers}", server, MUTATION, grassroots[:writers], writers)
+                figure(f"mutation{IN_FLIGHT}{SHAPE}", shape, MUTATION, grassroots, IN_FLIGHT)
                 time.sleep(1.0)  # what was still in flight when wrk stopped lands
             after = asyncio.run(initiatives(url))
             lag = projection_lag(server.base, token(NATIONAL, "admin"))
@@ -558,10 +601,15 @@ def main() -> None:
         finally:
             server.stop()
             floor.stop()
+            if shape is not None:
+                shape.stop()
     finally:
         place.close()
     answered = sum(
-        load.ok + load.warm_ok for key in runs if key.startswith("mutation") for load in runs[key]
+        load.ok + load.warm_ok
+        for key in runs
+        if key.startswith("mutation") and not key.endswith(SHAPE)
+        for load in runs[key]
     )
     loads = {
         key: sorted(every, key=lambda load: load.rate)[len(every) // 2]
@@ -604,6 +652,14 @@ def report(
                 f"|   ↳ {load.failed} refused, {load.socket_errors} socket errors: "
                 f"{load.first_failure[:120]} | | | | |"
             )
+        ceiling = loads.get(key + SHAPE)
+        if ceiling is not None:
+            print(
+                f"|   ↳ ceiling: the same document answered from memory by a bare app "
+                f"| {ceiling.rate:,.0f} req/s | {ceiling.p50_ms:.1f} / {ceiling.p99_ms:.1f} "
+                f"| {ceiling.rate / floor_rate:.0%} | ours: {load.rate / ceiling.rate:.0%} "
+                "of it |"
+            )
 
     line("floor: bare litestar + strawberry `{ hello }`", "floor", "the floor")
     line("`{ version }`", "version", ">= 80%")
@@ -642,5 +698,7 @@ def report(
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--floor-app":
         serve_floor(int(sys.argv[2]))
+    elif len(sys.argv) > 3 and sys.argv[1] == "--shape-app":
+        serve_shape(int(sys.argv[2]), sys.argv[3])
     else:
         main()
