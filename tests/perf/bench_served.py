@@ -25,6 +25,10 @@ parser and validation caches, served by uvicorn with the options `thidua serve` 
 (services.gateway.cli.uvicorn_options); and the event store's own batched append rate at 16
 tenants (tests/perf/bench_store.py's ``bench_ours``, on the same database).
 
+Ceilings, in the same run: each of the page, the list and the mutation sent to a bare litestar +
+strawberry app (tests/perf/served_shape.py) that answers that document with what `thidua serve`
+answered, from memory; the table shows it under the figure it bounds, and ours as a share of it.
+
 Figures (16 requests in flight unless said): ``{ version }``; a grassroots officer's page (``me``,
 ``myRegistrations``, ``campaigns``) from 16 grassroots units of the demo; the province's campaign
 list with phases, indicators and its children's registrations: the counts by status over its
@@ -81,6 +85,10 @@ optional filters left out of statements: floor 3,560; page 1,408 (40%); list 223
 16 measured alone, SERVED_ONLY=mutation1,mutation16: fewer rows written before it). Then the
 runner's plans kept generic too (its survey had been planned anew every round): floor 3,589;
 page 1,313 (37%); list 286 (8%); registerInitiative 296/447/531/632/686, lag p99 22 ms.
+
+Then the ceilings (2 rounds of 5 s, floor 3,598): the page 1,349 (38%) against its ceiling
+2,656 (74%); the list 285 (8%) against 757 (21%: below the list's 25% target, as in every run
+since, 772 in another); registerInitiative at 16 units 701 (19%) against 2,758 (77%).
 
 What is left: a page costs five round trips to the database (begin and reach, three reads,
 commit) and strawberry's execution of its fields, about 0.75 ms of this process's CPU, against
