@@ -47,7 +47,7 @@ import struct
 import zipfile
 import zlib
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any, ClassVar, TypeVar
@@ -60,6 +60,7 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException
 
 from shared.errors import DomainError
+from shared.text import search_key
 
 Row = tuple[int, list[str]]  # a row's number as its sender sees it (the first is 1), its cells
 T = TypeVar("T")
@@ -167,6 +168,39 @@ def read_table(file: IO[bytes], limits: TableLimits) -> Iterator[Row]:
     if head == _XLSX_MAGIC:
         return _xlsx_rows(file, limits)
     return _csv_rows(file, limits)
+
+
+def read_records(
+    file: IO[bytes],
+    limits: TableLimits,
+    headers: Mapping[str, str],
+    required: Mapping[str, str],
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """A table whose first row holding a value names its columns: each later row as its number
+    in the file and ``{column: text}`` for the columns known. ``headers`` maps a header, as a
+    user may write it, compared without diacritics or case (``search_key``), to its column;
+    ``required`` names the columns that must be there, each with the words a user knows it by
+    (the refusal names them). A row with values in unknown columns only is left out. Call it in
+    a worker thread, as :func:`read_table`."""
+    table = read_table(file, limits)
+    header = next(table, None)
+    if header is None:
+        raise FileInvalid("Tệp trống.")
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header[1]):
+        key = headers.get(search_key(cell))
+        if key is not None and key not in columns:
+            columns[key] = index
+    missing = [key for key in required if key not in columns]
+    if missing:
+        words = ", ".join(required[key] for key in missing)
+        raise FileInvalid(
+            f"Dòng đầu phải có cột {', '.join(missing)} ({words}).", missing=missing
+        )
+    for number, cells in table:
+        values = {key: cells[i] if i < len(cells) else "" for key, i in columns.items()}
+        if any(values.values()):
+            yield number, values
 
 
 def _over_columns(cells: list[str], limits: TableLimits, row: int) -> None:

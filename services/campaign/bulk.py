@@ -36,8 +36,8 @@ from shared.auth import Principal
 from shared.commands import Attempt
 from shared.errors import DomainError
 from shared.eventstore import Appended, EventStore, Guard, NewEvent, PreparedAppend
-from shared.text import clean, search_key
-from shared.uploads import FileInvalid, TableLimits, read_table
+from shared.text import clean
+from shared.uploads import TableLimits, read_records
 
 MAX_ERRORS_SHOWN = 1_000
 _CHUNK = 2_000
@@ -343,6 +343,7 @@ _HEADERS = {
     "danh hieu": "title",
     "danh hieu dang ky": "title",
 }
+_REQUIRED = {"name": "họ tên", "title": "danh hiệu"}
 
 
 def read_file(file: IO[bytes], *, max_rows: int) -> list[PledgeRow]:
@@ -351,27 +352,18 @@ def read_file(file: IO[bytes], *, max_rows: int) -> list[PledgeRow]:
     ``subject`` (đối tượng: cá nhân / tập thể; else the title's) and ``ref`` (mã) if wanted.
     Read by the guarded reader (shared/uploads.py, its limits there), only the four columns
     kept: call it in a worker thread."""
-    table = read_table(file, TableLimits(max_rows=max_rows))
-    header = next(table, None)
-    if header is None:
-        raise FileInvalid("Tệp trống.")
-    columns = _columns(header[1])
-    rows = []
+    records = read_records(file, TableLimits(max_rows=max_rows), _HEADERS, _REQUIRED)
     repeated: dict[str, str] = {}
-    for number, cells in table:
-        values = {key: _cell(cells, index) for key, index in columns.items()}
-        if not any(values.values()):
-            continue  # a row with values in other columns only
-        rows.append(
-            PledgeRow(
-                row=number,
-                subject=_once(repeated, values.get("subject", "")),
-                name=values["name"],
-                title=_once(repeated, values["title"]),
-                ref=values.get("ref", ""),
-            )
+    return [
+        PledgeRow(
+            row=number,
+            subject=_once(repeated, values.get("subject", "")),
+            name=values["name"],
+            title=_once(repeated, values["title"]),
+            ref=values.get("ref", ""),
         )
-    return rows
+        for number, values in records
+    ]
 
 
 def _once(seen: dict[str, str], value: str) -> str:
@@ -380,21 +372,3 @@ def _once(seen: dict[str, str], value: str) -> str:
     if len(seen) < 1_000:
         return seen.setdefault(value, value)
     return seen.get(value, value)
-
-
-def _columns(header: Sequence[str]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        key = _HEADERS.get(search_key(cell))
-        if key is not None and key not in columns:
-            columns[key] = index
-    missing = [key for key in ("name", "title") if key not in columns]
-    if missing:
-        raise FileInvalid(
-            f"Dòng đầu phải có cột {', '.join(missing)} (họ tên, danh hiệu).", missing=missing
-        )
-    return columns
-
-
-def _cell(cells: Sequence[str], index: int) -> str:
-    return cells[index] if index < len(cells) else ""
