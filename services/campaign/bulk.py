@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any
 from uuid import UUID
@@ -33,20 +33,15 @@ from services.campaign.rules import subject_of, title_of
 from shared import access
 from shared.aggregates import EventRegistry
 from shared.auth import Principal
+from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, BulkTooLarge, RowError
 from shared.commands import Attempt
 from shared.errors import DomainError
 from shared.eventstore import Appended, EventStore, Guard, NewEvent, PreparedAppend
 from shared.text import clean
 from shared.uploads import TableLimits, read_records
 
-MAX_ERRORS_SHOWN = 1_000
 _CHUNK = 2_000
 _LOOKUP = 10_000  # ids asked for at once: the loop encodes and decodes them between others
-
-
-class BulkTooLarge(DomainError):
-    code = "BULK_TOO_LARGE"
-    message_vi = "Quá nhiều dòng trong một lần gửi."
 
 
 class DuplicateRow(DomainError):
@@ -64,23 +59,6 @@ class PledgeRow:
     name: str
     title: str
     ref: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    row: int
-    code: str
-    message: str
-    field: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BulkResult:
-    received: int
-    written: int
-    unchanged: int = 0
-    error_count: int = 0
-    errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS_SHOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +85,7 @@ def check_rows(
             if checked.pledge_id in first_row:
                 raise DuplicateRow(f"Trùng dòng {first_row[checked.pledge_id]}.")
         except DomainError as exc:
-            errors.append(RowError(given.row, exc.code, exc.message, exc.context.get("field")))
+            errors.append(RowError.of(given.row, exc))
             continue
         first_row[checked.pledge_id] = given.row
         good.append(checked)

@@ -19,11 +19,12 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from services.campaign.bulk import MAX_ERRORS_SHOWN, PledgeRow, register_pledges
+from services.campaign.bulk import PledgeRow, register_pledges
 from services.campaign.rules import TITLES
 from services.campaign.schema import _commands, _read, client_uuid
 from shared import access
 from shared.access import principal_of
+from shared.bulk import MAX_ERRORS_SHOWN, RowErrorType, row_error_types
 from shared.commands import idempotency_key_of
 from shared.db import optional
 from shared.errors import NotFound
@@ -98,23 +99,13 @@ class PledgePage:
     page_info: PageInfo
 
 
-@strawberry.type(description="Một dòng bị từ chối: số dòng, mã lỗi, thông báo.")
-class RowError:
-    row: int = strawberry.field(
-        description="Số dòng: dòng trong tệp (dòng tiêu đề là 1), hay vị trí trong danh sách (từ 1)."
-    )
-    code: str
-    message: str
-    field: str | None
-
-
 @strawberry.type(description="Kết quả một lần đăng ký giao ước hàng loạt.")
 class PledgeBulkResult:
     received: int = strawberry.field(description="Số dòng nhận được.")
     written: int = strawberry.field(description="Số giao ước mới được ghi.")
     unchanged: int = strawberry.field(description="Số dòng đã có từ trước: không ghi lại.")
     error_count: int
-    errors: list[RowError] = strawberry.field(
+    errors: list[RowErrorType] = strawberry.field(
         description=f"Các dòng bị từ chối (tối đa {MAX_ERRORS_SHOWN} dòng đầu)."
     )
 
@@ -662,8 +653,5 @@ def bulk_result(result: Any) -> PledgeBulkResult:
         written=result.written,
         unchanged=result.unchanged,
         error_count=result.error_count,
-        errors=[
-            RowError(row=e.row, code=e.code, message=e.message, field=e.field)
-            for e in result.errors
-        ],
+        errors=row_error_types(result),
     )

@@ -19,7 +19,6 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from services.campaign.bulk import (
-    BulkResult,
     authorise_pledges,
     read_file,
     register_pledges,
@@ -27,6 +26,7 @@ from services.campaign.bulk import (
 from services.campaign.commands import commands_of
 from services.campaign.schema import client_uuid
 from shared.auth import Principal, Unauthenticated
+from shared.bulk import BulkResult, result_body
 from shared.errors import DomainError
 from shared.settings import Settings
 from shared.uploads import MULTIPART_SLACK, receive_file
@@ -44,19 +44,6 @@ _STATUS = {
 def error_response(exc: DomainError) -> Response[dict[str, Any]]:
     status = _STATUS.get(exc.code, getattr(exc, "http_status", 422))
     return Response({"code": exc.code, "message": exc.message}, status_code=status)
-
-
-def result_body(result: BulkResult) -> dict[str, Any]:
-    return {
-        "received": result.received,
-        "written": result.written,
-        "unchanged": result.unchanged,
-        "errorCount": result.error_count,
-        "errors": [
-            {"row": e.row, "code": e.code, "message": e.message, "field": e.field}
-            for e in result.errors
-        ],
-    }
 
 
 def pledge_upload(settings: Settings) -> HTTPRouteHandler:
