@@ -58,6 +58,7 @@ import anyio.to_thread
 from litestar import Request
 from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException
+from litestar.response import Response
 
 from shared.errors import DomainError
 from shared.text import search_key
@@ -110,6 +111,21 @@ class TableLimits:
 
 
 # --- receiving -----------------------------------------------------------------------------
+
+
+# An upload route's refusals, by code, as HTTP statuses (any other domain error: its own, or 422).
+_STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "BULK_TOO_LARGE": 413,
+}
+
+
+def error_response(exc: DomainError) -> Response[dict[str, Any]]:
+    """An upload route's refusal: the error's code and message, with its HTTP status."""
+    status = _STATUS.get(exc.code, getattr(exc, "http_status", 422))
+    return Response({"code": exc.code, "message": exc.message}, status_code=status)
 
 
 async def receive_file(request: Request[Any, Any, Any], max_bytes: int, name: str = "file"):
@@ -194,9 +210,7 @@ def read_records(
     missing = [key for key in required if key not in columns]
     if missing:
         words = ", ".join(required[key] for key in missing)
-        raise FileInvalid(
-            f"Dòng đầu phải có cột {', '.join(missing)} ({words}).", missing=missing
-        )
+        raise FileInvalid(f"Dòng đầu phải có cột {', '.join(missing)} ({words}).", missing=missing)
     for number, cells in table:
         values = {key: cells[i] if i < len(cells) else "" for key, i in columns.items()}
         if any(values.values()):

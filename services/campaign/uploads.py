@@ -29,21 +29,9 @@ from shared.auth import Principal, Unauthenticated
 from shared.bulk import BulkResult, result_body
 from shared.errors import DomainError
 from shared.settings import Settings
-from shared.uploads import MULTIPART_SLACK, receive_file
+from shared.uploads import MULTIPART_SLACK, error_response, receive_file
 
 log = structlog.get_logger(__name__)
-
-_STATUS = {
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "BULK_TOO_LARGE": 413,
-}
-
-
-def error_response(exc: DomainError) -> Response[dict[str, Any]]:
-    status = _STATUS.get(exc.code, getattr(exc, "http_status", 422))
-    return Response({"code": exc.code, "message": exc.message}, status_code=status)
 
 
 def pledge_upload(settings: Settings) -> HTTPRouteHandler:

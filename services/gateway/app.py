@@ -25,6 +25,7 @@ from litestar.status_codes import (
 )
 from strawberry.litestar import make_graphql_controller
 
+from services.awards.uploads import people_upload
 from services.campaign.uploads import pledge_upload
 from services.gateway.errors import EXCEPTION_HANDLERS, error_body, json_errors
 from services.gateway.logs import configure_logging
@@ -207,7 +208,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         )
     )
     return Litestar(
-        route_handlers=[health, ready, graphql, pledge_upload(settings)],
+        route_handlers=[health, ready, graphql, pledge_upload(settings), people_upload(settings)],
         before_request=authenticate,
         lifespan=[lifespan],
         state=State({"runtime": runtime}),

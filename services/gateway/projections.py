@@ -14,18 +14,17 @@ from shared.projections import Projection, ProjectionRunner, ProjectionStatus, p
 
 
 def live_projections() -> list[Projection]:
+    from services.awards.projections import PROJECTION as AWARDS
     from services.campaign.projections import PROJECTION as CAMPAIGNS
     from services.registry.projections import PROJECTION as REGISTRY
 
-    return [CAMPAIGNS, REGISTRY]  # the registry's is inline: its commands apply it
+    return [CAMPAIGNS, AWARDS, REGISTRY]  # the registry's is inline: its commands apply it
 
 
 def known_projections() -> dict[str, Projection]:
     """Every projection an operator may rebuild or ask about, by name, whether or not the
     runner keeps it yet."""
-    from services.campaign.projections import PROJECTION as CAMPAIGNS
-
-    return {p.name: p for p in [CAMPAIGNS, *live_projections()]}
+    return {p.name: p for p in live_projections()}
 
 
 async def statuses(runtime: Any) -> list[ProjectionStatus]:

@@ -29,6 +29,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from services.awards.schema import AwardsMutation, AwardsQuery
 from services.campaign.schema import CampaignMutation, CampaignQuery
 from services.campaign.schema_records import RecordsMutation, RecordsQuery
 from services.gateway.audit_schema import AuditQuery
@@ -208,7 +209,17 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 Query = merge_types(
     "Query",
-    (GatewayQuery, RegistryQuery, CampaignQuery, RecordsQuery, AuditQuery, ProjectionsQuery),
+    (
+        GatewayQuery,
+        RegistryQuery,
+        CampaignQuery,
+        RecordsQuery,
+        AwardsQuery,
+        AuditQuery,
+        ProjectionsQuery,
+    ),
 )
 Query.__doc__ = "Điểm vào đọc dữ liệu của Thi đua."
-Mutation = merge_types("Mutation", (RegistryMutation, CampaignMutation, RecordsMutation))
+Mutation = merge_types(
+    "Mutation", (RegistryMutation, CampaignMutation, RecordsMutation, AwardsMutation)
+)

@@ -1,0 +1,249 @@
+"""The awards commands. For now a unit's people: register one or many, amend, record that one
+left, erase one on a legal request.
+
+Each runs through the command pipeline (shared/commands.py): an officer of an active unit, the
+rules decided on one connection scoped to the caller, the events appended to the caller's own
+log through the group commit, the answer given once the projection runner shows them. Personal
+data is sealed before it reaches an event: a new person's key is minted on the decision's
+connection (committed with it, before the append), and the sealed text goes into the event. A
+refused command writes nothing, not even a key: the rules are checked before one is minted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.awards.domain import (
+    Particulars,
+    Person,
+    Personal,
+    PersonAlreadyRegistered,
+    PersonErasedError,
+    check_particulars,
+    check_personal,
+    check_staff_number,
+    person_id,
+)
+from services.awards.projections import build_registry
+from shared import access
+from shared.auth import Principal
+from shared.clock import today
+from shared.commands import Attempt, Commands, Decide, R
+from shared.errors import NotFound
+from shared.personal import keys_of, mint_keys, seal
+from shared.text import clean, clean_paragraphs
+
+WRITERS = frozenset({"officer", "admin"})
+
+
+async def authorise(conn: asyncpg.Connection, actor: Principal | None) -> None:
+    """Every awards command: an officer (or admin) of a unit that is in the registry and
+    active."""
+    if actor is None or not actor.roles & WRITERS:
+        raise access.Forbidden("Cần vai trò cán bộ thi đua (officer).")
+    await access.require_active_unit(conn, actor)
+
+
+def commands_of(runtime: Any, clock: Callable[[], date] = today) -> AwardsCommands:
+    """The awards commands of a running Thi đua, from its one command pipeline."""
+    return AwardsCommands(runtime.pipeline.service(build_registry(), authorise=authorise), clock)
+
+
+def cleaned_personal(personal: Personal) -> Personal:
+    return Personal(
+        full_name=clean(personal.full_name),
+        birth_year=personal.birth_year,
+        contacts=tuple(c for c in (clean(x) for x in personal.contacts) if c),
+    )
+
+
+def cleaned_particulars(particulars: Particulars) -> Particulars:
+    return replace(particulars, post=clean(particulars.post))
+
+
+def _given(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """A command's input as an idempotency key's fingerprint sees it."""
+    return {k: v for k, v in arguments.items() if k not in {"self", "actor", "idempotency_key"}}
+
+
+class AwardsCommands:
+    def __init__(self, commands: Commands, clock: Callable[[], date] = today) -> None:
+        self.commands = commands
+        self.clock = clock
+
+    async def _run(
+        self,
+        actor: Principal,
+        command: str,
+        decide: Decide[R],
+        idempotency_key: str | None,
+        given: Mapping[str, Any],
+    ) -> R:
+        return await self.commands.run(
+            actor, command, decide, idempotency_key=idempotency_key, input=given
+        )
+
+    async def register_person(
+        self,
+        actor: Principal,
+        *,
+        staff_number: str,
+        personal: Personal,
+        particulars: Particulars,
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        given = _given(locals())
+        staff = clean(staff_number)
+        personal, particulars = cleaned_personal(personal), cleaned_particulars(particulars)
+
+        async def decide(attempt: Attempt) -> UUID:
+            on = self.clock()
+            if staff and await _exists(attempt, person_id(actor.tenant, staff)):
+                raise PersonAlreadyRegistered(staff[:64], staff_number=staff[:64])
+            people = await _sealed_people(attempt, [(staff, personal, particulars)], on)
+            attempt.save(*people)
+            return people[0].id
+
+        return await self._run(actor, "RegisterPerson", decide, idempotency_key, given)
+
+    async def register_many(
+        self, actor: Principal, given: Sequence[tuple[str, Personal, Particulars]]
+    ) -> tuple[int, int]:
+        """People already checked and cleaned (services/awards/bulk.py), each with a staff
+        number: those the unit's log lacks are registered in one append. Answers how many were
+        written and how many were already there (sent again: nothing written for them)."""
+
+        async def decide(attempt: Attempt) -> tuple[int, int]:
+            ids = [person_id(actor.tenant, staff) for staff, _, _ in given]
+            known = await _known(attempt.conn, attempt.tenant_id, ids)
+            new = [g for g, pid in zip(given, ids, strict=True) if pid not in known]
+            if new:
+                attempt.save(*await _sealed_people(attempt, new, self.clock()))
+            return len(new), len(given) - len(new)
+
+        return await self.commands.run(actor, "RegisterPeople", decide)
+
+    async def amend_person(
+        self,
+        actor: Principal,
+        person: UUID,
+        *,
+        personal: Personal,
+        particulars: Particulars,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = _given(locals())
+        personal, particulars = cleaned_personal(personal), cleaned_particulars(particulars)
+
+        async def decide(attempt: Attempt) -> None:
+            found = await _own(attempt, person)
+            on = self.clock()
+            found.check_active()
+            check_personal(personal, on)
+            check_particulars(particulars, on)
+            key = (await keys_of(attempt.conn, [found.key_id])).get(found.key_id)
+            if key is None:  # erased, its event not yet applied
+                raise PersonErasedError()
+            sealed = seal(key, found.key_id, personal.as_sealable())
+            found.amend(personal=personal, particulars=particulars, sealed=sealed, on=on)
+            attempt.save(found)
+
+        await self._run(actor, "AmendPerson", decide, idempotency_key, given)
+
+    async def record_leaving(
+        self,
+        actor: Principal,
+        person: UUID,
+        *,
+        on: date,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            found = await _own(attempt, person)
+            found.leave(on=on, reason=clean_paragraphs(reason))
+            attempt.save(found)
+
+        await self._run(actor, "RecordLeaving", decide, idempotency_key, given)
+
+    async def erase_person(
+        self,
+        actor: Principal,
+        person: UUID,
+        *,
+        legal_reason: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            found = await _own(attempt, person)
+            found.erase(legal_reason=clean_paragraphs(legal_reason), on=self.clock())
+            attempt.save(found)
+
+        await self._run(actor, "ErasePerson", decide, idempotency_key, given)
+
+
+async def _exists(attempt: Attempt, pid: UUID) -> bool:
+    try:
+        await attempt.get(pid)
+    except NotFound:
+        return False
+    return True
+
+
+async def _own(attempt: Attempt, pid: UUID) -> Person:
+    """A person of the caller's own unit; anyone else's, or no one, is not found."""
+    try:
+        found = await attempt.get(pid)
+    except NotFound:
+        found = None
+    if not isinstance(found, Person):
+        raise NotFound(str(pid), id=str(pid))
+    return found
+
+
+async def _sealed_people(
+    attempt: Attempt,
+    given: Sequence[tuple[str, Personal, Particulars]],
+    on: date,
+) -> list[Person]:
+    """New people of the caller's unit, each checked first, then sealed with a key of their
+    own, minted in one statement."""
+    for staff, personal, particulars in given:
+        check_staff_number(staff)
+        check_personal(personal, on)
+        check_particulars(particulars, on)
+    keys = await mint_keys(attempt.conn, attempt.tenant_id, len(given))
+    return [
+        Person.register(
+            unit_id=attempt.tenant_id,
+            staff_number=staff,
+            personal=personal,
+            particulars=particulars,
+            key_id=key_id,
+            sealed=seal(key, key_id, personal.as_sealable()),
+            on=on,
+        )
+        for (staff, personal, particulars), (key_id, key) in zip(given, keys, strict=True)
+    ]
+
+
+async def _known(conn: asyncpg.Connection, tenant_id: str, ids: Sequence[UUID]) -> set[UUID]:
+    """Which of these people's streams the unit's log already has (its own log: the caller
+    reads it)."""
+    rows = await conn.fetch(
+        "SELECT stream_id FROM events WHERE tenant_id = $1 AND stream_id = ANY ($2::uuid[]) "
+        "AND stream_version = 1",
+        tenant_id,
+        list(ids),
+    )
+    return {r["stream_id"] for r in rows}

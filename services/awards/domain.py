@@ -1,0 +1,261 @@
+"""The awards service's aggregates and events: pure Python, no I/O.
+
+A unit's people (đoàn viên, người lao động) come first: the proposals, councils and decisions of
+issue 14 name them. A person's stream lives in the log of the unit that registered them.
+
+Personal data (the full name, the birth year, contacts) never enters an event in plain text: the
+command seals it with the person's own key (shared/personal.py) and the events carry the sealed
+text. What counts and sums need (gender, ethnic minority, direct worker, post, union cadre,
+dates) stays plain, so erasing a person, which destroys their key, keeps every figure right.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import DomainError
+
+PEOPLE_NAMESPACE = uuid.UUID("3f1c2a9e-6b7d-5e0f-9a41-7c2d8e5b6a10")
+
+GENDERS = ("female", "male")
+CADRES = ("none", "full_time", "part_time")
+ACTIVE, LEFT, ERASED = "active", "left", "erased"
+
+MAX_NAME = 300
+MAX_POST = 300
+MAX_STAFF_NUMBER = 64
+MAX_CONTACTS = 5
+MAX_CONTACT = 200
+MAX_REASON = 2_000
+OLDEST_BIRTH_YEAR = 1900
+
+
+class PersonInvalid(DomainError):
+    code = "PERSON_INVALID"
+    message_vi = "Thông tin người lao động không hợp lệ."
+
+
+class PersonAlreadyRegistered(DomainError):
+    code = "PERSON_ALREADY_REGISTERED"
+    message_vi = "Đơn vị đã có người mang số hiệu này."
+
+
+class PersonLeftError(DomainError):
+    code = "PERSON_LEFT"
+    message_vi = "Người này đã rời đơn vị."
+
+
+class PersonErasedError(DomainError):
+    code = "PERSON_ERASED"
+    message_vi = "Dữ liệu cá nhân của người này đã bị xóa theo yêu cầu hợp pháp."
+
+
+class ReasonRequired(DomainError):
+    code = "REASON_REQUIRED"
+    message_vi = "Cần nêu lý do."
+
+
+def person_id(unit_id: str, staff_number: str) -> uuid.UUID:
+    """A person's id follows from the unit and its own staff number, so the same person sent
+    twice (a file uploaded again) is one person; without a staff number, a fresh id."""
+    if not staff_number:
+        return uuid.uuid4()
+    return uuid.uuid5(PEOPLE_NAMESPACE, f"person:{unit_id}:{staff_number.casefold()}")
+
+
+@dataclass(frozen=True, slots=True)
+class Personal:
+    """What is sealed: erasable, never in an event in plain text."""
+
+    full_name: str
+    birth_year: int | None = None
+    contacts: tuple[str, ...] = ()
+
+    def as_sealable(self) -> dict[str, object]:
+        return {
+            "full_name": self.full_name,
+            "birth_year": self.birth_year,
+            "contacts": list(self.contacts),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Particulars:
+    """What stays plain: what the figures count (share of women, of direct workers, cadres)."""
+
+    gender: str
+    ethnic_minority: bool = False
+    post: str = ""
+    direct_worker: bool = True
+    cadre: str = "none"
+    cadre_since: date | None = None
+    employed_since: date | None = None
+
+
+def check_personal(personal: Personal, today: date) -> None:
+    if not personal.full_name or len(personal.full_name) > MAX_NAME:
+        raise PersonInvalid(f"Họ tên: 1–{MAX_NAME} ký tự.", field="fullName")
+    year = personal.birth_year
+    if year is not None and not OLDEST_BIRTH_YEAR <= year <= today.year:
+        raise PersonInvalid(f"Năm sinh: {OLDEST_BIRTH_YEAR}–{today.year}.", field="birthYear")
+    contacts = personal.contacts
+    if len(contacts) > MAX_CONTACTS or any(not c or len(c) > MAX_CONTACT for c in contacts):
+        raise PersonInvalid(
+            f"Liên hệ: tối đa {MAX_CONTACTS} mục, mỗi mục 1–{MAX_CONTACT} ký tự.", field="contacts"
+        )
+
+
+def check_particulars(particulars: Particulars, today: date) -> None:
+    p = particulars
+    if p.gender not in GENDERS:
+        raise PersonInvalid("Giới tính: nữ hoặc nam.", field="gender")
+    if len(p.post) > MAX_POST:
+        raise PersonInvalid(f"Chức vụ: tối đa {MAX_POST} ký tự.", field="post")
+    if p.cadre not in CADRES:
+        raise PersonInvalid("Cán bộ công đoàn: không, chuyên trách hoặc không chuyên trách.")
+    if p.cadre == "none" and p.cadre_since is not None:
+        raise PersonInvalid("Chỉ cán bộ công đoàn mới có ngày bắt đầu.", field="cadreSince")
+    for name, day in (("cadreSince", p.cadre_since), ("employedSince", p.employed_since)):
+        if day is not None and day > today:
+            raise PersonInvalid("Ngày không được ở tương lai.", field=name)
+
+
+def check_staff_number(staff_number: str) -> None:
+    if len(staff_number) > MAX_STAFF_NUMBER:
+        raise PersonInvalid(f"Số hiệu: tối đa {MAX_STAFF_NUMBER} ký tự.", field="staffNumber")
+
+
+class Person(Aggregate):
+    """A person of a unit: registered, amended, left, or erased (their key destroyed)."""
+
+    @staticmethod
+    def create_id(unit_id: str, staff_number: str, **_: object) -> uuid.UUID:
+        return person_id(unit_id, staff_number)
+
+    @event("PersonRegistered")
+    def __init__(
+        self,
+        unit_id: str,
+        staff_number: str,
+        key_id: uuid.UUID,
+        sealed: str,
+        gender: str,
+        ethnic_minority: bool,
+        post: str,
+        direct_worker: bool,
+        cadre: str,
+        cadre_since: date | None,
+        employed_since: date | None,
+        registered_on: date,
+    ) -> None:
+        self.unit_id = unit_id
+        self.staff_number = staff_number
+        self.key_id = key_id
+        self.registered_on = registered_on
+        self.status = ACTIVE
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        unit_id: str,
+        staff_number: str,
+        personal: Personal,
+        particulars: Particulars,
+        key_id: uuid.UUID,
+        sealed: str,
+        on: date,
+    ) -> Person:
+        """``sealed``: ``personal`` as the command sealed it with the key ``key_id`` names (a key
+        of this person's own); the rules read the plain ``personal``, the event only the sealed
+        text."""
+        check_staff_number(staff_number)
+        check_personal(personal, on)
+        check_particulars(particulars, on)
+        return cls(
+            unit_id=unit_id,
+            staff_number=staff_number,
+            key_id=key_id,
+            sealed=sealed,
+            registered_on=on,
+            **_plain(particulars),
+        )
+
+    def amend(self, *, personal: Personal, particulars: Particulars, sealed: str, on: date) -> None:
+        self.check_active()
+        check_personal(personal, on)
+        check_particulars(particulars, on)
+        self._amended(key_id=self.key_id, sealed=sealed, amended_on=on, **_plain(particulars))
+
+    @event("PersonAmended")
+    def _amended(
+        self,
+        key_id: uuid.UUID,
+        sealed: str,
+        gender: str,
+        ethnic_minority: bool,
+        post: str,
+        direct_worker: bool,
+        cadre: str,
+        cadre_since: date | None,
+        employed_since: date | None,
+        amended_on: date,
+    ) -> None:
+        pass  # the read model keeps the particulars; the rules here need none of them
+
+    def leave(self, *, on: date, reason: str) -> None:
+        self.check_active()
+        if not reason or len(reason) > MAX_REASON:
+            raise ReasonRequired(f"(1–{MAX_REASON} ký tự)")
+        if on < self.registered_on:
+            raise PersonInvalid("Ngày rời đơn vị trước ngày đăng ký.", field="on")
+        self._left(left_on=on, reason=reason)
+
+    @event("PersonLeft")
+    def _left(self, left_on: date, reason: str) -> None:
+        self.status = LEFT
+
+    def erase(self, *, legal_reason: str, on: date) -> None:
+        """Erasure on a legal request: the person's key (``key_id``) is destroyed when this is
+        applied, so every sealed text in the log reads as erased. A person who left may be erased
+        too."""
+        if self.status == ERASED:
+            raise PersonErasedError()
+        if not legal_reason or len(legal_reason) > MAX_REASON:
+            raise ReasonRequired(f"Căn cứ pháp lý của yêu cầu xóa (1–{MAX_REASON} ký tự).")
+        self._erased(key_id=self.key_id, legal_reason=legal_reason, erased_on=on)
+
+    @event("PersonErased")
+    def _erased(self, key_id: uuid.UUID, legal_reason: str, erased_on: date) -> None:
+        self.status = ERASED
+
+    def check_active(self) -> None:
+        if self.status == ERASED:
+            raise PersonErasedError()
+        if self.status == LEFT:
+            raise PersonLeftError()
+
+
+def _plain(p: Particulars) -> dict[str, object]:
+    return {
+        "gender": p.gender,
+        "ethnic_minority": p.ethnic_minority,
+        "post": p.post,
+        "direct_worker": p.direct_worker,
+        "cadre": p.cadre,
+        "cadre_since": p.cadre_since,
+        "employed_since": p.employed_since,
+    }
+
+
+PERSON_EVENTS: Sequence[type] = (
+    Person.PersonRegistered,
+    Person.PersonAmended,
+    Person.PersonLeft,
+    Person.PersonErased,
+)

@@ -1,0 +1,181 @@
+"""The awards service's read model: ``people`` (shared/migrations/0025_people.sql), applied by the
+projection runner (``PROJECTION``, shared/projections.py), rows and checkpoint in one
+transaction.
+
+The runner opens each sealed text with its person's key (shared/personal.py), the batch's keys
+read in one statement, and writes the name, birth year and contacts in plain text for the
+readers the register's row-level security lets in. Applying PersonErased deletes the key and
+blanks those fields, in the same transaction as the checkpoint: the erasure takes effect exactly
+once, and a rebuild, finding no key, shows the person as erased from the start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from functools import cache
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.awards.domain import PERSON_EVENTS, Person
+from shared.aggregates import EventRegistry
+from shared.clock import VIETNAM
+from shared.eventstore import StoredEvent
+from shared.personal import destroy_keys, keys_of, unseal
+from shared.projections import Projection
+from shared.text import search_key
+
+TABLES = ("people",)
+
+
+@cache
+def build_registry() -> EventRegistry:
+    """The awards service's event names (one shared instance: never changed once built)."""
+    registry = EventRegistry()
+    registry.register(Person, *PERSON_EVENTS)
+    return registry
+
+
+def recorded_on(stored: StoredEvent) -> date:
+    return stored.recorded_at.astimezone(VIETNAM).date()
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
+    """Apply a batch in log order; the keys its sealed texts need are read once, first."""
+    decoded = [(stored, registry.decode(stored)) for stored in events]
+    keys = await keys_of(conn, [e.key_id for _, e in decoded if hasattr(e, "sealed")])
+    for stored, e in decoded:
+        handler = _HANDLERS.get(stored.event_type)
+        if handler is not None:
+            await handler(conn, stored, e, keys)
+
+
+def _opened(e: Any, keys: dict[Any, bytes]) -> dict[str, Any]:
+    return unseal(keys.get(e.key_id), e.key_id, e.sealed) or {}
+
+
+def _note(on: date, what: str, reason: str | None = None) -> str:
+    note: dict[str, Any] = {"on": on.isoformat(), "what": what}
+    if reason is not None:
+        note["reason"] = reason
+    return _json([note])
+
+
+async def _registered(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    opened = _opened(e, keys)
+    name = opened.get("full_name")
+    await conn.execute(
+        "INSERT INTO people (tenant_id, person_id, staff_number, key_id, full_name, search_key, "
+        "birth_year, contacts, gender, ethnic_minority, post, direct_worker, cadre, cadre_since, "
+        "employed_since, status, registered_on, history, recorded_on, version) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, "
+        "$16, $17, $18::jsonb, $19, $20)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.staff_number,
+        e.key_id,
+        name,
+        search_key(name) if name else "",
+        opened.get("birth_year"),
+        _json(opened.get("contacts", [])),
+        e.gender,
+        e.ethnic_minority,
+        e.post,
+        e.direct_worker,
+        e.cadre,
+        e.cadre_since,
+        e.employed_since,
+        "active" if name is not None else "erased",
+        e.registered_on,
+        _note(e.registered_on, "registered"),
+        recorded_on(stored),
+        stored.stream_version,
+    )
+
+
+async def _amended(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    opened = _opened(e, keys)
+    name = opened.get("full_name")
+    await conn.execute(
+        "UPDATE people SET full_name = $3, search_key = $4, birth_year = $5, "
+        "contacts = $6::jsonb, gender = $7, ethnic_minority = $8, post = $9, "
+        "direct_worker = $10, cadre = $11, cadre_since = $12, employed_since = $13, "
+        "history = history || $14::jsonb, version = $15 "
+        "WHERE tenant_id = $1 AND person_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        name,
+        search_key(name) if name else "",
+        opened.get("birth_year"),
+        _json(opened.get("contacts", [])),
+        e.gender,
+        e.ethnic_minority,
+        e.post,
+        e.direct_worker,
+        e.cadre,
+        e.cadre_since,
+        e.employed_since,
+        _note(e.amended_on, "amended"),
+        stored.stream_version,
+    )
+
+
+async def _left(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "UPDATE people SET status = 'left', left_on = $3, history = history || $4::jsonb, "
+        "version = $5 WHERE tenant_id = $1 AND person_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.left_on,
+        _note(e.left_on, "left", e.reason),
+        stored.stream_version,
+    )
+
+
+async def _erased(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """The key destroyed, the personal fields blanked; the history keeps what happened and
+    when, not the reasons written about the person (they may name them), and the erasure's own
+    legal ground."""
+    await destroy_keys(conn, [e.key_id])
+    keys.pop(e.key_id, None)
+    await conn.execute(
+        "UPDATE people SET full_name = NULL, search_key = '', birth_year = NULL, "
+        "contacts = '[]', status = 'erased', erased_on = $3, "
+        "history = (SELECT coalesce(jsonb_agg(h - 'reason'), '[]') "
+        "FROM jsonb_array_elements(history) AS h) || $4::jsonb, version = $5 "
+        "WHERE tenant_id = $1 AND person_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.erased_on,
+        _note(e.erased_on, "erased", e.legal_reason),
+        stored.stream_version,
+    )
+
+
+_HANDLERS = {
+    "PersonRegistered": _registered,
+    "PersonAmended": _amended,
+    "PersonLeft": _left,
+    "PersonErased": _erased,
+}
+
+
+async def _one(conn: asyncpg.Connection, stored: StoredEvent, e: Any) -> None:
+    """One event on its own (a projection's handler): as a batch of one."""
+    await apply(conn, build_registry(), [stored])
+
+
+PROJECTION = Projection(
+    "awards",
+    1,
+    build_registry(),
+    handlers=dict.fromkeys(_HANDLERS, _one),
+    tables=TABLES,
+    apply=apply,
+)

@@ -1,0 +1,92 @@
+"""Personal data sealed with a key per person (DESIGN.md, "Personal data"): names, birth years
+and contacts go into events only as sealed text, and erasing a person destroys their key.
+
+A key is 32 random bytes in ``person_keys`` (shared/migrations/0025_people.sql), outside the
+log, named by its own id, which the events carry. Sealing is AES-256-GCM (the ``cryptography``
+package) with a fresh 96-bit nonce for every text, and the key's id as associated data, so a
+sealed text moved under another key does not open. The sealed form is ``v1.`` and the URL-safe
+base64 of nonce and ciphertext (with its tag): a string, which the hash chain covers as it
+covers any other.
+
+What was sealed opens while its key exists; once the key is destroyed, :func:`unseal` answers
+None and the readers show the person as erased. The log is never touched, so ``thidua verify``
+still passes. A database backup taken before an erasure still holds the key: keep backups for
+no longer than the law allows, or erase again after a restore (the erasure's event is in the
+log, and the projection deletes the key again when it is rebuilt).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+VERSION = "v1."
+_NONCE = 12
+
+
+def new_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def seal(key: bytes, key_id: UUID, data: Mapping[str, Any]) -> str:
+    nonce = os.urandom(_NONCE)
+    plain = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    sealed = AESGCM(key).encrypt(nonce, plain, key_id.bytes)
+    return VERSION + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def unseal(key: bytes | None, key_id: UUID, sealed: str) -> dict[str, Any] | None:
+    """What ``sealed`` holds; None when its key is gone (erased) or it does not open with it."""
+    if key is None or not sealed.startswith(VERSION):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(sealed[len(VERSION) :])
+        plain = AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], key_id.bytes)
+    except (InvalidTag, ValueError, binascii.Error):
+        return None
+    opened = orjson.loads(plain)
+    return opened if isinstance(opened, dict) else None
+
+
+async def mint_keys(
+    conn: asyncpg.Connection, tenant_id: str, count: int
+) -> list[tuple[UUID, bytes]]:
+    """``count`` new keys for people of ``tenant_id``, stored on ``conn`` (the command's own,
+    as the caller: row-level security lets a unit mint keys for itself only). A key minted by a
+    decision that is then refused or loses a race seals nothing: an unused row, harmless."""
+    keys = [(uuid4(), new_key()) for _ in range(count)]
+    if keys:
+        await conn.execute(
+            "INSERT INTO person_keys (key_id, tenant_id, key) "
+            "SELECT k, $2, v FROM unnest($1::uuid[], $3::bytea[]) AS t (k, v)",
+            [k for k, _ in keys],
+            tenant_id,
+            [v for _, v in keys],
+        )
+    return keys
+
+
+async def keys_of(conn: asyncpg.Connection, key_ids: Iterable[UUID]) -> dict[UUID, bytes]:
+    """The keys that still exist among ``key_ids`` (those the connection's role may read)."""
+    wanted = list(set(key_ids))
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        "SELECT key_id, key FROM person_keys WHERE key_id = ANY ($1::uuid[])", wanted
+    )
+    return {r["key_id"]: bytes(r["key"]) for r in rows}
+
+
+async def destroy_keys(conn: asyncpg.Connection, key_ids: Sequence[UUID]) -> None:
+    """Erasure: the keys are deleted (the projection runner's role may)."""
+    if key_ids:
+        await conn.execute("DELETE FROM person_keys WHERE key_id = ANY ($1::uuid[])", list(key_ids))
