@@ -164,11 +164,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
     verified_tokens = VerifiedTokens(tokens)
     revocations = RevocationList(tokens.max_ttl, settings.revocation_refresh_s)
 
+    def _with_token(path: str) -> bool:
+        """The routes that act for a caller: GraphQL and the uploads (health needs no one)."""
+        return path in ("/graphql", "/people") or path.startswith("/campaigns/")
+
     async def authenticate(request: Request[Any, Any, Any]) -> Response[Any] | None:
         """Who calls: no token, anonymous (reaching only version, serverTime and health); a bad
         token, 401 before any resolver runs."""
         request.state.principal = None
-        if request.url.path != "/graphql" and not request.url.path.startswith("/campaigns/"):
+        if not _with_token(request.url.path):
             return None
         try:
             token = bearer(request.headers.get("authorization"))

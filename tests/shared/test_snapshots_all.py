@@ -21,6 +21,7 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 import services
+from services.awards.domain import Particulars, Person, Personal
 from services.campaign.domain import (
     Campaign,
     CampaignFacts,
@@ -231,6 +232,46 @@ def _initiative_life() -> list[Step]:
     ]
 
 
+def _person_lives() -> list[list[Step]]:
+    key = uuid.UUID("5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d90")
+
+    def registered(staff_number: str) -> Step:
+        return lambda _: Person.register(
+            unit_id="nb-cs-xi-mang-td",
+            staff_number=staff_number,
+            personal=Personal("Nguyễn Thị Ánh", 1990, ("anh@example.vn",)),
+            particulars=Particulars(
+                "female",
+                ethnic_minority=True,
+                post="Tổ trưởng",
+                direct_worker=False,
+                cadre="part_time",
+                cadre_since=date(2018, 5, 1),
+                employed_since=date(2012, 9, 1),
+            ),
+            key_id=key,
+            sealed="v1.c2VhbGVk",
+            on=date(2021, 3, 1),
+        )
+
+    left_then_erased = [
+        registered("CN-01"),
+        lambda p: p.amend(
+            personal=Personal("Nguyễn Thị Ánh"),
+            particulars=Particulars("female", post="Công nhân"),
+            sealed="v1.YW1lbmRlZA",
+            on=date(2021, 6, 1),
+        ),
+        lambda p: p.leave(on=date(2022, 1, 31), reason="Chuyển công tác"),
+        lambda p: p.erase(legal_reason="Nghị định 13/2023/NĐ-CP", on=date(2024, 2, 1)),
+    ]
+    erased = [
+        registered(""),
+        lambda p: p.erase(legal_reason="Yêu cầu của chị Ánh", on=date(2024, 2, 1)),
+    ]
+    return [left_then_erased, erased]
+
+
 def _unit_register(unit_id: str, **extra: Any) -> Step:
     fields = {
         "name": "Công đoàn Công ty Cổ phần Du lịch Tràng An",
@@ -266,6 +307,7 @@ LIVES: dict[type, list[list[Step]]] = {
     Pledge: [_pledge_life()],
     Work: [_work_life()],
     Initiative: [_initiative_life()],
+    Person: _person_lives(),
     Unit: _unit_lives(),
 }
 
