@@ -1,18 +1,19 @@
 """Catalogues the campaign rules read: the titles a person or a collective may pledge to strive
 for, and the facts an indicator's actual may be computed from.
 
-Titles are named in Decree 98/2023/NĐ-CP (art. 24–28) and the union's rules (Quyết định
-999/QĐ-TLĐ, 2024). A code, once used in a stored event, is never renamed: add a new one."""
+The titles are the award catalogue's pledgeable ones (shared/data/catalogue.toml, read by
+shared/catalogue.py): one code for a title across campaigns and awards. A code, once used in a
+stored event, is never renamed: add a new one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from shared.catalogue import COLLECTIVE, PERSON, SUBJECTS, catalogue
 from shared.text import search_key
 
-PERSON, COLLECTIVE = "person", "collective"
-SUBJECTS = (PERSON, COLLECTIVE)
+__all__ = ["COLLECTIVE", "PERSON", "SUBJECTS", "TITLES", "Title", "subject_of", "title_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,18 +24,9 @@ class Title:
 
 
 TITLES = {
-    t.code: t
-    for t in (
-        Title("lao_dong_tien_tien", "Lao động tiên tiến", PERSON),
-        Title("chien_si_thi_dua_co_so", "Chiến sĩ thi đua cơ sở", PERSON),
-        Title("chien_si_thi_dua_cap_tinh", "Chiến sĩ thi đua cấp bộ, ngành, tỉnh", PERSON),
-        Title("chien_si_thi_dua_toan_quoc", "Chiến sĩ thi đua toàn quốc", PERSON),
-        Title("doan_vien_cong_doan_xuat_sac", "Đoàn viên công đoàn xuất sắc", PERSON),
-        Title("tap_the_lao_dong_tien_tien", "Tập thể lao động tiên tiến", COLLECTIVE),
-        Title("tap_the_lao_dong_xuat_sac", "Tập thể lao động xuất sắc", COLLECTIVE),
-        Title("cong_doan_co_so_vung_manh", "Công đoàn cơ sở vững mạnh", COLLECTIVE),
-        Title("co_thi_dua", "Cờ thi đua", COLLECTIVE),
-    )
+    e.code: Title(e.code, e.name, e.subjects[0])
+    for e in catalogue()
+    if e.pledged and len(e.subjects) == 1
 }
 
 # What a file or a form may write for a subject: the code, or its Vietnamese word, typed with
