@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 class DomainError(Exception):
     code: ClassVar[str] = "DOMAIN_ERROR"
     message_vi: ClassVar[str] = "Yêu cầu không hợp lệ."
+    # Context a client is shown beside the code (GraphQL's extensions): only what it may know.
+    public_context: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, detail: str = "", **context: Any) -> None:
         self.detail = detail
@@ -20,6 +22,10 @@ class DomainError(Exception):
     @property
     def message(self) -> str:
         return f"{self.message_vi} {self.detail}".strip()
+
+    def shown(self) -> dict[str, Any]:
+        """The context a client is shown (``public_context``)."""
+        return {k: self.context[k] for k in self.public_context if k in self.context}
 
 
 class NotFound(DomainError):

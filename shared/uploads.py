@@ -125,7 +125,7 @@ _STATUS = {
 def error_response(exc: DomainError) -> Response[dict[str, Any]]:
     """An upload route's refusal: the error's code and message, with its HTTP status."""
     status = _STATUS.get(exc.code, getattr(exc, "http_status", 422))
-    return Response({"code": exc.code, "message": exc.message}, status_code=status)
+    return Response({"code": exc.code, "message": exc.message, **exc.shown()}, status_code=status)
 
 
 async def receive_file(request: Request[Any, Any, Any], max_bytes: int, name: str = "file"):

@@ -1,5 +1,6 @@
-"""The awards commands. For now a unit's people: register one or many, amend, record that one
-left, erase one on a legal request.
+"""The awards commands. A unit's people: register one or many, amend, record that one left,
+erase one on a legal request. The reference the national unit keeps for everyone (a new base
+salary, a day marked off or working) and a federation's own rules.
 
 Each runs through the command pipeline (shared/commands.py): an officer of an active unit, the
 rules decided on one connection scoped to the caller, the events appended to the caller's own
@@ -20,17 +21,23 @@ from uuid import UUID
 import asyncpg
 
 from services.awards.domain import (
+    BaseSalaryInvalid,
+    BaseSalaryValue,
+    CalendarDay,
+    LocalRule,
     Particulars,
     Person,
     Personal,
     PersonAlreadyRegistered,
     PersonErasedError,
+    calendar_stream,
     check_particulars,
     check_personal,
     check_staff_number,
     person_id,
 )
 from services.awards.projections import build_registry
+from services.awards.rules import shipped_base_salaries
 from shared import access
 from shared.auth import Principal
 from shared.clock import today
@@ -40,6 +47,7 @@ from shared.personal import keys_of, mint_keys, seal
 from shared.text import clean, clean_paragraphs
 
 WRITERS = frozenset({"officer", "admin"})
+FEDERATION_LEVELS = frozenset({"national", "provincial", "sector"})
 
 
 async def authorise(conn: asyncpg.Connection, actor: Principal | None) -> None:
@@ -48,6 +56,30 @@ async def authorise(conn: asyncpg.Connection, actor: Principal | None) -> None:
     if actor is None or not actor.roles & WRITERS:
         raise access.Forbidden("Cần vai trò cán bộ thi đua (officer).")
     await access.require_active_unit(conn, actor)
+
+
+async def national_admin(conn: asyncpg.Connection, actor: Principal | None) -> None:
+    """The reference everyone uses is kept by an admin of the national unit."""
+    if actor is None or "admin" not in actor.roles:
+        raise access.Forbidden("Cần vai trò quản trị (admin) của Tổng Liên đoàn.")
+    await access.require_active_unit(conn, actor)
+    if await _level(conn, actor.tenant) != "national":
+        raise access.Forbidden("Chỉ Tổng Liên đoàn giữ dữ liệu dùng chung.")
+
+
+async def federation_officer(conn: asyncpg.Connection, actor: Principal | None) -> None:
+    """A federation's own rules: an officer or admin of a provincial or sector federation (or
+    of the national unit)."""
+    await authorise(conn, actor)
+    assert actor is not None
+    if await _level(conn, actor.tenant) not in FEDERATION_LEVELS:
+        raise access.Forbidden(
+            "Chỉ LĐLĐ tỉnh, công đoàn ngành hay Tổng Liên đoàn đặt quy định riêng."
+        )
+
+
+async def _level(conn: asyncpg.Connection, unit: str) -> str | None:
+    return await conn.fetchval("SELECT level FROM units WHERE tenant_id = $1", unit)
 
 
 def commands_of(runtime: Any, clock: Callable[[], date] = today) -> AwardsCommands:
@@ -87,6 +119,139 @@ class AwardsCommands:
     ) -> R:
         return await self.commands.run(
             actor, command, decide, idempotency_key=idempotency_key, input=given
+        )
+
+    async def set_base_salary(
+        self,
+        actor: Principal,
+        *,
+        amount_vnd: int,
+        effective_from: date,
+        source: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """A new value of the base salary from a day on; a day that already has one is refused
+        (the stream of that day exists: a conflict, decided again, then refused)."""
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            if await _exists(attempt, BaseSalaryValue.create_id(effective_from=effective_from)):
+                raise BaseSalaryInvalid("Ngày này đã có mức lương cơ sở.", field="effectiveFrom")
+            shipped = [v.effective_from for v in shipped_base_salaries()]
+            attempt.save(
+                BaseSalaryValue.set(
+                    amount_vnd=amount_vnd,
+                    effective_from=effective_from,
+                    source=clean(source),
+                    shipped=shipped,
+                )
+            )
+
+        await self.commands.run(
+            actor,
+            "SetBaseSalary",
+            decide,
+            authorise=national_admin,
+            idempotency_key=idempotency_key,
+            input=given,
+        )
+
+    async def mark_calendar_day(
+        self,
+        actor: Principal,
+        *,
+        on: date,
+        working: bool,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """A day off the public calendar lacks, or a make-up working day; marked again to change
+        it."""
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            try:
+                day = await attempt.get(calendar_stream(on))
+            except NotFound:
+                attempt.save(CalendarDay.mark(on=on, working=working, reason=clean(reason)))
+                return
+            assert isinstance(day, CalendarDay)
+            day.remark(working=working, reason=clean(reason))
+            attempt.save(day)
+
+        await self.commands.run(
+            actor,
+            "MarkCalendarDay",
+            decide,
+            authorise=national_admin,
+            idempotency_key=idempotency_key,
+            input=given,
+        )
+
+    async def add_local_rule(
+        self,
+        actor: Principal,
+        *,
+        code: str,
+        kind: str,
+        message: str,
+        numbers: Mapping[str, int],
+        effective_from: date,
+        source: str,
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> UUID:
+            rule = LocalRule.add(
+                unit_id=actor.tenant,
+                code=clean(code),
+                kind=kind,
+                message=clean_paragraphs(message),
+                numbers=dict(numbers),
+                effective_from=effective_from,
+                source=clean(source),
+            )
+            attempt.save(rule)
+            return rule.id
+
+        return await self.commands.run(
+            actor,
+            "AddLocalRule",
+            decide,
+            authorise=federation_officer,
+            idempotency_key=idempotency_key,
+            input=given,
+        )
+
+    async def end_local_rule(
+        self,
+        actor: Principal,
+        rule_id: UUID,
+        *,
+        on: date,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            try:
+                rule = await attempt.get(rule_id)
+            except NotFound:
+                rule = None
+            if not isinstance(rule, LocalRule):
+                raise NotFound(str(rule_id), id=str(rule_id))
+            rule.end(on=on, reason=clean_paragraphs(reason))
+            attempt.save(rule)
+
+        await self.commands.run(
+            actor,
+            "EndLocalRule",
+            decide,
+            authorise=federation_officer,
+            idempotency_key=idempotency_key,
+            input=given,
         )
 
     async def register_person(

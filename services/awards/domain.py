@@ -259,3 +259,176 @@ PERSON_EVENTS: Sequence[type] = (
     Person.PersonLeft,
     Person.PersonErased,
 )
+
+
+# --- reference data kept by the national unit, and a federation's own rules --------------------
+
+MAX_BASE_SALARY_VND = 1_000_000_000
+MAX_SOURCE = 500
+LOCAL_RULE_KINDS = ("exclusion", "quota")
+
+
+class BaseSalaryInvalid(DomainError):
+    code = "BASE_SALARY_INVALID"
+    message_vi = "Mức lương cơ sở không hợp lệ."
+
+
+class CalendarDayInvalid(DomainError):
+    code = "CALENDAR_DAY_INVALID"
+    message_vi = "Ngày đánh dấu trong lịch làm việc không hợp lệ."
+
+
+class LocalRuleInvalid(DomainError):
+    code = "LOCAL_RULE_INVALID"
+    message_vi = "Quy định riêng của đơn vị không hợp lệ."
+
+
+class LocalRuleEndedError(DomainError):
+    code = "LOCAL_RULE_ENDED"
+    message_vi = "Quy định riêng này đã hết hiệu lực."
+
+
+def base_salary_stream(effective_from: date) -> uuid.UUID:
+    """One stream per day a value begins: a second value for the same day is a conflict."""
+    return uuid.uuid5(PEOPLE_NAMESPACE, f"base-salary:{effective_from.isoformat()}")
+
+
+def calendar_stream(on: date) -> uuid.UUID:
+    return uuid.uuid5(PEOPLE_NAMESPACE, f"calendar:{on.isoformat()}")
+
+
+def _check_source(source: str, error: type[DomainError]) -> None:
+    if not source or len(source) > MAX_SOURCE:
+        raise error(f"Cần căn cứ (văn bản), 1–{MAX_SOURCE} ký tự.", field="source")
+
+
+class BaseSalaryValue(Aggregate):
+    """A value of the base salary (mức lương cơ sở) from a day on, set by an admin of the
+    national unit; the values shipped with the product (services/awards/data) are not events."""
+
+    @staticmethod
+    def create_id(effective_from: date, **_: object) -> uuid.UUID:
+        return base_salary_stream(effective_from)
+
+    @event("BaseSalarySet")
+    def __init__(self, amount_vnd: int, effective_from: date, source: str) -> None:
+        self.amount_vnd = amount_vnd
+        self.effective_from = effective_from
+
+    @classmethod
+    def set(
+        cls, *, amount_vnd: int, effective_from: date, source: str, shipped: Sequence[date]
+    ) -> BaseSalaryValue:
+        if not 0 < amount_vnd <= MAX_BASE_SALARY_VND:
+            raise BaseSalaryInvalid("Số tiền phải dương.", field="amountVnd")
+        if effective_from in shipped:
+            raise BaseSalaryInvalid("Ngày này đã có mức lương cơ sở.", field="effectiveFrom")
+        _check_source(source, BaseSalaryInvalid)
+        return cls(amount_vnd=amount_vnd, effective_from=effective_from, source=source)
+
+
+class CalendarDay(Aggregate):
+    """A day an admin of the national unit marks: off (a holiday the public calendar lacks) or
+    working (a Saturday worked in exchange); marked again to change it."""
+
+    @staticmethod
+    def create_id(on: date, **_: object) -> uuid.UUID:
+        return calendar_stream(on)
+
+    @event("CalendarDayMarked")
+    def __init__(self, on: date, working: bool, reason: str) -> None:
+        self.on = on
+        self.working = working
+
+    @classmethod
+    def mark(cls, *, on: date, working: bool, reason: str) -> CalendarDay:
+        _check_reason(reason)
+        return cls(on=on, working=working, reason=reason)
+
+    def remark(self, *, working: bool, reason: str) -> None:
+        _check_reason(reason)
+        self._remarked(on=self.on, working=working, reason=reason)
+
+    @event("CalendarDayRemarked")
+    def _remarked(self, on: date, working: bool, reason: str) -> None:
+        self.working = working
+
+
+def _check_reason(reason: str) -> None:
+    if not reason or len(reason) > MAX_REASON:
+        raise CalendarDayInvalid(f"Cần lý do, 1–{MAX_REASON} ký tự.", field="reason")
+
+
+class LocalRule(Aggregate):
+    """A federation's own rule (quy định riêng) from a day on, for the units below it: an
+    exclusion (who is not considered) or a quota (how many of a title), with its source."""
+
+    @event("LocalRuleAdded")
+    def __init__(
+        self,
+        unit_id: str,
+        code: str,
+        kind: str,
+        message: str,
+        numbers: dict[str, int],
+        effective_from: date,
+        source: str,
+    ) -> None:
+        self.unit_id = unit_id
+        self.effective_from = effective_from
+        self.ended_on: date | None = None
+
+    @classmethod
+    def add(
+        cls,
+        *,
+        unit_id: str,
+        code: str,
+        kind: str,
+        message: str,
+        numbers: dict[str, int],
+        effective_from: date,
+        source: str,
+    ) -> LocalRule:
+        if kind not in LOCAL_RULE_KINDS:
+            raise LocalRuleInvalid("Loại: exclusion (không xét) hoặc quota (tỷ lệ, số lượng).")
+        if not code or len(code) > 64 or not code.replace("_", "").isalnum():
+            raise LocalRuleInvalid("Mã: 1–64 chữ, số hoặc _.", field="code")
+        if not message or len(message) > MAX_REASON:
+            raise LocalRuleInvalid(f"Nội dung: 1–{MAX_REASON} ký tự.", field="message")
+        if len(numbers) > 20 or any(
+            not k or len(k) > 64 or not isinstance(v, int) or abs(v) > 10**12
+            for k, v in numbers.items()
+        ):
+            raise LocalRuleInvalid("Tối đa 20 con số, mỗi số nguyên.", field="numbers")
+        _check_source(source, LocalRuleInvalid)
+        return cls(
+            unit_id=unit_id,
+            code=code,
+            kind=kind,
+            message=message,
+            numbers=dict(numbers),
+            effective_from=effective_from,
+            source=source,
+        )
+
+    def end(self, *, on: date, reason: str) -> None:
+        if self.ended_on is not None:
+            raise LocalRuleEndedError()
+        if on <= self.effective_from:
+            raise LocalRuleInvalid("Ngày hết hiệu lực phải sau ngày bắt đầu.", field="on")
+        if not reason or len(reason) > MAX_REASON:
+            raise ReasonRequired(f"(1–{MAX_REASON} ký tự)")
+        self._ended(ended_on=on, reason=reason)
+
+    @event("LocalRuleEnded")
+    def _ended(self, ended_on: date, reason: str) -> None:
+        self.ended_on = ended_on
+
+
+REFERENCE_EVENTS: Sequence[type] = (
+    BaseSalaryValue.BaseSalarySet,
+    CalendarDay.CalendarDayMarked,
+    CalendarDay.CalendarDayRemarked,
+)
+LOCAL_RULE_EVENTS: Sequence[type] = (LocalRule.LocalRuleAdded, LocalRule.LocalRuleEnded)

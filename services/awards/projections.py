@@ -1,5 +1,5 @@
-"""The awards service's read model: ``people`` (shared/migrations/0025_people.sql), applied by the
-projection runner (``PROJECTION``, shared/projections.py), rows and checkpoint in one
+"""The awards service's read model: ``people`` (shared/migrations/0025_people.sql), and
+``base_salaries``, ``calendar_days`` and ``local_rules`` (0026), applied by the projection runner (``PROJECTION``, shared/projections.py), rows and checkpoint in one
 transaction.
 
 The runner opens each sealed text with its person's key (shared/personal.py), the batch's keys
@@ -19,7 +19,15 @@ from typing import Any
 import asyncpg
 import orjson
 
-from services.awards.domain import PERSON_EVENTS, Person
+from services.awards.domain import (
+    LOCAL_RULE_EVENTS,
+    PERSON_EVENTS,
+    REFERENCE_EVENTS,
+    BaseSalaryValue,
+    CalendarDay,
+    LocalRule,
+    Person,
+)
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
 from shared.eventstore import StoredEvent
@@ -27,7 +35,7 @@ from shared.personal import destroy_keys, keys_of, unseal
 from shared.projections import Projection
 from shared.text import search_key
 
-TABLES = ("people",)
+TABLES = ("people", "base_salaries", "calendar_days", "local_rules")
 
 
 @cache
@@ -35,6 +43,9 @@ def build_registry() -> EventRegistry:
     """The awards service's event names (one shared instance: never changed once built)."""
     registry = EventRegistry()
     registry.register(Person, *PERSON_EVENTS)
+    registry.register(BaseSalaryValue, REFERENCE_EVENTS[0])
+    registry.register(CalendarDay, *REFERENCE_EVENTS[1:])
+    registry.register(LocalRule, *LOCAL_RULE_EVENTS)
     return registry
 
 
@@ -158,11 +169,69 @@ async def _erased(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> 
     )
 
 
+async def _base_salary_set(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "INSERT INTO base_salaries (effective_from, amount_vnd, source, tenant_id, version) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        e.effective_from,
+        e.amount_vnd,
+        e.source,
+        stored.tenant_id,
+        stored.stream_version,
+    )
+
+
+async def _calendar_day(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "INSERT INTO calendar_days (day, working, reason, tenant_id, version) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day) DO UPDATE SET working = EXCLUDED.working, "
+        "reason = EXCLUDED.reason, tenant_id = EXCLUDED.tenant_id, version = EXCLUDED.version",
+        e.on,
+        e.working,
+        e.reason,
+        stored.tenant_id,
+        stored.stream_version,
+    )
+
+
+async def _local_rule_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "INSERT INTO local_rules (tenant_id, rule_id, code, kind, message, numbers, "
+        "effective_from, source, version) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.code,
+        e.kind,
+        e.message,
+        _json(e.numbers),
+        e.effective_from,
+        e.source,
+        stored.stream_version,
+    )
+
+
+async def _local_rule_ended(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "UPDATE local_rules SET effective_to = $3, ended_reason = $4, version = $5 "
+        "WHERE tenant_id = $1 AND rule_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.ended_on,
+        e.reason,
+        stored.stream_version,
+    )
+
+
 _HANDLERS = {
     "PersonRegistered": _registered,
     "PersonAmended": _amended,
     "PersonLeft": _left,
     "PersonErased": _erased,
+    "BaseSalarySet": _base_salary_set,
+    "CalendarDayMarked": _calendar_day,
+    "CalendarDayRemarked": _calendar_day,
+    "LocalRuleAdded": _local_rule_added,
+    "LocalRuleEnded": _local_rule_ended,
 }
 
 

@@ -100,13 +100,14 @@ def presented(error: GraphQLError) -> GraphQLError:
         message, code = cause.message, cause.code
     else:
         message, code = error.message, client_code(error)
+    shown = cause.shown() if isinstance(cause, DomainError) else {}
     return GraphQLError(
         message=message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={**(error.extensions or {}), "code": code},
+        extensions={**(error.extensions or {}), **shown, "code": code},
     )
 
 

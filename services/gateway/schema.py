@@ -30,6 +30,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from services.awards.schema import AwardsMutation, AwardsQuery
+from services.awards.schema_reference import ReferenceMutation, ReferenceQuery
 from services.campaign.schema import CampaignMutation, CampaignQuery
 from services.campaign.schema_records import RecordsMutation, RecordsQuery
 from services.gateway.audit_schema import AuditQuery
@@ -215,11 +216,13 @@ Query = merge_types(
         CampaignQuery,
         RecordsQuery,
         AwardsQuery,
+        ReferenceQuery,
         AuditQuery,
         ProjectionsQuery,
     ),
 )
 Query.__doc__ = "Điểm vào đọc dữ liệu của Thi đua."
 Mutation = merge_types(
-    "Mutation", (RegistryMutation, CampaignMutation, RecordsMutation, AwardsMutation)
+    "Mutation",
+    (RegistryMutation, CampaignMutation, RecordsMutation, AwardsMutation, ReferenceMutation),
 )

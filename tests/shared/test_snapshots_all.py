@@ -21,7 +21,14 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 import services
-from services.awards.domain import Particulars, Person, Personal
+from services.awards.domain import (
+    BaseSalaryValue,
+    CalendarDay,
+    LocalRule,
+    Particulars,
+    Person,
+    Personal,
+)
 from services.campaign.domain import (
     Campaign,
     CampaignFacts,
@@ -272,6 +279,41 @@ def _person_lives() -> list[list[Step]]:
     return [left_then_erased, erased]
 
 
+def _reference_lives() -> dict[type, list[list[Step]]]:
+    return {
+        BaseSalaryValue: [
+            [
+                lambda _: BaseSalaryValue.set(
+                    amount_vnd=2_530_000,
+                    effective_from=date(2026, 7, 1),
+                    source="Nghị định mới",
+                    shipped=[date(2024, 7, 1)],
+                )
+            ]
+        ],
+        CalendarDay: [
+            [
+                lambda _: CalendarDay.mark(on=date(2026, 2, 23), working=False, reason="Nghỉ bù"),
+                lambda d: d.remark(working=True, reason="Hủy nghỉ bù"),
+            ]
+        ],
+        LocalRule: [
+            [
+                lambda _: LocalRule.add(
+                    unit_id="ldld-ninh-binh",
+                    code="vang_mat",
+                    kind="exclusion",
+                    message="Không xét người nghỉ quá 30 ngày làm việc",
+                    numbers={"absent_working_days": 30},
+                    effective_from=date(2025, 1, 1),
+                    source="Quyết định 12/QĐ-LĐLĐ",
+                ),
+                lambda r: r.end(on=date(2026, 1, 1), reason="Thay bằng quy định mới"),
+            ]
+        ],
+    }
+
+
 def _unit_register(unit_id: str, **extra: Any) -> Step:
     fields = {
         "name": "Công đoàn Công ty Cổ phần Du lịch Tràng An",
@@ -308,6 +350,7 @@ LIVES: dict[type, list[list[Step]]] = {
     Work: [_work_life()],
     Initiative: [_initiative_life()],
     Person: _person_lives(),
+    **_reference_lives(),
     Unit: _unit_lives(),
 }
 

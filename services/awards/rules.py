@@ -1,0 +1,146 @@
+"""The rules of commendation as data (issue 14, points 4, 5 and 7 of DOMAIN.md's rules): the
+rule sets of ``data/rules.toml`` with their versions, dates and sources; the base salary's
+shipped values (``data/base_salary.toml``); the cash an award carries.
+
+A check asks for the set in force on its day (:func:`rule_set_on`) and refuses with
+:meth:`RuleSet.broken`, which names the rule, the set's version and its source. Pure: the values
+an admin added later (a new base salary) come in as arguments.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from importlib.resources import files
+from types import MappingProxyType
+from typing import Any
+
+from shared.errors import DomainError
+
+
+class RuleBroken(DomainError):
+    """A rule said no: ``rule`` (its code), ``version`` (of the set in force) and ``source``
+    are in the error's context, and in a GraphQL error's extensions."""
+
+    code = "RULE_BROKEN"
+    message_vi = "Không đúng quy định khen thưởng."
+    public_context = ("rule", "version", "source")
+
+
+class NoRuleSet(DomainError):
+    code = "NO_RULE_SET"
+    message_vi = "Chưa có bộ quy định khen thưởng cho ngày này."
+
+
+class NoBaseSalary(DomainError):
+    code = "NO_BASE_SALARY"
+    message_vi = "Chưa có mức lương cơ sở cho ngày này."
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    message: str
+    source: str
+    numbers: Mapping[str, int | float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    version: str
+    name: str
+    effective_from: date
+    source: str
+    rules: Mapping[str, Rule]
+    effective_to: date | None = None
+
+    def in_force(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
+
+    def number(self, rule: str, name: str) -> int | float:
+        return self.rules[rule].numbers[name]
+
+    def broken(self, rule: str, detail: str = "") -> RuleBroken:
+        """The refusal of ``rule`` under this set: its message, then ``detail``."""
+        found = self.rules[rule]
+        error = RuleBroken(
+            f"{found.message} {detail}".strip(),
+            rule=rule,
+            version=self.version,
+            source=found.source,
+        )
+        return error
+
+
+@dataclass(frozen=True, slots=True)
+class BaseSalary:
+    amount_vnd: int
+    effective_from: date
+    source: str
+
+
+@cache
+def rule_sets() -> tuple[RuleSet, ...]:
+    raw = tomllib.loads(files("services.awards").joinpath("data/rules.toml").read_text("utf-8"))
+    given = {s["version"]: s for s in raw["rule_set"]}
+    sets = [_rule_set(s, given) for s in raw["rule_set"]]
+    return tuple(sorted(sets, key=lambda s: s.effective_from))
+
+
+def _rule_set(s: dict[str, Any], given: Mapping[str, dict[str, Any]]) -> RuleSet:
+    own = s.get("rule", [])
+    if "inherit" in s:  # the same rules under another act: each cites this set's source
+        own = [{**r, "source": s["source"]} for r in given[s["inherit"]]["rule"]]
+    rules = {
+        r["code"]: Rule(r["code"], r["message"], r["source"], MappingProxyType(dict(r["numbers"])))
+        for r in own
+    }
+    return RuleSet(
+        version=s["version"],
+        name=s["name"],
+        effective_from=s["effective_from"],
+        effective_to=s.get("effective_to"),
+        source=s["source"],
+        rules=MappingProxyType(rules),
+    )
+
+
+def rule_set_on(on: date) -> RuleSet:
+    for found in rule_sets():
+        if found.in_force(on):
+            return found
+    raise NoRuleSet(on.isoformat(), on=on.isoformat())
+
+
+@cache
+def shipped_base_salaries() -> tuple[BaseSalary, ...]:
+    raw = tomllib.loads(
+        files("services.awards").joinpath("data/base_salary.toml").read_text("utf-8")
+    )
+    return tuple(
+        sorted(
+            (BaseSalary(v["amount_vnd"], v["effective_from"], v["source"]) for v in raw["value"]),
+            key=lambda v: v.effective_from,
+        )
+    )
+
+
+def base_salary_on(on: date, added: Iterable[BaseSalary] = ()) -> BaseSalary:
+    """The base salary in force on ``on``: the latest value that began by then, of the shipped
+    ones and those an admin ``added``."""
+    known = [v for v in (*shipped_base_salaries(), *added) if v.effective_from <= on]
+    if not known:
+        raise NoBaseSalary(on.isoformat(), on=on.isoformat())
+    return max(known, key=lambda v: v.effective_from)
+
+
+def cash_vnd(multiple: float, base: BaseSalary, rule_set: RuleSet) -> int:
+    """Multiple × base salary, rounded up as rule CASH says (to tens of thousands of đồng)."""
+    step = int(rule_set.number("CASH", "round_up_to_vnd"))
+    # Exact in integers: a multiple is given to hundredths (0.15, 4.5).
+    raw = round(multiple * 100) * base.amount_vnd
+    return math.ceil(raw / (100 * step)) * step
