@@ -89,11 +89,19 @@ _CANONICAL = {
     "text": str,
     "date": lambda part: date.fromisoformat(part).isoformat(),
     "uuid": lambda part: str(uuid.UUID(part)),
+    "bigint": lambda part: str(_bigint(part)),
 }
 
 
+def _bigint(part: str) -> int:
+    if not part.isascii() or not part.isdigit() or len(part) > 18:
+        raise ValueError(part)
+    return int(part)
+
+
 def typed_position(cursor: str | None, types: Sequence[str]) -> tuple[str, ...] | None:
-    """:func:`position_of` for a sort key of these SQL types ('text', 'date', 'uuid'), each part
+    """:func:`position_of` for a sort key of these SQL types ('text', 'date', 'uuid', 'bigint'
+    (a position in a log, never negative)), each part
     checked and written canonically here: a cursor the database could not read is
     INVALID_INPUT, not an error of its."""
     position = position_of(cursor, len(types))

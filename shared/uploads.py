@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import itertools
 import math
@@ -171,6 +172,44 @@ class Parsers:
         if self._limiter is None:  # made in the running loop that uses it
             self._limiter = anyio.CapacityLimiter(self.concurrency)
         return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=self._limiter)
+
+
+# --- documents -------------------------------------------------------------------------------
+
+# What a dossier's document may be, told by its first bytes (never by the name or the type the
+# client declares): PDF, PNG, JPEG, an Office Open XML or OpenDocument file (a zip), an old
+# Word or Excel file (OLE).
+_DOCUMENT_MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    sha256: str
+    size: int
+    media_type: str
+    content: bytes
+
+
+def read_document(file: IO[bytes], max_bytes: int) -> Document:
+    """A dossier's document, whole (at most ``max_bytes``, which the route has already
+    checked), with its SHA-256 and its type told by its first bytes; any other kind of file is
+    FILE_INVALID. Call it in a worker thread (:class:`Parsers`)."""
+    file.seek(0)
+    content = file.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise FileTooLarge(f"Tối đa {max_bytes} byte.", limit=max_bytes)
+    if not content:
+        raise FileInvalid("Tệp trống.")
+    media_type = next((t for magic, t in _DOCUMENT_MAGIC if content.startswith(magic)), None)
+    if media_type is None:
+        raise FileInvalid("Tài liệu phải là PDF, ảnh PNG/JPEG, hay tệp Word, Excel.")
+    return Document(hashlib.sha256(content).hexdigest(), len(content), media_type, content)
 
 
 # --- reading -------------------------------------------------------------------------------

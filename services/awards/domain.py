@@ -432,3 +432,214 @@ REFERENCE_EVENTS: Sequence[type] = (
     CalendarDay.CalendarDayRemarked,
 )
 LOCAL_RULE_EVENTS: Sequence[type] = (LocalRule.LocalRuleAdded, LocalRule.LocalRuleEnded)
+
+
+# --- proposals (đề nghị khen thưởng) -----------------------------------------------------------
+
+PROPOSAL_KINDS = ("regular", "thematic", "ad_hoc", "career")
+DOCUMENT_KINDS = ("memo", "achievement_report", "council_minutes", "other")
+# A dossier cannot enter appraisal without these (DOMAIN.md, Proposal's lifecycle).
+REQUIRED_DOCUMENTS = ("memo", "achievement_report", "council_minutes")
+DRAFT, SUBMITTED = "draft", "submitted"
+MAX_NOMINEES = 10_000
+MAX_TITLE = 500
+MAX_SUMMARY = 10_000
+MAX_BASIS_ITEMS = 50
+
+
+class ProposalInvalid(DomainError):
+    code = "PROPOSAL_INVALID"
+    message_vi = "Đề nghị khen thưởng không hợp lệ."
+
+
+class ProposalNotDraft(DomainError):
+    code = "PROPOSAL_NOT_DRAFT"
+    message_vi = "Đề nghị đã gửi đi: không sửa được nữa."
+
+
+class ProposalIncomplete(DomainError):
+    code = "PROPOSAL_INCOMPLETE"
+    message_vi = "Hồ sơ đề nghị chưa đủ để gửi."
+
+
+class NomineeMissing(DomainError):
+    code = "NOMINEE_NOT_FOUND"
+    message_vi = "Không có người (tập thể) này trong đề nghị."
+
+
+@dataclass(frozen=True, slots=True)
+class Nominee:
+    """Who is proposed for what, as the command checked it. ``who`` is ``person:<id>`` or
+    ``unit:<id>`` (a collective: the unit itself or one below it)."""
+
+    subject: str  # person, collective
+    who: str
+    award: str  # a catalogue code
+    summary: str = ""
+    campaign_id: uuid.UUID | None = None
+    initiatives: tuple[uuid.UUID, ...] = ()
+    earlier_titles: tuple[tuple[str, int], ...] = ()  # (catalogue code, year) the unit declares
+
+
+def check_proposal_fields(title: str, kind: str, topic: str, year: int, today: date) -> None:
+    if not title or len(title) > MAX_TITLE:
+        raise ProposalInvalid(f"Tên đề nghị: 1–{MAX_TITLE} ký tự.", field="title")
+    if kind not in PROPOSAL_KINDS:
+        raise ProposalInvalid("Loại: thường xuyên, chuyên đề, đột xuất, quá trình cống hiến.")
+    if kind == "thematic" and not topic:
+        raise ProposalInvalid("Khen chuyên đề cần tên chuyên đề.", field="topic")
+    if len(topic) > MAX_TITLE:
+        raise ProposalInvalid(f"Chuyên đề: tối đa {MAX_TITLE} ký tự.", field="topic")
+    if not 2000 <= year <= today.year + 1:
+        raise ProposalInvalid(f"Năm: 2000–{today.year + 1}.", field="year")
+
+
+def check_nominee(nominee: Nominee) -> None:
+    if nominee.subject not in ("person", "collective"):
+        raise ProposalInvalid("Đối tượng: cá nhân hay tập thể.", field="subject")
+    if len(nominee.summary) > MAX_SUMMARY:
+        raise ProposalInvalid(f"Tóm tắt thành tích: tối đa {MAX_SUMMARY} ký tự.", field="summary")
+    if len(nominee.initiatives) > MAX_BASIS_ITEMS or len(nominee.earlier_titles) > MAX_BASIS_ITEMS:
+        raise ProposalInvalid(f"Căn cứ: tối đa {MAX_BASIS_ITEMS} mục mỗi loại.", field="basis")
+
+
+class Proposal(Aggregate):
+    """A unit's proposal of awards (đề nghị khen thưởng) to its direct upper level: drafted,
+    nominees added (each with the rules' findings on it), documents attached, submitted."""
+
+    @event("ProposalDrafted")
+    def __init__(
+        self, unit_id: str, title: str, kind: str, topic: str, year: int, drafted_on: date
+    ) -> None:
+        self.unit_id = unit_id
+        self.kind = kind
+        self.topic = topic
+        self.year = year
+        self.status = DRAFT
+        self.nominees: dict[str, list[str]] = {}  # nominee id → [who (person:…, unit:…), award]
+        self.flagged: list[str] = []  # nominee ids a rule found fault with
+        self.documents: dict[str, str] = {}  # sha256 → kind
+
+    @classmethod
+    def draft(
+        cls, *, unit_id: str, title: str, kind: str, topic: str, year: int, on: date
+    ) -> Proposal:
+        check_proposal_fields(title, kind, topic, year, on)
+        return cls(unit_id=unit_id, title=title, kind=kind, topic=topic, year=year, drafted_on=on)
+
+    def add_nominee(self, nominee: Nominee, findings: list[dict[str, str]]) -> str:
+        """``findings``: what the rules in force said of this nominee (rule, version, source,
+        message); a nominee with findings is kept, shown with them, and holds the submission."""
+        self.check_draft()
+        check_nominee(nominee)
+        if len(self.nominees) >= MAX_NOMINEES:
+            raise ProposalInvalid(f"Tối đa {MAX_NOMINEES} người (tập thể) mỗi đề nghị.")
+        nominee_id = str(uuid.uuid4())
+        self._nominee_added(
+            nominee_id=nominee_id,
+            subject=nominee.subject,
+            who=nominee.who,
+            award=nominee.award,
+            summary=nominee.summary,
+            campaign_id=nominee.campaign_id,
+            initiatives=list(nominee.initiatives),
+            earlier_titles=[[code, year] for code, year in nominee.earlier_titles],
+            findings=findings,
+        )
+        return nominee_id
+
+    @event("NomineeAdded")
+    def _nominee_added(
+        self,
+        nominee_id: str,
+        subject: str,
+        who: str,
+        award: str,
+        summary: str,
+        campaign_id: uuid.UUID | None,
+        initiatives: list[uuid.UUID],
+        earlier_titles: list[list[object]],
+        findings: list[dict[str, str]],
+    ) -> None:
+        self.nominees[nominee_id] = [who, award]
+        if findings:
+            self.flagged.append(nominee_id)
+
+    def remove_nominee(self, nominee_id: str) -> None:
+        self.check_draft()
+        if nominee_id not in self.nominees:
+            raise NomineeMissing(nominee_id[:64])
+        self._nominee_removed(nominee_id=nominee_id)
+
+    @event("NomineeRemoved")
+    def _nominee_removed(self, nominee_id: str) -> None:
+        del self.nominees[nominee_id]
+        if nominee_id in self.flagged:
+            self.flagged.remove(nominee_id)
+
+    def attach(self, *, kind: str, sha256: str, name: str, size: int, media_type: str) -> None:
+        self.check_draft()
+        if kind not in DOCUMENT_KINDS:
+            raise ProposalInvalid(
+                "Loại tài liệu: memo, achievement_report, council_minutes, other.", field="kind"
+            )
+        if sha256 in self.documents:
+            return  # the same bytes again: already in the dossier
+        self._attached(kind=kind, sha256=sha256, name=name, size=size, media_type=media_type)
+
+    @event("DocumentAttached")
+    def _attached(self, kind: str, sha256: str, name: str, size: int, media_type: str) -> None:
+        self.documents[sha256] = kind
+
+    def submit(
+        self, *, to_unit: str, on: date, due_on: date, concurrence: bool, rules: str
+    ) -> None:
+        """To the direct upper level (``to_unit``), with the appraisal's deadline ``due_on``."""
+        self.check_draft()
+        if not self.nominees:
+            raise ProposalIncomplete("Chưa có người (tập thể) được đề nghị.")
+        if self.flagged:
+            raise ProposalIncomplete(
+                f"{len(self.flagged)} người (tập thể) chưa đúng quy định: sửa hay bỏ ra trước.",
+                flagged=list(self.flagged),
+            )
+        missing = [k for k in REQUIRED_DOCUMENTS if k not in self.documents.values()]
+        if missing:
+            raise ProposalIncomplete(f"Thiếu tài liệu: {', '.join(missing)}.", missing=missing)
+        self._submitted(
+            to_unit=to_unit,
+            submitted_on=on,
+            due_on=due_on,
+            concurrence=concurrence,
+            rule_set_version=rules,
+            nominee_count=len(self.nominees),
+        )
+
+    @event("ProposalSubmitted")
+    def _submitted(
+        self,
+        to_unit: str,
+        submitted_on: date,
+        due_on: date,
+        concurrence: bool,
+        rule_set_version: str,
+        nominee_count: int,
+    ) -> None:
+        self.status = SUBMITTED
+
+    def proposed(self) -> list[tuple[str, str]]:
+        """(who, award) of each nominee there now."""
+        return [(who, award) for who, award in self.nominees.values()]
+
+    def check_draft(self) -> None:
+        if self.status != DRAFT:
+            raise ProposalNotDraft()
+
+
+PROPOSAL_EVENTS: Sequence[type] = (
+    Proposal.ProposalDrafted,
+    Proposal.NomineeAdded,
+    Proposal.NomineeRemoved,
+    Proposal.DocumentAttached,
+    Proposal.ProposalSubmitted,
+)

@@ -22,11 +22,13 @@ import orjson
 from services.awards.domain import (
     LOCAL_RULE_EVENTS,
     PERSON_EVENTS,
+    PROPOSAL_EVENTS,
     REFERENCE_EVENTS,
     BaseSalaryValue,
     CalendarDay,
     LocalRule,
     Person,
+    Proposal,
 )
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
@@ -35,7 +37,15 @@ from shared.personal import destroy_keys, keys_of, unseal
 from shared.projections import Projection
 from shared.text import search_key
 
-TABLES = ("people", "base_salaries", "calendar_days", "local_rules")
+TABLES = (
+    "people",
+    "base_salaries",
+    "calendar_days",
+    "local_rules",
+    "proposals",
+    "proposal_nominees",
+    "proposal_documents",
+)
 
 
 @cache
@@ -46,6 +56,7 @@ def build_registry() -> EventRegistry:
     registry.register(BaseSalaryValue, REFERENCE_EVENTS[0])
     registry.register(CalendarDay, *REFERENCE_EVENTS[1:])
     registry.register(LocalRule, *LOCAL_RULE_EVENTS)
+    registry.register(Proposal, *PROPOSAL_EVENTS)
     return registry
 
 
@@ -222,6 +233,118 @@ async def _local_rule_ended(conn, stored: StoredEvent, e: Any, keys: dict[Any, b
     )
 
 
+async def _drafted(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "INSERT INTO proposals (tenant_id, proposal_id, title, kind, topic, year, status, "
+        "drafted_on, recorded_on, version) VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.title,
+        e.kind,
+        e.topic,
+        e.year,
+        e.drafted_on,
+        recorded_on(stored),
+        stored.stream_version,
+    )
+
+
+async def _proposal_version(conn, stored: StoredEvent, sets: str = "", *args: Any) -> None:
+    await conn.execute(
+        f"UPDATE proposals SET version = $3{sets} WHERE tenant_id = $1 AND proposal_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        stored.stream_version,
+        *args,
+    )
+
+
+async def _nominee_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    kind, _, ref = e.who.partition(":")
+    await conn.execute(
+        "INSERT INTO proposal_nominees (tenant_id, proposal_id, nominee_id, subject, who, "
+        "person_id, unit_id, award, summary, basis, findings, added_seq) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.nominee_id,
+        e.subject,
+        e.who,
+        ref if kind == "person" else None,
+        ref if kind == "unit" else None,
+        e.award,
+        e.summary,
+        _json(
+            {
+                "campaign_id": e.campaign_id,
+                "initiatives": e.initiatives,
+                "earlier_titles": e.earlier_titles,
+            }
+        ),
+        _json(e.findings),
+        stored.seq,
+    )
+    await _proposal_version(
+        conn,
+        stored,
+        ", nominee_count = nominee_count + 1, flagged_count = flagged_count + $4",
+        1 if e.findings else 0,
+    )
+
+
+async def _nominee_removed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    flagged = await conn.fetchval(
+        "DELETE FROM proposal_nominees WHERE tenant_id = $1 AND proposal_id = $2 "
+        "AND nominee_id = $3 RETURNING findings <> '[]'",
+        stored.tenant_id,
+        stored.stream_id,
+        e.nominee_id,
+    )
+    await _proposal_version(
+        conn,
+        stored,
+        ", nominee_count = nominee_count - 1, flagged_count = flagged_count - $4",
+        1 if flagged else 0,
+    )
+
+
+async def _attached(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "INSERT INTO proposal_documents (tenant_id, proposal_id, sha256, kind, name, size, "
+        "media_type, attached_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.sha256,
+        e.kind,
+        e.name,
+        e.size,
+        e.media_type,
+        recorded_on(stored),
+    )
+    await _proposal_version(conn, stored)
+
+
+async def _submitted(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """Sent: the upper level reads it from now on, its nominees and documents too."""
+    await _proposal_version(
+        conn,
+        stored,
+        ", status = 'submitted', to_unit = $4, submitted_on = $5, due_on = $6, "
+        "concurrence = $7, rule_set_version = $8, shared = true",
+        e.to_unit,
+        e.submitted_on,
+        e.due_on,
+        e.concurrence,
+        e.rule_set_version,
+    )
+    for table in ("proposal_nominees", "proposal_documents"):
+        await conn.execute(
+            f"UPDATE {table} SET shared = true WHERE tenant_id = $1 AND proposal_id = $2",
+            stored.tenant_id,
+            stored.stream_id,
+        )
+
+
 _HANDLERS = {
     "PersonRegistered": _registered,
     "PersonAmended": _amended,
@@ -232,6 +355,11 @@ _HANDLERS = {
     "CalendarDayRemarked": _calendar_day,
     "LocalRuleAdded": _local_rule_added,
     "LocalRuleEnded": _local_rule_ended,
+    "ProposalDrafted": _drafted,
+    "NomineeAdded": _nominee_added,
+    "NomineeRemoved": _nominee_removed,
+    "DocumentAttached": _attached,
+    "ProposalSubmitted": _submitted,
 }
 
 

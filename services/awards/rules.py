@@ -144,3 +144,109 @@ def cash_vnd(multiple: float, base: BaseSalary, rule_set: RuleSet) -> int:
     # Exact in integers: a multiple is given to hundredths (0.15, 4.5).
     raw = round(multiple * 100) * base.amount_vnd
     return math.ceil(raw / (100 * step)) * step
+
+
+# --- the rules on a nominee ---------------------------------------------------------------------
+
+CSTDCS = "chien_si_thi_dua_co_so"
+LDTT = "lao_dong_tien_tien"
+BANG_KHEN = frozenset({"bang_khen_ldld", "bang_khen_tld"})
+LDST = "bang_lao_dong_sang_tao"
+SERVICE_MEDAL = "ky_niem_chuong_cong_doan"
+THEMATIC_CAPPED = "bang_khen_tld"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonFacts:
+    direct_worker: bool
+    cadre: str  # none, full_time, part_time
+    cadre_since: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class InitiativeFacts:
+    recognised_on: date | None
+    benefit_vnd: int
+
+
+@dataclass(frozen=True, slots=True)
+class NomineeFacts:
+    """What the command read for one nominee: the proposal's own facts, the person's, the
+    initiatives its basis names (those the proposer may read), and who is already proposed."""
+
+    award: str
+    subject: str
+    who: str
+    kind: str
+    year: int
+    ancestor_levels: tuple[str, ...]
+    state: bool
+    deciders: tuple[str, ...]
+    earlier_titles: tuple[tuple[str, int], ...] = ()
+    initiatives: tuple[InitiativeFacts, ...] = ()
+    person: PersonFacts | None = None
+    already: tuple[tuple[str, str], ...] = ()  # (who, award) of the nominees already there
+
+
+def findings(rules: RuleSet, facts: NomineeFacts) -> list[dict[str, str]]:
+    """Every rule of ``rules`` that finds fault with the nominee, as the nominee will show it:
+    the rule's code, the set's version, the rule's source and its message with the detail."""
+    found: list[RuleBroken] = []
+    f = facts
+    if not f.state and not set(f.deciders) & set(f.ancestor_levels):
+        found.append(rules.broken("COMPETENCE", "(cấp này tự quyết định, không đề nghị lên)"))
+    if any(who == f.who for who, _ in f.already):
+        found.append(rules.broken("ONE_ACHIEVEMENT_ONE_AWARD", "(đã có trong đề nghị)"))
+    recognised = [i for i in f.initiatives if i.recognised_on is not None]
+    titles = set(f.earlier_titles)
+    if f.award == CSTDCS:
+        needed = int(rules.number("CSTDCS_PREREQUISITES", "initiatives"))
+        if (LDTT, f.year) not in titles or len(recognised) < needed:
+            found.append(rules.broken("CSTDCS_PREREQUISITES"))
+    if f.award in BANG_KHEN and f.subject == "person" and f.kind == "regular":
+        years = int(rules.number("BANG_KHEN_CONSECUTIVE", "years"))
+        if not any(
+            all((CSTDCS, end - k) in titles for k in range(years)) for end in (f.year, f.year - 1)
+        ):
+            found.append(rules.broken("BANG_KHEN_CONSECUTIVE"))
+    if f.award == LDST:
+        found += _creative_labour(rules, f, recognised)
+    if f.award == THEMATIC_CAPPED and f.kind == "thematic":
+        cap = int(rules.number("THEMATIC_CAPS", "per_unit_per_topic"))
+        if sum(award == THEMATIC_CAPPED for _, award in f.already) + 1 > cap:
+            found.append(rules.broken("THEMATIC_CAPS", f"(đã đủ {cap})"))
+    if f.award == SERVICE_MEDAL:
+        found += _service_medal(rules, f)
+    return [error.shown() | {"message": error.message} for error in found]
+
+
+def _creative_labour(
+    rules: RuleSet, f: NomineeFacts, recognised: list[InitiativeFacts]
+) -> list[RuleBroken]:
+    one = int(rules.number("LAO_DONG_SANG_TAO", "benefit_vnd"))
+    over = int(rules.number("LAO_DONG_SANG_TAO", "benefit_over_years_vnd"))
+    years = int(rules.number("LAO_DONG_SANG_TAO", "years"))
+    recent = [
+        i.benefit_vnd
+        for i in recognised
+        if i.recognised_on is not None and f.year - years < i.recognised_on.year <= f.year
+    ]
+    if f.person is None or not f.person.direct_worker:
+        return [rules.broken("LAO_DONG_SANG_TAO", "(chỉ người không giữ chức vụ lãnh đạo)")]
+    if max(recent, default=0) < one and sum(recent) < over:
+        return [rules.broken("LAO_DONG_SANG_TAO")]
+    return []
+
+
+def _service_medal(rules: RuleSet, f: NomineeFacts) -> list[RuleBroken]:
+    p = f.person
+    need = {
+        "full_time": int(rules.number("SERVICE_MEDAL", "full_time_years")),
+        "part_time": int(rules.number("SERVICE_MEDAL", "part_time_years")),
+    }
+    if p is None or p.cadre not in need or p.cadre_since is None:
+        return [rules.broken("SERVICE_MEDAL", "(không phải cán bộ công đoàn)")]
+    served = f.year - p.cadre_since.year
+    if served < need[p.cadre]:
+        return [rules.broken("SERVICE_MEDAL", f"({served} năm)")]
+    return []

@@ -1,4 +1,5 @@
-"""REST: a file of people uploaded to the caller's unit (GraphQL is a poor fit for files).
+"""REST: a file of people uploaded to the caller's unit, and a document of a proposal's dossier
+(GraphQL is a poor fit for files).
 
 ``POST /people`` with ``multipart/form-data``, the file in the field ``file`` (CSV in UTF-8, or
 XLSX; its columns: services/awards/bulk.py ``read_file``), and the caller's ``Authorization:
@@ -11,21 +12,25 @@ reader (shared/uploads.py) in a worker thread, its limits there."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import structlog
 from litestar import Request, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 from litestar.response import Response
 
 from services.awards.bulk import read_file, register_people
 from services.awards.commands import authorise, commands_of
+from services.awards.commands_proposals import proposal_commands_of
+from services.awards.domain import DOCUMENT_KINDS, ProposalInvalid
 from shared import access
 from shared.auth import Principal, Unauthenticated
 from shared.bulk import BulkResult, result_body
-from shared.errors import DomainError
+from shared.errors import DomainError, NotFound
 from shared.settings import Settings
-from shared.uploads import MULTIPART_SLACK, error_response, receive_file
+from shared.uploads import MULTIPART_SLACK, error_response, read_document, receive_file
 
 log = structlog.get_logger(__name__)
 
@@ -63,3 +68,84 @@ async def _upload(
     return await register_people(
         commands_of(runtime), principal, rows, max_rows=settings.max_bulk_rows, refused=refused
     )
+
+
+def document_upload(settings: Settings) -> HTTPRouteHandler:
+    """``POST /proposals/{id}/documents?kind=memo`` (``memo``, ``achievement_report``,
+    ``council_minutes`` or ``other``), the file in the multipart field ``file``: a document of
+    the dossier, stored once by its SHA-256, which goes into the proposal's event. The caller's
+    own draft is checked before a byte is read; the bytes are read and hashed in a worker
+    thread."""
+
+    @post(
+        "/proposals/{proposal_id:str}/documents",
+        request_max_body_size=settings.max_upload_bytes + MULTIPART_SLACK,
+        include_in_schema=False,
+    )
+    async def upload_document(
+        request: Request[Any, Any, Any], proposal_id: FromPath[str], kind: str = ""
+    ) -> Response[Any]:
+        principal = request.state.principal
+        try:
+            if principal is None:
+                raise Unauthenticated()
+            body = await _store_document(request, principal, proposal_id, kind[:64], settings)
+        except DomainError as exc:
+            log.info(
+                "upload_refused",
+                code=exc.code,
+                proposal=proposal_id[:64],
+                tenant=getattr(principal, "tenant", None),
+            )
+            return error_response(exc)
+        return Response(body, status_code=200)
+
+    return upload_document
+
+
+async def _store_document(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    proposal_id: str,
+    kind: str,
+    settings: Settings,
+) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+    proposals = proposal_commands_of(runtime)
+    try:
+        pid = uuid.UUID(proposal_id)
+    except ValueError:
+        raise NotFound(proposal_id[:64], id=proposal_id[:64]) from None
+    if kind not in DOCUMENT_KINDS:
+        raise ProposalInvalid(
+            "kind: memo, achievement_report, council_minutes hay other.", field="kind"
+        )
+    await proposals.require_draft_of(principal, pid)  # before a byte of the file is read
+    upload = await receive_file(request, settings.max_upload_bytes)
+    document = await runtime.parsers.run(read_document, upload.file, settings.max_upload_bytes)
+    async with access.scope(runtime.pool, principal) as conn:
+        await conn.execute(
+            "INSERT INTO documents (sha256, tenant_id, size, media_type, content) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+            document.sha256,
+            principal.tenant,
+            document.size,
+            document.media_type,
+            document.content,
+        )
+    name = upload.filename or "tai-lieu"
+    await proposals.attach(
+        principal,
+        pid,
+        kind=kind,
+        sha256=document.sha256,
+        name=name,
+        size=document.size,
+        media_type=document.media_type,
+    )
+    return {
+        "sha256": document.sha256,
+        "size": document.size,
+        "mediaType": document.media_type,
+        "kind": kind,
+    }

@@ -25,7 +25,7 @@ from litestar.status_codes import (
 )
 from strawberry.litestar import make_graphql_controller
 
-from services.awards.uploads import people_upload
+from services.awards.uploads import document_upload, people_upload
 from services.campaign.uploads import pledge_upload
 from services.gateway.errors import EXCEPTION_HANDLERS, error_body, json_errors
 from services.gateway.logs import configure_logging
@@ -166,7 +166,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
 
     def _with_token(path: str) -> bool:
         """The routes that act for a caller: GraphQL and the uploads (health needs no one)."""
-        return path in ("/graphql", "/people") or path.startswith("/campaigns/")
+        return path in ("/graphql", "/people") or path.startswith(("/campaigns/", "/proposals/"))
 
     async def authenticate(request: Request[Any, Any, Any]) -> Response[Any] | None:
         """Who calls: no token, anonymous (reaching only version, serverTime and health); a bad
@@ -212,7 +212,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         )
     )
     return Litestar(
-        route_handlers=[health, ready, graphql, pledge_upload(settings), people_upload(settings)],
+        route_handlers=[
+            health,
+            ready,
+            graphql,
+            pledge_upload(settings),
+            people_upload(settings),
+            document_upload(settings),
+        ],
         before_request=authenticate,
         lifespan=[lifespan],
         state=State({"runtime": runtime}),

@@ -30,6 +30,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from services.awards.schema import AwardsMutation, AwardsQuery
+from services.awards.schema_proposals import ProposalMutation, ProposalQuery
 from services.awards.schema_reference import ReferenceMutation, ReferenceQuery
 from services.campaign.schema import CampaignMutation, CampaignQuery
 from services.campaign.schema_records import RecordsMutation, RecordsQuery
@@ -217,6 +218,7 @@ Query = merge_types(
         RecordsQuery,
         AwardsQuery,
         ReferenceQuery,
+        ProposalQuery,
         AuditQuery,
         ProjectionsQuery,
     ),
@@ -224,5 +226,12 @@ Query = merge_types(
 Query.__doc__ = "Điểm vào đọc dữ liệu của Thi đua."
 Mutation = merge_types(
     "Mutation",
-    (RegistryMutation, CampaignMutation, RecordsMutation, AwardsMutation, ReferenceMutation),
+    (
+        RegistryMutation,
+        CampaignMutation,
+        RecordsMutation,
+        AwardsMutation,
+        ReferenceMutation,
+        ProposalMutation,
+    ),
 )

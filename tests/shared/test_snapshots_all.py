@@ -25,9 +25,11 @@ from services.awards.domain import (
     BaseSalaryValue,
     CalendarDay,
     LocalRule,
+    Nominee,
     Particulars,
     Person,
     Personal,
+    Proposal,
 )
 from services.campaign.domain import (
     Campaign,
@@ -314,6 +316,69 @@ def _reference_lives() -> dict[type, list[list[Step]]]:
     }
 
 
+def _proposal_life() -> list[Step]:
+    flagged: list[str] = []
+    return [
+        lambda _: Proposal.draft(
+            unit_id="nb-cs-xi-mang-td",
+            title="Đề nghị khen thưởng năm 2025",
+            kind="thematic",
+            topic="Chuyển đổi số",
+            year=2025,
+            on=date(2025, 11, 3),
+        ),
+        lambda p: flagged.append(
+            p.add_nominee(
+                Nominee(
+                    "person",
+                    "person:5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d90",
+                    "chien_si_thi_dua_co_so",
+                    summary="Hai sáng kiến",
+                    campaign_id=uuid.UUID("873b55fd-0f42-45fa-933c-3c27a1fd8c65"),
+                    initiatives=(uuid.UUID("cb2e94b9-3800-4a47-9cb0-4a6c4155154d"),),
+                    earlier_titles=(("lao_dong_tien_tien", 2025),),
+                ),
+                [
+                    {
+                        "rule": "CSTDCS_PREREQUISITES",
+                        "version": "999/2024",
+                        "source": "x",
+                        "message": "y",
+                    }
+                ],
+            )
+        ),
+        lambda p: p.add_nominee(
+            Nominee("collective", "unit:nb-cs-xi-mang-td", "bang_khen_tld"), []
+        ),
+        lambda p: p.remove_nominee(flagged[0]),
+        lambda p: p.attach(
+            kind="memo", sha256="a" * 64, name="to-trinh.pdf", size=10, media_type="application/pdf"
+        ),
+        lambda p: p.attach(
+            kind="achievement_report",
+            sha256="b" * 64,
+            name="bc.pdf",
+            size=10,
+            media_type="application/pdf",
+        ),
+        lambda p: p.attach(
+            kind="council_minutes",
+            sha256="c" * 64,
+            name="bb.pdf",
+            size=10,
+            media_type="application/pdf",
+        ),
+        lambda p: p.submit(
+            to_unit="nb-tp-ninh-binh",
+            on=date(2025, 11, 10),
+            due_on=date(2025, 11, 24),
+            concurrence=False,
+            rules="999/2024",
+        ),
+    ]
+
+
 def _unit_register(unit_id: str, **extra: Any) -> Step:
     fields = {
         "name": "Công đoàn Công ty Cổ phần Du lịch Tràng An",
@@ -351,6 +416,7 @@ LIVES: dict[type, list[list[Step]]] = {
     Initiative: [_initiative_life()],
     Person: _person_lives(),
     **_reference_lives(),
+    Proposal: [_proposal_life(), _proposal_life()[:2]],  # the second stays a flagged draft
     Unit: _unit_lives(),
 }
 

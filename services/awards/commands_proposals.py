@@ -1,0 +1,321 @@
+"""The proposal commands (issue 14, points 7 and 8): draft a proposal of awards, add nominees
+(each checked live against the rules in force: a nominee that breaks one is kept and shown with
+the rule's code, version and source, and holds the submission), remove one, attach a document
+of the dossier, submit to the direct upper level with the appraisal's deadline in working days.
+
+Each runs through the command pipeline as the other awards commands do (an officer of an active
+unit, decided on one connection scoped to the caller, appended to the unit's own log).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.awards.commands import authorise
+from services.awards.domain import (
+    Nominee,
+    PersonErasedError,
+    PersonLeftError,
+    Proposal,
+    ProposalInvalid,
+)
+from services.awards.projections import build_registry
+from services.awards.rules import (
+    InitiativeFacts,
+    NomineeFacts,
+    PersonFacts,
+    findings,
+    rule_set_on,
+)
+from shared import access
+from shared.auth import Principal
+from shared.calendar import MarkedDay, WorkingCalendar
+from shared.catalogue import LEVELS, entry_of
+from shared.clock import today
+from shared.commands import Attempt, Commands
+from shared.errors import NotFound
+from shared.text import clean, clean_paragraphs
+
+# The levels above a unit of each level: the order of the union's tree (DESIGN.md).
+_RANK = {"grassroots": 0, "upper": 1, "provincial": 2, "sector": 2, "national": 3}
+
+
+def levels_above(level: str) -> tuple[str, ...]:
+    return tuple(lv for lv in LEVELS if _RANK[lv] > _RANK[level])
+
+
+def proposal_commands_of(runtime: Any, clock: Callable[[], date] = today) -> ProposalCommands:
+    return ProposalCommands(runtime.pipeline.service(build_registry(), authorise=authorise), clock)
+
+
+class ProposalCommands:
+    def __init__(self, commands: Commands, clock: Callable[[], date] = today) -> None:
+        self.commands = commands
+        self.clock = clock
+
+    async def draft(
+        self,
+        actor: Principal,
+        *,
+        title: str,
+        kind: str,
+        year: int,
+        topic: str = "",
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        given = {"title": title, "kind": kind, "year": year, "topic": topic}
+
+        async def decide(attempt: Attempt) -> UUID:
+            proposal = Proposal.draft(
+                unit_id=actor.tenant,
+                title=clean(title),
+                kind=kind,
+                topic=clean(topic),
+                year=year,
+                on=self.clock(),
+            )
+            attempt.save(proposal)
+            return proposal.id
+
+        return await self.commands.run(
+            actor, "DraftProposal", decide, idempotency_key=idempotency_key, input=given
+        )
+
+    async def add_nominee(
+        self,
+        actor: Principal,
+        proposal_id: UUID,
+        *,
+        subject: str,
+        award: str,
+        person_id: UUID | None = None,
+        unit_id: str | None = None,
+        summary: str = "",
+        campaign_id: UUID | None = None,
+        initiatives: Sequence[UUID] = (),
+        earlier_titles: Sequence[tuple[str, int]] = (),
+        idempotency_key: str | None = None,
+    ) -> str:
+        """The nominee's id. Refused (nothing written) when the input is wrong: an award the
+        catalogue lacks or not for this subject, a person or unit out of the proposer's reach;
+        kept with findings when a rule says no."""
+        given = {
+            "proposal": proposal_id,
+            "subject": subject,
+            "award": award,
+            "person": person_id,
+            "unit": unit_id,
+            "summary": summary,
+            "campaign": campaign_id,
+            "initiatives": list(initiatives),
+            "earlier": [list(t) for t in earlier_titles],
+        }
+
+        async def decide(attempt: Attempt) -> str:
+            proposal = await _own_proposal(attempt, proposal_id)
+            on = self.clock()
+            entry = entry_of(award[:200])
+            if entry is None or not entry.in_force(on):
+                raise ProposalInvalid("Không có danh hiệu, hình thức này.", field="award")
+            if subject not in entry.subjects:
+                raise ProposalInvalid(f"{entry.name} không dành cho đối tượng này.", field="award")
+            who, person = await _who(attempt.conn, actor, subject, person_id, unit_id)
+            titles = _earlier(earlier_titles)
+            nominee = Nominee(
+                subject=subject,
+                who=who,
+                award=entry.code,
+                summary=clean_paragraphs(summary),
+                campaign_id=campaign_id,
+                initiatives=tuple(dict.fromkeys(initiatives)),
+                earlier_titles=titles,
+            )
+            facts = NomineeFacts(
+                award=entry.code,
+                subject=subject,
+                who=who,
+                kind=proposal.kind,
+                year=proposal.year,
+                ancestor_levels=levels_above(await _level(attempt.conn, actor.tenant)),
+                state=entry.state,
+                deciders=entry.deciders,
+                earlier_titles=titles,
+                initiatives=await _initiatives(attempt.conn, nominee.initiatives),
+                person=person,
+                already=tuple(proposal.proposed()),
+            )
+            nominee_id = proposal.add_nominee(nominee, findings(rule_set_on(on), facts))
+            attempt.save(proposal)
+            return nominee_id
+
+        return await self.commands.run(
+            actor, "AddNominee", decide, idempotency_key=idempotency_key, input=given
+        )
+
+    async def remove_nominee(self, actor: Principal, proposal_id: UUID, nominee_id: str) -> None:
+        async def decide(attempt: Attempt) -> None:
+            proposal = await _own_proposal(attempt, proposal_id)
+            proposal.remove_nominee(nominee_id)
+            attempt.save(proposal)
+
+        await self.commands.run(actor, "RemoveNominee", decide)
+
+    async def attach(
+        self,
+        actor: Principal,
+        proposal_id: UUID,
+        *,
+        kind: str,
+        sha256: str,
+        name: str,
+        size: int,
+        media_type: str,
+    ) -> None:
+        """A document already stored by its SHA-256 (services/awards/uploads.py) joins the
+        dossier."""
+
+        async def decide(attempt: Attempt) -> None:
+            proposal = await _own_proposal(attempt, proposal_id)
+            proposal.attach(
+                kind=kind, sha256=sha256, name=clean(name)[:255], size=size, media_type=media_type
+            )
+            attempt.save(proposal)
+
+        await self.commands.run(actor, "AttachDocument", decide)
+
+    async def submit(
+        self,
+        actor: Principal,
+        proposal_id: UUID,
+        *,
+        concurrence: bool = False,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """To the direct upper level, its appraisal due in 10 working days (20 when other
+        bodies must concur): rule APPRAISAL_DEADLINE of the set in force."""
+
+        async def decide(attempt: Attempt) -> None:
+            proposal = await _own_proposal(attempt, proposal_id)
+            parent = await attempt.conn.fetchval(
+                "SELECT parent_id FROM units WHERE tenant_id = $1", actor.tenant
+            )
+            if parent is None:
+                raise ProposalInvalid("Tổng Liên đoàn không có cấp trên để đề nghị.")
+            on = self.clock()
+            rules = rule_set_on(on)
+            name = "with_concurrence_working_days" if concurrence else "working_days"
+            days = int(rules.number("APPRAISAL_DEADLINE", name))
+            calendar = await _calendar(attempt.conn)
+            proposal.submit(
+                to_unit=parent,
+                on=on,
+                due_on=calendar.add_working_days(on, days),
+                concurrence=concurrence,
+                rules=rules.version,
+            )
+            attempt.save(proposal)
+
+        await self.commands.run(
+            actor,
+            "SubmitProposal",
+            decide,
+            idempotency_key=idempotency_key,
+            input={"proposal": proposal_id, "concurrence": concurrence},
+        )
+
+    async def require_draft_of(self, actor: Principal, proposal_id: UUID) -> None:
+        """Before an upload's bytes are read: the caller's own proposal, still a draft."""
+
+        async def decide(attempt: Attempt) -> None:
+            (await _own_proposal(attempt, proposal_id)).check_draft()
+
+        await self.commands.run(actor, "CheckProposal", decide)
+
+
+async def _own_proposal(attempt: Attempt, proposal_id: UUID) -> Proposal:
+    try:
+        found = await attempt.get(proposal_id)
+    except NotFound:
+        found = None
+    if not isinstance(found, Proposal):
+        raise NotFound(str(proposal_id), id=str(proposal_id))
+    return found
+
+
+async def _level(conn: asyncpg.Connection, unit: str) -> str:
+    return await conn.fetchval("SELECT level FROM units WHERE tenant_id = $1", unit) or "national"
+
+
+async def _who(
+    conn: asyncpg.Connection,
+    actor: Principal,
+    subject: str,
+    person_id: UUID | None,
+    unit_id: str | None,
+) -> tuple[str, PersonFacts | None]:
+    """The nominee as the proposer reaches it: a person of its unit or below (the register's
+    own reach), or a collective that is the unit or one below it; anything else not found."""
+    if subject == "person":
+        if person_id is None:
+            raise ProposalInvalid("Cần người được đề nghị.", field="personId")
+        row = await conn.fetchrow(
+            "SELECT p.tenant_id, p.status, p.direct_worker, p.cadre, p.cadre_since FROM people p "
+            "WHERE p.person_id = $1 AND (p.tenant_id = $2 OR EXISTS (SELECT 1 FROM unit_closure c "
+            "WHERE c.ancestor = $2 AND c.descendant = p.tenant_id AND c.valid_to IS NULL))",
+            person_id,
+            actor.tenant,
+        )
+        if row is None:
+            raise NotFound(str(person_id), id=str(person_id))
+        if row["status"] == "left":
+            raise PersonLeftError()
+        if row["status"] == "erased":
+            raise PersonErasedError()
+        return f"person:{person_id}", PersonFacts(
+            row["direct_worker"], row["cadre"], row["cadre_since"]
+        )
+    if not unit_id:
+        raise ProposalInvalid("Cần tập thể (đơn vị) được đề nghị.", field="unitId")
+    relation = await access.relation(conn, actor, unit_id)
+    if relation not in (access.Relation.SELF, access.Relation.DESCENDANT):
+        raise NotFound(unit_id[:64], id=unit_id[:64])
+    return f"unit:{unit_id}", None
+
+
+def _earlier(titles: Sequence[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    found = []
+    for text, year in titles:
+        entry = entry_of(str(text)[:200])
+        if entry is None:
+            raise ProposalInvalid(
+                "Danh hiệu đã đạt: không có trong danh mục.", field="earlierTitles"
+            )
+        found.append((entry.code, int(year)))
+    return tuple(dict.fromkeys(found))
+
+
+async def _initiatives(
+    conn: asyncpg.Connection, ids: Sequence[UUID]
+) -> tuple[InitiativeFacts, ...]:
+    """The recognised initiatives a nominee's basis names, as the proposer reads them (the
+    campaigns' register of initiatives: its row-level security is the proposer's reach)."""
+    if not ids:
+        return ()
+    rows = await conn.fetch(
+        "SELECT recognised_on, coalesce(benefit_vnd, 0) AS benefit FROM campaign_initiatives "
+        "WHERE initiative_id = ANY ($1::uuid[]) AND status <> 'withdrawn'",
+        list(ids),
+    )
+    if len(rows) != len(ids):
+        raise ProposalInvalid("Có sáng kiến không tìm thấy.", field="initiatives")
+    return tuple(InitiativeFacts(r["recognised_on"], r["benefit"]) for r in rows)
+
+
+async def _calendar(conn: asyncpg.Connection) -> WorkingCalendar:
+    rows = await conn.fetch("SELECT day, working, reason FROM calendar_days")
+    return WorkingCalendar(MarkedDay(r["day"], r["working"], r["reason"]) for r in rows)

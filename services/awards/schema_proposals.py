@@ -1,0 +1,378 @@
+"""GraphQL of proposals (issue 14, points 7 and 8): a unit's own proposals and its drafts, the
+inbox of proposals its lower units submitted to it with each one's appraisal deadline, and the
+commands that draft, fill, and submit a proposal. A draft is read by its unit alone; a submitted
+proposal by the units above it too (shared/migrations/0027_proposals.sql)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from enum import Enum
+from typing import Any
+
+import orjson
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from services.awards.commands_proposals import ProposalCommands, proposal_commands_of
+from services.awards.schema import _COLUMNS as PERSON_COLUMNS
+from services.awards.schema import Person, client_uuid, person_of
+from shared import access
+from shared.access import principal_of
+from shared.catalogue import by_code
+from shared.clock import today
+from shared.commands import idempotency_key_of
+from shared.errors import NotFound
+from shared.pages import (
+    Edge,
+    PageInfo,
+    checked_first,
+    edges_of,
+    next_page,
+    past_cursor,
+    position_parameters,
+    typed_position,
+)
+
+MAX_PAGE = 500
+_PROPOSAL_COLUMNS = (
+    "tenant_id, proposal_id, title, kind, topic, year, status, drafted_on, to_unit, "
+    "submitted_on, due_on, concurrence, rule_set_version, nominee_count, flagged_count, version"
+)
+
+
+@strawberry.enum(description="Thường xuyên, chuyên đề, đột xuất, quá trình cống hiến.")
+class ProposalKind(Enum):
+    REGULAR = "regular"
+    THEMATIC = "thematic"
+    AD_HOC = "ad_hoc"
+    CAREER = "career"
+
+
+@strawberry.enum(description="Cá nhân hay tập thể được đề nghị.")
+class NomineeSubject(Enum):
+    PERSON = "person"
+    COLLECTIVE = "collective"
+
+
+@strawberry.type(description="Một quy định chưa được đáp ứng: mã, phiên bản bộ quy định, căn cứ.")
+class Finding:
+    rule: str
+    version: str
+    source: str
+    message: str
+
+
+@strawberry.type(description="Một người (tập thể) được đề nghị.")
+class Nominee:
+    id: strawberry.ID
+    subject: NomineeSubject
+    award: str = strawberry.field(description="Mã danh hiệu, hình thức.")
+    unit_id: strawberry.ID | None = strawberry.field(description="Tập thể được đề nghị.")
+    summary: str = strawberry.field(description="Tóm tắt thành tích.")
+    basis: JSON
+    findings: list[Finding] = strawberry.field(
+        description="Quy định chưa đáp ứng; còn thì chưa gửi được."
+    )
+    person_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Tên danh hiệu, hình thức.")
+    def award_name(self) -> str:
+        entry = by_code().get(self.award)
+        return entry.name if entry else self.award
+
+    @strawberry.field(description="Người được đề nghị (trong tầm đọc).")
+    async def person(self, info: Info) -> Person | None:
+        if self.person_id is None:
+            return None
+        return await _people(info).load(self.person_id)
+
+
+@strawberry.type(description="Một tài liệu của hồ sơ, lưu theo SHA-256.")
+class ProposalDocument:
+    sha256: str
+    kind: str
+    name: str
+    size: int
+    media_type: str
+    attached_on: date
+
+
+@strawberry.type(description="Trang người (tập thể) được đề nghị.")
+class NomineePage:
+    edges: list[Edge[Nominee]]
+    page_info: PageInfo
+
+
+@strawberry.type(description="Một đề nghị khen thưởng.")
+class Proposal:
+    id: strawberry.ID
+    unit_id: strawberry.ID
+    title: str
+    kind: ProposalKind
+    topic: str
+    year: int
+    status: str = strawberry.field(description="draft, submitted.")
+    drafted_on: date
+    to_unit: strawberry.ID | None = strawberry.field(description="Cấp trên trực tiếp đã nhận.")
+    submitted_on: date | None
+    due_on: date | None = strawberry.field(description="Hạn thẩm định (ngày làm việc).")
+    concurrence: bool = strawberry.field(description="Cần lấy ý kiến cơ quan khác (20 ngày).")
+    rule_set_version: str | None
+    nominee_count: int
+    flagged_count: int = strawberry.field(description="Số người (tập thể) chưa đúng quy định.")
+    version: int
+
+    @strawberry.field(description="Đã quá hạn thẩm định.")
+    def overdue(self) -> bool:
+        return self.status == "submitted" and self.due_on is not None and self.due_on < today()
+
+    @strawberry.field(description="Người (tập thể) được đề nghị, theo thứ tự thêm vào.")
+    async def nominees(self, info: Info, first: int = 100, after: str | None = None) -> NomineePage:
+        checked_first(first, MAX_PAGE)
+        position = typed_position(after, ("bigint",))
+        rows = await _read(
+            info,
+            "SELECT nominee_id, subject, person_id, unit_id, award, summary, basis::text AS basis, "
+            "findings::text AS findings, added_seq FROM proposal_nominees "
+            "WHERE tenant_id = $1 AND proposal_id = $2 "
+            f"AND {past_cursor('added_seq', ('bigint',), 3, given=position is not None)} "
+            "ORDER BY added_seq LIMIT $4",
+            str(self.unit_id),
+            uuid.UUID(str(self.id)),
+            *position_parameters(position, ("bigint",)),
+            first + 1,
+        )
+        edges = edges_of(rows, first, lambda r: (str(r["added_seq"]),), _nominee)
+        return NomineePage(edges=edges, page_info=next_page(rows, first, edges))
+
+    @strawberry.field(description="Tài liệu của hồ sơ.")
+    async def documents(self, info: Info) -> list[ProposalDocument]:
+        rows = await _read(
+            info,
+            "SELECT sha256, kind, name, size, media_type, attached_on FROM proposal_documents "
+            "WHERE tenant_id = $1 AND proposal_id = $2 ORDER BY attached_on, kind, name",
+            str(self.unit_id),
+            uuid.UUID(str(self.id)),
+        )
+        return [ProposalDocument(**dict(r)) for r in rows]
+
+
+@strawberry.type(description="Một trang đề nghị; trang sau: after = endCursor.")
+class ProposalPage:
+    edges: list[Edge[Proposal]]
+    page_info: PageInfo
+
+
+def proposal_of(row: Any) -> Proposal:
+    return Proposal(
+        id=strawberry.ID(str(row["proposal_id"])),
+        unit_id=strawberry.ID(row["tenant_id"]),
+        title=row["title"],
+        kind=ProposalKind(row["kind"]),
+        topic=row["topic"],
+        year=row["year"],
+        status=row["status"],
+        drafted_on=row["drafted_on"],
+        to_unit=strawberry.ID(row["to_unit"]) if row["to_unit"] else None,
+        submitted_on=row["submitted_on"],
+        due_on=row["due_on"],
+        concurrence=row["concurrence"],
+        rule_set_version=row["rule_set_version"],
+        nominee_count=row["nominee_count"],
+        flagged_count=row["flagged_count"],
+        version=row["version"],
+    )
+
+
+def _nominee(row: Any) -> Nominee:
+    return Nominee(
+        id=strawberry.ID(row["nominee_id"]),
+        subject=NomineeSubject(row["subject"]),
+        award=row["award"],
+        unit_id=strawberry.ID(row["unit_id"]) if row["unit_id"] else None,
+        summary=row["summary"],
+        basis=orjson.loads(row["basis"]),
+        findings=[Finding(**f) for f in orjson.loads(row["findings"])],
+        person_id=uuid.UUID(row["person_id"]) if row["person_id"] else None,
+    )
+
+
+async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
+    async with access.reading(info) as conn:
+        return await conn.fetch(sql, *args)
+
+
+def _people(info: Info) -> DataLoader[uuid.UUID, Person | None]:
+    loaders = info.context.setdefault("proposal_loaders", {})
+    if "people" not in loaders:
+
+        async def load(ids: list[uuid.UUID]) -> list[Person | None]:
+            rows = await _read(
+                info, f"SELECT {PERSON_COLUMNS} FROM people WHERE person_id = ANY ($1)", ids
+            )
+            found = {r["person_id"]: person_of(r) for r in rows}
+            return [found.get(i) for i in ids]
+
+        loaders["people"] = DataLoader(load_fn=load)
+    return loaders["people"]
+
+
+async def _proposal(info: Info, pid: uuid.UUID) -> Proposal:
+    rows = await _read(
+        info, f"SELECT {_PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = $1", pid
+    )
+    if not rows:
+        raise NotFound(str(pid), id=str(pid))
+    return proposal_of(rows[0])
+
+
+async def _page(info: Info, where: str, unit: str, first: int, after: str | None) -> ProposalPage:
+    checked_first(first, MAX_PAGE)
+    key = ("date", "uuid")
+    position = typed_position(after, key)
+    rows = await _read(
+        info,
+        f"SELECT {_PROPOSAL_COLUMNS}, coalesce(due_on, drafted_on) AS sort_day FROM proposals "
+        f"WHERE {where} AND "
+        f"{past_cursor('coalesce(due_on, drafted_on), proposal_id', key, 2, given=position is not None)} "
+        "ORDER BY coalesce(due_on, drafted_on), proposal_id LIMIT $4",
+        unit,
+        *position_parameters(position, key),
+        first + 1,
+    )
+    edges = edges_of(
+        rows, first, lambda r: (r["sort_day"].isoformat(), str(r["proposal_id"])), proposal_of
+    )
+    return ProposalPage(edges=edges, page_info=next_page(rows, first, edges))
+
+
+@strawberry.type
+class ProposalQuery:
+    @strawberry.field(description="Một đề nghị khen thưởng trong tầm đọc; ngoài tầm: null.")
+    async def proposal(self, info: Info, id: strawberry.ID) -> Proposal | None:
+        try:
+            return await _proposal(info, client_uuid(id))
+        except NotFound:
+            return None
+
+    @strawberry.field(description="Các đề nghị của đơn vị mình, bản nháp và đã gửi.")
+    async def my_proposals(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> ProposalPage:
+        return await _page(info, "tenant_id = $1", principal_of(info).tenant, first, after)
+
+    @strawberry.field(
+        description="Hộp thư đề nghị: các đề nghị cấp dưới trực tiếp đã gửi lên đơn vị mình, "
+        "theo hạn thẩm định (overdue: đã quá hạn)."
+    )
+    async def proposal_inbox(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> ProposalPage:
+        return await _page(info, "to_unit = $1", principal_of(info).tenant, first, after)
+
+
+@strawberry.input(description="Một đề nghị khen thưởng mới.")
+class ProposalInput:
+    title: str
+    kind: ProposalKind
+    year: int
+    topic: str = strawberry.field(default="", description="Tên chuyên đề (khen chuyên đề).")
+    idempotency_key: str | None = None
+
+
+@strawberry.input(description="Danh hiệu đã đạt, năm nào (căn cứ).")
+class EarlierTitleInput:
+    award: str
+    year: int
+
+
+@strawberry.input(description="Một người (tập thể) được đề nghị.")
+class NomineeInput:
+    subject: NomineeSubject
+    award: str = strawberry.field(description="Mã hay tên danh hiệu, hình thức.")
+    person_id: strawberry.ID | None = None
+    unit_id: strawberry.ID | None = None
+    summary: str = ""
+    campaign_id: strawberry.ID | None = None
+    initiatives: list[strawberry.ID] = strawberry.field(default_factory=list)
+    earlier_titles: list[EarlierTitleInput] = strawberry.field(default_factory=list)
+    idempotency_key: str | None = None
+
+
+def _commands(info: Info) -> ProposalCommands:
+    return proposal_commands_of(info.context["runtime"])
+
+
+@strawberry.type
+class ProposalMutation:
+    @strawberry.mutation(description="Soạn một đề nghị khen thưởng của đơn vị mình.")
+    async def draft_proposal(self, info: Info, input: ProposalInput) -> Proposal:
+        pid = await _commands(info).draft(
+            principal_of(info),
+            title=input.title,
+            kind=input.kind.value,
+            year=input.year,
+            topic=input.topic,
+            idempotency_key=idempotency_key_of(info, input.idempotency_key),
+        )
+        return await _proposal(info, pid)
+
+    @strawberry.mutation(
+        description="Thêm một người (tập thể) vào đề nghị; quy định được kiểm tra ngay, điều chưa "
+        "đáp ứng hiện ở findings."
+    )
+    async def add_nominee(
+        self, info: Info, proposal_id: strawberry.ID, input: NomineeInput
+    ) -> Nominee:
+        pid = client_uuid(proposal_id)
+        nominee_id = await _commands(info).add_nominee(
+            principal_of(info),
+            pid,
+            subject=input.subject.value,
+            award=input.award,
+            person_id=client_uuid(input.person_id) if input.person_id else None,
+            unit_id=str(input.unit_id)[:64] if input.unit_id else None,
+            summary=input.summary,
+            campaign_id=client_uuid(input.campaign_id) if input.campaign_id else None,
+            initiatives=[client_uuid(i) for i in input.initiatives],
+            earlier_titles=[(t.award, t.year) for t in input.earlier_titles],
+            idempotency_key=idempotency_key_of(info, input.idempotency_key),
+        )
+        rows = await _read(
+            info,
+            "SELECT nominee_id, subject, person_id, unit_id, award, summary, basis::text AS basis, "
+            "findings::text AS findings FROM proposal_nominees WHERE proposal_id = $1 "
+            "AND nominee_id = $2",
+            pid,
+            nominee_id,
+        )
+        if not rows:
+            raise NotFound(nominee_id)
+        return _nominee(rows[0])
+
+    @strawberry.mutation(description="Bỏ một người (tập thể) ra khỏi đề nghị (bản nháp).")
+    async def remove_nominee(
+        self, info: Info, proposal_id: strawberry.ID, nominee_id: strawberry.ID
+    ) -> Proposal:
+        pid = client_uuid(proposal_id)
+        await _commands(info).remove_nominee(principal_of(info), pid, str(nominee_id)[:64])
+        return await _proposal(info, pid)
+
+    @strawberry.mutation(
+        description="Gửi đề nghị lên cấp trên trực tiếp; hạn thẩm định 10 ngày làm việc (20 khi "
+        "cần lấy ý kiến cơ quan khác)."
+    )
+    async def submit_proposal(
+        self, info: Info, proposal_id: strawberry.ID, concurrence: bool = False
+    ) -> Proposal:
+        pid = client_uuid(proposal_id)
+        await _commands(info).submit(
+            principal_of(info),
+            pid,
+            concurrence=concurrence,
+            idempotency_key=idempotency_key_of(info),
+        )
+        return await _proposal(info, pid)
