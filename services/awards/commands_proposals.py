@@ -15,14 +15,18 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from services.awards.commands import authorise
 from services.awards.domain import (
+    Appraisal,
+    AppraisalClosed,
     Nominee,
     PersonErasedError,
     PersonLeftError,
     Proposal,
     ProposalInvalid,
+    appraisal_stream,
 )
 from services.awards.projections import build_registry
 from services.awards.rules import (
@@ -319,3 +323,121 @@ async def _initiatives(
 async def _calendar(conn: asyncpg.Connection) -> WorkingCalendar:
     rows = await conn.fetch("SELECT day, working, reason FROM calendar_days")
     return WorkingCalendar(MarkedDay(r["day"], r["working"], r["reason"]) for r in rows)
+
+
+class AppraisalCommands:
+    """The direct upper level's appraisal of a proposal sent to it (issue 14, point 9), and the
+    proposer's taking back a proposal returned for correction."""
+
+    def __init__(self, commands: Commands, clock: Callable[[], date] = today) -> None:
+        self.commands = commands
+        self.clock = clock
+
+    async def judge(
+        self,
+        actor: Principal,
+        proposal_id: UUID,
+        nominee_id: str,
+        *,
+        verdict: str,
+        reason: str = "",
+        rule: str = "",
+        idempotency_key: str | None = None,
+    ) -> None:
+        """A verdict on one nominee of the proposal's current round: accept, return for
+        correction (with reasons) or reject (with reasons and, where one applies, the rule)."""
+        given = {
+            "proposal": proposal_id,
+            "nominee": nominee_id,
+            "verdict": verdict,
+            "reason": reason,
+            "rule": rule,
+        }
+
+        async def decide(attempt: Attempt) -> None:
+            appraisal = await _appraisal(attempt, actor, proposal_id, self.clock())
+            appraisal.judge(
+                nominee_id=nominee_id,
+                verdict=verdict,
+                reason=clean_paragraphs(reason),
+                rule=clean(rule),
+                on=self.clock(),
+            )
+            attempt.save(appraisal)
+
+        await self.commands.run(
+            actor, "AppraiseNominee", decide, idempotency_key=idempotency_key, input=given
+        )
+
+    async def conclude(self, actor: Principal, proposal_id: UUID) -> None:
+        """The round judged whole: returned for correction when any nominee was returned, else
+        completed (the accepted go on to the council, the rejected stop here)."""
+
+        async def decide(attempt: Attempt) -> None:
+            appraisal = await _appraisal(attempt, actor, proposal_id, self.clock())
+            appraisal.conclude(on=self.clock())
+            attempt.save(appraisal)
+
+        await self.commands.run(actor, "ConcludeAppraisal", decide)
+
+    async def take_back(self, actor: Principal, proposal_id: UUID) -> None:
+        """The proposer takes back a proposal its appraisal returned, to correct it and submit
+        it again (the next round); the appraisal read is guarded at the version read."""
+
+        async def decide(attempt: Attempt) -> None:
+            proposal = await _own_proposal(attempt, proposal_id)
+            row = await attempt.conn.fetchrow(
+                "SELECT tenant_id, status, returned::text AS returned, version FROM appraisals "
+                "WHERE proposal_id = $1 AND round = $2",
+                proposal_id,
+                proposal.round,
+            )
+            if row is None or row["status"] != "returned":
+                raise ProposalInvalid("Đề nghị không bị trả lại ở vòng thẩm định này.")
+            attempt.guard(
+                row["tenant_id"], appraisal_stream(proposal_id, proposal.round), row["version"]
+            )
+            proposal.reopen(
+                round=proposal.round, returned=orjson.loads(row["returned"]), on=self.clock()
+            )
+            attempt.save(proposal)
+
+        await self.commands.run(actor, "TakeBackProposal", decide)
+
+
+def appraisal_commands_of(runtime: Any, clock: Callable[[], date] = today) -> AppraisalCommands:
+    return AppraisalCommands(runtime.pipeline.service(build_registry(), authorise=authorise), clock)
+
+
+async def _appraisal(attempt: Attempt, actor: Principal, proposal_id: UUID, on: date) -> Appraisal:
+    """The current round's appraisal of a proposal sent to the caller's unit, opened by the
+    first verdict; a proposal sent elsewhere, or not readable, is not found. The decision read
+    the proposal at its version: guarded there, so a proposal taken back meanwhile sends the
+    decision round again."""
+    row = await attempt.conn.fetchrow(
+        "SELECT tenant_id, to_unit, status, round, version FROM proposals WHERE proposal_id = $1",
+        proposal_id,
+    )
+    if row is None or row["to_unit"] != actor.tenant:
+        raise NotFound(str(proposal_id), id=str(proposal_id))
+    if row["status"] != "submitted":
+        raise AppraisalClosed("(đề nghị không chờ thẩm định)")
+    attempt.guard(row["tenant_id"], proposal_id, row["version"])
+    try:
+        found = await attempt.get(appraisal_stream(proposal_id, row["round"]))
+    except NotFound:
+        nominees = await attempt.conn.fetch(
+            "SELECT nominee_id FROM proposal_nominees WHERE tenant_id = $1 AND proposal_id = $2 "
+            "ORDER BY added_seq",
+            row["tenant_id"],
+            proposal_id,
+        )
+        return Appraisal(
+            proposal_id=proposal_id,
+            proposer=row["tenant_id"],
+            round=row["round"],
+            nominees=[n["nominee_id"] for n in nominees],
+            opened_on=on,
+        )
+    assert isinstance(found, Appraisal)
+    return found

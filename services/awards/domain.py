@@ -440,7 +440,7 @@ PROPOSAL_KINDS = ("regular", "thematic", "ad_hoc", "career")
 DOCUMENT_KINDS = ("memo", "achievement_report", "council_minutes", "other")
 # A dossier cannot enter appraisal without these (DOMAIN.md, Proposal's lifecycle).
 REQUIRED_DOCUMENTS = ("memo", "achievement_report", "council_minutes")
-DRAFT, SUBMITTED = "draft", "submitted"
+DRAFT, SUBMITTED, RETURNED = "draft", "submitted", "returned"
 MAX_NOMINEES = 10_000
 MAX_TITLE = 500
 MAX_SUMMARY = 10_000
@@ -516,6 +516,7 @@ class Proposal(Aggregate):
         self.topic = topic
         self.year = year
         self.status = DRAFT
+        self.round = 0  # submissions so far: appraisal round n looks at submission n
         self.nominees: dict[str, list[str]] = {}  # nominee id → [who (person:…, unit:…), award]
         self.flagged: list[str] = []  # nominee ids a rule found fault with
         self.documents: dict[str, str] = {}  # sha256 → kind
@@ -607,6 +608,7 @@ class Proposal(Aggregate):
         if missing:
             raise ProposalIncomplete(f"Thiếu tài liệu: {', '.join(missing)}.", missing=missing)
         self._submitted(
+            round=self.round + 1,
             to_unit=to_unit,
             submitted_on=on,
             due_on=due_on,
@@ -618,6 +620,7 @@ class Proposal(Aggregate):
     @event("ProposalSubmitted")
     def _submitted(
         self,
+        round: int,
         to_unit: str,
         submitted_on: date,
         due_on: date,
@@ -626,13 +629,26 @@ class Proposal(Aggregate):
         nominee_count: int,
     ) -> None:
         self.status = SUBMITTED
+        self.round = round
+
+    def reopen(self, *, round: int, returned: list[str], on: date) -> None:
+        """Its appraisal returned it for correction (round ``round``, these nominees): it is
+        corrected, then submitted again as the next round; every round stays in its history."""
+        if self.status != SUBMITTED or round != self.round:
+            raise ProposalInvalid("Đề nghị không ở vòng thẩm định này.")
+        self._returned(round=round, returned=list(returned), returned_on=on)
+
+    @event("ProposalReturned")
+    def _returned(self, round: int, returned: list[str], returned_on: date) -> None:
+        self.status = RETURNED
 
     def proposed(self) -> list[tuple[str, str]]:
         """(who, award) of each nominee there now."""
         return [(who, award) for who, award in self.nominees.values()]
 
     def check_draft(self) -> None:
-        if self.status != DRAFT:
+        """Changes are made to a draft, or to a proposal returned for correction."""
+        if self.status not in (DRAFT, RETURNED):
             raise ProposalNotDraft()
 
 
@@ -642,4 +658,148 @@ PROPOSAL_EVENTS: Sequence[type] = (
     Proposal.NomineeRemoved,
     Proposal.DocumentAttached,
     Proposal.ProposalSubmitted,
+    Proposal.ProposalReturned,
+)
+
+
+# --- appraisal (thẩm định) ------------------------------------------------------------------------
+
+ACCEPT, RETURN, REJECT = "accept", "return", "reject"
+VERDICTS = (ACCEPT, RETURN, REJECT)
+
+
+class AppraisalInvalid(DomainError):
+    code = "APPRAISAL_INVALID"
+    message_vi = "Ý kiến thẩm định không hợp lệ."
+
+
+class AppraisalClosed(DomainError):
+    code = "APPRAISAL_CLOSED"
+    message_vi = "Vòng thẩm định này đã kết thúc."
+
+
+class AppraisalIncomplete(DomainError):
+    code = "APPRAISAL_INCOMPLETE"
+    message_vi = "Còn người (tập thể) chưa được thẩm định."
+
+
+def appraisal_stream(proposal_id: uuid.UUID, round: int) -> uuid.UUID:
+    return uuid.uuid5(PEOPLE_NAMESPACE, f"appraisal:{proposal_id}:{round}")
+
+
+class Appraisal(Aggregate):
+    """The upper level's appraisal (thẩm định) of one round of a proposal sent to it, in its own
+    log: a verdict on each nominee (accept; return for correction, with reasons; reject, with
+    the rule), then concluded: returned when any was returned, else completed."""
+
+    @staticmethod
+    def create_id(proposal_id: uuid.UUID, round: int, **_: object) -> uuid.UUID:
+        return appraisal_stream(proposal_id, round)
+
+    @event("AppraisalOpened")
+    def __init__(
+        self,
+        proposal_id: uuid.UUID,
+        proposer: str,
+        round: int,
+        nominees: list[str],
+        opened_on: date,
+    ) -> None:
+        self.proposal_id = proposal_id
+        self.proposer = proposer
+        self.round = round
+        self.nominees = list(nominees)
+        self.verdicts: dict[str, str] = {}
+        self.closed = False
+
+    def judge(self, *, nominee_id: str, verdict: str, reason: str, rule: str, on: date) -> None:
+        if self.closed:
+            raise AppraisalClosed()
+        if nominee_id not in self.nominees:
+            raise NomineeMissing(nominee_id[:64])
+        if verdict not in VERDICTS:
+            raise AppraisalInvalid("Ý kiến: accept, return hay reject.", field="verdict")
+        if verdict != ACCEPT and not reason:
+            raise ReasonRequired("Trả lại hay không đồng ý cần nêu lý do.")
+        if len(reason) > MAX_REASON or len(rule) > 64:
+            raise AppraisalInvalid(f"Lý do: tối đa {MAX_REASON} ký tự.", field="reason")
+        self._judged(
+            proposal_id=self.proposal_id,
+            proposer=self.proposer,
+            round=self.round,
+            nominee_id=nominee_id,
+            verdict=verdict,
+            reason=reason,
+            rule=rule,
+            judged_on=on,
+        )
+
+    @event("NomineeAppraised")
+    def _judged(
+        self,
+        proposal_id: uuid.UUID,
+        proposer: str,
+        round: int,
+        nominee_id: str,
+        verdict: str,
+        reason: str,
+        rule: str,
+        judged_on: date,
+    ) -> None:
+        self.verdicts[nominee_id] = verdict
+
+    def conclude(self, *, on: date) -> None:
+        if self.closed:
+            raise AppraisalClosed()
+        waiting = [n for n in self.nominees if n not in self.verdicts]
+        if waiting:
+            raise AppraisalIncomplete(f"({len(waiting)})", waiting=waiting[:20])
+        returned = [n for n in self.nominees if self.verdicts[n] == RETURN]
+        if returned:
+            self._sent_back(
+                proposal_id=self.proposal_id,
+                proposer=self.proposer,
+                round=self.round,
+                returned=returned,
+                concluded_on=on,
+            )
+            return
+        self._completed(
+            proposal_id=self.proposal_id,
+            proposer=self.proposer,
+            round=self.round,
+            accepted=[n for n in self.nominees if self.verdicts[n] == ACCEPT],
+            rejected=[n for n in self.nominees if self.verdicts[n] == REJECT],
+            concluded_on=on,
+        )
+
+    @event("AppraisalReturned")
+    def _sent_back(
+        self,
+        proposal_id: uuid.UUID,
+        proposer: str,
+        round: int,
+        returned: list[str],
+        concluded_on: date,
+    ) -> None:
+        self.closed = True
+
+    @event("AppraisalCompleted")
+    def _completed(
+        self,
+        proposal_id: uuid.UUID,
+        proposer: str,
+        round: int,
+        accepted: list[str],
+        rejected: list[str],
+        concluded_on: date,
+    ) -> None:
+        self.closed = True
+
+
+APPRAISAL_EVENTS: Sequence[type] = (
+    Appraisal.AppraisalOpened,
+    Appraisal.NomineeAppraised,
+    Appraisal.AppraisalReturned,
+    Appraisal.AppraisalCompleted,
 )

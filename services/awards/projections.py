@@ -20,10 +20,12 @@ import asyncpg
 import orjson
 
 from services.awards.domain import (
+    APPRAISAL_EVENTS,
     LOCAL_RULE_EVENTS,
     PERSON_EVENTS,
     PROPOSAL_EVENTS,
     REFERENCE_EVENTS,
+    Appraisal,
     BaseSalaryValue,
     CalendarDay,
     LocalRule,
@@ -45,6 +47,7 @@ TABLES = (
     "proposals",
     "proposal_nominees",
     "proposal_documents",
+    "appraisals",
 )
 
 
@@ -57,6 +60,7 @@ def build_registry() -> EventRegistry:
     registry.register(CalendarDay, *REFERENCE_EVENTS[1:])
     registry.register(LocalRule, *LOCAL_RULE_EVENTS)
     registry.register(Proposal, *PROPOSAL_EVENTS)
+    registry.register(Appraisal, *APPRAISAL_EVENTS)
     return registry
 
 
@@ -330,12 +334,19 @@ async def _submitted(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) 
         conn,
         stored,
         ", status = 'submitted', to_unit = $4, submitted_on = $5, due_on = $6, "
-        "concurrence = $7, rule_set_version = $8, shared = true",
+        "concurrence = $7, rule_set_version = $8, shared = true, round = $9, appraisal = NULL",
         e.to_unit,
         e.submitted_on,
         e.due_on,
         e.concurrence,
         e.rule_set_version,
+        e.round,
+    )
+    await conn.execute(  # a new round is judged anew
+        "UPDATE proposal_nominees SET verdict = NULL, verdict_reason = NULL, verdict_rule = NULL "
+        "WHERE tenant_id = $1 AND proposal_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
     )
     for table in ("proposal_nominees", "proposal_documents"):
         await conn.execute(
@@ -343,6 +354,77 @@ async def _submitted(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) 
             stored.tenant_id,
             stored.stream_id,
         )
+
+
+async def _returned(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await _proposal_version(conn, stored, ", status = 'returned'")
+
+
+async def _appraisal_opened(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "INSERT INTO appraisals (tenant_id, proposal_id, round, proposer, status, nominee_count, "
+        "opened_on, version) VALUES ($1, $2, $3, $4, 'open', $5, $6, $7)",
+        stored.tenant_id,
+        e.proposal_id,
+        e.round,
+        e.proposer,
+        len(e.nominees),
+        e.opened_on,
+        stored.stream_version,
+    )
+    await _outcome(conn, e, "open")
+
+
+async def _outcome(conn, e: Any, appraisal: str) -> None:
+    """The round's outcome, on the proposer's own row (a row of another unit: the runner's)."""
+    await conn.execute(
+        "UPDATE proposals SET appraisal = $3 WHERE tenant_id = $1 AND proposal_id = $2 "
+        "AND round = $4",
+        e.proposer,
+        e.proposal_id,
+        appraisal,
+        e.round,
+    )
+
+
+async def _nominee_appraised(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    judged = await conn.fetchval(
+        "UPDATE proposal_nominees SET verdict = $4, verdict_reason = $5, verdict_rule = $6 "
+        "WHERE tenant_id = $1 AND proposal_id = $2 AND nominee_id = $3 "
+        "RETURNING (SELECT count(*) FROM proposal_nominees n WHERE n.tenant_id = $1 "
+        "AND n.proposal_id = $2 AND n.verdict IS NOT NULL AND n.nominee_id <> $3)",
+        e.proposer,
+        e.proposal_id,
+        e.nominee_id,
+        e.verdict,
+        e.reason,
+        e.rule or None,
+    )
+    await conn.execute(
+        "UPDATE appraisals SET judged_count = $4, version = $5 "
+        "WHERE tenant_id = $1 AND proposal_id = $2 AND round = $3",
+        stored.tenant_id,
+        e.proposal_id,
+        e.round,
+        (judged or 0) + 1,
+        stored.stream_version,
+    )
+
+
+async def _appraisal_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    outcome = "returned" if stored.event_type == "AppraisalReturned" else "completed"
+    await conn.execute(
+        "UPDATE appraisals SET status = $4, returned = $5::jsonb, concluded_on = $6, version = $7 "
+        "WHERE tenant_id = $1 AND proposal_id = $2 AND round = $3",
+        stored.tenant_id,
+        e.proposal_id,
+        e.round,
+        outcome,
+        _json(getattr(e, "returned", [])),
+        e.concluded_on,
+        stored.stream_version,
+    )
+    await _outcome(conn, e, outcome)
 
 
 _HANDLERS = {
@@ -360,6 +442,11 @@ _HANDLERS = {
     "NomineeRemoved": _nominee_removed,
     "DocumentAttached": _attached,
     "ProposalSubmitted": _submitted,
+    "ProposalReturned": _returned,
+    "AppraisalOpened": _appraisal_opened,
+    "NomineeAppraised": _nominee_appraised,
+    "AppraisalReturned": _appraisal_concluded,
+    "AppraisalCompleted": _appraisal_concluded,
 }
 
 

@@ -16,7 +16,11 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from services.awards.commands_proposals import ProposalCommands, proposal_commands_of
+from services.awards.commands_proposals import (
+    ProposalCommands,
+    appraisal_commands_of,
+    proposal_commands_of,
+)
 from services.awards.schema import _COLUMNS as PERSON_COLUMNS
 from services.awards.schema import Person, client_uuid, person_of
 from shared import access
@@ -39,7 +43,12 @@ from shared.pages import (
 MAX_PAGE = 500
 _PROPOSAL_COLUMNS = (
     "tenant_id, proposal_id, title, kind, topic, year, status, drafted_on, to_unit, "
-    "submitted_on, due_on, concurrence, rule_set_version, nominee_count, flagged_count, version"
+    "submitted_on, due_on, concurrence, rule_set_version, nominee_count, flagged_count, round, "
+    "appraisal, version"
+)
+_NOMINEE_COLUMNS = (
+    "nominee_id, subject, person_id, unit_id, award, summary, basis::text AS basis, "
+    "findings::text AS findings, verdict, verdict_reason, verdict_rule"
 )
 
 
@@ -55,6 +64,25 @@ class ProposalKind(Enum):
 class NomineeSubject(Enum):
     PERSON = "person"
     COLLECTIVE = "collective"
+
+
+@strawberry.enum(description="Ý kiến thẩm định: đồng ý, trả lại để sửa, không đồng ý.")
+class Verdict(Enum):
+    ACCEPT = "accept"
+    RETURN = "return"
+    REJECT = "reject"
+
+
+@strawberry.type(description="Một vòng thẩm định của đề nghị.")
+class AppraisalRound:
+    round: int
+    unit_id: strawberry.ID = strawberry.field(description="Đơn vị thẩm định.")
+    status: str = strawberry.field(description="open, returned, completed.")
+    nominee_count: int
+    judged_count: int
+    returned: list[strawberry.ID]
+    opened_on: date
+    concluded_on: date | None
 
 
 @strawberry.type(description="Một quy định chưa được đáp ứng: mã, phiên bản bộ quy định, căn cứ.")
@@ -76,6 +104,9 @@ class Nominee:
     findings: list[Finding] = strawberry.field(
         description="Quy định chưa đáp ứng; còn thì chưa gửi được."
     )
+    verdict: Verdict | None = strawberry.field(description="Ý kiến thẩm định vòng hiện tại.")
+    verdict_reason: str | None
+    verdict_rule: str | None
     person_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field(description="Tên danh hiệu, hình thức.")
@@ -123,7 +154,34 @@ class Proposal:
     rule_set_version: str | None
     nominee_count: int
     flagged_count: int = strawberry.field(description="Số người (tập thể) chưa đúng quy định.")
+    round: int = strawberry.field(description="Số lần đã gửi (vòng thẩm định hiện tại).")
+    appraisal: str | None = strawberry.field(
+        description="Kết quả thẩm định vòng hiện tại: open, returned, completed."
+    )
     version: int
+
+    @strawberry.field(description="Các vòng thẩm định, từ vòng đầu.")
+    async def appraisals(self, info: Info) -> list[AppraisalRound]:
+        rows = await _read(
+            info,
+            "SELECT tenant_id, round, status, nominee_count, judged_count, returned::text AS "
+            "returned, opened_on, concluded_on FROM appraisals WHERE proposal_id = $1 "
+            "ORDER BY round",
+            uuid.UUID(str(self.id)),
+        )
+        return [
+            AppraisalRound(
+                round=r["round"],
+                unit_id=strawberry.ID(r["tenant_id"]),
+                status=r["status"],
+                nominee_count=r["nominee_count"],
+                judged_count=r["judged_count"],
+                returned=[strawberry.ID(n) for n in orjson.loads(r["returned"])],
+                opened_on=r["opened_on"],
+                concluded_on=r["concluded_on"],
+            )
+            for r in rows
+        ]
 
     @strawberry.field(description="Đã quá hạn thẩm định.")
     def overdue(self) -> bool:
@@ -135,8 +193,7 @@ class Proposal:
         position = typed_position(after, ("bigint",))
         rows = await _read(
             info,
-            "SELECT nominee_id, subject, person_id, unit_id, award, summary, basis::text AS basis, "
-            "findings::text AS findings, added_seq FROM proposal_nominees "
+            f"SELECT {_NOMINEE_COLUMNS}, added_seq FROM proposal_nominees "
             "WHERE tenant_id = $1 AND proposal_id = $2 "
             f"AND {past_cursor('added_seq', ('bigint',), 3, given=position is not None)} "
             "ORDER BY added_seq LIMIT $4",
@@ -183,6 +240,8 @@ def proposal_of(row: Any) -> Proposal:
         rule_set_version=row["rule_set_version"],
         nominee_count=row["nominee_count"],
         flagged_count=row["flagged_count"],
+        round=row["round"],
+        appraisal=row["appraisal"],
         version=row["version"],
     )
 
@@ -196,6 +255,9 @@ def _nominee(row: Any) -> Nominee:
         summary=row["summary"],
         basis=orjson.loads(row["basis"]),
         findings=[Finding(**f) for f in orjson.loads(row["findings"])],
+        verdict=Verdict(row["verdict"]) if row["verdict"] else None,
+        verdict_reason=row["verdict_reason"],
+        verdict_rule=row["verdict_rule"],
         person_id=uuid.UUID(row["person_id"]) if row["person_id"] else None,
     )
 
@@ -343,8 +405,7 @@ class ProposalMutation:
         )
         rows = await _read(
             info,
-            "SELECT nominee_id, subject, person_id, unit_id, award, summary, basis::text AS basis, "
-            "findings::text AS findings FROM proposal_nominees WHERE proposal_id = $1 "
+            f"SELECT {_NOMINEE_COLUMNS} FROM proposal_nominees WHERE proposal_id = $1 "
             "AND nominee_id = $2",
             pid,
             nominee_id,
@@ -375,4 +436,49 @@ class ProposalMutation:
             concurrence=concurrence,
             idempotency_key=idempotency_key_of(info),
         )
+        return await _proposal(info, pid)
+
+
+@strawberry.type
+class AppraisalMutation:
+    @strawberry.mutation(
+        description="Thẩm định một người (tập thể) của đề nghị gửi lên đơn vị mình: đồng ý, trả "
+        "lại để sửa (nêu lý do), hay không đồng ý (nêu lý do, mã quy định nếu có)."
+    )
+    async def appraise_nominee(
+        self,
+        info: Info,
+        proposal_id: strawberry.ID,
+        nominee_id: strawberry.ID,
+        verdict: Verdict,
+        reason: str = "",
+        rule: str = "",
+    ) -> Proposal:
+        pid = client_uuid(proposal_id)
+        await appraisal_commands_of(info.context["runtime"]).judge(
+            principal_of(info),
+            pid,
+            str(nominee_id)[:64],
+            verdict=verdict.value,
+            reason=reason,
+            rule=rule,
+            idempotency_key=idempotency_key_of(info),
+        )
+        return await _proposal(info, pid)
+
+    @strawberry.mutation(
+        description="Kết thúc vòng thẩm định: trả lại đề nghị nếu có người bị trả lại, không thì "
+        "hoàn tất (người được đồng ý chuyển Hội đồng)."
+    )
+    async def conclude_appraisal(self, info: Info, proposal_id: strawberry.ID) -> Proposal:
+        pid = client_uuid(proposal_id)
+        await appraisal_commands_of(info.context["runtime"]).conclude(principal_of(info), pid)
+        return await _proposal(info, pid)
+
+    @strawberry.mutation(
+        description="Nhận lại đề nghị bị trả lại để sửa; sửa xong thì gửi lại (vòng sau)."
+    )
+    async def take_back_proposal(self, info: Info, proposal_id: strawberry.ID) -> Proposal:
+        pid = client_uuid(proposal_id)
+        await appraisal_commands_of(info.context["runtime"]).take_back(principal_of(info), pid)
         return await _proposal(info, pid)

@@ -30,7 +30,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from services.awards.schema import AwardsMutation, AwardsQuery
-from services.awards.schema_proposals import ProposalMutation, ProposalQuery
+from services.awards.schema_proposals import AppraisalMutation, ProposalMutation, ProposalQuery
 from services.awards.schema_reference import ReferenceMutation, ReferenceQuery
 from services.campaign.schema import CampaignMutation, CampaignQuery
 from services.campaign.schema_records import RecordsMutation, RecordsQuery
@@ -233,5 +233,6 @@ Mutation = merge_types(
         AwardsMutation,
         ReferenceMutation,
         ProposalMutation,
+        AppraisalMutation,
     ),
 )

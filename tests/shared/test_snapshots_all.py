@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate
 
 import services
 from services.awards.domain import (
+    Appraisal,
     BaseSalaryValue,
     CalendarDay,
     LocalRule,
@@ -379,6 +380,45 @@ def _proposal_life() -> list[Step]:
     ]
 
 
+def _appraisal_lives() -> list[list[Step]]:
+    proposal = uuid.UUID("d21439a2-c6bd-4c99-912e-99638368f5be")
+
+    def opened(round_: int) -> Step:
+        return lambda _: Appraisal(
+            proposal_id=proposal,
+            proposer="nb-cs-xi-mang-td",
+            round=round_,
+            nominees=["n1", "n2"],
+            opened_on=date(2025, 11, 12),
+        )
+
+    returned = [
+        opened(1),
+        lambda a: a.judge(
+            nominee_id="n1", verdict="accept", reason="", rule="", on=date(2025, 11, 13)
+        ),
+        lambda a: a.judge(
+            nominee_id="n2",
+            verdict="return",
+            reason="Bổ sung",
+            rule="BANG_KHEN_CONSECUTIVE",
+            on=date(2025, 11, 13),
+        ),
+        lambda a: a.conclude(on=date(2025, 11, 14)),
+    ]
+    completed = [
+        opened(2),
+        lambda a: a.judge(
+            nominee_id="n1", verdict="accept", reason="", rule="", on=date(2025, 12, 1)
+        ),
+        lambda a: a.judge(
+            nominee_id="n2", verdict="reject", reason="Không đủ", rule="", on=date(2025, 12, 1)
+        ),
+        lambda a: a.conclude(on=date(2025, 12, 2)),
+    ]
+    return [returned, completed]
+
+
 def _unit_register(unit_id: str, **extra: Any) -> Step:
     fields = {
         "name": "Công đoàn Công ty Cổ phần Du lịch Tràng An",
@@ -416,7 +456,15 @@ LIVES: dict[type, list[list[Step]]] = {
     Initiative: [_initiative_life()],
     Person: _person_lives(),
     **_reference_lives(),
-    Proposal: [_proposal_life(), _proposal_life()[:2]],  # the second stays a flagged draft
+    Proposal: [
+        _proposal_life(),
+        _proposal_life()[:2],  # stays a flagged draft
+        [  # sent without the flagged nominee, then returned for correction
+            *(step for n, step in enumerate(_proposal_life()) if n not in (1, 3)),
+            lambda p: p.reopen(round=1, returned=["x"], on=date(2025, 11, 20)),
+        ],
+    ],
+    Appraisal: _appraisal_lives(),
     Unit: _unit_lives(),
 }
 

@@ -1,0 +1,150 @@
+"""Appraisal (issue 14, point 9), through GraphQL: the direct upper level judges each nominee of
+a proposal sent to it (accept, return for correction with reasons, reject), concludes the round;
+a returned proposal is taken back, corrected and sent again, every round kept. Only the direct
+upper level appraises; anyone else finds no such proposal."""
+
+from __future__ import annotations
+
+from tests.awards.test_people_graphql import register
+from tests.awards.test_proposals import ADD, PDF, SUBMIT, draft, upload
+from tests.registry.test_graphql import code_of, gql
+
+JUDGE = """mutation($id: ID!, $nominee: ID!, $verdict: Verdict!, $reason: String! = "",
+  $rule: String! = "") {
+  appraiseNominee(proposalId: $id, nomineeId: $nominee, verdict: $verdict, reason: $reason,
+    rule: $rule) { appraisal round } }"""
+CONCLUDE = "mutation($id: ID!) { concludeAppraisal(proposalId: $id) { appraisal round } }"
+TAKE_BACK = "mutation($id: ID!) { takeBackProposal(proposalId: $id) { status round } }"
+REMOVE = """mutation($id: ID!, $nominee: ID!) { removeNominee(proposalId: $id, nomineeId: $nominee) {
+  nomineeCount } }"""
+READ = """query($id: ID!) { proposal(id: $id) { status round appraisal
+  appraisals { round unitId status judgedCount returned concludedOn }
+  nominees(first: 10) { edges { node { id award verdict verdictReason verdictRule } } } } }"""
+
+
+async def sent_proposal(client, tokens, tree):
+    """cs1's proposal of a person (Lao động tiên tiến) and of itself (Bằng khen TLĐ), sent."""
+    an = await register(client, tokens, tree.cs1)
+    pid = await draft(client, tokens, tree.cs1)
+    nominees = []
+    for nominee in (
+        {"subject": "PERSON", "personId": an["id"], "award": "lao_dong_tien_tien"},
+        {"subject": "COLLECTIVE", "unitId": tree.cs1, "award": "bang_khen_tld"},
+    ):
+        body = await gql(client, tokens, tree.cs1, ["officer"], ADD, id=pid, input=nominee)
+        nominees.append(body["data"]["addNominee"]["id"])
+    for kind in ("memo", "achievement_report", "council_minutes"):
+        assert (
+            await upload(client, tokens, tree.cs1, pid, kind, PDF + kind.encode())
+        ).status_code == 200
+    sent = await gql(client, tokens, tree.cs1, ["officer"], SUBMIT, id=pid)
+    assert sent["data"]["submitProposal"]["status"] == "submitted", sent
+    return pid, nominees, an
+
+
+async def judge(client, tokens, unit, pid, nominee, verdict, **extra):
+    return await gql(
+        client, tokens, unit, ["officer"], JUDGE, id=pid, nominee=nominee, verdict=verdict, **extra
+    )
+
+
+async def test_only_the_direct_upper_level_appraises(client, tokens, tree):
+    pid, (person, _), _ = await sent_proposal(client, tokens, tree)
+    for unit in (tree.prov1, tree.upper2, tree.cs1):
+        refused = await judge(client, tokens, unit, pid, person, "ACCEPT")
+        assert code_of(refused) == "NOT_FOUND"
+    no_reason = await judge(client, tokens, tree.upper1, pid, person, "RETURN")
+    assert code_of(no_reason) == "REASON_REQUIRED"
+    stranger = await judge(client, tokens, tree.upper1, pid, "no-such-nominee", "ACCEPT")
+    assert code_of(stranger) == "NOMINEE_NOT_FOUND"
+    first = await judge(client, tokens, tree.upper1, pid, person, "ACCEPT")
+    assert first["data"]["appraiseNominee"] == {"appraisal": "open", "round": 1}
+    early = await gql(client, tokens, tree.upper1, ["officer"], CONCLUDE, id=pid)
+    assert code_of(early) == "APPRAISAL_INCOMPLETE"
+
+
+async def test_a_returned_proposal_is_corrected_and_sent_again_every_round_kept(
+    client, tokens, tree
+):
+    pid, (person, collective), _ = await sent_proposal(client, tokens, tree)
+    await judge(client, tokens, tree.upper1, pid, person, "ACCEPT")
+    await judge(
+        client,
+        tokens,
+        tree.upper1,
+        pid,
+        collective,
+        "RETURN",
+        reason="Bổ sung báo cáo thành tích năm 2024",
+        rule="BANG_KHEN_CONSECUTIVE",
+    )
+    body = await gql(client, tokens, tree.upper1, ["officer"], CONCLUDE, id=pid)
+    assert body["data"]["concludeAppraisal"]["appraisal"] == "returned"
+
+    seen = (await gql(client, tokens, tree.cs1, ["officer"], READ, id=pid))["data"]["proposal"]
+    verdicts = {e["node"]["id"]: e["node"] for e in seen["nominees"]["edges"]}
+    assert verdicts[collective]["verdict"] == "RETURN"
+    assert verdicts[collective]["verdictReason"] == "Bổ sung báo cáo thành tích năm 2024"
+    assert verdicts[person]["verdict"] == "ACCEPT"
+    assert seen["appraisals"][0]["returned"] == [collective]
+
+    late = await judge(client, tokens, tree.upper1, pid, person, "REJECT", reason="x")
+    assert code_of(late) == "APPRAISAL_CLOSED"
+    taken = await gql(client, tokens, tree.cs1, ["officer"], TAKE_BACK, id=pid)
+    assert taken["data"]["takeBackProposal"] == {"status": "returned", "round": 1}
+    again = await gql(client, tokens, tree.cs1, ["officer"], TAKE_BACK, id=pid)
+    assert code_of(again) == "PROPOSAL_INVALID"
+
+    await gql(client, tokens, tree.cs1, ["officer"], REMOVE, id=pid, nominee=collective)
+    corrected = await gql(
+        client,
+        tokens,
+        tree.cs1,
+        ["officer"],
+        ADD,
+        id=pid,
+        input={
+            "subject": "COLLECTIVE",
+            "unitId": tree.cs1,
+            "award": "bang_khen_tld",
+            "summary": "Đã bổ sung báo cáo thành tích",
+        },
+    )
+    collective = corrected["data"]["addNominee"]["id"]
+    resent = await gql(client, tokens, tree.cs1, ["officer"], SUBMIT, id=pid)
+    assert resent["data"]["submitProposal"]["status"] == "submitted"
+
+    for nominee in (person, collective):
+        await judge(client, tokens, tree.upper1, pid, nominee, "ACCEPT")
+    done = await gql(client, tokens, tree.upper1, ["officer"], CONCLUDE, id=pid)
+    assert done["data"]["concludeAppraisal"] == {"appraisal": "completed", "round": 2}
+    final = (await gql(client, tokens, tree.upper1, ["officer"], READ, id=pid))["data"]["proposal"]
+    assert [(a["round"], a["status"], a["unitId"]) for a in final["appraisals"]] == [
+        (1, "returned", tree.upper1),
+        (2, "completed", tree.upper1),
+    ]
+    assert {e["node"]["verdict"] for e in final["nominees"]["edges"]} == {"ACCEPT"}
+    aside = await gql(client, tokens, tree.upper2, ["officer"], READ, id=pid)
+    assert aside["data"]["proposal"] is None
+
+
+async def test_a_rejected_nominee_stops_at_appraisal(client, tokens, tree):
+    pid, (person, collective), _ = await sent_proposal(client, tokens, tree)
+    await judge(client, tokens, tree.upper1, pid, person, "ACCEPT")
+    await judge(
+        client,
+        tokens,
+        tree.upper1,
+        pid,
+        collective,
+        "REJECT",
+        reason="Không đủ tiêu chuẩn",
+        rule="COMPETENCE",
+    )
+    done = await gql(client, tokens, tree.upper1, ["officer"], CONCLUDE, id=pid)
+    assert done["data"]["concludeAppraisal"]["appraisal"] == "completed"
+    seen = (await gql(client, tokens, tree.cs1, ["officer"], READ, id=pid))["data"]["proposal"]
+    rejected = [e["node"] for e in seen["nominees"]["edges"] if e["node"]["verdict"] == "REJECT"]
+    assert [(n["id"], n["verdictRule"]) for n in rejected] == [(collective, "COMPETENCE")]
+    refused = await gql(client, tokens, tree.cs1, ["officer"], TAKE_BACK, id=pid)
+    assert code_of(refused) == "PROPOSAL_INVALID"
