@@ -803,3 +803,235 @@ APPRAISAL_EVENTS: Sequence[type] = (
     Appraisal.AppraisalReturned,
     Appraisal.AppraisalCompleted,
 )
+
+
+# --- the council (Hội đồng Thi đua - Khen thưởng) ---------------------------------------------
+
+OPEN_BALLOT, SECRET_BALLOT = "open", "secret"
+CHOICES = ("yes", "no", "abstain")
+MAX_MEMBERS = 100
+MAX_ITEMS = 10_000
+
+
+class CouncilInvalid(DomainError):
+    code = "COUNCIL_INVALID"
+    message_vi = "Phiên họp Hội đồng không hợp lệ."
+
+
+class NotACouncilMember(DomainError):
+    code = "NOT_A_COUNCIL_MEMBER"
+    message_vi = "Người này không là thành viên Hội đồng của phiên họp."
+
+
+class Recused(DomainError):
+    code = "COUNCIL_RECUSED"
+    message_vi = "Thành viên phải tránh biểu quyết: là người được đề nghị, hay cùng đơn vị."
+
+
+class AlreadyVoted(DomainError):
+    code = "ALREADY_VOTED"
+    message_vi = "Thành viên đã biểu quyết mục này."
+
+
+class CouncilClosed(DomainError):
+    code = "COUNCIL_CLOSED"
+    message_vi = "Phiên họp đã kết thúc."
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A council member: the subject their token carries, and the person and unit they are,
+    which decide their recusals."""
+
+    subject: str
+    person_id: str = ""
+    unit_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CouncilItem:
+    """A nominee the council votes on (accepted by the appraisal)."""
+
+    item_id: str
+    proposal_id: str
+    proposer: str
+    nominee_id: str
+    who: str  # person:<id>, unit:<id>
+    unit_of: str  # the unit the nominee belongs to (a person's, or the collective itself)
+    award: str
+
+
+def recused_from(members: Sequence[Member], item: CouncilItem) -> list[str]:
+    """Who may not vote on ``item``: the nominee, and any member of the nominee's unit."""
+    return [
+        m.subject
+        for m in members
+        if (m.person_id and item.who == f"person:{m.person_id}")
+        or (m.unit_id and m.unit_id == item.unit_of)
+    ]
+
+
+class CouncilSession(Aggregate):
+    """A session of the unit's council: its members and quorum, an open or a secret ballot, the
+    nominees it votes on; each member's vote recorded (on a secret ballot, that they voted, never
+    how: the choices go to the ballot box, counted when the session concludes)."""
+
+    @event("CouncilConvened")
+    def __init__(
+        self,
+        unit_id: str,
+        title: str,
+        meets_on: date,
+        ballot: str,
+        quorum: int,
+        members: list[dict[str, str]],
+        items: list[dict[str, object]],
+    ) -> None:
+        self.unit_id = unit_id
+        self.meets_on = meets_on
+        self.ballot = ballot
+        self.quorum = quorum
+        self.members = [str(m["subject"]) for m in members]
+        self.recused: dict[str, list[str]] = {
+            str(i["item_id"]): list(i["recused"])
+            for i in items  # type: ignore[call-overload]
+        }
+        self.voted: dict[str, list[str]] = {str(i["item_id"]): [] for i in items}
+        # An open ballot's counts (a secret ballot's are in the ballot box, outside the log).
+        self.open_tally: dict[str, dict[str, int]] = {}
+        self.closed = False
+
+    @classmethod
+    def convene(
+        cls,
+        *,
+        unit_id: str,
+        title: str,
+        meets_on: date,
+        ballot: str,
+        quorum: int,
+        members: Sequence[Member],
+        items: Sequence[CouncilItem],
+    ) -> CouncilSession:
+        if not title or len(title) > MAX_TITLE:
+            raise CouncilInvalid(f"Tên phiên họp: 1–{MAX_TITLE} ký tự.", field="title")
+        if ballot not in (OPEN_BALLOT, SECRET_BALLOT):
+            raise CouncilInvalid("Biểu quyết công khai (open) hay bỏ phiếu kín (secret).")
+        subjects = [m.subject for m in members]
+        if not members or len(members) > MAX_MEMBERS or len(set(subjects)) != len(subjects):
+            raise CouncilInvalid(
+                f"Thành viên: 1–{MAX_MEMBERS} người, không trùng.", field="members"
+            )
+        if any(not s or len(s) > 200 for s in subjects):
+            raise CouncilInvalid("Mỗi thành viên cần định danh (subject).", field="members")
+        if not 1 <= quorum <= len(members):
+            raise CouncilInvalid("Số tối thiểu có mặt: từ 1 đến số thành viên.", field="quorum")
+        if not items or len(items) > MAX_ITEMS:
+            raise CouncilInvalid("Cần ít nhất một người (tập thể) để biểu quyết.", field="items")
+        return cls(
+            unit_id=unit_id,
+            title=title,
+            meets_on=meets_on,
+            ballot=ballot,
+            quorum=quorum,
+            members=[
+                {"subject": m.subject, "person_id": m.person_id, "unit_id": m.unit_id}
+                for m in members
+            ],
+            items=[
+                {
+                    "item_id": i.item_id,
+                    "proposal_id": i.proposal_id,
+                    "proposer": i.proposer,
+                    "nominee_id": i.nominee_id,
+                    "who": i.who,
+                    "unit_of": i.unit_of,
+                    "award": i.award,
+                    "recused": recused_from(members, i),
+                }
+                for i in items
+            ],
+        )
+
+    def check_vote(self, voter: str, item_id: str, choice: str) -> None:
+        if self.closed:
+            raise CouncilClosed()
+        if voter not in self.members:
+            raise NotACouncilMember()
+        if item_id not in self.voted:
+            raise NomineeMissing(item_id[:64])
+        if choice not in CHOICES:
+            raise CouncilInvalid("Biểu quyết: yes, no hay abstain.", field="choice")
+        if voter in self.recused[item_id]:
+            raise Recused()
+        if voter in self.voted[item_id]:
+            raise AlreadyVoted()
+
+    def vote(self, *, voter: str, item_id: str, choice: str) -> None:
+        """On an open ballot: who voted how."""
+        self.check_vote(voter, item_id, choice)
+        if self.ballot != OPEN_BALLOT:
+            raise CouncilInvalid("Phiên bỏ phiếu kín: phiếu vào hòm phiếu.")
+        self._voted(item_id=item_id, voter=voter, choice=choice)
+
+    @event("VoteCast")
+    def _voted(self, item_id: str, voter: str, choice: str) -> None:
+        self.voted[item_id].append(voter)
+        counts = self.open_tally.setdefault(item_id, {})
+        counts[choice] = counts.get(choice, 0) + 1
+
+    def cast_ballot(self, *, voter: str, item_id: str, choice: str) -> None:
+        """On a secret ballot: that ``voter`` voted on ``item_id``; the choice is not in the
+        event (the command puts it in the ballot box, without the voter)."""
+        self.check_vote(voter, item_id, choice)
+        if self.ballot != SECRET_BALLOT:
+            raise CouncilInvalid("Phiên biểu quyết công khai: ghi rõ lựa chọn.")
+        self._ballot_cast(item_id=item_id, voter=voter)
+
+    @event("BallotCast")
+    def _ballot_cast(self, item_id: str, voter: str) -> None:
+        self.voted[item_id].append(voter)
+
+    def conclude(
+        self, *, tally: dict[str, dict[str, int]], more_than_percent: int, on: date
+    ) -> None:
+        """The session's results, item by item: ``tally`` (yes, no, abstain) counted from the
+        votes or the ballot box. An item passes when enough members voted (the quorum) and its
+        yes votes are more than ``more_than_percent`` of the members not recused from it."""
+        if self.closed:
+            raise CouncilClosed()
+        results = []
+        for item_id, voters in self.voted.items():
+            counts = tally.get(item_id, {})
+            eligible = len(self.members) - len(self.recused[item_id])
+            yes = int(counts.get("yes", 0))
+            if sum(int(v) for v in counts.values()) != len(voters):
+                raise CouncilInvalid("Số phiếu không khớp số người đã bỏ phiếu.")
+            passed = (
+                len(voters) >= min(self.quorum, eligible)
+                and yes * 100 > more_than_percent * eligible
+            )
+            results.append(
+                {
+                    "item_id": item_id,
+                    "yes": yes,
+                    "no": int(counts.get("no", 0)),
+                    "abstain": int(counts.get("abstain", 0)),
+                    "voters": len(voters),
+                    "eligible": eligible,
+                    "passed": passed,
+                }
+            )
+        self._concluded(results=results, concluded_on=on)
+
+    @event("CouncilConcluded")
+    def _concluded(self, results: list[dict[str, object]], concluded_on: date) -> None:
+        self.closed = True
+
+
+COUNCIL_EVENTS: Sequence[type] = (
+    CouncilSession.CouncilConvened,
+    CouncilSession.VoteCast,
+    CouncilSession.BallotCast,
+    CouncilSession.CouncilConcluded,
+)

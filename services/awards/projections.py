@@ -21,6 +21,7 @@ import orjson
 
 from services.awards.domain import (
     APPRAISAL_EVENTS,
+    COUNCIL_EVENTS,
     LOCAL_RULE_EVENTS,
     PERSON_EVENTS,
     PROPOSAL_EVENTS,
@@ -28,6 +29,7 @@ from services.awards.domain import (
     Appraisal,
     BaseSalaryValue,
     CalendarDay,
+    CouncilSession,
     LocalRule,
     Person,
     Proposal,
@@ -48,6 +50,9 @@ TABLES = (
     "proposal_nominees",
     "proposal_documents",
     "appraisals",
+    "council_sessions",
+    "council_items",
+    "council_votes",
 )
 
 
@@ -61,6 +66,7 @@ def build_registry() -> EventRegistry:
     registry.register(LocalRule, *LOCAL_RULE_EVENTS)
     registry.register(Proposal, *PROPOSAL_EVENTS)
     registry.register(Appraisal, *APPRAISAL_EVENTS)
+    registry.register(CouncilSession, *COUNCIL_EVENTS)
     return registry
 
 
@@ -427,6 +433,96 @@ async def _appraisal_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any
     await _outcome(conn, e, outcome)
 
 
+async def _convened(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "INSERT INTO council_sessions (tenant_id, session_id, title, meets_on, ballot, quorum, "
+        "members, status, version) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'open', $8)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.title,
+        e.meets_on,
+        e.ballot,
+        e.quorum,
+        _json(e.members),
+        stored.stream_version,
+    )
+    await conn.executemany(
+        "INSERT INTO council_items (tenant_id, session_id, item_id, proposal_id, proposer, "
+        "nominee_id, who, unit_of, award, recused, position) "
+        "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10::jsonb, $11)",
+        [
+            (
+                stored.tenant_id,
+                stored.stream_id,
+                i["item_id"],
+                i["proposal_id"],
+                i["proposer"],
+                i["nominee_id"],
+                i["who"],
+                i["unit_of"],
+                i["award"],
+                _json(i["recused"]),
+                n,
+            )
+            for n, i in enumerate(e.items)
+        ],
+    )
+
+
+async def _vote(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """Who voted (an open ballot: and how)."""
+    await conn.execute(
+        "INSERT INTO council_votes (tenant_id, session_id, item_id, voter, choice) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.item_id,
+        e.voter,
+        getattr(e, "choice", None),
+    )
+    await conn.execute(
+        "UPDATE council_items SET voters = voters + 1 WHERE tenant_id = $1 AND session_id = $2 "
+        "AND item_id = $3",
+        stored.tenant_id,
+        stored.stream_id,
+        e.item_id,
+    )
+    await conn.execute(
+        "UPDATE council_sessions SET version = $3 WHERE tenant_id = $1 AND session_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        stored.stream_version,
+    )
+
+
+async def _council_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.executemany(
+        "UPDATE council_items SET yes = $4, no = $5, abstain = $6, eligible = $7, passed = $8 "
+        "WHERE tenant_id = $1 AND session_id = $2 AND item_id = $3",
+        [
+            (
+                stored.tenant_id,
+                stored.stream_id,
+                r["item_id"],
+                r["yes"],
+                r["no"],
+                r["abstain"],
+                r["eligible"],
+                r["passed"],
+            )
+            for r in e.results
+        ],
+    )
+    await conn.execute(
+        "UPDATE council_sessions SET status = 'concluded', concluded_on = $3, version = $4 "
+        "WHERE tenant_id = $1 AND session_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.concluded_on,
+        stored.stream_version,
+    )
+
+
 _HANDLERS = {
     "PersonRegistered": _registered,
     "PersonAmended": _amended,
@@ -447,6 +543,10 @@ _HANDLERS = {
     "NomineeAppraised": _nominee_appraised,
     "AppraisalReturned": _appraisal_concluded,
     "AppraisalCompleted": _appraisal_concluded,
+    "CouncilConvened": _convened,
+    "VoteCast": _vote,
+    "BallotCast": _vote,
+    "CouncilConcluded": _council_concluded,
 }
 
 

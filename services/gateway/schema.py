@@ -30,6 +30,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from services.awards.schema import AwardsMutation, AwardsQuery
+from services.awards.schema_council import CouncilMutation, CouncilQuery
 from services.awards.schema_proposals import AppraisalMutation, ProposalMutation, ProposalQuery
 from services.awards.schema_reference import ReferenceMutation, ReferenceQuery
 from services.campaign.schema import CampaignMutation, CampaignQuery
@@ -219,6 +220,7 @@ Query = merge_types(
         AwardsQuery,
         ReferenceQuery,
         ProposalQuery,
+        CouncilQuery,
         AuditQuery,
         ProjectionsQuery,
     ),
@@ -234,5 +236,6 @@ Mutation = merge_types(
         ReferenceMutation,
         ProposalMutation,
         AppraisalMutation,
+        CouncilMutation,
     ),
 )

@@ -5,7 +5,9 @@ upper level appraises; anyone else finds no such proposal."""
 
 from __future__ import annotations
 
-from tests.awards.test_people_graphql import register
+import uuid
+
+from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_proposals import ADD, PDF, SUBMIT, draft, upload
 from tests.registry.test_graphql import code_of, gql
 
@@ -24,7 +26,7 @@ READ = """query($id: ID!) { proposal(id: $id) { status round appraisal
 
 async def sent_proposal(client, tokens, tree):
     """cs1's proposal of a person (Lao động tiên tiến) and of itself (Bằng khen TLĐ), sent."""
-    an = await register(client, tokens, tree.cs1)
+    an = await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:12]})
     pid = await draft(client, tokens, tree.cs1)
     nominees = []
     for nominee in (

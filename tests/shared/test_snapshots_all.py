@@ -25,7 +25,10 @@ from services.awards.domain import (
     Appraisal,
     BaseSalaryValue,
     CalendarDay,
+    CouncilItem,
+    CouncilSession,
     LocalRule,
+    Member,
     Nominee,
     Particulars,
     Person,
@@ -419,6 +422,48 @@ def _appraisal_lives() -> list[list[Step]]:
     return [returned, completed]
 
 
+def _council_lives() -> list[list[Step]]:
+    members = [
+        Member("chu-tich", "", "nb-tp"),
+        Member("uy-vien", "5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d90", "nb-cs"),
+    ]
+    items = [
+        CouncilItem(
+            "p1:n1",
+            "p1",
+            "nb-cs",
+            "n1",
+            "person:5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d90",
+            "nb-cs",
+            "lao_dong_tien_tien",
+        ),
+        CouncilItem("p1:n2", "p1", "nb-cs", "n2", "unit:nb-cs", "nb-cs", "bang_khen_tld"),
+    ]
+
+    def convened(ballot: str) -> Step:
+        return lambda _: CouncilSession.convene(
+            unit_id="nb-tp",
+            title="Phiên họp quý IV",
+            meets_on=date(2025, 12, 15),
+            ballot=ballot,
+            quorum=1,
+            members=members,
+            items=items,
+        )
+
+    open_ballot = [
+        convened("open"),
+        lambda c: c.vote(voter="chu-tich", item_id="p1:n1", choice="yes"),
+        lambda c: c.vote(voter="chu-tich", item_id="p1:n2", choice="no"),
+        lambda c: c.conclude(tally=c.open_tally, more_than_percent=50, on=date(2025, 12, 15)),
+    ]
+    secret = [
+        convened("secret"),
+        lambda c: c.cast_ballot(voter="chu-tich", item_id="p1:n1", choice="yes"),
+    ]
+    return [open_ballot, secret]
+
+
 def _unit_register(unit_id: str, **extra: Any) -> Step:
     fields = {
         "name": "Công đoàn Công ty Cổ phần Du lịch Tràng An",
@@ -465,6 +510,7 @@ LIVES: dict[type, list[list[Step]]] = {
         ],
     ],
     Appraisal: _appraisal_lives(),
+    CouncilSession: _council_lives(),
     Unit: _unit_lives(),
 }
 

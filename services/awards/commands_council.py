@@ -1,0 +1,194 @@
+"""The council's commands (issue 14, point 10): an officer of the deciding unit convenes a
+session on the nominees its appraisal accepted; its members vote (role ``council``, the subject
+of their token one of the session's members); the officer concludes it with the tally.
+
+A secret ballot's choice goes into the ballot box in the same transaction as the event that says
+the member voted (``run_in_transaction``), and the box keeps no voter: the log says who voted,
+the box how many voted what, nothing says who voted how.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.awards.commands import authorise
+from services.awards.domain import (
+    SECRET_BALLOT,
+    CouncilInvalid,
+    CouncilItem,
+    CouncilSession,
+    Member,
+)
+from services.awards.projections import build_registry
+from services.awards.rules import rule_set_on
+from shared import access
+from shared.auth import Principal
+from shared.clock import today
+from shared.commands import Attempt, Commands
+from shared.errors import NotFound
+from shared.text import clean
+
+
+async def council_member(conn: asyncpg.Connection, actor: Principal | None) -> None:
+    """A vote: a council member's token (role ``council``) of an active unit; that the subject
+    sits on the session is the session's own check."""
+    if actor is None or "council" not in actor.roles:
+        raise access.Forbidden("Cần vai trò thành viên Hội đồng (council).")
+    await access.require_active_unit(conn, actor)
+
+
+def council_commands_of(runtime: Any, clock: Callable[[], date] = today) -> CouncilCommands:
+    return CouncilCommands(runtime.pipeline.service(build_registry(), authorise=authorise), clock)
+
+
+class CouncilCommands:
+    def __init__(self, commands: Commands, clock: Callable[[], date] = today) -> None:
+        self.commands = commands
+        self.clock = clock
+
+    async def convene(
+        self,
+        actor: Principal,
+        *,
+        title: str,
+        meets_on: date,
+        ballot: str,
+        quorum: int,
+        members: Sequence[Member],
+        proposals: Sequence[UUID],
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        """A session on the accepted nominees of these proposals (sent to the caller's unit,
+        their appraisal completed)."""
+        given = {
+            "title": title,
+            "meets_on": meets_on,
+            "ballot": ballot,
+            "quorum": quorum,
+            "members": [[m.subject, m.person_id, m.unit_id] for m in members],
+            "proposals": list(proposals),
+        }
+
+        async def decide(attempt: Attempt) -> UUID:
+            items = await _accepted(attempt.conn, actor.tenant, list(dict.fromkeys(proposals)))
+            session = CouncilSession.convene(
+                unit_id=actor.tenant,
+                title=clean(title),
+                meets_on=meets_on,
+                ballot=ballot,
+                quorum=quorum,
+                members=[Member(clean(m.subject), m.person_id, m.unit_id) for m in members],
+                items=items,
+            )
+            attempt.save(session)
+            return session.id
+
+        return await self.commands.run(
+            actor, "ConveneCouncil", decide, idempotency_key=idempotency_key, input=given
+        )
+
+    async def vote(self, actor: Principal, session_id: UUID, item_id: str, choice: str) -> None:
+        """The caller's vote on one item: on an open ballot with its choice, on a secret one
+        into the ballot box."""
+
+        async def decide(attempt: Attempt) -> None:
+            session = await _session(attempt, session_id)
+            if session.ballot == SECRET_BALLOT:
+                session.cast_ballot(voter=actor.subject, item_id=item_id, choice=choice)
+                await attempt.conn.execute(
+                    "INSERT INTO ballot_box (tenant_id, session_id, item_id, choice) "
+                    "VALUES ($1, $2, $3, $4)",
+                    actor.tenant,
+                    session_id,
+                    item_id,
+                    choice,
+                )
+            else:
+                session.vote(voter=actor.subject, item_id=item_id, choice=choice)
+            attempt.save(session)
+
+        await self.commands.run_in_transaction(actor, "CastVote", decide, authorise=council_member)
+
+    async def conclude(self, actor: Principal, session_id: UUID) -> None:
+        """The tally, item by item, and who passed (rule COUNCIL_MAJORITY of the set in force
+        on the day the council met)."""
+
+        async def decide(attempt: Attempt) -> None:
+            session = await _session(attempt, session_id)
+            tally = session.open_tally
+            if session.ballot == SECRET_BALLOT:
+                tally = await _ballot_box(attempt.conn, actor.tenant, session_id)
+            rules = rule_set_on(session.meets_on)
+            session.conclude(
+                tally=tally,
+                more_than_percent=int(rules.number("COUNCIL_MAJORITY", "more_than_percent")),
+                on=self.clock(),
+            )
+            attempt.save(session)
+
+        await self.commands.run_in_transaction(actor, "ConcludeCouncil", decide)
+
+
+async def _session(attempt: Attempt, session_id: UUID) -> CouncilSession:
+    try:
+        found = await attempt.get(session_id)
+    except NotFound:
+        found = None
+    if not isinstance(found, CouncilSession):
+        raise NotFound(str(session_id), id=str(session_id))
+    return found
+
+
+async def _accepted(
+    conn: asyncpg.Connection, unit: str, proposals: list[UUID]
+) -> list[CouncilItem]:
+    if not proposals or len(proposals) > 1_000:
+        raise CouncilInvalid("Cần 1–1.000 đề nghị.", field="proposals")
+    found = await conn.fetch(
+        "SELECT proposal_id FROM proposals WHERE proposal_id = ANY ($1::uuid[]) AND to_unit = $2 "
+        "AND appraisal = 'completed'",
+        proposals,
+        unit,
+    )
+    if len(found) != len(proposals):
+        raise NotFound("(đề nghị chưa thẩm định xong, hay không gửi đến đơn vị)")
+    rows = await conn.fetch(
+        "SELECT n.tenant_id, n.proposal_id, n.nominee_id, n.who, n.award, "
+        "coalesce(p.tenant_id, n.unit_id) AS unit_of FROM proposal_nominees n "
+        "LEFT JOIN people p ON p.person_id::text = n.person_id "
+        "WHERE n.proposal_id = ANY ($1::uuid[]) AND n.verdict = 'accept' "
+        "ORDER BY n.proposal_id, n.added_seq",
+        proposals,
+    )
+    return [
+        CouncilItem(
+            item_id=f"{r['proposal_id']}:{r['nominee_id']}",
+            proposal_id=str(r["proposal_id"]),
+            proposer=r["tenant_id"],
+            nominee_id=r["nominee_id"],
+            who=r["who"],
+            unit_of=r["unit_of"] or r["tenant_id"],
+            award=r["award"],
+        )
+        for r in rows
+    ]
+
+
+async def _ballot_box(
+    conn: asyncpg.Connection, unit: str, session_id: UUID
+) -> dict[str, dict[str, int]]:
+    rows = await conn.fetch(
+        "SELECT item_id, choice, count(*) AS n FROM ballot_box WHERE tenant_id = $1 "
+        "AND session_id = $2 GROUP BY item_id, choice",
+        unit,
+        session_id,
+    )
+    tally: dict[str, dict[str, int]] = {}
+    for r in rows:
+        tally.setdefault(r["item_id"], {})[r["choice"]] = r["n"]
+    return tally

@@ -1,0 +1,240 @@
+"""GraphQL of the council (issue 14, point 10): convene a session on the nominees an appraisal
+accepted, vote (open or secret), conclude with the tally; read a session, its items and who
+voted (on a secret ballot, never how). Read by the council's unit and the units above it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from enum import Enum
+from typing import Any
+
+import orjson
+import strawberry
+from strawberry.types import Info
+
+from services.awards.commands_council import council_commands_of
+from services.awards.domain import Member
+from services.awards.schema import client_uuid
+from shared import access
+from shared.access import principal_of
+from shared.catalogue import by_code
+from shared.commands import idempotency_key_of
+from shared.errors import InvalidInput, NotFound
+
+
+@strawberry.enum(description="Biểu quyết công khai hay bỏ phiếu kín.")
+class Ballot(Enum):
+    OPEN = "open"
+    SECRET = "secret"
+
+
+@strawberry.enum(description="Đồng ý, không đồng ý, không biểu quyết.")
+class Choice(Enum):
+    YES = "yes"
+    NO = "no"
+    ABSTAIN = "abstain"
+
+
+@strawberry.type(description="Một thành viên Hội đồng.")
+class CouncilMember:
+    subject: str
+    person_id: strawberry.ID | None
+    unit_id: strawberry.ID | None
+
+
+@strawberry.type(description="Một phiếu: ai đã biểu quyết; công khai thì cả lựa chọn.")
+class CouncilVote:
+    voter: str
+    choice: Choice | None = strawberry.field(description="null khi bỏ phiếu kín.")
+
+
+@strawberry.type(description="Một người (tập thể) Hội đồng biểu quyết.")
+class CouncilItem:
+    id: strawberry.ID
+    proposal_id: strawberry.ID
+    proposer: strawberry.ID
+    nominee_id: strawberry.ID
+    who: str
+    award: str
+    recused: list[str] = strawberry.field(description="Thành viên phải tránh biểu quyết.")
+    voters: int
+    yes: int | None
+    no: int | None
+    abstain: int | None
+    eligible: int | None
+    passed: bool | None = strawberry.field(description="Được Hội đồng đề nghị (sau khi kết thúc).")
+
+    @strawberry.field
+    def award_name(self) -> str:
+        entry = by_code().get(self.award)
+        return entry.name if entry else self.award
+
+
+@strawberry.type(description="Một phiên họp Hội đồng Thi đua - Khen thưởng.")
+class CouncilSessionType:
+    id: strawberry.ID
+    unit_id: strawberry.ID
+    title: str
+    meets_on: date
+    ballot: Ballot
+    quorum: int
+    members: list[CouncilMember]
+    status: str = strawberry.field(description="open, concluded.")
+    concluded_on: date | None
+
+    @strawberry.field(description="Các người (tập thể) được biểu quyết, theo thứ tự.")
+    async def items(self, info: Info) -> list[CouncilItem]:
+        rows = await _read(
+            info,
+            "SELECT item_id, proposal_id, proposer, nominee_id, who, award, recused::text AS "
+            "recused, voters, yes, no, abstain, eligible, passed FROM council_items "
+            "WHERE tenant_id = $1 AND session_id = $2 ORDER BY position",
+            str(self.unit_id),
+            uuid.UUID(str(self.id)),
+        )
+        return [
+            CouncilItem(
+                id=strawberry.ID(r["item_id"]),
+                proposal_id=strawberry.ID(str(r["proposal_id"])),
+                proposer=strawberry.ID(r["proposer"]),
+                nominee_id=strawberry.ID(r["nominee_id"]),
+                who=r["who"],
+                award=r["award"],
+                recused=orjson.loads(r["recused"]),
+                voters=r["voters"],
+                yes=r["yes"],
+                no=r["no"],
+                abstain=r["abstain"],
+                eligible=r["eligible"],
+                passed=r["passed"],
+            )
+            for r in rows
+        ]
+
+    @strawberry.field(description="Ai đã biểu quyết mục nào (bỏ phiếu kín: không ghi lựa chọn).")
+    async def votes(self, info: Info, item_id: strawberry.ID) -> list[CouncilVote]:
+        rows = await _read(
+            info,
+            "SELECT voter, choice FROM council_votes WHERE tenant_id = $1 AND session_id = $2 "
+            "AND item_id = $3 ORDER BY voter",
+            str(self.unit_id),
+            uuid.UUID(str(self.id)),
+            str(item_id)[:200],
+        )
+        return [
+            CouncilVote(voter=r["voter"], choice=Choice(r["choice"]) if r["choice"] else None)
+            for r in rows
+        ]
+
+
+async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
+    async with access.reading(info) as conn:
+        return await conn.fetch(sql, *args)
+
+
+async def _session(info: Info, sid: uuid.UUID) -> CouncilSessionType:
+    rows = await _read(
+        info,
+        "SELECT tenant_id, session_id, title, meets_on, ballot, quorum, members::text AS members, "
+        "status, concluded_on FROM council_sessions WHERE session_id = $1",
+        sid,
+    )
+    if not rows:
+        raise NotFound(str(sid), id=str(sid))
+    r = rows[0]
+    return CouncilSessionType(
+        id=strawberry.ID(str(r["session_id"])),
+        unit_id=strawberry.ID(r["tenant_id"]),
+        title=r["title"],
+        meets_on=r["meets_on"],
+        ballot=Ballot(r["ballot"]),
+        quorum=r["quorum"],
+        members=[
+            CouncilMember(
+                subject=m["subject"],
+                person_id=strawberry.ID(m["person_id"]) if m["person_id"] else None,
+                unit_id=strawberry.ID(m["unit_id"]) if m["unit_id"] else None,
+            )
+            for m in orjson.loads(r["members"])
+        ],
+        status=r["status"],
+        concluded_on=r["concluded_on"],
+    )
+
+
+@strawberry.type
+class CouncilQuery:
+    @strawberry.field(description="Một phiên họp Hội đồng trong tầm đọc; ngoài tầm: null.")
+    async def council_session(self, info: Info, id: strawberry.ID) -> CouncilSessionType | None:
+        try:
+            return await _session(info, client_uuid(id))
+        except NotFound:
+            return None
+
+
+@strawberry.input(
+    description="Một thành viên: định danh trong mã truy cập, và người, đơn vị của họ."
+)
+class CouncilMemberInput:
+    subject: str
+    person_id: strawberry.ID | None = None
+    unit_id: strawberry.ID | None = None
+
+
+@strawberry.input(description="Một phiên họp Hội đồng.")
+class CouncilInput:
+    title: str
+    meets_on: date
+    ballot: Ballot
+    quorum: int
+    members: list[CouncilMemberInput]
+    proposals: list[strawberry.ID] = strawberry.field(
+        description="Các đề nghị đã thẩm định xong: người được đồng ý vào biểu quyết."
+    )
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class CouncilMutation:
+    @strawberry.mutation(description="Triệu tập một phiên họp Hội đồng của đơn vị mình.")
+    async def convene_council(self, info: Info, input: CouncilInput) -> CouncilSessionType:
+        if len(input.members) > 100 or len(input.proposals) > 1_000:
+            raise InvalidInput("Tối đa 100 thành viên, 1.000 đề nghị.")
+        members = [
+            Member(
+                subject=m.subject[:200],
+                person_id=str(client_uuid(m.person_id)) if m.person_id else "",
+                unit_id=str(m.unit_id)[:64] if m.unit_id else "",
+            )
+            for m in input.members
+        ]
+        sid = await council_commands_of(info.context["runtime"]).convene(
+            principal_of(info),
+            title=input.title,
+            meets_on=input.meets_on,
+            ballot=input.ballot.value,
+            quorum=input.quorum,
+            members=members,
+            proposals=[client_uuid(p) for p in input.proposals],
+            idempotency_key=idempotency_key_of(info, input.idempotency_key),
+        )
+        return await _session(info, sid)
+
+    @strawberry.mutation(
+        description="Biểu quyết một mục (thành viên Hội đồng, vai trò council); bỏ phiếu kín thì "
+        "lựa chọn vào hòm phiếu, không ghi tên."
+    )
+    async def cast_vote(
+        self, info: Info, session_id: strawberry.ID, item_id: strawberry.ID, choice: Choice
+    ) -> bool:
+        await council_commands_of(info.context["runtime"]).vote(
+            principal_of(info), client_uuid(session_id), str(item_id)[:200], choice.value
+        )
+        return True
+
+    @strawberry.mutation(description="Kết thúc phiên họp: kiểm phiếu từng mục.")
+    async def conclude_council(self, info: Info, session_id: strawberry.ID) -> CouncilSessionType:
+        sid = client_uuid(session_id)
+        await council_commands_of(info.context["runtime"]).conclude(principal_of(info), sid)
+        return await _session(info, sid)

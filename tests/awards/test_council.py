@@ -1,0 +1,173 @@
+"""The council (issue 14, point 10), through GraphQL: a session convened on the nominees an
+appraisal accepted, its members' votes (a member from a nominee's unit recused), an open and a
+secret ballot (the log and the read model say who voted, never how, on a secret one), the tally
+and who passed by the rule's majority."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.awards.test_appraisal import CONCLUDE, judge, sent_proposal
+from tests.registry.test_graphql import code_of, gql
+
+CONVENE = """mutation($input: CouncilInput!) { conveneCouncil(input: $input) { id status
+  items { id recused } } }"""
+VOTE = """mutation($session: ID!, $item: ID!, $choice: Choice!) {
+  castVote(sessionId: $session, itemId: $item, choice: $choice) }"""
+CLOSE = """mutation($session: ID!) { concludeCouncil(sessionId: $session) { status
+  items { id who awardName voters yes no abstain eligible passed } } }"""
+READ = """query($id: ID!, $item: ID!) { councilSession(id: $id) { ballot status
+  members { subject unitId } votes(itemId: $item) { voter choice } } }"""
+
+
+async def as_member(client, tokens, unit, subject, query, **variables):
+    token = tokens.issue(tenant=unit, roles=["council"], subject=subject, ttl=timedelta(minutes=5))
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return response.json()
+
+
+async def appraised(client, tokens, tree):
+    pid, nominees, _ = await sent_proposal(client, tokens, tree)
+    for nominee in nominees:
+        await judge(client, tokens, tree.upper1, pid, nominee, "ACCEPT")
+    done = await gql(client, tokens, tree.upper1, ["officer"], CONCLUDE, id=pid)
+    assert done["data"]["concludeAppraisal"]["appraisal"] == "completed"
+    return pid
+
+
+def session_input(tree, pid, ballot):
+    return {
+        "title": "Phiên họp Hội đồng TĐKT quý IV",
+        "meetsOn": "2025-12-15",
+        "ballot": ballot,
+        "quorum": 2,
+        "members": [
+            {"subject": "chu-tich", "unitId": tree.upper1},
+            {"subject": "pho-chu-tich", "unitId": tree.upper1},
+            {"subject": "uy-vien-cs1", "unitId": tree.cs1},  # from the nominees' unit
+        ],
+        "proposals": [pid],
+    }
+
+
+async def test_a_secret_ballot_records_who_voted_and_the_tally_never_who_voted_how(
+    client, tokens, tree, owner
+):
+    pid = await appraised(client, tokens, tree)
+    body = await gql(
+        client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "SECRET")
+    )
+    session = body["data"]["conveneCouncil"]
+    person_item, unit_item = (i["id"] for i in session["items"])
+    assert all(i["recused"] == ["uy-vien-cs1"] for i in session["items"])
+
+    async def vote(subject, item, choice, unit=tree.upper1):
+        return await as_member(
+            client, tokens, unit, subject, VOTE, session=session["id"], item=item, choice=choice
+        )
+
+    assert (await vote("chu-tich", person_item, "YES"))["data"]["castVote"] is True
+    await vote("pho-chu-tich", person_item, "NO")
+    await vote("chu-tich", unit_item, "YES")
+    await vote("pho-chu-tich", unit_item, "YES")
+    assert code_of(await vote("uy-vien-cs1", unit_item, "YES")) == "COUNCIL_RECUSED"
+    assert code_of(await vote("chu-tich", unit_item, "NO")) == "ALREADY_VOTED"
+    assert code_of(await vote("khach", unit_item, "YES")) == "NOT_A_COUNCIL_MEMBER"
+    assert code_of(await vote("chu-tich", unit_item, "YES", unit=tree.upper2)) == "NOT_FOUND"
+    officer = await gql(
+        client,
+        tokens,
+        tree.upper1,
+        ["officer"],
+        VOTE,
+        session=session["id"],
+        item=unit_item,
+        choice="YES",
+    )
+    assert code_of(officer) == "FORBIDDEN"
+
+    read = await gql(
+        client, tokens, tree.upper1, ["officer"], READ, id=session["id"], item=person_item
+    )
+    votes = read["data"]["councilSession"]["votes"]
+    assert votes == [
+        {"voter": "chu-tich", "choice": None},
+        {"voter": "pho-chu-tich", "choice": None},
+    ]
+    ballots = await owner.fetch(
+        "SELECT data::text AS data FROM events WHERE tenant_id = $1 AND event_type = 'BallotCast'",
+        tree.upper1,
+    )
+    assert len(ballots) == 4 and not any('"choice"' in b["data"] for b in ballots)
+    columns = await owner.fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'ballot_box'"
+    )
+    assert {c["column_name"] for c in columns} == {"tenant_id", "session_id", "item_id", "choice"}
+
+    closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=session["id"])
+    items = {i["id"]: i for i in closed["data"]["concludeCouncil"]["items"]}
+    assert closed["data"]["concludeCouncil"]["status"] == "concluded"
+    # 1 yes of 2 members who may vote is not more than half; 2 of 2 is.
+    assert (items[person_item]["yes"], items[person_item]["no"], items[person_item]["passed"]) == (
+        1,
+        1,
+        False,
+    )
+    assert (items[unit_item]["yes"], items[unit_item]["eligible"], items[unit_item]["passed"]) == (
+        2,
+        2,
+        True,
+    )
+    assert code_of(await vote("pho-chu-tich", person_item, "YES")) == "COUNCIL_CLOSED"
+
+
+async def test_an_open_ballot_shows_each_choice_and_who_reads_the_council(client, tokens, tree):
+    pid = await appraised(client, tokens, tree)
+    body = await gql(
+        client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "OPEN")
+    )
+    session = body["data"]["conveneCouncil"]
+    item = session["items"][0]["id"]
+    await as_member(
+        client,
+        tokens,
+        tree.upper1,
+        "pho-chu-tich",
+        VOTE,
+        session=session["id"],
+        item=item,
+        choice="ABSTAIN",
+    )
+    for unit, visible in (("upper1", True), ("prov1", True), ("upper2", False), ("cs1", False)):
+        read = await gql(
+            client, tokens, getattr(tree, unit), ["officer"], READ, id=session["id"], item=item
+        )
+        found = read["data"]["councilSession"]
+        assert (found is not None) is visible
+        if found:
+            assert found["votes"] == [{"voter": "pho-chu-tich", "choice": "ABSTAIN"}]
+    closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=session["id"])
+    first = closed["data"]["concludeCouncil"]["items"][0]
+    assert (first["voters"], first["abstain"], first["passed"]) == (1, 1, False)  # no quorum
+
+
+async def test_a_council_votes_only_on_what_an_appraisal_accepted(client, tokens, tree):
+    pid, _, _ = await sent_proposal(client, tokens, tree)  # not appraised yet
+    early = await gql(
+        client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "OPEN")
+    )
+    assert code_of(early) == "NOT_FOUND"
+    elsewhere = await gql(
+        client, tokens, tree.upper2, ["officer"], CONVENE, input=session_input(tree, pid, "OPEN")
+    )
+    assert code_of(elsewhere) == "NOT_FOUND"
+    pid = await appraised(client, tokens, tree)
+    bad = session_input(tree, pid, "OPEN") | {"quorum": 9}
+    assert (
+        code_of(await gql(client, tokens, tree.upper1, ["officer"], CONVENE, input=bad))
+        == "COUNCIL_INVALID"
+    )
