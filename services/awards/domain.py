@@ -479,6 +479,9 @@ class Nominee:
     campaign_id: uuid.UUID | None = None
     initiatives: tuple[uuid.UUID, ...] = ()
     earlier_titles: tuple[tuple[str, int], ...] = ()  # (catalogue code, year) the unit declares
+    # A nominee a lower unit proposed, passed by this unit's council, sent on to the level that
+    # may decide its award: "<proposal id>:<nominee id>" of the proposal it came in.
+    forwarded_from: str = ""
 
 
 def check_proposal_fields(title: str, kind: str, topic: str, year: int, today: date) -> None:
@@ -545,6 +548,7 @@ class Proposal(Aggregate):
             campaign_id=nominee.campaign_id,
             initiatives=list(nominee.initiatives),
             earlier_titles=[[code, year] for code, year in nominee.earlier_titles],
+            forwarded_from=nominee.forwarded_from,
             findings=findings,
         )
         return nominee_id
@@ -560,6 +564,7 @@ class Proposal(Aggregate):
         campaign_id: uuid.UUID | None,
         initiatives: list[uuid.UUID],
         earlier_titles: list[list[object]],
+        forwarded_from: str,
         findings: list[dict[str, str]],
     ) -> None:
         self.nominees[nominee_id] = [who, award]
@@ -900,6 +905,8 @@ class CouncilSession(Aggregate):
         # An open ballot's counts (a secret ballot's are in the ballot box, outside the log).
         self.open_tally: dict[str, dict[str, int]] = {}
         self.closed = False
+        self.passed: list[str] = []
+        self.settled: list[str] = []  # passed items decided, or forwarded upward
 
     @classmethod
     def convene(
@@ -1027,6 +1034,31 @@ class CouncilSession(Aggregate):
     @event("CouncilConcluded")
     def _concluded(self, results: list[dict[str, object]], concluded_on: date) -> None:
         self.closed = True
+        self.passed = [str(r["item_id"]) for r in results if r["passed"]]
+
+    def settle(
+        self,
+        items: Sequence[str],
+        *,
+        decision_id: uuid.UUID | None = None,
+        forwarded_in: uuid.UUID | None = None,
+    ) -> None:
+        """These passed items are decided (``decision_id``) or forwarded upward in a proposal
+        of this unit (``forwarded_in``): each at most once."""
+        if not self.closed:
+            raise CouncilInvalid("Phiên họp chưa kết thúc.")
+        if not items or any(i not in self.passed for i in items):
+            raise CouncilInvalid("Chỉ người (tập thể) Hội đồng đã đề nghị.", field="items")
+        done = [i for i in items if i in self.settled]
+        if done:
+            raise CouncilInvalid("Đã quyết định hay chuyển lên rồi.", items=done[:20])
+        self._settled(items=list(items), decision_id=decision_id, forwarded_in=forwarded_in)
+
+    @event("CouncilItemsSettled")
+    def _settled(
+        self, items: list[str], decision_id: uuid.UUID | None, forwarded_in: uuid.UUID | None
+    ) -> None:
+        self.settled.extend(items)
 
 
 COUNCIL_EVENTS: Sequence[type] = (
@@ -1034,4 +1066,172 @@ COUNCIL_EVENTS: Sequence[type] = (
     CouncilSession.VoteCast,
     CouncilSession.BallotCast,
     CouncilSession.CouncilConcluded,
+    CouncilSession.CouncilItemsSettled,
+)
+
+
+# --- decisions (quyết định khen thưởng) ---------------------------------------------------------
+
+MAX_SUFFIX = 40
+DEFAULT_SUFFIX = "QĐ-KT"
+
+
+class DecisionInvalid(DomainError):
+    code = "DECISION_INVALID"
+    message_vi = "Quyết định khen thưởng không hợp lệ."
+
+
+class NotCompetent(DomainError):
+    code = "NOT_COMPETENT"
+    message_vi = "Đơn vị không có thẩm quyền quyết định hình thức này: chuyển đề nghị lên cấp trên."
+
+
+def series_stream(unit_id: str) -> uuid.UUID:
+    return uuid.uuid5(PEOPLE_NAMESPACE, f"decision-series:{unit_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who a decision awards what, with the cash computed by the rules in force that day."""
+
+    item_id: str
+    proposal_id: str
+    proposer: str
+    nominee_id: str
+    who: str
+    subject: str
+    award: str
+    kind: str  # the proposal's: regular, thematic, ad_hoc, career
+    cash_vnd: int
+    # The cash multiple in hundredths (0.3 → 30): the log holds no floats (shared/canonical.py).
+    multiple_hundredths: int | None
+
+
+class DecisionSeries(Aggregate):
+    """A unit's numbering of its decisions: one gapless series a year (1, 2, 3… from each 1
+    January), and the suffix its numbers carry (``123/QĐ-LĐLĐ``). A decision takes its number in
+    the same append as its own event: a number is never taken without its decision, nor twice
+    (two decisions at once conflict here, and the second takes the next number)."""
+
+    @staticmethod
+    def create_id(unit_id: str, **_: object) -> uuid.UUID:
+        return series_stream(unit_id)
+
+    @event("DecisionSeriesOpened")
+    def __init__(self, unit_id: str, suffix: str) -> None:
+        self.unit_id = unit_id
+        self.suffix = suffix
+        self.last: dict[str, int] = {}  # year → the last number taken
+
+    @classmethod
+    def open(cls, *, unit_id: str, suffix: str = DEFAULT_SUFFIX) -> DecisionSeries:
+        _check_suffix(suffix)
+        return cls(unit_id=unit_id, suffix=suffix)
+
+    def set_suffix(self, suffix: str) -> None:
+        _check_suffix(suffix)
+        self._suffix_set(suffix=suffix)
+
+    @event("DecisionSuffixSet")
+    def _suffix_set(self, suffix: str) -> None:
+        self.suffix = suffix
+
+    def take(self, *, year: int, decision_id: uuid.UUID) -> tuple[int, str]:
+        number = self.last.get(str(year), 0) + 1
+        code = f"{number}/{self.suffix}"
+        self._taken(year=year, number=number, code=code, decision_id=decision_id)
+        return number, code
+
+    @event("DecisionNumberTaken")
+    def _taken(self, year: int, number: int, code: str, decision_id: uuid.UUID) -> None:
+        self.last[str(year)] = number
+
+
+def _check_suffix(suffix: str) -> None:
+    if not suffix or len(suffix) > MAX_SUFFIX or "/" in suffix:
+        raise DecisionInvalid(f"Ký hiệu: 1–{MAX_SUFFIX} ký tự, không có '/'.", field="suffix")
+
+
+class Decision(Aggregate):
+    """A decision of awards (quyết định khen thưởng): numbered in its unit's yearly series,
+    dated, signed, naming its recipients with their title or form, kind and cash."""
+
+    @event("DecisionIssued")
+    def __init__(
+        self,
+        unit_id: str,
+        year: int,
+        number: int,
+        code: str,
+        title: str,
+        decided_on: date,
+        signer: str,
+        council_session: uuid.UUID | None,
+        rule_set_version: str,
+        base_salary_vnd: int,
+        recipients: list[dict[str, object]],
+    ) -> None:
+        self.unit_id = unit_id
+        self.code = code
+        self.recipients = [str(r["item_id"]) for r in recipients]
+
+    @classmethod
+    def issue(
+        cls,
+        *,
+        decision_id: uuid.UUID,
+        unit_id: str,
+        number: int,
+        code: str,
+        title: str,
+        on: date,
+        signer: str,
+        council_session: uuid.UUID | None,
+        rule_set_version: str,
+        base_salary_vnd: int,
+        recipients: Sequence[Recipient],
+    ) -> Decision:
+        if not title or len(title) > MAX_TITLE:
+            raise DecisionInvalid(f"Trích yếu: 1–{MAX_TITLE} ký tự.", field="title")
+        if not recipients:
+            raise DecisionInvalid("Quyết định cần ít nhất một người (tập thể) được khen.")
+        if not signer:
+            raise DecisionInvalid("Cần người ký.", field="signer")
+        # Its id is given (eventsourcing's own constructor): the series took its number for it.
+        return cls._create(
+            cls.DecisionIssued,
+            id=decision_id,
+            unit_id=unit_id,
+            year=on.year,
+            number=number,
+            code=code,
+            title=title,
+            decided_on=on,
+            signer=signer,
+            council_session=council_session,
+            rule_set_version=rule_set_version,
+            base_salary_vnd=base_salary_vnd,
+            recipients=[
+                {
+                    "item_id": r.item_id,
+                    "proposal_id": r.proposal_id,
+                    "proposer": r.proposer,
+                    "nominee_id": r.nominee_id,
+                    "who": r.who,
+                    "subject": r.subject,
+                    "award": r.award,
+                    "kind": r.kind,
+                    "cash_vnd": r.cash_vnd,
+                    "multiple_hundredths": r.multiple_hundredths,
+                }
+                for r in recipients
+            ],
+        )
+
+
+DECISION_EVENTS: Sequence[type] = (
+    DecisionSeries.DecisionSeriesOpened,
+    DecisionSeries.DecisionSuffixSet,
+    DecisionSeries.DecisionNumberTaken,
+    Decision.DecisionIssued,
 )

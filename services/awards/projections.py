@@ -22,6 +22,7 @@ import orjson
 from services.awards.domain import (
     APPRAISAL_EVENTS,
     COUNCIL_EVENTS,
+    DECISION_EVENTS,
     LOCAL_RULE_EVENTS,
     PERSON_EVENTS,
     PROPOSAL_EVENTS,
@@ -30,6 +31,8 @@ from services.awards.domain import (
     BaseSalaryValue,
     CalendarDay,
     CouncilSession,
+    Decision,
+    DecisionSeries,
     LocalRule,
     Person,
     Proposal,
@@ -53,6 +56,8 @@ TABLES = (
     "council_sessions",
     "council_items",
     "council_votes",
+    "decisions",
+    "decision_recipients",
 )
 
 
@@ -67,6 +72,8 @@ def build_registry() -> EventRegistry:
     registry.register(Proposal, *PROPOSAL_EVENTS)
     registry.register(Appraisal, *APPRAISAL_EVENTS)
     registry.register(CouncilSession, *COUNCIL_EVENTS)
+    registry.register(DecisionSeries, *DECISION_EVENTS[:3])
+    registry.register(Decision, *DECISION_EVENTS[3:])
     return registry
 
 
@@ -289,6 +296,7 @@ async def _nominee_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, byte
                 "campaign_id": e.campaign_id,
                 "initiatives": e.initiatives,
                 "earlier_titles": e.earlier_titles,
+                "forwarded_from": e.forwarded_from or None,
             }
         ),
         _json(e.findings),
@@ -523,6 +531,63 @@ async def _council_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any, 
     )
 
 
+async def _settled(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "UPDATE council_items SET decision_id = $4, forwarded_in = $5 "
+        "WHERE tenant_id = $1 AND session_id = $2 AND item_id = ANY ($3::text[])",
+        stored.tenant_id,
+        stored.stream_id,
+        e.items,
+        e.decision_id,
+        e.forwarded_in,
+    )
+
+
+async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "INSERT INTO decisions (tenant_id, decision_id, year, number, code, title, decided_on, "
+        "signer, council_session, rule_set_version, base_salary_vnd, recipient_count, "
+        "cash_total_vnd) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.year,
+        e.number,
+        e.code,
+        e.title,
+        e.decided_on,
+        e.signer,
+        e.council_session,
+        e.rule_set_version,
+        e.base_salary_vnd,
+        len(e.recipients),
+        sum(int(r["cash_vnd"]) for r in e.recipients),
+    )
+    await conn.executemany(
+        "INSERT INTO decision_recipients (tenant_id, decision_id, item_id, proposal_id, proposer, "
+        "who, person_id, unit_id, subject, award, kind, cash_vnd, year, decided_on) "
+        "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        [
+            (
+                stored.tenant_id,
+                stored.stream_id,
+                r["item_id"],
+                r["proposal_id"],
+                r["proposer"],
+                r["who"],
+                r["who"].partition(":")[2] if r["who"].startswith("person:") else None,
+                r["who"].partition(":")[2] if r["who"].startswith("unit:") else None,
+                r["subject"],
+                r["award"],
+                r["kind"],
+                r["cash_vnd"],
+                e.year,
+                e.decided_on,
+            )
+            for r in e.recipients
+        ],
+    )
+
+
 _HANDLERS = {
     "PersonRegistered": _registered,
     "PersonAmended": _amended,
@@ -547,6 +612,8 @@ _HANDLERS = {
     "VoteCast": _vote,
     "BallotCast": _vote,
     "CouncilConcluded": _council_concluded,
+    "CouncilItemsSettled": _settled,
+    "DecisionIssued": _decision_issued,
 }
 
 

@@ -31,6 +31,7 @@ from strawberry.types.graphql import OperationType
 
 from services.awards.schema import AwardsMutation, AwardsQuery
 from services.awards.schema_council import CouncilMutation, CouncilQuery
+from services.awards.schema_decisions import DecisionMutation, DecisionQuery
 from services.awards.schema_proposals import AppraisalMutation, ProposalMutation, ProposalQuery
 from services.awards.schema_reference import ReferenceMutation, ReferenceQuery
 from services.campaign.schema import CampaignMutation, CampaignQuery
@@ -221,6 +222,7 @@ Query = merge_types(
         ReferenceQuery,
         ProposalQuery,
         CouncilQuery,
+        DecisionQuery,
         AuditQuery,
         ProjectionsQuery,
     ),
@@ -237,5 +239,6 @@ Mutation = merge_types(
         ProposalMutation,
         AppraisalMutation,
         CouncilMutation,
+        DecisionMutation,
     ),
 )

@@ -27,6 +27,8 @@ from services.awards.domain import (
     CalendarDay,
     CouncilItem,
     CouncilSession,
+    Decision,
+    DecisionSeries,
     LocalRule,
     Member,
     Nominee,
@@ -34,6 +36,7 @@ from services.awards.domain import (
     Person,
     Personal,
     Proposal,
+    Recipient,
 )
 from services.campaign.domain import (
     Campaign,
@@ -430,14 +433,22 @@ def _council_lives() -> list[list[Step]]:
     items = [
         CouncilItem(
             "p1:n1",
-            "p1",
+            "7ac469db-6cc2-4722-b5b4-5b075d478975",
             "nb-cs",
             "n1",
             "person:5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d90",
             "nb-cs",
             "lao_dong_tien_tien",
         ),
-        CouncilItem("p1:n2", "p1", "nb-cs", "n2", "unit:nb-cs", "nb-cs", "bang_khen_tld"),
+        CouncilItem(
+            "p1:n2",
+            "7ac469db-6cc2-4722-b5b4-5b075d478975",
+            "nb-cs",
+            "n2",
+            "unit:nb-cs",
+            "nb-cs",
+            "bang_khen_tld",
+        ),
     ]
 
     def convened(ballot: str) -> Step:
@@ -456,12 +467,58 @@ def _council_lives() -> list[list[Step]]:
         lambda c: c.vote(voter="chu-tich", item_id="p1:n1", choice="yes"),
         lambda c: c.vote(voter="chu-tich", item_id="p1:n2", choice="no"),
         lambda c: c.conclude(tally=c.open_tally, more_than_percent=50, on=date(2025, 12, 15)),
+        lambda c: c.settle(
+            ["p1:n1"], decision_id=uuid.UUID("0b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d91")
+        ),
     ]
     secret = [
         convened("secret"),
         lambda c: c.cast_ballot(voter="chu-tich", item_id="p1:n1", choice="yes"),
     ]
     return [open_ballot, secret]
+
+
+def _decision_lives() -> dict[type, list[list[Step]]]:
+    decided = uuid.UUID("0b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d91")
+    return {
+        DecisionSeries: [
+            [
+                lambda _: DecisionSeries.open(unit_id="nb-tp"),
+                lambda s: s.set_suffix("QĐ-LĐLĐ"),
+                lambda s: s.take(year=2025, decision_id=decided),
+            ]
+        ],
+        Decision: [
+            [
+                lambda _: Decision.issue(
+                    decision_id=decided,
+                    unit_id="nb-tp",
+                    number=1,
+                    code="1/QĐ-LĐLĐ",
+                    title="Tặng danh hiệu Lao động tiên tiến",
+                    on=date(2025, 12, 20),
+                    signer="chu-tich",
+                    council_session=uuid.UUID("d21439a2-c6bd-4c99-912e-99638368f5be"),
+                    rule_set_version="999/2024",
+                    base_salary_vnd=2_340_000,
+                    recipients=[
+                        Recipient(
+                            "p1:n1",
+                            "7ac469db-6cc2-4722-b5b4-5b075d478975",
+                            "nb-cs",
+                            "n1",
+                            "person:x",
+                            "person",
+                            "lao_dong_tien_tien",
+                            "regular",
+                            710_000,
+                            30,
+                        )
+                    ],
+                )
+            ]
+        ],
+    }
 
 
 def _unit_register(unit_id: str, **extra: Any) -> Step:
@@ -511,6 +568,7 @@ LIVES: dict[type, list[list[Step]]] = {
     ],
     Appraisal: _appraisal_lives(),
     CouncilSession: _council_lives(),
+    **_decision_lives(),
     Unit: _unit_lives(),
 }
 

@@ -1,0 +1,257 @@
+"""Decisions and forwarding (issue 14, point 11). The approver of the unit whose council passed
+a nominee decides the awards the unit may decide: a decision numbered in the unit's gapless
+yearly series, dated and signed, each recipient with the cash the rules give on that day. A
+nominee whose award is beyond the unit's competence is forwarded instead: the unit drafts a
+proposal of its own to its upper level, carrying the nominee and the dossier, and the chain
+goes on there, up to the level that may decide.
+
+A decision, its number and the council items it settles are one append to the unit's log: the
+number is never taken without its decision, and no council item is decided or forwarded twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from services.awards.commands import WRITERS
+from services.awards.domain import (
+    CouncilInvalid,
+    CouncilSession,
+    Decision,
+    DecisionSeries,
+    Nominee,
+    NotCompetent,
+    Proposal,
+    Recipient,
+    series_stream,
+)
+from services.awards.projections import build_registry
+from services.awards.rules import BaseSalary, base_salary_on, cash_vnd, rule_set_on
+from shared import access
+from shared.auth import Principal
+from shared.catalogue import by_code
+from shared.clock import today
+from shared.commands import Attempt, Commands
+from shared.errors import NotFound
+from shared.text import clean
+
+
+async def approver(conn: asyncpg.Connection, actor: Principal | None) -> None:
+    """Deciding and signing: the unit's approver."""
+    if actor is None or "approver" not in actor.roles:
+        raise access.Forbidden("Cần vai trò người ký quyết định (approver).")
+    await access.require_active_unit(conn, actor)
+
+
+async def officer(conn: asyncpg.Connection, actor: Principal | None) -> None:
+    if actor is None or not actor.roles & WRITERS:
+        raise access.Forbidden("Cần vai trò cán bộ thi đua (officer).")
+    await access.require_active_unit(conn, actor)
+
+
+def decision_commands_of(runtime: Any, clock: Callable[[], date] = today) -> DecisionCommands:
+    return DecisionCommands(runtime.pipeline.service(build_registry(), authorise=officer), clock)
+
+
+class DecisionCommands:
+    def __init__(self, commands: Commands, clock: Callable[[], date] = today) -> None:
+        self.commands = commands
+        self.clock = clock
+
+    async def set_suffix(self, actor: Principal, suffix: str) -> None:
+        """The suffix of the unit's decision numbers (``QĐ-LĐLĐ``: 123/QĐ-LĐLĐ)."""
+
+        async def decide(attempt: Attempt) -> None:
+            series = await _series(attempt)
+            series.set_suffix(clean(suffix))
+            attempt.save(series)
+
+        await self.commands.run(actor, "SetDecisionSuffix", decide, authorise=approver)
+
+    async def decide(
+        self,
+        actor: Principal,
+        session_id: UUID,
+        *,
+        title: str,
+        items: Sequence[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        """A decision on the session's passed items (default: every one the unit may decide
+        and has not settled); an item whose award the unit may not decide is NOT_COMPETENT."""
+        given = {"session": session_id, "title": title, "items": list(items or [])}
+
+        async def decide(attempt: Attempt) -> UUID:
+            session = await _session(attempt, session_id)
+            level = await _level(attempt.conn, actor.tenant)
+            rows = await _passed(attempt.conn, actor.tenant, session_id)
+            wanted = (
+                list(items)
+                if items
+                else [
+                    i
+                    for i in session.passed
+                    if i not in session.settled and level in by_code()[rows[i]["award"]].deciders
+                ]
+            )
+            if not wanted:
+                raise CouncilInvalid("Không còn người (tập thể) nào đơn vị quyết định được.")
+            on = self.clock()
+            rules = rule_set_on(on)
+            base = base_salary_on(on, await _added_base_salaries(attempt.conn))
+            recipients = [_recipient(rows, i, level, base, rules) for i in wanted]
+            decision_id = uuid4()
+            series = await _series(attempt)
+            number, code = series.take(year=on.year, decision_id=decision_id)
+            decision = Decision.issue(
+                decision_id=decision_id,
+                unit_id=actor.tenant,
+                number=number,
+                code=code,
+                title=clean(title),
+                on=on,
+                signer=actor.subject,
+                council_session=session_id,
+                rule_set_version=rules.version,
+                base_salary_vnd=base.amount_vnd,
+                recipients=recipients,
+            )
+            session.settle(wanted, decision_id=decision_id)
+            attempt.save(series, decision, session)
+            return decision_id
+
+        return await self.commands.run(
+            actor,
+            "IssueDecision",
+            decide,
+            authorise=approver,
+            idempotency_key=idempotency_key,
+            input=given,
+        )
+
+    async def forward(self, actor: Principal, session_id: UUID, *, title: str = "") -> UUID:
+        """The passed items the unit may not decide, sent on: a draft proposal of this unit to
+        its upper level with those nominees and the documents of the proposals they came in.
+        The officer adds the unit's own memo and minutes and submits it."""
+
+        async def decide(attempt: Attempt) -> UUID:
+            session = await _session(attempt, session_id)
+            level = await _level(attempt.conn, actor.tenant)
+            rows = await _passed(attempt.conn, actor.tenant, session_id)
+            beyond = [
+                i
+                for i in session.passed
+                if i not in session.settled and level not in by_code()[rows[i]["award"]].deciders
+            ]
+            if not beyond:
+                raise CouncilInvalid("Không có người (tập thể) nào cần chuyển lên cấp trên.")
+            first = rows[beyond[0]]
+            on = self.clock()
+            proposal = Proposal.draft(
+                unit_id=actor.tenant,
+                title=clean(title) or f"Đề nghị chuyển lên: {session.unit_id} {on.isoformat()}",
+                kind=first["kind"],
+                topic=first["topic"],
+                year=first["year"],
+                on=on,
+            )
+            for item in beyond:
+                row = rows[item]
+                proposal.add_nominee(
+                    Nominee(
+                        subject=row["subject"],
+                        who=row["who"],
+                        award=row["award"],
+                        summary=row["summary"],
+                        forwarded_from=f"{row['proposal_id']}:{row['nominee_id']}",
+                    ),
+                    [],  # the level it goes to appraises it by its own rules
+                )
+            for doc in await _documents(attempt.conn, [rows[i]["proposal_id"] for i in beyond]):
+                proposal.attach(**doc)
+            session.settle(beyond, forwarded_in=proposal.id)
+            attempt.save(proposal, session)
+            return proposal.id
+
+        return await self.commands.run(actor, "ForwardNominees", decide)
+
+
+def _recipient(
+    rows: dict[str, Any], item: str, level: str, base: BaseSalary, rules: Any
+) -> Recipient:
+    row = rows.get(item)
+    if row is None:
+        raise NotFound(item[:200], id=item[:200])
+    entry = by_code()[row["award"]]
+    if level not in entry.deciders:
+        raise NotCompetent(entry.name, award=entry.code)
+    multiple = entry.multiple(row["subject"])
+    return Recipient(
+        item_id=item,
+        proposal_id=str(row["proposal_id"]),
+        proposer=row["proposer"],
+        nominee_id=row["nominee_id"],
+        who=row["who"],
+        subject=row["subject"],
+        award=entry.code,
+        kind=row["kind"],
+        cash_vnd=cash_vnd(multiple, base, rules) if multiple is not None else 0,
+        multiple_hundredths=round(multiple * 100) if multiple is not None else None,
+    )
+
+
+async def _session(attempt: Attempt, session_id: UUID) -> CouncilSession:
+    try:
+        found = await attempt.get(session_id)
+    except NotFound:
+        found = None
+    if not isinstance(found, CouncilSession):
+        raise NotFound(str(session_id), id=str(session_id))
+    return found
+
+
+async def _series(attempt: Attempt) -> DecisionSeries:
+    try:
+        found = await attempt.get(series_stream(attempt.tenant_id))
+    except NotFound:
+        return DecisionSeries.open(unit_id=attempt.tenant_id)
+    assert isinstance(found, DecisionSeries)
+    return found
+
+
+async def _level(conn: asyncpg.Connection, unit: str) -> str:
+    return await conn.fetchval("SELECT level FROM units WHERE tenant_id = $1", unit) or ""
+
+
+async def _passed(conn: asyncpg.Connection, unit: str, session_id: UUID) -> dict[str, Any]:
+    """The session's passed items with what a decision or a forward needs of each: the award,
+    the nominee and the proposal it came in."""
+    rows = await conn.fetch(
+        "SELECT i.item_id, i.proposal_id, i.proposer, i.nominee_id, i.who, i.award, "
+        "n.subject, n.summary, p.kind, p.topic, p.year FROM council_items i "
+        "JOIN proposal_nominees n ON n.proposal_id = i.proposal_id AND n.nominee_id = i.nominee_id "
+        "JOIN proposals p ON p.proposal_id = i.proposal_id "
+        "WHERE i.tenant_id = $1 AND i.session_id = $2 AND i.passed",
+        unit,
+        session_id,
+    )
+    return {r["item_id"]: r for r in rows}
+
+
+async def _documents(conn: asyncpg.Connection, proposals: list[UUID]) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (sha256) kind, sha256, name, size, media_type FROM proposal_documents "
+        "WHERE proposal_id = ANY ($1::uuid[]) ORDER BY sha256",
+        list(dict.fromkeys(proposals)),
+    )
+    return [dict(r) for r in rows]
+
+
+async def _added_base_salaries(conn: asyncpg.Connection) -> list[BaseSalary]:
+    rows = await conn.fetch("SELECT amount_vnd, effective_from, source FROM base_salaries")
+    return [BaseSalary(r["amount_vnd"], r["effective_from"], r["source"]) for r in rows]

@@ -1,0 +1,332 @@
+"""GraphQL of decisions (issue 14, points 11 and 14): issue a decision on a council's passed
+nominees, forward what the unit may not decide, set the unit's number suffix; read a decision,
+the decisions register (by unit or subtree, year, award, kind) and a person's award history.
+A decision is published to the deciding unit's subtree (shared/migrations/0030_decisions.sql)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+
+from services.awards.commands_decisions import decision_commands_of
+from services.awards.schema import _COLUMNS as PERSON_COLUMNS
+from services.awards.schema import Person, client_uuid, person_of
+from services.awards.schema_proposals import Proposal, _proposal
+from shared import access
+from shared.access import principal_of
+from shared.catalogue import by_code
+from shared.commands import idempotency_key_of
+from shared.errors import InvalidInput, NotFound
+from shared.graphql import BigInt
+from shared.pages import (
+    Edge,
+    PageInfo,
+    checked_first,
+    edges_of,
+    next_page,
+    past_cursor,
+    position_parameters,
+    typed_position,
+)
+
+MAX_PAGE = 500
+_KEY = ("date", "uuid")
+_DECISION_COLUMNS = (
+    "tenant_id, decision_id, year, number, code, title, decided_on, signer, rule_set_version, "
+    "base_salary_vnd, recipient_count, cash_total_vnd"
+)
+
+
+@strawberry.type(description="Một người (tập thể) được khen trong quyết định.")
+class DecisionRecipient:
+    who: str
+    subject: str
+    award: str
+    kind: str
+    cash_vnd: BigInt
+    proposer: strawberry.ID
+    unit_id: strawberry.ID | None
+    person_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field
+    def award_name(self) -> str:
+        entry = by_code().get(self.award)
+        return entry.name if entry else self.award
+
+    @strawberry.field(description="Người được khen (trong tầm đọc).")
+    async def person(self, info: Info) -> Person | None:
+        if self.person_id is None:
+            return None
+        return await _people(info).load(self.person_id)
+
+
+@strawberry.type(description="Một quyết định khen thưởng.")
+class DecisionType:
+    id: strawberry.ID
+    unit_id: strawberry.ID
+    year: int
+    number: int
+    code: str = strawberry.field(description="Số quyết định, như 123/QĐ-LĐLĐ.")
+    title: str
+    decided_on: date
+    signer: str
+    rule_set_version: str
+    base_salary_vnd: BigInt
+    recipient_count: int
+    cash_total_vnd: BigInt
+
+    @strawberry.field(description="Những người (tập thể) được khen.")
+    async def recipients(self, info: Info) -> list[DecisionRecipient]:
+        rows = await _read(
+            info,
+            "SELECT who, subject, award, kind, cash_vnd, proposer, unit_id, person_id "
+            "FROM decision_recipients WHERE tenant_id = $1 AND decision_id = $2 ORDER BY item_id",
+            str(self.unit_id),
+            uuid.UUID(str(self.id)),
+        )
+        return [_recipient(r) for r in rows]
+
+
+@strawberry.type(description="Sổ quyết định khen thưởng: một trang; trang sau: after = endCursor.")
+class DecisionPage:
+    total: int
+    cash_total_vnd: BigInt
+    edges: list[Edge[DecisionType]]
+    page_info: PageInfo
+
+
+@strawberry.type(description="Một lần được khen: danh hiệu, hình thức, năm, quyết định.")
+class AwardHistoryEntry:
+    year: int
+    award: str
+    award_name: str
+    kind: str
+    decision_code: str
+    decided_on: date
+    decided_by: strawberry.ID
+    cash_vnd: BigInt
+
+
+def _recipient(r: Any) -> DecisionRecipient:
+    return DecisionRecipient(
+        who=r["who"],
+        subject=r["subject"],
+        award=r["award"],
+        kind=r["kind"],
+        cash_vnd=r["cash_vnd"],
+        proposer=strawberry.ID(r["proposer"]),
+        unit_id=strawberry.ID(r["unit_id"]) if r["unit_id"] else None,
+        person_id=uuid.UUID(r["person_id"]) if r["person_id"] else None,
+    )
+
+
+def decision_of(r: Any) -> DecisionType:
+    return DecisionType(
+        id=strawberry.ID(str(r["decision_id"])),
+        unit_id=strawberry.ID(r["tenant_id"]),
+        year=r["year"],
+        number=r["number"],
+        code=r["code"],
+        title=r["title"],
+        decided_on=r["decided_on"],
+        signer=r["signer"],
+        rule_set_version=r["rule_set_version"],
+        base_salary_vnd=r["base_salary_vnd"],
+        recipient_count=r["recipient_count"],
+        cash_total_vnd=r["cash_total_vnd"],
+    )
+
+
+async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
+    async with access.reading(info) as conn:
+        return await conn.fetch(sql, *args)
+
+
+def _people(info: Info) -> DataLoader[uuid.UUID, Person | None]:
+    loaders = info.context.setdefault("decision_loaders", {})
+    if "people" not in loaders:
+
+        async def load(ids: list[uuid.UUID]) -> list[Person | None]:
+            rows = await _read(
+                info, f"SELECT {PERSON_COLUMNS} FROM people WHERE person_id = ANY ($1)", ids
+            )
+            found = {r["person_id"]: person_of(r) for r in rows}
+            return [found.get(i) for i in ids]
+
+        loaders["people"] = DataLoader(load_fn=load)
+    return loaders["people"]
+
+
+async def _decision(info: Info, did: uuid.UUID) -> DecisionType:
+    rows = await _read(
+        info, f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE decision_id = $1", did
+    )
+    if not rows:
+        raise NotFound(str(did), id=str(did))
+    return decision_of(rows[0])
+
+
+async def _units(info: Info, unit_id: strawberry.ID | None, subtree: bool) -> list[str] | None:
+    principal = principal_of(info)
+    unit = str(unit_id)[:64] if unit_id else principal.tenant
+    async with access.reading(info) as conn:
+        relation = await access.relation(conn, principal, unit)
+        if not access.may_read_unit(principal, relation):
+            return None
+        if not subtree:
+            return [unit]
+        rows = await conn.fetch(
+            "SELECT DISTINCT descendant FROM unit_closure WHERE ancestor = $1", unit
+        )
+    return [r["descendant"] for r in rows] or [unit]
+
+
+@strawberry.type
+class DecisionQuery:
+    @strawberry.field(description="Một quyết định khen thưởng trong tầm đọc; ngoài tầm: null.")
+    async def decision(self, info: Info, id: strawberry.ID) -> DecisionType | None:
+        try:
+            return await _decision(info, client_uuid(id))
+        except NotFound:
+            return None
+
+    @strawberry.field(
+        description="Sổ quyết định khen thưởng của một đơn vị (mặc định: đơn vị mình), hay cả "
+        "các đơn vị cấp dưới (subtree); lọc theo năm, danh hiệu/hình thức, loại khen."
+    )
+    async def decisions(
+        self,
+        info: Info,
+        unit_id: strawberry.ID | None = None,
+        subtree: bool = False,
+        year: int | None = None,
+        award: str | None = None,
+        kind: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> DecisionPage | None:
+        checked_first(first, MAX_PAGE)
+        position = typed_position(after, _KEY)
+        if (award and len(award) > 200) or (kind and len(kind) > 20):
+            raise InvalidInput("Bộ lọc quá dài.")
+        units = await _units(info, unit_id, subtree)
+        if units is None:
+            return None
+        where = (
+            "d.tenant_id = ANY ($1::text[])"
+            + (" AND d.year = $2" if year is not None else " AND $2::int IS NULL")
+            + (
+                " AND EXISTS (SELECT 1 FROM decision_recipients r WHERE r.tenant_id = d.tenant_id "
+                "AND r.decision_id = d.decision_id AND r.award = $3)"
+                if award
+                else " AND $3::text IS NULL"
+            )
+            + (
+                " AND EXISTS (SELECT 1 FROM decision_recipients r WHERE r.tenant_id = d.tenant_id "
+                "AND r.decision_id = d.decision_id AND r.kind = $4)"
+                if kind
+                else " AND $4::text IS NULL"
+            )
+        )
+        args = (units, year, award, kind)
+        totals = await _read(
+            info,
+            f"SELECT count(*) AS n, coalesce(sum(cash_total_vnd), 0) AS cash FROM decisions d "
+            f"WHERE {where}",
+            *args,
+        )
+        rows = await _read(
+            info,
+            f"SELECT {_DECISION_COLUMNS} FROM decisions d WHERE {where} AND "
+            f"{past_cursor('d.decided_on, d.decision_id', _KEY, 5, given=position is not None)} "
+            "ORDER BY d.decided_on, d.decision_id LIMIT $7",
+            *args,
+            *position_parameters(position, _KEY),
+            first + 1,
+        )
+        edges = edges_of(
+            rows, first, lambda r: (r["decided_on"].isoformat(), str(r["decision_id"])), decision_of
+        )
+        return DecisionPage(
+            total=totals[0]["n"],
+            cash_total_vnd=totals[0]["cash"],
+            edges=edges,
+            page_info=next_page(rows, first, edges),
+        )
+
+    @strawberry.field(
+        description="Quá trình khen thưởng của một người: mọi danh hiệu, hình thức, năm theo năm "
+        "(các quyết định trong tầm đọc)."
+    )
+    async def award_history(self, info: Info, person_id: strawberry.ID) -> list[AwardHistoryEntry]:
+        pid = client_uuid(person_id)
+        rows = await _read(
+            info,
+            "SELECT r.year, r.award, r.kind, r.cash_vnd, d.code, d.decided_on, d.tenant_id "
+            "FROM decision_recipients r JOIN decisions d ON d.tenant_id = r.tenant_id "
+            "AND d.decision_id = r.decision_id WHERE r.person_id = $1 "
+            "ORDER BY r.year, d.decided_on, d.code",
+            str(pid),
+        )
+        return [
+            AwardHistoryEntry(
+                year=r["year"],
+                award=r["award"],
+                award_name=by_code()[r["award"]].name if r["award"] in by_code() else r["award"],
+                kind=r["kind"],
+                decision_code=r["code"],
+                decided_on=r["decided_on"],
+                decided_by=strawberry.ID(r["tenant_id"]),
+                cash_vnd=r["cash_vnd"],
+            )
+            for r in rows
+        ]
+
+
+@strawberry.type
+class DecisionMutation:
+    @strawberry.mutation(
+        description="Ra quyết định khen thưởng (người ký, vai trò approver) cho những người "
+        "(tập thể) Hội đồng đã đề nghị mà đơn vị có thẩm quyền; số quyết định liên tục theo năm."
+    )
+    async def issue_decision(
+        self,
+        info: Info,
+        session_id: strawberry.ID,
+        title: str,
+        items: list[strawberry.ID] | None = None,
+    ) -> DecisionType:
+        if items is not None and len(items) > 10_000:
+            raise InvalidInput("Tối đa 10.000 mục.")
+        did = await decision_commands_of(info.context["runtime"]).decide(
+            principal_of(info),
+            client_uuid(session_id),
+            title=title,
+            items=[str(i)[:200] for i in items] if items else None,
+            idempotency_key=idempotency_key_of(info),
+        )
+        return await _decision(info, did)
+
+    @strawberry.mutation(
+        description="Chuyển lên cấp trên những người (tập thể) Hội đồng đã đề nghị mà đơn vị "
+        "không có thẩm quyền quyết định: một đề nghị mới (bản nháp) của đơn vị mình."
+    )
+    async def forward_nominees(
+        self, info: Info, session_id: strawberry.ID, title: str = ""
+    ) -> Proposal:
+        pid = await decision_commands_of(info.context["runtime"]).forward(
+            principal_of(info), client_uuid(session_id), title=title
+        )
+        return await _proposal(info, pid)
+
+    @strawberry.mutation(description="Ký hiệu số quyết định của đơn vị (như QĐ-LĐLĐ).")
+    async def set_decision_suffix(self, info: Info, suffix: str) -> bool:
+        await decision_commands_of(info.context["runtime"]).set_suffix(
+            principal_of(info), suffix[:100]
+        )
+        return True

@@ -1,0 +1,217 @@
+"""The whole chain across three levels, through GraphQL (issue 14, points 7-11 and 14): a
+grassroots union proposes a person's Lao động tiên tiến and its own TLĐ Bằng khen; its upper-level
+union appraises, its council passes both, its approver decides what it may (the Lao động tiên
+tiến, with its cash) and forwards the rest; the province does the same and forwards again; TLĐ
+decides the Bằng khen. Decisions are numbered in each unit's gapless yearly series and published
+to its subtree; the person's award history shows what they received."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.awards.domain import DecisionSeries
+from services.awards.rules import base_salary_on, cash_vnd, rule_set_on
+from shared.clock import today
+from tests.awards.test_appraisal import CONCLUDE, judge, sent_proposal
+from tests.awards.test_council import CLOSE, CONVENE, VOTE, as_member
+from tests.awards.test_proposals import PDF, SUBMIT, upload
+from tests.registry.test_graphql import code_of, gql
+
+ISSUE = """mutation($session: ID!, $title: String!, $items: [ID!]) {
+  issueDecision(sessionId: $session, title: $title, items: $items) { id code number year signer
+    recipientCount cashTotalVnd recipients { who awardName cashVnd kind person { fullName } } } }"""
+FORWARD = """mutation($session: ID!) { forwardNominees(sessionId: $session) { id status unitId
+  nomineeCount documents { kind } } }"""
+SUFFIX = "mutation($suffix: String!) { setDecisionSuffix(suffix: $suffix) }"
+HISTORY = """query($person: ID!) { awardHistory(personId: $person) { year award awardName
+  decisionCode decidedBy cashVnd } }"""
+ONE_DECISION = "query($id: ID!) { decision(id: $id) { code recipientCount } }"
+REGISTER = """query($unit: ID, $subtree: Boolean!, $year: Int, $award: String) {
+  decisions(unitId: $unit, subtree: $subtree, year: $year, award: $award, first: 10) {
+    total cashTotalVnd edges { node { code unitId } } } }"""
+
+
+async def appraise_all(client, tokens, unit, pid):
+    for nominee in await _nominee_ids(client, tokens, unit, pid):
+        await judge(client, tokens, unit, pid, nominee, "ACCEPT")
+    done = await gql(client, tokens, unit, ["officer"], CONCLUDE, id=pid)
+    assert done["data"]["concludeAppraisal"]["appraisal"] == "completed", done
+
+
+async def _nominee_ids(client, tokens, unit, pid):
+    query = (
+        "query($id: ID!) { proposal(id: $id) { nominees(first: 50) { edges { node { id } } } } }"
+    )
+    body = await gql(client, tokens, unit, ["officer"], query, id=pid)
+    return [e["node"]["id"] for e in body["data"]["proposal"]["nominees"]["edges"]]
+
+
+async def council_passes(client, tokens, unit, pid):
+    """A session of ``unit``'s council on the proposal, every item passed by its two members."""
+    session = {
+        "title": "Phiên họp Hội đồng",
+        "meetsOn": today().isoformat(),
+        "ballot": "OPEN",
+        "quorum": 2,
+        "members": [{"subject": "chu-tich"}, {"subject": "uy-vien"}],
+        "proposals": [pid],
+    }
+    body = await gql(client, tokens, unit, ["officer"], CONVENE, input=session)
+    convened = body["data"]["conveneCouncil"]
+    for item in convened["items"]:
+        for member in ("chu-tich", "uy-vien"):
+            await as_member(
+                client,
+                tokens,
+                unit,
+                member,
+                VOTE,
+                session=convened["id"],
+                item=item["id"],
+                choice="YES",
+            )
+    closed = await gql(client, tokens, unit, ["officer"], CLOSE, session=convened["id"])
+    assert all(i["passed"] for i in closed["data"]["concludeCouncil"]["items"])
+    return convened["id"], [i["id"] for i in convened["items"]]
+
+
+async def forwarded_and_sent(client, tokens, unit, session):
+    body = await gql(client, tokens, unit, ["officer"], FORWARD, session=session)
+    proposal = body["data"]["forwardNominees"]
+    assert (proposal["status"], proposal["unitId"], proposal["nomineeCount"]) == ("draft", unit, 1)
+    assert {d["kind"] for d in proposal["documents"]} == {
+        "memo",
+        "achievement_report",
+        "council_minutes",
+    }
+    await upload(client, tokens, unit, proposal["id"], "council_minutes", PDF + unit.encode())
+    sent = await gql(client, tokens, unit, ["officer"], SUBMIT, id=proposal["id"])
+    assert sent["data"]["submitProposal"]["status"] == "submitted", sent
+    return proposal["id"], sent["data"]["submitProposal"]["toUnit"]
+
+
+async def test_the_chain_from_a_grassroots_union_to_tld(client, tokens, tree):
+    pid, _, an = await sent_proposal(client, tokens, tree)
+
+    # The upper-level union: appraisal, council, a decision on what it may decide.
+    await appraise_all(client, tokens, tree.upper1, pid)
+    session, _ = await council_passes(client, tokens, tree.upper1, pid)
+    await gql(client, tokens, tree.upper1, ["approver"], SUFFIX, suffix="QĐ-CĐ")
+    officer_tries = await gql(
+        client, tokens, tree.upper1, ["officer"], ISSUE, session=session, title="x"
+    )
+    assert code_of(officer_tries) == "FORBIDDEN"
+    body = await gql(
+        client,
+        tokens,
+        tree.upper1,
+        ["approver"],
+        ISSUE,
+        session=session,
+        title="Tặng danh hiệu Lao động tiên tiến năm 2025",
+    )
+    decision = body["data"]["issueDecision"]
+    on = today()
+    expected = cash_vnd(0.3, base_salary_on(on), rule_set_on(on))
+    assert (decision["code"], decision["number"], decision["year"]) == ("1/QĐ-CĐ", 1, on.year)
+    assert decision["recipients"] == [
+        {
+            "who": f"person:{an['id']}",
+            "awardName": "Lao động tiên tiến",
+            "cashVnd": expected,
+            "kind": "regular",
+            "person": {"fullName": "Nguyễn Thị Ánh"},
+        }
+    ]
+    assert (decision["signer"], decision["cashTotalVnd"]) == ("s", expected)
+    again = await gql(client, tokens, tree.upper1, ["approver"], ISSUE, session=session, title="x")
+    assert code_of(again) == "COUNCIL_INVALID"  # nothing left it may decide
+
+    # Beyond its competence: forwarded to the province, then to TLĐ.
+    proposal, to = await forwarded_and_sent(client, tokens, tree.upper1, session)
+    assert to == tree.prov1
+    await appraise_all(client, tokens, tree.prov1, proposal)
+    session, _ = await council_passes(client, tokens, tree.prov1, proposal)
+    refused = await gql(client, tokens, tree.prov1, ["approver"], ISSUE, session=session, title="x")
+    assert code_of(refused) == "COUNCIL_INVALID"
+    proposal, to = await forwarded_and_sent(client, tokens, tree.prov1, session)
+    assert to == tree.tld
+    await appraise_all(client, tokens, tree.tld, proposal)
+    session, items = await council_passes(client, tokens, tree.tld, proposal)
+    body = await gql(
+        client,
+        tokens,
+        tree.tld,
+        ["approver"],
+        ISSUE,
+        session=session,
+        title="Tặng Bằng khen của Ban Chấp hành Tổng Liên đoàn",
+        items=items,
+    )
+    tld_decision = body["data"]["issueDecision"]
+    assert (tld_decision["code"], tld_decision["recipientCount"]) == ("1/QĐ-KT", 1)
+    assert tld_decision["recipients"][0]["who"] == f"unit:{tree.cs1}"
+    assert tld_decision["recipients"][0]["cashVnd"] == cash_vnd(
+        2.0, base_salary_on(on), rule_set_on(on)
+    )
+
+    # Published to each deciding unit's subtree: the grassroots union reads both; a unit aside
+    # reads TLĐ's (the whole union is its subtree), not the upper-level union's.
+    for decided, reader, visible in (
+        (decision, tree.cs1, True),
+        (decision, tree.upper2, False),
+        (decision, tree.prov2, False),
+        (tld_decision, tree.cs1, True),
+        (tld_decision, tree.prov2, True),
+    ):
+        read = await gql(client, tokens, reader, ["officer"], ONE_DECISION, id=decided["id"])
+        assert (read["data"]["decision"] is not None) is visible
+    history = await gql(client, tokens, tree.cs1, ["officer"], HISTORY, person=an["id"])
+    assert history["data"]["awardHistory"] == [
+        {
+            "year": on.year,
+            "award": "lao_dong_tien_tien",
+            "awardName": "Lao động tiên tiến",
+            "decisionCode": "1/QĐ-CĐ",
+            "decidedBy": tree.upper1,
+            "cashVnd": expected,
+        }
+    ]
+    register = await gql(
+        client, tokens, tree.prov1, ["officer"], REGISTER, subtree=True, year=on.year
+    )
+    codes = sorted(e["node"]["code"] for e in register["data"]["decisions"]["edges"])
+    assert codes == ["1/QĐ-CĐ"] and register["data"]["decisions"]["total"] == 1
+    tld = await gql(
+        client, tokens, tree.tld, ["officer"], REGISTER, subtree=True, award="bang_khen_tld"
+    )
+    assert [e["node"]["code"] for e in tld["data"]["decisions"]["edges"]] == ["1/QĐ-KT"]
+    aside = await gql(
+        client, tokens, tree.upper2, ["officer"], REGISTER, unit=tree.upper1, subtree=False
+    )
+    assert aside["data"]["decisions"] is None
+
+
+async def test_a_units_numbers_are_gapless_under_concurrent_decisions(client, tokens, tree):
+    sessions = []
+    for _ in range(3):
+        pid, _, _ = await sent_proposal(client, tokens, tree)
+        await appraise_all(client, tokens, tree.upper1, pid)
+        sessions.append((await council_passes(client, tokens, tree.upper1, pid))[0])
+    bodies = await asyncio.gather(
+        *(
+            gql(client, tokens, tree.upper1, ["approver"], ISSUE, session=s, title="Khen thưởng")
+            for s in sessions
+        )
+    )
+    assert all("errors" not in b for b in bodies), bodies
+    numbers = sorted(b["data"]["issueDecision"]["number"] for b in bodies)
+    assert numbers == [1, 2, 3]
+
+
+def test_a_series_starts_again_each_year():
+    import uuid
+
+    series = DecisionSeries.open(unit_id="u", suffix="QĐ-LĐLĐ")
+    taken = [series.take(year=y, decision_id=uuid.uuid4()) for y in (2025, 2025, 2026, 2025)]
+    assert taken == [(1, "1/QĐ-LĐLĐ"), (2, "2/QĐ-LĐLĐ"), (1, "1/QĐ-LĐLĐ"), (3, "3/QĐ-LĐLĐ")]
