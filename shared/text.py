@@ -10,6 +10,7 @@ come in (services/gateway/limits.py).
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from functools import cache
@@ -22,6 +23,16 @@ MAX_SEARCH_CHARS = 200
 class TextTooLong(DomainError):
     code = "TEXT_TOO_LONG"
     message_vi = "Văn bản dài quá mức cho phép."
+
+
+# Control characters no text of ours holds: NUL above all (PostgreSQL's text cannot, and a NUL
+# sealed out of the database's sight would stop the projection that opens it); tab and line
+# breaks are the paragraphs' (clean_paragraphs) and are cleaned away elsewhere.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control(text: str) -> bool:
+    return _CONTROL.search(text) is not None
 
 
 def clean(text: str) -> str:

@@ -188,6 +188,17 @@ _DOCUMENT_MAGIC = (
 )
 
 
+def _office_zip(content: bytes) -> bool:
+    """A zip that is an Office Open XML ([Content_Types].xml) or OpenDocument (mimetype) file,
+    by its directory alone (nothing is unzipped)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as book:
+            names = book.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
+    return len(names) <= 10_000 and ("[Content_Types].xml" in names or "mimetype" in names)
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     sha256: str
@@ -207,6 +218,8 @@ def read_document(file: IO[bytes], max_bytes: int) -> Document:
     if not content:
         raise FileInvalid("Tệp trống.")
     media_type = next((t for magic, t in _DOCUMENT_MAGIC if content.startswith(magic)), None)
+    if media_type == "application/zip" and not _office_zip(content):
+        media_type = None
     if media_type is None:
         raise FileInvalid("Tài liệu phải là PDF, ảnh PNG/JPEG, hay tệp Word, Excel.")
     return Document(hashlib.sha256(content).hexdigest(), len(content), media_type, content)

@@ -36,6 +36,9 @@ from services.awards.domain import (
     check_staff_number,
     person_id,
 )
+from services.awards.domain import (
+    plain_particulars as _plain,
+)
 from services.awards.projections import build_registry
 from services.awards.rules import shipped_base_salaries
 from shared import access
@@ -135,7 +138,12 @@ class AwardsCommands:
         given = _given(locals())
 
         async def decide(attempt: Attempt) -> None:
-            if await _exists(attempt, BaseSalaryValue.create_id(effective_from=effective_from)):
+            taken = await attempt.conn.fetchval(
+                "SELECT 1 FROM base_salaries WHERE effective_from = $1", effective_from
+            )
+            if taken or await _exists(
+                attempt, BaseSalaryValue.create_id(effective_from=effective_from)
+            ):
                 raise BaseSalaryInvalid("Ngày này đã có mức lương cơ sở.", field="effectiveFrom")
             shipped = [v.effective_from for v in shipped_base_salaries()]
             attempt.save(
@@ -263,7 +271,9 @@ class AwardsCommands:
         particulars: Particulars,
         idempotency_key: str | None = None,
     ) -> UUID:
-        given = _given(locals())
+        # The fingerprint leaves the personal data out: it outlives an erasure (a repeat with
+        # another name under the same key answers as the first did).
+        given = {"staff_number": staff_number, "particulars": _plain(particulars)}
         staff = clean(staff_number)
         personal, particulars = cleaned_personal(personal), cleaned_particulars(particulars)
 
@@ -303,7 +313,7 @@ class AwardsCommands:
         particulars: Particulars,
         idempotency_key: str | None = None,
     ) -> None:
-        given = _given(locals())
+        given = {"person": person, "particulars": _plain(particulars)}  # no personal data
         personal, particulars = cleaned_personal(personal), cleaned_particulars(particulars)
 
         async def decide(attempt: Attempt) -> None:

@@ -43,7 +43,7 @@ from shared.catalogue import LEVELS, entry_of
 from shared.clock import today
 from shared.commands import Attempt, Commands
 from shared.errors import NotFound
-from shared.text import clean, clean_paragraphs
+from shared.text import clean, clean_paragraphs, has_control
 
 # The levels above a unit of each level: the order of the union's tree (DESIGN.md).
 _RANK = {"grassroots": 0, "upper": 1, "provincial": 2, "sector": 2, "national": 3}
@@ -179,15 +179,26 @@ class ProposalCommands:
         name: str,
         size: int,
         media_type: str,
+        content: bytes | None = None,
     ) -> None:
-        """A document already stored by its SHA-256 (services/awards/uploads.py) joins the
-        dossier."""
+        """A document joins the dossier, by its SHA-256. ``content``: its bytes, stored (once,
+        whoever stored them first) on the decision's own connection, so a refused attach
+        stores nothing."""
+        shown = "".join(ch for ch in clean(name) if not has_control(ch))[:255] or "tai-lieu"
 
         async def decide(attempt: Attempt) -> None:
             proposal = await _own_proposal(attempt, proposal_id)
-            proposal.attach(
-                kind=kind, sha256=sha256, name=clean(name)[:255], size=size, media_type=media_type
-            )
+            proposal.attach(kind=kind, sha256=sha256, name=shown, size=size, media_type=media_type)
+            if content is not None:
+                await attempt.conn.execute(
+                    "INSERT INTO documents (sha256, tenant_id, size, media_type, content) "
+                    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+                    sha256,
+                    attempt.tenant_id,
+                    size,
+                    media_type,
+                    content,
+                )
             attempt.save(proposal)
 
         await self.commands.run(actor, "AttachDocument", decide)
@@ -269,8 +280,8 @@ async def _who(
             raise ProposalInvalid("Cần người được đề nghị.", field="personId")
         row = await conn.fetchrow(
             "SELECT p.tenant_id, p.status, p.direct_worker, p.cadre, p.cadre_since FROM people p "
-            "WHERE p.person_id = $1 AND (p.tenant_id = $2 OR EXISTS (SELECT 1 FROM unit_closure c "
-            "WHERE c.ancestor = $2 AND c.descendant = p.tenant_id AND c.valid_to IS NULL))",
+            "WHERE p.person_id = $1 AND (p.tenant_id = $2 "
+            "OR thidua_edge($2, p.tenant_id, (SELECT thidua_today())))",
             person_id,
             actor.tenant,
         )
@@ -285,7 +296,7 @@ async def _who(
         )
     if not unit_id:
         raise ProposalInvalid("Cần tập thể (đơn vị) được đề nghị.", field="unitId")
-    relation = await access.relation(conn, actor, unit_id)
+    relation = await access.relation(conn, actor, unit_id, now=True)
     if relation not in (access.Relation.SELF, access.Relation.DESCENDANT):
         raise NotFound(unit_id[:64], id=unit_id[:64])
     return f"unit:{unit_id}", None

@@ -19,6 +19,7 @@ from datetime import date
 from eventsourcing.domain import Aggregate, event
 
 from shared.errors import DomainError
+from shared.text import has_control
 
 PEOPLE_NAMESPACE = uuid.UUID("3f1c2a9e-6b7d-5e0f-9a41-7c2d8e5b6a10")
 
@@ -97,7 +98,16 @@ class Particulars:
     employed_since: date | None = None
 
 
+def _no_control(error: type[DomainError], **fields: str | Sequence[str]) -> None:
+    """Each field's text (or texts) holds no control character: refused with its field named."""
+    for field, value in fields.items():
+        texts = [value] if isinstance(value, str) else list(value)
+        if any(has_control(t) for t in texts):
+            raise error("Có ký tự điều khiển (không in được).", field=field)
+
+
 def check_personal(personal: Personal, today: date) -> None:
+    _no_control(PersonInvalid, fullName=personal.full_name, contacts=personal.contacts)
     if not personal.full_name or len(personal.full_name) > MAX_NAME:
         raise PersonInvalid(f"Họ tên: 1–{MAX_NAME} ký tự.", field="fullName")
     year = personal.birth_year
@@ -112,6 +122,7 @@ def check_personal(personal: Personal, today: date) -> None:
 
 def check_particulars(particulars: Particulars, today: date) -> None:
     p = particulars
+    _no_control(PersonInvalid, post=p.post)
     if p.gender not in GENDERS:
         raise PersonInvalid("Giới tính: nữ hoặc nam.", field="gender")
     if len(p.post) > MAX_POST:
@@ -126,6 +137,7 @@ def check_particulars(particulars: Particulars, today: date) -> None:
 
 
 def check_staff_number(staff_number: str) -> None:
+    _no_control(PersonInvalid, staffNumber=staff_number)
     if len(staff_number) > MAX_STAFF_NUMBER:
         raise PersonInvalid(f"Số hiệu: tối đa {MAX_STAFF_NUMBER} ký tự.", field="staffNumber")
 
@@ -183,14 +195,16 @@ class Person(Aggregate):
             key_id=key_id,
             sealed=sealed,
             registered_on=on,
-            **_plain(particulars),
+            **plain_particulars(particulars),
         )
 
     def amend(self, *, personal: Personal, particulars: Particulars, sealed: str, on: date) -> None:
         self.check_active()
         check_personal(personal, on)
         check_particulars(particulars, on)
-        self._amended(key_id=self.key_id, sealed=sealed, amended_on=on, **_plain(particulars))
+        self._amended(
+            key_id=self.key_id, sealed=sealed, amended_on=on, **plain_particulars(particulars)
+        )
 
     @event("PersonAmended")
     def _amended(
@@ -214,6 +228,8 @@ class Person(Aggregate):
             raise ReasonRequired(f"(1–{MAX_REASON} ký tự)")
         if on < self.registered_on:
             raise PersonInvalid("Ngày rời đơn vị trước ngày đăng ký.", field="on")
+        if on.year > self.registered_on.year + 100:
+            raise PersonInvalid("Ngày rời đơn vị quá xa.", field="on")
         self._left(left_on=on, reason=reason)
 
     @event("PersonLeft")
@@ -241,7 +257,7 @@ class Person(Aggregate):
             raise PersonLeftError()
 
 
-def _plain(p: Particulars) -> dict[str, object]:
+def plain_particulars(p: Particulars) -> dict[str, object]:
     return {
         "gender": p.gender,
         "ethnic_minority": p.ethnic_minority,
@@ -342,6 +358,8 @@ class CalendarDay(Aggregate):
 
     @classmethod
     def mark(cls, *, on: date, working: bool, reason: str) -> CalendarDay:
+        if not 2000 <= on.year <= 2100:
+            raise CalendarDayInvalid("Năm từ 2000 đến 2100.", field="on")
         _check_reason(reason)
         return cls(on=on, working=working, reason=reason)
 
@@ -397,7 +415,7 @@ class LocalRule(Aggregate):
         if not message or len(message) > MAX_REASON:
             raise LocalRuleInvalid(f"Nội dung: 1–{MAX_REASON} ký tự.", field="message")
         if len(numbers) > 20 or any(
-            not k or len(k) > 64 or not isinstance(v, int) or abs(v) > 10**12
+            not k or len(k) > 64 or type(v) is not int or abs(v) > 10**12
             for k, v in numbers.items()
         ):
             raise LocalRuleInvalid("Tối đa 20 con số, mỗi số nguyên.", field="numbers")
@@ -445,6 +463,7 @@ MAX_NOMINEES = 10_000
 MAX_TITLE = 500
 MAX_SUMMARY = 10_000
 MAX_BASIS_ITEMS = 50
+MAX_DOCUMENTS = 50
 
 
 class ProposalInvalid(DomainError):
@@ -485,6 +504,7 @@ class Nominee:
 
 
 def check_proposal_fields(title: str, kind: str, topic: str, year: int, today: date) -> None:
+    _no_control(ProposalInvalid, title=title, topic=topic)
     if not title or len(title) > MAX_TITLE:
         raise ProposalInvalid(f"Tên đề nghị: 1–{MAX_TITLE} ký tự.", field="title")
     if kind not in PROPOSAL_KINDS:
@@ -498,6 +518,7 @@ def check_proposal_fields(title: str, kind: str, topic: str, year: int, today: d
 
 
 def check_nominee(nominee: Nominee) -> None:
+    _no_control(ProposalInvalid, summary=nominee.summary.replace("\n", " "))
     if nominee.subject not in ("person", "collective"):
         raise ProposalInvalid("Đối tượng: cá nhân hay tập thể.", field="subject")
     if len(nominee.summary) > MAX_SUMMARY:
@@ -590,7 +611,13 @@ class Proposal(Aggregate):
                 "Loại tài liệu: memo, achievement_report, council_minutes, other.", field="kind"
             )
         if sha256 in self.documents:
-            return  # the same bytes again: already in the dossier
+            if self.documents[sha256] == kind:
+                return  # the same bytes again: already in the dossier
+            raise ProposalInvalid(
+                f"Tài liệu này đã có trong hồ sơ, là {self.documents[sha256]}.", field="kind"
+            )
+        if len(self.documents) >= MAX_DOCUMENTS:
+            raise ProposalInvalid(f"Tối đa {MAX_DOCUMENTS} tài liệu mỗi hồ sơ.")
         self._attached(kind=kind, sha256=sha256, name=name, size=size, media_type=media_type)
 
     @event("DocumentAttached")

@@ -96,7 +96,18 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
 
 
 def _opened(e: Any, keys: dict[Any, bytes]) -> dict[str, Any]:
-    return unseal(keys.get(e.key_id), e.key_id, e.sealed) or {}
+    """The sealed text opened; a NUL a command let through before it was refused is dropped
+    (PostgreSQL's text cannot hold it, and the register must not stop on it)."""
+    opened = unseal(keys.get(e.key_id), e.key_id, e.sealed) or {}
+    return {k: _without_nul(v) for k, v in opened.items()}
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def _note(on: date, what: str, reason: str | None = None) -> str:
@@ -145,7 +156,7 @@ async def _amended(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) ->
         "UPDATE people SET full_name = $3, search_key = $4, birth_year = $5, "
         "contacts = $6::jsonb, gender = $7, ethnic_minority = $8, post = $9, "
         "direct_worker = $10, cadre = $11, cadre_since = $12, employed_since = $13, "
-        "history = history || $14::jsonb, version = $15 "
+        "history = history || $14::jsonb, version = $15, recorded_on = $16 "
         "WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
@@ -162,18 +173,20 @@ async def _amended(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) ->
         e.employed_since,
         _note(e.amended_on, "amended"),
         stored.stream_version,
+        recorded_on(stored),  # a former ancestor reads no change made after the unit left it
     )
 
 
 async def _left(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     await conn.execute(
         "UPDATE people SET status = 'left', left_on = $3, history = history || $4::jsonb, "
-        "version = $5 WHERE tenant_id = $1 AND person_id = $2",
+        "version = $5, recorded_on = $6 WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
         e.left_on,
         _note(e.left_on, "left", e.reason),
         stored.stream_version,
+        recorded_on(stored),
     )
 
 
@@ -187,20 +200,21 @@ async def _erased(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> 
         "UPDATE people SET full_name = NULL, search_key = '', birth_year = NULL, "
         "contacts = '[]', status = 'erased', erased_on = $3, "
         "history = (SELECT coalesce(jsonb_agg(h - 'reason'), '[]') "
-        "FROM jsonb_array_elements(history) AS h) || $4::jsonb, version = $5 "
+        "FROM jsonb_array_elements(history) AS h) || $4::jsonb, version = $5, recorded_on = $6 "
         "WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
         e.erased_on,
         _note(e.erased_on, "erased", e.legal_reason),
         stored.stream_version,
+        recorded_on(stored),
     )
 
 
 async def _base_salary_set(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     await conn.execute(
         "INSERT INTO base_salaries (effective_from, amount_vnd, source, tenant_id, version) "
-        "VALUES ($1, $2, $3, $4, $5)",
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (effective_from) DO NOTHING",
         e.effective_from,
         e.amount_vnd,
         e.source,

@@ -190,6 +190,7 @@ class AwardsQuery:
             relation = await access.relation(conn, principal, unit)
         if not access.may_read_unit(principal, relation):
             return None
+        search = search.strip() if search else None
         key = like_escaped(search_key(search)) if search else None
         filters = (
             "tenant_id = $1"
@@ -203,7 +204,7 @@ class AwardsQuery:
             ]
         )
         where = filters + (f" AND {unused}" if unused else "")
-        args = (unit, key, search.strip() if search else None, status.value if status else None)
+        args = (unit, key, search, status.value if status else None)
         total = await _read(info, f"SELECT count(*) AS n FROM people WHERE {where}", *args)
         rows = await _read(
             info,

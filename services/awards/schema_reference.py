@@ -280,8 +280,7 @@ class ReferenceQuery:
             info,
             "SELECT r.*, r.numbers::text AS numbers_text FROM local_rules r "
             "WHERE r.effective_from <= $2 AND (r.effective_to IS NULL OR r.effective_to > $2) "
-            "AND (r.tenant_id = $1 OR EXISTS (SELECT 1 FROM unit_closure c WHERE "
-            "c.ancestor = r.tenant_id AND c.descendant = $1 AND c.valid_to IS NULL)) "
+            "AND (r.tenant_id = $1 OR thidua_edge(r.tenant_id, $1, (SELECT thidua_today()))) "
             "ORDER BY r.tenant_id, r.code",
             unit,
             on or today(),
@@ -330,6 +329,7 @@ class ReferenceMutation:
     async def mark_calendar_day(
         self, info: Info, on: date, working: bool, reason: str
     ) -> WorkingYear:
+        _year(on.year)  # before anything is written
         await _commands(info).mark_calendar_day(
             principal_of(info),
             on=on,
@@ -337,7 +337,6 @@ class ReferenceMutation:
             reason=reason,
             idempotency_key=idempotency_key_of(info),
         )
-        _year(on.year)
         calendar = await working_calendar(info)
         return WorkingYear(
             year=on.year,

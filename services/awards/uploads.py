@@ -123,25 +123,15 @@ async def _store_document(
     await proposals.require_draft_of(principal, pid)  # before a byte of the file is read
     upload = await receive_file(request, settings.max_upload_bytes)
     document = await runtime.parsers.run(read_document, upload.file, settings.max_upload_bytes)
-    async with access.scope(runtime.pool, principal) as conn:
-        await conn.execute(
-            "INSERT INTO documents (sha256, tenant_id, size, media_type, content) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
-            document.sha256,
-            principal.tenant,
-            document.size,
-            document.media_type,
-            document.content,
-        )
-    name = upload.filename or "tai-lieu"
     await proposals.attach(
         principal,
         pid,
         kind=kind,
         sha256=document.sha256,
-        name=name,
+        name=upload.filename or "tai-lieu",
         size=document.size,
         media_type=document.media_type,
+        content=document.content,
     )
     return {
         "sha256": document.sha256,

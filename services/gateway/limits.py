@@ -68,7 +68,7 @@ WEIGHTS: dict[str, tuple[int, int]] = {
     "Query.verification": (2_000, 0),
     "Query.auditLog": (100, 5),
 }
-BULK_ITEMS = frozenset({"PledgeRowInput"})
+BULK_ITEMS = frozenset({"PledgeRowInput", "PersonInput"})  # registerPledges, registerPeople
 CACHE_SIZE = 1024
 
 _COMPOSITE = (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)

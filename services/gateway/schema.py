@@ -163,8 +163,20 @@ def _request_fields(context: ExecutionContext | None) -> dict[str, Any]:
         "operation": context.operation_name if context is not None else None,
         "query_sha256": hashlib.sha256(query.encode("utf-8", "replace")).hexdigest(),
         "query_chars": len(query),
-        "query_prefix": query[:QUERY_PREFIX_CHARS],
+        "query_prefix": redacted(query[:QUERY_PREFIX_CHARS]),
     }
+
+
+# A quoted string (GraphQL's, or a Python repr's in a variable's coercion message) or a run of
+# three digits or more (a birth year, a phone number): what a log line must not carry, since a
+# person's name, birth year and contacts come in as such (registerPerson's literals, or the
+# value graphql-core echoes when it refuses a variable).
+_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"?|\'(?:[^\'\\]|\\.)*\'?|[0-9]{3,}')
+
+
+def redacted(text: str) -> str:
+    """``text`` with its literals replaced by "…": the query's shape and the error's words stay."""
+    return _LITERAL.sub("…", text)
 
 
 def _log_error(error: GraphQLError, request: dict[str, Any]) -> None:
@@ -172,7 +184,7 @@ def _log_error(error: GraphQLError, request: dict[str, Any]) -> None:
     the log can be matched with the answer that carried it."""
     where = {"path": error.path, **request}
     if not is_unexpected(error):
-        message = error.message[:MESSAGE_CHARS]
+        message = redacted(error.message[:MESSAGE_CHARS])
         log.info("graphql_refused", code=client_code(error), message=message, **where)
         return
     cause = root_cause(error)

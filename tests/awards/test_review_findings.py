@@ -1,0 +1,163 @@
+"""What an attacker's review of the awards service found, each now a specification: a NUL in an
+uploaded name, a move scheduled for a later day, personal data in the log, an idempotency key
+on a person, a day refused after it was written, two national units on one day, the dossier's
+bytes, a member's token and the keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from services.awards.domain import Particulars, Personal
+from services.gateway.schema import redacted
+from shared import access
+from shared.clock import today
+from tests.awards.conftest import officer, principal
+from tests.awards.test_people_graphql import AN, REGISTER, register
+from tests.awards.test_proposals import INBOX, ONE, PDF, SUBMIT, add, draft, upload
+from tests.campaign.test_pledges import csv_file
+from tests.registry.test_graphql import code_of, gql
+
+
+async def test_a_nul_in_an_uploaded_row_is_that_rows_error_and_the_register_goes_on(
+    client, tokens, tree, owner
+):
+    lines = [
+        ["Số hiệu", "Họ và tên", "Giới tính"],
+        ["N1", "Trần\x00Thị", "Nữ"],
+        ["N2", "Lê Thị Hà", "Nữ"],
+    ]
+    token = tokens.issue(tenant=tree.cs1, roles=["officer"], subject="s", ttl=timedelta(minutes=5))
+    response = await client.post(
+        "/people",
+        files={"file": ("a.csv", csv_file(lines))},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = response.json()
+    assert (body["written"], [(e["row"], e["code"], e["field"]) for e in body["errors"]]) == (
+        1,
+        [(2, "PERSON_INVALID", "fullName")],
+    )
+    after = await register(client, tokens, tree.cs1)  # the register is not stopped
+    assert after["fullName"] == "Nguyễn Thị Ánh"
+    names = await owner.fetch("SELECT full_name FROM people WHERE tenant_id = $1", tree.cs1)
+    assert sorted(r["full_name"] for r in names) == ["Lê Thị Hà", "Nguyễn Thị Ánh"]
+
+
+async def test_a_move_scheduled_for_later_keeps_a_sent_proposal_with_its_upper_level(
+    client, tokens, tree, registry
+):
+    an = await register(client, tokens, tree.cs1)
+    pid = await draft(client, tokens, tree.cs1)
+    await add(
+        client,
+        tokens,
+        tree.cs1,
+        pid,
+        subject="PERSON",
+        personId=an["id"],
+        award="lao_dong_tien_tien",
+    )
+    for kind in ("memo", "achievement_report", "council_minutes"):
+        await upload(client, tokens, tree.cs1, pid, kind, PDF + kind.encode())
+    await gql(client, tokens, tree.cs1, ["officer"], SUBMIT, id=pid)
+
+    await registry.move(None, tree.cs1, tree.upper3, today() + timedelta(days=30))
+
+    for unit in (tree.upper1, tree.prov1):
+        seen = await gql(client, tokens, unit, ["officer"], ONE, id=pid)
+        assert seen["data"]["proposal"] is not None, unit
+    inbox = await gql(client, tokens, tree.upper1, ["officer"], INBOX)
+    assert pid in [e["node"]["id"] for e in inbox["data"]["proposalInbox"]["edges"]]
+    future = await gql(client, tokens, tree.upper3, ["officer"], ONE, id=pid)
+    assert future["data"]["proposal"] is None  # not its upper level yet, nor then for this one
+
+
+def test_a_logged_query_or_message_carries_no_literal():
+    query = (
+        'mutation { registerPerson(input: {fullName: "Bí Mật Tên Riêng", birthYear: 1985, '
+        'contacts: ["bimat@example.vn", "0988 111 222"]}) { id } }'
+    )
+    shown = redacted(query)
+    for secret in ("Bí Mật", "1985", "bimat", "0988"):
+        assert secret not in shown
+    assert shown.startswith("mutation { registerPerson(input: {fullName: …")
+    message = "Variable '$input' got invalid value {'fullName': 'Bí Mật', 'birthYear': 1985}."
+    assert "Bí Mật" not in redacted(message) and "1985" not in redacted(message)
+
+
+async def test_a_person_registered_again_under_its_idempotency_key_is_the_first(
+    client, tokens, tree, owner
+):
+    person = AN | {"staffNumber": "", "idempotencyKey": f"k-{uuid.uuid4().hex}"}
+    first = await gql(client, tokens, tree.cs1, ["officer"], REGISTER, input=person)
+    again = await gql(client, tokens, tree.cs1, ["officer"], REGISTER, input=person)
+    assert "errors" not in first and "errors" not in again, (first, again)
+    assert first["data"]["registerPerson"]["id"] == again["data"]["registerPerson"]["id"]
+    stored = await owner.fetchval(
+        "SELECT count(*) FROM events WHERE tenant_id = $1 AND event_type = 'PersonRegistered'",
+        tree.cs1,
+    )
+    assert stored == 1
+
+
+async def test_a_calendar_day_refused_is_not_written(client, tokens, tree, owner):
+    mark = (
+        """mutation { markCalendarDay(on: "1999-06-07", working: false, reason: "x") { year } }"""
+    )
+    body = await gql(client, tokens, tree.tld, ["admin"], mark)
+    assert code_of(body) == "INVALID_INPUT"
+    assert await owner.fetchval("SELECT count(*) FROM calendar_days WHERE day = '1999-06-07'") == 0
+
+
+async def test_two_national_units_on_one_base_salary_day(client, tokens, tree, elsewhere, awards):
+    day = date(2095, 1, 1) + timedelta(days=uuid.uuid4().int % 3000)
+    query = """mutation($from: Date!) {
+      setBaseSalary(amountVnd: 3000000, effectiveFrom: $from, source: "Nghị định") { amountVnd } }"""
+    first = await gql(client, tokens, tree.tld, ["admin"], query, **{"from": day.isoformat()})
+    assert "errors" not in first
+    second = await gql(client, tokens, elsewhere, ["admin"], query, **{"from": day.isoformat()})
+    assert code_of(second) == "BASE_SALARY_INVALID"
+    # The second national unit's log is not stopped: its next command is applied.
+    pid = await awards.register_person(
+        officer(elsewhere),
+        staff_number="",
+        personal=Personal("Hà Văn Tú"),
+        particulars=Particulars("male"),
+    )
+    assert pid is not None
+
+
+async def test_the_dossiers_bytes_stay_only_with_a_document_that_joined(
+    client, tokens, tree, owner
+):
+    pid = await draft(client, tokens, tree.cs1)
+    content = PDF + uuid.uuid4().bytes
+    assert (await upload(client, tokens, tree.cs1, pid, "memo", content)).status_code == 200
+    twice = await upload(client, tokens, tree.cs1, pid, "council_minutes", content)
+    assert (twice.status_code, twice.json()["code"]) == (422, "PROPOSAL_INVALID")
+    other = PDF + uuid.uuid4().bytes
+    await gql(client, tokens, tree.cs1, ["officer"], SUBMIT, id=pid)  # refused: incomplete
+    zip_not_office = b"PK\x03\x04" + b"\x00" * 100
+    refused = await upload(client, tokens, tree.cs1, pid, "other", zip_not_office)
+    assert refused.json()["code"] == "FILE_INVALID"
+    stored = await owner.fetchval(
+        "SELECT count(*) FROM documents WHERE tenant_id = $1 AND content IN ($2, $3)",
+        tree.cs1,
+        content,
+        other,
+    )
+    assert stored == 1
+
+
+async def test_a_members_token_reads_no_key(awards, tree, runtime):
+    await awards.register_person(
+        officer(tree.cs1),
+        staff_number="",
+        personal=Personal("Vũ Thị Lan"),
+        particulars=Particulars("female"),
+    )
+    async with access.scope(runtime.pool, principal(tree.cs1, "member")) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM person_keys") == 0
+    async with access.scope(runtime.pool, principal(tree.cs1, "officer")) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM person_keys") >= 1
