@@ -112,6 +112,61 @@ class AwardHistoryEntry:
     cash_vnd: BigInt
 
 
+@strawberry.type(description="Số liệu một danh hiệu, hình thức trong năm.")
+class AwardFigure:
+    award: str
+    award_name: str
+    persons: int
+    collectives: int
+    cash_vnd: BigInt
+
+
+@strawberry.type(
+    description="Số liệu khen thưởng một năm của một đơn vị và các đơn vị cấp dưới: người được "
+    "khen, tỷ lệ lao động trực tiếp (kế hoạch: từ 15%), tỷ lệ nữ, tiền thưởng theo danh hiệu."
+)
+class AwardYear:
+    unit_id: strawberry.ID
+    year: int
+    persons: int = strawberry.field(description="Số người được khen (mỗi người tính một lần).")
+    direct_workers: int
+    direct_worker_share: float | None = strawberry.field(description="Phần trăm, một chữ số lẻ.")
+    women: int
+    women_share: float | None
+    collectives: int
+    cash_vnd: BigInt
+    by_award: list[AwardFigure]
+
+
+_YEAR_FIGURES = """
+WITH below AS (SELECT DISTINCT descendant AS unit FROM unit_closure WHERE ancestor = $1
+               UNION SELECT $1),
+     given AS (
+         SELECT r.award, r.subject, r.cash_vnd, r.person_id, p.gender, p.direct_worker
+           FROM decision_recipients r
+           LEFT JOIN people p ON r.person_id IS NOT NULL AND p.person_id::text = r.person_id
+          WHERE r.year = $2
+            AND ((r.subject = 'person' AND p.tenant_id IN (SELECT unit FROM below))
+                 OR (r.subject = 'collective' AND r.unit_id IN (SELECT unit FROM below))))
+SELECT award,
+       count(DISTINCT person_id) FILTER (WHERE subject = 'person') AS persons,
+       count(*) FILTER (WHERE subject = 'collective') AS collectives,
+       coalesce(sum(cash_vnd), 0) AS cash,
+       NULL::bigint AS direct_workers, NULL::bigint AS women
+  FROM given GROUP BY award
+UNION ALL
+SELECT NULL, count(DISTINCT person_id), count(*) FILTER (WHERE subject = 'collective'),
+       coalesce(sum(cash_vnd), 0),
+       count(DISTINCT person_id) FILTER (WHERE direct_worker),
+       count(DISTINCT person_id) FILTER (WHERE gender = 'female')
+  FROM given
+"""
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
 def _recipient(r: Any) -> DecisionRecipient:
     return DecisionRecipient(
         who=r["who"],
@@ -260,32 +315,87 @@ class DecisionQuery:
         )
 
     @strawberry.field(
+        description="Số liệu khen thưởng năm `year` của một đơn vị (mặc định: đơn vị mình) và "
+        "các đơn vị cấp dưới, theo các quyết định trong tầm đọc. Đơn vị ngoài tầm: null."
+    )
+    async def award_year(
+        self, info: Info, year: int, unit_id: strawberry.ID | None = None
+    ) -> AwardYear | None:
+        return await award_year(info, unit_id, year)
+
+    @strawberry.field(
         description="Quá trình khen thưởng của một người: mọi danh hiệu, hình thức, năm theo năm "
         "(các quyết định trong tầm đọc)."
     )
     async def award_history(self, info: Info, person_id: strawberry.ID) -> list[AwardHistoryEntry]:
-        pid = client_uuid(person_id)
-        rows = await _read(
-            info,
-            "SELECT r.year, r.award, r.kind, r.cash_vnd, d.code, d.decided_on, d.tenant_id "
-            "FROM decision_recipients r JOIN decisions d ON d.tenant_id = r.tenant_id "
-            "AND d.decision_id = r.decision_id WHERE r.person_id = $1 "
-            "ORDER BY r.year, d.decided_on, d.code",
-            str(pid),
+        return await _history(info, "r.person_id", str(client_uuid(person_id)))
+
+    @strawberry.field(
+        description="Quá trình khen thưởng của một tập thể (đơn vị): năm theo năm, theo các "
+        "quyết định trong tầm đọc."
+    )
+    async def unit_award_history(
+        self, info: Info, unit_id: strawberry.ID
+    ) -> list[AwardHistoryEntry]:
+        return await _history(info, "r.unit_id", str(unit_id)[:64])
+
+
+async def _history(info: Info, column: str, value: str) -> list[AwardHistoryEntry]:
+    rows = await _read(
+        info,
+        "SELECT r.year, r.award, r.kind, r.cash_vnd, d.code, d.decided_on, d.tenant_id "
+        "FROM decision_recipients r JOIN decisions d ON d.tenant_id = r.tenant_id "
+        f"AND d.decision_id = r.decision_id WHERE {column} = $1 "
+        "ORDER BY r.year, d.decided_on, d.code",
+        value,
+    )
+    return [
+        AwardHistoryEntry(
+            year=r["year"],
+            award=r["award"],
+            award_name=by_code()[r["award"]].name if r["award"] in by_code() else r["award"],
+            kind=r["kind"],
+            decision_code=r["code"],
+            decided_on=r["decided_on"],
+            decided_by=strawberry.ID(r["tenant_id"]),
+            cash_vnd=r["cash_vnd"],
         )
-        return [
-            AwardHistoryEntry(
-                year=r["year"],
+        for r in rows
+    ]
+
+
+async def award_year(info: Info, unit_id: strawberry.ID | None, year: int) -> AwardYear | None:
+    if not 2000 <= year <= 2100:
+        raise InvalidInput("Năm từ 2000 đến 2100.")
+    principal = principal_of(info)
+    unit = str(unit_id)[:64] if unit_id else principal.tenant
+    async with access.reading(info) as conn:
+        if not access.may_read_unit(principal, await access.relation(conn, principal, unit)):
+            return None
+        rows = await conn.fetch(_YEAR_FIGURES, unit, year)
+    total = next(r for r in rows if r["award"] is None)
+    persons = total["persons"]
+    return AwardYear(
+        unit_id=strawberry.ID(unit),
+        year=year,
+        persons=persons,
+        direct_workers=total["direct_workers"],
+        direct_worker_share=_share(total["direct_workers"], persons),
+        women=total["women"],
+        women_share=_share(total["women"], persons),
+        collectives=total["collectives"],
+        cash_vnd=total["cash"],
+        by_award=[
+            AwardFigure(
                 award=r["award"],
                 award_name=by_code()[r["award"]].name if r["award"] in by_code() else r["award"],
-                kind=r["kind"],
-                decision_code=r["code"],
-                decided_on=r["decided_on"],
-                decided_by=strawberry.ID(r["tenant_id"]),
-                cash_vnd=r["cash_vnd"],
+                persons=r["persons"],
+                collectives=r["collectives"],
+                cash_vnd=r["cash"],
             )
-            for r in rows
-        ]
+            for r in sorted((r for r in rows if r["award"] is not None), key=lambda r: r["award"])
+        ],
+    )
 
 
 @strawberry.type

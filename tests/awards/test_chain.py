@@ -26,6 +26,9 @@ SUFFIX = "mutation($suffix: String!) { setDecisionSuffix(suffix: $suffix) }"
 HISTORY = """query($person: ID!) { awardHistory(personId: $person) { year award awardName
   decisionCode decidedBy cashVnd } }"""
 ONE_DECISION = "query($id: ID!) { decision(id: $id) { code recipientCount } }"
+YEAR = """query($year: Int!, $unit: ID) { awardYear(year: $year, unitId: $unit) { persons
+  directWorkers directWorkerShare women womenShare collectives cashVnd
+  byAward { award persons collectives cashVnd } } }"""
 REGISTER = """query($unit: ID, $subtree: Boolean!, $year: Int, $award: String) {
   decisions(unitId: $unit, subtree: $subtree, year: $year, award: $award, first: 10) {
     total cashTotalVnd edges { node { code unitId } } } }"""
