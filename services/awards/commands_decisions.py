@@ -181,6 +181,39 @@ class DecisionCommands:
         return await self.commands.run(actor, "ForwardNominees", decide)
 
 
+async def revoke(
+    commands: DecisionCommands,
+    actor: Principal,
+    decision_id: UUID,
+    item_id: str,
+    *,
+    ground: str,
+    reason: str,
+    recovered_cash_vnd: int = 0,
+    recovered_items: Sequence[str] = (),
+) -> None:
+    """A recipient's award revoked by the approver of the unit that decided it."""
+
+    async def decide(attempt: Attempt) -> None:
+        try:
+            decision = await attempt.get(decision_id)
+        except NotFound:
+            decision = None
+        if not isinstance(decision, Decision):
+            raise NotFound(str(decision_id), id=str(decision_id))
+        decision.revoke(
+            item_id=item_id,
+            ground=ground,
+            reason=clean(reason),
+            recovered_cash_vnd=recovered_cash_vnd,
+            recovered_items=[clean(i) for i in recovered_items],
+            on=commands.clock(),
+        )
+        attempt.save(decision)
+
+    await commands.commands.run(actor, "RevokeAward", decide, authorise=approver)
+
+
 def _recipient(
     rows: dict[str, Any], item: str, level: str, base: BaseSalary, rules: Any
 ) -> Recipient:

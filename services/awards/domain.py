@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
@@ -1201,6 +1202,22 @@ class Decision(Aggregate):
         self.unit_id = unit_id
         self.code = code
         self.recipients = [str(r["item_id"]) for r in recipients]
+        self.revoked: list[str] = []
+
+    def revoke(self, **kwargs: Any) -> None:
+        _decision_revoke(self, **kwargs)
+
+    @event("AwardRevoked")
+    def _revoked(
+        self,
+        item_id: str,
+        ground: str,
+        reason: str,
+        recovered_cash_vnd: int,
+        recovered_items: list[str],
+        revoked_on: date,
+    ) -> None:
+        self.revoked.append(item_id)
 
     @classmethod
     def issue(
@@ -1256,9 +1273,61 @@ class Decision(Aggregate):
         )
 
 
+REVOCATION_GROUNDS = (
+    "false_declaration",  # khai man
+    "forged_dossier",  # giả mạo hồ sơ
+    "unlawful_appraisal_or_proposal",  # thẩm định, đề nghị trái pháp luật
+    "standard_not_met",  # phát hiện sau là không đạt tiêu chuẩn
+)
+
+
+class RevocationInvalid(DomainError):
+    code = "REVOCATION_INVALID"
+    message_vi = "Hủy bỏ khen thưởng không hợp lệ."
+
+
+def _decision_revoke(
+    self: Decision,
+    *,
+    item_id: str,
+    ground: str,
+    reason: str,
+    recovered_cash_vnd: int,
+    recovered_items: list[str],
+    on: date,
+) -> None:
+    """A recipient's award revoked (hủy bỏ), only on one of the four legal grounds, with what
+    was recovered; the awards that leaned on it are flagged for review when it is applied."""
+    if item_id not in self.recipients:
+        raise NomineeMissing(item_id[:64])
+    if item_id in self.revoked:
+        raise RevocationInvalid("Đã hủy bỏ rồi.")
+    if ground not in REVOCATION_GROUNDS:
+        raise RevocationInvalid(
+            "Căn cứ: khai man, giả mạo hồ sơ, thẩm định hay đề nghị trái pháp luật, hoặc không "
+            "đạt tiêu chuẩn.",
+            field="ground",
+        )
+    if not reason or len(reason) > MAX_REASON:
+        raise ReasonRequired(f"(1–{MAX_REASON} ký tự)")
+    if not 0 <= recovered_cash_vnd <= 10**12 or len(recovered_items) > 50:
+        raise RevocationInvalid("Tiền, hiện vật thu hồi không hợp lệ.", field="recovered")
+    if any(not i or len(i) > 500 or has_control(i) for i in recovered_items):
+        raise RevocationInvalid("Hiện vật thu hồi: mỗi mục 1–500 ký tự.", field="recoveredItems")
+    self._revoked(
+        item_id=item_id,
+        ground=ground,
+        reason=reason,
+        recovered_cash_vnd=recovered_cash_vnd,
+        recovered_items=list(recovered_items),
+        revoked_on=on,
+    )
+
+
 DECISION_EVENTS: Sequence[type] = (
     DecisionSeries.DecisionSeriesOpened,
     DecisionSeries.DecisionSuffixSet,
     DecisionSeries.DecisionNumberTaken,
     Decision.DecisionIssued,
+    Decision.AwardRevoked,
 )

@@ -37,6 +37,7 @@ from services.awards.domain import (
     Person,
     Proposal,
 )
+from services.awards.rules import leaning_on
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
 from shared.eventstore import StoredEvent
@@ -602,6 +603,43 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
     )
 
 
+async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """The recipient's row marked revoked; every later award of the same person or collective
+    that leaned on it (services/awards/rules.py ``LEANING``), whoever decided it, flagged."""
+    row = await conn.fetchrow(
+        "UPDATE decision_recipients SET revoked_on = $4, revoke_ground = $5, revoke_reason = $6, "
+        "recovered_cash_vnd = $7, recovered_items = $8::jsonb "
+        "WHERE tenant_id = $1 AND decision_id = $2 AND item_id = $3 RETURNING who, award, year",
+        stored.tenant_id,
+        stored.stream_id,
+        e.item_id,
+        e.revoked_on,
+        e.ground,
+        e.reason,
+        e.recovered_cash_vnd,
+        _json(e.recovered_items),
+    )
+    for award, years in leaning_on(row["award"]).items():
+        await conn.execute(
+            "UPDATE decision_recipients SET review = review || $5::jsonb WHERE who = $1 "
+            "AND award = $2 AND year BETWEEN $3 AND $4 AND revoked_on IS NULL",
+            row["who"],
+            award,
+            row["year"],
+            row["year"] + years,
+            _json(
+                [
+                    {
+                        "revoked": row["award"],
+                        "year": row["year"],
+                        "decision": str(stored.stream_id),
+                        "on": e.revoked_on.isoformat(),
+                    }
+                ]
+            ),
+        )
+
+
 _HANDLERS = {
     "PersonRegistered": _registered,
     "PersonAmended": _amended,
@@ -628,6 +666,7 @@ _HANDLERS = {
     "CouncilConcluded": _council_concluded,
     "CouncilItemsSettled": _settled,
     "DecisionIssued": _decision_issued,
+    "AwardRevoked": _award_revoked,
 }
 
 

@@ -250,3 +250,17 @@ def _service_medal(rules: RuleSet, f: NomineeFacts) -> list[RuleBroken]:
     if served < need[p.cadre]:
         return [rules.broken("SERVICE_MEDAL", f"({served} năm)")]
     return []
+
+
+# --- what leans on what (rule 4's chain, rule 3's prerequisite) ---------------------------------
+
+# A title's revocation puts in doubt the later awards whose eligibility leaned on it: the award
+# and how many years after the revoked one's year (0: the same year) it looks.
+LEANING = {
+    LDTT: {CSTDCS: 0},
+    CSTDCS: {"bang_khen_ldld": 1, "bang_khen_tld": 1, "chien_si_thi_dua_cap_tinh": 2},
+}
+
+
+def leaning_on(award: str) -> dict[str, int]:
+    return LEANING.get(award, {})

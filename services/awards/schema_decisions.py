@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from enum import Enum
 from typing import Any
 
+import orjson
 import strawberry
 from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from services.awards.commands_decisions import decision_commands_of
+from services.awards.commands_decisions import decision_commands_of, revoke
 from services.awards.schema import _COLUMNS as PERSON_COLUMNS
 from services.awards.schema import Person, client_uuid, person_of
 from services.awards.schema_proposals import Proposal, _proposal
@@ -42,8 +45,17 @@ _DECISION_COLUMNS = (
 )
 
 
+@strawberry.enum(description="Căn cứ hủy bỏ khen thưởng.")
+class RevocationGround(Enum):
+    FALSE_DECLARATION = "false_declaration"
+    FORGED_DOSSIER = "forged_dossier"
+    UNLAWFUL_APPRAISAL_OR_PROPOSAL = "unlawful_appraisal_or_proposal"
+    STANDARD_NOT_MET = "standard_not_met"
+
+
 @strawberry.type(description="Một người (tập thể) được khen trong quyết định.")
 class DecisionRecipient:
+    item_id: strawberry.ID
     who: str
     subject: str
     award: str
@@ -51,6 +63,12 @@ class DecisionRecipient:
     cash_vnd: BigInt
     proposer: strawberry.ID
     unit_id: strawberry.ID | None
+    revoked_on: date | None = strawberry.field(description="Ngày bị hủy bỏ, nếu có.")
+    revoke_ground: RevocationGround | None
+    recovered_cash_vnd: BigInt | None
+    review: JSON = strawberry.field(
+        description="Các khen thưởng đã hủy mà khen thưởng này dựa vào: cần xem xét lại."
+    )
     person_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field
@@ -84,7 +102,8 @@ class DecisionType:
     async def recipients(self, info: Info) -> list[DecisionRecipient]:
         rows = await _read(
             info,
-            "SELECT who, subject, award, kind, cash_vnd, proposer, unit_id, person_id "
+            "SELECT item_id, who, subject, award, kind, cash_vnd, proposer, unit_id, person_id, "
+            "revoked_on, revoke_ground, recovered_cash_vnd, review::text AS review "
             "FROM decision_recipients WHERE tenant_id = $1 AND decision_id = $2 ORDER BY item_id",
             str(self.unit_id),
             uuid.UUID(str(self.id)),
@@ -145,7 +164,7 @@ WITH below AS (SELECT DISTINCT descendant AS unit FROM unit_closure WHERE ancest
          SELECT r.award, r.subject, r.cash_vnd, r.person_id, p.gender, p.direct_worker
            FROM decision_recipients r
            LEFT JOIN people p ON r.person_id IS NOT NULL AND p.person_id::text = r.person_id
-          WHERE r.year = $2
+          WHERE r.year = $2 AND r.revoked_on IS NULL
             AND ((r.subject = 'person' AND p.tenant_id IN (SELECT unit FROM below))
                  OR (r.subject = 'collective' AND r.unit_id IN (SELECT unit FROM below))))
 SELECT award,
@@ -169,6 +188,11 @@ def _share(part: int, whole: int) -> float | None:
 
 def _recipient(r: Any) -> DecisionRecipient:
     return DecisionRecipient(
+        item_id=strawberry.ID(r["item_id"]),
+        revoked_on=r["revoked_on"],
+        revoke_ground=RevocationGround(r["revoke_ground"]) if r["revoke_ground"] else None,
+        recovered_cash_vnd=r["recovered_cash_vnd"],
+        review=orjson.loads(r["review"]),
         who=r["who"],
         subject=r["subject"],
         award=r["award"],
@@ -433,6 +457,34 @@ class DecisionMutation:
             principal_of(info), client_uuid(session_id), title=title
         )
         return await _proposal(info, pid)
+
+    @strawberry.mutation(
+        description="Hủy bỏ khen thưởng của một người (tập thể) trong quyết định của đơn vị mình "
+        "(người ký), theo một trong bốn căn cứ, ghi tiền và hiện vật thu hồi; các khen thưởng "
+        "sau dựa vào nó được đánh dấu để xem xét lại."
+    )
+    async def revoke_award(
+        self,
+        info: Info,
+        decision_id: strawberry.ID,
+        item_id: strawberry.ID,
+        ground: RevocationGround,
+        reason: str,
+        recovered_cash_vnd: BigInt = 0,
+        recovered_items: list[str] | None = None,
+    ) -> DecisionType:
+        did = client_uuid(decision_id)
+        await revoke(
+            decision_commands_of(info.context["runtime"]),
+            principal_of(info),
+            did,
+            str(item_id)[:200],
+            ground=ground.value,
+            reason=reason,
+            recovered_cash_vnd=int(recovered_cash_vnd),
+            recovered_items=recovered_items or [],
+        )
+        return await _decision(info, did)
 
     @strawberry.mutation(description="Ký hiệu số quyết định của đơn vị (như QĐ-LĐLĐ).")
     async def set_decision_suffix(self, info: Info, suffix: str) -> bool:

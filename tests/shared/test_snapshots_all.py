@@ -515,7 +515,15 @@ def _decision_lives() -> dict[type, list[list[Step]]]:
                             30,
                         )
                     ],
-                )
+                ),
+                lambda d: d.revoke(
+                    item_id="p1:n1",
+                    ground="false_declaration",
+                    reason="Khai man",
+                    recovered_cash_vnd=710_000,
+                    recovered_items=["Giấy chứng nhận"],
+                    on=date(2026, 3, 1),
+                ),
             ]
         ],
     }
