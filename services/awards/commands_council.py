@@ -10,24 +10,27 @@ the box how many voted what, nothing says who voted how.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from services.awards.commands import authorise
+from services.awards.commands_proposals import working_calendar
 from services.awards.domain import (
     SECRET_BALLOT,
     CouncilInvalid,
     CouncilItem,
     CouncilSession,
+    Disclosure,
     Member,
 )
 from services.awards.projections import build_registry
 from services.awards.rules import rule_set_on
 from shared import access
 from shared.auth import Principal
+from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import Attempt, Commands
 from shared.errors import NotFound
@@ -76,6 +79,7 @@ class CouncilCommands:
 
         async def decide(attempt: Attempt) -> UUID:
             items = await _accepted(attempt.conn, actor.tenant, list(dict.fromkeys(proposals)))
+            await _check_disclosed(attempt.conn, actor.tenant, items, meets_on)
             session = CouncilSession.convene(
                 unit_id=actor.tenant,
                 title=clean(title),
@@ -91,6 +95,31 @@ class CouncilCommands:
         return await self.commands.run(
             actor, "ConveneCouncil", decide, idempotency_key=idempotency_key, input=given
         )
+
+    async def disclose(
+        self,
+        actor: Principal,
+        *,
+        title: str,
+        council_on: date,
+        proposals: Sequence[UUID],
+    ) -> UUID:
+        """The accepted nominees of these proposals published to the unit's subtree, today,
+        ahead of the council of ``council_on``."""
+
+        async def decide(attempt: Attempt) -> UUID:
+            items = await _accepted(attempt.conn, actor.tenant, list(dict.fromkeys(proposals)))
+            disclosure = Disclosure.publish(
+                unit_id=actor.tenant,
+                title=clean(title),
+                on=self.clock(),
+                council_on=council_on,
+                items=items,
+            )
+            attempt.save(disclosure)
+            return disclosure.id
+
+        return await self.commands.run(actor, "DiscloseNominees", decide)
 
     async def vote(self, actor: Principal, session_id: UUID, item_id: str, choice: str) -> None:
         """The caller's vote on one item: on an open ballot with its choice, on a secret one
@@ -192,3 +221,30 @@ async def _ballot_box(
     for r in rows:
         tally.setdefault(r["item_id"], {})[r["choice"]] = r["n"]
     return tally
+
+
+async def _check_disclosed(
+    conn: asyncpg.Connection, unit: str, items: Sequence[CouncilItem], meets_on: date
+) -> None:
+    """Rule DISCLOSURE: a state honour's nominee was published at least so many working days
+    before the council meets (the days after the publication and before the meeting)."""
+    state = [i for i in items if by_code()[i.award].state]
+    if not state:
+        return
+    rules = rule_set_on(meets_on)
+    days = int(rules.number("DISCLOSURE", "working_days"))
+    rows = await conn.fetch(
+        "SELECT item_id, min(published_on) AS day FROM disclosed_nominees "
+        "WHERE tenant_id = $1 AND item_id = ANY ($2::text[]) GROUP BY item_id",
+        unit,
+        [i.item_id for i in state],
+    )
+    published = {r["item_id"]: r["day"] for r in rows}
+    calendar = await working_calendar(conn)
+    for item in state:
+        day = published.get(item.item_id)
+        window = calendar.working_days_between(day, meets_on - timedelta(days=1)) if day else 0
+        if window < days:
+            raise rules.broken(
+                "DISCLOSURE", f"({by_code()[item.award].name}: {window} ngày làm việc)"
+            )

@@ -225,7 +225,7 @@ class ProposalCommands:
             rules = rule_set_on(on)
             name = "with_concurrence_working_days" if concurrence else "working_days"
             days = int(rules.number("APPRAISAL_DEADLINE", name))
-            calendar = await _calendar(attempt.conn)
+            calendar = await working_calendar(attempt.conn)
             proposal.submit(
                 to_unit=parent,
                 on=on,
@@ -331,7 +331,7 @@ async def _initiatives(
     return tuple(InitiativeFacts(r["recognised_on"], r["benefit"]) for r in rows)
 
 
-async def _calendar(conn: asyncpg.Connection) -> WorkingCalendar:
+async def working_calendar(conn: asyncpg.Connection) -> WorkingCalendar:
     rows = await conn.fetch("SELECT day, working, reason FROM calendar_days")
     return WorkingCalendar(MarkedDay(r["day"], r["working"], r["reason"]) for r in rows)
 

@@ -1331,3 +1331,56 @@ DECISION_EVENTS: Sequence[type] = (
     Decision.DecisionIssued,
     Decision.AwardRevoked,
 )
+
+
+# --- disclosure (công khai) -----------------------------------------------------------------------
+
+
+class Disclosure(Aggregate):
+    """A list of nominees published to the unit's subtree before its council meets (rule
+    DISCLOSURE: state honours, at least so many working days before)."""
+
+    @event("NomineesDisclosed")
+    def __init__(
+        self,
+        unit_id: str,
+        title: str,
+        published_on: date,
+        council_on: date,
+        items: list[dict[str, str]],
+    ) -> None:
+        self.unit_id = unit_id
+        self.published_on = published_on
+        self.items = [str(i["item_id"]) for i in items]
+
+    @classmethod
+    def publish(
+        cls, *, unit_id: str, title: str, on: date, council_on: date, items: Sequence[CouncilItem]
+    ) -> Disclosure:
+        if not title or len(title) > MAX_TITLE or has_control(title):
+            raise CouncilInvalid(f"Tên danh sách: 1–{MAX_TITLE} ký tự.", field="title")
+        if council_on <= on:
+            raise CouncilInvalid("Ngày họp Hội đồng phải sau ngày công khai.", field="councilOn")
+        if not items:
+            raise CouncilInvalid("Danh sách công khai trống.")
+        return cls(
+            unit_id=unit_id,
+            title=title,
+            published_on=on,
+            council_on=council_on,
+            items=[
+                {
+                    "item_id": i.item_id,
+                    "proposal_id": i.proposal_id,
+                    "proposer": i.proposer,
+                    "nominee_id": i.nominee_id,
+                    "who": i.who,
+                    "unit_of": i.unit_of,
+                    "award": i.award,
+                }
+                for i in items
+            ],
+        )
+
+
+DISCLOSURE_EVENTS: Sequence[type] = (Disclosure.NomineesDisclosed,)

@@ -23,6 +23,7 @@ from services.awards.domain import (
     APPRAISAL_EVENTS,
     COUNCIL_EVENTS,
     DECISION_EVENTS,
+    DISCLOSURE_EVENTS,
     LOCAL_RULE_EVENTS,
     PERSON_EVENTS,
     PROPOSAL_EVENTS,
@@ -33,6 +34,7 @@ from services.awards.domain import (
     CouncilSession,
     Decision,
     DecisionSeries,
+    Disclosure,
     LocalRule,
     Person,
     Proposal,
@@ -59,6 +61,8 @@ TABLES = (
     "council_votes",
     "decisions",
     "decision_recipients",
+    "disclosures",
+    "disclosed_nominees",
 )
 
 
@@ -75,6 +79,7 @@ def build_registry() -> EventRegistry:
     registry.register(CouncilSession, *COUNCIL_EVENTS)
     registry.register(DecisionSeries, *DECISION_EVENTS[:3])
     registry.register(Decision, *DECISION_EVENTS[3:])
+    registry.register(Disclosure, *DISCLOSURE_EVENTS)
     return registry
 
 
@@ -640,6 +645,35 @@ async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, byte
         )
 
 
+async def _disclosed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "INSERT INTO disclosures (tenant_id, disclosure_id, title, published_on, council_on) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.title,
+        e.published_on,
+        e.council_on,
+    )
+    await conn.executemany(
+        "INSERT INTO disclosed_nominees (tenant_id, disclosure_id, item_id, proposal_id, "
+        "nominee_id, who, award, published_on) VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8)",
+        [
+            (
+                stored.tenant_id,
+                stored.stream_id,
+                i["item_id"],
+                i["proposal_id"],
+                i["nominee_id"],
+                i["who"],
+                i["award"],
+                e.published_on,
+            )
+            for i in e.items
+        ],
+    )
+
+
 _HANDLERS = {
     "PersonRegistered": _registered,
     "PersonAmended": _amended,
@@ -667,6 +701,7 @@ _HANDLERS = {
     "CouncilItemsSettled": _settled,
     "DecisionIssued": _decision_issued,
     "AwardRevoked": _award_revoked,
+    "NomineesDisclosed": _disclosed,
 }
 
 

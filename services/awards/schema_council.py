@@ -163,8 +163,70 @@ async def _session(info: Info, sid: uuid.UUID) -> CouncilSessionType:
     )
 
 
+@strawberry.type(description="Một danh sách người (tập thể) được đề nghị đã công khai.")
+class DisclosureType:
+    id: strawberry.ID
+    unit_id: strawberry.ID
+    title: str
+    published_on: date
+    council_on: date
+
+    @strawberry.field(description="Những người (tập thể) trong danh sách.")
+    async def nominees(self, info: Info) -> list[DisclosedNominee]:
+        rows = await _read(
+            info,
+            "SELECT item_id, proposal_id, who, award FROM disclosed_nominees "
+            "WHERE tenant_id = $1 AND disclosure_id = $2 ORDER BY item_id",
+            str(self.unit_id),
+            uuid.UUID(str(self.id)),
+        )
+        return [
+            DisclosedNominee(
+                item_id=strawberry.ID(r["item_id"]),
+                proposal_id=strawberry.ID(str(r["proposal_id"])),
+                who=r["who"],
+                award=r["award"],
+            )
+            for r in rows
+        ]
+
+
+@strawberry.type(description="Một người (tập thể) trong danh sách công khai.")
+class DisclosedNominee:
+    item_id: strawberry.ID
+    proposal_id: strawberry.ID
+    who: str
+    award: str
+
+
+async def _disclosure(info: Info, did: uuid.UUID) -> DisclosureType:
+    rows = await _read(
+        info,
+        "SELECT tenant_id, disclosure_id, title, published_on, council_on FROM disclosures "
+        "WHERE disclosure_id = $1",
+        did,
+    )
+    if not rows:
+        raise NotFound(str(did), id=str(did))
+    r = rows[0]
+    return DisclosureType(
+        id=strawberry.ID(str(r["disclosure_id"])),
+        unit_id=strawberry.ID(r["tenant_id"]),
+        title=r["title"],
+        published_on=r["published_on"],
+        council_on=r["council_on"],
+    )
+
+
 @strawberry.type
 class CouncilQuery:
+    @strawberry.field(description="Một danh sách công khai trong tầm đọc; ngoài tầm: null.")
+    async def disclosure(self, info: Info, id: strawberry.ID) -> DisclosureType | None:
+        try:
+            return await _disclosure(info, client_uuid(id))
+        except NotFound:
+            return None
+
     @strawberry.field(description="Một phiên họp Hội đồng trong tầm đọc; ngoài tầm: null.")
     async def council_session(self, info: Info, id: strawberry.ID) -> CouncilSessionType | None:
         try:
@@ -232,6 +294,23 @@ class CouncilMutation:
             principal_of(info), client_uuid(session_id), str(item_id)[:200], choice.value
         )
         return True
+
+    @strawberry.mutation(
+        description="Công khai danh sách người (tập thể) được đề nghị (đã thẩm định xong) tới "
+        "các đơn vị cấp dưới, trước phiên họp Hội đồng ngày `councilOn`."
+    )
+    async def disclose_nominees(
+        self, info: Info, title: str, council_on: date, proposals: list[strawberry.ID]
+    ) -> DisclosureType:
+        if len(proposals) > 1_000:
+            raise InvalidInput("Tối đa 1.000 đề nghị.")
+        did = await council_commands_of(info.context["runtime"]).disclose(
+            principal_of(info),
+            title=title,
+            council_on=council_on,
+            proposals=[client_uuid(p) for p in proposals],
+        )
+        return await _disclosure(info, did)
 
     @strawberry.mutation(description="Kết thúc phiên họp: kiểm phiếu từng mục.")
     async def conclude_council(self, info: Info, session_id: strawberry.ID) -> CouncilSessionType:

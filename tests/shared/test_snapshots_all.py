@@ -29,6 +29,7 @@ from services.awards.domain import (
     CouncilSession,
     Decision,
     DecisionSeries,
+    Disclosure,
     LocalRule,
     Member,
     Nominee,
@@ -577,6 +578,27 @@ LIVES: dict[type, list[list[Step]]] = {
     Appraisal: _appraisal_lives(),
     CouncilSession: _council_lives(),
     **_decision_lives(),
+    Disclosure: [
+        [
+            lambda _: Disclosure.publish(
+                unit_id="nb-tp",
+                title="Danh sách đề nghị Huân chương Lao động",
+                on=date(2026, 2, 10),
+                council_on=date(2026, 3, 4),
+                items=[
+                    CouncilItem(
+                        "p1:n1",
+                        "7ac469db-6cc2-4722-b5b4-5b075d478975",
+                        "nb-cs",
+                        "n1",
+                        "person:x",
+                        "nb-cs",
+                        "huan_chuong_lao_dong_hang_ba",
+                    )
+                ],
+            )
+        ]
+    ],
     Unit: _unit_lives(),
 }
 
