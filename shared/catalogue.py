@@ -94,5 +94,7 @@ def _by_words() -> dict[str, AwardEntry]:
 
 
 def entry_of(text: str) -> AwardEntry | None:
-    """The entry a user means: its code, or its name typed with or without diacritics."""
-    return by_code().get(text) or _by_words().get(search_key(text))
+    """The entry a user means: its code (spaces for its underscores too), or its name typed
+    with or without diacritics."""
+    key = search_key(text)
+    return by_code().get(text) or by_code().get(key.replace(" ", "_")) or _by_words().get(key)

@@ -237,3 +237,65 @@ def _day(text: str, field: str) -> date | None:
     except ValueError:
         pass
     raise PersonInvalid("Ngày: dd/mm/yyyy.", field=field)
+
+
+# --- a proposal's nominees from a file (issue 14, point 16) --------------------------------------
+
+_NOMINEE_HEADERS = {
+    **dict.fromkeys(["so hieu", "ma", "ma so", "ma nhan vien", "staff number"], "staff_number"),
+    **dict.fromkeys(["don vi", "ma don vi", "unit", "unit id"], "unit"),
+    **dict.fromkeys(["doi tuong", "ca nhan/tap the", "subject"], "subject"),
+    **dict.fromkeys(
+        ["hinh thuc khen thuong", "hinh thuc", "danh hieu", "danh hieu thi dua", "award"], "award"
+    ),
+    **dict.fromkeys(["tom tat thanh tich", "thanh tich", "summary"], "summary"),
+    **dict.fromkeys(["ho va ten", "ho ten", "ten"], "name"),
+}
+_NOMINEE_REQUIRED = {"award": "hình thức khen thưởng"}
+_SUBJECTS = {
+    "ca nhan": "person",
+    "person": "person",
+    "tap the": "collective",
+    "collective": "collective",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NomineeRow:
+    """A row of a lower unit's proposal file: a person by the staff number of their unit (the
+    row's ``unit``, else the proposer's), or a collective by its unit id."""
+
+    row: int
+    subject: str
+    award: str
+    staff_number: str = ""
+    unit: str = ""
+    summary: str = ""
+    name: str = ""
+
+
+def read_nominee_file(file: IO[bytes], *, max_rows: int) -> list[NomineeRow]:
+    """The rows of a proposal file (CSV or XLSX, first sheet): ``Hình thức khen thưởng`` (or
+    ``Danh hiệu``) at least; ``Đối tượng`` (cá nhân / tập thể; default: cá nhân when a staff
+    number is given), ``Số hiệu``, ``Đơn vị``, ``Tóm tắt thành tích``, ``Họ và tên`` (shown in
+    errors only). Read by the guarded reader: call it in a worker thread."""
+    records = read_records(
+        file, TableLimits(max_rows=max_rows), _NOMINEE_HEADERS, _NOMINEE_REQUIRED
+    )
+    rows = []
+    for number, values in records:
+        staff = values.get("staff_number", "")
+        word = search_key(values.get("subject", ""))
+        subject = _SUBJECTS.get(word) or ("person" if staff else "collective")
+        rows.append(
+            NomineeRow(
+                row=number,
+                subject=subject if word in _SUBJECTS or not word else "?",
+                award=values["award"],
+                staff_number=staff,
+                unit=values.get("unit", ""),
+                summary=values.get("summary", ""),
+                name=values.get("name", ""),
+            )
+        )
+    return rows

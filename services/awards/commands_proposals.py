@@ -38,11 +38,12 @@ from services.awards.rules import (
 )
 from shared import access
 from shared.auth import Principal
+from shared.bulk import BulkTooLarge, RowError
 from shared.calendar import MarkedDay, WorkingCalendar
 from shared.catalogue import LEVELS, entry_of
 from shared.clock import today
 from shared.commands import Attempt, Commands
-from shared.errors import NotFound
+from shared.errors import DomainError, NotFound
 from shared.text import clean, clean_paragraphs, has_control
 
 # The levels above a unit of each level: the order of the union's tree (DESIGN.md).
@@ -451,4 +452,62 @@ async def _appraisal(attempt: Attempt, actor: Principal, proposal_id: UUID, on: 
             opened_on=on,
         )
     assert isinstance(found, Appraisal)
+    return found
+
+
+async def import_nominees(
+    proposals: ProposalCommands,
+    actor: Principal,
+    proposal_id: UUID,
+    rows: Sequence[Any],
+    *,
+    max_rows: int,
+) -> tuple[int, list[Any]]:
+    """A lower unit's proposal file into the caller's draft: each row's person found by its
+    unit's staff number (or its collective by unit id) among those the caller reaches, then
+    added as one nominee, the rules checked as for any; a bad row is named with its code and
+    the others go on. Answers how many were added and the rows refused."""
+    if len(rows) > max_rows:
+        raise BulkTooLarge(f"{len(rows)} > {max_rows}.", limit=max_rows)
+    added, errors = 0, []
+    for row in rows:
+        try:
+            if row.subject not in ("person", "collective"):
+                raise ProposalInvalid("Đối tượng: cá nhân hay tập thể.", field="subject")
+            person = None
+            if row.subject == "person":
+                person = await _person_by_staff_number(
+                    proposals, actor, row.unit or actor.tenant, row.staff_number
+                )
+            await proposals.add_nominee(
+                actor,
+                proposal_id,
+                subject=row.subject,
+                award=row.award,
+                person_id=person,
+                unit_id=(row.unit or actor.tenant) if row.subject == "collective" else None,
+                summary=row.summary,
+            )
+            added += 1
+        except DomainError as exc:
+            if isinstance(exc, NotFound) and exc.detail == str(proposal_id):
+                raise  # the proposal itself: the whole file is refused
+            errors.append(RowError.of(row.row, exc))
+    return added, errors
+
+
+async def _person_by_staff_number(
+    proposals: ProposalCommands, actor: Principal, unit: str, staff_number: str
+) -> UUID:
+    if not staff_number:
+        raise ProposalInvalid("Cần số hiệu của người được đề nghị.", field="staffNumber")
+    async with access.scope(proposals.commands.pipeline.pool, actor) as conn:
+        found = await conn.fetchval(
+            "SELECT person_id FROM people WHERE tenant_id = $1 AND lower(staff_number) = "
+            "lower($2) AND status = 'active'",
+            unit[:64],
+            staff_number[:64],
+        )
+    if found is None:
+        raise NotFound(f"{unit[:64]}/{staff_number[:64]}", staff_number=staff_number[:64])
     return found

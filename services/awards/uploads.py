@@ -21,13 +21,13 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Response
 
-from services.awards.bulk import read_file, register_people
+from services.awards.bulk import read_file, read_nominee_file, register_people
 from services.awards.commands import authorise, commands_of
-from services.awards.commands_proposals import proposal_commands_of
+from services.awards.commands_proposals import import_nominees, proposal_commands_of
 from services.awards.domain import DOCUMENT_KINDS, ProposalInvalid
 from shared import access
 from shared.auth import Principal, Unauthenticated
-from shared.bulk import BulkResult, result_body
+from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, result_body
 from shared.errors import DomainError, NotFound
 from shared.settings import Settings
 from shared.uploads import MULTIPART_SLACK, error_response, read_document, receive_file
@@ -139,3 +139,68 @@ async def _store_document(
         "mediaType": document.media_type,
         "kind": kind,
     }
+
+
+def proposal_import(settings: Settings) -> HTTPRouteHandler:
+    """``POST /proposals/import?title=…&kind=regular&year=2025`` (``topic`` for a thematic one),
+    a lower unit's proposal file in the multipart field ``file`` (columns: services/awards/bulk.py
+    ``read_nominee_file``): a new draft proposal of the caller's unit with a nominee for each
+    good row, each bad row named with its code. The caller is checked before the file is read;
+    nothing is drafted for a file that cannot be read."""
+
+    @post(
+        "/proposals/import",
+        request_max_body_size=settings.max_upload_bytes + MULTIPART_SLACK,
+        include_in_schema=False,
+    )
+    async def import_proposal(
+        request: Request[Any, Any, Any],
+        title: str = "",
+        kind: str = "regular",
+        year: int = 0,
+        topic: str = "",
+    ) -> Response[Any]:
+        principal = request.state.principal
+        try:
+            if principal is None:
+                raise Unauthenticated()
+            body = await _import(request, principal, title, kind, year, topic, settings)
+        except DomainError as exc:
+            log.info("upload_refused", code=exc.code, tenant=getattr(principal, "tenant", None))
+            return error_response(exc)
+        return Response(body, status_code=200)
+
+    return import_proposal
+
+
+async def _import(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    title: str,
+    kind: str,
+    year: int,
+    topic: str,
+    settings: Settings,
+) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+    async with access.scope(runtime.pool, principal) as conn:
+        await authorise(conn, principal)  # before a byte of the file is read
+    upload = await receive_file(request, settings.max_upload_bytes)
+    rows = await runtime.parsers.run(
+        read_nominee_file, upload.file, max_rows=settings.max_bulk_rows
+    )
+    proposals = proposal_commands_of(runtime)
+    pid = await proposals.draft(
+        principal, title=title[:600], kind=kind[:20], year=year, topic=topic[:600]
+    )
+    added, errors = await import_nominees(
+        proposals, principal, pid, rows, max_rows=settings.max_bulk_rows
+    )
+    return {"proposalId": str(pid)} | result_body(
+        BulkResult(
+            received=len(rows),
+            written=added,
+            error_count=len(errors),
+            errors=errors[:MAX_ERRORS_SHOWN],
+        )
+    )

@@ -25,7 +25,7 @@ from litestar.status_codes import (
 )
 from strawberry.litestar import make_graphql_controller
 
-from services.awards.uploads import document_upload, people_upload
+from services.awards.uploads import document_upload, people_upload, proposal_import
 from services.campaign.uploads import pledge_upload
 from services.gateway.errors import EXCEPTION_HANDLERS, error_body, json_errors
 from services.gateway.logs import configure_logging
@@ -219,6 +219,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             pledge_upload(settings),
             people_upload(settings),
             document_upload(settings),
+            proposal_import(settings),
         ],
         before_request=authenticate,
         lifespan=[lifespan],
