@@ -174,6 +174,12 @@ def reading(info: Any) -> AbstractAsyncContextManager[asyncpg.Connection]:
     return shared.use()
 
 
+async def fetch(info: Any, sql: str, *args: Any) -> list[Any]:
+    """A resolver's read: the rows of ``sql`` on the connection :func:`reading` gives it."""
+    async with reading(info) as conn:
+        return await conn.fetch(sql, *args)
+
+
 @asynccontextmanager
 async def reads_set_aside(info: Any) -> AsyncIterator[None]:
     """For a resolver that takes a connection of its own (:func:`as_unit`): the request's

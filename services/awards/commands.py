@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -40,33 +40,48 @@ from services.awards.domain import (
     plain_particulars as _plain,
 )
 from services.awards.projections import build_registry
-from services.awards.rules import shipped_base_salaries
+from services.awards.rules import BaseSalary, shipped_base_salaries
 from shared import access
 from shared.auth import Principal
+from shared.calendar import MarkedDay, WorkingCalendar
 from shared.clock import today
-from shared.commands import Attempt, Commands, Decide, R
+from shared.commands import Attempt, Authorise, Commands, Decide, R
 from shared.errors import NotFound
 from shared.personal import keys_of, mint_keys, seal
 from shared.text import clean, clean_paragraphs
 
 WRITERS = frozenset({"officer", "admin"})
+A = TypeVar("A")
 FEDERATION_LEVELS = frozenset({"national", "provincial", "sector"})
 
 
-async def authorise(conn: asyncpg.Connection, actor: Principal | None) -> None:
-    """Every awards command: an officer (or admin) of a unit that is in the registry and
-    active."""
-    if actor is None or not actor.roles & WRITERS:
-        raise access.Forbidden("Cần vai trò cán bộ thi đua (officer).")
-    await access.require_active_unit(conn, actor)
+def with_role(roles: frozenset[str], refusal: str) -> Authorise:
+    """The check a command makes first: the caller holds one of ``roles`` (else FORBIDDEN,
+    with ``refusal``) in a unit that is in the registry and active."""
+
+    async def check(conn: asyncpg.Connection, actor: Principal | None) -> None:
+        if actor is None or not actor.roles & roles:
+            raise access.Forbidden(refusal)
+        await access.require_active_unit(conn, actor)
+
+    return check
+
+
+# Most awards commands: an officer (or admin). Deciding and signing: the approver. A vote: a
+# council member (that the subject sits on the session is the session's own check).
+authorise = with_role(WRITERS, "Cần vai trò cán bộ thi đua (officer).")
+approver = with_role(frozenset({"approver"}), "Cần vai trò người ký quyết định (approver).")
+council_member = with_role(frozenset({"council"}), "Cần vai trò thành viên Hội đồng (council).")
+
+
+_admin = with_role(frozenset({"admin"}), "Cần vai trò quản trị (admin) của Tổng Liên đoàn.")
 
 
 async def national_admin(conn: asyncpg.Connection, actor: Principal | None) -> None:
     """The reference everyone uses is kept by an admin of the national unit."""
-    if actor is None or "admin" not in actor.roles:
-        raise access.Forbidden("Cần vai trò quản trị (admin) của Tổng Liên đoàn.")
-    await access.require_active_unit(conn, actor)
-    if await _level(conn, actor.tenant) != "national":
+    await _admin(conn, actor)
+    assert actor is not None
+    if await level_of(conn, actor.tenant) != "national":
         raise access.Forbidden("Chỉ Tổng Liên đoàn giữ dữ liệu dùng chung.")
 
 
@@ -75,14 +90,38 @@ async def federation_officer(conn: asyncpg.Connection, actor: Principal | None) 
     of the national unit)."""
     await authorise(conn, actor)
     assert actor is not None
-    if await _level(conn, actor.tenant) not in FEDERATION_LEVELS:
+    if await level_of(conn, actor.tenant) not in FEDERATION_LEVELS:
         raise access.Forbidden(
             "Chỉ LĐLĐ tỉnh, công đoàn ngành hay Tổng Liên đoàn đặt quy định riêng."
         )
 
 
-async def _level(conn: asyncpg.Connection, unit: str) -> str | None:
-    return await conn.fetchval("SELECT level FROM units WHERE tenant_id = $1", unit)
+async def level_of(conn: asyncpg.Connection, unit: str) -> str:
+    return await conn.fetchval("SELECT level FROM units WHERE tenant_id = $1", unit) or ""
+
+
+async def added_base_salaries(conn: asyncpg.Connection) -> list[BaseSalary]:
+    """The base salary's values an admin added (the shipped ones are services/awards/data's)."""
+    rows = await conn.fetch("SELECT amount_vnd, effective_from, source FROM base_salaries")
+    return [BaseSalary(r["amount_vnd"], r["effective_from"], r["source"]) for r in rows]
+
+
+async def working_calendar(conn: asyncpg.Connection) -> WorkingCalendar:
+    """The working days, with the days the national unit's admin marked."""
+    rows = await conn.fetch("SELECT day, working, reason FROM calendar_days")
+    return WorkingCalendar(MarkedDay(r["day"], r["working"], r["reason"]) for r in rows)
+
+
+async def own(attempt: Attempt, aggregate_id: UUID, kind: type[A]) -> A:
+    """An aggregate of ``kind`` in the caller's own log; anything else, or nothing, is not
+    found."""
+    try:
+        found = await attempt.get(aggregate_id)
+    except NotFound:
+        found = None
+    if not isinstance(found, kind):
+        raise NotFound(str(aggregate_id), id=str(aggregate_id))
+    return found
 
 
 def commands_of(runtime: Any, clock: Callable[[], date] = today) -> AwardsCommands:
@@ -244,12 +283,7 @@ class AwardsCommands:
         given = _given(locals())
 
         async def decide(attempt: Attempt) -> None:
-            try:
-                rule = await attempt.get(rule_id)
-            except NotFound:
-                rule = None
-            if not isinstance(rule, LocalRule):
-                raise NotFound(str(rule_id), id=str(rule_id))
+            rule = await own(attempt, rule_id, LocalRule)
             rule.end(on=on, reason=clean_paragraphs(reason))
             attempt.save(rule)
 
@@ -377,13 +411,7 @@ async def _exists(attempt: Attempt, pid: UUID) -> bool:
 
 async def _own(attempt: Attempt, pid: UUID) -> Person:
     """A person of the caller's own unit; anyone else's, or no one, is not found."""
-    try:
-        found = await attempt.get(pid)
-    except NotFound:
-        found = None
-    if not isinstance(found, Person):
-        raise NotFound(str(pid), id=str(pid))
-    return found
+    return await own(attempt, pid, Person)
 
 
 async def _sealed_people(

@@ -16,8 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.awards.commands import authorise
-from services.awards.commands_proposals import working_calendar
+from services.awards.commands import authorise, council_member, own, working_calendar
 from services.awards.domain import (
     SECRET_BALLOT,
     CouncilInvalid,
@@ -28,21 +27,12 @@ from services.awards.domain import (
 )
 from services.awards.projections import build_registry
 from services.awards.rules import rule_set_on
-from shared import access
 from shared.auth import Principal
 from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import Attempt, Commands
 from shared.errors import NotFound
 from shared.text import clean
-
-
-async def council_member(conn: asyncpg.Connection, actor: Principal | None) -> None:
-    """A vote: a council member's token (role ``council``) of an active unit; that the subject
-    sits on the session is the session's own check."""
-    if actor is None or "council" not in actor.roles:
-        raise access.Forbidden("Cần vai trò thành viên Hội đồng (council).")
-    await access.require_active_unit(conn, actor)
 
 
 def council_commands_of(runtime: Any, clock: Callable[[], date] = today) -> CouncilCommands:
@@ -164,13 +154,7 @@ class CouncilCommands:
 
 
 async def _session(attempt: Attempt, session_id: UUID) -> CouncilSession:
-    try:
-        found = await attempt.get(session_id)
-    except NotFound:
-        found = None
-    if not isinstance(found, CouncilSession):
-        raise NotFound(str(session_id), id=str(session_id))
-    return found
+    return await own(attempt, session_id, CouncilSession)
 
 
 async def _accepted(

@@ -18,7 +18,13 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from services.awards.commands import WRITERS
+from services.awards.commands import (
+    added_base_salaries,
+    approver,
+    authorise,
+    level_of,
+    own,
+)
 from services.awards.domain import (
     CouncilInvalid,
     CouncilSession,
@@ -32,7 +38,6 @@ from services.awards.domain import (
 )
 from services.awards.projections import build_registry
 from services.awards.rules import BaseSalary, base_salary_on, cash_vnd, rule_set_on
-from shared import access
 from shared.auth import Principal
 from shared.catalogue import by_code
 from shared.clock import today
@@ -41,21 +46,8 @@ from shared.errors import NotFound
 from shared.text import clean
 
 
-async def approver(conn: asyncpg.Connection, actor: Principal | None) -> None:
-    """Deciding and signing: the unit's approver."""
-    if actor is None or "approver" not in actor.roles:
-        raise access.Forbidden("Cần vai trò người ký quyết định (approver).")
-    await access.require_active_unit(conn, actor)
-
-
-async def officer(conn: asyncpg.Connection, actor: Principal | None) -> None:
-    if actor is None or not actor.roles & WRITERS:
-        raise access.Forbidden("Cần vai trò cán bộ thi đua (officer).")
-    await access.require_active_unit(conn, actor)
-
-
 def decision_commands_of(runtime: Any, clock: Callable[[], date] = today) -> DecisionCommands:
-    return DecisionCommands(runtime.pipeline.service(build_registry(), authorise=officer), clock)
+    return DecisionCommands(runtime.pipeline.service(build_registry(), authorise=authorise), clock)
 
 
 class DecisionCommands:
@@ -88,7 +80,7 @@ class DecisionCommands:
 
         async def decide(attempt: Attempt) -> UUID:
             session = await _session(attempt, session_id)
-            level = await _level(attempt.conn, actor.tenant)
+            level = await level_of(attempt.conn, actor.tenant)
             rows = await _passed(attempt.conn, actor.tenant, session_id)
             wanted = (
                 list(items)
@@ -103,7 +95,7 @@ class DecisionCommands:
                 raise CouncilInvalid("Không còn người (tập thể) nào đơn vị quyết định được.")
             on = self.clock()
             rules = rule_set_on(on)
-            base = base_salary_on(on, await _added_base_salaries(attempt.conn))
+            base = base_salary_on(on, await added_base_salaries(attempt.conn))
             recipients = [_recipient(rows, i, level, base, rules) for i in wanted]
             decision_id = uuid4()
             series = await _series(attempt)
@@ -141,7 +133,7 @@ class DecisionCommands:
 
         async def decide(attempt: Attempt) -> UUID:
             session = await _session(attempt, session_id)
-            level = await _level(attempt.conn, actor.tenant)
+            level = await level_of(attempt.conn, actor.tenant)
             rows = await _passed(attempt.conn, actor.tenant, session_id)
             beyond = [
                 i
@@ -195,12 +187,7 @@ async def revoke(
     """A recipient's award revoked by the approver of the unit that decided it."""
 
     async def decide(attempt: Attempt) -> None:
-        try:
-            decision = await attempt.get(decision_id)
-        except NotFound:
-            decision = None
-        if not isinstance(decision, Decision):
-            raise NotFound(str(decision_id), id=str(decision_id))
+        decision = await own(attempt, decision_id, Decision)
         decision.revoke(
             item_id=item_id,
             ground=ground,
@@ -239,13 +226,7 @@ def _recipient(
 
 
 async def _session(attempt: Attempt, session_id: UUID) -> CouncilSession:
-    try:
-        found = await attempt.get(session_id)
-    except NotFound:
-        found = None
-    if not isinstance(found, CouncilSession):
-        raise NotFound(str(session_id), id=str(session_id))
-    return found
+    return await own(attempt, session_id, CouncilSession)
 
 
 async def _series(attempt: Attempt) -> DecisionSeries:
@@ -255,10 +236,6 @@ async def _series(attempt: Attempt) -> DecisionSeries:
         return DecisionSeries.open(unit_id=attempt.tenant_id)
     assert isinstance(found, DecisionSeries)
     return found
-
-
-async def _level(conn: asyncpg.Connection, unit: str) -> str:
-    return await conn.fetchval("SELECT level FROM units WHERE tenant_id = $1", unit) or ""
 
 
 async def _passed(conn: asyncpg.Connection, unit: str, session_id: UUID) -> dict[str, Any]:
@@ -283,8 +260,3 @@ async def _documents(conn: asyncpg.Connection, proposals: list[UUID]) -> list[di
         list(dict.fromkeys(proposals)),
     )
     return [dict(r) for r in rows]
-
-
-async def _added_base_salaries(conn: asyncpg.Connection) -> list[BaseSalary]:
-    rows = await conn.fetch("SELECT amount_vnd, effective_from, source FROM base_salaries")
-    return [BaseSalary(r["amount_vnd"], r["effective_from"], r["source"]) for r in rows]

@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
-from services.awards.commands import authorise
+from services.awards.commands import authorise, level_of, own, working_calendar
 from services.awards.domain import (
     Appraisal,
     AppraisalClosed,
@@ -39,7 +39,6 @@ from services.awards.rules import (
 from shared import access
 from shared.auth import Principal
 from shared.bulk import BulkTooLarge, RowError
-from shared.calendar import MarkedDay, WorkingCalendar
 from shared.catalogue import LEVELS, entry_of
 from shared.clock import today
 from shared.commands import Attempt, Commands
@@ -146,7 +145,9 @@ class ProposalCommands:
                 who=who,
                 kind=proposal.kind,
                 year=proposal.year,
-                ancestor_levels=levels_above(await _level(attempt.conn, actor.tenant)),
+                ancestor_levels=levels_above(
+                    await level_of(attempt.conn, actor.tenant) or "national"
+                ),
                 state=entry.state,
                 deciders=entry.deciders,
                 earlier_titles=titles,
@@ -254,17 +255,7 @@ class ProposalCommands:
 
 
 async def _own_proposal(attempt: Attempt, proposal_id: UUID) -> Proposal:
-    try:
-        found = await attempt.get(proposal_id)
-    except NotFound:
-        found = None
-    if not isinstance(found, Proposal):
-        raise NotFound(str(proposal_id), id=str(proposal_id))
-    return found
-
-
-async def _level(conn: asyncpg.Connection, unit: str) -> str:
-    return await conn.fetchval("SELECT level FROM units WHERE tenant_id = $1", unit) or "national"
+    return await own(attempt, proposal_id, Proposal)
 
 
 async def _who(
@@ -330,11 +321,6 @@ async def _initiatives(
     if len(rows) != len(ids):
         raise ProposalInvalid("Có sáng kiến không tìm thấy.", field="initiatives")
     return tuple(InitiativeFacts(r["recognised_on"], r["benefit"]) for r in rows)
-
-
-async def working_calendar(conn: asyncpg.Connection) -> WorkingCalendar:
-    rows = await conn.fetch("SELECT day, working, reason FROM calendar_days")
-    return WorkingCalendar(MarkedDay(r["day"], r["working"], r["reason"]) for r in rows)
 
 
 class AppraisalCommands:

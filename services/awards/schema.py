@@ -15,12 +15,14 @@ from typing import Any
 
 import orjson
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from services.awards.bulk import PersonRow, register_people
 from services.awards.commands import AwardsCommands, commands_of
 from services.awards.domain import Particulars, Personal
 from shared import access
+from shared.access import fetch as _read
 from shared.access import principal_of
 from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, RowErrorType, row_error_types
 from shared.commands import idempotency_key_of
@@ -155,9 +157,20 @@ def client_uuid(value: str) -> uuid.UUID:
         raise NotFound(str(value)[:64], id=str(value)[:64]) from None
 
 
-async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
-    async with access.reading(info) as conn:
-        return await conn.fetch(sql, *args)
+def people_loader(info: Info) -> DataLoader[uuid.UUID, Person | None]:
+    """This request's loader of people by id (those the caller may read; others None)."""
+    loaders = info.context.setdefault("people_loaders", {})
+    if "people" not in loaders:
+
+        async def load(ids: list[uuid.UUID]) -> list[Person | None]:
+            rows = await _read(
+                info, f"SELECT {_COLUMNS} FROM people WHERE person_id = ANY ($1)", ids
+            )
+            found = {r["person_id"]: person_of(r) for r in rows}
+            return [found.get(i) for i in ids]
+
+        loaders["people"] = DataLoader(load_fn=load)
+    return loaders["people"]
 
 
 async def _person(info: Info, pid: uuid.UUID) -> Person:

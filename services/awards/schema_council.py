@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import Enum
-from typing import Any
 
 import orjson
 import strawberry
@@ -16,7 +15,7 @@ from strawberry.types import Info
 from services.awards.commands_council import council_commands_of
 from services.awards.domain import Member
 from services.awards.schema import client_uuid
-from shared import access
+from shared.access import fetch as _read
 from shared.access import principal_of
 from shared.catalogue import by_code
 from shared.commands import idempotency_key_of
@@ -126,11 +125,6 @@ class CouncilSessionType:
             CouncilVote(voter=r["voter"], choice=Choice(r["choice"]) if r["choice"] else None)
             for r in rows
         ]
-
-
-async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
-    async with access.reading(info) as conn:
-        return await conn.fetch(sql, *args)
 
 
 async def _session(info: Info, sid: uuid.UUID) -> CouncilSessionType:

@@ -12,15 +12,14 @@ from typing import Any
 
 import orjson
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from services.awards.commands_decisions import decision_commands_of, revoke
-from services.awards.schema import _COLUMNS as PERSON_COLUMNS
-from services.awards.schema import Person, client_uuid, person_of
+from services.awards.schema import Person, client_uuid, people_loader
 from services.awards.schema_proposals import Proposal, _proposal
 from shared import access
+from shared.access import fetch as _read
 from shared.access import principal_of
 from shared.catalogue import by_code
 from shared.commands import idempotency_key_of
@@ -80,7 +79,7 @@ class DecisionRecipient:
     async def person(self, info: Info) -> Person | None:
         if self.person_id is None:
             return None
-        return await _people(info).load(self.person_id)
+        return await people_loader(info).load(self.person_id)
 
 
 @strawberry.type(description="Một quyết định khen thưởng.")
@@ -219,26 +218,6 @@ def decision_of(r: Any) -> DecisionType:
         recipient_count=r["recipient_count"],
         cash_total_vnd=r["cash_total_vnd"],
     )
-
-
-async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
-    async with access.reading(info) as conn:
-        return await conn.fetch(sql, *args)
-
-
-def _people(info: Info) -> DataLoader[uuid.UUID, Person | None]:
-    loaders = info.context.setdefault("decision_loaders", {})
-    if "people" not in loaders:
-
-        async def load(ids: list[uuid.UUID]) -> list[Person | None]:
-            rows = await _read(
-                info, f"SELECT {PERSON_COLUMNS} FROM people WHERE person_id = ANY ($1)", ids
-            )
-            found = {r["person_id"]: person_of(r) for r in rows}
-            return [found.get(i) for i in ids]
-
-        loaders["people"] = DataLoader(load_fn=load)
-    return loaders["people"]
 
 
 async def _decision(info: Info, did: uuid.UUID) -> DecisionType:

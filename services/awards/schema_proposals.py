@@ -12,7 +12,6 @@ from typing import Any
 
 import orjson
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -21,9 +20,9 @@ from services.awards.commands_proposals import (
     appraisal_commands_of,
     proposal_commands_of,
 )
-from services.awards.schema import _COLUMNS as PERSON_COLUMNS
-from services.awards.schema import Person, client_uuid, person_of
-from shared import access
+from services.awards.schema import Person, client_uuid, people_loader
+from services.awards.schema_reference import AwardSubject
+from shared.access import fetch as _read
 from shared.access import principal_of
 from shared.catalogue import by_code
 from shared.clock import today
@@ -60,12 +59,6 @@ class ProposalKind(Enum):
     CAREER = "career"
 
 
-@strawberry.enum(description="Cá nhân hay tập thể được đề nghị.")
-class NomineeSubject(Enum):
-    PERSON = "person"
-    COLLECTIVE = "collective"
-
-
 @strawberry.enum(description="Ý kiến thẩm định: đồng ý, trả lại để sửa, không đồng ý.")
 class Verdict(Enum):
     ACCEPT = "accept"
@@ -96,7 +89,7 @@ class Finding:
 @strawberry.type(description="Một người (tập thể) được đề nghị.")
 class Nominee:
     id: strawberry.ID
-    subject: NomineeSubject
+    subject: AwardSubject
     award: str = strawberry.field(description="Mã danh hiệu, hình thức.")
     unit_id: strawberry.ID | None = strawberry.field(description="Tập thể được đề nghị.")
     summary: str = strawberry.field(description="Tóm tắt thành tích.")
@@ -118,7 +111,7 @@ class Nominee:
     async def person(self, info: Info) -> Person | None:
         if self.person_id is None:
             return None
-        return await _people(info).load(self.person_id)
+        return await people_loader(info).load(self.person_id)
 
 
 @strawberry.type(description="Một tài liệu của hồ sơ, lưu theo SHA-256.")
@@ -249,7 +242,7 @@ def proposal_of(row: Any) -> Proposal:
 def _nominee(row: Any) -> Nominee:
     return Nominee(
         id=strawberry.ID(row["nominee_id"]),
-        subject=NomineeSubject(row["subject"]),
+        subject=AwardSubject(row["subject"]),
         award=row["award"],
         unit_id=strawberry.ID(row["unit_id"]) if row["unit_id"] else None,
         summary=row["summary"],
@@ -260,26 +253,6 @@ def _nominee(row: Any) -> Nominee:
         verdict_rule=row["verdict_rule"],
         person_id=uuid.UUID(row["person_id"]) if row["person_id"] else None,
     )
-
-
-async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
-    async with access.reading(info) as conn:
-        return await conn.fetch(sql, *args)
-
-
-def _people(info: Info) -> DataLoader[uuid.UUID, Person | None]:
-    loaders = info.context.setdefault("proposal_loaders", {})
-    if "people" not in loaders:
-
-        async def load(ids: list[uuid.UUID]) -> list[Person | None]:
-            rows = await _read(
-                info, f"SELECT {PERSON_COLUMNS} FROM people WHERE person_id = ANY ($1)", ids
-            )
-            found = {r["person_id"]: person_of(r) for r in rows}
-            return [found.get(i) for i in ids]
-
-        loaders["people"] = DataLoader(load_fn=load)
-    return loaders["people"]
 
 
 async def _proposal(info: Info, pid: uuid.UUID) -> Proposal:
@@ -353,7 +326,7 @@ class EarlierTitleInput:
 
 @strawberry.input(description="Một người (tập thể) được đề nghị.")
 class NomineeInput:
-    subject: NomineeSubject
+    subject: AwardSubject
     award: str = strawberry.field(description="Mã hay tên danh hiệu, hình thức.")
     person_id: strawberry.ID | None = None
     unit_id: strawberry.ID | None = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import Enum
-from typing import Any
 
 import orjson
 import strawberry
@@ -16,6 +15,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from services.awards.commands import AwardsCommands, commands_of
+from services.awards.commands import added_base_salaries as added_salaries_of
+from services.awards.commands import working_calendar as calendar_of
 from services.awards.rules import (
     BaseSalary,
     RuleSet,
@@ -24,8 +25,9 @@ from services.awards.rules import (
     rule_set_on,
 )
 from shared import access
+from shared.access import fetch as _read
 from shared.access import principal_of
-from shared.calendar import MarkedDay, WorkingCalendar
+from shared.calendar import WorkingCalendar
 from shared.catalogue import AwardEntry, entries_on, entry_of
 from shared.clock import today
 from shared.commands import idempotency_key_of
@@ -164,19 +166,14 @@ def base_salary_type(b: BaseSalary) -> BaseSalaryType:
     return BaseSalaryType(amount_vnd=b.amount_vnd, effective_from=b.effective_from, source=b.source)
 
 
-async def _read(info: Info, sql: str, *args: Any) -> list[Any]:
-    async with access.reading(info) as conn:
-        return await conn.fetch(sql, *args)
-
-
 async def added_base_salaries(info: Info) -> list[BaseSalary]:
-    rows = await _read(info, "SELECT amount_vnd, effective_from, source FROM base_salaries")
-    return [BaseSalary(r["amount_vnd"], r["effective_from"], r["source"]) for r in rows]
+    async with access.reading(info) as conn:
+        return await added_salaries_of(conn)
 
 
 async def working_calendar(info: Info) -> WorkingCalendar:
-    rows = await _read(info, "SELECT day, working, reason FROM calendar_days")
-    return WorkingCalendar(MarkedDay(r["day"], r["working"], r["reason"]) for r in rows)
+    async with access.reading(info) as conn:
+        return await calendar_of(conn)
 
 
 def _year(year: int) -> int:
