@@ -55,7 +55,11 @@ async def test_the_catalogue_in_force_on_a_day(client, tokens, tree):
     assert {"giay_khen_cdcs", "lao_dong_tien_tien"} <= decided
     assert "bang_khen_tld" not in decided and "giay_khen_cd_cap_tren" not in decided
     before = await ask(client, tokens, tree, CATALOGUE, on="2024-03-01")
-    assert "giay_khen_cdcs" not in {e["code"] for e in before["data"]["awardCatalogue"]}
+    codes = {e["code"] for e in before["data"]["awardCatalogue"]}
+    assert "giay_khen_cdcs" in codes and "co_thi_dua_tld" not in codes  # from 999/QĐ-TLĐ
+    assert (await ask(client, tokens, tree, CATALOGUE, on="2016-01-01"))["data"][
+        "awardCatalogue"
+    ] == []
 
 
 async def test_the_rule_set_in_force_names_its_version_and_source(client, tokens, tree):
