@@ -19,6 +19,7 @@ from importlib.resources import files
 from types import MappingProxyType
 from typing import Any
 
+from shared.catalogue import by_code
 from shared.errors import DomainError
 
 
@@ -195,7 +196,10 @@ def findings(rules: RuleSet, facts: NomineeFacts) -> list[dict[str, str]]:
     f = facts
     if not f.state and not set(f.deciders) & set(f.ancestor_levels):
         found.append(rules.broken("COMPETENCE", "(cấp này tự quyết định, không đề nghị lên)"))
-    if any(who == f.who for who, _ in f.already):
+    # At most one form, and one title, for the same subject in one proposal: a title (danh hiệu)
+    # beside a form (hình thức) is not the same achievement twice.
+    kind = _kind(f.award)
+    if any(who == f.who and _kind(award) == kind for who, award in f.already):
         found.append(rules.broken("ONE_ACHIEVEMENT_ONE_AWARD", "(đã có trong đề nghị)"))
     recognised = [i for i in f.initiatives if i.recognised_on is not None]
     titles = set(f.earlier_titles)
@@ -218,6 +222,11 @@ def findings(rules: RuleSet, facts: NomineeFacts) -> list[dict[str, str]]:
     if f.award == SERVICE_MEDAL:
         found += _service_medal(rules, f)
     return [error.shown() | {"message": error.message} for error in found]
+
+
+def _kind(award: str) -> str:
+    entry = by_code().get(award)
+    return entry.kind if entry else award
 
 
 def _creative_labour(

@@ -33,6 +33,7 @@ from services.campaign.bulk import PledgeRow, register_pledges
 from services.campaign.commands import CampaignCommands, commands_of
 from services.campaign.domain import DRAFT
 from services.campaign.rules import registration_standing
+from services.demo.awards import UPPER_UNIT, awards_2021
 from services.demo.plans import (
     GRASSROOTS,
     NATIONAL,
@@ -407,6 +408,7 @@ STEPS: list[tuple[str, Step]] = [
     ("pledges", _pledges),
     ("works", _works),
     ("initiatives", _initiatives),
+    ("award decisions", awards_2021),
 ]
 
 # ----------------------------------------------------------------------------------- summary
@@ -442,6 +444,8 @@ class DemoSummary:
     initiatives: tuple[int, int, int]  # registered, recognised, benefit (VND)
     province: str
     grassroots: str
+    awards: tuple[int, int, int] = (0, 0, 0)  # decisions, standing recipients, revoked
+    upper: str = ""  # the upper-level union whose approver and council act in the awards
 
     @property
     def unit_count(self) -> int:
@@ -503,6 +507,13 @@ async def summarize(ctx: DemoContext, written: Mapping[str, int]) -> DemoSummary
             "0)::bigint FROM campaign_initiatives WHERE tenant_id = ANY($1::text[])) AS benefit",
             ids,
         )
+        awards = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM decisions WHERE tenant_id = ANY($1::text[])) AS decisions, "
+            "(SELECT count(*) FROM decision_recipients WHERE tenant_id = ANY($1::text[]) "
+            "AND revoked_on IS NULL) AS recipients, (SELECT count(*) FROM decision_recipients "
+            "WHERE tenant_id = ANY($1::text[]) AND revoked_on IS NOT NULL) AS revoked",
+            ids,
+        )
     totals = {s: sum(line.registrations.get(s, 0) for line in lines) for s in REGISTRATION_STATUSES}
     return DemoSummary(
         written=dict(written),
@@ -517,6 +528,8 @@ async def summarize(ctx: DemoContext, written: Mapping[str, int]) -> DemoSummary
         initiatives=(records["initiatives"], records["recognised"], records["benefit"]),
         province=ctx.unit(PROVINCE),
         grassroots=ctx.unit(GRASSROOTS),
+        awards=(awards["decisions"], awards["recipients"], awards["revoked"]),
+        upper=ctx.unit(UPPER_UNIT),
     )
 
 

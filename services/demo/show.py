@@ -49,17 +49,36 @@ def demo_tokens(settings: Settings, summary: DemoSummary) -> list[DemoToken]:
     issue`` makes them (DomainError where the settings cannot issue tokens)."""
     service = TokenService.from_settings(settings)
     wanted = [
-        ("Cán bộ thi đua LĐLĐ tỉnh Ninh Bình", summary.province, "can-bo.ldld-ninh-binh"),
-        ("Cán bộ CĐCS Công ty CP Du lịch Tràng An", summary.grassroots, "can-bo.trang-an"),
+        (
+            "Cán bộ thi đua LĐLĐ tỉnh Ninh Bình",
+            summary.province,
+            "can-bo.ldld-ninh-binh",
+            "officer",
+        ),
+        (
+            "Cán bộ CĐCS Công ty CP Du lịch Tràng An",
+            summary.grassroots,
+            "can-bo.trang-an",
+            "officer",
+        ),
+        # The awards of 2021: who appraised and decided them, who sat on the council.
+        ("Cán bộ thi đua LĐLĐ huyện Hoa Lư", summary.upper, "can-bo.hoa-lu", "officer"),
+        ("Người ký quyết định LĐLĐ huyện Hoa Lư", summary.upper, "chu-tich.hoa-lu", "approver"),
+        (
+            "Thành viên Hội đồng TĐKT LĐLĐ huyện Hoa Lư",
+            summary.upper,
+            "hoi-dong.chu-tich",
+            "council",
+        ),
     ]
     return [
         DemoToken(
             who,
             tenant,
-            ("officer",),
-            service.issue(tenant=tenant, roles=["officer"], subject=subject, ttl=TOKEN_TTL),
+            (role,),
+            service.issue(tenant=tenant, roles=[role], subject=subject, ttl=TOKEN_TTL),
         )
-        for who, tenant, subject in wanted
+        for who, tenant, subject, role in wanted
     ]
 
 
@@ -91,6 +110,7 @@ def show(console: Console, summary: DemoSummary, settings: Settings) -> None:
     _show_outcome(console, summary)
     _show_units(console, summary)
     _show_campaigns(console, summary)
+    _show_awards(console, summary)
     _show_tokens(console, summary, settings)
 
 
@@ -100,6 +120,16 @@ def _show_outcome(console: Console, summary: DemoSummary) -> None:
         console.print(f"[bold green]Demo loaded.[/] Written now: {wrote}.")
     else:
         console.print("[bold]The demo was already loaded:[/] nothing new was written.")
+
+
+def _show_awards(console: Console, summary: DemoSummary) -> None:
+    decisions, recipients, revoked = summary.awards
+    console.print(
+        f"Awards of 2021: {decisions} decisions (LĐLĐ huyện Hoa Lư, Tổng Liên đoàn), "
+        f"{recipients} standing recipients, {revoked} revoked: a proposal of CĐCS Du lịch Tràng "
+        "An returned once, passed by two councils, its Bằng khen forwarded through the province "
+        "to TLĐ (queries: README, Awards)."
+    )
 
 
 def _show_units(console: Console, summary: DemoSummary) -> None:

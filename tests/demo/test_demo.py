@@ -371,10 +371,17 @@ async def test_the_command_loads_once_and_prints_tokens_that_verify(settings, ow
     assert await owner.fetchval(count, ids) == loaded_once
 
     printed = re.findall(r"^(ey[\w-]+\.[\w-]+\.[\w-]+)$", again.output, re.MULTILINE)
-    assert len(printed) == 2
-    principal = TokenService.from_settings(settings).verify(printed[0])
-    assert (principal.tenant, set(principal.roles)) == (PROVINCE, {"officer"})
-    assert TokenService.from_settings(settings).verify(printed[1]).tenant == GRASSROOTS
+    assert len(printed) == 5
+    verified = [TokenService.from_settings(settings).verify(t) for t in printed]
+    assert [(p.tenant, set(p.roles)) for p in verified] == [
+        (PROVINCE, {"officer"}),
+        (GRASSROOTS, {"officer"}),
+        ("nb-hoa-lu", {"officer"}),
+        ("nb-hoa-lu", {"approver"}),
+        ("nb-hoa-lu", {"council"}),
+    ]
+    assert verified[4].subject == "hoi-dong.chu-tich"  # a member of the demo's councils
+    assert "Awards of 2021: 2 decisions" in first.output
 
 
 async def test_a_national_unit_already_registered_is_taken_as_it_is(runtime, owner):
@@ -399,3 +406,33 @@ async def test_a_national_unit_already_registered_is_taken_as_it_is(runtime, own
     )
     assert tuple(row) == (prefix + NATIONAL, date(2024, 1, 1))
     assert dict(summary.registrations) == {"on_time": 15, "late": 4, "not_yet": 4, "withdrawn": 0}
+
+
+async def test_the_awards_of_2021_run_the_chain_once(loaded, owner):
+    prefix, summary = loaded
+    assert summary.awards == (2, 3, 1)  # decisions; standing recipients; revoked
+    union, hoa_lu, tld = prefix + "nb-cs-trang-an", prefix + "nb-hoa-lu", prefix + "tld"
+    rounds = await owner.fetch(
+        "SELECT a.round, a.status, a.tenant_id FROM appraisals a JOIN proposals p "
+        "ON p.proposal_id = a.proposal_id WHERE p.tenant_id = $1 ORDER BY a.round",
+        union,
+    )
+    assert [(r["round"], r["status"], r["tenant_id"]) for r in rounds] == [
+        (1, "returned", hoa_lu),
+        (2, "completed", hoa_lu),
+    ]
+    given = await owner.fetch(
+        "SELECT d.tenant_id, d.code, d.decided_on, r.award, r.cash_vnd, r.revoked_on IS NOT NULL "
+        "AS revoked FROM decisions d JOIN decision_recipients r USING (tenant_id, decision_id) "
+        "WHERE d.tenant_id = ANY ($1::text[]) ORDER BY d.tenant_id, r.award, r.revoked_on",
+        [hoa_lu, tld],
+    )
+    assert [
+        (g["tenant_id"], g["code"], g["award"], g["cash_vnd"], g["revoked"]) for g in given
+    ] == [
+        (hoa_lu, "1/QĐ-KT", "lao_dong_tien_tien", 450_000, True),  # 0.3 × 1,490,000, rounded up
+        (hoa_lu, "1/QĐ-KT", "lao_dong_tien_tien", 450_000, False),
+        (hoa_lu, "1/QĐ-KT", "tap_the_lao_dong_tien_tien", 1_200_000, False),  # 0.8 ×
+        (tld, "1/QĐ-KT", "bang_khen_tld", 2_980_000, False),  # 2.0 ×, forwarded twice
+    ]
+    assert {g["decided_on"].year for g in given} == {2021, 2022}
