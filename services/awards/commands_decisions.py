@@ -103,6 +103,10 @@ class DecisionCommands:
             decision = Decision.issue(
                 decision_id=decision_id,
                 unit_id=actor.tenant,
+                unit_name=await attempt.conn.fetchval(
+                    "SELECT name FROM units WHERE tenant_id = $1", actor.tenant
+                )
+                or actor.tenant,
                 number=number,
                 code=code,
                 title=clean(title),

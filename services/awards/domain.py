@@ -1188,6 +1188,7 @@ class Decision(Aggregate):
     def __init__(
         self,
         unit_id: str,
+        unit_name: str,
         year: int,
         number: int,
         code: str,
@@ -1225,6 +1226,7 @@ class Decision(Aggregate):
         *,
         decision_id: uuid.UUID,
         unit_id: str,
+        unit_name: str,
         number: int,
         code: str,
         title: str,
@@ -1246,6 +1248,7 @@ class Decision(Aggregate):
             cls.DecisionIssued,
             id=decision_id,
             unit_id=unit_id,
+            unit_name=unit_name,
             year=on.year,
             number=number,
             code=code,

@@ -567,7 +567,8 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
     await conn.execute(
         "INSERT INTO decisions (tenant_id, decision_id, year, number, code, title, decided_on, "
         "signer, council_session, rule_set_version, base_salary_vnd, recipient_count, "
-        "cash_total_vnd) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "cash_total_vnd, unit_name) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         stored.tenant_id,
         stored.stream_id,
         e.year,
@@ -581,6 +582,7 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
         e.base_salary_vnd,
         len(e.recipients),
         sum(int(r["cash_vnd"]) for r in e.recipients),
+        e.unit_name,
     )
     await conn.executemany(
         "INSERT INTO decision_recipients (tenant_id, decision_id, item_id, proposal_id, proposer, "

@@ -25,6 +25,7 @@ from litestar.status_codes import (
 )
 from strawberry.litestar import make_graphql_controller
 
+from services.awards.downloads import decision_downloads
 from services.awards.uploads import document_upload, people_upload, proposal_import
 from services.campaign.uploads import pledge_upload
 from services.gateway.errors import EXCEPTION_HANDLERS, error_body, json_errors
@@ -166,7 +167,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
 
     def _with_token(path: str) -> bool:
         """The routes that act for a caller: GraphQL and the uploads (health needs no one)."""
-        return path in ("/graphql", "/people") or path.startswith(("/campaigns/", "/proposals/"))
+        return path in ("/graphql", "/people") or path.startswith(
+            ("/campaigns/", "/proposals/", "/decisions/")
+        )
 
     async def authenticate(request: Request[Any, Any, Any]) -> Response[Any] | None:
         """Who calls: no token, anonymous (reaching only version, serverTime and health); a bad
@@ -220,6 +223,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             people_upload(settings),
             document_upload(settings),
             proposal_import(settings),
+            *decision_downloads(),
         ],
         before_request=authenticate,
         lifespan=[lifespan],

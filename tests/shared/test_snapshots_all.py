@@ -290,12 +290,14 @@ def _person_lives() -> list[list[Step]]:
 
 
 def _reference_lives() -> dict[type, list[list[Step]]]:
+    # Far days: the runner projects these lives too, and the base salary and the calendar are
+    # everyone's (a value from a day other tests use would change their cash and deadlines).
     return {
         BaseSalaryValue: [
             [
                 lambda _: BaseSalaryValue.set(
                     amount_vnd=2_530_000,
-                    effective_from=date(2026, 7, 1),
+                    effective_from=date(2089, 7, 1),  # before the days other tests draw
                     source="Nghị định mới",
                     shipped=[date(2024, 7, 1)],
                 )
@@ -303,7 +305,7 @@ def _reference_lives() -> dict[type, list[list[Step]]]:
         ],
         CalendarDay: [
             [
-                lambda _: CalendarDay.mark(on=date(2026, 2, 23), working=False, reason="Nghỉ bù"),
+                lambda _: CalendarDay.mark(on=date(2089, 2, 24), working=False, reason="Nghỉ bù"),
                 lambda d: d.remark(working=True, reason="Hủy nghỉ bù"),
             ]
         ],
@@ -494,6 +496,7 @@ def _decision_lives() -> dict[type, list[list[Step]]]:
                 lambda _: Decision.issue(
                     decision_id=decided,
                     unit_id="nb-tp",
+                    unit_name="Liên đoàn Lao động thành phố Ninh Bình",
                     number=1,
                     code="1/QĐ-LĐLĐ",
                     title="Tặng danh hiệu Lao động tiên tiến",

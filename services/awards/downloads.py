@@ -1,0 +1,152 @@
+"""REST: a decision's documents (issue 14, point 15), for whoever may read the decision (it is
+published to the deciding unit's subtree; anyone else gets 404).
+
+- ``GET /decisions/{id}/pdf``: the decision with its list of recipients;
+- ``GET /decisions/{id}/xlsx``: the same list as a workbook;
+- ``GET /decisions/{id}/certificates/{itemId}``: one recipient's certificate (PDF).
+
+A person's name is printed as the reader may read it (the register's own reach), "(đã xóa)" once
+erased; the documents are made in a worker thread.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import anyio.to_thread
+import structlog
+from litestar import Request, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+from litestar.response import Response
+
+from services.awards.documents import (
+    DecisionDocument,
+    Line,
+    certificate_pdf,
+    decision_pdf,
+    decision_xlsx,
+)
+from shared import access
+from shared.auth import Principal, Unauthenticated
+from shared.catalogue import by_code
+from shared.errors import DomainError, NotFound
+from shared.uploads import error_response
+
+log = structlog.get_logger(__name__)
+
+PDF, XLSX = "application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _document(
+    request: Request[Any, Any, Any], decision_id: str
+) -> tuple[DecisionDocument, list[str]]:
+    principal: Principal | None = request.state.principal
+    if principal is None:
+        raise Unauthenticated()
+    try:
+        did = uuid.UUID(decision_id)
+    except ValueError:
+        raise NotFound(decision_id[:64], id=decision_id[:64]) from None
+    async with access.scope(request.app.state.runtime.pool, principal) as conn:
+        decision = await conn.fetchrow(
+            "SELECT tenant_id, unit_name, code, title, decided_on, signer FROM decisions "
+            "WHERE decision_id = $1",
+            did,
+        )
+        if decision is None:
+            raise NotFound(decision_id[:64], id=decision_id[:64])
+        rows = await conn.fetch(
+            "SELECT r.item_id, r.award, r.kind, r.cash_vnd, r.subject, r.revoked_on, "
+            "p.full_name, p.status AS person_status, u.name AS unit_name, n.summary "
+            "FROM decision_recipients r "
+            "LEFT JOIN people p ON r.person_id IS NOT NULL AND p.person_id::text = r.person_id "
+            "LEFT JOIN units u ON u.tenant_id = r.unit_id "
+            "LEFT JOIN proposal_nominees n ON n.proposal_id = r.proposal_id "
+            "AND r.item_id = n.proposal_id::text || ':' || n.nominee_id "
+            "WHERE r.tenant_id = $1 AND r.decision_id = $2 ORDER BY r.item_id",
+            decision["tenant_id"],
+            did,
+        )
+    lines = [_line(r) for r in rows]
+    document = DecisionDocument(
+        unit_name=decision["unit_name"] or decision["tenant_id"],
+        code=decision["code"],
+        title=decision["title"],
+        decided_on=decision["decided_on"],
+        signer=decision["signer"],
+        lines=tuple(lines),
+    )
+    return document, [r["item_id"] for r in rows]
+
+
+def _line(r: Any) -> Line:
+    if r["subject"] == "person":
+        name = (
+            "(đã xóa)" if r["person_status"] == "erased" else (r["full_name"] or "(không đọc được)")
+        )
+    else:
+        name = r["unit_name"] or "(tập thể)"
+    entry = by_code().get(r["award"])
+    award = entry.name if entry else r["award"]
+    if r["revoked_on"] is not None:
+        award += f" (đã hủy bỏ {r['revoked_on'].isoformat()})"
+    return Line(
+        name=name,
+        award_name=award,
+        kind=r["kind"],
+        cash_vnd=r["cash_vnd"],
+        summary=r["summary"] or "",
+    )
+
+
+def _refused(exc: DomainError, decision_id: str) -> Response[Any]:
+    log.info("download_refused", code=exc.code, decision=decision_id[:64])
+    return error_response(exc)
+
+
+def decision_downloads() -> list[HTTPRouteHandler]:
+    @get("/decisions/{decision_id:str}/pdf", include_in_schema=False)
+    async def decision_as_pdf(
+        request: Request[Any, Any, Any], decision_id: FromPath[str]
+    ) -> Response[Any]:
+        try:
+            document, _ = await _document(request, decision_id)
+        except DomainError as exc:
+            return _refused(exc, decision_id)
+        body = await anyio.to_thread.run_sync(decision_pdf, document)
+        return Response(body, media_type=PDF, headers=_named(f"{document.code}.pdf"))
+
+    @get("/decisions/{decision_id:str}/xlsx", include_in_schema=False)
+    async def decision_as_xlsx(
+        request: Request[Any, Any, Any], decision_id: FromPath[str]
+    ) -> Response[Any]:
+        try:
+            document, _ = await _document(request, decision_id)
+        except DomainError as exc:
+            return _refused(exc, decision_id)
+        body = await anyio.to_thread.run_sync(decision_xlsx, document)
+        return Response(body, media_type=XLSX, headers=_named(f"{document.code}.xlsx"))
+
+    @get("/decisions/{decision_id:str}/certificates/{item_id:str}", include_in_schema=False)
+    async def certificate(
+        request: Request[Any, Any, Any], decision_id: FromPath[str], item_id: FromPath[str]
+    ) -> Response[Any]:
+        try:
+            document, items = await _document(request, decision_id)
+            if item_id not in items:
+                raise NotFound(item_id[:200], id=item_id[:200])
+        except DomainError as exc:
+            return _refused(exc, decision_id)
+        line = document.lines[items.index(item_id)]
+        body = await anyio.to_thread.run_sync(certificate_pdf, document, line)
+        return Response(body, media_type=PDF, headers=_named("giay-chung-nhan.pdf"))
+
+    return [decision_as_pdf, decision_as_xlsx, certificate]
+
+
+def _named(filename: str) -> dict[str, str]:
+    """An ASCII file name (the number's slash made a dash); the browser may offer to save it."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in ".-") else "-" for c in filename)
+    return {"Content-Disposition": f'inline; filename="{safe}"'}
