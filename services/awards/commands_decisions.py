@@ -226,6 +226,7 @@ def _recipient(
         kind=row["kind"],
         cash_vnd=cash_vnd(multiple, base, rules) if multiple is not None else 0,
         multiple_hundredths=round(multiple * 100) if multiple is not None else None,
+        year=row["year"],
     )
 
 

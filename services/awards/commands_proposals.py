@@ -150,7 +150,8 @@ class ProposalCommands:
                 ),
                 state=entry.state,
                 deciders=entry.deciders,
-                earlier_titles=titles,
+                # Declared, and what the decisions register already holds for the nominee.
+                earlier_titles=tuple(dict.fromkeys(titles + await _awarded(attempt.conn, who))),
                 initiatives=await _initiatives(attempt.conn, nominee.initiatives),
                 person=person,
                 already=tuple(proposal.proposed()),
@@ -304,6 +305,18 @@ def _earlier(titles: Sequence[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
             )
         found.append((entry.code, int(year)))
     return tuple(dict.fromkeys(found))
+
+
+async def _awarded(conn: asyncpg.Connection, who: str) -> tuple[tuple[str, int], ...]:
+    """What the decisions register already holds for the nominee (those the proposer may read,
+    none revoked): the earlier titles the rules need, filled in from the system's own records
+    beside those the proposer declares."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT award, year FROM decision_recipients WHERE who = $1 "
+        "AND revoked_on IS NULL",
+        who,
+    )
+    return tuple((r["award"], r["year"]) for r in rows)
 
 
 async def _initiatives(

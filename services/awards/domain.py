@@ -1133,6 +1133,7 @@ class Recipient:
     cash_vnd: int
     # The cash multiple in hundredths (0.3 → 30): the log holds no floats (shared/canonical.py).
     multiple_hundredths: int | None
+    year: int | None = None  # the year the award is for (the proposal's), not the decision's
 
 
 class DecisionSeries(Aggregate):
@@ -1270,6 +1271,7 @@ class Decision(Aggregate):
                     "kind": r.kind,
                     "cash_vnd": r.cash_vnd,
                     "multiple_hundredths": r.multiple_hundredths,
+                    "year": r.year,
                 }
                 for r in recipients
             ],

@@ -602,7 +602,7 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
                 r["award"],
                 r["kind"],
                 r["cash_vnd"],
-                e.year,
+                r.get("year") or e.year,  # the year the award is for; before, the decision's
                 e.decided_on,
             )
             for r in e.recipients

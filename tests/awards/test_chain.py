@@ -172,7 +172,7 @@ async def test_the_chain_from_a_grassroots_union_to_tld(client, tokens, tree):
     history = await gql(client, tokens, tree.cs1, ["officer"], HISTORY, person=an["id"])
     assert history["data"]["awardHistory"] == [
         {
-            "year": on.year,
+            "year": 2025,  # the proposal's year, which the award is for
             "award": "lao_dong_tien_tien",
             "awardName": "Lao động tiên tiến",
             "decisionCode": "1/QĐ-CĐ",

@@ -41,7 +41,7 @@ async def decided(client, tokens, tree, nominee):
 
 async def test_a_revoked_award_flags_what_leaned_on_it(client, tokens, tree, runtime):
     an = await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:10]})
-    year = today().year
+    year = 2025  # the proposals' year: the awards are for it, whenever decided
     ldtt = await decided(
         client,
         tokens,
@@ -134,3 +134,34 @@ async def test_a_revoked_award_flags_what_leaned_on_it(client, tokens, tree, run
     counted = {a["award"]: a["persons"] for a in after["data"]["awardYear"]["byAward"]}
     assert "lao_dong_tien_tien" not in counted and counted["chien_si_thi_dua_co_so"] == 1
     assert after["data"]["awardYear"]["cashVnd"] < before["data"]["awardYear"]["cashVnd"]
+
+
+async def test_earlier_titles_are_filled_in_from_the_decisions_register(
+    client, tokens, tree, runtime
+):
+    an = await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:10]})
+    await decided(
+        client,
+        tokens,
+        tree,
+        {"subject": "PERSON", "personId": an["id"], "award": "lao_dong_tien_tien"},
+    )
+    campaigns = campaign_commands(runtime)
+    initiative = await campaigns.register_initiative(
+        officer(tree.cs1), title="Sổ tay an toàn", authors=["Nguyễn Thị Ánh"]
+    )
+    await campaigns.recognise_initiative(
+        officer(tree.cs1), initiative, benefit_vnd=20_000_000, applied_at=["Phòng 2"]
+    )
+    pid = await draft(client, tokens, tree.cs1, year=2025)  # the year of her title
+    added = await add(
+        client,
+        tokens,
+        tree.cs1,
+        pid,
+        subject="PERSON",
+        personId=an["id"],
+        award="chien_si_thi_dua_co_so",
+        initiatives=[str(initiative)],
+    )
+    assert added["data"]["addNominee"]["findings"] == []  # nothing declared: the register knew
