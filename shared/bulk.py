@@ -68,3 +68,24 @@ def result_body(result: BulkResult) -> dict[str, object]:
             for e in result.errors
         ],
     }
+
+
+@strawberry.type(name="BulkResult", description="Kết quả một lần gửi hàng loạt.")
+class BulkResultType:
+    received: int = strawberry.field(description="Số dòng nhận được.")
+    written: int = strawberry.field(description="Số dòng được ghi.")
+    unchanged: int = strawberry.field(description="Số dòng đã có từ trước: không ghi lại.")
+    error_count: int
+    errors: list[RowErrorType] = strawberry.field(
+        description=f"Các dòng bị từ chối (tối đa {MAX_ERRORS_SHOWN} dòng đầu)."
+    )
+
+    @classmethod
+    def of(cls, result: BulkResult) -> BulkResultType:
+        return cls(
+            received=result.received,
+            written=result.written,
+            unchanged=result.unchanged,
+            error_count=result.error_count,
+            errors=row_error_types(result),
+        )

@@ -10,6 +10,7 @@ unit, decided on one connection scoped to the caller, appended to the unit's own
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -108,61 +109,60 @@ class ProposalCommands:
         """The nominee's id. Refused (nothing written) when the input is wrong: an award the
         catalogue lacks or not for this subject, a person or unit out of the proposer's reach;
         kept with findings when a rule says no."""
-        given = {
-            "proposal": proposal_id,
-            "subject": subject,
-            "award": award,
-            "person": person_id,
-            "unit": unit_id,
-            "summary": summary,
-            "campaign": campaign_id,
-            "initiatives": list(initiatives),
-            "earlier": [list(t) for t in earlier_titles],
-        }
-
-        async def decide(attempt: Attempt) -> str:
-            proposal = await _own_proposal(attempt, proposal_id)
-            on = self.clock()
-            entry = entry_of(award[:200])
-            if entry is None or not entry.in_force(on):
-                raise ProposalInvalid("Không có danh hiệu, hình thức này.", field="award")
-            if subject not in entry.subjects:
-                raise ProposalInvalid(f"{entry.name} không dành cho đối tượng này.", field="award")
-            who, person = await _who(attempt.conn, actor, subject, person_id, unit_id)
-            titles = _earlier(earlier_titles)
-            nominee = Nominee(
-                subject=subject,
-                who=who,
-                award=entry.code,
-                summary=clean_paragraphs(summary),
-                campaign_id=campaign_id,
-                initiatives=tuple(dict.fromkeys(initiatives)),
-                earlier_titles=titles,
-            )
-            facts = NomineeFacts(
-                award=entry.code,
-                subject=subject,
-                who=who,
-                kind=proposal.kind,
-                year=proposal.year,
-                ancestor_levels=levels_above(
-                    await level_of(attempt.conn, actor.tenant) or "national"
-                ),
-                state=entry.state,
-                deciders=entry.deciders,
-                # Declared, and what the decisions register already holds for the nominee.
-                earlier_titles=tuple(dict.fromkeys(titles + await _awarded(attempt.conn, who))),
-                initiatives=await _initiatives(attempt.conn, nominee.initiatives),
-                person=person,
-                already=tuple(proposal.proposed()),
-            )
-            nominee_id = proposal.add_nominee(nominee, findings(rule_set_on(on), facts))
-            attempt.save(proposal)
-            return nominee_id
-
-        return await self.commands.run(
-            actor, "AddNominee", decide, idempotency_key=idempotency_key, input=given
+        spec = NomineeSpec(
+            row=1,
+            subject=subject,
+            award=award,
+            person_id=person_id,
+            unit_id=unit_id,
+            summary=summary,
+            campaign_id=campaign_id,
+            initiatives=tuple(initiatives),
+            earlier_titles=tuple(earlier_titles),
         )
+        added, _ = await self.add_nominees(
+            actor, proposal_id, [spec], idempotency_key=idempotency_key, refuse=True
+        )
+        return added[0]
+
+    async def add_nominees(
+        self,
+        actor: Principal,
+        proposal_id: UUID,
+        specs: Sequence[NomineeSpec],
+        *,
+        idempotency_key: str | None = None,
+        refuse: bool = False,
+    ) -> tuple[list[str], list[RowError]]:
+        """Many nominees in one command (one append): each row checked and added as
+        :meth:`add_nominee` adds one, the rules in force checked live; a row that cannot be
+        added is named with its error (``refuse``: the first refuses the whole command)."""
+        given = {"proposal": proposal_id, "rows": [spec.fingerprint() for spec in specs]}
+
+        async def decide(attempt: Attempt) -> dict[str, list[Any]]:
+            proposal = await _own_proposal(attempt, proposal_id)
+            proposal.check_draft()
+            on = self.clock()
+            rules = rule_set_on(on)
+            above = levels_above(await level_of(attempt.conn, actor.tenant) or "national")
+            added: list[str] = []
+            errors: list[RowError] = []
+            for spec in specs:
+                try:
+                    added.append(await _add(attempt, actor, proposal, spec, on, rules, above))
+                except DomainError as exc:
+                    if refuse:
+                        raise
+                    errors.append(RowError.of(spec.row, exc))
+            if added:
+                attempt.save(proposal)
+            # Plain values: a repeat of the idempotency key reads this answer back from the log.
+            return {"added": added, "errors": [[e.row, e.code, e.message, e.field] for e in errors]}
+
+        answer = await self.commands.run(
+            actor, "AddNominees", decide, idempotency_key=idempotency_key, input=given
+        )
+        return answer["added"], [RowError(*e) for e in answer["errors"]]
 
     async def remove_nominee(self, actor: Principal, proposal_id: UUID, nominee_id: str) -> None:
         async def decide(attempt: Attempt) -> None:
@@ -253,6 +253,77 @@ class ProposalCommands:
             (await _own_proposal(attempt, proposal_id)).check_draft()
 
         await self.commands.run(actor, "CheckProposal", decide)
+
+
+@dataclass(frozen=True, slots=True)
+class NomineeSpec:
+    """A nominee as given (a GraphQL input, a file's row): ``row`` names it in errors."""
+
+    row: int
+    subject: str
+    award: str
+    person_id: UUID | None = None
+    unit_id: str | None = None
+    summary: str = ""
+    campaign_id: UUID | None = None
+    initiatives: tuple[UUID, ...] = ()
+    earlier_titles: tuple[tuple[str, int], ...] = ()
+
+    def fingerprint(self) -> list[object]:
+        return [
+            self.subject,
+            self.award,
+            self.person_id,
+            self.unit_id,
+            self.summary,
+            self.campaign_id,
+            list(self.initiatives),
+            [list(t) for t in self.earlier_titles],
+        ]
+
+
+async def _add(
+    attempt: Attempt,
+    actor: Principal,
+    proposal: Proposal,
+    spec: NomineeSpec,
+    on: date,
+    rules: Any,
+    above: tuple[str, ...],
+) -> str:
+    """One nominee checked and added to ``proposal`` (not yet saved)."""
+    entry = entry_of(spec.award[:200])
+    if entry is None or not entry.in_force(on):
+        raise ProposalInvalid("Không có danh hiệu, hình thức này.", field="award")
+    if spec.subject not in entry.subjects:
+        raise ProposalInvalid(f"{entry.name} không dành cho đối tượng này.", field="award")
+    who, person = await _who(attempt.conn, actor, spec.subject, spec.person_id, spec.unit_id)
+    titles = _earlier(spec.earlier_titles)
+    nominee = Nominee(
+        subject=spec.subject,
+        who=who,
+        award=entry.code,
+        summary=clean_paragraphs(spec.summary),
+        campaign_id=spec.campaign_id,
+        initiatives=tuple(dict.fromkeys(spec.initiatives)),
+        earlier_titles=titles,
+    )
+    facts = NomineeFacts(
+        award=entry.code,
+        subject=spec.subject,
+        who=who,
+        kind=proposal.kind,
+        year=proposal.year,
+        ancestor_levels=above,
+        state=entry.state,
+        deciders=entry.deciders,
+        # Declared, and what the decisions register already holds for the nominee.
+        earlier_titles=tuple(dict.fromkeys(titles + await _awarded(attempt.conn, who))),
+        initiatives=await _initiatives(attempt.conn, nominee.initiatives),
+        person=person,
+        already=tuple(proposal.proposed()),
+    )
+    return proposal.add_nominee(nominee, findings(rules, facts))
 
 
 async def _own_proposal(attempt: Attempt, proposal_id: UUID) -> Proposal:
@@ -462,51 +533,66 @@ async def import_nominees(
     *,
     max_rows: int,
 ) -> tuple[int, list[Any]]:
-    """A lower unit's proposal file into the caller's draft: each row's person found by its
-    unit's staff number (or its collective by unit id) among those the caller reaches, then
-    added as one nominee, the rules checked as for any; a bad row is named with its code and
-    the others go on. Answers how many were added and the rows refused."""
+    """A lower unit's proposal file into the caller's draft, in one command: each row's person
+    found by its unit's staff number (or its collective by unit id) among those the caller
+    reaches, then added as any nominee is, the rules checked live; a bad row is named with its
+    code and the others go on. Answers how many were added and the rows refused."""
     if len(rows) > max_rows:
         raise BulkTooLarge(f"{len(rows)} > {max_rows}.", limit=max_rows)
-    added, errors = 0, []
+    people = await _people_by_staff_number(proposals, actor, rows)
+    specs, errors = [], []
     for row in rows:
+        unit = (row.unit or actor.tenant)[:64]
         try:
             if row.subject not in ("person", "collective"):
                 raise ProposalInvalid("Đối tượng: cá nhân hay tập thể.", field="subject")
             person = None
             if row.subject == "person":
-                person = await _person_by_staff_number(
-                    proposals, actor, row.unit or actor.tenant, row.staff_number
-                )
-            await proposals.add_nominee(
-                actor,
-                proposal_id,
+                if not row.staff_number:
+                    raise ProposalInvalid(
+                        "Cần số hiệu của người được đề nghị.", field="staffNumber"
+                    )
+                person = people.get((unit, row.staff_number.casefold()))
+                if person is None:
+                    raise NotFound(
+                        f"{unit}/{row.staff_number[:64]}", staff_number=row.staff_number[:64]
+                    )
+        except DomainError as exc:
+            errors.append(RowError.of(row.row, exc))
+            continue
+        specs.append(
+            NomineeSpec(
+                row=row.row,
                 subject=row.subject,
                 award=row.award,
                 person_id=person,
-                unit_id=(row.unit or actor.tenant) if row.subject == "collective" else None,
+                unit_id=unit if row.subject == "collective" else None,
                 summary=row.summary,
             )
-            added += 1
-        except DomainError as exc:
-            if isinstance(exc, NotFound) and exc.detail == str(proposal_id):
-                raise  # the proposal itself: the whole file is refused
-            errors.append(RowError.of(row.row, exc))
-    return added, errors
-
-
-async def _person_by_staff_number(
-    proposals: ProposalCommands, actor: Principal, unit: str, staff_number: str
-) -> UUID:
-    if not staff_number:
-        raise ProposalInvalid("Cần số hiệu của người được đề nghị.", field="staffNumber")
-    async with access.scope(proposals.commands.pipeline.pool, actor) as conn:
-        found = await conn.fetchval(
-            "SELECT person_id FROM people WHERE tenant_id = $1 AND lower(staff_number) = "
-            "lower($2) AND status = 'active'",
-            unit[:64],
-            staff_number[:64],
         )
-    if found is None:
-        raise NotFound(f"{unit[:64]}/{staff_number[:64]}", staff_number=staff_number[:64])
-    return found
+    added, refused = await proposals.add_nominees(actor, proposal_id, specs) if specs else ([], [])
+    return len(added), sorted([*errors, *refused], key=lambda e: e.row)
+
+
+async def _people_by_staff_number(
+    proposals: ProposalCommands, actor: Principal, rows: Sequence[Any]
+) -> dict[tuple[str, str], UUID]:
+    """The active people the caller reaches, by (unit, staff number in any case), in one read."""
+    wanted = {
+        ((r.unit or actor.tenant)[:64], r.staff_number[:64].casefold())
+        for r in rows
+        if r.subject == "person" and r.staff_number
+    }
+    if not wanted:
+        return {}
+    units, numbers = zip(*wanted, strict=True)
+    async with access.scope(proposals.commands.pipeline.pool, actor) as conn:
+        found = await conn.fetch(
+            "SELECT p.tenant_id, lower(p.staff_number) AS staff, p.person_id FROM people p "
+            "JOIN unnest($1::text[], $2::text[]) AS w (unit, staff) "
+            "ON p.tenant_id = w.unit AND lower(p.staff_number) = w.staff "
+            "WHERE p.status = 'active'",
+            list(units),
+            list(numbers),
+        )
+    return {(r["tenant_id"], r["staff"]): r["person_id"] for r in found}

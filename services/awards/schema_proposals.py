@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from services.awards.commands_proposals import (
+    NomineeSpec,
     ProposalCommands,
     appraisal_commands_of,
     proposal_commands_of,
@@ -24,6 +25,7 @@ from services.awards.schema import Person, client_uuid, people_loader
 from services.awards.schema_reference import AwardSubject
 from shared.access import fetch as _read
 from shared.access import principal_of
+from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, BulkResultType, BulkTooLarge
 from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import idempotency_key_of
@@ -386,6 +388,43 @@ class ProposalMutation:
         if not rows:
             raise NotFound(nominee_id)
         return _nominee(rows[0])
+
+    @strawberry.mutation(
+        description="Thêm nhiều người (tập thể) vào đề nghị trong một lần: dòng hợp lệ được "
+        "thêm (quy định được kiểm tra như khi thêm từng người), dòng lỗi được nêu tên."
+    )
+    async def add_nominees(
+        self, info: Info, proposal_id: strawberry.ID, nominees: list[NomineeInput]
+    ) -> BulkResultType:
+        pid = client_uuid(proposal_id)
+        specs = [
+            NomineeSpec(
+                row=n,
+                subject=i.subject.value,
+                award=i.award,
+                person_id=client_uuid(i.person_id) if i.person_id else None,
+                unit_id=str(i.unit_id)[:64] if i.unit_id else None,
+                summary=i.summary,
+                campaign_id=client_uuid(i.campaign_id) if i.campaign_id else None,
+                initiatives=tuple(client_uuid(x) for x in i.initiatives),
+                earlier_titles=tuple((t.award, t.year) for t in i.earlier_titles),
+            )
+            for n, i in enumerate(nominees, start=1)
+        ]
+        limit = info.context["runtime"].settings.max_bulk_rows
+        if len(specs) > limit:
+            raise BulkTooLarge(f"{len(specs)} > {limit}.", limit=limit)
+        added, errors = await _commands(info).add_nominees(
+            principal_of(info), pid, specs, idempotency_key=idempotency_key_of(info)
+        )
+        return BulkResultType.of(
+            BulkResult(
+                received=len(specs),
+                written=len(added),
+                error_count=len(errors),
+                errors=errors[:MAX_ERRORS_SHOWN],
+            )
+        )
 
     @strawberry.mutation(description="Bỏ một người (tập thể) ra khỏi đề nghị (bản nháp).")
     async def remove_nominee(

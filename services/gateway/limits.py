@@ -68,7 +68,8 @@ WEIGHTS: dict[str, tuple[int, int]] = {
     "Query.verification": (2_000, 0),
     "Query.auditLog": (100, 5),
 }
-BULK_ITEMS = frozenset({"PledgeRowInput", "PersonInput"})  # registerPledges, registerPeople
+# registerPledges, registerPeople, addNominees
+BULK_ITEMS = frozenset({"PledgeRowInput", "PersonInput", "NomineeInput"})
 CACHE_SIZE = 1024
 
 _COMPOSITE = (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType)

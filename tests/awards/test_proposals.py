@@ -332,3 +332,41 @@ async def test_the_appraisal_deadline_counts_working_days_across_tet(runtime, ow
     with pytest.raises(DomainError) as refused:
         await proposals.submit(actor, pid)
     assert refused.value.code == "PROPOSAL_NOT_DRAFT"
+
+
+BULK = """mutation($id: ID!, $nominees: [NomineeInput!]!) {
+  addNominees(proposalId: $id, nominees: $nominees) {
+    received written errorCount errors { row code field } } }"""
+
+
+async def test_many_nominees_in_one_command_each_bad_row_named(client, tokens, tree, owner):
+    people = [
+        await register(
+            client,
+            tokens,
+            tree.cs1,
+            {"fullName": f"Người {n}", "gender": "MALE", "staffNumber": f"M{n}"},
+        )
+        for n in range(3)
+    ]
+    pid = await draft(client, tokens, tree.cs1)
+    before = await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.cs1)
+    rows = [
+        {"subject": "PERSON", "personId": people[0]["id"], "award": "lao_dong_tien_tien"},
+        {"subject": "PERSON", "personId": str(uuid.uuid4()), "award": "lao_dong_tien_tien"},
+        {"subject": "PERSON", "personId": people[1]["id"], "award": "huy chương vàng"},
+        {"subject": "PERSON", "personId": people[2]["id"], "award": "lao động tiên tiến"},
+        {"subject": "PERSON", "personId": people[0]["id"], "award": "Lao động tiên tiến"},
+    ]
+    body = await gql(client, tokens, tree.cs1, ["officer"], BULK, id=pid, nominees=rows)
+    result = body["data"]["addNominees"]
+    assert (result["received"], result["written"], result["errorCount"]) == (5, 3, 2)
+    assert [(e["row"], e["code"]) for e in result["errors"]] == [
+        (2, "NOT_FOUND"),
+        (3, "PROPOSAL_INVALID"),
+    ]
+    appended = await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.cs1)
+    assert appended - before == 3  # one append: one event a nominee
+    read = await gql(client, tokens, tree.cs1, ["officer"], ONE, id=pid)
+    flagged = [e["node"]["findings"] for e in read["data"]["proposal"]["nominees"]["edges"]]
+    assert flagged == [[], [], [{"rule": "ONE_ACHIEVEMENT_ONE_AWARD"}]]  # the rules, as one by one
