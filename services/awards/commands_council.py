@@ -111,27 +111,51 @@ class CouncilCommands:
 
         return await self.commands.run(actor, "DiscloseNominees", decide)
 
-    async def vote(self, actor: Principal, session_id: UUID, item_id: str, choice: str) -> None:
-        """The caller's vote on one item: on an open ballot with its choice, on a secret one
-        into the ballot box."""
+    async def vote(
+        self,
+        actor: Principal,
+        session_id: UUID,
+        item_id: str | None,
+        choice: str,
+        *,
+        items: Sequence[str] | None = None,
+    ) -> int:
+        """The caller's vote, the same on one item (``item_id``), on these (``items``) or, with
+        neither, on every item they have not voted on and may: on an open ballot with its
+        choice, on a secret one into the ballot box. One transaction; answers how many."""
 
-        async def decide(attempt: Attempt) -> None:
+        async def decide(attempt: Attempt) -> int:
             session = await _session(attempt, session_id)
-            if session.ballot == SECRET_BALLOT:
-                session.cast_ballot(voter=actor.subject, item_id=item_id, choice=choice)
+            if item_id is not None:
+                wanted = [item_id]
+            elif items is not None:
+                wanted = list(dict.fromkeys(items))
+            else:
+                wanted = [
+                    i
+                    for i, voters in session.voted.items()
+                    if actor.subject not in voters and actor.subject not in session.recused[i]
+                ]
+            for item in wanted:
+                if session.ballot == SECRET_BALLOT:
+                    session.cast_ballot(voter=actor.subject, item_id=item, choice=choice)
+                else:
+                    session.vote(voter=actor.subject, item_id=item, choice=choice)
+            if session.ballot == SECRET_BALLOT and wanted:
                 await attempt.conn.execute(
                     "INSERT INTO ballot_box (tenant_id, session_id, item_id, choice) "
-                    "VALUES ($1, $2, $3, $4)",
+                    "SELECT $1, $2, i, $4 FROM unnest($3::text[]) AS i",
                     actor.tenant,
                     session_id,
-                    item_id,
+                    wanted,
                     choice,
                 )
-            else:
-                session.vote(voter=actor.subject, item_id=item_id, choice=choice)
             attempt.save(session)
+            return len(wanted)
 
-        await self.commands.run_in_transaction(actor, "CastVote", decide, authorise=council_member)
+        return await self.commands.run_in_transaction(
+            actor, "CastVote", decide, authorise=council_member
+        )
 
     async def conclude(self, actor: Principal, session_id: UUID) -> None:
         """The tally, item by item, and who passed (rule COUNCIL_MAJORITY of the set in force

@@ -419,35 +419,47 @@ class AppraisalCommands:
         self,
         actor: Principal,
         proposal_id: UUID,
-        nominee_id: str,
+        nominee_id: str | None,
         *,
         verdict: str,
         reason: str = "",
         rule: str = "",
         idempotency_key: str | None = None,
-    ) -> None:
-        """A verdict on one nominee of the proposal's current round: accept, return for
-        correction (with reasons) or reject (with reasons and, where one applies, the rule)."""
+        nominees: Sequence[str] | None = None,
+    ) -> int:
+        """A verdict on nominees of the proposal's current round: accept, return for correction
+        (with reasons) or reject (with reasons and, where one applies, the rule). One nominee
+        (``nominee_id``), these (``nominees``), or, with neither, every one still without a
+        verdict; all in one append. Answers how many were judged."""
         given = {
             "proposal": proposal_id,
             "nominee": nominee_id,
+            "nominees": list(nominees) if nominees is not None else None,
             "verdict": verdict,
             "reason": reason,
             "rule": rule,
         }
 
-        async def decide(attempt: Attempt) -> None:
+        async def decide(attempt: Attempt) -> int:
             appraisal = await _appraisal(attempt, actor, proposal_id, self.clock())
-            appraisal.judge(
-                nominee_id=nominee_id,
-                verdict=verdict,
-                reason=clean_paragraphs(reason),
-                rule=clean(rule),
-                on=self.clock(),
-            )
+            if nominee_id is not None:
+                wanted = [nominee_id]
+            elif nominees is not None:
+                wanted = list(dict.fromkeys(nominees))
+            else:
+                wanted = [n for n in appraisal.nominees if n not in appraisal.verdicts]
+            for nominee in wanted:
+                appraisal.judge(
+                    nominee_id=nominee,
+                    verdict=verdict,
+                    reason=clean_paragraphs(reason),
+                    rule=clean(rule),
+                    on=self.clock(),
+                )
             attempt.save(appraisal)
+            return len(wanted)
 
-        await self.commands.run(
+        return await self.commands.run(
             actor, "AppraiseNominee", decide, idempotency_key=idempotency_key, input=given
         )
 

@@ -306,6 +306,27 @@ class CouncilMutation:
         )
         return await _disclosure(info, did)
 
+    @strawberry.mutation(
+        description="Biểu quyết nhiều mục cùng một lựa chọn (thành viên Hội đồng): những mục đã "
+        "nêu, hoặc (bỏ trống) mọi mục mình chưa biểu quyết và không phải tránh. Trả về số mục."
+    )
+    async def cast_votes(
+        self,
+        info: Info,
+        session_id: strawberry.ID,
+        choice: Choice,
+        item_ids: list[strawberry.ID] | None = None,
+    ) -> int:
+        if item_ids is not None and len(item_ids) > 10_000:
+            raise InvalidInput("Tối đa 10.000 mục.")
+        return await council_commands_of(info.context["runtime"]).vote(
+            principal_of(info),
+            client_uuid(session_id),
+            None,
+            choice.value,
+            items=[str(i)[:200] for i in item_ids] if item_ids is not None else None,
+        )
+
     @strawberry.mutation(description="Kết thúc phiên họp: kiểm phiếu từng mục.")
     async def conclude_council(self, info: Info, session_id: strawberry.ID) -> CouncilSessionType:
         sid = client_uuid(session_id)

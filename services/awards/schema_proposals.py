@@ -29,7 +29,7 @@ from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, BulkResultType, BulkTooLar
 from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import idempotency_key_of
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound
 from shared.pages import (
     Edge,
     PageInfo,
@@ -471,6 +471,34 @@ class AppraisalMutation:
             principal_of(info),
             pid,
             str(nominee_id)[:64],
+            verdict=verdict.value,
+            reason=reason,
+            rule=rule,
+            idempotency_key=idempotency_key_of(info),
+        )
+        return await _proposal(info, pid)
+
+    @strawberry.mutation(
+        description="Thẩm định nhiều người (tập thể) cùng một ý kiến trong một lần: những người "
+        "đã nêu, hoặc (bỏ trống) mọi người chưa có ý kiến ở vòng này."
+    )
+    async def appraise_nominees(
+        self,
+        info: Info,
+        proposal_id: strawberry.ID,
+        verdict: Verdict,
+        nominee_ids: list[strawberry.ID] | None = None,
+        reason: str = "",
+        rule: str = "",
+    ) -> Proposal:
+        pid = client_uuid(proposal_id)
+        if nominee_ids is not None and len(nominee_ids) > 10_000:
+            raise InvalidInput("Tối đa 10.000 người (tập thể).")
+        await appraisal_commands_of(info.context["runtime"]).judge(
+            principal_of(info),
+            pid,
+            None,
+            nominees=[str(n)[:64] for n in nominee_ids] if nominee_ids is not None else None,
             verdict=verdict.value,
             reason=reason,
             rule=rule,

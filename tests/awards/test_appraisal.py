@@ -150,3 +150,18 @@ async def test_a_rejected_nominee_stops_at_appraisal(client, tokens, tree):
     assert [(n["id"], n["verdictRule"]) for n in rejected] == [(collective, "COMPETENCE")]
     refused = await gql(client, tokens, tree.cs1, ["officer"], TAKE_BACK, id=pid)
     assert code_of(refused) == "PROPOSAL_INVALID"
+
+
+async def test_every_nominee_still_without_a_verdict_judged_at_once(client, tokens, tree):
+    pid, (person, _), _ = await sent_proposal(client, tokens, tree)
+    await judge(client, tokens, tree.upper1, pid, person, "REJECT", reason="Chưa đủ tiêu chuẩn")
+    bulk = """mutation($id: ID!) { appraiseNominees(proposalId: $id, verdict: ACCEPT) { round } }"""
+    body = await gql(client, tokens, tree.upper1, ["officer"], bulk, id=pid)
+    assert "errors" not in body, body
+    done = await gql(client, tokens, tree.upper1, ["officer"], CONCLUDE, id=pid)
+    assert done["data"]["concludeAppraisal"]["appraisal"] == "completed"
+    seen = (await gql(client, tokens, tree.cs1, ["officer"], READ, id=pid))["data"]["proposal"]
+    verdicts = sorted(e["node"]["verdict"] for e in seen["nominees"]["edges"])
+    assert verdicts == ["ACCEPT", "REJECT"]  # the one judged before kept its verdict
+    aside = await gql(client, tokens, tree.upper2, ["officer"], bulk, id=pid)
+    assert code_of(aside) == "NOT_FOUND"

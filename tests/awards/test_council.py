@@ -5,6 +5,7 @@ and who passed by the rule's majority."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from tests.awards.test_appraisal import CONCLUDE, judge, sent_proposal
@@ -171,3 +172,29 @@ async def test_a_council_votes_only_on_what_an_appraisal_accepted(client, tokens
         code_of(await gql(client, tokens, tree.upper1, ["officer"], CONVENE, input=bad))
         == "COUNCIL_INVALID"
     )
+
+
+async def test_a_member_votes_on_every_item_at_once_and_the_box_counts_each(
+    client, tokens, tree, owner
+):
+    pid = await appraised(client, tokens, tree)
+    body = await gql(
+        client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "SECRET")
+    )
+    session = body["data"]["conveneCouncil"]
+    bulk = """mutation($session: ID!) { castVotes(sessionId: $session, choice: YES) }"""
+    for member in ("chu-tich", "pho-chu-tich"):
+        voted = await as_member(client, tokens, tree.upper1, member, bulk, session=session["id"])
+        assert voted["data"]["castVotes"] == 2
+    recused = await as_member(
+        client, tokens, tree.upper1, "uy-vien-cs1", bulk, session=session["id"]
+    )
+    assert recused["data"]["castVotes"] == 0  # recused from both: nothing to vote on
+    again = await as_member(client, tokens, tree.upper1, "chu-tich", bulk, session=session["id"])
+    assert again["data"]["castVotes"] == 0
+    boxed = await owner.fetchval(
+        "SELECT count(*) FROM ballot_box WHERE session_id = $1", uuid.UUID(session["id"])
+    )
+    assert boxed == 4
+    closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=session["id"])
+    assert all(i["passed"] and i["yes"] == 2 for i in closed["data"]["concludeCouncil"]["items"])
