@@ -27,7 +27,7 @@ from services.awards.domain import (
 from shared.auth import Principal
 from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, BulkTooLarge, RowError
 from shared.errors import DomainError
-from shared.text import clean, search_key
+from shared.text import clean, has_control, search_key
 from shared.uploads import TableLimits, read_records
 
 CHUNK = 1_000  # people a command registers at once
@@ -272,6 +272,7 @@ class NomineeRow:
     unit: str = ""
     summary: str = ""
     name: str = ""
+    bad: str = ""  # a column whose cell holds a control character: the row's error
 
 
 def read_nominee_file(file: IO[bytes], *, max_rows: int) -> list[NomineeRow]:
@@ -287,9 +288,11 @@ def read_nominee_file(file: IO[bytes], *, max_rows: int) -> list[NomineeRow]:
         staff = values.get("staff_number", "")
         word = search_key(values.get("subject", ""))
         subject = _SUBJECTS.get(word) or ("person" if staff else "collective")
+        bad = next((column for column, text in values.items() if has_control(text)), "")
         rows.append(
             NomineeRow(
                 row=number,
+                bad=bad,
                 subject=subject if word in _SUBJECTS or not word else "?",
                 award=values["award"],
                 staff_number=staff,

@@ -68,7 +68,13 @@ class CouncilCommands:
         }
 
         async def decide(attempt: Attempt) -> UUID:
+            today_ = self.clock()
+            if not today_ - timedelta(days=30) <= meets_on <= today_ + timedelta(days=366):
+                raise CouncilInvalid(
+                    "Ngày họp: từ 30 ngày trước đến một năm sau hôm nay.", field="meetsOn"
+                )
             items = await _accepted(attempt.conn, actor.tenant, list(dict.fromkeys(proposals)))
+            await _not_elsewhere(attempt.conn, actor.tenant, items)
             await _check_disclosed(attempt.conn, actor.tenant, items, meets_on)
             session = CouncilSession.convene(
                 unit_id=actor.tenant,
@@ -136,20 +142,14 @@ class CouncilCommands:
                     for i, voters in session.voted.items()
                     if actor.subject not in voters and actor.subject not in session.recused[i]
                 ]
+            on = self.clock()
             for item in wanted:
                 if session.ballot == SECRET_BALLOT:
-                    session.cast_ballot(voter=actor.subject, item_id=item, choice=choice)
+                    session.cast_ballot(voter=actor.subject, item_id=item, choice=choice, on=on)
                 else:
-                    session.vote(voter=actor.subject, item_id=item, choice=choice)
+                    session.vote(voter=actor.subject, item_id=item, choice=choice, on=on)
             if session.ballot == SECRET_BALLOT and wanted:
-                await attempt.conn.execute(
-                    "INSERT INTO ballot_box (tenant_id, session_id, item_id, choice) "
-                    "SELECT $1, $2, i, $4 FROM unnest($3::text[]) AS i",
-                    actor.tenant,
-                    session_id,
-                    wanted,
-                    choice,
-                )
+                await _count_in(attempt.conn, actor.tenant, session_id, wanted, choice)
             attempt.save(session)
             return len(wanted)
 
@@ -216,19 +216,51 @@ async def _accepted(
     ]
 
 
+async def _count_in(
+    conn: asyncpg.Connection, unit: str, session_id: UUID, items: Sequence[str], choice: str
+) -> None:
+    """A secret ballot's choices added to the items' running counts: no row per ballot, so no
+    row shares the voter's transaction with a choice of its own (the counts are cumulative)."""
+    await conn.execute(
+        "INSERT INTO ballot_box AS b (tenant_id, session_id, item_id, yes, no, abstain) "
+        "SELECT $1, $2, i, ($4 = 'yes')::int, ($4 = 'no')::int, ($4 = 'abstain')::int "
+        "FROM unnest($3::text[]) AS i ON CONFLICT (tenant_id, session_id, item_id) DO UPDATE "
+        "SET yes = b.yes + EXCLUDED.yes, no = b.no + EXCLUDED.no, "
+        "abstain = b.abstain + EXCLUDED.abstain",
+        unit,
+        session_id,
+        list(items),
+        choice,
+    )
+
+
 async def _ballot_box(
     conn: asyncpg.Connection, unit: str, session_id: UUID
 ) -> dict[str, dict[str, int]]:
     rows = await conn.fetch(
-        "SELECT item_id, choice, count(*) AS n FROM ballot_box WHERE tenant_id = $1 "
-        "AND session_id = $2 GROUP BY item_id, choice",
+        "SELECT item_id, yes, no, abstain FROM ballot_box WHERE tenant_id = $1 AND session_id = $2",
         unit,
         session_id,
     )
-    tally: dict[str, dict[str, int]] = {}
-    for r in rows:
-        tally.setdefault(r["item_id"], {})[r["choice"]] = r["n"]
-    return tally
+    return {r["item_id"]: {"yes": r["yes"], "no": r["no"], "abstain": r["abstain"]} for r in rows}
+
+
+async def _not_elsewhere(conn: asyncpg.Connection, unit: str, items: Sequence[CouncilItem]) -> None:
+    """A nominee goes before one session at a time: not one still open on it, nor one that
+    passed it and has not yet decided or forwarded it."""
+    taken = await conn.fetch(
+        "SELECT DISTINCT i.item_id FROM council_items i JOIN council_sessions s "
+        "ON s.tenant_id = i.tenant_id AND s.session_id = i.session_id "
+        "WHERE i.tenant_id = $1 AND i.item_id = ANY ($2::text[]) AND (s.status = 'open' "
+        "OR (i.passed AND i.decision_id IS NULL AND i.forwarded_in IS NULL))",
+        unit,
+        [i.item_id for i in items],
+    )
+    if taken:
+        raise CouncilInvalid(
+            "Đã có trong một phiên họp khác (đang họp, hay đã đề nghị mà chưa quyết định).",
+            items=[r["item_id"] for r in taken][:20],
+        )
 
 
 async def _check_disclosed(

@@ -83,7 +83,7 @@ class DecisionCommands:
             level = await level_of(attempt.conn, actor.tenant)
             rows = await _passed(attempt.conn, actor.tenant, session_id)
             wanted = (
-                list(items)
+                list(dict.fromkeys(items))  # an item named twice is decided once
                 if items
                 else [
                     i
@@ -97,6 +97,7 @@ class DecisionCommands:
             rules = rule_set_on(on)
             base = base_salary_on(on, await added_base_salaries(attempt.conn))
             recipients = [_recipient(rows, i, level, base, rules) for i in wanted]
+            await _not_awarded(attempt.conn, actor.tenant, recipients)
             decision_id = uuid4()
             series = await _series(attempt)
             number, code = series.take(year=on.year, decision_id=decision_id)
@@ -130,12 +131,13 @@ class DecisionCommands:
             input=given,
         )
 
-    async def forward(self, actor: Principal, session_id: UUID, *, title: str = "") -> UUID:
-        """The passed items the unit may not decide, sent on: a draft proposal of this unit to
-        its upper level with those nominees and the documents of the proposals they came in.
-        The officer adds the unit's own memo and minutes and submits it."""
+    async def forward(self, actor: Principal, session_id: UUID, *, title: str = "") -> list[UUID]:
+        """The passed items the unit may not decide, sent on: draft proposals of this unit to
+        its upper level, one for each kind, topic and year the items were proposed for, with
+        those nominees and, as ``other`` documents, the dossiers they came with. The officer
+        adds the unit's own memo, achievement report and council minutes and submits each."""
 
-        async def decide(attempt: Attempt) -> UUID:
+        async def decide(attempt: Attempt) -> list[UUID]:
             session = await _session(attempt, session_id)
             level = await level_of(attempt.conn, actor.tenant)
             rows = await _passed(attempt.conn, actor.tenant, session_id)
@@ -146,33 +148,20 @@ class DecisionCommands:
             ]
             if not beyond:
                 raise CouncilInvalid("Không có người (tập thể) nào cần chuyển lên cấp trên.")
-            first = rows[beyond[0]]
-            on = self.clock()
-            proposal = Proposal.draft(
-                unit_id=actor.tenant,
-                title=clean(title) or f"Đề nghị chuyển lên: {session.unit_id} {on.isoformat()}",
-                kind=first["kind"],
-                topic=first["topic"],
-                year=first["year"],
-                on=on,
-            )
+            groups: dict[tuple[str, str, int], list[str]] = {}
             for item in beyond:
                 row = rows[item]
-                proposal.add_nominee(
-                    Nominee(
-                        subject=row["subject"],
-                        who=row["who"],
-                        award=row["award"],
-                        summary=row["summary"],
-                        forwarded_from=f"{row['proposal_id']}:{row['nominee_id']}",
-                    ),
-                    [],  # the level it goes to appraises it by its own rules
+                groups.setdefault((row["kind"], row["topic"], row["year"]), []).append(item)
+            drafted = []
+            for (kind, topic, year), items in groups.items():
+                proposal = await _forwarded(
+                    attempt, rows, items, kind, topic, year, title, self.clock()
                 )
-            for doc in await _documents(attempt.conn, [rows[i]["proposal_id"] for i in beyond]):
-                proposal.attach(**doc)
-            session.settle(beyond, forwarded_in=proposal.id)
-            attempt.save(proposal, session)
-            return proposal.id
+                session.settle(items, forwarded_in=proposal.id)
+                attempt.save(proposal)
+                drafted.append(proposal.id)
+            attempt.save(session)
+            return drafted
 
         return await self.commands.run(actor, "ForwardNominees", decide)
 
@@ -205,6 +194,41 @@ async def revoke(
     await commands.commands.run(actor, "RevokeAward", decide, authorise=approver)
 
 
+async def _forwarded(
+    attempt: Attempt,
+    rows: dict[str, Any],
+    items: Sequence[str],
+    kind: str,
+    topic: str,
+    year: int,
+    title: str,
+    on: date,
+) -> Proposal:
+    proposal = Proposal.draft(
+        unit_id=attempt.tenant_id,
+        title=clean(title) or f"Đề nghị chuyển lên cấp trên, năm {year}",
+        kind=kind,
+        topic=topic,
+        year=year,
+        on=on,
+    )
+    for item in items:
+        row = rows[item]
+        proposal.add_nominee(
+            Nominee(
+                subject=row["subject"],
+                who=row["who"],
+                award=row["award"],
+                summary=row["summary"],
+                forwarded_from=f"{row['proposal_id']}:{row['nominee_id']}",
+            ),
+            [],  # the level it goes to appraises it by its own rules
+        )
+    for doc in await _documents(attempt.conn, [rows[i]["proposal_id"] for i in items]):
+        proposal.attach(**(doc | {"kind": "other"}))  # the lower units' dossier, not its own
+    return proposal
+
+
 def _recipient(
     rows: dict[str, Any], item: str, level: str, base: BaseSalary, rules: Any
 ) -> Recipient:
@@ -228,6 +252,27 @@ def _recipient(
         multiple_hundredths=round(multiple * 100) if multiple is not None else None,
         year=row["year"],
     )
+
+
+async def _not_awarded(
+    conn: asyncpg.Connection, unit: str, recipients: Sequence[Recipient]
+) -> None:
+    """One achievement, one award: the unit has not already given the same award for the same
+    year to the same person or collective (a revoked one aside). Decisions of a unit take their
+    numbers from one series, so two of them at once conflict there and the second reads the
+    first's recipients when it decides again."""
+    rows = await conn.fetch(
+        "SELECT who, award, year FROM decision_recipients WHERE tenant_id = $1 "
+        "AND revoked_on IS NULL AND (who, award, year) IN "
+        "(SELECT * FROM unnest($2::text[], $3::text[], $4::int[]))",
+        unit,
+        [r.who for r in recipients],
+        [r.award for r in recipients],
+        [r.year for r in recipients],
+    )
+    if rows:
+        r = rows[0]
+        raise CouncilInvalid(f"Đã khen {r['award']} năm {r['year']} cho {r['who']}.", field="items")
 
 
 async def _session(attempt: Attempt, session_id: UUID) -> CouncilSession:

@@ -20,6 +20,7 @@ import orjson
 
 from services.awards.commands import authorise, level_of, own, working_calendar
 from services.awards.domain import (
+    MAX_NOMINEES,
     Appraisal,
     AppraisalClosed,
     Nominee,
@@ -142,6 +143,8 @@ class ProposalCommands:
         async def decide(attempt: Attempt) -> dict[str, list[Any]]:
             proposal = await _own_proposal(attempt, proposal_id)
             proposal.check_draft()
+            if len(proposal.nominees) + len(specs) > MAX_NOMINEES:
+                raise ProposalInvalid(f"Tối đa {MAX_NOMINEES} người (tập thể) mỗi đề nghị.")
             on = self.clock()
             rules = rule_set_on(on)
             above = levels_above(await level_of(attempt.conn, actor.tenant) or "national")
@@ -204,7 +207,9 @@ class ProposalCommands:
                 )
             attempt.save(proposal)
 
-        await self.commands.run(actor, "AttachDocument", decide)
+        # The bytes and the event in one transaction: a refusal, or a conflict decided again
+        # into one, leaves no bytes behind.
+        await self.commands.run_in_transaction(actor, "AttachDocument", decide)
 
     async def submit(
         self,
@@ -540,22 +545,28 @@ async def _appraisal(attempt: Attempt, actor: Principal, proposal_id: UUID, on: 
 async def import_nominees(
     proposals: ProposalCommands,
     actor: Principal,
-    proposal_id: UUID,
     rows: Sequence[Any],
     *,
+    title: str,
+    kind: str,
+    year: int,
+    topic: str,
     max_rows: int,
-) -> tuple[int, list[Any]]:
-    """A lower unit's proposal file into the caller's draft, in one command: each row's person
-    found by its unit's staff number (or its collective by unit id) among those the caller
-    reaches, then added as any nominee is, the rules checked live; a bad row is named with its
-    code and the others go on. Answers how many were added and the rows refused."""
+) -> tuple[UUID, int, list[Any]]:
+    """A lower unit's proposal file as a new draft of the caller's: each row's person found by
+    its unit's staff number (or its collective by unit id) among those the caller reaches, the
+    draft made once the rows are read, then every good row added in one command, the rules
+    checked live; a bad row is named with its code and the others go on. Answers the draft,
+    how many were added and the rows refused."""
     if len(rows) > max_rows:
         raise BulkTooLarge(f"{len(rows)} > {max_rows}.", limit=max_rows)
-    people = await _people_by_staff_number(proposals, actor, rows)
+    people = await _people_by_staff_number(proposals, actor, [r for r in rows if not r.bad])
     specs, errors = [], []
     for row in rows:
         unit = (row.unit or actor.tenant)[:64]
         try:
+            if row.bad:
+                raise ProposalInvalid("Có ký tự điều khiển (không in được).", field=row.bad)
             if row.subject not in ("person", "collective"):
                 raise ProposalInvalid("Đối tượng: cá nhân hay tập thể.", field="subject")
             person = None
@@ -582,8 +593,9 @@ async def import_nominees(
                 summary=row.summary,
             )
         )
+    proposal_id = await proposals.draft(actor, title=title, kind=kind, year=year, topic=topic)
     added, refused = await proposals.add_nominees(actor, proposal_id, specs) if specs else ([], [])
-    return len(added), sorted([*errors, *refused], key=lambda e: e.row)
+    return proposal_id, len(added), sorted([*errors, *refused], key=lambda e: e.row)
 
 
 async def _people_by_staff_number(

@@ -17,6 +17,8 @@ from importlib.resources import as_file, files
 import xlsxwriter
 from fpdf import FPDF
 
+from shared.spreadsheet import write_row
+
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 CONFEDERATION = "TỔNG LIÊN ĐOÀN LAO ĐỘNG VIỆT NAM"
@@ -173,14 +175,16 @@ def decision_xlsx(decision: DecisionDocument) -> bytes:
     sheet = book.add_worksheet("Danh sách khen thưởng")
     bold = book.add_format({"bold": True})
     money_format = book.add_format({"num_format": "#,##0"})
-    sheet.write_row(
-        0, 0, [f"Quyết định số {decision.code}, {day_words(decision.decided_on)}"], bold
-    )
-    sheet.write_row(1, 0, [decision.title])
+    # Every cell through shared/spreadsheet.py: a name or a title typed as "=HYPERLINK(…)" is
+    # written as the text it is, never a formula.
+    write_row(sheet, 0, [f"Quyết định số {decision.code}, {day_words(decision.decided_on)}"])
+    sheet.set_row(0, None, bold)
+    write_row(sheet, 1, [decision.title])
     headers = ["STT", "Họ tên, tập thể", "Danh hiệu, hình thức", "Loại khen", "Tiền thưởng (đồng)"]
-    sheet.write_row(3, 0, headers, bold)
+    write_row(sheet, 3, headers)
+    sheet.set_row(3, None, bold)
     for n, line in enumerate(decision.lines, start=1):
-        sheet.write_row(3 + n, 0, [n, line.name, line.award_name, line.kind])
+        write_row(sheet, 3 + n, [n, line.name, line.award_name, line.kind])
         sheet.write_number(3 + n, 4, line.cash_vnd, money_format)
     sheet.set_column(1, 2, 40)
     sheet.set_column(4, 4, 18)

@@ -464,7 +464,7 @@ MAX_NOMINEES = 10_000
 MAX_TITLE = 500
 MAX_SUMMARY = 10_000
 MAX_BASIS_ITEMS = 50
-MAX_DOCUMENTS = 50
+MAX_DOCUMENTS = 1_000  # a forwarded proposal carries the dossiers of those it gathers
 
 
 class ProposalInvalid(DomainError):
@@ -957,7 +957,7 @@ class CouncilSession(Aggregate):
             raise CouncilInvalid(
                 f"Thành viên: 1–{MAX_MEMBERS} người, không trùng.", field="members"
             )
-        if any(not s or len(s) > 200 for s in subjects):
+        if any(not s or len(s) > 200 or has_control(s) for s in subjects) or has_control(title):
             raise CouncilInvalid("Mỗi thành viên cần định danh (subject).", field="members")
         if not 1 <= quorum <= len(members):
             raise CouncilInvalid("Số tối thiểu có mặt: từ 1 đến số thành viên.", field="quorum")
@@ -988,9 +988,10 @@ class CouncilSession(Aggregate):
             ],
         )
 
-    def check_vote(self, voter: str, item_id: str, choice: str) -> None:
+    def check_vote(self, voter: str, item_id: str, choice: str, on: date) -> None:
         if self.closed:
             raise CouncilClosed()
+        self._check_met(on)
         if voter not in self.members:
             raise NotACouncilMember()
         if item_id not in self.voted:
@@ -1002,9 +1003,15 @@ class CouncilSession(Aggregate):
         if voter in self.voted[item_id]:
             raise AlreadyVoted()
 
-    def vote(self, *, voter: str, item_id: str, choice: str) -> None:
+    def _check_met(self, on: date) -> None:
+        """Nothing is voted or counted before the day the council meets (rule DISCLOSURE's
+        window was counted to that day)."""
+        if on < self.meets_on:
+            raise CouncilInvalid(f"Hội đồng họp ngày {self.meets_on.isoformat()}.", field="on")
+
+    def vote(self, *, voter: str, item_id: str, choice: str, on: date) -> None:
         """On an open ballot: who voted how."""
-        self.check_vote(voter, item_id, choice)
+        self.check_vote(voter, item_id, choice, on)
         if self.ballot != OPEN_BALLOT:
             raise CouncilInvalid("Phiên bỏ phiếu kín: phiếu vào hòm phiếu.")
         self._voted(item_id=item_id, voter=voter, choice=choice)
@@ -1015,10 +1022,10 @@ class CouncilSession(Aggregate):
         counts = self.open_tally.setdefault(item_id, {})
         counts[choice] = counts.get(choice, 0) + 1
 
-    def cast_ballot(self, *, voter: str, item_id: str, choice: str) -> None:
+    def cast_ballot(self, *, voter: str, item_id: str, choice: str, on: date) -> None:
         """On a secret ballot: that ``voter`` voted on ``item_id``; the choice is not in the
-        event (the command puts it in the ballot box, without the voter)."""
-        self.check_vote(voter, item_id, choice)
+        event (the command counts it in the ballot box, without the voter)."""
+        self.check_vote(voter, item_id, choice, on)
         if self.ballot != SECRET_BALLOT:
             raise CouncilInvalid("Phiên biểu quyết công khai: ghi rõ lựa chọn.")
         self._ballot_cast(item_id=item_id, voter=voter)
@@ -1035,6 +1042,7 @@ class CouncilSession(Aggregate):
         yes votes are more than ``more_than_percent`` of the members not recused from it."""
         if self.closed:
             raise CouncilClosed()
+        self._check_met(on)
         results = []
         for item_id, voters in self.voted.items():
             counts = tally.get(item_id, {})
@@ -1077,6 +1085,8 @@ class CouncilSession(Aggregate):
             raise CouncilInvalid("Phiên họp chưa kết thúc.")
         if not items or any(i not in self.passed for i in items):
             raise CouncilInvalid("Chỉ người (tập thể) Hội đồng đã đề nghị.", field="items")
+        if len(set(items)) != len(items):
+            raise CouncilInvalid("Một mục được nêu hai lần.", field="items")
         done = [i for i in items if i in self.settled]
         if done:
             raise CouncilInvalid("Đã quyết định hay chuyển lên rồi.", items=done[:20])
@@ -1238,7 +1248,7 @@ class Decision(Aggregate):
         base_salary_vnd: int,
         recipients: Sequence[Recipient],
     ) -> Decision:
-        if not title or len(title) > MAX_TITLE:
+        if not title or len(title) > MAX_TITLE or has_control(title):
             raise DecisionInvalid(f"Trích yếu: 1–{MAX_TITLE} ký tự.", field="title")
         if not recipients:
             raise DecisionInvalid("Quyết định cần ít nhất một người (tập thể) được khen.")

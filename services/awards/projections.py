@@ -587,7 +587,8 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
     await conn.executemany(
         "INSERT INTO decision_recipients (tenant_id, decision_id, item_id, proposal_id, proposer, "
         "who, person_id, unit_id, subject, award, kind, cash_vnd, year, decided_on) "
-        "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+        "ON CONFLICT DO NOTHING",  # a recipient named twice (refused since) stops nothing
         [
             (
                 stored.tenant_id,

@@ -128,6 +128,7 @@ class AwardHistoryEntry:
     decided_on: date
     decided_by: strawberry.ID
     cash_vnd: BigInt
+    revoked_on: date | None = strawberry.field(description="Ngày bị hủy bỏ, nếu có.")
 
 
 @strawberry.type(description="Số liệu một danh hiệu, hình thức trong năm.")
@@ -346,7 +347,8 @@ class DecisionQuery:
 async def _history(info: Info, column: str, value: str) -> list[AwardHistoryEntry]:
     rows = await _read(
         info,
-        "SELECT r.year, r.award, r.kind, r.cash_vnd, d.code, d.decided_on, d.tenant_id "
+        "SELECT r.year, r.award, r.kind, r.cash_vnd, r.revoked_on, d.code, d.decided_on, "
+        "d.tenant_id "
         "FROM decision_recipients r JOIN decisions d ON d.tenant_id = r.tenant_id "
         f"AND d.decision_id = r.decision_id WHERE {column} = $1 "
         "ORDER BY r.year, d.decided_on, d.code",
@@ -362,6 +364,7 @@ async def _history(info: Info, column: str, value: str) -> list[AwardHistoryEntr
             decided_on=r["decided_on"],
             decided_by=strawberry.ID(r["tenant_id"]),
             cash_vnd=r["cash_vnd"],
+            revoked_on=r["revoked_on"],
         )
         for r in rows
     ]
@@ -427,15 +430,16 @@ class DecisionMutation:
 
     @strawberry.mutation(
         description="Chuyển lên cấp trên những người (tập thể) Hội đồng đã đề nghị mà đơn vị "
-        "không có thẩm quyền quyết định: một đề nghị mới (bản nháp) của đơn vị mình."
+        "không có thẩm quyền quyết định: đề nghị mới (bản nháp) của đơn vị mình, mỗi loại khen, "
+        "chuyên đề và năm một đề nghị; hồ sơ cấp dưới kèm theo là tài liệu khác (other)."
     )
     async def forward_nominees(
         self, info: Info, session_id: strawberry.ID, title: str = ""
-    ) -> Proposal:
-        pid = await decision_commands_of(info.context["runtime"]).forward(
+    ) -> list[Proposal]:
+        drafted = await decision_commands_of(info.context["runtime"]).forward(
             principal_of(info), client_uuid(session_id), title=title
         )
-        return await _proposal(info, pid)
+        return [await _proposal(info, pid) for pid in drafted]
 
     @strawberry.mutation(
         description="Hủy bỏ khen thưởng của một người (tập thể) trong quyết định của đơn vị mình "

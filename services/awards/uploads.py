@@ -24,12 +24,14 @@ from litestar.response import Response
 from services.awards.bulk import read_file, read_nominee_file, register_people
 from services.awards.commands import authorise, commands_of
 from services.awards.commands_proposals import import_nominees, proposal_commands_of
-from services.awards.domain import DOCUMENT_KINDS, ProposalInvalid
+from services.awards.domain import DOCUMENT_KINDS, ProposalInvalid, check_proposal_fields
 from shared import access
 from shared.auth import Principal, Unauthenticated
 from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, result_body
+from shared.clock import today
 from shared.errors import DomainError, NotFound
 from shared.settings import Settings
+from shared.text import clean
 from shared.uploads import MULTIPART_SLACK, error_response, read_document, receive_file
 
 log = structlog.get_logger(__name__)
@@ -157,7 +159,7 @@ def proposal_import(settings: Settings) -> HTTPRouteHandler:
         request: Request[Any, Any, Any],
         title: str = "",
         kind: str = "regular",
-        year: int = 0,
+        year: str = "",
         topic: str = "",
     ) -> Response[Any]:
         principal = request.state.principal
@@ -178,23 +180,32 @@ async def _import(
     principal: Principal,
     title: str,
     kind: str,
-    year: int,
+    year_text: str,
     topic: str,
     settings: Settings,
 ) -> dict[str, Any]:
     runtime = request.app.state.runtime
     async with access.scope(runtime.pool, principal) as conn:
         await authorise(conn, principal)  # before a byte of the file is read
+    if not year_text.isascii() or not year_text.isdigit() or len(year_text) != 4:
+        raise ProposalInvalid("Năm: bốn chữ số.", field="year")
+    year = int(year_text)
+    title, topic = clean(title[:600]), clean(topic[:600])
+    check_proposal_fields(title, kind[:20], topic, year, today())  # before the file, too
     upload = await receive_file(request, settings.max_upload_bytes)
     rows = await runtime.parsers.run(
         read_nominee_file, upload.file, max_rows=settings.max_bulk_rows
     )
     proposals = proposal_commands_of(runtime)
-    pid = await proposals.draft(
-        principal, title=title[:600], kind=kind[:20], year=year, topic=topic[:600]
-    )
-    added, errors = await import_nominees(
-        proposals, principal, pid, rows, max_rows=settings.max_bulk_rows
+    pid, added, errors = await import_nominees(
+        proposals,
+        principal,
+        rows,
+        title=title,
+        kind=kind[:20],
+        year=year,
+        topic=topic,
+        max_rows=settings.max_bulk_rows,
     )
     return {"proposalId": str(pid)} | result_body(
         BulkResult(

@@ -156,7 +156,9 @@ async def awards_2021(ctx: Any) -> int:
         session,
         title="Về việc tặng danh hiệu thi đua năm 2021",
     )
-    onward = await decisions.forward(hoa_lu, session, title="Đề nghị Bằng khen của Tổng Liên đoàn")
+    [onward] = await decisions.forward(
+        hoa_lu, session, title="Đề nghị Bằng khen của Tổng Liên đoàn"
+    )
     await _dossier(proposals, hoa_lu, onward, "Hoa Lư")
     await proposals.submit(hoa_lu, onward)
 
@@ -252,7 +254,9 @@ async def _pass_on(
     officer = actor(ctx, unit, "officer")
     await _appraise_all(ctx, appraisal, officer, pid)
     session = await _council(ctx, council, unit, pid, "open")
-    onward = await decisions.forward(officer, session, title="Đề nghị Bằng khen của Tổng Liên đoàn")
+    [onward] = await decisions.forward(
+        officer, session, title="Đề nghị Bằng khen của Tổng Liên đoàn"
+    )
     await _dossier(proposals, officer, onward, unit)
     await proposals.submit(officer, onward)
     return onward

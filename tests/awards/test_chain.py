@@ -24,7 +24,7 @@ FORWARD = """mutation($session: ID!) { forwardNominees(sessionId: $session) { id
   nomineeCount documents { kind } } }"""
 SUFFIX = "mutation($suffix: String!) { setDecisionSuffix(suffix: $suffix) }"
 HISTORY = """query($person: ID!) { awardHistory(personId: $person) { year award awardName
-  decisionCode decidedBy cashVnd } }"""
+  decisionCode decidedBy cashVnd revokedOn } }"""
 ONE_DECISION = "query($id: ID!) { decision(id: $id) { code recipientCount } }"
 YEAR = """query($year: Int!, $unit: ID) { awardYear(year: $year, unitId: $unit) { persons
   directWorkers directWorkerShare women womenShare collectives cashVnd
@@ -80,14 +80,13 @@ async def council_passes(client, tokens, unit, pid):
 
 async def forwarded_and_sent(client, tokens, unit, session):
     body = await gql(client, tokens, unit, ["officer"], FORWARD, session=session)
-    proposal = body["data"]["forwardNominees"]
+    [proposal] = body["data"]["forwardNominees"]
     assert (proposal["status"], proposal["unitId"], proposal["nomineeCount"]) == ("draft", unit, 1)
-    assert {d["kind"] for d in proposal["documents"]} == {
-        "memo",
-        "achievement_report",
-        "council_minutes",
-    }
-    await upload(client, tokens, unit, proposal["id"], "council_minutes", PDF + unit.encode())
+    assert {d["kind"] for d in proposal["documents"]} == {"other"}  # the lower unit's dossier
+    early = await gql(client, tokens, unit, ["officer"], SUBMIT, id=proposal["id"])
+    assert code_of(early) == "PROPOSAL_INCOMPLETE"  # its own memo, report and minutes first
+    for kind in ("memo", "achievement_report", "council_minutes"):
+        await upload(client, tokens, unit, proposal["id"], kind, PDF + f"{unit} {kind}".encode())
     sent = await gql(client, tokens, unit, ["officer"], SUBMIT, id=proposal["id"])
     assert sent["data"]["submitProposal"]["status"] == "submitted", sent
     return proposal["id"], sent["data"]["submitProposal"]["toUnit"]
@@ -178,6 +177,7 @@ async def test_the_chain_from_a_grassroots_union_to_tld(client, tokens, tree):
             "decisionCode": "1/QĐ-CĐ",
             "decidedBy": tree.upper1,
             "cashVnd": expected,
+            "revokedOn": None,
         }
     ]
     register = await gql(

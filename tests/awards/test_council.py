@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from shared.clock import today
 from tests.awards.test_appraisal import CONCLUDE, judge, sent_proposal
 from tests.registry.test_graphql import code_of, gql
 
@@ -43,7 +44,7 @@ async def appraised(client, tokens, tree):
 def session_input(tree, pid, ballot):
     return {
         "title": "Phiên họp Hội đồng TĐKT quý IV",
-        "meetsOn": "2025-12-15",
+        "meetsOn": today().isoformat(),
         "ballot": ballot,
         "quorum": 2,
         "members": [
@@ -107,7 +108,15 @@ async def test_a_secret_ballot_records_who_voted_and_the_tally_never_who_voted_h
     columns = await owner.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'ballot_box'"
     )
-    assert {c["column_name"] for c in columns} == {"tenant_id", "session_id", "item_id", "choice"}
+    # Running counts per item: no row is one ballot, none shares a voter's transaction alone.
+    assert {c["column_name"] for c in columns} == {
+        "tenant_id",
+        "session_id",
+        "item_id",
+        "yes",
+        "no",
+        "abstain",
+    }
 
     closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=session["id"])
     items = {i["id"]: i for i in closed["data"]["concludeCouncil"]["items"]}
@@ -192,9 +201,48 @@ async def test_a_member_votes_on_every_item_at_once_and_the_box_counts_each(
     assert recused["data"]["castVotes"] == 0  # recused from both: nothing to vote on
     again = await as_member(client, tokens, tree.upper1, "chu-tich", bulk, session=session["id"])
     assert again["data"]["castVotes"] == 0
-    boxed = await owner.fetchval(
-        "SELECT count(*) FROM ballot_box WHERE session_id = $1", uuid.UUID(session["id"])
+    boxed = await owner.fetch(
+        "SELECT yes, no, abstain FROM ballot_box WHERE session_id = $1", uuid.UUID(session["id"])
     )
-    assert boxed == 4
+    assert [tuple(r) for r in boxed] == [(2, 0, 0), (2, 0, 0)]
     closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=session["id"])
     assert all(i["passed"] and i["yes"] == 2 for i in closed["data"]["concludeCouncil"]["items"])
+
+
+async def test_nothing_is_voted_before_the_council_meets(client, tokens, tree):
+    pid = await appraised(client, tokens, tree)
+    later = session_input(tree, pid, "SECRET") | {
+        "meetsOn": (today() + timedelta(days=40)).isoformat()
+    }
+    body = await gql(client, tokens, tree.upper1, ["officer"], CONVENE, input=later)
+    session = body["data"]["conveneCouncil"]
+    early = await as_member(
+        client,
+        tokens,
+        tree.upper1,
+        "chu-tich",
+        VOTE,
+        session=session["id"],
+        item=session["items"][0]["id"],
+        choice="YES",
+    )
+    assert code_of(early) == "COUNCIL_INVALID"
+    closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=session["id"])
+    assert code_of(closed) == "COUNCIL_INVALID"
+    far = session_input(tree, pid, "OPEN") | {"meetsOn": "2030-01-01"}
+    assert (
+        code_of(await gql(client, tokens, tree.upper1, ["officer"], CONVENE, input=far))
+        == "COUNCIL_INVALID"
+    )
+
+
+async def test_a_nominee_goes_before_one_session_at_a_time(client, tokens, tree):
+    pid = await appraised(client, tokens, tree)
+    first = await gql(
+        client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "OPEN")
+    )
+    assert "errors" not in first
+    second = await gql(
+        client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "OPEN")
+    )
+    assert code_of(second) == "COUNCIL_INVALID"

@@ -61,6 +61,7 @@ async def test_a_state_honour_waits_ten_working_days_after_its_disclosure_tet_in
             proposals=[pid],
         )
 
+    clock.on = date(2026, 2, 10)
     with pytest.raises(DomainError) as undisclosed:
         await convene(date(2026, 3, 20))
     assert (undisclosed.value.code, undisclosed.value.shown()["rule"]) == (
@@ -68,7 +69,7 @@ async def test_a_state_honour_waits_ten_working_days_after_its_disclosure_tet_in
         "DISCLOSURE",
     )
 
-    clock.on = date(2026, 2, 10)  # published on Tuesday 10/02/2026; Tết is 16-20/02
+    # Published on Tuesday 10/02/2026; Tết is 16-20/02.
     disclosure = await council.disclose(
         actor,
         title="Danh sách đề nghị Huân chương Lao động",

