@@ -180,6 +180,15 @@ async def fetch(info: Any, sql: str, *args: Any) -> list[Any]:
         return await conn.fetch(sql, *args)
 
 
+async def fetch_one(info: Any, sql: str, key: Any) -> Any:
+    """The one row ``sql`` finds for ``key`` in the caller's reach; none is NotFound (an id out
+    of reach reads as one that does not exist)."""
+    rows = await fetch(info, sql, key)
+    if not rows:
+        raise NotFound(str(key)[:64], id=str(key)[:64])
+    return rows[0]
+
+
 @asynccontextmanager
 async def reads_set_aside(info: Any) -> AsyncIterator[None]:
     """For a resolver that takes a connection of its own (:func:`as_unit`): the request's

@@ -23,7 +23,7 @@ from services.awards.commands import AwardsCommands, commands_of
 from services.awards.domain import Particulars, Personal
 from shared import access
 from shared.access import fetch as _read
-from shared.access import principal_of
+from shared.access import fetch_one, principal_of
 from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, RowErrorType, row_error_types
 from shared.commands import idempotency_key_of
 from shared.errors import NotFound
@@ -174,10 +174,9 @@ def people_loader(info: Info) -> DataLoader[uuid.UUID, Person | None]:
 
 
 async def _person(info: Info, pid: uuid.UUID) -> Person:
-    rows = await _read(info, f"SELECT {_COLUMNS} FROM people WHERE person_id = $1", pid)
-    if not rows:
-        raise NotFound(str(pid), id=str(pid))
-    return person_of(rows[0])
+    return person_of(
+        await fetch_one(info, f"SELECT {_COLUMNS} FROM people WHERE person_id = $1", pid)
+    )
 
 
 @strawberry.type

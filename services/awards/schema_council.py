@@ -16,7 +16,7 @@ from services.awards.commands_council import council_commands_of
 from services.awards.domain import Member
 from services.awards.schema import client_uuid
 from shared.access import fetch as _read
-from shared.access import principal_of
+from shared.access import fetch_one, principal_of
 from shared.catalogue import by_code
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
@@ -128,15 +128,12 @@ class CouncilSessionType:
 
 
 async def _session(info: Info, sid: uuid.UUID) -> CouncilSessionType:
-    rows = await _read(
+    r = await fetch_one(
         info,
         "SELECT tenant_id, session_id, title, meets_on, ballot, quorum, members::text AS members, "
         "status, concluded_on FROM council_sessions WHERE session_id = $1",
         sid,
     )
-    if not rows:
-        raise NotFound(str(sid), id=str(sid))
-    r = rows[0]
     return CouncilSessionType(
         id=strawberry.ID(str(r["session_id"])),
         unit_id=strawberry.ID(r["tenant_id"]),
@@ -194,15 +191,12 @@ class DisclosedNominee:
 
 
 async def _disclosure(info: Info, did: uuid.UUID) -> DisclosureType:
-    rows = await _read(
+    r = await fetch_one(
         info,
         "SELECT tenant_id, disclosure_id, title, published_on, council_on FROM disclosures "
         "WHERE disclosure_id = $1",
         did,
     )
-    if not rows:
-        raise NotFound(str(did), id=str(did))
-    r = rows[0]
     return DisclosureType(
         id=strawberry.ID(str(r["disclosure_id"])),
         unit_id=strawberry.ID(r["tenant_id"]),

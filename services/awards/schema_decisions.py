@@ -20,7 +20,7 @@ from services.awards.schema import Person, client_uuid, people_loader
 from services.awards.schema_proposals import Proposal, _proposal
 from shared import access
 from shared.access import fetch as _read
-from shared.access import principal_of
+from shared.access import fetch_one, principal_of
 from shared.catalogue import by_code
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
@@ -222,12 +222,11 @@ def decision_of(r: Any) -> DecisionType:
 
 
 async def _decision(info: Info, did: uuid.UUID) -> DecisionType:
-    rows = await _read(
-        info, f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE decision_id = $1", did
+    return decision_of(
+        await fetch_one(
+            info, f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE decision_id = $1", did
+        )
     )
-    if not rows:
-        raise NotFound(str(did), id=str(did))
-    return decision_of(rows[0])
 
 
 async def _units(info: Info, unit_id: strawberry.ID | None, subtree: bool) -> list[str] | None:

@@ -24,7 +24,7 @@ from services.awards.commands_proposals import (
 from services.awards.schema import Person, client_uuid, people_loader
 from services.awards.schema_reference import AwardSubject
 from shared.access import fetch as _read
-from shared.access import principal_of
+from shared.access import fetch_one, principal_of
 from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, BulkResultType, BulkTooLarge
 from shared.catalogue import by_code
 from shared.clock import today
@@ -258,12 +258,11 @@ def _nominee(row: Any) -> Nominee:
 
 
 async def _proposal(info: Info, pid: uuid.UUID) -> Proposal:
-    rows = await _read(
-        info, f"SELECT {_PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = $1", pid
+    return proposal_of(
+        await fetch_one(
+            info, f"SELECT {_PROPOSAL_COLUMNS} FROM proposals WHERE proposal_id = $1", pid
+        )
     )
-    if not rows:
-        raise NotFound(str(pid), id=str(pid))
-    return proposal_of(rows[0])
 
 
 async def _page(info: Info, where: str, unit: str, first: int, after: str | None) -> ProposalPage:

@@ -117,9 +117,15 @@ async def test_an_award_without_cash_or_unknown(client, tokens, tree):
 
 
 def _future_day(weekday: int) -> date:
-    """A day of ``weekday`` in a far year no other test marks (the calendar is everyone's)."""
-    day = date(2090, 1, 1) + timedelta(days=random.randrange(0, 3000))
-    return day + timedelta(days=(weekday - day.weekday()) % 7)
+    """A day of ``weekday`` in a far year no other test marks (the calendar is everyone's),
+    and, on a weekday, a working day of the public calendar (not inside a Tết)."""
+    from shared.calendar import WorkingCalendar
+
+    while True:
+        day = date(2090, 1, 1) + timedelta(days=random.randrange(0, 3000))
+        day += timedelta(days=(weekday - day.weekday()) % 7)
+        if weekday >= 5 or WorkingCalendar().is_working_day(day):
+            return day
 
 
 async def test_only_the_national_admin_keeps_the_base_salary(client, tokens, tree, owner):
