@@ -191,6 +191,7 @@ class AwardsCommands:
                     effective_from=effective_from,
                     source=clean(source),
                     shipped=shipped,
+                    today=self.clock(),
                 )
             )
 
@@ -378,7 +379,7 @@ class AwardsCommands:
 
         async def decide(attempt: Attempt) -> None:
             found = await _own(attempt, person)
-            found.leave(on=on, reason=clean_paragraphs(reason))
+            found.leave(on=on, reason=clean_paragraphs(reason), today=self.clock())
             attempt.save(found)
 
         await self._run(actor, "RecordLeaving", decide, idempotency_key, given)

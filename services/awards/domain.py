@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -223,14 +223,14 @@ class Person(Aggregate):
     ) -> None:
         pass  # the read model keeps the particulars; the rules here need none of them
 
-    def leave(self, *, on: date, reason: str) -> None:
+    def leave(self, *, on: date, reason: str, today: date) -> None:
         self.check_active()
+        if on > today + timedelta(days=366):
+            raise PersonInvalid("Ngày rời đơn vị: tối đa một năm sau hôm nay.", field="on")
         if not reason or len(reason) > MAX_REASON:
             raise ReasonRequired(f"(1–{MAX_REASON} ký tự)")
         if on < self.registered_on:
             raise PersonInvalid("Ngày rời đơn vị trước ngày đăng ký.", field="on")
-        if on.year > self.registered_on.year + 100:
-            raise PersonInvalid("Ngày rời đơn vị quá xa.", field="on")
         self._left(left_on=on, reason=reason)
 
     @event("PersonLeft")
@@ -334,8 +334,18 @@ class BaseSalaryValue(Aggregate):
 
     @classmethod
     def set(
-        cls, *, amount_vnd: int, effective_from: date, source: str, shipped: Sequence[date]
+        cls,
+        *,
+        amount_vnd: int,
+        effective_from: date,
+        source: str,
+        shipped: Sequence[date],
+        today: date,
     ) -> BaseSalaryValue:
+        if not date(2000, 1, 1) <= effective_from <= today + timedelta(days=5 * 366):
+            raise BaseSalaryInvalid(
+                "Ngày áp dụng: từ năm 2000 đến năm năm sau hôm nay.", field="effectiveFrom"
+            )
         if not 0 < amount_vnd <= MAX_BASE_SALARY_VND:
             raise BaseSalaryInvalid("Số tiền phải dương.", field="amountVnd")
         if effective_from in shipped:

@@ -111,7 +111,7 @@ async def test_a_calendar_day_refused_is_not_written(client, tokens, tree, owner
 
 
 async def test_two_national_units_on_one_base_salary_day(client, tokens, tree, elsewhere, awards):
-    day = date(2095, 1, 1) + timedelta(days=uuid.uuid4().int % 3000)
+    day = date(2003, 1, 1) + timedelta(days=uuid.uuid4().int % 5800)  # before 2019's value
     query = """mutation($from: Date!) {
       setBaseSalary(amountVnd: 3000000, effectiveFrom: $from, source: "Nghị định") { amountVnd } }"""
     first = await gql(client, tokens, tree.tld, ["admin"], query, **{"from": day.isoformat()})
@@ -246,3 +246,21 @@ async def test_an_import_with_a_nul_or_a_bad_year_is_a_coded_refusal(client, tok
     assert [(e["row"], e["code"]) for e in response.json()["errors"]] == [(2, "PROPOSAL_INVALID")]
     bad_year = await post(client, tokens, tree.upper1, csv_file(lines), "x.csv", year="abc")
     assert (bad_year.status_code, bad_year.json()["code"]) == (422, "PROPOSAL_INVALID")
+
+
+async def test_far_dates_are_refused_where_a_person_or_a_salary_cannot_have_them(
+    client, tokens, tree, owner
+):
+    setting = """mutation { setBaseSalary(amountVnd: 3000000, effectiveFrom: "9999-07-01",
+      source: "x") { amountVnd } }"""
+    assert code_of(await gql(client, tokens, tree.tld, ["admin"], setting)) == "BASE_SALARY_INVALID"
+    assert (
+        await owner.fetchval(
+            "SELECT count(*) FROM base_salaries WHERE effective_from > '3000-01-01'"
+        )
+        == 0
+    )
+    person = await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:10]})
+    leaving = """mutation($id: ID!) { recordLeaving(id: $id, on: "9999-12-31", reason: "x") { status } }"""
+    refused = await gql(client, tokens, tree.cs1, ["officer"], leaving, id=person["id"])
+    assert code_of(refused) == "PERSON_INVALID"

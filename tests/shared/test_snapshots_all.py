@@ -279,7 +279,7 @@ def _person_lives() -> list[list[Step]]:
             sealed="v1.YW1lbmRlZA",
             on=date(2021, 6, 1),
         ),
-        lambda p: p.leave(on=date(2022, 1, 31), reason="Chuyển công tác"),
+        lambda p: p.leave(on=date(2022, 1, 31), reason="Chuyển công tác", today=date(2022, 2, 1)),
         lambda p: p.erase(legal_reason="Nghị định 13/2023/NĐ-CP", on=date(2024, 2, 1)),
     ]
     erased = [
@@ -297,9 +297,10 @@ def _reference_lives() -> dict[type, list[list[Step]]]:
             [
                 lambda _: BaseSalaryValue.set(
                     amount_vnd=2_530_000,
-                    effective_from=date(2089, 7, 1),  # before the days other tests draw
+                    effective_from=date(2002, 7, 1),  # before the days other tests draw
                     source="Nghị định mới",
                     shipped=[date(2024, 7, 1)],
+                    today=date(2002, 7, 1),
                 )
             ]
         ],
