@@ -24,7 +24,7 @@ from services.awards.domain import Particulars, Personal
 from shared import access
 from shared.access import fetch as _read
 from shared.access import fetch_one, principal_of
-from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, RowErrorType, row_error_types
+from shared.bulk import BulkResultType
 from shared.commands import idempotency_key_of
 from shared.errors import NotFound
 from shared.pages import (
@@ -110,17 +110,6 @@ class PersonPage:
     total: int
     edges: list[Edge[Person]]
     page_info: PageInfo
-
-
-@strawberry.type(description="Kết quả một lần đăng ký người lao động hàng loạt.")
-class PeopleBulkResult:
-    received: int = strawberry.field(description="Số dòng nhận được.")
-    written: int = strawberry.field(description="Số người mới được ghi.")
-    unchanged: int = strawberry.field(description="Số người đã có từ trước (cùng số hiệu).")
-    error_count: int
-    errors: list[RowErrorType] = strawberry.field(
-        description=f"Các dòng bị từ chối (tối đa {MAX_ERRORS_SHOWN} dòng đầu)."
-    )
 
 
 def person_of(row: Any) -> Person:
@@ -278,16 +267,6 @@ def _commands(info: Info) -> AwardsCommands:
     return commands_of(info.context["runtime"])
 
 
-def _bulk_result(result: BulkResult) -> PeopleBulkResult:
-    return PeopleBulkResult(
-        received=result.received,
-        written=result.written,
-        unchanged=result.unchanged,
-        error_count=result.error_count,
-        errors=row_error_types(result),
-    )
-
-
 @strawberry.type
 class AwardsMutation:
     @strawberry.mutation(description="Đăng ký một người lao động của đơn vị mình.")
@@ -305,7 +284,7 @@ class AwardsMutation:
         description="Đăng ký người lao động hàng loạt (mỗi dòng cần số hiệu): dòng hợp lệ được "
         "ghi, dòng lỗi được nêu tên; gửi lại cùng các dòng thì không ghi gì thêm."
     )
-    async def register_people(self, info: Info, people: list[PersonInput]) -> PeopleBulkResult:
+    async def register_people(self, info: Info, people: list[PersonInput]) -> BulkResultType:
         rows = [
             PersonRow(n, p.staff_number, p.personal(), p.particulars())
             for n, p in enumerate(people, start=1)
@@ -317,7 +296,7 @@ class AwardsMutation:
             rows,
             max_rows=runtime.settings.max_bulk_rows,
         )
-        return _bulk_result(result)
+        return BulkResultType.of(result)
 
     @strawberry.mutation(description="Sửa thông tin một người lao động của đơn vị mình.")
     async def amend_person(self, info: Info, id: strawberry.ID, input: PersonInput) -> Person:
