@@ -194,6 +194,31 @@ async def test_the_chain_from_a_grassroots_union_to_tld(client, tokens, tree):
     )
     assert aside["data"]["decisions"] is None
 
+    # The province's year 2025: one woman, a direct worker; one collective; the cash of both.
+    figures = await gql(client, tokens, tree.prov1, ["officer"], YEAR, year=2025)
+    year = figures["data"]["awardYear"]
+    bang_khen = cash_vnd(2.0, base_salary_on(on), rule_set_on(on))
+    assert (year["persons"], year["directWorkers"], year["directWorkerShare"]) == (1, 1, 100.0)
+    assert (year["women"], year["womenShare"], year["collectives"]) == (1, 100.0, 1)
+    assert year["cashVnd"] == expected + bang_khen
+    assert [(a["award"], a["persons"], a["collectives"]) for a in year["byAward"]] == [
+        ("bang_khen_tld", 0, 1),
+        ("lao_dong_tien_tien", 1, 0),
+    ]
+    elsewhere = await gql(
+        client, tokens, tree.upper2, ["officer"], YEAR, year=2025, unit=tree.upper1
+    )
+    assert elsewhere["data"]["awardYear"] is None
+
+    # Histories read through the decisions the reader may read.
+    unit_history = "query($unit: ID!) { unitAwardHistory(unitId: $unit) { award decisionCode } }"
+    own = await gql(client, tokens, tree.cs1, ["officer"], unit_history, unit=tree.cs1)
+    assert own["data"]["unitAwardHistory"] == [
+        {"award": "bang_khen_tld", "decisionCode": "1/QĐ-KT"}
+    ]
+    beside = await gql(client, tokens, tree.upper2, ["officer"], HISTORY, person=an["id"])
+    assert beside["data"]["awardHistory"] == []  # the upper-level union's decision is not its
+
 
 async def test_a_units_numbers_are_gapless_under_concurrent_decisions(client, tokens, tree):
     sessions = []
