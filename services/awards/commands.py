@@ -384,6 +384,43 @@ class AwardsCommands:
 
         await self._run(actor, "RecordLeaving", decide, idempotency_key, given)
 
+    async def set_absence(
+        self,
+        actor: Principal,
+        person: UUID,
+        *,
+        year: int,
+        working_days: int,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """The working days the person was away in ``year``, maternity leave not counted."""
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            found = await _own(attempt, person)
+            found.set_absence(year=year, working_days=working_days, today=self.clock())
+            attempt.save(found)
+
+        await self._run(actor, "SetAbsence", decide, idempotency_key, given)
+
+    async def record_discipline(
+        self,
+        actor: Principal,
+        person: UUID,
+        *,
+        on: date,
+        form: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            found = await _own(attempt, person)
+            found.record_discipline(on=on, form=form, today=self.clock())
+            attempt.save(found)
+
+        await self._run(actor, "RecordDiscipline", decide, idempotency_key, given)
+
     async def erase_person(
         self,
         actor: Principal,

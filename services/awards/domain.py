@@ -35,6 +35,17 @@ MAX_CONTACTS = 5
 MAX_CONTACT = 200
 MAX_REASON = 2_000
 OLDEST_BIRTH_YEAR = 1900
+OLDEST_RECORD_YEAR = 2000
+MAX_WORKING_DAYS_A_YEAR = 366
+# Bộ luật Lao động 2019 Điều 124 and the union's charter: the forms a unit records, no free text.
+DISCIPLINE_FORMS = (
+    "reprimand",  # khiển trách
+    "warning",  # cảnh cáo
+    "delayed_raise",  # kéo dài thời hạn nâng lương
+    "removal_from_post",  # cách chức
+    "dismissal",  # sa thải
+    "expulsion",  # khai trừ khỏi tổ chức Công đoàn
+)
 
 
 class PersonInvalid(DomainError):
@@ -251,11 +262,47 @@ class Person(Aggregate):
     def _erased(self, key_id: uuid.UUID, legal_reason: str, erased_on: date) -> None:
         self.status = ERASED
 
+    def set_absence(self, *, year: int, working_days: int, today: date) -> None:
+        """The working days the person was away in ``year``, maternity leave not counted (rule
+        10 excepts it): the year's total from the unit's timekeeping, set again to correct it."""
+        self.check_active()
+        _check_year(year, today)
+        if type(working_days) is not int or not 0 <= working_days <= MAX_WORKING_DAYS_A_YEAR:
+            raise PersonInvalid(
+                f"Số ngày làm việc vắng mặt: 0–{MAX_WORKING_DAYS_A_YEAR}.", field="workingDays"
+            )
+        self._absence_set(year=year, working_days=working_days)
+
+    @event("PersonAbsenceSet")
+    def _absence_set(self, year: int, working_days: int) -> None:
+        pass  # the read model keeps it; a rule reads it there
+
+    def record_discipline(self, *, on: date, form: str, today: date) -> None:
+        """A disciplinary measure (kỷ luật) taken on ``on``: its form only, no free text (the
+        decision itself belongs in the unit's records); it excludes the person from the year's
+        titles where rule 10 says so."""
+        self.check_active()
+        _check_year(on.year, today)
+        if on > today:
+            raise PersonInvalid("Ngày kỷ luật không được ở tương lai.", field="on")
+        if form not in DISCIPLINE_FORMS:
+            raise PersonInvalid("Hình thức kỷ luật: " + ", ".join(DISCIPLINE_FORMS), field="form")
+        self._disciplined(disciplined_on=on, form=form)
+
+    @event("PersonDisciplined")
+    def _disciplined(self, disciplined_on: date, form: str) -> None:
+        pass
+
     def check_active(self) -> None:
         if self.status == ERASED:
             raise PersonErasedError()
         if self.status == LEFT:
             raise PersonLeftError()
+
+
+def _check_year(year: int, today: date) -> None:
+    if type(year) is not int or not OLDEST_RECORD_YEAR <= year <= today.year:
+        raise PersonInvalid(f"Năm: {OLDEST_RECORD_YEAR}–{today.year}.", field="year")
 
 
 def plain_particulars(p: Particulars) -> dict[str, object]:
@@ -275,6 +322,8 @@ PERSON_EVENTS: Sequence[type] = (
     Person.PersonAmended,
     Person.PersonLeft,
     Person.PersonErased,
+    Person.PersonAbsenceSet,
+    Person.PersonDisciplined,
 )
 
 
@@ -1154,6 +1203,7 @@ class Recipient:
     # The cash multiple in hundredths (0.3 → 30): the log holds no floats (shared/canonical.py).
     multiple_hundredths: int | None
     year: int | None = None  # the year the award is for (the proposal's), not the decision's
+    topic: str = ""  # a thematic award's topic (the proposal's): rule 6 counts per topic
 
 
 class DecisionSeries(Aggregate):
@@ -1292,6 +1342,7 @@ class Decision(Aggregate):
                     "cash_vnd": r.cash_vnd,
                     "multiple_hundredths": r.multiple_hundredths,
                     "year": r.year,
+                    "topic": r.topic,
                 }
                 for r in recipients
             ],

@@ -196,6 +196,44 @@ async def _left(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> No
     )
 
 
+async def _year_fact(conn, stored: StoredEvent, year: int, fact: str) -> None:
+    """One of rule 10's facts about the person in ``year`` (``fact``: a JSON object merged
+    into the year's)."""
+    await conn.execute(
+        "UPDATE people SET years = jsonb_set(years, ARRAY[$3::text], "
+        "coalesce(years -> $3::text, '{}') || $4::jsonb), version = $5, recorded_on = $6 "
+        "WHERE tenant_id = $1 AND person_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        str(year),
+        fact,
+        stored.stream_version,
+        recorded_on(stored),
+    )
+
+
+async def _absence_set(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await _year_fact(conn, stored, e.year, _json({"absent_working_days": e.working_days}))
+
+
+async def _disciplined(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    year = str(e.disciplined_on.year)
+    forms = await conn.fetchval(
+        "SELECT years -> $3 -> 'disciplined' FROM people WHERE tenant_id = $1 AND person_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        year,
+    )
+    known = orjson.loads(forms) if forms else []
+    await _year_fact(conn, stored, e.disciplined_on.year, _json({"disciplined": [*known, e.form]}))
+    await conn.execute(
+        "UPDATE people SET history = history || $3::jsonb WHERE tenant_id = $1 AND person_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        _note(e.disciplined_on, "disciplined", e.form),
+    )
+
+
 async def _erased(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     """The key destroyed, the personal fields blanked; the history keeps what happened and
     when, not the reasons written about the person (they may name them), and the erasure's own
@@ -586,8 +624,9 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
     )
     await conn.executemany(
         "INSERT INTO decision_recipients (tenant_id, decision_id, item_id, proposal_id, proposer, "
-        "who, person_id, unit_id, subject, award, kind, cash_vnd, year, decided_on) "
-        "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+        "who, person_id, unit_id, subject, award, kind, cash_vnd, year, decided_on, topic, "
+        "decided_level) VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+        "$14, $15, coalesce((SELECT level FROM units WHERE tenant_id = $1), '')) "
         "ON CONFLICT DO NOTHING",  # a recipient named twice (refused since) stops nothing
         [
             (
@@ -605,6 +644,7 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
                 r["cash_vnd"],
                 r.get("year") or e.year,  # the year the award is for; before, the decision's
                 e.decided_on,
+                r.get("topic", ""),
             )
             for r in e.recipients
         ],
@@ -682,6 +722,8 @@ _HANDLERS = {
     "PersonAmended": _amended,
     "PersonLeft": _left,
     "PersonErased": _erased,
+    "PersonAbsenceSet": _absence_set,
+    "PersonDisciplined": _disciplined,
     "BaseSalarySet": _base_salary_set,
     "CalendarDayMarked": _calendar_day,
     "CalendarDayRemarked": _calendar_day,

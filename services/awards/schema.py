@@ -45,7 +45,8 @@ _KEY = ("text", "uuid")
 _COLUMNS = (
     "tenant_id, person_id, staff_number, full_name, search_key, birth_year, contacts::text AS "
     "contacts, gender, ethnic_minority, post, direct_worker, cadre, cadre_since, employed_since, "
-    "status, registered_on, left_on, erased_on, history::text AS history, version"
+    "status, registered_on, left_on, erased_on, history::text AS history, version, "
+    "years::text AS years"
 )
 
 
@@ -76,6 +77,21 @@ class PersonNote:
     reason: str | None
 
 
+@strawberry.type(
+    description="Điều quy định 10 xét với một người trong một năm: số ngày làm việc vắng mặt "
+    "(không kể nghỉ thai sản) và các hình thức kỷ luật."
+)
+class PersonYear:
+    year: int
+    absent_working_days: int | None = strawberry.field(
+        description="Số ngày làm việc vắng mặt trong năm; null khi chưa ghi."
+    )
+    disciplined: list[str] = strawberry.field(
+        description="Hình thức kỷ luật trong năm: reprimand, warning, delayed_raise, "
+        "removal_from_post, dismissal, expulsion."
+    )
+
+
 @strawberry.type(description="Một đoàn viên, người lao động của đơn vị.")
 class Person:
     id: strawberry.ID
@@ -98,6 +114,9 @@ class Person:
     left_on: date | None
     erased_on: date | None
     history: list[PersonNote]
+    years: list[PersonYear] = strawberry.field(
+        description="Vắng mặt và kỷ luật theo năm (quy định 10), năm gần nhất trước."
+    )
     version: int
 
     @strawberry.field(description="Dữ liệu cá nhân đã bị xóa theo yêu cầu hợp pháp.")
@@ -134,6 +153,14 @@ def person_of(row: Any) -> Person:
         history=[
             PersonNote(on=date.fromisoformat(n["on"]), what=n["what"], reason=n.get("reason"))
             for n in orjson.loads(row["history"])
+        ],
+        years=[
+            PersonYear(
+                year=int(year),
+                absent_working_days=fact.get("absent_working_days"),
+                disciplined=fact.get("disciplined", []),
+            )
+            for year, fact in sorted(orjson.loads(row["years"]).items(), reverse=True)
         ],
         version=row["version"],
     )
@@ -315,6 +342,35 @@ class AwardsMutation:
         pid = client_uuid(id)
         await _commands(info).record_leaving(
             principal_of(info), pid, on=on, reason=reason, idempotency_key=idempotency_key_of(info)
+        )
+        return await _person(info, pid)
+
+    @strawberry.mutation(
+        description="Ghi số ngày làm việc một người vắng mặt trong một năm, không kể nghỉ thai "
+        "sản (tổng cả năm theo chấm công; ghi lại để sửa). Quy định 10 không xét danh hiệu năm "
+        "đó cho người vắng từ 40 ngày làm việc trở lên."
+    )
+    async def set_absence(
+        self, info: Info, id: strawberry.ID, year: int, working_days: int
+    ) -> Person:
+        pid = client_uuid(id)
+        await _commands(info).set_absence(
+            principal_of(info),
+            pid,
+            year=year,
+            working_days=working_days,
+            idempotency_key=idempotency_key_of(info),
+        )
+        return await _person(info, pid)
+
+    @strawberry.mutation(
+        description="Ghi một hình thức kỷ luật của một người vào ngày `on` (chỉ hình thức; "
+        "quyết định kỷ luật để trong hồ sơ đơn vị). Quy định 10 không xét danh hiệu năm đó."
+    )
+    async def record_discipline(self, info: Info, id: strawberry.ID, on: date, form: str) -> Person:
+        pid = client_uuid(id)
+        await _commands(info).record_discipline(
+            principal_of(info), pid, on=on, form=form[:64], idempotency_key=idempotency_key_of(info)
         )
         return await _person(info, pid)
 

@@ -51,7 +51,8 @@ async def test_every_person_event_type_is_in_the_golden_file_and_still_registere
     stored = await store.read_log(TENANT)
     for event in stored:
         (units if event.event_type == "UnitRegistered" else registry).decode(event)
-    assert {cls.__name__ for cls in PERSON_EVENTS} <= {e.event_type for e in stored}
+    # Those of its day (rule 10's are in awards_rules_events.jsonl, tests/awards/test_golden_rules.py).
+    assert {cls.__name__ for cls in PERSON_EVENTS[:4]} <= {e.event_type for e in stored}
     text = FILE.read_text(encoding="utf-8")
     # Accented names: hashes and sealed text (hex, base64) hold ASCII only.
     for name in ("Nguyễn Thị Ánh", "Trần Văn Bình", "Lò Văn Páo", "Ánh", "Bình", "Páo"):

@@ -284,6 +284,8 @@ def _person_lives() -> list[list[Step]]:
     ]
     erased = [
         registered(""),
+        lambda p: p.set_absence(year=2023, working_days=12, today=date(2024, 1, 5)),
+        lambda p: p.record_discipline(on=date(2023, 5, 2), form="warning", today=date(2024, 1, 5)),
         lambda p: p.erase(legal_reason="Yêu cầu của chị Ánh", on=date(2024, 2, 1)),
     ]
     return [left_then_erased, erased]
