@@ -25,6 +25,7 @@ from services.awards.commands import (
     level_of,
     own,
 )
+from services.awards.commands_proposals import local_rules_for
 from services.awards.domain import (
     CouncilInvalid,
     CouncilSession,
@@ -37,7 +38,20 @@ from services.awards.domain import (
     series_stream,
 )
 from services.awards.projections import build_registry
-from services.awards.rules import BaseSalary, base_salary_on, cash_vnd, rule_set_on
+from services.awards.rules import (
+    CSTDCS,
+    EXCLUSIVE_KINDS,
+    LDTT,
+    THEMATIC_CAPPED,
+    BaseSalary,
+    RuleSet,
+    base_salary_on,
+    cash_vnd,
+    quota_of,
+    quota_percent,
+    quota_refusal,
+    rule_set_on,
+)
 from shared.auth import Principal
 from shared.catalogue import by_code
 from shared.clock import today
@@ -98,6 +112,7 @@ class DecisionCommands:
             base = base_salary_on(on, await added_base_salaries(attempt.conn))
             recipients = [_recipient(rows, i, level, base, rules) for i in wanted]
             await _not_awarded(attempt.conn, actor.tenant, recipients)
+            await _counted_rules(attempt.conn, actor.tenant, level, rules, recipients, on)
             decision_id = uuid4()
             series = await _series(attempt)
             number, code = series.take(year=on.year, decision_id=decision_id)
@@ -251,6 +266,7 @@ def _recipient(
         cash_vnd=cash_vnd(multiple, base, rules) if multiple is not None else 0,
         multiple_hundredths=round(multiple * 100) if multiple is not None else None,
         year=row["year"],
+        topic=row["topic"],
     )
 
 
@@ -258,21 +274,125 @@ async def _not_awarded(
     conn: asyncpg.Connection, unit: str, recipients: Sequence[Recipient]
 ) -> None:
     """One achievement, one award: the unit has not already given the same award for the same
-    year to the same person or collective (a revoked one aside). Decisions of a unit take their
-    numbers from one series, so two of them at once conflict there and the second reads the
-    first's recipients when it decides again."""
+    year, kind and topic to the same person or collective (a revoked one aside; a regular and
+    a thematic one meet under rule 2). Decisions of a unit take their numbers from one series,
+    so two of them at once conflict there and the second reads the first's recipients when it
+    decides again."""
     rows = await conn.fetch(
         "SELECT who, award, year FROM decision_recipients WHERE tenant_id = $1 "
-        "AND revoked_on IS NULL AND (who, award, year) IN "
-        "(SELECT * FROM unnest($2::text[], $3::text[], $4::int[]))",
+        "AND revoked_on IS NULL AND (who, award, year, kind, topic) IN "
+        "(SELECT * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[]))",
         unit,
         [r.who for r in recipients],
         [r.award for r in recipients],
         [r.year for r in recipients],
+        [r.kind for r in recipients],
+        [r.topic for r in recipients],
     )
     if rows:
         r = rows[0]
         raise CouncilInvalid(f"Đã khen {r['award']} năm {r['year']} cho {r['who']}.", field="items")
+
+
+async def _counted_rules(
+    conn: asyncpg.Connection,
+    unit: str,
+    level: str,
+    rules: RuleSet,
+    recipients: Sequence[Recipient],
+    on: date,
+) -> None:
+    """The rules that count over the unit's register as well as this decision (the register is
+    the unit's own log, whose decisions conflict in its one series: two at once are serialised
+    there): rule 2, rule 6's national cap, rule 3's quota per proposing unit."""
+    await _comprehensive_or_thematic(conn, unit, level, rules, recipients)
+    await _thematic_cap(conn, unit, rules, recipients)
+    proposers = {r.proposer for r in recipients if r.award == CSTDCS}
+    for proposer in sorted(proposers):
+        await _quota(conn, proposer, rules, [r for r in recipients if r.proposer == proposer], on)
+
+
+async def _comprehensive_or_thematic(
+    conn: asyncpg.Connection,
+    unit: str,
+    level: str,
+    rules: RuleSet,
+    recipients: Sequence[Recipient],
+) -> None:
+    forms = [
+        r for r in recipients if by_code()[r.award].kind == "form" and r.kind in EXCLUSIVE_KINDS
+    ]
+    if not forms:
+        return
+    rows = await conn.fetch(
+        "SELECT who, year, kind FROM decision_recipients WHERE tenant_id = $1 "
+        "AND revoked_on IS NULL AND kind = ANY ($2::text[]) AND award = ANY ($3::text[]) "
+        "AND who = ANY ($4::text[])",
+        unit,
+        list(EXCLUSIVE_KINDS),
+        [e.code for e in by_code().values() if e.kind == "form"],
+        [r.who for r in forms],
+    )
+    kinds: dict[tuple[str, int | None], set[str]] = {}
+    for who, year, kind in [(r["who"], r["year"], r["kind"]) for r in rows] + [
+        (r.who, r.year, r.kind) for r in forms
+    ]:
+        kinds.setdefault((who, year), set()).add(kind)
+    for (who, year), found in kinds.items():
+        if len(found) > 1:
+            raise rules.broken(
+                "ONE_ACHIEVEMENT_ONE_AWARD", f"({who[:80]}: toàn diện và chuyên đề năm {year})"
+            )
+
+
+async def _thematic_cap(
+    conn: asyncpg.Connection, unit: str, rules: RuleSet, recipients: Sequence[Recipient]
+) -> None:
+    """Rule 6: at most so many of TLĐ's thematic Bằng khen per topic a year, nationally (TLĐ
+    alone decides it, so its own register is the nation's)."""
+    new: dict[tuple[str, int | None], int] = {}
+    for r in recipients:
+        if r.award == THEMATIC_CAPPED and r.kind == "thematic":
+            new[(r.topic, r.year)] = new.get((r.topic, r.year), 0) + 1
+    cap = int(rules.number("THEMATIC_CAPS", "per_topic_per_year"))
+    for (topic, year), count in new.items():
+        held = await conn.fetchval(
+            "SELECT count(*) FROM decision_recipients WHERE tenant_id = $1 AND award = $2 "
+            "AND kind = 'thematic' AND topic = $3 AND year = $4 AND revoked_on IS NULL",
+            unit,
+            THEMATIC_CAPPED,
+            topic,
+            year,
+        )
+        if held + count > cap:
+            raise rules.broken(
+                "THEMATIC_CAPS", f"({topic[:80]}, năm {year}: {held} + {count} > {cap})"
+            )
+
+
+async def _quota(
+    conn: asyncpg.Connection,
+    proposer: str,
+    rules: RuleSet,
+    recipients: Sequence[Recipient],
+    on: date,
+) -> None:
+    """Rule 3 over the proposing unit and those below it: the Chiến sĩ thi đua cơ sở decided and
+    deciding, against the holders of Lao động tiên tiến (decided, or in this decision)."""
+    for year in sorted({r.year for r in recipients if r.award == CSTDCS}, key=str):
+        count = "SELECT thidua_title_holders($1, $2, $3)"
+        holders = await conn.fetchval(count, proposer, LDTT, year)
+        taken = await conn.fetchval(count, proposer, CSTDCS, year)
+        holders += sum(r.award == LDTT and r.year == year for r in recipients)
+        taken += sum(r.award == CSTDCS and r.year == year for r in recipients)
+        percent, by = quota_percent(rules, await local_rules_for(conn, proposer, on))
+        allowed = quota_of(max(holders, taken), percent)
+        if taken > allowed:
+            raise quota_refusal(
+                rules,
+                by,
+                f"(năm {year}: {taken} > {allowed}, {percent}% của {max(holders, taken)})",
+            )
 
 
 async def _session(attempt: Attempt, session_id: UUID) -> CouncilSession:

@@ -32,9 +32,15 @@ from services.awards.domain import (
 )
 from services.awards.projections import build_registry
 from services.awards.rules import (
+    CSTDCS,
+    LDTT,
+    AwardedFacts,
     InitiativeFacts,
+    LocalRuleFacts,
     NomineeFacts,
     PersonFacts,
+    QuotaFacts,
+    RuleSet,
     findings,
     rule_set_on,
 )
@@ -145,14 +151,12 @@ class ProposalCommands:
             proposal.check_draft()
             if len(proposal.nominees) + len(specs) > MAX_NOMINEES:
                 raise ProposalInvalid(f"Tối đa {MAX_NOMINEES} người (tập thể) mỗi đề nghị.")
-            on = self.clock()
-            rules = rule_set_on(on)
-            above = levels_above(await level_of(attempt.conn, actor.tenant) or "national")
+            checks = await _checks(attempt.conn, actor, proposal, specs, self.clock())
             added: list[str] = []
             errors: list[RowError] = []
             for spec in specs:
                 try:
-                    added.append(await _add(attempt, actor, proposal, spec, on, rules, above))
+                    added.append(await _add(attempt, actor, proposal, spec, checks))
                 except DomainError as exc:
                     if refuse:
                         raise
@@ -287,22 +291,82 @@ class NomineeSpec:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Checks:
+    """What every nominee of one command is checked against, read once: the day and its rule
+    set, the levels above the proposer, the federations' own rules in force for it, and rule
+    3's counts over its subtree in the proposal's year."""
+
+    on: date
+    rules: RuleSet
+    above: tuple[str, ...]
+    local: tuple[LocalRuleFacts, ...]
+    holders: int
+    taken: int
+
+
+async def _checks(
+    conn: asyncpg.Connection,
+    actor: Principal,
+    proposal: Proposal,
+    specs: Sequence[NomineeSpec],
+    on: date,
+) -> _Checks:
+    holders = taken = 0
+    if any(spec.award[:200] == CSTDCS for spec in specs):
+        count = "SELECT thidua_title_holders($1, $2, $3)"
+        holders = await conn.fetchval(count, actor.tenant, LDTT, proposal.year)
+        taken = await conn.fetchval(count, actor.tenant, CSTDCS, proposal.year)
+    return _Checks(
+        on=on,
+        rules=rule_set_on(on),
+        above=levels_above(await level_of(conn, actor.tenant) or "national"),
+        local=await local_rules_for(conn, actor.tenant, on),
+        holders=holders,
+        taken=taken,
+    )
+
+
+async def local_rules_for(
+    conn: asyncpg.Connection, unit: str, on: date
+) -> tuple[LocalRuleFacts, ...]:
+    """The federations' own rules in force on ``on`` for ``unit``: its own and its ancestors'."""
+    rows = await conn.fetch(
+        "SELECT tenant_id, code, kind, message, source, numbers::text AS numbers FROM local_rules "
+        "WHERE effective_from <= $2 AND (effective_to IS NULL OR effective_to > $2) "
+        "AND (tenant_id = $1 OR thidua_edge(tenant_id, $1, $2))",
+        unit,
+        on,
+    )
+    return tuple(
+        LocalRuleFacts(
+            r["tenant_id"],
+            r["code"],
+            r["kind"],
+            r["message"],
+            r["source"],
+            orjson.loads(r["numbers"]),
+        )
+        for r in rows
+    )
+
+
 async def _add(
     attempt: Attempt,
     actor: Principal,
     proposal: Proposal,
     spec: NomineeSpec,
-    on: date,
-    rules: Any,
-    above: tuple[str, ...],
+    checks: _Checks,
 ) -> str:
     """One nominee checked and added to ``proposal`` (not yet saved)."""
     entry = entry_of(spec.award[:200])
-    if entry is None or not entry.in_force(on):
+    if entry is None or not entry.in_force(checks.on):
         raise ProposalInvalid("Không có danh hiệu, hình thức này.", field="award")
     if spec.subject not in entry.subjects:
         raise ProposalInvalid(f"{entry.name} không dành cho đối tượng này.", field="award")
-    who, person = await _who(attempt.conn, actor, spec.subject, spec.person_id, spec.unit_id)
+    who, person = await _who(
+        attempt.conn, actor, spec.subject, spec.person_id, spec.unit_id, proposal.year
+    )
     titles = _earlier(spec.earlier_titles)
     nominee = Nominee(
         subject=spec.subject,
@@ -313,22 +377,32 @@ async def _add(
         initiatives=tuple(dict.fromkeys(spec.initiatives)),
         earlier_titles=titles,
     )
+    awarded = await _awarded(attempt.conn, who)
+    proposed = proposal.proposed()
     facts = NomineeFacts(
         award=entry.code,
         subject=spec.subject,
         who=who,
         kind=proposal.kind,
         year=proposal.year,
-        ancestor_levels=above,
+        ancestor_levels=checks.above,
         state=entry.state,
         deciders=entry.deciders,
         # Declared, and what the decisions register already holds for the nominee.
-        earlier_titles=tuple(dict.fromkeys(titles + await _awarded(attempt.conn, who))),
+        earlier_titles=tuple(dict.fromkeys(titles + tuple((a.award, a.year) for a in awarded))),
         initiatives=await _initiatives(attempt.conn, nominee.initiatives),
         person=person,
-        already=tuple(proposal.proposed()),
+        already=tuple(proposed),
+        awarded=awarded,
+        local=checks.local,
+        quota=QuotaFacts(
+            holders=checks.holders + sum(award == LDTT for _, award in proposed),
+            taken=checks.taken + sum(award == CSTDCS for _, award in proposed),
+        )
+        if entry.code == CSTDCS
+        else None,
     )
-    return proposal.add_nominee(nominee, findings(rules, facts))
+    return proposal.add_nominee(nominee, findings(checks.rules, facts))
 
 
 async def _own_proposal(attempt: Attempt, proposal_id: UUID) -> Proposal:
@@ -341,6 +415,7 @@ async def _who(
     subject: str,
     person_id: UUID | None,
     unit_id: str | None,
+    year: int,
 ) -> tuple[str, PersonFacts | None]:
     """The nominee as the proposer reaches it: a person of its unit or below (the register's
     own reach), or a collective that is the unit or one below it; anything else not found."""
@@ -348,11 +423,13 @@ async def _who(
         if person_id is None:
             raise ProposalInvalid("Cần người được đề nghị.", field="personId")
         row = await conn.fetchrow(
-            "SELECT p.tenant_id, p.status, p.direct_worker, p.cadre, p.cadre_since FROM people p "
+            "SELECT p.tenant_id, p.status, p.direct_worker, p.cadre, p.cadre_since, "
+            "p.employed_since, p.years -> $3::text AS year FROM people p "
             "WHERE p.person_id = $1 AND (p.tenant_id = $2 "
             "OR thidua_edge($2, p.tenant_id, (SELECT thidua_today())))",
             person_id,
             actor.tenant,
+            str(year),
         )
         if row is None:
             raise NotFound(str(person_id), id=str(person_id))
@@ -360,8 +437,14 @@ async def _who(
             raise PersonLeftError()
         if row["status"] == "erased":
             raise PersonErasedError()
+        fact = orjson.loads(row["year"]) if row["year"] else {}
         return f"person:{person_id}", PersonFacts(
-            row["direct_worker"], row["cadre"], row["cadre_since"]
+            row["direct_worker"],
+            row["cadre"],
+            row["cadre_since"],
+            employed_since=row["employed_since"],
+            absent_working_days=fact.get("absent_working_days", 0),
+            disciplined=tuple(fact.get("disciplined", ())),
         )
     if not unit_id:
         raise ProposalInvalid("Cần tập thể (đơn vị) được đề nghị.", field="unitId")
@@ -383,16 +466,16 @@ def _earlier(titles: Sequence[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
     return tuple(dict.fromkeys(found))
 
 
-async def _awarded(conn: asyncpg.Connection, who: str) -> tuple[tuple[str, int], ...]:
+async def _awarded(conn: asyncpg.Connection, who: str) -> tuple[AwardedFacts, ...]:
     """What the decisions register already holds for the nominee (those the proposer may read,
     none revoked): the earlier titles the rules need, filled in from the system's own records
-    beside those the proposer declares."""
+    beside those the proposer declares, and what rule 2 weighs a new form against."""
     rows = await conn.fetch(
-        "SELECT DISTINCT award, year FROM decision_recipients WHERE who = $1 "
-        "AND revoked_on IS NULL",
+        "SELECT DISTINCT award, year, kind, decided_level AS level FROM decision_recipients "
+        "WHERE who = $1 AND revoked_on IS NULL",
         who,
     )
-    return tuple((r["award"], r["year"]) for r in rows)
+    return tuple(AwardedFacts(r["award"], r["year"], r["kind"], r["level"]) for r in rows)
 
 
 async def _initiatives(

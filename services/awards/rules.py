@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -19,7 +19,7 @@ from importlib.resources import files
 from types import MappingProxyType
 from typing import Any
 
-from shared.catalogue import by_code
+from shared.catalogue import LEVELS, by_code
 from shared.errors import DomainError
 
 
@@ -162,6 +162,46 @@ class PersonFacts:
     direct_worker: bool
     cadre: str  # none, full_time, part_time
     cadre_since: date | None
+    employed_since: date | None = None
+    # In the nominee's year (rule 10): working days away, maternity leave not counted, and the
+    # forms of discipline taken.
+    absent_working_days: int = 0
+    disciplined: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRuleFacts:
+    """A federation's own rule in force for the proposer (its own, or an ancestor's): an
+    exclusion tightens rule 10's numbers (``absent_working_days``, ``employed_months``), a
+    quota rule 3's (``quota_percent``). A refusal under it names it, not the national rule."""
+
+    unit_id: str
+    code: str
+    kind: str  # exclusion, quota
+    message: str
+    source: str
+    numbers: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class AwardedFacts:
+    """An award the register holds for the nominee: rule 2 looks at its year, kind and the
+    level that decided it."""
+
+    award: str
+    year: int
+    kind: str
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaFacts:
+    """Rule 3's count for the proposer's unit and those below it, in the nominee's year: the
+    holders of Lao động tiên tiến (decided, or nominated in this proposal) and the Chiến sĩ thi
+    đua cơ sở already decided or nominated."""
+
+    holders: int
+    taken: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +227,9 @@ class NomineeFacts:
     initiatives: tuple[InitiativeFacts, ...] = ()
     person: PersonFacts | None = None
     already: tuple[tuple[str, str], ...] = ()  # (who, award) of the nominees already there
+    awarded: tuple[AwardedFacts, ...] = ()
+    local: tuple[LocalRuleFacts, ...] = ()
+    quota: QuotaFacts | None = None
 
 
 def findings(rules: RuleSet, facts: NomineeFacts) -> list[dict[str, str]]:
@@ -203,10 +246,13 @@ def findings(rules: RuleSet, facts: NomineeFacts) -> list[dict[str, str]]:
         found.append(rules.broken("ONE_ACHIEVEMENT_ONE_AWARD", "(đã có trong đề nghị)"))
     recognised = [i for i in f.initiatives if i.recognised_on is not None]
     titles = set(f.earlier_titles)
+    found += _comprehensive_or_thematic(rules, f)
     if f.award == CSTDCS:
         needed = int(rules.number("CSTDCS_PREREQUISITES", "initiatives"))
         if (LDTT, f.year) not in titles or len(recognised) < needed:
             found.append(rules.broken("CSTDCS_PREREQUISITES"))
+        found += _quota(rules, f)
+    found += _local_exclusions(rules, f)
     if f.award in BANG_KHEN and f.subject == "person" and f.kind == "regular":
         years = int(rules.number("BANG_KHEN_CONSECUTIVE", "years"))
         if not any(
@@ -222,6 +268,117 @@ def findings(rules: RuleSet, facts: NomineeFacts) -> list[dict[str, str]]:
     if f.award == SERVICE_MEDAL:
         found += _service_medal(rules, f)
     return [error.shown() | {"message": error.message} for error in found]
+
+
+EXCLUSIVE_KINDS = ("regular", "thematic")  # comprehensive and thematic; ad hoc and career aside
+
+
+def deciding_level(deciders: Sequence[str], ancestor_levels: Sequence[str]) -> str | None:
+    """The nearest level above the proposer that may decide the award (LEVELS runs from the
+    national unit down)."""
+    found = [lv for lv in ancestor_levels if lv in deciders]
+    return max(found, key=LEVELS.index, default=None)
+
+
+def _comprehensive_or_thematic(rules: RuleSet, f: NomineeFacts) -> list[RuleBroken]:
+    """Rule 2: within one deciding level and one year, a comprehensive (regular) form and a
+    thematic one exclude each other."""
+    level = deciding_level(f.deciders, f.ancestor_levels)
+    if _kind(f.award) != "form" or f.kind not in EXCLUSIVE_KINDS or level is None:
+        return []
+    clash = [
+        a
+        for a in f.awarded
+        if a.year == f.year
+        and a.level == level
+        and _kind(a.award) == "form"
+        and a.kind in EXCLUSIVE_KINDS
+        and a.kind != f.kind
+    ]
+    if not clash:
+        return []
+    return [rules.broken("ONE_ACHIEVEMENT_ONE_AWARD", f"(đã khen {clash[0].kind} năm {f.year})")]
+
+
+def quota_percent(rules: RuleSet, local: Sequence[LocalRuleFacts]) -> tuple[int, Any]:
+    """Rule 3's quota in force for the proposer: the national number, or a federation's lower
+    one; with the rule that set it (a local one, or None for the national)."""
+    best: tuple[int, LocalRuleFacts | None] = (
+        int(rules.number("CSTDCS_PREREQUISITES", "quota_percent")),
+        None,
+    )
+    for rule in local:
+        if rule.kind == "quota" and rule.numbers.get("quota_percent", 10**9) < best[0]:
+            best = (rule.numbers["quota_percent"], rule)
+    return best
+
+
+def quota_refusal(rules: RuleSet, by: LocalRuleFacts | None, detail: str) -> RuleBroken:
+    if by is None:
+        return rules.broken("CSTDCS_PREREQUISITES", detail)
+    return _local_broken(by, detail)
+
+
+def quota_of(holders: int, percent: int) -> int:
+    """How many Chiến sĩ thi đua cơ sở ``holders`` of Lao động tiên tiến allow: the share,
+    rounded up, so a unit with a few holders may still name one."""
+    return math.ceil(holders * percent / 100)
+
+
+def _quota(rules: RuleSet, f: NomineeFacts) -> list[RuleBroken]:
+    if f.quota is None:
+        return []
+    percent, by = quota_percent(rules, f.local)
+    holders = max(f.quota.holders, f.quota.taken + 1)  # each one named holds the title too
+    allowed = quota_of(holders, percent)
+    if f.quota.taken + 1 <= allowed:
+        return []
+    return [quota_refusal(rules, by, f"(tối đa {allowed}: {percent}% của {holders})")]
+
+
+def _local_broken(rule: LocalRuleFacts, detail: str = "") -> RuleBroken:
+    return RuleBroken(
+        f"{rule.message} {detail}".strip(),
+        rule=rule.code,
+        version=f"local:{rule.unit_id}",
+        source=rule.source,
+    )
+
+
+def _local_exclusions(rules: RuleSet, f: NomineeFacts) -> list[RuleBroken]:
+    """Rule 10 on a person nominated for a title: away 40 working days or more (maternity leave
+    not counted), employed under 10 months in the year, or disciplined that year; a
+    federation's own exclusion may lower the numbers, and then it is the rule named."""
+    p = f.person
+    if p is None or _kind(f.award) != "title":
+        return []
+    limits: dict[str, tuple[int, RuleBroken | LocalRuleFacts]] = {
+        name: (int(rules.number("LOCAL_EXCLUSIONS", name)), rules.broken("LOCAL_EXCLUSIONS"))
+        for name in ("absent_working_days", "employed_months")
+    }
+    for rule in f.local:
+        for name in limits:
+            if rule.kind == "exclusion" and rule.numbers.get(name, 10**9) < limits[name][0]:
+                limits[name] = (rule.numbers[name], rule)
+    found = []
+    days, by = limits["absent_working_days"]
+    if p.absent_working_days >= days:
+        found.append(_named(rules, by, f"(vắng {p.absent_working_days} ngày làm việc)"))
+    months, by = limits["employed_months"]
+    if p.employed_since is not None:
+        end = date(f.year, 12, 31)
+        worked = (end.year - p.employed_since.year) * 12 + end.month - p.employed_since.month + 1
+        if worked < months:
+            found.append(_named(rules, by, f"(làm việc {max(worked, 0)} tháng trong năm)"))
+    if p.disciplined:
+        found.append(rules.broken("LOCAL_EXCLUSIONS", "(bị kỷ luật trong năm)"))
+    return found
+
+
+def _named(rules: RuleSet, by: RuleBroken | LocalRuleFacts, detail: str) -> RuleBroken:
+    if isinstance(by, LocalRuleFacts):
+        return _local_broken(by, detail)
+    return rules.broken("LOCAL_EXCLUSIONS", detail)
 
 
 def _kind(award: str) -> str:

@@ -50,14 +50,15 @@ async def _nominee_ids(client, tokens, unit, pid):
 
 
 async def council_passes(client, tokens, unit, pid):
-    """A session of ``unit``'s council on the proposal, every item passed by its two members."""
+    """A session of ``unit``'s council on the proposal (or the proposals: a list), every item
+    passed by its two members."""
     session = {
         "title": "Phiên họp Hội đồng",
         "meetsOn": today().isoformat(),
         "ballot": "OPEN",
         "quorum": 2,
         "members": [{"subject": "chu-tich"}, {"subject": "uy-vien"}],
-        "proposals": [pid],
+        "proposals": pid if isinstance(pid, list) else [pid],
     }
     body = await gql(client, tokens, unit, ["officer"], CONVENE, input=session)
     convened = body["data"]["conveneCouncil"]
@@ -78,10 +79,14 @@ async def council_passes(client, tokens, unit, pid):
     return convened["id"], [i["id"] for i in convened["items"]]
 
 
-async def forwarded_and_sent(client, tokens, unit, session):
+async def forwarded_and_sent(client, tokens, unit, session, expected=1):
     body = await gql(client, tokens, unit, ["officer"], FORWARD, session=session)
     [proposal] = body["data"]["forwardNominees"]
-    assert (proposal["status"], proposal["unitId"], proposal["nomineeCount"]) == ("draft", unit, 1)
+    assert (proposal["status"], proposal["unitId"], proposal["nomineeCount"]) == (
+        "draft",
+        unit,
+        expected,
+    )
     assert {d["kind"] for d in proposal["documents"]} == {"other"}  # the lower unit's dossier
     early = await gql(client, tokens, unit, ["officer"], SUBMIT, id=proposal["id"])
     assert code_of(early) == "PROPOSAL_INCOMPLETE"  # its own memo, report and minutes first
