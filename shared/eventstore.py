@@ -328,6 +328,9 @@ class EventStore:
         self, tenant_id: str, events: Sequence[NewEvent], meta: dict[str, Any]
     ) -> tuple[list[str], list[Any]]:
         payloads, datas = [], []
+        # A keyed command's answer is read back from the first event (shared/commands.py): the
+        # others leave it out, or a bulk append would hold it once per event.
+        rest = {k: v for k, v in meta.items() if k != "answer"}
         for index, event in enumerate(events):
             if not EVENT_TYPE.fullmatch(event.event_type):
                 raise InvalidEventData(f"Tên loại sự kiện không hợp lệ: {event.event_type!r}.")
@@ -346,7 +349,7 @@ class EventStore:
                     event_type=event.event_type,
                     schema_version=event.schema_version,
                     data=data,
-                    meta=meta,
+                    meta=meta if index == 0 else rest,
                 )
             )
             if len(body) > self.max_event_bytes:

@@ -200,6 +200,36 @@ async def test_a_repeated_idempotency_key_answers_as_the_first_and_writes_nothin
     assert notebooks.pipeline.stats.replayed == 1
 
 
+async def test_a_keyed_answer_is_stored_once_in_the_first_event_of_its_append(
+    notebooks, store, tenant
+):
+    # Given a command that appends many events and answers a long list (a bulk command's ids)
+    actor = officer(tenant)
+
+    async def open_many(attempt: Attempt) -> list[str]:
+        books = [
+            Notebook(title=f"Sổ {n}", owner=uuid.uuid4(), opened_on=date(2025, 1, 15))
+            for n in range(300)
+        ]
+        attempt.save(*books)
+        return [str(b.id) + "-" + "x" * 600 for b in books]  # about 190 KB in all
+
+    # When it runs under a key
+    first = await notebooks.run(
+        actor, "OpenNotebooks", open_many, idempotency_key="nhieu-so", input={"n": 300}
+    )
+
+    # Then the answer is in the first event's meta only (in every event, the append would hold
+    # it 300 times: 57 MB), and a repeat still reads it
+    log = await store.read_log(tenant)
+    assert [("answer" in e.meta) for e in log] == [True] + [False] * 299
+    assert all(e.meta["idempotency_key"] == "nhieu-so" for e in log)
+    again = await notebooks.run(
+        actor, "OpenNotebooks", open_many, idempotency_key="nhieu-so", input={"n": 300}
+    )
+    assert again == first and await head(store, tenant) == 300
+
+
 async def test_a_key_reused_with_other_input_is_refused_and_writes_nothing(
     notebooks, store, tenant
 ):
