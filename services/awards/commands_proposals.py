@@ -614,7 +614,7 @@ async def _appraisal(attempt: Attempt, actor: Principal, proposal_id: UUID, on: 
             row["tenant_id"],
             proposal_id,
         )
-        return Appraisal(
+        return Appraisal.open(
             proposal_id=proposal_id,
             proposer=row["tenant_id"],
             round=row["round"],

@@ -19,6 +19,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.chunks import chunked
 from shared.errors import DomainError
 from shared.text import has_control
 
@@ -728,11 +729,18 @@ class Proposal(Aggregate):
         corrected, then submitted again as the next round; every round stays in its history."""
         if self.status != SUBMITTED or round != self.round:
             raise ProposalInvalid("Đề nghị không ở vòng thẩm định này.")
-        self._returned(round=round, returned=list(returned), returned_on=on)
+        first, *rest = chunked(list(returned))
+        self._returned(round=round, returned=first, returned_on=on)
+        for run in rest:
+            self._return_listed(round=round, returned=run)
 
     @event("ProposalReturned")
     def _returned(self, round: int, returned: list[str], returned_on: date) -> None:
         self.status = RETURNED
+
+    @event("ProposalReturnListed")
+    def _return_listed(self, round: int, returned: list[str]) -> None:
+        pass  # more of the round's returned nominees (shared/chunks.py)
 
     def proposed(self) -> list[tuple[str, str]]:
         """(who, award) of each nominee there now."""
@@ -751,6 +759,7 @@ PROPOSAL_EVENTS: Sequence[type] = (
     Proposal.DocumentAttached,
     Proposal.ProposalSubmitted,
     Proposal.ProposalReturned,
+    Proposal.ProposalReturnListed,
 )
 
 
@@ -804,6 +813,36 @@ class Appraisal(Aggregate):
         self.verdicts: dict[str, str] = {}
         self.closed = False
 
+    @classmethod
+    def open(
+        cls,
+        *,
+        proposal_id: uuid.UUID,
+        proposer: str,
+        round: int,
+        nominees: Sequence[str],
+        opened_on: date,
+    ) -> Appraisal:
+        first, *rest = chunked(list(nominees))
+        appraisal = cls(
+            proposal_id=proposal_id,
+            proposer=proposer,
+            round=round,
+            nominees=first,
+            opened_on=opened_on,
+        )
+        for run in rest:
+            appraisal._nominees_listed(
+                proposal_id=proposal_id, proposer=proposer, round=round, nominees=run
+            )
+        return appraisal
+
+    @event("AppraisalNomineesListed")
+    def _nominees_listed(
+        self, proposal_id: uuid.UUID, proposer: str, round: int, nominees: list[str]
+    ) -> None:
+        self.nominees.extend(nominees)
+
     def judge(self, *, nominee_id: str, verdict: str, reason: str, rule: str, on: date) -> None:
         if self.closed:
             raise AppraisalClosed()
@@ -847,23 +886,29 @@ class Appraisal(Aggregate):
         if waiting:
             raise AppraisalIncomplete(f"({len(waiting)})", waiting=waiting[:20])
         returned = [n for n in self.nominees if self.verdicts[n] == RETURN]
+        head = {"proposal_id": self.proposal_id, "proposer": self.proposer, "round": self.round}
         if returned:
-            self._sent_back(
-                proposal_id=self.proposal_id,
-                proposer=self.proposer,
-                round=self.round,
-                returned=returned,
-                concluded_on=on,
-            )
+            first, *rest = chunked(returned)
+            self._sent_back(**head, returned=first, concluded_on=on)
+            for run in rest:
+                self._outcome_listed(**head, accepted=[], rejected=[], returned=run)
             return
-        self._completed(
-            proposal_id=self.proposal_id,
-            proposer=self.proposer,
-            round=self.round,
-            accepted=[n for n in self.nominees if self.verdicts[n] == ACCEPT],
-            rejected=[n for n in self.nominees if self.verdicts[n] == REJECT],
-            concluded_on=on,
-        )
+        first, *rest = chunked([(n, self.verdicts[n]) for n in self.nominees])
+        self._completed(**head, **_outcome(first), concluded_on=on)
+        for run in rest:
+            self._outcome_listed(**head, **_outcome(run), returned=[])
+
+    @event("AppraisalOutcomeListed")
+    def _outcome_listed(
+        self,
+        proposal_id: uuid.UUID,
+        proposer: str,
+        round: int,
+        accepted: list[str],
+        rejected: list[str],
+        returned: list[str],
+    ) -> None:
+        pass  # more of the concluded round's outcome (shared/chunks.py)
 
     @event("AppraisalReturned")
     def _sent_back(
@@ -889,11 +934,20 @@ class Appraisal(Aggregate):
         self.closed = True
 
 
+def _outcome(verdicts: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    return {
+        "accepted": [n for n, v in verdicts if v == ACCEPT],
+        "rejected": [n for n, v in verdicts if v == REJECT],
+    }
+
+
 APPRAISAL_EVENTS: Sequence[type] = (
     Appraisal.AppraisalOpened,
     Appraisal.NomineeAppraised,
     Appraisal.AppraisalReturned,
     Appraisal.AppraisalCompleted,
+    Appraisal.AppraisalNomineesListed,
+    Appraisal.AppraisalOutcomeListed,
 )
 
 
@@ -984,16 +1038,23 @@ class CouncilSession(Aggregate):
         self.ballot = ballot
         self.quorum = quorum
         self.members = [str(m["subject"]) for m in members]
-        self.recused: dict[str, list[str]] = {
-            str(i["item_id"]): list(i["recused"])
-            for i in items  # type: ignore[call-overload]
-        }
-        self.voted: dict[str, list[str]] = {str(i["item_id"]): [] for i in items}
+        self.recused: dict[str, list[str]] = {}
+        self.voted: dict[str, list[str]] = {}
+        self._add_items(items)
         # An open ballot's counts (a secret ballot's are in the ballot box, outside the log).
         self.open_tally: dict[str, dict[str, int]] = {}
         self.closed = False
         self.passed: list[str] = []
         self.settled: list[str] = []  # passed items decided, or forwarded upward
+
+    def _add_items(self, items: list[dict[str, object]]) -> None:
+        for i in items:
+            self.recused[str(i["item_id"])] = list(i["recused"])  # type: ignore[call-overload]
+            self.voted[str(i["item_id"])] = []
+
+    @event("CouncilItemsListed")
+    def _items_listed(self, items: list[dict[str, object]]) -> None:
+        self._add_items(items)
 
     @classmethod
     def convene(
@@ -1022,17 +1083,8 @@ class CouncilSession(Aggregate):
             raise CouncilInvalid("Số tối thiểu có mặt: từ 1 đến số thành viên.", field="quorum")
         if not items or len(items) > MAX_ITEMS:
             raise CouncilInvalid("Cần ít nhất một người (tập thể) để biểu quyết.", field="items")
-        return cls(
-            unit_id=unit_id,
-            title=title,
-            meets_on=meets_on,
-            ballot=ballot,
-            quorum=quorum,
-            members=[
-                {"subject": m.subject, "person_id": m.person_id, "unit_id": m.unit_id}
-                for m in members
-            ],
-            items=[
+        first, *rest = chunked(
+            [
                 {
                     "item_id": i.item_id,
                     "proposal_id": i.proposal_id,
@@ -1044,8 +1096,23 @@ class CouncilSession(Aggregate):
                     "recused": recused_from(members, i),
                 }
                 for i in items
-            ],
+            ]
         )
+        session = cls(
+            unit_id=unit_id,
+            title=title,
+            meets_on=meets_on,
+            ballot=ballot,
+            quorum=quorum,
+            members=[
+                {"subject": m.subject, "person_id": m.person_id, "unit_id": m.unit_id}
+                for m in members
+            ],
+            items=first,
+        )
+        for run in rest:
+            session._items_listed(items=run)
+        return session
 
     def check_vote(self, voter: str, item_id: str, choice: str, on: date) -> None:
         if self.closed:
@@ -1124,12 +1191,19 @@ class CouncilSession(Aggregate):
                     "passed": passed,
                 }
             )
-        self._concluded(results=results, concluded_on=on)
+        first, *rest = chunked(results)
+        self._concluded(results=first, concluded_on=on)
+        for run in rest:
+            self._results_listed(results=run)
 
     @event("CouncilConcluded")
     def _concluded(self, results: list[dict[str, object]], concluded_on: date) -> None:
         self.closed = True
         self.passed = [str(r["item_id"]) for r in results if r["passed"]]
+
+    @event("CouncilResultsListed")
+    def _results_listed(self, results: list[dict[str, object]]) -> None:
+        self.passed.extend(str(r["item_id"]) for r in results if r["passed"])
 
     def settle(
         self,
@@ -1149,7 +1223,8 @@ class CouncilSession(Aggregate):
         done = [i for i in items if i in self.settled]
         if done:
             raise CouncilInvalid("Đã quyết định hay chuyển lên rồi.", items=done[:20])
-        self._settled(items=list(items), decision_id=decision_id, forwarded_in=forwarded_in)
+        for run in chunked(list(items)):  # one event a run: settling is additive
+            self._settled(items=run, decision_id=decision_id, forwarded_in=forwarded_in)
 
     @event("CouncilItemsSettled")
     def _settled(
@@ -1164,6 +1239,8 @@ COUNCIL_EVENTS: Sequence[type] = (
     CouncilSession.BallotCast,
     CouncilSession.CouncilConcluded,
     CouncilSession.CouncilItemsSettled,
+    CouncilSession.CouncilItemsListed,
+    CouncilSession.CouncilResultsListed,
 )
 
 
@@ -1276,6 +1353,10 @@ class Decision(Aggregate):
         self.recipients = [str(r["item_id"]) for r in recipients]
         self.revoked: list[str] = []
 
+    @event("DecisionRecipientsListed")
+    def _recipients_listed(self, recipients: list[dict[str, object]]) -> None:
+        self.recipients.extend(str(r["item_id"]) for r in recipients)
+
     def revoke(self, **kwargs: Any) -> None:
         _decision_revoke(self, **kwargs)
 
@@ -1314,22 +1395,8 @@ class Decision(Aggregate):
             raise DecisionInvalid("Quyết định cần ít nhất một người (tập thể) được khen.")
         if not signer:
             raise DecisionInvalid("Cần người ký.", field="signer")
-        # Its id is given (eventsourcing's own constructor): the series took its number for it.
-        return cls._create(
-            cls.DecisionIssued,
-            id=decision_id,
-            unit_id=unit_id,
-            unit_name=unit_name,
-            year=on.year,
-            number=number,
-            code=code,
-            title=title,
-            decided_on=on,
-            signer=signer,
-            council_session=council_session,
-            rule_set_version=rule_set_version,
-            base_salary_vnd=base_salary_vnd,
-            recipients=[
+        first, *rest = chunked(
+            [
                 {
                     "item_id": r.item_id,
                     "proposal_id": r.proposal_id,
@@ -1345,8 +1412,28 @@ class Decision(Aggregate):
                     "topic": r.topic,
                 }
                 for r in recipients
-            ],
+            ]
         )
+        # Its id is given (eventsourcing's own constructor): the series took its number for it.
+        decision = cls._create(
+            cls.DecisionIssued,
+            id=decision_id,
+            unit_id=unit_id,
+            unit_name=unit_name,
+            year=on.year,
+            number=number,
+            code=code,
+            title=title,
+            decided_on=on,
+            signer=signer,
+            council_session=council_session,
+            rule_set_version=rule_set_version,
+            base_salary_vnd=base_salary_vnd,
+            recipients=first,
+        )
+        for run in rest:
+            decision._recipients_listed(recipients=run)
+        return decision
 
 
 REVOCATION_GROUNDS = (
@@ -1406,6 +1493,7 @@ DECISION_EVENTS: Sequence[type] = (
     DecisionSeries.DecisionNumberTaken,
     Decision.DecisionIssued,
     Decision.AwardRevoked,
+    Decision.DecisionRecipientsListed,
 )
 
 
@@ -1429,6 +1517,10 @@ class Disclosure(Aggregate):
         self.published_on = published_on
         self.items = [str(i["item_id"]) for i in items]
 
+    @event("DisclosedNomineesListed")
+    def _listed(self, items: list[dict[str, str]]) -> None:
+        self.items.extend(str(i["item_id"]) for i in items)
+
     @classmethod
     def publish(
         cls, *, unit_id: str, title: str, on: date, council_on: date, items: Sequence[CouncilItem]
@@ -1439,12 +1531,8 @@ class Disclosure(Aggregate):
             raise CouncilInvalid("Ngày họp Hội đồng phải sau ngày công khai.", field="councilOn")
         if not items:
             raise CouncilInvalid("Danh sách công khai trống.")
-        return cls(
-            unit_id=unit_id,
-            title=title,
-            published_on=on,
-            council_on=council_on,
-            items=[
+        first, *rest = chunked(
+            [
                 {
                     "item_id": i.item_id,
                     "proposal_id": i.proposal_id,
@@ -1455,8 +1543,17 @@ class Disclosure(Aggregate):
                     "award": i.award,
                 }
                 for i in items
-            ],
+            ]
         )
+        disclosure = cls(
+            unit_id=unit_id, title=title, published_on=on, council_on=council_on, items=first
+        )
+        for run in rest:
+            disclosure._listed(items=run)
+        return disclosure
 
 
-DISCLOSURE_EVENTS: Sequence[type] = (Disclosure.NomineesDisclosed,)
+DISCLOSURE_EVENTS: Sequence[type] = (
+    Disclosure.NomineesDisclosed,
+    Disclosure.DisclosedNomineesListed,
+)

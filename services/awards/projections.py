@@ -432,6 +432,10 @@ async def _returned(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -
     await _proposal_version(conn, stored, ", status = 'returned'")
 
 
+async def _return_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await _proposal_version(conn, stored)
+
+
 async def _appraisal_opened(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     await conn.execute(
         "INSERT INTO appraisals (tenant_id, proposal_id, round, proposer, status, nominee_count, "
@@ -499,6 +503,21 @@ async def _appraisal_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any
     await _outcome(conn, e, outcome)
 
 
+async def _appraisal_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """More of an appraisal's nominees (shared/chunks.py), or of its concluded outcome."""
+    await conn.execute(
+        "UPDATE appraisals SET nominee_count = nominee_count + $4, "
+        "returned = returned || $5::jsonb, version = $6 "
+        "WHERE tenant_id = $1 AND proposal_id = $2 AND round = $3",
+        stored.tenant_id,
+        e.proposal_id,
+        e.round,
+        len(getattr(e, "nominees", ())),
+        _json(getattr(e, "returned", [])),
+        stored.stream_version,
+    )
+
+
 async def _convened(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     await conn.execute(
         "INSERT INTO council_sessions (tenant_id, session_id, title, meets_on, ballot, quorum, "
@@ -512,6 +531,29 @@ async def _convened(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -
         _json(e.members),
         stored.stream_version,
     )
+    await _council_items(conn, stored, e.items, 0)
+
+
+async def _items_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    placed = await conn.fetchval(
+        "SELECT count(*) FROM council_items WHERE tenant_id = $1 AND session_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+    )
+    await _council_items(conn, stored, e.items, placed)
+    await _session_version(conn, stored)
+
+
+async def _session_version(conn, stored: StoredEvent) -> None:
+    await conn.execute(
+        "UPDATE council_sessions SET version = $3 WHERE tenant_id = $1 AND session_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        stored.stream_version,
+    )
+
+
+async def _council_items(conn, stored: StoredEvent, items: list[Any], placed: int) -> None:
     await conn.executemany(
         "INSERT INTO council_items (tenant_id, session_id, item_id, proposal_id, proposer, "
         "nominee_id, who, unit_of, award, recused, position) "
@@ -528,9 +570,9 @@ async def _convened(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -
                 i["unit_of"],
                 i["award"],
                 _json(i["recused"]),
-                n,
+                placed + n,
             )
-            for n, i in enumerate(e.items)
+            for n, i in enumerate(items)
         ],
     )
 
@@ -562,6 +604,23 @@ async def _vote(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> No
 
 
 async def _council_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await _results(conn, stored, e.results)
+    await conn.execute(
+        "UPDATE council_sessions SET status = 'concluded', concluded_on = $3, version = $4 "
+        "WHERE tenant_id = $1 AND session_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.concluded_on,
+        stored.stream_version,
+    )
+
+
+async def _results_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await _results(conn, stored, e.results)
+    await _session_version(conn, stored)
+
+
+async def _results(conn, stored: StoredEvent, results: list[Any]) -> None:
     await conn.executemany(
         "UPDATE council_items SET yes = $4, no = $5, abstain = $6, eligible = $7, passed = $8 "
         "WHERE tenant_id = $1 AND session_id = $2 AND item_id = $3",
@@ -576,16 +635,8 @@ async def _council_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any, 
                 r["eligible"],
                 r["passed"],
             )
-            for r in e.results
+            for r in results
         ],
-    )
-    await conn.execute(
-        "UPDATE council_sessions SET status = 'concluded', concluded_on = $3, version = $4 "
-        "WHERE tenant_id = $1 AND session_id = $2",
-        stored.tenant_id,
-        stored.stream_id,
-        e.concluded_on,
-        stored.stream_version,
     )
 
 
@@ -622,6 +673,26 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
         sum(int(r["cash_vnd"]) for r in e.recipients),
         e.unit_name,
     )
+    await _recipients(conn, stored, e.recipients, e.decided_on, e.year)
+
+
+async def _recipients_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """More of a decision's recipients (shared/chunks.py): its counts grow with them."""
+    row = await conn.fetchrow(
+        "UPDATE decisions SET recipient_count = recipient_count + $3, "
+        "cash_total_vnd = cash_total_vnd + $4 WHERE tenant_id = $1 AND decision_id = $2 "
+        "RETURNING decided_on, year",
+        stored.tenant_id,
+        stored.stream_id,
+        len(e.recipients),
+        sum(int(r["cash_vnd"]) for r in e.recipients),
+    )
+    await _recipients(conn, stored, e.recipients, row["decided_on"], row["year"])
+
+
+async def _recipients(
+    conn, stored: StoredEvent, recipients: list[Any], decided_on: date, year: int
+) -> None:
     await conn.executemany(
         "INSERT INTO decision_recipients (tenant_id, decision_id, item_id, proposal_id, proposer, "
         "who, person_id, unit_id, subject, award, kind, cash_vnd, year, decided_on, topic, "
@@ -642,11 +713,11 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
                 r["award"],
                 r["kind"],
                 r["cash_vnd"],
-                r.get("year") or e.year,  # the year the award is for; before, the decision's
-                e.decided_on,
+                r.get("year") or year,  # the year the award is for; before, the decision's
+                decided_on,
                 r.get("topic", ""),
             )
-            for r in e.recipients
+            for r in recipients
         ],
     )
 
@@ -698,6 +769,19 @@ async def _disclosed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) 
         e.published_on,
         e.council_on,
     )
+    await _disclosed_items(conn, stored, e.items, e.published_on)
+
+
+async def _disclosed_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    published_on = await conn.fetchval(
+        "SELECT published_on FROM disclosures WHERE tenant_id = $1 AND disclosure_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+    )
+    await _disclosed_items(conn, stored, e.items, published_on)
+
+
+async def _disclosed_items(conn, stored: StoredEvent, items: list[Any], published_on: date) -> None:
     await conn.executemany(
         "INSERT INTO disclosed_nominees (tenant_id, disclosure_id, item_id, proposal_id, "
         "nominee_id, who, award, published_on) VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8)",
@@ -710,9 +794,9 @@ async def _disclosed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) 
                 i["nominee_id"],
                 i["who"],
                 i["award"],
-                e.published_on,
+                published_on,
             )
-            for i in e.items
+            for i in items
         ],
     )
 
@@ -735,10 +819,17 @@ _HANDLERS = {
     "DocumentAttached": _attached,
     "ProposalSubmitted": _submitted,
     "ProposalReturned": _returned,
+    "ProposalReturnListed": _return_listed,
     "AppraisalOpened": _appraisal_opened,
     "NomineeAppraised": _nominee_appraised,
     "AppraisalReturned": _appraisal_concluded,
     "AppraisalCompleted": _appraisal_concluded,
+    "AppraisalNomineesListed": _appraisal_listed,
+    "AppraisalOutcomeListed": _appraisal_listed,
+    "CouncilItemsListed": _items_listed,
+    "CouncilResultsListed": _results_listed,
+    "DecisionRecipientsListed": _recipients_listed,
+    "DisclosedNomineesListed": _disclosed_listed,
     "CouncilConvened": _convened,
     "VoteCast": _vote,
     "BallotCast": _vote,

@@ -329,6 +329,11 @@ def _reference_lives() -> dict[type, list[list[Step]]]:
     }
 
 
+# Longer than one event holds (shared/chunks.py): the continuation events are lived too.
+LONG_IDS = [str(uuid.UUID(int=n)) for n in range(2_000)]
+ON = date(2025, 12, 15)
+
+
 def _proposal_life() -> list[Step]:
     flagged: list[str] = []
     return [
@@ -428,7 +433,20 @@ def _appraisal_lives() -> list[list[Step]]:
         ),
         lambda a: a.conclude(on=date(2025, 12, 2)),
     ]
-    return [returned, completed]
+    long = [
+        lambda _: Appraisal.open(
+            proposal_id=proposal,
+            proposer="nb-cs-xi-mang-td",
+            round=3,
+            nominees=LONG_IDS,
+            opened_on=date(2025, 12, 3),
+        ),
+        lambda a: [  # one save for them all: a life of 2,000 saves is slow
+            a.judge(nominee_id=n, verdict="accept", reason="", rule="", on=ON) for n in LONG_IDS
+        ],
+        lambda a: a.conclude(on=date(2025, 12, 4)),
+    ]
+    return [returned, completed, long]
 
 
 def _council_lives() -> list[list[Step]]:
@@ -483,7 +501,33 @@ def _council_lives() -> list[list[Step]]:
             voter="chu-tich", item_id="p1:n1", choice="yes", on=date(2025, 12, 15)
         ),
     ]
-    return [open_ballot, secret]
+    many = [
+        CouncilItem(
+            f"p2:{n}",
+            "7ac469db-6cc2-4722-b5b4-5b075d478975",
+            "nb-cs",
+            n,
+            f"person:{n}",
+            "nb-cs",
+            "lao_dong_tien_tien",
+        )
+        for n in LONG_IDS
+    ]
+    long = [
+        lambda _: CouncilSession.convene(
+            unit_id="nb-tp",
+            title="Phiên họp cuối năm",
+            meets_on=ON,
+            ballot="open",
+            quorum=1,
+            members=members[:1],
+            items=many,
+        ),
+        lambda c: [c.vote(voter="chu-tich", item_id=i.item_id, choice="yes", on=ON) for i in many],
+        lambda c: c.conclude(tally=c.open_tally, more_than_percent=50, on=ON),
+        lambda c: c.settle([i.item_id for i in many], decision_id=uuid.uuid4()),
+    ]
+    return [open_ballot, secret, long]
 
 
 def _decision_lives() -> dict[type, list[list[Step]]]:
@@ -538,6 +582,40 @@ def _decision_lives() -> dict[type, list[list[Step]]]:
     }
 
 
+def _long_decision() -> list[Step]:
+    return [
+        lambda _: Decision.issue(
+            decision_id=uuid.uuid4(),
+            unit_id="nb-tp",
+            unit_name="Liên đoàn Lao động thành phố Ninh Bình",
+            number=2,
+            code="2/QĐ-LĐLĐ",
+            title="Tặng danh hiệu Lao động tiên tiến",
+            on=ON,
+            signer="chu-tich",
+            council_session=None,
+            rule_set_version="999/2024",
+            base_salary_vnd=2_340_000,
+            recipients=[
+                Recipient(
+                    f"p2:{n}",
+                    "7ac469db-6cc2-4722-b5b4-5b075d478975",
+                    "nb-cs",
+                    n,
+                    f"person:{n}",
+                    "person",
+                    "lao_dong_tien_tien",
+                    "regular",
+                    710_000,
+                    30,
+                    2025,
+                )
+                for n in LONG_IDS
+            ],
+        )
+    ]
+
+
 def _unit_register(unit_id: str, **extra: Any) -> Step:
     fields = {
         "name": "Công đoàn Công ty Cổ phần Du lịch Tràng An",
@@ -582,11 +660,35 @@ LIVES: dict[type, list[list[Step]]] = {
             *(step for n, step in enumerate(_proposal_life()) if n not in (1, 3)),
             lambda p: p.reopen(round=1, returned=["x"], on=date(2025, 11, 20)),
         ],
+        [  # returned with a list longer than one event holds (shared/chunks.py)
+            *(step for n, step in enumerate(_proposal_life()) if n not in (1, 3)),
+            lambda p: p.reopen(round=1, returned=LONG_IDS, on=date(2025, 11, 20)),
+        ],
     ],
     Appraisal: _appraisal_lives(),
     CouncilSession: _council_lives(),
     **_decision_lives(),
     Disclosure: [
+        [
+            lambda _: Disclosure.publish(
+                unit_id="nb-tp",
+                title="Danh sách dài",
+                on=date(2026, 2, 10),
+                council_on=date(2026, 3, 4),
+                items=[
+                    CouncilItem(
+                        f"p2:{n}",
+                        "7ac469db-6cc2-4722-b5b4-5b075d478975",
+                        "nb-cs",
+                        n,
+                        f"person:{n}",
+                        "nb-cs",
+                        "huan_chuong_lao_dong_hang_ba",
+                    )
+                    for n in LONG_IDS
+                ],
+            )
+        ],
         [
             lambda _: Disclosure.publish(
                 unit_id="nb-tp",
@@ -605,10 +707,12 @@ LIVES: dict[type, list[list[Step]]] = {
                     )
                 ],
             )
-        ]
+        ],
     ],
     Unit: _unit_lives(),
 }
+
+LIVES[Decision] = [*LIVES[Decision], _long_decision()]
 
 # --- the checks ----------------------------------------------------------------------------
 
