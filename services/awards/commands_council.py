@@ -143,7 +143,9 @@ class CouncilCommands:
                     if actor.subject not in voters and actor.subject not in session.recused[i]
                 ]
             on = self.clock()
-            for item in wanted:
+            if len(wanted) > 1:
+                session.vote_many(voter=actor.subject, items=wanted, choice=choice, on=on)
+            for item in wanted if len(wanted) == 1 else ():
                 if session.ballot == SECRET_BALLOT:
                     session.cast_ballot(voter=actor.subject, item_id=item, choice=choice, on=on)
                 else:
@@ -197,7 +199,7 @@ async def _accepted(
     rows = await conn.fetch(
         "SELECT n.tenant_id, n.proposal_id, n.nominee_id, n.who, n.award, "
         "coalesce(p.tenant_id, n.unit_id) AS unit_of FROM proposal_nominees n "
-        "LEFT JOIN people p ON p.person_id::text = n.person_id "
+        "LEFT JOIN people p ON p.person_id = n.person_id::uuid "
         "WHERE n.proposal_id = ANY ($1::uuid[]) AND n.verdict = 'accept' "
         "ORDER BY n.proposal_id, n.added_seq",
         proposals,

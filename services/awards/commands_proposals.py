@@ -536,14 +536,16 @@ class AppraisalCommands:
                 wanted = list(dict.fromkeys(nominees))
             else:
                 wanted = [n for n in appraisal.nominees if n not in appraisal.verdicts]
-            for nominee in wanted:
-                appraisal.judge(
-                    nominee_id=nominee,
-                    verdict=verdict,
-                    reason=clean_paragraphs(reason),
-                    rule=clean(rule),
-                    on=self.clock(),
-                )
+            judged = {
+                "verdict": verdict,
+                "reason": clean_paragraphs(reason),
+                "rule": clean(rule),
+                "on": self.clock(),
+            }
+            if len(wanted) == 1:
+                appraisal.judge(nominee_id=wanted[0], **judged)
+            elif wanted:
+                appraisal.judge_many(nominees=wanted, **judged)
             attempt.save(appraisal)
             return len(wanted)
 

@@ -879,6 +879,50 @@ class Appraisal(Aggregate):
     ) -> None:
         self.verdicts[nominee_id] = verdict
 
+    def judge_many(
+        self, *, nominees: Sequence[str], verdict: str, reason: str, rule: str, on: date
+    ) -> None:
+        """One verdict on many nominees at once (the office's bulk screen): checked as
+        :meth:`judge` checks one, written as a few events of many nominees each."""
+        if self.closed:
+            raise AppraisalClosed()
+        known = set(self.nominees)
+        missing = [n for n in nominees if n not in known]
+        if missing:
+            raise NomineeMissing(missing[0][:64])
+        if verdict not in VERDICTS:
+            raise AppraisalInvalid("Ý kiến: accept, return hay reject.", field="verdict")
+        if verdict != ACCEPT and not reason:
+            raise ReasonRequired("Trả lại hay không đồng ý cần nêu lý do.")
+        if len(reason) > MAX_REASON or len(rule) > 64:
+            raise AppraisalInvalid(f"Lý do: tối đa {MAX_REASON} ký tự.", field="reason")
+        for run in chunked(list(nominees)):
+            self._judged_many(
+                proposal_id=self.proposal_id,
+                proposer=self.proposer,
+                round=self.round,
+                nominees=run,
+                verdict=verdict,
+                reason=reason,
+                rule=rule,
+                judged_on=on,
+            )
+
+    @event("NomineesAppraised")
+    def _judged_many(
+        self,
+        proposal_id: uuid.UUID,
+        proposer: str,
+        round: int,
+        nominees: list[str],
+        verdict: str,
+        reason: str,
+        rule: str,
+        judged_on: date,
+    ) -> None:
+        for nominee in nominees:
+            self.verdicts[nominee] = verdict
+
     def conclude(self, *, on: date) -> None:
         if self.closed:
             raise AppraisalClosed()
@@ -948,6 +992,7 @@ APPRAISAL_EVENTS: Sequence[type] = (
     Appraisal.AppraisalCompleted,
     Appraisal.AppraisalNomineesListed,
     Appraisal.AppraisalOutcomeListed,
+    Appraisal.NomineesAppraised,
 )
 
 
@@ -1144,6 +1189,9 @@ class CouncilSession(Aggregate):
 
     @event("VoteCast")
     def _voted(self, item_id: str, voter: str, choice: str) -> None:
+        self._count(item_id, voter, choice)
+
+    def _count(self, item_id: str, voter: str, choice: str) -> None:
         self.voted[item_id].append(voter)
         counts = self.open_tally.setdefault(item_id, {})
         counts[choice] = counts.get(choice, 0) + 1
@@ -1159,6 +1207,30 @@ class CouncilSession(Aggregate):
     @event("BallotCast")
     def _ballot_cast(self, item_id: str, voter: str) -> None:
         self.voted[item_id].append(voter)
+
+    def vote_many(self, *, voter: str, items: Sequence[str], choice: str, on: date) -> None:
+        """One member's same vote on many items (on an open ballot, with the choice; on a secret
+        one, only that they voted: the command counts the choices in the ballot box), each
+        checked as one vote is, written as a few events of many items each."""
+        if len(set(items)) != len(items):
+            raise CouncilInvalid("Một mục được nêu hai lần.", field="items")
+        for item in items:
+            self.check_vote(voter, item, choice, on)
+        for run in chunked(list(items)):
+            if self.ballot == OPEN_BALLOT:
+                self._votes_cast(voter=voter, choice=choice, items=run)
+            else:
+                self._ballots_cast(voter=voter, items=run)
+
+    @event("VotesCast")
+    def _votes_cast(self, voter: str, choice: str, items: list[str]) -> None:
+        for item in items:
+            self._count(item, voter, choice)
+
+    @event("BallotsCast")
+    def _ballots_cast(self, voter: str, items: list[str]) -> None:
+        for item in items:
+            self.voted[item].append(voter)
 
     def conclude(
         self, *, tally: dict[str, dict[str, int]], more_than_percent: int, on: date
@@ -1241,6 +1313,8 @@ COUNCIL_EVENTS: Sequence[type] = (
     CouncilSession.CouncilItemsSettled,
     CouncilSession.CouncilItemsListed,
     CouncilSession.CouncilResultsListed,
+    CouncilSession.VotesCast,
+    CouncilSession.BallotsCast,
 )
 
 

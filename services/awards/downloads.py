@@ -61,7 +61,7 @@ async def _document(
             "SELECT r.item_id, r.award, r.kind, r.cash_vnd, r.subject, r.revoked_on, "
             "p.full_name, p.status AS person_status, u.name AS unit_name, n.summary "
             "FROM decision_recipients r "
-            "LEFT JOIN people p ON r.person_id IS NOT NULL AND p.person_id::text = r.person_id "
+            "LEFT JOIN people p ON r.person_id IS NOT NULL AND p.person_id = r.person_id::uuid "
             "LEFT JOIN units u ON u.tenant_id = r.unit_id "
             "LEFT JOIN proposal_nominees n ON n.proposal_id = r.proposal_id "
             "AND r.item_id = n.proposal_id::text || ':' || n.nominee_id "

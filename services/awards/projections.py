@@ -487,6 +487,30 @@ async def _nominee_appraised(conn, stored: StoredEvent, e: Any, keys: dict[Any, 
     )
 
 
+async def _nominees_appraised(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """One verdict on many nominees: their rows in one statement, the count read after."""
+    await conn.execute(
+        "UPDATE proposal_nominees SET verdict = $4, verdict_reason = $5, verdict_rule = $6 "
+        "WHERE tenant_id = $1 AND proposal_id = $2 AND nominee_id = ANY ($3::text[])",
+        e.proposer,
+        e.proposal_id,
+        e.nominees,
+        e.verdict,
+        e.reason,
+        e.rule or None,
+    )
+    await conn.execute(
+        "UPDATE appraisals SET judged_count = (SELECT count(*) FROM proposal_nominees n "
+        "WHERE n.tenant_id = $4 AND n.proposal_id = $2 AND n.verdict IS NOT NULL), version = $5 "
+        "WHERE tenant_id = $1 AND proposal_id = $2 AND round = $3",
+        stored.tenant_id,
+        e.proposal_id,
+        e.round,
+        e.proposer,
+        stored.stream_version,
+    )
+
+
 async def _appraisal_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     outcome = "returned" if stored.event_type == "AppraisalReturned" else "completed"
     await conn.execute(
@@ -601,6 +625,27 @@ async def _vote(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> No
         stored.stream_id,
         stored.stream_version,
     )
+
+
+async def _votes(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """One member's vote on many items (an open ballot: and how)."""
+    await conn.execute(
+        "INSERT INTO council_votes (tenant_id, session_id, item_id, voter, choice) "
+        "SELECT $1, $2, item, $4, $5 FROM unnest($3::text[]) AS item",
+        stored.tenant_id,
+        stored.stream_id,
+        e.items,
+        e.voter,
+        getattr(e, "choice", None),
+    )
+    await conn.execute(
+        "UPDATE council_items SET voters = voters + 1 WHERE tenant_id = $1 AND session_id = $2 "
+        "AND item_id = ANY ($3::text[])",
+        stored.tenant_id,
+        stored.stream_id,
+        e.items,
+    )
+    await _session_version(conn, stored)
 
 
 async def _council_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
@@ -827,6 +872,9 @@ _HANDLERS = {
     "AppraisalNomineesListed": _appraisal_listed,
     "AppraisalOutcomeListed": _appraisal_listed,
     "CouncilItemsListed": _items_listed,
+    "NomineesAppraised": _nominees_appraised,
+    "VotesCast": _votes,
+    "BallotsCast": _votes,
     "CouncilResultsListed": _results_listed,
     "DecisionRecipientsListed": _recipients_listed,
     "DisclosedNomineesListed": _disclosed_listed,

@@ -163,7 +163,7 @@ WITH below AS (SELECT DISTINCT descendant AS unit FROM unit_closure WHERE ancest
      given AS (
          SELECT r.award, r.subject, r.cash_vnd, r.person_id, p.gender, p.direct_worker
            FROM decision_recipients r
-           LEFT JOIN people p ON r.person_id IS NOT NULL AND p.person_id::text = r.person_id
+           LEFT JOIN people p ON r.person_id IS NOT NULL AND p.person_id = r.person_id::uuid
           WHERE r.year = $2 AND r.revoked_on IS NULL
             AND ((r.subject = 'person' AND p.tenant_id IN (SELECT unit FROM below))
                  OR (r.subject = 'collective' AND r.unit_id IN (SELECT unit FROM below))))

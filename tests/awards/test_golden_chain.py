@@ -13,6 +13,7 @@ from services.campaign.projections import build_registry as campaign_registry
 from services.registry.projections import build_registry as unit_registry
 from shared import audit
 from shared.aggregates import Repository
+from tests.awards.test_golden_bulk import BULK
 from tests.awards.test_golden_long import CONTINUATIONS
 from tests.conftest import GOLDEN
 from tests.shared.test_golden import golden_rows, insert_golden
@@ -54,8 +55,9 @@ async def test_every_event_decodes_and_the_chains_event_types_are_all_there(gold
     }
     # An open ballot's vote and a suffix set are not in the demo's year: the specifications
     # cover them (tests/awards/test_council.py, test_chain.py). The continuations of long lists
-    # are in their own golden file (tests/awards/test_golden_long.py).
-    assert chain - {"VoteCast", "DecisionSuffixSet"} - CONTINUATIONS <= seen
+    # and the bulk verdicts and votes are in their own golden files (test_golden_long.py,
+    # test_golden_bulk.py).
+    assert chain - {"VoteCast", "DecisionSuffixSet"} - CONTINUATIONS - BULK <= seen
 
 
 async def test_the_proposal_and_the_decision_rebuild_with_todays_code(golden, store, owner):

@@ -9,16 +9,21 @@ import uuid
 from datetime import date
 
 import orjson
+import pytest
 
 from services.awards.domain import (
     Appraisal,
+    CouncilInvalid,
     CouncilItem,
     CouncilSession,
     Decision,
     Disclosure,
     Member,
+    NomineeMissing,
     Proposal,
+    ReasonRequired,
     Recipient,
+    Recused,
 )
 from services.awards.projections import build_registry
 from shared import canonical
@@ -251,3 +256,45 @@ async def test_a_proposal_of_a_thousand_nominees_goes_from_submission_to_one_dec
     read = await gql(client, tokens, tree.upper1, ["officer"], DECIDED, id=decision["id"])
     assert read["data"]["decision"]["recipientCount"] == LONG
     assert read["data"]["decision"]["cashTotalVnd"] == LONG * decision["recipients"][0]["cashVnd"]
+
+
+def test_a_bulk_verdict_and_a_bulk_vote_are_a_few_events_or_refused_whole():
+    nominees = [str(uuid.uuid4()) for _ in range(10_000)]
+    appraisal = Appraisal.open(
+        proposal_id=uuid.uuid4(), proposer="nb-cs", round=1, nominees=nominees, opened_on=ON
+    )
+    appraisal.collect_events()
+    with pytest.raises(NomineeMissing):
+        appraisal.judge_many(
+            nominees=[*nominees, "stranger"], verdict="accept", reason="", rule="", on=ON
+        )
+    with pytest.raises(ReasonRequired):
+        appraisal.judge_many(nominees=nominees, verdict="reject", reason="", rule="", on=ON)
+    assert appraisal.collect_events() == [] and appraisal.verdicts == {}
+    appraisal.judge_many(nominees=nominees, verdict="accept", reason="", rule="", on=ON)
+    names, sizes, _ = stored_sizes_and_replay(appraisal, replay=False)
+    assert set(names) == {"NomineesAppraised"} and len(names) < 10 and max(sizes) < BOUND
+
+    given = items(3)
+    members = [Member("chu-tich"), Member("uy-vien", unit_id="nb-cs-det-may")]
+    session = CouncilSession.convene(
+        unit_id="nb-ldld",
+        title="Phiên họp",
+        meets_on=ON,
+        ballot="secret",
+        quorum=1,
+        members=members,
+        items=given,
+    )
+    session.collect_events()
+    ids = [i.item_id for i in given]
+    for refused, voter, wanted in (
+        (CouncilInvalid, "chu-tich", [ids[0], ids[0]]),  # an item twice
+        (Recused, "uy-vien", ids),  # from the nominees' unit
+    ):
+        with pytest.raises(refused):
+            session.vote_many(voter=voter, items=wanted, choice="yes", on=ON)
+    assert session.collect_events() == []
+    session.vote_many(voter="chu-tich", items=ids, choice="yes", on=ON)
+    [cast] = session.collect_events()
+    assert type(cast).__name__ == "BallotsCast" and not hasattr(cast, "choice")

@@ -441,9 +441,7 @@ def _appraisal_lives() -> list[list[Step]]:
             nominees=LONG_IDS,
             opened_on=date(2025, 12, 3),
         ),
-        lambda a: [  # one save for them all: a life of 2,000 saves is slow
-            a.judge(nominee_id=n, verdict="accept", reason="", rule="", on=ON) for n in LONG_IDS
-        ],
+        lambda a: a.judge_many(nominees=LONG_IDS, verdict="accept", reason="", rule="", on=ON),
         lambda a: a.conclude(on=date(2025, 12, 4)),
     ]
     return [returned, completed, long]
@@ -500,6 +498,7 @@ def _council_lives() -> list[list[Step]]:
         lambda c: c.cast_ballot(
             voter="chu-tich", item_id="p1:n1", choice="yes", on=date(2025, 12, 15)
         ),
+        lambda c: c.vote_many(voter="chu-tich", items=["p1:n2"], choice="no", on=ON),
     ]
     many = [
         CouncilItem(
@@ -523,7 +522,9 @@ def _council_lives() -> list[list[Step]]:
             members=members[:1],
             items=many,
         ),
-        lambda c: [c.vote(voter="chu-tich", item_id=i.item_id, choice="yes", on=ON) for i in many],
+        lambda c: c.vote_many(
+            voter="chu-tich", items=[i.item_id for i in many], choice="yes", on=ON
+        ),
         lambda c: c.conclude(tally=c.open_tally, more_than_percent=50, on=ON),
         lambda c: c.settle([i.item_id for i in many], decision_id=uuid.uuid4()),
     ]

@@ -1,0 +1,78 @@
+"""Bulk verdicts and votes in stored history (tests/golden/awards_bulk_events.jsonl), replayed by
+today's code: an appraisal of 30 nominees judged in two bulk verdicts (20 accepted, 10
+rejected), and an open and a secret council of 20 items on which each of two members voted at
+once, written with runs of 1 KiB (shared/chunks.py) so a small file splits them. The chain
+verifies, every event decodes, the aggregates rebuild, the runner's rows count every vote."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+
+from services.awards.projections import TABLES, apply, build_registry
+from shared import audit
+from shared.aggregates import Repository
+from tests.conftest import GOLDEN
+from tests.shared.test_golden import golden_rows, insert_golden
+
+FILE = GOLDEN / "awards_bulk_events.jsonl"
+TENANT = "golden-ldld-bulk"
+APPRAISAL = UUID("fd7d1e39-f136-522c-8231-d4754b5b3378")
+OPEN, SECRET = (
+    UUID("fd8ccd43-d924-4139-905d-edfd510e0b11"),
+    UUID("d4eac111-854a-4b73-9875-aece6b0aaeb4"),
+)
+BULK = {"NomineesAppraised", "VotesCast", "BallotsCast"}
+
+
+@pytest.fixture(scope="module")
+async def golden(database_url):
+    return await insert_golden(database_url, golden_rows(FILE))
+
+
+async def test_the_chain_verifies_and_the_bulk_events_decode(golden, owner, store):
+    verdict = await audit.verify_tenant(owner, TENANT)
+    assert verdict.ok, verdict.describe()
+    registry = build_registry()
+    seen = {registry.decode(e) and e.event_type for e in await store.read_log(TENANT)}
+    assert seen >= BULK
+
+
+async def test_the_aggregates_rebuild_with_every_verdict_and_vote(golden, store):
+    repo = Repository(store, build_registry(), snapshot_every=0)
+    appraisal = await repo.get(TENANT, APPRAISAL)
+    assert sorted(appraisal.verdicts.values()).count("accept") == 20
+    assert list(appraisal.verdicts.values()).count("reject") == 10 and appraisal.closed
+    for session_id in (OPEN, SECRET):
+        session = await repo.get(TENANT, session_id)
+        assert all(v == ["chu-tich", "uy-vien"] for v in session.voted.values())
+        assert len(session.voted) == 20
+    opened = await repo.get(TENANT, OPEN)
+    assert all(t == {"yes": 2} for t in opened.open_tally.values())
+
+
+async def test_the_runner_counts_every_vote(golden, store, owner, runtime):
+    stored = await store.read_log(TENANT)
+    assert await runtime.projections.wait_for(TENANT, len(golden), 30)
+    tx = owner.transaction()
+    await tx.start()
+    try:
+        for table in TABLES:
+            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", TENANT)
+        await apply(owner, build_registry(), stored)
+        votes = await owner.fetch(
+            "SELECT session_id, count(*) AS n, count(choice) AS chosen FROM council_votes "
+            "WHERE tenant_id = $1 GROUP BY session_id",
+            TENANT,
+        )
+        assert {r["session_id"]: (r["n"], r["chosen"]) for r in votes} == {
+            OPEN: (40, 40),
+            SECRET: (40, 0),  # who voted, never how
+        }
+        voters = await owner.fetchval(
+            "SELECT array_agg(DISTINCT voters) FROM council_items WHERE tenant_id = $1", TENANT
+        )
+        assert voters == [2]
+    finally:
+        await tx.rollback()
