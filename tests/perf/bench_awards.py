@@ -1,0 +1,477 @@
+"""Awards, served (issue 14, "Benchmark"): `thidua serve` driven over HTTP as the front end of an
+emulation office drives it, each figure beside a floor measured in the same run.
+
+    .venv/bin/python tests/perf/bench_awards.py [NOMINEES] [SECONDS]
+
+Run by hand only, never in CI. NOMINEES (default 10,000) is the size of the proposal; SECONDS
+(default 5) the length of each timed read figure, after 1 s of untimed warm-up.
+
+Setup: a fresh database (an embedded PostgreSQL in a temporary THIDUA_DATA_DIR, or a new database
+on the server of THIDUA_TEST_DATABASE_URL), ``thidua demo``, then ``thidua serve`` as a
+subprocess with its default settings. NOMINEES people are registered in CĐ Công ty TNHH Giày
+Ninh Bình (``POST /people``, a CSV; not timed).
+
+1. **A proposal of NOMINEES from submission to decision**, each step one HTTP request as an
+   officer's screen sends it (httpx, from this process: nothing shared with the server's event
+   loop): draft, ``addNominees`` (every nominee in one request), the dossier's three documents,
+   submit; the upper level's ``appraiseNominees`` (all accepted) and conclusion; its council
+   convened on the proposal, each of its 3 members' ``castVotes`` (all yes), concluded; its
+   approver's ``issueDecision``. Nominees per second over the whole chain, beside **the store's
+   batched append** in the same run: one unit's log written by one writer in appends of 1,000
+   events (events per second). Target: ≥ 50%.
+2. **The decisions register of the province** with 10,000 decisions in its subtree (written
+   beforehand by the domain's own code straight to the store, 1,430 for each of seven of its
+   units, then projected by the server's runner): ``decisions(unitId, subtree: true, year)``,
+   its first page of 50 and its totals, p99 at 1 request in flight (wrk). Target: ≤ 50 ms.
+3. **The year's figures of the province** (``awardYear``) over those recipients and the
+   proposal's, p99 at 1 in flight (wrk), beside a plain indexed select of the same rows on the
+   same database (asyncpg, from this process, p99). Target: ≤ 2×.
+
+Figures of 2026-12-01 are in the README ("Awards, measured").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import io
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from services.awards.domain import Decision, DecisionSeries, Recipient, series_stream
+from services.awards.projections import build_registry
+from shared.aggregates import Repository
+from shared.auth import TokenService
+from shared.db import create_pool
+from shared.errors import NotFound
+from shared.eventstore import EventStore, NewEvent
+from shared.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+NOMINEES = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+GRASSROOTS, UPPER, PROVINCE = "nb-cs-giay-nb", "nb-kcn", "ldld-ninh-binh"
+# Seven units of the province's subtree that write the register's decisions (not the upper
+# level of the chain: its numbers are the chain's).
+DECIDERS = [
+    "ldld-ninh-binh",
+    "nb-tp-ninh-binh",
+    "nb-tp-tam-diep",
+    "nb-hoa-lu",
+    "nb-gia-vien",
+    "nb-kim-son",
+    "nb-giao-duc",
+]
+DECISIONS = 10_000
+YEAR = 2025  # the year the awards are for
+MEMBERS = ("chu-tich", "pho-chu-tich", "uy-vien")
+PDF = b"%PDF-1.7\n% "
+
+
+def _served() -> Any:
+    """tests/perf/bench_served.py's parts (its place, server, tokens and wrk driver)."""
+    spec = importlib.util.spec_from_file_location("bench_served", HERE / "bench_served.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_served"] = module  # its dataclasses look themselves up there
+    argv, sys.argv = sys.argv, [sys.argv[0]]  # it reads its own arguments when imported
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.argv = argv
+    return module
+
+
+served = _served()
+
+
+class Client:
+    """One officer's screen: GraphQL and REST over one HTTP connection, errors fatal."""
+
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=base, timeout=600)
+
+    def gql(self, who: str, query: str, **variables: Any) -> dict[str, Any]:
+        answer = self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {who}"},
+        ).json()
+        if answer.get("errors"):
+            raise SystemExit(f"{query[:60]}…: {answer['errors'][0]}")
+        return answer["data"]
+
+    def post(self, who: str, path: str, content: bytes, name: str) -> dict[str, Any]:
+        response = self.http.post(
+            path, files={"file": (name, content)}, headers={"Authorization": f"Bearer {who}"}
+        )
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: {response.status_code} {response.text[:300]}")
+        return response.json()
+
+
+# --- 1. the chain ------------------------------------------------------------------------------
+
+
+def member_token(subject: str) -> str:
+    """A council member of the upper level: the subject the session names."""
+    tokens = TokenService.from_settings(Settings(jwt_secret=served.SECRET))
+    return tokens.issue(tenant=UPPER, roles=["council"], subject=subject, ttl=timedelta(hours=8))
+
+
+def register_people(client: Client, officer: str) -> None:
+    rows = ["Họ và tên,Giới tính,Số hiệu"] + [
+        f"Công nhân {n:05},{'nữ' if n % 3 else 'nam'},G{n:05}" for n in range(NOMINEES)
+    ]
+    got = client.post(officer, "/people", "\n".join(rows).encode(), "nguoi-lao-dong.csv")
+    if got.get("written") != NOMINEES:
+        raise SystemExit(f"people: {got}")
+
+
+def person_ids(url: str) -> list[str]:
+    async def read() -> list[str]:
+        conn = await asyncpg.connect(url)
+        try:
+            rows = await conn.fetch(
+                "SELECT person_id FROM people WHERE tenant_id = $1 ORDER BY staff_number",
+                GRASSROOTS,
+            )
+            return [str(r["person_id"]) for r in rows]
+        finally:
+            await conn.close()
+
+    return asyncio.run(read())
+
+
+DRAFT = """mutation($input: ProposalInput!) { draftProposal(input: $input) { id } }"""
+ADD = """mutation($id: ID!, $nominees: [NomineeInput!]!) {
+  addNominees(proposalId: $id, nominees: $nominees) { written errorCount } }"""
+SUBMIT = """mutation($id: ID!) { submitProposal(proposalId: $id) { status nomineeCount } }"""
+APPRAISE = """mutation($id: ID!) { appraiseNominees(proposalId: $id, verdict: ACCEPT) {
+  nomineeCount } }"""
+CONCLUDE = """mutation($id: ID!) { concludeAppraisal(proposalId: $id) { appraisal } }"""
+CONVENE = """mutation($input: CouncilInput!) { conveneCouncil(input: $input) { id } }"""
+VOTE = """mutation($session: ID!) { castVotes(sessionId: $session, choice: YES) }"""
+CLOSE = """mutation($session: ID!) { concludeCouncil(sessionId: $session) { status } }"""
+ISSUE = """mutation($session: ID!) { issueDecision(sessionId: $session,
+  title: "Tặng danh hiệu Lao động tiên tiến năm 2025") { code recipientCount cashTotalVnd } }"""
+
+
+def chain(client: Client, people: list[str]) -> tuple[float, list[tuple[str, float]]]:
+    """The proposal's way from the officer's draft to the approver's decision: its seconds in
+    all, and each step's."""
+    officer = served.token(GRASSROOTS)
+    upper = served.token(UPPER)
+    approver = served.token(UPPER, "approver")
+    steps: list[tuple[str, float]] = []
+
+    def step(name: str, fn: Any) -> Any:
+        started = time.perf_counter()
+        got = fn()
+        steps.append((name, time.perf_counter() - started))
+        return got
+
+    proposal = {"title": "Đề nghị công nhận Lao động tiên tiến", "kind": "REGULAR", "year": YEAR}
+    pid = step("draft", lambda: client.gql(officer, DRAFT, input=proposal))["draftProposal"]["id"]
+    nominees = [{"subject": "PERSON", "personId": p, "award": "lao_dong_tien_tien"} for p in people]
+    added = step("addNominees", lambda: client.gql(officer, ADD, id=pid, nominees=nominees))
+    if added["addNominees"] != {"written": len(people), "errorCount": 0}:
+        raise SystemExit(f"addNominees: {added}")
+
+    def documents() -> None:
+        for kind in ("memo", "achievement_report", "council_minutes"):
+            path = f"/proposals/{pid}/documents?kind={kind}"
+            client.post(officer, path, PDF + kind.encode(), f"{kind}.pdf")
+
+    step("documents", documents)
+    step("submit", lambda: client.gql(officer, SUBMIT, id=pid))
+    step("appraiseNominees", lambda: client.gql(upper, APPRAISE, id=pid))
+    step("concludeAppraisal", lambda: client.gql(upper, CONCLUDE, id=pid))
+    council = {
+        "title": "Phiên họp Hội đồng TĐKT",
+        "meetsOn": date.today().isoformat(),
+        "ballot": "OPEN",
+        "quorum": 2,
+        "members": [{"subject": m} for m in MEMBERS],
+        "proposals": [pid],
+    }
+    convened = step("conveneCouncil", lambda: client.gql(upper, CONVENE, input=council))
+    session = convened["conveneCouncil"]["id"]
+    for member in MEMBERS:
+        who = member_token(member)
+        step(f"castVotes ({member})", lambda who=who: client.gql(who, VOTE, session=session))
+    step("concludeCouncil", lambda: client.gql(upper, CLOSE, session=session))
+    issued = step("issueDecision", lambda: client.gql(approver, ISSUE, session=session))
+    if issued["issueDecision"]["recipientCount"] != len(people):
+        raise SystemExit(f"issueDecision: {issued}")
+    return sum(s for _, s in steps), steps
+
+
+def store_floor(url: str, seconds: float) -> float:
+    """The store's batched append: one unit's log, one writer, appends of 1,000 events; events
+    per second."""
+
+    async def go() -> float:
+        pool = await create_pool(url, Settings(database_url=url, pool_min_size=1, pool_max_size=2))
+        store = EventStore(pool)
+        tenant, stream, version, done = f"bench-awards-{uuid.uuid4().hex[:6]}", uuid.uuid4(), 0, 0
+        try:
+            stop = time.monotonic() + seconds
+            started = time.perf_counter()
+            while time.monotonic() < stop:
+                events = [
+                    NewEvent(
+                        stream, version + k, "NomineeAdded", {"n": version + k, "p": "x" * 200}
+                    )
+                    for k in range(1, 1_001)
+                ]
+                await store.append(tenant, events, meta={"actor": "bench"})
+                version += 1_000
+                done += 1_000
+            return done / (time.perf_counter() - started)
+        finally:
+            await pool.close()
+
+    return asyncio.run(go())
+
+
+# --- 2 and 3: the register and the year's figures ----------------------------------------------
+
+
+def write_register(url: str, people: list[str]) -> None:
+    """DECISIONS decisions of the province's units, each of one person (of the chain's unit) for
+    a Giấy khen or a Bằng khen, straight to the store by the domain's own code."""
+
+    async def go() -> None:
+        pool = await create_pool(url, Settings(database_url=url, pool_min_size=1, pool_max_size=2))
+        repo = Repository(EventStore(pool), build_registry(), snapshot_every=0)
+        try:
+            per_unit = -(-DECISIONS // len(DECIDERS))
+            for u, unit in enumerate(DECIDERS):
+                try:
+                    series = await repo.get(unit, series_stream(unit))
+                except NotFound:
+                    series = DecisionSeries.open(unit_id=unit)
+                batch: list[Any] = []
+                for k in range(per_unit):
+                    batch.append(_decision(unit, series, people[(u * per_unit + k) % len(people)]))
+                    if len(batch) == 250:
+                        await repo.save(unit, series, *batch)
+                        batch = []
+                if batch:
+                    await repo.save(unit, series, *batch)
+        finally:
+            await pool.close()
+
+    asyncio.run(go())
+
+
+def _decision(unit: str, series: DecisionSeries, person: str) -> Decision:
+    decision_id = uuid.uuid4()
+    on = date.today()
+    number, code = series.take(year=on.year, decision_id=decision_id)
+    award = "bang_khen_ldld" if unit == PROVINCE else "giay_khen_cd_cap_tren"
+    return Decision.issue(
+        decision_id=decision_id,
+        unit_id=unit,
+        unit_name=unit,
+        number=number,
+        code=code,
+        title="Tặng Giấy khen",
+        on=on,
+        signer="chu-tich",
+        council_session=None,
+        rule_set_version="999/2024",
+        base_salary_vnd=2_340_000,
+        recipients=[
+            Recipient(
+                item_id=f"{decision_id}:1",
+                proposal_id=str(uuid.uuid4()),
+                proposer=GRASSROOTS,
+                nominee_id=str(uuid.uuid4()),
+                who=f"person:{person}",
+                subject="person",
+                award=award,
+                kind="regular",
+                cash_vnd=360_000,
+                multiple_hundredths=15,
+                year=YEAR,
+            )
+        ],
+    )
+
+
+def wait_projected(url: str, decisions: int) -> None:
+    async def go() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                if await conn.fetchval("SELECT count(*) FROM decisions") >= decisions:
+                    return
+                await asyncio.sleep(0.5)
+            raise SystemExit("the runner did not project the register in 10 minutes")
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+REGISTER = {
+    "query": "query($unit: ID!, $year: Int!) { decisions(unitId: $unit, subtree: true, "
+    "year: $year, first: 50) { total cashTotalVnd edges { node { code unitId decidedOn "
+    "recipientCount cashTotalVnd } } pageInfo { hasNextPage endCursor } } }",
+    "variables": {"unit": PROVINCE, "year": date.today().year},
+}
+YEAR_FIGURES = {
+    "query": "query($unit: ID!, $year: Int!) { awardYear(year: $year, unitId: $unit) { persons "
+    "directWorkers directWorkerShare women womenShare collectives cashVnd byAward { award "
+    "persons collectives cashVnd } } }",
+    "variables": {"unit": PROVINCE, "year": YEAR},
+}
+PLAIN = """
+SELECT r.award, r.subject, r.cash_vnd, r.person_id FROM decision_recipients r
+ WHERE r.award = ANY ($1::text[]) AND r.year = $2 AND r.revoked_on IS NULL
+"""
+AWARDS = ["lao_dong_tien_tien", "giay_khen_cd_cap_tren", "bang_khen_ldld"]
+
+
+def plain_select(url: str, seconds: float) -> tuple[int, float, float]:
+    """The year's recipient rows by a plain select on the index (award, year): rows, p50, p99
+    in ms, one at a time for ``seconds``."""
+
+    async def go() -> tuple[int, float, float]:
+        conn = await asyncpg.connect(url)
+        try:
+            plan = await conn.fetchval("EXPLAIN (FORMAT TEXT) " + PLAIN, AWARDS, YEAR)
+            if "Index" not in plan:
+                print(f"note: the plain select's plan does not use an index: {plan}")
+            times, rows = [], 0
+            stop = time.monotonic() + 1 + seconds
+            warm = time.monotonic() + 1
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                rows = len(await conn.fetch(PLAIN, AWARDS, YEAR))
+                if time.monotonic() > warm:
+                    times.append((time.perf_counter() - started) * 1e3)
+            times.sort()
+            return rows, statistics.median(times), times[int(len(times) * 0.99) - 1]
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def explain(url: str) -> None:
+    """AWARDS_EXPLAIN=1: the plans of the register's and the year's statements as the province's
+    officer runs them (its role, tenant and reach), printed after the figures."""
+    from services.awards.schema_decisions import _YEAR_FIGURES
+
+    async def go() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            units = [
+                r["descendant"]
+                for r in await conn.fetch(
+                    "SELECT DISTINCT descendant FROM unit_closure WHERE ancestor = $1", PROVINCE
+                )
+            ]
+            async with conn.transaction():
+                await conn.execute("SET LOCAL ROLE thidua_app")
+                await conn.execute(
+                    "SELECT set_config('thidua.tenant', $1, true), "
+                    "set_config('thidua.reach', 'subtree', true)",
+                    PROVINCE,
+                )
+                for sql, args in (
+                    (
+                        "SELECT count(*), coalesce(sum(cash_total_vnd), 0) FROM decisions d "
+                        "WHERE d.tenant_id = ANY ($1::text[]) AND d.year = $2",
+                        (units, date.today().year),
+                    ),
+                    (_YEAR_FIGURES, (PROVINCE, YEAR)),
+                ):
+                    rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *args)
+                    print("\n".join(r[0] for r in rows), "\n", flush=True)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    wrk = served.wrk_binary()
+    place = served.Place()
+    server = None
+    try:
+        url = place.open()
+        started = time.perf_counter()
+        place.thidua("demo")
+        server = served.start_thidua(place)
+        client = Client(server.base)
+        register_people(client, served.token(GRASSROOTS))
+        people = person_ids(url)[:NOMINEES]
+        print(f"setup: demo and {len(people)} people in {time.perf_counter() - started:.1f} s")
+
+        seconds, steps = chain(client, people)
+        floor = store_floor(url, SECONDS)
+        rate = len(people) / seconds
+
+        write_register(url, people)
+        wait_projected(url, DECISIONS + 1)
+        province = served.token(PROVINCE)
+        register = served.drive(wrk, server.base, REGISTER, [province], 1, SECONDS)
+        figures = served.drive(wrk, server.base, YEAR_FIGURES, [province], 1, SECONDS)
+        rows, plain_p50, plain_p99 = plain_select(url, SECONDS)
+        report(rate, floor, steps, register, figures, rows, plain_p50, plain_p99)
+        if os.environ.get("AWARDS_EXPLAIN"):
+            explain(url)
+    finally:
+        if server is not None:
+            server.stop()
+        place.close()
+
+
+def report(rate, floor, steps, register, figures, rows, plain_p50, plain_p99) -> None:
+    out = io.StringIO()
+    share = rate / floor
+    out.write(f"\nA proposal of {NOMINEES:,} nominees, submission to decision, through HTTP:\n")
+    for name, s in steps:
+        out.write(f"  {name:<26} {s * 1e3:>9,.0f} ms\n")
+    out.write(
+        f"  whole chain: {sum(s for _, s in steps):.1f} s, {rate:,.0f} nominees/s; the store's "
+        f"batched append {floor:,.0f} events/s: {share:.0%} (target ≥ 50%: "
+        f"{'met' if share >= 0.5 else 'NOT met'})\n"
+    )
+    met = "met" if register.p99_ms <= 50 else "NOT met"
+    out.write(
+        f"Decisions register of the province ({DECISIONS:,} decisions), 1 in flight: "
+        f"p50 {register.p50_ms:.1f} ms, p99 {register.p99_ms:.1f} ms ({register.rate:,.0f} "
+        f"req/s, {register.failed} failed; target p99 ≤ 50 ms: {met})\n"
+    )
+    ratio = figures.p99_ms / plain_p99
+    out.write(
+        f"Year's figures of the province, 1 in flight: p50 {figures.p50_ms:.1f} ms, p99 "
+        f"{figures.p99_ms:.1f} ms ({figures.failed} failed); a plain indexed select of the same "
+        f"{rows:,} rows: p50 {plain_p50:.1f} ms, p99 {plain_p99:.1f} ms: {ratio:.1f}× "
+        f"(target ≤ 2×: {'met' if ratio <= 2 else 'NOT met'})\n"
+    )
+    print(out.getvalue(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
