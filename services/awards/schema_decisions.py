@@ -37,6 +37,9 @@ from shared.pages import (
 )
 
 MAX_PAGE = 500
+# The register's decisions: those of these units (and year) the asker reads
+# (shared/migrations/0037_awards_at_scale.sql: the read policy's rule, by joins).
+_READABLE = "thidua_readable_decisions($1::text[], $2::int) d"
 _KEY = ("date", "uuid")
 _DECISION_COLUMNS = (
     "tenant_id, decision_id, year, number, code, title, decided_on, signer, rule_set_version, "
@@ -157,28 +160,10 @@ class AwardYear:
     by_award: list[AwardFigure]
 
 
+# The figures over the decisions the asker reads, found by joins on the closure rather than the
+# read policy's check per row (shared/migrations/0037_awards_at_scale.sql).
 _YEAR_FIGURES = """
-WITH below AS (SELECT DISTINCT descendant AS unit FROM unit_closure WHERE ancestor = $1
-               UNION SELECT $1),
-     given AS (
-         SELECT r.award, r.subject, r.cash_vnd, r.person_id, p.gender, p.direct_worker
-           FROM decision_recipients r
-           LEFT JOIN people p ON r.person_id IS NOT NULL AND p.person_id = r.person_id::uuid
-          WHERE r.year = $2 AND r.revoked_on IS NULL
-            AND ((r.subject = 'person' AND p.tenant_id IN (SELECT unit FROM below))
-                 OR (r.subject = 'collective' AND r.unit_id IN (SELECT unit FROM below))))
-SELECT award,
-       count(DISTINCT person_id) FILTER (WHERE subject = 'person') AS persons,
-       count(*) FILTER (WHERE subject = 'collective') AS collectives,
-       coalesce(sum(cash_vnd), 0) AS cash,
-       NULL::bigint AS direct_workers, NULL::bigint AS women
-  FROM given GROUP BY award
-UNION ALL
-SELECT NULL, count(DISTINCT person_id), count(*) FILTER (WHERE subject = 'collective'),
-       coalesce(sum(cash_vnd), 0),
-       count(DISTINCT person_id) FILTER (WHERE direct_worker),
-       count(DISTINCT person_id) FILTER (WHERE gender = 'female')
-  FROM given
+SELECT award, persons, collectives, cash, direct_workers, women FROM thidua_award_year($1, $2)
 """
 
 
@@ -276,8 +261,7 @@ class DecisionQuery:
         if units is None:
             return None
         where = (
-            "d.tenant_id = ANY ($1::text[])"
-            + (" AND d.year = $2" if year is not None else " AND $2::int IS NULL")
+            "true"
             + (
                 " AND EXISTS (SELECT 1 FROM decision_recipients r WHERE r.tenant_id = d.tenant_id "
                 "AND r.decision_id = d.decision_id AND r.award = $3)"
@@ -294,13 +278,13 @@ class DecisionQuery:
         args = (units, year, award, kind)
         totals = await _read(
             info,
-            f"SELECT count(*) AS n, coalesce(sum(cash_total_vnd), 0) AS cash FROM decisions d "
+            f"SELECT count(*) AS n, coalesce(sum(cash_total_vnd), 0) AS cash FROM {_READABLE} "
             f"WHERE {where}",
             *args,
         )
         rows = await _read(
             info,
-            f"SELECT {_DECISION_COLUMNS} FROM decisions d WHERE {where} AND "
+            f"SELECT {_DECISION_COLUMNS} FROM {_READABLE} WHERE {where} AND "
             f"{past_cursor('d.decided_on, d.decision_id', _KEY, 5, given=position is not None)} "
             "ORDER BY d.decided_on, d.decision_id LIMIT $7",
             *args,

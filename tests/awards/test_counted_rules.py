@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from types import MappingProxyType
 
 import pytest
@@ -32,6 +32,7 @@ from services.awards.rules import (
     rule_set_on,
 )
 from services.campaign.commands import commands_of as campaign_commands
+from shared.clock import today
 from tests.awards.conftest import officer
 from tests.awards.test_chain import ISSUE, appraise_all, council_passes, forwarded_and_sent
 from tests.awards.test_people_graphql import AN, register
@@ -444,3 +445,40 @@ async def test_tlds_thematic_cap_counts_its_whole_register_per_topic(
     assert one["data"]["issueDecision"]["recipientCount"] == 1, one
     other = await issue(client, tokens, tree.tld, session, items[pid][1:])
     assert code_of(other) == "RULE_BROKEN"
+
+
+REGISTER = """query($unit: ID!) { decisions(unitId: $unit, subtree: true, first: 10) { total
+  cashTotalVnd edges { node { unitId } } } }"""
+FIGURES = """query($unit: ID!) { awardYear(year: 2025, unitId: $unit) { persons cashVnd } }"""
+
+
+async def test_the_register_and_the_figures_read_decisions_as_the_tree_stood_that_day(
+    client, tokens, tree, registry
+):
+    # upper1 decides today; it moves to prov2 in 30 days: prov1 reads the decision, prov2 never.
+    an = await register(client, tokens, tree.cs1, AN | {"staffNumber": "MV1"})
+    pid = await sent(
+        client,
+        tokens,
+        tree.cs1,
+        [{"subject": "PERSON", "personId": an["id"], "award": "lao_dong_tien_tien"}],
+    )
+    session, items = await passed_together(client, tokens, tree.upper1, [pid])
+    decided = await issue(client, tokens, tree.upper1, session, items[pid])
+    cash = decided["data"]["issueDecision"]["cashTotalVnd"]
+    await registry.move(None, tree.upper1, tree.prov2, today() + timedelta(days=30))
+
+    def ask(unit, query):
+        return gql(client, tokens, unit, ["officer"], query, unit=unit)
+
+    for unit in (tree.prov1, tree.tld, tree.upper1):
+        seen = (await ask(unit, REGISTER))["data"]["decisions"]
+        assert (seen["total"], seen["cashTotalVnd"]) == (1, cash), unit
+        assert (await ask(unit, FIGURES))["data"]["awardYear"] == {"persons": 1, "cashVnd": cash}
+    later = (await ask(tree.prov2, REGISTER))["data"]["decisions"]
+    assert (later["total"], later["edges"]) == (0, [])  # its subtree from next month, not then
+    assert (await ask(tree.prov2, FIGURES))["data"]["awardYear"] == {"persons": 0, "cashVnd": 0}
+    aside = await gql(client, tokens, tree.upper2, ["officer"], REGISTER, unit=tree.upper1)
+    assert aside["data"]["decisions"] is None  # a sibling's register: not found
+    below = await gql(client, tokens, tree.cs1, ["officer"], REGISTER, unit=tree.upper1)
+    assert below["data"]["decisions"] is None
