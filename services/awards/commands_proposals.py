@@ -303,6 +303,10 @@ class _Checks:
     local: tuple[LocalRuleFacts, ...]
     holders: int
     taken: int
+    # The command's persons as the proposer reaches them, and what the register holds for each
+    # nominee, each read once for every row (a row at a time cost three statements a row).
+    people: dict[UUID, Any]
+    awarded: dict[str, tuple[AwardedFacts, ...]]
 
 
 async def _checks(
@@ -317,6 +321,11 @@ async def _checks(
         count = "SELECT thidua_title_holders($1, $2, $3)"
         holders = await conn.fetchval(count, actor.tenant, LDTT, proposal.year)
         taken = await conn.fetchval(count, actor.tenant, CSTDCS, proposal.year)
+    persons = list({spec.person_id for spec in specs if spec.person_id is not None})
+    people = await _people(conn, actor, persons, proposal.year)
+    whos = [f"person:{p}" for p in people] + [
+        f"unit:{spec.unit_id}" for spec in specs if spec.unit_id
+    ]
     return _Checks(
         on=on,
         rules=rule_set_on(on),
@@ -324,6 +333,8 @@ async def _checks(
         local=await local_rules_for(conn, actor.tenant, on),
         holders=holders,
         taken=taken,
+        people=people,
+        awarded=await _awarded(conn, whos),
     )
 
 
@@ -364,9 +375,7 @@ async def _add(
         raise ProposalInvalid("Không có danh hiệu, hình thức này.", field="award")
     if spec.subject not in entry.subjects:
         raise ProposalInvalid(f"{entry.name} không dành cho đối tượng này.", field="award")
-    who, person = await _who(
-        attempt.conn, actor, spec.subject, spec.person_id, spec.unit_id, proposal.year
-    )
+    who, person = await _who(attempt.conn, actor, spec, checks.people)
     titles = _earlier(spec.earlier_titles)
     nominee = Nominee(
         subject=spec.subject,
@@ -377,7 +386,7 @@ async def _add(
         initiatives=tuple(dict.fromkeys(spec.initiatives)),
         earlier_titles=titles,
     )
-    awarded = await _awarded(attempt.conn, who)
+    awarded = checks.awarded.get(who, ())
     proposed = proposal.proposed()
     facts = NomineeFacts(
         award=entry.code,
@@ -409,36 +418,43 @@ async def _own_proposal(attempt: Attempt, proposal_id: UUID) -> Proposal:
     return await own(attempt, proposal_id, Proposal)
 
 
+async def _people(
+    conn: asyncpg.Connection, actor: Principal, persons: Sequence[UUID], year: int
+) -> dict[UUID, Any]:
+    """These persons as the proposer reaches them (the register's own reach: its unit or
+    below), with what rule 10 weighs in ``year``; one out of reach is not in the answer."""
+    if not persons:
+        return {}
+    rows = await conn.fetch(
+        "SELECT p.person_id, p.status, p.direct_worker, p.cadre, p.cadre_since, "
+        "p.employed_since, p.years -> $3::text AS year FROM people p "
+        "WHERE p.person_id = ANY ($1::uuid[]) AND (p.tenant_id = $2 "
+        "OR thidua_edge($2, p.tenant_id, (SELECT thidua_today())))",
+        list(persons),
+        actor.tenant,
+        str(year),
+    )
+    return {r["person_id"]: r for r in rows}
+
+
 async def _who(
-    conn: asyncpg.Connection,
-    actor: Principal,
-    subject: str,
-    person_id: UUID | None,
-    unit_id: str | None,
-    year: int,
+    conn: asyncpg.Connection, actor: Principal, spec: NomineeSpec, people: dict[UUID, Any]
 ) -> tuple[str, PersonFacts | None]:
-    """The nominee as the proposer reaches it: a person of its unit or below (the register's
-    own reach), or a collective that is the unit or one below it; anything else not found."""
-    if subject == "person":
-        if person_id is None:
+    """The nominee as the proposer reaches it: a person of its unit or below (read for the
+    whole command, ``people``), or a collective that is the unit or one below it; anything
+    else not found."""
+    if spec.subject == "person":
+        if spec.person_id is None:
             raise ProposalInvalid("Cần người được đề nghị.", field="personId")
-        row = await conn.fetchrow(
-            "SELECT p.tenant_id, p.status, p.direct_worker, p.cadre, p.cadre_since, "
-            "p.employed_since, p.years -> $3::text AS year FROM people p "
-            "WHERE p.person_id = $1 AND (p.tenant_id = $2 "
-            "OR thidua_edge($2, p.tenant_id, (SELECT thidua_today())))",
-            person_id,
-            actor.tenant,
-            str(year),
-        )
+        row = people.get(spec.person_id)
         if row is None:
-            raise NotFound(str(person_id), id=str(person_id))
+            raise NotFound(str(spec.person_id), id=str(spec.person_id))
         if row["status"] == "left":
             raise PersonLeftError()
         if row["status"] == "erased":
             raise PersonErasedError()
         fact = orjson.loads(row["year"]) if row["year"] else {}
-        return f"person:{person_id}", PersonFacts(
+        return f"person:{spec.person_id}", PersonFacts(
             row["direct_worker"],
             row["cadre"],
             row["cadre_since"],
@@ -446,6 +462,7 @@ async def _who(
             absent_working_days=fact.get("absent_working_days", 0),
             disciplined=tuple(fact.get("disciplined", ())),
         )
+    unit_id = spec.unit_id
     if not unit_id:
         raise ProposalInvalid("Cần tập thể (đơn vị) được đề nghị.", field="unitId")
     relation = await access.relation(conn, actor, unit_id, now=True)
@@ -466,16 +483,25 @@ def _earlier(titles: Sequence[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
     return tuple(dict.fromkeys(found))
 
 
-async def _awarded(conn: asyncpg.Connection, who: str) -> tuple[AwardedFacts, ...]:
-    """What the decisions register already holds for the nominee (those the proposer may read,
-    none revoked): the earlier titles the rules need, filled in from the system's own records
-    beside those the proposer declares, and what rule 2 weighs a new form against."""
+async def _awarded(
+    conn: asyncpg.Connection, whos: Sequence[str]
+) -> dict[str, tuple[AwardedFacts, ...]]:
+    """What the decisions register already holds for these nominees (those the proposer may
+    read, none revoked): the earlier titles the rules need, filled in from the system's own
+    records beside those the proposer declares, and what rule 2 weighs a new form against."""
+    if not whos:
+        return {}
     rows = await conn.fetch(
-        "SELECT DISTINCT award, year, kind, decided_level AS level FROM decision_recipients "
-        "WHERE who = $1 AND revoked_on IS NULL",
-        who,
+        "SELECT DISTINCT who, award, year, kind, decided_level AS level FROM decision_recipients "
+        "WHERE who = ANY ($1::text[]) AND revoked_on IS NULL",
+        list(dict.fromkeys(whos)),
     )
-    return tuple(AwardedFacts(r["award"], r["year"], r["kind"], r["level"]) for r in rows)
+    found: dict[str, list[AwardedFacts]] = {}
+    for r in rows:
+        found.setdefault(r["who"], []).append(
+            AwardedFacts(r["award"], r["year"], r["kind"], r["level"])
+        )
+    return {who: tuple(facts) for who, facts in found.items()}
 
 
 async def _initiatives(
