@@ -197,13 +197,13 @@ async def _accepted(
     if len(found) != len(proposals):
         raise NotFound("(đề nghị chưa thẩm định xong, hay không gửi đến đơn vị)")
     rows = await conn.fetch(
-        "SELECT n.tenant_id, n.proposal_id, n.nominee_id, n.who, n.award, "
-        "coalesce(p.tenant_id, n.unit_id) AS unit_of FROM proposal_nominees n "
-        "LEFT JOIN people p ON p.person_id = n.person_id::uuid "
+        "SELECT n.tenant_id, n.proposal_id, n.nominee_id, n.who, n.award, n.person_id, "
+        "n.unit_id FROM proposal_nominees n "
         "WHERE n.proposal_id = ANY ($1::uuid[]) AND n.verdict = 'accept' "
         "ORDER BY n.proposal_id, n.added_seq",
         proposals,
     )
+    units = await units_of_people(conn, [r["person_id"] for r in rows if r["person_id"]])
     return [
         CouncilItem(
             item_id=f"{r['proposal_id']}:{r['nominee_id']}",
@@ -211,11 +211,23 @@ async def _accepted(
             proposer=r["tenant_id"],
             nominee_id=r["nominee_id"],
             who=r["who"],
-            unit_of=r["unit_of"] or r["tenant_id"],
+            unit_of=units.get(r["person_id"]) or r["unit_id"] or r["tenant_id"],
             award=r["award"],
         )
         for r in rows
     ]
+
+
+async def units_of_people(conn: asyncpg.Connection, persons: Sequence[str]) -> dict[str, str]:
+    """Each person's unit, of those the caller reads. By the ids as a parameter, never by a join
+    on a cast column: row-level security keeps a cast (not leakproof) above the index, and such
+    a join scanned people once per row."""
+    rows = await conn.fetch(
+        "SELECT person_id::text AS person_id, tenant_id FROM people "
+        "WHERE person_id = ANY ($1::uuid[])",
+        list(dict.fromkeys(persons)),
+    )
+    return {r["person_id"]: r["tenant_id"] for r in rows}
 
 
 async def _count_in(

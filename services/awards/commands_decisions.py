@@ -414,8 +414,10 @@ async def _passed(conn: asyncpg.Connection, unit: str, session_id: UUID) -> dict
     rows = await conn.fetch(
         "SELECT i.item_id, i.proposal_id, i.proposer, i.nominee_id, i.who, i.award, "
         "n.subject, n.summary, p.kind, p.topic, p.year FROM council_items i "
-        "JOIN proposal_nominees n ON n.proposal_id = i.proposal_id AND n.nominee_id = i.nominee_id "
-        "JOIN proposals p ON p.proposal_id = i.proposal_id "
+        # The proposer's key first: a join without it scanned a proposal's nominees per item.
+        "JOIN proposal_nominees n ON n.tenant_id = i.proposer AND n.proposal_id = i.proposal_id "
+        "AND n.nominee_id = i.nominee_id "
+        "JOIN proposals p ON p.tenant_id = i.proposer AND p.proposal_id = i.proposal_id "
         "WHERE i.tenant_id = $1 AND i.session_id = $2 AND i.passed",
         unit,
         session_id,

@@ -59,17 +59,42 @@ async def _document(
             raise NotFound(decision_id[:64], id=decision_id[:64])
         rows = await conn.fetch(
             "SELECT r.item_id, r.award, r.kind, r.cash_vnd, r.subject, r.revoked_on, "
-            "p.full_name, p.status AS person_status, u.name AS unit_name, n.summary "
-            "FROM decision_recipients r "
-            "LEFT JOIN people p ON r.person_id IS NOT NULL AND p.person_id = r.person_id::uuid "
-            "LEFT JOIN units u ON u.tenant_id = r.unit_id "
-            "LEFT JOIN proposal_nominees n ON n.proposal_id = r.proposal_id "
-            "AND r.item_id = n.proposal_id::text || ':' || n.nominee_id "
+            "r.person_id, r.proposer, r.proposal_id, u.name AS unit_name "
+            "FROM decision_recipients r LEFT JOIN units u ON u.tenant_id = r.unit_id "
             "WHERE r.tenant_id = $1 AND r.decision_id = $2 ORDER BY r.item_id",
             decision["tenant_id"],
             did,
         )
-    lines = [_line(r) for r in rows]
+        # People and summaries by their keys as parameters: a join on a cast column (or on a
+        # concatenation) scanned the table once per recipient under row-level security.
+        people = {
+            r["person_id"]: r
+            for r in await conn.fetch(
+                "SELECT person_id::text AS person_id, full_name, status FROM people "
+                "WHERE person_id = ANY ($1::uuid[])",
+                [r["person_id"] for r in rows if r["person_id"]],
+            )
+        }
+        summaries = {
+            (r["proposal_id"], r["nominee_id"]): r["summary"]
+            for r in await conn.fetch(
+                "SELECT n.proposal_id, n.nominee_id, n.summary FROM proposal_nominees n "
+                "JOIN unnest($1::text[], $2::uuid[], $3::text[]) AS k(tenant_id, proposal_id, "
+                "nominee_id) ON n.tenant_id = k.tenant_id AND n.proposal_id = k.proposal_id "
+                "AND n.nominee_id = k.nominee_id",
+                [r["proposer"] for r in rows],
+                [r["proposal_id"] for r in rows],
+                [r["item_id"].partition(":")[2] for r in rows],
+            )
+        }
+    lines = [
+        _line(
+            r,
+            people.get(r["person_id"]),
+            summaries.get((r["proposal_id"], r["item_id"].partition(":")[2]), ""),
+        )
+        for r in rows
+    ]
     document = DecisionDocument(
         unit_name=decision["unit_name"] or decision["tenant_id"],
         code=decision["code"],
@@ -81,11 +106,12 @@ async def _document(
     return document, [r["item_id"] for r in rows]
 
 
-def _line(r: Any) -> Line:
+def _line(r: Any, person: Any, summary: str) -> Line:
     if r["subject"] == "person":
-        name = (
-            "(đã xóa)" if r["person_status"] == "erased" else (r["full_name"] or "(không đọc được)")
-        )
+        if person is not None and person["status"] == "erased":
+            name = "(đã xóa)"
+        else:
+            name = (person["full_name"] if person is not None else None) or "(không đọc được)"
     else:
         name = r["unit_name"] or "(tập thể)"
     entry = by_code().get(r["award"])
@@ -97,7 +123,7 @@ def _line(r: Any) -> Line:
         award_name=award,
         kind=r["kind"],
         cash_vnd=r["cash_vnd"],
-        summary=r["summary"] or "",
+        summary=summary or "",
     )
 
 

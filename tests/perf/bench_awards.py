@@ -36,6 +36,7 @@ import asyncio
 import importlib.util
 import io
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -373,6 +374,29 @@ def plain_select(url: str, seconds: float) -> tuple[int, float, float]:
     return asyncio.run(go())
 
 
+SLOW_LOG: list[str] = []
+
+
+def slow_log(url: str, ms: int) -> None:
+    """AWARDS_SLOW_MS=N: PostgreSQL logs every statement slower than N ms in the server's own
+    log, copied to /tmp/bench-awards-slow before the database goes."""
+
+    async def go() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(f"ALTER SYSTEM SET log_min_duration_statement = {ms}")
+            await conn.execute("SELECT pg_reload_conf()")
+            where = await conn.fetchval(
+                "SELECT current_setting('data_directory') || '/' || "
+                "current_setting('log_directory')"
+            )
+            SLOW_LOG.append(where)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
 def explain(url: str) -> None:
     """AWARDS_EXPLAIN=1: the plans of the register's and the year's statements as the province's
     officer runs them (its role, tenant and reach), printed after the figures."""
@@ -387,6 +411,25 @@ def explain(url: str) -> None:
                     "SELECT DISTINCT descendant FROM unit_closure WHERE ancestor = $1", PROVINCE
                 )
             ]
+            proposal = await conn.fetchval(
+                "SELECT proposal_id FROM proposals WHERE tenant_id = $1", GRASSROOTS
+            )
+            async with conn.transaction():  # the council's read of the accepted, as the upper level
+                await conn.execute("SET LOCAL ROLE thidua_app")
+                await conn.execute(
+                    "SELECT set_config('thidua.tenant', $1, true), "
+                    "set_config('thidua.reach', 'subtree', true)",
+                    UPPER,
+                )
+                rows = await conn.fetch(
+                    "EXPLAIN (ANALYZE, BUFFERS) SELECT n.tenant_id, n.proposal_id, n.nominee_id, "
+                    "n.who, n.award, coalesce(p.tenant_id, n.unit_id) AS unit_of "
+                    "FROM proposal_nominees n LEFT JOIN people p "
+                    "ON p.person_id = n.person_id::uuid WHERE n.proposal_id = ANY ($1::uuid[]) "
+                    "AND n.verdict = 'accept' ORDER BY n.proposal_id, n.added_seq",
+                    [proposal],
+                )
+                print("\n".join(r[0] for r in rows), "\n", flush=True)
             async with conn.transaction():
                 await conn.execute("SET LOCAL ROLE thidua_app")
                 await conn.execute(
@@ -419,6 +462,8 @@ def main() -> None:
     server = None
     try:
         url = place.open()
+        if os.environ.get("AWARDS_SLOW_MS"):  # the server's log names the statements slower
+            slow_log(url, int(os.environ["AWARDS_SLOW_MS"]))
         started = time.perf_counter()
         place.thidua("demo")
         server = served.start_thidua(place)
@@ -443,6 +488,9 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        for where in SLOW_LOG:
+            copy = shutil.copytree if Path(where).is_dir() else shutil.copyfile
+            copy(where, "/tmp/bench-awards-slow")
         place.close()
 
 
