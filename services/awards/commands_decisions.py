@@ -227,18 +227,21 @@ async def _forwarded(
         year=year,
         on=on,
     )
-    for item in items:
-        row = rows[item]
-        proposal.add_nominee(
-            Nominee(
-                subject=row["subject"],
-                who=row["who"],
-                award=row["award"],
-                summary=row["summary"],
-                forwarded_from=f"{row['proposal_id']}:{row['nominee_id']}",
-            ),
-            [],  # the level it goes to appraises it by its own rules
-        )
+    proposal.add_nominees(
+        [
+            (
+                Nominee(
+                    subject=rows[item]["subject"],
+                    who=rows[item]["who"],
+                    award=rows[item]["award"],
+                    summary=rows[item]["summary"],
+                    forwarded_from=f"{rows[item]['proposal_id']}:{rows[item]['nominee_id']}",
+                ),
+                [],  # the level it goes to appraises it by its own rules
+            )
+            for item in items
+        ]
+    )
     for doc in await _documents(attempt.conn, [rows[i]["proposal_id"] for i in items]):
         proposal.attach(**(doc | {"kind": "other"}))  # the lower units' dossier, not its own
     return proposal

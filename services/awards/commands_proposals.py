@@ -9,6 +9,7 @@ unit, decided on one connection scoped to the caller, appended to the unit's own
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,11 +30,13 @@ from services.awards.domain import (
     Proposal,
     ProposalInvalid,
     appraisal_stream,
+    check_nominee,
 )
 from services.awards.projections import build_registry
 from services.awards.rules import (
     CSTDCS,
     LDTT,
+    THEMATIC_CAPPED,
     AwardedFacts,
     InitiativeFacts,
     LocalRuleFacts,
@@ -152,15 +155,23 @@ class ProposalCommands:
             if len(proposal.nominees) + len(specs) > MAX_NOMINEES:
                 raise ProposalInvalid(f"Tối đa {MAX_NOMINEES} người (tập thể) mỗi đề nghị.")
             checks = await _checks(attempt.conn, actor, proposal, specs, self.clock())
-            added: list[str] = []
+            pending: list[tuple[Nominee, list[dict[str, str]]]] = []
+            proposed = _Proposed(proposal.proposed())  # and each row's as it is checked
             errors: list[RowError] = []
             for spec in specs:
                 try:
-                    added.append(await _add(attempt, actor, proposal, spec, checks))
+                    pending.append(await _add(attempt, actor, proposal, spec, checks, proposed))
                 except DomainError as exc:
                     if refuse:
                         raise
                     errors.append(RowError.of(spec.row, exc))
+                else:
+                    proposed.add(pending[-1][0].who, pending[-1][0].award)
+            added = (
+                [proposal.add_nominee(*pending[0])]
+                if len(pending) == 1
+                else proposal.add_nominees(pending)
+            )
             if added:
                 attempt.save(proposal)
             # Plain values: a repeat of the idempotency key reads this answer back from the log.
@@ -362,14 +373,31 @@ async def local_rules_for(
     )
 
 
+class _Proposed:
+    """The proposal's nominees as the rules count them, kept as rows are added: by whom, and
+    how many of each award (a list searched per row made a 10,000-row command quadratic)."""
+
+    def __init__(self, proposed: Sequence[tuple[str, str]]) -> None:
+        self.by_who: dict[str, list[str]] = {}
+        self.counts: Counter[str] = Counter()
+        for who, award in proposed:
+            self.add(who, award)
+
+    def add(self, who: str, award: str) -> None:
+        self.by_who.setdefault(who, []).append(award)
+        self.counts[award] += 1
+
+
 async def _add(
     attempt: Attempt,
     actor: Principal,
     proposal: Proposal,
     spec: NomineeSpec,
     checks: _Checks,
-) -> str:
-    """One nominee checked and added to ``proposal`` (not yet saved)."""
+    proposed: _Proposed,
+) -> tuple[Nominee, list[dict[str, str]]]:
+    """One nominee checked, with what the rules found, to add to ``proposal`` beside those
+    ``proposed`` there and before it in this command."""
     entry = entry_of(spec.award[:200])
     if entry is None or not entry.in_force(checks.on):
         raise ProposalInvalid("Không có danh hiệu, hình thức này.", field="award")
@@ -386,8 +414,8 @@ async def _add(
         initiatives=tuple(dict.fromkeys(spec.initiatives)),
         earlier_titles=titles,
     )
+    check_nominee(nominee)
     awarded = checks.awarded.get(who, ())
-    proposed = proposal.proposed()
     facts = NomineeFacts(
         award=entry.code,
         subject=spec.subject,
@@ -401,17 +429,18 @@ async def _add(
         earlier_titles=tuple(dict.fromkeys(titles + tuple((a.award, a.year) for a in awarded))),
         initiatives=await _initiatives(attempt.conn, nominee.initiatives),
         person=person,
-        already=tuple(proposed),
+        already=tuple((who, award) for award in proposed.by_who.get(who, ())),
+        capped=proposed.counts[THEMATIC_CAPPED],
         awarded=awarded,
         local=checks.local,
         quota=QuotaFacts(
-            holders=checks.holders + sum(award == LDTT for _, award in proposed),
-            taken=checks.taken + sum(award == CSTDCS for _, award in proposed),
+            holders=checks.holders + proposed.counts[LDTT],
+            taken=checks.taken + proposed.counts[CSTDCS],
         )
         if entry.code == CSTDCS
         else None,
     )
-    return proposal.add_nominee(nominee, findings(checks.rules, facts))
+    return nominee, findings(checks.rules, facts)
 
 
 async def _own_proposal(attempt: Attempt, proposal_id: UUID) -> Proposal:

@@ -635,6 +635,40 @@ class Proposal(Aggregate):
         )
         return nominee_id
 
+    def add_nominees(self, added: Sequence[tuple[Nominee, list[dict[str, str]]]]) -> list[str]:
+        """Many nominees at once, each with its findings, as :meth:`add_nominee` adds one:
+        written as a few events of many nominees each (shared/chunks.py)."""
+        self.check_draft()
+        for nominee, _ in added:
+            check_nominee(nominee)
+        if len(self.nominees) + len(added) > MAX_NOMINEES:
+            raise ProposalInvalid(f"Tối đa {MAX_NOMINEES} người (tập thể) mỗi đề nghị.")
+        rows = [
+            {
+                "nominee_id": str(uuid.uuid4()),
+                "subject": nominee.subject,
+                "who": nominee.who,
+                "award": nominee.award,
+                "summary": nominee.summary,
+                "campaign_id": nominee.campaign_id,
+                "initiatives": list(nominee.initiatives),
+                "earlier_titles": [[code, year] for code, year in nominee.earlier_titles],
+                "forwarded_from": nominee.forwarded_from,
+                "findings": findings,
+            }
+            for nominee, findings in added
+        ]
+        for run in chunked(rows):
+            self._nominees_added(nominees=run)
+        return [str(r["nominee_id"]) for r in rows]
+
+    @event("NomineesAdded")
+    def _nominees_added(self, nominees: list[dict[str, Any]]) -> None:
+        for n in nominees:
+            self.nominees[str(n["nominee_id"])] = [str(n["who"]), str(n["award"])]
+            if n["findings"]:
+                self.flagged.append(str(n["nominee_id"]))
+
     @event("NomineeAdded")
     def _nominee_added(
         self,
@@ -760,6 +794,7 @@ PROPOSAL_EVENTS: Sequence[type] = (
     Proposal.ProposalSubmitted,
     Proposal.ProposalReturned,
     Proposal.ProposalReturnListed,
+    Proposal.NomineesAdded,
 )
 
 

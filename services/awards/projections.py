@@ -335,36 +335,56 @@ async def _proposal_version(conn, stored: StoredEvent, sets: str = "", *args: An
 
 
 async def _nominee_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    kind, _, ref = e.who.partition(":")
-    await conn.execute(
+    await _nominee_rows(conn, stored, [vars(e)])
+
+
+async def _nominees_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await _nominee_rows(conn, stored, e.nominees)
+
+
+# A nominee's place in its proposal: its event's place in the log, then its place in the event
+# (a run of many: shared/chunks.py keeps a run far below this many).
+PLACES_PER_EVENT = 65_536
+
+
+async def _nominee_rows(conn, stored: StoredEvent, nominees: list[Any]) -> None:
+    await conn.executemany(
         "INSERT INTO proposal_nominees (tenant_id, proposal_id, nominee_id, subject, who, "
         "person_id, unit_id, award, summary, basis, findings, added_seq) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12)",
-        stored.tenant_id,
-        stored.stream_id,
-        e.nominee_id,
-        e.subject,
-        e.who,
-        ref if kind == "person" else None,
-        ref if kind == "unit" else None,
-        e.award,
-        e.summary,
-        _json(
-            {
-                "campaign_id": e.campaign_id,
-                "initiatives": e.initiatives,
-                "earlier_titles": e.earlier_titles,
-                "forwarded_from": e.forwarded_from or None,
-            }
-        ),
-        _json(e.findings),
-        stored.seq,
+        [_nominee_row(stored, n, place) for place, n in enumerate(nominees)],
     )
     await _proposal_version(
         conn,
         stored,
-        ", nominee_count = nominee_count + 1, flagged_count = flagged_count + $4",
-        1 if e.findings else 0,
+        ", nominee_count = nominee_count + $4, flagged_count = flagged_count + $5",
+        len(nominees),
+        sum(1 for n in nominees if n["findings"]),
+    )
+
+
+def _nominee_row(stored: StoredEvent, n: Any, place: int) -> tuple[Any, ...]:
+    kind, _, ref = n["who"].partition(":")
+    return (
+        stored.tenant_id,
+        stored.stream_id,
+        n["nominee_id"],
+        n["subject"],
+        n["who"],
+        ref if kind == "person" else None,
+        ref if kind == "unit" else None,
+        n["award"],
+        n["summary"],
+        _json(
+            {
+                "campaign_id": n["campaign_id"],
+                "initiatives": n["initiatives"],
+                "earlier_titles": n["earlier_titles"],
+                "forwarded_from": n["forwarded_from"] or None,
+            }
+        ),
+        _json(n["findings"]),
+        stored.seq * PLACES_PER_EVENT + place,
     )
 
 
@@ -860,6 +880,7 @@ _HANDLERS = {
     "LocalRuleEnded": _local_rule_ended,
     "ProposalDrafted": _drafted,
     "NomineeAdded": _nominee_added,
+    "NomineesAdded": _nominees_added,
     "NomineeRemoved": _nominee_removed,
     "DocumentAttached": _attached,
     "ProposalSubmitted": _submitted,

@@ -226,7 +226,8 @@ class NomineeFacts:
     earlier_titles: tuple[tuple[str, int], ...] = ()
     initiatives: tuple[InitiativeFacts, ...] = ()
     person: PersonFacts | None = None
-    already: tuple[tuple[str, str], ...] = ()  # (who, award) of the nominees already there
+    already: tuple[tuple[str, str], ...] = ()  # (who, award) of the nominee's own, already there
+    capped: int = 0  # TLĐ thematic Bằng khen already in the proposal (rule 6's count per unit)
     awarded: tuple[AwardedFacts, ...] = ()
     local: tuple[LocalRuleFacts, ...] = ()
     quota: QuotaFacts | None = None
@@ -263,7 +264,7 @@ def findings(rules: RuleSet, facts: NomineeFacts) -> list[dict[str, str]]:
         found += _creative_labour(rules, f, recognised)
     if f.award == THEMATIC_CAPPED and f.kind == "thematic":
         cap = int(rules.number("THEMATIC_CAPS", "per_unit_per_topic"))
-        if sum(award == THEMATIC_CAPPED for _, award in f.already) + 1 > cap:
+        if f.capped + 1 > cap:
             found.append(rules.broken("THEMATIC_CAPS", f"(đã đủ {cap})"))
     if f.award == SERVICE_MEDAL:
         found += _service_medal(rules, f)

@@ -1,4 +1,5 @@
-"""Bulk verdicts and votes in stored history (tests/golden/awards_bulk_events.jsonl), replayed by
+"""Bulk nominees, verdicts and votes in stored history (tests/golden/awards_bulk_events.jsonl
+and awards_bulk_nominees.jsonl: 12 nominees added at once, one with a finding), replayed by
 today's code: an appraisal of 30 nominees judged in two bulk verdicts (20 accepted, 10
 rejected), and an open and a secret council of 20 items on which each of two members voted at
 once, written with runs of 1 KiB (shared/chunks.py) so a small file splits them. The chain
@@ -23,7 +24,10 @@ OPEN, SECRET = (
     UUID("fd8ccd43-d924-4139-905d-edfd510e0b11"),
     UUID("d4eac111-854a-4b73-9875-aece6b0aaeb4"),
 )
-BULK = {"NomineesAppraised", "VotesCast", "BallotsCast"}
+BULK = {"NomineesAppraised", "VotesCast", "BallotsCast", "NomineesAdded"}
+NOMINEES = GOLDEN / "awards_bulk_nominees.jsonl"
+NOMINEES_TENANT = "golden-cs-bulk-nominees"
+PROPOSAL = UUID("0f5d5c7c-b4fa-465e-84d1-3bffc90833f5")
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +35,48 @@ async def golden(database_url):
     return await insert_golden(database_url, golden_rows(FILE))
 
 
-async def test_the_chain_verifies_and_the_bulk_events_decode(golden, owner, store):
-    verdict = await audit.verify_tenant(owner, TENANT)
-    assert verdict.ok, verdict.describe()
+@pytest.fixture(scope="module")
+async def nominees(database_url):
+    return await insert_golden(database_url, golden_rows(NOMINEES))
+
+
+async def test_the_chains_verify_and_the_bulk_events_decode(golden, nominees, owner, store):
     registry = build_registry()
-    seen = {registry.decode(e) and e.event_type for e in await store.read_log(TENANT)}
+    seen = set()
+    for tenant in (TENANT, NOMINEES_TENANT):
+        verdict = await audit.verify_tenant(owner, tenant)
+        assert verdict.ok, verdict.describe()
+        seen |= {registry.decode(e) and e.event_type for e in await store.read_log(tenant)}
     assert seen >= BULK
+
+
+async def test_many_nominees_added_at_once_rebuild_and_project_in_order(
+    nominees, store, owner, runtime
+):
+    proposal = await Repository(store, build_registry(), snapshot_every=0).get(
+        NOMINEES_TENANT, PROPOSAL
+    )
+    assert len(proposal.nominees) == 12 and len(proposal.flagged) == 1
+    stored = await store.read_log(NOMINEES_TENANT)
+    assert await runtime.projections.wait_for(NOMINEES_TENANT, len(nominees), 30)
+    tx = owner.transaction()
+    await tx.start()
+    try:
+        for table in TABLES:
+            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", NOMINEES_TENANT)
+        await apply(owner, build_registry(), stored)
+        rows = await owner.fetch(
+            "SELECT who, summary FROM proposal_nominees WHERE tenant_id = $1 ORDER BY added_seq",
+            NOMINEES_TENANT,
+        )
+        assert [r["who"][-2:] for r in rows] == [f"{n:02}" for n in range(12)]  # as added
+        counts = await owner.fetchrow(
+            "SELECT nominee_count, flagged_count FROM proposals WHERE tenant_id = $1",
+            NOMINEES_TENANT,
+        )
+        assert tuple(counts) == (12, 1)
+    finally:
+        await tx.rollback()
 
 
 async def test_the_aggregates_rebuild_with_every_verdict_and_vote(golden, store):

@@ -661,6 +661,13 @@ LIVES: dict[type, list[list[Step]]] = {
             *(step for n, step in enumerate(_proposal_life()) if n not in (1, 3)),
             lambda p: p.reopen(round=1, returned=["x"], on=date(2025, 11, 20)),
         ],
+        [  # many nominees at once, more than one event holds
+            _proposal_life()[0],
+            lambda p: p.add_nominees(
+                [(Nominee("person", f"person:{n}", "lao_dong_tien_tien"), []) for n in LONG_IDS]
+                + [(Nominee("collective", "unit:nb-cs", "bang_khen_tld"), [{"rule": "X"}])]
+            ),
+        ],
         [  # returned with a list longer than one event holds (shared/chunks.py)
             *(step for n, step in enumerate(_proposal_life()) if n not in (1, 3)),
             lambda p: p.reopen(round=1, returned=LONG_IDS, on=date(2025, 11, 20)),
