@@ -31,6 +31,7 @@ from shared.auth import Principal
 from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import Attempt, Commands
+from shared.db import planned_for_arguments
 from shared.errors import NotFound
 from shared.text import clean
 
@@ -222,11 +223,12 @@ async def units_of_people(conn: asyncpg.Connection, persons: Sequence[str]) -> d
     """Each person's unit, of those the caller reads. By the ids as a parameter, never by a join
     on a cast column: row-level security keeps a cast (not leakproof) above the index, and such
     a join scanned people once per row."""
-    rows = await conn.fetch(
-        "SELECT person_id::text AS person_id, tenant_id FROM people "
-        "WHERE person_id = ANY ($1::uuid[])",
-        list(dict.fromkeys(persons)),
-    )
+    async with planned_for_arguments(conn):
+        rows = await conn.fetch(
+            "SELECT person_id::text AS person_id, tenant_id FROM people "
+            "WHERE person_id = ANY ($1::uuid[])",
+            list(dict.fromkeys(persons)),
+        )
     return {r["person_id"]: r["tenant_id"] for r in rows}
 
 
@@ -262,7 +264,17 @@ async def _ballot_box(
 async def _not_elsewhere(conn: asyncpg.Connection, unit: str, items: Sequence[CouncilItem]) -> None:
     """A nominee goes before one session at a time: not one still open on it, nor one that
     passed it and has not yet decided or forwarded it."""
-    taken = await conn.fetch(
+    async with planned_for_arguments(conn):
+        taken = await _taken(conn, unit, items)
+    if taken:
+        raise CouncilInvalid(
+            "Đã có trong một phiên họp khác (đang họp, hay đã đề nghị mà chưa quyết định).",
+            items=[r["item_id"] for r in taken][:20],
+        )
+
+
+async def _taken(conn: asyncpg.Connection, unit: str, items: Sequence[CouncilItem]) -> list[Any]:
+    return await conn.fetch(
         "SELECT DISTINCT i.item_id FROM council_items i JOIN council_sessions s "
         "ON s.tenant_id = i.tenant_id AND s.session_id = i.session_id "
         "WHERE i.tenant_id = $1 AND i.item_id = ANY ($2::text[]) AND (s.status = 'open' "
@@ -270,11 +282,6 @@ async def _not_elsewhere(conn: asyncpg.Connection, unit: str, items: Sequence[Co
         unit,
         [i.item_id for i in items],
     )
-    if taken:
-        raise CouncilInvalid(
-            "Đã có trong một phiên họp khác (đang họp, hay đã đề nghị mà chưa quyết định).",
-            items=[r["item_id"] for r in taken][:20],
-        )
 
 
 async def _check_disclosed(

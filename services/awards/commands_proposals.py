@@ -53,6 +53,7 @@ from shared.bulk import BulkTooLarge, RowError
 from shared.catalogue import LEVELS, entry_of
 from shared.clock import today
 from shared.commands import Attempt, Commands
+from shared.db import planned_for_arguments
 from shared.errors import DomainError, NotFound
 from shared.text import clean, clean_paragraphs, has_control
 
@@ -333,10 +334,12 @@ async def _checks(
         holders = await conn.fetchval(count, actor.tenant, LDTT, proposal.year)
         taken = await conn.fetchval(count, actor.tenant, CSTDCS, proposal.year)
     persons = list({spec.person_id for spec in specs if spec.person_id is not None})
-    people = await _people(conn, actor, persons, proposal.year)
-    whos = [f"person:{p}" for p in people] + [
-        f"unit:{spec.unit_id}" for spec in specs if spec.unit_id
-    ]
+    async with planned_for_arguments(conn):  # up to 10,000 keys in each
+        people = await _people(conn, actor, persons, proposal.year)
+        whos = [f"person:{p}" for p in people] + [
+            f"unit:{spec.unit_id}" for spec in specs if spec.unit_id
+        ]
+        awarded = await _awarded(conn, whos)
     return _Checks(
         on=on,
         rules=rule_set_on(on),
@@ -345,7 +348,7 @@ async def _checks(
         holders=holders,
         taken=taken,
         people=people,
-        awarded=await _awarded(conn, whos),
+        awarded=awarded,
     )
 
 

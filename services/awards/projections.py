@@ -42,6 +42,7 @@ from services.awards.domain import (
 from services.awards.rules import leaning_on
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
+from shared.db import planned_for_arguments
 from shared.eventstore import StoredEvent
 from shared.personal import destroy_keys, keys_of, unseal
 from shared.projections import Projection
@@ -509,16 +510,17 @@ async def _nominee_appraised(conn, stored: StoredEvent, e: Any, keys: dict[Any, 
 
 async def _nominees_appraised(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     """One verdict on many nominees: their rows in one statement, the count read after."""
-    await conn.execute(
-        "UPDATE proposal_nominees SET verdict = $4, verdict_reason = $5, verdict_rule = $6 "
-        "WHERE tenant_id = $1 AND proposal_id = $2 AND nominee_id = ANY ($3::text[])",
-        e.proposer,
-        e.proposal_id,
-        e.nominees,
-        e.verdict,
-        e.reason,
-        e.rule or None,
-    )
+    async with planned_for_arguments(conn):
+        await conn.execute(
+            "UPDATE proposal_nominees SET verdict = $4, verdict_reason = $5, verdict_rule = $6 "
+            "WHERE tenant_id = $1 AND proposal_id = $2 AND nominee_id = ANY ($3::text[])",
+            e.proposer,
+            e.proposal_id,
+            e.nominees,
+            e.verdict,
+            e.reason,
+            e.rule or None,
+        )
     await conn.execute(
         "UPDATE appraisals SET judged_count = (SELECT count(*) FROM proposal_nominees n "
         "WHERE n.tenant_id = $4 AND n.proposal_id = $2 AND n.verdict IS NOT NULL), version = $5 "
@@ -658,13 +660,14 @@ async def _votes(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> N
         e.voter,
         getattr(e, "choice", None),
     )
-    await conn.execute(
-        "UPDATE council_items SET voters = voters + 1 WHERE tenant_id = $1 AND session_id = $2 "
-        "AND item_id = ANY ($3::text[])",
-        stored.tenant_id,
-        stored.stream_id,
-        e.items,
-    )
+    async with planned_for_arguments(conn):
+        await conn.execute(
+            "UPDATE council_items SET voters = voters + 1 WHERE tenant_id = $1 "
+            "AND session_id = $2 AND item_id = ANY ($3::text[])",
+            stored.tenant_id,
+            stored.stream_id,
+            e.items,
+        )
     await _session_version(conn, stored)
 
 
@@ -706,15 +709,16 @@ async def _results(conn, stored: StoredEvent, results: list[Any]) -> None:
 
 
 async def _settled(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    await conn.execute(
-        "UPDATE council_items SET decision_id = $4, forwarded_in = $5 "
-        "WHERE tenant_id = $1 AND session_id = $2 AND item_id = ANY ($3::text[])",
-        stored.tenant_id,
-        stored.stream_id,
-        e.items,
-        e.decision_id,
-        e.forwarded_in,
-    )
+    async with planned_for_arguments(conn):  # a few thousand items at once
+        await conn.execute(
+            "UPDATE council_items SET decision_id = $4, forwarded_in = $5 "
+            "WHERE tenant_id = $1 AND session_id = $2 AND item_id = ANY ($3::text[])",
+            stored.tenant_id,
+            stored.stream_id,
+            e.items,
+            e.decision_id,
+            e.forwarded_in,
+        )
 
 
 async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
