@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from services.awards.domain import (
     BaseSalaryInvalid,
@@ -420,6 +421,89 @@ class AwardsCommands:
             attempt.save(found)
 
         await self._run(actor, "RecordDiscipline", decide, idempotency_key, given)
+
+    async def transfer_person(
+        self,
+        actor: Principal,
+        person: UUID,
+        *,
+        to_unit: str,
+        on: date,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """The person moves to ``to_unit`` (an active unit anywhere in the union): their record
+        here closes; that unit receives them (:meth:`receive_person`)."""
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> None:
+            found = await _own(attempt, person)
+            target = await attempt.conn.fetchrow(
+                "SELECT status FROM thidua_registry_units($1::text[])", [to_unit[:64]]
+            )
+            if target is None or target["status"] != "active":
+                raise NotFound(to_unit[:64], id=to_unit[:64])
+            found.transfer(to_unit=to_unit, on=on, today=self.clock())
+            attempt.save(found)
+
+        await self._run(actor, "TransferPerson", decide, idempotency_key, given)
+
+    async def receive_person(
+        self,
+        actor: Principal,
+        person: UUID,
+        *,
+        staff_number: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> UUID:
+        """A person another unit sent to the caller's: registered here (under ``staff_number``,
+        by default the one they had) with their key, which now belongs to this unit, their
+        personal data sealed again by it. The key's move and the registration are one
+        transaction. A person not sent here is not found."""
+        given = _given(locals())
+
+        async def decide(attempt: Attempt) -> UUID:
+            sent = await attempt.conn.fetchrow("SELECT * FROM thidua_take_transfer($1)", person)
+            if sent is None:
+                raise NotFound(str(person), id=str(person))
+            staff = clean(staff_number) if staff_number is not None else sent["staff_number"]
+            check_staff_number(staff)
+            if staff and await _exists(attempt, person_id(attempt.tenant_id, staff)):
+                raise PersonAlreadyRegistered(staff)
+            key = (await keys_of(attempt.conn, [sent["key_id"]])).get(sent["key_id"])
+            if key is None or sent["full_name"] is None:  # erased meanwhile
+                raise PersonErasedError()
+            personal = Personal(
+                sent["full_name"], sent["birth_year"], tuple(orjson.loads(sent["contacts"]))
+            )
+            arrived = Person.arrive(
+                unit_id=attempt.tenant_id,
+                staff_number=staff,
+                particulars=Particulars(
+                    sent["gender"],
+                    sent["ethnic_minority"],
+                    sent["post"],
+                    sent["direct_worker"],
+                    sent["cadre"],
+                    sent["cadre_since"],
+                    sent["employed_since"],
+                ),
+                key_id=sent["key_id"],
+                sealed=seal(key, sent["key_id"], personal.as_sealable()),
+                on=self.clock(),
+                from_unit=sent["from_unit"],
+                from_person=person,
+            )
+            attempt.save(arrived)
+            return arrived.id
+
+        return await self.commands.run_in_transaction(
+            actor,
+            "ReceivePerson",
+            decide,
+            authorise=authorise,
+            idempotency_key=idempotency_key,
+            input=given,
+        )
 
     async def erase_person(
         self,

@@ -27,7 +27,7 @@ PEOPLE_NAMESPACE = uuid.UUID("3f1c2a9e-6b7d-5e0f-9a41-7c2d8e5b6a10")
 
 GENDERS = ("female", "male")
 CADRES = ("none", "full_time", "part_time")
-ACTIVE, LEFT, ERASED = "active", "left", "erased"
+ACTIVE, LEFT, ERASED, TRANSFERRED = "active", "left", "erased", "transferred"
 
 MAX_NAME = 300
 MAX_POST = 300
@@ -62,6 +62,11 @@ class PersonAlreadyRegistered(DomainError):
 class PersonLeftError(DomainError):
     code = "PERSON_LEFT"
     message_vi = "Người này đã rời đơn vị."
+
+
+class PersonTransferredError(DomainError):
+    code = "PERSON_TRANSFERRED"
+    message_vi = "Người này đã chuyển sang đơn vị khác: đơn vị mới quản lý hồ sơ của họ."
 
 
 class PersonErasedError(DomainError):
@@ -255,6 +260,8 @@ class Person(Aggregate):
         too."""
         if self.status == ERASED:
             raise PersonErasedError()
+        if self.status == TRANSFERRED:  # their key went with them: the new unit erases
+            raise PersonTransferredError()
         if not legal_reason or len(legal_reason) > MAX_REASON:
             raise ReasonRequired(f"Căn cứ pháp lý của yêu cầu xóa (1–{MAX_REASON} ký tự).")
         self._erased(key_id=self.key_id, legal_reason=legal_reason, erased_on=on)
@@ -294,7 +301,56 @@ class Person(Aggregate):
     def _disciplined(self, disciplined_on: date, form: str) -> None:
         pass
 
+    def transfer(self, *, to_unit: str, on: date, today: date) -> None:
+        """The person moves to another unit (chuyển sinh hoạt công đoàn): this record closes,
+        and the unit they go to receives them (:meth:`arrive`, in its own log) with the same
+        key, so an erasure there reaches this record too."""
+        self.check_active()
+        if to_unit == self.unit_id:
+            raise PersonInvalid("Chuyển đến một đơn vị khác.", field="toUnitId")
+        if not self.registered_on <= on <= today + timedelta(days=366):
+            raise PersonInvalid("Ngày chuyển: từ ngày đăng ký đến một năm sau hôm nay.", field="on")
+        self._transferred(to_unit=to_unit, transferred_on=on)
+
+    @event("PersonTransferred")
+    def _transferred(self, to_unit: str, transferred_on: date) -> None:
+        self.status = TRANSFERRED
+
+    @classmethod
+    def arrive(
+        cls,
+        *,
+        unit_id: str,
+        staff_number: str,
+        particulars: Particulars,
+        key_id: uuid.UUID,
+        sealed: str,
+        on: date,
+        from_unit: str,
+        from_person: uuid.UUID,
+    ) -> Person:
+        """A person received from another unit, registered here with the key they came with,
+        their personal data sealed again by it."""
+        check_staff_number(staff_number)
+        check_particulars(particulars, on)
+        person = cls(
+            unit_id=unit_id,
+            staff_number=staff_number,
+            key_id=key_id,
+            sealed=sealed,
+            registered_on=on,
+            **plain_particulars(particulars),
+        )
+        person._arrived(from_unit=from_unit, from_person=from_person, arrived_on=on)
+        return person
+
+    @event("PersonArrived")
+    def _arrived(self, from_unit: str, from_person: uuid.UUID, arrived_on: date) -> None:
+        pass  # the register notes where they came from, and closes the transfer there
+
     def check_active(self) -> None:
+        if self.status == TRANSFERRED:
+            raise PersonTransferredError()
         if self.status == ERASED:
             raise PersonErasedError()
         if self.status == LEFT:
@@ -325,6 +381,8 @@ PERSON_EVENTS: Sequence[type] = (
     Person.PersonErased,
     Person.PersonAbsenceSet,
     Person.PersonDisciplined,
+    Person.PersonTransferred,
+    Person.PersonArrived,
 )
 
 

@@ -254,6 +254,50 @@ async def _erased(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> 
         stored.stream_version,
         recorded_on(stored),
     )
+    # The same person's records in the units they left (the key went with them): blanked too.
+    await conn.execute(
+        "UPDATE people SET full_name = NULL, search_key = '', birth_year = NULL, contacts = '[]', "
+        "history = (SELECT coalesce(jsonb_agg(h - 'reason'), '[]') "
+        "FROM jsonb_array_elements(history) AS h) WHERE key_id = $1 AND status = 'transferred'",
+        e.key_id,
+    )
+
+
+async def _transferred(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        "UPDATE people SET status = 'transferred', transfer_to = $3, transferred_on = $4, "
+        "history = history || $5::jsonb, version = $6, recorded_on = $7, "
+        "received_as = (SELECT a.person_id FROM people a WHERE a.arrived_from_person = $2 "
+        "AND a.arrived_from = $1 AND a.tenant_id = $3) "  # an arrival a rebuild projected first
+        "WHERE tenant_id = $1 AND person_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.to_unit,
+        e.transferred_on,
+        _note(e.transferred_on, "transferred", e.to_unit),
+        stored.stream_version,
+        recorded_on(stored),
+    )
+
+
+async def _arrived(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """Received here, where they came from noted; and the transfer closed there."""
+    await conn.execute(
+        "UPDATE people SET arrived_from = $3, arrived_from_person = $6, "
+        "history = history || $4::jsonb, version = $5 WHERE tenant_id = $1 AND person_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.from_unit,
+        _note(e.arrived_on, "arrived", e.from_unit),
+        stored.stream_version,
+        e.from_person,
+    )
+    await conn.execute(
+        "UPDATE people SET received_as = $3 WHERE tenant_id = $1 AND person_id = $2",
+        e.from_unit,
+        e.from_person,
+        stored.stream_id,
+    )
 
 
 async def _base_salary_set(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
@@ -877,6 +921,8 @@ _HANDLERS = {
     "PersonErased": _erased,
     "PersonAbsenceSet": _absence_set,
     "PersonDisciplined": _disciplined,
+    "PersonTransferred": _transferred,
+    "PersonArrived": _arrived,
     "BaseSalarySet": _base_salary_set,
     "CalendarDayMarked": _calendar_day,
     "CalendarDayRemarked": _calendar_day,

@@ -46,7 +46,7 @@ _COLUMNS = (
     "tenant_id, person_id, staff_number, full_name, search_key, birth_year, contacts::text AS "
     "contacts, gender, ethnic_minority, post, direct_worker, cadre, cadre_since, employed_since, "
     "status, registered_on, left_on, erased_on, history::text AS history, version, "
-    "years::text AS years"
+    "years::text AS years, transfer_to, transferred_on, received_as, arrived_from"
 )
 
 
@@ -68,6 +68,7 @@ class PersonStatus(Enum):
     ACTIVE = "active"
     LEFT = "left"
     ERASED = "erased"
+    TRANSFERRED = "transferred"
 
 
 @strawberry.type(description="Một việc trong lịch sử của người lao động.")
@@ -117,6 +118,16 @@ class Person:
     years: list[PersonYear] = strawberry.field(
         description="Vắng mặt và kỷ luật theo năm (quy định 10), năm gần nhất trước."
     )
+    transfer_to: strawberry.ID | None = strawberry.field(
+        description="Đơn vị người này đã chuyển đến (trạng thái TRANSFERRED)."
+    )
+    transferred_on: date | None
+    received_as: strawberry.ID | None = strawberry.field(
+        description="Mã của người ấy ở đơn vị mới, khi đơn vị ấy đã tiếp nhận."
+    )
+    arrived_from: strawberry.ID | None = strawberry.field(
+        description="Đơn vị người này chuyển từ đó đến (khi được tiếp nhận)."
+    )
     version: int
 
     @strawberry.field(description="Dữ liệu cá nhân đã bị xóa theo yêu cầu hợp pháp.")
@@ -162,8 +173,22 @@ def person_of(row: Any) -> Person:
             )
             for year, fact in sorted(orjson.loads(row["years"]).items(), reverse=True)
         ],
+        transfer_to=row["transfer_to"],
+        transferred_on=row["transferred_on"],
+        received_as=strawberry.ID(str(row["received_as"])) if row["received_as"] else None,
+        arrived_from=row["arrived_from"],
         version=row["version"],
     )
+
+
+@strawberry.type(description="Một người đơn vị khác đã chuyển đến, chờ đơn vị mình tiếp nhận.")
+class IncomingPerson:
+    id: strawberry.ID = strawberry.field(description="Mã của người ấy ở đơn vị chuyển đi.")
+    from_unit: strawberry.ID
+    staff_number: str
+    full_name: str | None
+    gender: Gender
+    transferred_on: date
 
 
 def client_uuid(value: str) -> uuid.UUID:
@@ -197,6 +222,25 @@ async def _person(info: Info, pid: uuid.UUID) -> Person:
 
 @strawberry.type
 class AwardsQuery:
+    @strawberry.field(
+        description="Những người đơn vị khác đã chuyển đến đơn vị mình, chưa tiếp nhận "
+        "(receivePerson). Chỉ cán bộ của đơn vị nhận đọc được."
+    )
+    async def incoming_people(self, info: Info) -> list[IncomingPerson]:
+        principal_of(info)
+        rows = await _read(info, "SELECT * FROM thidua_incoming_people() LIMIT 1000")
+        return [
+            IncomingPerson(
+                id=strawberry.ID(str(r["person_id"])),
+                from_unit=strawberry.ID(r["from_unit"]),
+                staff_number=r["staff_number"],
+                full_name=r["full_name"],
+                gender=Gender(r["gender"]),
+                transferred_on=r["transferred_on"],
+            )
+            for r in rows
+        ]
+
     @strawberry.field(
         description="Đoàn viên, người lao động của một đơn vị (mặc định: đơn vị mình), xếp theo "
         "tên; tìm theo tên (gõ có dấu hay không dấu) hoặc số hiệu. Đơn vị ngoài tầm: null."
@@ -344,6 +388,40 @@ class AwardsMutation:
             principal_of(info), pid, on=on, reason=reason, idempotency_key=idempotency_key_of(info)
         )
         return await _person(info, pid)
+
+    @strawberry.mutation(
+        description="Chuyển một người sang đơn vị khác (chuyển sinh hoạt công đoàn) từ ngày "
+        "`on`: hồ sơ ở đơn vị mình đóng lại (TRANSFERRED); đơn vị nhận tiếp nhận bằng "
+        "receivePerson."
+    )
+    async def transfer_person(
+        self, info: Info, id: strawberry.ID, to_unit_id: strawberry.ID, on: date
+    ) -> Person:
+        pid = client_uuid(id)
+        await _commands(info).transfer_person(
+            principal_of(info),
+            pid,
+            to_unit=str(to_unit_id)[:64],
+            on=on,
+            idempotency_key=idempotency_key_of(info),
+        )
+        return await _person(info, pid)
+
+    @strawberry.mutation(
+        description="Tiếp nhận một người đơn vị khác chuyển đến (id: mã ở đơn vị cũ, xem "
+        "incomingPeople), với số hiệu ở đơn vị mình (mặc định: số hiệu cũ). Dữ liệu cá nhân đi "
+        "cùng khóa của người ấy; xóa ở đơn vị mới thì hồ sơ cũ cũng đọc là đã xóa."
+    )
+    async def receive_person(
+        self, info: Info, id: strawberry.ID, staff_number: str | None = None
+    ) -> Person:
+        new = await _commands(info).receive_person(
+            principal_of(info),
+            client_uuid(id),
+            staff_number=staff_number[:200] if staff_number is not None else None,
+            idempotency_key=idempotency_key_of(info),
+        )
+        return await _person(info, new)
 
     @strawberry.mutation(
         description="Ghi số ngày làm việc một người vắng mặt trong một năm, không kể nghỉ thai "

@@ -74,24 +74,33 @@ AS $$
                     AND (s.valid_to IS NULL OR r.decided_on < s.valid_to)
               WHERE r.year = p_year AND r.revoked_on IS NULL AND EXISTS (SELECT 1 FROM allowed)),
          given AS (
-             SELECT r.award, r.subject, r.cash_vnd, r.person_id, p.gender, p.direct_worker
+             SELECT r.award, r.subject, r.cash_vnd, r.person_id, r.unit_id
                FROM readable r
-               LEFT JOIN public.people p ON r.person_id IS NOT NULL
-                    AND p.person_id = r.person_id::uuid
-              WHERE (r.subject = 'person' AND p.tenant_id IN (SELECT unit FROM below))
-                 OR (r.subject = 'collective' AND r.unit_id IN (SELECT unit FROM below)))
+              WHERE (r.subject = 'person') OR (r.unit_id IN (SELECT unit FROM below))),
+         -- Each person once, with what the shares count: one grouping, not a sort per count.
+         persons AS (
+             SELECT g.person_id, bool_or(p.direct_worker) AS direct_worker,
+                    bool_or(p.gender = 'female') AS woman
+               FROM (SELECT DISTINCT person_id FROM given WHERE subject = 'person') g
+               JOIN public.people p ON p.person_id = g.person_id::uuid
+              WHERE p.tenant_id IN (SELECT unit FROM below)
+              GROUP BY g.person_id),
+         counted AS (
+             SELECT g.* FROM given g
+              WHERE g.subject = 'collective' OR g.person_id IN (SELECT person_id FROM persons))
     SELECT award,
            count(DISTINCT person_id) FILTER (WHERE subject = 'person'),
            count(*) FILTER (WHERE subject = 'collective'),
            coalesce(sum(cash_vnd), 0),
            NULL::bigint, NULL::bigint
-      FROM given GROUP BY award
+      FROM counted GROUP BY award
     UNION ALL
-    SELECT NULL, count(DISTINCT person_id), count(*) FILTER (WHERE subject = 'collective'),
-           coalesce(sum(cash_vnd), 0),
-           count(DISTINCT person_id) FILTER (WHERE direct_worker),
-           count(DISTINCT person_id) FILTER (WHERE gender = 'female')
-      FROM given
+    SELECT NULL,
+           (SELECT count(*) FROM persons),
+           (SELECT count(*) FROM counted WHERE subject = 'collective'),
+           (SELECT coalesce(sum(cash_vnd), 0) FROM counted),
+           (SELECT count(*) FROM persons WHERE direct_worker),
+           (SELECT count(*) FROM persons WHERE woman)
 $$;
 REVOKE ALL ON FUNCTION thidua_award_year(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION thidua_award_year(text, integer) TO thidua_app;

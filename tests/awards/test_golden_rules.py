@@ -41,8 +41,12 @@ async def test_the_chain_verifies_and_every_event_decodes_with_todays_code(golde
     stored = await store.read_log(TENANT)
     for event in stored:
         (units if event.event_type == "UnitRegistered" else registry).decode(event)
-    earlier = {orjson.loads(line)["event_type"] for line in (GOLDEN / "awards_events.jsonl").open()}
-    # Every person event is in one golden file or the other.
+    earlier = {
+        orjson.loads(line)["event_type"]
+        for name in ("awards_events", "awards_transfer_out", "awards_transfer_in")
+        for line in (GOLDEN / f"{name}.jsonl").open()
+    }
+    # Every person event is in a golden file (transfers: tests/awards/test_transfers.py).
     assert {cls.__name__ for cls in PERSON_EVENTS} <= earlier | {e.event_type for e in stored}
 
 

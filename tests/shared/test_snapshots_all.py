@@ -288,7 +288,23 @@ def _person_lives() -> list[list[Step]]:
         lambda p: p.record_discipline(on=date(2023, 5, 2), form="warning", today=date(2024, 1, 5)),
         lambda p: p.erase(legal_reason="Yêu cầu của chị Ánh", on=date(2024, 2, 1)),
     ]
-    return [left_then_erased, erased]
+    moved = [
+        registered("CN-09"),
+        lambda p: p.transfer(to_unit="nb-cs-det-may", on=date(2024, 5, 1), today=date(2024, 5, 2)),
+    ]
+    arrived = [
+        lambda _: Person.arrive(
+            unit_id="nb-cs-det-may",
+            staff_number="DM-09",
+            particulars=Particulars("female", post="Thợ may"),
+            key_id=key,
+            sealed="v1.ZGVu",
+            on=date(2024, 5, 3),
+            from_unit="nb-cs-xi-mang-td",
+            from_person=uuid.UUID("5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d91"),
+        )
+    ]
+    return [left_then_erased, erased, moved, arrived]
 
 
 def _reference_lives() -> dict[type, list[list[Step]]]:

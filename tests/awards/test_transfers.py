@@ -1,0 +1,156 @@
+"""A person moved between units (issue 14, point 1: chuyển sinh hoạt công đoàn), through GraphQL:
+the unit they leave closes their record, naming the unit they go to; that unit sees them among
+its incoming people and receives them into its own register with the key they came with, so an
+erasure there reaches the record they left. Each refusal writes nothing; a unit the transfer is
+not addressed to reads and receives nothing. A stored transfer (two golden files) replays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from services.awards.projections import build_registry
+from shared import audit
+from shared.aggregates import Repository
+from shared.clock import today
+from tests.awards.test_people_graphql import AN, ERASE, ONE, register
+from tests.conftest import GOLDEN
+from tests.registry.test_graphql import code_of, gql
+from tests.shared.test_golden import golden_rows, insert_golden
+
+TRANSFER = """mutation($id: ID!, $to: ID!, $on: Date!) { transferPerson(id: $id, toUnitId: $to,
+  on: $on) { status transferTo transferredOn receivedAs version history { what } } }"""
+INCOMING = "{ incomingPeople { id fromUnit staffNumber fullName gender transferredOn } }"
+RECEIVE = """mutation($id: ID!, $staff: String) { receivePerson(id: $id, staffNumber: $staff) {
+  id unitId staffNumber fullName birthYear contacts post cadre status arrivedFrom
+  history { what } } }"""
+AMEND = """mutation($id: ID!) { recordLeaving(id: $id, on: "2025-01-01", reason: "Nghỉ") {
+  status } }"""
+
+
+async def officer(client, tokens, unit, query, **variables):
+    return await gql(client, tokens, unit, ["officer"], query, **variables)
+
+
+async def test_a_person_moves_to_another_province_and_is_received_there(client, tokens, tree):
+    an = await register(client, tokens, tree.cs1, AN | {"staffNumber": "CK-01"})
+    on = today().isoformat()
+
+    # Refused, and nothing written: their own unit, an unknown unit, a person of another unit.
+    for to, code in ((tree.cs1, "PERSON_INVALID"), ("no-such-unit", "NOT_FOUND")):
+        refused = await officer(client, tokens, tree.cs1, TRANSFER, id=an["id"], to=to, on=on)
+        assert code_of(refused) == code
+    aside = await officer(client, tokens, tree.upper2, TRANSFER, id=an["id"], to=tree.upper3, on=on)
+    assert code_of(aside) == "NOT_FOUND"
+    late = (today() + timedelta(days=400)).isoformat()
+    assert (
+        code_of(
+            await officer(client, tokens, tree.cs1, TRANSFER, id=an["id"], to=tree.upper3, on=late)
+        )
+        == "PERSON_INVALID"
+    )
+
+    sent = await officer(client, tokens, tree.cs1, TRANSFER, id=an["id"], to=tree.upper3, on=on)
+    record = sent["data"]["transferPerson"]
+    assert (record["status"], record["transferTo"], record["receivedAs"]) == (
+        "TRANSFERRED",
+        tree.upper3,
+        None,
+    )
+    assert record["version"] == an["version"] + 1  # the refusals wrote nothing
+    closed = await officer(client, tokens, tree.cs1, AMEND, id=an["id"])
+    assert code_of(closed) == "PERSON_TRANSFERRED"
+    erase_here = await officer(client, tokens, tree.cs1, ERASE, id=an["id"], why="Yêu cầu")
+    assert code_of(erase_here) == "PERSON_TRANSFERRED"  # the unit they went to erases
+
+    # Only the unit it is addressed to sees and receives it.
+    for unit in (tree.upper1, tree.prov2, tree.upper2):
+        assert (await officer(client, tokens, unit, INCOMING))["data"]["incomingPeople"] == []
+        stolen = await officer(client, tokens, unit, RECEIVE, id=an["id"])
+        assert code_of(stolen) == "NOT_FOUND"
+    [incoming] = (await officer(client, tokens, tree.upper3, INCOMING))["data"]["incomingPeople"]
+    assert (incoming["id"], incoming["fromUnit"], incoming["fullName"]) == (
+        an["id"],
+        tree.cs1,
+        "Nguyễn Thị Ánh",
+    )
+
+    received = await officer(client, tokens, tree.upper3, RECEIVE, id=an["id"], staff="NB-77")
+    person = received["data"]["receivePerson"]
+    assert (person["unitId"], person["staffNumber"], person["status"]) == (
+        tree.upper3,
+        "NB-77",
+        "ACTIVE",
+    )
+    assert (person["fullName"], person["birthYear"], person["contacts"]) == (
+        "Nguyễn Thị Ánh",
+        1990,
+        ["anh@example.vn"],
+    )
+    assert (person["post"], person["cadre"], person["arrivedFrom"]) == (
+        AN["post"],
+        "PART_TIME",
+        tree.cs1,
+    )
+    assert [h["what"] for h in person["history"]] == ["registered", "arrived"]
+    twice = await officer(client, tokens, tree.upper3, RECEIVE, id=an["id"])
+    assert code_of(twice) == "NOT_FOUND"
+    assert (await officer(client, tokens, tree.upper3, INCOMING))["data"]["incomingPeople"] == []
+    left = (await officer(client, tokens, tree.cs1, ONE, id=an["id"]))["data"]["person"]
+    assert left["status"] == "TRANSFERRED" and left["fullName"] == "Nguyễn Thị Ánh"
+
+    # Erased where they are now: the record they left reads as erased too.
+    erased = await officer(
+        client, tokens, tree.upper3, ERASE, id=person["id"], why="Nghị định 13/2023/NĐ-CP"
+    )
+    assert erased["data"]["erasePerson"]["fullName"] is None
+    before = (await officer(client, tokens, tree.cs1, ONE, id=an["id"]))["data"]["person"]
+    assert (before["fullName"], before["birthYear"], before["contacts"]) == (None, None, [])
+
+
+# --- stored history ----------------------------------------------------------------------------
+
+OUT_FILE, IN_FILE = GOLDEN / "awards_transfer_out.jsonl", GOLDEN / "awards_transfer_in.jsonl"
+LEFT = UUID("5d457600-ae3e-57d5-bc15-c380b1aba23e")
+CAME = UUID("7cf5ea8c-ab5f-5f02-a870-109f8560d8bf")
+
+
+@pytest.fixture(scope="module")
+async def golden(database_url):
+    return [await insert_golden(database_url, golden_rows(path)) for path in (OUT_FILE, IN_FILE)]
+
+
+async def test_a_stored_transfer_replays_and_projects_with_todays_code(
+    golden, store, owner, runtime
+):
+    # tests/golden/awards_transfer_{out,in}.jsonl: Đinh Thị Thu (KT-03) leaves
+    # golden-cs-transfer-out on 2025-06-30 and is received by golden-cs-transfer-in on 07-01.
+    registry, seen = build_registry(), set()
+    for rows in golden:
+        tenant = rows[0]["tenant_id"]
+        verdict = await audit.verify_tenant(owner, tenant)
+        assert verdict.ok, verdict.describe()
+        seen |= {registry.decode(e) and e.event_type for e in await store.read_log(tenant)}
+        assert await runtime.projections.wait_for(tenant, len(rows), 30)
+    assert {"PersonTransferred", "PersonArrived"} <= seen
+    repo = Repository(store, registry, snapshot_every=0)
+    left = await repo.get("golden-cs-transfer-out", LEFT)
+    came = await repo.get("golden-cs-transfer-in", CAME)
+    assert (left.status, came.status, came.key_id) == ("transferred", "active", left.key_id)
+    rows = {
+        r["tenant_id"]: r
+        for r in await owner.fetch(
+            "SELECT tenant_id, status, transfer_to, received_as, arrived_from FROM people "
+            "WHERE person_id = ANY ($1::uuid[])",
+            [LEFT, CAME],
+        )
+    }
+    assert tuple(rows["golden-cs-transfer-out"])[1:] == (
+        "transferred",
+        "golden-cs-transfer-in",
+        CAME,
+        None,
+    )
+    assert rows["golden-cs-transfer-in"]["arrived_from"] == "golden-cs-transfer-out"
