@@ -937,16 +937,9 @@ class Appraisal(Aggregate):
         self.nominees.extend(nominees)
 
     def judge(self, *, nominee_id: str, verdict: str, reason: str, rule: str, on: date) -> None:
-        if self.closed:
-            raise AppraisalClosed()
         if nominee_id not in self.nominees:
             raise NomineeMissing(nominee_id[:64])
-        if verdict not in VERDICTS:
-            raise AppraisalInvalid("Ý kiến: accept, return hay reject.", field="verdict")
-        if verdict != ACCEPT and not reason:
-            raise ReasonRequired("Trả lại hay không đồng ý cần nêu lý do.")
-        if len(reason) > MAX_REASON or len(rule) > 64:
-            raise AppraisalInvalid(f"Lý do: tối đa {MAX_REASON} ký tự.", field="reason")
+        self._check_verdict(verdict, reason, rule)
         self._judged(
             proposal_id=self.proposal_id,
             proposer=self.proposer,
@@ -972,23 +965,26 @@ class Appraisal(Aggregate):
     ) -> None:
         self.verdicts[nominee_id] = verdict
 
-    def judge_many(
-        self, *, nominees: Sequence[str], verdict: str, reason: str, rule: str, on: date
-    ) -> None:
-        """One verdict on many nominees at once (the office's bulk screen): checked as
-        :meth:`judge` checks one, written as a few events of many nominees each."""
+    def _check_verdict(self, verdict: str, reason: str, rule: str) -> None:
         if self.closed:
             raise AppraisalClosed()
-        known = set(self.nominees)
-        missing = [n for n in nominees if n not in known]
-        if missing:
-            raise NomineeMissing(missing[0][:64])
         if verdict not in VERDICTS:
             raise AppraisalInvalid("Ý kiến: accept, return hay reject.", field="verdict")
         if verdict != ACCEPT and not reason:
             raise ReasonRequired("Trả lại hay không đồng ý cần nêu lý do.")
         if len(reason) > MAX_REASON or len(rule) > 64:
             raise AppraisalInvalid(f"Lý do: tối đa {MAX_REASON} ký tự.", field="reason")
+
+    def judge_many(
+        self, *, nominees: Sequence[str], verdict: str, reason: str, rule: str, on: date
+    ) -> None:
+        """One verdict on many nominees at once (the office's bulk screen): checked as
+        :meth:`judge` checks one, written as a few events of many nominees each."""
+        known = set(self.nominees)
+        missing = [n for n in nominees if n not in known]
+        if missing:
+            raise NomineeMissing(missing[0][:64])
+        self._check_verdict(verdict, reason, rule)
         for run in chunked(list(nominees)):
             self._judged_many(
                 proposal_id=self.proposal_id,
