@@ -319,6 +319,9 @@ class _Checks:
     # nominee, each read once for every row (a row at a time cost three statements a row).
     people: dict[UUID, Any]
     awarded: dict[str, tuple[AwardedFacts, ...]]
+    # Rule 6's count per unit and topic: TLĐ's thematic Bằng khen in the unit's other proposals
+    # of this topic and year (this one's are counted as its rows are checked).
+    capped_elsewhere: int = 0
 
 
 async def _checks(
@@ -333,6 +336,19 @@ async def _checks(
         count = "SELECT thidua_title_holders($1, $2, $3)"
         holders = await conn.fetchval(count, actor.tenant, LDTT, proposal.year)
         taken = await conn.fetchval(count, actor.tenant, CSTDCS, proposal.year)
+    capped = 0
+    if proposal.kind == "thematic" and any(s.award[:200] == THEMATIC_CAPPED for s in specs):
+        capped = await conn.fetchval(
+            "SELECT count(*) FROM proposal_nominees n JOIN proposals p "
+            "ON p.tenant_id = n.tenant_id AND p.proposal_id = n.proposal_id "
+            "WHERE p.tenant_id = $1 AND p.kind = 'thematic' AND p.topic = $2 AND p.year = $3 "
+            "AND p.proposal_id <> $4 AND n.award = $5",
+            actor.tenant,
+            proposal.topic,
+            proposal.year,
+            proposal.id,
+            THEMATIC_CAPPED,
+        )
     persons = list({spec.person_id for spec in specs if spec.person_id is not None})
     async with planned_for_arguments(conn):  # up to 10,000 keys in each
         people = await _people(conn, actor, persons, proposal.year)
@@ -349,6 +365,7 @@ async def _checks(
         taken=taken,
         people=people,
         awarded=awarded,
+        capped_elsewhere=capped,
     )
 
 
@@ -433,7 +450,7 @@ async def _add(
         initiatives=await _initiatives(attempt.conn, nominee.initiatives),
         person=person,
         already=tuple((who, award) for award in proposed.by_who.get(who, ())),
-        capped=proposed.counts[THEMATIC_CAPPED],
+        capped=checks.capped_elsewhere + proposed.counts[THEMATIC_CAPPED],
         awarded=awarded,
         local=checks.local,
         quota=QuotaFacts(

@@ -482,3 +482,31 @@ async def test_the_register_and_the_figures_read_decisions_as_the_tree_stood_tha
     assert aside["data"]["decisions"] is None  # a sibling's register: not found
     below = await gql(client, tokens, tree.cs1, ["officer"], REGISTER, unit=tree.upper1)
     assert below["data"]["decisions"] is None
+
+
+async def test_a_units_thematic_cap_counts_its_other_proposals_of_the_topic(client, tokens, tree):
+    people = [
+        await register(client, tokens, tree.cs1, AN | {"staffNumber": f"TC{n}"}) for n in range(6)
+    ]
+    topic = {"kind": "THEMATIC", "topic": "An toàn, vệ sinh lao động"}
+
+    async def propose(pid, person):
+        body = await add(
+            client,
+            tokens,
+            tree.cs1,
+            pid,
+            subject="PERSON",
+            personId=person["id"],
+            award="bang_khen_tld",
+        )
+        return [f["rule"] for f in body["data"]["addNominee"]["findings"]]
+
+    first = await draft(client, tokens, tree.cs1, **topic)
+    for person in people[:3]:
+        assert await propose(first, person) == []
+    second = await draft(client, tokens, tree.cs1, **topic)
+    assert await propose(second, people[3]) == []  # the fourth of the topic this year
+    assert await propose(second, people[4]) == ["THEMATIC_CAPS"]  # the fifth, in another proposal
+    other = await draft(client, tokens, tree.cs1, kind="THEMATIC", topic="Chuyển đổi số")
+    assert await propose(other, people[5]) == []  # another topic counts on its own
