@@ -462,13 +462,22 @@ class AwardsCommands:
         given = _given(locals())
 
         async def decide(attempt: Attempt) -> UUID:
-            sent = await attempt.conn.fetchrow("SELECT * FROM thidua_take_transfer($1)", person)
+            offered = await attempt.conn.fetchval(
+                "SELECT staff_number FROM thidua_incoming_people() WHERE person_id = $1", person
+            )
+            if offered is None:
+                raise NotFound(str(person), id=str(person))
+            staff = clean(staff_number) if staff_number is not None else offered
+            check_staff_number(staff)
+            new_id = person_id(attempt.tenant_id, staff)
+            if staff and await _exists(attempt, new_id):
+                raise PersonAlreadyRegistered(staff)
+            # Taken under its row's lock: of two receivers at once, the second finds no row.
+            sent = await attempt.conn.fetchrow(
+                "SELECT * FROM thidua_take_transfer($1, $2)", person, new_id
+            )
             if sent is None:
                 raise NotFound(str(person), id=str(person))
-            staff = clean(staff_number) if staff_number is not None else sent["staff_number"]
-            check_staff_number(staff)
-            if staff and await _exists(attempt, person_id(attempt.tenant_id, staff)):
-                raise PersonAlreadyRegistered(staff)
             key = (await keys_of(attempt.conn, [sent["key_id"]])).get(sent["key_id"])
             if key is None or sent["full_name"] is None:  # erased meanwhile
                 raise PersonErasedError()
@@ -492,6 +501,7 @@ class AwardsCommands:
                 on=self.clock(),
                 from_unit=sent["from_unit"],
                 from_person=person,
+                new_id=new_id,
             )
             attempt.save(arrived)
             return arrived.id
@@ -517,7 +527,18 @@ class AwardsCommands:
 
         async def decide(attempt: Attempt) -> None:
             found = await _own(attempt, person)
-            found.erase(legal_reason=clean_paragraphs(legal_reason), on=self.clock())
+            # Sent elsewhere and not yet received, the person is still this unit's to erase.
+            received = await attempt.conn.fetchval(
+                "SELECT received_as IS NOT NULL FROM people WHERE tenant_id = $1 "
+                "AND person_id = $2",
+                attempt.tenant_id,
+                person,
+            )
+            found.erase(
+                legal_reason=clean_paragraphs(legal_reason),
+                on=self.clock(),
+                received=bool(received),
+            )
             attempt.save(found)
 
         await self._run(actor, "ErasePerson", decide, idempotency_key, given)

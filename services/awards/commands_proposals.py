@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -27,6 +27,7 @@ from services.awards.domain import (
     Nominee,
     PersonErasedError,
     PersonLeftError,
+    PersonTransferredError,
     Proposal,
     ProposalInvalid,
     appraisal_stream,
@@ -131,10 +132,11 @@ class ProposalCommands:
             initiatives=tuple(initiatives),
             earlier_titles=tuple(earlier_titles),
         )
-        added, _ = await self.add_nominees(
+        added = await self.add_nominees(
             actor, proposal_id, [spec], idempotency_key=idempotency_key, refuse=True
         )
-        return added[0]
+        assert added.first is not None  # refuse: a row not added raised
+        return added.first
 
     async def add_nominees(
         self,
@@ -144,7 +146,7 @@ class ProposalCommands:
         *,
         idempotency_key: str | None = None,
         refuse: bool = False,
-    ) -> tuple[list[str], list[RowError]]:
+    ) -> Added:
         """Many nominees in one command (one append): each row checked and added as
         :meth:`add_nominee` adds one, the rules in force checked live; a row that cannot be
         added is named with its error (``refuse``: the first refuses the whole command)."""
@@ -175,13 +177,24 @@ class ProposalCommands:
             )
             if added:
                 attempt.save(proposal)
-            # Plain values: a repeat of the idempotency key reads this answer back from the log.
-            return {"added": added, "errors": [[e.row, e.code, e.message, e.field] for e in errors]}
+            # Plain values, and bounded: a repeat of the idempotency key reads this answer back
+            # from the first event's meta, which the store's bound per event bounds too.
+            return {
+                "written": len(added),
+                "first": added[0] if added else None,
+                "error_count": len(errors),
+                "errors": [[e.row, e.code, e.message, e.field] for e in errors[:MAX_ANSWERED]],
+            }
 
         answer = await self.commands.run(
             actor, "AddNominees", decide, idempotency_key=idempotency_key, input=given
         )
-        return answer["added"], [RowError(*e) for e in answer["errors"]]
+        return Added(
+            answer["written"],
+            answer["first"],
+            answer["error_count"],
+            [RowError(*e) for e in answer["errors"]],
+        )
 
     async def remove_nominee(self, actor: Principal, proposal_id: UUID, nominee_id: str) -> None:
         async def decide(attempt: Attempt) -> None:
@@ -393,6 +406,21 @@ async def local_rules_for(
     )
 
 
+# The row errors a bulk answer carries (a keyed answer is stored in an event: bounded).
+MAX_ANSWERED = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What addNominees did: how many were added, the first one's id, how many rows were
+    refused and the first MAX_ANSWERED of them."""
+
+    written: int = 0
+    first: str | None = None
+    error_count: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
 class _Proposed:
     """The proposal's nominees as the rules count them, kept as rows are added: by whom, and
     how many of each award (a list searched per row made a 10,000-row command quadratic)."""
@@ -500,6 +528,8 @@ async def _who(
             raise NotFound(str(spec.person_id), id=str(spec.person_id))
         if row["status"] == "left":
             raise PersonLeftError()
+        if row["status"] == "transferred":  # nominated, if at all, where they went
+            raise PersonTransferredError()
         if row["status"] == "erased":
             raise PersonErasedError()
         fact = orjson.loads(row["year"]) if row["year"] else {}
@@ -712,12 +742,12 @@ async def import_nominees(
     year: int,
     topic: str,
     max_rows: int,
-) -> tuple[UUID, int, list[Any]]:
+) -> tuple[UUID, int, list[Any], int]:
     """A lower unit's proposal file as a new draft of the caller's: each row's person found by
     its unit's staff number (or its collective by unit id) among those the caller reaches, the
     draft made once the rows are read, then every good row added in one command, the rules
     checked live; a bad row is named with its code and the others go on. Answers the draft,
-    how many were added and the rows refused."""
+    how many were added, the rows refused (the first of them) and how many."""
     if len(rows) > max_rows:
         raise BulkTooLarge(f"{len(rows)} > {max_rows}.", limit=max_rows)
     people = await _people_by_staff_number(proposals, actor, [r for r in rows if not r.bad])
@@ -754,8 +784,9 @@ async def import_nominees(
             )
         )
     proposal_id = await proposals.draft(actor, title=title, kind=kind, year=year, topic=topic)
-    added, refused = await proposals.add_nominees(actor, proposal_id, specs) if specs else ([], [])
-    return proposal_id, len(added), sorted([*errors, *refused], key=lambda e: e.row)
+    added = await proposals.add_nominees(actor, proposal_id, specs) if specs else Added()
+    refused = sorted([*errors, *added.errors], key=lambda e: e.row)
+    return proposal_id, added.written, refused, len(errors) + added.error_count
 
 
 async def _people_by_staff_number(

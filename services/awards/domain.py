@@ -254,13 +254,13 @@ class Person(Aggregate):
     def _left(self, left_on: date, reason: str) -> None:
         self.status = LEFT
 
-    def erase(self, *, legal_reason: str, on: date) -> None:
+    def erase(self, *, legal_reason: str, on: date, received: bool = False) -> None:
         """Erasure on a legal request: the person's key (``key_id``) is destroyed when this is
         applied, so every sealed text in the log reads as erased. A person who left may be erased
-        too."""
+        too, and one sent to another unit until that unit has received them (``received``)."""
         if self.status == ERASED:
             raise PersonErasedError()
-        if self.status == TRANSFERRED:  # their key went with them: the new unit erases
+        if self.status == TRANSFERRED and received:  # their key went with them: erased there
             raise PersonTransferredError()
         if not legal_reason or len(legal_reason) > MAX_REASON:
             raise ReasonRequired(f"Căn cứ pháp lý của yêu cầu xóa (1–{MAX_REASON} ký tự).")
@@ -328,12 +328,16 @@ class Person(Aggregate):
         on: date,
         from_unit: str,
         from_person: uuid.UUID,
+        new_id: uuid.UUID,
     ) -> Person:
-        """A person received from another unit, registered here with the key they came with,
-        their personal data sealed again by it."""
+        """A person received from another unit as ``new_id`` (the id the sending record was
+        marked with), registered here with the key they came with, their personal data sealed
+        again by it."""
         check_staff_number(staff_number)
         check_particulars(particulars, on)
-        person = cls(
+        person = cls._create(
+            cls.PersonRegistered,
+            id=new_id,
             unit_id=unit_id,
             staff_number=staff_number,
             key_id=key_id,

@@ -268,7 +268,7 @@ async def _transferred(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]
         "UPDATE people SET status = 'transferred', transfer_to = $3, transferred_on = $4, "
         "history = history || $5::jsonb, version = $6, recorded_on = $7, "
         "received_as = (SELECT a.person_id FROM people a WHERE a.arrived_from_person = $2 "
-        "AND a.arrived_from = $1 AND a.tenant_id = $3) "  # an arrival a rebuild projected first
+        "AND a.arrived_from = $1 AND a.tenant_id = $3 LIMIT 1) "  # a rebuild's, projected first
         "WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,

@@ -25,7 +25,7 @@ from services.awards.schema import Person, client_uuid, people_loader
 from services.awards.schema_reference import AwardSubject
 from shared.access import fetch as _read
 from shared.access import fetch_one, principal_of
-from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, BulkResultType, BulkTooLarge
+from shared.bulk import BulkResult, BulkResultType, BulkTooLarge
 from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import idempotency_key_of
@@ -413,15 +413,15 @@ class ProposalMutation:
         limit = info.context["runtime"].settings.max_bulk_rows
         if len(specs) > limit:
             raise BulkTooLarge(f"{len(specs)} > {limit}.", limit=limit)
-        added, errors = await _commands(info).add_nominees(
+        added = await _commands(info).add_nominees(
             principal_of(info), pid, specs, idempotency_key=idempotency_key_of(info)
         )
         return BulkResultType.of(
             BulkResult(
                 received=len(specs),
-                written=len(added),
-                error_count=len(errors),
-                errors=errors[:MAX_ERRORS_SHOWN],
+                written=added.written,
+                error_count=added.error_count,
+                errors=added.errors,
             )
         )
 

@@ -197,7 +197,7 @@ async def _import(
         read_nominee_file, upload.file, max_rows=settings.max_bulk_rows
     )
     proposals = proposal_commands_of(runtime)
-    pid, added, errors = await import_nominees(
+    pid, added, errors, error_count = await import_nominees(
         proposals,
         principal,
         rows,
@@ -211,7 +211,7 @@ async def _import(
         BulkResult(
             received=len(rows),
             written=added,
-            error_count=len(errors),
+            error_count=error_count,
             errors=errors[:MAX_ERRORS_SHOWN],
         )
     )

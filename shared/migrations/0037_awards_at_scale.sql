@@ -64,7 +64,8 @@ AS $$
                               false)
                      AND EXISTS (SELECT 1 FROM public.unit_closure c
                                   WHERE c.ancestor = current_setting('thidua.tenant', true)
-                                    AND c.descendant = p_unit AND c.valid_to IS NULL))),
+                                    AND c.descendant = p_unit AND c.valid_to IS NULL
+                                    AND c.valid_from <= public.thidua_today()))),
          below AS (SELECT DISTINCT descendant AS unit FROM public.unit_closure
                     WHERE ancestor = p_unit UNION SELECT p_unit),
          readable AS (

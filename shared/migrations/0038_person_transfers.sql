@@ -17,7 +17,8 @@ CREATE INDEX people_incoming ON people (transfer_to) WHERE transfer_to IS NOT NU
 -- transfer it closes (a rebuild), so each side looks for the other.
 CREATE INDEX people_arrived ON people (arrived_from_person) WHERE arrived_from_person IS NOT NULL;
 
--- The people sent to the caller's unit and not yet received: who, from where, since when.
+-- The people sent to the caller's unit and not yet received: who, from where, since when. Read
+-- as the register is (0025): with a reach below, never by a member's token.
 CREATE FUNCTION thidua_incoming_people()
 RETURNS TABLE (person_id uuid, from_unit text, staff_number text, full_name text, gender text,
                transferred_on date)
@@ -26,16 +27,18 @@ AS $$
     SELECT p.person_id, p.tenant_id, p.staff_number, p.full_name, p.gender, p.transferred_on
       FROM public.people p
      WHERE p.transfer_to = current_setting('thidua.tenant', true)
+       AND current_setting('thidua.reach', true) IN ('subtree', 'audit')
        AND p.status = 'transferred' AND p.received_as IS NULL
      ORDER BY p.transferred_on, p.person_id
 $$;
 REVOKE ALL ON FUNCTION thidua_incoming_people() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION thidua_incoming_people() TO thidua_app;
 
--- A person sent to the caller's unit, taken: their key now belongs to that unit (its commands
--- seal with it), and the record it was sent with, to register them again. No row: no such
--- transfer to this unit (or received already).
-CREATE FUNCTION thidua_take_transfer(p_person uuid)
+-- A person sent to the caller's unit, taken as ``p_new`` there: the record they were sent with
+-- is marked received at once (its row locked: of two receivers at once, the second finds it
+-- taken), their key now belongs to that unit (its commands seal with it), and that record is
+-- returned, to register them again. No row: no such transfer to this unit, or taken already.
+CREATE FUNCTION thidua_take_transfer(p_person uuid, p_new uuid)
 RETURNS TABLE (from_unit text, key_id uuid, staff_number text, full_name text,
                birth_year integer, contacts text, gender text, ethnic_minority boolean,
                post text, direct_worker boolean, cadre text, cadre_since date,
@@ -43,10 +46,12 @@ RETURNS TABLE (from_unit text, key_id uuid, staff_number text, full_name text,
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
     WITH sent AS (
-        SELECT p.* FROM public.people p
+        UPDATE public.people p SET received_as = p_new
          WHERE p.person_id = p_person
            AND p.transfer_to = current_setting('thidua.tenant', true)
-           AND p.status = 'transferred' AND p.received_as IS NULL),
+           AND current_setting('thidua.reach', true) IN ('subtree', 'audit')
+           AND p.status = 'transferred' AND p.received_as IS NULL
+        RETURNING p.*),
          moved AS (
         UPDATE public.person_keys k SET tenant_id = current_setting('thidua.tenant', true)
           FROM sent WHERE k.key_id = sent.key_id RETURNING k.key_id)
@@ -55,5 +60,5 @@ AS $$
            s.employed_since
       FROM sent s JOIN moved m ON m.key_id = s.key_id
 $$;
-REVOKE ALL ON FUNCTION thidua_take_transfer(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION thidua_take_transfer(uuid) TO thidua_app;
+REVOKE ALL ON FUNCTION thidua_take_transfer(uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION thidua_take_transfer(uuid, uuid) TO thidua_app;

@@ -6,7 +6,7 @@ the whole list, in order."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import orjson
 import pytest
@@ -298,3 +298,38 @@ def test_a_bulk_verdict_and_a_bulk_vote_are_a_few_events_or_refused_whole():
     session.vote_many(voter="chu-tich", items=ids, choice="yes", on=ON)
     [cast] = session.collect_events()
     assert type(cast).__name__ == "BallotsCast" and not hasattr(cast, "choice")
+
+
+async def test_a_keyed_bulk_of_thousands_of_rows_answers_and_answers_again(client, tokens, tree):
+    an = await register_one(client, tokens, tree.cs1)
+    pid = await draft(client, tokens, tree.cs1)
+    rows = [{"subject": "PERSON", "personId": an, "award": "lao_dong_tien_tien"}] + [
+        {"subject": "PERSON", "personId": an, "award": f"khong-co-{n}"} for n in range(4_000)
+    ]
+    token = tokens.issue(tenant=tree.cs1, roles=["officer"], subject="s", ttl=timedelta(minutes=5))
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "nhieu-dong-1"}
+    body = {"query": ADD_MANY_ERRORS, "variables": {"id": pid, "nominees": rows}}
+    answers = [(await client.post("/graphql", json=body, headers=headers)).json() for _ in (1, 2)]
+    for answer in answers:  # the second is the first's, read back: one append in all
+        assert answer["data"]["addNominees"]["written"] == 1, answer
+        assert answer["data"]["addNominees"]["errorCount"] == 4_000
+        assert len(answer["data"]["addNominees"]["errors"]) == 200  # the first, bounded
+    assert answers[0] == answers[1]
+
+
+ADD_MANY_ERRORS = """mutation($id: ID!, $nominees: [NomineeInput!]!) {
+  addNominees(proposalId: $id, nominees: $nominees) { written errorCount errors { row code } } }"""
+
+
+async def register_one(client, tokens, unit):
+    body = await gql(
+        client,
+        tokens,
+        unit,
+        ["officer"],
+        PEOPLE,
+        people=[{"fullName": "Nguyễn Thị Ánh", "gender": "FEMALE", "staffNumber": "K-1"}],
+    )
+    assert body["data"]["registerPeople"]["written"] == 1
+    page = await gql(client, tokens, unit, ["officer"], PEOPLE_IDS, unit=unit, after=None)
+    return page["data"]["people"]["edges"][0]["node"]["id"]

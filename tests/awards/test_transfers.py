@@ -6,6 +6,7 @@ not addressed to reads and receives nothing. A stored transfer (two golden files
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from shared import audit
 from shared.aggregates import Repository
 from shared.clock import today
 from tests.awards.test_people_graphql import AN, ERASE, ONE, register
+from tests.awards.test_proposals import add, draft
 from tests.conftest import GOLDEN
 from tests.registry.test_graphql import code_of, gql
 from tests.shared.test_golden import golden_rows, insert_golden
@@ -62,14 +64,25 @@ async def test_a_person_moves_to_another_province_and_is_received_there(client, 
     assert record["version"] == an["version"] + 1  # the refusals wrote nothing
     closed = await officer(client, tokens, tree.cs1, AMEND, id=an["id"])
     assert code_of(closed) == "PERSON_TRANSFERRED"
-    erase_here = await officer(client, tokens, tree.cs1, ERASE, id=an["id"], why="Yêu cầu")
-    assert code_of(erase_here) == "PERSON_TRANSFERRED"  # the unit they went to erases
+    pid = await draft(client, tokens, tree.cs1)
+    nominated = await add(
+        client,
+        tokens,
+        tree.cs1,
+        pid,
+        subject="PERSON",
+        personId=an["id"],
+        award="lao_dong_tien_tien",
+    )
+    assert code_of(nominated) == "PERSON_TRANSFERRED"  # nominated, if at all, where they went
 
     # Only the unit it is addressed to sees and receives it.
     for unit in (tree.upper1, tree.prov2, tree.upper2):
         assert (await officer(client, tokens, unit, INCOMING))["data"]["incomingPeople"] == []
         stolen = await officer(client, tokens, unit, RECEIVE, id=an["id"])
         assert code_of(stolen) == "NOT_FOUND"
+    member = await gql(client, tokens, tree.upper3, ["member"], INCOMING)
+    assert member["data"]["incomingPeople"] == []  # a member's token reads no one's name
     [incoming] = (await officer(client, tokens, tree.upper3, INCOMING))["data"]["incomingPeople"]
     assert (incoming["id"], incoming["fromUnit"], incoming["fullName"]) == (
         an["id"],
@@ -97,6 +110,8 @@ async def test_a_person_moves_to_another_province_and_is_received_there(client, 
     assert [h["what"] for h in person["history"]] == ["registered", "arrived"]
     twice = await officer(client, tokens, tree.upper3, RECEIVE, id=an["id"])
     assert code_of(twice) == "NOT_FOUND"
+    erase_there = await officer(client, tokens, tree.cs1, ERASE, id=an["id"], why="Yêu cầu")
+    assert code_of(erase_there) == "PERSON_TRANSFERRED"  # received: the unit they went to erases
     assert (await officer(client, tokens, tree.upper3, INCOMING))["data"]["incomingPeople"] == []
     left = (await officer(client, tokens, tree.cs1, ONE, id=an["id"]))["data"]["person"]
     assert left["status"] == "TRANSFERRED" and left["fullName"] == "Nguyễn Thị Ánh"
@@ -154,3 +169,29 @@ async def test_a_stored_transfer_replays_and_projects_with_todays_code(
         None,
     )
     assert rows["golden-cs-transfer-in"]["arrived_from"] == "golden-cs-transfer-out"
+
+
+async def test_two_receivers_at_once_register_the_person_once(client, tokens, tree):
+    an = await register(client, tokens, tree.cs1, AN | {"staffNumber": "CK-02"})
+    on = today().isoformat()
+    await officer(client, tokens, tree.cs1, TRANSFER, id=an["id"], to=tree.upper3, on=on)
+    both = await asyncio.gather(
+        officer(client, tokens, tree.upper3, RECEIVE, id=an["id"], staff="R-1"),
+        officer(client, tokens, tree.upper3, RECEIVE, id=an["id"], staff="R-2"),
+    )
+    assert sorted(code_of(b) or "ok" for b in both) == ["NOT_FOUND", "ok"]
+    people = await officer(
+        client, tokens, tree.upper3, "{ people(first: 10) { edges { node { staffNumber } } } }"
+    )
+    assert len(people["data"]["people"]["edges"]) == 1
+
+
+async def test_a_person_sent_and_not_yet_received_is_erased_where_they_were(client, tokens, tree):
+    an = await register(client, tokens, tree.cs1, AN | {"staffNumber": "CK-03"})
+    on = today().isoformat()
+    await officer(client, tokens, tree.cs1, TRANSFER, id=an["id"], to=tree.upper3, on=on)
+    erased = await officer(client, tokens, tree.cs1, ERASE, id=an["id"], why="Nghị định 13/2023")
+    assert erased["data"]["erasePerson"]["fullName"] is None
+    assert (await officer(client, tokens, tree.upper3, INCOMING))["data"]["incomingPeople"] == []
+    late = await officer(client, tokens, tree.upper3, RECEIVE, id=an["id"])
+    assert code_of(late) == "NOT_FOUND"

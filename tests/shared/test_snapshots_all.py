@@ -302,6 +302,7 @@ def _person_lives() -> list[list[Step]]:
             on=date(2024, 5, 3),
             from_unit="nb-cs-xi-mang-td",
             from_person=uuid.UUID("5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d91"),
+            new_id=uuid.UUID("5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d92"),
         )
     ]
     return [left_then_erased, erased, moved, arrived]
