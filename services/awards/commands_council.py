@@ -19,11 +19,13 @@ import asyncpg
 from services.awards.commands import authorise, council_member, own, working_calendar
 from services.awards.domain import (
     SECRET_BALLOT,
+    Appraisal,
     CouncilInvalid,
     CouncilItem,
     CouncilSession,
     Disclosure,
     Member,
+    appraisal_stream,
 )
 from services.awards.projections import build_registry
 from services.awards.rules import rule_set_on
@@ -86,6 +88,9 @@ class CouncilCommands:
                 members=[Member(clean(m.subject), m.person_id, m.unit_id) for m in members],
                 items=items,
             )
+            for appraisal in await _appraisals(attempt, list(dict.fromkeys(proposals))):
+                appraisal.put_to_council(session_id=session.id, on=today_)
+                attempt.save(appraisal)
             attempt.save(session)
             return session.id
 
@@ -178,6 +183,20 @@ class CouncilCommands:
             attempt.save(session)
 
         await self.commands.run_in_transaction(actor, "ConcludeCouncil", decide)
+
+
+async def _appraisals(attempt: Attempt, proposals: list[UUID]) -> list[Appraisal]:
+    """The unit's appraisals of these proposals' current rounds (in its own log)."""
+    rows = await attempt.conn.fetch(
+        "SELECT proposal_id, round FROM proposals WHERE proposal_id = ANY ($1::uuid[])",
+        proposals,
+    )
+    found = []
+    for r in rows:
+        appraisal = await attempt.get(appraisal_stream(r["proposal_id"], r["round"]))
+        assert isinstance(appraisal, Appraisal)
+        found.append(appraisal)
+    return found
 
 
 async def _session(attempt: Attempt, session_id: UUID) -> CouncilSession:

@@ -1070,6 +1070,22 @@ class Appraisal(Aggregate):
     ) -> None:
         self.closed = True
 
+    def put_to_council(self, *, session_id: uuid.UUID, on: date) -> None:
+        """The round's accepted nominees go before a council session of this unit. Written in
+        the session's own append: two sessions convened at once on one proposal meet on this
+        stream's version, and the second, deciding again, finds the first's items."""
+        if not self.closed:
+            raise AppraisalIncomplete("(vòng thẩm định chưa kết thúc)")
+        self._put_to_council(
+            proposal_id=self.proposal_id, round=self.round, session_id=session_id, on=on
+        )
+
+    @event("AppraisalPutToCouncil")
+    def _put_to_council(
+        self, proposal_id: uuid.UUID, round: int, session_id: uuid.UUID, on: date
+    ) -> None:
+        pass  # a fact for the log's reader; the council's own stream holds the session
+
 
 def _outcome(verdicts: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return {
@@ -1086,6 +1102,7 @@ APPRAISAL_EVENTS: Sequence[type] = (
     Appraisal.AppraisalNomineesListed,
     Appraisal.AppraisalOutcomeListed,
     Appraisal.NomineesAppraised,
+    Appraisal.AppraisalPutToCouncil,
 )
 
 

@@ -577,6 +577,17 @@ async def _nominees_appraised(conn, stored: StoredEvent, e: Any, keys: dict[Any,
     )
 
 
+async def _appraisal_put_to_council(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]):
+    await conn.execute(
+        "UPDATE appraisals SET version = $4 WHERE tenant_id = $1 AND proposal_id = $2 "
+        "AND round = $3",
+        stored.tenant_id,
+        e.proposal_id,
+        e.round,
+        stored.stream_version,
+    )
+
+
 async def _appraisal_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     outcome = "returned" if stored.event_type == "AppraisalReturned" else "completed"
     await conn.execute(
@@ -944,6 +955,7 @@ _HANDLERS = {
     "AppraisalOutcomeListed": _appraisal_listed,
     "CouncilItemsListed": _items_listed,
     "NomineesAppraised": _nominees_appraised,
+    "AppraisalPutToCouncil": _appraisal_put_to_council,
     "VotesCast": _votes,
     "BallotsCast": _votes,
     "CouncilResultsListed": _results_listed,

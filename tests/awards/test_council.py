@@ -5,6 +5,7 @@ and who passed by the rule's majority."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -246,3 +247,16 @@ async def test_a_nominee_goes_before_one_session_at_a_time(client, tokens, tree)
         client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "OPEN")
     )
     assert code_of(second) == "COUNCIL_INVALID"
+
+
+async def test_two_sessions_convened_at_once_on_one_proposal_take_it_once(client, tokens, tree):
+    pid = await appraised(client, tokens, tree)
+    both = await asyncio.gather(
+        *(
+            gql(
+                client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, b)
+            )
+            for b in ("OPEN", "SECRET")
+        )
+    )
+    assert sorted(code_of(b) or "ok" for b in both) == ["COUNCIL_INVALID", "ok"]

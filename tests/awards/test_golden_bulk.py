@@ -24,7 +24,10 @@ OPEN, SECRET = (
     UUID("fd8ccd43-d924-4139-905d-edfd510e0b11"),
     UUID("d4eac111-854a-4b73-9875-aece6b0aaeb4"),
 )
-BULK = {"NomineesAppraised", "VotesCast", "BallotsCast", "NomineesAdded"}
+BULK = {"NomineesAppraised", "VotesCast", "BallotsCast", "NomineesAdded", "AppraisalPutToCouncil"}
+PUT = GOLDEN / "awards_put_to_council.jsonl"
+PUT_TENANT = "golden-ldld-put-to-council"
+PUT_APPRAISAL = UUID("96724442-0478-5f86-8623-d0e30fa0307c")
 NOMINEES = GOLDEN / "awards_bulk_nominees.jsonl"
 NOMINEES_TENANT = "golden-cs-bulk-nominees"
 PROPOSAL = UUID("0f5d5c7c-b4fa-465e-84d1-3bffc90833f5")
@@ -40,10 +43,15 @@ async def nominees(database_url):
     return await insert_golden(database_url, golden_rows(NOMINEES))
 
 
-async def test_the_chains_verify_and_the_bulk_events_decode(golden, nominees, owner, store):
+@pytest.fixture(scope="module")
+async def put(database_url):
+    return await insert_golden(database_url, golden_rows(PUT))
+
+
+async def test_the_chains_verify_and_the_bulk_events_decode(golden, nominees, put, owner, store):
     registry = build_registry()
     seen = set()
-    for tenant in (TENANT, NOMINEES_TENANT):
+    for tenant in (TENANT, NOMINEES_TENANT, PUT_TENANT):
         verdict = await audit.verify_tenant(owner, tenant)
         assert verdict.ok, verdict.describe()
         seen |= {registry.decode(e) and e.event_type for e in await store.read_log(tenant)}
@@ -116,3 +124,12 @@ async def test_the_runner_counts_every_vote(golden, store, owner, runtime):
         assert voters == [2]
     finally:
         await tx.rollback()
+
+
+async def test_an_appraisal_put_to_council_rebuilds(put, store):
+    # awards_put_to_council.jsonl: a round of two nominees, accepted at once, completed, then put
+    # before a council session (the fact that serialises two sessions convened at once).
+    appraisal = await Repository(store, build_registry(), snapshot_every=0).get(
+        PUT_TENANT, PUT_APPRAISAL
+    )
+    assert appraisal.closed and appraisal.version == 4

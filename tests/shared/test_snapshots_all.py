@@ -449,6 +449,7 @@ def _appraisal_lives() -> list[list[Step]]:
             nominee_id="n2", verdict="reject", reason="Không đủ", rule="", on=date(2025, 12, 1)
         ),
         lambda a: a.conclude(on=date(2025, 12, 2)),
+        lambda a: a.put_to_council(session_id=uuid.UUID(int=7), on=date(2025, 12, 3)),
     ]
     long = [
         lambda _: Appraisal.open(
