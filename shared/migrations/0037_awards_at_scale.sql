@@ -10,7 +10,9 @@ CREATE INDEX people_person ON people (person_id);
 -- reach below, a descendant's while that unit was below it. A few rows (one a unit and span),
 -- joined to the decisions by their unit and day: the policy checks each row on its own, with
 -- two probes of the closure (9 µs a row, 90 ms over a province's 10,000 decisions), and a join
--- on these spans reads each unit's rows by its index whatever the statistics say.
+-- on these spans reads each unit's rows by its index whatever the statistics say. A change to
+-- the decisions' read policy must change this function with it (tests/awards/
+-- test_counted_rules.py reads the register and the figures across a scheduled move).
 CREATE FUNCTION thidua_decision_spans() RETURNS TABLE (unit text, valid_from date, valid_to date)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
