@@ -218,20 +218,20 @@ async def _absence_set(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]
 
 
 async def _disciplined(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    year = str(e.disciplined_on.year)
-    forms = await conn.fetchval(
-        "SELECT years -> $3 -> 'disciplined' FROM people WHERE tenant_id = $1 AND person_id = $2",
-        stored.tenant_id,
-        stored.stream_id,
-        year,
-    )
-    known = orjson.loads(forms) if forms else []
-    await _year_fact(conn, stored, e.disciplined_on.year, _json({"disciplined": [*known, e.form]}))
+    """The form joins the year's list, and the history notes it: one statement."""
     await conn.execute(
-        "UPDATE people SET history = history || $3::jsonb WHERE tenant_id = $1 AND person_id = $2",
+        "UPDATE people SET years = jsonb_set(years, ARRAY[$3::text], "
+        "coalesce(years -> $3::text, '{}') || jsonb_build_object('disciplined', "
+        "coalesce(years -> $3::text -> 'disciplined', '[]') || to_jsonb($4::text))), "
+        "history = history || $5::jsonb, version = $6, recorded_on = $7 "
+        "WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
+        str(e.disciplined_on.year),
+        e.form,
         _note(e.disciplined_on, "disciplined", e.form),
+        stored.stream_version,
+        recorded_on(stored),
     )
 
 
