@@ -164,6 +164,24 @@ class AwardsCommands:
             actor, command, decide, idempotency_key=idempotency_key, input=given
         )
 
+    async def _on_person(
+        self,
+        actor: Principal,
+        person: UUID,
+        command: str,
+        change: Callable[[Person], None],
+        idempotency_key: str | None,
+        given: Mapping[str, Any],
+    ) -> None:
+        """A command that changes one person of the caller's own unit by one of its methods."""
+
+        async def decide(attempt: Attempt) -> None:
+            found = await _own(attempt, person)
+            change(found)
+            attempt.save(found)
+
+        await self._run(actor, command, decide, idempotency_key, given)
+
     async def set_base_salary(
         self,
         actor: Principal,
@@ -378,12 +396,10 @@ class AwardsCommands:
     ) -> None:
         given = _given(locals())
 
-        async def decide(attempt: Attempt) -> None:
-            found = await _own(attempt, person)
+        def change(found: Person) -> None:
             found.leave(on=on, reason=clean_paragraphs(reason), today=self.clock())
-            attempt.save(found)
 
-        await self._run(actor, "RecordLeaving", decide, idempotency_key, given)
+        await self._on_person(actor, person, "RecordLeaving", change, idempotency_key, given)
 
     async def set_absence(
         self,
@@ -397,12 +413,10 @@ class AwardsCommands:
         """The working days the person was away in ``year``, maternity leave not counted."""
         given = _given(locals())
 
-        async def decide(attempt: Attempt) -> None:
-            found = await _own(attempt, person)
+        def change(found: Person) -> None:
             found.set_absence(year=year, working_days=working_days, today=self.clock())
-            attempt.save(found)
 
-        await self._run(actor, "SetAbsence", decide, idempotency_key, given)
+        await self._on_person(actor, person, "SetAbsence", change, idempotency_key, given)
 
     async def record_discipline(
         self,
@@ -415,12 +429,10 @@ class AwardsCommands:
     ) -> None:
         given = _given(locals())
 
-        async def decide(attempt: Attempt) -> None:
-            found = await _own(attempt, person)
+        def change(found: Person) -> None:
             found.record_discipline(on=on, form=form, today=self.clock())
-            attempt.save(found)
 
-        await self._run(actor, "RecordDiscipline", decide, idempotency_key, given)
+        await self._on_person(actor, person, "RecordDiscipline", change, idempotency_key, given)
 
     async def transfer_person(
         self,
