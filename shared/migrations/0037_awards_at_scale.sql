@@ -80,14 +80,11 @@ AS $$
              SELECT r.award, r.subject, r.cash_vnd, r.person_id, r.unit_id
                FROM readable r
               WHERE (r.subject = 'person') OR (r.unit_id IN (SELECT unit FROM below))),
-         -- Each person once, with what the shares count: one grouping, not a sort per count.
+         -- Each person once, with what the shares count: one pass, not a sort per count.
          persons AS (
-             SELECT g.person_id, bool_or(p.direct_worker) AS direct_worker,
-                    bool_or(p.gender = 'female') AS woman
-               FROM (SELECT DISTINCT person_id FROM given WHERE subject = 'person') g
-               JOIN public.people p ON p.person_id = g.person_id::uuid
-              WHERE p.tenant_id IN (SELECT unit FROM below)
-              GROUP BY g.person_id),
+             SELECT DISTINCT g.person_id, p.direct_worker, p.gender = 'female' AS woman
+               FROM given g JOIN public.people p ON p.person_id = g.person_id::uuid
+              WHERE g.subject = 'person' AND p.tenant_id IN (SELECT unit FROM below)),
          counted AS (
              SELECT g.* FROM given g
               WHERE g.subject = 'collective' OR g.person_id IN (SELECT person_id FROM persons))
