@@ -25,7 +25,7 @@ from services.awards.commands import (
     level_of,
     own,
 )
-from services.awards.commands_proposals import local_rules_for
+from services.awards.commands_proposals import local_rules_for, title_counts
 from services.awards.domain import (
     CouncilInvalid,
     CouncilSession,
@@ -383,9 +383,7 @@ async def _quota(
     """Rule 3 over the proposing unit and those below it: the Chiến sĩ thi đua cơ sở decided and
     deciding, against the holders of Lao động tiên tiến (decided, or in this decision)."""
     for year in sorted({r.year for r in recipients if r.award == CSTDCS}, key=str):
-        count = "SELECT thidua_title_holders($1, $2, $3)"
-        holders = await conn.fetchval(count, proposer, LDTT, year)
-        taken = await conn.fetchval(count, proposer, CSTDCS, year)
+        holders, taken = await title_counts(conn, proposer, year)
         holders += sum(r.award == LDTT and r.year == year for r in recipients)
         taken += sum(r.award == CSTDCS and r.year == year for r in recipients)
         percent, by = quota_percent(rules, await local_rules_for(conn, proposer, on))

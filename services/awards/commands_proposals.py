@@ -346,9 +346,7 @@ async def _checks(
 ) -> _Checks:
     holders = taken = 0
     if any(spec.award[:200] == CSTDCS for spec in specs):
-        count = "SELECT thidua_title_holders($1, $2, $3)"
-        holders = await conn.fetchval(count, actor.tenant, LDTT, proposal.year)
-        taken = await conn.fetchval(count, actor.tenant, CSTDCS, proposal.year)
+        holders, taken = await title_counts(conn, actor.tenant, proposal.year)
     capped = 0
     if proposal.kind == "thematic" and any(s.award[:200] == THEMATIC_CAPPED for s in specs):
         capped = await conn.fetchval(
@@ -380,6 +378,20 @@ async def _checks(
         awarded=awarded,
         capped_elsewhere=capped,
     )
+
+
+async def title_counts(conn: asyncpg.Connection, unit: str, year: int) -> tuple[int, int]:
+    """Rule 3's counts over ``unit`` and the units below it in ``year``, whoever decided them:
+    the holders of Lao động tiên tiến and of Chiến sĩ thi đua cơ sở."""
+    row = await conn.fetchrow(
+        "SELECT thidua_title_holders($1, $2, $4) AS holders, "
+        "thidua_title_holders($1, $3, $4) AS taken",
+        unit,
+        LDTT,
+        CSTDCS,
+        year,
+    )
+    return row["holders"], row["taken"]
 
 
 async def local_rules_for(
