@@ -279,13 +279,15 @@ class Repository:
         fingerprint: bytes | None = None,
         guards: Sequence[Guard] = (),
         connection: asyncpg.Connection | None = None,
+        made: Sequence[NewEvent] = (),
     ) -> Appended:
         """Append the aggregates' pending events as one atomic append (``guards``: see
-        EventStore.append)."""
+        EventStore.append), after ``made``: events another service made for this decision
+        (shared/personal.py ``Holders.made``), already encoded by its own registry."""
         pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
         appended = await self.store.append(
             tenant_id,
-            [self.registry.encode(event) for event in pending],
+            [*made, *(self.registry.encode(event) for event in pending)],
             meta=meta,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
@@ -295,7 +297,7 @@ class Repository:
         if not appended.replayed:
             counts: dict[UUID, int] = {}
             last_hash: dict[UUID, bytes] = {}
-            for event, event_hash in zip(pending, appended.hashes, strict=True):
+            for event, event_hash in zip(pending, appended.hashes[len(made) :], strict=True):
                 counts[event.originator_id] = counts.get(event.originator_id, 0) + 1
                 last_hash[event.originator_id] = bytes(event_hash)
             for aggregate in aggregates:

@@ -56,6 +56,7 @@ from shared.eventstore import (
     EventStore,
     Guard,
     GuardFailed,
+    NewEvent,
     StoredEvent,
     check_idempotency_key,
 )
@@ -127,6 +128,7 @@ class Attempt:
     number: int = 1
     saved: dict[str, list[Aggregate]] = field(default_factory=dict)
     guards: list[Guard] = field(default_factory=list)
+    made: dict[str, list[NewEvent]] = field(default_factory=dict)
 
     async def get(self, aggregate_id: UUID, *, tenant_id: str | None = None) -> Aggregate:
         """An aggregate of ``tenant_id``'s log (the command's own by default), on the attempt's
@@ -139,6 +141,14 @@ class Attempt:
         default) once the decision is made. Saving one twice saves it once."""
         saved = self.saved.setdefault(tenant_id or self.tenant_id, [])
         saved.extend(a for a in aggregates if not any(a is s for s in saved))
+
+    def add_made(self, events: Sequence[NewEvent], *, tenant_id: str | None = None) -> None:
+        """Events another service made for this decision through a port (the people made for
+        the names a pledge or an initiative gives, shared/personal.py), appended before the
+        saved aggregates' in the same append: the command and what it made stand or fall
+        together."""
+        if events:
+            self.made.setdefault(tenant_id or self.tenant_id, []).extend(events)
 
     def guard(self, tenant_id: str, stream_id: UUID, version: int) -> None:
         """The decision read this stream of another log at ``version``: append only if it is
@@ -266,10 +276,11 @@ class Commands:
             await authorise(conn, actor)
             attempt = Attempt(conn, actor, tenant, self.repository, number)
             answer = await decide(attempt)
-        if set(attempt.saved) - {tenant}:
+        if (set(attempt.saved) | set(attempt.made)) - {tenant}:
             raise ValueError("run appends to one log: use run_in_transaction for several")
         aggregates = attempt.saved.get(tenant, [])
-        if not any(a.pending_events for a in aggregates):
+        made = attempt.made.get(tenant, [])
+        if not made and not any(a.pending_events for a in aggregates):
             return answer
         appended = await self.repository.save(
             tenant,
@@ -278,6 +289,7 @@ class Commands:
             idempotency_key=key.value if key else None,
             fingerprint=key.fingerprint if key else None,
             guards=attempt.guards,
+            made=made,
         )
         if appended.replayed:
             self.pipeline.stats.replayed += 1
@@ -399,13 +411,18 @@ class Commands:
         inline projection is to apply them."""
         stored: list[StoredEvent] = []
         written: list[tuple[str, int]] = []
-        for tenant in sorted(attempt.saved):
-            aggregates = [a for a in attempt.saved[tenant] if a.pending_events]
-            if not aggregates:
+        for tenant in sorted(set(attempt.saved) | set(attempt.made)):
+            aggregates = [a for a in attempt.saved.get(tenant, []) if a.pending_events]
+            made = attempt.made.get(tenant, [])
+            if not aggregates and not made:
                 continue
             keyed = key if tenant == key_tenant else None
             encode = self.repository.registry.encode
-            events = [encode(e) for a in aggregates for e in a.pending_events] if projected else []
+            events = (
+                [*made, *(encode(e) for a in aggregates for e in a.pending_events)]
+                if projected
+                else []
+            )
             appended = await self.repository.save(
                 tenant,
                 *aggregates,
@@ -414,6 +431,7 @@ class Commands:
                 fingerprint=keyed.fingerprint if keyed else None,
                 guards=attempt.guards,
                 connection=conn,
+                made=made,
             )
             if appended.replayed:
                 raise _Replayed(tenant, appended)

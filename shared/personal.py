@@ -21,13 +21,18 @@ import base64
 import binascii
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 import asyncpg
 import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shared.errors import DomainError
+from shared.eventstore import NewEvent
 
 VERSION = "v1."
 _NONCE = 12
@@ -57,6 +62,62 @@ def unseal(key: bytes | None, key_id: UUID, sealed: str) -> dict[str, Any] | Non
     return opened if isinstance(opened, dict) else None
 
 
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A person as another service's record names them: the name written, and the unit's own
+    staff number when given ('' when not)."""
+
+    name: str
+    staff_number: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The person a name belongs to, and the key their name is sealed with in any event."""
+
+    person_id: UUID
+    key_id: UUID
+    key: bytes
+
+
+@dataclass(slots=True)
+class Holders:
+    """For each name asked, in order, its holder or the refusal of that one name (an erased
+    person); and the events of the people made for the names that matched no one, to append
+    with the asking command's own, in one append (a refused command then writes no one)."""
+
+    found: list[Holder | DomainError]
+    made: list[NewEvent]
+
+
+class People(Protocol):
+    """The people register as other services see it (issue 14, point 2): names in pledges and
+    initiative authors are personal data, sealed with the key of the person they name. The
+    awards service keeps the register (services/awards/named.py); a service that writes names
+    is given this port by the composition root, and never imports the awards' domain."""
+
+    async def holders(
+        self, conn: asyncpg.Connection, unit_id: str, named: Sequence[Named], on: date
+    ) -> Holders:
+        """On ``conn`` (the asking command's, scoped as its caller, in its transaction): the
+        person of ``unit_id`` with each staff number, or, without one or with no one under it,
+        a person made for that name. Two names that are one person (the same staff number, or
+        the same name without one) get one holder."""
+        ...
+
+
+def seal_name(holder: Holder, name: str) -> str:
+    """A name as another service's event holds it: sealed with its person's key."""
+    return seal(holder.key, holder.key_id, {"name": name})
+
+
+def unseal_name(key: bytes | None, key_id: UUID, sealed: str) -> str | None:
+    """A name :func:`seal_name` sealed; None once its person is erased."""
+    opened = unseal(key, key_id, sealed)
+    name = opened.get("name") if opened else None
+    return name if isinstance(name, str) else None
+
+
 async def mint_keys(
     conn: asyncpg.Connection, tenant_id: str, count: int
 ) -> list[tuple[UUID, bytes]]:
@@ -75,13 +136,18 @@ async def mint_keys(
     return keys
 
 
-async def keys_of(conn: asyncpg.Connection, key_ids: Iterable[UUID]) -> dict[UUID, bytes]:
-    """The keys that still exist among ``key_ids`` (those the connection's role may read)."""
+async def keys_of(
+    conn: asyncpg.Connection, key_ids: Iterable[UUID], *, share: bool = False
+) -> dict[UUID, bytes]:
+    """The keys that still exist among ``key_ids`` (those the connection's role may read).
+    ``share``: held until the transaction ends, so an erasure that destroys one of them waits
+    for what is being written with it, and then finds it (a projection opening names)."""
     wanted = list(set(key_ids))
     if not wanted:
         return {}
+    lock = " FOR SHARE" if share else ""
     rows = await conn.fetch(
-        "SELECT key_id, key FROM person_keys WHERE key_id = ANY ($1::uuid[])", wanted
+        f"SELECT key_id, key FROM person_keys WHERE key_id = ANY ($1::uuid[]){lock}", wanted
     )
     return {r["key_id"]: bytes(r["key"]) for r in rows}
 

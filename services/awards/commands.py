@@ -333,7 +333,10 @@ class AwardsCommands:
 
         async def decide(attempt: Attempt) -> UUID:
             on = self.clock()
-            if staff and await _exists(attempt, person_id(actor.tenant, staff)):
+            pid = person_id(actor.tenant, staff)
+            if staff and await _exists(attempt, pid):
+                if await _completed(attempt, {pid: (personal, particulars)}, on):
+                    return pid
                 raise PersonAlreadyRegistered(staff[:64], staff_number=staff[:64])
             people = await _sealed_people(attempt, [(staff, personal, particulars)], on)
             attempt.save(*people)
@@ -346,7 +349,9 @@ class AwardsCommands:
     ) -> tuple[int, int]:
         """People already checked and cleaned (services/awards/bulk.py), each with a staff
         number: those the unit's log lacks are registered in one append. Answers how many were
-        written and how many were already there (sent again: nothing written for them)."""
+        written and how many were already there (sent again: nothing written for them). A
+        person made for a name alone (a pledge's, services/awards/named.py) is completed with
+        the row's particulars, and counts as written."""
 
         async def decide(attempt: Attempt) -> tuple[int, int]:
             ids = [person_id(actor.tenant, staff) for staff, _, _ in given]
@@ -354,7 +359,9 @@ class AwardsCommands:
             new = [g for g, pid in zip(given, ids, strict=True) if pid not in known]
             if new:
                 attempt.save(*await _sealed_people(attempt, new, self.clock()))
-            return len(new), len(given) - len(new)
+            again = {pid: (g[1], g[2]) for g, pid in zip(given, ids, strict=True) if pid in known}
+            completed = await _completed(attempt, again, self.clock())
+            return len(new) + completed, len(given) - len(new) - completed
 
         return await self.commands.run(actor, "RegisterPeople", decide)
 
@@ -567,6 +574,34 @@ async def _exists(attempt: Attempt, pid: UUID) -> bool:
 async def _own(attempt: Attempt, pid: UUID) -> Person:
     """A person of the caller's own unit; anyone else's, or no one, is not found."""
     return await own(attempt, pid, Person)
+
+
+async def _completed(
+    attempt: Attempt, given: dict[UUID, tuple[Personal, Particulars]], on: date
+) -> int:
+    """Of the registered people ``given`` again, those made for a name alone (their gender not
+    yet recorded, as the register shows) amended with what is given now; how many."""
+    if not given:
+        return 0
+    rows = await attempt.conn.fetch(
+        "SELECT person_id FROM people WHERE tenant_id = $1 AND person_id = ANY ($2::uuid[]) "
+        "AND gender = '' AND status = 'active'",
+        attempt.tenant_id,
+        list(given),
+    )
+    people = [await _own(attempt, r["person_id"]) for r in rows]
+    people = [p for p in people if not p.complete]
+    keys = await keys_of(attempt.conn, [p.key_id for p in people])
+    for person in people:
+        personal, particulars = given[person.id]
+        key = keys.get(person.key_id)
+        if key is None:  # erased, its event not yet applied
+            continue
+        sealed = seal(key, person.key_id, personal.as_sealable())
+        person.amend(personal=personal, particulars=particulars, sealed=sealed, on=on)
+    done = [p for p in people if p.pending_events]
+    attempt.save(*done)
+    return len(done)
 
 
 async def _sealed_people(

@@ -26,6 +26,7 @@ from services.awards.domain import (
     AppraisalClosed,
     Nominee,
     PersonErasedError,
+    PersonIncomplete,
     PersonLeftError,
     PersonTransferredError,
     Proposal,
@@ -515,7 +516,7 @@ async def _people(
     if not persons:
         return {}
     rows = await conn.fetch(
-        "SELECT p.person_id, p.status, p.direct_worker, p.cadre, p.cadre_since, "
+        "SELECT p.person_id, p.status, p.gender, p.direct_worker, p.cadre, p.cadre_since, "
         "p.employed_since, p.years -> $3::text AS year FROM people p "
         "WHERE p.person_id = ANY ($1::uuid[]) AND (p.tenant_id = $2 "
         "OR thidua_edge($2, p.tenant_id, (SELECT thidua_today())))",
@@ -544,6 +545,8 @@ async def _who(
             raise PersonTransferredError()
         if row["status"] == "erased":
             raise PersonErasedError()
+        if not row["gender"]:  # made for a name alone: the figures need their particulars
+            raise PersonIncomplete()
         fact = orjson.loads(row["year"]) if row["year"] else {}
         return f"person:{spec.person_id}", PersonFacts(
             row["direct_worker"],

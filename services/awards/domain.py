@@ -69,6 +69,14 @@ class PersonTransferredError(DomainError):
     message_vi = "Người này đã chuyển sang đơn vị khác: đơn vị mới quản lý hồ sơ của họ."
 
 
+class PersonIncomplete(DomainError):
+    code = "PERSON_INCOMPLETE"
+    message_vi = (
+        "Người này mới có tên (được tạo từ giao ước hoặc sáng kiến): cần ghi giới tính và các "
+        "thông tin khác (amendPerson) trước khi đề nghị khen thưởng."
+    )
+
+
 class PersonErasedError(DomainError):
     code = "PERSON_ERASED"
     message_vi = "Dữ liệu cá nhân của người này đã bị xóa theo yêu cầu hợp pháp."
@@ -114,6 +122,19 @@ class Particulars:
     cadre: str = "none"
     cadre_since: date | None = None
     employed_since: date | None = None
+
+
+# The particulars of a person made for a name alone (Person.named): none recorded yet.
+UNRECORDED = Particulars(gender="", direct_worker=False)
+
+
+def named_person_id(unit_id: str, staff_number: str, name: str) -> uuid.UUID:
+    """The person a name of the unit stands for: by its staff number when given (the id
+    :func:`person_id` gives), else by the name as written, any case, so the same name written
+    again in the unit is the same person."""
+    if staff_number:
+        return person_id(unit_id, staff_number)
+    return uuid.uuid5(PEOPLE_NAMESPACE, f"named:{unit_id}:{name.casefold()}")
 
 
 def _no_control(error: type[DomainError], **fields: str | Sequence[str]) -> None:
@@ -163,6 +184,10 @@ def check_staff_number(staff_number: str) -> None:
 class Person(Aggregate):
     """A person of a unit: registered, amended, left, or erased (their key destroyed)."""
 
+    # False for a person made for a name alone (``named``) until their particulars are
+    # recorded; a class default, so that a snapshot taken before it existed reads True.
+    complete: bool = True
+
     @staticmethod
     def create_id(unit_id: str, staff_number: str, **_: object) -> uuid.UUID:
         return person_id(unit_id, staff_number)
@@ -188,6 +213,7 @@ class Person(Aggregate):
         self.key_id = key_id
         self.registered_on = registered_on
         self.status = ACTIVE
+        self.complete = bool(gender)
 
     @classmethod
     def register(
@@ -216,6 +242,34 @@ class Person(Aggregate):
             **plain_particulars(particulars),
         )
 
+    @classmethod
+    def named(
+        cls,
+        *,
+        new_id: uuid.UUID,
+        unit_id: str,
+        staff_number: str,
+        personal: Personal,
+        key_id: uuid.UUID,
+        sealed: str,
+        on: date,
+    ) -> Person:
+        """A person made for a name another record gives (a pledge, an initiative's author)
+        that no one of the unit holds: only the name is known, the particulars are recorded
+        later (:meth:`amend`); ``gender`` '' says so, and such a person is not yet nominated."""
+        check_staff_number(staff_number)
+        check_personal(personal, on)
+        return cls._create(
+            cls.PersonRegistered,
+            id=new_id,
+            unit_id=unit_id,
+            staff_number=staff_number,
+            key_id=key_id,
+            sealed=sealed,
+            registered_on=on,
+            **plain_particulars(UNRECORDED),
+        )
+
     def amend(self, *, personal: Personal, particulars: Particulars, sealed: str, on: date) -> None:
         self.check_active()
         check_personal(personal, on)
@@ -238,7 +292,7 @@ class Person(Aggregate):
         employed_since: date | None,
         amended_on: date,
     ) -> None:
-        pass  # the read model keeps the particulars; the rules here need none of them
+        self.complete = True  # the read model keeps the particulars themselves
 
     def leave(self, *, on: date, reason: str, today: date) -> None:
         self.check_active()

@@ -56,6 +56,10 @@ class Gender(Enum):
     MALE = "male"
 
 
+def _gender(value: str) -> Gender | None:
+    return Gender(value) if value else None  # '': not recorded yet (Person.named)
+
+
 @strawberry.enum(description="Cán bộ công đoàn: không, chuyên trách, không chuyên trách.")
 class UnionCadre(Enum):
     NONE = "none"
@@ -101,7 +105,9 @@ class Person:
     full_name: str | None = strawberry.field(description="Họ và tên; null khi đã xóa.")
     birth_year: int | None
     contacts: list[str]
-    gender: Gender
+    gender: Gender | None = strawberry.field(
+        description="Giới tính; null khi chưa ghi (người được tạo cho một tên trong giao ước, sáng kiến)."
+    )
     ethnic_minority: bool = strawberry.field(description="Dân tộc thiểu số.")
     post: str = strawberry.field(description="Chức vụ.")
     direct_worker: bool = strawberry.field(
@@ -150,7 +156,7 @@ def person_of(row: Any) -> Person:
         full_name=row["full_name"],
         birth_year=row["birth_year"],
         contacts=orjson.loads(row["contacts"]),
-        gender=Gender(row["gender"]),
+        gender=_gender(row["gender"]),
         ethnic_minority=row["ethnic_minority"],
         post=row["post"],
         direct_worker=row["direct_worker"],
@@ -187,7 +193,9 @@ class IncomingPerson:
     from_unit: strawberry.ID
     staff_number: str
     full_name: str | None
-    gender: Gender
+    gender: Gender | None = strawberry.field(
+        description="Giới tính; null khi chưa ghi (người được tạo cho một tên trong giao ước, sáng kiến)."
+    )
     transferred_on: date
 
 
@@ -235,7 +243,7 @@ class AwardsQuery:
                 from_unit=strawberry.ID(r["from_unit"]),
                 staff_number=r["staff_number"],
                 full_name=r["full_name"],
-                gender=Gender(r["gender"]),
+                gender=_gender(r["gender"]),
                 transferred_on=r["transferred_on"],
             )
             for r in rows

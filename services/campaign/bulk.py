@@ -25,11 +25,13 @@ from services.campaign.commands import CampaignCommands
 from services.campaign.domain import (
     CampaignFacts,
     Pledge,
+    SealedName,
     TitleUnknown,
     check_pledge,
     pledge_id,
 )
-from services.campaign.rules import subject_of, title_of
+from services.campaign.projections import PLEDGE_SCHEMA
+from services.campaign.rules import PERSON, subject_of, title_of
 from shared import access
 from shared.aggregates import EventRegistry
 from shared.auth import Principal
@@ -38,6 +40,7 @@ from shared.commands import Attempt
 from shared.db import planned_for_arguments
 from shared.errors import DomainError
 from shared.eventstore import Appended, EventStore, Guard, NewEvent, PreparedAppend
+from shared.personal import Holder, Named, seal_name
 from shared.text import clean
 from shared.uploads import TableLimits, read_records
 
@@ -173,7 +176,9 @@ async def _register(
     good, errors = await to_thread.run_sync(check_rows, rows, facts, actor.tenant)
     existing = await _existing(conn, actor.tenant, campaign_id, good)
     new = [g for g in good if g.pledge_id not in existing]
-    last_seq = await _write(commands, conn, actor, facts, new) if new else 0
+    holders, made = await _holders(commands, conn, actor.tenant, new, errors)
+    new = [g for g in new if g.subject != PERSON or g.pledge_id in holders]
+    last_seq = await _write(commands, conn, actor, facts, new, holders, made) if new else 0
     result = BulkResult(
         received=len(rows),
         written=len(new),
@@ -182,6 +187,31 @@ async def _register(
         errors=errors[:MAX_ERRORS_SHOWN],
     )
     return result, last_seq
+
+
+async def _holders(
+    commands: CampaignCommands,
+    conn: asyncpg.Connection,
+    tenant: str,
+    new: list[_Good],
+    errors: list[RowError],
+) -> tuple[dict[UUID, Holder], list[NewEvent]]:
+    """Who each new person's pledge names (shared/personal.py): its holder by pledge, and the
+    events of the people made for names no one holds. A name the register refuses (an erased
+    person's) is its row's error, added to ``errors`` in row order."""
+    people = [g for g in new if g.subject == PERSON]
+    if not people:
+        return {}, []
+    named = [Named(g.name, g.ref) for g in people]
+    found = await commands.people.holders(conn, tenant, named, commands.clock())
+    holders: dict[UUID, Holder] = {}
+    for g, holder in zip(people, found.found, strict=True):
+        if isinstance(holder, DomainError):
+            errors.append(RowError.of(g.row, holder))
+        else:
+            holders[g.pledge_id] = holder
+    errors.sort(key=lambda e: e.row)
+    return holders, found.made
 
 
 async def _existing(
@@ -214,22 +244,32 @@ async def _write(
     actor: Principal,
     facts: CampaignFacts,
     new: list[_Good],
+    holders: dict[UUID, Holder],
+    people: list[NewEvent],
 ) -> int:
-    """The new pledges' events, chunk by chunk. The database stores one chunk while a worker
-    thread makes the next (its events encoded): two cores, both busy, and the event loop, which
-    only sends them, free for other requests. The first chunk guards the campaign at the
-    version the facts show; the locks it takes hold to the commit, so the later ones need not."""
+    """The people made for the names (``people``), then the new pledges' events, chunk by
+    chunk. The database stores one chunk while a worker thread makes the next (its events
+    encoded, a person's name sealed): two cores, both busy, and the event loop, which only
+    sends them, free for other requests. The first chunk guards the campaign at the version the
+    facts show; the locks it takes hold to the commit, so the later ones need not."""
     on = commands.clock()
-    make = _pattern(facts, actor.tenant, on, new[0], commands.repository.registry)
+    make = _pattern(facts, actor.tenant, on, new[0], holders, commands.repository.registry)
     meta = access.command_meta(actor, "RegisterPledges")
-    made = partial(_made, commands.store, actor.tenant, make, meta)
+    pledges = partial(_made, commands.store, actor.tenant, make, meta)
+    chunks: list[Callable[[], PreparedAppend]] = [
+        partial(commands.store.prepare, actor.tenant, people[start : start + _CHUNK], meta)
+        for start in range(0, len(people), _CHUNK)
+    ]
+    chunks += [
+        partial(pledges, new[start : start + _CHUNK]) for start in range(0, len(new), _CHUNK)
+    ]
     guards = [Guard(facts.unit_id, facts.campaign_id, facts.version)]
     pending: asyncio.Future[Appended] | None = None
     last_seq = 0
     try:
-        for start in range(0, len(new), _CHUNK):
+        for chunk in chunks:
             # Awaiting the thread also lets the pending chunk's statement go out meanwhile.
-            prepared = await to_thread.run_sync(made, new[start : start + _CHUNK])
+            prepared = await to_thread.run_sync(chunk)
             if pending is not None:
                 last_seq = (await pending).last_seq
             pending = asyncio.ensure_future(
@@ -258,12 +298,45 @@ def _made(
 
 
 def _pattern(
-    facts: CampaignFacts, unit_id: str, on, sample: _Good, registry: EventRegistry
+    facts: CampaignFacts,
+    unit_id: str,
+    on,
+    sample: _Good,
+    holders: dict[UUID, Holder],
+    registry: EventRegistry,
 ) -> Callable[[_Good], NewEvent]:
     """Each row's PledgeRegistered event as ``Pledge.register`` and the registry's encoding
-    make it (every row has been through ``Pledge.register`` in ``check_rows``). The sample goes
-    through the aggregate itself and is compared with the pattern, so the pattern cannot drift
-    from the domain unnoticed."""
+    make it (every row has been through ``Pledge.register`` in ``check_rows``), a person's name
+    sealed with their holder's key. The sample goes through the aggregate itself and is
+    compared with the pattern, so the pattern cannot drift from the domain unnoticed."""
+    encode = registry.codec.encode
+    campaign = encode(facts.campaign_id)
+    registered_on = encode(on)
+
+    def sealed_of(g: _Good) -> SealedName | None:
+        holder = holders.get(g.pledge_id)
+        if holder is None:
+            return None
+        return SealedName(holder.person_id, holder.key_id, seal_name(holder, g.name))
+
+    def event(g: _Good, sealed: SealedName | None, late: bool) -> NewEvent:
+        data = {
+            "campaign_id": campaign,
+            "campaign_unit": facts.unit_id,
+            "unit_id": unit_id,
+            "subject": g.subject,
+            "name": "" if sealed else g.name,
+            "person_id": encode(sealed.person_id) if sealed else None,
+            "key_id": encode(sealed.key_id) if sealed else None,
+            "sealed": sealed.sealed if sealed else "",
+            "ref": g.ref,
+            "title": g.title,
+            "registered_on": registered_on,
+            "late": late,
+        }
+        return NewEvent(g.pledge_id, 1, "PledgeRegistered", data, PLEDGE_SCHEMA)
+
+    sealed = sealed_of(sample)
     pledge = Pledge.register(
         facts,
         unit_id=unit_id,
@@ -272,30 +345,13 @@ def _pattern(
         ref=sample.ref,
         title=sample.title,
         on=on,
+        sealed=sealed,
     )
-    [event] = pledge.collect_events()
-    expected = registry.encode(event)
-    campaign = registry.codec.encode(facts.campaign_id)
-    registered_on = registry.codec.encode(on)
+    [expected] = [registry.encode(e) for e in pledge.collect_events()]
     late = expected.data["late"]
-
-    def make(g: _Good) -> NewEvent:
-        data = {
-            "campaign_id": campaign,
-            "campaign_unit": facts.unit_id,
-            "unit_id": unit_id,
-            "subject": g.subject,
-            "name": g.name,
-            "ref": g.ref,
-            "title": g.title,
-            "registered_on": registered_on,
-            "late": late,
-        }
-        return NewEvent(g.pledge_id, 1, expected.event_type, data, expected.schema_version)
-
-    if make(sample) != expected:
+    if event(sample, sealed, late) != expected:
         raise RuntimeError("PledgeRegistered has changed shape: update bulk._pattern.")
-    return make
+    return lambda g: event(g, sealed_of(g), late)
 
 
 # --- files -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ on fresh facts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -30,10 +30,13 @@ from services.campaign.domain import (
     CampaignConcludedError,
     CampaignFacts,
     Initiative,
+    InitiativeInvalid,
     Pledge,
     Progress,
     Registration,
+    SealedName,
     Work,
+    check_initiative,
     progress_id,
     registration_id,
 )
@@ -42,7 +45,8 @@ from shared import access
 from shared.auth import Principal
 from shared.clock import today
 from shared.commands import Attempt, Commands, Decide, R
-from shared.errors import NotFound
+from shared.errors import DomainError, NotFound
+from shared.personal import Named, People, seal_name
 from shared.text import clean, clean_paragraphs
 
 WRITERS = frozenset({"officer", "admin"})
@@ -86,20 +90,44 @@ def _given(arguments: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+MAX_AUTHORS = 50  # check_initiative's bound: more numbers than that are not even read
+
+
 def commands_of(runtime: Any, clock: Callable[[], date] = today) -> CampaignCommands:
     """The campaign commands of a running Thi đua, built from its one command pipeline
     (services.gateway.runtime.Runtime.pipeline), as GraphQL, the REST uploads and the demo use
     them."""
-    return CampaignCommands(runtime.pipeline.service(build_registry(), authorise=authorise), clock)
+    return CampaignCommands(
+        runtime.pipeline.service(build_registry(), authorise=authorise), runtime.people, clock
+    )
 
 
 class CampaignCommands:
-    def __init__(self, commands: Commands, clock: Callable[[], date] = today) -> None:
+    def __init__(
+        self, commands: Commands, people: People, clock: Callable[[], date] = today
+    ) -> None:
         self.commands = commands
         self.pipeline = commands.pipeline
         self.repository = commands.repository
         self.store = commands.store
+        self.people = people  # who a name belongs to: its key seals it (shared/personal.py)
         self.clock = clock
+
+    async def sealed_names(
+        self, attempt: Attempt, named: Sequence[Named], field: str
+    ) -> list[SealedName]:
+        """Each name sealed with the key of the person it names, the people made for names no
+        one holds appended with the decision's events; an erased person's name is refused,
+        naming ``field``."""
+        holders = await self.people.holders(attempt.conn, attempt.tenant_id, named, self.clock())
+        sealed = []
+        for given, found in zip(named, holders.found, strict=True):
+            if isinstance(found, DomainError):
+                found.context["field"] = field
+                raise found
+            sealed.append(SealedName(found.person_id, found.key_id, seal_name(found, given.name)))
+        attempt.add_made(holders.made)
+        return sealed
 
     async def _run(
         self,
@@ -633,25 +661,42 @@ class CampaignCommands:
         *,
         title: str,
         authors: list[str],
+        author_staff_numbers: list[str] | None = None,
         field: str = "",
         description: str = "",
         campaign_id: UUID | None = None,
         idempotency_key: str | None = None,
     ) -> UUID:
+        """``author_staff_numbers``: each author's staff number in the unit, in the order of
+        ``authors`` ('' for one without), so that the name is sealed with that person's key;
+        an author without one is the person of that name, made for it the first time."""
         given = _given(locals())
+        names = cleaned_list(authors)
+        given_numbers = author_staff_numbers if author_staff_numbers is not None else []
+        # Kept in place, '' too (an author without one): cleaned_list would drop those.
+        numbers = [clean(n) for n in given_numbers[:MAX_AUTHORS]] or [""] * len(names)
 
         async def decide(attempt: Attempt) -> UUID:
             facts = None
             if campaign_id is not None:
                 facts = await self._facts(attempt, campaign_id, own=True)
+            check_initiative(clean(title), names, clean(field), clean_paragraphs(description))
+            if len(numbers) != len(names):
+                raise InitiativeInvalid(
+                    "Số hiệu tác giả: một cho mỗi tác giả, theo thứ tự.", field="authorStaffNumbers"
+                )
+            named = [Named(n, sn) for n, sn in zip(names, numbers, strict=True)]
+            if facts is not None:
+                facts.check_open()  # refused before anyone is made for its names
             initiative = Initiative.register(
                 facts,
                 unit_id=actor.tenant,
                 title=clean(title),
-                authors=cleaned_list(authors),
+                authors=names,
                 field=clean(field),
                 description=clean_paragraphs(description),
                 on=self.clock(),
+                sealed=await self.sealed_names(attempt, named, "authors"),
             )
             attempt.save(initiative)
             return initiative.id

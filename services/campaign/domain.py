@@ -16,7 +16,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from services.campaign.rules import COMPUTABLE, MONEY_FACTS, SUBJECTS, TITLES
+from services.campaign.rules import COMPUTABLE, MONEY_FACTS, PERSON, SUBJECTS, TITLES
 from shared.errors import DomainError
 
 # Ids of registrations and progress are derived with this namespace: never change it.
@@ -837,16 +837,39 @@ def check_pledge(subject: str, name: str, ref: str, title: str) -> None:
         raise TitleNotForSubject(TITLES[title].name, field="title")
 
 
+@dataclass(frozen=True, slots=True)
+class SealedName:
+    """A person's name as an event holds it: sealed with the key of the person it names
+    (shared/personal.py), so that erasing that person erases it here too."""
+
+    person_id: uuid.UUID
+    key_id: uuid.UUID
+    sealed: str
+
+    def as_data(self) -> dict[str, str]:
+        return {"person_id": str(self.person_id), "key_id": str(self.key_id), "sealed": self.sealed}
+
+
+def with_sealed_name(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of PledgeRegistered v1, which held every name in plain text (before issue 14's
+    point 2): such a name stays as it was written, readable, never erased."""
+    data.setdefault("person_id", None)
+    data.setdefault("key_id", None)
+    data.setdefault("sealed", "")
+    return data
+
+
+def with_sealed_authors(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of InitiativeRegistered v1, whose authors were plain names: each becomes
+    ``{"name": …}``, beside the sealed ones (``SealedName.as_data``) that v2 writes."""
+    data["authors"] = [{"name": a} if isinstance(a, str) else a for a in data["authors"]]
+    return data
+
+
 class Pledge(Aggregate):
     """A giao ước thi đua: a person or a collective of the unit registers, in a campaign, to
     strive for a title. The unit's officer records it; ids follow from who and what, so the same
     pledge recorded twice is one pledge."""
-
-    @staticmethod
-    def create_id(
-        campaign_id: uuid.UUID, unit_id: str, subject: str, name: str, ref: str, title: str, **_
-    ) -> uuid.UUID:
-        return pledge_id(campaign_id, unit_id, subject, name, ref, title)
 
     @event("PledgeRegistered")
     def __init__(
@@ -856,6 +879,9 @@ class Pledge(Aggregate):
         unit_id: str,
         subject: str,
         name: str,
+        person_id: uuid.UUID | None,
+        key_id: uuid.UUID | None,
+        sealed: str,
         ref: str,
         title: str,
         registered_on: date,
@@ -877,15 +903,26 @@ class Pledge(Aggregate):
         ref: str,
         title: str,
         on: date,
+        sealed: SealedName | None,
     ) -> Pledge:
+        """``sealed``: a person's ``name`` as the command sealed it with their key; the event
+        holds only that. A collective's name is not personal data: it stays plain."""
         campaign.check_open()
         check_pledge(subject, name, ref, title)
-        return cls(
+        if (subject == PERSON) != (sealed is not None):
+            raise ValueError("a person's name is sealed, a collective's is not")
+        return cls._create(
+            cls.PledgeRegistered,
+            # From the name as written, which the event holds sealed only.
+            id=pledge_id(campaign.campaign_id, unit_id, subject, name, ref, title),
             campaign_id=campaign.campaign_id,
             campaign_unit=campaign.unit_id,
             unit_id=unit_id,
             subject=subject,
-            name=name,
+            name="" if sealed else name,
+            person_id=sealed.person_id if sealed else None,
+            key_id=sealed.key_id if sealed else None,
+            sealed=sealed.sealed if sealed else "",
             ref=ref,
             title=title,
             registered_on=on,
@@ -1024,7 +1061,7 @@ class Initiative(Aggregate):
         campaign_id: uuid.UUID | None,
         campaign_unit: str | None,
         title: str,
-        authors: list[str],
+        authors: list[dict[str, str]],
         field: str,
         description: str,
         registered_on: date,
@@ -1046,16 +1083,21 @@ class Initiative(Aggregate):
         field: str,
         description: str,
         on: date,
+        sealed: Sequence[SealedName],
     ) -> Initiative:
+        """``sealed``: each of ``authors`` as the command sealed it with their key; the event
+        holds only those."""
         if campaign is not None:
             campaign.check_open()
         check_initiative(title, authors, field, description)
+        if len(sealed) != len(authors):
+            raise ValueError("every author's name is sealed")
         return cls(
             unit_id=unit_id,
             campaign_id=campaign.campaign_id if campaign else None,
             campaign_unit=campaign.unit_id if campaign else None,
             title=title,
-            authors=list(authors),
+            authors=[s.as_data() for s in sealed],
             field=field,
             description=description,
             registered_on=on,

@@ -9,11 +9,12 @@ swaps it in (shared/projection_rebuild.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache, partial
 from types import SimpleNamespace
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import orjson
@@ -33,11 +34,14 @@ from services.campaign.domain import (
     Registration,
     Work,
     with_own_contents,
+    with_sealed_authors,
+    with_sealed_name,
 )
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
 from shared.db import insert_rows
 from shared.eventstore import StoredEvent
+from shared.personal import destroy_keys, keys_of, unseal_name
 from shared.projections import Projection
 from shared.text import search_key
 
@@ -52,8 +56,10 @@ def build_registry() -> EventRegistry:
     registry.upcaster("RegistrationAmended", from_version=1)(with_own_contents)
     registry.register(Progress, *PROGRESS_EVENTS)
     registry.register(Pledge, *PLEDGE_EVENTS)
+    registry.upcaster("PledgeRegistered", from_version=1)(with_sealed_name)
     registry.register(Work, *WORK_EVENTS)
     registry.register(Initiative, *INITIATIVE_EVENTS)
+    registry.upcaster("InitiativeRegistered", from_version=1)(with_sealed_authors)
     return registry
 
 
@@ -71,6 +77,7 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     """Project stored campaign events, in log order, on ``conn``; then count again the
     indicators they touched, once for the batch (services/campaign/actuals.py)."""
     pledges: list[tuple[Any, ...]] = []  # a run of new pledges goes in as one statement
+    keys = await _pledgers_keys(conn, registry, events)
     touched = Touched()
     targets: list[tuple[StoredEvent, Any]] = []  # written once the indicators are locked
     day: date | None = None
@@ -82,7 +89,7 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
             day = recorded_on(stored)
             await conn.execute("SELECT set_config('thidua.recorded_on', $1, true)", day.isoformat())
         if stored.event_type == "PledgeRegistered":
-            pledges.append(_pledge_row_of(registry, stored))
+            pledges.append(_pledge_row_of(registry, stored, keys))
             touched.note_pledge(stored.tenant_id, stored.stream_id)
             continue
         if pledges:
@@ -90,6 +97,9 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
             pledges = []
         if stored.event_type in TREE_EVENTS:  # the registry's: not decoded here
             touched.note(stored, None)
+            continue
+        if stored.event_type == PERSON_ERASED:  # the awards': not decoded here either
+            await _person_erased(conn, registry, stored)
             continue
         # ProgressOpened has none: the reports carry everything the model keeps.
         handler = _HANDLERS.get(stored.event_type)
@@ -352,6 +362,8 @@ PLEDGE_COLUMNS = (
     ("campaign_unit", "text"),
     ("subject", "text"),
     ("name", "text"),
+    ("person_id", "uuid"),
+    ("key_id", "uuid"),
     ("ref", "text"),
     ("search_key", "text"),
     ("title", "text"),
@@ -362,17 +374,23 @@ PLEDGE_COLUMNS = (
 )
 
 
-def pledge_row(tenant_id: str, pledge_id: Any, e: Any) -> tuple[Any, ...]:
-    """A new pledge's row, from its PledgeRegistered event's values."""
+def pledge_row(
+    tenant_id: str, pledge_id: Any, e: Any, keys: Mapping[UUID, bytes]
+) -> tuple[Any, ...]:
+    """A new pledge's row, from its PledgeRegistered event's values: a person's name opened
+    with their key ('' once they are erased)."""
+    name = (unseal_name(keys.get(e.key_id), e.key_id, e.sealed) or "") if e.key_id else e.name
     return (
         tenant_id,
         pledge_id,
         e.campaign_id,
         e.campaign_unit,
         e.subject,
-        e.name,
+        name,
+        e.person_id,
+        e.key_id,
         e.ref,
-        search_key(e.name, e.ref),
+        search_key(name, e.ref),
         e.title,
         e.registered_on,
         e.late,
@@ -381,15 +399,69 @@ def pledge_row(tenant_id: str, pledge_id: Any, e: Any) -> tuple[Any, ...]:
     )
 
 
-def _pledge_row_of(registry: EventRegistry, stored: StoredEvent) -> tuple[Any, ...]:
+def _pledge_row_of(
+    registry: EventRegistry, stored: StoredEvent, keys: Mapping[UUID, bytes]
+) -> tuple[Any, ...]:
     """A new pledge's row from its stored data, values decoded by the registry's codec but no
     event object built (a bulk pledge brings 100,000 at once: building each event first
-    doubled the cost). Only the first schema has this shape: a later one is upcast."""
-    if stored.schema_version != 1:
-        return pledge_row(stored.tenant_id, stored.stream_id, registry.decode(stored))
+    doubled the cost). Only the current schema has this shape: an older one is upcast."""
+    if stored.schema_version != PLEDGE_SCHEMA:
+        return pledge_row(stored.tenant_id, stored.stream_id, registry.decode(stored), keys)
     decode = registry.codec.decode
     fields = {k: decode(v) if type(v) is dict else v for k, v in stored.data.items()}
-    return pledge_row(stored.tenant_id, stored.stream_id, SimpleNamespace(**fields))
+    return pledge_row(stored.tenant_id, stored.stream_id, SimpleNamespace(**fields), keys)
+
+
+PLEDGE_SCHEMA = 2
+PERSON_ERASED = "PersonErased"  # the awards' event (services/awards): read by its stored name
+
+
+async def _pledgers_keys(
+    conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]
+) -> dict[UUID, bytes]:
+    """The keys of the names the batch's new pledges seal, read at once, and held to the
+    commit: an erasure destroying one of them waits, then blanks what was written with it."""
+    decode = registry.codec.decode
+    wanted = [
+        decode(e.data["key_id"])
+        for e in events
+        if e.event_type == "PledgeRegistered" and e.data.get("key_id")
+    ]
+    return await keys_of(conn, wanted, share=True)
+
+
+async def _person_erased(conn, registry: EventRegistry, stored: StoredEvent) -> None:
+    """A person erased (their key destroyed by the awards' projection too; whichever runs first
+    destroys it, so a name sealed with it in another unit's log, projected later, opens to
+    nothing): their name leaves every pledge and initiative here. Counts are untouched."""
+    key_id = registry.codec.decode(stored.data["key_id"])
+    await destroy_keys(conn, [key_id])
+    pledges = await conn.fetch(
+        "SELECT tenant_id, pledge_id, ref FROM campaign_pledges WHERE key_id = $1", key_id
+    )
+    await conn.executemany(
+        "UPDATE campaign_pledges SET name = '', search_key = $3 "
+        "WHERE tenant_id = $1 AND pledge_id = $2",
+        [(r["tenant_id"], r["pledge_id"], search_key(r["ref"])) for r in pledges],
+    )
+    rows = await conn.fetch(
+        "SELECT tenant_id, initiative_id, title, authors::text AS authors, field, author_keys "
+        "FROM campaign_initiatives WHERE author_keys @> ARRAY[$1::uuid]",
+        key_id,
+    )
+    for r in rows:
+        authors = [
+            None if k == key_id else a
+            for a, k in zip(orjson.loads(r["authors"]), r["author_keys"], strict=True)
+        ]
+        await conn.execute(
+            "UPDATE campaign_initiatives SET authors = $3::jsonb, search_key = $4 "
+            "WHERE tenant_id = $1 AND initiative_id = $2",
+            r["tenant_id"],
+            r["initiative_id"],
+            _json(authors),
+            search_key(r["title"], *authors, r["field"]),
+        )
 
 
 async def insert_pledges(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -460,19 +532,28 @@ async def _work_amended(conn, stored: StoredEvent, e: Any) -> None:
 
 
 async def _initiative_registered(conn, stored: StoredEvent, e: Any) -> None:
+    """Its authors' names opened with their keys (None for one erased); those written before
+    names were sealed (``{"name": …}``, v1) as they were written."""
+    key_ids = [UUID(a["key_id"]) if "key_id" in a else None for a in e.authors]
+    keys = await keys_of(conn, [k for k in key_ids if k], share=True)
+    authors = [
+        unseal_name(keys.get(k), k, a["sealed"]) if k else a["name"]
+        for a, k in zip(e.authors, key_ids, strict=True)
+    ]
     await conn.execute(
         "INSERT INTO campaign_initiatives (tenant_id, initiative_id, campaign_id, campaign_unit, "
-        "title, authors, field, description, search_key, registered_on, status, version) "
-        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, 'registered', $11)",
+        "title, authors, author_keys, field, description, search_key, registered_on, status, "
+        "version) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, 'registered', $12)",
         stored.tenant_id,
         stored.stream_id,
         e.campaign_id,
         e.campaign_unit,
         e.title,
-        _json(e.authors),
+        _json(authors),
+        key_ids,
         e.field,
         e.description,
-        search_key(e.title, *e.authors, e.field),
+        search_key(e.title, *authors, e.field),
         e.registered_on,
         stored.stream_version,
     )
@@ -513,6 +594,11 @@ async def _recognition_amended(conn, stored: StoredEvent, e: Any) -> None:
 
 async def _tree_changed(conn, stored: StoredEvent, e: Any) -> None:
     """Nothing of its own: the figures over the tree are counted at the batch's end."""
+
+
+async def _undecoded(conn, stored: StoredEvent, e: Any) -> None:
+    """Another service's event, named here so the runner reads it; ``apply`` applies it from
+    its stored data (this service's registry does not decode it)."""
 
 
 def _withdrawal(table: str, key: str):
@@ -556,6 +642,7 @@ _HANDLERS = {
     "InitiativeWithdrawn": _withdrawal("campaign_initiatives", "initiative_id"),
     # The registry's, read for the figures counted over the tree (actuals.TREE_EVENTS).
     **dict.fromkeys(TREE_EVENTS, _tree_changed),
+    PERSON_ERASED: _undecoded,
 }
 
 # The same handlers and batching as ``apply``, as a projection with checkpoints

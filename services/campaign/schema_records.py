@@ -71,7 +71,15 @@ class Pledge:
     unit_id: strawberry.ID
     campaign_id: strawberry.ID
     subject: PledgeSubject
-    name: str
+    name: str | None = strawberry.field(
+        description="Họ tên (tên tập thể); null khi người đó đã bị xóa dữ liệu cá nhân."
+    )
+    person_id: strawberry.ID | None = strawberry.field(
+        description=(
+            "Người lao động mà giao ước cá nhân nêu tên (theo số hiệu, hoặc người được tạo cho "
+            "tên đó); null với tập thể và với giao ước ghi trước khi tên được niêm phong."
+        )
+    )
     ref: str = strawberry.field(description="Mã của người lao động trong đơn vị, nếu có.")
     title: str = strawberry.field(description="Mã danh hiệu.")
     title_name: str
@@ -132,7 +140,9 @@ class Initiative:
     unit_id: strawberry.ID
     campaign_id: strawberry.ID | None
     title: str
-    authors: list[str]
+    authors: list[str | None] = strawberry.field(
+        description="Tác giả; null thay cho người đã bị xóa dữ liệu cá nhân."
+    )
     field: str
     description: str
     registered_on: date
@@ -226,7 +236,8 @@ def _pledge(row: Any) -> Pledge:
         unit_id=strawberry.ID(row["tenant_id"]),
         campaign_id=strawberry.ID(str(row["campaign_id"])),
         subject=PledgeSubject(row["subject"]),
-        name=row["name"],
+        name=row["name"] or None,  # '': the person is erased (a name is never empty)
+        person_id=strawberry.ID(str(row["person_id"])) if row["person_id"] else None,
         ref=row["ref"],
         title=row["title"],
         title_name=TITLES[row["title"]].name,
@@ -494,6 +505,13 @@ class WorkChanges:
 class InitiativeInput:
     title: str
     authors: list[str]
+    author_staff_numbers: list[str] | None = strawberry.field(
+        default=None,
+        description=(
+            "Số hiệu của từng tác giả trong đơn vị, theo thứ tự của authors ('' nếu không có): "
+            "tên được niêm phong bằng khóa của đúng người đó."
+        ),
+    )
     field: str = strawberry.field(default="", description="Lĩnh vực.")
     description: str = ""
     campaign_id: strawberry.ID | None = strawberry.field(
@@ -580,6 +598,7 @@ class RecordsMutation:
             principal_of(info),
             title=input.title,
             authors=input.authors,
+            author_staff_numbers=input.author_staff_numbers,
             field=input.field,
             description=input.description,
             campaign_id=_optional_campaign(input.campaign_id),

@@ -24,6 +24,7 @@ from shared.db import (
 )
 from shared.eventstore import EventStore
 from shared.migrate import migrate
+from shared.personal import People
 from shared.projections import CheckpointPositions, Projection, ProjectionRunner
 from shared.settings import Settings
 from shared.signal import LogSignal
@@ -104,6 +105,14 @@ class Runtime:
     def pipeline(self) -> Pipeline:
         """The one composition root of commands: every service builds its handlers from it."""
         return Pipeline.of(self)
+
+    @cached_property
+    def people(self) -> People:
+        """The people register as the services that write names see it (shared/personal.py):
+        the awards' register, given to them here so that none imports another's domain."""
+        from services.awards.named import AwardsPeople
+
+        return AwardsPeople()
 
     async def close(self) -> None:
         await _close(self.database, self.pool, self.signal, self.projector_pool, self.projections)

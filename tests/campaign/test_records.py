@@ -247,6 +247,7 @@ async def test_initiatives_are_recognised_with_benefit_and_totalled_over_the_sub
     assert await totals(tree.prov1) == (2, 1, 40_000_000)
     assert await events_of(owner, tree.cs1) == [
         "UnitRegistered",
+        "PersonRegistered",  # the author, made for the name: it is sealed with their key
         "InitiativeRegistered",
         "InitiativeRecognised",
         "InitiativeWithdrawn",

@@ -46,6 +46,7 @@ from services.campaign.domain import (
     Pledge,
     Progress,
     Registration,
+    SealedName,
     Work,
 )
 from services.registry.domain import Unit
@@ -202,6 +203,7 @@ def _pledge_life() -> list[Step]:
             ref="NV0001",
             title="lao_dong_tien_tien",
             on=date(2021, 2, 15),
+            sealed=SealedName(uuid.uuid4(), uuid.uuid4(), "v1.niêm-phong"),
         ),
         lambda p: p.withdraw("Chuyển công tác"),
     ]
@@ -235,6 +237,7 @@ def _initiative_life() -> list[Step]:
             field="Cơ khí",
             description="",
             on=date(2021, 4, 12),
+            sealed=[SealedName(uuid.uuid4(), uuid.uuid4(), "v1.niêm-phong")],
         ),
         lambda i: i.recognise(
             benefit_vnd=1_350_000_000,

@@ -1,0 +1,21 @@
+-- Issue 14, point 2: names in pledges and initiative authors are personal data, sealed in their
+-- events with the key of the person they name (shared/personal.py, services/awards/named.py).
+-- The campaigns' projection opens them with the key and keeps which key, so that erasing the
+-- person (PersonErased, which it reads too) blanks the name here: a pledge's name '', an
+-- author's place in the list null. Names written before this stay plain: no key, never blanked.
+SET LOCAL search_path = public;
+
+-- An erased person's pledge keeps name '' (a name is never empty otherwise): the pages' order
+-- and cursors stay on a NOT NULL column; GraphQL shows it as null.
+ALTER TABLE campaign_pledges
+    ADD COLUMN person_id uuid,    -- the awards' person the name belongs to (its key: key_id)
+    ADD COLUMN key_id uuid;
+CREATE INDEX campaign_pledges_key ON campaign_pledges (key_id) WHERE key_id IS NOT NULL;
+
+-- author_keys[i] is the key of authors[i]; NULL for a name written in plain text.
+ALTER TABLE campaign_initiatives ADD COLUMN author_keys uuid[] NOT NULL DEFAULT '{}';
+CREATE INDEX campaign_initiatives_author_keys ON campaign_initiatives USING gin (author_keys);
+
+-- The projection reads a key FOR SHARE while it writes what the key opened, so that an
+-- erasure's DELETE of that key waits for it (PostgreSQL asks UPDATE rights of a locking read).
+GRANT UPDATE (created_at) ON person_keys TO thidua_projector;
