@@ -7,7 +7,7 @@ import pytest
 
 from services.awards.commands import AwardsCommands, commands_of
 from services.gateway.runtime import Runtime
-from tests.campaign.conftest import Clock, clock, officer  # noqa: F401  (fixtures)
+from tests.campaign.conftest import Clock, campaigns, clock, officer  # noqa: F401  (fixtures)
 from tests.registry.conftest import Tree, principal, registry, tree  # noqa: F401  (fixtures)
 from tests.registry.test_graphql import client, elsewhere, tokens  # noqa: F401  (fixtures)
 
