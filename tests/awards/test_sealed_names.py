@@ -228,7 +228,11 @@ async def test_the_unit_completes_a_person_made_for_a_name_before_nominating_the
     made = await owner.fetchrow("SELECT * FROM people WHERE tenant_id = $1", tree.cs1)
     assert (made["gender"], made["staff_number"]) == ("", "NV-9")
     proposal = await draft(client, tokens, tree.cs1)
-    nominee = {"subject": "PERSON", "personId": str(made["person_id"]), "award": "lao_dong_tien_tien"}
+    nominee = {
+        "subject": "PERSON",
+        "personId": str(made["person_id"]),
+        "award": "lao_dong_tien_tien",
+    }
     incomplete = await add(client, tokens, tree.cs1, proposal, **nominee)
     assert code_of(incomplete) == "PERSON_INCOMPLETE"
 
