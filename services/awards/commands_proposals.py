@@ -517,12 +517,18 @@ async def _people(
         return {}
     rows = await conn.fetch(
         "SELECT p.person_id, p.status, p.gender, p.direct_worker, p.cadre, p.cadre_since, "
-        "p.employed_since, p.years -> $3::text AS year FROM people p "
+        "p.employed_since, p.years -> $3::text AS year, "
+        # Rule 10's "not registered": the titles pledged by a pledge naming the person, in a
+        # campaign that year (as the caller reads pledges: its unit's and those below).
+        "ARRAY(SELECT DISTINCT cp.title FROM campaign_pledges cp WHERE cp.person_id = "
+        "p.person_id AND cp.status = 'registered' AND cp.registered_on >= make_date($4, 1, 1) "
+        "AND cp.registered_on < make_date($4 + 1, 1, 1)) AS pledged FROM people p "
         "WHERE p.person_id = ANY ($1::uuid[]) AND (p.tenant_id = $2 "
         "OR thidua_edge($2, p.tenant_id, (SELECT thidua_today())))",
         list(persons),
         actor.tenant,
         str(year),
+        year,
     )
     return {r["person_id"]: r for r in rows}
 
@@ -555,6 +561,7 @@ async def _who(
             employed_since=row["employed_since"],
             absent_working_days=fact.get("absent_working_days", 0),
             disciplined=tuple(fact.get("disciplined", ())),
+            pledged=frozenset(row["pledged"]),
         )
     unit_id = spec.unit_id
     if not unit_id:

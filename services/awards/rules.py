@@ -167,13 +167,16 @@ class PersonFacts:
     # forms of discipline taken.
     absent_working_days: int = 0
     disciplined: tuple[str, ...] = ()
+    # The titles the person pledged (a pledge naming them) in a campaign that year: a
+    # federation's exclusion with ``registered`` 1 refuses a title not pledged.
+    pledged: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class LocalRuleFacts:
     """A federation's own rule in force for the proposer (its own, or an ancestor's): an
-    exclusion tightens rule 10's numbers (``absent_working_days``, ``employed_months``), a
-    quota rule 3's (``quota_percent``). A refusal under it names it, not the national rule."""
+    exclusion tightens rule 10's numbers (``absent_working_days``, ``employed_months``) or asks
+    that a title was pledged that year (``registered`` 1), a quota rule 3's (``quota_percent``). A refusal under it names it, not the national rule."""
 
     unit_id: str
     code: str
@@ -373,6 +376,10 @@ def _local_exclusions(rules: RuleSet, f: NomineeFacts) -> list[RuleBroken]:
             found.append(_named(rules, by, f"(làm việc {max(worked, 0)} tháng trong năm)"))
     if p.disciplined:
         found.append(rules.broken("LOCAL_EXCLUSIONS", "(bị kỷ luật trong năm)"))
+    for rule in f.local:
+        if rule.kind == "exclusion" and rule.numbers.get("registered") and f.award not in p.pledged:
+            found.append(_local_broken(rule, "(không đăng ký thi đua danh hiệu này trong năm)"))
+            break
     return found
 
 

@@ -11,6 +11,9 @@ ALTER TABLE campaign_pledges
     ADD COLUMN person_id uuid,    -- the awards' person the name belongs to (its key: key_id)
     ADD COLUMN key_id uuid;
 CREATE INDEX campaign_pledges_key ON campaign_pledges (key_id) WHERE key_id IS NOT NULL;
+-- Rule 10's "not registered" (services/awards/rules.py): the titles a person pledged in a year.
+CREATE INDEX campaign_pledges_person ON campaign_pledges (person_id, registered_on)
+    WHERE person_id IS NOT NULL;
 
 -- author_keys[i] is the key of authors[i]; NULL for a name written in plain text.
 ALTER TABLE campaign_initiatives ADD COLUMN author_keys uuid[] NOT NULL DEFAULT '{}';

@@ -252,3 +252,38 @@ async def test_the_unit_completes_a_person_made_for_a_name_before_nominating_the
     assert (again.written, again.unchanged) == (0, 1)
     added = await add(client, tokens, tree.cs1, proposal, **nominee)
     assert "errors" not in added, added
+
+
+REQUIRE_PLEDGE = """mutation { addLocalRule(code: "chua_dang_ky", kind: "exclusion",
+  message: "Không xét danh hiệu cho người không đăng ký thi đua", effectiveFrom: "2021-01-01",
+  source: "Quyết định 15/QĐ-LĐLĐ", numbers: {registered: 1}) }"""
+
+
+async def test_a_provinces_exclusion_of_the_not_registered_weighs_the_pledges_that_name_them(
+    awards, campaigns, tree, client, tokens
+):
+    added = await gql(client, tokens, tree.prov1, ["officer"], REQUIRE_PLEDGE)
+    assert "errors" not in added, added
+    actor = officer(tree.cs1)
+    an = await awards.register_person(actor, staff_number="R-1", personal=AN, particulars=AN_PLAIN)
+    binh = await awards.register_person(
+        actor, staff_number="R-2", personal=Personal("Trần Văn Bình"), particulars=AN_PLAIN
+    )
+    campaign_id = await seed_003(campaigns, tree.prov1)
+    await register_pledges(  # 2021 (the tests' clock): An pledges Lao động tiên tiến, Bình not
+        campaigns, actor, campaign_id, [_pledge(1, "Nguyễn Thị Ân", "R-1")], max_rows=10
+    )
+    proposal = await draft(client, tokens, tree.cs1, year=2021)
+
+    def nominee(person, award="lao_dong_tien_tien"):
+        return {"subject": "PERSON", "personId": str(person), "award": award}
+
+    pledged = await add(client, tokens, tree.cs1, proposal, **nominee(an))
+    assert pledged["data"]["addNominee"]["findings"] == [], pledged
+    unpledged = await add(client, tokens, tree.cs1, proposal, **nominee(binh))
+    [finding] = unpledged["data"]["addNominee"]["findings"]
+    assert (finding["rule"], finding["version"]) == ("chua_dang_ky", f"local:{tree.prov1}")
+    assert "không đăng ký thi đua" in finding["message"]
+    next_year = await draft(client, tokens, tree.cs1, year=2022)  # her pledge was for 2021
+    later = await add(client, tokens, tree.cs1, next_year, **nominee(an))
+    assert [f["rule"] for f in later["data"]["addNominee"]["findings"]] == ["chua_dang_ky"]
