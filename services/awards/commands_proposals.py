@@ -518,11 +518,15 @@ async def _people(
     rows = await conn.fetch(
         "SELECT p.person_id, p.status, p.gender, p.direct_worker, p.cadre, p.cadre_since, "
         "p.employed_since, p.years -> $3::text AS year, "
-        # Rule 10's "not registered": the titles pledged by a pledge naming the person, in a
-        # campaign that year (as the caller reads pledges: its unit's and those below).
-        "ARRAY(SELECT DISTINCT cp.title FROM campaign_pledges cp WHERE cp.person_id = "
-        "p.person_id AND cp.status = 'registered' AND cp.registered_on >= make_date($4, 1, 1) "
-        "AND cp.registered_on < make_date($4 + 1, 1, 1)) AS pledged FROM people p "
+        # Rule 10's "not registered": the titles pledged, by a pledge naming the person made by
+        # the year's end, in a campaign whose period covers the year (as the caller reads
+        # pledges and campaigns: its unit's, those below, and those launched above).
+        "ARRAY(SELECT DISTINCT cp.title FROM campaign_pledges cp JOIN campaigns c ON "
+        "c.campaign_id = cp.campaign_id AND c.tenant_id = cp.campaign_unit "
+        "WHERE cp.person_id = p.person_id AND cp.status = 'registered' "
+        "AND cp.registered_on <= make_date($4, 12, 31) "
+        "AND c.period_start <= make_date($4, 12, 31) AND c.period_end >= make_date($4, 1, 1)) "
+        "AS pledged FROM people p "
         "WHERE p.person_id = ANY ($1::uuid[]) AND (p.tenant_id = $2 "
         "OR thidua_edge($2, p.tenant_id, (SELECT thidua_today())))",
         list(persons),

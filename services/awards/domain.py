@@ -77,6 +77,11 @@ class PersonIncomplete(DomainError):
     )
 
 
+class PersonAmbiguous(DomainError):
+    code = "PERSON_AMBIGUOUS"
+    message_vi = "Đơn vị có nhiều người trùng tên này: ghi kèm số hiệu (mã) của người đó."
+
+
 class PersonErasedError(DomainError):
     code = "PERSON_ERASED"
     message_vi = "Dữ liệu cá nhân của người này đã bị xóa theo yêu cầu hợp pháp."
@@ -126,15 +131,6 @@ class Particulars:
 
 # The particulars of a person made for a name alone (Person.named): none recorded yet.
 UNRECORDED = Particulars(gender="", direct_worker=False)
-
-
-def named_person_id(unit_id: str, staff_number: str, name: str) -> uuid.UUID:
-    """The person a name of the unit stands for: by its staff number when given (the id
-    :func:`person_id` gives), else by the name as written, any case, so the same name written
-    again in the unit is the same person."""
-    if staff_number:
-        return person_id(unit_id, staff_number)
-    return uuid.uuid5(PEOPLE_NAMESPACE, f"named:{unit_id}:{name.casefold()}")
 
 
 def _no_control(error: type[DomainError], **fields: str | Sequence[str]) -> None:
@@ -360,6 +356,8 @@ class Person(Aggregate):
         and the unit they go to receives them (:meth:`arrive`, in its own log) with the same
         key, so an erasure there reaches this record too."""
         self.check_active()
+        if not self.complete:  # the receiving unit registers them with their particulars
+            raise PersonIncomplete()
         if to_unit == self.unit_id:
             raise PersonInvalid("Chuyển đến một đơn vị khác.", field="toUnitId")
         if not self.registered_on <= on <= today + timedelta(days=366):

@@ -2,17 +2,19 @@
 each name a pledge or an initiative gives, so that the name goes into that service's event
 sealed with its person's key, and erasing the person erases it there too (issue 14, point 2).
 
-A name with the unit's staff number is the person registered under it; a name without one, or
-with one no one holds, is a person made for it (``Person.named``): their particulars are
-recorded later, by ``amendPerson``. The made people's events are encoded here, by the awards'
+A name with the unit's staff number is the person registered under it; a name without one is
+the one person of the unit written so (several: refused, a staff number tells them apart); a
+name no one holds is a person made for it (``Person.named``), whose particulars are recorded
+later (``amendPerson``, or registering their staff number). The made people's events are encoded here, by the awards'
 own registry, and appended by the asking command with its own, in one append.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 from anyio import to_thread
@@ -21,11 +23,12 @@ from services.awards.domain import (
     UNRECORDED,
     Person,
     Personal,
+    PersonAmbiguous,
     PersonErasedError,
     PersonTransferredError,
     check_personal,
     check_staff_number,
-    named_person_id,
+    person_id,
     plain_particulars,
 )
 from services.awards.projections import build_registry
@@ -33,6 +36,7 @@ from shared.db import planned_for_arguments
 from shared.errors import DomainError
 from shared.eventstore import NewEvent
 from shared.personal import Holder, Holders, Named, keys_of, mint_keys, seal
+from shared.text import search_key
 
 
 class AwardsPeople:
@@ -41,80 +45,146 @@ class AwardsPeople:
     async def holders(
         self, conn: asyncpg.Connection, unit_id: str, named: Sequence[Named], on: date
     ) -> Holders:
-        ids = [named_person_id(unit_id, n.staff_number, n.name) for n in named]
-        known = await _known(conn, unit_id, list(dict.fromkeys(ids)))
-        keys = await keys_of(conn, [key_id for key_id, _ in known.values()])
-        first: dict[UUID, Named] = {}
-        for person_id, given in zip(ids, named, strict=True):
-            if person_id not in known:
-                first.setdefault(person_id, given)
-        refused: dict[UUID, DomainError] = {}
-        made: dict[UUID, Holder] = {}
-        events: list[NewEvent] = []
-        if first:
-            refused = _refused(first, on)
-            wanted = [pid for pid in first if pid not in refused]
-            minted = await mint_keys(conn, unit_id, len(wanted))
-            made = {pid: Holder(pid, k, v) for pid, (k, v) in zip(wanted, minted, strict=True)}
-            # Sealing thousands of names is CPU: in a worker thread, the event loop free.
-            events = await to_thread.run_sync(_made, _pattern(unit_id, on), made, first)
-        found: list[Holder | DomainError] = []
-        for person_id in ids:
-            if person_id in made:
-                found.append(made[person_id])
-            elif person_id in refused:
-                found.append(refused[person_id])
+        numbered = [n.staff_number for n in named if n.staff_number]
+        by_number = await _by_number(conn, unit_id, numbered)
+        by_name = await _by_name(conn, unit_id, [n.name for n in named if not n.staff_number])
+        rows = [r for r in (*by_number.values(), *by_name.values()) if isinstance(r, _Row)]
+        keys = await keys_of(conn, [r.key_id for r in rows])
+        found: list[Holder | DomainError | _ToMake] = []
+        to_make: dict[str, _ToMake] = {}  # one person made per staff number, or per name
+        for given in named:
+            if given.staff_number:
+                wanted = given.staff_number.casefold()
+                match = by_number.get(wanted)
             else:
-                found.append(_holder(person_id, *known[person_id], keys))
-        return Holders(found, events)
+                wanted = "name:" + given.name.casefold()
+                match = by_name.get(given.name.casefold())
+            if isinstance(match, _Row):
+                found.append(match.holder(keys))
+            elif match is not None:  # several people of that name
+                found.append(match)
+            else:
+                found.append(to_make.setdefault(wanted, _ToMake(given)))
+        made = await _make(conn, unit_id, list(to_make.values()), on)
+        return Holders(
+            [made.get(id(f), f) if isinstance(f, _ToMake) else f for f in found], [*made.events]
+        )
 
 
-async def _known(
-    conn: asyncpg.Connection, unit_id: str, ids: list[UUID]
-) -> dict[UUID, tuple[UUID, str]]:
-    """Each registered person among ``ids``: their key's id and status. Read as the asking
-    command's caller; by key, planned for these very ids (a bulk pledge asks for thousands)."""
-    if not ids:
+@dataclass(slots=True)
+class _Row:
+    person_id: UUID
+    key_id: UUID
+    status: str
+
+    def holder(self, keys: dict[UUID, bytes]) -> Holder | DomainError:
+        if self.status == "transferred":
+            return PersonTransferredError(field="name")
+        key = keys.get(self.key_id)
+        if self.status == "erased" or key is None:  # no key: erased, or gone with a transfer
+            return PersonErasedError(field="name")
+        return Holder(self.person_id, self.key_id, key)
+
+
+@dataclass(slots=True)
+class _ToMake:
+    given: Named
+
+
+class _Made(dict):
+    """Made people by the id() of their ``_ToMake``, and their events."""
+
+    events: list[NewEvent]
+
+
+async def _by_number(conn: asyncpg.Connection, unit_id: str, numbers: list[str]) -> dict[str, _Row]:
+    """The unit's people under these staff numbers (any case), by the number casefolded. Read
+    as the asking command's caller; by key, planned for these very ids (thousands at once)."""
+    if not numbers:
         return {}
+    ids = {person_id(unit_id, n): n.casefold() for n in numbers}
     async with planned_for_arguments(conn):
         rows = await conn.fetch(
             "SELECT person_id, key_id, status FROM people "
             "WHERE tenant_id = $1 AND person_id = ANY ($2::uuid[])",
             unit_id,
-            ids,
+            list(ids),
         )
-    return {r["person_id"]: (r["key_id"], r["status"]) for r in rows}
+    return {ids[r["person_id"]]: _Row(r["person_id"], r["key_id"], r["status"]) for r in rows}
 
 
-def _holder(
-    person_id: UUID, key_id: UUID, status: str, keys: dict[UUID, bytes]
-) -> Holder | DomainError:
-    if status == "transferred":
-        return PersonTransferredError(field="name")
-    key = keys.get(key_id)
-    if status == "erased" or key is None:  # no key: erased, or gone with a transfer
-        return PersonErasedError(field="name")
-    return Holder(person_id, key_id, key)
+async def _by_name(
+    conn: asyncpg.Connection, unit_id: str, names: list[str]
+) -> dict[str, _Row | DomainError]:
+    """The unit's people (not erased: their name is gone) written exactly as each name, any
+    case: one is that person, several are refused as ambiguous (a staff number tells them
+    apart). Found by the register's search key, then compared as written."""
+    if not names:
+        return {}
+    wanted = {n.casefold() for n in names}
+    async with planned_for_arguments(conn):
+        rows = await conn.fetch(
+            "SELECT person_id, key_id, status, full_name FROM people "
+            "WHERE tenant_id = $1 AND search_key = ANY ($2::text[]) "
+            "AND status IN ('active', 'left') AND full_name IS NOT NULL",
+            unit_id,
+            list({search_key(n) for n in names}),
+        )
+    found: dict[str, list[_Row]] = {}
+    for r in rows:
+        name = r["full_name"].casefold()
+        if name in wanted:
+            found.setdefault(name, []).append(_Row(r["person_id"], r["key_id"], r["status"]))
+    return {
+        name: rows[0] if len(rows) == 1 else PersonAmbiguous(f"({len(rows)} người)", field="name")
+        for name, rows in found.items()
+    }
 
 
-def _refused(first: dict[UUID, Named], on: date) -> dict[UUID, DomainError]:
+async def _make(conn: asyncpg.Connection, unit_id: str, to_make: list[_ToMake], on: date) -> _Made:
+    """A person for each name no one holds, with a fresh id (never one that follows from the
+    name: that would let a list of names be tested against it after an erasure) and a key."""
+    made = _Made()
+    made.events = []
+    if not to_make:
+        return made
+    refused = _refused(to_make, on)
+    wanted = [t for t in to_make if id(t) not in refused]
+    made.update(refused)
+    minted = await mint_keys(conn, unit_id, len(wanted))
+    holders = {
+        id(t): Holder(_made_id(unit_id, t.given), k, v)
+        for t, (k, v) in zip(wanted, minted, strict=True)
+    }
+    made.update(holders)
+    # Sealing thousands of names is CPU: in a worker thread, the event loop free.
+    made.events = await to_thread.run_sync(
+        _made, _pattern(unit_id, on), [(holders[id(t)], t.given) for t in wanted]
+    )
+    return made
+
+
+def _made_id(unit_id: str, given: Named) -> UUID:
+    """A staff number names its person for good (as registering them would); a name does not."""
+    return person_id(unit_id, given.staff_number) if given.staff_number else uuid4()
+
+
+def _refused(to_make: list[_ToMake], on: date) -> dict[int, DomainError]:
     """The names that cannot make a person (a name or staff number the register refuses)."""
-    refused: dict[UUID, DomainError] = {}
-    for person_id, given in first.items():
+    refused: dict[int, DomainError] = {}
+    for t in to_make:
         try:
-            check_staff_number(given.staff_number)
-            check_personal(Personal(given.name), on)
+            check_staff_number(t.given.staff_number)
+            check_personal(Personal(t.given.name), on)
         except DomainError as error:
-            refused[person_id] = error
+            refused[id(t)] = error
     return refused
 
 
 def _made(
-    make: Callable[[UUID, Named, UUID, bytes], NewEvent],
-    made: dict[UUID, Holder],
-    first: dict[UUID, Named],
+    make: Callable[[UUID, Named, UUID, bytes], NewEvent], made: list[tuple[Holder, Named]]
 ) -> list[NewEvent]:
-    return [make(pid, first[pid], h.key_id, h.key) for pid, h in made.items()]
+    return [make(h.person_id, given, h.key_id, h.key) for h, given in made]
 
 
 def _pattern(unit_id: str, on: date) -> Callable[[UUID, Named, UUID, bytes], NewEvent]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import IO, Any
 from uuid import UUID
@@ -73,6 +73,7 @@ class _Good:
     name: str
     ref: str
     title: str
+    holder: Holder | None = None  # a person's: whose key seals the name
 
 
 def check_rows(
@@ -174,15 +175,20 @@ async def _register(
     # Most of a second for 100,000 rows, reading nothing: in a worker thread, so that the
     # event loop serves every other request meanwhile (this connection waits idle).
     good, errors = await to_thread.run_sync(check_rows, rows, facts, actor.tenant)
+    # Recorded already (by a staff number, a collective's name, or a person's name before names
+    # were sealed): left as they are, and no one is looked up or made for them.
     existing = await _existing(conn, actor.tenant, campaign_id, good)
     new = [g for g in good if g.pledge_id not in existing]
-    holders, made = await _holders(commands, conn, actor.tenant, new, errors)
-    new = [g for g in new if g.subject != PERSON or g.pledge_id in holders]
-    last_seq = await _write(commands, conn, actor, facts, new, holders, made) if new else 0
+    new, made = await _holders(commands, conn, facts, actor.tenant, new, errors)
+    # A person's pledge without a staff number is known by its person: recorded already?
+    renamed = [g for g in new if g.subject == PERSON and not g.ref]
+    again = await _existing(conn, actor.tenant, campaign_id, renamed)
+    new = [g for g in new if g.pledge_id not in again]
+    last_seq = await _write(commands, conn, actor, facts, new, made) if new else 0
     result = BulkResult(
         received=len(rows),
         written=len(new),
-        unchanged=len(good) - len(new),
+        unchanged=len(existing) + len(again),
         error_count=len(errors),
         errors=errors[:MAX_ERRORS_SHOWN],
     )
@@ -192,26 +198,40 @@ async def _register(
 async def _holders(
     commands: CampaignCommands,
     conn: asyncpg.Connection,
+    facts: CampaignFacts,
     tenant: str,
     new: list[_Good],
     errors: list[RowError],
-) -> tuple[dict[UUID, Holder], list[NewEvent]]:
-    """Who each new person's pledge names (shared/personal.py): its holder by pledge, and the
-    events of the people made for names no one holds. A name the register refuses (an erased
-    person's) is its row's error, added to ``errors`` in row order."""
+) -> tuple[list[_Good], list[NewEvent]]:
+    """The new rows, each person's with its holder (shared/personal.py: whose key seals the
+    name; without a staff number, its id now follows from that person), and the events of the
+    people made for names no one holds. A name the register refuses (an erased person's, one
+    that several people bear) is its row's error, added to ``errors`` in row order."""
     people = [g for g in new if g.subject == PERSON]
     if not people:
-        return {}, []
+        return new, []
     named = [Named(g.name, g.ref) for g in people]
     found = await commands.people.holders(conn, tenant, named, commands.clock())
-    holders: dict[UUID, Holder] = {}
+    holders: dict[int, Holder] = {}
     for g, holder in zip(people, found.found, strict=True):
         if isinstance(holder, DomainError):
+            field = holder.context.get("field")
+            holder.context["field"] = "ref" if field == "staffNumber" else "name"
             errors.append(RowError.of(g.row, holder))
         else:
-            holders[g.pledge_id] = holder
+            holders[g.row] = holder
     errors.sort(key=lambda e: e.row)
-    return holders, found.made
+    kept = []
+    for g in new:
+        if g.subject != PERSON:
+            kept.append(g)
+        elif g.row in holders:
+            h = holders[g.row]
+            pid = pledge_id(
+                facts.campaign_id, tenant, g.subject, g.name, g.ref, g.title, h.person_id
+            )
+            kept.append(replace(g, pledge_id=pid, holder=h))
+    return kept, found.made
 
 
 async def _existing(
@@ -244,7 +264,6 @@ async def _write(
     actor: Principal,
     facts: CampaignFacts,
     new: list[_Good],
-    holders: dict[UUID, Holder],
     people: list[NewEvent],
 ) -> int:
     """The people made for the names (``people``), then the new pledges' events, chunk by
@@ -253,7 +272,7 @@ async def _write(
     sends them, free for other requests. The first chunk guards the campaign at the version the
     facts show; the locks it takes hold to the commit, so the later ones need not."""
     on = commands.clock()
-    make = _pattern(facts, actor.tenant, on, new[0], holders, commands.repository.registry)
+    make = _pattern(facts, actor.tenant, on, new[0], commands.repository.registry)
     meta = access.command_meta(actor, "RegisterPledges")
     pledges = partial(_made, commands.store, actor.tenant, make, meta)
     chunks: list[Callable[[], PreparedAppend]] = [
@@ -302,7 +321,6 @@ def _pattern(
     unit_id: str,
     on,
     sample: _Good,
-    holders: dict[UUID, Holder],
     registry: EventRegistry,
 ) -> Callable[[_Good], NewEvent]:
     """Each row's PledgeRegistered event as ``Pledge.register`` and the registry's encoding
@@ -314,7 +332,7 @@ def _pattern(
     registered_on = encode(on)
 
     def sealed_of(g: _Good) -> SealedName | None:
-        holder = holders.get(g.pledge_id)
+        holder = g.holder
         if holder is None:
             return None
         return SealedName(holder.person_id, holder.key_id, seal_name(holder, g.name))

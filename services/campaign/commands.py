@@ -671,10 +671,17 @@ class CampaignCommands:
         ``authors`` ('' for one without), so that the name is sealed with that person's key;
         an author without one is the person of that name, made for it the first time."""
         given = _given(locals())
-        names = cleaned_list(authors)
-        given_numbers = author_staff_numbers if author_staff_numbers is not None else []
-        # Kept in place, '' too (an author without one): cleaned_list would drop those.
-        numbers = [clean(n) for n in given_numbers[:MAX_AUTHORS]] or [""] * len(names)
+        # The fingerprint outlives an erasure: it counts the authors, never names them (a repeat
+        # with other names under the same key answers as the first did).
+        given["authors"] = len(authors)
+        # Each kept in its place (cleaned_list would drop an empty one); one past the bound is
+        # enough for the check to refuse a longer list.
+        names = [clean(a) for a in authors[: MAX_AUTHORS + 1]]
+        numbers = (
+            [clean(n) for n in author_staff_numbers[: MAX_AUTHORS + 1]]
+            if author_staff_numbers is not None
+            else [""] * len(names)
+        )
 
         async def decide(attempt: Attempt) -> UUID:
             facts = None
@@ -701,7 +708,11 @@ class CampaignCommands:
             attempt.save(initiative)
             return initiative.id
 
-        return await self._run(actor, "RegisterInitiative", decide, idempotency_key, given)
+        # In one transaction with the append: the keys minted for the people made for its
+        # names go with it if the append is refused or loses a race.
+        return await self.commands.run_in_transaction(
+            actor, "RegisterInitiative", decide, idempotency_key=idempotency_key, input=given
+        )
 
     async def recognise_initiative(
         self,

@@ -810,14 +810,32 @@ WORK_KINDS = ("work", "product")
 MAX_VND = 10**15
 
 
-def pledge_key(subject: str, name: str, ref: str) -> str:
+MAX_REF = 64  # a staff number, as the people register bounds it (services/awards)
+
+
+def pledge_key(subject: str, name: str, ref: str, person_id: uuid.UUID | None = None) -> str:
     """Who pledges, as the log tells one pledger from another: the unit's own reference (a staff
-    or member number) when given, else the name as written (cleaned, any case)."""
-    return f"{subject}:ref:{ref.casefold()}" if ref else f"{subject}:name:{name.casefold()}"
+    or member number) when given; else the person the name belongs to (``person_id``, since
+    names are sealed: an id that followed from a person's name would let a list of names be
+    tested against it once they are erased); else the name as written (cleaned, any case), as
+    a collective's, and a person's before names were sealed."""
+    if ref:
+        return f"{subject}:ref:{ref.casefold()}"
+    if person_id is not None:
+        return f"{subject}:person:{person_id}"
+    return f"{subject}:name:{name.casefold()}"
 
 
-def pledge_id(campaign_id: uuid.UUID, unit_id: str, subject: str, name: str, ref: str, title: str):
-    key = pledge_key(subject, name, ref)
+def pledge_id(
+    campaign_id: uuid.UUID,
+    unit_id: str,
+    subject: str,
+    name: str,
+    ref: str,
+    title: str,
+    person_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    key = pledge_key(subject, name, ref, person_id)
     return uuid.uuid5(CAMPAIGN_NAMESPACE, f"pledge:{campaign_id}:{unit_id}:{key}:{title}")
 
 
@@ -829,8 +847,8 @@ def check_pledge(subject: str, name: str, ref: str, title: str) -> None:
         raise PledgeInvalid("Họ tên (tên tập thể) không được để trống.", field="name")
     if len(name) > 300:
         raise PledgeInvalid("Họ tên dài quá 300 ký tự.", field="name")
-    if len(ref) > 100:
-        raise PledgeInvalid("Mã người lao động dài quá 100 ký tự.", field="ref")
+    if len(ref) > MAX_REF:
+        raise PledgeInvalid(f"Mã người lao động dài quá {MAX_REF} ký tự.", field="ref")
     if title not in TITLES:
         raise TitleUnknown(title[:100], field="title")
     if TITLES[title].subject != subject:
@@ -914,7 +932,15 @@ class Pledge(Aggregate):
         return cls._create(
             cls.PledgeRegistered,
             # From the name as written, which the event holds sealed only.
-            id=pledge_id(campaign.campaign_id, unit_id, subject, name, ref, title),
+            id=pledge_id(
+                campaign.campaign_id,
+                unit_id,
+                subject,
+                name,
+                ref,
+                title,
+                sealed.person_id if sealed else None,
+            ),
             campaign_id=campaign.campaign_id,
             campaign_unit=campaign.unit_id,
             unit_id=unit_id,

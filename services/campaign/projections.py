@@ -99,7 +99,9 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
             touched.note(stored, None)
             continue
         if stored.event_type == PERSON_ERASED:  # the awards': not decoded here either
-            await _person_erased(conn, registry, stored)
+            # A pledge later in this batch sealed with the key opens to nothing, as it would
+            # had the key been read after this: the keys were read for the whole batch.
+            keys.pop(await _person_erased(conn, registry, stored), None)
             continue
         # ProgressOpened has none: the reports carry everything the model keeps.
         handler = _HANDLERS.get(stored.event_type)
@@ -430,7 +432,7 @@ async def _pledgers_keys(
     return await keys_of(conn, wanted, share=True)
 
 
-async def _person_erased(conn, registry: EventRegistry, stored: StoredEvent) -> None:
+async def _person_erased(conn, registry: EventRegistry, stored: StoredEvent) -> UUID:
     """A person erased (their key destroyed by the awards' projection too; whichever runs first
     destroys it, so a name sealed with it in another unit's log, projected later, opens to
     nothing): their name leaves every pledge and initiative here. Counts are untouched."""
@@ -462,6 +464,7 @@ async def _person_erased(conn, registry: EventRegistry, stored: StoredEvent) -> 
             _json(authors),
             search_key(r["title"], *authors, r["field"]),
         )
+    return key_id
 
 
 async def insert_pledges(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
