@@ -34,7 +34,7 @@ from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import Attempt, Commands
 from shared.db import planned_for_arguments
-from shared.errors import NotFound
+from shared.errors import ConcurrencyConflict, NotFound
 from shared.text import clean
 
 
@@ -88,7 +88,9 @@ class CouncilCommands:
                 members=[Member(clean(m.subject), m.person_id, m.unit_id) for m in members],
                 items=items,
             )
-            for appraisal in await _appraisals(attempt, list(dict.fromkeys(proposals))):
+            appraisals = await _appraisals(attempt, list(dict.fromkeys(proposals)))
+            await _sessions_shown(attempt.conn, actor.tenant, appraisals)
+            for appraisal in appraisals:
                 appraisal.put_to_council(session_id=session.id, on=today_)
                 attempt.save(appraisal)
             attempt.save(session)
@@ -197,6 +199,24 @@ async def _appraisals(attempt: Attempt, proposals: list[UUID]) -> list[Appraisal
         assert isinstance(appraisal, Appraisal)
         found.append(appraisal)
     return found
+
+
+async def _sessions_shown(
+    conn: asyncpg.Connection, unit: str, appraisals: Sequence[Appraisal]
+) -> None:
+    """The log (the appraisals, read from it) may know a session the read model does not show
+    yet: then what ``_not_elsewhere`` read is stale, and the decision is made again once the
+    projections have caught up (a conflict, as the pipeline retries one)."""
+    known = {s for a in appraisals for s in a.sessions}
+    if not known:
+        return
+    shown = await conn.fetchval(
+        "SELECT count(*) FROM council_sessions WHERE tenant_id = $1 AND session_id = ANY ($2)",
+        unit,
+        list(known),
+    )
+    if shown < len(known):
+        raise ConcurrencyConflict("(phiên họp vừa triệu tập chưa hiện trong sổ)")
 
 
 async def _session(attempt: Attempt, session_id: UUID) -> CouncilSession:

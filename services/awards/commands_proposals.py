@@ -57,6 +57,7 @@ from shared.clock import today
 from shared.commands import Attempt, Commands
 from shared.db import planned_for_arguments
 from shared.errors import DomainError, NotFound
+from shared.personal import keys_of, seal
 from shared.text import clean, clean_paragraphs, has_control
 
 # The levels above a unit of each level: the order of the union's tree (DESIGN.md).
@@ -324,6 +325,7 @@ class _Checks:
     3's counts over its subtree in the proposal's year."""
 
     on: date
+    keys: dict[UUID, bytes]  # the keys of the command's persons: a summary is sealed with one
     rules: RuleSet
     above: tuple[str, ...]
     local: tuple[LocalRuleFacts, ...]
@@ -370,6 +372,7 @@ async def _checks(
         awarded = await _awarded(conn, whos)
     return _Checks(
         on=on,
+        keys=await keys_of(conn, [r["key_id"] for r in people.values()]),
         rules=rule_set_on(on),
         above=levels_above(await level_of(conn, actor.tenant) or "national"),
         local=await local_rules_for(conn, actor.tenant, on),
@@ -466,14 +469,16 @@ async def _add(
         raise ProposalInvalid(f"{entry.name} không dành cho đối tượng này.", field="award")
     who, person = await _who(attempt.conn, actor, spec, checks.people)
     titles = _earlier(spec.earlier_titles)
+    summary = clean_paragraphs(spec.summary)
     nominee = Nominee(
         subject=spec.subject,
         who=who,
         award=entry.code,
-        summary=clean_paragraphs(spec.summary),
+        summary=summary,
         campaign_id=spec.campaign_id,
         initiatives=tuple(dict.fromkeys(spec.initiatives)),
         earlier_titles=titles,
+        sealed_summary=sealed_summary(checks.people, checks.keys, spec.person_id, summary),
     )
     check_nominee(nominee)
     awarded = checks.awarded.get(who, ())
@@ -504,6 +509,20 @@ async def _add(
     return nominee, findings(checks.rules, facts)
 
 
+def sealed_summary(
+    people: dict[UUID, Any], keys: dict[UUID, bytes], person: UUID | None, summary: str
+) -> tuple[UUID, str] | None:
+    """A person's summary sealed with their key (``people``: their register rows, with
+    ``key_id``; ``keys``: the keys read); None for a collective's or an empty one."""
+    if person is None or not summary:
+        return None
+    key_id = people[person]["key_id"]
+    key = keys.get(key_id)
+    if key is None:  # erased, its event not yet applied
+        raise PersonErasedError()
+    return key_id, seal(key, key_id, {"summary": summary})
+
+
 async def _own_proposal(attempt: Attempt, proposal_id: UUID) -> Proposal:
     return await own(attempt, proposal_id, Proposal)
 
@@ -516,7 +535,8 @@ async def _people(
     if not persons:
         return {}
     rows = await conn.fetch(
-        "SELECT p.person_id, p.status, p.gender, p.direct_worker, p.cadre, p.cadre_since, "
+        "SELECT p.person_id, p.key_id, p.status, p.gender, p.direct_worker, p.cadre, "
+        "p.cadre_since, "
         "p.employed_since, p.years -> $3::text AS year, "
         # Rule 10's "not registered": the titles pledged, by a pledge naming the person made by
         # the year's end, in a campaign whose period covers the year (as the caller reads

@@ -676,6 +676,29 @@ class Nominee:
     # A nominee a lower unit proposed, passed by this unit's council, sent on to the level that
     # may decide its award: "<proposal id>:<nominee id>" of the proposal it came in.
     forwarded_from: str = ""
+    # A person's summary is about them: the event holds it only sealed with their key (key id,
+    # sealed text), so that erasing them erases it; a collective's stays plain.
+    sealed_summary: tuple[uuid.UUID, str] | None = None
+
+    def summary_fields(self) -> dict[str, Any]:
+        if self.sealed_summary is None:
+            return {"summary": self.summary, "summary_key": None, "summary_sealed": ""}
+        key_id, sealed = self.sealed_summary
+        return {"summary": "", "summary_key": key_id, "summary_sealed": sealed}
+
+
+def with_sealed_summary(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of NomineeAdded v1, whose summary was plain text (before a person's summary was
+    sealed): it stays as written, never erased."""
+    data.setdefault("summary_key", None)
+    data.setdefault("summary_sealed", "")
+    return data
+
+
+def with_sealed_summaries(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of NomineesAdded v1: each row as :func:`with_sealed_summary` lifts one."""
+    data["nominees"] = [with_sealed_summary(dict(n)) for n in data["nominees"]]
+    return data
 
 
 def check_proposal_fields(title: str, kind: str, topic: str, year: int, today: date) -> None:
@@ -740,7 +763,7 @@ class Proposal(Aggregate):
             subject=nominee.subject,
             who=nominee.who,
             award=nominee.award,
-            summary=nominee.summary,
+            **nominee.summary_fields(),
             campaign_id=nominee.campaign_id,
             initiatives=list(nominee.initiatives),
             earlier_titles=[[code, year] for code, year in nominee.earlier_titles],
@@ -763,7 +786,7 @@ class Proposal(Aggregate):
                 "subject": nominee.subject,
                 "who": nominee.who,
                 "award": nominee.award,
-                "summary": nominee.summary,
+                **nominee.summary_fields(),
                 "campaign_id": nominee.campaign_id,
                 "initiatives": list(nominee.initiatives),
                 "earlier_titles": [[code, year] for code, year in nominee.earlier_titles],
@@ -791,6 +814,8 @@ class Proposal(Aggregate):
         who: str,
         award: str,
         summary: str,
+        summary_key: uuid.UUID | None,
+        summary_sealed: str,
         campaign_id: uuid.UUID | None,
         initiatives: list[uuid.UUID],
         earlier_titles: list[list[object]],
@@ -941,6 +966,10 @@ class Appraisal(Aggregate):
     """The upper level's appraisal (thẩm định) of one round of a proposal sent to it, in its own
     log: a verdict on each nominee (accept; return for correction, with reasons; reject, with
     the rule), then concluded: returned when any was returned, else completed."""
+
+    # The council sessions the round was put to, as the log says (a class default: a snapshot
+    # taken before it existed reads none).
+    sessions: tuple[uuid.UUID, ...] = ()
 
     @staticmethod
     def create_id(proposal_id: uuid.UUID, round: int, **_: object) -> uuid.UUID:
@@ -1136,7 +1165,7 @@ class Appraisal(Aggregate):
     def _put_to_council(
         self, proposal_id: uuid.UUID, round: int, session_id: uuid.UUID, on: date
     ) -> None:
-        pass  # a fact for the log's reader; the council's own stream holds the session
+        self.sessions = (*self.sessions, session_id)  # the session's own stream holds the rest
 
 
 def _outcome(verdicts: Sequence[tuple[str, str]]) -> dict[str, list[str]]:

@@ -38,6 +38,8 @@ from services.awards.domain import (
     LocalRule,
     Person,
     Proposal,
+    with_sealed_summaries,
+    with_sealed_summary,
 )
 from services.awards.rules import leaning_on
 from shared.aggregates import EventRegistry
@@ -76,6 +78,8 @@ def build_registry() -> EventRegistry:
     registry.register(CalendarDay, *REFERENCE_EVENTS[1:])
     registry.register(LocalRule, *LOCAL_RULE_EVENTS)
     registry.register(Proposal, *PROPOSAL_EVENTS)
+    registry.upcaster("NomineeAdded", from_version=1)(with_sealed_summary)
+    registry.upcaster("NomineesAdded", from_version=1)(with_sealed_summaries)
     registry.register(Appraisal, *APPRAISAL_EVENTS)
     registry.register(CouncilSession, *COUNCIL_EVENTS)
     registry.register(DecisionSeries, *DECISION_EVENTS[:3])
@@ -95,7 +99,11 @@ def _json(value: Any) -> str:
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
     """Apply a batch in log order; the keys its sealed texts need are read once, first."""
     decoded = [(stored, registry.decode(stored)) for stored in events]
-    keys = await keys_of(conn, [e.key_id for _, e in decoded if hasattr(e, "sealed")])
+    keys = await keys_of(
+        conn,
+        [e.key_id for _, e in decoded if hasattr(e, "sealed")]
+        + [n["summary_key"] for _, e in decoded for n in _nominees_of(e) if n["summary_key"]],
+    )
     for stored, e in decoded:
         handler = _HANDLERS.get(stored.event_type)
         if handler is not None:
@@ -254,6 +262,8 @@ async def _erased(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> 
         stored.stream_version,
         recorded_on(stored),
     )
+    # What the person's nominations said of them (summaries sealed with the key): blanked.
+    await conn.execute("UPDATE proposal_nominees SET summary = '' WHERE summary_key = $1", e.key_id)
     # The same person's records in the units they left (the key went with them): blanked too.
     await conn.execute(
         "UPDATE people SET full_name = NULL, search_key = '', birth_year = NULL, contacts = '[]', "
@@ -379,12 +389,21 @@ async def _proposal_version(conn, stored: StoredEvent, sets: str = "", *args: An
     )
 
 
+def _nominees_of(e: Any) -> list[Any]:
+    """The nominee rows an event adds (NomineeAdded one, NomineesAdded many; others none)."""
+    if isinstance(e, Proposal.NomineesAdded):
+        return e.nominees
+    if isinstance(e, Proposal.NomineeAdded):
+        return [vars(e)]
+    return []
+
+
 async def _nominee_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    await _nominee_rows(conn, stored, [vars(e)])
+    await _nominee_rows(conn, stored, _nominees_of(e), keys)
 
 
 async def _nominees_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    await _nominee_rows(conn, stored, e.nominees)
+    await _nominee_rows(conn, stored, _nominees_of(e), keys)
 
 
 # A nominee's place in its proposal: its event's place in the log, then its place in the event
@@ -392,12 +411,14 @@ async def _nominees_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, byt
 PLACES_PER_EVENT = 65_536
 
 
-async def _nominee_rows(conn, stored: StoredEvent, nominees: list[Any]) -> None:
+async def _nominee_rows(
+    conn, stored: StoredEvent, nominees: list[Any], keys: dict[Any, bytes]
+) -> None:
     await conn.executemany(
         "INSERT INTO proposal_nominees (tenant_id, proposal_id, nominee_id, subject, who, "
-        "person_id, unit_id, award, summary, basis, findings, added_seq) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12)",
-        [_nominee_row(stored, n, place) for place, n in enumerate(nominees)],
+        "person_id, unit_id, award, summary, summary_key, basis, findings, added_seq) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13)",
+        [_nominee_row(stored, n, place, keys) for place, n in enumerate(nominees)],
     )
     await _proposal_version(
         conn,
@@ -408,8 +429,15 @@ async def _nominee_rows(conn, stored: StoredEvent, nominees: list[Any]) -> None:
     )
 
 
-def _nominee_row(stored: StoredEvent, n: Any, place: int) -> tuple[Any, ...]:
+def _nominee_row(
+    stored: StoredEvent, n: Any, place: int, keys: dict[Any, bytes]
+) -> tuple[Any, ...]:
     kind, _, ref = n["who"].partition(":")
+    key_id = n["summary_key"]
+    summary = n["summary"]
+    if key_id:  # a person's, sealed with their key: '' once they are erased
+        opened = unseal(keys.get(key_id), key_id, n["summary_sealed"]) or {}
+        summary = _without_nul(opened.get("summary", ""))
     return (
         stored.tenant_id,
         stored.stream_id,
@@ -419,7 +447,8 @@ def _nominee_row(stored: StoredEvent, n: Any, place: int) -> tuple[Any, ...]:
         ref if kind == "person" else None,
         ref if kind == "unit" else None,
         n["award"],
-        n["summary"],
+        summary,
+        key_id,
         _json(
             {
                 "campaign_id": n["campaign_id"],

@@ -22,3 +22,17 @@ CREATE INDEX campaign_initiatives_author_keys ON campaign_initiatives USING gin 
 -- The projection reads a key FOR SHARE while it writes what the key opened, so that an
 -- erasure's DELETE of that key waits for it (PostgreSQL asks UPDATE rights of a locking read).
 GRANT UPDATE (created_at) ON person_keys TO thidua_projector;
+
+-- A person nominee's achievement summary is about them: sealed with their key in NomineeAdded
+-- and NomineesAdded (v2), opened by the awards' projection, blanked ('') by their erasure.
+ALTER TABLE proposal_nominees ADD COLUMN summary_key uuid;
+CREATE INDEX proposal_nominees_summary_key ON proposal_nominees (summary_key)
+    WHERE summary_key IS NOT NULL;
+
+-- A unit above seals a nominee's summary (proposing a person of a unit below, forwarding one)
+-- with that person's key: a key is readable by whoever reads the person's row in the register
+-- (people's own policy, the dated reach of 0025), besides the key's own unit. It opens nothing
+-- the reader does not already read in the register.
+CREATE INDEX people_by_key ON people (key_id);
+CREATE POLICY person_keys_reach ON person_keys FOR SELECT TO thidua_app
+    USING (EXISTS (SELECT 1 FROM public.people p WHERE p.key_id = person_keys.key_id));

@@ -360,7 +360,10 @@ async def test_the_chien_si_quota_holds_across_proposals_at_the_decision(
 
     campaigns = campaign_commands(runtime)
     initiative = await campaigns.register_initiative(
-        officer(tree.cs1), title="Cải tiến quy trình", authors=["Nguyễn Thị Ánh"]
+        officer(tree.cs1),
+        title="Cải tiến quy trình",
+        authors=["Nguyễn Thị Ánh"],
+        author_staff_numbers=["Q0"],  # two people bear the name: the number tells which
     )
     await campaigns.recognise_initiative(
         officer(tree.cs1), initiative, benefit_vnd=30_000_000, applied_at=["Xưởng 2"]

@@ -287,3 +287,60 @@ async def test_a_provinces_exclusion_of_the_not_registered_weighs_the_pledges_th
     next_year = await draft(client, tokens, tree.cs1, year=2022)  # her pledge was for 2021
     later = await add(client, tokens, tree.cs1, next_year, **nominee(an))
     assert [f["rule"] for f in later["data"]["addNominee"]["findings"]] == ["chua_dang_ky"]
+
+
+SUMMARY = "Chị Ánh cứu hai công nhân khỏi đám cháy xưởng sợi"
+NOMINEES = """query($id: ID!) { proposal(id: $id) { nominees(first: 10) { edges { node {
+  subject summary } } } } }"""
+
+
+async def test_a_persons_summary_is_sealed_forwarded_sealed_again_and_erased(
+    awards, tree, owner, client, tokens
+):
+    from tests.awards.test_chain import appraise_all, council_passes, forwarded_and_sent
+    from tests.awards.test_proposals import PDF, SUBMIT, upload
+
+    actor = officer(tree.cs1)
+    anh = await awards.register_person(
+        actor, staff_number="S-1", personal=Personal("Nguyễn Thị Ánh", 1990), particulars=AN_PLAIN
+    )
+    proposal = await draft(client, tokens, tree.cs1, kind="AD_HOC")
+    for nominee in (
+        {"subject": "PERSON", "personId": str(anh), "award": "bang_khen_ldld", "summary": SUMMARY},
+        {
+            "subject": "COLLECTIVE",
+            "unitId": tree.cs1,
+            "award": "bang_khen_ldld",
+            "summary": "Tổ sợi",
+        },
+    ):
+        added = await add(client, tokens, tree.cs1, proposal, **nominee)
+        assert added["data"]["addNominee"]["findings"] == [], added
+    for kind in ("memo", "achievement_report", "council_minutes"):
+        await upload(client, tokens, tree.cs1, proposal, kind, PDF + kind.encode())
+    sent = await gql(client, tokens, tree.cs1, ["officer"], SUBMIT, id=proposal)
+    assert sent["data"]["submitProposal"]["status"] == "submitted", sent
+    await appraise_all(client, tokens, tree.upper1, proposal)
+    session, _ = await council_passes(client, tokens, tree.upper1, proposal)
+    forwarded, _ = await forwarded_and_sent(client, tokens, tree.upper1, session, expected=2)
+
+    for unit in (tree.cs1, tree.upper1):  # neither log holds her summary in plain text
+        for _, data in await _events(owner, unit):
+            _no_plain(data, SUMMARY, "đám cháy")
+    for pid, unit in ((proposal, tree.cs1), (forwarded, tree.upper1)):
+        body = await gql(client, tokens, unit, ["officer"], NOMINEES, id=pid)
+        shown = {
+            e["node"]["subject"]: e["node"]["summary"]
+            for e in body["data"]["proposal"]["nominees"]["edges"]
+        }
+        assert shown == {"PERSON": SUMMARY, "COLLECTIVE": "Tổ sợi"}
+
+    await awards.erase_person(actor, anh, legal_reason=ERASE)
+
+    for pid, unit in ((proposal, tree.cs1), (forwarded, tree.upper1)):
+        body = await gql(client, tokens, unit, ["officer"], NOMINEES, id=pid)
+        shown = {
+            e["node"]["subject"]: e["node"]["summary"]
+            for e in body["data"]["proposal"]["nominees"]["edges"]
+        }
+        assert shown == {"PERSON": "", "COLLECTIVE": "Tổ sợi"}  # hers gone, counted still

@@ -571,7 +571,7 @@ async def bench_pledge(runtime: Runtime, province: Province) -> Rate:
 
     # Names no one holds yet (another unit, no one registered): a person made for each, two
     # events a row; counted in events per second beside the same floor.
-    unknown = f"{province.children[0]}-cs0001"
+    unknown = f"{province.children[0]}-cs1000"
     started = time.perf_counter()
     made = await register_pledges(
         commands, officer(unknown), province.campaign_id, rows, max_rows=PLEDGE_ROWS
