@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -97,12 +97,19 @@ class People(Protocol):
     is given this port by the composition root, and never imports the awards' domain."""
 
     async def holders(
-        self, conn: asyncpg.Connection, unit_id: str, named: Sequence[Named], on: date
+        self,
+        conn: asyncpg.Connection,
+        unit_id: str,
+        named: Sequence[Named],
+        on: date,
+        settle: Callable[[], Awaitable[None]] | None = None,
     ) -> Holders:
         """On ``conn`` (the asking command's, scoped as its caller, in its transaction): the
-        person of ``unit_id`` with each staff number, or, without one or with no one under it,
-        a person made for that name. Two names that are one person (the same staff number, or
-        the same name without one) get one holder."""
+        person of ``unit_id`` with each staff number; without one, the one person of that name;
+        with no one, a person made for that name. Two names that are one person (the same staff
+        number, or the same name without one) get one holder. ``settle``: brings the register
+        up to the unit's log, awaited before people are made for names (two commands at once
+        must not make two people for one name)."""
         ...
 
 

@@ -969,7 +969,7 @@ class Appraisal(Aggregate):
 
     # The council sessions the round was put to, as the log says (a class default: a snapshot
     # taken before it existed reads none).
-    sessions: tuple[uuid.UUID, ...] = ()
+    sessions: Sequence[uuid.UUID] = ()
 
     @staticmethod
     def create_id(proposal_id: uuid.UUID, round: int, **_: object) -> uuid.UUID:
@@ -1165,7 +1165,7 @@ class Appraisal(Aggregate):
     def _put_to_council(
         self, proposal_id: uuid.UUID, round: int, session_id: uuid.UUID, on: date
     ) -> None:
-        self.sessions = (*self.sessions, session_id)  # the session's own stream holds the rest
+        self.sessions = [*self.sessions, session_id]  # the session's own stream holds the rest
 
 
 def _outcome(verdicts: Sequence[tuple[str, str]]) -> dict[str, list[str]]:

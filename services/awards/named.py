@@ -11,7 +11,8 @@ own registry, and appended by the asking command with its own, in one append.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID, uuid4
@@ -43,32 +44,62 @@ class AwardsPeople:
     """``People`` over the awards' register (one per running Thi đua, Runtime.people)."""
 
     async def holders(
-        self, conn: asyncpg.Connection, unit_id: str, named: Sequence[Named], on: date
+        self,
+        conn: asyncpg.Connection,
+        unit_id: str,
+        named: Sequence[Named],
+        on: date,
+        settle: Callable[[], Awaitable[None]] | None = None,
     ) -> Holders:
-        numbered = [n.staff_number for n in named if n.staff_number]
-        by_number = await _by_number(conn, unit_id, numbered)
-        by_name = await _by_name(conn, unit_id, [n.name for n in named if not n.staff_number])
-        rows = [r for r in (*by_number.values(), *by_name.values()) if isinstance(r, _Row)]
-        keys = await keys_of(conn, [r.key_id for r in rows])
-        found: list[Holder | DomainError | _ToMake] = []
-        to_make: dict[str, _ToMake] = {}  # one person made per staff number, or per name
-        for given in named:
-            if given.staff_number:
-                wanted = given.staff_number.casefold()
-                match = by_number.get(wanted)
-            else:
-                wanted = "name:" + given.name.casefold()
-                match = by_name.get(given.name.casefold())
-            if isinstance(match, _Row):
-                found.append(match.holder(keys))
-            elif match is not None:  # several people of that name
-                found.append(match)
-            else:
-                found.append(to_make.setdefault(wanted, _ToMake(given)))
-        made = await _make(conn, unit_id, list(to_make.values()), on)
+        found = await _resolve(conn, unit_id, named)
+        if settle is not None and any(
+            isinstance(f, _ToMake) and not f.given.staff_number for f in found
+        ):
+            # A person made for a name has a fresh id, so two commands making one for the same
+            # name at once would make two: one at a time in a unit, each deciding again once
+            # the register shows what the one before made (in its transaction: the lock holds
+            # to its commit).
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_of(unit_id))
+            await settle()
+            found = await _resolve(conn, unit_id, named)
+        unique = list({id(f): f for f in found if isinstance(f, _ToMake)}.values())
+        made = await _make(conn, unit_id, unique, on)
         return Holders(
-            [made.get(id(f), f) if isinstance(f, _ToMake) else f for f in found], [*made.events]
+            [made.get(id(f), f) if isinstance(f, _ToMake) else f for f in found], made.events
         )
+
+
+def _lock_of(unit_id: str) -> int:
+    digest = hashlib.sha256(f"people made for names:{unit_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _resolve(
+    conn: asyncpg.Connection, unit_id: str, named: Sequence[Named]
+) -> list[Holder | DomainError | _ToMake]:
+    """Each name's holder as the register shows it, its refusal, or the person to make for it
+    (one per staff number, or per name, however often it is given)."""
+    numbered = [n.staff_number for n in named if n.staff_number]
+    by_number = await _by_number(conn, unit_id, numbered)
+    by_name = await _by_name(conn, unit_id, [n.name for n in named if not n.staff_number])
+    rows = [r for r in (*by_number.values(), *by_name.values()) if isinstance(r, _Row)]
+    keys = await keys_of(conn, [r.key_id for r in rows])
+    found: list[Holder | DomainError | _ToMake] = []
+    to_make: dict[str, _ToMake] = {}
+    for given in named:
+        if given.staff_number:
+            wanted = given.staff_number.casefold()
+            match = by_number.get(wanted)
+        else:
+            wanted = "name:" + given.name.casefold()
+            match = by_name.get(given.name.casefold())
+        if isinstance(match, _Row):
+            found.append(match.holder(keys))
+        elif match is not None:  # several people of that name
+            found.append(match)
+        else:
+            found.append(to_make.setdefault(wanted, _ToMake(given)))
+    return found
 
 
 @dataclass(slots=True)

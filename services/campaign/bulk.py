@@ -211,7 +211,9 @@ async def _holders(
     if not people:
         return new, []
     named = [Named(g.name, g.ref) for g in people]
-    found = await commands.people.holders(conn, tenant, named, commands.clock())
+    found = await commands.people.holders(
+        conn, tenant, named, commands.clock(), commands.settle(conn, tenant)
+    )
     holders: dict[int, Holder] = {}
     for g, holder in zip(people, found.found, strict=True):
         if isinstance(holder, DomainError):

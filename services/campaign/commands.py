@@ -13,7 +13,7 @@ on fresh facts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -113,13 +113,29 @@ class CampaignCommands:
         self.people = people  # who a name belongs to: its key seals it (shared/personal.py)
         self.clock = clock
 
+    def settle(self, conn: asyncpg.Connection, tenant: str) -> Callable[[], Awaitable[None]]:
+        """The projections brought up to the head of ``tenant``'s log as ``conn`` now sees it
+        (what a command that held the same lock before it committed)."""
+
+        async def settled() -> None:
+            head = await self.store.head(tenant, connection=conn)
+            await self.pipeline.caught_up(tenant, head.seq)
+
+        return settled
+
     async def sealed_names(
         self, attempt: Attempt, named: Sequence[Named], field: str
     ) -> list[SealedName]:
         """Each name sealed with the key of the person it names, the people made for names no
         one holds appended with the decision's events; an erased person's name is refused,
         naming ``field``."""
-        holders = await self.people.holders(attempt.conn, attempt.tenant_id, named, self.clock())
+        holders = await self.people.holders(
+            attempt.conn,
+            attempt.tenant_id,
+            named,
+            self.clock(),
+            self.settle(attempt.conn, attempt.tenant_id),
+        )
         sealed = []
         for given, found in zip(named, holders.found, strict=True):
             if isinstance(found, DomainError):

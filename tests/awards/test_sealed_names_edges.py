@@ -266,3 +266,23 @@ async def test_rule_10_counts_a_pledge_by_its_campaigns_year(
         body = await add(client, tokens, tree.cs1, proposal, **nominee)
         assert [f["rule"] for f in body["data"]["addNominee"]["findings"]] == rules, body
     assert code_of(body) is None
+
+
+async def test_commands_at_once_naming_someone_new_make_one_person(campaigns, tree, owner):
+    actor = officer(tree.cs1)
+    campaign_id = await seed_003(campaigns, tree.prov1)
+    results = await asyncio.gather(
+        register_pledges(campaigns, actor, campaign_id, [_pledge(1, "Đinh Văn Lộc")], max_rows=10),
+        register_pledges(
+            campaigns,
+            actor,
+            campaign_id,
+            [_pledge(1, "đinh văn lộc", title="chien_si_thi_dua_co_so")],
+            max_rows=10,
+        ),
+        campaigns.register_initiative(actor, title="Khuôn", authors=["ĐINH VĂN LỘC"]),
+    )
+    assert [r.written for r in results[:2]] == [1, 1]
+    people = await _people(owner, tree.cs1)
+    keys = await owner.fetchval("SELECT count(*) FROM person_keys WHERE tenant_id = $1", tree.cs1)
+    assert (len(people), keys) == (1, 1)
