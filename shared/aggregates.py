@@ -87,7 +87,10 @@ class ValueCodec:
                 transcoding = self.by_name.get(value["_type_"])
                 if transcoding is None:
                     raise InvalidEventData(f"Kiểu giá trị lạ: {value['_type_']!r}.")
-                return transcoding.decode(self.decode(value["_data_"]))
+                data = value["_data_"]
+                # Most data is a string (a UUID's hex, a date): no call to decode it again (a
+                # bulk pledge's projection decodes four values a row, 100,000 rows).
+                return transcoding.decode(data if type(data) is str else self.decode(data))
             return {key: self.decode(item) for key, item in value.items()}
         if isinstance(value, list):
             return [self.decode(item) for item in value]
