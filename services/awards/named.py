@@ -5,8 +5,9 @@ sealed with its person's key, and erasing the person erases it there too (issue 
 A name with the unit's staff number is the person registered under it; a name without one is
 the one person of the unit written so (several: refused, a staff number tells them apart); a
 name no one holds is a person made for it (``Person.named``), whose particulars are recorded
-later (``amendPerson``, or registering their staff number). The made people's events are encoded here, by the awards'
-own registry, and appended by the asking command with its own, in one append.
+later (``amendPerson``, or registering their staff number). The made people's events are
+encoded here, by the awards' own registry, and appended by the asking command with its own, in
+one append.
 """
 
 from __future__ import annotations
@@ -63,10 +64,8 @@ class AwardsPeople:
             await settle()
             found = await _resolve(conn, unit_id, named)
         unique = list({id(f): f for f in found if isinstance(f, _ToMake)}.values())
-        made = await _make(conn, unit_id, unique, on)
-        return Holders(
-            [made.get(id(f), f) if isinstance(f, _ToMake) else f for f in found], made.events
-        )
+        events = await _make(conn, unit_id, unique, on)
+        return Holders([f.made if isinstance(f, _ToMake) else f for f in found], events)
 
 
 def _lock_of(unit_id: str) -> int:
@@ -119,13 +118,11 @@ class _Row:
 
 @dataclass(slots=True)
 class _ToMake:
+    """A name no one holds (each row giving it shares this one): the person made for it, or
+    why none could be."""
+
     given: Named
-
-
-class _Made(dict):
-    """Made people by the id() of their ``_ToMake``, and their events."""
-
-    events: list[NewEvent]
+    made: Holder | DomainError | None = None
 
 
 async def _by_number(conn: asyncpg.Connection, unit_id: str, numbers: list[str]) -> dict[str, _Row]:
@@ -172,27 +169,28 @@ async def _by_name(
     }
 
 
-async def _make(conn: asyncpg.Connection, unit_id: str, to_make: list[_ToMake], on: date) -> _Made:
-    """A person for each name no one holds, with a fresh id (never one that follows from the
-    name: that would let a list of names be tested against it after an erasure) and a key."""
-    made = _Made()
-    made.events = []
-    if not to_make:
-        return made
-    refused = _refused(to_make, on)
-    wanted = [t for t in to_make if id(t) not in refused]
-    made.update(refused)
+async def _make(
+    conn: asyncpg.Connection, unit_id: str, to_make: list[_ToMake], on: date
+) -> list[NewEvent]:
+    """A person for each name no one holds (``made`` set on each), with a fresh id (never one
+    that follows from the name: that would let a list of names be tested against it after an
+    erasure) and a key; their events."""
+    wanted = []
+    for t in to_make:
+        try:
+            check_staff_number(t.given.staff_number)
+            check_personal(Personal(t.given.name), on)
+        except DomainError as refused:  # a name or staff number the register refuses
+            t.made = refused
+        else:
+            wanted.append(t)
+    if not wanted:
+        return []
     minted = await mint_keys(conn, unit_id, len(wanted))
-    holders = {
-        id(t): Holder(_made_id(unit_id, t.given), k, v)
-        for t, (k, v) in zip(wanted, minted, strict=True)
-    }
-    made.update(holders)
+    for t, (key_id, key) in zip(wanted, minted, strict=True):
+        t.made = Holder(_made_id(unit_id, t.given), key_id, key)
     # Sealing thousands of names is CPU: in a worker thread, the event loop free.
-    made.events = await to_thread.run_sync(
-        _made, _pattern(unit_id, on), [(holders[id(t)], t.given) for t in wanted]
-    )
-    return made
+    return await to_thread.run_sync(_made, _pattern(unit_id, on), wanted)
 
 
 def _made_id(unit_id: str, given: Named) -> UUID:
@@ -200,22 +198,14 @@ def _made_id(unit_id: str, given: Named) -> UUID:
     return person_id(unit_id, given.staff_number) if given.staff_number else uuid4()
 
 
-def _refused(to_make: list[_ToMake], on: date) -> dict[int, DomainError]:
-    """The names that cannot make a person (a name or staff number the register refuses)."""
-    refused: dict[int, DomainError] = {}
-    for t in to_make:
-        try:
-            check_staff_number(t.given.staff_number)
-            check_personal(Personal(t.given.name), on)
-        except DomainError as error:
-            refused[id(t)] = error
-    return refused
-
-
 def _made(
-    make: Callable[[UUID, Named, UUID, bytes], NewEvent], made: list[tuple[Holder, Named]]
+    make: Callable[[UUID, Named, UUID, bytes], NewEvent], made: list[_ToMake]
 ) -> list[NewEvent]:
-    return [make(h.person_id, given, h.key_id, h.key) for h, given in made]
+    events = []
+    for t in made:
+        assert isinstance(t.made, Holder)
+        events.append(make(t.made.person_id, t.given, t.made.key_id, t.made.key))
+    return events
 
 
 def _pattern(unit_id: str, on: date) -> Callable[[UUID, Named, UUID, bytes], NewEvent]:
