@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.campaign.rules import COMPUTABLE, MONEY_FACTS, PERSON, SUBJECTS, TITLES
 from shared.errors import DomainError
+from shared.text import has_control
 
 # Ids of registrations and progress are derived with this namespace: never change it.
 CAMPAIGN_NAMESPACE = uuid.UUID("0b7e4c1a-2f5d-4a8e-b3c6-9d1e2f3a4b5c")
@@ -847,6 +848,9 @@ def check_pledge(subject: str, name: str, ref: str, title: str) -> None:
         raise PledgeInvalid("Họ tên (tên tập thể) không được để trống.", field="name")
     if len(name) > 300:
         raise PledgeInvalid("Họ tên dài quá 300 ký tự.", field="name")
+    for field, text in (("name", name), ("ref", ref)):
+        if has_control(text):
+            raise PledgeInvalid("Có ký tự điều khiển (không in được).", field=field)
     if len(ref) > MAX_REF:
         raise PledgeInvalid(f"Mã người lao động dài quá {MAX_REF} ký tự.", field="ref")
     if title not in TITLES:
@@ -1062,6 +1066,8 @@ def check_initiative(title: str, authors: Sequence[str], field: str, description
         raise InitiativeInvalid("Tên sáng kiến: 1–500 ký tự.", field="title")
     if not authors or len(authors) > 50 or any(not a or len(a) > 300 for a in authors):
         raise InitiativeInvalid("Sáng kiến cần 1–50 tác giả, mỗi tên 1–300 ký tự.", field="authors")
+    if any(has_control(a) for a in authors):
+        raise InitiativeInvalid("Tên tác giả có ký tự điều khiển (không in được).", field="authors")
     if len(field) > 500 or len(description) > MAX_TEXT:
         raise InitiativeInvalid("Lĩnh vực hoặc mô tả quá dài.", field="description")
 

@@ -286,3 +286,31 @@ async def test_commands_at_once_naming_someone_new_make_one_person(campaigns, tr
     people = await _people(owner, tree.cs1)
     keys = await owner.fetchval("SELECT count(*) FROM person_keys WHERE tenant_id = $1", tree.cs1)
     assert (len(people), keys) == (1, 1)
+
+
+async def test_a_name_with_a_control_character_is_refused_whoever_it_names(
+    awards, campaigns, tree, owner
+):
+    actor = officer(tree.cs1)
+    await awards.register_person(actor, staff_number="C-1", personal=AN, particulars=AN_PLAIN)
+    campaign_id = await seed_003(campaigns, tree.prov1)
+    before = await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.cs1)
+    result = await register_pledges(
+        campaigns,
+        actor,
+        campaign_id,
+        [_pledge(1, "Nguyễn Thị Ân\x07", "C-1"), _pledge(2, "Lê Văn Tư", "C\x00-2")],
+        max_rows=10,
+    )
+    assert [(e.row, e.code, e.field) for e in result.errors] == [
+        (1, "PLEDGE_INVALID", "name"),
+        (2, "PLEDGE_INVALID", "ref"),
+    ]
+    with pytest.raises(DomainError) as refused:
+        await campaigns.register_initiative(
+            actor, title="Khuôn", authors=["Nguyễn Thị Ân\x1b"], author_staff_numbers=["C-1"]
+        )
+    assert refused.value.code == "INITIATIVE_INVALID"
+    assert (
+        await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.cs1) == before
+    )
