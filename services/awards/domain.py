@@ -255,6 +255,20 @@ class Person(Aggregate):
         later (:meth:`amend`); ``gender`` '' says so, and such a person is not yet nominated."""
         check_staff_number(staff_number)
         check_personal(personal, on)
+        return cls._with_id(new_id, unit_id, staff_number, key_id, sealed, on, UNRECORDED)
+
+    @classmethod
+    def _with_id(
+        cls,
+        new_id: uuid.UUID,
+        unit_id: str,
+        staff_number: str,
+        key_id: uuid.UUID,
+        sealed: str,
+        on: date,
+        particulars: Particulars,
+    ) -> Person:
+        """PersonRegistered under an id the caller gives (not one from the staff number)."""
         return cls._create(
             cls.PersonRegistered,
             id=new_id,
@@ -263,7 +277,7 @@ class Person(Aggregate):
             key_id=key_id,
             sealed=sealed,
             registered_on=on,
-            **plain_particulars(UNRECORDED),
+            **plain_particulars(particulars),
         )
 
     def amend(self, *, personal: Personal, particulars: Particulars, sealed: str, on: date) -> None:
@@ -387,16 +401,7 @@ class Person(Aggregate):
         again by it."""
         check_staff_number(staff_number)
         check_particulars(particulars, on)
-        person = cls._create(
-            cls.PersonRegistered,
-            id=new_id,
-            unit_id=unit_id,
-            staff_number=staff_number,
-            key_id=key_id,
-            sealed=sealed,
-            registered_on=on,
-            **plain_particulars(particulars),
-        )
+        person = cls._with_id(new_id, unit_id, staff_number, key_id, sealed, on, particulars)
         person._arrived(from_unit=from_unit, from_person=from_person, arrived_on=on)
         return person
 

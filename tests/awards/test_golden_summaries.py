@@ -19,7 +19,7 @@ from services.awards.projections import TABLES, apply, build_registry
 from shared import audit
 from tests.conftest import GOLDEN
 from tests.shared.test_audit import standalone_verifier
-from tests.shared.test_golden import golden_rows, insert_golden
+from tests.shared.test_golden import golden_rows, insert_golden, projected_again
 
 FILE = GOLDEN / "awards_sealed_summaries.jsonl"
 TENANT = "golden-cs-sealed-summary"
@@ -49,19 +49,7 @@ async def test_the_sealed_summaries_project_with_the_key_that_is_left(
     golden, store, owner, runtime
 ):
     stored = await store.read_log(TENANT)
-    assert await runtime.projections.wait_for(TENANT, len(golden), 30)
-    tx = owner.transaction()
-    await tx.start()
-    try:
-        for table in TABLES:
-            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", TENANT)
-        await owner.execute(
-            "INSERT INTO person_keys (key_id, tenant_id, key) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING",
-            KEY_ID,
-            TENANT,
-            KEY,
-        )
+    async with projected_again(owner, runtime, TENANT, golden, TABLES, (KEY_ID, KEY)):
         await apply(owner, build_registry(), stored)
         rows = await owner.fetch(
             "SELECT award, subject, summary, summary_key FROM proposal_nominees "
@@ -73,5 +61,3 @@ async def test_the_sealed_summaries_project_with_the_key_that_is_left(
             ("giay_khen_cdcs", "Chị Hoà hướng dẫn 40 công nhân mới", KEY_ID),
             ("giay_khen_cdcs", "Tổ hóa nghiệm", None),
         ]
-    finally:
-        await tx.rollback()

@@ -20,7 +20,7 @@ from services.registry.projections import build_registry as unit_registry
 from shared import audit
 from tests.conftest import GOLDEN
 from tests.shared.test_audit import standalone_verifier
-from tests.shared.test_golden import golden_rows, insert_golden
+from tests.shared.test_golden import golden_rows, insert_golden, projected_again
 
 FILE = GOLDEN / "campaign_sealed_names.jsonl"
 TENANT = "golden-cs-sealed-names"
@@ -55,19 +55,7 @@ async def test_the_sealed_names_chain_verifies_and_holds_no_name_in_plain(golden
 
 async def test_the_sealed_names_project_with_the_key_that_is_left(golden, store, owner, runtime):
     stored = await store.read_log(TENANT)
-    assert await runtime.projections.wait_for(TENANT, len(golden), 30)
-    tx = owner.transaction()
-    await tx.start()
-    try:
-        for table in TABLES:
-            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", TENANT)
-        await owner.execute(
-            "INSERT INTO person_keys (key_id, tenant_id, key) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING",
-            LAN_KEY_ID,
-            TENANT,
-            LAN_KEY,
-        )
+    async with projected_again(owner, runtime, TENANT, golden, TABLES, (LAN_KEY_ID, LAN_KEY)):
         await apply(owner, build_registry(), stored)
         names = {
             r["pledge_id"]: (r["name"], r["key_id"])
@@ -82,5 +70,3 @@ async def test_the_sealed_names_project_with_the_key_that_is_left(golden, store,
             "SELECT authors::text FROM campaign_initiatives WHERE initiative_id = $1", INITIATIVE
         )
         assert orjson.loads(authors) == ["Hoàng Thị Lan", None]
-    finally:
-        await tx.rollback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -60,6 +61,31 @@ async def insert_golden(database_url: str, rows: list[dict]) -> list[dict]:
                 bytes.fromhex(rows[-1]["hash"]),
             )
     return rows
+
+
+@asynccontextmanager
+async def projected_again(owner, runtime, tenant: str, rows: list[dict], tables, key=None):
+    """The golden log projected again by today's code inside a transaction rolled back after:
+    the runner's own projection of it first finished (so nothing is written again under the
+    test), ``tables`` emptied for the tenant, the one ``key`` (key id, key) the file's author
+    kept put back (a golden file holds none). The caller applies the events on ``owner``."""
+    assert await runtime.projections.wait_for(tenant, len(rows), 30)
+    tx = owner.transaction()
+    await tx.start()
+    try:
+        for table in tables:
+            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", tenant)
+        if key is not None:
+            await owner.execute(
+                "INSERT INTO person_keys (key_id, tenant_id, key) VALUES ($1, $2, $3) "
+                "ON CONFLICT DO NOTHING",
+                key[0],
+                tenant,
+                key[1],
+            )
+        yield
+    finally:
+        await tx.rollback()
 
 
 @pytest.fixture(scope="module")
