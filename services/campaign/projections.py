@@ -77,7 +77,8 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     """Project stored campaign events, in log order, on ``conn``; then count again the
     indicators they touched, once for the batch (services/campaign/actuals.py)."""
     pledges: list[tuple[Any, ...]] = []  # a run of new pledges goes in as one statement
-    keys = await _pledgers_keys(conn, registry, events)
+    decoded = _Decoded(registry)
+    keys = await _pledgers_keys(conn, decoded, events)
     touched = Touched()
     targets: list[tuple[StoredEvent, Any]] = []  # written once the indicators are locked
     day: date | None = None
@@ -89,7 +90,7 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
             day = recorded_on(stored)
             await conn.execute("SELECT set_config('thidua.recorded_on', $1, true)", day.isoformat())
         if stored.event_type == "PledgeRegistered":
-            pledges.append(_pledge_row_of(registry, stored, keys))
+            pledges.append(_pledge_row_of(registry, stored, keys, decoded))
             touched.note_pledge(stored.tenant_id, stored.stream_id)
             continue
         if pledges:
@@ -401,16 +402,36 @@ def pledge_row(
     )
 
 
+class _Decoded:
+    """A batch's transcoded values decoded once each: a bulk pledge's rows share the campaign
+    and the day, and each key's id is read for the keys before its row is built."""
+
+    def __init__(self, registry: EventRegistry) -> None:
+        self.decode = registry.codec.decode
+        self.seen: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if type(value) is not dict:
+            return value
+        data = value.get("_data_")
+        if type(data) is not str:
+            return self.decode(value)
+        key = (value["_type_"], data)
+        found = self.seen.get(key)
+        if found is None:
+            found = self.seen[key] = self.decode(value)
+        return found
+
+
 def _pledge_row_of(
-    registry: EventRegistry, stored: StoredEvent, keys: Mapping[UUID, bytes]
+    registry: EventRegistry, stored: StoredEvent, keys: Mapping[UUID, bytes], decoded: _Decoded
 ) -> tuple[Any, ...]:
     """A new pledge's row from its stored data, values decoded by the registry's codec but no
     event object built (a bulk pledge brings 100,000 at once: building each event first
     doubled the cost). Only the current schema has this shape: an older one is upcast."""
     if stored.schema_version != PLEDGE_SCHEMA:
         return pledge_row(stored.tenant_id, stored.stream_id, registry.decode(stored), keys)
-    decode = registry.codec.decode
-    fields = {k: decode(v) if type(v) is dict else v for k, v in stored.data.items()}
+    fields = {k: decoded(v) for k, v in stored.data.items()}
     return pledge_row(stored.tenant_id, stored.stream_id, SimpleNamespace(**fields), keys)
 
 
@@ -419,13 +440,12 @@ PERSON_ERASED = "PersonErased"  # the awards' event (services/awards): read by i
 
 
 async def _pledgers_keys(
-    conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]
+    conn: asyncpg.Connection, decoded: _Decoded, events: Sequence[StoredEvent]
 ) -> dict[UUID, bytes]:
     """The keys of the names the batch's new pledges seal, read at once, and held to the
     commit: an erasure destroying one of them waits, then blanks what was written with it."""
-    decode = registry.codec.decode
     wanted = [
-        decode(e.data["key_id"])
+        decoded(e.data["key_id"])
         for e in events
         if e.event_type == "PledgeRegistered" and e.data.get("key_id")
     ]
