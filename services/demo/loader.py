@@ -29,6 +29,9 @@ from uuid import UUID
 
 import asyncpg
 
+from services.awards.bulk import PersonRow, register_people
+from services.awards.commands import commands_of as awards_commands_of
+from services.awards.domain import Particulars, Personal
 from services.campaign.bulk import PledgeRow, register_pledges
 from services.campaign.commands import CampaignCommands, commands_of
 from services.campaign.domain import DRAFT
@@ -324,13 +327,37 @@ def pledge_rows(data: Plans, people: int) -> list[PledgeRow]:
     return rows
 
 
+def staff_list(data: Plans, people: int) -> list[PersonRow]:
+    """A unit's staff list, as its officer registers it before the pledges name them: the
+    same people and staff numbers as :func:`pledge_rows`."""
+    rows = []
+    for n in range(people):
+        name = data.person_name(n)
+        woman = " Thị" in f" {name.split(' ', 1)[1]}"
+        particulars = Particulars(
+            "female" if woman else "male",
+            post="Tổ trưởng" if n % 10 == 0 else "Công nhân",
+            direct_worker=n % 10 != 0,
+        )
+        rows.append(PersonRow(n + 1, f"NV{n + 1:04d}", Personal(name, 1970 + n % 30), particulars))
+    return rows
+
+
 async def _pledges(ctx: DemoContext) -> int:
-    """The province's grassroots unions record their people's pledges under its 2021 campaign;
-    a pledge already recorded is left as it is, so a second run writes none."""
+    """The province's grassroots unions register their staff lists, then record their people's
+    pledges under its 2021 campaign, each name sealed with its person's key; what is already
+    recorded is left as it is, so a second run writes none."""
     pledging = ctx.plans.pledging
     ctx.clock.on = pledging.on
+    people_commands = awards_commands_of(ctx.runtime, ctx.clock)
     written = 0
     for unit, people in pledging.units:
+        await register_people(
+            people_commands,
+            ctx.officer(unit),
+            staff_list(ctx.plans, people),
+            max_rows=ctx.runtime.settings.max_bulk_rows,
+        )
         result = await register_pledges(
             ctx.campaigns,
             ctx.officer(unit),
@@ -383,6 +410,8 @@ async def _initiatives(ctx: DemoContext) -> int:
             actor,
             title=i.title,
             authors=[data.person_name(n) for n in i.authors],
+            # Its people by their staff numbers, as the staff list has them (staff_list).
+            author_staff_numbers=[f"NV{n + 1:04d}" for n in i.authors],
             field=i.field,
             campaign_id=ctx.campaign_id(data.initiatives_campaign),
         )
