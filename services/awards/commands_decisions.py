@@ -25,7 +25,7 @@ from services.awards.commands import (
     level_of,
     own,
 )
-from services.awards.commands_proposals import local_rules_for, sealed_summary, title_counts
+from services.awards.commands_proposals import local_rules_for, title_counts
 from services.awards.domain import (
     CouncilInvalid,
     CouncilSession,
@@ -57,7 +57,6 @@ from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import Attempt, Commands
 from shared.errors import NotFound
-from shared.personal import keys_of
 from shared.text import clean
 
 
@@ -228,12 +227,10 @@ async def _forwarded(
         year=year,
         on=on,
     )
-    people = await _people_of(attempt.conn, [rows[i]["who"] for i in items])
-    keys = await keys_of(attempt.conn, [r["key_id"] for r in people.values()])
 
-    def person(item: str) -> UUID | None:
-        kind, _, ref = rows[item]["who"].partition(":")
-        return UUID(ref) if kind == "person" and UUID(ref) in people else None
+    def sealed(item: str) -> tuple[UUID, str] | None:
+        row = rows[item]
+        return (row["summary_key"], row["summary_sealed"]) if row["summary_key"] else None
 
     proposal.add_nominees(
         [
@@ -244,10 +241,9 @@ async def _forwarded(
                     award=rows[item]["award"],
                     summary=rows[item]["summary"],
                     forwarded_from=f"{rows[item]['proposal_id']}:{rows[item]['nominee_id']}",
-                    # Sealed again, with the person's key, in this unit's log.
-                    sealed_summary=sealed_summary(
-                        people, keys, person(item), rows[item]["summary"]
-                    ),
+                    # A person's summary as the lower unit sealed it, carried over as it is:
+                    # no key is read here, so none can be out of this unit's reach.
+                    sealed_summary=sealed(item),
                 ),
                 [],  # the level it goes to appraises it by its own rules
             )
@@ -421,23 +417,13 @@ async def _series(attempt: Attempt) -> DecisionSeries:
     return found
 
 
-async def _people_of(conn: asyncpg.Connection, whos: Sequence[str]) -> dict[UUID, Any]:
-    """The register's rows (with ``key_id``) of the persons among ``whos`` (``person:<id>``)."""
-    ids = [UUID(ref) for kind, _, ref in (w.partition(":") for w in whos) if kind == "person"]
-    if not ids:
-        return {}
-    rows = await conn.fetch(
-        "SELECT person_id, key_id FROM people WHERE person_id = ANY ($1::uuid[])", ids
-    )
-    return {r["person_id"]: r for r in rows}
-
-
 async def _passed(conn: asyncpg.Connection, unit: str, session_id: UUID) -> dict[str, Any]:
     """The session's passed items with what a decision or a forward needs of each: the award,
     the nominee and the proposal it came in."""
     rows = await conn.fetch(
         "SELECT i.item_id, i.proposal_id, i.proposer, i.nominee_id, i.who, i.award, "
-        "n.subject, n.summary, p.kind, p.topic, p.year FROM council_items i "
+        "n.subject, n.summary, n.summary_key, n.summary_sealed, p.kind, p.topic, p.year "
+        "FROM council_items i "
         # The proposer's key first: a join without it scanned a proposal's nominees per item.
         "JOIN proposal_nominees n ON n.tenant_id = i.proposer AND n.proposal_id = i.proposal_id "
         "AND n.nominee_id = i.nominee_id "

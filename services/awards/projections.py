@@ -99,10 +99,13 @@ def _json(value: Any) -> str:
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
     """Apply a batch in log order; the keys its sealed texts need are read once, first."""
     decoded = [(stored, registry.decode(stored)) for stored in events]
+    # Held to the commit: an erasure in another unit's log destroying one of them waits for
+    # what is opened with it here, then blanks it (its UPDATE sees this batch's rows).
     keys = await keys_of(
         conn,
         [e.key_id for _, e in decoded if hasattr(e, "sealed")]
         + [n["summary_key"] for _, e in decoded for n in _nominees_of(e) if n["summary_key"]],
+        share=True,
     )
     for stored, e in decoded:
         handler = _HANDLERS.get(stored.event_type)
@@ -416,8 +419,9 @@ async def _nominee_rows(
 ) -> None:
     await conn.executemany(
         "INSERT INTO proposal_nominees (tenant_id, proposal_id, nominee_id, subject, who, "
-        "person_id, unit_id, award, summary, summary_key, basis, findings, added_seq) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13)",
+        "person_id, unit_id, award, summary, summary_key, summary_sealed, basis, findings, "
+        "added_seq) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14)",
         [_nominee_row(stored, n, place, keys) for place, n in enumerate(nominees)],
     )
     await _proposal_version(
@@ -449,6 +453,7 @@ def _nominee_row(
         n["award"],
         summary,
         key_id,
+        n["summary_sealed"] if key_id else "",
         _json(
             {
                 "campaign_id": n["campaign_id"],

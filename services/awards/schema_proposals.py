@@ -24,7 +24,7 @@ from services.awards.commands_proposals import (
 from services.awards.schema import Person, client_uuid, people_loader
 from services.awards.schema_reference import AwardSubject
 from shared.access import fetch as _read
-from shared.access import fetch_one, principal_of
+from shared.access import fetch_one, principal_of, reach_of
 from shared.bulk import BulkResult, BulkResultType, BulkTooLarge
 from shared.catalogue import by_code
 from shared.clock import today
@@ -94,7 +94,7 @@ class Nominee:
     subject: AwardSubject
     award: str = strawberry.field(description="Mã danh hiệu, hình thức.")
     unit_id: strawberry.ID | None = strawberry.field(description="Tập thể được đề nghị.")
-    summary: str = strawberry.field(description="Tóm tắt thành tích.")
+    stored_summary: strawberry.Private[str]
     basis: JSON
     findings: list[Finding] = strawberry.field(
         description="Quy định chưa đáp ứng; còn thì chưa gửi được."
@@ -108,6 +108,17 @@ class Nominee:
     def award_name(self) -> str:
         entry = by_code().get(self.award)
         return entry.name if entry else self.award
+
+    @strawberry.field(
+        description="Tóm tắt thành tích; của một người: '' khi người đó đã bị xóa dữ liệu cá "
+        "nhân, và với người đọc không được xem dữ liệu cá nhân (đoàn viên)."
+    )
+    def summary(self, info: Info) -> str:
+        # A person's summary is about them (sealed with their key): shown as the register shows
+        # their name, never to a member's token.
+        if self.person_id is not None and reach_of(principal_of(info)) == "unit":
+            return ""
+        return self.stored_summary
 
     @strawberry.field(description="Người được đề nghị (trong tầm đọc).")
     async def person(self, info: Info) -> Person | None:
@@ -247,7 +258,7 @@ def _nominee(row: Any) -> Nominee:
         subject=AwardSubject(row["subject"]),
         award=row["award"],
         unit_id=strawberry.ID(row["unit_id"]) if row["unit_id"] else None,
-        summary=row["summary"],
+        stored_summary=row["summary"],
         basis=orjson.loads(row["basis"]),
         findings=[Finding(**f) for f in orjson.loads(row["findings"])],
         verdict=Verdict(row["verdict"]) if row["verdict"] else None,

@@ -25,17 +25,22 @@ GRANT UPDATE (created_at) ON person_keys TO thidua_projector;
 
 -- A person nominee's achievement summary is about them: sealed with their key in NomineeAdded
 -- and NomineesAdded (v2), opened by the awards' projection, blanked ('') by their erasure.
-ALTER TABLE proposal_nominees ADD COLUMN summary_key uuid;
+-- summary_sealed is kept as the event holds it, so that a level forwarding the nominee upward
+-- carries it over sealed as it is, reading no key.
+ALTER TABLE proposal_nominees ADD COLUMN summary_key uuid,
+    ADD COLUMN summary_sealed text NOT NULL DEFAULT '';
 CREATE INDEX proposal_nominees_summary_key ON proposal_nominees (summary_key)
     WHERE summary_key IS NOT NULL;
 
--- A unit above seals a nominee's summary (proposing a person of a unit below, forwarding one)
--- with that person's key: a key is readable by whoever reads the person's row in the register
--- (people's own policy, the dated reach of 0025), besides the key's own unit. It opens nothing
--- the reader does not already read in the register.
+-- A unit above seals a nominee's summary (proposing a person of a unit below) with that person's
+-- key: a key is readable by whoever reads, in the register, the row of the unit that owns the key
+-- (people's own policy, the dated reach of 0025), besides that unit itself. It opens nothing the
+-- reader does not already read there. The rows a person left behind in other units (transferred)
+-- do not count: their key belongs to the unit they went to.
 CREATE INDEX people_by_key ON people (key_id);
 -- Another unit's keys only: the unit's own (the common case, a bulk pledge reads thousands) pass
 -- person_keys_read, and the cheap test first spares them the lookup.
 CREATE POLICY person_keys_read_below ON person_keys FOR SELECT TO thidua_app
     USING (tenant_id <> (SELECT current_setting('thidua.tenant', true))
-           AND EXISTS (SELECT 1 FROM public.people p WHERE p.key_id = person_keys.key_id));
+           AND EXISTS (SELECT 1 FROM public.people p WHERE p.key_id = person_keys.key_id
+                         AND p.tenant_id = person_keys.tenant_id));
