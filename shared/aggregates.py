@@ -158,6 +158,10 @@ class EventRegistry:
 
         return decorate
 
+    def schema_version(self, event_name: str) -> int:
+        """The version an event of ``event_name`` is written in, and read as once upcast."""
+        return self._by_name[event_name].schema_version
+
     def event_names(self) -> frozenset[str]:
         """Every stored event name this registry reads."""
         return frozenset(self._by_name)

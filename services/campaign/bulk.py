@@ -30,7 +30,6 @@ from services.campaign.domain import (
     check_pledge,
     pledge_id,
 )
-from services.campaign.projections import PLEDGE_SCHEMA
 from services.campaign.rules import PERSON, subject_of, title_of
 from shared import access
 from shared.aggregates import EventRegistry
@@ -330,6 +329,7 @@ def _pattern(
     sealed with their holder's key. The sample goes through the aggregate itself and is
     compared with the pattern, so the pattern cannot drift from the domain unnoticed."""
     encode = registry.codec.encode
+    schema = registry.schema_version("PledgeRegistered")
     campaign = encode(facts.campaign_id)
     registered_on = encode(on)
 
@@ -354,7 +354,7 @@ def _pattern(
             "registered_on": registered_on,
             "late": late,
         }
-        return NewEvent(g.pledge_id, 1, "PledgeRegistered", data, PLEDGE_SCHEMA)
+        return NewEvent(g.pledge_id, 1, "PledgeRegistered", data, schema)
 
     sealed = sealed_of(sample)
     pledge = Pledge.register(

@@ -429,13 +429,12 @@ def _pledge_row_of(
     """A new pledge's row from its stored data, values decoded by the registry's codec but no
     event object built (a bulk pledge brings 100,000 at once: building each event first
     doubled the cost). Only the current schema has this shape: an older one is upcast."""
-    if stored.schema_version != PLEDGE_SCHEMA:
+    if stored.schema_version != registry.schema_version("PledgeRegistered"):
         return pledge_row(stored.tenant_id, stored.stream_id, registry.decode(stored), keys)
     fields = {k: decoded(v) for k, v in stored.data.items()}
     return pledge_row(stored.tenant_id, stored.stream_id, SimpleNamespace(**fields), keys)
 
 
-PLEDGE_SCHEMA = 2
 PERSON_ERASED = "PersonErased"  # the awards' event (services/awards): read by its stored name
 
 
