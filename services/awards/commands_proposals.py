@@ -373,7 +373,15 @@ async def _checks(
         awarded = await _awarded(conn, whos)
     return _Checks(
         on=on,
-        keys=await keys_of(conn, [r["key_id"] for r in people.values()]),
+        # Only those whose summary is sealed with them (most bulk rows carry none).
+        keys=await keys_of(
+            conn,
+            [
+                people[spec.person_id]["key_id"]
+                for spec in specs
+                if spec.person_id in people and spec.summary.strip()
+            ],
+        ),
         rules=rule_set_on(on),
         above=levels_above(await level_of(conn, actor.tenant) or "national"),
         local=await local_rules_for(conn, actor.tenant, on),

@@ -401,11 +401,8 @@ def _nominees_of(e: Any) -> list[Any]:
     return []
 
 
-async def _nominee_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    await _nominee_rows(conn, stored, _nominees_of(e), keys)
-
-
 async def _nominees_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """NomineeAdded (one) and NomineesAdded (many) alike."""
     await _nominee_rows(conn, stored, _nominees_of(e), keys)
 
 
@@ -974,7 +971,7 @@ _HANDLERS = {
     "LocalRuleAdded": _local_rule_added,
     "LocalRuleEnded": _local_rule_ended,
     "ProposalDrafted": _drafted,
-    "NomineeAdded": _nominee_added,
+    "NomineeAdded": _nominees_added,
     "NomineesAdded": _nominees_added,
     "NomineeRemoved": _nominee_removed,
     "DocumentAttached": _attached,
