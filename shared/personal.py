@@ -102,7 +102,7 @@ class People(Protocol):
         unit_id: str,
         named: Sequence[Named],
         on: date,
-        settle: Callable[[], Awaitable[None]] | None = None,
+        settle: Callable[[], Awaitable[None]],
     ) -> Holders:
         """On ``conn`` (the asking command's, scoped as its caller, in its transaction): the
         person of ``unit_id`` with each staff number; without one, the one person of that name;

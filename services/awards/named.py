@@ -50,12 +50,10 @@ class AwardsPeople:
         unit_id: str,
         named: Sequence[Named],
         on: date,
-        settle: Callable[[], Awaitable[None]] | None = None,
+        settle: Callable[[], Awaitable[None]],
     ) -> Holders:
         found = await _resolve(conn, unit_id, named)
-        if settle is not None and any(
-            isinstance(f, _ToMake) and not f.given.staff_number for f in found
-        ):
+        if any(isinstance(f, _ToMake) and not f.given.staff_number for f in found):
             # A person made for a name has a fresh id, so two commands making one for the same
             # name at once would make two: one at a time in a unit, each deciding again once
             # the register shows what the one before made (in its transaction: the lock holds
@@ -215,6 +213,7 @@ def _pattern(unit_id: str, on: date) -> Callable[[UUID, Named, UUID, bytes], New
     from the domain unnoticed."""
     registry = build_registry()
     encode = registry.codec.encode
+    schema = registry.schema_version("PersonRegistered")
     registered_on = encode(on)
     plain = {k: encode(v) for k, v in plain_particulars(UNRECORDED).items()}
     checked = False
@@ -230,7 +229,7 @@ def _pattern(unit_id: str, on: date) -> Callable[[UUID, Named, UUID, bytes], New
             **plain,
             "registered_on": registered_on,
         }
-        event = NewEvent(person_id, 1, "PersonRegistered", data, 1)
+        event = NewEvent(person_id, 1, "PersonRegistered", data, schema)
         if not checked:
             person = Person.named(
                 new_id=person_id,
