@@ -176,7 +176,8 @@ class PersonFacts:
 class LocalRuleFacts:
     """A federation's own rule in force for the proposer (its own, or an ancestor's): an
     exclusion tightens rule 10's numbers (``absent_working_days``, ``employed_months``) or asks
-    that a title was pledged that year (``registered`` 1), a quota rule 3's (``quota_percent``). A refusal under it names it, not the national rule."""
+    that a title was pledged that year (``registered`` 1), a quota rule 3's (``quota_percent``).
+    A refusal under it names it, not the national rule."""
 
     unit_id: str
     code: str
