@@ -124,11 +124,11 @@ class CampaignCommands:
         return settled
 
     async def sealed_names(
-        self, attempt: Attempt, named: Sequence[Named], field: str
+        self, attempt: Attempt, named: Sequence[Named], field: str, number_field: str
     ) -> list[SealedName]:
         """Each name sealed with the key of the person it names, the people made for names no
-        one holds appended with the decision's events; an erased person's name is refused,
-        naming ``field``."""
+        one holds appended with the decision's events; a name refused (an erased person's) is
+        refused naming ``field``, a staff number refused naming ``number_field``."""
         holders = await self.people.holders(
             attempt.conn,
             attempt.tenant_id,
@@ -139,7 +139,8 @@ class CampaignCommands:
         sealed = []
         for given, found in zip(named, holders.found, strict=True):
             if isinstance(found, DomainError):
-                found.context["field"] = field
+                by_number = found.context.get("field") == "staffNumber"
+                found.context["field"] = number_field if by_number else field
                 raise found
             sealed.append(SealedName(found.person_id, found.key_id, seal_name(found, given.name)))
         attempt.add_made(holders.made)
@@ -719,7 +720,7 @@ class CampaignCommands:
                 field=clean(field),
                 description=clean_paragraphs(description),
                 on=self.clock(),
-                sealed=await self.sealed_names(attempt, named, "authors"),
+                sealed=await self.sealed_names(attempt, named, "authors", "authorStaffNumbers"),
             )
             attempt.save(initiative)
             return initiative.id

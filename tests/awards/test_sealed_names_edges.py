@@ -203,6 +203,14 @@ async def test_staff_numbers_one_per_author_no_more(campaigns, tree, owner):
         "INITIATIVE_INVALID",
         "authorStaffNumbers",
     )
+    with pytest.raises(DomainError) as too_long:  # a staff number past the register's bound
+        await campaigns.register_initiative(
+            actor, title="Khuôn", authors=["Lê Văn Tư"], author_staff_numbers=["9" * 200]
+        )
+    assert (too_long.value.code, too_long.value.context["field"]) == (
+        "PERSON_INVALID",
+        "authorStaffNumbers",
+    )
     assert (
         await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.cs1) == before
     )
