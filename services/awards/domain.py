@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.chunks import chunked
 from shared.errors import DomainError
+from shared.ids import name_uuid
 from shared.text import has_control
 
 PEOPLE_NAMESPACE = uuid.UUID("3f1c2a9e-6b7d-5e0f-9a41-7c2d8e5b6a10")
@@ -97,7 +98,7 @@ def person_id(unit_id: str, staff_number: str) -> uuid.UUID:
     twice (a file uploaded again) is one person; without a staff number, a fresh id."""
     if not staff_number:
         return uuid.uuid4()
-    return uuid.uuid5(PEOPLE_NAMESPACE, f"person:{unit_id}:{staff_number.casefold()}")
+    return name_uuid(PEOPLE_NAMESPACE, f"person:{unit_id}:{staff_number.casefold()}")
 
 
 @dataclass(frozen=True, slots=True)

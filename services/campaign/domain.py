@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.campaign.rules import COMPUTABLE, MONEY_FACTS, PERSON, SUBJECTS, TITLES
 from shared.errors import DomainError
+from shared.ids import name_uuid
 from shared.text import has_control
 
 # Ids of registrations and progress are derived with this namespace: never change it.
@@ -837,7 +838,7 @@ def pledge_id(
     person_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     key = pledge_key(subject, name, ref, person_id)
-    return uuid.uuid5(CAMPAIGN_NAMESPACE, f"pledge:{campaign_id}:{unit_id}:{key}:{title}")
+    return name_uuid(CAMPAIGN_NAMESPACE, f"pledge:{campaign_id}:{unit_id}:{key}:{title}")
 
 
 def check_pledge(subject: str, name: str, ref: str, title: str) -> None:
