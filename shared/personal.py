@@ -152,9 +152,14 @@ async def keys_of(
     wanted = list(set(key_ids))
     if not wanted:
         return {}
-    lock = " FOR SHARE" if share else ""
+    lock = " FOR SHARE OF k" if share else ""
+    # Joined to the ids, not ``= ANY``: a generic plan (the fifth call on a connection on)
+    # walks the index for each id either way, where ``= ANY`` may scan the whole table
+    # searching the array for each row (35 ms for each projection batch of 500 pledges).
     rows = await conn.fetch(
-        f"SELECT key_id, key FROM person_keys WHERE key_id = ANY ($1::uuid[]){lock}", wanted
+        "SELECT k.key_id, k.key FROM unnest($1::uuid[]) AS w (key_id) "
+        f"JOIN person_keys k ON k.key_id = w.key_id{lock}",
+        wanted,
     )
     return {r["key_id"]: bytes(r["key"]) for r in rows}
 
