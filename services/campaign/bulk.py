@@ -228,6 +228,9 @@ async def _holders(
             kept.append(g)
         elif g.row in holders:
             h = holders[g.row]
+            if g.ref:  # known by its staff number, whoever holds it
+                kept.append(replace(g, holder=h))
+                continue
             pid = pledge_id(
                 facts.campaign_id, tenant, g.subject, g.name, g.ref, g.title, h.person_id
             )
