@@ -447,6 +447,20 @@ def explain(url: str) -> None:
                 ):
                     rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *args)
                     print("\n".join(r[0] for r in rows), "\n", flush=True)
+            # The year's function is a definer's: its own plan shows only as its body, run as
+            # the owner with the asker's settings.
+            body = await conn.fetchval(
+                "SELECT prosrc FROM pg_proc WHERE proname = 'thidua_award_year'"
+            )
+            body = body.replace("p_unit", "$1::text").replace("p_year", "$2::integer")
+            async with conn.transaction():
+                await conn.execute(
+                    "SELECT set_config('thidua.tenant', $1, true), "
+                    "set_config('thidua.reach', 'subtree', true)",
+                    PROVINCE,
+                )
+                rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + body, PROVINCE, YEAR)
+                print("\n".join(r[0] for r in rows), "\n", flush=True)
         finally:
             await conn.close()
 
