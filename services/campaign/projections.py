@@ -9,6 +9,7 @@ swaps it in (shared/projection_rebuild.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache, partial
@@ -75,7 +76,19 @@ def _default(value: Any) -> Any:
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
     """Project stored campaign events, in log order, on ``conn``; then count again the
     indicators they touched, once for the batch (services/campaign/actuals.py)."""
-    pledges: list[tuple[Any, ...]] = []  # a run of new pledges goes in as one statement
+    pledges = _PledgeRows(conn)  # a run of new pledges goes in a few statements
+    try:
+        await _apply(conn, registry, events, pledges)
+    finally:
+        await pledges.settled()  # the connection idle again, also when a statement failed
+
+
+async def _apply(
+    conn: asyncpg.Connection,
+    registry: EventRegistry,
+    events: Sequence[StoredEvent],
+    pledges: _PledgeRows,
+) -> None:
     decoded = _Decoded(registry)
     keys = await _pledgers_keys(conn, decoded, events)
     touched = Touched()
@@ -83,18 +96,14 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     day: date | None = None
     for stored in events:
         if recorded_on(stored) != day:
-            if pledges:
-                await insert_pledges(conn, pledges)
-                pledges = []
+            await pledges.flush()
             day = recorded_on(stored)
             await conn.execute("SELECT set_config('thidua.recorded_on', $1, true)", day.isoformat())
         if stored.event_type == "PledgeRegistered":
-            pledges.append(_pledge_row_of(registry, stored, keys, decoded))
+            await pledges.add(_pledge_row_of(registry, stored, keys, decoded))
             touched.note_pledge(stored.tenant_id, stored.stream_id)
             continue
-        if pledges:
-            await insert_pledges(conn, pledges)
-            pledges = []
+        await pledges.flush()
         if stored.event_type in TREE_EVENTS:  # the registry's: not decoded here
             touched.note(stored, None)
             continue
@@ -111,9 +120,52 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
             await handler(conn, stored, event)
             if stored.event_type == "IndicatorTargetAmended":
                 targets.append((stored, event))
-    if pledges:
-        await insert_pledges(conn, pledges)
+    await pledges.flush()
     await refresh(conn, touched, before_count=partial(_set_targets, conn, targets))
+
+
+class _PledgeRows:
+    """New pledges' rows, inserted a part at a time while the next part is built: the database
+    stores one part while Python opens the names of the next (a bulk pledge's projection was
+    each in turn). At most one statement is in flight; any other statement on the connection
+    first waits for it (``flush``)."""
+
+    PART = 500
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.rows: list[tuple[Any, ...]] = []
+        self.pending: asyncio.Task[None] | None = None
+
+    async def add(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.PART:
+            await self._send()
+
+    async def flush(self) -> None:
+        """Every row added is written, and the connection is free."""
+        await self._send()
+        await self._wait()
+
+    async def settled(self) -> None:
+        """The statement in flight, if any, finished (its failure is the caller's to report)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                pending.exception()  # retrieved: the batch fails and rolls back as a whole
+
+    async def _send(self) -> None:
+        await self._wait()
+        if self.rows:
+            rows, self.rows = self.rows, []
+            self.pending = asyncio.ensure_future(insert_pledges(self.conn, rows))
+            await asyncio.sleep(0)  # the statement sent before the next rows are built
+
+    async def _wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            await pending
 
 
 def recorded_on(stored: StoredEvent) -> date:
