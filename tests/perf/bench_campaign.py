@@ -86,9 +86,8 @@ from services.registry.importer import COLUMNS, import_units
 from shared import access
 from shared.auth import Principal, TokenService
 from shared.db import owner_connection
-from shared.eventstore import NewEvent
-from shared.personal import new_key, seal
 from shared.settings import Settings
+from tests.perf.pledge_floor import CHUNK, append_rate, sealed_pledges
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 500
 GRASSROOTS_PER_CHILD = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -476,7 +475,6 @@ async def bench_detail(runtime: Runtime, settings: Settings, province: Province)
 
 
 PLEDGE_ROWS = 100_000
-PLEDGE_CHUNK = 2_000  # as services/campaign/bulk.py appends them
 TARGET_PLEDGE_SHARE = 0.5
 
 
@@ -534,43 +532,12 @@ async def bench_pledge(runtime: Runtime, province: Province) -> Rate:
         max_rows=PLEDGE_ROWS,
     )
     await settled(runtime, grassroots)
-    data = {
-        "campaign_id": {"_type_": "uuid_hex", "_data_": province.campaign_id.hex},
-        "campaign_unit": PROVINCE,
-        "unit_id": floor_unit,
-        "subject": "person",
-        "name": "",
-        "title": "lao_dong_tien_tien",
-        "registered_on": {"_type_": "date_iso", "_data_": "2021-02-15"},
-        "late": False,
-    }
-    key_id, key = uuid.uuid4(), new_key()
-    events = [  # the events ours writes: the name sealed (made in advance here)
-        NewEvent(
-            uuid.uuid4(),
-            1,
-            "PledgeRegistered",
-            data
-            | {
-                "person_id": {"_type_": "uuid_hex", "_data_": uuid.uuid4().hex},
-                "key_id": {"_type_": "uuid_hex", "_data_": key_id.hex},
-                "sealed": seal(key, key_id, {"name": r.name}),
-                "ref": r.ref,
-            },
-            2,
-        )
-        for r in rows
-    ]
-    started = time.perf_counter()
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        for start in range(0, len(events), PLEDGE_CHUNK):
-            await runtime.store.append(
-                floor_unit,
-                events[start : start + PLEDGE_CHUNK],
-                meta={"command": "RegisterPledges", "actor": "bench"},
-                connection=conn,
-            )
-    floor = len(events) / (time.perf_counter() - started)
+    # The events ours writes, the names sealed (made in advance here).
+    events = sealed_pledges(
+        province.campaign_id, PROVINCE, floor_unit, [(r.name, r.ref) for r in rows]
+    )
+    async with runtime.pool.acquire() as conn:
+        floor = await append_rate(runtime.store, conn, floor_unit, events)
     await settled(runtime, floor_unit)  # else ours would pay for the floor's projection
 
     started = time.perf_counter()
@@ -646,7 +613,7 @@ async def main() -> None:
     print("|---|---:|---|---:|---:|---:|---|")
     verdict = "met" if pledge.met else "NOT met"
     print(
-        f"| {pledge.name} | {pledge.ours:,.0f} | store's batched append, {PLEDGE_CHUNK:,} events "
+        f"| {pledge.name} | {pledge.ours:,.0f} | store's batched append, {CHUNK:,} events "
         f"per append | {pledge.floor:,.0f} | {pledge.ours / pledge.floor:.0%} | "
         f"{pledge.repeat:,.0f} | >= {TARGET_PLEDGE_SHARE:.0%} of the floor: {verdict} |"
     )

@@ -36,14 +36,13 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from shared.db import create_pool
-from shared.eventstore import EventStore, NewEvent
-from shared.personal import new_key, seal
+from shared.eventstore import EventStore
 from shared.settings import Settings
 from tests.perf.bench_awards import served
+from tests.perf.pledge_floor import append_rate, sealed_pledges
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 UNIT, PROVINCE, FLOOR_UNIT = "nb-cs-giay-nb", "ldld-ninh-binh", "nb-cs-trang-an"
-CHUNK = 2_000
 
 
 def post(client: httpx.Client, who: str, path: str, content: bytes, name: str) -> dict:
@@ -90,46 +89,13 @@ async def campaign_id(url: str) -> uuid.UUID:
 
 async def floor(url: str, campaign: uuid.UUID) -> float:
     """The store's batched append of ROWS sealed pledge events: events per second."""
-    key_id, key = uuid.uuid4(), new_key()
-    data = {
-        "campaign_id": {"_type_": "uuid_hex", "_data_": campaign.hex},
-        "campaign_unit": PROVINCE,
-        "unit_id": FLOOR_UNIT,
-        "subject": "person",
-        "name": "",
-        "key_id": {"_type_": "uuid_hex", "_data_": key_id.hex},
-        "title": "lao_dong_tien_tien",
-        "registered_on": {"_type_": "date_iso", "_data_": "2021-02-15"},
-        "late": False,
-    }
-    events = [
-        NewEvent(
-            uuid.uuid4(),
-            1,
-            "PledgeRegistered",
-            data
-            | {
-                "person_id": {"_type_": "uuid_hex", "_data_": uuid.uuid4().hex},
-                "sealed": seal(key, key_id, {"name": f"Công nhân {n:06}"}),
-                "ref": f"P{n:06}",
-            },
-            2,
-        )
-        for n in range(ROWS)
-    ]
+    events = sealed_pledges(
+        campaign, PROVINCE, FLOOR_UNIT, [(f"Công nhân {n:06}", f"P{n:06}") for n in range(ROWS)]
+    )
     pool = await create_pool(url, Settings(database_url=url, pool_min_size=1, pool_max_size=2))
     try:
-        store = EventStore(pool)
-        started = time.perf_counter()
-        async with pool.acquire() as conn, conn.transaction():
-            for start in range(0, ROWS, CHUNK):
-                await store.append(
-                    FLOOR_UNIT,
-                    events[start : start + CHUNK],
-                    meta={"command": "RegisterPledges", "actor": "bench"},
-                    connection=conn,
-                )
-        return ROWS / (time.perf_counter() - started)
+        async with pool.acquire() as conn:
+            return await append_rate(EventStore(pool), conn, FLOOR_UNIT, events)
     finally:
         await pool.close()
 
