@@ -568,10 +568,6 @@ async def insert_pledges(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...
     await insert_rows(conn, "campaign_pledges", PLEDGE_COLUMNS, rows)
 
 
-async def _pledge_registered(conn, stored: StoredEvent, e: Any) -> None:
-    await insert_pledges(conn, [pledge_row(stored.tenant_id, stored.stream_id, e)])
-
-
 async def _pledge_withdrawn(conn, stored: StoredEvent, e: Any) -> None:
     await conn.execute(
         "UPDATE campaign_pledges SET status = 'withdrawn', reason = $3, version = $4, "
@@ -731,7 +727,6 @@ _HANDLERS = {
     "RegistrationAmended": _registration_amended,
     "RegistrationWithdrawn": _registration_withdrawn,
     "ProgressReported": _progress_reported,
-    "PledgeRegistered": _pledge_registered,
     "PledgeWithdrawn": _pledge_withdrawn,
     "WorkRegistered": _work_registered,
     "WorkAmended": _work_amended,
@@ -745,8 +740,20 @@ _HANDLERS = {
     PERSON_ERASED: _undecoded,
 }
 
+
 # The same handlers and batching as ``apply``, as a projection with checkpoints
 # (shared/projections.py): its runner and a rebuild beside the live tables use it.
+async def _one(conn: asyncpg.Connection, stored: StoredEvent, e: Any) -> None:
+    """One event on its own (a projection's handler): as a batch of one."""
+    await apply(conn, build_registry(), [stored])
+
+
 PROJECTION = Projection(
-    "campaigns", 1, build_registry(), handlers=_HANDLERS, tables=TABLES, apply=apply
+    "campaigns",
+    1,
+    build_registry(),
+    # PledgeRegistered is applied by ``apply`` itself, a run of them in a few statements.
+    handlers=dict.fromkeys([*_HANDLERS, "PledgeRegistered"], _one),
+    tables=TABLES,
+    apply=apply,
 )
