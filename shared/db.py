@@ -343,3 +343,52 @@ async def insert_rows(
     await conn.execute(
         f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({unnest})", *arrays
     )
+
+
+class RowRuns:
+    """Rows of one table inserted a part at a time (:func:`insert_rows`) while the caller builds
+    the next: the database stores one part while Python builds the next (a bulk pledge's or a
+    bulk registration's projection was each in turn). At most one statement is in flight; any
+    other statement on the connection must first wait for it (:meth:`flush`), and the caller's
+    ``finally`` calls :meth:`settled`, so that a failed transaction can roll back."""
+
+    PART = 500
+
+    def __init__(
+        self, conn: asyncpg.Connection, table: str, columns: Sequence[tuple[str, str]]
+    ) -> None:
+        self.conn, self.table, self.columns = conn, table, columns
+        self.rows: list[tuple[Any, ...]] = []
+        self.pending: asyncio.Task[None] | None = None
+
+    async def add(self, row: tuple[Any, ...]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.PART:
+            await self._send()
+
+    async def flush(self) -> None:
+        """Every row added is written, and the connection is free."""
+        await self._send()
+        await self._wait()
+
+    async def settled(self) -> None:
+        """The statement in flight, if any, finished (its failure is the caller's to report)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                pending.exception()  # retrieved: the transaction fails and rolls back whole
+
+    async def _send(self) -> None:
+        await self._wait()
+        if self.rows:
+            rows, self.rows = self.rows, []
+            self.pending = asyncio.ensure_future(
+                insert_rows(self.conn, self.table, self.columns, rows)
+            )
+            await asyncio.sleep(0)  # the statement sent before the next rows are built
+
+    async def _wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            await pending

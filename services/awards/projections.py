@@ -44,7 +44,7 @@ from services.awards.domain import (
 from services.awards.rules import leaning_on
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
-from shared.db import insert_rows, planned_for_arguments
+from shared.db import RowRuns, planned_for_arguments
 from shared.eventstore import StoredEvent
 from shared.personal import destroy_keys, keys_of, unseal
 from shared.projections import Projection
@@ -107,19 +107,19 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
         + [n["summary_key"] for _, e in decoded for n in _nominees_of(e) if n["summary_key"]],
         share=True,
     )
-    registered: list[tuple[Any, ...]] = []  # a run of people registered: one statement
-    for stored, e in decoded:
-        if stored.event_type == "PersonRegistered":
-            registered.append(_person_row(stored, e, keys))
-            continue
-        if registered:
-            await insert_rows(conn, "people", PEOPLE_COLUMNS, registered)
-            registered = []
-        handler = _HANDLERS.get(stored.event_type)
-        if handler is not None:
-            await handler(conn, stored, e, keys)
-    if registered:
-        await insert_rows(conn, "people", PEOPLE_COLUMNS, registered)
+    registered = RowRuns(conn, "people", PEOPLE_COLUMNS)  # a run of them: a few statements
+    try:
+        for stored, e in decoded:
+            if stored.event_type == "PersonRegistered":
+                await registered.add(_person_row(stored, e, keys))
+                continue
+            await registered.flush()
+            handler = _HANDLERS.get(stored.event_type)
+            if handler is not None:
+                await handler(conn, stored, e, keys)
+        await registered.flush()
+    finally:
+        await registered.settled()  # the connection idle again, also when a statement failed
 
 
 def _opened(e: Any, keys: dict[Any, bytes]) -> dict[str, Any]:

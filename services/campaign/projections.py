@@ -9,7 +9,6 @@ swaps it in (shared/projection_rebuild.py).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache, partial
@@ -39,7 +38,7 @@ from services.campaign.domain import (
 )
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
-from shared.db import insert_rows
+from shared.db import RowRuns
 from shared.eventstore import StoredEvent
 from shared.personal import destroy_keys, keys_of, unseal_name
 from shared.projections import Projection
@@ -76,7 +75,7 @@ def _default(value: Any) -> Any:
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
     """Project stored campaign events, in log order, on ``conn``; then count again the
     indicators they touched, once for the batch (services/campaign/actuals.py)."""
-    pledges = _PledgeRows(conn)  # a run of new pledges goes in a few statements
+    pledges = RowRuns(conn, "campaign_pledges", PLEDGE_COLUMNS)  # a run: a few statements
     try:
         await _apply(conn, registry, events, pledges)
     finally:
@@ -87,7 +86,7 @@ async def _apply(
     conn: asyncpg.Connection,
     registry: EventRegistry,
     events: Sequence[StoredEvent],
-    pledges: _PledgeRows,
+    pledges: RowRuns,
 ) -> None:
     decoded = _Decoded(registry)
     keys = await _pledgers_keys(conn, decoded, events)
@@ -122,50 +121,6 @@ async def _apply(
                 targets.append((stored, event))
     await pledges.flush()
     await refresh(conn, touched, before_count=partial(_set_targets, conn, targets))
-
-
-class _PledgeRows:
-    """New pledges' rows, inserted a part at a time while the next part is built: the database
-    stores one part while Python opens the names of the next (a bulk pledge's projection was
-    each in turn). At most one statement is in flight; any other statement on the connection
-    first waits for it (``flush``)."""
-
-    PART = 500
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-        self.rows: list[tuple[Any, ...]] = []
-        self.pending: asyncio.Task[None] | None = None
-
-    async def add(self, row: tuple[Any, ...]) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= self.PART:
-            await self._send()
-
-    async def flush(self) -> None:
-        """Every row added is written, and the connection is free."""
-        await self._send()
-        await self._wait()
-
-    async def settled(self) -> None:
-        """The statement in flight, if any, finished (its failure is the caller's to report)."""
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            await asyncio.wait([pending])
-            if not pending.cancelled():
-                pending.exception()  # retrieved: the batch fails and rolls back as a whole
-
-    async def _send(self) -> None:
-        await self._wait()
-        if self.rows:
-            rows, self.rows = self.rows, []
-            self.pending = asyncio.ensure_future(insert_pledges(self.conn, rows))
-            await asyncio.sleep(0)  # the statement sent before the next rows are built
-
-    async def _wait(self) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            await pending
 
 
 def recorded_on(stored: StoredEvent) -> date:
@@ -562,10 +517,6 @@ async def _person_erased(conn, registry: EventRegistry, stored: StoredEvent) -> 
             search_key(r["title"], *authors, r["field"]),
         )
     return key_id
-
-
-async def insert_pledges(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    await insert_rows(conn, "campaign_pledges", PLEDGE_COLUMNS, rows)
 
 
 async def _pledge_withdrawn(conn, stored: StoredEvent, e: Any) -> None:

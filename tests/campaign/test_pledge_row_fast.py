@@ -13,11 +13,11 @@ import pytest
 from services.campaign.projections import (
     _Decoded,
     _pledge_row_of,
-    _PledgeRows,
     apply,
     build_registry,
     pledge_row,
 )
+from shared.db import RowRuns
 from shared.eventstore import StoredEvent
 from shared.personal import new_key, seal
 
@@ -96,13 +96,13 @@ async def test_a_part_that_fails_fails_the_batch_and_the_connection_rolls_back(
     owner: asyncpg.Connection, failing: str
 ) -> None:
     registry = build_registry()
-    ids = [uuid.uuid4() for _ in range(3 * _PledgeRows.PART)]
+    ids = [uuid.uuid4() for _ in range(3 * RowRuns.PART)]
     events = [stored(registry, collective(registry, n), i) for n, i in enumerate(ids)]
     if failing == "a repeated pledge":  # the last part's insert fails on the key
         events.append(stored(registry, collective(registry, 0), ids[0]))
         expected: type[Exception] = asyncpg.UniqueViolationError
     else:  # while the part before it is in flight
-        events.insert(_PledgeRows.PART + 1, stored(registry, broken(registry)))
+        events.insert(RowRuns.PART + 1, stored(registry, broken(registry)))
         expected = KeyError
     with pytest.raises(expected):
         async with owner.transaction():
