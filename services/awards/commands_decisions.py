@@ -100,9 +100,7 @@ class DecisionCommands:
                 list(dict.fromkeys(items))  # an item named twice is decided once
                 if items
                 else [
-                    i
-                    for i in session.passed
-                    if i not in session.settled and level in by_code()[rows[i]["award"]].deciders
+                    i for i in session.unsettled() if level in by_code()[rows[i]["award"]].deciders
                 ]
             )
             if not wanted:
@@ -157,9 +155,7 @@ class DecisionCommands:
             level = await level_of(attempt.conn, actor.tenant)
             rows = await _passed(attempt.conn, actor.tenant, session_id)
             beyond = [
-                i
-                for i in session.passed
-                if i not in session.settled and level not in by_code()[rows[i]["award"]].deciders
+                i for i in session.unsettled() if level not in by_code()[rows[i]["award"]].deciders
             ]
             if not beyond:
                 raise CouncilInvalid("Không có người (tập thể) nào cần chuyển lên cấp trên.")

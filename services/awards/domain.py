@@ -1474,6 +1474,11 @@ class CouncilSession(Aggregate):
     def _results_listed(self, results: list[dict[str, object]]) -> None:
         self.passed.extend(str(r["item_id"]) for r in results if r["passed"])
 
+    def unsettled(self) -> list[str]:
+        """The passed items neither decided nor forwarded yet, in the order they passed."""
+        settled = set(self.settled)
+        return [i for i in self.passed if i not in settled]
+
     def settle(
         self,
         items: Sequence[str],
@@ -1485,11 +1490,12 @@ class CouncilSession(Aggregate):
         of this unit (``forwarded_in``): each at most once."""
         if not self.closed:
             raise CouncilInvalid("Phiên họp chưa kết thúc.")
-        if not items or any(i not in self.passed for i in items):
+        passed, settled = set(self.passed), set(self.settled)  # lists searched made it n²
+        if not items or any(i not in passed for i in items):
             raise CouncilInvalid("Chỉ người (tập thể) Hội đồng đã đề nghị.", field="items")
         if len(set(items)) != len(items):
             raise CouncilInvalid("Một mục được nêu hai lần.", field="items")
-        done = [i for i in items if i in self.settled]
+        done = [i for i in items if i in settled]
         if done:
             raise CouncilInvalid("Đã quyết định hay chuyển lên rồi.", items=done[:20])
         for run in chunked(list(items)):  # one event a run: settling is additive
