@@ -540,18 +540,21 @@ async def _submitted(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) 
         e.rule_set_version,
         e.round,
     )
-    await conn.execute(  # a new round is judged anew
-        "UPDATE proposal_nominees SET verdict = NULL, verdict_reason = NULL, verdict_rule = NULL "
-        "WHERE tenant_id = $1 AND proposal_id = $2",
+    # A new round is judged anew; one statement, touching only the rows it changes: each row
+    # written twice was 0.2 s of a 10,000-nominee submission.
+    await conn.execute(
+        "UPDATE proposal_nominees SET verdict = NULL, verdict_reason = NULL, verdict_rule = NULL, "
+        "shared = true WHERE tenant_id = $1 AND proposal_id = $2 AND (NOT shared "
+        "OR verdict IS NOT NULL OR verdict_reason IS NOT NULL OR verdict_rule IS NOT NULL)",
         stored.tenant_id,
         stored.stream_id,
     )
-    for table in ("proposal_nominees", "proposal_documents"):
-        await conn.execute(
-            f"UPDATE {table} SET shared = true WHERE tenant_id = $1 AND proposal_id = $2",
-            stored.tenant_id,
-            stored.stream_id,
-        )
+    await conn.execute(
+        "UPDATE proposal_documents SET shared = true "
+        "WHERE tenant_id = $1 AND proposal_id = $2 AND NOT shared",
+        stored.tenant_id,
+        stored.stream_id,
+    )
 
 
 async def _returned(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
