@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -220,6 +221,56 @@ def upcast(entry: Registered, from_version: int, data: dict[str, Any]) -> dict[s
     return data
 
 
+class AggregateCache:
+    """Aggregates as the last command left them, so that the next command reads only the
+    events since (usually none) instead of folding the whole stream again: a proposal of 10,000
+    nominees is 46 events and 3 MB, decoded anew for each of the dozen commands that follow it.
+
+    At most ``size`` aggregates, the least recently used going first. A command takes its
+    aggregate out (nobody else sees the state it changes) and the pipeline puts it back only
+    once its events are committed, or if it changed nothing; a command refused, rolled back or
+    beaten to the append leaves it out, and the next one folds from the log.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._held: OrderedDict[tuple[str, UUID], tuple[Aggregate, bytes]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def take(self, tenant_id: str, aggregate_id: UUID) -> tuple[Aggregate, bytes] | None:
+        """The aggregate and the hash of its last event, out of the cache; None if absent."""
+        found = self._held.pop((tenant_id, aggregate_id), None)
+        if found is None:
+            self.misses += 1
+        return found
+
+    def put(self, tenant_id: str, aggregate: Aggregate, event_hash: bytes) -> None:
+        """Keep ``aggregate``, unchanged since its event of ``event_hash`` was committed (an
+        older copy does not replace a newer one)."""
+        if self.size <= 0 or aggregate.pending_events:
+            return
+        key = (tenant_id, aggregate.id)
+        kept = self._held.get(key)
+        if kept is not None and kept[0].version >= aggregate.version:
+            return
+        self._held[key] = (aggregate, event_hash)
+        self._held.move_to_end(key)
+        while len(self._held) > self.size:
+            self._held.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """An aggregate a command took, as loaded: its log, and its version and last event's hash
+    then."""
+
+    tenant_id: str
+    aggregate: Aggregate
+    version: int
+    event_hash: bytes
+
+
 class Repository:
     """Loads aggregates from their streams (from a snapshot when there is one) and saves them.
     Commands run through the pipeline (shared/commands.py), which uses these two."""
@@ -230,10 +281,68 @@ class Repository:
         registry: EventRegistry,
         *,
         snapshot_every: int = 100,
+        cache: AggregateCache | None = None,
+        check_cache: bool = False,
     ) -> None:
         self.store = store
         self.registry = registry
         self.snapshot_every = snapshot_every
+        self.cache = cache
+        # Every aggregate the cache gives is compared with its stream folded anew (the test
+        # suite's setting): a command that changed state outside an event would show here.
+        self.check_cache = check_cache
+
+    async def hold(
+        self, tenant_id: str, aggregate_id: UUID, connection: asyncpg.Connection
+    ) -> Held:
+        """The aggregate as it is now, for a command (from the cache, brought up to date, when
+        it is there); NotFound as :meth:`get`."""
+        cached = self.cache.take(tenant_id, aggregate_id) if self.cache is not None else None
+        if cached is not None:
+            aggregate, known = cached
+            since = await self.store.read_stream_since(
+                tenant_id, aggregate_id, aggregate.version, known, connection=connection
+            )
+            if since is not None:  # else out of the caller's reach, or not the log's: fold
+                self.cache.hits += 1  # type: ignore[union-attr]
+                aggregate = self.fold(since, aggregate_id, aggregate)
+                if self.check_cache:
+                    await self._check(tenant_id, aggregate, connection)
+                digest = since[-1].hash if since else known
+                return Held(tenant_id, aggregate, aggregate.version, digest)
+        aggregate, digest = await self._load(tenant_id, aggregate_id, connection)
+        return Held(tenant_id, aggregate, aggregate.version, digest)
+
+    async def _check(
+        self, tenant_id: str, aggregate: Aggregate, connection: asyncpg.Connection
+    ) -> None:
+        folded, _ = await self._load(tenant_id, aggregate.id, connection)
+        # Not the library's timestamps, which nothing reads: in memory they are the clock's
+        # when the command decided, in the log the moment the append was recorded.
+        mine, theirs = (
+            {k: v for k, v in state_of(a).items() if k not in _TIMESTAMPS}
+            for a in (aggregate, folded)
+        )
+        if (aggregate.version, mine) != (folded.version, theirs):
+            differ = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+            raise AssertionError(
+                f"cached {type(aggregate).__name__} {aggregate.id} differs from its stream at "
+                f"version {folded.version} (cached {aggregate.version}): {differ}"
+            )
+
+    async def _load(
+        self, tenant_id: str, aggregate_id: UUID, connection: asyncpg.Connection
+    ) -> tuple[Aggregate, bytes]:
+        """:meth:`get`'s aggregate as it is now, with its last event's hash."""
+        snapshot = await self._from_snapshot(tenant_id, aggregate_id, connection)
+        aggregate, digest = snapshot if snapshot is not None else (None, b"")
+        events = await self.store.read_stream(
+            tenant_id,
+            aggregate_id,
+            after_version=aggregate.version if aggregate is not None else 0,
+            connection=connection,
+        )
+        return self.fold(events, aggregate_id, aggregate), events[-1].hash if events else digest
 
     async def get(
         self,
@@ -252,20 +361,17 @@ class Repository:
                 return await self.get(
                     tenant_id, aggregate_id, version=version, at=at, connection=conn
                 )
-        aggregate: Aggregate | None = None
-        after = 0
         if version is None and at is None:
-            aggregate = await self._from_snapshot(tenant_id, aggregate_id, connection)
-            after = aggregate.version if aggregate is not None else 0
+            aggregate, _ = await self._load(tenant_id, aggregate_id, connection)
+            return aggregate
         events = await self.store.read_stream(
             tenant_id,
             aggregate_id,
-            after_version=after,
             to_version=version,
             until=at,
             connection=connection,
         )
-        return self.fold(events, aggregate_id, aggregate)
+        return self.fold(events, aggregate_id)
 
     def fold(
         self, events: Iterable[StoredEvent], aggregate_id: Any, aggregate: Aggregate | None = None
@@ -287,10 +393,12 @@ class Repository:
         guards: Sequence[Guard] = (),
         connection: asyncpg.Connection | None = None,
         made: Sequence[NewEvent] = (),
+        last_hashes: dict[UUID, tuple[int, bytes]] | None = None,
     ) -> Appended:
         """Append the aggregates' pending events as one atomic append (``guards``: see
         EventStore.append), after ``made``: events another service made for this decision
-        (shared/personal.py ``Holders.made``), already encoded by its own registry."""
+        (shared/personal.py ``Holders.made``), already encoded by its own registry.
+        ``last_hashes`` gets each saved aggregate's version and last event's hash."""
         pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
         appended = await self.store.append(
             tenant_id,
@@ -308,6 +416,8 @@ class Repository:
                 counts[event.originator_id] = counts.get(event.originator_id, 0) + 1
                 last_hash[event.originator_id] = bytes(event_hash)
             for aggregate in aggregates:
+                if last_hashes is not None and aggregate.id in last_hash:
+                    last_hashes[aggregate.id] = (aggregate.version, last_hash[aggregate.id])
                 if self._snapshot_due(aggregate.version, counts.get(aggregate.id, 0)):
                     # On the caller's connection: a rolled-back save leaves no snapshot behind.
                     await self._take_snapshot(
@@ -326,7 +436,7 @@ class Repository:
         event_hash: bytes,
         connection: asyncpg.Connection | None,
     ) -> None:
-        state = {k: v for k, v in vars(aggregate).items() if k not in _NOT_STATE}
+        state = state_of(aggregate)
         state["class_version"] = getattr(type(aggregate), "class_version", 1)
         try:
             body = canonical.dumps(canonical.normalise(self.registry.codec.encode(state)))
@@ -377,7 +487,7 @@ class Repository:
 
     async def _from_snapshot(
         self, tenant_id: str, aggregate_id: UUID, connection: asyncpg.Connection
-    ) -> Aggregate | None:
+    ) -> tuple[Aggregate, bytes] | None:
         if not self.snapshot_every:
             return None
         # With the hash of the event the snapshot claims to follow, as the log has it now.
@@ -408,10 +518,16 @@ class Repository:
         state.update(_id=aggregate_id, _version=row["stream_version"], _pending_events=[])
         aggregate = object.__new__(cls)
         object.__setattr__(aggregate, "__dict__", state)
-        return aggregate
+        return aggregate, bytes(row["event_hash"])
 
 
 _NOT_STATE = frozenset({"_id", "_version", "_pending_events"})
+_TIMESTAMPS = frozenset({"_created_on", "_modified_on"})
+
+
+def state_of(aggregate: Aggregate) -> dict[str, Any]:
+    """What an aggregate holds, as a snapshot keeps it."""
+    return {k: v for k, v in vars(aggregate).items() if k not in _NOT_STATE}
 
 
 @dataclass(slots=True)

@@ -47,7 +47,7 @@ import structlog
 from eventsourcing.domain import Aggregate
 
 from shared import access, canonical
-from shared.aggregates import EventRegistry, Repository
+from shared.aggregates import AggregateCache, EventRegistry, Held, Repository
 from shared.auth import Principal
 from shared.db import cancelled_as_busy, set_reach, transaction
 from shared.errors import ConcurrencyConflict
@@ -129,12 +129,33 @@ class Attempt:
     saved: dict[str, list[Aggregate]] = field(default_factory=dict)
     guards: list[Guard] = field(default_factory=list)
     made: dict[str, list[NewEvent]] = field(default_factory=dict)
+    held: list[Held] = field(default_factory=list)
+    # Each saved aggregate's version and last event's hash, once appended.
+    hashes: dict[UUID, tuple[int, bytes]] = field(default_factory=dict)
 
     async def get(self, aggregate_id: UUID, *, tenant_id: str | None = None) -> Aggregate:
         """An aggregate of ``tenant_id``'s log (the command's own by default), on the attempt's
         connection; NotFound if it has no events the caller may read."""
         tenant = tenant_id or self.tenant_id
-        return await self.repository.get(tenant, aggregate_id, connection=self.conn)
+        held = await self.repository.hold(tenant, aggregate_id, self.conn)
+        self.held.append(held)
+        return held.aggregate
+
+    def release(self) -> None:
+        """After the commit: what the command held or saved goes back to the aggregate cache,
+        at the version it now has (an aggregate changed and not saved stays out)."""
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for held in self.held:
+            aggregate = held.aggregate
+            if aggregate.version == held.version:
+                cache.put(held.tenant_id, aggregate, held.event_hash)
+        for tenant, aggregates in self.saved.items():
+            for aggregate in aggregates:
+                version, digest = self.hashes.get(aggregate.id, (None, b""))
+                if version == aggregate.version:
+                    cache.put(tenant, aggregate, digest)
 
     def save(self, *aggregates: Aggregate, tenant_id: str | None = None) -> None:
         """Append these aggregates' pending events to ``tenant_id``'s log (the command's own by
@@ -169,6 +190,8 @@ class Pipeline:
         retries: int = 3,
         projection_wait_s: float = 5.0,
         snapshot_every: int = 100,
+        aggregate_cache_size: int = 64,
+        check_cache: bool = False,
     ) -> None:
         self.pool = pool
         self.store = store
@@ -176,6 +199,8 @@ class Pipeline:
         self.retries = retries
         self.projection_wait_s = projection_wait_s
         self.snapshot_every = snapshot_every
+        self.cache = AggregateCache(aggregate_cache_size)
+        self.check_cache = check_cache
         self.stats = PipelineStats()
 
     @classmethod
@@ -190,10 +215,18 @@ class Pipeline:
             retries=settings.command_retries,
             projection_wait_s=settings.command_projection_wait_s,
             snapshot_every=settings.snapshot_every,
+            aggregate_cache_size=settings.aggregate_cache_size,
+            check_cache=settings.aggregate_cache_check,
         )
 
     def repository(self, registry: EventRegistry) -> Repository:
-        return Repository(self.store, registry, snapshot_every=self.snapshot_every)
+        return Repository(
+            self.store,
+            registry,
+            snapshot_every=self.snapshot_every,
+            cache=self.cache,
+            check_cache=self.check_cache,
+        )
 
     def service(self, registry: EventRegistry, *, authorise: Authorise = anyone) -> Commands:
         """A service's command runner: its events' registry, and the check every one of its
@@ -281,6 +314,7 @@ class Commands:
         aggregates = attempt.saved.get(tenant, [])
         made = attempt.made.get(tenant, [])
         if not made and not any(a.pending_events for a in aggregates):
+            attempt.release()
             return answer
         appended = await self.repository.save(
             tenant,
@@ -290,10 +324,13 @@ class Commands:
             fingerprint=key.fingerprint if key else None,
             guards=attempt.guards,
             made=made,
+            last_hashes=attempt.hashes,
         )
         if appended.replayed:
             self.pipeline.stats.replayed += 1
             answer = await self._stored_answer(tenant, appended)
+        else:
+            attempt.release()
         await self.pipeline.caught_up(tenant, appended.last_seq)
         return answer
 
@@ -377,6 +414,8 @@ class Commands:
         respond: Respond | None,
         number: int,
     ) -> tuple[Any, list[tuple[str, int]]]:
+        # Its own transaction, committed here, not a savepoint of the caller's.
+        outermost = connection is None or not connection.is_in_transaction()
         with cancelled_as_busy():
             async with AsyncExitStack() as stack:
                 conn = connection or await stack.enter_async_context(self.pipeline.pool.acquire())
@@ -395,6 +434,8 @@ class Commands:
                         await project(conn, stored)
                     if respond is not None:
                         answer = await respond(conn, answer)
+                if outermost:
+                    attempt.release()
         return answer, written
 
     async def _append_all(
@@ -432,6 +473,7 @@ class Commands:
                 guards=attempt.guards,
                 connection=conn,
                 made=made,
+                last_hashes=attempt.hashes,
             )
             if appended.replayed:
                 raise _Replayed(tenant, appended)

@@ -454,6 +454,34 @@ class EventStore:
             )
         return [StoredEvent.from_row(r) for r in rows]
 
+    async def read_stream_since(
+        self,
+        tenant_id: str,
+        stream_id: UUID,
+        version: int,
+        event_hash: bytes,
+        *,
+        connection: asyncpg.Connection | None = None,
+    ) -> list[StoredEvent] | None:
+        """A stream's events after ``version``, if its event at ``version`` is one the reader
+        may read and has ``event_hash``; else None (a cached aggregate is then not to be used).
+        The known event's own data is not sent: it may be a bulk event of 250 KB."""
+        async with self.reading(tenant_id, connection) as db:
+            rows = await db.fetch(
+                "SELECT tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
+                "CASE WHEN stream_version = $3 THEN '{}' ELSE data::text END AS data, "
+                "CASE WHEN stream_version = $3 THEN '{}' ELSE meta::text END AS meta, "
+                "recorded_at, prev_hash, hash FROM events "
+                "WHERE tenant_id = $1 AND stream_id = $2 AND stream_version >= $3 "
+                "ORDER BY stream_version",
+                tenant_id,
+                stream_id,
+                version,
+            )
+        if not rows or rows[0]["stream_version"] != version or rows[0]["hash"] != event_hash:
+            return None
+        return [StoredEvent.from_row(r) for r in rows[1:]]
+
     async def read_log(
         self,
         tenant_id: str,

@@ -110,6 +110,22 @@ class Settings(BaseSettings):
         ge=0,
         description="Take an aggregate snapshot every N events of its stream (0: never).",
     )
+    aggregate_cache_size: int = Field(
+        default=64,
+        ge=0,
+        le=10_000,
+        description=(
+            "Aggregates kept in memory as the last command left them, so the next command reads "
+            "only the events since (0: fold every stream anew)."
+        ),
+    )
+    aggregate_cache_check: bool = Field(
+        default=False,
+        description=(
+            "Compare every cached aggregate with its stream folded anew, failing the command if "
+            "they differ: for tests, it doubles the reads."
+        ),
+    )
     command_retries: int = Field(
         default=3, ge=0, description="How often a command is retried after a concurrency conflict."
     )

@@ -87,6 +87,7 @@ def settings(
         poll_interval_s=0.5,
         log_json=False,
         jwt_secret="the-test-suites-own-secret-of-at-least-32-bytes",
+        aggregate_cache_check=True,  # every cached aggregate compared with its stream's fold
     )
 
 

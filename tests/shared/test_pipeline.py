@@ -57,7 +57,7 @@ def positions() -> Positions:
 
 
 def pipeline_on(runtime: Runtime, positions: Positions) -> Pipeline:
-    return Pipeline(runtime.pool, runtime.store, positions=positions, retries=3)
+    return Pipeline(runtime.pool, runtime.store, positions=positions, retries=3, check_cache=True)
 
 
 @pytest.fixture

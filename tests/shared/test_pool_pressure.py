@@ -235,7 +235,7 @@ async def test_a_command_on_the_callers_connection_decides_a_conflict_again_in_i
     notebook = Notebook(title="Sổ tay", owner=uuid.uuid4(), opened_on=date(2025, 1, 15))
     async with as_unit(store, tenant) as conn:
         await repo.save(tenant, notebook, connection=conn)
-    notebooks = Pipeline(store.pool, store, retries=3).service(build_registry())
+    notebooks = Pipeline(store.pool, store, retries=3, check_cache=True).service(build_registry())
     attempts = 0
 
     async def write_a_note(attempt: Attempt) -> None:

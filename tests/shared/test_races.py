@@ -118,7 +118,9 @@ async def projector(database_url: str) -> AsyncIterator[Projector]:
 
 @pytest.fixture
 def contest(runtime, projector) -> Commands:
-    pipeline = Pipeline(runtime.pool, runtime.store, positions=projector, retries=3)
+    pipeline = Pipeline(
+        runtime.pool, runtime.store, positions=projector, retries=3, check_cache=True
+    )
     return pipeline.service(build_contest_registry())
 
 
