@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import Any, NewType
+from collections.abc import Mapping
+from typing import Any, NewType, TypeVar
 
 import strawberry
 from graphql import GraphQLError, IntValueNode, StringValueNode, ValueNode
+from strawberry.scalars import is_scalar
+from strawberry.types.arguments import InputContext
+from strawberry.types.base import StrawberryList, StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
+
+_Input = TypeVar("_Input")
 
 # ±10^15 đồng: above any target or benefit a unit reports (the country's yearly GDP is about
 # 10^16), exact as a JSON number in every client (JavaScript's doubles are exact to 2^53 ≈ 9·10^15)
@@ -62,3 +70,63 @@ SCALARS = {
         parse_literal=_literal,
     )
 }
+
+
+def planned_input(cls: type[_Input]) -> type[_Input]:
+    """A bulk command's input type, built by a plan made once: Strawberry builds each value
+    field by field, resolving every field's type and name again for each one, and 10,000
+    nominees in one ``addNominees`` spent 0.8 s there. Values graphql-core has already coerced
+    (scalars, enums, lists of them) are taken as they are; any other field goes through
+    Strawberry's own conversion. tests/shared/test_planned_input.py holds it to Strawberry's."""
+    definition = cls.__strawberry_definition__
+    plan: list[tuple[str, str, Any, str]] = []
+
+    def make_plan(context: InputContext) -> None:
+        for f in definition.fields:
+            type_ = f.resolve_type(type_definition=definition)
+            name = context.config.name_converter.from_field(f)
+            plan.append((name, f.python_name, type_, _how(type_, context.scalar_registry)))
+
+    def from_input(type_: type, value: Mapping[str, Any], context: InputContext) -> Any:
+        if not plan:
+            make_plan(context)
+        kwargs = dict(defaults)
+        for name, python_name, field_type, how in plan:
+            if name in value:
+                given = value[name]
+                if given is None or how == "as-is":
+                    kwargs[python_name] = given
+                elif how == "list":
+                    kwargs[python_name] = list(given)  # a copy: see Strawberry's own
+                else:
+                    kwargs[python_name] = context.convert(given, field_type, name)
+        return type_(**kwargs)
+
+    # Strawberry's implicit None for input fields without a default (the document has them).
+    defaults = {
+        f.python_name: None
+        for f in definition.fields
+        if f.default_value is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    definition.from_input = from_input
+    return cls
+
+
+def _how(type_: Any, registry: Any) -> str:
+    inner = type_.of_type if isinstance(type_, StrawberryOptional) else type_
+    if _leaf(inner, registry):
+        return "as-is"
+    if isinstance(inner, StrawberryList):
+        element = inner.of_type
+        element = element.of_type if isinstance(element, StrawberryOptional) else element
+        if _leaf(element, registry):
+            return "list"
+    return "convert"
+
+
+def _leaf(type_: Any, registry: Any) -> bool:
+    return (
+        is_scalar(type_, registry)
+        or isinstance(type_, StrawberryEnumDefinition)
+        or has_enum_definition(type_)
+    )

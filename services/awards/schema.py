@@ -27,6 +27,7 @@ from shared.access import fetch_one, principal_of
 from shared.bulk import BulkResultType
 from shared.commands import idempotency_key_of
 from shared.errors import NotFound
+from shared.graphql import planned_input
 from shared.pages import (
     Edge,
     PageInfo,
@@ -306,6 +307,7 @@ class AwardsQuery:
             return None
 
 
+@planned_input
 @strawberry.input(description="Thông tin một người lao động.")
 class PersonInput:
     full_name: str = strawberry.field(description="Họ và tên (tối đa 300 ký tự).")

@@ -30,6 +30,7 @@ from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
+from shared.graphql import planned_input
 from shared.pages import (
     Edge,
     PageInfo,
@@ -336,6 +337,7 @@ class EarlierTitleInput:
     year: int
 
 
+@planned_input
 @strawberry.input(description="Một người (tập thể) được đề nghị.")
 class NomineeInput:
     subject: AwardSubject

@@ -28,7 +28,7 @@ from shared.bulk import MAX_ERRORS_SHOWN, RowErrorType, row_error_types
 from shared.commands import idempotency_key_of
 from shared.db import optional
 from shared.errors import NotFound
-from shared.graphql import BigInt
+from shared.graphql import BigInt, planned_input
 from shared.pages import (
     Edge,
     PageInfo,
@@ -471,6 +471,7 @@ async def _one(info: Info, table: str, key: str, columns: str, value: uuid.UUID)
 # --- writes -------------------------------------------------------------------------------------
 
 
+@planned_input
 @strawberry.input(description="Một dòng giao ước.")
 class PledgeRowInput:
     name: str = strawberry.field(description="Họ tên, hay tên tập thể.")
