@@ -324,24 +324,29 @@ async def insert_rows(
     table: str,
     columns: Sequence[tuple[str, str]],
     rows: Sequence[tuple[Any, ...]],
+    *,
+    skip_existing: bool = False,
 ) -> None:
     """Insert many rows into ``table`` (``columns``: name and SQL type). By COPY where the
     connection may use it, i.e. row-level security does not apply to it (an owner's connection
     in an operator tool): at 500,000 rows it is twice as fast as the other way, one INSERT from
-    arrays, which is what the application's own role gets."""
+    arrays, which is what the application's own role gets. ``skip_existing``: a row whose key is
+    there already is left out (always by the INSERT)."""
     if not rows:
         return
     names = [name for name, _ in columns]
     # Asking costs a round trip, worth it only for a bulk write (a registry command writes a
-    # handful of rows).
-    bulk = len(rows) >= COPY_FROM_ROWS
+    # handful of rows). COPY cannot skip a row that is there already.
+    bulk = len(rows) >= COPY_FROM_ROWS and not skip_existing
     if bulk and not await conn.fetchval("SELECT row_security_active($1::regclass)", table):
         await conn.copy_records_to_table(table, columns=names, records=rows)
         return
     arrays = [list(column) for column in zip(*rows, strict=True)]
     unnest = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, 1))
     await conn.execute(
-        f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({unnest})", *arrays
+        f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({unnest})"
+        + (" ON CONFLICT DO NOTHING" if skip_existing else ""),
+        *arrays,
     )
 
 

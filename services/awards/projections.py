@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import orjson
@@ -44,7 +45,7 @@ from services.awards.domain import (
 from services.awards.rules import leaning_on
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
-from shared.db import RowRuns, planned_for_arguments
+from shared.db import RowRuns, insert_rows, planned_for_arguments
 from shared.eventstore import StoredEvent
 from shared.personal import destroy_keys, keys_of, unseal
 from shared.projections import Projection
@@ -444,11 +445,10 @@ PLACES_PER_EVENT = 65_536
 async def _nominee_rows(
     conn, stored: StoredEvent, nominees: list[Any], keys: dict[Any, bytes]
 ) -> None:
-    await conn.executemany(
-        "INSERT INTO proposal_nominees (tenant_id, proposal_id, nominee_id, subject, who, "
-        "person_id, unit_id, award, summary, summary_key, summary_sealed, basis, findings, "
-        "added_seq) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14)",
+    await insert_rows(
+        conn,
+        "proposal_nominees",
+        NOMINEE_COLUMNS,
         [_nominee_row(stored, n, place, keys) for place, n in enumerate(nominees)],
     )
     await _proposal_version(
@@ -458,6 +458,57 @@ async def _nominee_rows(
         len(nominees),
         sum(1 for n in nominees if n["findings"]),
     )
+
+
+# One statement for a run of rows, not one each (executemany made 10,000 statements of a
+# 10,000-nominee proposal, a council on it and its decision).
+NOMINEE_COLUMNS = (
+    ("tenant_id", "text"),
+    ("proposal_id", "uuid"),
+    ("nominee_id", "text"),
+    ("subject", "text"),
+    ("who", "text"),
+    ("person_id", "text"),
+    ("unit_id", "text"),
+    ("award", "text"),
+    ("summary", "text"),
+    ("summary_key", "uuid"),
+    ("summary_sealed", "text"),
+    ("basis", "jsonb"),
+    ("findings", "jsonb"),
+    ("added_seq", "bigint"),
+)
+COUNCIL_ITEM_COLUMNS = (
+    ("tenant_id", "text"),
+    ("session_id", "uuid"),
+    ("item_id", "text"),
+    ("proposal_id", "uuid"),
+    ("proposer", "text"),
+    ("nominee_id", "text"),
+    ("who", "text"),
+    ("unit_of", "text"),
+    ("award", "text"),
+    ("recused", "jsonb"),
+    ("position", "integer"),
+)
+RECIPIENT_COLUMNS = (
+    ("tenant_id", "text"),
+    ("decision_id", "uuid"),
+    ("item_id", "text"),
+    ("proposal_id", "uuid"),
+    ("proposer", "text"),
+    ("who", "text"),
+    ("person_id", "text"),
+    ("unit_id", "text"),
+    ("subject", "text"),
+    ("award", "text"),
+    ("kind", "text"),
+    ("cash_vnd", "bigint"),
+    ("year", "integer"),
+    ("decided_on", "date"),
+    ("topic", "text"),
+    ("decided_level", "text"),
+)
 
 
 def _nominee_row(
@@ -719,16 +770,16 @@ async def _session_version(conn, stored: StoredEvent) -> None:
 
 
 async def _council_items(conn, stored: StoredEvent, items: list[Any], placed: int) -> None:
-    await conn.executemany(
-        "INSERT INTO council_items (tenant_id, session_id, item_id, proposal_id, proposer, "
-        "nominee_id, who, unit_of, award, recused, position) "
-        "VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10::jsonb, $11)",
+    await insert_rows(
+        conn,
+        "council_items",
+        COUNCIL_ITEM_COLUMNS,
         [
             (
                 stored.tenant_id,
                 stored.stream_id,
                 i["item_id"],
-                i["proposal_id"],
+                UUID(i["proposal_id"]),
                 i["proposer"],
                 i["nominee_id"],
                 i["who"],
@@ -808,22 +859,18 @@ async def _results_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, byt
 
 
 async def _results(conn, stored: StoredEvent, results: list[Any]) -> None:
-    await conn.executemany(
-        "UPDATE council_items SET yes = $4, no = $5, abstain = $6, eligible = $7, passed = $8 "
-        "WHERE tenant_id = $1 AND session_id = $2 AND item_id = $3",
-        [
-            (
-                stored.tenant_id,
-                stored.stream_id,
-                r["item_id"],
-                r["yes"],
-                r["no"],
-                r["abstain"],
-                r["eligible"],
-                r["passed"],
-            )
-            for r in results
-        ],
+    await conn.execute(
+        "UPDATE council_items i SET yes = r.yes, no = r.no, abstain = r.abstain, "
+        "eligible = r.eligible, passed = r.passed "
+        "FROM unnest($3::text[], $4::int[], $5::int[], $6::int[], $7::int[], $8::bool[]) "
+        "AS r (item_id, yes, no, abstain, eligible, passed) "
+        "WHERE i.tenant_id = $1 AND i.session_id = $2 AND i.item_id = r.item_id",
+        stored.tenant_id,
+        stored.stream_id,
+        *(
+            [r[name] for r in results]
+            for name in ("item_id", "yes", "no", "abstain", "eligible", "passed")
+        ),
     )
 
 
@@ -881,18 +928,19 @@ async def _recipients_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, 
 async def _recipients(
     conn, stored: StoredEvent, recipients: list[Any], decided_on: date, year: int
 ) -> None:
-    await conn.executemany(
-        "INSERT INTO decision_recipients (tenant_id, decision_id, item_id, proposal_id, proposer, "
-        "who, person_id, unit_id, subject, award, kind, cash_vnd, year, decided_on, topic, "
-        "decided_level) VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-        "$14, $15, coalesce((SELECT level FROM units WHERE tenant_id = $1), '')) "
-        "ON CONFLICT DO NOTHING",  # a recipient named twice (refused since) stops nothing
+    level = await conn.fetchval(
+        "SELECT coalesce((SELECT level FROM units WHERE tenant_id = $1), '')", stored.tenant_id
+    )
+    await insert_rows(
+        conn,
+        "decision_recipients",
+        RECIPIENT_COLUMNS,
         [
             (
                 stored.tenant_id,
                 stored.stream_id,
                 r["item_id"],
-                r["proposal_id"],
+                UUID(r["proposal_id"]),
                 r["proposer"],
                 r["who"],
                 r["who"].partition(":")[2] if r["who"].startswith("person:") else None,
@@ -904,9 +952,11 @@ async def _recipients(
                 r.get("year") or year,  # the year the award is for; before, the decision's
                 decided_on,
                 r.get("topic", ""),
+                level,
             )
             for r in recipients
         ],
+        skip_existing=True,  # a recipient named twice (refused since) stops nothing
     )
 
 
