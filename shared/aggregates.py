@@ -51,6 +51,9 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+_PLAIN = frozenset({str, bool, int, float, type(None)})
+
+
 class ValueCodec:
     """Domain values ⇄ JSON values, with eventsourcing's transcodings for what JSON lacks."""
 
@@ -62,8 +65,20 @@ class ValueCodec:
             self.by_name[t.name] = t
 
     def encode(self, value: Any) -> Any:
-        if value is None or isinstance(value, str | bool | int | float):
+        # The exact plain types first, and plain items without a call of their own: a bulk
+        # event of 10,000 nominees is 150,000 values, most of them strings.
+        kind = type(value)
+        if kind in _PLAIN:
             return value  # floats are refused by canonical.normalise, with the path named
+        if kind is dict:
+            return {
+                key: item if type(item) in _PLAIN else self.encode(item)
+                for key, item in value.items()
+            }
+        if kind is list:
+            return [item if type(item) in _PLAIN else self.encode(item) for item in value]
+        if value is None or isinstance(value, str | bool | int | float):
+            return value
         if isinstance(value, Mapping):
             return {key: self.encode(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
@@ -83,6 +98,8 @@ class ValueCodec:
         return None
 
     def decode(self, value: Any) -> Any:
+        if type(value) is list:
+            return [item if type(item) in _PLAIN else self.decode(item) for item in value]
         if isinstance(value, dict):
             if len(value) == 2 and "_type_" in value and "_data_" in value:
                 transcoding = self.by_name.get(value["_type_"])
@@ -92,7 +109,10 @@ class ValueCodec:
                 # Most data is a string (a UUID's hex, a date): no call to decode it again (a
                 # bulk pledge's projection decodes four values a row, 100,000 rows).
                 return transcoding.decode(data if type(data) is str else self.decode(data))
-            return {key: self.decode(item) for key, item in value.items()}
+            return {
+                key: item if type(item) in _PLAIN else self.decode(item)
+                for key, item in value.items()
+            }
         if isinstance(value, list):
             return [self.decode(item) for item in value]
         return value

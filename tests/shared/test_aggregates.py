@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from uuid import UUID
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared import canonical
 from shared.aggregates import Repository, ValueCodec, snapshot_digest
@@ -297,3 +299,38 @@ async def test_a_snapshot_that_cannot_be_encoded_is_logged_as_an_error_and_the_s
     assert await owner.fetchval("SELECT count(*) FROM snapshots WHERE tenant_id = $1", tenant) == 0
     [record] = [r for r in caplog.records if r.name == "shared.aggregates"]
     assert record.levelname == "ERROR" and "Notebook" in record.getMessage()
+
+
+VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.text(max_size=5),
+        st.uuids(),
+        st.dates(),
+        st.datetimes(timezones=st.just(UTC)),
+        st.decimals(allow_nan=False, allow_infinity=False, places=2),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _json_only(value) -> bool:
+    if isinstance(value, dict):
+        return all(type(k) is str and _json_only(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_json_only(v) for v in value)
+    return value is None or type(value) in (str, bool, int)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=VALUES)
+def test_domain_values_go_to_json_and_come_back_equal(value):
+    codec = ValueCodec()
+    stored = codec.encode({"v": value})
+    assert _json_only(stored)
+    assert codec.decode(stored) == {"v": value}
