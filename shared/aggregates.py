@@ -77,6 +77,13 @@ class ValueCodec:
             }
         if kind is list:
             return [item if type(item) in _PLAIN else self.encode(item) for item in value]
+        exact = self.by_type.get(kind)
+        if exact is not None:  # a UUID's hex, a date's ISO text: no call to encode it again
+            data = exact.encode(value)
+            return {
+                "_type_": exact.name,
+                "_data_": data if type(data) is str else self.encode(data),
+            }
         if value is None or isinstance(value, str | bool | int | float):
             return value
         if isinstance(value, Mapping):
