@@ -99,7 +99,16 @@ class StoredEvent:
     hash: bytes
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record) -> StoredEvent:
+    def from_row(cls, row: asyncpg.Record, metas: dict[str, Any] | None = None) -> StoredEvent:
+        """``metas``: meta already parsed, by its text. A bulk append's events but the first
+        share one meta, parsed once for a batch of them (to be read, never changed)."""
+        text = row["meta"]
+        if metas is None:
+            meta = orjson.loads(text)
+        else:
+            meta = metas.get(text)
+            if meta is None:
+                meta = metas[text] = orjson.loads(text)
         return cls(
             tenant_id=row["tenant_id"],
             seq=row["seq"],
@@ -108,7 +117,7 @@ class StoredEvent:
             event_type=row["event_type"],
             schema_version=row["schema_version"],
             data=orjson.loads(row["data"]),
-            meta=orjson.loads(row["meta"]),
+            meta=meta,
             recorded_at=row["recorded_at"],
             prev_hash=bytes(row["prev_hash"]),
             hash=bytes(row["hash"]),

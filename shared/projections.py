@@ -180,7 +180,8 @@ async def run_batches(
         if not rows:
             return []
         taken = list({r["taken"]: r for r in rows}.values())
-        events = [StoredEvent.from_row(r) for r in rows if r["seq"] is not None]
+        metas: dict[str, Any] = {}
+        events = [StoredEvent.from_row(r, metas) for r in rows if r["seq"] is not None]
         schema = taken[0]["schema_name"]
         if schema != LIVE_SCHEMA:
             await conn.execute(
