@@ -129,6 +129,25 @@ async def test_the_runner_builds_the_rows_the_commands_wrote(
     assert behind == 0
 
 
+async def test_a_caught_up_runner_refreshes_the_statistics_of_tables_it_filled(
+    campaigns, tree, clock, owner, beside, projector_pool
+):
+    # given more events than the runner's threshold for refreshing statistics
+    await write_campaigns(campaigns, tree, clock)
+    runner = ProjectionRunner(
+        projector_pool, None, [BESIDE], batch_size=50, building_only=True, analyze_after=100
+    )
+    # when it has applied them and caught up
+    await settle(runner, beside)
+    # then the planner knows how many rows its tables hold (ANALYZE ran; never analysed: -1)
+    for table in ("campaign_pledges", "campaigns"):
+        known = await owner.fetchval(
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)", f"{SCHEMA}.{table}"
+        )
+        rows = await owner.fetchval(f"SELECT count(*) FROM {SCHEMA}.{table}")
+        assert known == rows > 0
+
+
 def stalling(on_call: int, stall):
     """The campaign projection, whose ``on_call``-th batch applies its events and then stalls
     (``stall(conn)``) before the checkpoint is written."""
