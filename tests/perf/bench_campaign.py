@@ -68,6 +68,8 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.perf.pledge_floor
+
 from services.awards.bulk import PersonRow, register_people
 from services.awards.commands import commands_of as awards_commands_of
 from services.awards.domain import Particulars, Personal
