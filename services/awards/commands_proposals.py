@@ -502,7 +502,11 @@ async def _add(
         deciders=entry.deciders,
         # Declared, and what the decisions register already holds for the nominee.
         earlier_titles=tuple(dict.fromkeys(titles + tuple((a.award, a.year) for a in awarded))),
-        initiatives=await _initiatives(attempt.conn, nominee.initiatives),
+        initiatives=await _initiatives(
+            attempt.conn,
+            nominee.initiatives,
+            checks.people[spec.person_id]["key_id"] if spec.subject == "person" else None,
+        ),
         person=person,
         already=tuple((who, award) for award in proposed.by_who.get(who, ())),
         capped=checks.capped_elsewhere + proposed.counts[THEMATIC_CAPPED],
@@ -639,20 +643,25 @@ async def _awarded(
 
 
 async def _initiatives(
-    conn: asyncpg.Connection, ids: Sequence[UUID]
+    conn: asyncpg.Connection, ids: Sequence[UUID], author_key: UUID | None
 ) -> tuple[InitiativeFacts, ...]:
     """The recognised initiatives a nominee's basis names, as the proposer reads them (the
-    campaigns' register of initiatives: its row-level security is the proposer's reach)."""
+    campaigns' register of initiatives: its row-level security is the proposer's reach), each
+    with whether the person nominated (``author_key``: their key) is among its authors."""
     if not ids:
         return ()
     rows = await conn.fetch(
-        "SELECT recognised_on, coalesce(benefit_vnd, 0) AS benefit FROM campaign_initiatives "
+        "SELECT recognised_on, coalesce(benefit_vnd, 0) AS benefit, "
+        "($2::uuid IS NULL OR $2 = ANY (author_keys) "
+        "OR cardinality(array_remove(author_keys, NULL)) = 0) AS authored "
+        "FROM campaign_initiatives "
         "WHERE initiative_id = ANY ($1::uuid[]) AND status <> 'withdrawn'",
         list(ids),
+        author_key,
     )
     if len(rows) != len(ids):
         raise ProposalInvalid("Có sáng kiến không tìm thấy.", field="initiatives")
-    return tuple(InitiativeFacts(r["recognised_on"], r["benefit"]) for r in rows)
+    return tuple(InitiativeFacts(r["recognised_on"], r["benefit"], r["authored"]) for r in rows)
 
 
 class AppraisalCommands:

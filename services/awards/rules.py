@@ -212,6 +212,9 @@ class QuotaFacts:
 class InitiativeFacts:
     recognised_on: date | None
     benefit_vnd: int
+    # The nominee is among its authors (matched by their key); a collective's, and one whose
+    # authors were written before names were sealed (no keys to match), count as before.
+    authored: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,13 +252,19 @@ def findings(rules: RuleSet, facts: NomineeFacts) -> list[dict[str, str]]:
     kind = _kind(f.award)
     if any(who == f.who and _kind(award) == kind for who, award in f.already):
         found.append(rules.broken("ONE_ACHIEVEMENT_ONE_AWARD", "(đã có trong đề nghị)"))
-    recognised = [i for i in f.initiatives if i.recognised_on is not None]
+    # Only the nominee's own initiatives count towards a title that needs them.
+    recognised = [i for i in f.initiatives if i.recognised_on is not None and i.authored]
+    foreign = (
+        "(có sáng kiến không do người này là tác giả)"
+        if any(not i.authored for i in f.initiatives)
+        else ""
+    )
     titles = set(f.earlier_titles)
     found += _comprehensive_or_thematic(rules, f)
     if f.award == CSTDCS:
         needed = int(rules.number("CSTDCS_PREREQUISITES", "initiatives"))
         if (LDTT, f.year) not in titles or len(recognised) < needed:
-            found.append(rules.broken("CSTDCS_PREREQUISITES"))
+            found.append(rules.broken("CSTDCS_PREREQUISITES", foreign))
         found += _quota(rules, f)
     found += _local_exclusions(rules, f)
     if f.award in BANG_KHEN and f.subject == "person" and f.kind == "regular":
@@ -409,7 +418,13 @@ def _creative_labour(
     if f.person is None or not f.person.direct_worker:
         return [rules.broken("LAO_DONG_SANG_TAO", "(chỉ người không giữ chức vụ lãnh đạo)")]
     if max(recent, default=0) < one and sum(recent) < over:
-        return [rules.broken("LAO_DONG_SANG_TAO")]
+        foreign = any(not i.authored for i in f.initiatives)
+        return [
+            rules.broken(
+                "LAO_DONG_SANG_TAO",
+                "(có sáng kiến không do người này là tác giả)" if foreign else "",
+            )
+        ]
     return []
 
 

@@ -359,15 +359,18 @@ async def test_the_chien_si_quota_holds_across_proposals_at_the_decision(
     assert "errors" not in await issue(client, tokens, tree.upper1, session, items[ldtt])
 
     campaigns = campaign_commands(runtime)
-    initiative = await campaigns.register_initiative(
-        officer(tree.cs1),
-        title="Cải tiến quy trình",
-        authors=["Nguyễn Thị Ánh"],
-        author_staff_numbers=["Q0"],  # two people bear the name: the number tells which
-    )
-    await campaigns.recognise_initiative(
-        officer(tree.cs1), initiative, benefit_vnd=30_000_000, applied_at=["Xưởng 2"]
-    )
+    initiatives = []
+    for n in range(2):  # each nominee's own: another's would not count
+        initiative = await campaigns.register_initiative(
+            officer(tree.cs1),
+            title=f"Cải tiến quy trình {n}",
+            authors=["Nguyễn Thị Ánh"],
+            author_staff_numbers=[f"Q{n}"],  # two people bear the name: the number tells which
+        )
+        await campaigns.recognise_initiative(
+            officer(tree.cs1), initiative, benefit_vnd=30_000_000, applied_at=["Xưởng 2"]
+        )
+        initiatives.append(initiative)
     # Two holders of Lao động tiên tiến: 15% rounded up allows one Chiến sĩ thi đua cơ sở. Two
     # proposals at once each name one, and each alone is within the quota.
     pids = [
@@ -380,11 +383,11 @@ async def test_the_chien_si_quota_holds_across_proposals_at_the_decision(
                     "subject": "PERSON",
                     "personId": p["id"],
                     "award": "chien_si_thi_dua_co_so",
-                    "initiatives": [str(initiative)],
+                    "initiatives": [str(own)],
                 }
             ],
         )
-        for p in people
+        for p, own in zip(people, initiatives, strict=True)
     ]
     session, items = await passed_together(client, tokens, tree.upper1, pids)
     first = await issue(client, tokens, tree.upper1, session, items[pids[0]])
@@ -401,7 +404,7 @@ async def test_the_chien_si_quota_holds_across_proposals_at_the_decision(
         subject="PERSON",
         personId=people[1]["id"],
         award="chien_si_thi_dua_co_so",
-        initiatives=[str(initiative)],
+        initiatives=[str(initiatives[1])],
     )
     assert [f["rule"] for f in live["data"]["addNominee"]["findings"]] == [
         "CSTDCS_PREREQUISITES"  # the quota, now that the register holds the first
@@ -513,3 +516,45 @@ async def test_a_units_thematic_cap_counts_its_other_proposals_of_the_topic(clie
     assert await propose(second, people[4]) == ["THEMATIC_CAPS"]  # the fifth, in another proposal
     other = await draft(client, tokens, tree.cs1, kind="THEMATIC", topic="Chuyển đổi số")
     assert await propose(other, people[5]) == []  # another topic counts on its own
+
+
+async def test_only_the_nominees_own_initiatives_count_towards_a_title(
+    client, tokens, tree, runtime
+):
+    # Given two people of a union, and a recognised initiative of which only the first is author
+    author, colleague = [
+        await register(
+            client, tokens, tree.cs1, AN | {"fullName": name, "staffNumber": uuid.uuid4().hex[:8]}
+        )
+        for name in ("Trần Văn Tác", "Lê Thị Đồng")
+    ]
+    campaigns = campaign_commands(runtime)
+    initiative = await campaigns.register_initiative(
+        officer(tree.cs1),
+        title="Khuôn ép cải tiến",
+        authors=["Trần Văn Tác"],
+        author_staff_numbers=[author["staffNumber"]],
+    )
+    await campaigns.recognise_initiative(
+        officer(tree.cs1), initiative, benefit_vnd=30_000_000, applied_at=["Xưởng 1"]
+    )
+    pid = await draft(client, tokens, tree.cs1)
+
+    # When each is nominated for Chiến sĩ thi đua cơ sở on it, Lao động tiên tiến of the year held
+    def nominee(person):
+        return {
+            "subject": "PERSON",
+            "personId": person["id"],
+            "award": "chien_si_thi_dua_co_so",
+            "initiatives": [str(initiative)],
+            "earlierTitles": [{"award": "lao_dong_tien_tien", "year": 2025}],
+        }
+
+    own = await add(client, tokens, tree.cs1, pid, **nominee(author))
+    borrowed = await add(client, tokens, tree.cs1, pid, **nominee(colleague))
+
+    # Then the author's counts, and the colleague's is found short, saying why
+    assert own["data"]["addNominee"]["findings"] == []
+    findings = borrowed["data"]["addNominee"]["findings"]
+    assert {f["rule"] for f in findings} == {"CSTDCS_PREREQUISITES"}, findings
+    assert any("không do người này là tác giả" in f["message"] for f in findings), findings
