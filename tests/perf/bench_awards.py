@@ -33,7 +33,7 @@ Ninh Bình (``POST /people``, a CSV; not timed).
    proposal's, p99 at 1 in flight (wrk), beside a plain indexed select of the same rows on the
    same database (asyncpg, from this process, p99). Target: ≤ 2×.
 
-Figures of 2026-12-01 are in the README ("Awards, measured").
+Figures of 2026-12-01 are in the README ("Awards, served").
 """
 
 from __future__ import annotations
