@@ -511,6 +511,11 @@ RECIPIENT_COLUMNS = (
 )
 
 
+def _uuid(value: Any) -> UUID:
+    """An id as an event holds it (its text, or a UUID once decoded) for a uuid[] column."""
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
 def _nominee_row(
     stored: StoredEvent, n: Any, place: int, keys: dict[Any, bytes]
 ) -> tuple[Any, ...]:
@@ -779,7 +784,7 @@ async def _council_items(conn, stored: StoredEvent, items: list[Any], placed: in
                 stored.tenant_id,
                 stored.stream_id,
                 i["item_id"],
-                UUID(i["proposal_id"]),
+                _uuid(i["proposal_id"]),
                 i["proposer"],
                 i["nominee_id"],
                 i["who"],
@@ -940,7 +945,7 @@ async def _recipients(
                 stored.tenant_id,
                 stored.stream_id,
                 r["item_id"],
-                UUID(r["proposal_id"]),
+                _uuid(r["proposal_id"]),
                 r["proposer"],
                 r["who"],
                 r["who"].partition(":")[2] if r["who"].startswith("person:") else None,
