@@ -82,10 +82,12 @@ def planned_input(cls: type[_Input]) -> type[_Input]:
     plan: list[tuple[str, str, Any, str]] = []
 
     def make_plan(context: InputContext) -> None:
+        steps = []
         for f in definition.fields:
             type_ = f.resolve_type(type_definition=definition)
             name = context.config.name_converter.from_field(f)
-            plan.append((name, f.python_name, type_, _how(type_, context.scalar_registry)))
+            steps.append((name, f.python_name, type_, _how(type_, context.scalar_registry)))
+        plan[:] = steps  # whole or not at all: a plan half made would be taken as made
 
     def from_input(type_: type, value: Mapping[str, Any], context: InputContext) -> Any:
         if not plan:
