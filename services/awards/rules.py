@@ -254,11 +254,7 @@ def findings(rules: RuleSet, facts: NomineeFacts) -> list[dict[str, str]]:
         found.append(rules.broken("ONE_ACHIEVEMENT_ONE_AWARD", "(đã có trong đề nghị)"))
     # Only the nominee's own initiatives count towards a title that needs them.
     recognised = [i for i in f.initiatives if i.recognised_on is not None and i.authored]
-    foreign = (
-        "(có sáng kiến không do người này là tác giả)"
-        if any(not i.authored for i in f.initiatives)
-        else ""
-    )
+    foreign = _foreign(f)
     titles = set(f.earlier_titles)
     found += _comprehensive_or_thematic(rules, f)
     if f.award == CSTDCS:
@@ -404,6 +400,13 @@ def _kind(award: str) -> str:
     return entry.kind if entry else award
 
 
+def _foreign(f: NomineeFacts) -> str:
+    """A finding's detail when the basis names an initiative the nominee did not author."""
+    if any(not i.authored for i in f.initiatives):
+        return "(có sáng kiến không do người này là tác giả)"
+    return ""
+
+
 def _creative_labour(
     rules: RuleSet, f: NomineeFacts, recognised: list[InitiativeFacts]
 ) -> list[RuleBroken]:
@@ -418,13 +421,7 @@ def _creative_labour(
     if f.person is None or not f.person.direct_worker:
         return [rules.broken("LAO_DONG_SANG_TAO", "(chỉ người không giữ chức vụ lãnh đạo)")]
     if max(recent, default=0) < one and sum(recent) < over:
-        foreign = any(not i.authored for i in f.initiatives)
-        return [
-            rules.broken(
-                "LAO_DONG_SANG_TAO",
-                "(có sáng kiến không do người này là tác giả)" if foreign else "",
-            )
-        ]
+        return [rules.broken("LAO_DONG_SANG_TAO", _foreign(f))]
     return []
 
 
