@@ -167,6 +167,10 @@ SELECT award, persons, collectives, cash, direct_workers, women FROM thidua_awar
 """
 
 
+# A year without a recipient in reach has no rows at all (migration 0043).
+_NO_FIGURES = {"persons": 0, "direct_workers": 0, "women": 0, "collectives": 0, "cash": 0}
+
+
 def _share(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
@@ -362,7 +366,7 @@ async def award_year(info: Info, unit_id: strawberry.ID | None, year: int) -> Aw
         if not access.may_read_unit(principal, await access.relation(conn, principal, unit)):
             return None
         rows = await conn.fetch(_YEAR_FIGURES, unit, year)
-    total = next(r for r in rows if r["award"] is None)
+    total = next((r for r in rows if r["award"] is None), _NO_FIGURES)
     persons = total["persons"]
     return AwardYear(
         unit_id=strawberry.ID(unit),

@@ -214,6 +214,17 @@ async def test_the_chain_from_a_grassroots_union_to_tld(client, tokens, tree):
         client, tokens, tree.upper2, ["officer"], YEAR, year=2025, unit=tree.upper1
     )
     assert elsewhere["data"]["awardYear"] is None
+    quiet = await gql(client, tokens, tree.prov1, ["officer"], YEAR, year=2019)
+    assert quiet["data"]["awardYear"] == {
+        "persons": 0,
+        "directWorkers": 0,
+        "directWorkerShare": None,
+        "women": 0,
+        "womenShare": None,
+        "collectives": 0,
+        "cashVnd": 0,
+        "byAward": [],
+    }
 
     # Histories read through the decisions the reader may read.
     unit_history = "query($unit: ID!) { unitAwardHistory(unitId: $unit) { award decisionCode } }"
