@@ -757,7 +757,8 @@ async def _convened(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -
 
 async def _items_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     placed = await conn.fetchval(
-        "SELECT count(*) FROM council_items WHERE tenant_id = $1 AND session_id = $2",
+        "SELECT coalesce(max(position) + 1, 0) FROM council_items "
+        "WHERE tenant_id = $1 AND session_id = $2",
         stored.tenant_id,
         stored.stream_id,
     )

@@ -220,6 +220,7 @@ async def test_a_proposal_of_a_thousand_nominees_goes_from_submission_to_one_dec
         if not page["data"]["people"]["pageInfo"]["hasNextPage"]:
             break
         after = page["data"]["people"]["pageInfo"]["endCursor"]
+    ids.reverse()  # an order of the officer's, not the register's
     pid = await draft(client, tokens, tree.cs1)
     nominees = [{"subject": "PERSON", "personId": i, "award": "lao_dong_tien_tien"} for i in ids]
     added = await gql(client, tokens, tree.cs1, ["officer"], ADD_MANY, id=pid, nominees=nominees)
@@ -248,6 +249,8 @@ async def test_a_proposal_of_a_thousand_nominees_goes_from_submission_to_one_dec
     closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=sid)
     items = closed["data"]["concludeCouncil"]["items"]
     assert len(items) == LONG and all(i["passed"] for i in items)
+    # The council's list keeps the proposal's order across the runs it was listed in.
+    assert [i["who"] for i in items] == [f"person:{i}" for i in ids]
     issued = await gql(
         client, tokens, tree.upper1, ["approver"], ISSUE, session=sid, title="Tặng LĐTT"
     )
