@@ -22,6 +22,7 @@ import asyncpg
 import orjson
 
 from services.awards.domain import (
+    TRANSFERRED,
     BaseSalaryInvalid,
     BaseSalaryValue,
     CalendarDay,
@@ -489,7 +490,8 @@ class AwardsCommands:
             staff = clean(staff_number) if staff_number is not None else offered
             check_staff_number(staff)
             new_id = person_id(attempt.tenant_id, staff)
-            if staff and await _exists(attempt, new_id):
+            former = await _found(attempt, new_id) if staff else None
+            if former is not None and former.status != TRANSFERRED:
                 raise PersonAlreadyRegistered(staff)
             # Taken under its row's lock: of two receivers at once, the second finds no row.
             sent = await attempt.conn.fetchrow(
@@ -503,10 +505,8 @@ class AwardsCommands:
             personal = Personal(
                 sent["full_name"], sent["birth_year"], tuple(orjson.loads(sent["contacts"]))
             )
-            arrived = Person.arrive(
-                unit_id=attempt.tenant_id,
-                staff_number=staff,
-                particulars=Particulars(
+            came = {
+                "particulars": Particulars(
                     sent["gender"],
                     sent["ethnic_minority"],
                     sent["post"],
@@ -515,12 +515,19 @@ class AwardsCommands:
                     sent["cadre_since"],
                     sent["employed_since"],
                 ),
-                key_id=sent["key_id"],
-                sealed=seal(key, sent["key_id"], personal.as_sealable()),
-                on=self.clock(),
-                from_unit=sent["from_unit"],
-                from_person=person,
-                new_id=new_id,
+                "key_id": sent["key_id"],
+                "sealed": seal(key, sent["key_id"], personal.as_sealable()),
+                "on": self.clock(),
+                "from_unit": sent["from_unit"],
+                "from_person": person,
+                "from_version": sent["version"],
+            }
+            if former is not None:  # back where they were: the rollback undoes the take
+                former.come_back(**came)
+                attempt.save(former)
+                return former.id
+            arrived = Person.arrive(
+                unit_id=attempt.tenant_id, staff_number=staff, new_id=new_id, **came
             )
             attempt.save(arrived)
             return arrived.id
@@ -564,11 +571,14 @@ class AwardsCommands:
 
 
 async def _exists(attempt: Attempt, pid: UUID) -> bool:
+    return await _found(attempt, pid) is not None
+
+
+async def _found(attempt: Attempt, pid: UUID) -> Person | None:
     try:
-        await attempt.get(pid)
+        return await attempt.get(pid)
     except NotFound:
-        return False
-    return True
+        return None
 
 
 async def _own(attempt: Attempt, pid: UUID) -> Person:

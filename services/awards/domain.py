@@ -395,20 +395,77 @@ class Person(Aggregate):
         on: date,
         from_unit: str,
         from_person: uuid.UUID,
+        from_version: int,
         new_id: uuid.UUID,
     ) -> Person:
         """A person received from another unit as ``new_id`` (the id the sending record was
         marked with), registered here with the key they came with, their personal data sealed
-        again by it."""
+        again by it. ``from_version``: the sending record's version, its transfer's."""
         check_staff_number(staff_number)
         check_particulars(particulars, on)
         person = cls._with_id(new_id, unit_id, staff_number, key_id, sealed, on, particulars)
-        person._arrived(from_unit=from_unit, from_person=from_person, arrived_on=on)
+        person._arrived(
+            from_unit=from_unit, from_person=from_person, arrived_on=on, from_version=from_version
+        )
         return person
 
     @event("PersonArrived")
-    def _arrived(self, from_unit: str, from_person: uuid.UUID, arrived_on: date) -> None:
+    def _arrived(
+        self,
+        from_unit: str,
+        from_person: uuid.UUID,
+        arrived_on: date,
+        from_version: int | None,
+    ) -> None:
         pass  # the register notes where they came from, and closes the transfer there
+
+    def come_back(
+        self,
+        *,
+        particulars: Particulars,
+        key_id: uuid.UUID,
+        sealed: str,
+        on: date,
+        from_unit: str,
+        from_person: uuid.UUID,
+        from_version: int,
+    ) -> None:
+        """The person this record sent away, received back (A → B → A under the same staff
+        number): the record opens again, with the particulars and the key they come back with,
+        instead of a second record under the id the staff number already names. Another
+        person's record under that number, or one still open, stays a refusal."""
+        if self.status != TRANSFERRED or key_id != self.key_id:
+            raise PersonAlreadyRegistered(self.staff_number)
+        check_particulars(particulars, on)
+        self._came_back(
+            key_id=key_id,
+            sealed=sealed,
+            from_unit=from_unit,
+            from_person=from_person,
+            from_version=from_version,
+            returned_on=on,
+            **plain_particulars(particulars),
+        )
+
+    @event("PersonReturned")
+    def _came_back(
+        self,
+        key_id: uuid.UUID,
+        sealed: str,
+        gender: str,
+        ethnic_minority: bool,
+        post: str,
+        direct_worker: bool,
+        cadre: str,
+        cadre_since: date | None,
+        employed_since: date | None,
+        from_unit: str,
+        from_person: uuid.UUID,
+        from_version: int,
+        returned_on: date,
+    ) -> None:
+        self.status = ACTIVE
+        self.complete = True
 
     def check_active(self) -> None:
         if self.status == TRANSFERRED:
@@ -445,6 +502,7 @@ PERSON_EVENTS: Sequence[type] = (
     Person.PersonDisciplined,
     Person.PersonTransferred,
     Person.PersonArrived,
+    Person.PersonReturned,
 )
 
 
@@ -691,6 +749,14 @@ class Nominee:
             return {"summary": self.summary, "summary_key": None, "summary_sealed": ""}
         key_id, sealed = self.sealed_summary
         return {"summary": "", "summary_key": key_id, "summary_sealed": sealed}
+
+
+def with_sending_version(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of PersonArrived v1, stored before a record could send its person more than
+    once (PersonReturned): which of the sending record's transfers it took went without
+    saying, and ``from_version`` is None."""
+    data.setdefault("from_version", None)
+    return data
 
 
 def with_sealed_summary(data: dict[str, Any]) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from services.awards.domain import (
     Proposal,
     with_sealed_summaries,
     with_sealed_summary,
+    with_sending_version,
 )
 from services.awards.rules import leaning_on
 from shared.aggregates import EventRegistry
@@ -53,6 +54,7 @@ from shared.text import search_key
 
 TABLES = (
     "people",
+    "person_arrivals",
     "base_salaries",
     "calendar_days",
     "local_rules",
@@ -75,6 +77,7 @@ def build_registry() -> EventRegistry:
     """The awards service's event names (one shared instance: never changed once built)."""
     registry = EventRegistry()
     registry.register(Person, *PERSON_EVENTS)
+    registry.upcaster("PersonArrived", from_version=1)(with_sending_version)
     registry.register(BaseSalaryValue, REFERENCE_EVENTS[0])
     registry.register(CalendarDay, *REFERENCE_EVENTS[1:])
     registry.register(LocalRule, *LOCAL_RULE_EVENTS)
@@ -307,12 +310,19 @@ async def _erased(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> 
     )
 
 
+# A record that has taken its person back: its transfers are all later than any arrival stored
+# without the sending record's version.
+_CAME_BACK = """people.history @> '[{"what": "returned"}]'"""
+
+
 async def _transferred(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     await conn.execute(
         "UPDATE people SET status = 'transferred', transfer_to = $3, transferred_on = $4, "
         "history = history || $5::jsonb, version = $6, recorded_on = $7, "
-        "received_as = (SELECT a.person_id FROM people a WHERE a.arrived_from_person = $2 "
-        "AND a.arrived_from = $1 AND a.tenant_id = $3 LIMIT 1) "  # a rebuild's, projected first
+        # The arrival that took this very transfer, where it was projected first (a rebuild).
+        "received_as = (SELECT a.person_id FROM person_arrivals a WHERE a.from_unit = $1 "
+        "AND a.from_person = $2 AND a.tenant_id = $3 AND (a.from_version = $6 "
+        f"OR (a.from_version IS NULL AND NOT {_CAME_BACK})) LIMIT 1) "
         "WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
@@ -336,12 +346,66 @@ async def _arrived(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) ->
         stored.stream_version,
         e.from_person,
     )
+    await _received(conn, stored, e)
+
+
+async def _received(conn, stored: StoredEvent, e: Any) -> None:
+    """The arrival kept, and the record the person was sent from closed, if it still stands at
+    the transfer this arrival took (in a rebuild it may be projected past it, or not yet up to
+    it: then its own projection finds the arrival)."""
+    version = getattr(e, "from_version", None)
     await conn.execute(
-        "UPDATE people SET received_as = $3 WHERE tenant_id = $1 AND person_id = $2",
+        "INSERT INTO person_arrivals (tenant_id, person_id, from_unit, from_person, "
+        "from_version) VALUES ($1, $2, $3, $4, $5)",
+        stored.tenant_id,
+        stored.stream_id,
+        e.from_unit,
+        e.from_person,
+        version,
+    )
+    await conn.execute(
+        "UPDATE people SET received_as = $3 WHERE tenant_id = $1 AND person_id = $2 "
+        "AND status = 'transferred' AND CASE WHEN $4::integer IS NULL "
+        f"THEN NOT {_CAME_BACK} ELSE version = $4 END",
         e.from_unit,
         e.from_person,
         stored.stream_id,
+        version,
     )
+
+
+async def _came_back(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    """Back in the unit that sent them away: the record opens again with what they came back
+    with (their data as the unit they come from kept it, sealed with the same key)."""
+    opened = _opened(e, keys)
+    name = opened.get("full_name")
+    await conn.execute(
+        "UPDATE people SET status = 'active', transfer_to = NULL, transferred_on = NULL, "
+        "received_as = NULL, arrived_from = $3, arrived_from_person = $4, full_name = $5, "
+        "search_key = $6, birth_year = $7, contacts = $8::jsonb, gender = $9, "
+        "ethnic_minority = $10, post = $11, direct_worker = $12, cadre = $13, cadre_since = $14, "
+        "employed_since = $15, history = history || $16::jsonb, version = $17, "
+        "recorded_on = $18 WHERE tenant_id = $1 AND person_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        e.from_unit,
+        e.from_person,
+        name,
+        search_key(name) if name else "",
+        opened.get("birth_year"),
+        _json(opened.get("contacts", [])),
+        e.gender,
+        e.ethnic_minority,
+        e.post,
+        e.direct_worker,
+        e.cadre,
+        e.cadre_since,
+        e.employed_since,
+        _note(e.returned_on, "returned", e.from_unit),
+        stored.stream_version,
+        recorded_on(stored),
+    )
+    await _received(conn, stored, e)
 
 
 async def _base_salary_set(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
@@ -1053,6 +1117,7 @@ _HANDLERS = {
     "PersonDisciplined": _disciplined,
     "PersonTransferred": _transferred,
     "PersonArrived": _arrived,
+    "PersonReturned": _came_back,
     "BaseSalarySet": _base_salary_set,
     "CalendarDayMarked": _calendar_day,
     "CalendarDayRemarked": _calendar_day,

@@ -79,7 +79,10 @@ class PersonStatus(Enum):
 @strawberry.type(description="Một việc trong lịch sử của người lao động.")
 class PersonNote:
     on: date
-    what: str = strawberry.field(description="registered, amended, left, erased.")
+    what: str = strawberry.field(
+        description="registered, amended, left, erased, transferred (reason: the unit gone "
+        "to), arrived or returned (reason: the unit come from)."
+    )
     reason: str | None
 
 

@@ -43,10 +43,16 @@ async def test_the_chain_verifies_and_every_event_decodes_with_todays_code(golde
         (units if event.event_type == "UnitRegistered" else registry).decode(event)
     earlier = {
         orjson.loads(line)["event_type"]
-        for name in ("awards_events", "awards_transfer_out", "awards_transfer_in")
+        for name in (
+            "awards_events",
+            "awards_transfer_out",
+            "awards_transfer_in",
+            "awards_return_home",
+            "awards_return_away",
+        )
         for line in (GOLDEN / f"{name}.jsonl").open()
     }
-    # Every person event is in a golden file (transfers: tests/awards/test_transfers.py).
+    # Every person event is in a golden file (transfers and returns: test_transfers.py).
     assert {cls.__name__ for cls in PERSON_EVENTS} <= earlier | {e.event_type for e in stored}
 
 

@@ -12,10 +12,11 @@ from uuid import UUID
 
 import pytest
 
-from services.awards.projections import build_registry
+from services.awards.projections import PROJECTION, build_registry
 from shared import audit
 from shared.aggregates import Repository
 from shared.clock import today
+from shared.projection_rebuild import rebuild
 from tests.awards.test_people_graphql import AN, ERASE, ONE, register
 from tests.awards.test_proposals import add, draft
 from tests.conftest import GOLDEN
@@ -171,6 +172,61 @@ async def test_a_stored_transfer_replays_and_projects_with_todays_code(
     assert rows["golden-cs-transfer-in"]["arrived_from"] == "golden-cs-transfer-out"
 
 
+HOME_FILE, AWAY_FILE = GOLDEN / "awards_return_home.jsonl", GOLDEN / "awards_return_away.jsonl"
+HOME = UUID("36e5ad3d-3dc7-559e-b561-a0af54ad4070")
+AWAY = UUID("b5de879a-7e3c-5d8b-8d01-b1d0c3adf5fc")
+
+
+@pytest.fixture(scope="module")
+async def golden_return(database_url):
+    return [await insert_golden(database_url, golden_rows(p)) for p in (HOME_FILE, AWAY_FILE)]
+
+
+async def test_a_stored_return_replays_and_projects_with_todays_code(
+    golden_return, store, owner, runtime
+):
+    # tests/golden/awards_return_{home,away}.jsonl: Phan Văn Hòa (DL-09) leaves
+    # golden-cs-return-home on 2025-06-30, is received by golden-cs-return-away (a PersonArrived
+    # of schema 2, with the sending record's version), sent back on 09-30 and received into his
+    # old record on 10-01 (PersonReturned).
+    registry, seen = build_registry(), set()
+    for rows in golden_return:
+        tenant = rows[0]["tenant_id"]
+        verdict = await audit.verify_tenant(owner, tenant)
+        assert verdict.ok, verdict.describe()
+        seen |= {registry.decode(e) and e.event_type for e in await store.read_log(tenant)}
+        assert await runtime.projections.wait_for(tenant, len(rows), 30)
+    assert {"PersonTransferred", "PersonArrived", "PersonReturned"} <= seen
+    repo = Repository(store, registry, snapshot_every=0)
+    home = await repo.get("golden-cs-return-home", HOME)
+    away = await repo.get("golden-cs-return-away", AWAY)
+    assert (home.status, away.status, home.key_id) == ("active", "transferred", away.key_id)
+    rows = {
+        r["tenant_id"]: tuple(r)[1:]
+        for r in await owner.fetch(
+            "SELECT tenant_id, status, post, transfer_to, received_as, arrived_from FROM people "
+            "WHERE person_id = ANY ($1::uuid[])",
+            [HOME, AWAY],
+        )
+    }
+    assert rows == {
+        "golden-cs-return-home": (
+            "active",
+            "Tổ trưởng tổ điện",
+            None,
+            None,
+            "golden-cs-return-away",
+        ),
+        "golden-cs-return-away": (
+            "transferred",
+            "Thợ điện",
+            "golden-cs-return-home",
+            HOME,
+            "golden-cs-return-home",
+        ),
+    }
+
+
 async def test_two_receivers_at_once_register_the_person_once(client, tokens, tree):
     an = await register(client, tokens, tree.cs1, AN | {"staffNumber": "CK-02"})
     on = today().isoformat()
@@ -195,3 +251,90 @@ async def test_a_person_sent_and_not_yet_received_is_erased_where_they_were(clie
     assert (await officer(client, tokens, tree.upper3, INCOMING))["data"]["incomingPeople"] == []
     late = await officer(client, tokens, tree.upper3, RECEIVE, id=an["id"])
     assert code_of(late) == "NOT_FOUND"
+
+
+async def test_a_person_sent_away_and_back_is_received_into_their_old_record(
+    client, tokens, tree, owner, runtime
+):
+    """A → B → A under the same staff number: their first record opens again (its id is the one
+    the staff number names), and each record they left points to the one that took them."""
+    an = await register(client, tokens, tree.cs1, AN | {"staffNumber": "CK-05"})
+    colleague = await register(
+        client, tokens, tree.cs1, AN | {"staffNumber": "CK-06", "fullName": "Lê Văn Bình"}
+    )
+    on = today().isoformat()
+    await officer(client, tokens, tree.cs1, TRANSFER, id=an["id"], to=tree.upper3, on=on)
+    there = (await officer(client, tokens, tree.upper3, RECEIVE, id=an["id"]))["data"]
+    there = there["receivePerson"]
+    assert there["staffNumber"] == "CK-05" and there["id"] != an["id"]
+    await officer(client, tokens, tree.upper3, TRANSFER, id=there["id"], to=tree.cs1, on=on)
+
+    # A colleague's staff number stays theirs: refused, and the person is still on their way.
+    taken = await officer(client, tokens, tree.cs1, RECEIVE, id=there["id"], staff="CK-06")
+    assert code_of(taken) == "PERSON_ALREADY_REGISTERED"
+    [incoming] = (await officer(client, tokens, tree.cs1, INCOMING))["data"]["incomingPeople"]
+    assert incoming["id"] == there["id"]
+    unchanged = (await officer(client, tokens, tree.cs1, ONE, id=colleague["id"]))["data"]
+    assert unchanged["person"]["version"] == colleague["version"]
+
+    back = (await officer(client, tokens, tree.cs1, RECEIVE, id=there["id"]))["data"]
+    back = back["receivePerson"]
+    assert (back["id"], back["unitId"], back["staffNumber"], back["status"]) == (
+        an["id"],
+        tree.cs1,
+        "CK-05",
+        "ACTIVE",
+    )
+    assert (back["fullName"], back["arrivedFrom"]) == ("Nguyễn Thị Ánh", tree.upper3)
+    assert [h["what"] for h in back["history"]] == ["registered", "transferred", "returned"]
+    left = (await officer(client, tokens, tree.upper3, ONE, id=there["id"]))["data"]["person"]
+    assert left["status"] == "TRANSFERRED"
+    for unit in (tree.cs1, tree.upper3):
+        assert (await officer(client, tokens, unit, INCOMING))["data"]["incomingPeople"] == []
+    again = await officer(client, tokens, tree.cs1, RECEIVE, id=there["id"])
+    assert code_of(again) == "NOT_FOUND"
+
+    # The record works again: sent on once more, they come back to the other unit's record.
+    await officer(client, tokens, tree.cs1, TRANSFER, id=an["id"], to=tree.upper3, on=on)
+    second = (await officer(client, tokens, tree.upper3, RECEIVE, id=an["id"]))["data"]
+    assert second["receivePerson"]["id"] == there["id"]
+    assert [h["what"] for h in second["receivePerson"]["history"]] == [
+        "registered",
+        "arrived",
+        "transferred",
+        "returned",
+    ]
+
+    # Erased where they are now: both records read as erased.
+    await officer(client, tokens, tree.upper3, ERASE, id=there["id"], why="Nghị định 13/2023")
+    first = (await officer(client, tokens, tree.cs1, ONE, id=an["id"]))["data"]["person"]
+    assert (first["status"], first["fullName"]) == ("TRANSFERRED", None)
+
+    # Sent away a second time and not yet received: still on their way, after a rebuild too
+    # (each record's transfers told apart by its version, in whichever order the units' logs
+    # are projected).
+    bao = await register(client, tokens, tree.cs1, AN | {"staffNumber": "CK-07"})
+    await officer(client, tokens, tree.cs1, TRANSFER, id=bao["id"], to=tree.upper3, on=on)
+    away = (await officer(client, tokens, tree.upper3, RECEIVE, id=bao["id"]))["data"]
+    away = away["receivePerson"]
+    await officer(client, tokens, tree.upper3, TRANSFER, id=away["id"], to=tree.cs1, on=on)
+    home = await officer(client, tokens, tree.cs1, RECEIVE, id=away["id"])
+    home = home["data"]["receivePerson"]
+    assert home["id"] == bao["id"]
+    await officer(client, tokens, tree.cs1, TRANSFER, id=bao["id"], to=tree.upper3, on=on)
+    before = await _transfer_rows(owner, tree)
+    await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=3)
+    assert await _transfer_rows(owner, tree) == before
+    [waiting] = (await officer(client, tokens, tree.upper3, INCOMING))["data"]["incomingPeople"]
+    assert waiting["id"] == bao["id"]
+
+
+async def _transfer_rows(owner, tree):
+    rows = await owner.fetch(
+        "SELECT tenant_id, person_id, status, transfer_to, received_as, arrived_from, "
+        "arrived_from_person, version FROM people WHERE tenant_id = ANY ($1::text[]) "
+        "ORDER BY tenant_id, person_id",
+        [tree.cs1, tree.upper3],
+    )
+    assert any(r["received_as"] for r in rows)
+    return [tuple(r) for r in rows]
