@@ -305,10 +305,23 @@ def _person_lives() -> list[list[Step]]:
             on=date(2024, 5, 3),
             from_unit="nb-cs-xi-mang-td",
             from_person=uuid.UUID("5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d91"),
+            from_version=2,
             new_id=uuid.UUID("5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d92"),
         )
     ]
-    return [left_then_erased, erased, moved, arrived]
+    came_back = [
+        *moved,
+        lambda p: p.come_back(
+            particulars=Particulars("female", post="Tổ phó"),
+            key_id=key,
+            sealed="v1.dHLhu58gduG7gQ",
+            on=date(2024, 9, 3),
+            from_unit="nb-cs-det-may",
+            from_person=uuid.UUID("5b0c0f5e-8a55-4b1f-9c1e-2f4a6b7c8d92"),
+            from_version=3,
+        ),
+    ]
+    return [left_then_erased, erased, moved, arrived, came_back]
 
 
 def _reference_lives() -> dict[type, list[list[Step]]]:
