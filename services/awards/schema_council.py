@@ -35,6 +35,15 @@ class Choice(Enum):
     ABSTAIN = "abstain"
 
 
+# Counted by the projection when the council concludes (awards/projections.py _results); until
+# then, the votes cast so far.
+COUNTED_VOTERS = (
+    "CASE WHEN i.passed IS NULL THEN (SELECT count(*)::integer FROM council_votes v "
+    "WHERE v.tenant_id = i.tenant_id AND v.session_id = i.session_id "
+    "AND v.item_id = i.item_id) ELSE i.voters END"
+)
+
+
 @strawberry.type(description="Một thành viên Hội đồng.")
 class CouncilMember:
     subject: str
@@ -87,8 +96,8 @@ class CouncilSessionType:
         rows = await _read(
             info,
             "SELECT item_id, proposal_id, proposer, nominee_id, who, award, recused::text AS "
-            "recused, voters, yes, no, abstain, eligible, passed FROM council_items "
-            "WHERE tenant_id = $1 AND session_id = $2 ORDER BY position",
+            f"recused, {COUNTED_VOTERS} AS voters, yes, no, abstain, eligible, passed "
+            "FROM council_items i WHERE tenant_id = $1 AND session_id = $2 ORDER BY position",
             str(self.unit_id),
             uuid.UUID(str(self.id)),
         )

@@ -19,6 +19,7 @@ VOTE = """mutation($session: ID!, $item: ID!, $choice: Choice!) {
   castVote(sessionId: $session, itemId: $item, choice: $choice) }"""
 CLOSE = """mutation($session: ID!) { concludeCouncil(sessionId: $session) { status
   items { id who awardName voters yes no abstain eligible passed } } }"""
+ITEMS = """query($id: ID!) { councilSession(id: $id) { items { id voters passed } } }"""
 READ = """query($id: ID!, $item: ID!) { councilSession(id: $id) { ballot status
   members { subject unitId } votes(itemId: $item) { voter choice } } }"""
 
@@ -161,6 +162,10 @@ async def test_an_open_ballot_shows_each_choice_and_who_reads_the_council(client
         assert (found is not None) is visible
         if found:
             assert found["votes"] == [{"voter": "pho-chu-tich", "choice": "ABSTAIN"}]
+    # While the session is open, the votes cast so far.
+    live = await gql(client, tokens, tree.upper1, ["officer"], ITEMS, id=session["id"])
+    counted = {i["id"]: i["voters"] for i in live["data"]["councilSession"]["items"]}
+    assert counted[item] == 1 and set(counted.values()) == {0, 1}
     closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=session["id"])
     first = closed["data"]["concludeCouncil"]["items"][0]
     assert (first["voters"], first["abstain"], first["passed"]) == (1, 1, False)  # no quorum

@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 
 from services.awards.projections import TABLES, apply, build_registry
+from services.awards.schema_council import COUNTED_VOTERS
 from shared import audit
 from shared.aggregates import Repository
 from tests.conftest import GOLDEN
@@ -118,8 +119,10 @@ async def test_the_runner_counts_every_vote(golden, store, owner, runtime):
             OPEN: (40, 40),
             SECRET: (40, 0),  # who voted, never how
         }
+        # Counted as the readers count them while the sessions are open (their votes' rows).
         voters = await owner.fetchval(
-            "SELECT array_agg(DISTINCT voters) FROM council_items WHERE tenant_id = $1", TENANT
+            f"SELECT array_agg(DISTINCT {COUNTED_VOTERS}) FROM council_items i WHERE tenant_id = $1",
+            TENANT,
         )
         assert voters == [2]
     finally:
