@@ -100,6 +100,27 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+Run = Sequence[tuple[StoredEvent, Any]]
+
+
+def _run_at(decoded: Run, at: int) -> Run:
+    """The events from ``at`` on of the same type and the same stream, one after another: a
+    bulk's runs (shared/chunks.py), written as one (a 10,000-nominee proposal's hundred lists
+    of nominees, of council items, of recipients were a hundred statements each)."""
+    first = decoded[at][0]
+    end = at + 1
+    while end < len(decoded):
+        nxt = decoded[end][0]
+        if (nxt.event_type, nxt.tenant_id, nxt.stream_id) != (
+            first.event_type,
+            first.tenant_id,
+            first.stream_id,
+        ):
+            break
+        end += 1
+    return decoded[at:end]
+
+
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
     """Apply a batch in log order; the keys its sealed texts need are read once, first."""
     decoded = [(stored, registry.decode(stored)) for stored in events]
@@ -113,14 +134,23 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     )
     registered = RowRuns(conn, "people", PEOPLE_COLUMNS)  # a run of them: a few statements
     try:
-        for stored, e in decoded:
+        at = 0
+        while at < len(decoded):
+            stored, e = decoded[at]
             if stored.event_type == "PersonRegistered":
                 await registered.add(_person_row(stored, e, keys))
+                at += 1
                 continue
             await registered.flush()
+            if stored.event_type in _RUNS:
+                run = _run_at(decoded, at)
+                await _RUNS[stored.event_type](conn, run, keys)
+                at += len(run)
+                continue
             handler = _HANDLERS.get(stored.event_type)
             if handler is not None:
                 await handler(conn, stored, e, keys)
+            at += 1
         await registered.flush()
     finally:
         await registered.settled()  # the connection idle again, also when a statement failed
@@ -498,30 +528,29 @@ def _nominees_of(e: Any) -> list[Any]:
 
 async def _nominees_added(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     """NomineeAdded (one) and NomineesAdded (many) alike."""
-    await _nominee_rows(conn, stored, _nominees_of(e), keys)
+    await _nominees_run(conn, [(stored, e)], keys)
+
+
+async def _nominees_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
+    """A proposal's events adding nominees, one after another in the log (a bulk's runs)."""
+    rows, flagged = [], 0
+    for stored, e in run:
+        nominees = _nominees_of(e)
+        rows += [_nominee_row(stored, n, place, keys) for place, n in enumerate(nominees)]
+        flagged += sum(1 for n in nominees if n["findings"])
+    await insert_rows(conn, "proposal_nominees", NOMINEE_COLUMNS, rows)
+    await _proposal_version(
+        conn,
+        run[-1][0],
+        ", nominee_count = nominee_count + $4, flagged_count = flagged_count + $5",
+        len(rows),
+        flagged,
+    )
 
 
 # A nominee's place in its proposal: its event's place in the log, then its place in the event
 # (a run of many: shared/chunks.py keeps a run far below this many).
 PLACES_PER_EVENT = 65_536
-
-
-async def _nominee_rows(
-    conn, stored: StoredEvent, nominees: list[Any], keys: dict[Any, bytes]
-) -> None:
-    await insert_rows(
-        conn,
-        "proposal_nominees",
-        NOMINEE_COLUMNS,
-        [_nominee_row(stored, n, place, keys) for place, n in enumerate(nominees)],
-    )
-    await _proposal_version(
-        conn,
-        stored,
-        ", nominee_count = nominee_count + $4, flagged_count = flagged_count + $5",
-        len(nominees),
-        sum(1 for n in nominees if n["findings"]),
-    )
 
 
 # One statement for a run of rows, not one each (executemany made 10,000 statements of a
@@ -820,13 +849,20 @@ async def _convened(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -
 
 
 async def _items_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await _items_run(conn, [(stored, e)], keys)
+
+
+async def _items_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
+    """A council's lists of more items, one after another in the log, placed after those it
+    holds."""
+    stored = run[-1][0]
     placed = await conn.fetchval(
         "SELECT coalesce(max(position) + 1, 0) FROM council_items "
         "WHERE tenant_id = $1 AND session_id = $2",
         stored.tenant_id,
         stored.stream_id,
     )
-    await _council_items(conn, stored, e.items, placed)
+    await _council_items(conn, stored, [i for _, e in run for i in e.items], placed)
     await _session_version(conn, stored)
 
 
@@ -970,17 +1006,24 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
 
 
 async def _recipients_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    """More of a decision's recipients (shared/chunks.py): its counts grow with them."""
+    await _recipients_run(conn, [(stored, e)], keys)
+
+
+async def _recipients_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
+    """More of a decision's recipients (shared/chunks.py), one list after another in the log:
+    its counts grow with them."""
+    stored = run[-1][0]
+    recipients = [r for _, e in run for r in e.recipients]
     row = await conn.fetchrow(
         "UPDATE decisions SET recipient_count = recipient_count + $3, "
         "cash_total_vnd = cash_total_vnd + $4 WHERE tenant_id = $1 AND decision_id = $2 "
         "RETURNING decided_on, year",
         stored.tenant_id,
         stored.stream_id,
-        len(e.recipients),
-        sum(int(r["cash_vnd"]) for r in e.recipients),
+        len(recipients),
+        sum(int(r["cash_vnd"]) for r in recipients),
     )
-    await _recipients(conn, stored, e.recipients, row["decided_on"], row["year"])
+    await _recipients(conn, stored, recipients, row["decided_on"], row["year"])
 
 
 async def _recipients(
@@ -1147,6 +1190,13 @@ _HANDLERS = {
 async def _one(conn: asyncpg.Connection, stored: StoredEvent, e: Any) -> None:
     """One event on its own (a projection's handler): as a batch of one."""
     await apply(conn, build_registry(), [stored])
+
+
+_RUNS = {
+    "NomineesAdded": _nominees_run,
+    "CouncilItemsListed": _items_run,
+    "DecisionRecipientsListed": _recipients_run,
+}
 
 
 PROJECTION = Projection(
