@@ -46,7 +46,7 @@ from services.awards.domain import (
 from services.awards.rules import leaning_on
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
-from shared.db import RowRuns, insert_rows, planned_for_arguments
+from shared.db import RowRuns, insert_rows
 from shared.eventstore import StoredEvent
 from shared.personal import destroy_keys, keys_of, unseal
 from shared.projections import Projection
@@ -766,17 +766,26 @@ async def _nominee_appraised(conn, stored: StoredEvent, e: Any, keys: dict[Any, 
 
 
 async def _nominees_appraised(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    """One verdict on many nominees: their rows in one statement, the count read after."""
-    async with planned_for_arguments(conn):
+    await _appraised_run(conn, [(stored, e)], keys)
+
+
+async def _appraised_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
+    """Verdicts on many nominees, list after list of an appraisal: their rows in one statement
+    for each proposal, the count read after."""
+    stored, e = run[-1]
+    judged: dict[tuple[str, Any], list[tuple[str, str, str, str | None]]] = {}
+    for _, v in run:
+        rows = judged.setdefault((v.proposer, v.proposal_id), [])
+        rows += [(n, v.verdict, v.reason, v.rule or None) for n in v.nominees]
+    for (proposer, proposal_id), rows in judged.items():
         await conn.execute(
-            "UPDATE proposal_nominees SET verdict = $4, verdict_reason = $5, verdict_rule = $6 "
-            "WHERE tenant_id = $1 AND proposal_id = $2 AND nominee_id = ANY ($3::text[])",
-            e.proposer,
-            e.proposal_id,
-            e.nominees,
-            e.verdict,
-            e.reason,
-            e.rule or None,
+            "UPDATE proposal_nominees n SET verdict = v.verdict, verdict_reason = v.reason, "
+            "verdict_rule = v.rule FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) "
+            "AS v (nominee_id, verdict, reason, rule) "
+            "WHERE n.tenant_id = $1 AND n.proposal_id = $2 AND n.nominee_id = v.nominee_id",
+            proposer,
+            proposal_id,
+            *(list(column) for column in zip(*rows, strict=True)),
         )
     await conn.execute(
         "UPDATE appraisals SET judged_count = (SELECT count(*) FROM proposal_nominees n "
@@ -945,7 +954,12 @@ async def _council_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any, 
 
 
 async def _results_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    await _results(conn, stored, e.results)
+    await _results_run(conn, [(stored, e)], keys)
+
+
+async def _results_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
+    stored = run[-1][0]
+    await _results(conn, stored, [r for _, e in run for r in e.results])
     await _session_version(conn, stored)
 
 
@@ -969,16 +983,21 @@ async def _results(conn, stored: StoredEvent, results: list[Any]) -> None:
 
 
 async def _settled(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    async with planned_for_arguments(conn):  # a few thousand items at once
-        await conn.execute(
-            "UPDATE council_items SET decision_id = $4, forwarded_in = $5 "
-            "WHERE tenant_id = $1 AND session_id = $2 AND item_id = ANY ($3::text[])",
-            stored.tenant_id,
-            stored.stream_id,
-            e.items,
-            e.decision_id,
-            e.forwarded_in,
-        )
+    await _settled_run(conn, [(stored, e)], keys)
+
+
+async def _settled_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
+    """Items settled by a decision or a forwarding, list after list: one statement."""
+    stored = run[-1][0]
+    settled = [(i, e.decision_id, e.forwarded_in) for _, e in run for i in e.items]
+    await conn.execute(
+        "UPDATE council_items c SET decision_id = s.decision_id, forwarded_in = s.forwarded_in "
+        "FROM unnest($3::text[], $4::uuid[], $5::uuid[]) AS s (item_id, decision_id, "
+        "forwarded_in) WHERE c.tenant_id = $1 AND c.session_id = $2 AND c.item_id = s.item_id",
+        stored.tenant_id,
+        stored.stream_id,
+        *(list(column) for column in zip(*settled, strict=True)),
+    )
 
 
 async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
@@ -1194,7 +1213,10 @@ async def _one(conn: asyncpg.Connection, stored: StoredEvent, e: Any) -> None:
 
 _RUNS = {
     "NomineesAdded": _nominees_run,
+    "NomineesAppraised": _appraised_run,
     "CouncilItemsListed": _items_run,
+    "CouncilResultsListed": _results_run,
+    "CouncilItemsSettled": _settled_run,
     "DecisionRecipientsListed": _recipients_run,
 }
 
