@@ -369,8 +369,10 @@ def _local_exclusions(rules: RuleSet, f: NomineeFacts) -> list[RuleBroken]:
     p = f.person
     if p is None or _kind(f.award) != "title":
         return []
-    limits: dict[str, tuple[int, RuleBroken | LocalRuleFacts]] = {
-        name: (int(rules.number("LOCAL_EXCLUSIONS", name)), rules.broken("LOCAL_EXCLUSIONS"))
+    # None: the rule set's own number (its refusal made only when it is broken: most nominees
+    # break nothing, and a bulk checks 10,000 of them).
+    limits: dict[str, tuple[int, LocalRuleFacts | None]] = {
+        name: (int(rules.number("LOCAL_EXCLUSIONS", name)), None)
         for name in ("absent_working_days", "employed_months")
     }
     for rule in f.local:
@@ -396,8 +398,8 @@ def _local_exclusions(rules: RuleSet, f: NomineeFacts) -> list[RuleBroken]:
     return found
 
 
-def _named(rules: RuleSet, by: RuleBroken | LocalRuleFacts, detail: str) -> RuleBroken:
-    if isinstance(by, LocalRuleFacts):
+def _named(rules: RuleSet, by: LocalRuleFacts | None, detail: str) -> RuleBroken:
+    if by is not None:
         return _local_broken(by, detail)
     return rules.broken("LOCAL_EXCLUSIONS", detail)
 
