@@ -778,6 +778,8 @@ async def _appraised_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
         rows = judged.setdefault((v.proposer, v.proposal_id), [])
         rows += [(n, v.verdict, v.reason, v.rule or None) for n in v.nominees]
     for (proposer, proposal_id), rows in judged.items():
+        if not rows:
+            continue
         await conn.execute(
             "UPDATE proposal_nominees n SET verdict = v.verdict, verdict_reason = v.reason, "
             "verdict_rule = v.rule FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) "
@@ -990,6 +992,8 @@ async def _settled_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
     """Items settled by a decision or a forwarding, list after list: one statement."""
     stored = run[-1][0]
     settled = [(i, e.decision_id, e.forwarded_in) for _, e in run for i in e.items]
+    if not settled:
+        return
     await conn.execute(
         "UPDATE council_items c SET decision_id = s.decision_id, forwarded_in = s.forwarded_in "
         "FROM unnest($3::text[], $4::uuid[], $5::uuid[]) AS s (item_id, decision_id, "

@@ -7,11 +7,12 @@ not addressed to reads and receives nothing. A stored transfer (two golden files
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
-from uuid import UUID
+from datetime import date, timedelta
+from uuid import UUID, uuid4
 
 import pytest
 
+from services.awards.domain import Particulars, Person, Personal, PersonAlreadyRegistered
 from services.awards.projections import PROJECTION, build_registry
 from shared import audit
 from shared.aggregates import Repository
@@ -338,3 +339,43 @@ async def _transfer_rows(owner, tree):
     )
     assert any(r["received_as"] for r in rows)
     return [tuple(r) for r in rows]
+
+
+def test_only_the_person_a_record_sent_away_comes_back_to_it():
+    """Given a record closed by a transfer, when someone comes back to it: the person it sent
+    (their key) reopens it; anyone else, or any record still open, is PersonAlreadyRegistered,
+    and no event is made."""
+    key = UUID("0b7c4d2e-1f3a-4b5c-8d6e-7f8091a2b3c4")
+
+    def sent_away() -> Person:
+        person = Person.register(
+            unit_id="nb-cs-a",
+            staff_number="A-1",
+            personal=Personal("Trần Văn Minh", 1980),
+            particulars=Particulars("male"),
+            key_id=key,
+            sealed="v1.YQ",
+            on=date(2025, 1, 2),
+        )
+        person.transfer(to_unit="nb-cs-b", on=date(2025, 3, 1), today=date(2025, 3, 1))
+        return person
+
+    back = {
+        "particulars": Particulars("male", post="Tổ trưởng"),
+        "sealed": "v1.Yg",
+        "on": date(2025, 6, 2),
+        "from_unit": "nb-cs-b",
+        "from_person": UUID("0b7c4d2e-1f3a-4b5c-8d6e-7f8091a2b3c5"),
+        "from_version": 2,
+    }
+    stranger = sent_away()
+    with pytest.raises(PersonAlreadyRegistered):
+        stranger.come_back(key_id=uuid4(), **back)
+    assert [type(e).__name__ for e in stranger.collect_events()][-1] == "PersonTransferred"
+    person = sent_away()
+    person.collect_events()
+    person.come_back(key_id=key, **back)
+    assert person.status == "active"
+    assert [type(e).__name__ for e in person.collect_events()] == ["PersonReturned"]
+    with pytest.raises(PersonAlreadyRegistered):  # open again: not a second time
+        person.come_back(key_id=key, **back)
