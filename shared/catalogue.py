@@ -96,5 +96,8 @@ def _by_words() -> dict[str, AwardEntry]:
 def entry_of(text: str) -> AwardEntry | None:
     """The entry a user means: its code (spaces for its underscores too), or its name typed
     with or without diacritics."""
+    exact = by_code().get(text)
+    if exact is not None:  # most rows of a bulk name the code itself: no key to make
+        return exact
     key = search_key(text)
     return by_code().get(text) or by_code().get(key.replace(" ", "_")) or _by_words().get(key)

@@ -372,8 +372,8 @@ def _local_exclusions(rules: RuleSet, f: NomineeFacts) -> list[RuleBroken]:
     # None: the rule set's own number (its refusal made only when it is broken: most nominees
     # break nothing, and a bulk checks 10,000 of them).
     limits: dict[str, tuple[int, LocalRuleFacts | None]] = {
-        name: (int(rules.number("LOCAL_EXCLUSIONS", name)), None)
-        for name in ("absent_working_days", "employed_months")
+        "absent_working_days": (int(rules.number("LOCAL_EXCLUSIONS", "absent_working_days")), None),
+        "employed_months": (int(rules.number("LOCAL_EXCLUSIONS", "employed_months")), None),
     }
     for rule in f.local:
         for name in limits:
