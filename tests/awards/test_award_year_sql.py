@@ -141,6 +141,15 @@ async def test_a_person_with_two_disagreeing_rows_is_one_person(server_url: str)
             uuid.uuid4(),
             str(person),
         )
+        # A person's text that is no uuid (an event written by hand) is stored, and counted by
+        # no one: it stops neither the projection's insert nor the figures.
+        await conn.execute(
+            "INSERT INTO decision_recipients (tenant_id, decision_id, item_id, proposal_id, "
+            "proposer, who, person_id, subject, award, kind, cash_vnd, year, decided_on) "
+            "VALUES ('up-a', $1, '2', $1, 'up-a', 'person:x', 'x', 'person', 'giay_khen', "
+            "'regular', 745000, 2025, '2025-03-01')",
+            uuid.uuid4(),
+        )
         async with conn.transaction():
             await conn.execute(
                 "SELECT set_config('thidua.tenant', 'up-a', true), "
