@@ -36,6 +36,7 @@ from services.awards.domain import (
     check_particulars,
     check_personal,
     check_staff_number,
+    leaving,
     person_id,
 )
 from services.awards.domain import (
@@ -404,10 +405,19 @@ class AwardsCommands:
     ) -> None:
         given = _given(locals())
 
-        def change(found: Person) -> None:
-            found.leave(on=on, reason=clean_paragraphs(reason), today=self.clock())
+        async def decide(attempt: Attempt) -> None:
+            found = await _own(attempt, person)
+            found.check_active()
+            key = (await keys_of(attempt.conn, [found.key_id])).get(found.key_id)
+            if key is None:  # erased, its event not yet applied
+                raise PersonErasedError()
+            why = clean_paragraphs(reason)
+            found.leave(
+                on=on, reason=why, today=self.clock(), sealed=seal(key, found.key_id, leaving(why))
+            )
+            attempt.save(found)
 
-        await self._on_person(actor, person, "RecordLeaving", change, idempotency_key, given)
+        await self._run(actor, "RecordLeaving", decide, idempotency_key, given)
 
     async def set_absence(
         self,

@@ -305,7 +305,9 @@ class Person(Aggregate):
     ) -> None:
         self.complete = True  # the read model keeps the particulars themselves
 
-    def leave(self, *, on: date, reason: str, today: date) -> None:
+    def leave(self, *, on: date, reason: str, today: date, sealed: str) -> None:
+        """``sealed``: ``{"reason": reason}`` sealed with the person's key (:func:`leaving`): the
+        reason is written about the person and is erased with them; the rules read it plain."""
         self.check_active()
         if on > today + timedelta(days=366):
             raise PersonInvalid("Ngày rời đơn vị: tối đa một năm sau hôm nay.", field="on")
@@ -313,10 +315,12 @@ class Person(Aggregate):
             raise ReasonRequired(f"(1–{MAX_REASON} ký tự)")
         if on < self.registered_on:
             raise PersonInvalid("Ngày rời đơn vị trước ngày đăng ký.", field="on")
-        self._left(left_on=on, reason=reason)
+        self._left(left_on=on, reason="", key_id=self.key_id, sealed=sealed)
 
+    # ``reason`` is the plain text of a PersonLeft stored before reasons were sealed (v1); a
+    # sealed one has it in ``sealed`` and ``reason`` empty.
     @event("PersonLeft")
-    def _left(self, left_on: date, reason: str) -> None:
+    def _left(self, left_on: date, reason: str, key_id: uuid.UUID | None, sealed: str) -> None:
         self.status = LEFT
 
     def erase(self, *, legal_reason: str, on: date, received: bool = False) -> None:
@@ -749,6 +753,19 @@ class Nominee:
             return {"summary": self.summary, "summary_key": None, "summary_sealed": ""}
         key_id, sealed = self.sealed_summary
         return {"summary": "", "summary_key": key_id, "summary_sealed": sealed}
+
+
+def leaving(reason: str) -> dict[str, object]:
+    """What a PersonLeft seals: the reason the unit wrote."""
+    return {"reason": reason}
+
+
+def with_sealed_reason(data: dict[str, Any]) -> dict[str, Any]:
+    """Upcaster of PersonLeft v1, whose reason was plain text (before it was sealed): it stays
+    as written, in the log, whatever becomes of the person."""
+    data.setdefault("key_id", None)
+    data.setdefault("sealed", "")
+    return data
 
 
 def with_sending_version(data: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from services.awards.domain import (
     LocalRule,
     Person,
     Proposal,
+    with_sealed_reason,
     with_sealed_summaries,
     with_sealed_summary,
     with_sending_version,
@@ -78,6 +79,7 @@ def build_registry() -> EventRegistry:
     registry = EventRegistry()
     registry.register(Person, *PERSON_EVENTS)
     registry.upcaster("PersonArrived", from_version=1)(with_sending_version)
+    registry.upcaster("PersonLeft", from_version=1)(with_sealed_reason)
     registry.register(BaseSalaryValue, REFERENCE_EVENTS[0])
     registry.register(CalendarDay, *REFERENCE_EVENTS[1:])
     registry.register(LocalRule, *LOCAL_RULE_EVENTS)
@@ -128,7 +130,7 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     # what is opened with it here, then blanks it (its UPDATE sees this batch's rows).
     keys = await keys_of(
         conn,
-        [e.key_id for _, e in decoded if hasattr(e, "sealed")]
+        [e.key_id for _, e in decoded if getattr(e, "sealed", "")]
         + [n["summary_key"] for _, e in decoded for n in _nominees_of(e) if n["summary_key"]],
         share=True,
     )
@@ -260,13 +262,15 @@ async def _amended(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) ->
 
 
 async def _left(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    # Sealed since v2; an erased person's opens to nothing (the erasure strips reasons anyway).
+    reason = _opened(e, keys).get("reason", "") if e.sealed else e.reason
     await conn.execute(
         "UPDATE people SET status = 'left', left_on = $3, history = history || $4::jsonb, "
         "version = $5, recorded_on = $6 WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
         e.left_on,
-        _note(e.left_on, "left", e.reason),
+        _note(e.left_on, "left", reason),
         stored.stream_version,
         recorded_on(stored),
     )

@@ -142,6 +142,12 @@ async def test_a_person_who_left_is_kept_and_changes_no_more(awards, tree, owner
         "what": "left",
         "reason": "Nghỉ hưu",
     }
+    # The reason is written about the person: sealed in the log with their key.
+    [left] = await owner.fetch(
+        "SELECT data::text AS data FROM events WHERE stream_id = $1 AND event_type = 'PersonLeft'",
+        pid,
+    )
+    assert "Nghỉ hưu" not in left["data"] and orjson.loads(left["data"])["sealed"]
     before = await _written(owner, tree.cs1)
     with pytest.raises(DomainError) as refused:
         await awards.amend_person(actor, pid, personal=AN, particulars=AN_PLAIN)
@@ -176,6 +182,11 @@ async def test_erasing_destroys_the_key_keeps_the_counts_and_the_chain(
     assert [h["what"] for h in history] == ["registered", "left", "erased"]
     assert "reason" not in history[1]  # it named her
     assert history[2]["reason"].startswith("Yêu cầu xóa")
+    # In the log too: sealed with the key destroyed, nothing in any event names her reason.
+    logged = await owner.fetchval(
+        "SELECT string_agg(data::text, ' ') FROM events WHERE tenant_id = $1", tree.cs1
+    )
+    assert "chuyển công tác" not in logged.casefold()
     # The log is untouched and still verifies: the chain covers the sealed text.
     assert any(e.event_type == "PersonErased" for e in await store.read_log(tree.cs1))
     verdict = await audit.verify_tenant(owner, tree.cs1)

@@ -282,7 +282,12 @@ def _person_lives() -> list[list[Step]]:
             sealed="v1.YW1lbmRlZA",
             on=date(2021, 6, 1),
         ),
-        lambda p: p.leave(on=date(2022, 1, 31), reason="Chuyển công tác", today=date(2022, 2, 1)),
+        lambda p: p.leave(
+            on=date(2022, 1, 31),
+            reason="Chuyển công tác",
+            today=date(2022, 2, 1),
+            sealed="v1.bMO9IGRv",
+        ),
         lambda p: p.erase(legal_reason="Nghị định 13/2023/NĐ-CP", on=date(2024, 2, 1)),
     ]
     erased = [
