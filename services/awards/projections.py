@@ -207,25 +207,14 @@ PEOPLE_COLUMNS = (
 def _person_row(stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> tuple[Any, ...]:
     """A registered person's register row (PEOPLE_COLUMNS): a bulk registration's run of them
     goes in as one statement (one each cost a 100,000-row upload most of its projection)."""
-    opened = _opened(e, keys)
-    name = opened.get("full_name")
+    personal = _personal(e, keys)
     return (
         stored.tenant_id,
         stored.stream_id,
         e.staff_number,
         e.key_id,
-        name,
-        search_key(name) if name else "",
-        opened.get("birth_year"),
-        _json(opened.get("contacts", [])),
-        e.gender,
-        e.ethnic_minority,
-        e.post,
-        e.direct_worker,
-        e.cadre,
-        e.cadre_since,
-        e.employed_since,
-        "active" if name is not None else "erased",
+        *personal,
+        "active" if personal[0] is not None else "erased",
         e.registered_on,
         _note(e.registered_on, "registered"),
         recorded_on(stored),
@@ -233,17 +222,19 @@ def _person_row(stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> tuple[An
     )
 
 
-async def _amended(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+# The register's personal fields and particulars, from $3 on, as an event sealing a person's
+# data gives them (:func:`_personal`).
+_PERSONAL_SET = (
+    "full_name = $3, search_key = $4, birth_year = $5, contacts = $6::jsonb, gender = $7, "
+    "ethnic_minority = $8, post = $9, direct_worker = $10, cadre = $11, cadre_since = $12, "
+    "employed_since = $13"
+)
+
+
+def _personal(e: Any, keys: dict[Any, bytes]) -> tuple[Any, ...]:
     opened = _opened(e, keys)
     name = opened.get("full_name")
-    await conn.execute(
-        "UPDATE people SET full_name = $3, search_key = $4, birth_year = $5, "
-        "contacts = $6::jsonb, gender = $7, ethnic_minority = $8, post = $9, "
-        "direct_worker = $10, cadre = $11, cadre_since = $12, employed_since = $13, "
-        "history = history || $14::jsonb, version = $15, recorded_on = $16 "
-        "WHERE tenant_id = $1 AND person_id = $2",
-        stored.tenant_id,
-        stored.stream_id,
+    return (
         name,
         search_key(name) if name else "",
         opened.get("birth_year"),
@@ -255,6 +246,16 @@ async def _amended(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) ->
         e.cadre,
         e.cadre_since,
         e.employed_since,
+    )
+
+
+async def _amended(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    await conn.execute(
+        f"UPDATE people SET {_PERSONAL_SET}, history = history || $14::jsonb, version = $15, "
+        "recorded_on = $16 WHERE tenant_id = $1 AND person_id = $2",
+        stored.tenant_id,
+        stored.stream_id,
+        *_personal(e, keys),
         _note(e.amended_on, "amended"),
         stored.stream_version,
         recorded_on(stored),  # a former ancestor reads no change made after the unit left it
@@ -411,30 +412,16 @@ async def _received(conn, stored: StoredEvent, e: Any) -> None:
 async def _came_back(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     """Back in the unit that sent them away: the record opens again with what they came back
     with (their data as the unit they come from kept it, sealed with the same key)."""
-    opened = _opened(e, keys)
-    name = opened.get("full_name")
     await conn.execute(
-        "UPDATE people SET status = 'active', transfer_to = NULL, transferred_on = NULL, "
-        "received_as = NULL, arrived_from = $3, arrived_from_person = $4, full_name = $5, "
-        "search_key = $6, birth_year = $7, contacts = $8::jsonb, gender = $9, "
-        "ethnic_minority = $10, post = $11, direct_worker = $12, cadre = $13, cadre_since = $14, "
-        "employed_since = $15, history = history || $16::jsonb, version = $17, "
+        f"UPDATE people SET {_PERSONAL_SET}, status = 'active', transfer_to = NULL, "
+        "transferred_on = NULL, received_as = NULL, arrived_from = $14, "
+        "arrived_from_person = $15, history = history || $16::jsonb, version = $17, "
         "recorded_on = $18 WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
+        *_personal(e, keys),
         e.from_unit,
         e.from_person,
-        name,
-        search_key(name) if name else "",
-        opened.get("birth_year"),
-        _json(opened.get("contacts", [])),
-        e.gender,
-        e.ethnic_minority,
-        e.post,
-        e.direct_worker,
-        e.cadre,
-        e.cadre_since,
-        e.employed_since,
         _note(e.returned_on, "returned", e.from_unit),
         stored.stream_version,
         recorded_on(stored),

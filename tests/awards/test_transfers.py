@@ -134,6 +134,19 @@ LEFT = UUID("5d457600-ae3e-57d5-bc15-c380b1aba23e")
 CAME = UUID("7cf5ea8c-ab5f-5f02-a870-109f8560d8bf")
 
 
+async def _replayed(logs, registry, store, owner, runtime) -> set[str]:
+    """Each golden log's chain verified, its events decoded by today's code and projected: the
+    event types it holds."""
+    seen: set[str] = set()
+    for rows in logs:
+        tenant = rows[0]["tenant_id"]
+        verdict = await audit.verify_tenant(owner, tenant)
+        assert verdict.ok, verdict.describe()
+        seen |= {registry.decode(e) and e.event_type for e in await store.read_log(tenant)}
+        assert await runtime.projections.wait_for(tenant, len(rows), 30)
+    return seen
+
+
 @pytest.fixture(scope="module")
 async def golden(database_url):
     return [await insert_golden(database_url, golden_rows(path)) for path in (OUT_FILE, IN_FILE)]
@@ -144,13 +157,8 @@ async def test_a_stored_transfer_replays_and_projects_with_todays_code(
 ):
     # tests/golden/awards_transfer_{out,in}.jsonl: Đinh Thị Thu (KT-03) leaves
     # golden-cs-transfer-out on 2025-06-30 and is received by golden-cs-transfer-in on 07-01.
-    registry, seen = build_registry(), set()
-    for rows in golden:
-        tenant = rows[0]["tenant_id"]
-        verdict = await audit.verify_tenant(owner, tenant)
-        assert verdict.ok, verdict.describe()
-        seen |= {registry.decode(e) and e.event_type for e in await store.read_log(tenant)}
-        assert await runtime.projections.wait_for(tenant, len(rows), 30)
+    registry = build_registry()
+    seen = await _replayed(golden, registry, store, owner, runtime)
     assert {"PersonTransferred", "PersonArrived"} <= seen
     repo = Repository(store, registry, snapshot_every=0)
     left = await repo.get("golden-cs-transfer-out", LEFT)
@@ -190,13 +198,8 @@ async def test_a_stored_return_replays_and_projects_with_todays_code(
     # golden-cs-return-home on 2025-06-30, is received by golden-cs-return-away (a PersonArrived
     # of schema 2, with the sending record's version), sent back on 09-30 and received into his
     # old record on 10-01 (PersonReturned).
-    registry, seen = build_registry(), set()
-    for rows in golden_return:
-        tenant = rows[0]["tenant_id"]
-        verdict = await audit.verify_tenant(owner, tenant)
-        assert verdict.ok, verdict.describe()
-        seen |= {registry.decode(e) and e.event_type for e in await store.read_log(tenant)}
-        assert await runtime.projections.wait_for(tenant, len(rows), 30)
+    registry = build_registry()
+    seen = await _replayed(golden_return, registry, store, owner, runtime)
     assert {"PersonTransferred", "PersonArrived", "PersonReturned"} <= seen
     repo = Repository(store, registry, snapshot_every=0)
     home = await repo.get("golden-cs-return-home", HOME)
