@@ -764,11 +764,15 @@ async def _appraised_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
     """Verdicts on many nominees, list after list of an appraisal: their rows in one statement
     for each proposal, the count read after."""
     stored, e = run[-1]
-    judged: dict[tuple[str, Any], list[tuple[str, str, str, str | None]]] = {}
+    # A nominee judged again later in the run keeps its last verdict, as one event at a time
+    # left it (an UPDATE from a list naming a row twice takes either).
+    judged: dict[tuple[str, Any], dict[str, tuple[str, str, str | None]]] = {}
     for _, v in run:
-        rows = judged.setdefault((v.proposer, v.proposal_id), [])
-        rows += [(n, v.verdict, v.reason, v.rule or None) for n in v.nominees]
-    for (proposer, proposal_id), rows in judged.items():
+        last = judged.setdefault((v.proposer, v.proposal_id), {})
+        for n in v.nominees:
+            last[n] = (v.verdict, v.reason, v.rule or None)
+    for (proposer, proposal_id), last in judged.items():
+        rows = [(n, *verdict) for n, verdict in last.items()]
         if not rows:
             continue
         await conn.execute(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import uuid
 
+from services.awards.projections import PROJECTION
+from shared.projection_rebuild import rebuild
 from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_proposals import ADD, PDF, SUBMIT, draft, upload
 from tests.registry.test_graphql import code_of, gql
@@ -165,3 +167,41 @@ async def test_every_nominee_still_without_a_verdict_judged_at_once(client, toke
     assert verdicts == ["ACCEPT", "REJECT"]  # the one judged before kept its verdict
     aside = await gql(client, tokens, tree.upper2, ["officer"], bulk, id=pid)
     assert code_of(aside) == "NOT_FOUND"
+
+
+async def test_a_nominee_judged_again_keeps_its_last_verdict_after_a_rebuild(
+    client, tokens, tree, owner, runtime
+):
+    """Two bulk verdicts one after another on the same nominees: the register shows the
+    second, live and when the runner projects both in one batch (a rebuild writes a run of
+    verdicts as one statement, which must not take the first)."""
+    pid, (person, collective), _ = await sent_proposal(client, tokens, tree)
+    bulk = """mutation($id: ID!, $ids: [ID!], $verdict: Verdict!, $reason: String! = "") {
+      appraiseNominees(proposalId: $id, nomineeIds: $ids, verdict: $verdict, reason: $reason) {
+      round } }"""
+    for ids, verdict, reason in (
+        ([person, collective], "ACCEPT", ""),
+        ([collective, person], "REJECT", "Chưa đủ tiêu chuẩn"),
+    ):
+        body = await gql(
+            client,
+            tokens,
+            tree.upper1,
+            ["officer"],
+            bulk,
+            id=pid,
+            ids=ids,
+            verdict=verdict,
+            reason=reason,
+        )
+        assert "errors" not in body, body
+
+    async def verdicts():
+        rows = await owner.fetch(
+            "SELECT nominee_id, verdict FROM proposal_nominees WHERE proposal_id = $1", pid
+        )
+        return {r["nominee_id"]: r["verdict"] for r in rows}
+
+    assert await verdicts() == {person: "reject", collective: "reject"}
+    await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=500)
+    assert await verdicts() == {person: "reject", collective: "reject"}
