@@ -6,8 +6,13 @@
 -- gave a total of zeros; the caller reads none as zeros).
 SET LOCAL search_path = public;
 
+-- A person's text that is no uuid (an event written by hand, a test's "person:x") makes no uuid,
+-- never a failed insert: that would stop the projection of its unit at every retry, and this
+-- migration on a database holding one.
 ALTER TABLE decision_recipients
-    ADD COLUMN person_uuid uuid GENERATED ALWAYS AS (person_id::uuid) STORED;
+    ADD COLUMN person_uuid uuid GENERATED ALWAYS AS (
+        CASE WHEN person_id ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$'
+             THEN person_id::uuid END) STORED;
 
 CREATE OR REPLACE FUNCTION thidua_award_year(p_unit text, p_year integer)
 RETURNS TABLE (award text, persons bigint, collectives bigint, cash numeric,
