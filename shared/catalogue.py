@@ -100,4 +100,4 @@ def entry_of(text: str) -> AwardEntry | None:
     if exact is not None:  # most rows of a bulk name the code itself: no key to make
         return exact
     key = search_key(text)
-    return by_code().get(text) or by_code().get(key.replace(" ", "_")) or _by_words().get(key)
+    return by_code().get(key.replace(" ", "_")) or _by_words().get(key)
