@@ -286,13 +286,11 @@ EXCLUSIVE_KINDS = ("regular", "thematic")  # comprehensive and thematic; ad hoc 
 def deciding_level(deciders: Sequence[str], ancestor_levels: Sequence[str]) -> str | None:
     """The nearest level above the proposer that may decide the award (LEVELS runs from the
     national unit down)."""
-    if type(deciders) is tuple and type(ancestor_levels) is tuple:
-        return _deciding_level(deciders, ancestor_levels)  # a bulk's rows ask the same again
-    return _deciding_level.__wrapped__(deciders, ancestor_levels)
+    return _deciding_level(tuple(deciders), tuple(ancestor_levels))  # a bulk asks it again
 
 
 @cache
-def _deciding_level(deciders: Sequence[str], ancestor_levels: Sequence[str]) -> str | None:
+def _deciding_level(deciders: tuple[str, ...], ancestor_levels: tuple[str, ...]) -> str | None:
     found = [lv for lv in ancestor_levels if lv in deciders]
     return max(found, key=LEVELS.index, default=None)
 
