@@ -262,15 +262,11 @@ class AggregateCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._held: OrderedDict[tuple[str, UUID], tuple[Aggregate, bytes]] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # aggregates taken and used (brought up to date), for the tests to see
 
     def take(self, tenant_id: str, aggregate_id: UUID) -> tuple[Aggregate, bytes] | None:
         """The aggregate and the hash of its last event, out of the cache; None if absent."""
-        found = self._held.pop((tenant_id, aggregate_id), None)
-        if found is None:
-            self.misses += 1
-        return found
+        return self._held.pop((tenant_id, aggregate_id), None)
 
     def put(self, tenant_id: str, aggregate: Aggregate, event_hash: bytes) -> None:
         """Keep ``aggregate``, unchanged since its event of ``event_hash`` was committed (an
@@ -324,14 +320,15 @@ class Repository:
     ) -> Held:
         """The aggregate as it is now, for a command (from the cache, brought up to date, when
         it is there); NotFound as :meth:`get`."""
-        cached = self.cache.take(tenant_id, aggregate_id) if self.cache is not None else None
-        if cached is not None:
+        cache = self.cache
+        cached = cache.take(tenant_id, aggregate_id) if cache is not None else None
+        if cache is not None and cached is not None:
             aggregate, known = cached
             since = await self.store.read_stream_since(
                 tenant_id, aggregate_id, aggregate.version, known, connection=connection
             )
             if since is not None:  # else out of the caller's reach, or not the log's: fold
-                self.cache.hits += 1  # type: ignore[union-attr]
+                cache.hits += 1
                 aggregate = self.fold(since, aggregate_id, aggregate)
                 if self.check_cache:
                     await self._check(tenant_id, aggregate, connection)
