@@ -41,6 +41,14 @@ def _public(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("VN", years=year, language="vi")
 
 
+def prepare(on: date) -> None:
+    """Load the public calendar of ``on``'s year and the next. The first use imports every
+    country the ``holidays`` package knows: done when a server starts (off its event loop),
+    it is not the first submission's 0.1–0.2 s."""
+    _public(on.year)
+    _public(on.year + 1)
+
+
 class WorkingCalendar:
     def __init__(self, marked: Iterable[MarkedDay] = ()) -> None:
         self.marked = {day.on: day for day in marked}

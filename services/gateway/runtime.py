@@ -7,12 +7,15 @@ Built by ``Runtime.start`` (never at import time) and closed in reverse order.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 
 import asyncpg
 import structlog
 
+from shared import calendar
 from shared.aggregates import EventRegistry, Repository
 from shared.commands import Pipeline
 from shared.db import (
@@ -74,6 +77,7 @@ class Runtime:
         projections: ProjectionRunner | CheckpointPositions | None = None
         try:
             url = await database.url()
+            await asyncio.to_thread(calendar.prepare, date.today())
             async with owner_connection(url) as conn:
                 await migrate(conn)
             pool = await create_pool(await database.app_url(), settings)
