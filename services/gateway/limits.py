@@ -341,30 +341,45 @@ def _too_long_list(path: str, most: int) -> GraphQLError:
     return refusal("LIST_TOO_LONG", f"Danh sách dài quá {most} phần tử ({path}).", maxItems=most)
 
 
-def _walk(value: Any, kind: Any, path: str) -> Iterator[tuple[str, Any, Any, str]]:
-    """Every (what, value, type, path) in a variable's value, shaped by its declared type; what
+# Where a value is in a variable: the variable's name, or (the place it is in, a list index or
+# a field name). Spelt out only for a refusal: a bulk list's 50,000 values spelt each time
+# were a tenth of its request.
+Place = str | tuple[Any, int | str]
+
+
+def spelt(place: Place) -> str:
+    """``$nominees[3].summary`` of ((("$nominees"), 3), "summary")."""
+    steps = []
+    while isinstance(place, tuple):
+        place, step = place
+        steps.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+    return place + "".join(reversed(steps))
+
+
+def _walk(value: Any, kind: Any, path: str) -> Iterator[tuple[str, Any, Any, Place]]:
+    """Every (what, value, type, place) in a variable's value, shaped by its declared type; what
     does not fit the type is left to GraphQL's own coercion, which refuses it."""
-    stack = [(value, kind, path)]
+    stack: list[tuple[Any, Any, Place]] = [(value, kind, path)]
     while stack:
-        value, kind, path = stack.pop()
+        value, kind, place = stack.pop()
         if isinstance(kind, GraphQLNonNull):
             kind = kind.of_type
         if isinstance(value, str):
-            yield "text", value, kind, path
+            yield "text", value, kind, place
         elif isinstance(value, list):
-            yield "list", value, kind, path
+            yield "list", value, kind, place
             item = kind.of_type if isinstance(kind, GraphQLList) else None
-            stack.extend((v, item, f"{path}[{i}]") for i, v in enumerate(value))
+            stack.extend((v, item, (place, i)) for i, v in enumerate(value))
         elif isinstance(value, dict) and isinstance(kind, GraphQLInputObjectType):
             fields = kind.fields
             for key, inner in value.items():
                 if key in fields:
-                    stack.append((inner, fields[key].type, f"{path}.{key}"))
+                    stack.append((inner, fields[key].type, (place, key)))
 
 
 def _variable_values(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Any
-) -> Iterator[tuple[str, Any, Any, str]]:
+) -> Iterator[tuple[str, Any, Any, Place]]:
     operation = get_operation_ast(document, operation_name)
     if operation is None or not isinstance(variables, dict):
         return
@@ -388,13 +403,14 @@ def check_variables(
     variables: Any,
     limits: Limits,
 ) -> GraphQLError | None:
-    for what, value, kind, path in _variable_values(schema, document, operation_name, variables):
-        if what == "text" and len(value) > limits.max_text_chars:
-            return _too_long_text(path, limits)
-        if what == "text" and "\x00" in value:
-            return _nul_in_text(path)
-        if what == "list" and len(value) > list_limit(kind, limits):
-            return _too_long_list(path, list_limit(kind, limits))
+    for what, value, kind, place in _variable_values(schema, document, operation_name, variables):
+        if what == "text":
+            if len(value) > limits.max_text_chars:
+                return _too_long_text(spelt(place), limits)
+            if "\x00" in value:
+                return _nul_in_text(spelt(place))
+        elif len(value) > list_limit(kind, limits):
+            return _too_long_list(spelt(place), list_limit(kind, limits))
     return None
 
 
