@@ -152,7 +152,12 @@ class ProposalCommands:
         """Many nominees in one command (one append): each row checked and added as
         :meth:`add_nominee` adds one, the rules in force checked live; a row that cannot be
         added is named with its error (``refuse``: the first refuses the whole command)."""
-        given = {"proposal": proposal_id, "rows": [spec.fingerprint() for spec in specs]}
+        # Only a keyed command is fingerprinted: 10,000 rows cost 50 ms for nothing otherwise.
+        given = (
+            {"proposal": proposal_id, "rows": [spec.fingerprint() for spec in specs]}
+            if idempotency_key is not None
+            else None
+        )
 
         async def decide(attempt: Attempt) -> dict[str, list[Any]]:
             proposal = await _own_proposal(attempt, proposal_id)
