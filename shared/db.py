@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import warnings
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -360,9 +360,15 @@ class RowRuns:
     PART = 500
 
     def __init__(
-        self, conn: asyncpg.Connection, table: str, columns: Sequence[tuple[str, str]]
+        self,
+        conn: asyncpg.Connection,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        *,
+        skip_existing: bool = False,
     ) -> None:
         self.conn, self.table, self.columns = conn, table, columns
+        self.skip_existing = skip_existing
         self.rows: list[tuple[Any, ...]] = []
         self.pending: asyncio.Task[None] | None = None
 
@@ -370,6 +376,14 @@ class RowRuns:
         self.rows.append(row)
         if len(self.rows) >= self.PART:
             await self._send()
+
+    async def extend(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Rows built as they are taken (a generator): each part is sent before the next is
+        built."""
+        for row in rows:
+            self.rows.append(row)
+            if len(self.rows) >= self.PART:
+                await self._send()
 
     async def flush(self) -> None:
         """Every row added is written, and the connection is free."""
@@ -389,7 +403,9 @@ class RowRuns:
         if self.rows:
             rows, self.rows = self.rows, []
             self.pending = asyncio.ensure_future(
-                insert_rows(self.conn, self.table, self.columns, rows)
+                insert_rows(
+                    self.conn, self.table, self.columns, rows, skip_existing=self.skip_existing
+                )
             )
             await asyncio.sleep(0)  # the statement sent before the next rows are built
 
@@ -397,3 +413,21 @@ class RowRuns:
         pending, self.pending = self.pending, None
         if pending is not None:
             await pending
+
+
+@asynccontextmanager
+async def row_runs(
+    conn: asyncpg.Connection,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    *,
+    skip_existing: bool = False,
+) -> AsyncIterator[RowRuns]:
+    """:class:`RowRuns` for a block: every row written when it ends, the connection idle again
+    when it fails."""
+    runs = RowRuns(conn, table, columns, skip_existing=skip_existing)
+    try:
+        yield runs
+        await runs.flush()
+    finally:
+        await runs.settled()

@@ -8,10 +8,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
+import orjson
+
 from services.awards.domain import Particulars, Personal
 from services.gateway.schema import redacted
 from shared import access
 from shared.clock import today
+from shared.eventstore import NewEvent
 from tests.awards.conftest import officer, principal
 from tests.awards.test_people_graphql import AN, REGISTER, register
 from tests.awards.test_proposals import INBOX, ONE, PDF, SUBMIT, add, draft, upload
@@ -264,3 +267,40 @@ async def test_far_dates_are_refused_where_a_person_or_a_salary_cannot_have_them
     leaving = """mutation($id: ID!) { recordLeaving(id: $id, on: "9999-12-31", reason: "x") { status } }"""
     refused = await gql(client, tokens, tree.cs1, ["officer"], leaving, id=person["id"])
     assert code_of(refused) == "PERSON_INVALID"
+
+
+async def test_a_recipient_named_twice_in_a_list_of_before_is_registered_once(
+    client, tokens, tree, runtime, owner
+):
+    """Given a decision's list naming a recipient twice, stored before that was refused (here
+    appended straight to the log), when the runner projects it, then the register holds the
+    recipient once and the unit's projection goes on past it."""
+    from tests.awards.test_revocation import decided
+
+    an = await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:10]})
+    nominee = {"subject": "PERSON", "personId": an["id"], "award": "lao_dong_tien_tien"}
+    decision = uuid.UUID((await decided(client, tokens, tree, nominee))["id"])
+    stored = await owner.fetch(
+        "SELECT stream_version, data->'recipients' AS recipients FROM events "
+        "WHERE tenant_id = $1 AND stream_id = $2 ORDER BY stream_version",
+        tree.upper1,
+        decision,
+    )
+    listed = orjson.loads(next(r["recipients"] for r in stored if r["recipients"]))
+    assert len(listed) == 1
+    appended = await runtime.store.append(
+        tree.upper1,
+        [
+            NewEvent(
+                decision,
+                stored[-1]["stream_version"] + 1,
+                "DecisionRecipientsListed",
+                {"recipients": listed + listed},
+            )
+        ],
+    )
+    assert await runtime.projections.wait_for(tree.upper1, appended.last_seq, 10)
+    count = await owner.fetchval(
+        "SELECT count(*) FROM decision_recipients WHERE decision_id = $1", decision
+    )
+    assert count == 1
