@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any, NewType, TypeVar
 
@@ -13,6 +14,8 @@ from strawberry.scalars import is_scalar
 from strawberry.types.arguments import InputContext
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
+
+from shared.errors import NotFound
 
 _Input = TypeVar("_Input")
 
@@ -132,3 +135,12 @@ def _leaf(type_: Any, registry: Any) -> bool:
         or isinstance(type_, StrawberryEnumDefinition)
         or has_enum_definition(type_)
     )
+
+
+def client_uuid(value: str) -> uuid.UUID:
+    """An id from a client (a campaign's, a proposal's, …): anything that is not one is simply
+    not found."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(str(value)[:64], id=str(value)[:64]) from None

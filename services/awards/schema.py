@@ -27,7 +27,7 @@ from shared.access import fetch_one, principal_of
 from shared.bulk import BulkResultType
 from shared.commands import idempotency_key_of
 from shared.errors import NotFound
-from shared.graphql import planned_input
+from shared.graphql import client_uuid, planned_input
 from shared.pages import (
     Edge,
     PageInfo,
@@ -201,13 +201,6 @@ class IncomingPerson:
         description="Giới tính; null khi chưa ghi (người được tạo cho một tên trong giao ước, sáng kiến)."
     )
     transferred_on: date
-
-
-def client_uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(str(value)[:64], id=str(value)[:64]) from None
 
 
 def people_loader(info: Info) -> DataLoader[uuid.UUID, Person | None]:

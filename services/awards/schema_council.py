@@ -14,12 +14,12 @@ from strawberry.types import Info
 
 from services.awards.commands_council import council_commands_of
 from services.awards.domain import Member
-from services.awards.schema import client_uuid
 from shared.access import fetch as _read
 from shared.access import fetch_one, principal_of
 from shared.catalogue import by_code
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
+from shared.graphql import client_uuid
 
 
 @strawberry.enum(description="Biểu quyết công khai hay bỏ phiếu kín.")

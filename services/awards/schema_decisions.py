@@ -16,7 +16,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from services.awards.commands_decisions import decision_commands_of, revoke
-from services.awards.schema import Person, client_uuid, people_loader
+from services.awards.schema import Person, people_loader
 from services.awards.schema_proposals import Proposal, _proposal
 from shared import access
 from shared.access import fetch as _read
@@ -24,7 +24,7 @@ from shared.access import fetch_one, principal_of
 from shared.catalogue import by_code
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
-from shared.graphql import BigInt
+from shared.graphql import BigInt, client_uuid
 from shared.pages import (
     Edge,
     PageInfo,

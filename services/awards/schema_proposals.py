@@ -21,7 +21,7 @@ from services.awards.commands_proposals import (
     appraisal_commands_of,
     proposal_commands_of,
 )
-from services.awards.schema import Person, client_uuid, people_loader
+from services.awards.schema import Person, people_loader
 from services.awards.schema_reference import AwardSubject
 from shared.access import fetch as _read
 from shared.access import fetch_one, principal_of, reach_of
@@ -30,7 +30,7 @@ from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
-from shared.graphql import planned_input
+from shared.graphql import client_uuid, planned_input
 from shared.pages import (
     Edge,
     PageInfo,

@@ -26,7 +26,7 @@ from shared import access
 from shared.access import principal_of
 from shared.commands import idempotency_key_of
 from shared.errors import NotFound
-from shared.graphql import BigInt
+from shared.graphql import BigInt, client_uuid
 from shared.pages import (
     Edge,
     PageInfo,
@@ -466,15 +466,6 @@ def campaign_of(row: Any) -> Campaign:
         conclusion=orjson.loads(row["conclusion"]) if row["conclusion"] else None,
         version=row["version"],
     )
-
-
-def client_uuid(value: str) -> uuid.UUID:
-    """An id from a client (a campaign's, a pledge's, …): anything that is not one is simply not
-    found."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(str(value)[:64], id=str(value)[:64]) from None
 
 
 def _commands(info: Info) -> CampaignCommands:

@@ -21,14 +21,14 @@ from strawberry.types import Info
 
 from services.campaign.bulk import PledgeRow, register_pledges
 from services.campaign.rules import TITLES
-from services.campaign.schema import _commands, _read, client_uuid
+from services.campaign.schema import _commands, _read
 from shared import access
 from shared.access import principal_of
 from shared.bulk import MAX_ERRORS_SHOWN, RowErrorType, row_error_types
 from shared.commands import idempotency_key_of
 from shared.db import optional
 from shared.errors import NotFound
-from shared.graphql import BigInt, planned_input
+from shared.graphql import BigInt, client_uuid, planned_input
 from shared.pages import (
     Edge,
     PageInfo,

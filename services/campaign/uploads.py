@@ -24,10 +24,10 @@ from services.campaign.bulk import (
     register_pledges,
 )
 from services.campaign.commands import commands_of
-from services.campaign.schema import client_uuid
 from shared.auth import Principal, Unauthenticated
 from shared.bulk import BulkResult, result_body
 from shared.errors import DomainError
+from shared.graphql import client_uuid
 from shared.settings import Settings
 from shared.uploads import MULTIPART_SLACK, error_response, receive_file
 
