@@ -11,7 +11,7 @@ once, and a rebuild, finding no key, shows the person as erased from the start.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from typing import Any
@@ -1001,6 +1001,7 @@ async def _settled_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
 
 
 async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    recipients = _once(e.recipients)
     await conn.execute(
         "INSERT INTO decisions (tenant_id, decision_id, year, number, code, title, decided_on, "
         "signer, council_session, rule_set_version, base_salary_vnd, recipient_count, "
@@ -1017,11 +1018,11 @@ async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
         e.council_session,
         e.rule_set_version,
         e.base_salary_vnd,
-        len(e.recipients),
-        sum(int(r["cash_vnd"]) for r in e.recipients),
+        len(recipients),
+        sum(int(r["cash_vnd"]) for r in recipients),
         e.unit_name,
     )
-    await _recipients(conn, stored, e.recipients, e.decided_on, e.year)
+    await _recipients(conn, stored, recipients, e.decided_on, e.year)
 
 
 async def _recipients_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
@@ -1032,7 +1033,16 @@ async def _recipients_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
     """More of a decision's recipients (shared/chunks.py), one list after another in the log:
     its counts grow with them."""
     stored = run[-1][0]
-    recipients = [r for _, e in run for r in e.recipients]
+    listed = _once([r for _, e in run for r in e.recipients])
+    there = await conn.fetch(
+        "SELECT item_id FROM decision_recipients WHERE tenant_id = $1 AND decision_id = $2 "
+        "AND item_id = ANY ($3::text[])",
+        stored.tenant_id,
+        stored.stream_id,
+        [r["item_id"] for r in listed],
+    )
+    known = {r["item_id"] for r in there}
+    recipients = [r for r in listed if r["item_id"] not in known] if known else listed
     row = await conn.fetchrow(
         "UPDATE decisions SET recipient_count = recipient_count + $3, "
         "cash_total_vnd = cash_total_vnd + $4 WHERE tenant_id = $1 AND decision_id = $2 "
@@ -1045,25 +1055,33 @@ async def _recipients_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
     await _recipients(conn, stored, recipients, row["decided_on"], row["year"])
 
 
+def _once(recipients: list[Any]) -> list[Any]:
+    """Each item once, as first listed: a decision stored before naming an item twice was
+    refused may name one twice, and is registered (and counted) with it once."""
+    first: dict[str, Any] = {}
+    for r in recipients:
+        first.setdefault(r["item_id"], r)
+    return list(first.values()) if len(first) < len(recipients) else recipients
+
+
 async def _recipients(
     conn, stored: StoredEvent, recipients: list[Any], decided_on: date, year: int
 ) -> None:
+    """The rows of recipients the register does not hold yet, each item once."""
     level = await conn.fetchval(
         "SELECT coalesce((SELECT level FROM units WHERE tenant_id = $1), '')", stored.tenant_id
     )
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for r in recipients:
-            who = r["who"]
-            yield (
+    async with row_runs(conn, "decision_recipients", RECIPIENT_COLUMNS) as rows:
+        await rows.extend(
+            (
                 stored.tenant_id,
                 stored.stream_id,
                 r["item_id"],
                 _uuid(r["proposal_id"]),
                 r["proposer"],
-                who,
-                who.partition(":")[2] if who.startswith("person:") else None,
-                who.partition(":")[2] if who.startswith("unit:") else None,
+                r["who"],
+                r["who"].partition(":")[2] if r["who"].startswith("person:") else None,
+                r["who"].partition(":")[2] if r["who"].startswith("unit:") else None,
                 r["subject"],
                 r["award"],
                 r["kind"],
@@ -1073,21 +1091,8 @@ async def _recipients(
                 r.get("topic", ""),
                 level,
             )
-
-    # A recipient named twice (refused since, but in the log of before) stops nothing. Rows
-    # that may already be there cost half again as much to insert: asked for only when a
-    # plain insert finds one.
-    try:
-        async with (
-            conn.transaction(),
-            row_runs(conn, "decision_recipients", RECIPIENT_COLUMNS) as runs,
-        ):
-            await runs.extend(rows())
-    except asyncpg.UniqueViolationError:
-        async with row_runs(
-            conn, "decision_recipients", RECIPIENT_COLUMNS, skip_existing=True
-        ) as runs:
-            await runs.extend(rows())
+            for r in recipients
+        )
 
 
 async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:

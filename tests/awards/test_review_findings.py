@@ -269,12 +269,14 @@ async def test_far_dates_are_refused_where_a_person_or_a_salary_cannot_have_them
     assert code_of(refused) == "PERSON_INVALID"
 
 
-async def test_a_recipient_named_twice_in_a_list_of_before_is_registered_once(
+async def test_a_recipient_named_twice_in_a_list_of_before_is_registered_and_counted_once(
     client, tokens, tree, runtime, owner
 ):
-    """Given a decision's list naming a recipient twice, stored before that was refused (here
-    appended straight to the log), when the runner projects it, then the register holds the
-    recipient once and the unit's projection goes on past it."""
+    """Given lists of a decision naming a recipient twice, stored before that was refused (here
+    appended straight to the log): one names again the item the decision already lists, and
+    twice; the next names a new item twice. When the runner projects them, then the register
+    holds each item once, the decision counts each once with its cash once, and the unit's
+    projection goes on past them."""
     from tests.awards.test_revocation import decided
 
     an = await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:10]})
@@ -288,19 +290,25 @@ async def test_a_recipient_named_twice_in_a_list_of_before_is_registered_once(
     )
     listed = orjson.loads(next(r["recipients"] for r in stored if r["recipients"]))
     assert len(listed) == 1
+    cash = listed[0]["cash_vnd"]
+    assert cash > 0
+    fresh = listed[0] | {"item_id": f"{listed[0]['item_id']}-b"}
+    version = stored[-1]["stream_version"]
     appended = await runtime.store.append(
         tree.upper1,
         [
+            NewEvent(decision, version + 1, "DecisionRecipientsListed", {"recipients": listed * 2}),
             NewEvent(
-                decision,
-                stored[-1]["stream_version"] + 1,
-                "DecisionRecipientsListed",
-                {"recipients": listed + listed},
-            )
+                decision, version + 2, "DecisionRecipientsListed", {"recipients": [fresh] * 2}
+            ),
         ],
     )
     assert await runtime.projections.wait_for(tree.upper1, appended.last_seq, 10)
-    count = await owner.fetchval(
-        "SELECT count(*) FROM decision_recipients WHERE decision_id = $1", decision
+    items = await owner.fetch(
+        "SELECT item_id FROM decision_recipients WHERE decision_id = $1 ORDER BY item_id", decision
     )
-    assert count == 1
+    assert [r["item_id"] for r in items] == sorted([listed[0]["item_id"], fresh["item_id"]])
+    counted = await owner.fetchrow(
+        "SELECT recipient_count, cash_total_vnd FROM decisions WHERE decision_id = $1", decision
+    )
+    assert (counted["recipient_count"], counted["cash_total_vnd"]) == (2, 2 * cash)
