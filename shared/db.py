@@ -355,9 +355,12 @@ class RowRuns:
     the next: the database stores one part while Python builds the next (a bulk pledge's or a
     bulk registration's projection was each in turn). At most one statement is in flight; any
     other statement on the connection must first wait for it (:meth:`flush`), and the caller's
-    ``finally`` calls :meth:`settled`, so that a failed transaction can roll back."""
+    ``finally`` calls :meth:`settled`, so that a failed transaction can roll back. On a
+    connection that may COPY (no row-level security: an operator's), the parts grow to
+    :data:`COPY_PART`, so that :func:`insert_rows` takes its faster way."""
 
     PART = 500
+    COPY_PART = 10 * COPY_FROM_ROWS
 
     def __init__(
         self,
@@ -371,19 +374,29 @@ class RowRuns:
         self.skip_existing = skip_existing
         self.rows: list[tuple[Any, ...]] = []
         self.pending: asyncio.Task[None] | None = None
+        self.part = self.PART
+        self.asked = skip_existing  # COPY cannot skip a row: nothing to ask then
 
     async def add(self, row: tuple[Any, ...]) -> None:
         self.rows.append(row)
-        if len(self.rows) >= self.PART:
-            await self._send()
+        if len(self.rows) >= self.part:
+            await self._full()
 
     async def extend(self, rows: Iterable[tuple[Any, ...]]) -> None:
         """Rows built as they are taken (a generator): each part is sent before the next is
         built."""
         for row in rows:
             self.rows.append(row)
-            if len(self.rows) >= self.PART:
-                await self._send()
+            if len(self.rows) >= self.part:
+                await self._full()
+
+    async def _full(self) -> None:
+        if not self.asked:  # once, when the first part is full (nothing is in flight yet)
+            self.asked = True
+            if not await self.conn.fetchval("SELECT row_security_active($1::regclass)", self.table):
+                self.part = self.COPY_PART
+                return
+        await self._send()
 
     async def flush(self) -> None:
         """Every row added is written, and the connection is free."""
@@ -391,12 +404,22 @@ class RowRuns:
         await self._wait()
 
     async def settled(self) -> None:
-        """The statement in flight, if any, finished (its failure is the caller's to report)."""
+        """The statement in flight, if any, finished (its failure is the caller's to report),
+        even if the caller is cancelled meanwhile, again and again: a ROLLBACK sent while it
+        runs would fail, and the connection would be lost. A cancellation is raised after."""
         pending, self.pending = self.pending, None
-        if pending is not None:
-            await asyncio.wait([pending])
-            if not pending.cancelled():
-                pending.exception()  # retrieved: the transaction fails and rolls back whole
+        if pending is None:
+            return
+        cancelled = False
+        while not pending.done():
+            try:
+                await asyncio.wait([pending])  # a cancelled wait leaves the statement running
+            except asyncio.CancelledError:
+                cancelled = True
+        if not pending.cancelled():
+            pending.exception()  # retrieved: the transaction fails and rolls back whole
+        if cancelled:
+            raise asyncio.CancelledError
 
     async def _send(self) -> None:
         await self._wait()
