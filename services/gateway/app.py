@@ -28,7 +28,7 @@ from strawberry.litestar import make_graphql_controller
 from services.awards.downloads import decision_downloads
 from services.awards.uploads import document_upload, people_upload, proposal_import
 from services.campaign.uploads import pledge_upload
-from services.gateway.errors import EXCEPTION_HANDLERS, error_body, json_errors
+from services.gateway.errors import EXCEPTION_HANDLERS, GRAPHQL_PATH, error_body, json_errors
 from services.gateway.logs import configure_logging
 from services.gateway.runtime import Runtime
 from services.gateway.schema import build_schema
@@ -207,7 +207,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         json_errors(
             make_graphql_controller(
                 build_schema(settings),
-                path="/graphql",
+                path=GRAPHQL_PATH,
                 graphql_ide="graphiql" if settings.graphiql_enabled else None,
                 context_getter=graphql_context,
             )

@@ -16,6 +16,7 @@ from cross_web import HTTPException
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from graphql.language import VariableDefinitionNode
 from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException as LitestarHTTPException
 from litestar.exceptions import InternalServerException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from strawberry.exceptions import StrawberryInputCoercionError
@@ -201,4 +202,44 @@ def _log_internal(request: Request[Any, Any, Any], exc: Exception) -> None:
     )
 
 
-EXCEPTION_HANDLERS = {HTTP_500_INTERNAL_SERVER_ERROR: internal_error}
+# What the HTTP layer itself refuses, before any route's code runs: no such path, a method the
+# path does not take, a body over the limit, a query parameter missing or malformed. Litestar
+# answers those in English with no code; a client reads them like every other refusal.
+_REFUSALS = {
+    400: ("INVALID_INPUT", "Yêu cầu không hợp lệ"),
+    401: ("UNAUTHENTICATED", "Cần đăng nhập"),
+    403: ("FORBIDDEN", "Không có quyền"),
+    404: ("NOT_FOUND", "Không có đường dẫn này"),
+    405: ("METHOD_NOT_ALLOWED", "Đường dẫn này không nhận phương thức này"),
+    413: ("REQUEST_TOO_LARGE", "Yêu cầu quá lớn"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Kiểu nội dung không được hỗ trợ"),
+}
+GRAPHQL_PATH = "/graphql"
+
+
+def http_refused(request: Request[Any, Any, Any], exc: LitestarHTTPException) -> Response[Any]:
+    """Litestar's own refusals, with a code and a Vietnamese message: in GraphQL's shape on
+    the GraphQL path, in the upload routes' (``code``, ``message``) elsewhere. What it said goes
+    in ``detail``, cut short. A server-side failure stays the masked internal error."""
+    if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
+        return internal_error(request, exc)
+    code, said = _REFUSALS.get(exc.status_code, (f"HTTP_{exc.status_code}", "Yêu cầu bị từ chối"))
+    if exc.status_code == 413 and request.app.request_max_body_size:
+        said += f" (tối đa {request.app.request_max_body_size:,} byte)"
+    message = f"{said}."
+    detail = str(exc.detail)[:200]
+    log.info("http_refused", status=exc.status_code, code=code, path=request.url.path[:200])
+    if request.url.path == GRAPHQL_PATH:
+        body: dict[str, Any] = error_body(message, code)
+        body["errors"][0]["extensions"]["detail"] = detail
+    else:
+        body = {"code": code, "message": message, "detail": detail}
+    return Response(
+        body, status_code=exc.status_code, media_type=MediaType.JSON, headers=exc.headers
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error,
+    LitestarHTTPException: http_refused,
+}

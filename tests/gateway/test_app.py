@@ -115,6 +115,27 @@ async def test_a_request_body_over_the_limit_is_refused(client, settings):
     padding = "#" * (settings.max_request_bytes + 1)
     response = await client.post("/graphql", json={"query": "{ version }" + padding})
     assert response.status_code == 413
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    assert error["message"] == f"Yêu cầu quá lớn (tối đa {settings.max_request_bytes:,} byte)."
+
+
+async def test_what_the_http_layer_refuses_has_a_code_and_a_vietnamese_message(client):
+    """No such path, or a method the path does not take: refused before any route runs, in
+    the shape of the path's other refusals (GraphQL's on /graphql, ``code`` and ``message``
+    on the others), never Litestar's English without a code."""
+    nowhere = await client.get("/khong-co")
+    assert nowhere.status_code == 404
+    assert (nowhere.json()["code"], nowhere.json()["message"]) == (
+        "NOT_FOUND",
+        "Không có đường dẫn này.",
+    )
+    wrong = await client.delete("/graphql")
+    assert wrong.status_code == 405
+    [error] = wrong.json()["errors"]
+    assert error["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    assert error["message"] == "Đường dẫn này không nhận phương thức này."
+    assert "GET" in wrong.headers["allow"] and "POST" in wrong.headers["allow"]
 
 
 def test_graphiql_is_on_by_default_only_with_the_embedded_database():
