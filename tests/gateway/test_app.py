@@ -117,7 +117,8 @@ async def test_a_request_body_over_the_limit_is_refused(client, settings):
     assert response.status_code == 413
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "REQUEST_TOO_LARGE"
-    assert error["message"] == f"Yêu cầu quá lớn (tối đa {settings.max_request_bytes:,} byte)."
+    limit = f"{settings.max_request_bytes:,}".replace(",", ".")  # Vietnamese digit groups
+    assert error["message"] == f"Yêu cầu quá lớn (tối đa {limit} byte)."
 
 
 async def test_what_the_http_layer_refuses_has_a_code_and_a_vietnamese_message(client):
