@@ -5,8 +5,10 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from shared.text import clean, search_key
+from shared.text import _bare, clean, search_key
 
 VOWELS = "aăâeêioôơuưy"
 TONES = ["", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323"]  # huyền sắc hỏi ngã nặng
@@ -42,3 +44,27 @@ def test_clean_composes_and_squeezes_whitespace():
     assert clean(unicodedata.normalize("NFD", "  Hà   Nội ")) == "Hà Nội"
     assert clean(" plain\t ascii \n") == "plain ascii"
     assert unicodedata.is_normalized("NFC", clean(unicodedata.normalize("NFD", "Quảng Trị")))
+
+
+def whole_text_key(*texts: str | None) -> str:
+    """The key as it was first made, over the whole text at once: the word-by-word key must
+    not differ from it on any text."""
+    joined = " ".join(t for t in texts if t)
+    bare = unicodedata.normalize("NFD", joined).translate(_bare())
+    return " ".join(bare.casefold().split())
+
+
+# Vietnamese letters composed and decomposed, their tone marks alone, đ, whitespace of every
+# kind, letters that change under casefold (ß, İ), and anything else Unicode has.
+PIECES = st.one_of(
+    st.sampled_from(list("aăâeêioôơuưyđĐ") + TONES[1:] + [" ", "\t", "\u00a0", "\u2003", "ß", "İ"]),
+    st.sampled_from(["Nguyễn", "THỊ", "Điện", "lực", "P000123"]),
+    st.characters(),
+)
+
+
+@given(st.lists(st.one_of(st.none(), st.lists(PIECES, max_size=12).map("".join)), max_size=3))
+def test_the_key_made_word_by_word_is_the_key_of_the_whole_text(texts):
+    composed = [unicodedata.normalize("NFC", t) if t else t for t in texts]
+    for given_texts in (texts, composed):
+        assert search_key(*given_texts) == whole_text_key(*given_texts)
