@@ -68,15 +68,25 @@ def search_key(*texts: str | None) -> str:
     to 0.16."""
     words = []
     for word in " ".join(t for t in texts if t).split():
-        bare = word.casefold() if word.isascii() else _bare_word(word)
+        if word.isascii():
+            bare = word.casefold()
+        elif len(word) <= REMEMBERED_WORD_CHARS:
+            bare = _remembered(word)
+        else:  # remembered, a client's 20,000-letter words would hold the memory for good
+            bare = _bare_word(word)
         if bare:  # a "word" of combining marks alone is nothing
             words.append(bare)
     return " ".join(words)
 
 
-@lru_cache(maxsize=1 << 16)
+REMEMBERED_WORD_CHARS = 32  # a Vietnamese syllable is at most 7 letters, a word of a name one
+
+
 def _bare_word(word: str) -> str:
     return unicodedata.normalize("NFD", word).translate(_bare()).casefold()
+
+
+_remembered = lru_cache(maxsize=1 << 16)(_bare_word)  # at most 65,536 × 32 letters
 
 
 def like_escaped(key: str | None) -> str | None:

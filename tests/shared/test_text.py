@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.text import _bare, clean, search_key
+from shared.text import REMEMBERED_WORD_CHARS, _bare, _remembered, clean, search_key
 
 VOWELS = "aăâeêioôơuưy"
 TONES = ["", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323"]  # huyền sắc hỏi ngã nặng
@@ -68,3 +68,13 @@ def test_the_key_made_word_by_word_is_the_key_of_the_whole_text(texts):
     composed = [unicodedata.normalize("NFC", t) if t else t for t in texts]
     for given_texts in (texts, composed):
         assert search_key(*given_texts) == whole_text_key(*given_texts)
+
+
+def test_a_long_word_is_made_bare_but_not_remembered():
+    """A client's search of 20,000-letter words would otherwise hold the memory for good."""
+    before = _remembered.cache_info().currsize
+    long_word = "Đ" * (REMEMBERED_WORD_CHARS + 1) + "ưỜng"
+    assert search_key(long_word) == "d" * (REMEMBERED_WORD_CHARS + 1) + "uong"
+    assert _remembered.cache_info().currsize == before
+    search_key("Trường")
+    assert _remembered.cache_info().currsize <= before + 1
