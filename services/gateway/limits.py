@@ -347,13 +347,17 @@ def _too_long_list(path: str, most: int) -> GraphQLError:
 Place = str | tuple[Any, int | str]
 
 
+SPELT_CHARS = 200  # a place 900 lists deep is named by its start
+
+
 def spelt(place: Place) -> str:
     """``$nominees[3].summary`` of ((("$nominees"), 3), "summary")."""
     steps = []
     while isinstance(place, tuple):
         place, step = place
         steps.append(f"[{step}]" if isinstance(step, int) else f".{step}")
-    return place + "".join(reversed(steps))
+    whole = place + "".join(reversed(steps))
+    return whole if len(whole) <= SPELT_CHARS else whole[: SPELT_CHARS - 1] + "…"
 
 
 def _walk(value: Any, kind: Any, path: str) -> Iterator[tuple[str, Any, Any, Place]]:

@@ -13,7 +13,7 @@ import pytest
 import structlog
 
 from services.gateway.app import create_app
-from services.gateway.limits import computed
+from services.gateway.limits import SPELT_CHARS, Place, computed, spelt
 from services.registry.commands import commands_of
 from shared.auth import TokenService
 
@@ -241,3 +241,13 @@ async def test_an_error_logs_the_operation_a_hash_and_a_bounded_prefix(client, a
     assert event["query_chars"] == len(query)
     logged = sum(len(str(e)) for e in events) + sum(len(r.getMessage()) for r in caplog.records)
     assert logged < 5_000
+
+
+def test_a_place_deep_in_a_variable_is_named_by_its_start():
+    """A refusal names where the value is; 900 lists deep, by its first 200 characters."""
+    place: Place = "$nominees"
+    for _ in range(900):
+        place = (place, 0)
+    named = spelt((place, "summary"))
+    assert len(named) == SPELT_CHARS and named.startswith("$nominees[0][0]") and named[-1] == "…"
+    assert spelt(((("$nominees", 3), "earlierTitles"), 1)) == "$nominees[3].earlierTitles[1]"
