@@ -36,6 +36,41 @@ BODY_UNREADABLE = (
 )
 BODY_NOT_OBJECT = "Nội dung yêu cầu phải là một đối tượng JSON."
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+# Strawberry's own HTTP refusals, in its words (strawberry/http/), as a client reads them.
+_STRAWBERRY_SAID = {
+    "Unsupported content type": "Kiểu nội dung không được hỗ trợ: gửi JSON (application/json).",
+    "Batching is not enabled": BODY_NOT_OBJECT,
+    "Too many operations": BODY_NOT_OBJECT,
+    "Unable to parse request body as JSON": BODY_UNREADABLE,
+    "No GraphQL query found in the request": "Yêu cầu không có câu truy vấn GraphQL (query).",
+    "Can't get GraphQL operation type": "Không rõ thao tác nào: câu truy vấn có nhiều thao tác "
+    "thì cần operationName.",
+    "GraphQL only supports GET and POST requests.": "GraphQL chỉ nhận GET và POST.",
+    "Not Found": "Không có đường dẫn này.",
+    "mutations are not allowed when using GET": "Thao tác ghi (mutation) phải gửi bằng POST.",
+    "The GraphQL operation's `query` must be a string or null, if provided.": (
+        "Trường query phải là một chuỗi, hoặc null."
+    ),
+    "The GraphQL operation's `variables` must be an object or null, if provided.": (
+        "Trường variables phải là một đối tượng, hoặc null."
+    ),
+    "The GraphQL operation's `extensions` must be an object or null, if provided.": (
+        "Trường extensions phải là một đối tượng, hoặc null."
+    ),
+}
+
+
+def _strawberry_refusal(reason: str) -> str:
+    """A Vietnamese message for a refusal of strawberry's: ours where we know its words, else a
+    general one (its words go in ``detail``)."""
+    said = _STRAWBERRY_SAID.get(reason)
+    if said is not None:
+        return said
+    if reason in (BODY_UNREADABLE, BODY_NOT_OBJECT):  # our own, raised in decode_json
+        return reason
+    if reason.startswith("Unknown operation named"):
+        return "Câu truy vấn không có thao tác mang tên operationName đã cho."
+    return "Yêu cầu GraphQL không hợp lệ."
 
 
 def root_cause(error: GraphQLError) -> BaseException | None:
@@ -159,13 +194,12 @@ def json_errors(controller: type) -> type:
             try:
                 return await self.run(request, context=context, root_value=root_value)
             except HTTPException as refused:
-                log.info("http_refused", status=refused.status_code, reason=refused.reason)
                 code = _HTTP_CODES.get(refused.status_code, INVALID_INPUT)
-                return Response(
-                    error_body(refused.reason, code),
-                    status_code=refused.status_code,
-                    media_type=MediaType.JSON,
-                )
+                log.info("http_refused", status=refused.status_code, code=code)
+                body = error_body(_strawberry_refusal(refused.reason), code)
+                if refused.reason not in (BODY_UNREADABLE, BODY_NOT_OBJECT):
+                    body["errors"][0]["extensions"]["detail"] = refused.reason[:200]
+                return Response(body, status_code=refused.status_code, media_type=MediaType.JSON)
 
     JsonErrorsController.__name__ = controller.__name__
     return JsonErrorsController

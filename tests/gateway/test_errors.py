@@ -154,6 +154,41 @@ async def test_a_malformed_body_is_a_400_with_a_code_in_json(client, content):
     )
     assert response.status_code == 400, response.text
     assert codes(response.json()) == ["INVALID_INPUT"]
+    assert is_vietnamese(response.json()["errors"][0]["message"])
+
+
+def is_vietnamese(message: str) -> bool:
+    """Not strawberry's English: a letter only Vietnamese writes."""
+    return any(letter in message for letter in "ăâđêôơưạảấầẩậắằặẹẻẽếềểệịọỏốồổộớờởợụủứừửựỳỷỹ")
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "content", "content_type", "message"),
+    [
+        ("POST", None, "{ version }", "text/plain", "Kiểu nội dung không được hỗ trợ"),
+        ("POST", None, "[1]", "application/json", "Nội dung yêu cầu phải là một đối tượng JSON"),
+        ("POST", None, "{}", "application/json", "Yêu cầu không có câu truy vấn GraphQL"),
+        ("GET", {"query": "mutation { x }"}, None, None, "phải gửi bằng POST"),
+        (
+            "POST",
+            None,
+            '{"query": "query A { version } query B { version }", "operationName": "C"}',
+            "application/json",
+            "không có thao tác mang tên operationName",
+        ),
+    ],
+)
+async def test_strawberrys_own_refusals_are_said_in_vietnamese(
+    client, method, params, content, content_type, message
+):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await client.request(
+        method, "/graphql", params=params, content=content, headers=headers
+    )
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert message in error["message"] and is_vietnamese(error["message"])
 
 
 async def test_syntax_and_validation_errors_carry_a_code(client):
