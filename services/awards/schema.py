@@ -271,7 +271,12 @@ class AwardsQuery:
         key = like_escaped(search_key(search)) if search else None
         filters = (
             "tenant_id = $1"
-            + (" AND (search_key LIKE '%' || $2 || '%' OR staff_number = $3)" if key else "")
+            # A staff number in any case, as a bulk file's rows match it (services/awards/named.py).
+            + (
+                " AND (search_key LIKE '%' || $2 || '%' OR lower(staff_number) = lower($3))"
+                if key
+                else ""
+            )
             + (" AND status = $4" if status else "")
         )
         unused = " AND ".join(
