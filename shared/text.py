@@ -99,3 +99,8 @@ def like_escaped(key: str | None) -> str | None:
     if "\x00" in key:  # PostgreSQL text cannot hold it (the query fails): no stored text has it
         raise InvalidInput("Từ khóa tìm kiếm chứa ký tự NUL.")
     return key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def grouped(number: int) -> str:
+    """A number as Vietnamese writes it, its thousands grouped by dots: 4.194.304."""
+    return f"{number:,}".replace(",", ".")

@@ -62,7 +62,7 @@ from litestar.exceptions import ClientException
 from litestar.response import Response
 
 from shared.errors import DomainError
-from shared.text import search_key
+from shared.text import grouped, search_key
 
 Row = tuple[int, list[str]]  # a row's number as its sender sees it (the first is 1), its cells
 T = TypeVar("T")
@@ -141,13 +141,19 @@ async def receive_file(request: Request[Any, Any, Any], max_bytes: int, name: st
         form = await request.form()
     except ClientException as exc:  # a body over the limit, or not a form
         if exc.status_code == 413 or "Too Large" in str(exc.detail):
-            raise FileTooLarge(f"Tối đa {max_bytes} byte.", limit=max_bytes) from None
+            # The body over the route's limit, or the form over the parser's own (too many
+            # parts, a file name too long): which, the parser does not say.
+            raise FileTooLarge(
+                f"Tệp hay biểu mẫu quá lớn: tệp tối đa {grouped(max_bytes)} byte, biểu mẫu gồm "
+                f"trường '{name}' và vài trường ngắn, tên tệp ngắn.",
+                limit=max_bytes,
+            ) from None
         raise invalid from None
     upload = form.get(name)
     if not isinstance(upload, UploadFile):
         raise invalid
     if await anyio.to_thread.run_sync(_size, upload.file) > max_bytes:
-        raise FileTooLarge(f"Tối đa {max_bytes} byte.", limit=max_bytes)
+        raise FileTooLarge(f"Tệp tối đa {grouped(max_bytes)} byte.", limit=max_bytes)
     return upload
 
 
@@ -214,7 +220,7 @@ def read_document(file: IO[bytes], max_bytes: int) -> Document:
     file.seek(0)
     content = file.read(max_bytes + 1)
     if len(content) > max_bytes:
-        raise FileTooLarge(f"Tối đa {max_bytes} byte.", limit=max_bytes)
+        raise FileTooLarge(f"Tệp tối đa {grouped(max_bytes)} byte.", limit=max_bytes)
     if not content:
         raise FileInvalid("Tệp trống.")
     media_type = next((t for magic, t in _DOCUMENT_MAGIC if content.startswith(magic)), None)
@@ -391,7 +397,7 @@ class _Budget:
                     raise FileTooLarge(f"XLSX: phần {name[:100]} giải nén quá lớn.", part=name)
                 if self.total > self.limits.max_unzipped_bytes:
                     raise FileTooLarge(
-                        f"XLSX: giải nén quá {self.limits.max_unzipped_bytes} byte.",
+                        f"XLSX: giải nén quá {grouped(self.limits.max_unzipped_bytes)} byte.",
                         limit=self.limits.max_unzipped_bytes,
                     )
                 yield chunk
@@ -598,7 +604,9 @@ def _shared_strings(
             if len(strings) > limits.max_shared_strings:
                 raise FileTooLarge(f"XLSX: quá {limits.max_shared_strings} chuỗi dùng chung.")
             if len(strings.data) > limits.max_shared_bytes:
-                raise FileTooLarge(f"XLSX: chuỗi dùng chung quá {limits.max_shared_bytes} byte.")
+                raise FileTooLarge(
+                    f"XLSX: chuỗi dùng chung quá {grouped(limits.max_shared_bytes)} byte."
+                )
 
     for _ in _parse(_parser(start, end, text.add), budget.chunks(book, part)):
         pass

@@ -18,6 +18,7 @@ import xlsxwriter
 from fpdf import FPDF
 
 from shared.spreadsheet import write_row
+from shared.text import grouped
 
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
@@ -50,7 +51,7 @@ def day_words(on: date) -> str:
 
 
 def money(vnd: int) -> str:
-    return f"{vnd:,}".replace(",", ".") + " đồng"
+    return f"{grouped(vnd)} đồng"
 
 
 def _pdf(orientation: str) -> FPDF:

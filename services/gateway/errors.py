@@ -23,6 +23,7 @@ from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import MaskErrors
 
 from shared.errors import DomainError
+from shared.text import grouped
 
 log = structlog.get_logger(__name__)
 
@@ -259,7 +260,7 @@ def http_refused(request: Request[Any, Any, Any], exc: LitestarHTTPException) ->
         return internal_error(request, exc)
     code, said = _REFUSALS.get(exc.status_code, (f"HTTP_{exc.status_code}", "Yêu cầu bị từ chối"))
     if exc.status_code == 413 and request.app.request_max_body_size:
-        said += f" (tối đa {request.app.request_max_body_size:,} byte)".replace(",", ".")
+        said += f" (tối đa {grouped(request.app.request_max_body_size)} byte)"
     message = f"{said}."
     detail = str(exc.detail)[:200]
     log.info("http_refused", status=exc.status_code, code=code, path=request.url.path[:200])

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.text import REMEMBERED_WORD_CHARS, _bare, _remembered, clean, search_key
+from shared.text import REMEMBERED_WORD_CHARS, _bare, _remembered, clean, grouped, search_key
 
 VOWELS = "aăâeêioôơuưy"
 TONES = ["", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323"]  # huyền sắc hỏi ngã nặng
@@ -78,3 +78,13 @@ def test_a_long_word_is_made_bare_but_not_remembered():
     assert _remembered.cache_info().currsize == before
     search_key("Trường")
     assert _remembered.cache_info().currsize <= before + 1
+
+
+def test_numbers_are_grouped_by_dots_as_vietnamese_writes_them():
+    assert [grouped(n) for n in (0, 999, 1_000, 4_194_304, 1_152_330_000)] == [
+        "0",
+        "999",
+        "1.000",
+        "4.194.304",
+        "1.152.330.000",
+    ]
