@@ -60,6 +60,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from shared.settings import Settings
+from shared.text import grouped
 
 UNSIZED_LIST = 10
 SIZE_ARGUMENTS = ("first",)  # every list that can grow pages by `first` (shared/pages.py)
@@ -326,7 +327,7 @@ def facts_of(document: DocumentNode) -> DocumentFacts:
 def _too_long_text(path: str, limits: Limits) -> GraphQLError:
     return refusal(
         "TEXT_TOO_LONG",
-        f"Văn bản dài quá {limits.max_text_chars} ký tự ({path}).",
+        f"Văn bản dài quá {grouped(limits.max_text_chars)} ký tự ({path}).",
         maxChars=limits.max_text_chars,
     )
 
@@ -338,7 +339,9 @@ def _nul_in_text(path: str) -> GraphQLError:
 
 
 def _too_long_list(path: str, most: int) -> GraphQLError:
-    return refusal("LIST_TOO_LONG", f"Danh sách dài quá {most} phần tử ({path}).", maxItems=most)
+    return refusal(
+        "LIST_TOO_LONG", f"Danh sách dài quá {grouped(most)} phần tử ({path}).", maxItems=most
+    )
 
 
 # Where a value is in a variable: the variable's name, or (the place it is in, a list index or
@@ -447,7 +450,7 @@ def check_document(
     if cost > limits.max_cost:
         return refusal(
             "QUERY_TOO_COSTLY",
-            f"Câu truy vấn quá nặng (ước tính {cost}, tối đa {limits.max_cost}): "
+            f"Câu truy vấn quá nặng (ước tính {grouped(cost)}, tối đa {grouped(limits.max_cost)}): "
             "hãy chia nhỏ, hoặc giảm first/limit.",
             cost=cost,
             maxCost=limits.max_cost,
