@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any
 from uuid import UUID
@@ -73,6 +73,19 @@ class _Good:
     ref: str
     title: str
     holder: Holder | None = None  # a person's: whose key seals the name
+
+    def held(self, holder: Holder, pledge_id: UUID | None = None) -> _Good:
+        """This row with its holder (and the pledge id that follows from it): made directly,
+        as ``dataclasses.replace`` for 100,000 rows took 0.35 s of the event loop."""
+        return _Good(
+            self.row,
+            pledge_id or self.pledge_id,
+            self.subject,
+            self.name,
+            self.ref,
+            self.title,
+            holder,
+        )
 
 
 def check_rows(
@@ -229,12 +242,12 @@ async def _holders(
         elif g.row in holders:
             h = holders[g.row]
             if g.ref:  # known by its staff number, whoever holds it
-                kept.append(replace(g, holder=h))
+                kept.append(g.held(h))
                 continue
             pid = pledge_id(
                 facts.campaign_id, tenant, g.subject, g.name, g.ref, g.title, h.person_id
             )
-            kept.append(replace(g, pledge_id=pid, holder=h))
+            kept.append(g.held(h, pid))
     return kept, found.made
 
 
