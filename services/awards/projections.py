@@ -1067,7 +1067,8 @@ def _once(recipients: list[Any]) -> list[Any]:
 async def _recipients(
     conn, stored: StoredEvent, recipients: list[Any], decided_on: date, year: int
 ) -> None:
-    """The rows of recipients the register does not hold yet, each item once."""
+    """The register's rows of ``recipients``: each item once and none it holds already, as the
+    callers leave them (``_once``; ``_recipients_run`` asks the register)."""
     level = await conn.fetchval(
         "SELECT coalesce((SELECT level FROM units WHERE tenant_id = $1), '')", stored.tenant_id
     )
