@@ -540,3 +540,41 @@ async def test_a_payload_nested_past_the_limit_is_refused_and_one_within_it_take
         await conn.fetch(SINGLE, tenant, [payload(tenant, nested(40))])
     assert await count(store, tenant) == 1
     assert (await verdict(owner, tenant)).ok
+
+
+# --- The runner's role: every row of its tables, and COPY -------------------------------------
+
+
+async def test_the_runners_policies_let_it_reach_every_row_of_every_table_it_may_touch(owner):
+    """Migration 0046 lets the runner bypass row-level security (for COPY): that gives it no row
+    its policies did not, as long as each table it may touch under row-level security has a
+    policy for it that lets every row through. A table added later without one fails here."""
+    rows = await owner.fetch(
+        "SELECT c.relname, array_agg(pg_get_expr(p.polqual, p.polrelid)) AS quals, "
+        "array_agg(pg_get_expr(p.polwithcheck, p.polrelid)) AS checks "
+        "FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid "
+        "AND 'thidua_projector'::regrole = ANY (p.polroles) "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') "
+        "AND c.relrowsecurity AND (has_table_privilege('thidua_projector', c.oid, 'SELECT') "
+        "OR has_table_privilege('thidua_projector', c.oid, 'INSERT')) GROUP BY c.relname"
+    )
+    assert len(rows) >= 30  # the events, the tree, and every service's read models
+    for row in rows:
+        assert "true" in row["quals"], row["relname"]
+        assert set(row["checks"]) <= {None, "true"}, row["relname"]
+
+
+async def test_the_runner_copies_its_rows_where_the_migrating_role_could_let_it(owner):
+    bypasses, superuser = await owner.fetchrow(
+        "SELECT (SELECT rolbypassrls FROM pg_roles WHERE rolname = 'thidua_projector'), "
+        "(SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)"
+    )
+    assert bypasses == superuser
+    async with owner.transaction():
+        await owner.execute("SET LOCAL ROLE thidua_projector")
+        secured = await owner.fetchval(
+            "SELECT row_security_active('decision_recipients'::regclass)"
+        )
+    assert secured is not bypasses
+    app = await owner.fetchval("SELECT rolbypassrls FROM pg_roles WHERE rolname = $1", APP_ROLE)
+    assert app is False
