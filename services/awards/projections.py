@@ -658,7 +658,7 @@ async def _nominee_removed(conn, stored: StoredEvent, e: Any, keys: dict[Any, by
 async def _attached(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     await conn.execute(
         "INSERT INTO proposal_documents (tenant_id, proposal_id, sha256, kind, name, size, "
-        "media_type, attached_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "media_type, attached_on, attached_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         stored.tenant_id,
         stored.stream_id,
         e.sha256,
@@ -667,36 +667,34 @@ async def _attached(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -
         e.size,
         e.media_type,
         recorded_on(stored),
+        stored.seq * PLACES_PER_EVENT,
     )
     await _proposal_version(conn, stored)
 
 
 async def _submitted(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    """Sent: the upper level reads it from now on, its nominees and documents too."""
+    """Sent: the upper level reads it from now on, and its nominees and documents placed before
+    this (migration 0047: its place, not a flag on each row)."""
     await _proposal_version(
         conn,
         stored,
         ", status = 'submitted', to_unit = $4, submitted_on = $5, due_on = $6, "
-        "concurrence = $7, rule_set_version = $8, shared = true, round = $9, appraisal = NULL",
+        "concurrence = $7, rule_set_version = $8, shared = true, round = $9, appraisal = NULL, "
+        "shared_before = $10",
         e.to_unit,
         e.submitted_on,
         e.due_on,
         e.concurrence,
         e.rule_set_version,
         e.round,
+        stored.seq * PLACES_PER_EVENT,
     )
-    # A new round is judged anew; one statement, touching only the rows it changes: each row
-    # written twice was 0.2 s of a 10,000-nominee submission.
+    # A new round is judged anew; one statement, touching only the rows it changes (none, the
+    # first time).
     await conn.execute(
-        "UPDATE proposal_nominees SET verdict = NULL, verdict_reason = NULL, verdict_rule = NULL, "
-        "shared = true WHERE tenant_id = $1 AND proposal_id = $2 AND (NOT shared "
-        "OR verdict IS NOT NULL OR verdict_reason IS NOT NULL OR verdict_rule IS NOT NULL)",
-        stored.tenant_id,
-        stored.stream_id,
-    )
-    await conn.execute(
-        "UPDATE proposal_documents SET shared = true "
-        "WHERE tenant_id = $1 AND proposal_id = $2 AND NOT shared",
+        "UPDATE proposal_nominees SET verdict = NULL, verdict_reason = NULL, verdict_rule = NULL "
+        "WHERE tenant_id = $1 AND proposal_id = $2 AND (verdict IS NOT NULL "
+        "OR verdict_reason IS NOT NULL OR verdict_rule IS NOT NULL)",
         stored.tenant_id,
         stored.stream_id,
     )

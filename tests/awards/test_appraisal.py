@@ -21,6 +21,8 @@ CONCLUDE = "mutation($id: ID!) { concludeAppraisal(proposalId: $id) { appraisal 
 TAKE_BACK = "mutation($id: ID!) { takeBackProposal(proposalId: $id) { status round } }"
 REMOVE = """mutation($id: ID!, $nominee: ID!) { removeNominee(proposalId: $id, nomineeId: $nominee) {
   nomineeCount } }"""
+DOSSIER = """query($id: ID!) { proposal(id: $id) {
+  nominees(first: 10) { edges { node { id } } } documents { kind } } }"""
 READ = """query($id: ID!) { proposal(id: $id) { status round appraisal
   appraisals { round unitId status judgedCount returned concludedOn }
   nominees(first: 10) { edges { node { id award verdict verdictReason verdictRule } } } } }"""
@@ -115,6 +117,14 @@ async def test_a_returned_proposal_is_corrected_and_sent_again_every_round_kept(
         },
     )
     collective = corrected["data"]["addNominee"]["id"]
+    added = await upload(client, tokens, tree.cs1, pid, "other", PDF + b"bo sung")
+    assert added.status_code == 200
+    # The upper level reads the proposal as it was sent, not the correction under way.
+    for unit, sees in ((tree.cs1, True), (tree.upper1, False)):
+        body = await gql(client, tokens, unit, ["officer"], DOSSIER, id=pid)
+        proposal = body["data"]["proposal"]
+        assert (collective in {e["node"]["id"] for e in proposal["nominees"]["edges"]}) is sees
+        assert ("other" in {d["kind"] for d in proposal["documents"]}) is sees
     resent = await gql(client, tokens, tree.cs1, ["officer"], SUBMIT, id=pid)
     assert resent["data"]["submitProposal"]["status"] == "submitted"
 
@@ -128,6 +138,9 @@ async def test_a_returned_proposal_is_corrected_and_sent_again_every_round_kept(
         (2, "completed", tree.upper1),
     ]
     assert {e["node"]["verdict"] for e in final["nominees"]["edges"]} == {"ACCEPT"}
+    assert {e["node"]["id"] for e in final["nominees"]["edges"]} == {person, collective}
+    sent_again = await gql(client, tokens, tree.upper1, ["officer"], DOSSIER, id=pid)
+    assert "other" in {d["kind"] for d in sent_again["data"]["proposal"]["documents"]}
     aside = await gql(client, tokens, tree.upper2, ["officer"], READ, id=pid)
     assert aside["data"]["proposal"] is None
 
