@@ -1032,12 +1032,12 @@ async def _recipients_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
     its counts grow with them."""
     stored = run[-1][0]
     listed = _once([r for _, e in run for r in e.recipients])
+    # The decision's rows so far, by its key's prefix: the list's first part, as a rule (its
+    # 10,000 items looked up one by one were 45 ms).
     there = await conn.fetch(
-        "SELECT item_id FROM decision_recipients WHERE tenant_id = $1 AND decision_id = $2 "
-        "AND item_id = ANY ($3::text[])",
+        "SELECT item_id FROM decision_recipients WHERE tenant_id = $1 AND decision_id = $2",
         stored.tenant_id,
         stored.stream_id,
-        [r["item_id"] for r in listed],
     )
     known = {r["item_id"] for r in there}
     recipients = [r for r in listed if r["item_id"] not in known] if known else listed
