@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import orjson
@@ -607,11 +606,6 @@ RECIPIENT_COLUMNS = (
 )
 
 
-def _uuid(value: Any) -> UUID:
-    """An id as an event holds it (its text, or a UUID once decoded) for a uuid[] column."""
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
 def _nominee_row(
     stored: StoredEvent, n: Any, place: int, keys: dict[Any, bytes]
 ) -> tuple[Any, ...]:
@@ -898,7 +892,7 @@ async def _council_items(conn, stored: StoredEvent, items: list[Any], placed: in
                 stored.tenant_id,
                 stored.stream_id,
                 i["item_id"],
-                _uuid(i["proposal_id"]),
+                i["proposal_id"],  # its text or a UUID: asyncpg takes either
                 i["proposer"],
                 i["nominee_id"],
                 i["who"],
@@ -1085,7 +1079,7 @@ async def _recipients(
                 stored.tenant_id,
                 stored.stream_id,
                 r["item_id"],
-                _uuid(r["proposal_id"]),
+                r["proposal_id"],
                 r["proposer"],
                 r["who"],
                 r["who"].partition(":")[2] if r["who"].startswith("person:") else None,
