@@ -319,7 +319,7 @@ class DecisionQuery:
         "(các quyết định trong tầm đọc)."
     )
     async def award_history(self, info: Info, person_id: strawberry.ID) -> list[AwardHistoryEntry]:
-        return await _history(info, "r.person_id", str(client_uuid(person_id)))
+        return await _history(info, f"person:{client_uuid(person_id)}")
 
     @strawberry.field(
         description="Quá trình khen thưởng của một tập thể (đơn vị): năm theo năm, theo các "
@@ -328,18 +328,19 @@ class DecisionQuery:
     async def unit_award_history(
         self, info: Info, unit_id: strawberry.ID
     ) -> list[AwardHistoryEntry]:
-        return await _history(info, "r.unit_id", str(unit_id)[:64])
+        return await _history(info, f"unit:{str(unit_id)[:64]}")
 
 
-async def _history(info: Info, column: str, value: str) -> list[AwardHistoryEntry]:
+async def _history(info: Info, who: str) -> list[AwardHistoryEntry]:
+    """``who`` as a recipient's row names it (person:<id> or unit:<id>), by its index."""
     rows = await _read(
         info,
         "SELECT r.year, r.award, r.kind, r.cash_vnd, r.revoked_on, d.code, d.decided_on, "
         "d.tenant_id "
         "FROM decision_recipients r JOIN decisions d ON d.tenant_id = r.tenant_id "
-        f"AND d.decision_id = r.decision_id WHERE {column} = $1 "
+        "AND d.decision_id = r.decision_id WHERE r.who = $1 "
         "ORDER BY r.year, d.decided_on, d.code",
-        value,
+        who,
     )
     return [
         AwardHistoryEntry(
