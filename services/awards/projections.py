@@ -579,13 +579,6 @@ COUNCIL_ITEM_COLUMNS = (
     ("recused", "jsonb"),
     ("position", "integer"),
 )
-VOTE_COLUMNS = (
-    ("tenant_id", "text"),
-    ("session_id", "uuid"),
-    ("item_id", "text"),
-    ("voter", "text"),
-    ("choice", "text"),
-)
 RECIPIENT_COLUMNS = (
     ("tenant_id", "text"),
     ("decision_id", "uuid"),
@@ -925,19 +918,17 @@ async def _vote(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> No
 
 
 async def _votes(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    await _votes_run(conn, [(stored, e)], keys)
-
-
-async def _votes_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
-    """Members' votes on many items (an open ballot: and how), list after list: a member's
-    10,000 in one COPY, not ten statements."""
-    async with row_runs(conn, "council_votes", VOTE_COLUMNS) as rows:
-        for stored, e in run:
-            choice = getattr(e, "choice", None)
-            await rows.extend(
-                (stored.tenant_id, stored.stream_id, item, e.voter, choice) for item in e.items
-            )
-    await _session_version(conn, run[-1][0])
+    """One member's vote on many items (an open ballot: and how)."""
+    await conn.execute(
+        "INSERT INTO council_votes (tenant_id, session_id, item_id, voter, choice) "
+        "SELECT $1, $2, item, $4, $5 FROM unnest($3::text[]) AS item",
+        stored.tenant_id,
+        stored.stream_id,
+        e.items,
+        e.voter,
+        getattr(e, "choice", None),
+    )
+    await _session_version(conn, stored)
 
 
 async def _council_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
@@ -1232,8 +1223,6 @@ _RUNS = {
     "NomineesAdded": _nominees_run,
     "NomineesAppraised": _appraised_run,
     "CouncilItemsListed": _items_run,
-    "VotesCast": _votes_run,
-    "BallotsCast": _votes_run,
     "CouncilResultsListed": _results_run,
     "CouncilItemsSettled": _settled_run,
     "DecisionRecipientsListed": _recipients_run,
