@@ -360,11 +360,12 @@ class RowRuns:
     bulk registration's projection was each in turn). At most one statement is in flight; any
     other statement on the connection must first wait for it (:meth:`flush`), and the caller's
     ``finally`` calls :meth:`settled`, so that a failed transaction can roll back. On a
-    connection that may COPY (no row-level security: an operator's), the parts grow to
-    :data:`COPY_PART`, so that :func:`insert_rows` takes its faster way."""
+    connection that may COPY (no row-level security: the runner's, an operator's), the parts grow
+    to :data:`COPY_PART`, so that :func:`insert_rows` takes its faster way; no further, or a
+    runner's batch of 2,000 rows would be built whole before any of it is sent."""
 
     PART = 500
-    COPY_PART = 10 * COPY_FROM_ROWS
+    COPY_PART = COPY_FROM_ROWS
 
     def __init__(
         self,
