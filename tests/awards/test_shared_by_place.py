@@ -95,14 +95,17 @@ async def test_what_each_flag_said_is_what_the_level_above_reads_after_0047(
             conn, shared=True, nominees={"n": (12, True)}, documents={"c" * 64: True}
         )
         empty = await proposal(conn, shared=True, nominees={}, documents={"d" * 64: True})
+        # Every nominee sent was removed, and those added since are not sent yet.
+        replaced = await proposal(conn, shared=True, nominees={"new": (20, False)}, documents={})
         draft = await proposal(
             conn, shared=False, nominees={"d": (14, False)}, documents={"e" * 64: False}
         )
-        before = {p: await read_above(conn, p) for p in (corrected, sent, empty, draft)}
+        before = {p: await read_above(conn, p) for p in (corrected, sent, empty, replaced, draft)}
         assert [m.version for m in await migrate_module.migrate(conn)][:1] == [47]
-        after = {p: await read_above(conn, p) for p in (corrected, sent, empty, draft)}
+        after = {p: await read_above(conn, p) for p in (corrected, sent, empty, replaced, draft)}
     assert after == before
     assert after[corrected] == ({"sent-1", "sent-2"}, {"a" * 64})
     assert after[sent] == ({"n"}, {"c" * 64})
     assert after[empty] == (set(), {"d" * 64})
+    assert after[replaced] == (set(), set())
     assert after[draft] == (set(), set())
