@@ -316,6 +316,9 @@ async def owner_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
+# From this many rows an insert goes by COPY where it may. RowRuns' parts are this size too:
+# larger parts overlap less with building the next (parts of 1,000 made a runner's bulk pledge
+# slower by COPY than by INSERT in parts of 500).
 COPY_FROM_ROWS = 500
 
 
@@ -359,14 +362,11 @@ class RowRuns:
     the next: the database stores one part while Python builds the next (a bulk pledge's or a
     bulk registration's projection was each in turn). At most one statement is in flight; any
     other statement on the connection must first wait for it (:meth:`flush`), and the caller's
-    ``finally`` calls :meth:`settled`, so that a failed transaction can roll back. On a
-    connection that may COPY (no row-level security: the runner's, an operator's), the parts are
-    :data:`COPY_PART`, so that :func:`insert_rows` takes its faster way; no larger, or a runner's
-    batch of 2,000 rows is built mostly before any of it is sent (parts of 10,000, then of 1,000,
-    made the bulk pledge slower by COPY than by INSERT in parts of 500)."""
+    ``finally`` calls :meth:`settled`, so that a failed transaction can roll back. Each part is
+    :data:`COPY_FROM_ROWS` rows, so that :func:`insert_rows` takes COPY where the connection may
+    (no row-level security: the runner's, an operator's), asked once."""
 
-    PART = 500
-    COPY_PART = COPY_FROM_ROWS
+    PART = COPY_FROM_ROWS
 
     def __init__(
         self,
@@ -380,14 +380,13 @@ class RowRuns:
         self.skip_existing = skip_existing
         self.rows: list[tuple[Any, ...]] = []
         self.pending: asyncio.Task[None] | None = None
-        self.part = self.PART
         # Whether row-level security applies (then no COPY): asked once, when the first part is
         # full. COPY cannot skip a row: nothing to ask then.
         self.secured: bool | None = True if skip_existing else None
 
     async def add(self, row: tuple[Any, ...]) -> None:
         self.rows.append(row)
-        if len(self.rows) >= self.part:
+        if len(self.rows) >= self.PART:
             await self._full()
 
     async def extend(self, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -395,7 +394,7 @@ class RowRuns:
         built."""
         for row in rows:
             self.rows.append(row)
-            if len(self.rows) >= self.part:
+            if len(self.rows) >= self.PART:
                 await self._full()
 
     async def _full(self) -> None:
@@ -403,9 +402,6 @@ class RowRuns:
             self.secured = await self.conn.fetchval(
                 "SELECT row_security_active($1::regclass)", self.table
             )
-            if not self.secured:
-                self.part = self.COPY_PART
-                return
         await self._send()
 
     async def flush(self) -> None:

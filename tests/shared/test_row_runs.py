@@ -35,12 +35,12 @@ async def test_a_block_that_ends_writes_every_row(owner, slow_table):
         await runs.extend(iter(rows))
     stored = await owner.fetch(f"SELECT id, note FROM {slow_table} ORDER BY id")
     assert [tuple(r) for r in stored] == rows
-    assert runs.part == RowRuns.COPY_PART  # no row-level security here: COPY's parts
+    assert runs.secured is False  # no row-level security here: the parts go by COPY
 
 
-async def test_parts_stay_small_where_row_level_security_applies(owner, slow_table):
-    """The runner's and the application's roles insert under row-level security: no COPY, so
-    the parts stay small enough to overlap with building the next."""
+async def test_rows_go_by_insert_where_row_level_security_applies(owner, slow_table):
+    """The application's role inserts under row-level security, where PostgreSQL refuses COPY:
+    the same parts go by INSERT."""
     role = f"r_{uuid.uuid4().hex[:8]}"
     await owner.execute(
         f"CREATE ROLE {role}; GRANT ALL ON {slow_table} TO {role};"
@@ -52,7 +52,7 @@ async def test_parts_stay_small_where_row_level_security_applies(owner, slow_tab
             await owner.execute(f"SET LOCAL ROLE {role}")
             async with row_runs(owner, slow_table, COLUMNS) as runs:
                 await runs.extend((n, "x") for n in range(RowRuns.PART + 1))
-        assert runs.part == RowRuns.PART
+        assert runs.secured is True
         assert await owner.fetchval(f"SELECT count(*) FROM {slow_table}") == RowRuns.PART + 1
     finally:
         await owner.execute(
@@ -73,8 +73,9 @@ async def test_a_block_cancelled_twice_while_a_part_is_stored_leaves_the_connect
 
         async def write() -> None:
             async with conn.transaction(), row_runs(conn, slow_table, COLUMNS) as runs:
-                # A full part (COPY's here: no row-level security) is sent, and in flight.
-                await runs.extend((n, "x") for n in range(RowRuns.COPY_PART))
+                # A full part is sent, and in flight.
+                await runs.extend((n, "x") for n in range(RowRuns.PART))
+                assert runs.pending is not None and not runs.pending.done()
                 part_sent.set()
                 await asyncio.sleep(10)
 
