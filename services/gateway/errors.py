@@ -36,7 +36,19 @@ BODY_UNREADABLE = (
     "Nội dung yêu cầu không đọc được dưới dạng JSON (sai cú pháp, sai mã hoá, hoặc lồng quá sâu)."
 )
 BODY_NOT_OBJECT = "Nội dung yêu cầu phải là một đối tượng JSON."
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+# What the HTTP layer itself refuses, before any route's code runs (Litestar's, and strawberry's
+# own HTTP refusals): no such path, a method the path does not take, a body over the limit, a
+# query parameter missing or malformed. Both answer in English with no code; a client reads them
+# like every other refusal, by these codes.
+_REFUSALS = {
+    400: ("INVALID_INPUT", "Yêu cầu không hợp lệ"),
+    401: ("UNAUTHENTICATED", "Cần đăng nhập"),
+    403: ("FORBIDDEN", "Không có quyền"),
+    404: ("NOT_FOUND", "Không có đường dẫn này"),
+    405: ("METHOD_NOT_ALLOWED", "Đường dẫn này không nhận phương thức này"),
+    413: ("REQUEST_TOO_LARGE", "Yêu cầu quá lớn"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Kiểu nội dung không được hỗ trợ"),
+}
 # Strawberry's own HTTP refusals, in its words (strawberry/http/), as a client reads them.
 _STRAWBERRY_SAID = {
     "Unsupported content type": "Kiểu nội dung không được hỗ trợ: gửi JSON (application/json).",
@@ -195,7 +207,7 @@ def json_errors(controller: type) -> type:
             try:
                 return await self.run(request, context=context, root_value=root_value)
             except HTTPException as refused:
-                code = _HTTP_CODES.get(refused.status_code, INVALID_INPUT)
+                code = _REFUSALS.get(refused.status_code, (INVALID_INPUT, ""))[0]
                 log.info("http_refused", status=refused.status_code, code=code)
                 body = error_body(_strawberry_refusal(refused.reason), code)
                 if refused.reason not in (BODY_UNREADABLE, BODY_NOT_OBJECT):
@@ -237,18 +249,6 @@ def _log_internal(request: Request[Any, Any, Any], exc: Exception) -> None:
     )
 
 
-# What the HTTP layer itself refuses, before any route's code runs: no such path, a method the
-# path does not take, a body over the limit, a query parameter missing or malformed. Litestar
-# answers those in English with no code; a client reads them like every other refusal.
-_REFUSALS = {
-    400: ("INVALID_INPUT", "Yêu cầu không hợp lệ"),
-    401: ("UNAUTHENTICATED", "Cần đăng nhập"),
-    403: ("FORBIDDEN", "Không có quyền"),
-    404: ("NOT_FOUND", "Không có đường dẫn này"),
-    405: ("METHOD_NOT_ALLOWED", "Đường dẫn này không nhận phương thức này"),
-    413: ("REQUEST_TOO_LARGE", "Yêu cầu quá lớn"),
-    415: ("UNSUPPORTED_MEDIA_TYPE", "Kiểu nội dung không được hỗ trợ"),
-}
 GRAPHQL_PATH = "/graphql"
 
 
