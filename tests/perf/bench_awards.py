@@ -252,6 +252,21 @@ def timed_chain(
     return seconds, steps, cpu, chain_events(url, before)
 
 
+async def _caught_up(conn: asyncpg.Connection) -> None:
+    """Until every live projection the runner applies has reached every log's head."""
+    for _ in range(600):
+        behind = await conn.fetchval(
+            "SELECT count(*) FROM projection_checkpoints c JOIN projection_versions v "
+            "USING (name, version) JOIN tenant_heads h USING (tenant_id) "
+            # The registry's is inline: its commands apply it, no checkpoint follows.
+            "WHERE v.state = 'live' AND c.name <> 'registry' AND c.last_seq < h.seq"
+        )
+        if not behind:
+            return
+        await asyncio.sleep(0.1)
+    raise SystemExit("the projections did not catch up in 60 s")
+
+
 def settle(url: str, *, projected: bool = True) -> None:
     """The database as a proposal meets it in life, long after its people were registered, and
     the same before each timed part: every projection caught up with every log, its tables
@@ -262,19 +277,8 @@ def settle(url: str, *, projected: bool = True) -> None:
     async def go() -> None:
         conn = await asyncpg.connect(url)
         try:
-            for _ in range(600 if projected else 0):
-                behind = await conn.fetchval(
-                    "SELECT count(*) FROM projection_checkpoints c JOIN projection_versions v "
-                    "USING (name, version) JOIN tenant_heads h USING (tenant_id) "
-                    # The registry's is inline: its commands apply it, no checkpoint follows.
-                    "WHERE v.state = 'live' AND c.name <> 'registry' AND c.last_seq < h.seq"
-                )
-                if not behind:
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                if projected:
-                    raise SystemExit("the projections did not catch up in 60 s")
+            if projected:
+                await _caught_up(conn)
             await conn.execute("VACUUM ANALYZE")
             with contextlib.suppress(asyncpg.InsufficientPrivilegeError):  # an owner may not
                 await conn.execute("CHECKPOINT")
