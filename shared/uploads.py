@@ -279,14 +279,16 @@ def _over_columns(cells: list[str], limits: TableLimits, row: int) -> None:
     for index in range(limits.max_columns, len(cells)):
         if cells[index]:
             raise FileTooLarge(
-                f"Dòng {row} có giá trị ở cột {index + 1}; tối đa {limits.max_columns} cột.",
+                f"Dòng {row} có giá trị ở cột {index + 1}; tối đa {grouped(limits.max_columns)} cột.",
                 row=row,
                 limit=limits.max_columns,
             )
 
 
 def _too_many_rows(limits: TableLimits) -> FileTooLarge:
-    return FileTooLarge(f"Tối đa {limits.max_rows} dòng sau dòng tiêu đề.", limit=limits.max_rows)
+    return FileTooLarge(
+        f"Tối đa {grouped(limits.max_rows)} dòng sau dòng tiêu đề.", limit=limits.max_rows
+    )
 
 
 # --- CSV -------------------------------------------------------------------------------------
@@ -321,7 +323,7 @@ def _bounded_lines(text: io.TextIOWrapper, max_chars: int) -> Iterator[str]:
     at that length instead of being read whole as one line."""
     while line := text.readline(max_chars + 1):
         if len(line) > max_chars:
-            raise FileInvalid(f"Một dòng dài quá {max_chars} ký tự.", limit=max_chars)
+            raise FileInvalid(f"Một dòng dài quá {grouped(max_chars)} ký tự.", limit=max_chars)
         yield line
 
 
@@ -373,7 +375,7 @@ def _check_directory(file: IO[bytes], limits: TableLimits) -> None:
         raise FileInvalid("XLSX: không phải tệp zip.")
     entries, directory_size = struct.unpack("<HI", tail[end + 10 : end + 16])
     if entries > limits.max_zip_entries or directory_size > limits.max_zip_entries * 1024:
-        raise FileTooLarge(f"XLSX có quá nhiều phần (tối đa {limits.max_zip_entries}).")
+        raise FileTooLarge(f"XLSX có quá nhiều phần (tối đa {grouped(limits.max_zip_entries)}).")
 
 
 class _Budget:
@@ -602,7 +604,9 @@ def _shared_strings(
         elif name == "si":
             strings.add(text.take())
             if len(strings) > limits.max_shared_strings:
-                raise FileTooLarge(f"XLSX: quá {limits.max_shared_strings} chuỗi dùng chung.")
+                raise FileTooLarge(
+                    f"XLSX: quá {grouped(limits.max_shared_strings)} chuỗi dùng chung."
+                )
             if len(strings.data) > limits.max_shared_bytes:
                 raise FileTooLarge(
                     f"XLSX: chuỗi dùng chung quá {grouped(limits.max_shared_bytes)} byte."
@@ -668,7 +672,9 @@ class _Sheet:
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         self.elements += 1
         if self.elements > self.limits.max_elements:
-            raise FileTooLarge(f"XLSX: trang tính quá {self.limits.max_elements} phần tử XML.")
+            raise FileTooLarge(
+                f"XLSX: trang tính quá {grouped(self.limits.max_elements)} phần tử XML."
+            )
         name = _local(tag)
         if name == "c":
             ref = attrs.get("r")
@@ -733,13 +739,15 @@ class _Sheet:
         if self.column >= self.limits.max_columns:
             raise FileTooLarge(
                 f"Dòng {self.row} có giá trị ở cột {self.column + 1}; "
-                f"tối đa {self.limits.max_columns} cột.",
+                f"tối đa {grouped(self.limits.max_columns)} cột.",
                 row=self.row,
                 limit=self.limits.max_columns,
             )
         self.chars += len(value)
         if self.chars > self.limits.max_total_chars:
-            raise FileTooLarge(f"XLSX: các ô chứa quá {self.limits.max_total_chars} ký tự.")
+            raise FileTooLarge(
+                f"XLSX: các ô chứa quá {grouped(self.limits.max_total_chars)} ký tự."
+            )
         self.cells[self.column] = value
 
     def _next_row(self, row: int) -> None:
