@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 
 from services.awards.projections import TABLES, apply, build_registry
-from services.awards.schema_council import COUNTED_VOTERS
+from services.awards.schema_council import COUNTED_VOTERS, votes_so_far
 from shared import audit
 from shared.aggregates import Repository
 from tests.conftest import GOLDEN
@@ -111,8 +111,8 @@ async def test_the_runner_counts_every_vote(golden, store, owner, runtime):
             await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", TENANT)
         await apply(owner, build_registry(), stored)
         votes = await owner.fetch(
-            "SELECT session_id, count(*) AS n, count(choice) AS chosen FROM council_votes "
-            "WHERE tenant_id = $1 GROUP BY session_id",
+            "SELECT session_id, count(*) AS n, count(choice) AS chosen "
+            "FROM council_votes, unnest(items) WHERE tenant_id = $1 GROUP BY session_id",
             TENANT,
         )
         assert {r["session_id"]: (r["n"], r["chosen"]) for r in votes} == {
@@ -121,7 +121,8 @@ async def test_the_runner_counts_every_vote(golden, store, owner, runtime):
         }
         # Counted as the readers count them while the sessions are open (their votes' rows).
         voters = await owner.fetchval(
-            f"SELECT array_agg(DISTINCT {COUNTED_VOTERS}) FROM council_items i WHERE tenant_id = $1",
+            f"SELECT array_agg(DISTINCT {COUNTED_VOTERS}) FROM council_items i "
+            f"{votes_so_far('v.tenant_id = $1')} WHERE i.tenant_id = $1",
             TENANT,
         )
         assert voters == [2]
