@@ -418,11 +418,14 @@ class Repository:
         connection: asyncpg.Connection | None = None,
         made: Sequence[NewEvent] = (),
         last_hashes: dict[UUID, tuple[int, bytes]] | None = None,
+        earlier: Mapping[UUID, int] | None = None,
     ) -> Appended:
         """Append the aggregates' pending events as one atomic append (``guards``: see
         EventStore.append), after ``made``: events another service made for this decision
         (shared/personal.py ``Holders.made``), already encoded by its own registry.
-        ``last_hashes`` gets each saved aggregate's version and last event's hash."""
+        ``last_hashes`` gets each saved aggregate's version and last event's hash; ``earlier``:
+        how many of each aggregate's events the same transaction appended before (a bulk
+        command's parts, shared/commands.py ``Attempt.send``), which a snapshot counts too."""
         pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
         appended = await self.store.append(
             tenant_id,
@@ -434,8 +437,8 @@ class Repository:
             connection=connection,
         )
         if not appended.replayed:
-            counts: dict[UUID, int] = {}
             last_hash: dict[UUID, bytes] = {}
+            counts: dict[UUID, int] = dict(earlier or {})
             for event, event_hash in zip(pending, appended.hashes[len(made) :], strict=True):
                 counts[event.originator_id] = counts.get(event.originator_id, 0) + 1
                 last_hash[event.originator_id] = bytes(event_hash)

@@ -132,6 +132,12 @@ class Attempt:
     held: list[Held] = field(default_factory=list)
     # Each saved aggregate's version and last event's hash, once appended.
     hashes: dict[UUID, tuple[int, bytes]] = field(default_factory=dict)
+    # Set by run_in_transaction (without an inline projection): the meta its appends carry, so
+    # that the decision may send() some while it goes on.
+    meta: dict[str, Any] | None = None
+    sending: asyncio.Future[Appended] | None = None  # the append send() has in flight
+    sent: dict[UUID, int] = field(default_factory=dict)  # each aggregate's events sent early
+    guards_sent: int = 0  # the guards the first send carried (they hold to the commit)
 
     async def get(self, aggregate_id: UUID, *, tenant_id: str | None = None) -> Aggregate:
         """An aggregate of ``tenant_id``'s log (the command's own by default), on the attempt's
@@ -170,6 +176,51 @@ class Attempt:
         together."""
         if events:
             self.made.setdefault(tenant_id or self.tenant_id, []).extend(events)
+
+    async def send(self, aggregate: Aggregate, *, tenant_id: str | None = None) -> None:
+        """Append ``aggregate``'s pending events but the last now, in the command's transaction,
+        while the decision goes on: the database stores one part of a bulk command while the
+        next is decided (a 10,000-nominee proposal's, as a bulk pledge's chunks). The last
+        stays for the command's own append, which carries the idempotency key and the answer;
+        a decision refused later rolls the parts back with the rest. Only in
+        run_in_transaction without an inline projection, and before any add_made. Until
+        sent_so_far(), the connection is busy: a decision reads on it only after that."""
+        if self.meta is None:
+            raise TypeError("send() appends in the command's transaction: run_in_transaction")
+        tenant = tenant_id or self.tenant_id
+        if self.made.get(tenant):
+            raise TypeError("events made for a decision go first, in its own append")
+        self.save(aggregate, tenant_id=tenant)
+        pending = aggregate.pending_events
+        if len(pending) < 2:
+            return
+        events = pending[:-1]
+        del pending[:-1]
+        await self.sent_so_far()  # one statement at a time on the connection
+        encode = self.repository.registry.encode
+        store = self.repository.store
+        prepared = store.prepare(tenant, [encode(e) for e in events], self.meta)
+        guards, self.guards_sent = self.guards[self.guards_sent :], len(self.guards)
+        self.sent[aggregate.id] = self.sent.get(aggregate.id, 0) + len(events)
+        self.sending = asyncio.ensure_future(
+            store.append_prepared(prepared, guards=guards, connection=self.conn)
+        )
+        await asyncio.sleep(0)  # its statement goes out now, not when the decision next waits
+
+    async def sent_so_far(self) -> None:
+        """Once the append send() has in flight is stored (its error raised here)."""
+        if self.sending is not None:
+            sending, self.sending = self.sending, None
+            await sending
+
+    async def settled(self) -> None:
+        """The connection idle again, also when the decision failed with an append in flight:
+        the transaction rolls back only then (that append's error, if any, goes with it)."""
+        if self.sending is not None:
+            await asyncio.wait([self.sending])
+            if not self.sending.cancelled():
+                self.sending.exception()  # retrieved: the decision's own error is the one raised
+            self.sending = None
 
     def guard(self, tenant_id: str, stream_id: UUID, version: int) -> None:
         """The decision read this stream of another log at ``version``: append only if it is
@@ -425,7 +476,13 @@ class Commands:
                     await set_reach(conn, actor.tenant if actor else "", access.reach_of(actor))
                     await (authorise or self.authorise)(conn, actor)
                     attempt = Attempt(conn, actor, key_tenant, self.repository, number)
-                    answer = await decide(attempt)
+                    if project is None:
+                        attempt.meta = access.command_meta(actor, command)
+                    try:
+                        answer = await decide(attempt)
+                        await attempt.sent_so_far()
+                    finally:
+                        await attempt.settled()
                     meta = self._meta(actor, command, key, answer)
                     stored, written = await self._append_all(
                         conn, attempt, meta, key_tenant, key, projected=project is not None
@@ -470,10 +527,11 @@ class Commands:
                 meta=meta,
                 idempotency_key=keyed.value if keyed else None,
                 fingerprint=keyed.fingerprint if keyed else None,
-                guards=attempt.guards,
+                guards=attempt.guards[attempt.guards_sent :],
                 connection=conn,
                 made=made,
                 last_hashes=attempt.hashes,
+                earlier=attempt.sent,
             )
             if appended.replayed:
                 raise _Replayed(tenant, appended)

@@ -9,6 +9,7 @@ unit, decided on one connection scoped to the caller, appended to the unit's own
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -168,7 +169,12 @@ class ProposalCommands:
             pending: list[tuple[Nominee, list[dict[str, str]]]] = []
             proposed = _Proposed(proposal.proposed())  # and each row's as it is checked
             errors: list[RowError] = []
-            for spec in specs:
+            added: list[str] = []
+            for n, spec in enumerate(specs, 1):
+                if spec.subject != "person" or spec.initiatives:
+                    await attempt.sent_so_far()  # _add reads on the connection
+                elif n % 100 == 0:
+                    await asyncio.sleep(0)  # the rest of a part in flight goes out meanwhile
                 try:
                     pending.append(await _add(attempt, actor, proposal, spec, checks, proposed))
                 except DomainError as exc:
@@ -177,11 +183,16 @@ class ProposalCommands:
                     errors.append(RowError.of(spec.row, exc))
                 else:
                     proposed.add(pending[-1][0].who, pending[-1][0].award)
-            added = (
-                [proposal.add_nominee(*pending[0])]
-                if len(pending) == 1
-                else proposal.add_nominees(pending)
-            )
+                if len(pending) == SENT_EVERY:
+                    # Stored while the next rows are checked: the database's time and ours
+                    # overlap (10,000 nominees: 0.4 s of checks, 0.5 s of appends).
+                    added += proposal.add_nominees(pending)
+                    pending = []
+                    await attempt.send(proposal)
+            if len(pending) == 1 and not added:
+                added = [proposal.add_nominee(*pending[0])]
+            elif pending:
+                added += proposal.add_nominees(pending)
             if added:
                 attempt.save(proposal)
             # Plain values, and bounded: a repeat of the idempotency key reads this answer back
@@ -193,7 +204,7 @@ class ProposalCommands:
                 "errors": [[e.row, e.code, e.message, e.field] for e in errors[:MAX_ANSWERED]],
             }
 
-        answer = await self.commands.run(
+        answer = await self.commands.run_in_transaction(
             actor, "AddNominees", decide, idempotency_key=idempotency_key, input=given
         )
         return Added(
@@ -435,6 +446,9 @@ async def local_rules_for(
         for r in rows
     )
 
+
+# Checked nominees appended while the next are checked (shared/commands.py Attempt.send).
+SENT_EVERY = 1_000
 
 # The row errors a bulk answer carries (a keyed answer is stored in an event: bounded).
 MAX_ANSWERED = 200

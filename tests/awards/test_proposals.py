@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.awards import commands_proposals
 from services.awards.commands_proposals import proposal_commands_of
 from services.awards.domain import Nominee  # noqa: F401  (the shape the inputs map to)
 from shared.calendar import WorkingCalendar
@@ -370,3 +371,52 @@ async def test_many_nominees_in_one_command_each_bad_row_named(client, tokens, t
     read = await gql(client, tokens, tree.cs1, ["officer"], ONE, id=pid)
     flagged = [e["node"]["findings"] for e in read["data"]["proposal"]["nominees"]["edges"]]
     assert flagged == [[], [], [{"rule": "ONE_ACHIEVEMENT_ONE_AWARD"}]]  # the rules, as one by one
+
+
+async def test_a_bulk_sent_in_parts_reads_its_collectives_between_them(
+    client, tokens, tree, owner, monkeypatch
+):
+    # Given parts of one nominee (a 10,000-row bulk's are 1,000), so that a part is in flight
+    # when the next row, a collective, is looked up on the same connection
+    monkeypatch.setattr(commands_proposals, "SENT_EVERY", 1)
+    people = [
+        await register(
+            client,
+            tokens,
+            tree.cs1,
+            {"fullName": f"Người {n}", "gender": "FEMALE", "staffNumber": f"P{n}"},
+        )
+        for n in range(3)
+    ]
+    pid = await draft(client, tokens, tree.cs1)
+    before = await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.cs1)
+    person = [
+        {"subject": "PERSON", "personId": p["id"], "award": "lao_dong_tien_tien"} for p in people
+    ]
+    rows = [
+        person[0],
+        person[1],
+        {"subject": "COLLECTIVE", "unitId": tree.cs1, "award": "giay_khen_cdcs"},
+        {"subject": "COLLECTIVE", "unitId": tree.upper1, "award": "giay_khen_cdcs"},
+        person[2],
+        person[0],
+    ]
+
+    # When they are added in one command
+    body = await gql(client, tokens, tree.cs1, ["officer"], BULK, id=pid, nominees=rows)
+
+    # Then every good row is in, in order, each checked as one by one, the bad one named
+    result = body["data"]["addNominees"]
+    assert (result["written"], result["errorCount"]) == (5, 1), body
+    assert [(e["row"], e["code"]) for e in result["errors"]] == [(4, "NOT_FOUND")]
+    appended = await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.cs1)
+    assert appended - before == 5  # a part for each nominee
+    read = await gql(client, tokens, tree.cs1, ["officer"], ONE, id=pid)
+    edges = read["data"]["proposal"]["nominees"]["edges"]
+    assert [e["node"]["findings"] for e in edges] == [
+        [],
+        [],
+        [{"rule": "COMPETENCE"}],  # its own unit's giấy khen, which it decides itself
+        [],
+        [{"rule": "ONE_ACHIEVEMENT_ONE_AWARD"}],
+    ]
