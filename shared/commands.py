@@ -57,6 +57,7 @@ from shared.eventstore import (
     Guard,
     GuardFailed,
     NewEvent,
+    PreparedAppend,
     StoredEvent,
     check_idempotency_key,
 )
@@ -137,6 +138,7 @@ class Attempt:
     meta: dict[str, Any] | None = None
     sending: asyncio.Future[Appended] | None = None  # the append send() has in flight
     sent: dict[UUID, int] = field(default_factory=dict)  # each aggregate's events sent early
+    sent_seqs: dict[str, int] = field(default_factory=dict)  # each log's last seq sent early
     guards_sent: int = 0  # the guards the first send carried (they hold to the commit)
 
     async def get(self, aggregate_id: UUID, *, tenant_id: str | None = None) -> Aggregate:
@@ -185,8 +187,7 @@ class Attempt:
         a decision refused later rolls the parts back with the rest. Only in
         run_in_transaction without an inline projection, and before any add_made. Until
         sent_so_far(), the connection is busy: a decision reads on it only after that."""
-        if self.meta is None:
-            raise TypeError("send() appends in the command's transaction: run_in_transaction")
+        meta = self.sending_meta()
         tenant = tenant_id or self.tenant_id
         if self.made.get(tenant):
             raise TypeError("events made for a decision go first, in its own append")
@@ -196,22 +197,37 @@ class Attempt:
             return
         events = pending[:-1]
         del pending[:-1]
-        await self.sent_so_far()  # one statement at a time on the connection
         encode = self.repository.registry.encode
-        store = self.repository.store
-        prepared = store.prepare(tenant, [encode(e) for e in events], self.meta)
-        guards, self.guards_sent = self.guards[self.guards_sent :], len(self.guards)
+        prepared = self.repository.store.prepare(tenant, [encode(e) for e in events], meta)
         self.sent[aggregate.id] = self.sent.get(aggregate.id, 0) + len(events)
+        await self.send_prepared(prepared)
+
+    def sending_meta(self) -> dict[str, Any]:
+        """The meta of the appends a decision sends itself (its command's and caller's)."""
+        if self.meta is None:
+            raise TypeError("a decision sends appends in its own transaction: run_in_transaction")
+        return self.meta
+
+    async def send_prepared(self, prepared: PreparedAppend) -> None:
+        """Append events the decision made itself (a bulk pledge's, made in a worker thread)
+        as send() does: in flight while the decision goes on, after the one before is stored;
+        the first carries the decision's guards so far (the locks they take hold to the
+        commit). The command's answer waits for the projections to show them."""
+        self.sending_meta()
+        await self.sent_so_far()  # one statement at a time on the connection
+        guards, self.guards_sent = self.guards[self.guards_sent :], len(self.guards)
+        store = self.repository.store
         self.sending = asyncio.ensure_future(
             store.append_prepared(prepared, guards=guards, connection=self.conn)
         )
         await asyncio.sleep(0)  # its statement goes out now, not when the decision next waits
 
     async def sent_so_far(self) -> None:
-        """Once the append send() has in flight is stored (its error raised here)."""
+        """Once the append in flight (send, send_prepared) is stored (its error raised here)."""
         if self.sending is not None:
             sending, self.sending = self.sending, None
-            await sending
+            appended = await sending
+            self.sent_seqs[appended.tenant_id] = appended.last_seq
 
     async def settled(self) -> None:
         """The connection idle again, also when the decision failed with an append in flight:
@@ -487,6 +503,12 @@ class Commands:
                     stored, written = await self._append_all(
                         conn, attempt, meta, key_tenant, key, projected=project is not None
                     )
+                    # The logs only parts went to (a bulk pledge's): their last part's seq.
+                    appended = {tenant for tenant, _ in written}
+                    if key is not None and key_tenant in attempt.sent_seqs:
+                        if key_tenant not in appended:  # the key would be stored nowhere
+                            raise TypeError("a keyed command keeps events for its own append")
+                    written += [t for t in attempt.sent_seqs.items() if t[0] not in appended]
                     if project is not None and stored:
                         await project(conn, stored)
                     if respond is not None:

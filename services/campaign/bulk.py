@@ -11,7 +11,6 @@ writes nothing.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -31,14 +30,13 @@ from services.campaign.domain import (
     pledge_id,
 )
 from services.campaign.rules import PERSON, subject_of, title_of
-from shared import access
 from shared.aggregates import EventRegistry
 from shared.auth import Principal
 from shared.bulk import MAX_ERRORS_SHOWN, BulkResult, BulkTooLarge, RowError
 from shared.commands import Attempt
 from shared.db import planned_for_arguments
 from shared.errors import DomainError
-from shared.eventstore import Appended, EventStore, Guard, NewEvent, PreparedAppend
+from shared.eventstore import EventStore, NewEvent, PreparedAppend
 from shared.personal import Holder, Named, seal_name
 from shared.text import clean
 from shared.uploads import TableLimits, read_records
@@ -144,18 +142,10 @@ async def register_pledges(
     if len(rows) > max_rows:
         raise BulkTooLarge(f"{len(rows)} > {max_rows}.", limit=max_rows)
 
-    async def decide(attempt: Attempt) -> tuple[BulkResult, int]:
-        return await _register(commands, attempt.conn, actor, campaign_id, rows)
+    async def decide(attempt: Attempt) -> BulkResult:
+        return await _register(commands, attempt, actor, campaign_id, rows)
 
-    result, last_seq = await commands.commands.run_in_transaction(
-        actor, "RegisterPledges", decide, wait=False
-    )
-    if last_seq:
-        # The events went in by the decision itself, not as saved aggregates: announced and
-        # waited for here.
-        commands.store.announce(actor.tenant, last_seq)
-        await commands.pipeline.caught_up(actor.tenant, last_seq)
-    return result
+    return await commands.commands.run_in_transaction(actor, "RegisterPledges", decide)
 
 
 async def authorise_pledges(
@@ -175,13 +165,13 @@ async def authorise_pledges(
 
 async def _register(
     commands: CampaignCommands,
-    conn: asyncpg.Connection,
+    attempt: Attempt,
     actor: Principal,
     campaign_id: UUID,
     rows: Sequence[PledgeRow],
-) -> tuple[BulkResult, int]:
-    """The decision and its appends, in the pipeline's transaction; the result and the last seq
-    appended (0: nothing)."""
+) -> BulkResult:
+    """The decision and its appends, in the pipeline's transaction."""
+    conn = attempt.conn
     facts = await commands.campaign_facts(conn, actor, campaign_id, own=True)
     facts.check_open()
     # Most of a second for 100,000 rows, reading nothing: in a worker thread, so that the
@@ -196,15 +186,15 @@ async def _register(
     renamed = [g for g in new if g.subject == PERSON and not g.ref]
     again = await _existing(conn, actor.tenant, campaign_id, renamed)
     new = [g for g in new if g.pledge_id not in again]
-    last_seq = await _write(commands, conn, actor, facts, new, made) if new else 0
-    result = BulkResult(
+    if new:
+        await _write(commands, attempt, actor, facts, new, made)
+    return BulkResult(
         received=len(rows),
         written=len(new),
         unchanged=len(existing) + len(again),
         error_count=len(errors),
         errors=errors[:MAX_ERRORS_SHOWN],
     )
-    return result, last_seq
 
 
 async def _holders(
@@ -277,20 +267,21 @@ async def _existing(
 
 async def _write(
     commands: CampaignCommands,
-    conn: asyncpg.Connection,
+    attempt: Attempt,
     actor: Principal,
     facts: CampaignFacts,
     new: list[_Good],
     people: list[NewEvent],
-) -> int:
+) -> None:
     """The people made for the names (``people``), then the new pledges' events, chunk by
-    chunk. The database stores one chunk while a worker thread makes the next (its events
-    encoded, a person's name sealed): two cores, both busy, and the event loop, which only
-    sends them, free for other requests. The first chunk guards the campaign at the version the
-    facts show; the locks it takes hold to the commit, so the later ones need not."""
+    chunk, sent as the decision's own parts (shared/commands.py ``Attempt.send_prepared``).
+    The database stores one chunk while a worker thread makes the next (its events encoded, a
+    person's name sealed): two cores, both busy, and the event loop, which only sends them,
+    free for other requests. The first chunk guards the campaign at the version the facts
+    show; the locks it takes hold to the commit, so the later ones need not."""
     on = commands.clock()
     make = _pattern(facts, actor.tenant, on, new[0], commands.repository.registry)
-    meta = access.command_meta(actor, "RegisterPledges")
+    meta = attempt.sending_meta()
     pledges = partial(_made, commands.store, actor.tenant, make, meta)
     chunks: list[Callable[[], PreparedAppend]] = [
         partial(commands.store.prepare, actor.tenant, people[start : start + _CHUNK], meta)
@@ -299,26 +290,10 @@ async def _write(
     chunks += [
         partial(pledges, new[start : start + _CHUNK]) for start in range(0, len(new), _CHUNK)
     ]
-    guards = [Guard(facts.unit_id, facts.campaign_id, facts.version)]
-    pending: asyncio.Future[Appended] | None = None
-    last_seq = 0
-    try:
-        for chunk in chunks:
-            # Awaiting the thread also lets the pending chunk's statement go out meanwhile.
-            prepared = await to_thread.run_sync(chunk)
-            if pending is not None:
-                last_seq = (await pending).last_seq
-            pending = asyncio.ensure_future(
-                commands.store.append_prepared(prepared, guards=guards, connection=conn)
-            )
-            guards = []
-    finally:
-        # Also when making a chunk failed: the connection must be idle before the transaction
-        # can roll back.
-        if pending is not None and not pending.done():
-            await asyncio.wait([pending])
-    assert pending is not None
-    return max(last_seq, pending.result().last_seq)
+    attempt.guard(facts.unit_id, facts.campaign_id, facts.version)
+    for chunk in chunks:
+        # Awaiting the thread also lets the chunk in flight go out meanwhile.
+        await attempt.send_prepared(await to_thread.run_sync(chunk))
 
 
 def _made(
