@@ -294,6 +294,16 @@ class Held:
     event_hash: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class DueSnapshot:
+    """A snapshot due when an append commits: the aggregate, at the version it was saved at."""
+
+    tenant_id: str
+    aggregate: Aggregate
+    version: int
+    event_hash: bytes
+
+
 class Repository:
     """Loads aggregates from their streams (from a snapshot when there is one) and saves them.
     Commands run through the pipeline (shared/commands.py), which uses these two."""
@@ -419,13 +429,16 @@ class Repository:
         made: Sequence[NewEvent] = (),
         last_hashes: dict[UUID, tuple[int, bytes]] | None = None,
         earlier: Mapping[UUID, int] | None = None,
+        later: list[DueSnapshot] | None = None,
     ) -> Appended:
         """Append the aggregates' pending events as one atomic append (``guards``: see
         EventStore.append), after ``made``: events another service made for this decision
         (shared/personal.py ``Holders.made``), already encoded by its own registry.
         ``last_hashes`` gets each saved aggregate's version and last event's hash; ``earlier``:
         how many of each aggregate's events the same transaction appended before (a bulk
-        command's parts, shared/commands.py ``Attempt.send``), which a snapshot counts too."""
+        command's parts, shared/commands.py ``Attempt.send``), which a snapshot counts too;
+        ``later``: the snapshots due go there, for the caller to take after its commit
+        (:meth:`take_later`), instead of being taken before the answer."""
         pending = [event for aggregate in aggregates for event in aggregate.collect_events()]
         appended = await self.store.append(
             tenant_id,
@@ -445,8 +458,14 @@ class Repository:
             for aggregate in aggregates:
                 if last_hashes is not None and aggregate.id in last_hash:
                     last_hashes[aggregate.id] = (aggregate.version, last_hash[aggregate.id])
-                if self._snapshot_due(aggregate.version, counts.get(aggregate.id, 0)):
-                    # On the caller's connection: a rolled-back save leaves no snapshot behind.
+                if not self._snapshot_due(aggregate.version, counts.get(aggregate.id, 0)):
+                    continue
+                if later is not None:
+                    due = DueSnapshot(
+                        tenant_id, aggregate, aggregate.version, last_hash[aggregate.id]
+                    )
+                    later.append(due)
+                else:  # on the caller's connection: a rolled-back save leaves none behind
                     await self._take_snapshot(
                         tenant_id, aggregate, last_hash[aggregate.id], connection
                     )
@@ -463,10 +482,43 @@ class Repository:
         event_hash: bytes,
         connection: asyncpg.Connection | None,
     ) -> None:
+        body = self._snapshot_body(aggregate)
+        if body is not None:
+            await self._store_snapshot(
+                tenant_id,
+                aggregate.id,
+                aggregate.version,
+                type(aggregate),
+                body,
+                event_hash,
+                connection,
+            )
+
+    async def take_later(self, due: DueSnapshot) -> None:
+        """A snapshot due at a commit, taken once the command has answered (a council's of 10,000
+        items is 3.6 MB to encode and store): skipped if the aggregate changed since, its next
+        snapshot then due. Encoded at once, with no wait between the check and the encoding, so
+        that no command changes it meanwhile."""
+        aggregate = due.aggregate
+        if aggregate.version != due.version or aggregate.pending_events:
+            return
+        body = self._snapshot_body(aggregate)
+        if body is not None:
+            await self._store_snapshot(
+                due.tenant_id,
+                aggregate.id,
+                due.version,
+                type(aggregate),
+                body,
+                due.event_hash,
+                None,
+            )
+
+    def _snapshot_body(self, aggregate: Aggregate) -> bytes | None:
         state = state_of(aggregate)
         state["class_version"] = getattr(type(aggregate), "class_version", 1)
         try:
-            body = canonical.dumps(canonical.normalise(self.registry.codec.encode(state)))
+            return canonical.dumps(canonical.normalise(self.registry.codec.encode(state)))
         except DomainError as exc:
             # Every aggregate's state must encode (tests/shared/test_snapshots_all.py): one that
             # does not is a bug to fix, though the command, which needs no snapshot, succeeds.
@@ -476,22 +528,36 @@ class Repository:
                 aggregate.id,
                 exc,
             )
-            return
-        name = self.registry.aggregate_name(type(aggregate))
+            return None
+
+    async def _store_snapshot(
+        self,
+        tenant_id: str,
+        aggregate_id: UUID,
+        version: int,
+        kind: type[Aggregate],
+        body: bytes,
+        event_hash: bytes,
+        connection: asyncpg.Connection | None,
+    ) -> None:
+        name = self.registry.aggregate_name(kind)
         # Outside a request, as the tenant itself: snapshots are under row-level security. In a
         # command, in a savepoint: a snapshot the caller's reach may not write (a system command
         # saving into another unit's log) is skipped, never the command with it.
         try:
             async with self.store.reading(tenant_id, connection) as conn, transaction(conn):
-                await self._insert_snapshot(conn, tenant_id, aggregate, name, body, event_hash)
+                await self._insert_snapshot(
+                    conn, tenant_id, aggregate_id, version, name, body, event_hash
+                )
         except asyncpg.InsufficientPrivilegeError:
-            log.info("snapshot skipped for %s: out of the connection's reach", aggregate.id)
+            log.info("snapshot skipped for %s: out of the connection's reach", aggregate_id)
 
     @staticmethod
     async def _insert_snapshot(
         conn: asyncpg.Connection,
         tenant_id: str,
-        aggregate: Aggregate,
+        aggregate_id: UUID,
+        version: int,
         name: str,
         body: bytes,
         event_hash: bytes,
@@ -505,8 +571,8 @@ class Repository:
                   aggregate = EXCLUDED.aggregate, digest = EXCLUDED.digest, taken_at = now()
             WHERE snapshots.stream_version < EXCLUDED.stream_version""",
             tenant_id,
-            aggregate.id,
-            aggregate.version,
+            aggregate_id,
+            version,
             name,
             body.decode(),
             snapshot_digest(event_hash, name, body),

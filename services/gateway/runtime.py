@@ -119,6 +119,8 @@ class Runtime:
         return AwardsPeople()
 
     async def close(self) -> None:
+        if "pipeline" in self.__dict__:  # built: its snapshots in the background stored first
+            await self.pipeline.snapshots_taken()
         await _close(self.database, self.pool, self.signal, self.projector_pool, self.projections)
 
 

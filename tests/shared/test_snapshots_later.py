@@ -1,0 +1,92 @@
+"""Snapshots a command makes due are taken after its commit, in the background, while it waits
+for its projections (shared/commands.py ``Pipeline.take_later``): the answer does not wait for
+a large aggregate's state to be encoded and stored. The snapshot holds the state at the version
+it was due at; one whose aggregate changed before it was taken is skipped; a rolled-back command
+leaves none."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from shared.commands import Attempt, Commands, Pipeline
+from tests.shared.sample_domain import SameTitle, build_registry
+from tests.shared.test_aggregate_cache import Caught, officer, opened
+
+
+@pytest.fixture
+def line(runtime) -> Pipeline:
+    return Pipeline(runtime.pool, runtime.store, positions=Caught(), snapshot_every=5)
+
+
+@pytest.fixture
+def notebooks(line: Pipeline) -> Commands:
+    return line.service(build_registry())
+
+
+def written(notebook_id: uuid.UUID, texts: list[str], *, refuse: bool = False):
+    async def decide(attempt: Attempt) -> int:
+        notebook = await attempt.get(notebook_id)
+        for text in texts:
+            notebook.write(text)
+        attempt.save(notebook)
+        if refuse:
+            raise SameTitle(notebook.title)
+        return notebook.version
+
+    return decide
+
+
+async def snapshot(owner, tenant: str, notebook_id: uuid.UUID):
+    return await owner.fetchrow(
+        "SELECT stream_version, state FROM snapshots WHERE tenant_id = $1 AND stream_id = $2",
+        tenant,
+        notebook_id,
+    )
+
+
+@pytest.mark.parametrize("way", ["run", "run_in_transaction"])
+async def test_a_snapshot_due_is_stored_after_the_answer(line, notebooks, owner, tenant, way):
+    # Given a notebook of one event
+    notebook_id = await opened(notebooks, tenant)
+
+    # When a command takes it past 5 events
+    run = getattr(notebooks, way)
+    version = await run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+
+    # Then, its snapshot taken, it holds the notebook at that version
+    await line.snapshots_taken()
+    row = await snapshot(owner, tenant, notebook_id)
+    assert version == 5 and row["stream_version"] == 5
+    assert '"notes": ["a", "b", "c", "d"]' in row["state"]
+
+
+async def test_a_snapshot_of_a_state_changed_before_it_was_taken_is_skipped(
+    line, notebooks, owner, tenant, monkeypatch
+):
+    # Given a notebook a command took past 5 events, its snapshot due but held back
+    held = []
+    monkeypatch.setattr(line, "take_later", lambda repository, due: held.extend(due))
+    notebook_id = await opened(notebooks, tenant)
+    await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+    assert [d.version for d in held] == [5]
+
+    # When the next command changes it (the same object, from the cache) before it is taken
+    hits = line.cache.hits
+    await notebooks.run(officer(tenant), "Write", written(notebook_id, ["e"]))
+    assert line.cache.hits == hits + 1
+
+    # Then the snapshot is skipped: the state it would hold is not version 5's
+    await notebooks.repository.take_later(held[0])
+    assert await snapshot(owner, tenant, notebook_id) is None
+
+
+async def test_a_refused_command_leaves_no_snapshot(line, notebooks, owner, tenant):
+    notebook_id = await opened(notebooks, tenant)
+    with pytest.raises(SameTitle):
+        await notebooks.run_in_transaction(
+            officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"], refuse=True)
+        )
+    await line.snapshots_taken()
+    assert await snapshot(owner, tenant, notebook_id) is None
