@@ -65,6 +65,9 @@ from shared.eventstore import (
 log = structlog.get_logger(__name__)
 
 R = TypeVar("R")
+# The events of one part Attempt.send appends (a bulk's events are up to 64 KiB each,
+# shared/chunks.py): small enough that encoding the next overlaps storing this one.
+SENT_EVENTS = 8
 Authorise = Callable[[asyncpg.Connection, Principal | None], Awaitable[None]]
 Decide = Callable[["Attempt"], Awaitable[R]]
 Project = Callable[[asyncpg.Connection, list[StoredEvent]], Awaitable[None]]
@@ -199,9 +202,11 @@ class Attempt:
         events = pending[:-1]
         del pending[:-1]
         encode = self.repository.registry.encode
-        prepared = self.repository.store.prepare(tenant, [encode(e) for e in events], meta)
         self.sent[aggregate.id] = self.sent.get(aggregate.id, 0) + len(events)
-        await self.send_prepared(prepared)
+        # In parts too: each encoded while the one before is stored.
+        for start in range(0, len(events), SENT_EVENTS):
+            part = [encode(e) for e in events[start : start + SENT_EVENTS]]
+            await self.send_prepared(self.repository.store.prepare(tenant, part, meta))
 
     def sending_meta(self) -> dict[str, Any]:
         """The meta of the appends a decision sends itself (its command's and caller's)."""
