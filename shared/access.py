@@ -79,7 +79,7 @@ async def scope(
     tenant = principal.tenant if principal is not None else ""
     with cancelled_as_busy():
         async with pool.acquire() as conn:
-            await _catch_up(conn)
+            await catch_up(conn)
             await conn.execute(_begin_with_reach(tenant, reach_of(principal)))
             try:
                 yield conn
@@ -209,8 +209,9 @@ async def reads_set_aside(info: Any) -> AsyncIterator[None]:
 _tree_as_of: date | None = None
 
 
-async def _catch_up(conn: asyncpg.Connection) -> None:
-    """A statement of its own, before the request's transaction: the units it moves are locked
+async def catch_up(conn: asyncpg.Connection) -> None:
+    """The tree's moves due today applied, once a day, before a request's transaction (every
+    command's, shared/commands.py): a statement of its own, so the units it moves are locked
     only while it runs, not for as long as the request that happened to come first."""
     global _tree_as_of
     day = today()

@@ -50,7 +50,7 @@ from shared import access, canonical
 from shared.aggregates import AggregateCache, DueSnapshot, EventRegistry, Held, Repository
 from shared.auth import Principal
 from shared.db import cancelled_as_busy, set_reach, transaction
-from shared.errors import ConcurrencyConflict
+from shared.errors import ConcurrencyConflict, DomainError
 from shared.eventstore import (
     Appended,
     EventStore,
@@ -369,11 +369,22 @@ class Commands:
             if first is not None:
                 return first.value
         check = authorise or self.authorise
-        return await self._retrying(
-            command,
-            tenant,
-            lambda number: self._attempt(actor, command, decide, tenant, check, key, number),
-        )
+        try:
+            return await self._retrying(
+                command,
+                tenant,
+                lambda number: self._attempt(actor, command, decide, tenant, check, key, number),
+            )
+        except DomainError:
+            first = await self._beaten(tenant, key)
+            if first is None:
+                raise
+            return first.value
+
+    async def _beaten(self, tenant: str, key: _Key | None) -> _FirstAnswer | None:
+        """A keyed command refused: the first answer, if a repeat of the key committed while
+        it decided (it then decided on what the first wrote: a proposal the first filled)."""
+        return None if key is None else await self._replay(tenant, key)
 
     async def _retrying(
         self, command: str, tenant: str, attempt: Callable[[int], Awaitable[Any]]
@@ -490,6 +501,11 @@ class Commands:
             self.pipeline.stats.replayed += 1
             stored = await self._stored_answer(replay.tenant_id, replay.appended)
             return await self._respond_again(actor, respond, stored)
+        except DomainError:
+            first = await self._beaten(key_tenant, key)
+            if first is None:
+                raise
+            return await self._respond_again(actor, respond, first.value)
         if connection is None or not connection.is_in_transaction():
             for tenant, seq in written:
                 self.store.announce(tenant, seq)
@@ -516,6 +532,14 @@ class Commands:
         with cancelled_as_busy():
             async with AsyncExitStack() as stack:
                 conn = connection or await stack.enter_async_context(self.pipeline.pool.acquire())
+                if connection is None:
+                    await access.catch_up(conn)
+                if key is not None and number > 1:
+                    # Beaten by a repeat of the key: a decision's parts carry no key, so their
+                    # conflict, not the key, told it; the first answer is the answer.
+                    first = await self.store.replay_of(key_tenant, key.value, key.fingerprint)
+                    if first is not None:
+                        raise _Replayed(key_tenant, first)
                 async with transaction(conn):
                     if lock is not None:
                         await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)

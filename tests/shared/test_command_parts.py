@@ -6,6 +6,7 @@ send is only for run_in_transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 
@@ -174,3 +175,41 @@ async def test_send_is_only_for_a_command_in_its_own_transaction(notebooks, tena
 
 async def _nothing_projected(conn, events) -> None:
     raise AssertionError("not reached")
+
+
+async def test_a_keyed_repeat_sent_while_the_first_runs_answers_as_the_first(
+    notebooks, store, tenant
+):
+    # Given a keyed command that sends its notes in parts, and refuses a notebook already full
+    # (as addNominees refuses more than its bound)
+    notebook_id = await opened(notebooks, tenant)
+    texts = [f"n{n}" for n in range(12)]
+
+    async def decide(attempt: Attempt) -> int:
+        notebook = await attempt.get(notebook_id)
+        if len(notebook.notes) + len(texts) > 20:
+            raise SameTitle(notebook.title)
+        for n, text in enumerate(texts, 1):
+            notebook.write(text)
+            if n % 5 == 0:
+                await attempt.send(notebook)
+        attempt.save(notebook)
+        return len(notebook.notes)
+
+    async def run() -> int:
+        return await notebooks.run_in_transaction(
+            officer(tenant),
+            "WriteMany",
+            decide,
+            idempotency_key="cung-luc-1",
+            input={"texts": texts},
+        )
+
+    # When it is sent twice at once (a client's retry)
+    answers = await asyncio.gather(run(), run())
+
+    # Then the repeat, its parts beaten by the first's, answers as the first did, not as a
+    # second decision on the notebook the first filled
+    assert answers == [12, 12]
+    log = await store.read_log(tenant)
+    assert [e.data["text"] for e in log[1:]] == texts
