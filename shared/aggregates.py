@@ -268,6 +268,11 @@ class AggregateCache:
         """The aggregate and the hash of its last event, out of the cache; None if absent."""
         return self._held.pop((tenant_id, aggregate_id), None)
 
+    def holds(self, tenant_id: str, aggregate: Aggregate) -> bool:
+        """Whether ``aggregate`` itself (not a copy) is kept, untaken since it was put."""
+        kept = self._held.get((tenant_id, aggregate.id))
+        return kept is not None and kept[0] is aggregate
+
     def put(self, tenant_id: str, aggregate: Aggregate, event_hash: bytes) -> None:
         """Keep ``aggregate``, unchanged since its event of ``event_hash`` was committed (an
         older copy does not replace a newer one)."""
@@ -500,6 +505,11 @@ class Repository:
         snapshot then due. Encoded at once, with no wait between the check and the encoding, so
         that no command changes it meanwhile."""
         aggregate = due.aggregate
+        # Unchanged only if the cache still holds this very object: a command that took it may
+        # have changed it, event or not (a refused one, an event whose body raised halfway).
+        if self.cache is not None and self.cache.size > 0:
+            if not self.cache.holds(due.tenant_id, aggregate):
+                return
         if aggregate.version != due.version or aggregate.pending_events:
             return
         body = self._snapshot_body(aggregate)

@@ -25,14 +25,12 @@ def notebooks(line: Pipeline) -> Commands:
     return line.service(build_registry())
 
 
-def written(notebook_id: uuid.UUID, texts: list[str], *, refuse: bool = False):
+def written(notebook_id: uuid.UUID, texts: list[str]):
     async def decide(attempt: Attempt) -> int:
         notebook = await attempt.get(notebook_id)
         for text in texts:
             notebook.write(text)
         attempt.save(notebook)
-        if refuse:
-            raise SameTitle(notebook.title)
         return notebook.version
 
     return decide
@@ -47,18 +45,27 @@ async def snapshot(owner, tenant: str, notebook_id: uuid.UUID):
 
 
 @pytest.mark.parametrize("way", ["run", "run_in_transaction"])
-async def test_a_snapshot_due_is_stored_after_the_answer(line, notebooks, owner, tenant, way):
-    # Given a notebook of one event
+async def test_a_snapshot_due_is_stored_after_the_answer(
+    line, notebooks, owner, tenant, way, monkeypatch
+):
+    # Given a notebook of one event, and the snapshots the pipeline takes later held back
     notebook_id = await opened(notebooks, tenant)
+    held = []
+    take_later = line.take_later
+    monkeypatch.setattr(line, "take_later", lambda repository, due: held.append((repository, due)))
 
     # When a command takes it past 5 events
     run = getattr(notebooks, way)
     version = await run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
 
-    # Then, its snapshot taken, it holds the notebook at that version
+    # Then it has answered with no snapshot stored yet, and once taken, the snapshot holds the
+    # notebook at that version
+    assert version == 5 and await snapshot(owner, tenant, notebook_id) is None
+    for repository, due in held:
+        take_later(repository, due)
     await line.snapshots_taken()
     row = await snapshot(owner, tenant, notebook_id)
-    assert version == 5 and row["stream_version"] == 5
+    assert row["stream_version"] == 5
     assert '"notes": ["a", "b", "c", "d"]' in row["state"]
 
 
@@ -82,11 +89,24 @@ async def test_a_snapshot_of_a_state_changed_before_it_was_taken_is_skipped(
     assert await snapshot(owner, tenant, notebook_id) is None
 
 
-async def test_a_refused_command_leaves_no_snapshot(line, notebooks, owner, tenant):
+async def test_a_command_rolled_back_after_its_append_leaves_no_snapshot(
+    line, notebooks, owner, tenant
+):
+    # Given a notebook, and a command whose events are appended, a snapshot due with them
     notebook_id = await opened(notebooks, tenant)
+
+    async def answer_fails(conn, answer) -> None:
+        raise SameTitle("Sổ tay")  # after the append, in the same transaction
+
+    # When its transaction then rolls back
     with pytest.raises(SameTitle):
         await notebooks.run_in_transaction(
-            officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"], refuse=True)
+            officer(tenant),
+            "Write",
+            written(notebook_id, ["a", "b", "c", "d"]),
+            respond=answer_fails,
         )
+
+    # Then no snapshot was taken of what the log does not hold
     await line.snapshots_taken()
     assert await snapshot(owner, tenant, notebook_id) is None
