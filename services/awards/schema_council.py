@@ -101,11 +101,15 @@ class CouncilSessionType:
 
     @strawberry.field(description="Các người (tập thể) được biểu quyết, theo thứ tự.")
     async def items(self, info: Info) -> list[CouncilItem]:
+        # Once concluded, the results counted them: the votes are not read again.
+        voters, so_far = "i.voters", ""
+        if self.status == "open":
+            voters, so_far = COUNTED_VOTERS, votes_so_far("v.tenant_id = $1 AND v.session_id = $2")
         rows = await _read(
             info,
             "SELECT item_id, proposal_id, proposer, nominee_id, who, award, recused::text AS "
-            f"recused, {COUNTED_VOTERS} AS voters, yes, no, abstain, eligible, passed "
-            f"FROM council_items i {votes_so_far('v.tenant_id = $1 AND v.session_id = $2')} "
+            f"recused, {voters} AS voters, yes, no, abstain, eligible, passed "
+            f"FROM council_items i {so_far} "
             "WHERE i.tenant_id = $1 AND i.session_id = $2 ORDER BY position",
             str(self.unit_id),
             uuid.UUID(str(self.id)),
