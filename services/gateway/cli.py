@@ -89,7 +89,16 @@ def serve() -> None:
     # walks it (about 100 ms a time on a 2-core machine; tests/perf/bench_campaign.py).
     gc.collect()
     gc.freeze()
+    tune_gc(settings)
     uvicorn.run(app, **uvicorn_options(settings))
+
+
+def tune_gc(settings: Settings) -> None:
+    """Young collections every THIDUA_GC_YOUNG_THRESHOLD allocations, the older generations
+    after 20 and 10 of the one below (Python: 700, 10, 10): a full collection then comes
+    about a thirtieth as often, and a young one walks at most that many objects."""
+    if settings.gc_young_threshold:
+        gc.set_threshold(settings.gc_young_threshold, 20, 10)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

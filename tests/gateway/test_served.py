@@ -4,6 +4,7 @@ no fault, uvicorn on its C parser."""
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from datetime import timedelta
@@ -17,7 +18,7 @@ from litestar._kwargs import kwargs_model
 from litestar.utils import sync as litestar_sync
 
 from services.gateway.app import VerifiedTokens, create_app, encode_json
-from services.gateway.cli import uvicorn_options
+from services.gateway.cli import tune_gc, uvicorn_options
 from services.gateway.schema import product_version
 from shared.auth import LEEWAY_SECONDS, TokenService, VerifiedToken
 from shared.errors import DomainError
@@ -181,6 +182,22 @@ def test_serve_runs_uvicorn_on_its_c_parser_without_access_lines(settings):
     # then it parses HTTP with httptools (not the pure-Python h11) and writes no access line.
     assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
     assert config.access_log is False
+
+
+def test_serve_collects_young_objects_less_often_as_set(settings):
+    # Given the thresholds Python's collector starts with
+    before = gc.get_threshold()
+    try:
+        # When `thidua serve` tunes it, set to 50,000 and then to 0
+        tune_gc(settings.model_copy(update={"gc_young_threshold": 50_000}))
+        tuned = gc.get_threshold()
+        gc.set_threshold(*before)
+        tune_gc(settings.model_copy(update={"gc_young_threshold": 0}))
+        # Then a young collection waits for 50,000 allocations; 0 keeps Python's own
+        assert tuned == (50_000, 20, 10)
+        assert gc.get_threshold() == before
+    finally:
+        gc.set_threshold(*before)
 
 
 @pytest.fixture
