@@ -101,8 +101,10 @@ def planned_input(cls: type[_Input]) -> type[_Input]:
                 given = value[name]
                 if given is None or how == "as-is":
                     kwargs[python_name] = given
-                elif how == "list":
-                    kwargs[python_name] = list(given)  # a copy: see Strawberry's own
+                elif how == "list" or (type(given) is list and not given):
+                    # A copy, as Strawberry's own; an empty list (a default, most rows of a bulk)
+                    # has nothing to convert: 60 ms of 10,000 nominees' earlierTitles.
+                    kwargs[python_name] = list(given)
                 else:
                     kwargs[python_name] = context.convert(given, field_type, name)
         return type_(**kwargs)
