@@ -340,18 +340,24 @@ BULK = """mutation($id: ID!, $nominees: [NomineeInput!]!) {
     received written errorCount errors { row code field } } }"""
 
 
-async def test_many_nominees_in_one_command_each_bad_row_named(client, tokens, tree, owner):
+async def three_and_a_draft(client, tokens, tree, owner, gender: str, prefix: str):
+    """Three people of the grassroots union, its draft, and how many events its log held."""
     people = [
         await register(
             client,
             tokens,
             tree.cs1,
-            {"fullName": f"Người {n}", "gender": "MALE", "staffNumber": f"M{n}"},
+            {"fullName": f"Người {n}", "gender": gender, "staffNumber": f"{prefix}{n}"},
         )
         for n in range(3)
     ]
     pid = await draft(client, tokens, tree.cs1)
     before = await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.cs1)
+    return people, pid, before
+
+
+async def test_many_nominees_in_one_command_each_bad_row_named(client, tokens, tree, owner):
+    people, pid, before = await three_and_a_draft(client, tokens, tree, owner, "MALE", "M")
     rows = [
         {"subject": "PERSON", "personId": people[0]["id"], "award": "lao_dong_tien_tien"},
         {"subject": "PERSON", "personId": str(uuid.uuid4()), "award": "lao_dong_tien_tien"},
@@ -379,17 +385,7 @@ async def test_a_bulk_sent_in_parts_reads_its_collectives_between_them(
     # Given parts of one nominee (a 10,000-row bulk's are 1,000), so that a part is in flight
     # when the next row, a collective, is looked up on the same connection
     monkeypatch.setattr(commands_proposals, "SENT_EVERY", 1)
-    people = [
-        await register(
-            client,
-            tokens,
-            tree.cs1,
-            {"fullName": f"Người {n}", "gender": "FEMALE", "staffNumber": f"P{n}"},
-        )
-        for n in range(3)
-    ]
-    pid = await draft(client, tokens, tree.cs1)
-    before = await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.cs1)
+    people, pid, before = await three_and_a_draft(client, tokens, tree, owner, "FEMALE", "P")
     person = [
         {"subject": "PERSON", "personId": p["id"], "award": "lao_dong_tien_tien"} for p in people
     ]
