@@ -40,7 +40,7 @@ sixth on this machine.
    proposal's, p99 at 1 in flight (wrk), beside a plain indexed select of the same rows on the
    same database (asyncpg, from this process, p99). Target: ≤ 2×.
 
-Figures of 2026-12-01 are in the README ("Awards, served").
+Figures of 2026-12-02 are in the README ("Awards, served").
 """
 
 from __future__ import annotations
