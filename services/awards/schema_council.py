@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import Enum
+from typing import Any
 
 import orjson
 import strawberry
@@ -20,6 +21,16 @@ from shared.catalogue import by_code
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
 from shared.graphql import client_uuid
+from shared.pages import (
+    Edge,
+    PageInfo,
+    checked_first,
+    edges_of,
+    next_page,
+    past_cursor,
+    position_parameters,
+    typed_position,
+)
 
 
 @strawberry.enum(description="Biểu quyết công khai hay bỏ phiếu kín.")
@@ -34,6 +45,8 @@ class Choice(Enum):
     NO = "no"
     ABSTAIN = "abstain"
 
+
+MAX_PAGE = 500
 
 # Counted by the projection when the council concludes (awards/projections.py _results); until
 # then, the votes cast so far: each member's lists unnested once and counted by item (a list
@@ -87,6 +100,30 @@ class CouncilItem:
         return entry.name if entry else self.award
 
 
+def _item(r: Any) -> CouncilItem:
+    return CouncilItem(
+        id=strawberry.ID(r["item_id"]),
+        proposal_id=strawberry.ID(str(r["proposal_id"])),
+        proposer=strawberry.ID(r["proposer"]),
+        nominee_id=strawberry.ID(r["nominee_id"]),
+        who=r["who"],
+        award=r["award"],
+        recused=orjson.loads(r["recused"]),
+        voters=r["voters"],
+        yes=r["yes"],
+        no=r["no"],
+        abstain=r["abstain"],
+        eligible=r["eligible"],
+        passed=r["passed"],
+    )
+
+
+@strawberry.type(description="Trang người (tập thể) Hội đồng biểu quyết.")
+class CouncilItemPage:
+    edges: list[Edge[CouncilItem]]
+    page_info: PageInfo
+
+
 @strawberry.type(description="Một phiên họp Hội đồng Thi đua - Khen thưởng.")
 class CouncilSessionType:
     id: strawberry.ID
@@ -99,8 +136,15 @@ class CouncilSessionType:
     status: str = strawberry.field(description="open, concluded.")
     concluded_on: date | None
 
-    @strawberry.field(description="Các người (tập thể) được biểu quyết, theo thứ tự.")
-    async def items(self, info: Info) -> list[CouncilItem]:
+    @strawberry.field(
+        description="Các người (tập thể) được biểu quyết, theo thứ tự, từng trang "
+        "(trang sau: after = endCursor)."
+    )
+    async def items(
+        self, info: Info, first: int = 100, after: str | None = None
+    ) -> CouncilItemPage:
+        checked_first(first, MAX_PAGE)
+        position = typed_position(after, ("bigint",))
         # Once concluded, the results counted them: the votes are not read again.
         voters, so_far = "i.voters", ""
         if self.status == "open":
@@ -108,30 +152,18 @@ class CouncilSessionType:
         rows = await _read(
             info,
             "SELECT item_id, proposal_id, proposer, nominee_id, who, award, recused::text AS "
-            f"recused, {voters} AS voters, yes, no, abstain, eligible, passed "
+            f"recused, {voters} AS voters, yes, no, abstain, eligible, passed, position "
             f"FROM council_items i {so_far} "
-            "WHERE i.tenant_id = $1 AND i.session_id = $2 ORDER BY position",
+            "WHERE i.tenant_id = $1 AND i.session_id = $2 "
+            f"AND {past_cursor('i.position', ('bigint',), 3, given=position is not None)} "
+            "ORDER BY i.position LIMIT $4",
             str(self.unit_id),
             uuid.UUID(str(self.id)),
+            *position_parameters(position, ("bigint",)),
+            first + 1,
         )
-        return [
-            CouncilItem(
-                id=strawberry.ID(r["item_id"]),
-                proposal_id=strawberry.ID(str(r["proposal_id"])),
-                proposer=strawberry.ID(r["proposer"]),
-                nominee_id=strawberry.ID(r["nominee_id"]),
-                who=r["who"],
-                award=r["award"],
-                recused=orjson.loads(r["recused"]),
-                voters=r["voters"],
-                yes=r["yes"],
-                no=r["no"],
-                abstain=r["abstain"],
-                eligible=r["eligible"],
-                passed=r["passed"],
-            )
-            for r in rows
-        ]
+        edges = edges_of(rows, first, lambda r: (str(r["position"]),), _item)
+        return CouncilItemPage(edges=edges, page_info=next_page(rows, first, edges))
 
     @strawberry.field(description="Ai đã biểu quyết mục nào (bỏ phiếu kín: không ghi lựa chọn).")
     async def votes(self, info: Info, item_id: strawberry.ID) -> list[CouncilVote]:

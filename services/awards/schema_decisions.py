@@ -100,17 +100,34 @@ class DecisionType:
     recipient_count: int
     cash_total_vnd: BigInt
 
-    @strawberry.field(description="Những người (tập thể) được khen.")
-    async def recipients(self, info: Info) -> list[DecisionRecipient]:
+    @strawberry.field(
+        description="Những người (tập thể) được khen, từng trang (trang sau: after = endCursor)."
+    )
+    async def recipients(
+        self, info: Info, first: int = 100, after: str | None = None
+    ) -> RecipientPage:
+        checked_first(first, MAX_PAGE)
+        position = typed_position(after, ("text",))
         rows = await _read(
             info,
             "SELECT item_id, who, subject, award, kind, cash_vnd, proposer, unit_id, person_id, "
             "revoked_on, revoke_ground, recovered_cash_vnd, review::text AS review "
-            "FROM decision_recipients WHERE tenant_id = $1 AND decision_id = $2 ORDER BY item_id",
+            "FROM decision_recipients WHERE tenant_id = $1 AND decision_id = $2 "
+            f"AND {past_cursor('item_id', ('text',), 3, given=position is not None)} "
+            "ORDER BY item_id LIMIT $4",
             str(self.unit_id),
             uuid.UUID(str(self.id)),
+            *position_parameters(position, ("text",)),
+            first + 1,
         )
-        return [_recipient(r) for r in rows]
+        edges = edges_of(rows, first, lambda r: (r["item_id"],), _recipient)
+        return RecipientPage(edges=edges, page_info=next_page(rows, first, edges))
+
+
+@strawberry.type(description="Trang người (tập thể) được khen của một quyết định.")
+class RecipientPage:
+    edges: list[Edge[DecisionRecipient]]
+    page_info: PageInfo
 
 
 @strawberry.type(description="Sổ quyết định khen thưởng: một trang; trang sau: after = endCursor.")

@@ -15,3 +15,8 @@ from tests.registry.test_graphql import client, elsewhere, tokens  # noqa: F401 
 @pytest.fixture
 def awards(runtime: Runtime, clock: Clock) -> AwardsCommands:  # noqa: F811
     return commands_of(runtime, clock)
+
+
+def nodes(page: dict) -> list[dict]:
+    """A cursor page's rows (``edges { node { … } }``), in order."""
+    return [edge["node"] for edge in page["edges"]]

@@ -12,6 +12,7 @@ import asyncio
 from services.awards.domain import DecisionSeries
 from services.awards.rules import base_salary_on, cash_vnd, rule_set_on
 from shared.clock import today
+from tests.awards.conftest import nodes
 from tests.awards.test_appraisal import CONCLUDE, judge, sent_proposal
 from tests.awards.test_council import CLOSE, CONVENE, VOTE, as_member
 from tests.awards.test_proposals import PDF, SUBMIT, upload
@@ -19,7 +20,7 @@ from tests.registry.test_graphql import code_of, gql
 
 ISSUE = """mutation($session: ID!, $title: String!, $items: [ID!]) {
   issueDecision(sessionId: $session, title: $title, items: $items) { id code number year signer
-    recipientCount cashTotalVnd recipients { who awardName cashVnd kind person { fullName } } } }"""
+    recipientCount cashTotalVnd recipients(first: 500) { edges { node { who awardName cashVnd kind person { fullName } } } } } }"""
 FORWARD = """mutation($session: ID!) { forwardNominees(sessionId: $session) { id status unitId
   nomineeCount documents { kind } } }"""
 SUFFIX = "mutation($suffix: String!) { setDecisionSuffix(suffix: $suffix) }"
@@ -62,7 +63,7 @@ async def council_passes(client, tokens, unit, pid):
     }
     body = await gql(client, tokens, unit, ["officer"], CONVENE, input=session)
     convened = body["data"]["conveneCouncil"]
-    for item in convened["items"]:
+    for item in nodes(convened["items"]):
         for member in ("chu-tich", "uy-vien"):
             await as_member(
                 client,
@@ -75,8 +76,8 @@ async def council_passes(client, tokens, unit, pid):
                 choice="YES",
             )
     closed = await gql(client, tokens, unit, ["officer"], CLOSE, session=convened["id"])
-    assert all(i["passed"] for i in closed["data"]["concludeCouncil"]["items"])
-    return convened["id"], [i["id"] for i in convened["items"]]
+    assert all(i["passed"] for i in nodes(closed["data"]["concludeCouncil"]["items"]))
+    return convened["id"], [i["id"] for i in nodes(convened["items"])]
 
 
 async def forwarded_and_sent(client, tokens, unit, session, expected=1):
@@ -121,7 +122,7 @@ async def test_the_chain_from_a_grassroots_union_to_tld(client, tokens, tree):
     on = today()
     expected = cash_vnd(0.3, base_salary_on(on), rule_set_on(on))
     assert (decision["code"], decision["number"], decision["year"]) == ("1/QĐ-CĐ", 1, on.year)
-    assert decision["recipients"] == [
+    assert nodes(decision["recipients"]) == [
         {
             "who": f"person:{an['id']}",
             "awardName": "Lao động tiên tiến",
@@ -157,8 +158,8 @@ async def test_the_chain_from_a_grassroots_union_to_tld(client, tokens, tree):
     )
     tld_decision = body["data"]["issueDecision"]
     assert (tld_decision["code"], tld_decision["recipientCount"]) == ("1/QĐ-KT", 1)
-    assert tld_decision["recipients"][0]["who"] == f"unit:{tree.cs1}"
-    assert tld_decision["recipients"][0]["cashVnd"] == cash_vnd(
+    assert nodes(tld_decision["recipients"])[0]["who"] == f"unit:{tree.cs1}"
+    assert nodes(tld_decision["recipients"])[0]["cashVnd"] == cash_vnd(
         2.0, base_salary_on(on), rule_set_on(on)
     )
 

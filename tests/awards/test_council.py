@@ -10,16 +10,17 @@ import uuid
 from datetime import timedelta
 
 from shared.clock import today
+from tests.awards.conftest import nodes
 from tests.awards.test_appraisal import CONCLUDE, judge, sent_proposal
 from tests.registry.test_graphql import code_of, gql
 
 CONVENE = """mutation($input: CouncilInput!) { conveneCouncil(input: $input) { id status
-  items { id recused } } }"""
+  items(first: 500) { edges { node { id recused } } } } }"""
 VOTE = """mutation($session: ID!, $item: ID!, $choice: Choice!) {
   castVote(sessionId: $session, itemId: $item, choice: $choice) }"""
 CLOSE = """mutation($session: ID!) { concludeCouncil(sessionId: $session) { status
-  items { id who awardName voters yes no abstain eligible passed } } }"""
-ITEMS = """query($id: ID!) { councilSession(id: $id) { items { id voters passed } } }"""
+  items(first: 500) { edges { node { id who awardName voters yes no abstain eligible passed } } } } }"""
+ITEMS = """query($id: ID!) { councilSession(id: $id) { items(first: 500) { edges { node { id voters passed } } } } }"""
 READ = """query($id: ID!, $item: ID!) { councilSession(id: $id) { ballot status
   members { subject unitId } votes(itemId: $item) { voter choice } } }"""
 
@@ -66,8 +67,8 @@ async def test_a_secret_ballot_records_who_voted_and_the_tally_never_who_voted_h
         client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "SECRET")
     )
     session = body["data"]["conveneCouncil"]
-    person_item, unit_item = (i["id"] for i in session["items"])
-    assert all(i["recused"] == ["uy-vien-cs1"] for i in session["items"])
+    person_item, unit_item = (i["id"] for i in nodes(session["items"]))
+    assert all(i["recused"] == ["uy-vien-cs1"] for i in nodes(session["items"]))
 
     async def vote(subject, item, choice, unit=tree.upper1):
         return await as_member(
@@ -121,7 +122,7 @@ async def test_a_secret_ballot_records_who_voted_and_the_tally_never_who_voted_h
     }
 
     closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=session["id"])
-    items = {i["id"]: i for i in closed["data"]["concludeCouncil"]["items"]}
+    items = {i["id"]: i for i in nodes(closed["data"]["concludeCouncil"]["items"])}
     assert closed["data"]["concludeCouncil"]["status"] == "concluded"
     # 1 yes of 2 members who may vote is not more than half; 2 of 2 is.
     assert (items[person_item]["yes"], items[person_item]["no"], items[person_item]["passed"]) == (
@@ -143,7 +144,7 @@ async def test_an_open_ballot_shows_each_choice_and_who_reads_the_council(client
         client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "OPEN")
     )
     session = body["data"]["conveneCouncil"]
-    item = session["items"][0]["id"]
+    item = nodes(session["items"])[0]["id"]
     await as_member(
         client,
         tokens,
@@ -164,10 +165,10 @@ async def test_an_open_ballot_shows_each_choice_and_who_reads_the_council(client
             assert found["votes"] == [{"voter": "pho-chu-tich", "choice": "ABSTAIN"}]
     # While the session is open, the votes cast so far.
     live = await gql(client, tokens, tree.upper1, ["officer"], ITEMS, id=session["id"])
-    counted = {i["id"]: i["voters"] for i in live["data"]["councilSession"]["items"]}
+    counted = {i["id"]: i["voters"] for i in nodes(live["data"]["councilSession"]["items"])}
     assert counted[item] == 1 and set(counted.values()) == {0, 1}
     closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=session["id"])
-    first = closed["data"]["concludeCouncil"]["items"][0]
+    first = nodes(closed["data"]["concludeCouncil"]["items"])[0]
     assert (first["voters"], first["abstain"], first["passed"]) == (1, 1, False)  # no quorum
 
 
@@ -212,7 +213,9 @@ async def test_a_member_votes_on_every_item_at_once_and_the_box_counts_each(
     )
     assert [tuple(r) for r in boxed] == [(2, 0, 0), (2, 0, 0)]
     closed = await gql(client, tokens, tree.upper1, ["officer"], CLOSE, session=session["id"])
-    assert all(i["passed"] and i["yes"] == 2 for i in closed["data"]["concludeCouncil"]["items"])
+    assert all(
+        i["passed"] and i["yes"] == 2 for i in nodes(closed["data"]["concludeCouncil"]["items"])
+    )
 
 
 async def test_nothing_is_voted_before_the_council_meets(client, tokens, tree):
@@ -229,7 +232,7 @@ async def test_nothing_is_voted_before_the_council_meets(client, tokens, tree):
         "chu-tich",
         VOTE,
         session=session["id"],
-        item=session["items"][0]["id"],
+        item=nodes(session["items"])[0]["id"],
         choice="YES",
     )
     assert code_of(early) == "COUNCIL_INVALID"

@@ -33,7 +33,7 @@ from services.awards.rules import (
 )
 from services.campaign.commands import commands_of as campaign_commands
 from shared.clock import today
-from tests.awards.conftest import officer
+from tests.awards.conftest import nodes, officer
 from tests.awards.test_chain import ISSUE, appraise_all, council_passes, forwarded_and_sent
 from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_proposals import PDF, SUBMIT, add, draft, upload
@@ -299,7 +299,7 @@ async def sent(client, tokens, unit, nominees, **proposal):
     return pid
 
 
-ITEMS = """query($id: ID!) { councilSession(id: $id) { items { id proposalId } } }"""
+ITEMS = """query($id: ID!) { councilSession(id: $id) { items(first: 500) { edges { node { id proposalId } } } } }"""
 
 
 async def passed_together(client, tokens, unit, pids):
@@ -309,7 +309,7 @@ async def passed_together(client, tokens, unit, pids):
     session, _ = await council_passes(client, tokens, unit, pids)
     body = await gql(client, tokens, unit, ["officer"], ITEMS, id=session)
     items = {pid: [] for pid in pids}
-    for item in body["data"]["councilSession"]["items"]:
+    for item in nodes(body["data"]["councilSession"]["items"]):
         items[item["proposalId"]].append(item["id"])
     return session, items
 

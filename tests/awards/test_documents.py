@@ -12,11 +12,12 @@ from datetime import timedelta
 import pypdfium2
 from python_calamine import CalamineWorkbook
 
+from tests.awards.conftest import nodes
 from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_revocation import decided
 from tests.registry.test_graphql import gql
 
-READ = "query($id: ID!) { decision(id: $id) { code recipients { itemId } } }"
+READ = "query($id: ID!) { decision(id: $id) { code recipients(first: 500) { edges { node { itemId } } } } }"
 
 
 async def fetch(client, tokens, unit, path, roles=("officer",)):
@@ -45,7 +46,7 @@ async def test_a_certificate_shows_the_recipients_name_with_its_diacritics(
         {"subject": "PERSON", "personId": person["id"], "award": "lao_dong_tien_tien"},
     )
     body = await gql(client, tokens, tree.upper1, ["officer"], READ, id=decision["id"])
-    item = body["data"]["decision"]["recipients"][0]["itemId"]
+    item = nodes(body["data"]["decision"]["recipients"])[0]["itemId"]
 
     response = await fetch(
         client, tokens, tree.cs1, f"/decisions/{decision['id']}/certificates/{item}"

@@ -9,7 +9,7 @@ import uuid
 
 from services.campaign.commands import commands_of as campaign_commands
 from shared.clock import today
-from tests.awards.conftest import officer
+from tests.awards.conftest import nodes, officer
 from tests.awards.test_chain import ISSUE, YEAR, appraise_all, council_passes
 from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_proposals import PDF, SUBMIT, add, draft, upload
@@ -18,8 +18,8 @@ from tests.registry.test_graphql import code_of, gql
 REVOKE = """mutation($decision: ID!, $item: ID!, $ground: RevocationGround!, $reason: String!) {
   revokeAward(decisionId: $decision, itemId: $item, ground: $ground, reason: $reason,
     recoveredCashVnd: 710000, recoveredItems: ["Giấy chứng nhận"]) {
-    recipients { itemId award revokedOn revokeGround recoveredCashVnd review } } }"""
-READ = """query($id: ID!) { decision(id: $id) { recipients { itemId award revokedOn review } } }"""
+    recipients(first: 500) { edges { node { itemId award revokedOn revokeGround recoveredCashVnd review } } } } }"""
+READ = """query($id: ID!) { decision(id: $id) { recipients(first: 500) { edges { node { itemId award revokedOn review } } } } }"""
 
 
 async def decided(client, tokens, tree, nominee):
@@ -69,7 +69,7 @@ async def test_a_revoked_award_flags_what_leaned_on_it(client, tokens, tree, run
     )
     before = await gql(client, tokens, tree.upper1, ["officer"], YEAR, year=year, unit=tree.cs1)
     body = await gql(client, tokens, tree.upper1, ["officer"], READ, id=ldtt["id"])
-    item = body["data"]["decision"]["recipients"][0]["itemId"]
+    item = nodes(body["data"]["decision"]["recipients"])[0]["itemId"]
 
     officer_tries = await gql(
         client,
@@ -106,7 +106,7 @@ async def test_a_revoked_award_flags_what_leaned_on_it(client, tokens, tree, run
         ground="FALSE_DECLARATION",
         reason="Khai man thành tích",
     )
-    recipient = revoked["data"]["revokeAward"]["recipients"][0]
+    recipient = nodes(revoked["data"]["revokeAward"]["recipients"])[0]
     assert (recipient["revokeGround"], recipient["recoveredCashVnd"]) == (
         "FALSE_DECLARATION",
         710_000,
@@ -126,7 +126,7 @@ async def test_a_revoked_award_flags_what_leaned_on_it(client, tokens, tree, run
     assert code_of(twice) == "REVOCATION_INVALID"
 
     leaning = await gql(client, tokens, tree.upper1, ["officer"], READ, id=cstdcs["id"])
-    flagged = leaning["data"]["decision"]["recipients"][0]
+    flagged = nodes(leaning["data"]["decision"]["recipients"])[0]
     assert flagged["award"] == "chien_si_thi_dua_co_so" and flagged["revokedOn"] is None
     assert [(r["revoked"], r["year"]) for r in flagged["review"]] == [("lao_dong_tien_tien", year)]
 
