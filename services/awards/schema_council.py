@@ -15,22 +15,14 @@ from strawberry.types import Info
 
 from services.awards.commands_council import council_commands_of
 from services.awards.domain import Member
+from shared import pages
 from shared.access import fetch as _read
 from shared.access import fetch_one, principal_of
 from shared.catalogue import by_code
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
 from shared.graphql import client_uuid
-from shared.pages import (
-    Edge,
-    PageInfo,
-    checked_first,
-    edges_of,
-    next_page,
-    past_cursor,
-    position_parameters,
-    typed_position,
-)
+from shared.pages import Edge, PageInfo
 
 
 @strawberry.enum(description="Biểu quyết công khai hay bỏ phiếu kín.")
@@ -100,21 +92,17 @@ class CouncilItem:
         return entry.name if entry else self.award
 
 
+_AS_READ = ("who", "award", "voters", "yes", "no", "abstain", "eligible", "passed")
+
+
 def _item(r: Any) -> CouncilItem:
     return CouncilItem(
         id=strawberry.ID(r["item_id"]),
         proposal_id=strawberry.ID(str(r["proposal_id"])),
         proposer=strawberry.ID(r["proposer"]),
         nominee_id=strawberry.ID(r["nominee_id"]),
-        who=r["who"],
-        award=r["award"],
         recused=orjson.loads(r["recused"]),
-        voters=r["voters"],
-        yes=r["yes"],
-        no=r["no"],
-        abstain=r["abstain"],
-        eligible=r["eligible"],
-        passed=r["passed"],
+        **{name: r[name] for name in _AS_READ},
     )
 
 
@@ -143,8 +131,8 @@ class CouncilSessionType:
     async def items(
         self, info: Info, first: int = 100, after: str | None = None
     ) -> CouncilItemPage:
-        checked_first(first, MAX_PAGE)
-        position = typed_position(after, ("bigint",))
+        pages.checked_first(first, MAX_PAGE)
+        position = pages.typed_position(after, ("bigint",))
         # Once concluded, the results counted them: the votes are not read again.
         voters, so_far = "i.voters", ""
         if self.status == "open":
@@ -155,15 +143,15 @@ class CouncilSessionType:
             f"recused, {voters} AS voters, yes, no, abstain, eligible, passed, position "
             f"FROM council_items i {so_far} "
             "WHERE i.tenant_id = $1 AND i.session_id = $2 "
-            f"AND {past_cursor('i.position', ('bigint',), 3, given=position is not None)} "
+            f"AND {pages.past_cursor('i.position', ('bigint',), 3, given=position is not None)} "
             "ORDER BY i.position LIMIT $4",
             str(self.unit_id),
             uuid.UUID(str(self.id)),
-            *position_parameters(position, ("bigint",)),
+            *pages.position_parameters(position, ("bigint",)),
             first + 1,
         )
-        edges = edges_of(rows, first, lambda r: (str(r["position"]),), _item)
-        return CouncilItemPage(edges=edges, page_info=next_page(rows, first, edges))
+        edges = pages.edges_of(rows, first, lambda r: (str(r["position"]),), _item)
+        return CouncilItemPage(edges=edges, page_info=pages.next_page(rows, first, edges))
 
     @strawberry.field(description="Ai đã biểu quyết mục nào (bỏ phiếu kín: không ghi lựa chọn).")
     async def votes(self, info: Info, item_id: strawberry.ID) -> list[CouncilVote]:
