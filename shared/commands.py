@@ -49,7 +49,7 @@ from eventsourcing.domain import Aggregate
 from shared import access, canonical
 from shared.aggregates import AggregateCache, DueSnapshot, EventRegistry, Held, Repository
 from shared.auth import Principal
-from shared.db import cancelled_as_busy, set_reach, transaction
+from shared.db import InFlight, cancelled_as_busy, set_reach, transaction
 from shared.errors import ConcurrencyConflict, DomainError
 from shared.eventstore import (
     Appended,
@@ -139,7 +139,7 @@ class Attempt:
     # Set by run_in_transaction (without an inline projection): the meta its appends carry, so
     # that the decision may send() some while it goes on.
     meta: dict[str, Any] | None = None
-    sending: asyncio.Future[Appended] | None = None  # the append send() has in flight
+    sending: InFlight[Appended] = field(default_factory=InFlight)  # the part send() sent
     sent: dict[UUID, int] = field(default_factory=dict)  # each aggregate's events sent early
     sent_seqs: dict[str, int] = field(default_factory=dict)  # each log's last seq sent early
     guards_sent: int = 0  # the guards the first send carried (they hold to the commit)
@@ -223,26 +223,15 @@ class Attempt:
         await self.sent_so_far()  # one statement at a time on the connection
         guards, self.guards_sent = self.guards[self.guards_sent :], len(self.guards)
         store = self.repository.store
-        self.sending = asyncio.ensure_future(
+        await self.sending.start(
             store.append_prepared(prepared, guards=guards, connection=self.conn)
         )
-        await asyncio.sleep(0)  # its statement goes out now, not when the decision next waits
 
     async def sent_so_far(self) -> None:
         """Once the append in flight (send, send_prepared) is stored (its error raised here)."""
-        if self.sending is not None:
-            sending, self.sending = self.sending, None
-            appended = await sending
+        appended = await self.sending.finished()
+        if appended is not None:
             self.sent_seqs[appended.tenant_id] = appended.last_seq
-
-    async def settled(self) -> None:
-        """The connection idle again, also when the decision failed with an append in flight:
-        the transaction rolls back only then (that append's error, if any, goes with it)."""
-        if self.sending is not None:
-            await asyncio.wait([self.sending])
-            if not self.sending.cancelled():
-                self.sending.exception()  # retrieved: the decision's own error is the one raised
-            self.sending = None
 
     def guard(self, tenant_id: str, stream_id: UUID, version: int) -> None:
         """The decision read this stream of another log at ``version``: append only if it is
@@ -551,8 +540,8 @@ class Commands:
                     try:
                         answer = await decide(attempt)
                         await attempt.sent_so_far()
-                    finally:
-                        await attempt.settled()
+                    finally:  # the connection idle again: the transaction may roll back
+                        await attempt.sending.settled()
                     meta = self._meta(actor, command, key, answer)
                     stored, written = await self._append_all(
                         conn,

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import warnings
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -357,6 +357,48 @@ async def insert_rows(
     )
 
 
+T = TypeVar("T")
+
+
+class InFlight(Generic[T]):
+    """One statement at a time on a connection, sent while the caller makes the next (a bulk's
+    rows, a bulk command's parts): the database's work and Python's overlap. Any other
+    statement on the connection waits for :meth:`finished` first; the caller's ``finally``
+    calls :meth:`settled`, so that a failed transaction can roll back."""
+
+    def __init__(self) -> None:
+        self.pending: asyncio.Future[T] | None = None
+
+    async def start(self, statement: Awaitable[T]) -> None:
+        """``statement`` sent, once the one before has finished (its error raised here)."""
+        await self.finished()
+        self.pending = asyncio.ensure_future(statement)
+        await asyncio.sleep(0)  # sent now, not when the caller next waits
+
+    async def finished(self) -> T | None:
+        """The statement in flight finished: its result (None if there was none)."""
+        pending, self.pending = self.pending, None
+        return None if pending is None else await pending
+
+    async def settled(self) -> None:
+        """The statement in flight, if any, finished (its failure is the caller's to report),
+        even if the caller is cancelled meanwhile, again and again: a ROLLBACK sent while it
+        runs would fail, and the connection would be lost. A cancellation is raised after."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        cancelled = False
+        while not pending.done():
+            try:
+                await asyncio.wait([pending])  # a cancelled wait leaves the statement running
+            except asyncio.CancelledError:
+                cancelled = True
+        if not pending.cancelled():
+            pending.exception()  # retrieved: the transaction fails and rolls back whole
+        if cancelled:
+            raise asyncio.CancelledError
+
+
 class RowRuns:
     """Rows of one table inserted a part at a time (:func:`insert_rows`) while the caller builds
     the next: the database stores one part while Python builds the next (a bulk pledge's or a
@@ -379,7 +421,7 @@ class RowRuns:
         self.conn, self.table, self.columns = conn, table, columns
         self.skip_existing = skip_existing
         self.rows: list[tuple[Any, ...]] = []
-        self.pending: asyncio.Task[None] | None = None
+        self.flight: InFlight[None] = InFlight()
         # Whether row-level security applies (then no COPY): asked once, when the first part is
         # full. COPY cannot skip a row: nothing to ask then.
         self.secured: bool | None = True if skip_existing else None
@@ -407,46 +449,32 @@ class RowRuns:
     async def flush(self) -> None:
         """Every row added is written, and the connection is free."""
         await self._send()
-        await self._wait()
+        await self.flight.finished()
 
     async def settled(self) -> None:
-        """The statement in flight, if any, finished (its failure is the caller's to report),
-        even if the caller is cancelled meanwhile, again and again: a ROLLBACK sent while it
-        runs would fail, and the connection would be lost. A cancellation is raised after."""
-        pending, self.pending = self.pending, None
-        if pending is None:
-            return
-        cancelled = False
-        while not pending.done():
-            try:
-                await asyncio.wait([pending])  # a cancelled wait leaves the statement running
-            except asyncio.CancelledError:
-                cancelled = True
-        if not pending.cancelled():
-            pending.exception()  # retrieved: the transaction fails and rolls back whole
-        if cancelled:
-            raise asyncio.CancelledError
+        """The part in flight, if any, finished (see :meth:`InFlight.settled`)."""
+        await self.flight.settled()
+
+    @property
+    def pending(self) -> asyncio.Future[Any] | None:
+        """The part in flight, if any."""
+        return self.flight.pending
 
     async def _send(self) -> None:
-        await self._wait()
-        if self.rows:
-            rows, self.rows = self.rows, []
-            self.pending = asyncio.ensure_future(
-                insert_rows(
-                    self.conn,
-                    self.table,
-                    self.columns,
-                    rows,
-                    skip_existing=self.skip_existing,
-                    secured=self.secured,
-                )
+        if not self.rows:
+            await self.flight.finished()
+            return
+        rows, self.rows = self.rows, []
+        await self.flight.start(
+            insert_rows(
+                self.conn,
+                self.table,
+                self.columns,
+                rows,
+                skip_existing=self.skip_existing,
+                secured=self.secured,
             )
-            await asyncio.sleep(0)  # the statement sent before the next rows are built
-
-    async def _wait(self) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            await pending
+        )
 
 
 @asynccontextmanager

@@ -213,3 +213,37 @@ async def test_a_keyed_repeat_sent_while_the_first_runs_answers_as_the_first(
     assert answers == [12, 12]
     log = await store.read_log(tenant)
     assert [e.data["text"] for e in log[1:]] == texts
+
+
+async def test_a_command_cancelled_with_a_part_in_flight_writes_nothing(notebooks, store, tenant):
+    # Given a command that sent a part and is still deciding
+    notebook_id = await opened(notebooks, tenant)
+    before = await events_of(store, tenant)
+    in_flight = asyncio.Event()
+
+    async def decide(attempt: Attempt) -> int:
+        notebook = await attempt.get(notebook_id)
+        for n in range(4):
+            notebook.write(f"n{n}")
+        await attempt.send(notebook)
+        in_flight.set()
+        await asyncio.sleep(3600)  # a client gone: the request is cancelled here
+        return 0
+
+    task = asyncio.ensure_future(notebooks.run_in_transaction(officer(tenant), "WriteMany", decide))
+    await in_flight.wait()
+
+    # When it is cancelled, and cancelled again as it unwinds (the waiting for a part still in
+    # flight is InFlight.settled's, tested with a part held in flight in test_row_runs.py)
+    task.cancel()
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    # Then nothing it sent stays, and the next command runs as usual
+    assert await events_of(store, tenant) == before
+    answer = await notebooks.run_in_transaction(
+        officer(tenant), "WriteMany", written_in_parts(notebook_id, ["một", "hai", "ba"], 2)
+    )
+    assert answer == 3
