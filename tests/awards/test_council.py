@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
+from functools import partial
 
 from shared.clock import today
 from tests.awards.conftest import nodes
@@ -268,3 +269,34 @@ async def test_two_sessions_convened_at_once_on_one_proposal_take_it_once(client
         )
     )
     assert sorted(code_of(b) or "ok" for b in both) == ["COUNCIL_INVALID", "ok"]
+
+
+PAGE = """query($id: ID!, $first: Int!, $after: String) { councilSession(id: $id) {
+  items(first: $first, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } }
+} }"""
+
+
+async def test_a_sessions_items_are_read_a_page_at_a_time_by_its_readers_only(client, tokens, tree):
+    # Given a session of two items
+    pid = await appraised(client, tokens, tree)
+    body = await gql(
+        client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "OPEN")
+    )
+    session = body["data"]["conveneCouncil"]
+    every = [i["id"] for i in nodes(session["items"])]
+    assert len(every) == 2
+
+    # When they are read a page of one at a time, then the pages hold them all, in order
+    read = partial(gql, client, tokens, tree.upper1, ["officer"], PAGE, id=session["id"])
+    first = (await read(first=1))["data"]["councilSession"]["items"]
+    assert first["pageInfo"]["hasNextPage"]
+    second = (await read(first=1, after=first["pageInfo"]["endCursor"]))["data"]
+    page = second["councilSession"]["items"]
+    assert [i["id"] for i in nodes(first) + nodes(page)] == every
+    assert not page["pageInfo"]["hasNextPage"]
+
+    # A page past the bound, or a cursor not of ours, is refused; a unit aside reads nothing
+    assert code_of(await read(first=501)) == "INVALID_INPUT"
+    assert code_of(await read(first=1, after="không phải con trỏ")) == "INVALID_INPUT"
+    aside = await gql(client, tokens, tree.upper2, ["officer"], PAGE, id=session["id"], first=1)
+    assert aside["data"]["councilSession"] is None

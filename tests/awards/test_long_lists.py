@@ -202,6 +202,9 @@ COUNCIL = """mutation($input: CouncilInput!) { conveneCouncil(input: $input) { i
 DECIDED = """query($id: ID!) { decision(id: $id) { recipientCount cashTotalVnd } }"""
 ITEM_PAGES = """query($id: ID!, $a: String) { councilSession(id: $id) {
   items(first: 500, after: $a) { edges { node { who passed } } pageInfo { hasNextPage endCursor } } } }"""
+RECIPIENT_PAGES = """query($id: ID!, $a: String) { decision(id: $id) {
+  recipients(first: 500, after: $a) { edges { node { itemId } } pageInfo { hasNextPage endCursor } }
+} }"""
 LONG = 1_200  # past what one event held before (about 700 items, 800 recipients)
 
 
@@ -269,6 +272,17 @@ async def test_a_proposal_of_a_thousand_nominees_goes_from_submission_to_one_dec
     assert decision["recipientCount"] == LONG, issued
     read = await gql(client, tokens, tree.upper1, ["officer"], DECIDED, id=decision["id"])
     assert read["data"]["decision"]["recipientCount"] == LONG
+    recipients, after = [], None
+    while True:  # its recipients, a page at a time, by item
+        page = await gql(
+            client, tokens, tree.upper1, ["officer"], RECIPIENT_PAGES, id=decision["id"], a=after
+        )
+        found = page["data"]["decision"]["recipients"]
+        recipients += [r["itemId"] for r in nodes(found)]
+        if not found["pageInfo"]["hasNextPage"]:
+            break
+        after = found["pageInfo"]["endCursor"]
+    assert len(recipients) == len(set(recipients)) == LONG  # each once, none left out
     assert (
         read["data"]["decision"]["cashTotalVnd"]
         == LONG * nodes(decision["recipients"])[0]["cashVnd"]
