@@ -8,6 +8,7 @@ datetime) travel as ``{"_type_": name, "_data_": text}``, eventsourcing's own tr
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
@@ -502,27 +503,41 @@ class Repository:
     async def take_later(self, due: DueSnapshot) -> None:
         """A snapshot due at a commit, taken once the command has answered (a council's of 10,000
         items is 3.6 MB to encode and store): skipped if the aggregate changed since, its next
-        snapshot then due. Encoded at once, with no wait between the check and the encoding, so
-        that no command changes it meanwhile."""
+        snapshot then due.
+
+        Encoded in a worker thread, so that the event loop (the runner projecting the command's
+        events, which the answer waits for) goes on meanwhile: a tenth of a second of a council's
+        conclusion otherwise. A command may take the aggregate and change it while the thread
+        reads it; the state is kept only if, once encoded, the aggregate is still the one at
+        that version, untaken, and what the thread read is then thrown away otherwise."""
+        if not self._unchanged(due):
+            return
+        try:
+            body = await asyncio.to_thread(self._snapshot_body, due.aggregate)
+        except Exception:
+            if self._unchanged(due):
+                raise
+            return  # read while a command changed it (a dict resized under the reader)
+        if body is not None and self._unchanged(due):
+            await self._store_snapshot(
+                due.tenant_id,
+                due.aggregate.id,
+                due.version,
+                type(due.aggregate),
+                body,
+                due.event_hash,
+                None,
+            )
+
+    def _unchanged(self, due: DueSnapshot) -> bool:
+        """Whether the aggregate is still as it was when its snapshot fell due."""
         aggregate = due.aggregate
         # Unchanged only if the cache still holds this very object: a command that took it may
         # have changed it, event or not (a refused one, an event whose body raised halfway).
         if self.cache is not None and self.cache.size > 0:
             if not self.cache.holds(due.tenant_id, aggregate):
-                return
-        if aggregate.version != due.version or aggregate.pending_events:
-            return
-        body = self._snapshot_body(aggregate)
-        if body is not None:
-            await self._store_snapshot(
-                due.tenant_id,
-                aggregate.id,
-                due.version,
-                type(aggregate),
-                body,
-                due.event_hash,
-                None,
-            )
+                return False
+        return aggregate.version == due.version and not aggregate.pending_events
 
     def _snapshot_body(self, aggregate: Aggregate) -> bytes | None:
         state = state_of(aggregate)

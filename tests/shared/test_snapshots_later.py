@@ -6,6 +6,8 @@ leaves none."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 
 import pytest
@@ -110,3 +112,70 @@ async def test_a_command_rolled_back_after_its_append_leaves_no_snapshot(
     # Then no snapshot was taken of what the log does not hold
     await line.snapshots_taken()
     assert await snapshot(owner, tenant, notebook_id) is None
+
+
+@pytest.mark.parametrize("by", ["a command that writes", "a command refused"])
+async def test_a_state_changed_while_its_snapshot_is_encoded_is_not_stored(
+    line, notebooks, owner, tenant, monkeypatch, by
+):
+    # Given a notebook a command took past 5 events, its snapshot due but held back
+    held = []
+    monkeypatch.setattr(line, "take_later", lambda repository, due: held.extend(due))
+    notebook_id = await opened(notebooks, tenant)
+    await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+    repository = notebooks.repository
+
+    # ...and its encoding, in the worker thread, paused until the loop has run a command
+    encode = repository._snapshot_body
+    began, go_on = threading.Event(), threading.Event()
+
+    def paused(aggregate):
+        began.set()
+        go_on.wait(10)
+        return encode(aggregate)
+
+    monkeypatch.setattr(repository, "_snapshot_body", paused)
+    taking = asyncio.ensure_future(repository.take_later(held[0]))
+    await asyncio.to_thread(began.wait, 10)
+
+    # When, meanwhile, a command takes the notebook from the cache
+    if by == "a command that writes":
+        await notebooks.run(officer(tenant), "Write", written(notebook_id, ["e"]))
+    else:
+
+        async def refused(attempt: Attempt) -> None:
+            notebook = await attempt.get(notebook_id)
+            notebook.write("f")
+            raise SameTitle("Sổ tay")
+
+        with pytest.raises(SameTitle):
+            await notebooks.run(officer(tenant), "Write", refused)
+    go_on.set()
+    await taking
+
+    # Then what the thread encoded is not stored as version 5's state
+    assert await snapshot(owner, tenant, notebook_id) is None
+
+
+async def test_the_encoding_runs_off_the_event_loop(line, notebooks, owner, tenant, monkeypatch):
+    # Given a notebook a command took past 5 events, its snapshot due but held back
+    held = []
+    monkeypatch.setattr(line, "take_later", lambda repository, due: held.extend(due))
+    notebook_id = await opened(notebooks, tenant)
+    await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+    repository = notebooks.repository
+    encode = repository._snapshot_body
+    threads = []
+
+    def recorded(aggregate):
+        threads.append(threading.get_ident())
+        return encode(aggregate)
+
+    monkeypatch.setattr(repository, "_snapshot_body", recorded)
+
+    # When it is taken
+    await repository.take_later(held[0])
+
+    # Then it was encoded in another thread than the loop's, and stored
+    assert threads and threads[0] != threading.get_ident()
+    assert (await snapshot(owner, tenant, notebook_id))["stream_version"] == 5
