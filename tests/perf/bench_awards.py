@@ -22,15 +22,19 @@ sixth on this machine.
    convened on the proposal, each of its 3 members' ``castVotes`` (all yes), concluded; its
    approver's ``issueDecision``; each chain with NOMINEES people of its own, the first for the
    year the register is read for, the later ones (run after 2 and 3, so that those read the
-   database one chain leaves) for the years before. Nominees per second over the
-   whole chain, beside two floors
+   database one chain leaves) for the years before. The issue's figure is the span it names,
+   **from the submission to the decision** (submit to ``issueDecision``: the upper level's
+   work on a proposal its officer has made ready), against **the store's append of the span's
+   own events** (as below): target ≥ 50%. The whole chain, from the draft (with the bulk
+   ``addNominees`` and the dossier), is printed beside it against its own events, the stricter
+   figure. Nominees per second over the whole chain, beside two floors
    measured in the same run, last, with the server paused (SIGSTOP: its runner would project
    the floors' events meanwhile): **the store's batched append** of 200-byte events, one unit's
    log, one writer, appends of 1,000 (events per second: the issue's words), and **the store's
    append of the chain's own events** (read back from the log, into fresh units and streams,
    appends of at most 1,000 events, one writer; nominees per second). The chain writes its
    nominees in bulk events, about 1.7 KB of event data per nominee over its twelve steps, so
-   the second is the floor a chain can be held to. Target: ≥ 50%. The CPU the server and
+   the second is the floor a chain can be held to. The CPU the server and
    PostgreSQL used during the chain is printed too (AWARDS_EVENTS=1: the chain's events by type).
 2. **The decisions register of the province** with 10,000 decisions in its subtree (written
    beforehand by the domain's own code straight to the store, 1,430 for each of seven of its
@@ -57,6 +61,7 @@ import statistics
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -188,10 +193,11 @@ ISSUE = """mutation($session: ID!) { issueDecision(sessionId: $session,
 
 
 def chain(
-    client: Client, people: list[str], year: int = YEAR
+    client: Client, people: list[str], year: int = YEAR, before_submit: Any = None
 ) -> tuple[float, list[tuple[str, float]]]:
     """The proposal's way from the officer's draft to the approver's decision: its seconds in
-    all, and each step's."""
+    all, and each step's. ``before_submit``: called (untimed) once the dossier is ready, before
+    the submission."""
     officer = served.token(GRASSROOTS)
     upper = served.token(UPPER)
     approver = served.token(UPPER, "approver")
@@ -216,6 +222,8 @@ def chain(
             client.post(officer, path, PDF + kind.encode(), f"{kind}.pdf")
 
     step("documents", documents)
+    if before_submit is not None:
+        before_submit()
     step("submit", lambda: client.gql(officer, SUBMIT, id=pid))
     step("appraiseNominees", lambda: client.gql(upper, APPRAISE, id=pid))
     step("concludeAppraisal", lambda: client.gql(upper, CONCLUDE, id=pid))
@@ -239,17 +247,30 @@ def chain(
     return sum(s for _, s in steps), steps
 
 
-def timed_chain(
-    client: Client, server: int, url: str, people: list[str], year: int
-) -> tuple[float, list[tuple[str, float]], dict[str, float], list[Any]]:
-    """One chain after the database settled: its seconds, its steps, the CPU the server and
-    PostgreSQL used meanwhile, and the events it wrote."""
+@dataclass
+class Timed:
+    """One chain: its seconds, its steps, the CPU the server and PostgreSQL used meanwhile, the
+    events it wrote; and the same of the issue's span, from the submission to the decision."""
+
+    seconds: float
+    steps: list[tuple[str, float]]
+    cpu: dict[str, float]
+    written: list[Any]
+    span_seconds: float
+    span_written: list[Any]
+
+
+def timed_chain(client: Client, server: int, url: str, people: list[str], year: int) -> Timed:
+    """One chain after the database settled."""
     settle(url)
-    before = heads(url)
+    before, submitted = heads(url), {}
     cpu = _cpu(server)
-    seconds, steps = chain(client, people, year)
+    seconds, steps = chain(client, people, year, lambda: submitted.update(heads(url)))
     cpu = {k: v - cpu[k] for k, v in _cpu(server).items()}
-    return seconds, steps, cpu, chain_events(url, before)
+    span = [s for name, s in steps[[n for n, _ in steps].index("submit") :]]
+    return Timed(
+        seconds, steps, cpu, chain_events(url, before), sum(span), chain_events(url, submitted)
+    )
 
 
 async def _caught_up(conn: asyncpg.Connection) -> None:
@@ -675,13 +696,16 @@ def main() -> None:
             register_people(client, officer, NOMINEES, run * NOMINEES)
             others = person_ids(url)[run * NOMINEES : (run + 1) * NOMINEES]
             chains.append(timed_chain(client, server.proc.pid, url, others, YEAR - run))
-        seconds, steps, cpu, written = sorted(chains, key=lambda c: c[0])[len(chains) // 2]
+        middle = sorted(chains, key=lambda c: c.seconds)[len(chains) // 2]
+        seconds, steps, cpu, written = middle.seconds, middle.steps, middle.cpu, middle.written
+        spanned = sorted(chains, key=lambda c: c.span_seconds)[len(chains) // 2]
         # The first chain meets a server that has served no proposal yet; the later ones a
         # warm one (its connections' prepared statements, its caches): both are printed.
         print(
             "chains: "
-            + ", ".join(f"{c[0]:.2f} s" for c in chains)
-            + " (the first on a fresh server; the median is the figure)"
+            + ", ".join(f"{c.seconds:.2f} s" for c in chains)
+            + " (the first on a fresh server; the median is the figure); from the submission: "
+            + ", ".join(f"{c.span_seconds:.2f} s" for c in chains)
         )
         print(f"CPU during the chain: server {cpu['server']:.1f} s, PostgreSQL {cpu['pg']:.1f} s")
         rate = NOMINEES / seconds
@@ -696,13 +720,15 @@ def main() -> None:
         # its runner would project their events meanwhile, and the register's tables hold them.
         # Each floor three times, each after the database settled: one run moves by a sixth.
         server.proc.send_signal(signal.SIGSTOP)
-        floors, sames = [], []
+        floors, sames, spans = [], [], []
         try:
             for _ in range(FLOOR_RUNS):
                 settle(url, projected=False)
                 floors.append(store_floor(url, SECONDS))
                 settle(url, projected=False)
                 sames.append(same_events_floor(url, written))
+                settle(url, projected=False)
+                spans.append(same_events_floor(url, spanned.span_written))
         finally:
             server.proc.send_signal(signal.SIGCONT)
         print(
@@ -710,15 +736,25 @@ def main() -> None:
             + ", ".join(f"{f:,.0f} events/s" for f in floors)
             + "; the chain's own events: "
             + ", ".join(f"{s:.2f} s" for s in sames)
+            + "; the span's own events: "
+            + ", ".join(f"{s:.2f} s" for s in spans)
             + " (the median of each is the figure)"
         )
         floor, same = statistics.median(floors), len(people) / statistics.median(sames)
         size = sum(len(e[5]) for e in written)
         report(rate, floor, steps, register, figures, rows, plain_p50, plain_p99)
+        span_floor = statistics.median(spans)
+        span_share = span_floor / spanned.span_seconds
+        span_size = sum(len(e[5]) for e in spanned.span_written)
         print(
-            f"the chain wrote {len(written):,} events, {size / 1e6:.1f} MB of data; the store "
-            f"appends the same in {len(people) / same:.2f} s: {same:,.0f} nominees/s; ours "
-            f"{rate / same:.0%} of it",
+            f"from the submission to the decision (the issue's span): "
+            f"{spanned.span_seconds:.2f} s, {len(people) / spanned.span_seconds:,.0f} nominees/s; "
+            f"it wrote {len(spanned.span_written):,} events, {span_size / 1e6:.1f} MB of data; "
+            f"the store appends the same in {span_floor:.2f} s: ours {span_share:.0%} of it "
+            f"(target ≥ 50%: {'met' if span_share >= 0.5 else 'NOT met'})\n"
+            f"the whole chain, from the draft (addNominees and the dossier too) wrote "
+            f"{len(written):,} events, {size / 1e6:.1f} MB of data; the store appends the same "
+            f"in {len(people) / same:.2f} s: {same:,.0f} nominees/s; ours {rate / same:.0%} of it",
             flush=True,
         )
     finally:
@@ -733,13 +769,17 @@ def main() -> None:
 def report(rate, floor, steps, register, figures, rows, plain_p50, plain_p99) -> None:
     out = io.StringIO()
     share = rate / floor
-    out.write(f"\nA proposal of {NOMINEES:,} nominees, submission to decision, through HTTP:\n")
+    out.write(
+        f"\nA proposal of {NOMINEES:,} nominees, from the draft to the decision, through HTTP "
+        "(the issue's span, from the submission, starts at submit):\n"
+    )
     for name, s in steps:
         out.write(f"  {name:<26} {s * 1e3:>9,.0f} ms\n")
     out.write(
         f"  whole chain: {sum(s for _, s in steps):.1f} s, {rate:,.0f} nominees/s; the store's "
-        f"batched append {floor:,.0f} events/s: {share:.0%} (target ≥ 50%: "
-        f"{'met' if share >= 0.5 else 'NOT met'})\n"
+        f"batched append {floor:,.0f} events/s: {share:.0%} (events of 200 bytes, where the "
+        "chain writes about 1.7 KB a nominee: the target is held to the append of the chain's "
+        "own events, below)\n"
     )
     met = "met" if register.ok and register.p99_ms <= 50 else "NOT met"
     out.write(
