@@ -971,17 +971,24 @@ async def _settled(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) ->
 async def _settled_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
     """Items settled by a decision or a forwarding, list after list: one statement."""
     stored = run[-1][0]
-    settled = [(i, e.decision_id, e.forwarded_in) for _, e in run for i in e.items]
-    if not settled:
-        return
-    await conn.execute(
-        "UPDATE council_items c SET decision_id = s.decision_id, forwarded_in = s.forwarded_in "
-        "FROM unnest($3::text[], $4::uuid[], $5::uuid[]) AS s (item_id, decision_id, "
-        "forwarded_in) WHERE c.tenant_id = $1 AND c.session_id = $2 AND c.item_id = s.item_id",
-        stored.tenant_id,
-        stored.stream_id,
-        *(list(column) for column in zip(*settled, strict=True)),
-    )
+    # One list of items for each decision (or forwarding): two arrays of 10,000 copies of the
+    # same id cost a decision a third of this statement. An item is settled once (the domain
+    # refuses it a second time), so the order of the lists does not matter.
+    settled: dict[tuple[Any, Any], list[str]] = {}
+    for _, e in run:
+        settled.setdefault((e.decision_id, e.forwarded_in), []).extend(e.items)
+    for (decision_id, forwarded_in), items in settled.items():
+        if not items:
+            continue
+        await conn.execute(
+            "UPDATE council_items SET decision_id = $3, forwarded_in = $4 "
+            "WHERE tenant_id = $1 AND session_id = $2 AND item_id = ANY ($5::text[])",
+            stored.tenant_id,
+            stored.stream_id,
+            decision_id,
+            forwarded_in,
+            items,
+        )
 
 
 async def _decision_issued(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:

@@ -8,6 +8,7 @@ to its subtree; the person's award history shows what they received."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from services.awards.domain import DecisionSeries
 from services.awards.rules import base_salary_on, cash_vnd, rule_set_on
@@ -260,3 +261,47 @@ def test_a_series_starts_again_each_year():
     series = DecisionSeries.open(unit_id="u", suffix="QĐ-LĐLĐ")
     taken = [series.take(year=y, decision_id=uuid.uuid4()) for y in (2025, 2025, 2026, 2025)]
     assert taken == [(1, "1/QĐ-LĐLĐ"), (2, "2/QĐ-LĐLĐ"), (1, "1/QĐ-LĐLĐ"), (3, "3/QĐ-LĐLĐ")]
+
+
+async def test_a_passed_item_is_held_by_its_session_until_decided_or_forwarded(
+    client, tokens, tree, owner
+):
+    # Given a proposal whose two nominees a council of the upper level passed
+    pid, _, an = await sent_proposal(client, tokens, tree)
+    await appraise_all(client, tokens, tree.upper1, pid)
+    session, _ = await council_passes(client, tokens, tree.upper1, pid)
+    again = {
+        "title": "Phiên họp thứ hai",
+        "meetsOn": today().isoformat(),
+        "ballot": "OPEN",
+        "quorum": 1,
+        "members": [{"subject": "chu-tich"}],
+        "proposals": [pid],
+    }
+
+    # When the unit puts the proposal before another session while they wait for a decision
+    held = await gql(client, tokens, tree.upper1, ["officer"], CONVENE, input=again)
+
+    # Then it is refused: they are in another session
+    assert code_of(held) == "COUNCIL_INVALID"
+    assert "phiên họp khác" in held["errors"][0]["message"]
+
+    # When the approver decides the one it may, and the officer forwards the other
+    issued = await gql(
+        client, tokens, tree.upper1, ["approver"], ISSUE, session=session, title="Khen thưởng"
+    )
+    decision = issued["data"]["issueDecision"]["id"]
+    forwarded = await gql(client, tokens, tree.upper1, ["officer"], FORWARD, session=session)
+    [upward] = forwarded["data"]["forwardNominees"]
+
+    # Then the session's items record what settled each: the person's the decision, the
+    # collective's the proposal that carries it upward
+    rows = await owner.fetch(
+        "SELECT who, decision_id::text, forwarded_in::text FROM council_items "
+        "WHERE session_id = $1",
+        uuid.UUID(session),
+    )
+    assert {r["who"]: (r["decision_id"], r["forwarded_in"]) for r in rows} == {
+        f"person:{an['id']}": (decision, None),
+        f"unit:{tree.cs1}": (None, upward["id"]),
+    }
