@@ -981,8 +981,11 @@ async def _settled_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
         if not items:
             continue
         await conn.execute(
-            "UPDATE council_items SET decision_id = $3, forwarded_in = $4 "
-            "WHERE tenant_id = $1 AND session_id = $2 AND item_id = ANY ($5::text[])",
+            # A join, as before, not item_id = ANY: planned for the few rows the statistics
+            # knew before a council's first items, that took 1.4 s on a fresh server.
+            "UPDATE council_items c SET decision_id = $3, forwarded_in = $4 "
+            "FROM unnest($5::text[]) AS s (item_id) "
+            "WHERE c.tenant_id = $1 AND c.session_id = $2 AND c.item_id = s.item_id",
             stored.tenant_id,
             stored.stream_id,
             decision_id,
