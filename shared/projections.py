@@ -39,7 +39,7 @@ import asyncpg
 import structlog
 
 from shared.aggregates import EventRegistry
-from shared.eventstore import StoredEvent
+from shared.eventstore import RecentEvents, StoredEvent
 from shared.signal import EVERY, LogSignal
 
 log = structlog.get_logger(__name__)
@@ -61,6 +61,14 @@ ROUNDS_AT_ONCE = 2
 _EVENT_COLUMNS = (
     "tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
     "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash"
+)
+# The same, but data and meta left out where this process keeps them (k: its span of the
+# tenant's seqs; none, no span): turning 5 MB of stored JSON back into text is most of a read.
+_KEPT_OR_READ = (
+    "tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
+    "CASE WHEN seq BETWEEN k.lo AND k.hi THEN NULL ELSE data::text END AS data, "
+    "CASE WHEN seq BETWEEN k.lo AND k.hi THEN NULL ELSE meta::text END AS meta, "
+    "recorded_at, prev_hash, hash"
 )
 
 
@@ -138,6 +146,7 @@ async def run_batches(
     batch_size: int,
     *,
     wait: bool = False,
+    recent: RecentEvents | None = None,
 ) -> list[Batch]:
     """The next batch of each of ``tenant_ids`` (up to ``batch_size`` events each), applied to
     ``target`` in ONE transaction with their checkpoints: sixteen writers' single events cost
@@ -150,8 +159,12 @@ async def run_batches(
     runner applies those events again from the log: each event is still applied exactly once.
     The events themselves were durable before any command answered (the append's own commit is
     synchronous), and a commit is visible to every reader as soon as it returns, so read your
-    own writes holds as well."""
+    own writes holds as well.
+
+    ``recent``: the events this process appended lately; those it keeps are read from it, not
+    from the log (only their place and hash are)."""
     lock = "FOR UPDATE OF c" if wait else "FOR UPDATE OF c SKIP LOCKED"
+    kept = [(t, *span) for t in tenant_ids if recent and (span := recent.span(t))]
     async with conn.transaction():
         # One round trip: the checkpoints taken, each with its batch of events (or none), and
         # the commit mode set. The version's state and schema as they are now, not as the
@@ -167,7 +180,9 @@ async def run_batches(
             "AND v.state <> 'retired' "
             "WHERE c.name = $1 AND c.version = $2 AND c.tenant_id = ANY ($3::text[]) "
             f"AND c.last_seq < h.seq ORDER BY c.tenant_id {lock}) AS t "
-            f"LEFT JOIN LATERAL (SELECT {_EVENT_COLUMNS} FROM events "
+            "LEFT JOIN unnest($6::text[], $7::bigint[], $8::bigint[]) AS k (tenant_id, lo, hi) "
+            "ON k.tenant_id = t.tenant_id "
+            f"LEFT JOIN LATERAL (SELECT {_KEPT_OR_READ} FROM events "
             "WHERE tenant_id = t.tenant_id AND seq > t.last_seq AND seq <= t.head "
             "AND event_type = ANY ($4::text[]) ORDER BY seq LIMIT $5) AS e ON true "
             "ORDER BY t.tenant_id, e.seq",
@@ -176,12 +191,14 @@ async def run_batches(
             list(tenant_ids),
             target.projection.event_types,
             batch_size,
+            [k[0] for k in kept],
+            [k[1] for k in kept],
+            [k[2] for k in kept],
         )
         if not rows:
             return []
         taken = list({r["taken"]: r for r in rows}.values())
-        metas: dict[str, Any] = {}
-        events = [StoredEvent.from_row(r, metas) for r in rows if r["seq"] is not None]
+        events = await _events_of(conn, [r for r in rows if r["seq"] is not None], recent)
         schema = taken[0]["schema_name"]
         if schema != LIVE_SCHEMA:
             await conn.execute(
@@ -199,6 +216,39 @@ async def run_batches(
             [b.last_seq for b in batches],
         )
     return batches
+
+
+async def _events_of(
+    conn: asyncpg.Connection, rows: list[asyncpg.Record], recent: RecentEvents | None
+) -> list[StoredEvent]:
+    """The batch's events: those whose data the query left out (``recent`` keeps them) from
+    there, any it no longer keeps, or keeps with another hash, read from the log after all."""
+    metas: dict[str, Any] = {}
+    events: list[StoredEvent | None] = []
+    missing: dict[str, list[int]] = {}
+    for row in rows:
+        if row["data"] is not None:
+            events.append(StoredEvent.from_row(row, metas))
+            continue
+        content = recent.take(row["tenant_id"], row["seq"], row["hash"]) if recent else None
+        if content is None:
+            missing.setdefault(row["tenant_id"], []).append(len(events))
+            events.append(None)
+        else:
+            events.append(StoredEvent.from_row(row, data=content["data"], meta=content["meta"]))
+    for tenant_id, at in missing.items():
+        read = {
+            r["seq"]: r
+            for r in await conn.fetch(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant_id = $1 "
+                "AND seq = ANY ($2::bigint[])",
+                tenant_id,
+                [rows[i]["seq"] for i in at],
+            )
+        }
+        for i in at:
+            events[i] = StoredEvent.from_row(read[rows[i]["seq"]], metas)
+    return [e for e in events if e is not None]
 
 
 def _batches(
@@ -411,8 +461,10 @@ class ProjectionRunner:
         poll_interval_s: float = 1.0,
         building_only: bool = False,
         analyze_after: int = ANALYZE_AFTER_EVENTS,
+        recent: RecentEvents | None = None,
     ) -> None:
         self.pool = pool
+        self.recent = recent
         self.analyze_after = analyze_after
         # Events applied since each target's tables were last analysed, when that was, and
         # those in progress.
@@ -602,7 +654,9 @@ class ProjectionRunner:
         while tenants and not self._stopping.is_set():
             try:
                 async with self.pool.acquire() as conn:
-                    batches = await run_batches(conn, target, tenants, self.batch_size)
+                    batches = await run_batches(
+                        conn, target, tenants, self.batch_size, recent=self.recent
+                    )
             except Exception as exc:
                 if len(tenants) > 1:
                     return applied + sum([await self._apply(target, [t]) for t in tenants])

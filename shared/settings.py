@@ -172,6 +172,15 @@ class Settings(BaseSettings):
             "are left to `thidua projector` processes (several may share the work)."
         ),
     )
+    recent_events_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description=(
+            "Bytes of the events this process appended lately kept in memory, for its projection "
+            "runner to read instead of the log (0: none kept; a decision of 10,000 recipients "
+            "is 5 MB, which the log would turn back into text a second time)."
+        ),
+    )
     projection_batch_size: int = Field(
         default=2000,
         ge=1,

@@ -25,7 +25,7 @@ from shared.db import (
     create_projector_pool,
     owner_connection,
 )
-from shared.eventstore import EventStore
+from shared.eventstore import EventStore, RecentEvents
 from shared.migrate import migrate
 from shared.personal import People
 from shared.projections import CheckpointPositions, Projection, ProjectionRunner
@@ -71,6 +71,7 @@ class Runtime:
                 advice="set THIDUA_APP_DATABASE_URL so the pool logs in as thidua_app",
             )
         database = Database(settings, cleanup)
+        recent = RecentEvents(settings.recent_events_bytes)
         pool: asyncpg.Pool | None = None
         signal: LogSignal | None = None
         projector_pool: asyncpg.Pool | None = None
@@ -84,7 +85,9 @@ class Runtime:
             signal = LogSignal(pool, interval_s=settings.notify_interval_ms / 1000)
             await signal.listen(url)
             projector_pool = await create_projector_pool(url, settings)
-            projections = _projections(settings, projector_pool, signal, run=run_projections)
+            projections = _projections(
+                settings, projector_pool, signal, run=run_projections, recent=recent
+            )
             if isinstance(projections, ProjectionRunner):
                 await projections.start()
         except BaseException:
@@ -95,6 +98,7 @@ class Runtime:
             max_event_bytes=settings.max_event_bytes,
             max_events_per_append=settings.max_events_per_append,
             signal=signal,
+            recent=recent,
         )
         parsers = Parsers(settings.upload_parse_concurrency)
         return cls(
@@ -125,7 +129,12 @@ class Runtime:
 
 
 def _projections(
-    settings: Settings, pool: asyncpg.Pool, signal: LogSignal, *, run: bool | None
+    settings: Settings,
+    pool: asyncpg.Pool,
+    signal: LogSignal,
+    *,
+    run: bool | None,
+    recent: RecentEvents | None = None,
 ) -> ProjectionRunner | CheckpointPositions:
     from services.gateway.projections import live_projections
 
@@ -137,6 +146,7 @@ def _projections(
             projections,
             batch_size=settings.projection_batch_size,
             poll_interval_s=settings.poll_interval_s,
+            recent=recent,
         )
     return CheckpointPositions(
         pool,
