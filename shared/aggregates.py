@@ -513,12 +513,15 @@ class Repository:
         if not self._unchanged(due):
             return
         try:
-            body = await asyncio.to_thread(self._snapshot_body, due.aggregate)
-        except Exception:
-            if self._unchanged(due):
-                raise
-            return  # read while a command changed it (a dict resized under the reader)
-        if body is not None and self._unchanged(due):
+            body = await asyncio.to_thread(self._encoded_state, due.aggregate)
+        except Exception as exc:
+            if not self._unchanged(due):
+                return  # read while a command changed it (a dict resized under the reader)
+            if isinstance(exc, DomainError):
+                self._unencodable(due.aggregate, exc)
+                return
+            raise
+        if self._unchanged(due):
             await self._store_snapshot(
                 due.tenant_id,
                 due.aggregate.id,
@@ -540,20 +543,27 @@ class Repository:
         return aggregate.version == due.version and not aggregate.pending_events
 
     def _snapshot_body(self, aggregate: Aggregate) -> bytes | None:
+        try:
+            return self._encoded_state(aggregate)
+        except DomainError as exc:
+            self._unencodable(aggregate, exc)
+            return None
+
+    def _encoded_state(self, aggregate: Aggregate) -> bytes:
         state = state_of(aggregate)
         state["class_version"] = getattr(type(aggregate), "class_version", 1)
-        try:
-            return canonical.dumps(canonical.normalise(self.registry.codec.encode(state)))
-        except DomainError as exc:
-            # Every aggregate's state must encode (tests/shared/test_snapshots_all.py): one that
-            # does not is a bug to fix, though the command, which needs no snapshot, succeeds.
-            log.error(
-                "snapshot of %s %s cannot be encoded: %s",
-                type(aggregate).__qualname__,
-                aggregate.id,
-                exc,
-            )
-            return None
+        return canonical.dumps(canonical.normalise(self.registry.codec.encode(state)))
+
+    @staticmethod
+    def _unencodable(aggregate: Aggregate, exc: DomainError) -> None:
+        # Every aggregate's state must encode (tests/shared/test_snapshots_all.py): one that
+        # does not is a bug to fix, though the command, which needs no snapshot, succeeds.
+        log.error(
+            "snapshot of %s %s cannot be encoded: %s",
+            type(aggregate).__qualname__,
+            aggregate.id,
+            exc,
+        )
 
     async def _store_snapshot(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -134,6 +135,10 @@ class StoredEvent:
         )
 
 
+# What keeping one event costs beside its text: its tuple, its hash, its slot in the run.
+_KEPT_OVERHEAD = 160
+
+
 class RecentEvents:
     """The canonical text of the events this process appended lately, by tenant and seq, with
     each one's hash: the projection runner takes an event's data and meta from here instead of
@@ -141,8 +146,10 @@ class RecentEvents:
     10,000 recipients are 5 MB: a fifth of its projection's time).
 
     Kept for each tenant's latest run of consecutive seqs, the oldest runs going first past
-    ``budget`` bytes. An event is taken only with the hash the log holds for it: an append rolled
-    back, whose seqs another append took again, is never read from here."""
+    ``budget`` bytes (of memory, as Python holds the text). An event is taken only with the hash
+    the log holds for it: an append rolled back, whose seqs another append took again, is never
+    read from here. Its keys come in canonical order, not the log's (jsonb's): no handler may
+    depend on the order of an event's keys."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -155,17 +162,18 @@ class RecentEvents:
         self, tenant_id: str, seqs: Sequence[int], hashes: Sequence[bytes], texts: Sequence[str]
     ) -> None:
         """An append's events (consecutive seqs), as it stored them."""
-        if self.budget <= 0 or not seqs:
-            return
+        sizes = [sys.getsizeof(text) + _KEPT_OVERHEAD for text in texts]
+        if self.budget <= 0 or not seqs or sum(sizes) > self.budget:
+            return  # one append past the budget would only push every other out
         first, kept = self._runs.pop(tenant_id, (seqs[0], []))
         if not first <= seqs[0] <= first + len(kept):  # not the same run: a new one
             first, kept = seqs[0], self._dropped(kept)
         else:  # the next seqs, or (an append rolled back) some again: what followed is not kept
             self._dropped(kept[seqs[0] - first :])
             del kept[seqs[0] - first :]
-        for event_hash, text in zip(hashes, texts, strict=True):
+        for event_hash, text, size in zip(hashes, texts, sizes, strict=True):
             kept.append((bytes(event_hash), text))
-            self.size += len(text)
+            self.size += size
         self._runs[tenant_id] = (first, kept)
         while self.size > self.budget:
             tenant, (first, kept) = next(iter(self._runs.items()))  # the least recently added
@@ -182,7 +190,7 @@ class RecentEvents:
             self._runs[tenant] = (first + drop, kept)
 
     def _dropped(self, items: list[tuple[bytes, str]]) -> list[tuple[bytes, str]]:
-        self.size -= sum(len(text) for _, text in items)
+        self.size -= sum(sys.getsizeof(text) + _KEPT_OVERHEAD for _, text in items)
         return []
 
     def span(self, tenant_id: str) -> tuple[int, int] | None:

@@ -98,7 +98,8 @@ class Runtime:
             max_event_bytes=settings.max_event_bytes,
             max_events_per_append=settings.max_events_per_append,
             signal=signal,
-            recent=recent,
+            # Kept only for a runner of this process to read: none, none kept.
+            recent=recent if isinstance(projections, ProjectionRunner) else None,
         )
         parsers = Parsers(settings.upload_parse_concurrency)
         return cls(

@@ -30,11 +30,11 @@ async def test_each_item_gets_its_own_count_however_many_counts_there_are(owner,
             {
                 "item_id": item,
                 "yes": n % counts,
-                "no": 0,
-                "abstain": 0,
-                "eligible": counts,
+                "no": 1,
+                "abstain": 2,
+                "eligible": counts + 5,
                 "passed": n % counts > counts // 2,
-                "voters": n % counts,
+                "voters": n % counts + 3,
             }
             for n, item in enumerate(items)
         ]

@@ -126,7 +126,7 @@ async def test_a_state_changed_while_its_snapshot_is_encoded_is_not_stored(
     repository = notebooks.repository
 
     # ...and its encoding, in the worker thread, paused until the loop has run a command
-    encode = repository._snapshot_body
+    encode = repository._encoded_state
     began, go_on = threading.Event(), threading.Event()
 
     def paused(aggregate):
@@ -134,7 +134,7 @@ async def test_a_state_changed_while_its_snapshot_is_encoded_is_not_stored(
         go_on.wait(10)
         return encode(aggregate)
 
-    monkeypatch.setattr(repository, "_snapshot_body", paused)
+    monkeypatch.setattr(repository, "_encoded_state", paused)
     taking = asyncio.ensure_future(repository.take_later(held[0]))
     await asyncio.to_thread(began.wait, 10)
 
@@ -164,14 +164,14 @@ async def test_the_encoding_runs_off_the_event_loop(line, notebooks, owner, tena
     notebook_id = await opened(notebooks, tenant)
     await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
     repository = notebooks.repository
-    encode = repository._snapshot_body
+    encode = repository._encoded_state
     threads = []
 
     def recorded(aggregate):
         threads.append(threading.get_ident())
         return encode(aggregate)
 
-    monkeypatch.setattr(repository, "_snapshot_body", recorded)
+    monkeypatch.setattr(repository, "_encoded_state", recorded)
 
     # When it is taken
     await repository.take_later(held[0])
@@ -179,3 +179,31 @@ async def test_the_encoding_runs_off_the_event_loop(line, notebooks, owner, tena
     # Then it was encoded in another thread than the loop's, and stored
     assert threads and threads[0] != threading.get_ident()
     assert (await snapshot(owner, tenant, notebook_id))["stream_version"] == 5
+
+
+@pytest.mark.parametrize("changed", [True, False])
+async def test_a_read_torn_by_a_change_is_dropped_and_any_other_failure_reported(
+    line, notebooks, owner, tenant, monkeypatch, changed
+):
+    # Given a notebook a command took past 5 events, its snapshot due but held back
+    held = []
+    monkeypatch.setattr(line, "take_later", lambda repository, due: held.extend(due))
+    notebook_id = await opened(notebooks, tenant)
+    await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+    repository = notebooks.repository
+
+    # When its encoding fails as a reader racing a writer does (changed: a command did take it)
+    def torn(aggregate):
+        raise RuntimeError("dictionary changed size during iteration")
+
+    monkeypatch.setattr(repository, "_encoded_state", torn)
+    if changed:
+        await notebooks.run(officer(tenant), "Write", written(notebook_id, ["e"]))
+
+    # Then a read torn by a change is dropped quietly; a failure of an unchanged state is not
+    if changed:
+        await repository.take_later(held[0])
+    else:
+        with pytest.raises(RuntimeError):
+            await repository.take_later(held[0])
+    assert await snapshot(owner, tenant, notebook_id) is None
