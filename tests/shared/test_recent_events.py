@@ -109,10 +109,16 @@ def notes(stream: uuid.UUID, first: int, *texts: str) -> list[NewEvent]:
     ]
 
 
-async def runner_for(projector_pool, projection, recent) -> ProjectionRunner:
+async def projected(projector_pool, recent: RecentEvents, tenant: str) -> list:
+    """What a new projection's runner, given ``recent``, applied of the tenant's events."""
+    seen: list = []
+    projection = recording(seen)
     async with projector_pool.acquire() as conn:
         await ensure_live(conn, [projection])
-    return ProjectionRunner(projector_pool, None, [projection], batch_size=100, recent=recent)
+    runner = ProjectionRunner(projector_pool, None, [projection], batch_size=100, recent=recent)
+    while await runner.run_once():
+        pass
+    return [s for s in seen if s[0] == tenant]
 
 
 async def test_the_runner_reads_what_this_process_appended_from_memory(
@@ -123,15 +129,11 @@ async def test_the_runner_reads_what_this_process_appended_from_memory(
     tenant, stream = f"r-{uuid.uuid4().hex[:8]}", uuid.uuid4()
     await store.append(tenant, notes(stream, 1, "Ghi chép một", "Hai"), meta={"actor": "a"})
     await store.append(tenant, notes(stream, 3, "Ba"), meta={"actor": "b"})
-    seen: list = []
-    runner = await runner_for(projector_pool, recording(seen), store.recent)
 
     # When its runner projects them
-    while await runner.run_once():
-        pass
+    mine = await projected(projector_pool, store.recent, tenant)
 
     # Then it was given the log's events, data and meta alike, read from memory
-    mine = [s for s in seen if s[0] == tenant]
     assert mine == await logged(owner, tenant)
     assert [s[2]["text"] for s in mine] == ["Ghi chép một", "Hai", "Ba"]
     assert store.recent.taken == 3
@@ -151,15 +153,11 @@ async def test_an_append_rolled_back_and_its_seq_taken_by_another_writer_is_read
         await transaction.rollback()
     # ...and the same seq then taken by another process's writer (a store of its own)
     await EventStore(runtime.pool).append(tenant, notes(stream, 2, "Của nơi khác"), meta={})
-    seen: list = []
-    runner = await runner_for(projector_pool, recording(seen), store.recent)
 
     # When this process's runner projects them
-    while await runner.run_once():
-        pass
+    mine = await projected(projector_pool, store.recent, tenant)
 
     # Then the second event is the log's, not the one rolled back
-    mine = [s for s in seen if s[0] == tenant]
     assert mine == await logged(owner, tenant)
     assert [s[2]["text"] for s in mine] == ["Một", "Của nơi khác"]
     assert store.recent.taken == 1  # the first, kept with the log's hash

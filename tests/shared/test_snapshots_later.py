@@ -46,6 +46,15 @@ async def snapshot(owner, tenant: str, notebook_id: uuid.UUID):
     )
 
 
+async def due_and_held(line, notebooks, tenant, monkeypatch):
+    """A notebook a command took past 5 events, and its snapshot due, held back: both."""
+    held = []
+    monkeypatch.setattr(line, "take_later", lambda repository, due: held.extend(due))
+    notebook_id = await opened(notebooks, tenant)
+    await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+    return held, notebook_id
+
+
 @pytest.mark.parametrize("way", ["run", "run_in_transaction"])
 async def test_a_snapshot_due_is_stored_after_the_answer(
     line, notebooks, owner, tenant, way, monkeypatch
@@ -75,10 +84,7 @@ async def test_a_snapshot_of_a_state_changed_before_it_was_taken_is_skipped(
     line, notebooks, owner, tenant, monkeypatch
 ):
     # Given a notebook a command took past 5 events, its snapshot due but held back
-    held = []
-    monkeypatch.setattr(line, "take_later", lambda repository, due: held.extend(due))
-    notebook_id = await opened(notebooks, tenant)
-    await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+    held, notebook_id = await due_and_held(line, notebooks, tenant, monkeypatch)
     assert [d.version for d in held] == [5]
 
     # When the next command changes it (the same object, from the cache) before it is taken
@@ -119,10 +125,7 @@ async def test_a_state_changed_while_its_snapshot_is_encoded_is_not_stored(
     line, notebooks, owner, tenant, monkeypatch, by
 ):
     # Given a notebook a command took past 5 events, its snapshot due but held back
-    held = []
-    monkeypatch.setattr(line, "take_later", lambda repository, due: held.extend(due))
-    notebook_id = await opened(notebooks, tenant)
-    await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+    held, notebook_id = await due_and_held(line, notebooks, tenant, monkeypatch)
     repository = notebooks.repository
 
     # ...and its encoding, in the worker thread, paused until the loop has run a command
@@ -159,10 +162,7 @@ async def test_a_state_changed_while_its_snapshot_is_encoded_is_not_stored(
 
 async def test_the_encoding_runs_off_the_event_loop(line, notebooks, owner, tenant, monkeypatch):
     # Given a notebook a command took past 5 events, its snapshot due but held back
-    held = []
-    monkeypatch.setattr(line, "take_later", lambda repository, due: held.extend(due))
-    notebook_id = await opened(notebooks, tenant)
-    await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+    held, notebook_id = await due_and_held(line, notebooks, tenant, monkeypatch)
     repository = notebooks.repository
     encode = repository._encoded_state
     threads = []
@@ -186,10 +186,7 @@ async def test_a_read_torn_by_a_change_is_dropped_and_any_other_failure_reported
     line, notebooks, owner, tenant, monkeypatch, changed
 ):
     # Given a notebook a command took past 5 events, its snapshot due but held back
-    held = []
-    monkeypatch.setattr(line, "take_later", lambda repository, due: held.extend(due))
-    notebook_id = await opened(notebooks, tenant)
-    await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+    held, notebook_id = await due_and_held(line, notebooks, tenant, monkeypatch)
     repository = notebooks.repository
 
     # When its encoding fails as a reader racing a writer does (changed: a command did take it)
