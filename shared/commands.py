@@ -50,8 +50,9 @@ from shared import access, canonical
 from shared.aggregates import AggregateCache, DueSnapshot, EventRegistry, Held, Repository
 from shared.auth import Principal
 from shared.db import InFlight, cancelled_as_busy, set_reach, transaction
-from shared.errors import ConcurrencyConflict, DomainError
+from shared.errors import ConcurrencyConflict, DomainError, InvalidInput
 from shared.eventstore import (
+    IDEMPOTENCY_KEY,
     Appended,
     EventStore,
     Guard,
@@ -672,8 +673,15 @@ class Commands:
 
 def idempotency_key_of(info: Any, given: str | None = None) -> str | None:
     """The key a GraphQL mutation runs under: its input's own field (``given``), else the
-    request's ``Idempotency-Key`` header (services/gateway/app.py puts it in the context)."""
-    return given if given is not None else info.context.get("idempotency_key")
+    request's ``Idempotency-Key`` header (services/gateway/app.py puts it in the context);
+    one the store could not keep is the client's error, refused here, before anything runs."""
+    key = given if given is not None else info.context.get("idempotency_key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidInput(
+            "Khóa chống lặp (Idempotency-Key) phải là 1–200 ký tự ASCII in được.",
+            field="idempotencyKey",
+        )
+    return key
 
 
 def _tenant(actor: Principal | None, tenant_id: str | None) -> str:

@@ -155,7 +155,8 @@ async def test_a_registration_repeated_with_its_idempotency_key_answers_alike_an
         response = await client.post(
             "/graphql",
             json={"query": register, "variables": {"i": unit}},
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+            # as bytes: a client may send any (a non-ASCII key, UTF-8 encoded)
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key.encode()},
         )
         assert response.status_code == 200, response.text
         return response.json()
@@ -177,6 +178,12 @@ async def test_a_registration_repeated_with_its_idempotency_key_answers_alike_an
     other = await send("dang-ky-cs6", {**new, "name": "Tên khác"})
     assert other["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert await registry_events(owner, tree.cs6) == 1
+    # and a key the store could not keep is the client's error, refused before anything runs
+    for bad in ("k" * 201, "khóa-có-dấu", "two words"):
+        refused = await send(bad, {**new, "id": tree.cs6 + "-x"})
+        assert refused["errors"][0]["extensions"]["code"] == "INVALID_INPUT", refused
+        assert "Idempotency-Key" in refused["errors"][0]["message"]
+    assert await registry_events(owner, tree.cs6 + "-x") == 0
     # while without a key, a repeat is told the id is taken
     body = await gql(client, tokens, tree.prov1, ["admin"], register, i=new)
     assert body["errors"][0]["extensions"]["code"] == "UNIT_EXISTS"
