@@ -231,8 +231,9 @@ async def _accepted(
     if not proposals or len(proposals) > 1_000:
         raise CouncilInvalid("Cần 1–1.000 đề nghị.", field="proposals")
     found = await conn.fetch(
-        "SELECT proposal_id FROM proposals WHERE proposal_id = ANY ($1::uuid[]) AND to_unit = $2 "
-        "AND appraisal = 'completed'",
+        "SELECT p.proposal_id FROM proposals p JOIN appraisals a ON a.tenant_id = p.to_unit "
+        "AND a.proposal_id = p.proposal_id AND a.round = p.round "
+        "WHERE p.proposal_id = ANY ($1::uuid[]) AND p.to_unit = $2 AND a.status = 'completed'",
         proposals,
         unit,
     )
@@ -241,7 +242,10 @@ async def _accepted(
     rows = await conn.fetch(
         "SELECT n.tenant_id, n.proposal_id, n.nominee_id, n.who, n.award, n.person_id, "
         "n.unit_id FROM proposal_nominees n "
-        "WHERE n.proposal_id = ANY ($1::uuid[]) AND n.verdict = 'accept' "
+        "JOIN proposals p ON p.tenant_id = n.tenant_id AND p.proposal_id = n.proposal_id "
+        "JOIN appraisal_verdicts v ON v.tenant_id = p.to_unit AND v.proposal_id = p.proposal_id "
+        "AND v.round = p.round AND v.nominee_id = n.nominee_id "
+        "WHERE n.proposal_id = ANY ($1::uuid[]) AND v.verdict = 'accept' "
         "ORDER BY n.proposal_id, n.added_seq",
         proposals,
     )

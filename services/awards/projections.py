@@ -62,6 +62,7 @@ TABLES = (
     "proposal_nominees",
     "proposal_documents",
     "appraisals",
+    "appraisal_verdicts",
     "council_sessions",
     "council_items",
     "council_votes",
@@ -673,8 +674,7 @@ async def _submitted(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) 
         conn,
         stored,
         ", status = 'submitted', to_unit = $4, submitted_on = $5, due_on = $6, "
-        "concurrence = $7, rule_set_version = $8, shared = true, round = $9, appraisal = NULL, "
-        "shared_before = $10",
+        "concurrence = $7, rule_set_version = $8, shared = true, round = $9, shared_before = $10",
         e.to_unit,
         e.submitted_on,
         e.due_on,
@@ -682,15 +682,6 @@ async def _submitted(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) 
         e.rule_set_version,
         e.round,
         stored.seq * PLACES_PER_EVENT,
-    )
-    # A new round is judged anew; one statement, touching only the rows it changes (none, the
-    # first time).
-    await conn.execute(
-        "UPDATE proposal_nominees SET verdict = NULL, verdict_reason = NULL, verdict_rule = NULL "
-        "WHERE tenant_id = $1 AND proposal_id = $2 AND (verdict IS NOT NULL "
-        "OR verdict_reason IS NOT NULL OR verdict_rule IS NOT NULL)",
-        stored.tenant_id,
-        stored.stream_id,
     )
 
 
@@ -714,88 +705,56 @@ async def _appraisal_opened(conn, stored: StoredEvent, e: Any, keys: dict[Any, b
         e.opened_on,
         stored.stream_version,
     )
-    await _outcome(conn, e, "open")
-
-
-async def _outcome(conn, e: Any, appraisal: str) -> None:
-    """The round's outcome, on the proposer's own row (a row of another unit: the runner's)."""
-    await conn.execute(
-        "UPDATE proposals SET appraisal = $3 WHERE tenant_id = $1 AND proposal_id = $2 "
-        "AND round = $4",
-        e.proposer,
-        e.proposal_id,
-        appraisal,
-        e.round,
-    )
-
-
-async def _nominee_appraised(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    judged = await conn.fetchval(
-        "UPDATE proposal_nominees SET verdict = $4, verdict_reason = $5, verdict_rule = $6 "
-        "WHERE tenant_id = $1 AND proposal_id = $2 AND nominee_id = $3 "
-        "RETURNING (SELECT count(*) FROM proposal_nominees n WHERE n.tenant_id = $1 "
-        "AND n.proposal_id = $2 AND n.verdict IS NOT NULL AND n.nominee_id <> $3)",
-        e.proposer,
-        e.proposal_id,
-        e.nominee_id,
-        e.verdict,
-        e.reason,
-        e.rule or None,
-    )
-    await conn.execute(
-        "UPDATE appraisals SET judged_count = $4, version = $5 "
-        "WHERE tenant_id = $1 AND proposal_id = $2 AND round = $3",
-        stored.tenant_id,
-        e.proposal_id,
-        e.round,
-        (judged or 0) + 1,
-        stored.stream_version,
-    )
 
 
 async def _nominees_appraised(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     await _appraised_run(conn, [(stored, e)], keys)
 
 
+def _nominees_judged(e: Any) -> list[str]:
+    return list(e.nominees) if hasattr(e, "nominees") else [e.nominee_id]
+
+
 async def _appraised_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
-    """Verdicts on many nominees, list after list of an appraisal: their rows in one statement
-    for each proposal, the count read after."""
+    """Verdicts, one or a list at a time, of an appraisal's round: kept in the appraiser's own
+    rows (migration 0051), in one statement for each verdict and rule, the count read after."""
     stored, e = run[-1]
     # A nominee judged again later in the run keeps its last verdict, as one event at a time
-    # left it (an UPDATE from a list naming a row twice takes either).
-    judged: dict[tuple[str, Any], dict[str, tuple[str, str, str | None]]] = {}
+    # left it (an INSERT naming a row twice in its list would fail).
+    last: dict[str, tuple[str, str, str | None]] = {}
     for _, v in run:
-        last = judged.setdefault((v.proposer, v.proposal_id), {})
-        for n in v.nominees:
+        for n in _nominees_judged(v):
             last[n] = (v.verdict, v.reason, v.rule or None)
-    for (proposer, proposal_id), last in judged.items():
-        # The nominees of each verdict and rule (a few: the rules are a catalogue) in one list,
-        # with their reasons: four arrays of 10,000 were most of this statement's cost.
-        alike: dict[tuple[str, str | None], tuple[list[str], list[str]]] = {}
-        for nominee, (verdict, reason, rule) in last.items():
-            nominees, reasons = alike.setdefault((verdict, rule), ([], []))
-            nominees.append(nominee)
-            reasons.append(reason)
-        for (verdict, rule), (nominees, reasons) in alike.items():
-            await conn.execute(
-                "UPDATE proposal_nominees n SET verdict = $3, verdict_reason = v.reason, "
-                "verdict_rule = $4 FROM unnest($5::text[], $6::text[]) AS v (nominee_id, reason) "
-                "WHERE n.tenant_id = $1 AND n.proposal_id = $2 AND n.nominee_id = v.nominee_id",
-                proposer,
-                proposal_id,
-                verdict,
-                rule,
-                nominees,
-                reasons,
-            )
+    # The nominees of each verdict and rule (a few: the rules are a catalogue) in one list,
+    # with their reasons: four arrays of 10,000 were most of this statement's cost.
+    alike: dict[tuple[str, str | None], tuple[list[str], list[str]]] = {}
+    for nominee, (verdict, reason, rule) in last.items():
+        nominees, reasons = alike.setdefault((verdict, rule), ([], []))
+        nominees.append(nominee)
+        reasons.append(reason)
+    for (verdict, rule), (nominees, reasons) in alike.items():
+        await conn.execute(
+            "INSERT INTO appraisal_verdicts (tenant_id, proposer, proposal_id, round, nominee_id, "
+            "verdict, reason, rule) SELECT $1, $2, $3, $4, v.nominee_id, $5, v.reason, $6 "
+            "FROM unnest($7::text[], $8::text[]) AS v (nominee_id, reason) "
+            "ON CONFLICT (tenant_id, proposal_id, round, nominee_id) DO UPDATE SET "
+            "verdict = EXCLUDED.verdict, reason = EXCLUDED.reason, rule = EXCLUDED.rule",
+            stored.tenant_id,
+            e.proposer,
+            e.proposal_id,
+            e.round,
+            verdict,
+            rule,
+            nominees,
+            reasons,
+        )
     await conn.execute(
-        "UPDATE appraisals SET judged_count = (SELECT count(*) FROM proposal_nominees n "
-        "WHERE n.tenant_id = $4 AND n.proposal_id = $2 AND n.verdict IS NOT NULL), version = $5 "
+        "UPDATE appraisals SET judged_count = (SELECT count(*) FROM appraisal_verdicts v "
+        "WHERE v.tenant_id = $1 AND v.proposal_id = $2 AND v.round = $3), version = $4 "
         "WHERE tenant_id = $1 AND proposal_id = $2 AND round = $3",
         stored.tenant_id,
         e.proposal_id,
         e.round,
-        e.proposer,
         stored.stream_version,
     )
 
@@ -824,7 +783,6 @@ async def _appraisal_concluded(conn, stored: StoredEvent, e: Any, keys: dict[Any
         e.concluded_on,
         stored.stream_version,
     )
-    await _outcome(conn, e, outcome)
 
 
 async def _appraisal_listed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
@@ -1224,7 +1182,7 @@ _HANDLERS = {
     "ProposalReturned": _returned,
     "ProposalReturnListed": _return_listed,
     "AppraisalOpened": _appraisal_opened,
-    "NomineeAppraised": _nominee_appraised,
+    "NomineeAppraised": _nominees_appraised,
     "AppraisalReturned": _appraisal_concluded,
     "AppraisalCompleted": _appraisal_concluded,
     "AppraisalNomineesListed": _appraisal_listed,
@@ -1256,6 +1214,7 @@ async def _one(conn: asyncpg.Connection, stored: StoredEvent, e: Any) -> None:
 _RUNS = {
     "NomineesAdded": _nominees_run,
     "NomineesAppraised": _appraised_run,
+    "NomineeAppraised": _appraised_run,
     "CouncilItemsListed": _items_run,
     "CouncilResultsListed": _results_run,
     "CouncilItemsSettled": _settled_run,

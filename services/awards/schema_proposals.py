@@ -46,7 +46,17 @@ MAX_PAGE = 500
 _PROPOSAL_COLUMNS = (
     "tenant_id, proposal_id, title, kind, topic, year, status, drafted_on, to_unit, "
     "submitted_on, due_on, concurrence, rule_set_version, nominee_count, flagged_count, round, "
-    "appraisal, version"
+    "version, (SELECT a.status FROM appraisals a WHERE a.tenant_id = proposals.to_unit "
+    "AND a.proposal_id = proposals.proposal_id AND a.round = proposals.round) AS appraisal"
+)
+# A nominee with the verdict of its proposal's current round, kept in the appraiser's rows
+# (migration 0051); the lateral exposes only those three columns, so the readers' conditions
+# name the nominee's own.
+_NOMINEES = (
+    "proposal_nominees n LEFT JOIN LATERAL (SELECT v.verdict, v.reason AS verdict_reason, "
+    "v.rule AS verdict_rule FROM proposals p JOIN appraisal_verdicts v ON v.tenant_id = p.to_unit "
+    "AND v.proposal_id = p.proposal_id AND v.round = p.round AND v.nominee_id = n.nominee_id "
+    "WHERE p.tenant_id = n.tenant_id AND p.proposal_id = n.proposal_id) v ON true"
 )
 _NOMINEE_COLUMNS = (
     "nominee_id, subject, person_id, unit_id, award, summary, basis::text AS basis, "
@@ -200,7 +210,7 @@ class Proposal:
         position = typed_position(after, ("bigint",))
         rows = await _read(
             info,
-            f"SELECT {_NOMINEE_COLUMNS}, added_seq FROM proposal_nominees "
+            f"SELECT {_NOMINEE_COLUMNS}, added_seq FROM {_NOMINEES} "
             "WHERE tenant_id = $1 AND proposal_id = $2 "
             f"AND {past_cursor('added_seq', ('bigint',), 3, given=position is not None)} "
             "ORDER BY added_seq LIMIT $4",
@@ -392,7 +402,7 @@ class ProposalMutation:
         )
         rows = await _read(
             info,
-            f"SELECT {_NOMINEE_COLUMNS} FROM proposal_nominees WHERE proposal_id = $1 "
+            f"SELECT {_NOMINEE_COLUMNS} FROM {_NOMINEES} WHERE proposal_id = $1 "
             "AND nominee_id = $2",
             pid,
             nominee_id,

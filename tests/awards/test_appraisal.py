@@ -211,7 +211,7 @@ async def test_a_nominee_judged_again_keeps_its_last_verdict_after_a_rebuild(
 
     async def verdicts():
         rows = await owner.fetch(
-            "SELECT nominee_id, verdict FROM proposal_nominees WHERE proposal_id = $1", pid
+            "SELECT nominee_id, verdict FROM appraisal_verdicts WHERE proposal_id = $1", pid
         )
         return {r["nominee_id"]: r["verdict"] for r in rows}
 
