@@ -43,7 +43,7 @@ from services.awards.domain import (
     with_sealed_summary,
     with_sending_version,
 )
-from services.awards.rules import leaning_on
+from services.awards.rules import LEANING, leaning_on
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
 from shared.db import RowRuns, row_runs
@@ -1078,14 +1078,50 @@ async def _recipients(
             )
             for r in recipients
         )
+    leaning = [
+        (r["item_id"], r["award"], r.get("year") or year)
+        for r in recipients
+        if r["award"] in _LEANED_ON
+    ]
+    if leaning:
+        await _flags_taken(conn, stored, leaning)
+
+
+# Review flags (rule 13) join two units' logs: a revocation in the deciding unit's, the later
+# awards that leaned on it in whichever units decided them. A runner meets the two in either
+# order (a rebuild catches each unit up on its own, and units are caught up at once), so each
+# side writes the flags the other side's rows call for: a revocation flags the later awards
+# already there, a later award takes the flags of revocations already there. A later award is
+# flagged when it was decided on or before the day of the revocation and not revoked itself
+# before that day; both sides take the locks of the (award, year) pairs concerned first, in
+# order, so that whichever comes second sees the first.
+_REVIEW_LOCKS = 0x7E51  # advisory lock space of these pairs
+_LEANING_ROWS = [
+    (earlier, later, years) for earlier, on in LEANING.items() for later, years in on.items()
+]
+_LEANED_ON = frozenset(later for _, later, _ in _LEANING_ROWS)
+_FLAG_ORDER = "f->>'on', f->>'decision', f->>'revoked', f->>'year'"
+
+
+async def _review_locks(conn, pairs: set[tuple[str, int]]) -> None:
+    if pairs:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext(k)) FROM "
+            "(SELECT k FROM unnest($2::text[]) AS k ORDER BY k) AS s",
+            _REVIEW_LOCKS,
+            sorted(f"{award}:{year}" for award, year in pairs),
+        )
 
 
 async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
-    """The recipient's row marked revoked; every later award of the same person or collective
-    that leaned on it (services/awards/rules.py ``LEANING``), whoever decided it, flagged."""
+    """The recipient's row marked revoked (dropping flags of revocations after that day); every
+    later award of the same person or collective that leaned on it (services/awards/rules.py
+    ``LEANING``), whoever decided it, flagged."""
     row = await conn.fetchrow(
         "UPDATE decision_recipients SET revoked_on = $4, revoke_ground = $5, revoke_reason = $6, "
-        "recovered_cash_vnd = $7, recovered_items = $8::jsonb "
+        "recovered_cash_vnd = $7, recovered_items = $8::jsonb, review = (SELECT "
+        f"coalesce(jsonb_agg(f ORDER BY {_FLAG_ORDER}), '[]') FROM jsonb_array_elements(review) f "
+        "WHERE (f->>'on')::date <= $4) "
         "WHERE tenant_id = $1 AND decision_id = $2 AND item_id = $3 RETURNING who, award, year",
         stored.tenant_id,
         stored.stream_id,
@@ -1096,25 +1132,53 @@ async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, byte
         e.recovered_cash_vnd,
         _json(e.recovered_items),
     )
-    for award, years in leaning_on(row["award"]).items():
+    leaning = leaning_on(row["award"])
+    await _review_locks(
+        conn,
+        {(a, y) for a, n in leaning.items() for y in range(row["year"], row["year"] + n + 1)},
+    )
+    flag = {
+        "revoked": row["award"],
+        "year": row["year"],
+        "decision": str(stored.stream_id),
+        "on": e.revoked_on.isoformat(),
+    }
+    for award, years in leaning.items():
         await conn.execute(
-            "UPDATE decision_recipients SET review = review || $5::jsonb WHERE who = $1 "
-            "AND award = $2 AND year BETWEEN $3 AND $4 AND revoked_on IS NULL",
+            "UPDATE decision_recipients SET review = (SELECT "
+            f"jsonb_agg(f ORDER BY {_FLAG_ORDER}) FROM jsonb_array_elements(review || $5::jsonb) f) "
+            "WHERE who = $1 AND award = $2 AND year BETWEEN $3 AND $4 AND decided_on <= $6 "
+            "AND (revoked_on IS NULL OR revoked_on >= $6)",
             row["who"],
             award,
             row["year"],
             row["year"] + years,
-            _json(
-                [
-                    {
-                        "revoked": row["award"],
-                        "year": row["year"],
-                        "decision": str(stored.stream_id),
-                        "on": e.revoked_on.isoformat(),
-                    }
-                ]
-            ),
+            _json([flag]),
+            e.revoked_on,
         )
+
+
+async def _flags_taken(conn, stored: StoredEvent, rows: list[tuple[str, str, int]]) -> None:
+    """New rows of awards that lean on others (``rows``: item, award, year) take the flags of
+    the revocations already registered (see ``_REVIEW_LOCKS``)."""
+    await _review_locks(conn, {(award, year) for _, award, year in rows})
+    await conn.execute(
+        "UPDATE decision_recipients r SET review = t.flags FROM (SELECT n.item_id, "
+        "jsonb_agg(f ORDER BY " + _FLAG_ORDER + ") AS flags FROM decision_recipients n "
+        "JOIN unnest($4::text[], $5::text[], $6::integer[]) AS l (earlier, later, years) "
+        "ON l.later = n.award "
+        "JOIN decision_recipients x ON x.who = n.who AND x.award = l.earlier "
+        "AND n.year BETWEEN x.year AND x.year + l.years AND x.revoked_on >= n.decided_on "
+        "CROSS JOIN LATERAL jsonb_build_object('revoked', x.award, 'year', x.year, "
+        "'decision', x.decision_id::text, 'on', x.revoked_on) AS f "
+        "WHERE n.tenant_id = $1 AND n.decision_id = $2 AND n.item_id = ANY ($3::text[]) "
+        "GROUP BY n.item_id) AS t "
+        "WHERE r.tenant_id = $1 AND r.decision_id = $2 AND r.item_id = t.item_id",
+        stored.tenant_id,
+        stored.stream_id,
+        [item for item, _, _ in rows],
+        *(list(column) for column in zip(*_LEANING_ROWS, strict=True)),
+    )
 
 
 async def _disclosed(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:

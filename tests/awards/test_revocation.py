@@ -22,9 +22,10 @@ REVOKE = """mutation($decision: ID!, $item: ID!, $ground: RevocationGround!, $re
 READ = """query($id: ID!) { decision(id: $id) { recipients(first: 500) { edges { node { itemId award revokedOn review } } } } }"""
 
 
-async def decided(client, tokens, tree, nominee):
-    """``nominee`` proposed by cs1, appraised, passed and decided by upper1: the decision."""
-    pid = await draft(client, tokens, tree.cs1)
+async def decided(client, tokens, tree, nominee, **proposal):
+    """``nominee`` proposed by cs1 (in a proposal of ``proposal``'s fields), appraised, passed
+    and decided by upper1: the decision."""
+    pid = await draft(client, tokens, tree.cs1, **proposal)
     added = await add(client, tokens, tree.cs1, pid, **nominee)
     assert added["data"]["addNominee"]["findings"] == [], added
     for kind in ("memo", "achievement_report", "council_minutes"):
