@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import date, timedelta
 
 import pytest
 
+from services.awards.commands_decisions import decision_commands_of, revoke
 from services.awards.projections import PROJECTION
 from services.campaign.commands import commands_of as campaign_commands
+from shared.clock import today
 from shared.db import owner_connection
 from shared.projection_rebuild import begin, building_schema, rebuild
 from shared.projections import add_checkpoints, run_batch
@@ -27,9 +30,12 @@ from tests.awards.test_chain import (
 )
 from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_proposals import PDF, SUBMIT, add, draft, upload
-from tests.awards.test_revocation import READ as READ_DECISION
-from tests.awards.test_revocation import REVOKE, decided
+from tests.awards.test_revocation import decided
+from tests.registry.conftest import principal
 from tests.registry.test_graphql import gql
+
+READ_DECISION = """query($id: ID!) { decision(id: $id) { recipients(first: 10) { edges { node {
+  itemId who } } } } }"""
 
 ASIDE = dataclasses.replace(PROJECTION, name="awards_aside")
 
@@ -104,49 +110,54 @@ async def _chain(client, tokens, tree, an) -> str:
         client, tokens, tree.tld, ["approver"], ISSUE, session=session, title="Khen", items=items
     )
     assert body["data"]["issueDecision"]["recipientCount"] == 2, body
-    return upward
+    return upward, body["data"]["issueDecision"]["id"]
 
 
-async def _revoked(client, tokens, tree, decision: dict) -> None:
-    body = await gql(client, tokens, tree.upper1, ["officer"], READ_DECISION, id=decision["id"])
-    item = nodes(body["data"]["decision"]["recipients"])[0]["itemId"]
-    revoked = await gql(
-        client,
-        tokens,
-        tree.upper1,
-        ["approver"],
-        REVOKE,
-        decision=decision["id"],
-        item=item,
-        ground="FALSE_DECLARATION",
+async def _revoked(client, tokens, unit, decision_id: str, who: str, on: date, runtime):
+    """``who``'s award in the decision revoked by ``unit``'s approver on the day ``on``."""
+    body = await gql(client, tokens, unit, ["officer"], READ_DECISION, id=decision_id)
+    [item] = [r["itemId"] for r in nodes(body["data"]["decision"]["recipients"]) if r["who"] == who]
+    commands = decision_commands_of(runtime, lambda: on)
+    await revoke(
+        commands,
+        principal(unit, "approver"),
+        uuid.UUID(decision_id),
+        item,
+        ground="false_declaration",
         reason="Khai man thành tích",
     )
-    assert "errors" not in revoked, revoked
 
 
-@pytest.fixture
-async def history(client, tokens, tree, runtime):
-    """The whole history, then An's 2025 titles revoked: the upper-level union's CSTĐCS (its
-    own row flagged) and TLĐ's Bằng khen (a row of another unit) lean on them."""
+@pytest.fixture(params=["revoked after", "revoked before"])
+async def history(request, client, tokens, tree, runtime):
+    """The whole history, then An's 2025 titles revoked two days on: the upper-level union's
+    CSTĐCS (its own row flagged) and TLĐ's Bằng khen (a row of another unit) lean on them.
+    "revoked before": TLĐ's Bằng khen was revoked itself the day before, so it is not flagged."""
     an = await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:12]})
+    who = f"person:{an['id']}"
     titles = await _titles(client, tokens, tree, runtime, an)
-    upward = await _chain(client, tokens, tree, an)
+    upward, bang_khen = await _chain(client, tokens, tree, an)
+    if request.param == "revoked before":
+        await _revoked(client, tokens, tree.tld, bang_khen, who, today() + timedelta(1), runtime)
     for award in ("lao_dong_tien_tien", "chien_si_thi_dua_co_so"):
-        await _revoked(client, tokens, tree, titles[award, 2025])
-    return upward, an
+        decision = titles[award, 2025]["id"]
+        await _revoked(client, tokens, tree.upper1, decision, who, today() + timedelta(2), runtime)
+    flagged = {"chien_si_thi_dua_co_so"} | (
+        {"bang_khen_tld"} if request.param == "revoked after" else set()
+    )
+    return upward, who, flagged
 
 
 async def test_a_rebuilt_register_holds_the_live_rows(
     client, tokens, tree, owner, runtime, history
 ):
-    upward, an = history
+    upward, who, flagged = history
     seen = await gql(client, tokens, tree.upper1, ["officer"], READ, id=upward)
     before = await _rows(owner, tree, "public")
-    flagged = await owner.fetch(
-        "SELECT award, review FROM decision_recipients WHERE who = $1 AND review <> '[]'",
-        f"person:{an['id']}",
+    rows = await owner.fetch(
+        "SELECT award FROM decision_recipients WHERE who = $1 AND review <> '[]'", who
     )
-    assert sorted(r["award"] for r in flagged) == ["bang_khen_tld", "chien_si_thi_dua_co_so"]
+    assert {r["award"] for r in rows} == flagged
 
     await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=2)
 
