@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import orjson
@@ -173,6 +174,18 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+def _noted(note: str) -> str:
+    """The person's history with the note (parameter ``note``) appended, its reason left out
+    once the person is erased (their key destroyed): an erasure in the unit they went to may be
+    projected before this unit's notes on them (a rebuild), and strips the reasons of the
+    records it finds only (``_erased``)."""
+    return (
+        "history || CASE WHEN people.key_id IS NULL OR EXISTS (SELECT 1 FROM person_keys k "
+        f"WHERE k.key_id = people.key_id) THEN {note}::jsonb ELSE {note}::jsonb #- '{{0,reason}}' "
+        "END"
+    )
+
+
 def _note(on: date, what: str, reason: str | None = None) -> str:
     note: dict[str, Any] = {"on": on.isoformat(), "what": what}
     if reason is not None:
@@ -251,7 +264,7 @@ def _personal(e: Any, keys: dict[Any, bytes]) -> tuple[Any, ...]:
 
 async def _amended(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     await conn.execute(
-        f"UPDATE people SET {_PERSONAL_SET}, history = history || $14::jsonb, version = $15, "
+        f"UPDATE people SET {_PERSONAL_SET}, history = {_noted('$14')}, version = $15, "
         "recorded_on = $16 WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
@@ -266,7 +279,7 @@ async def _left(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> No
     # Sealed since v2; an erased person's opens to nothing (the erasure strips reasons anyway).
     reason = _opened(e, keys).get("reason", "") if e.sealed else e.reason
     await conn.execute(
-        "UPDATE people SET status = 'left', left_on = $3, history = history || $4::jsonb, "
+        f"UPDATE people SET status = 'left', left_on = $3, history = {_noted('$4')}, "
         "version = $5, recorded_on = $6 WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
@@ -303,7 +316,7 @@ async def _disciplined(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]
         "UPDATE people SET years = jsonb_set(years, ARRAY[$3::text], "
         "coalesce(years -> $3::text, '{}') || jsonb_build_object('disciplined', "
         "coalesce(years -> $3::text -> 'disciplined', '[]') || to_jsonb($4::text))), "
-        "history = history || $5::jsonb, version = $6, recorded_on = $7 "
+        f"history = {_noted('$5')}, version = $6, recorded_on = $7 "
         "WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
@@ -350,10 +363,17 @@ async def _erased(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> 
 _CAME_BACK = """people.history @> '[{"what": "returned"}]'"""
 
 
+def _record(unit: str, person: Any) -> str:
+    return f"{unit}:{UUID(str(person))}"
+
+
 async def _transferred(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
+    # The record and the arrival that takes it are two units' rows, each written with what the
+    # other's already say: locked alike on both sides, the second sees the first.
+    await _locks(conn, _TRANSFER_LOCKS, {_record(stored.tenant_id, stored.stream_id)})
     await conn.execute(
         "UPDATE people SET status = 'transferred', transfer_to = $3, transferred_on = $4, "
-        "history = history || $5::jsonb, version = $6, recorded_on = $7, "
+        f"history = {_noted('$5')}, version = $6, recorded_on = $7, "
         # The arrival that took this very transfer, where it was projected first (a rebuild).
         "received_as = (SELECT a.person_id FROM person_arrivals a WHERE a.from_unit = $1 "
         "AND a.from_person = $2 AND a.tenant_id = $3 AND (a.from_version = $6 "
@@ -373,7 +393,7 @@ async def _arrived(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) ->
     """Received here, where they came from noted; and the transfer closed there."""
     await conn.execute(
         "UPDATE people SET arrived_from = $3, arrived_from_person = $6, "
-        "history = history || $4::jsonb, version = $5 WHERE tenant_id = $1 AND person_id = $2",
+        f"history = {_noted('$4')}, version = $5 WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
         e.from_unit,
@@ -389,6 +409,7 @@ async def _received(conn, stored: StoredEvent, e: Any) -> None:
     the transfer this arrival took (in a rebuild it may be projected past it, or not yet up to
     it: then its own projection finds the arrival)."""
     version = getattr(e, "from_version", None)
+    await _locks(conn, _TRANSFER_LOCKS, {_record(e.from_unit, e.from_person)})
     await conn.execute(
         "INSERT INTO person_arrivals (tenant_id, person_id, from_unit, from_person, "
         "from_version) VALUES ($1, $2, $3, $4, $5)",
@@ -415,7 +436,7 @@ async def _came_back(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) 
     await conn.execute(
         f"UPDATE people SET {_PERSONAL_SET}, status = 'active', transfer_to = NULL, "
         "transferred_on = NULL, received_as = NULL, arrived_from = $14, "
-        "arrived_from_person = $15, history = history || $16::jsonb, version = $17, "
+        f"arrived_from_person = $15, history = {_noted('$16')}, version = $17, "
         "recorded_on = $18 WHERE tenant_id = $1 AND person_id = $2",
         stored.tenant_id,
         stored.stream_id,
@@ -1093,9 +1114,11 @@ async def _recipients(
 # side writes the flags the other side's rows call for: a revocation flags the later awards
 # already there, a later award takes the flags of revocations already there. A later award is
 # flagged when it was decided on or before the day of the revocation and not revoked itself
-# before that day; both sides take the locks of the (award, year) pairs concerned first, in
-# order, so that whichever comes second sees the first.
-_REVIEW_LOCKS = 0x7E51  # advisory lock space of these pairs
+# before that day. Both sides lock the (award, year) pairs concerned before they read the
+# other's rows, so that whichever comes second sees the first: a revocation alone (it is rare),
+# a later award shared with other later awards (decisions of every unit meet on these pairs).
+_REVIEW_LOCKS = 0x7E51  # advisory lock spaces: review pairs, and a transferred person's record
+_TRANSFER_LOCKS = 0x7E52
 _LEANING_ROWS = [
     (earlier, later, years) for earlier, on in LEANING.items() for later, years in on.items()
 ]
@@ -1103,20 +1126,42 @@ _LEANED_ON = frozenset(later for _, later, _ in _LEANING_ROWS)
 _FLAG_ORDER = "f->>'on', f->>'decision', f->>'revoked', f->>'year'"
 
 
-async def _review_locks(conn, pairs: set[tuple[str, int]]) -> None:
-    if pairs:
+async def _locks(conn, space: int, keys: set[str], *, shared: bool = False) -> None:
+    """Transaction locks on ``keys`` in ``space``, in order, for this schema's rows (a rebuild's
+    runner and the live one do not wait on each other)."""
+    if keys:
         await conn.execute(
-            "SELECT pg_advisory_xact_lock($1, hashtext(k)) FROM "
+            f"SELECT pg_advisory_xact_lock{'_shared' if shared else ''}($1, "
+            "hashtext(current_schema() || ':' || k)) FROM "
             "(SELECT k FROM unnest($2::text[]) AS k ORDER BY k) AS s",
-            _REVIEW_LOCKS,
-            sorted(f"{award}:{year}" for award, year in pairs),
+            space,
+            sorted(keys),
         )
+
+
+def _review_pairs(pairs: set[tuple[str, int]]) -> set[str]:
+    return {f"{award}:{year}" for award, year in pairs}
 
 
 async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> None:
     """The recipient's row marked revoked (dropping flags of revocations after that day); every
     later award of the same person or collective that leaned on it (services/awards/rules.py
     ``LEANING``), whoever decided it, flagged."""
+    held = await conn.fetchrow(
+        "SELECT award, year FROM decision_recipients WHERE tenant_id = $1 AND decision_id = $2 "
+        "AND item_id = $3",
+        stored.tenant_id,
+        stored.stream_id,
+        e.item_id,
+    )
+    leaning = leaning_on(held["award"])
+    await _locks(
+        conn,
+        _REVIEW_LOCKS,
+        _review_pairs(
+            {(a, y) for a, n in leaning.items() for y in range(held["year"], held["year"] + n + 1)}
+        ),
+    )
     row = await conn.fetchrow(
         "UPDATE decision_recipients SET revoked_on = $4, revoke_ground = $5, revoke_reason = $6, "
         "recovered_cash_vnd = $7, recovered_items = $8::jsonb, review = (SELECT "
@@ -1131,11 +1176,6 @@ async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, byte
         e.reason,
         e.recovered_cash_vnd,
         _json(e.recovered_items),
-    )
-    leaning = leaning_on(row["award"])
-    await _review_locks(
-        conn,
-        {(a, y) for a, n in leaning.items() for y in range(row["year"], row["year"] + n + 1)},
     )
     flag = {
         "revoked": row["award"],
@@ -1161,7 +1201,7 @@ async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, byte
 async def _flags_taken(conn, stored: StoredEvent, rows: list[tuple[str, str, int]]) -> None:
     """New rows of awards that lean on others (``rows``: item, award, year) take the flags of
     the revocations already registered (see ``_REVIEW_LOCKS``)."""
-    await _review_locks(conn, {(award, year) for _, award, year in rows})
+    await _locks(conn, _REVIEW_LOCKS, _review_pairs({(a, y) for _, a, y in rows}), shared=True)
     await conn.execute(
         "UPDATE decision_recipients r SET review = t.flags FROM (SELECT n.item_id, "
         "jsonb_agg(f ORDER BY " + _FLAG_ORDER + ") AS flags FROM decision_recipients n "
@@ -1171,8 +1211,9 @@ async def _flags_taken(conn, stored: StoredEvent, rows: list[tuple[str, str, int
         "AND n.year BETWEEN x.year AND x.year + l.years AND x.revoked_on >= n.decided_on "
         "CROSS JOIN LATERAL jsonb_build_object('revoked', x.award, 'year', x.year, "
         "'decision', x.decision_id::text, 'on', x.revoked_on) AS f "
-        "WHERE n.tenant_id = $1 AND n.decision_id = $2 AND n.item_id = ANY ($3::text[]) "
-        "GROUP BY n.item_id) AS t "
+        # The new rows by a join with their list, not = ANY: see _settled_run.
+        "WHERE n.tenant_id = $1 AND n.decision_id = $2 "
+        "AND n.item_id IN (SELECT unnest($3::text[])) GROUP BY n.item_id) AS t "
         "WHERE r.tenant_id = $1 AND r.decision_id = $2 AND r.item_id = t.item_id",
         stored.tenant_id,
         stored.stream_id,

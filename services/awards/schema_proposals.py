@@ -49,18 +49,9 @@ _PROPOSAL_COLUMNS = (
     "version, (SELECT a.status FROM appraisals a WHERE a.tenant_id = proposals.to_unit "
     "AND a.proposal_id = proposals.proposal_id AND a.round = proposals.round) AS appraisal"
 )
-# A nominee with the verdict of its proposal's current round, kept in the appraiser's rows
-# (migration 0051); the lateral exposes only those three columns, so the readers' conditions
-# name the nominee's own.
-_NOMINEES = (
-    "proposal_nominees n LEFT JOIN LATERAL (SELECT v.verdict, v.reason AS verdict_reason, "
-    "v.rule AS verdict_rule FROM proposals p JOIN appraisal_verdicts v ON v.tenant_id = p.to_unit "
-    "AND v.proposal_id = p.proposal_id AND v.round = p.round AND v.nominee_id = n.nominee_id "
-    "WHERE p.tenant_id = n.tenant_id AND p.proposal_id = n.proposal_id) v ON true"
-)
 _NOMINEE_COLUMNS = (
     "nominee_id, subject, person_id, unit_id, award, summary, basis::text AS basis, "
-    "findings::text AS findings, verdict, verdict_reason, verdict_rule"
+    "findings::text AS findings"
 )
 
 
@@ -210,7 +201,7 @@ class Proposal:
         position = typed_position(after, ("bigint",))
         rows = await _read(
             info,
-            f"SELECT {_NOMINEE_COLUMNS}, added_seq FROM {_NOMINEES} "
+            f"SELECT {_NOMINEE_COLUMNS}, added_seq FROM proposal_nominees "
             "WHERE tenant_id = $1 AND proposal_id = $2 "
             f"AND {past_cursor('added_seq', ('bigint',), 3, given=position is not None)} "
             "ORDER BY added_seq LIMIT $4",
@@ -219,8 +210,32 @@ class Proposal:
             *position_parameters(position, ("bigint",)),
             first + 1,
         )
-        edges = edges_of(rows, first, lambda r: (str(r["added_seq"]),), _nominee)
+        verdicts = await self._verdicts(info, [r["nominee_id"] for r in rows])
+        edges = edges_of(
+            rows,
+            first,
+            lambda r: (str(r["added_seq"]),),
+            lambda r: _nominee(r, verdicts.get(r["nominee_id"])),
+        )
         return NomineePage(edges=edges, page_info=next_page(rows, first, edges))
+
+    async def _verdicts(self, info: Info, nominees: list[str]) -> dict[str, Any]:
+        """The verdicts of the proposal's current round on these nominees, kept in the
+        appraiser's rows (migration 0051): read by their key, apart from the nominees (joined,
+        a plan made while the table was small scanned it for each nominee)."""
+        if self.to_unit is None or not self.round or not nominees:
+            return {}
+        rows = await _read(
+            info,
+            "SELECT nominee_id, verdict, reason, rule FROM appraisal_verdicts "
+            "WHERE tenant_id = $1 AND proposal_id = $2 AND round = $3 "
+            "AND nominee_id IN (SELECT unnest($4::text[]))",
+            str(self.to_unit),
+            uuid.UUID(str(self.id)),
+            self.round,
+            nominees,
+        )
+        return {r["nominee_id"]: r for r in rows}
 
     @strawberry.field(description="Tài liệu của hồ sơ.")
     async def documents(self, info: Info) -> list[ProposalDocument]:
@@ -263,7 +278,7 @@ def proposal_of(row: Any) -> Proposal:
     )
 
 
-def _nominee(row: Any) -> Nominee:
+def _nominee(row: Any, verdict: Any = None) -> Nominee:
     return Nominee(
         id=strawberry.ID(row["nominee_id"]),
         subject=AwardSubject(row["subject"]),
@@ -272,9 +287,9 @@ def _nominee(row: Any) -> Nominee:
         stored_summary=row["summary"],
         basis=orjson.loads(row["basis"]),
         findings=[Finding(**f) for f in orjson.loads(row["findings"])],
-        verdict=Verdict(row["verdict"]) if row["verdict"] else None,
-        verdict_reason=row["verdict_reason"],
-        verdict_rule=row["verdict_rule"],
+        verdict=Verdict(verdict["verdict"]) if verdict else None,
+        verdict_reason=verdict["reason"] if verdict else None,
+        verdict_rule=verdict["rule"] if verdict else None,
         person_id=uuid.UUID(row["person_id"]) if row["person_id"] else None,
     )
 
@@ -402,7 +417,8 @@ class ProposalMutation:
         )
         rows = await _read(
             info,
-            f"SELECT {_NOMINEE_COLUMNS} FROM {_NOMINEES} WHERE proposal_id = $1 "
+            # Just added: no verdict yet (a round's verdicts are on the nominees it was sent with).
+            f"SELECT {_NOMINEE_COLUMNS} FROM proposal_nominees WHERE proposal_id = $1 "
             "AND nominee_id = $2",
             pid,
             nominee_id,

@@ -6,17 +6,21 @@ before the verdicts of the round it replaces: no row may depend on that order.""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from datetime import date, timedelta
 
 import pytest
 
+from services.awards.commands import commands_of
 from services.awards.commands_decisions import decision_commands_of, revoke
-from services.awards.projections import PROJECTION
+from services.awards.domain import Particulars, Personal
+from services.awards.projections import PROJECTION, apply
 from services.campaign.commands import commands_of as campaign_commands
 from shared.clock import today
 from shared.db import owner_connection
+from shared.eventstore import StoredEvent
 from shared.projection_rebuild import begin, building_schema, rebuild
 from shared.projections import add_checkpoints, run_batch
 from tests.awards.conftest import nodes, officer
@@ -128,6 +132,22 @@ async def _revoked(client, tokens, unit, decision_id: str, who: str, on: date, r
     )
 
 
+async def _moved_and_erased(runtime, tree) -> None:
+    """A person disciplined in cs1, sent to upper2 and erased there: the record cs1 keeps
+    loses the reasons in its history (the form, where they went), whenever it is projected."""
+    awards = commands_of(runtime)
+    moved = await awards.register_person(
+        officer(tree.cs1),
+        staff_number=uuid.uuid4().hex[:12],
+        personal=Personal("Trần Văn Bình", 1985),
+        particulars=Particulars("male"),
+    )
+    await awards.record_discipline(officer(tree.cs1), moved, on=today(), form="reprimand")
+    await awards.transfer_person(officer(tree.cs1), moved, to_unit=tree.upper2, on=today())
+    received = await awards.receive_person(officer(tree.upper2), moved)
+    await awards.erase_person(officer(tree.upper2), received, legal_reason="Nghị định 13/2023")
+
+
 @pytest.fixture(params=["revoked after", "revoked before"])
 async def history(request, client, tokens, tree, runtime):
     """The whole history, then An's 2025 titles revoked two days on: the upper-level union's
@@ -139,11 +159,17 @@ async def history(request, client, tokens, tree, runtime):
     upward, bang_khen = await _chain(client, tokens, tree, an)
     if request.param == "revoked before":
         await _revoked(client, tokens, tree.tld, bang_khen, who, today() + timedelta(1), runtime)
-    for award in ("lao_dong_tien_tien", "chien_si_thi_dua_co_so"):
-        decision = titles[award, 2025]["id"]
+    # TLĐ's Bằng khen of 2025 leans on both CSTĐCS: two flags, in order
+    for award, year in (
+        ("lao_dong_tien_tien", 2025),
+        ("chien_si_thi_dua_co_so", 2025),
+        ("chien_si_thi_dua_co_so", 2024),
+    ):
+        decision = titles[award, year]["id"]
         await _revoked(client, tokens, tree.upper1, decision, who, today() + timedelta(2), runtime)
-    flagged = {"chien_si_thi_dua_co_so"} | (
-        {"bang_khen_tld"} if request.param == "revoked after" else set()
+    await _moved_and_erased(runtime, tree)
+    flagged = {"chien_si_thi_dua_co_so": 1} | (
+        {"bang_khen_tld": 2} if request.param == "revoked after" else {}
     )
     return upward, who, flagged
 
@@ -155,9 +181,16 @@ async def test_a_rebuilt_register_holds_the_live_rows(
     seen = await gql(client, tokens, tree.upper1, ["officer"], READ, id=upward)
     before = await _rows(owner, tree, "public")
     rows = await owner.fetch(
-        "SELECT award FROM decision_recipients WHERE who = $1 AND review <> '[]'", who
+        "SELECT award, jsonb_array_length(review) AS n FROM decision_recipients "
+        "WHERE who = $1 AND review <> '[]'",
+        who,
     )
-    assert {r["award"] for r in rows} == flagged
+    assert {r["award"]: r["n"] for r in rows} == flagged
+    kept = await owner.fetchval(
+        "SELECT history::text FROM people WHERE tenant_id = $1 AND status = 'transferred'",
+        tree.cs1,
+    )
+    assert "reprimand" not in kept and "transferred" in kept
 
     await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=2)
 
@@ -187,10 +220,61 @@ async def test_the_rows_do_not_depend_on_the_order_the_units_are_caught_up_in(
 ):
     """Each unit's whole log, one unit after another: a proposer's before or after the
     appraisals of it, a revocation before or after the later awards that leaned on it."""
-    units = [tree.cs1, tree.upper1, tree.prov1, tree.tld]
+    units = [tree.cs1, tree.upper1, tree.upper2, tree.prov1, tree.tld]
     async with runtime.projector_pool.acquire() as conn:
         await add_checkpoints(conn, aside)
         for unit in units if order == "lower units first" else units[::-1]:
             while await run_batch(conn, aside, unit, 1_000):
                 pass
     assert await _rows(owner, tree, building_schema(ASIDE)) == await _rows(owner, tree, "public")
+
+
+async def _log(owner, unit: str) -> list[StoredEvent]:
+    rows = await owner.fetch(
+        "SELECT tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
+        "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash FROM events "
+        "WHERE tenant_id = $1 ORDER BY seq",
+        unit,
+    )
+    return [StoredEvent.from_row(r) for r in rows if r["event_type"] in PROJECTION.handlers]
+
+
+async def _applying(pool, schema: str, events: list[StoredEvent], go: asyncio.Event | None):
+    """``events`` applied in one transaction of the projector's, into ``schema``; committed once
+    ``go`` is set."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "SELECT set_config('search_path', quote_ident($1) || ', public', true)", schema
+        )
+        await apply(conn, PROJECTION.registry, events)
+        if go is not None:
+            await go.wait()
+
+
+@pytest.mark.parametrize("history", ["revoked after"], indirect=True)
+async def test_a_revocation_and_a_later_award_applied_at_once_meet(
+    tree, owner, runtime, history, aside
+):
+    """Two runners' transactions at once: the upper-level union's revocations, and TLĐ's
+    decision on the Bằng khen that leaned on what they revoke. Neither sees the other's rows
+    before it commits; the second to lock the (award, year) pairs waits for the first, then
+    reads its rows, so the flags are written either way."""
+    schema = building_schema(ASIDE)
+    pool = runtime.projector_pool
+    upper = await _log(owner, tree.upper1)
+    tld = await _log(owner, tree.tld)
+    cut_upper = next(i for i, e in enumerate(upper) if e.event_type == "AwardRevoked")
+    cut_tld = next(i for i, e in enumerate(tld) if e.event_type == "DecisionIssued")
+    for unit in (tree.cs1, tree.prov1, tree.upper2):
+        await _applying(pool, schema, await _log(owner, unit), None)
+    await _applying(pool, schema, upper[:cut_upper], None)
+    await _applying(pool, schema, tld[:cut_tld], None)
+    go = asyncio.Event()
+    # the revocations first, held open; the decision begins while they are
+    first = asyncio.ensure_future(_applying(pool, schema, upper[cut_upper:], go))
+    await asyncio.sleep(0.3)
+    second = asyncio.ensure_future(_applying(pool, schema, tld[cut_tld:], None))
+    await asyncio.sleep(0.3)
+    go.set()
+    await asyncio.gather(first, second)
+    assert await _rows(owner, tree, schema) == await _rows(owner, tree, "public")

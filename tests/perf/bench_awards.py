@@ -613,12 +613,21 @@ def explain(url: str) -> None:
                     "set_config('thidua.reach', 'subtree', true)",
                     UPPER,
                 )
+                # conveneCouncil's reads (services/awards/commands_council.py, _accepted)
                 rows = await conn.fetch(
+                    "EXPLAIN (ANALYZE, BUFFERS) SELECT v.proposal_id, v.nominee_id "
+                    "FROM unnest($2::uuid[], $3::integer[]) AS r (proposal_id, round) "
+                    "JOIN appraisal_verdicts v ON v.tenant_id = $1 "
+                    "AND v.proposal_id = r.proposal_id AND v.round = r.round "
+                    "WHERE v.verdict = 'accept'",
+                    UPPER,
+                    [proposal],
+                    [1],
+                )
+                rows += await conn.fetch(
                     "EXPLAIN (ANALYZE, BUFFERS) SELECT n.tenant_id, n.proposal_id, n.nominee_id, "
-                    "n.who, n.award, coalesce(p.tenant_id, n.unit_id) AS unit_of "
-                    "FROM proposal_nominees n LEFT JOIN people p "
-                    "ON p.person_id = n.person_id::uuid WHERE n.proposal_id = ANY ($1::uuid[]) "
-                    "AND n.verdict = 'accept' ORDER BY n.proposal_id, n.added_seq",
+                    "n.who, n.award, n.person_id, n.unit_id FROM proposal_nominees n "
+                    "WHERE n.proposal_id = ANY ($1::uuid[]) ORDER BY n.proposal_id, n.added_seq",
                     [proposal],
                 )
                 print("\n".join(r[0] for r in rows), "\n", flush=True)
