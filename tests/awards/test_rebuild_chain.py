@@ -19,9 +19,8 @@ from services.awards.domain import Particulars, Personal
 from services.awards.projections import PROJECTION, apply
 from services.campaign.commands import commands_of as campaign_commands
 from shared.clock import today
-from shared.db import owner_connection
 from shared.eventstore import StoredEvent
-from shared.projection_rebuild import begin, building_schema, rebuild
+from shared.projection_rebuild import building_schema, rebuild
 from shared.projections import add_checkpoints, run_batch
 from tests.awards.conftest import nodes, officer
 from tests.awards.test_appraisal import CONCLUDE, READ, TAKE_BACK, judge
@@ -37,6 +36,7 @@ from tests.awards.test_proposals import PDF, SUBMIT, add, draft, upload
 from tests.awards.test_revocation import decided
 from tests.registry.conftest import principal
 from tests.registry.test_graphql import gql
+from tests.shared.beside import built_beside
 
 READ_DECISION = """query($id: ID!) { decision(id: $id) { recipients(first: 10) { edges { node {
   itemId who } } } } }"""
@@ -206,12 +206,8 @@ async def test_a_rebuilt_register_holds_the_live_rows(
 async def aside(database_url):
     """The awards projection under a name of its own, built beside the live one and caught up
     only as a test says (the session's runner does not run it)."""
-    async with owner_connection(database_url) as owner:
-        target = await begin(owner, ASIDE)
+    async with built_beside(database_url, ASIDE) as target:
         yield target
-        await owner.execute(f"DROP SCHEMA IF EXISTS {building_schema(ASIDE)} CASCADE")
-        for table in ("projection_checkpoints", "projection_versions"):
-            await owner.execute(f"DELETE FROM {table} WHERE name = $1", ASIDE.name)
 
 
 @pytest.mark.parametrize("order", ["lower units first", "upper units first"])

@@ -25,9 +25,9 @@ import pytest
 from services.campaign.bulk import PledgeRow, register_pledges
 from services.campaign.projections import PROJECTION, TABLES, apply
 from shared import access
-from shared.db import create_projector_pool, owner_connection
+from shared.db import create_projector_pool
 from shared.eventstore import StoredEvent
-from shared.projection_rebuild import begin, building_schema, catch_up
+from shared.projection_rebuild import building_schema, catch_up
 from shared.projections import (
     CheckpointPositions,
     Projection,
@@ -48,6 +48,7 @@ from tests.campaign.conftest import (  # noqa: F401  (fixtures)
     tree,
 )
 from tests.registry.conftest import principal
+from tests.shared.beside import built_beside
 
 BESIDE = dataclasses.replace(PROJECTION, name="campaigns_beside")
 SCHEMA = building_schema(BESIDE)
@@ -86,12 +87,8 @@ async def write_campaigns(campaigns, tree, clock) -> list[str]:
 async def beside(database_url) -> Target:
     """Version N+1 of the campaign projection, being built in its own schema for this module's
     tests (each catches it up from where the last one left it); gone afterwards."""
-    async with owner_connection(database_url) as owner:
-        target = await begin(owner, BESIDE)
+    async with built_beside(database_url, BESIDE) as target:
         yield target
-        await owner.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        for table in ("projection_checkpoints", "projection_versions"):
-            await owner.execute(f"DELETE FROM {table} WHERE name = $1", BESIDE.name)
 
 
 @pytest.fixture
