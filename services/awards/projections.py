@@ -349,12 +349,18 @@ async def _erased(conn, stored: StoredEvent, e: Any, keys: dict[Any, bytes]) -> 
     )
     # What the person's nominations said of them (summaries sealed with the key): blanked.
     await conn.execute("UPDATE proposal_nominees SET summary = '' WHERE summary_key = $1", e.key_id)
-    # The same person's records in the units they left (the key went with them): blanked too.
+    # The same person's records in the units they left (the key went with them): blanked too,
+    # whatever they say yet. A rebuild may have projected such a record only up to before the
+    # person left (still active then), and goes on with it after this: what it had opened
+    # with the key must go now, and its later notes find the key gone (_noted).
     await conn.execute(
         "UPDATE people SET full_name = NULL, search_key = '', birth_year = NULL, contacts = '[]', "
         "history = (SELECT coalesce(jsonb_agg(h - 'reason'), '[]') "
-        "FROM jsonb_array_elements(history) AS h) WHERE key_id = $1 AND status = 'transferred'",
+        "FROM jsonb_array_elements(history) AS h) WHERE key_id = $1 "
+        "AND (tenant_id, person_id) <> ($2, $3)",
         e.key_id,
+        stored.tenant_id,
+        stored.stream_id,
     )
 
 

@@ -274,3 +274,43 @@ async def test_a_revocation_and_a_later_award_applied_at_once_meet(
     go.set()
     await asyncio.gather(first, second)
     assert await _rows(owner, tree, schema) == await _rows(owner, tree, "public")
+
+
+async def test_an_erasure_met_halfway_through_the_record_the_person_left(
+    tree, owner, runtime, aside
+):
+    """A rebuild has projected the record cs1 keeps of a person up to before they left (their
+    name opened with the key then); the person, gone to upper2, is erased there; the rebuild
+    then meets the erasure, and the rest of cs1's log: the record reads as erased, as the live
+    one does."""
+    schema, pool = building_schema(ASIDE), runtime.projector_pool
+    awards = commands_of(runtime)
+    moved = await awards.register_person(
+        officer(tree.cs1),
+        staff_number=uuid.uuid4().hex[:12],
+        personal=Personal("Trần Thị Bí Mật", 1980, ("0912 345 678",)),
+        particulars=Particulars("female"),
+    )
+    await awards.record_discipline(officer(tree.cs1), moved, on=today(), form="expulsion")
+    await awards.transfer_person(officer(tree.cs1), moved, to_unit=tree.upper2, on=today())
+    received = await awards.receive_person(officer(tree.upper2), moved)
+    cs1 = await _log(owner, tree.cs1)
+    cut = next(i for i, e in enumerate(cs1) if e.event_type == "PersonTransferred")
+    await _applying(pool, schema, cs1[:cut], None)
+    opened = await owner.fetchval(
+        f"SELECT full_name FROM {schema}.people WHERE person_id = $1", moved
+    )
+    assert opened == "Trần Thị Bí Mật"
+
+    await awards.erase_person(officer(tree.upper2), received, legal_reason="Nghị định 13/2023")
+    await _applying(pool, schema, await _log(owner, tree.upper2), None)
+    await _applying(pool, schema, cs1[cut:], None)
+
+    assert await _rows(owner, tree, schema) == await _rows(owner, tree, "public")
+    left = await owner.fetchrow(
+        f"SELECT full_name, birth_year, contacts::text, history::text FROM {schema}.people "
+        "WHERE person_id = $1",
+        moved,
+    )
+    assert (left["full_name"], left["birth_year"], left["contacts"]) == (None, None, "[]")
+    assert "expulsion" not in left["history"]
