@@ -190,6 +190,7 @@ async def revoke(
     reason: str,
     recovered_cash_vnd: int = 0,
     recovered_items: Sequence[str] = (),
+    idempotency_key: str | None = None,
 ) -> None:
     """A recipient's award revoked by the approver of the unit that decided it."""
 
@@ -205,7 +206,22 @@ async def revoke(
         )
         attempt.save(decision)
 
-    await commands.commands.run(actor, "RevokeAward", decide, authorise=approver)
+    given = {
+        "decision": decision_id,
+        "item": item_id,
+        "ground": ground,
+        "reason": reason,
+        "recovered_cash_vnd": recovered_cash_vnd,
+        "recovered_items": list(recovered_items),
+    }
+    await commands.commands.run(
+        actor,
+        "RevokeAward",
+        decide,
+        authorise=approver,
+        idempotency_key=idempotency_key,
+        input=given,
+    )
 
 
 async def _forwarded(

@@ -732,7 +732,7 @@ class AppraisalCommands:
             }
             if len(wanted) == 1:
                 appraisal.judge(nominee_id=wanted[0], **judged)
-            elif wanted:
+            else:  # none left: checked all the same (a closed round, a reason), nothing written
                 appraisal.judge_many(nominees=wanted, **judged)
             attempt.save(appraisal)
             return len(wanted)
@@ -741,7 +741,9 @@ class AppraisalCommands:
             actor, "AppraiseNominee", decide, idempotency_key=idempotency_key, input=given
         )
 
-    async def conclude(self, actor: Principal, proposal_id: UUID) -> None:
+    async def conclude(
+        self, actor: Principal, proposal_id: UUID, *, idempotency_key: str | None = None
+    ) -> None:
         """The round judged whole: returned for correction when any nominee was returned, else
         completed (the accepted go on to the council, the rejected stop here)."""
 
@@ -750,9 +752,17 @@ class AppraisalCommands:
             appraisal.conclude(on=self.clock())
             attempt.save(appraisal)
 
-        await self.commands.run(actor, "ConcludeAppraisal", decide)
+        await self.commands.run(
+            actor,
+            "ConcludeAppraisal",
+            decide,
+            idempotency_key=idempotency_key,
+            input={"proposal": proposal_id},
+        )
 
-    async def take_back(self, actor: Principal, proposal_id: UUID) -> None:
+    async def take_back(
+        self, actor: Principal, proposal_id: UUID, *, idempotency_key: str | None = None
+    ) -> None:
         """The proposer takes back a proposal its appraisal returned, to correct it and submit
         it again (the next round); the appraisal read is guarded at the version read."""
 
@@ -774,7 +784,13 @@ class AppraisalCommands:
             )
             attempt.save(proposal)
 
-        await self.commands.run(actor, "TakeBackProposal", decide)
+        await self.commands.run(
+            actor,
+            "TakeBackProposal",
+            decide,
+            idempotency_key=idempotency_key,
+            input={"proposal": proposal_id},
+        )
 
 
 def appraisal_commands_of(runtime: Any, clock: Callable[[], date] = today) -> AppraisalCommands:

@@ -356,7 +356,8 @@ async def _history(info: Info, who: str) -> list[AwardHistoryEntry]:
         "d.tenant_id "
         "FROM decision_recipients r JOIN decisions d ON d.tenant_id = r.tenant_id "
         "AND d.decision_id = r.decision_id WHERE r.who = $1 "
-        "ORDER BY r.year, d.decided_on, d.code",
+        # two units' decisions of a day may share a number: the unit, then the item, settle it
+        "ORDER BY r.year, d.decided_on, d.code, d.tenant_id, r.item_id",
         who,
     )
     return [
@@ -471,6 +472,7 @@ class DecisionMutation:
             reason=reason,
             recovered_cash_vnd=int(recovered_cash_vnd),
             recovered_items=recovered_items or [],
+            idempotency_key=idempotency_key_of(info),
         )
         return await _decision(info, did)
 

@@ -550,7 +550,9 @@ class AppraisalMutation:
     )
     async def conclude_appraisal(self, info: Info, proposal_id: strawberry.ID) -> Proposal:
         pid = client_uuid(proposal_id)
-        await appraisal_commands_of(info.context["runtime"]).conclude(principal_of(info), pid)
+        await appraisal_commands_of(info.context["runtime"]).conclude(
+            principal_of(info), pid, idempotency_key=idempotency_key_of(info)
+        )
         return await _proposal(info, pid)
 
     @strawberry.mutation(
@@ -558,5 +560,7 @@ class AppraisalMutation:
     )
     async def take_back_proposal(self, info: Info, proposal_id: strawberry.ID) -> Proposal:
         pid = client_uuid(proposal_id)
-        await appraisal_commands_of(info.context["runtime"]).take_back(principal_of(info), pid)
+        await appraisal_commands_of(info.context["runtime"]).take_back(
+            principal_of(info), pid, idempotency_key=idempotency_key_of(info)
+        )
         return await _proposal(info, pid)

@@ -6,6 +6,7 @@ upper level appraises; anyone else finds no such proposal."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from services.awards.projections import PROJECTION
 from shared.projection_rebuild import rebuild
@@ -218,3 +219,49 @@ async def test_a_nominee_judged_again_keeps_its_last_verdict_after_a_rebuild(
     assert await verdicts() == {person: "reject", collective: "reject"}
     await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=500)
     assert await verdicts() == {person: "reject", collective: "reject"}
+
+
+async def _keyed(client, tokens, unit, query, key, **variables):
+    token = tokens.issue(tenant=unit, roles=["officer"], subject="s", ttl=timedelta(minutes=5))
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+    )
+    return response.json()
+
+
+async def test_a_conclusion_and_a_taking_back_resent_under_their_key_answer_as_the_first(
+    client, tokens, tree, store
+):
+    pid, (person, collective), _ = await sent_proposal(client, tokens, tree)
+    await judge(client, tokens, tree.upper1, pid, person, "ACCEPT")
+    await judge(client, tokens, tree.upper1, pid, collective, "RETURN", reason="Bổ sung")
+    for unit, query in ((tree.upper1, CONCLUDE), (tree.cs1, TAKE_BACK)):
+        key = uuid.uuid4().hex
+        first = await _keyed(client, tokens, unit, query, key, id=pid)
+        head = len(await store.read_log(unit))
+        again = await _keyed(client, tokens, unit, query, key, id=pid)
+        assert "errors" not in first and again == first, (first, again)
+        assert len(await store.read_log(unit)) == head  # nothing written the second time
+        unkeyed = await gql(client, tokens, unit, ["officer"], query, id=pid)
+        assert code_of(unkeyed) in {"APPRAISAL_CLOSED", "PROPOSAL_INVALID"}
+
+
+async def test_judging_none_is_checked_as_judging_some(client, tokens, tree, store):
+    pid, (person, collective), _ = await sent_proposal(client, tokens, tree)
+    bulk = """mutation($id: ID!, $ids: [ID!], $verdict: Verdict!, $reason: String! = "") {
+      appraiseNominees(proposalId: $id, nomineeIds: $ids, verdict: $verdict, reason: $reason) {
+      round } }"""
+    head = len(await store.read_log(tree.upper1))
+    no_reason = await gql(
+        client, tokens, tree.upper1, ["officer"], bulk, id=pid, ids=[], verdict="REJECT"
+    )
+    assert code_of(no_reason) == "REASON_REQUIRED"
+    for nominee in (person, collective):
+        await judge(client, tokens, tree.upper1, pid, nominee, "ACCEPT")
+    await gql(client, tokens, tree.upper1, ["officer"], CONCLUDE, id=pid)
+    written = len(await store.read_log(tree.upper1))
+    closed = await gql(client, tokens, tree.upper1, ["officer"], bulk, id=pid, verdict="ACCEPT")
+    assert code_of(closed) == "APPRAISAL_CLOSED"
+    assert len(await store.read_log(tree.upper1)) == written > head
