@@ -109,6 +109,7 @@ class CouncilCommands:
         title: str,
         council_on: date,
         proposals: Sequence[UUID],
+        idempotency_key: str | None = None,
     ) -> UUID:
         """The accepted nominees of these proposals published to the unit's subtree, today,
         ahead of the council of ``council_on``."""
@@ -125,7 +126,10 @@ class CouncilCommands:
             attempt.save(disclosure)
             return disclosure.id
 
-        return await self.commands.run(actor, "DiscloseNominees", decide)
+        given = {"title": title, "council_on": council_on, "proposals": list(proposals)}
+        return await self.commands.run(
+            actor, "DiscloseNominees", decide, idempotency_key=idempotency_key, input=given
+        )
 
     async def vote(
         self,
@@ -135,6 +139,7 @@ class CouncilCommands:
         choice: str,
         *,
         items: Sequence[str] | None = None,
+        idempotency_key: str | None = None,
     ) -> int:
         """The caller's vote, the same on one item (``item_id``), on these (``items``) or, with
         neither, on every item they have not voted on and may: on an open ballot with its
@@ -165,11 +170,24 @@ class CouncilCommands:
             attempt.save(session)
             return len(wanted)
 
+        given = {
+            "session": session_id,
+            "item": item_id,
+            "choice": choice,
+            "items": list(items) if items is not None else None,
+        }
         return await self.commands.run_in_transaction(
-            actor, "CastVote", decide, authorise=council_member
+            actor,
+            "CastVote",
+            decide,
+            authorise=council_member,
+            idempotency_key=idempotency_key,
+            input=given,
         )
 
-    async def conclude(self, actor: Principal, session_id: UUID) -> None:
+    async def conclude(
+        self, actor: Principal, session_id: UUID, *, idempotency_key: str | None = None
+    ) -> None:
         """The tally, item by item, and who passed (rule COUNCIL_MAJORITY of the set in force
         on the day the council met)."""
 
@@ -186,7 +204,13 @@ class CouncilCommands:
             )
             attempt.save(session)
 
-        await self.commands.run_in_transaction(actor, "ConcludeCouncil", decide)
+        await self.commands.run_in_transaction(
+            actor,
+            "ConcludeCouncil",
+            decide,
+            idempotency_key=idempotency_key,
+            input={"session": session_id},
+        )
 
 
 async def _appraisals(attempt: Attempt, proposals: list[UUID]) -> list[Appraisal]:

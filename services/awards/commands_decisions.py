@@ -69,7 +69,9 @@ class DecisionCommands:
         self.commands = commands
         self.clock = clock
 
-    async def set_suffix(self, actor: Principal, suffix: str) -> None:
+    async def set_suffix(
+        self, actor: Principal, suffix: str, *, idempotency_key: str | None = None
+    ) -> None:
         """The suffix of the unit's decision numbers (``QĐ-LĐLĐ``: 123/QĐ-LĐLĐ)."""
 
         async def decide(attempt: Attempt) -> None:
@@ -77,7 +79,14 @@ class DecisionCommands:
             series.set_suffix(clean(suffix))
             attempt.save(series)
 
-        await self.commands.run(actor, "SetDecisionSuffix", decide, authorise=approver)
+        await self.commands.run(
+            actor,
+            "SetDecisionSuffix",
+            decide,
+            authorise=approver,
+            idempotency_key=idempotency_key,
+            input={"suffix": suffix},
+        )
 
     async def decide(
         self,
@@ -147,7 +156,14 @@ class DecisionCommands:
             input=given,
         )
 
-    async def forward(self, actor: Principal, session_id: UUID, *, title: str = "") -> list[UUID]:
+    async def forward(
+        self,
+        actor: Principal,
+        session_id: UUID,
+        *,
+        title: str = "",
+        idempotency_key: str | None = None,
+    ) -> list[UUID]:
         """The passed items the unit may not decide, sent on: draft proposals of this unit to
         its upper level, one for each kind, topic and year the items were proposed for, with
         those nominees and, as ``other`` documents, the dossiers they came with. The officer
@@ -177,7 +193,13 @@ class DecisionCommands:
             attempt.save(session)
             return drafted
 
-        return await self.commands.run(actor, "ForwardNominees", decide)
+        return await self.commands.run(
+            actor,
+            "ForwardNominees",
+            decide,
+            idempotency_key=idempotency_key,
+            input={"session": session_id, "title": title},
+        )
 
 
 async def revoke(

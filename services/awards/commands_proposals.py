@@ -214,13 +214,26 @@ class ProposalCommands:
             [RowError(*e) for e in answer["errors"]],
         )
 
-    async def remove_nominee(self, actor: Principal, proposal_id: UUID, nominee_id: str) -> None:
+    async def remove_nominee(
+        self,
+        actor: Principal,
+        proposal_id: UUID,
+        nominee_id: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> None:
         async def decide(attempt: Attempt) -> None:
             proposal = await _own_proposal(attempt, proposal_id)
             proposal.remove_nominee(nominee_id)
             attempt.save(proposal)
 
-        await self.commands.run(actor, "RemoveNominee", decide)
+        await self.commands.run(
+            actor,
+            "RemoveNominee",
+            decide,
+            idempotency_key=idempotency_key,
+            input={"proposal": proposal_id, "nominee": nominee_id},
+        )
 
     async def attach(
         self,

@@ -321,7 +321,11 @@ class CouncilMutation:
         self, info: Info, session_id: strawberry.ID, item_id: strawberry.ID, choice: Choice
     ) -> bool:
         await council_commands_of(info.context["runtime"]).vote(
-            principal_of(info), client_uuid(session_id), str(item_id)[:200], choice.value
+            principal_of(info),
+            client_uuid(session_id),
+            str(item_id)[:200],
+            choice.value,
+            idempotency_key=idempotency_key_of(info),
         )
         return True
 
@@ -339,6 +343,7 @@ class CouncilMutation:
             title=title,
             council_on=council_on,
             proposals=[client_uuid(p) for p in proposals],
+            idempotency_key=idempotency_key_of(info),
         )
         return await _disclosure(info, did)
 
@@ -361,10 +366,13 @@ class CouncilMutation:
             None,
             choice.value,
             items=[str(i)[:200] for i in item_ids] if item_ids is not None else None,
+            idempotency_key=idempotency_key_of(info),
         )
 
     @strawberry.mutation(description="Kết thúc phiên họp: kiểm phiếu từng mục.")
     async def conclude_council(self, info: Info, session_id: strawberry.ID) -> CouncilSessionType:
         sid = client_uuid(session_id)
-        await council_commands_of(info.context["runtime"]).conclude(principal_of(info), sid)
+        await council_commands_of(info.context["runtime"]).conclude(
+            principal_of(info), sid, idempotency_key=idempotency_key_of(info)
+        )
         return await _session(info, sid)

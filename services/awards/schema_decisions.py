@@ -443,7 +443,10 @@ class DecisionMutation:
         self, info: Info, session_id: strawberry.ID, title: str = ""
     ) -> list[Proposal]:
         drafted = await decision_commands_of(info.context["runtime"]).forward(
-            principal_of(info), client_uuid(session_id), title=title
+            principal_of(info),
+            client_uuid(session_id),
+            title=title,
+            idempotency_key=idempotency_key_of(info),
         )
         return [await _proposal(info, pid) for pid in drafted]
 
@@ -479,6 +482,6 @@ class DecisionMutation:
     @strawberry.mutation(description="Ký hiệu số quyết định của đơn vị (như QĐ-LĐLĐ).")
     async def set_decision_suffix(self, info: Info, suffix: str) -> bool:
         await decision_commands_of(info.context["runtime"]).set_suffix(
-            principal_of(info), suffix[:100]
+            principal_of(info), suffix[:100], idempotency_key=idempotency_key_of(info)
         )
         return True

@@ -469,7 +469,12 @@ class ProposalMutation:
         self, info: Info, proposal_id: strawberry.ID, nominee_id: strawberry.ID
     ) -> Proposal:
         pid = client_uuid(proposal_id)
-        await _commands(info).remove_nominee(principal_of(info), pid, str(nominee_id)[:64])
+        await _commands(info).remove_nominee(
+            principal_of(info),
+            pid,
+            str(nominee_id)[:64],
+            idempotency_key=idempotency_key_of(info),
+        )
         return await _proposal(info, pid)
 
     @strawberry.mutation(

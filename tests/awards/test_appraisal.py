@@ -221,8 +221,9 @@ async def test_a_nominee_judged_again_keeps_its_last_verdict_after_a_rebuild(
     assert await verdicts() == {person: "reject", collective: "reject"}
 
 
-async def _keyed(client, tokens, unit, query, key, **variables):
-    token = tokens.issue(tenant=unit, roles=["officer"], subject="s", ttl=timedelta(minutes=5))
+async def keyed(client, tokens, unit, query, key, roles=("officer",), subject="s", **variables):
+    """``query`` sent with an ``Idempotency-Key`` header."""
+    token = tokens.issue(tenant=unit, roles=list(roles), subject=subject, ttl=timedelta(minutes=5))
     response = await client.post(
         "/graphql",
         json={"query": query, "variables": variables},
@@ -239,9 +240,9 @@ async def test_a_conclusion_and_a_taking_back_resent_under_their_key_answer_as_t
     await judge(client, tokens, tree.upper1, pid, collective, "RETURN", reason="Bổ sung")
     for unit, query in ((tree.upper1, CONCLUDE), (tree.cs1, TAKE_BACK)):
         key = uuid.uuid4().hex
-        first = await _keyed(client, tokens, unit, query, key, id=pid)
+        first = await keyed(client, tokens, unit, query, key, id=pid)
         head = len(await store.read_log(unit))
-        again = await _keyed(client, tokens, unit, query, key, id=pid)
+        again = await keyed(client, tokens, unit, query, key, id=pid)
         assert "errors" not in first and again == first, (first, again)
         assert len(await store.read_log(unit)) == head  # nothing written the second time
         unkeyed = await gql(client, tokens, unit, ["officer"], query, id=pid)

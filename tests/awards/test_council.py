@@ -12,7 +12,7 @@ from functools import partial
 
 from shared.clock import today
 from tests.awards.conftest import nodes
-from tests.awards.test_appraisal import CONCLUDE, judge, sent_proposal
+from tests.awards.test_appraisal import CONCLUDE, judge, keyed, sent_proposal
 from tests.registry.test_graphql import code_of, gql
 
 CONVENE = """mutation($input: CouncilInput!) { conveneCouncil(input: $input) { id status
@@ -300,3 +300,26 @@ async def test_a_sessions_items_are_read_a_page_at_a_time_by_its_readers_only(cl
     assert code_of(await read(first=1, after="không phải con trỏ")) == "INVALID_INPUT"
     aside = await gql(client, tokens, tree.upper2, ["officer"], PAGE, id=session["id"], first=1)
     assert aside["data"]["councilSession"] is None
+
+
+async def test_votes_and_a_conclusion_resent_under_their_key_answer_as_the_first(
+    client, tokens, tree, store
+):
+    pid = await appraised(client, tokens, tree)
+    body = await gql(
+        client, tokens, tree.upper1, ["officer"], CONVENE, input=session_input(tree, pid, "OPEN")
+    )
+    session = body["data"]["conveneCouncil"]["id"]
+    votes = "mutation($session: ID!) { castVotes(sessionId: $session, choice: YES) }"
+    for query, roles, subject in ((votes, ("council",), "chu-tich"), (CLOSE, ("officer",), "s")):
+        key = uuid.uuid4().hex
+        first = await keyed(
+            client, tokens, tree.upper1, query, key, roles, subject, session=session
+        )
+        head = len(await store.read_log(tree.upper1))
+        again = await keyed(
+            client, tokens, tree.upper1, query, key, roles, subject, session=session
+        )
+        assert "errors" not in first and again == first, (first, again)
+        assert len(await store.read_log(tree.upper1)) == head
+    assert first["data"]["concludeCouncil"]["status"] == "concluded"
