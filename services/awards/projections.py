@@ -759,13 +759,26 @@ async def _appraised_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
         nominees, reasons = alike.setdefault((verdict, rule), ([], []))
         nominees.append(nominee)
         reasons.append(reason)
+    # A round's first verdicts (the bulk screen's) are inserted plainly: checking each of
+    # 10,000 rows for a conflict that cannot be was a fourth of the statement.
+    judged_before = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM appraisal_verdicts WHERE tenant_id = $1 "
+        "AND proposal_id = $2 AND round = $3)",
+        stored.tenant_id,
+        e.proposal_id,
+        e.round,
+    )
+    again = (
+        " ON CONFLICT (tenant_id, proposal_id, round, nominee_id) DO UPDATE SET "
+        "verdict = EXCLUDED.verdict, reason = EXCLUDED.reason, rule = EXCLUDED.rule"
+        if judged_before
+        else ""
+    )
     for (verdict, rule), (nominees, reasons) in alike.items():
         await conn.execute(
             "INSERT INTO appraisal_verdicts (tenant_id, proposer, proposal_id, round, nominee_id, "
             "verdict, reason, rule) SELECT $1, $2, $3, $4, v.nominee_id, $5, v.reason, $6 "
-            "FROM unnest($7::text[], $8::text[]) AS v (nominee_id, reason) "
-            "ON CONFLICT (tenant_id, proposal_id, round, nominee_id) DO UPDATE SET "
-            "verdict = EXCLUDED.verdict, reason = EXCLUDED.reason, rule = EXCLUDED.rule",
+            "FROM unnest($7::text[], $8::text[]) AS v (nominee_id, reason)" + again,
             stored.tenant_id,
             e.proposer,
             e.proposal_id,
