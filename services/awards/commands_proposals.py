@@ -745,9 +745,10 @@ class AppraisalCommands:
             }
             if len(wanted) == 1:
                 appraisal.judge(nominee_id=wanted[0], **judged)
-            else:  # none left: checked all the same (a closed round, a reason), nothing written
+            else:  # none left: checked all the same (a closed round, a reason)
                 appraisal.judge_many(nominees=wanted, **judged)
-            attempt.save(appraisal)
+            if wanted:  # none judged opens no round either: nothing written
+                attempt.save(appraisal)
             return len(wanted)
 
         return await self.commands.run(

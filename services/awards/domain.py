@@ -1159,6 +1159,8 @@ class Appraisal(Aggregate):
         if missing:
             raise NomineeMissing(missing[0][:64])
         self._check_verdict(verdict, reason, rule)
+        if not nominees:
+            return  # none: checked all the same, nothing to record
         for run in chunked(list(nominees)):
             self._judged_many(
                 proposal_id=self.proposal_id,

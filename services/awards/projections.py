@@ -760,7 +760,7 @@ async def _appraised_run(conn, run: Run, keys: dict[Any, bytes]) -> None:
         nominees.append(nominee)
         reasons.append(reason)
     # A round's first verdicts (the bulk screen's) are inserted plainly: checking each of
-    # 10,000 rows for a conflict that cannot be was a fourth of the statement.
+    # 10,000 rows for a conflict that cannot be was a third of the projection.
     judged_before = await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM appraisal_verdicts WHERE tenant_id = $1 "
         "AND proposal_id = $2 AND round = $3)",

@@ -356,8 +356,9 @@ async def _history(info: Info, who: str) -> list[AwardHistoryEntry]:
         "d.tenant_id "
         "FROM decision_recipients r JOIN decisions d ON d.tenant_id = r.tenant_id "
         "AND d.decision_id = r.decision_id WHERE r.who = $1 "
-        # two units' decisions of a day may share a number: the unit, then the item, settle it
-        "ORDER BY r.year, d.decided_on, d.code, d.tenant_id, r.item_id",
+        # by number, not code (9/QĐ before 10/QĐ); two units' decisions of a day may share a
+        # number: the unit, then the item, settle it
+        "ORDER BY r.year, d.decided_on, d.number, d.tenant_id, r.item_id",
         who,
     )
     return [

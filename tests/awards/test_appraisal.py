@@ -259,6 +259,11 @@ async def test_judging_none_is_checked_as_judging_some(client, tokens, tree, sto
         client, tokens, tree.upper1, ["officer"], bulk, id=pid, ids=[], verdict="REJECT"
     )
     assert code_of(no_reason) == "REASON_REQUIRED"
+    none = await gql(
+        client, tokens, tree.upper1, ["officer"], bulk, id=pid, ids=[], verdict="ACCEPT"
+    )
+    assert "errors" not in none, none
+    assert len(await store.read_log(tree.upper1)) == head  # judged none: nothing written
     for nominee in (person, collective):
         await judge(client, tokens, tree.upper1, pid, nominee, "ACCEPT")
     await gql(client, tokens, tree.upper1, ["officer"], CONCLUDE, id=pid)
