@@ -1167,8 +1167,8 @@ async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, byte
     later award of the same person or collective that leaned on it (services/awards/rules.py
     ``LEANING``), whoever decided it, flagged."""
     held = await conn.fetchrow(
-        "SELECT award, year FROM decision_recipients WHERE tenant_id = $1 AND decision_id = $2 "
-        "AND item_id = $3",
+        "SELECT who, award, year FROM decision_recipients WHERE tenant_id = $1 "
+        "AND decision_id = $2 AND item_id = $3",
         stored.tenant_id,
         stored.stream_id,
         e.item_id,
@@ -1181,12 +1181,12 @@ async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, byte
             {(a, y) for a, n in leaning.items() for y in range(held["year"], held["year"] + n + 1)}
         ),
     )
-    row = await conn.fetchrow(
+    await conn.execute(
         "UPDATE decision_recipients SET revoked_on = $4, revoke_ground = $5, revoke_reason = $6, "
         "recovered_cash_vnd = $7, recovered_items = $8::jsonb, review = (SELECT "
         f"coalesce(jsonb_agg(f ORDER BY {_FLAG_ORDER}), '[]') FROM jsonb_array_elements(review) f "
         "WHERE (f->>'on')::date <= $4) "
-        "WHERE tenant_id = $1 AND decision_id = $2 AND item_id = $3 RETURNING who, award, year",
+        "WHERE tenant_id = $1 AND decision_id = $2 AND item_id = $3",
         stored.tenant_id,
         stored.stream_id,
         e.item_id,
@@ -1197,8 +1197,8 @@ async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, byte
         _json(e.recovered_items),
     )
     flag = {
-        "revoked": row["award"],
-        "year": row["year"],
+        "revoked": held["award"],
+        "year": held["year"],
         "decision": str(stored.stream_id),
         "on": e.revoked_on.isoformat(),
     }
@@ -1208,10 +1208,10 @@ async def _award_revoked(conn, stored: StoredEvent, e: Any, keys: dict[Any, byte
             f"jsonb_agg(f ORDER BY {_FLAG_ORDER}) FROM jsonb_array_elements(review || $5::jsonb) f) "
             "WHERE who = $1 AND award = $2 AND year BETWEEN $3 AND $4 AND decided_on <= $6 "
             "AND (revoked_on IS NULL OR revoked_on >= $6)",
-            row["who"],
+            held["who"],
             award,
-            row["year"],
-            row["year"] + years,
+            held["year"],
+            held["year"] + years,
             _json([flag]),
             e.revoked_on,
         )
