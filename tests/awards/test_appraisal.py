@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 from services.awards.projections import PROJECTION
+from shared.db import APP_ROLE
 from shared.projection_rebuild import rebuild
 from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_proposals import ADD, PDF, SUBMIT, draft, upload
@@ -271,3 +272,34 @@ async def test_judging_none_is_checked_as_judging_some(client, tokens, tree, sto
     closed = await gql(client, tokens, tree.upper1, ["officer"], bulk, id=pid, verdict="ACCEPT")
     assert code_of(closed) == "APPRAISAL_CLOSED"
     assert len(await store.read_log(tree.upper1)) == written > head
+
+
+async def test_a_rounds_verdicts_are_read_by_whoever_reads_the_proposal_and_no_one_else(
+    client, tokens, tree, owner
+):
+    """The verdicts are the appraiser's rows (migration 0051): read by the appraiser, by the
+    proposer and by the units above them; a unit beside reads none, even by the table itself."""
+    pid, (person, _), _ = await sent_proposal(client, tokens, tree)
+    await judge(client, tokens, tree.upper1, pid, person, "ACCEPT")
+    for unit, reach, seen in (
+        (tree.upper1, "subtree", 1),
+        (tree.cs1, "self", 1),
+        (tree.prov1, "subtree", 1),
+        (tree.upper2, "subtree", 0),
+        (tree.prov2, "subtree", 0),
+    ):
+        async with owner.transaction():
+            await owner.execute(f"SET LOCAL ROLE {APP_ROLE}")
+            await owner.execute(
+                "SELECT set_config('thidua.tenant', $1, true), "
+                "set_config('thidua.reach', $2, true)",
+                unit,
+                reach,
+            )
+            rows = await owner.fetchval(
+                "SELECT count(*) FROM appraisal_verdicts WHERE proposal_id = $1", pid
+            )
+            outcome = await owner.fetchval(
+                "SELECT count(*) FROM appraisals WHERE proposal_id = $1", pid
+            )
+        assert (unit, rows, outcome) == (unit, seen, seen)
