@@ -48,6 +48,7 @@ from eventsourcing.domain import Aggregate
 
 from shared import access, canonical
 from shared.aggregates import AggregateCache, DueSnapshot, EventRegistry, Held, Repository
+from shared.alongside import Alongside, deciding
 from shared.auth import Principal
 from shared.db import InFlight, cancelled_as_busy, set_reach, transaction
 from shared.errors import ConcurrencyConflict, DomainError, InvalidInput
@@ -76,7 +77,8 @@ Respond = Callable[[asyncpg.Connection, Any], Awaitable[Any]]
 
 
 class Positions(Protocol):
-    """How far the projections are (shared/projections.py builds the live one)."""
+    """How far the projections are (shared/projections.py builds the live one; its runner
+    also offers ``alongside(tenant_id)``, a command's projection beside it)."""
 
     # The bound is the caller's to give per wait (the answer goes out past it, late but given).
     async def wait_for(self, tenant_id: str, seq: int, timeout: float) -> bool:  # noqa: ASYNC109
@@ -145,6 +147,8 @@ class Attempt:
     sent_seqs: dict[str, int] = field(default_factory=dict)  # each log's last seq sent early
     guards_sent: int = 0  # the guards the first send carried (they hold to the commit)
     due: list[DueSnapshot] = field(default_factory=list)  # taken after the commit
+    # The command's projection beside it (run_in_transaction), fed each append of its log.
+    alongside: Alongside | None = None
 
     async def get(self, aggregate_id: UUID, *, tenant_id: str | None = None) -> Aggregate:
         """An aggregate of ``tenant_id``'s log (the command's own by default), on the attempt's
@@ -225,8 +229,15 @@ class Attempt:
         guards, self.guards_sent = self.guards[self.guards_sent :], len(self.guards)
         store = self.repository.store
         await self.sending.start(
-            store.append_prepared(prepared, guards=guards, connection=self.conn)
+            self._fed(store.append_prepared(prepared, guards=guards, connection=self.conn))
         )
+
+    async def _fed(self, append: Awaitable[Appended]) -> Appended:
+        """The append, its events given to the projection beside the command once stored."""
+        appended = await append
+        if self.alongside is not None:
+            self.alongside.fed(appended)
+        return appended
 
     async def sent_so_far(self) -> None:
         """Once the append in flight (send, send_prepared) is stored (its error raised here)."""
@@ -255,6 +266,7 @@ class Pipeline:
         snapshot_every: int = 100,
         aggregate_cache_size: int = 64,
         check_cache: bool = False,
+        project_alongside: bool = True,
     ) -> None:
         self.pool = pool
         self.store = store
@@ -264,6 +276,7 @@ class Pipeline:
         self.snapshot_every = snapshot_every
         self.cache = AggregateCache(aggregate_cache_size)
         self.check_cache = check_cache
+        self.project_alongside = project_alongside
         self.stats = PipelineStats()
         self.snapshotting: set[asyncio.Task[None]] = set()
 
@@ -281,6 +294,7 @@ class Pipeline:
             snapshot_every=settings.snapshot_every,
             aggregate_cache_size=settings.aggregate_cache_size,
             check_cache=settings.aggregate_cache_check,
+            project_alongside=settings.command_projects_alongside,
         )
 
     def repository(self, registry: EventRegistry) -> Repository:
@@ -317,6 +331,12 @@ class Pipeline:
         """Once every snapshot taken in the background is stored (before the pool closes)."""
         while self.snapshotting:
             await asyncio.gather(*self.snapshotting, return_exceptions=True)
+
+    def alongside(self, tenant_id: str) -> Alongside | None:
+        """A run_in_transaction command's projection beside it (shared/alongside.py), where the
+        projections run in this process; else None (the runner applies its events after it)."""
+        make = getattr(self.positions, "alongside", None)
+        return make(tenant_id) if self.project_alongside and make is not None else None
 
     async def caught_up(self, tenant_id: str, seq: int) -> None:
         """Wait, within the bound, until the projections show ``seq`` of the tenant's log."""
@@ -484,6 +504,7 @@ class Commands:
             connection,
             authorise,
             respond,
+            wait,
         )
         try:
             answer, written = await self._retrying(command, key_tenant, once)
@@ -515,10 +536,15 @@ class Commands:
         connection: asyncpg.Connection | None,
         authorise: Authorise | None,
         respond: Respond | None,
+        wait: bool,
         number: int,
     ) -> tuple[Any, list[tuple[str, int]]]:
         # Its own transaction, committed here, not a savepoint of the caller's.
         outermost = connection is None or not connection.is_in_transaction()
+        # Only where this transaction's commit is seen here, and only if the answer waits.
+        alongside = (
+            self.pipeline.alongside(key_tenant) if outermost and wait and project is None else None
+        )
         with cancelled_as_busy():
             async with AsyncExitStack() as stack:
                 conn = connection or await stack.enter_async_context(self.pipeline.pool.acquire())
@@ -530,42 +556,86 @@ class Commands:
                     first = await self.store.replay_of(key_tenant, key.value, key.fingerprint)
                     if first is not None:
                         raise _Replayed(key_tenant, first)
-                async with transaction(conn):
-                    if lock is not None:
-                        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
-                    await set_reach(conn, actor.tenant if actor else "", access.reach_of(actor))
-                    await (authorise or self.authorise)(conn, actor)
-                    attempt = Attempt(conn, actor, key_tenant, self.repository, number)
-                    if project is None:
-                        attempt.meta = access.command_meta(actor, command)
-                    try:
-                        answer = await decide(attempt)
-                        await attempt.sent_so_far()
-                    finally:  # the connection idle again: the transaction may roll back
-                        await attempt.sending.settled()
-                    meta = self._meta(actor, command, key, answer)
-                    stored, written = await self._append_all(
+                try:
+                    answer, written = await self._decided(
                         conn,
-                        attempt,
-                        meta,
+                        actor,
+                        command,
+                        decide,
                         key_tenant,
                         key,
-                        projected=project is not None,
-                        later=outermost,
+                        project,
+                        lock,
+                        authorise,
+                        respond,
+                        number,
+                        outermost,
+                        alongside,
                     )
-                    # The logs only parts went to (a bulk pledge's): their last part's seq.
-                    appended = {tenant for tenant, _ in written}
-                    if key is not None and key_tenant in attempt.sent_seqs:
-                        if key_tenant not in appended:  # the key would be stored nowhere
-                            raise TypeError("a keyed command keeps events for its own append")
-                    written += [t for t in attempt.sent_seqs.items() if t[0] not in appended]
-                    if project is not None and stored:
-                        await project(conn, stored)
-                    if respond is not None:
-                        answer = await respond(conn, answer)
-                if outermost:
-                    attempt.release()
-                    self.pipeline.take_later(self.repository, attempt.due)
+                except BaseException:
+                    if alongside is not None:  # T1 rolled back: so does the projection beside
+                        alongside.abandon()
+                    raise
+                if alongside is not None:
+                    alongside.finish(dict(written).get(key_tenant, 0))
+        return answer, written
+
+    async def _decided(
+        self,
+        conn: asyncpg.Connection,
+        actor: Principal | None,
+        command: str,
+        decide: Decide[Any],
+        key_tenant: str,
+        key: _Key | None,
+        project: Project | None,
+        lock: int | None,
+        authorise: Authorise | None,
+        respond: Respond | None,
+        number: int,
+        outermost: bool,
+        alongside: Alongside | None,
+    ) -> tuple[Any, list[tuple[str, int]]]:
+        """The transaction of ``_transaction``: decided, appended, committed (or a savepoint of
+        the caller's, released)."""
+        async with transaction(conn):
+            if lock is not None:
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
+            await set_reach(conn, actor.tenant if actor else "", access.reach_of(actor))
+            await (authorise or self.authorise)(conn, actor)
+            attempt = Attempt(conn, actor, key_tenant, self.repository, number)
+            attempt.alongside = alongside
+            if project is None:
+                attempt.meta = access.command_meta(actor, command)
+            try:
+                with deciding(alongside):
+                    answer = await decide(attempt)
+                await attempt.sent_so_far()
+            finally:  # the connection idle again: the transaction may roll back
+                await attempt.sending.settled()
+            meta = self._meta(actor, command, key, answer)
+            stored, written = await self._append_all(
+                conn,
+                attempt,
+                meta,
+                key_tenant,
+                key,
+                projected=project is not None,
+                later=outermost,
+            )
+            # The logs only parts went to (a bulk pledge's): their last part's seq.
+            appended = {tenant for tenant, _ in written}
+            if key is not None and key_tenant in attempt.sent_seqs:
+                if key_tenant not in appended:  # the key would be stored nowhere
+                    raise TypeError("a keyed command keeps events for its own append")
+            written += [t for t in attempt.sent_seqs.items() if t[0] not in appended]
+            if project is not None and stored:
+                await project(conn, stored)
+            if respond is not None:
+                answer = await respond(conn, answer)
+        if outermost:
+            attempt.release()
+            self.pipeline.take_later(self.repository, attempt.due)
         return answer, written
 
     async def _append_all(
@@ -611,6 +681,8 @@ class Commands:
             )
             if appended.replayed:
                 raise _Replayed(tenant, appended)
+            if attempt.alongside is not None:
+                attempt.alongside.fed(appended)
             if projected:
                 stored_meta = {**meta, "idempotency_key": keyed.value} if keyed else meta
                 stored.extend(_as_stored(tenant, events, stored_meta, appended))
