@@ -165,11 +165,9 @@ class Alongside:
                     return
                 self._more.clear()
                 await self._more.wait()
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
-            # A deadlock with a runner's batch, a lock not had in time: the runner's, then.
-            self._give_up(type(exc).__name__)
         except Exception as exc:
-            # A handler's defect: the runner meets it again, and logs it as it does.
+            # A deadlock with a runner's batch, a lock not had in time, a handler's defect (the
+            # runner meets it again, and logs it as it does): the runner's, then.
             self._give_up(type(exc).__name__)
         except BaseException:  # cancelled: whatever T2 applied so far is never committed
             self._give_up("cancelled")
@@ -210,6 +208,10 @@ class Alongside:
         await conn.execute("SELECT set_config('lock_timeout', '0', true)")
         self._targets = targets
         last = {r["name"]: r["last_seq"] for r in rows}
+        if max(last.values()) >= first_seq:
+            # The runner took the rows first, once T1 had committed: it applied T1's events.
+            self._give_up("runner_first")
+            return
         for target in targets:
             if last[target.name] < first_seq - 1:
                 await self._catch_up(target, last[target.name], first_seq)
@@ -285,8 +287,8 @@ class Alongside:
                 last_seq,
             )
             await self._close(commit=True)
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
-            self._give_up(type(exc).__name__)  # rolled back, released: the runner's
+        except Exception as exc:  # its connection ended (asyncpg's errors vary): the runner's
+            self._give_up(type(exc).__name__)  # rolled back, released
             self.runner.wake_for(self.tenant_id)
             return False
         self.runner.applied_alongside(self._targets, self.tenant_id, last_seq, self._applied)
@@ -310,7 +312,7 @@ class Alongside:
                 if commit:
                     await transaction.commit()
                 else:
-                    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+                    with contextlib.suppress(Exception):  # an ended connection rolls back too
                         await transaction.rollback()
         finally:
             if conn is not None:
