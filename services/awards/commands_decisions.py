@@ -144,6 +144,7 @@ class DecisionCommands:
             # recipients: 60 events); nothing is read after this.
             await attempt.send(decision)
             session.settle(wanted, decision_id=decision_id)
+            await attempt.send(session)  # the council's lists of items settled, likewise
             attempt.save(series, decision, session)
             return decision_id
 
