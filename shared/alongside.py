@@ -44,7 +44,8 @@ log = structlog.get_logger(__name__)
 
 # Longest T2 waits for a checkpoint row a runner's batch holds: past it, the runner has the
 # tenant, and T2 leaves the command's events to it.
-LOCK_WAIT = "1s"
+LOCK_SECONDS = 1.0
+LOCK_WAIT = f"{int(LOCK_SECONDS * 1000)}ms"
 
 # The projection beside the decision now running (shared/commands.py sets it around decide).
 _CURRENT: ContextVar[Alongside | None] = ContextVar("alongside", default=None)
@@ -80,8 +81,15 @@ class Alongside:
     append as T1 stores it (:meth:`fed`); :meth:`finish` after T1's commit, :meth:`abandon`
     if T1 did not commit. Opens nothing until fed."""
 
-    def __init__(self, runner: ProjectionRunner, recent: RecentEvents, tenant_id: str) -> None:
+    def __init__(
+        self,
+        runner: ProjectionRunner,
+        recent: RecentEvents,
+        tenant_id: str,
+        not_beside: frozenset[str] = frozenset(),
+    ) -> None:
         self.runner = runner
+        self.not_beside = not_beside  # event types a projection leaves to the runner
         self.recent = recent
         self.tenant_id = tenant_id
         self.failed = False
@@ -112,6 +120,9 @@ class Alongside:
         events = self._events(appended)
         if events is None:
             self._give_up("not_in_memory")
+            return
+        if any(e.event_type in self.not_beside for e in events):
+            self._give_up("not_beside")
             return
         self._next_seq = appended.last_seq + 1
         self._queue.extend(events)
@@ -155,6 +166,13 @@ class Alongside:
 
     async def _work(self, first_seq: int) -> None:
         try:
+            await self._applying(first_seq)
+        finally:
+            if self.failed:  # at once: what T2 holds is not held until T1 ends
+                await self._close(commit=False)
+
+    async def _applying(self, first_seq: int) -> None:
+        try:
             await self._open(first_seq)
             while not self.failed:
                 if self._queue:
@@ -178,7 +196,8 @@ class Alongside:
         runner had not applied before the command's first event applied first."""
         from shared.projections import targets_of  # the runner's module imports this one
 
-        self._conn = conn = await self.runner.pool.acquire()
+        # Not long: a runner's pool that busy is the runner's to use.
+        self._conn = conn = await self.runner.pool.acquire(timeout=LOCK_SECONDS)
         self._transaction = conn.transaction()
         await self._transaction.start()
         await conn.execute(
@@ -190,22 +209,25 @@ class Alongside:
         if len(targets) < len(self.runner.projections):
             self._give_up("not_live")
             return
+        # The committed head beside: T1's first part must follow it (else some of T1's events
+        # came before any was fed here, and the catch-up below could not see them).
         rows = await conn.fetch(
-            "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::int[]) AS w (name, version)), "
-            "added AS (INSERT INTO projection_checkpoints (name, version, tenant_id) "
-            "SELECT name, version, $3 FROM wanted ON CONFLICT DO NOTHING) "
-            "SELECT c.name, c.last_seq FROM projection_checkpoints c JOIN wanted w "
-            "ON w.name = c.name AND w.version = c.version WHERE c.tenant_id = $3 "
-            "FOR UPDATE OF c",
+            "SELECT c.name, c.last_seq, (SELECT seq FROM tenant_heads WHERE tenant_id = $3) "
+            "AS head FROM projection_checkpoints c JOIN unnest($1::text[], $2::int[]) "
+            "AS w (name, version) ON w.name = c.name AND w.version = c.version "
+            "WHERE c.tenant_id = $3 FOR UPDATE OF c",
             [t.name for t in targets],
             [t.version for t in targets],
             self.tenant_id,
         )
-        # A checkpoint made just now by the insert is not yet seen by the select: the runner's.
-        if len(rows) < len(targets):
+        if len(rows) < len(targets):  # a unit the runner has not surveyed yet: its
             self._give_up("no_checkpoint")
             return
-        await conn.execute("SELECT set_config('lock_timeout', '0', true)")
+        if rows[0]["head"] != first_seq - 1:
+            self._give_up("not_first")
+            return
+        # The lock wait stays bounded for the handlers too: a row a runner's batch holds
+        # longer is the runner's to apply behind.
         self._targets = targets
         last = {r["name"]: r["last_seq"] for r in rows}
         if max(last.values()) >= first_seq:
@@ -298,8 +320,7 @@ class Alongside:
         """The worker done with its statement in flight (never cancelled mid-statement: the
         connection would be lost, and with it T2's rollback)."""
         assert self._task is not None
-        with contextlib.suppress(Exception):
-            await asyncio.shield(self._task)
+        await asyncio.wait([self._task])  # its failure is its own: given up, closed
 
     async def _close(self, *, commit: bool) -> None:
         if self._closed:

@@ -86,6 +86,9 @@ class Projection:
     tables: tuple[str, ...]
     apply: BatchApply | None = None
     inline: bool = False
+    # Its events may be applied beside their command (shared/alongside.py): not where a
+    # handler locks rows other units' batches need, which would stay locked for the command.
+    beside: bool = True
 
     @cached_property
     def event_types(self) -> list[str]:
@@ -497,6 +500,9 @@ class ProjectionRunner:
         # Commands' projections beside them (shared/alongside.py), each on a connection of the
         # pool: at most all but one, so that the runner's rounds always have one.
         self._alongside_free = max(0, pool.get_max_size() - 1)
+        self._not_beside = frozenset(
+            t for p in self.projections if not p.beside for t in p.handlers
+        )  # event types left to the runner
         self.alongside_committed = 0  # commands whose events were projected beside them
         self.alongside_left = 0  # ...that began so, then left them to the runner
         self._refreshing: set[asyncio.Task[Any]] = set()  # and projections beside commands
@@ -611,7 +617,7 @@ class ProjectionRunner:
         in memory."""
         if self.building_only or self.recent is None or not self.running:
             return None
-        return Alongside(self, self.recent, tenant_id)
+        return Alongside(self, self.recent, tenant_id, self._not_beside)
 
     def keep(self, work: Awaitable[Any]) -> None:
         """``work`` run in the background, and waited for when the runner stops."""
@@ -634,6 +640,9 @@ class ProjectionRunner:
         """A command's projection beside it committed: its tenant at ``seq`` in ``targets``."""
         self.applied += applied
         self.alongside_committed += 1
+        # A round the commands after it woke skipped the rows it held: another now.
+        self._grown.add(tenant_id)
+        self._woken.set()
         for target in targets:
             self._passed_to(target, tenant_id, seq)
             self.keep(self._refresh_statistics(target, applied))
@@ -786,8 +795,9 @@ class ProjectionRunner:
             if now >= deadline:
                 return False
             if now >= next_poll:
-                if await self._poller.passed(tenant_id, seq):
-                    return True
+                with contextlib.suppress(Exception):  # a pool too busy to ask: not yet
+                    if await self._poller.passed(tenant_id, seq):
+                        return True
                 pause = min(pause * 2, self.poll_interval_s)
                 next_poll = time.monotonic() + pause
                 continue

@@ -103,6 +103,21 @@ async def _register(owner, tree) -> tuple[int, int]:
     return events, rows
 
 
+async def _as_rebuilt(owner, runtime, tree) -> bool:
+    """Whether the tree's awards rows are those a rebuild from the log writes."""
+    live = await _rows(owner, tree, "public")
+    await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=7)
+    return await _rows(owner, tree, "public") == live
+
+
+async def _left(runner, before: int) -> None:
+    """Once a projection beside a command has left it to the runner (in the background)."""
+    for _ in range(500):
+        if runner.alongside_left > before:
+            return
+        await asyncio.sleep(0.01)
+
+
 async def test_a_decision_projected_beside_its_parts_holds_the_rows_a_rebuild_writes(
     client, tokens, tree, owner, runtime, council
 ):
@@ -119,9 +134,7 @@ async def test_a_decision_projected_beside_its_parts_holds_the_rows_a_rebuild_wr
     read = await gql(client, tokens, tree.upper1, ["officer"], DECIDED, id=decision["id"])
     assert read["data"]["decision"]["recipientCount"] == MANY
     # and every row is the one a rebuild from the log writes
-    live = await _rows(owner, tree, "public")
-    await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=7)
-    assert await _rows(owner, tree, "public") == live
+    assert await _as_rebuilt(owner, runtime, tree)
 
 
 async def test_a_projection_lost_between_the_two_commits_is_applied_by_the_runner_once(
@@ -147,10 +160,7 @@ async def test_a_projection_lost_between_the_two_commits_is_applied_by_the_runne
     # Then it stands, and the runner applied its events, each once: the counts are whole, and
     # every row is the one a rebuild writes
     assert decision["recipientCount"] == MANY, body
-    for _ in range(500):  # counted once its failed commit has come back
-        if runner.alongside_left > left:
-            break
-        await asyncio.sleep(0.01)
+    await _left(runner, left)  # counted once its failed commit has come back
     assert (runner.alongside_left, runner.alongside_committed) == (left + 1, committed)
     read = await gql(client, tokens, tree.upper1, ["officer"], DECIDED, id=decision["id"])
     assert read["data"]["decision"]["recipientCount"] == MANY
@@ -161,9 +171,7 @@ async def test_a_projection_lost_between_the_two_commits_is_applied_by_the_runne
         tree.upper1,
     )
     assert checkpoint == head
-    live = await _rows(owner, tree, "public")
-    await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=7)
-    assert await _rows(owner, tree, "public") == live
+    assert await _as_rebuilt(owner, runtime, tree)
 
 
 async def test_a_projection_beside_begun_after_the_runner_applied_the_events_applies_none(
@@ -184,15 +192,10 @@ async def test_a_projection_beside_begun_after_the_runner_applied_the_events_app
     assert votes["data"]["castVotes"] == MANY, votes
     # When it goes on
     go.set()
-    for _ in range(500):
-        if runner.alongside_left > left:
-            break
-        await asyncio.sleep(0.01)
+    await _left(runner, left)
     # Then it finds the runner was first and applies nothing: each row once, as a rebuild has it
     assert (runner.alongside_left, runner.alongside_committed) == (left + 1, committed)
-    live = await _rows(owner, tree, "public")
-    await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=7)
-    assert await _rows(owner, tree, "public") == live
+    assert await _as_rebuilt(owner, runtime, tree)
 
 
 async def test_a_decision_refused_after_its_parts_were_projected_leaves_no_row(
