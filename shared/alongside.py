@@ -268,11 +268,22 @@ class Alongside:
             )
         self._applied += len(events)
 
-    def finish(self, last_seq: int) -> None:
+    async def __aenter__(self) -> Alongside:
+        return self
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """Left once T1 has committed (finished) or not (abandoned)."""
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abandon()
+
+    def finish(self) -> None:
         """After T1's commit: T2 completed in the background (the command's answer waits for
-        the projections within its bound, as it would for the runner's)."""
+        the projections within its bound, as it would for the runner's), up to the last event
+        it was fed: T1's last in the tenant's log, which T1 held from its first part."""
         if self._task is not None:
-            self.runner.keep(self._complete(last_seq))
+            self.runner.keep(self._complete(self._next_seq - 1))
 
     def abandon(self) -> None:
         """T1 did not commit: T2 rolled back in the background (what it applied was never
@@ -294,7 +305,7 @@ class Alongside:
         conn = self._conn
         if self.unseen:
             self._give_up("written_beside_log")
-        if self.failed or conn is None or self._next_seq != last_seq + 1:
+        if self.failed or conn is None:
             await self._close(commit=False)
             self.runner.wake_for(self.tenant_id)
             return False

@@ -548,6 +548,8 @@ class Commands:
         with cancelled_as_busy():
             async with AsyncExitStack() as stack:
                 conn = connection or await stack.enter_async_context(self.pipeline.pool.acquire())
+                if alongside is not None:  # finished after the commit, or rolled back with it
+                    await stack.enter_async_context(alongside)
                 if connection is None:
                     await access.catch_up(conn)
                 if key is not None and number > 1:
@@ -556,86 +558,44 @@ class Commands:
                     first = await self.store.replay_of(key_tenant, key.value, key.fingerprint)
                     if first is not None:
                         raise _Replayed(key_tenant, first)
-                try:
-                    answer, written = await self._decided(
+                async with transaction(conn):
+                    if lock is not None:
+                        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
+                    await set_reach(conn, actor.tenant if actor else "", access.reach_of(actor))
+                    await (authorise or self.authorise)(conn, actor)
+                    attempt = Attempt(conn, actor, key_tenant, self.repository, number)
+                    attempt.alongside = alongside
+                    if project is None:
+                        attempt.meta = access.command_meta(actor, command)
+                    try:
+                        with deciding(alongside):
+                            answer = await decide(attempt)
+                        await attempt.sent_so_far()
+                    finally:  # the connection idle again: the transaction may roll back
+                        await attempt.sending.settled()
+                    meta = self._meta(actor, command, key, answer)
+                    stored, written = await self._append_all(
                         conn,
-                        actor,
-                        command,
-                        decide,
+                        attempt,
+                        meta,
                         key_tenant,
                         key,
-                        project,
-                        lock,
-                        authorise,
-                        respond,
-                        number,
-                        outermost,
-                        alongside,
+                        projected=project is not None,
+                        later=outermost,
                     )
-                except BaseException:
-                    if alongside is not None:  # T1 rolled back: so does the projection beside
-                        alongside.abandon()
-                    raise
-                if alongside is not None:
-                    alongside.finish(dict(written).get(key_tenant, 0))
-        return answer, written
-
-    async def _decided(
-        self,
-        conn: asyncpg.Connection,
-        actor: Principal | None,
-        command: str,
-        decide: Decide[Any],
-        key_tenant: str,
-        key: _Key | None,
-        project: Project | None,
-        lock: int | None,
-        authorise: Authorise | None,
-        respond: Respond | None,
-        number: int,
-        outermost: bool,
-        alongside: Alongside | None,
-    ) -> tuple[Any, list[tuple[str, int]]]:
-        """The transaction of ``_transaction``: decided, appended, committed (or a savepoint of
-        the caller's, released)."""
-        async with transaction(conn):
-            if lock is not None:
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
-            await set_reach(conn, actor.tenant if actor else "", access.reach_of(actor))
-            await (authorise or self.authorise)(conn, actor)
-            attempt = Attempt(conn, actor, key_tenant, self.repository, number)
-            attempt.alongside = alongside
-            if project is None:
-                attempt.meta = access.command_meta(actor, command)
-            try:
-                with deciding(alongside):
-                    answer = await decide(attempt)
-                await attempt.sent_so_far()
-            finally:  # the connection idle again: the transaction may roll back
-                await attempt.sending.settled()
-            meta = self._meta(actor, command, key, answer)
-            stored, written = await self._append_all(
-                conn,
-                attempt,
-                meta,
-                key_tenant,
-                key,
-                projected=project is not None,
-                later=outermost,
-            )
-            # The logs only parts went to (a bulk pledge's): their last part's seq.
-            appended = {tenant for tenant, _ in written}
-            if key is not None and key_tenant in attempt.sent_seqs:
-                if key_tenant not in appended:  # the key would be stored nowhere
-                    raise TypeError("a keyed command keeps events for its own append")
-            written += [t for t in attempt.sent_seqs.items() if t[0] not in appended]
-            if project is not None and stored:
-                await project(conn, stored)
-            if respond is not None:
-                answer = await respond(conn, answer)
-        if outermost:
-            attempt.release()
-            self.pipeline.take_later(self.repository, attempt.due)
+                    # The logs only parts went to (a bulk pledge's): their last part's seq.
+                    appended = {tenant for tenant, _ in written}
+                    if key is not None and key_tenant in attempt.sent_seqs:
+                        if key_tenant not in appended:  # the key would be stored nowhere
+                            raise TypeError("a keyed command keeps events for its own append")
+                    written += [t for t in attempt.sent_seqs.items() if t[0] not in appended]
+                    if project is not None and stored:
+                        await project(conn, stored)
+                    if respond is not None:
+                        answer = await respond(conn, answer)
+                if outermost:
+                    attempt.release()
+                    self.pipeline.take_later(self.repository, attempt.due)
         return answer, written
 
     async def _append_all(
