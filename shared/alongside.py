@@ -35,7 +35,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from shared.eventstore import Appended, RecentEvents, StoredEvent
+from shared.eventstore import EVENT_COLUMNS, Appended, RecentEvents, StoredEvent
 
 if TYPE_CHECKING:
     from shared.projections import ProjectionRunner, Target
@@ -68,12 +68,6 @@ def deciding(alongside: Alongside | None) -> Iterator[None]:
         yield
     finally:
         _CURRENT.reset(token)
-
-
-_EVENT_COLUMNS = (
-    "tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
-    "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash"
-)
 
 
 class Alongside:
@@ -209,8 +203,9 @@ class Alongside:
         if len(targets) < len(self.runner.projections):
             self._give_up("not_live")
             return
-        # The committed head beside: T1's first part must follow it (else some of T1's events
-        # came before any was fed here, and the catch-up below could not see them).
+        # The committed head beside: T1's first fed part follows it, or T1 has committed
+        # since. Below it, some of T1's events came before any was fed here, and the
+        # catch-up below could not see them.
         rows = await conn.fetch(
             "SELECT c.name, c.last_seq, (SELECT seq FROM tenant_heads WHERE tenant_id = $3) "
             "AS head FROM projection_checkpoints c JOIN unnest($1::text[], $2::int[]) "
@@ -220,10 +215,10 @@ class Alongside:
             [t.version for t in targets],
             self.tenant_id,
         )
-        if len(rows) < len(targets):  # a unit the runner has not surveyed yet: its
+        if len(rows) < len(targets):  # a unit the runner has not surveyed yet: the runner's
             self._give_up("no_checkpoint")
             return
-        if rows[0]["head"] != first_seq - 1:
+        if rows[0]["head"] < first_seq - 1:
             self._give_up("not_first")
             return
         # The lock wait stays bounded for the handlers too: a row a runner's batch holds
@@ -244,7 +239,7 @@ class Alongside:
         batch = self.runner.batch_size
         assert self._conn is not None
         rows = await self._conn.fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq > $2 "
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq > $2 "
             "AND seq < $3 AND event_type = ANY ($4::text[]) ORDER BY seq LIMIT $5",
             self.tenant_id,
             after,

@@ -42,7 +42,9 @@ TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 EVENT_TYPE = re.compile(r"^[A-Z][A-Za-z0-9]{2,79}$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
-_EVENT_COLUMNS = (
+# Every column of a stored event, as StoredEvent.from_row reads them (the runner and the
+# projection beside a command read batches with them too).
+EVENT_COLUMNS = (
     "tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
     "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash"
 )
@@ -543,7 +545,7 @@ class EventStore:
         (and the command's connection is the one whose reach row-level security knows)."""
         async with self.reading(tenant_id, connection) as db:
             rows = await db.fetch(
-                f"SELECT {_EVENT_COLUMNS} FROM events "
+                f"SELECT {EVENT_COLUMNS} FROM events "
                 "WHERE tenant_id = $1 AND stream_id = $2 AND stream_version > $3 "
                 "AND ($4::int IS NULL OR stream_version <= $4) "
                 "AND ($5::timestamptz IS NULL OR recorded_at <= $5) "
@@ -596,7 +598,7 @@ class EventStore:
         ``connection`` inside a request that holds one, as :meth:`read_stream`)."""
         async with self.reading(tenant_id, connection) as db:
             rows = await db.fetch(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq > $2 "
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq > $2 "
                 "ORDER BY seq LIMIT $3",
                 tenant_id,
                 after_seq,
@@ -700,7 +702,7 @@ async def read_appended(
     """The events an append just stored (by their seqs), on the appending connection: a command
     projects them before its transaction commits."""
     rows = await conn.fetch(
-        f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq = ANY($2::bigint[]) "
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND seq = ANY($2::bigint[]) "
         "ORDER BY seq",
         tenant_id,
         list(seqs),

@@ -40,7 +40,7 @@ import structlog
 
 from shared.aggregates import EventRegistry
 from shared.alongside import Alongside
-from shared.eventstore import RecentEvents, StoredEvent
+from shared.eventstore import EVENT_COLUMNS, RecentEvents, StoredEvent
 from shared.signal import EVERY, LogSignal
 
 log = structlog.get_logger(__name__)
@@ -59,10 +59,6 @@ FIRST_POLL_S = 0.05
 # Rounds of the runner in flight at once (see ProjectionRunner._run).
 ROUNDS_AT_ONCE = 2
 
-_EVENT_COLUMNS = (
-    "tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
-    "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash"
-)
 # The same, but data and meta left out where this process keeps them (k: its span of the
 # tenant's seqs; none, no span): turning 5 MB of stored JSON back into text is most of a read.
 _KEPT_OR_READ = (
@@ -244,7 +240,7 @@ async def _events_of(
         read = {
             r["seq"]: r
             for r in await conn.fetch(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE tenant_id = $1 "
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 "
                 "AND seq = ANY ($2::bigint[])",
                 tenant_id,
                 [rows[i]["seq"] for i in at],
@@ -505,7 +501,7 @@ class ProjectionRunner:
         )  # event types left to the runner
         self.alongside_committed = 0  # commands whose events were projected beside them
         self.alongside_left = 0  # ...that began so, then left them to the runner
-        self._refreshing: set[asyncio.Task[Any]] = set()  # and projections beside commands
+        self._background: set[asyncio.Task[Any]] = set()  # and projections beside commands
 
     async def start(self) -> None:
         """Start the background task (none while there is nothing to run: every append would
@@ -527,7 +523,7 @@ class ProjectionRunner:
         task, self._task = self._task, None
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await asyncio.gather(*self._refreshing, return_exceptions=True)
+        await asyncio.gather(*self._background, return_exceptions=True)
 
     @property
     def running(self) -> bool:
@@ -622,8 +618,8 @@ class ProjectionRunner:
     def keep(self, work: Awaitable[Any]) -> None:
         """``work`` run in the background, and waited for when the runner stops."""
         task = asyncio.ensure_future(work)
-        self._refreshing.add(task)
-        task.add_done_callback(self._refreshing.discard)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def take_alongside_slot(self) -> bool:
         if self._alongside_free <= 0:
@@ -795,7 +791,8 @@ class ProjectionRunner:
             if now >= deadline:
                 return False
             if now >= next_poll:
-                with contextlib.suppress(Exception):  # a pool too busy to ask: not yet
+                # A pool too busy to ask, the database away a moment: not yet.
+                with contextlib.suppress(TimeoutError, OSError, asyncpg.PostgresError):
                     if await self._poller.passed(tenant_id, seq):
                         return True
                 pause = min(pause * 2, self.poll_interval_s)
