@@ -266,7 +266,7 @@ class Pipeline:
         snapshot_every: int = 100,
         aggregate_cache_size: int = 64,
         check_cache: bool = False,
-        project_alongside: bool = True,
+        project_alongside: bool = False,
     ) -> None:
         self.pool = pool
         self.store = store

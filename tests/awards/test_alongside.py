@@ -37,10 +37,12 @@ MANY = 120
 
 
 @pytest.fixture(autouse=True)
-def short_events(monkeypatch):
+def short_events(monkeypatch, runtime):
     """Lists of a few items to an event, so that 120 nominees make a council and a decision
-    of several parts (shared/commands.py sends 8 events to a part)."""
+    of several parts (shared/commands.py sends 8 events to a part); the projection beside
+    the command switched on (THIDUA_COMMAND_PROJECTS_ALONGSIDE, off by default)."""
     monkeypatch.setattr(chunks, "CHUNK_BYTES", 1024)
+    monkeypatch.setattr(runtime.pipeline, "project_alongside", True)
 
 
 async def _people(client, tokens, unit) -> list[str]:
