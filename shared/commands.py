@@ -48,7 +48,6 @@ from eventsourcing.domain import Aggregate
 
 from shared import access, canonical
 from shared.aggregates import AggregateCache, DueSnapshot, EventRegistry, Held, Repository
-from shared.alongside import Alongside, deciding
 from shared.auth import Principal
 from shared.db import InFlight, cancelled_as_busy, set_reach, transaction
 from shared.errors import ConcurrencyConflict, DomainError, InvalidInput
@@ -77,8 +76,7 @@ Respond = Callable[[asyncpg.Connection, Any], Awaitable[Any]]
 
 
 class Positions(Protocol):
-    """How far the projections are (shared/projections.py builds the live one; its runner
-    also offers ``alongside(tenant_id)``, a command's projection beside it)."""
+    """How far the projections are (shared/projections.py builds the live one)."""
 
     # The bound is the caller's to give per wait (the answer goes out past it, late but given).
     async def wait_for(self, tenant_id: str, seq: int, timeout: float) -> bool:  # noqa: ASYNC109
@@ -147,8 +145,6 @@ class Attempt:
     sent_seqs: dict[str, int] = field(default_factory=dict)  # each log's last seq sent early
     guards_sent: int = 0  # the guards the first send carried (they hold to the commit)
     due: list[DueSnapshot] = field(default_factory=list)  # taken after the commit
-    # The command's projection beside it (run_in_transaction), fed each append of its log.
-    alongside: Alongside | None = None
 
     async def get(self, aggregate_id: UUID, *, tenant_id: str | None = None) -> Aggregate:
         """An aggregate of ``tenant_id``'s log (the command's own by default), on the attempt's
@@ -229,15 +225,8 @@ class Attempt:
         guards, self.guards_sent = self.guards[self.guards_sent :], len(self.guards)
         store = self.repository.store
         await self.sending.start(
-            self._fed(store.append_prepared(prepared, guards=guards, connection=self.conn))
+            store.append_prepared(prepared, guards=guards, connection=self.conn)
         )
-
-    async def _fed(self, append: Awaitable[Appended]) -> Appended:
-        """The append, its events given to the projection beside the command once stored."""
-        appended = await append
-        if self.alongside is not None:
-            self.alongside.fed(appended)
-        return appended
 
     async def sent_so_far(self) -> None:
         """Once the append in flight (send, send_prepared) is stored (its error raised here)."""
@@ -266,7 +255,6 @@ class Pipeline:
         snapshot_every: int = 100,
         aggregate_cache_size: int = 64,
         check_cache: bool = False,
-        project_alongside: bool = False,
     ) -> None:
         self.pool = pool
         self.store = store
@@ -276,7 +264,6 @@ class Pipeline:
         self.snapshot_every = snapshot_every
         self.cache = AggregateCache(aggregate_cache_size)
         self.check_cache = check_cache
-        self.project_alongside = project_alongside
         self.stats = PipelineStats()
         self.snapshotting: set[asyncio.Task[None]] = set()
 
@@ -294,7 +281,6 @@ class Pipeline:
             snapshot_every=settings.snapshot_every,
             aggregate_cache_size=settings.aggregate_cache_size,
             check_cache=settings.aggregate_cache_check,
-            project_alongside=settings.command_projects_alongside,
         )
 
     def repository(self, registry: EventRegistry) -> Repository:
@@ -331,12 +317,6 @@ class Pipeline:
         """Once every snapshot taken in the background is stored (before the pool closes)."""
         while self.snapshotting:
             await asyncio.gather(*self.snapshotting, return_exceptions=True)
-
-    def alongside(self, tenant_id: str) -> Alongside | None:
-        """A run_in_transaction command's projection beside it (shared/alongside.py), where the
-        projections run in this process; else None (the runner applies its events after it)."""
-        make = getattr(self.positions, "alongside", None)
-        return make(tenant_id) if self.project_alongside and make is not None else None
 
     async def caught_up(self, tenant_id: str, seq: int) -> None:
         """Wait, within the bound, until the projections show ``seq`` of the tenant's log."""
@@ -504,7 +484,6 @@ class Commands:
             connection,
             authorise,
             respond,
-            wait,
         )
         try:
             answer, written = await self._retrying(command, key_tenant, once)
@@ -536,20 +515,13 @@ class Commands:
         connection: asyncpg.Connection | None,
         authorise: Authorise | None,
         respond: Respond | None,
-        wait: bool,
         number: int,
     ) -> tuple[Any, list[tuple[str, int]]]:
         # Its own transaction, committed here, not a savepoint of the caller's.
         outermost = connection is None or not connection.is_in_transaction()
-        # Only where this transaction's commit is seen here, and only if the answer waits.
-        alongside = (
-            self.pipeline.alongside(key_tenant) if outermost and wait and project is None else None
-        )
         with cancelled_as_busy():
             async with AsyncExitStack() as stack:
                 conn = connection or await stack.enter_async_context(self.pipeline.pool.acquire())
-                if alongside is not None:  # finished after the commit, or rolled back with it
-                    await stack.enter_async_context(alongside)
                 if connection is None:
                     await access.catch_up(conn)
                 if key is not None and number > 1:
@@ -564,12 +536,10 @@ class Commands:
                     await set_reach(conn, actor.tenant if actor else "", access.reach_of(actor))
                     await (authorise or self.authorise)(conn, actor)
                     attempt = Attempt(conn, actor, key_tenant, self.repository, number)
-                    attempt.alongside = alongside
                     if project is None:
                         attempt.meta = access.command_meta(actor, command)
                     try:
-                        with deciding(alongside):
-                            answer = await decide(attempt)
+                        answer = await decide(attempt)
                         await attempt.sent_so_far()
                     finally:  # the connection idle again: the transaction may roll back
                         await attempt.sending.settled()
@@ -641,8 +611,6 @@ class Commands:
             )
             if appended.replayed:
                 raise _Replayed(tenant, appended)
-            if attempt.alongside is not None:
-                attempt.alongside.fed(appended)
             if projected:
                 stored_meta = {**meta, "idempotency_key": keyed.value} if keyed else meta
                 stored.extend(_as_stored(tenant, events, stored_meta, appended))

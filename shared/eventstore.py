@@ -42,8 +42,8 @@ TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 EVENT_TYPE = re.compile(r"^[A-Z][A-Za-z0-9]{2,79}$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
-# Every column of a stored event, as StoredEvent.from_row reads them (the runner and the
-# projection beside a command read batches with them too).
+# Every column of a stored event, as StoredEvent.from_row reads them (the runner reads its
+# batches with them too).
 EVENT_COLUMNS = (
     "tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
     "data::text AS data, meta::text AS meta, recorded_at, prev_hash, hash"

@@ -31,7 +31,6 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shared.alongside import written_beside_log
 from shared.errors import DomainError
 from shared.eventstore import NewEvent
 
@@ -134,7 +133,6 @@ async def mint_keys(
     decision that is then refused or loses a race seals nothing: an unused row, harmless."""
     keys = [(uuid4(), new_key()) for _ in range(count)]
     if keys:
-        written_beside_log()  # the handlers open names with these keys, once committed
         await conn.execute(
             "INSERT INTO person_keys (key_id, tenant_id, key) "
             "SELECT k, $2, v FROM unnest($1::uuid[], $3::bytea[]) AS t (k, v)",

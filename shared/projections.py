@@ -39,7 +39,6 @@ import asyncpg
 import structlog
 
 from shared.aggregates import EventRegistry
-from shared.alongside import Alongside
 from shared.eventstore import EVENT_COLUMNS, RecentEvents, StoredEvent
 from shared.signal import EVERY, LogSignal
 
@@ -82,9 +81,6 @@ class Projection:
     tables: tuple[str, ...]
     apply: BatchApply | None = None
     inline: bool = False
-    # Its events may be applied beside their command (shared/alongside.py): not where a
-    # handler locks rows other units' batches need, which would stay locked for the command.
-    beside: bool = True
 
     @cached_property
     def event_types(self) -> list[str]:
@@ -493,15 +489,6 @@ class ProjectionRunner:
         # (projection, version, tenant) being applied by a round: the head its survey saw
         self._held: dict[tuple[str, int, str], int] = {}
         self._recheck: set[tuple[str, int, str]] = set()  # found behind while held
-        # Commands' projections beside them (shared/alongside.py), each on a connection of the
-        # pool: at most all but one, so that the runner's rounds always have one.
-        self._alongside_free = max(0, pool.get_max_size() - 1)
-        self._not_beside = frozenset(
-            t for p in self.projections if not p.beside for t in p.handlers
-        )  # event types left to the runner
-        self.alongside_committed = 0  # commands whose events were projected beside them
-        self.alongside_left = 0  # ...that began so, then left them to the runner
-        self._background: set[asyncio.Task[Any]] = set()  # and projections beside commands
 
     async def start(self) -> None:
         """Start the background task (none while there is nothing to run: every append would
@@ -523,7 +510,6 @@ class ProjectionRunner:
         task, self._task = self._task, None
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await asyncio.gather(*self._background, return_exceptions=True)
 
     @property
     def running(self) -> bool:
@@ -599,49 +585,6 @@ class ProjectionRunner:
     def wake(self) -> None:
         self._grown.add(EVERY)
         self._woken.set()
-
-    def wake_for(self, tenant_id: str) -> None:
-        """A round for this tenant now (a command's projection beside it gave up, and the
-        round its commit woke skipped the checkpoints it held)."""
-        self.alongside_left += 1
-        self._grown.add(tenant_id)
-        self._woken.set()
-
-    def alongside(self, tenant_id: str) -> Alongside | None:
-        """A command's projection beside it, for ``tenant_id``'s log (see shared/alongside.py):
-        only where this runner applies the live projections and keeps this process's appends
-        in memory."""
-        if self.building_only or self.recent is None or not self.running:
-            return None
-        return Alongside(self, self.recent, tenant_id, self._not_beside)
-
-    def keep(self, work: Awaitable[Any]) -> None:
-        """``work`` run in the background, and waited for when the runner stops."""
-        task = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    def take_alongside_slot(self) -> bool:
-        if self._alongside_free <= 0:
-            return False
-        self._alongside_free -= 1
-        return True
-
-    def give_alongside_slot(self) -> None:
-        self._alongside_free += 1
-
-    def applied_alongside(
-        self, targets: Sequence[Target], tenant_id: str, seq: int, applied: int
-    ) -> None:
-        """A command's projection beside it committed: its tenant at ``seq`` in ``targets``."""
-        self.applied += applied
-        self.alongside_committed += 1
-        # A round the commands after it woke skipped the rows it held: another now.
-        self._grown.add(tenant_id)
-        self._woken.set()
-        for target in targets:
-            self._passed_to(target, tenant_id, seq)
-            self.keep(self._refresh_statistics(target, applied))
 
     async def run_once(self, grown: Collection[str] | None = None) -> int:
         """One round over every target and every tenant behind (of ``grown`` only, if given),

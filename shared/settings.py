@@ -148,17 +148,6 @@ class Settings(BaseSettings):
             "and counted."
         ),
     )
-    command_projects_alongside: bool = Field(
-        default=False,
-        description=(
-            "A command that stores its events in one transaction (a bulk one's in parts) has "
-            "them projected beside it, on a connection of the projection runner's, as each "
-            "part is stored, committed just after its own (shared/alongside.py): its answer "
-            "waits for less. Off (the default: no faster measured on two cores, and its locks "
-            "held for the command's length can deadlock with the runner's batches): the runner "
-            "applies them after the command's commit."
-        ),
-    )
     notify_interval_ms: int = Field(
         default=20,
         ge=1,

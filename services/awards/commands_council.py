@@ -202,8 +202,8 @@ class CouncilCommands:
                 more_than_percent=int(rules.number("COUNCIL_MAJORITY", "more_than_percent")),
                 on=self.clock(),
             )
-            # Its lists of results stored (and projected beside the command) while the last
-            # is: 10,000 items' results are 23 events.
+            # Its lists of results stored while the last is: 10,000 items' results are 23
+            # events.
             await attempt.send(session)
             attempt.save(session)
 

@@ -707,7 +707,4 @@ PROJECTION = Projection(
     handlers=dict.fromkeys([*_HANDLERS, "PledgeRegistered"], _one),
     tables=TABLES,
     apply=apply,
-    # Its counts lock the ancestors' indicator rows (actuals.py): held for a whole bulk
-    # command beside it, every sibling's batch would wait on them.
-    beside=False,
 )
