@@ -631,7 +631,7 @@ class ProjectionRunner:
         keys = {(target.name, target.version, tenant) for tenant in tenants}
         try:
             async with limit:
-                return await self._apply(target, tenants)
+                applied = await self._apply(target, tenants)
         finally:
             for key in keys:
                 del self._held[key]
@@ -640,6 +640,11 @@ class ProjectionRunner:
                 self._recheck -= again
                 self._grown.update(tenant for _, _, tenant in again)
                 self._woken.set()
+        # After the tenants are let go: an ANALYZE of large tables (or one waiting for a lock)
+        # must not keep the next round from the events a command appended meanwhile.
+        if applied and not self._stopping.is_set():
+            await self._refresh_statistics(target, applied)
+        return applied
 
     async def _apply(self, target: Target, tenants: list[str]) -> int:
         """Batches of a group of tenants, each round one transaction for all of them, until
@@ -668,8 +673,6 @@ class ProjectionRunner:
                 self._committed(target, batch)
                 applied += batch.applied
             tenants = [b.tenant_id for b in batches if b.full]
-        if applied and not tenants:
-            await self._refresh_statistics(target, applied)
         return applied
 
     async def _refresh_statistics(self, target: Target, applied: int) -> None:

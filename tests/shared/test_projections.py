@@ -145,6 +145,41 @@ async def test_a_caught_up_runner_refreshes_the_statistics_of_tables_it_filled(
         assert known == rows > 0
 
 
+async def test_a_runner_whose_analyze_waits_still_applies_the_next_events_of_its_tenants(
+    campaigns, tree, clock, owner, beside, projector_pool
+):
+    # given a runner that caught the tenants up and then refreshes the statistics of its
+    # tables, its ANALYZE waiting on a lock another session holds on one of them
+    await write_campaigns(campaigns, tree, clock)
+    runner = ProjectionRunner(
+        projector_pool, None, [BESIDE], batch_size=50, building_only=True, analyze_after=1
+    )
+    async with owner.transaction():
+        await owner.execute(f"LOCK TABLE {SCHEMA}.campaigns IN SHARE UPDATE EXCLUSIVE MODE")
+        first = asyncio.create_task(runner.run_once())
+        for _ in range(200):
+            waiting = await owner.fetchval(  # the ANALYZE, the only one asking for it
+                "SELECT count(*) FROM pg_locks WHERE relation = to_regclass($1) "
+                "AND mode = 'ShareUpdateExclusiveLock' AND NOT granted",
+                f"{SCHEMA}.campaigns",
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting == 1
+        # when a unit writes again and the next round runs
+        await campaigns.register_initiative(
+            officer(tree.cs1), title="Máy uốn tôn", authors=["Lê Văn Cường"]
+        )
+        await asyncio.wait_for(runner.run_once(), 30)
+        # then its new event is applied, while the first round's ANALYZE still waits
+        async with projector_pool.acquire() as conn:
+            assert await tenants_behind(conn, beside) == []
+        assert not first.done()
+    # and once the lock is let go the first round ends
+    await asyncio.wait_for(first, 30)
+
+
 def stalling(on_call: int, stall):
     """The campaign projection, whose ``on_call``-th batch applies its events and then stalls
     (``stall(conn)``) before the checkpoint is written."""
