@@ -60,7 +60,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from shared.settings import Settings
-from shared.text import grouped
+from shared.text import grouped, has_control
 
 UNSIZED_LIST = 10
 SIZE_ARGUMENTS = ("first",)  # every list that can grow pages by `first` (shared/pages.py)
@@ -224,7 +224,7 @@ class Literals:
     longest_text: int
     longest_list: int
     longest_number: int
-    has_nul: bool
+    has_control: bool
 
 
 # Longer than any Int or BigInt (16 digits) a field takes, and short enough that Python reads it
@@ -238,11 +238,11 @@ class _Measure(Visitor):
         self.text = 0
         self.items = 0
         self.number = 0
-        self.nul = False
+        self.control = False
 
     def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
         self.text = max(self.text, len(node.value))
-        self.nul = self.nul or "\x00" in node.value
+        self.control = self.control or _controlled(node.value)
 
     def enter_list_value(self, node: ListValueNode, *_: Any) -> None:
         self.items = max(self.items, len(node.values))
@@ -257,7 +257,7 @@ class _Measure(Visitor):
 def literals(document: DocumentNode) -> Literals:
     measure = _Measure()
     visit(document, measure)
-    return Literals(measure.text, measure.items, measure.number, measure.nul)
+    return Literals(measure.text, measure.items, measure.number, measure.control)
 
 
 def literals_of(document: DocumentNode) -> Literals:
@@ -332,10 +332,17 @@ def _too_long_text(path: str, limits: Limits) -> GraphQLError:
     )
 
 
-def _nul_in_text(path: str) -> GraphQLError:
-    # No text the product stores or looks up may hold NUL (PostgreSQL's text cannot): refused
-    # here once, for every argument, rather than at each query that would fail on it.
-    return refusal("INVALID_INPUT", f"Văn bản {path} chứa ký tự NUL.")
+def _controlled(text: str) -> bool:
+    """A control character no text of ours holds (NUL, ESC, BEL...: shared/text.py); tab and
+    line breaks are text's own. Most text is printable, and says so at C speed."""
+    return not text.isprintable() and has_control(text)
+
+
+def _control_in_text(path: str) -> GraphQLError:
+    # No text the product stores or looks up may hold NUL (PostgreSQL's text cannot), nor the
+    # other control characters (an ESC in a revocation's reason would reach a terminal or a
+    # certificate): refused here once, for every argument, not at each place that keeps text.
+    return refusal("INVALID_INPUT", f"Văn bản {path} chứa ký tự điều khiển (NUL, ESC...).")
 
 
 def _too_long_list(path: str, most: int) -> GraphQLError:
@@ -414,8 +421,8 @@ def check_variables(
         if what == "text":
             if len(value) > limits.max_text_chars:
                 return _too_long_text(spelt(place), limits)
-            if "\x00" in value:
-                return _nul_in_text(spelt(place))
+            if _controlled(value):
+                return _control_in_text(spelt(place))
         elif len(value) > list_limit(kind, limits):
             return _too_long_list(spelt(place), list_limit(kind, limits))
     return None
@@ -433,8 +440,8 @@ def check_document(
     seen = literals_of(document)
     if seen.longest_text > limits.max_text_chars:
         return _too_long_text("trong câu truy vấn", limits)
-    if seen.has_nul:
-        return _nul_in_text("trong câu truy vấn")
+    if seen.has_control:
+        return _control_in_text("trong câu truy vấn")
     if seen.longest_list > limits.max_list_items:
         return _too_long_list("trong câu truy vấn", limits.max_list_items)
     refused = check_variables(schema, document, operation_name, variables, limits)

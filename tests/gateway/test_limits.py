@@ -121,14 +121,24 @@ async def test_a_number_literal_too_long_for_any_field_is_the_clients_error(clie
         ("query($u: ID) { pledges(unitId: $u) { total } }", {"u": "\u0000"}),
         ("query($u: ID) { works(unitId: $u) { edges { node { id } } } }", {"u": "a\u0000"}),
         ('{ initiatives(unitId: "\\u0000") { count } }', {}),
+        ("query($u: ID) { pledges(unitId: $u) { total } }", {"u": "a\u001b[2Jb"}),
+        ('{ initiatives(unitId: "a\\u0007") { count } }', {}),
     ],
 )
-async def test_a_nul_in_any_text_is_refused_before_it_reaches_the_database(
+async def test_a_control_character_in_any_text_is_refused_before_it_reaches_the_database(
     client, auth, query, variables
 ):
-    # PostgreSQL's text cannot hold NUL: these answered INTERNAL.
+    # PostgreSQL's text cannot hold NUL: these answered INTERNAL. ESC and BEL were kept in
+    # reasons and shown as they came.
     body = await post(client, auth("officer"), query, **variables)
     assert code_of(body) == "INVALID_INPUT" and body.get("data") is None
+
+
+async def test_tabs_and_line_breaks_are_texts_own(client, auth):
+    # a paragraph's text (objectives, an achievement summary) keeps them: only looked up here
+    query = "query($q: String) { people(search: $q) { total } }"
+    body = await post(client, auth("officer"), query, q="một\tdòng\r\nhai dòng")
+    assert body["data"] == {"people": {"total": 0}}
 
 
 async def test_a_tight_budget_refuses_what_a_loose_one_runs(settings, runtime, auth):
