@@ -25,6 +25,7 @@ from services.awards.domain import (
     MAX_NOMINEES,
     Appraisal,
     AppraisalClosed,
+    AppraisalInvalid,
     Nominee,
     PersonErasedError,
     PersonIncomplete,
@@ -436,6 +437,22 @@ async def title_counts(conn: asyncpg.Connection, unit: str, year: int) -> tuple[
     return row["holders"], row["taken"]
 
 
+async def _known_rule(conn: asyncpg.Connection, unit: str, code: str, on: date) -> None:
+    """A verdict names a rule of the set in force on ``on``, or a federation's own rule in
+    force for the appraising unit (its own or an ancestor's), or none: the proposer reads it as
+    the reason its nominee stopped, so it must be one they can look up."""
+    rules = rule_set_on(on)
+    if not code or code in rules.rules:
+        return
+    if any(r.code == code for r in await local_rules_for(conn, unit, on)):
+        return
+    raise AppraisalInvalid(
+        f"Không có quy tắc «{code[:64]}» trong bộ quy tắc {rules.version} đang áp dụng, "
+        "hay trong quy định riêng của cấp trên.",
+        field="rule",
+    )
+
+
 async def local_rules_for(
     conn: asyncpg.Connection, unit: str, on: date
 ) -> tuple[LocalRuleFacts, ...]:
@@ -743,6 +760,7 @@ class AppraisalCommands:
                 "rule": clean(rule),
                 "on": self.clock(),
             }
+            await _known_rule(attempt.conn, actor.tenant, judged["rule"], judged["on"])
             if len(wanted) == 1:
                 appraisal.judge(nominee_id=wanted[0], **judged)
             else:  # none left: checked all the same (a closed round, a reason)

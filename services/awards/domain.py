@@ -1035,6 +1035,7 @@ VERDICTS = (ACCEPT, RETURN, REJECT)
 class AppraisalInvalid(DomainError):
     code = "APPRAISAL_INVALID"
     message_vi = "Ý kiến thẩm định không hợp lệ."
+    public_context = ("field",)  # which argument: the screen marks it
 
 
 class AppraisalClosed(DomainError):

@@ -498,7 +498,8 @@ class ProposalMutation:
 class AppraisalMutation:
     @strawberry.mutation(
         description="Thẩm định một người (tập thể) của đề nghị gửi lên đơn vị mình: đồng ý, trả "
-        "lại để sửa (nêu lý do), hay không đồng ý (nêu lý do, mã quy định nếu có)."
+        "lại để sửa (nêu lý do), hay không đồng ý (nêu lý do, mã quy định nếu có: một mã của "
+        "bộ quy tắc đang áp dụng hay quy định riêng của cấp trên, như rules trả về)."
     )
     async def appraise_nominee(
         self,

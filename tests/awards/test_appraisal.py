@@ -169,6 +169,30 @@ async def test_a_rejected_nominee_stops_at_appraisal(client, tokens, tree):
     assert code_of(refused) == "PROPOSAL_INVALID"
 
 
+async def test_a_verdict_names_a_rule_in_force_or_none(client, tokens, tree):
+    pid, (person, collective), _ = await sent_proposal(client, tokens, tree)
+    # a code no rule set has, or one with a control character, is refused, nothing written
+    for rule in ("MADE_UP_RULE", "COMPETENCE\u001b[31m"):
+        refused = await judge(
+            client, tokens, tree.upper1, pid, person, "REJECT", reason="Không đủ", rule=rule
+        )
+        assert code_of(refused) in {"APPRAISAL_INVALID", "INVALID_INPUT"}
+    seen = (await gql(client, tokens, tree.cs1, ["officer"], READ, id=pid))["data"]["proposal"]
+    assert {e["node"]["verdict"] for e in seen["nominees"]["edges"]} == {None}
+    assert seen["appraisals"] == []  # not even the round a first verdict opens
+    refused = await judge(
+        client, tokens, tree.upper1, pid, person, "REJECT", reason="Không đủ", rule="MADE_UP"
+    )
+    assert code_of(refused) == "APPRAISAL_INVALID"
+    assert refused["errors"][0]["extensions"]["field"] == "rule"
+    # a rule of the set in force, or none, is taken
+    for nominee, rule in ((person, "CSTDCS_PREREQUISITES"), (collective, "")):
+        body = await judge(
+            client, tokens, tree.upper1, pid, nominee, "REJECT", reason="Không đủ", rule=rule
+        )
+        assert "errors" not in body, body
+
+
 async def test_every_nominee_still_without_a_verdict_judged_at_once(client, tokens, tree):
     pid, (person, _), _ = await sent_proposal(client, tokens, tree)
     await judge(client, tokens, tree.upper1, pid, person, "REJECT", reason="Chưa đủ tiêu chuẩn")
