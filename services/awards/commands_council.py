@@ -87,7 +87,7 @@ class CouncilCommands:
                 meets_on=meets_on,
                 ballot=ballot,
                 quorum=quorum,
-                members=[Member(clean(m.subject), m.person_id, m.unit_id) for m in members],
+                members=await _members_known(attempt.conn, members),
                 items=items,
             )
             # Its lists of items stored while the rest is decided and encoded (10,000 items:
@@ -214,6 +214,20 @@ class CouncilCommands:
             idempotency_key=idempotency_key,
             input={"session": session_id},
         )
+
+
+async def _members_known(conn: asyncpg.Connection, members: Sequence[Member]) -> list[Member]:
+    """The members as the session keeps them: a member named as a person is one of the people
+    the unit reads (else NOT_FOUND: a made-up id would recuse no one), and from their unit,
+    unless the officer gave another (a member from a nominee's unit is recused)."""
+    units = await units_of_people(conn, [m.person_id for m in members if m.person_id])
+    unknown = next((m.person_id for m in members if m.person_id and m.person_id not in units), None)
+    if unknown is not None:
+        raise NotFound("(thành viên Hội đồng: không có người này trong sổ)", id=unknown)
+    return [
+        Member(clean(m.subject), m.person_id, m.unit_id or units.get(m.person_id, ""))
+        for m in members
+    ]
 
 
 async def _appraisals(attempt: Attempt, proposals: list[UUID]) -> list[Appraisal]:

@@ -13,6 +13,7 @@ from functools import partial
 from shared.clock import today
 from tests.awards.conftest import nodes
 from tests.awards.test_appraisal import CONCLUDE, judge, keyed, sent_proposal
+from tests.awards.test_people_graphql import AN, register
 from tests.registry.test_graphql import code_of, gql
 
 CONVENE = """mutation($input: CouncilInput!) { conveneCouncil(input: $input) { id status
@@ -58,6 +59,45 @@ def session_input(tree, pid, ballot):
         ],
         "proposals": [pid],
     }
+
+
+async def test_a_member_named_as_a_person_is_one_of_the_unit_s_people_and_from_their_unit(
+    client, tokens, tree, owner
+):
+    pid = await appraised(client, tokens, tree)
+    # given a person of the nominees' unit, and an id no one the unit reads has
+    member = await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:10]})
+    given = session_input(tree, pid, "OPEN")
+    stranger = {"subject": "khach", "personId": str(uuid.uuid4())}
+    convened = partial(
+        owner.fetchval,
+        "SELECT count(*) FROM events WHERE tenant_id = $1 AND event_type = 'CouncilConvened'",
+        tree.upper1,
+    )
+    before = await convened()
+    # when a session names the stranger, then NOT_FOUND, and no session is written
+    refused = await gql(
+        client,
+        tokens,
+        tree.upper1,
+        ["officer"],
+        CONVENE,
+        input=given | {"members": [*given["members"][:2], stranger]},
+    )
+    assert code_of(refused) == "NOT_FOUND"
+    assert await convened() == before
+    # when it names the person, with no unit given, then they are recused as of their unit
+    named = {"subject": "uy-vien-an", "personId": member["id"]}
+    body = await gql(
+        client,
+        tokens,
+        tree.upper1,
+        ["officer"],
+        CONVENE,
+        input=given | {"members": [*given["members"][:2], named]},
+    )
+    items = nodes(body["data"]["conveneCouncil"]["items"])
+    assert items and all(i["recused"] == ["uy-vien-an"] for i in items)
 
 
 async def test_a_secret_ballot_records_who_voted_and_the_tally_never_who_voted_how(
