@@ -311,6 +311,37 @@ async def test_two_sessions_convened_at_once_on_one_proposal_take_it_once(client
     assert sorted(code_of(b) or "ok" for b in both) == ["COUNCIL_INVALID", "ok"]
 
 
+async def test_twelve_members_voting_at_once_are_each_counted(client, tokens, tree):
+    # given a session of twelve members, none of them from the nominees' unit
+    pid = await appraised(client, tokens, tree)
+    members = [{"subject": f"uy-vien-{n}", "unitId": tree.upper1} for n in range(12)]
+    given = session_input(tree, pid, "OPEN") | {"members": members, "quorum": 7}
+    body = await gql(client, tokens, tree.upper1, ["officer"], CONVENE, input=given)
+    session = body["data"]["conveneCouncil"]
+    item = nodes(session["items"])[0]["id"]
+    # when they all vote on one item at the same moment
+    votes = await asyncio.gather(
+        *(
+            as_member(
+                client,
+                tokens,
+                tree.upper1,
+                m["subject"],
+                VOTE,
+                session=session["id"],
+                item=item,
+                choice="YES",
+            )
+            for m in members
+        )
+    )
+    # then none is turned away (they once met conflicts), and each is counted once
+    assert [v.get("errors") for v in votes] == [None] * 12
+    read = await gql(client, tokens, tree.upper1, ["officer"], ITEMS, id=session["id"])
+    voters = {i["id"]: i["voters"] for i in nodes(read["data"]["councilSession"]["items"])}
+    assert voters[item] == 12
+
+
 PAGE = """query($id: ID!, $first: Int!, $after: String) { councilSession(id: $id) {
   items(first: $first, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } }
 } }"""
