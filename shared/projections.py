@@ -676,7 +676,8 @@ class ProjectionRunner:
         return applied
 
     async def _refresh_statistics(self, target: Target, applied: int) -> None:
-        """Caught up: the target's tables analysed if enough was applied since they last were."""
+        """After a round's batches: the target's tables analysed if enough was applied since they
+        last were (a table another session holds is skipped, 0054)."""
         key = (target.name, target.version)
         self._unanalyzed[key] = self._unanalyzed.get(key, 0) + applied
         recent = time.monotonic() - self._analyzed_at.get(key, -ANALYZE_EVERY_S) < ANALYZE_EVERY_S
