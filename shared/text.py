@@ -25,10 +25,10 @@ class TextTooLong(DomainError):
     message_vi = "Văn bản dài quá mức cho phép."
 
 
-# Control characters no text of ours holds: NUL above all (PostgreSQL's text cannot, and a NUL
-# sealed out of the database's sight would stop the projection that opens it); tab and line
-# breaks are the paragraphs' (clean_paragraphs) and are cleaned away elsewhere.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters no text of ours holds (C0, DEL and C1): NUL above all (PostgreSQL's text
+# cannot, and a NUL sealed out of the database's sight would stop the projection that opens it);
+# tab and line breaks are the paragraphs' (clean_paragraphs) and are cleaned away elsewhere.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def has_control(text: str) -> bool:

@@ -21,6 +21,7 @@ identity (hashing a document is a walk over all of it); only the variables are w
 from __future__ import annotations
 
 import inspect
+import re
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -60,7 +61,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from shared.settings import Settings
-from shared.text import grouped, has_control
+from shared.text import grouped
 
 UNSIZED_LIST = 10
 SIZE_ARGUMENTS = ("first",)  # every list that can grow pages by `first` (shared/pages.py)
@@ -332,10 +333,16 @@ def _too_long_text(path: str, limits: Limits) -> GraphQLError:
     )
 
 
+# Control characters refused in any text of a request: NUL, ESC, BEL and the like, C0 and C1.
+# Tab, line feed and carriage return are text's own; vertical tab and form feed (Word's soft line
+# break, a page break pasted from a PDF) are whitespace every cleaning turns into a space.
+_REFUSED = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
 def _controlled(text: str) -> bool:
-    """A control character no text of ours holds (NUL, ESC, BEL...: shared/text.py); tab and
-    line breaks are text's own. Most text is printable, and says so at C speed."""
-    return not text.isprintable() and has_control(text)
+    """Whether the text holds a control character refused here. Most text is printable, and
+    says so at C speed."""
+    return not text.isprintable() and _REFUSED.search(text) is not None
 
 
 def _control_in_text(path: str) -> GraphQLError:
@@ -370,30 +377,31 @@ def spelt(place: Place) -> str:
     return whole if len(whole) <= SPELT_CHARS else whole[: SPELT_CHARS - 1] + "…"
 
 
-def _walk(value: Any, kind: Any, path: str) -> Iterator[tuple[str, Any, Any, Place]]:
-    """Every (what, value, type, place) in a variable's value, shaped by its declared type; what
-    does not fit the type is left to GraphQL's own coercion, which refuses it."""
-    stack: list[tuple[Any, Any, Place]] = [(value, kind, path)]
+def _walk(value: Any, kind: Any, path: str) -> Iterator[tuple[str, Any, Any, Place, bool]]:
+    """Every (what, value, type, place, in a bulk row) in a variable's value, shaped by its
+    declared type; what does not fit the type is left to GraphQL's own coercion, which refuses
+    it."""
+    stack: list[tuple[Any, Any, Place, bool]] = [(value, kind, path, False)]
     while stack:
-        value, kind, place = stack.pop()
+        value, kind, place, bulk = stack.pop()
         if isinstance(kind, GraphQLNonNull):
             kind = kind.of_type
         if isinstance(value, str):
-            yield "text", value, kind, place
+            yield "text", value, kind, place, bulk
         elif isinstance(value, list):
-            yield "list", value, kind, place
+            yield "list", value, kind, place, bulk
             item = kind.of_type if isinstance(kind, GraphQLList) else None
-            stack.extend((v, item, (place, i)) for i, v in enumerate(value))
+            stack.extend((v, item, (place, i), bulk) for i, v in enumerate(value))
         elif isinstance(value, dict) and isinstance(kind, GraphQLInputObjectType):
-            fields = kind.fields
+            fields, row = kind.fields, bulk or kind.name in BULK_ITEMS
             for key, inner in value.items():
                 if key in fields:
-                    stack.append((inner, fields[key].type, (place, key)))
+                    stack.append((inner, fields[key].type, (place, key), row))
 
 
 def _variable_values(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Any
-) -> Iterator[tuple[str, Any, Any, Place]]:
+) -> Iterator[tuple[str, Any, Any, Place, bool]]:
     operation = get_operation_ast(document, operation_name)
     if operation is None or not isinstance(variables, dict):
         return
@@ -417,11 +425,15 @@ def check_variables(
     variables: Any,
     limits: Limits,
 ) -> GraphQLError | None:
-    for what, value, kind, place in _variable_values(schema, document, operation_name, variables):
+    for what, value, kind, place, bulk in _variable_values(
+        schema, document, operation_name, variables
+    ):
         if what == "text":
             if len(value) > limits.max_text_chars:
                 return _too_long_text(spelt(place), limits)
-            if _controlled(value):
+            # A bulk row's text is the domain's to check, row by row: one bad row is named, and
+            # the others are kept. NUL, which no statement can carry, is refused here for all.
+            if ("\x00" in value) if bulk else _controlled(value):
                 return _control_in_text(spelt(place))
         elif len(value) > list_limit(kind, limits):
             return _too_long_list(spelt(place), list_limit(kind, limits))

@@ -75,6 +75,27 @@ async def test_ten_thousand_rows_three_bad_write_9997_name_the_3_and_a_repeat_wr
     assert len(page["edges"]) == 100
 
 
+async def test_a_bulk_row_with_a_control_character_is_named_and_the_others_kept(
+    client, tokens, tree, owner
+):
+    campaign_id = await launched(client, tokens, tree.prov1)
+    rows = [
+        {"name": "Nguyễn Văn Ân\u001b[2J", "title": "Lao động tiên tiến"},
+        {"name": "Lê Thị\u000bHoa", "title": "Lao động tiên tiến"},  # Word's soft line break
+        {"name": "Trần Văn Bảy", "title": "Lao động tiên tiến"},
+    ]
+    body = await gql(client, tokens, tree.upper1, ["officer"], PLEDGE, c=campaign_id, rows=rows)
+    result = body["data"]["registerPledges"]
+    assert [(e["row"], e["code"], e["field"]) for e in result["errors"]] == [
+        (1, "PLEDGE_INVALID", "name")
+    ]
+    assert result["written"] == 2 and await pledged(owner, tree.upper1) == 2
+    listed = await gql(
+        client, tokens, tree.upper1, ["officer"], PLEDGES, c=campaign_id, sub=False, s="hoa"
+    )
+    assert [e["node"]["name"] for e in listed["data"]["pledges"]["edges"]] == ["Lê Thị Hoa"]
+
+
 async def test_a_row_repeated_in_one_call_is_named_and_the_subject_follows_the_title(
     client, tokens, tree, owner
 ):

@@ -123,6 +123,7 @@ async def test_a_number_literal_too_long_for_any_field_is_the_clients_error(clie
         ('{ initiatives(unitId: "\\u0000") { count } }', {}),
         ("query($u: ID) { pledges(unitId: $u) { total } }", {"u": "a\u001b[2Jb"}),
         ('{ initiatives(unitId: "a\\u0007") { count } }', {}),
+        ("query($u: ID) { pledges(unitId: $u) { total } }", {"u": "a\u009b2Jb"}),  # C1 CSI
     ],
 )
 async def test_a_control_character_in_any_text_is_refused_before_it_reaches_the_database(
@@ -137,7 +138,7 @@ async def test_a_control_character_in_any_text_is_refused_before_it_reaches_the_
 async def test_tabs_and_line_breaks_are_texts_own(client, auth):
     # a paragraph's text (objectives, an achievement summary) keeps them: only looked up here
     query = "query($q: String) { people(search: $q) { total } }"
-    body = await post(client, auth("officer"), query, q="một\tdòng\r\nhai dòng")
+    body = await post(client, auth("officer"), query, q="một\tdòng\r\nhai\u000bdòng\u000c")
     assert body["data"] == {"people": {"total": 0}}
 
 
