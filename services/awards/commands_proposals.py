@@ -437,14 +437,15 @@ async def title_counts(conn: asyncpg.Connection, unit: str, year: int) -> tuple[
     return row["holders"], row["taken"]
 
 
-async def _known_rule(conn: asyncpg.Connection, unit: str, code: str, on: date) -> None:
-    """A verdict names a rule of the set in force on ``on``, or a federation's own rule in
-    force for the appraising unit (its own or an ancestor's), or none: the proposer reads it as
-    the reason its nominee stopped, so it must be one they can look up."""
+async def _known_rule(conn: asyncpg.Connection, proposer: str, code: str, on: date) -> None:
+    """A verdict names a rule of the set in force on ``on``, or a federation's own rule in force
+    for the proposer (as its nominees were checked: the appraising unit's and its ancestors'
+    among them), or none: the proposer reads it as the reason its nominee stopped, so it must
+    be one they can look up."""
     rules = rule_set_on(on)
     if not code or code in rules.rules:
         return
-    if any(r.code == code for r in await local_rules_for(conn, unit, on)):
+    if any(r.code == code for r in await local_rules_for(conn, proposer, on)):
         return
     raise AppraisalInvalid(
         f"Không có quy tắc «{code[:64]}» trong bộ quy tắc {rules.version} đang áp dụng, "
@@ -456,11 +457,13 @@ async def _known_rule(conn: asyncpg.Connection, unit: str, code: str, on: date) 
 async def local_rules_for(
     conn: asyncpg.Connection, unit: str, on: date
 ) -> tuple[LocalRuleFacts, ...]:
-    """The federations' own rules in force on ``on`` for ``unit``: its own and its ancestors'."""
+    """The federations' own rules in force on ``on`` for ``unit``: its own and its ancestors'
+    (asked by the unit or by one above it, which sees only its own edges of the tree: the
+    ancestors come from thidua_bound_by, 0055)."""
     rows = await conn.fetch(
         "SELECT tenant_id, code, kind, message, source, numbers::text AS numbers FROM local_rules "
         "WHERE effective_from <= $2 AND (effective_to IS NULL OR effective_to > $2) "
-        "AND (tenant_id = $1 OR thidua_edge(tenant_id, $1, $2))",
+        "AND tenant_id IN (SELECT thidua_bound_by($1, $2))",
         unit,
         on,
     )
@@ -760,7 +763,7 @@ class AppraisalCommands:
                 "rule": clean(rule),
                 "on": self.clock(),
             }
-            await _known_rule(attempt.conn, actor.tenant, judged["rule"], judged["on"])
+            await _known_rule(attempt.conn, appraisal.proposer, judged["rule"], judged["on"])
             if len(wanted) == 1:
                 appraisal.judge(nominee_id=wanted[0], **judged)
             else:  # none left: checked all the same (a closed round, a reason)

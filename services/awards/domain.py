@@ -658,10 +658,17 @@ class LocalRule(Aggregate):
         if not message or len(message) > MAX_REASON:
             raise LocalRuleInvalid(f"Nội dung: 1–{MAX_REASON} ký tự.", field="message")
         if len(numbers) > 20 or any(
-            not k or len(k) > 64 or type(v) is not int or abs(v) > 10**12
+            not k
+            or len(k) > 64
+            or not (k.isascii() and k.replace("_", "").isalnum())
+            or type(v) is not int
+            or abs(v) > 10**12
             for k, v in numbers.items()
         ):
-            raise LocalRuleInvalid("Tối đa 20 con số, mỗi số nguyên.", field="numbers")
+            raise LocalRuleInvalid(
+                "Tối đa 20 con số, mỗi số nguyên, tên 1–64 chữ không dấu, số hoặc _.",
+                field="numbers",
+            )
         _check_source(source, LocalRuleInvalid)
         return cls(
             unit_id=unit_id,

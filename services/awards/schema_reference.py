@@ -277,7 +277,7 @@ class ReferenceQuery:
             info,
             "SELECT r.*, r.numbers::text AS numbers_text FROM local_rules r "
             "WHERE r.effective_from <= $2 AND (r.effective_to IS NULL OR r.effective_to > $2) "
-            "AND (r.tenant_id = $1 OR thidua_edge(r.tenant_id, $1, (SELECT thidua_today()))) "
+            "AND r.tenant_id IN (SELECT thidua_bound_by($1, $2)) "
             "ORDER BY r.tenant_id, r.code",
             unit,
             on or today(),

@@ -13,6 +13,7 @@ from shared.db import APP_ROLE
 from shared.projection_rebuild import rebuild
 from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_proposals import ADD, PDF, SUBMIT, draft, upload
+from tests.awards.test_reference import ADD_RULE
 from tests.registry.test_graphql import code_of, gql
 
 JUDGE = """mutation($id: ID!, $nominee: ID!, $verdict: Verdict!, $reason: String! = "",
@@ -172,11 +173,14 @@ async def test_a_rejected_nominee_stops_at_appraisal(client, tokens, tree):
 async def test_a_verdict_names_a_rule_in_force_or_none(client, tokens, tree):
     pid, (person, collective), _ = await sent_proposal(client, tokens, tree)
     # a code no rule set has, or one with a control character, is refused, nothing written
-    for rule in ("MADE_UP_RULE", "COMPETENCE\u001b[31m"):
+    for rule, code in (
+        ("MADE_UP_RULE", "APPRAISAL_INVALID"),
+        ("COMPETENCE\u001b", "INVALID_INPUT"),
+    ):
         refused = await judge(
             client, tokens, tree.upper1, pid, person, "REJECT", reason="Không đủ", rule=rule
         )
-        assert code_of(refused) in {"APPRAISAL_INVALID", "INVALID_INPUT"}
+        assert code_of(refused) == code
     seen = (await gql(client, tokens, tree.cs1, ["officer"], READ, id=pid))["data"]["proposal"]
     assert {e["node"]["verdict"] for e in seen["nominees"]["edges"]} == {None}
     assert seen["appraisals"] == []  # not even the round a first verdict opens
@@ -185,8 +189,25 @@ async def test_a_verdict_names_a_rule_in_force_or_none(client, tokens, tree):
     )
     assert code_of(refused) == "APPRAISAL_INVALID"
     assert refused["errors"][0]["extensions"]["field"] == "rule"
-    # a rule of the set in force, or none, is taken
-    for nominee, rule in ((person, "CSTDCS_PREREQUISITES"), (collective, "")):
+    # a rule of the set in force, a federation's own in force for the proposer, or none, is
+    # taken
+    added = await gql(
+        client,
+        tokens,
+        tree.prov1,
+        ["admin"],
+        ADD_RULE,
+        code="vang_mat_nhieu",
+        kind="exclusion",
+        numbers={"absent_working_days": 30},
+        **{"from": "2020-01-01"},
+    )
+    assert "errors" not in added, added
+    for nominee, rule in (
+        (person, "CSTDCS_PREREQUISITES"),
+        (person, "vang_mat_nhieu"),
+        (collective, ""),
+    ):
         body = await judge(
             client, tokens, tree.upper1, pid, nominee, "REJECT", reason="Không đủ", rule=rule
         )

@@ -10,6 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.awards.commands_proposals import local_rules_for
+from shared import access
+from tests.awards.conftest import officer
 from tests.registry.test_graphql import code_of, gql
 
 CATALOGUE = """query($on: Date, $subject: AwardSubject, $by: String) {
@@ -212,6 +215,39 @@ async def test_working_days_skip_tet_and_the_days_an_admin_marks(client, tokens,
     assert code_of(too_far) == "INVALID_INPUT"
 
 
+async def test_the_rules_binding_a_unit_below_are_those_of_all_its_ancestors_whoever_asks(
+    client, tokens, tree, runtime
+):
+    # given a province's own quota, from 2025
+    added = await ask(
+        client,
+        tokens,
+        tree,
+        ADD_RULE,
+        unit="prov1",
+        roles=["admin"],
+        code="ty_le_cstdcs",
+        kind="quota",
+        numbers={"quota_percent": 10},
+        **{"from": "2025-01-01"},
+    )
+    assert "errors" not in added, added
+    # when the grassroots union's rules are looked up by itself and by the upper level that
+    # decides for it (row-level security shows the upper level only its own edges of the tree)
+    for reader in (tree.cs1, tree.upper1):
+        async with access.scope(runtime.pool, officer(reader)) as conn:
+            found = await local_rules_for(conn, tree.cs1, date(2025, 6, 1))
+            before = await local_rules_for(conn, tree.cs1, date(2024, 6, 1))
+        # then both find the province's, in force from its day
+        assert [(r.unit_id, r.code) for r in found if r.kind == "quota"] == [
+            (tree.prov1, "ty_le_cstdcs")
+        ], reader
+        assert [r for r in before if r.kind == "quota"] == []
+    # and a unit beside it finds nothing of the grassroots union's
+    async with access.scope(runtime.pool, officer(tree.upper2)) as conn:
+        assert await local_rules_for(conn, tree.cs1, date(2025, 6, 1)) == ()
+
+
 async def test_a_federations_own_rules_bind_the_units_below_it(client, tokens, tree, elsewhere):
     added = await ask(
         client,
@@ -234,6 +270,11 @@ async def test_a_federations_own_rules_bind_the_units_below_it(client, tokens, t
     for unit in ("prov2", "upper3"):
         aside = await ask(client, tokens, tree, LOCAL, unit=unit, on="2025-06-01")
         assert aside["data"]["localRules"] == []
+    # an upper level reading a unit below it sees the rules above itself that bind that unit
+    below = await gql(
+        client, tokens, tree.upper1, ["officer"], LOCAL, unit=tree.cs1, on="2025-06-01"
+    )
+    assert [r["code"] for r in below["data"]["localRules"]] == ["vang_mat"]
     peek = await gql(client, tokens, tree.upper3, ["officer"], LOCAL, unit=tree.cs1)
     assert peek["data"]["localRules"] is None  # a unit out of reach
     not_yet = await ask(client, tokens, tree, LOCAL, unit="cs1", on="2024-12-31")
@@ -258,6 +299,19 @@ async def test_a_federations_own_rules_bind_the_units_below_it(client, tokens, t
         **{"from": "2025-01-01"},
     )
     assert code_of(bad) == "LOCAL_RULE_INVALID"
+    for numbers in ({"vang\u001b[2J": 1}, {"số ngày": 1}, {"x": 1.5}):
+        bad_numbers = await ask(
+            client,
+            tokens,
+            tree,
+            ADD_RULE,
+            unit="prov1",
+            code="y",
+            kind="exclusion",
+            numbers=numbers,
+            **{"from": "2025-01-01"},
+        )
+        assert code_of(bad_numbers) == "LOCAL_RULE_INVALID", numbers
     other = await ask(client, tokens, tree, END_RULE, unit="prov2", id=rule_id, on="2026-01-01")
     assert code_of(other) == "NOT_FOUND"
     ended = await ask(client, tokens, tree, END_RULE, unit="prov1", id=rule_id, on="2026-01-01")
