@@ -85,6 +85,7 @@ async def test_a_member_named_as_a_person_is_one_of_the_unit_s_people_and_from_t
         input=given | {"members": [*given["members"][:2], stranger]},
     )
     assert code_of(refused) == "NOT_FOUND"
+    assert "thành viên" in refused["errors"][0]["message"]  # the member, not a proposal
     assert await convened() == before
     # when it names the person, with no unit given, then they are recused as of their unit
     named = {"subject": "uy-vien-an", "personId": member["id"]}
