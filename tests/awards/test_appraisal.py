@@ -13,7 +13,7 @@ from shared.db import APP_ROLE
 from shared.projection_rebuild import rebuild
 from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_proposals import ADD, PDF, SUBMIT, draft, upload
-from tests.awards.test_reference import ADD_RULE
+from tests.awards.test_reference import province_rule
 from tests.registry.test_graphql import code_of, gql
 
 JUDGE = """mutation($id: ID!, $nominee: ID!, $verdict: Verdict!, $reason: String! = "",
@@ -191,18 +191,15 @@ async def test_a_verdict_names_a_rule_in_force_or_none(client, tokens, tree):
     assert refused["errors"][0]["extensions"]["field"] == "rule"
     # a rule of the set in force, a federation's own in force for the proposer, or none, is
     # taken
-    added = await gql(
+    await province_rule(
         client,
         tokens,
-        tree.prov1,
-        ["admin"],
-        ADD_RULE,
-        code="vang_mat_nhieu",
-        kind="exclusion",
-        numbers={"absent_working_days": 30},
-        **{"from": "2020-01-01"},
+        tree,
+        "vang_mat_nhieu",
+        "exclusion",
+        {"absent_working_days": 30},
+        "2020-01-01",
     )
-    assert "errors" not in added, added
     for nominee, rule in (
         (person, "CSTDCS_PREREQUISITES"),
         (person, "vang_mat_nhieu"),

@@ -44,6 +44,23 @@ async def ask(client, tokens, tree, query, unit="cs1", roles=("officer",), **var
     return await gql(client, tokens, getattr(tree, unit), list(roles), query, **variables)
 
 
+async def province_rule(client, tokens, tree, code, kind, numbers, start="2025-01-01"):
+    """A rule of the province's own (prov1's officer adds it): its id."""
+    added = await ask(
+        client,
+        tokens,
+        tree,
+        ADD_RULE,
+        unit="prov1",
+        code=code,
+        kind=kind,
+        numbers=numbers,
+        **{"from": start},
+    )
+    assert "errors" not in added, added
+    return added["data"]["addLocalRule"]
+
+
 async def test_the_catalogue_in_force_on_a_day(client, tokens, tree):
     body = await ask(client, tokens, tree, CATALOGUE, on="2025-01-01", subject="COLLECTIVE")
     codes = {e["code"]: e for e in body["data"]["awardCatalogue"]}
@@ -219,19 +236,7 @@ async def test_the_rules_binding_a_unit_below_are_those_of_all_its_ancestors_who
     client, tokens, tree, runtime
 ):
     # given a province's own quota, from 2025
-    added = await ask(
-        client,
-        tokens,
-        tree,
-        ADD_RULE,
-        unit="prov1",
-        roles=["admin"],
-        code="ty_le_cstdcs",
-        kind="quota",
-        numbers={"quota_percent": 10},
-        **{"from": "2025-01-01"},
-    )
-    assert "errors" not in added, added
+    await province_rule(client, tokens, tree, "ty_le_cstdcs", "quota", {"quota_percent": 10})
     # when the grassroots union's rules are looked up by itself and by the upper level that
     # decides for it (row-level security shows the upper level only its own edges of the tree)
     for reader in (tree.cs1, tree.upper1):
@@ -249,18 +254,9 @@ async def test_the_rules_binding_a_unit_below_are_those_of_all_its_ancestors_who
 
 
 async def test_a_federations_own_rules_bind_the_units_below_it(client, tokens, tree, elsewhere):
-    added = await ask(
-        client,
-        tokens,
-        tree,
-        ADD_RULE,
-        unit="prov1",
-        code="vang_mat",
-        kind="exclusion",
-        numbers={"absent_working_days": 30},
-        **{"from": "2025-01-01"},
+    rule_id = await province_rule(
+        client, tokens, tree, "vang_mat", "exclusion", {"absent_working_days": 30}
     )
-    rule_id = added["data"]["addLocalRule"]
     for unit in ("prov1", "upper1", "cs1"):
         seen = await ask(client, tokens, tree, LOCAL, unit=unit, on="2025-06-01")
         rules = seen["data"]["localRules"]
