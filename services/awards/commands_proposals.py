@@ -457,13 +457,11 @@ async def _known_rule(conn: asyncpg.Connection, proposer: str, code: str, on: da
 async def local_rules_for(
     conn: asyncpg.Connection, unit: str, on: date
 ) -> tuple[LocalRuleFacts, ...]:
-    """The federations' own rules in force on ``on`` for ``unit``: its own and its ancestors'
-    (asked by the unit or by one above it, which sees only its own edges of the tree: the
-    ancestors come from thidua_bound_by, 0055)."""
+    """The federations' own rules in force on ``on`` for ``unit``: its own and its ancestors' in
+    the tree of that day, asked by the unit or by one above it then (thidua_rules_binding, 0055:
+    row-level security would show a reader only its own edges of today's tree)."""
     rows = await conn.fetch(
-        "SELECT tenant_id, code, kind, message, source, numbers::text AS numbers FROM local_rules "
-        "WHERE effective_from <= $2 AND (effective_to IS NULL OR effective_to > $2) "
-        "AND tenant_id IN (SELECT thidua_bound_by($1, $2))",
+        "SELECT tenant_id, code, kind, message, source, numbers FROM thidua_rules_binding($1, $2)",
         unit,
         on,
     )

@@ -275,10 +275,7 @@ class ReferenceQuery:
                 return None
         rows = await _read(
             info,
-            "SELECT r.*, r.numbers::text AS numbers_text FROM local_rules r "
-            "WHERE r.effective_from <= $2 AND (r.effective_to IS NULL OR r.effective_to > $2) "
-            "AND r.tenant_id IN (SELECT thidua_bound_by($1, $2)) "
-            "ORDER BY r.tenant_id, r.code",
+            "SELECT *, numbers AS numbers_text FROM thidua_rules_binding($1, $2)",
             unit,
             on or today(),
         )

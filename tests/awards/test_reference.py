@@ -12,7 +12,9 @@ import pytest
 
 from services.awards.commands_proposals import local_rules_for
 from shared import access
+from shared.clock import today
 from tests.awards.conftest import officer
+from tests.campaign.test_reach_dates import move
 from tests.registry.test_graphql import code_of, gql
 
 CATALOGUE = """query($on: Date, $subject: AwardSubject, $by: String) {
@@ -44,14 +46,16 @@ async def ask(client, tokens, tree, query, unit="cs1", roles=("officer",), **var
     return await gql(client, tokens, getattr(tree, unit), list(roles), query, **variables)
 
 
-async def province_rule(client, tokens, tree, code, kind, numbers, start="2025-01-01"):
-    """A rule of the province's own (prov1's officer adds it): its id."""
+async def province_rule(
+    client, tokens, tree, code, kind, numbers, start="2025-01-01", province="prov1"
+):
+    """A rule of the province's own (its officer adds it): its id."""
     added = await ask(
         client,
         tokens,
         tree,
         ADD_RULE,
-        unit="prov1",
+        unit=province,
         code=code,
         kind=kind,
         numbers=numbers,
@@ -251,6 +255,30 @@ async def test_the_rules_binding_a_unit_below_are_those_of_all_its_ancestors_who
     # and a unit beside it finds nothing of the grassroots union's
     async with access.scope(runtime.pool, officer(tree.upper2)) as conn:
         assert await local_rules_for(conn, tree.cs1, date(2025, 6, 1)) == ()
+
+
+async def test_a_unit_moved_since_a_day_is_bound_that_day_by_its_ancestors_of_then(
+    client, tokens, tree, runtime
+):
+    # given each province's own rule since 2020, and the grassroots union moved from the first
+    # province to the second on 1 June 2025
+    for province in ("prov1", "prov2"):
+        await province_rule(
+            client, tokens, tree, f"rule_{province}", "exclusion", {}, "2020-01-01", province
+        )
+    await move(client, tokens, tree, tree.cs1, tree.upper3, date(2025, 6, 1))
+    # when its rules are asked for a day before the move and for today
+    seen = {}
+    for on in ("2025-01-01", None):
+        body = await gql(client, tokens, tree.cs1, ["officer"], LOCAL, on=on)
+        seen[on] = [r["code"] for r in body["data"]["localRules"]]
+    # then the rules of the tree of that day bind it
+    assert seen == {"2025-01-01": ["rule_prov1"], None: ["rule_prov2"]}
+    # and the upper level it had then finds them too for that day, not for today
+    async with access.scope(runtime.pool, officer(tree.upper1)) as conn:
+        then = await local_rules_for(conn, tree.cs1, date(2025, 1, 1))
+        now = await local_rules_for(conn, tree.cs1, today())
+    assert ([r.code for r in then], now) == (["rule_prov1"], ())
 
 
 async def test_a_federations_own_rules_bind_the_units_below_it(client, tokens, tree, elsewhere):
