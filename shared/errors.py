@@ -5,7 +5,11 @@ A command that raises one of these has written nothing.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
+
+# C0 but tab and line breaks, DEL, C1 (as shared/text.py's, which imports this module).
+_UNPRINTED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class DomainError(Exception):
@@ -21,7 +25,9 @@ class DomainError(Exception):
 
     @property
     def message(self) -> str:
-        return f"{self.message_vi} {self.detail}".strip()
+        # A detail may quote what the client sent (an id not found): never its control
+        # characters, which a client printing the message would pass to a terminal.
+        return f"{self.message_vi} {_UNPRINTED.sub('', self.detail)}".strip()
 
     def shown(self) -> dict[str, Any]:
         """The context a client is shown (``public_context``)."""

@@ -27,6 +27,7 @@ from services.awards.domain import (
     BaseSalaryValue,
     CalendarDay,
     LocalRule,
+    LocalRuleInvalid,
     Particulars,
     Person,
     Personal,
@@ -43,7 +44,7 @@ from services.awards.domain import (
     plain_particulars as _plain,
 )
 from services.awards.projections import build_registry
-from services.awards.rules import BaseSalary, shipped_base_salaries
+from services.awards.rules import BaseSalary, national_codes, shipped_base_salaries
 from shared import access
 from shared.auth import Principal
 from shared.calendar import MarkedDay, WorkingCalendar
@@ -272,6 +273,10 @@ class AwardsCommands:
         given = _given(locals())
 
         async def decide(attempt: Attempt) -> UUID:
+            if clean(code).upper() in national_codes():
+                raise LocalRuleInvalid(
+                    "Mã trùng một quy tắc của bộ quy tắc chung: chọn mã khác.", field="code"
+                )
             rule = LocalRule.add(
                 unit_id=actor.tenant,
                 code=clean(code),

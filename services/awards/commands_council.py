@@ -26,6 +26,7 @@ from services.awards.domain import (
     CouncilSession,
     Disclosure,
     Member,
+    PersonErasedError,
     appraisal_stream,
 )
 from services.awards.projections import build_registry
@@ -148,6 +149,7 @@ class CouncilCommands:
 
         async def decide(attempt: Attempt) -> int:
             session = await _session(attempt, session_id)
+            session.check_voter(actor.subject)
             if item_id is not None:
                 wanted = [item_id]
             elif items is not None:
@@ -232,10 +234,18 @@ async def _members_known(conn: asyncpg.Connection, members: Sequence[Member]) ->
     """The members as the session keeps them: a member named as a person is one of the people
     the unit reads (else NOT_FOUND: a made-up id would recuse no one), and from their unit,
     unless the officer gave another (a member from a nominee's unit is recused)."""
-    units = await units_of_people(conn, [m.person_id for m in members if m.person_id])
-    unknown = next((m.person_id for m in members if m.person_id and m.person_id not in units), None)
+    persons = [m.person_id for m in members if m.person_id]
+    units = await units_of_people(conn, persons)
+    unknown = next((p for p in persons if p not in units), None)
     if unknown is not None:
         raise NotFound("(thành viên Hội đồng: không có người này trong sổ)", id=unknown)
+    erased = await conn.fetchval(
+        "SELECT person_id::text FROM people WHERE person_id = ANY ($1::uuid[]) "
+        "AND status = 'erased' LIMIT 1",
+        persons,
+    )
+    if erased is not None:
+        raise PersonErasedError("(thành viên Hội đồng)")
     return [
         Member(clean(m.subject), m.person_id, m.unit_id or units.get(m.person_id, ""))
         for m in members

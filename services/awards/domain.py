@@ -653,8 +653,8 @@ class LocalRule(Aggregate):
     ) -> LocalRule:
         if kind not in LOCAL_RULE_KINDS:
             raise LocalRuleInvalid("Loại: exclusion (không xét) hoặc quota (tỷ lệ, số lượng).")
-        if not code or len(code) > 64 or not code.replace("_", "").isalnum():
-            raise LocalRuleInvalid("Mã: 1–64 chữ, số hoặc _.", field="code")
+        if not code or len(code) > 64 or not (code.isascii() and code.replace("_", "").isalnum()):
+            raise LocalRuleInvalid("Mã: 1–64 chữ không dấu, số hoặc _.", field="code")
         if not message or len(message) > MAX_REASON:
             raise LocalRuleInvalid(f"Nội dung: 1–{MAX_REASON} ký tự.", field="message")
         if len(numbers) > 20 or any(
@@ -1154,6 +1154,8 @@ class Appraisal(Aggregate):
             raise AppraisalInvalid("Ý kiến: accept, return hay reject.", field="verdict")
         if verdict != ACCEPT and not reason:
             raise ReasonRequired("Trả lại hay không đồng ý cần nêu lý do.")
+        if verdict == ACCEPT and rule:
+            raise AppraisalInvalid("Đồng ý thì không nêu quy định vi phạm.", field="rule")
         if len(reason) > MAX_REASON or len(rule) > 64:
             raise AppraisalInvalid(f"Lý do: tối đa {MAX_REASON} ký tự.", field="reason")
 
@@ -1448,6 +1450,14 @@ class CouncilSession(Aggregate):
         for run in rest:
             session._items_listed(items=run)
         return session
+
+    def check_voter(self, voter: str) -> None:
+        """Whether ``voter`` may vote in this session at all, before any item is named (a vote
+        on "every item left" of a concluded session is COUNCIL_CLOSED, not none)."""
+        if self.closed:
+            raise CouncilClosed()
+        if voter not in self.members:
+            raise NotACouncilMember()
 
     def check_vote(self, voter: str, item_id: str, choice: str, on: date) -> None:
         if self.closed:

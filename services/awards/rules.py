@@ -85,6 +85,13 @@ class BaseSalary:
 
 
 @cache
+def national_codes() -> frozenset[str]:
+    """Every code of every rule set: a federation's own rule may not take one (a finding or a
+    verdict naming it would read as the national rule)."""
+    return frozenset(code.upper() for rules in rule_sets() for code in rules.rules)
+
+
+@cache
 def rule_sets() -> tuple[RuleSet, ...]:
     raw = tomllib.loads(files("services.awards").joinpath("data/rules.toml").read_text("utf-8"))
     given = {s["version"]: s for s in raw["rule_set"]}

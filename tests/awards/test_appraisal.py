@@ -189,6 +189,9 @@ async def test_a_verdict_names_a_rule_in_force_or_none(client, tokens, tree):
     )
     assert code_of(refused) == "APPRAISAL_INVALID"
     assert refused["errors"][0]["extensions"]["field"] == "rule"
+    # an acceptance names no rule
+    accepted = await judge(client, tokens, tree.upper1, pid, person, "ACCEPT", rule="COMPETENCE")
+    assert code_of(accepted) == "APPRAISAL_INVALID"
     # a rule of the set in force, a federation's own in force for the proposer, or none, is
     # taken
     await province_rule(

@@ -13,7 +13,7 @@ from functools import partial
 from shared.clock import today
 from tests.awards.conftest import nodes
 from tests.awards.test_appraisal import CONCLUDE, judge, keyed, sent_proposal
-from tests.awards.test_people_graphql import AN, register
+from tests.awards.test_people_graphql import AN, ERASE, register
 from tests.registry.test_graphql import code_of, gql
 
 CONVENE = """mutation($input: CouncilInput!) { conveneCouncil(input: $input) { id status
@@ -86,6 +86,23 @@ async def test_a_member_named_as_a_person_is_one_of_the_unit_s_people_and_from_t
     )
     assert code_of(refused) == "NOT_FOUND"
     assert "thành viên" in refused["errors"][0]["message"]  # the member, not a proposal
+    assert await convened() == before
+    # an erased person is refused as they are as a nominee
+    erased = await register(client, tokens, tree.cs1, AN | {"staffNumber": uuid.uuid4().hex[:10]})
+    gone = await gql(
+        client, tokens, tree.cs1, ["officer"], ERASE, id=erased["id"], why="Nghị định 13/2023"
+    )
+    assert "errors" not in gone, gone
+    refused = await gql(
+        client,
+        tokens,
+        tree.upper1,
+        ["officer"],
+        CONVENE,
+        input=given
+        | {"members": [*given["members"][:2], {"subject": "x", "personId": erased["id"]}]},
+    )
+    assert code_of(refused) == "PERSON_ERASED"
     assert await convened() == before
     # when it names the person, with no unit given, then they are recused as of their unit
     named = {"subject": "uy-vien-an", "personId": member["id"]}
@@ -258,6 +275,11 @@ async def test_a_member_votes_on_every_item_at_once_and_the_box_counts_each(
     assert all(
         i["passed"] and i["yes"] == 2 for i in nodes(closed["data"]["concludeCouncil"]["items"])
     )
+    # "every item left" of a concluded session is refused, not "none": it was 0
+    late = await as_member(client, tokens, tree.upper1, "chu-tich", bulk, session=session["id"])
+    assert code_of(late) == "COUNCIL_CLOSED"
+    stranger = await as_member(client, tokens, tree.upper1, "khach", bulk, session=session["id"])
+    assert code_of(stranger) == "COUNCIL_CLOSED"
 
 
 async def test_nothing_is_voted_before_the_council_meets(client, tokens, tree):

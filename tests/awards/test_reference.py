@@ -323,6 +323,18 @@ async def test_a_federations_own_rules_bind_the_units_below_it(client, tokens, t
         **{"from": "2025-01-01"},
     )
     assert code_of(bad) == "LOCAL_RULE_INVALID"
+    for code in ("COMPETENCE", "competence", "\u0421OMPETENCE", "\uff23\uff21\uff33\uff28"):
+        taken = await ask(
+            client,
+            tokens,
+            tree,
+            ADD_RULE,
+            unit="prov1",
+            code=code,
+            kind="exclusion",
+            **{"from": "2025-01-01"},
+        )
+        assert code_of(taken) == "LOCAL_RULE_INVALID", code  # a national code, or its look-alike
     for numbers in ({"vang\u001b[2J": 1}, {"số ngày": 1}, {"x": 1.5}):
         bad_numbers = await ask(
             client,
