@@ -169,13 +169,28 @@ class CouncilSessionType:
         ]
 
 
+_SESSION_COLUMNS = (
+    "tenant_id, session_id, title, meets_on, ballot, quorum, members::text AS members, status, "
+    "concluded_on"
+)
+_SESSION_KEY = ("date", "uuid")
+SESSIONS_PAGE = 100
+
+
+@strawberry.type(description="Trang phiên họp Hội đồng.")
+class CouncilSessionPage:
+    edges: list[Edge[CouncilSessionType]]
+    page_info: PageInfo
+
+
 async def _session(info: Info, sid: uuid.UUID) -> CouncilSessionType:
     r = await fetch_one(
-        info,
-        "SELECT tenant_id, session_id, title, meets_on, ballot, quorum, members::text AS members, "
-        "status, concluded_on FROM council_sessions WHERE session_id = $1",
-        sid,
+        info, f"SELECT {_SESSION_COLUMNS} FROM council_sessions WHERE session_id = $1", sid
     )
+    return _session_of(r)
+
+
+def _session_of(r: Any) -> CouncilSessionType:
     return CouncilSessionType(
         id=strawberry.ID(str(r["session_id"])),
         unit_id=strawberry.ID(r["tenant_id"]),
@@ -263,6 +278,34 @@ class CouncilQuery:
             return await _session(info, client_uuid(id))
         except NotFound:
             return None
+
+    @strawberry.field(
+        description="Các phiên họp Hội đồng của đơn vị mình, theo ngày họp, từng trang (trang "
+        "sau: after = endCursor); status: open hay concluded, bỏ trống: tất cả."
+    )
+    async def council_sessions(
+        self, info: Info, status: str | None = None, first: int = 50, after: str | None = None
+    ) -> CouncilSessionPage:
+        pages.checked_first(first, SESSIONS_PAGE)
+        if status is not None and status not in ("open", "concluded"):
+            raise InvalidInput("status: open hay concluded.")
+        position = pages.typed_position(after, _SESSION_KEY)
+        given = position is not None
+        rows = await _read(
+            info,
+            f"SELECT {_SESSION_COLUMNS} FROM council_sessions WHERE tenant_id = $1 "
+            "AND ($2::text IS NULL OR status = $2) AND "
+            f"{pages.past_cursor('meets_on, session_id', _SESSION_KEY, 3, given=given)} "
+            "ORDER BY meets_on, session_id LIMIT $5",
+            principal_of(info).tenant,
+            status,
+            *pages.position_parameters(position, _SESSION_KEY),
+            first + 1,
+        )
+        edges = pages.edges_of(
+            rows, first, lambda r: (r["meets_on"].isoformat(), str(r["session_id"])), _session_of
+        )
+        return CouncilSessionPage(edges=edges, page_info=pages.next_page(rows, first, edges))
 
 
 @strawberry.input(

@@ -365,6 +365,42 @@ async def test_twelve_members_voting_at_once_are_each_counted(client, tokens, tr
     assert voters[item] == 12
 
 
+SESSIONS = """query($status: String, $first: Int!, $after: String) {
+  councilSessions(status: $status, first: $first, after: $after) {
+    edges { node { id status unitId } } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_a_unit_lists_its_own_council_sessions_a_page_at_a_time(client, tokens, tree):
+    # given two sessions of the upper level's council
+    convened = []
+    for ballot in ("OPEN", "SECRET"):
+        pid = await appraised(client, tokens, tree)
+        body = await gql(
+            client,
+            tokens,
+            tree.upper1,
+            ["officer"],
+            CONVENE,
+            input=session_input(tree, pid, ballot),
+        )
+        convened.append(body["data"]["conveneCouncil"]["id"])
+    read = partial(gql, client, tokens, tree.upper1, ["officer"], SESSIONS)
+    # when they are listed a page of one at a time, then both come, once each
+    first = (await read(first=1))["data"]["councilSessions"]
+    assert first["pageInfo"]["hasNextPage"] is True
+    second = (await read(first=1, after=first["pageInfo"]["endCursor"]))["data"]["councilSessions"]
+    seen = [e["node"]["id"] for e in first["edges"] + second["edges"]]
+    assert sorted(seen) == sorted(convened)
+    assert {e["node"]["unitId"] for e in first["edges"] + second["edges"]} == {tree.upper1}
+    # and by status
+    assert (await read(first=10, status="concluded"))["data"]["councilSessions"]["edges"] == []
+    assert code_of(await read(first=10, status="closed")) == "INVALID_INPUT"
+    assert code_of(await read(first=10, after="bm90IGEgY3Vyc29y")) == "INVALID_INPUT"
+    # a unit beside it lists none of them
+    aside = await gql(client, tokens, tree.upper2, ["officer"], SESSIONS, first=10)
+    assert aside["data"]["councilSessions"]["edges"] == []
+
+
 PAGE = """query($id: ID!, $first: Int!, $after: String) { councilSession(id: $id) {
   items(first: $first, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } }
 } }"""
