@@ -75,15 +75,13 @@ async def test_a_member_named_as_a_person_is_one_of_the_unit_s_people_and_from_t
         tree.upper1,
     )
     before = await convened()
+
+    async def convene_with(third):
+        members = {"members": [*given["members"][:2], third]}
+        return await gql(client, tokens, tree.upper1, ["officer"], CONVENE, input=given | members)
+
     # when a session names the stranger, then NOT_FOUND, and no session is written
-    refused = await gql(
-        client,
-        tokens,
-        tree.upper1,
-        ["officer"],
-        CONVENE,
-        input=given | {"members": [*given["members"][:2], stranger]},
-    )
+    refused = await convene_with(stranger)
     assert code_of(refused) == "NOT_FOUND"
     assert "thành viên" in refused["errors"][0]["message"]  # the member, not a proposal
     assert await convened() == before
@@ -93,27 +91,11 @@ async def test_a_member_named_as_a_person_is_one_of_the_unit_s_people_and_from_t
         client, tokens, tree.cs1, ["officer"], ERASE, id=erased["id"], why="Nghị định 13/2023"
     )
     assert "errors" not in gone, gone
-    refused = await gql(
-        client,
-        tokens,
-        tree.upper1,
-        ["officer"],
-        CONVENE,
-        input=given
-        | {"members": [*given["members"][:2], {"subject": "x", "personId": erased["id"]}]},
-    )
+    refused = await convene_with({"subject": "x", "personId": erased["id"]})
     assert code_of(refused) == "PERSON_ERASED"
     assert await convened() == before
     # when it names the person, with no unit given, then they are recused as of their unit
-    named = {"subject": "uy-vien-an", "personId": member["id"]}
-    body = await gql(
-        client,
-        tokens,
-        tree.upper1,
-        ["officer"],
-        CONVENE,
-        input=given | {"members": [*given["members"][:2], named]},
-    )
+    body = await convene_with({"subject": "uy-vien-an", "personId": member["id"]})
     items = nodes(body["data"]["conveneCouncil"]["items"])
     assert items and all(i["recused"] == ["uy-vien-an"] for i in items)
 
