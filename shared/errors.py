@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-# C0 but tab and line breaks, DEL, C1 (as shared/text.py's, which imports this module).
-_UNPRINTED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Control characters no text of ours holds: C0 but tab and line breaks, DEL, C1 (shared/text.py
+# refuses them in what is kept; a message never quotes them).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class DomainError(Exception):
@@ -27,7 +28,7 @@ class DomainError(Exception):
     def message(self) -> str:
         # A detail may quote what the client sent (an id not found): never its control
         # characters, which a client printing the message would pass to a terminal.
-        return f"{self.message_vi} {_UNPRINTED.sub('', self.detail)}".strip()
+        return f"{self.message_vi} {CONTROL_CHARACTERS.sub('', self.detail)}".strip()
 
     def shown(self) -> dict[str, Any]:
         """The context a client is shown (``public_context``)."""

@@ -10,12 +10,11 @@ come in (services/gateway/limits.py).
 
 from __future__ import annotations
 
-import re
 import sys
 import unicodedata
 from functools import cache, lru_cache
 
-from shared.errors import DomainError, InvalidInput
+from shared.errors import CONTROL_CHARACTERS, DomainError, InvalidInput
 
 MAX_SEARCH_CHARS = 200
 
@@ -28,7 +27,7 @@ class TextTooLong(DomainError):
 # Control characters no text of ours holds (C0, DEL and C1): NUL above all (PostgreSQL's text
 # cannot, and a NUL sealed out of the database's sight would stop the projection that opens it);
 # tab and line breaks are the paragraphs' (clean_paragraphs) and are cleaned away elsewhere.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL = CONTROL_CHARACTERS
 
 
 def has_control(text: str) -> bool:

@@ -239,13 +239,13 @@ async def _members_known(conn: asyncpg.Connection, members: Sequence[Member]) ->
     unknown = next((p for p in persons if p not in units), None)
     if unknown is not None:
         raise NotFound("(thành viên Hội đồng: không có người này trong sổ)", id=unknown)
-    erased = await conn.fetchval(
+    erased = persons and await conn.fetchval(
         "SELECT person_id::text FROM people WHERE person_id = ANY ($1::uuid[]) "
         "AND status = 'erased' LIMIT 1",
         persons,
     )
-    if erased is not None:
-        raise PersonErasedError("(thành viên Hội đồng)")
+    if erased:
+        raise PersonErasedError("(thành viên Hội đồng)", id=erased)
     return [
         Member(clean(m.subject), m.person_id, m.unit_id or units.get(m.person_id, ""))
         for m in members

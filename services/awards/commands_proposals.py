@@ -458,7 +458,7 @@ async def local_rules_for(
     conn: asyncpg.Connection, unit: str, on: date
 ) -> tuple[LocalRuleFacts, ...]:
     """The federations' own rules in force on ``on`` for ``unit``: its own and its ancestors' in
-    the tree of that day, asked by the unit or by one above it then (thidua_rules_binding, 0055:
+    the tree of that day, asked by the unit or by one above it then (thidua_rules_binding, 0056:
     row-level security would show a reader only its own edges of today's tree)."""
     rows = await conn.fetch(
         "SELECT tenant_id, code, kind, message, source, numbers FROM thidua_rules_binding($1, $2)",

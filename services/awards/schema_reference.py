@@ -275,7 +275,8 @@ class ReferenceQuery:
                 return None
         rows = await _read(
             info,
-            "SELECT *, numbers AS numbers_text FROM thidua_rules_binding($1, $2)",
+            "SELECT *, numbers AS numbers_text FROM thidua_rules_binding($1, $2) "
+            "ORDER BY tenant_id, code",
             unit,
             on or today(),
         )

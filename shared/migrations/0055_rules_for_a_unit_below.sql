@@ -1,31 +1,22 @@
--- The federations' own rules binding a unit on a day: those in force then of the unit and of its
--- ancestors in the tree of that day, whoever asks among the unit and the units above it then.
--- Row-level security shows a reader only the tree's edges that touch its own unit, and the
--- rules of its ancestors of today: an upper level deciding on (or appraising) a unit below it
--- missed the province's own rules for it (a quota, an exclusion), and a unit moved since a past
--- day missed the rules of its ancestors of that day. Answered only for the caller's unit or a
--- unit below it on that day; those rules bind the caller's own subtree: nothing it may not know.
+-- The units whose own rules bind a unit on a day: the unit and its ancestors then. Row-level
+-- security shows a reader the tree's edges that touch its own unit only, so an upper level
+-- deciding on (or appraising) a unit below it saw the edge from the province to itself but not
+-- the one from the province to the unit below, and missed the province's own rules for it (a
+-- quota, an exclusion). Asked only of the caller's unit or a unit below it; those ancestors are
+-- the caller's own, the caller, or units of its subtree: nothing the caller may not know.
 SET LOCAL search_path = public;
 
-CREATE FUNCTION thidua_rules_binding(p_unit text, p_day date)
-RETURNS TABLE (tenant_id text, rule_id uuid, code text, kind text, message text, numbers text,
-               effective_from date, effective_to date, source text)
+CREATE FUNCTION thidua_bound_by(p_unit text, p_day date) RETURNS SETOF text
 LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT r.tenant_id, r.rule_id, r.code, r.kind, r.message, r.numbers::text,
-           r.effective_from, r.effective_to, r.source
-    FROM public.local_rules r
-    WHERE r.effective_from <= p_day AND (r.effective_to IS NULL OR r.effective_to > p_day)
-      AND r.tenant_id IN (
-          SELECT c.ancestor FROM public.unit_closure c
-          WHERE c.descendant = p_unit
-            AND c.valid_from <= p_day AND (c.valid_to IS NULL OR c.valid_to > p_day))
-      AND EXISTS (
-          SELECT 1 FROM public.unit_closure a
-          WHERE a.ancestor = current_setting('thidua.tenant', true) AND a.descendant = p_unit
-            AND a.valid_from <= p_day AND (a.valid_to IS NULL OR a.valid_to > p_day))
-    ORDER BY r.tenant_id, r.code
+    SELECT c.ancestor FROM public.unit_closure c
+    WHERE c.descendant = p_unit
+      AND c.valid_from <= p_day AND (c.valid_to IS NULL OR c.valid_to > p_day)
+      AND (p_unit = current_setting('thidua.tenant', true)
+           OR EXISTS (SELECT 1 FROM public.unit_closure r
+                      WHERE r.ancestor = current_setting('thidua.tenant', true)
+                        AND r.descendant = p_unit))
 $$;
-REVOKE ALL ON FUNCTION thidua_rules_binding(text, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION thidua_rules_binding(text, date) TO thidua_app;
+REVOKE ALL ON FUNCTION thidua_bound_by(text, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION thidua_bound_by(text, date) TO thidua_app;
