@@ -1,6 +1,6 @@
-"""Snapshots a command makes due are taken after its commit, in the background, while it waits
-for its projections (shared/commands.py ``Pipeline.take_later``): the answer does not wait for
-a large aggregate's state to be encoded and stored. The snapshot holds the state at the version
+"""Snapshots a command makes due are taken after its commit, in the background, once no command
+is at work (shared/commands.py ``Pipeline.take_later``): the answer does not wait for a large
+aggregate's state to be encoded and stored, nor do the commands after it. The snapshot holds the state at the version
 it was due at; one whose aggregate changed before it was taken is skipped; a rolled-back command
 leaves none."""
 
@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from shared.commands import Attempt, Commands, Pipeline
+from shared.commands import SNAPSHOT_IDLE_S, Attempt, Commands, Pipeline
 from tests.shared.sample_domain import SameTitle, build_registry
 from tests.shared.test_aggregate_cache import Caught, officer, opened
 
@@ -78,6 +78,33 @@ async def test_a_snapshot_due_is_stored_after_the_answer(
     row = await snapshot(owner, tenant, notebook_id)
     assert row["stream_version"] == 5
     assert '"notes": ["a", "b", "c", "d"]' in row["state"]
+
+
+async def test_a_snapshot_due_waits_while_a_command_is_at_work_and_is_taken_once_quiet(
+    line, notebooks, owner, tenant
+):
+    # Given another command at work (deciding, or waiting for its projections)
+    notebook_id = await opened(notebooks, tenant)
+    with line.working():
+        # When a command takes the notebook past 5 events, its snapshot due
+        await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+        # Then the snapshot is not taken while that command is at work
+        await asyncio.sleep(SNAPSHOT_IDLE_S * 3)
+        assert await snapshot(owner, tenant, notebook_id) is None
+    # And once no command has been at work for a moment, it is
+    for _ in range(100):
+        if await snapshot(owner, tenant, notebook_id) is not None:
+            break
+        await asyncio.sleep(SNAPSHOT_IDLE_S)
+    assert (await snapshot(owner, tenant, notebook_id))["stream_version"] == 5
+
+
+async def test_snapshots_taken_takes_the_snapshots_due_at_once(line, notebooks, owner, tenant):
+    notebook_id = await opened(notebooks, tenant)
+    with line.working():  # busy: nothing would be taken until it ends
+        await notebooks.run(officer(tenant), "Write", written(notebook_id, ["a", "b", "c", "d"]))
+        await asyncio.wait_for(line.snapshots_taken(), 10)
+        assert (await snapshot(owner, tenant, notebook_id))["stream_version"] == 5
 
 
 async def test_a_snapshot_of_a_state_changed_before_it_was_taken_is_skipped(
