@@ -8,6 +8,7 @@ the ``thidua_app`` role, which may append to the log and read it but never rewri
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
@@ -32,6 +33,12 @@ SET_REACH = (
     "SELECT set_config('thidua.tenant', $1, $3::boolean), "
     "set_config('thidua.reach', $2, $3::boolean)"
 )
+
+
+def lock_key(name: str) -> int:
+    """An advisory transaction lock's key for ``name`` (a kind of lock and what it is on): the
+    first 8 bytes of its SHA-256, so that keys of different kinds never meet by design."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 async def set_reach(

@@ -9,7 +9,6 @@ the box how many voted what, nothing says who voted how.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -35,7 +34,7 @@ from shared.auth import Principal
 from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import Attempt, Commands
-from shared.db import planned_for_arguments
+from shared.db import lock_key, planned_for_arguments
 from shared.errors import ConcurrencyConflict, NotFound
 from shared.text import clean
 
@@ -226,8 +225,7 @@ def votes_lock(unit: str, session_id: UUID) -> int:
     after the retries). A vote holds it a few milliseconds. Taken before the session is read,
     so keyed by the voter's unit too: a member of another unit naming this session's id takes
     a lock of its own, not this one."""
-    digest = hashlib.sha256(f"council votes:{unit}:{session_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return lock_key(f"council votes:{unit}:{session_id}")
 
 
 async def _members_known(conn: asyncpg.Connection, members: Sequence[Member]) -> list[Member]:
@@ -235,19 +233,23 @@ async def _members_known(conn: asyncpg.Connection, members: Sequence[Member]) ->
     the unit reads (else NOT_FOUND: a made-up id would recuse no one), and from their unit,
     unless the officer gave another (a member from a nominee's unit is recused)."""
     persons = [m.person_id for m in members if m.person_id]
-    units = await units_of_people(conn, persons)
-    unknown = next((p for p in persons if p not in units), None)
+    async with planned_for_arguments(conn):  # ids as a parameter, as units_of_people reads them
+        rows = await conn.fetch(
+            "SELECT person_id::text AS person_id, tenant_id, status FROM people "
+            "WHERE person_id = ANY ($1::uuid[])",
+            list(dict.fromkeys(persons)),
+        )
+    found = {r["person_id"]: r for r in rows}
+    unknown = next((p for p in persons if p not in found), None)
     if unknown is not None:
         raise NotFound("(thành viên Hội đồng: không có người này trong sổ)", id=unknown)
-    erased = persons and await conn.fetchval(
-        "SELECT person_id::text FROM people WHERE person_id = ANY ($1::uuid[]) "
-        "AND status = 'erased' LIMIT 1",
-        persons,
-    )
-    if erased:
+    erased = next((p for p in persons if found[p]["status"] == "erased"), None)
+    if erased is not None:
         raise PersonErasedError("(thành viên Hội đồng)", id=erased)
     return [
-        Member(clean(m.subject), m.person_id, m.unit_id or units.get(m.person_id, ""))
+        Member(clean(m.subject), m.person_id, m.unit_id or found[m.person_id]["tenant_id"])
+        if m.person_id
+        else Member(clean(m.subject), "", m.unit_id)
         for m in members
     ]
 

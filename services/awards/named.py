@@ -12,7 +12,6 @@ one append.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,7 +33,7 @@ from services.awards.domain import (
     plain_particulars,
 )
 from services.awards.projections import build_registry
-from shared.db import planned_for_arguments
+from shared.db import lock_key, planned_for_arguments
 from shared.errors import DomainError
 from shared.eventstore import NewEvent
 from shared.personal import Holder, Holders, Named, mint_keys, seal
@@ -58,17 +57,14 @@ class AwardsPeople:
             # name at once would make two: one at a time in a unit, each deciding again once
             # the register shows what the one before made (in its transaction: the lock holds
             # to its commit).
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_of(unit_id))
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1)", lock_key(f"people made for names:{unit_id}")
+            )
             await settle()
             found = await _resolve(conn, unit_id, named)
         unique = list({id(f): f for f in found if isinstance(f, _ToMake)}.values())
         events = await _make(conn, unit_id, unique, on)
         return Holders([f.made if isinstance(f, _ToMake) else f for f in found], events)
-
-
-def _lock_of(unit_id: str) -> int:
-    digest = hashlib.sha256(f"people made for names:{unit_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def _resolve(
