@@ -17,8 +17,9 @@ def live_projections() -> list[Projection]:
     from services.awards.projections import PROJECTION as AWARDS
     from services.campaign.projections import PROJECTION as CAMPAIGNS
     from services.registry.projections import PROJECTION as REGISTRY
+    from services.reporting.projections import PROJECTION as REPORTING
 
-    return [CAMPAIGNS, AWARDS, REGISTRY]  # the registry's is inline: its commands apply it
+    return [CAMPAIGNS, AWARDS, REPORTING, REGISTRY]  # the registry's is inline: its commands apply it
 
 
 def known_projections() -> dict[str, Projection]:

@@ -47,6 +47,7 @@ from services.gateway.errors import (
 from services.gateway.limits import CACHE_SIZE, CheckedRequest, Limits
 from services.gateway.projections_schema import ProjectionsQuery
 from services.registry.schema import RegistryMutation, RegistryQuery
+from services.reporting.schema import ReportingQuery
 from shared.access import SharedScope
 from shared.graphql import SCALARS
 from shared.settings import Settings
@@ -235,6 +236,7 @@ Query = merge_types(
         ProposalQuery,
         CouncilQuery,
         DecisionQuery,
+        ReportingQuery,
         AuditQuery,
         ProjectionsQuery,
     ),

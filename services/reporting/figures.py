@@ -1,0 +1,288 @@
+"""What each event counts in a unit's summary: pure, no I/O.
+
+Reporting reads the other services' stored events as data (their JSON, with the store's
+transcoded dates and ids), never their domain modules. Every countable thing is an **item** of
+the unit whose log holds its events (a pledge, a decision's award, a recognised initiative…): an
+item has one day (the day that dates it: launched, registered, recognised, decided) and its
+current figures, a few (metric, dim, value) triples. An event sets an item's figures anew; the
+projection writes the difference from what the item counted before, on the item's day. So a
+withdrawal or a revocation takes back exactly what the item had counted, in the year it counted
+it, and an amendment counts the change.
+
+Metric names are stable: stored rows and the GraphQL fields both use them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+# Figure = (metric, dim, value)
+Figure = tuple[str, str, int]
+
+CAMPAIGNS_LAUNCHED = "campaigns_launched"
+CAMPAIGNS_CARRIED_OUT = "campaigns_carried_out"  # cụ thể hóa: launched for an upper campaign
+REGISTRATIONS = "registrations"  # dim: on_time | late
+PHASE_REVIEWS = "phase_reviews"  # dim: on_time | late
+CONCLUSIONS = "conclusions"  # dim: on_time | late
+PLEDGES = "pledges"  # dim: the title pledged
+WORKS = "works"  # dim: the work's kind
+INITIATIVES = "initiatives"  # recognised
+INITIATIVE_BENEFIT = "initiative_benefit_vnd"
+PROPOSALS = "proposals"  # dim: the proposal's kind (regular, thematic, ad_hoc, career)
+DECISIONS = "decisions"
+AWARDED_PERSONS = "awarded_persons"  # dim: the award (title or form)
+AWARDED_COLLECTIVES = "awarded_collectives"  # dim: the award
+CASH = "cash_vnd"  # dim: the award
+AWARDED_DIRECT_WORKERS = "awarded_direct_workers"
+AWARDED_WOMEN = "awarded_women"
+AWARDED_UNRECORDED = "awarded_unrecorded"  # persons whose particulars reporting has not seen
+
+METRICS = (
+    CAMPAIGNS_LAUNCHED,
+    CAMPAIGNS_CARRIED_OUT,
+    REGISTRATIONS,
+    PHASE_REVIEWS,
+    CONCLUSIONS,
+    PLEDGES,
+    WORKS,
+    INITIATIVES,
+    INITIATIVE_BENEFIT,
+    PROPOSALS,
+    DECISIONS,
+    AWARDED_PERSONS,
+    AWARDED_COLLECTIVES,
+    CASH,
+    AWARDED_DIRECT_WORKERS,
+    AWARDED_WOMEN,
+    AWARDED_UNRECORDED,
+)
+ON_TIME, LATE = "on_time", "late"
+
+
+def day_of(value: Any) -> date:
+    """A date as the store keeps it: ``{"_type_": "date_iso", "_data_": "2021-01-20"}``."""
+    if isinstance(value, Mapping):
+        value = value.get("_data_")
+    return date.fromisoformat(str(value))
+
+
+def id_of(value: Any) -> str:
+    """An id as the store keeps it (a transcoded uuid, or plain text)."""
+    if isinstance(value, Mapping):
+        value = value.get("_data_")
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Particulars:
+    """What the figures count of a person: plain in their events (never their name)."""
+
+    woman: bool
+    direct_worker: bool
+
+
+@dataclass(slots=True)
+class Item:
+    """A countable thing of one unit: its day, its figures now, and what later events need to
+    know of it (``facts``: a campaign's parent, a proposal's kind, an award's recipient)."""
+
+    day: date | None = None
+    figures: tuple[Figure, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An item's figures set anew by an event."""
+
+    key: str
+    day: date | None
+    figures: tuple[Figure, ...]
+    facts: Mapping[str, Any]
+
+
+def keys_of(event_type: str, stream: str, data: Mapping[str, Any]) -> list[str]:
+    """The items an event touches: read before the batch is counted."""
+    if event_type in _CAMPAIGN:
+        return [f"campaign:{stream}"]
+    if event_type == "PhaseReviewed":
+        return [f"review:{stream}:{data.get('number')}"]
+    if event_type == "CampaignConcluded":
+        return [f"conclusion:{stream}"]
+    if event_type in _ONE_ITEM:
+        return [f"{_ONE_ITEM[event_type]}:{stream}"]
+    if event_type in ("DecisionIssued", "DecisionRecipientsListed"):
+        recipients = data.get("recipients") or []
+        return [f"decision:{stream}", *(f"award:{stream}:{r['item_id']}" for r in recipients)]
+    if event_type == "AwardRevoked":
+        return [f"award:{stream}:{data.get('item_id')}"]
+    return []
+
+
+_CAMPAIGN = ("CampaignCreated", "CampaignLaunched")
+_ONE_ITEM = {
+    "RegistrationSubmitted": "registration",
+    "RegistrationWithdrawn": "registration",
+    "PledgeRegistered": "pledge",
+    "PledgeWithdrawn": "pledge",
+    "WorkRegistered": "work",
+    "WorkWithdrawn": "work",
+    "InitiativeRecognised": "initiative",
+    "InitiativeRecognitionAmended": "initiative",
+    "InitiativeWithdrawn": "initiative",
+    "ProposalDrafted": "proposal",
+    "ProposalSubmitted": "proposal",
+}
+PERSON_EVENTS = ("PersonRegistered", "PersonAmended", "PersonArrived", "PersonReturned")
+COUNTED_EVENTS = (
+    *_CAMPAIGN,
+    "PhaseReviewed",
+    "CampaignConcluded",
+    *_ONE_ITEM,
+    "DecisionIssued",
+    "DecisionRecipientsListed",
+    "AwardRevoked",
+)
+
+
+def _timely(late: Any) -> str:
+    return LATE if late else ON_TIME
+
+
+def changes_of(
+    event_type: str,
+    stream: str,
+    data: Mapping[str, Any],
+    items: Mapping[str, Item],
+    people: Mapping[str, Particulars],
+) -> list[Change]:
+    """The items an event sets anew. ``items``: the touched items as they stand (absent: none
+    yet); ``people``: the particulars of the persons a decision awards, where known."""
+    key = (keys_of(event_type, stream, data) or [""])[0]
+    item = items.get(key) or Item()
+    match event_type:
+        case "CampaignCreated":
+            carried = data.get("parent_campaign") is not None
+            return [Change(key, item.day, item.figures, {"carried_out": carried})]
+        case "CampaignLaunched":
+            figures = [(CAMPAIGNS_LAUNCHED, "", 1)]
+            if item.facts.get("carried_out"):
+                figures.append((CAMPAIGNS_CARRIED_OUT, "", 1))
+            return [Change(key, day_of(data["launched_on"]), tuple(figures), item.facts)]
+        case "PhaseReviewed":
+            figures = ((PHASE_REVIEWS, _timely(data.get("late")), 1),)
+            return [Change(key, day_of(data["reviewed_on"]), figures, {})]
+        case "CampaignConcluded":
+            figures = ((CONCLUSIONS, _timely(data.get("late")), 1),)
+            return [Change(key, day_of(data["concluded_on"]), figures, {})]
+        case "RegistrationSubmitted":
+            figures = ((REGISTRATIONS, _timely(data.get("late")), 1),)
+            return [Change(key, day_of(data["registered_on"]), figures, {})]
+        case "PledgeRegistered":
+            figures = ((PLEDGES, str(data.get("title", "")), 1),)
+            return [Change(key, day_of(data["registered_on"]), figures, {})]
+        case "WorkRegistered":
+            figures = ((WORKS, str(data.get("kind", "")), 1),)
+            return [Change(key, day_of(data["registered_on"]), figures, {})]
+        case "InitiativeRecognised":
+            return [_initiative(key, day_of(data["recognised_on"]), data)]
+        case "InitiativeRecognitionAmended":
+            if item.day is None:  # amended before being recognised: nothing counted yet
+                return []
+            return [_initiative(key, item.day, data)]
+        case "RegistrationWithdrawn" | "PledgeWithdrawn" | "WorkWithdrawn" | "InitiativeWithdrawn":
+            return [Change(key, item.day, (), item.facts)]
+        case "ProposalDrafted":
+            return [Change(key, None, (), {"kind": str(data.get("kind", ""))})]
+        case "ProposalSubmitted":
+            if item.figures:  # a round after a return: the proposal was counted once
+                return []
+            figures = ((PROPOSALS, str(item.facts.get("kind", "")), 1),)
+            return [Change(key, day_of(data["submitted_on"]), figures, item.facts)]
+        case "DecisionIssued":
+            day = day_of(data["decided_on"])
+            decision = Change(key, day, ((DECISIONS, "", 1),), {})
+            return [decision, *_awards(stream, day, data, items, people)]
+        case "DecisionRecipientsListed":
+            decision = items.get(key)
+            if decision is None or decision.day is None:
+                return []
+            return _awards(stream, decision.day, data, items, people)
+        case "AwardRevoked":
+            if item.day is None:
+                return []
+            return [Change(key, item.day, (), {**item.facts, "revoked": True})]
+    return []
+
+
+def _initiative(key: str, day: date, data: Mapping[str, Any]) -> Change:
+    benefit = int(data.get("benefit_vnd") or 0)
+    return Change(key, day, ((INITIATIVES, "", 1), (INITIATIVE_BENEFIT, "", benefit)), {})
+
+
+def _awards(
+    stream: str,
+    day: date,
+    data: Mapping[str, Any],
+    items: Mapping[str, Item],
+    people: Mapping[str, Particulars],
+) -> list[Change]:
+    changes = []
+    for r in data.get("recipients") or []:
+        key = f"award:{stream}:{r['item_id']}"
+        if key in items:  # listed twice (a decision stored before that was refused): once
+            continue
+        changes.append(Change(key, day, award_figures(r, people), {"who": r.get("who", "")}))
+    return changes
+
+
+def award_figures(recipient: Mapping[str, Any], people: Mapping[str, Particulars]) -> tuple:
+    award = str(recipient.get("award", ""))
+    cash = int(recipient.get("cash_vnd") or 0)
+    who = str(recipient.get("who", ""))
+    if not who.startswith("person:"):
+        return ((AWARDED_COLLECTIVES, award, 1), (CASH, award, cash))
+    figures: list[Figure] = [(AWARDED_PERSONS, award, 1), (CASH, award, cash)]
+    person = people.get(who.partition(":")[2])
+    if person is None:
+        figures.append((AWARDED_UNRECORDED, "", 1))
+    else:
+        if person.direct_worker:
+            figures.append((AWARDED_DIRECT_WORKERS, "", 1))
+        if person.woman:
+            figures.append((AWARDED_WOMEN, "", 1))
+    return tuple(figures)
+
+
+def persons_awarded(event_type: str, data: Mapping[str, Any]) -> list[str]:
+    """The person ids a decision's event awards: their particulars are read with its items."""
+    if event_type not in ("DecisionIssued", "DecisionRecipientsListed"):
+        return []
+    return [
+        str(r.get("who", "")).partition(":")[2]
+        for r in data.get("recipients") or []
+        if str(r.get("who", "")).startswith("person:")
+    ]
+
+
+def particulars_of(data: Mapping[str, Any]) -> Particulars | None:
+    """A person's particulars from a person event, when it carries them ('' gender: not yet
+    recorded)."""
+    gender = data.get("gender")
+    if not gender:
+        return None
+    return Particulars(woman=gender == "female", direct_worker=bool(data.get("direct_worker")))
+
+
+def deltas(before: Item | None, change: Change) -> Iterable[tuple[date, str, str, int]]:
+    """What setting an item anew adds to its unit's figures: (day, metric, dim, value), the old
+    figures taken back on the old day and the new added on the new one."""
+    if before is not None and before.day is not None:
+        for metric, dim, value in before.figures:
+            yield before.day, metric, dim, -value
+    if change.day is not None:
+        for metric, dim, value in change.figures:
+            yield change.day, metric, dim, value

@@ -1,0 +1,306 @@
+"""Reporting's GraphQL: a unit's summary over a year or several, rolled up over the units below it
+as the tree stood on each day, as the log held it now or at a past moment.
+
+Every figure comes from the reporting projection through ``thidua_report_figures``
+(shared/migrations/0057_reporting.sql), which answers only the caller's unit or a unit below it
+today: any other unit is null, never an error that says it exists. A request's summaries are
+read by one loader, so a dashboard of many units costs one statement.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+
+from services.reporting import figures as f
+from shared import access
+from shared.access import principal_of
+from shared.catalogue import by_code
+from shared.errors import InvalidInput
+from shared.graphql import BigInt
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+MOST_YEARS = 10
+MOST_UNITS = 100
+UNIT_ID_CHARS = 64
+
+# (unit, first year, last year, moment or None) → its rows by year
+SummaryKey = tuple[str, int, int, datetime | None]
+
+
+@strawberry.type(description="Một số đếm theo một khóa (danh hiệu, loại…).")
+class Count:
+    key: str
+    value: BigInt
+
+
+@strawberry.type(description="Kết quả khen thưởng theo một danh hiệu hoặc hình thức.")
+class AwardFigures:
+    award: str
+    award_name: str
+    persons: int
+    collectives: int
+    cash_vnd: BigInt
+
+
+@strawberry.type(
+    description="Số liệu tổng hợp của một năm (hoặc cả giai đoạn khi `year` null): của đơn vị và "
+    "các đơn vị dưới nó theo cây đơn vị của từng ngày."
+)
+class SummaryFigures:
+    year: int | None
+    campaigns_launched: int = strawberry.field(description="Phong trào đã phát động.")
+    campaigns_carried_out: int = strawberry.field(
+        description="Trong đó: cụ thể hóa phong trào của cấp trên."
+    )
+    registrations_on_time: int
+    registrations_late: int
+    phase_reviews_on_time: int = strawberry.field(description="Sơ kết đúng hạn.")
+    phase_reviews_late: int
+    conclusions_on_time: int = strawberry.field(description="Tổng kết đúng hạn.")
+    conclusions_late: int
+    pledges: int = strawberry.field(description="Đăng ký, giao ước thi đua (còn hiệu lực).")
+    pledges_by_title: list[Count]
+    works: int = strawberry.field(description="Công trình, sản phẩm đăng ký gắn biển.")
+    initiatives: int = strawberry.field(description="Sáng kiến đã được công nhận.")
+    initiative_benefit_vnd: BigInt = strawberry.field(description="Tổng giá trị làm lợi.")
+    proposals: int = strawberry.field(description="Đề nghị khen thưởng đã trình lên cấp trên.")
+    proposals_by_kind: list[Count]
+    decisions: int = strawberry.field(description="Quyết định khen thưởng đã ban hành.")
+    awarded_persons: int = strawberry.field(description="Lượt cá nhân được khen (chưa bị hủy).")
+    awarded_collectives: int
+    awarded_direct_workers: int
+    direct_worker_share: float | None = strawberry.field(
+        description="Phần trăm lao động trực tiếp trong lượt cá nhân được khen, một chữ số lẻ."
+    )
+    awarded_women: int
+    women_share: float | None
+    awarded_unrecorded: int = strawberry.field(
+        description="Lượt cá nhân chưa có thông tin giới tính, lao động trực tiếp."
+    )
+    cash_vnd: BigInt = strawberry.field(description="Tiền thưởng đã quyết định.")
+    by_award: list[AwardFigures]
+
+
+@strawberry.type(description="Tổng hợp của một đơn vị và các đơn vị dưới nó.")
+class UnitSummary:
+    unit_id: strawberry.ID
+    first_year: int
+    last_year: int
+    as_of: datetime | None = strawberry.field(
+        description="Thời điểm đã hỏi (null: hiện tại): số liệu như nhật ký ghi nhận lúc đó."
+    )
+    total: SummaryFigures = strawberry.field(description="Cả giai đoạn.")
+    years: list[SummaryFigures] = strawberry.field(description="Từng năm của giai đoạn.")
+
+    @strawberry.field(
+        description="Các đơn vị trực thuộc hôm nay, mỗi đơn vị với tổng hợp của nó (cùng giai "
+        "đoạn, cùng thời điểm)."
+    )
+    async def below(self, info: Info) -> list[UnitSummary]:
+        rows = await access.fetch(
+            info,
+            "SELECT tenant_id FROM units WHERE parent_id = $1 ORDER BY tenant_id LIMIT $2",
+            str(self.unit_id),
+            MOST_UNITS * 10,
+        )
+        key = (self.first_year, self.last_year, self.as_of)
+        found = await summaries_loader(info).load_many(
+            [(r["tenant_id"], *key) for r in rows]
+        )
+        return [s for s in found if s is not None]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+@dataclass
+class _Figures:
+    values: Mapping[tuple[str, str], int]
+
+    def one(self, metric: str, dim: str = "") -> int:
+        return int(self.values.get((metric, dim), 0))
+
+    def total(self, metric: str) -> int:
+        return int(sum(v for (m, _), v in self.values.items() if m == metric))
+
+    def by(self, metric: str) -> dict[str, int]:
+        return {d: int(v) for (m, d), v in self.values.items() if m == metric and v}
+
+
+def figures_of(year: int | None, values: Mapping[tuple[str, str], int]) -> SummaryFigures:
+    v = _Figures(values)
+    persons = v.total(f.AWARDED_PERSONS)
+    persons_by, collectives_by, cash_by = (
+        v.by(f.AWARDED_PERSONS),
+        v.by(f.AWARDED_COLLECTIVES),
+        v.by(f.CASH),
+    )
+    catalogue = by_code()
+    return SummaryFigures(
+        year=year,
+        campaigns_launched=v.one(f.CAMPAIGNS_LAUNCHED),
+        campaigns_carried_out=v.one(f.CAMPAIGNS_CARRIED_OUT),
+        registrations_on_time=v.one(f.REGISTRATIONS, f.ON_TIME),
+        registrations_late=v.one(f.REGISTRATIONS, f.LATE),
+        phase_reviews_on_time=v.one(f.PHASE_REVIEWS, f.ON_TIME),
+        phase_reviews_late=v.one(f.PHASE_REVIEWS, f.LATE),
+        conclusions_on_time=v.one(f.CONCLUSIONS, f.ON_TIME),
+        conclusions_late=v.one(f.CONCLUSIONS, f.LATE),
+        pledges=v.total(f.PLEDGES),
+        pledges_by_title=_counts(v.by(f.PLEDGES)),
+        works=v.total(f.WORKS),
+        initiatives=v.one(f.INITIATIVES),
+        initiative_benefit_vnd=BigInt(v.one(f.INITIATIVE_BENEFIT)),
+        proposals=v.total(f.PROPOSALS),
+        proposals_by_kind=_counts(v.by(f.PROPOSALS)),
+        decisions=v.one(f.DECISIONS),
+        awarded_persons=persons,
+        awarded_collectives=v.total(f.AWARDED_COLLECTIVES),
+        awarded_direct_workers=v.one(f.AWARDED_DIRECT_WORKERS),
+        direct_worker_share=_share(v.one(f.AWARDED_DIRECT_WORKERS), persons),
+        awarded_women=v.one(f.AWARDED_WOMEN),
+        women_share=_share(v.one(f.AWARDED_WOMEN), persons),
+        awarded_unrecorded=v.one(f.AWARDED_UNRECORDED),
+        cash_vnd=BigInt(v.total(f.CASH)),
+        by_award=[
+            AwardFigures(
+                award=a,
+                award_name=catalogue[a].name if a in catalogue else a,
+                persons=persons_by.get(a, 0),
+                collectives=collectives_by.get(a, 0),
+                cash_vnd=BigInt(cash_by.get(a, 0)),
+            )
+            for a in sorted(set(persons_by) | set(collectives_by) | set(cash_by))
+        ],
+    )
+
+
+def _counts(values: Mapping[str, int]) -> list[Count]:
+    return [Count(key=k, value=BigInt(v)) for k, v in sorted(values.items())]
+
+
+def summary_of(key: SummaryKey, rows: Iterable[Any]) -> UnitSummary:
+    unit, first, last, at = key
+    by_year: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
+    total: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        by_year[r["year"]][(r["metric"], r["dim"])] = int(r["value"])
+        total[(r["metric"], r["dim"])] += int(r["value"])
+    return UnitSummary(
+        unit_id=strawberry.ID(unit),
+        first_year=first,
+        last_year=last,
+        as_of=at,
+        total=figures_of(None, total),
+        years=[figures_of(y, by_year.get(y, {})) for y in range(first, last + 1)],
+    )
+
+
+_FIGURES = """
+SELECT k.i, r.year, r.metric, r.dim, r.value
+  FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[]) WITH ORDINALITY
+       AS k (unit, first_year, last_year, at, i)
+ CROSS JOIN LATERAL thidua_report_figures(k.unit, k.first_year, k.last_year, k.at) r
+"""
+# Whether each unit answers at all (its own, or below the caller today): a unit with no figure
+# yet is a summary of zeros, one out of reach none.
+_READABLE = """
+SELECT k.i FROM unnest($1::text[]) WITH ORDINALITY AS k (unit, i)
+ WHERE k.unit = current_setting('thidua.tenant', true)
+    OR (current_setting('thidua.reach', true) IN ('subtree', 'audit')
+        AND EXISTS (SELECT 1 FROM unit_closure c
+                     WHERE c.ancestor = current_setting('thidua.tenant', true)
+                       AND c.descendant = k.unit AND c.valid_to IS NULL
+                       AND c.valid_from <= thidua_today()))
+"""
+
+
+def summaries_loader(info: Info) -> DataLoader[SummaryKey, UnitSummary | None]:
+    """This request's loader of summaries: every key asked while resolving, in one statement."""
+    loaders = info.context.setdefault("reporting_loaders", {})
+    if "summaries" not in loaders:
+
+        async def load(keys: list[SummaryKey]) -> list[UnitSummary | None]:
+            columns = [list(c) for c in zip(*keys, strict=True)]
+            async with access.reading(info) as conn:
+                readable = {r["i"] for r in await conn.fetch(_READABLE, columns[0])}
+                rows = await conn.fetch(_FIGURES, *columns) if readable else []
+            by_key: dict[int, list[Any]] = defaultdict(list)
+            for r in rows:
+                by_key[r["i"]].append(r)
+            return [
+                summary_of(key, by_key[i]) if i in readable else None
+                for i, key in enumerate(keys, start=1)
+            ]
+
+        loaders["summaries"] = DataLoader(load_fn=load)
+    return loaders["summaries"]
+
+
+def _years(first_year: int, last_year: int | None) -> tuple[int, int]:
+    last = first_year if last_year is None else last_year
+    if not (FIRST_YEAR <= first_year <= last <= LAST_YEAR) or last - first_year >= MOST_YEARS:
+        raise InvalidInput(
+            f"Năm từ {FIRST_YEAR} đến {LAST_YEAR}, năm đầu không sau năm cuối, "
+            f"tối đa {MOST_YEARS} năm."
+        )
+    return first_year, last
+
+
+def _moment(as_of: datetime | None) -> datetime | None:
+    if as_of is None:
+        return None
+    if as_of.tzinfo is None:
+        raise InvalidInput("Thời điểm cần múi giờ (ví dụ 2025-04-15T17:00:00+07:00).")
+    return as_of.astimezone(UTC)
+
+
+@strawberry.type
+class ReportingQuery:
+    @strawberry.field(
+        description="Tổng hợp thi đua, khen thưởng của một đơn vị (mặc định: đơn vị mình) và các "
+        "đơn vị dưới nó, năm `firstYear` đến `lastYear` (mặc định: một năm; tối đa 10), theo cây "
+        "đơn vị của từng ngày (đơn vị chuyển đi tính cho cấp trên cũ đến ngày chuyển; đơn vị bị "
+        "sáp nhập tính cả lịch sử cho đơn vị nhận). `asOf`: như nhật ký ghi nhận tại thời điểm "
+        "đó. Đơn vị ngoài tầm: null."
+    )
+    async def summary(
+        self,
+        info: Info,
+        first_year: int,
+        last_year: int | None = None,
+        unit_id: strawberry.ID | None = None,
+        as_of: datetime | None = None,
+    ) -> UnitSummary | None:
+        first, last = _years(first_year, last_year)
+        unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+        return await summaries_loader(info).load((unit, first, last, _moment(as_of)))
+
+    @strawberry.field(
+        description="Tổng hợp của nhiều đơn vị một lần (tối đa 100), cùng giai đoạn và thời "
+        "điểm; đơn vị ngoài tầm: null ở vị trí của nó."
+    )
+    async def summaries(
+        self,
+        info: Info,
+        unit_ids: list[strawberry.ID],
+        first_year: int,
+        last_year: int | None = None,
+        as_of: datetime | None = None,
+    ) -> list[UnitSummary | None]:
+        if len(unit_ids) > MOST_UNITS:
+            raise InvalidInput(f"Tối đa {MOST_UNITS} đơn vị.")
+        principal_of(info)
+        first, last = _years(first_year, last_year)
+        at = _moment(as_of)
+        keys = [(str(u)[:UNIT_ID_CHARS], first, last, at) for u in unit_ids]
+        return list(await summaries_loader(info).load_many(keys))

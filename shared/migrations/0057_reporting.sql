@@ -1,0 +1,137 @@
+-- Reporting (services/reporting): each unit's figures by year and by day, as the log held them at
+-- every moment, and the roll-up of a subtree as the tree stood on each day.
+--
+-- report_year and report_day hold the same figures at two grains, each row one version of one
+-- (unit, year or day, metric, dim): known_from is the recorded_at of the append that set it,
+-- known_to that of the next one (infinity: still so). Time travel asks the rows known at a
+-- moment; today's figures are the rows whose known_to is infinity. A roll-up reads a unit's year
+-- rows when the unit stood below the asker the whole of the years asked (nearly every unit), and
+-- its day rows only for the days it did (a unit moved or merged in those years).
+--
+-- report_items: each counted thing's day and figures now (services/reporting/figures.py), so a
+-- withdrawal or a revocation takes back what it counted. report_people: the particulars the
+-- figures count of a person (woman, direct worker), from their own events.
+--
+-- Only the projector writes these tables and the application reads none of them: it asks
+-- thidua_report_figures, which answers for the caller's unit or a unit below it today.
+SET LOCAL search_path = public;
+
+CREATE TABLE report_year (
+    unit_id    text        NOT NULL,
+    year       integer     NOT NULL,
+    metric     text        NOT NULL,
+    dim        text        NOT NULL,
+    known_from timestamptz NOT NULL,
+    known_to   timestamptz NOT NULL DEFAULT 'infinity',
+    value      bigint      NOT NULL,
+    PRIMARY KEY (unit_id, year, metric, dim, known_from)
+);
+-- Today's rows are those known until infinity: a range on known_to finds them, and a moment's.
+CREATE INDEX report_year_known ON report_year (unit_id, year, known_to)
+    INCLUDE (known_from, metric, dim, value);
+
+CREATE TABLE report_day (
+    unit_id    text        NOT NULL,
+    day        date        NOT NULL,
+    metric     text        NOT NULL,
+    dim        text        NOT NULL,
+    known_from timestamptz NOT NULL,
+    known_to   timestamptz NOT NULL DEFAULT 'infinity',
+    value      bigint      NOT NULL,
+    PRIMARY KEY (unit_id, day, metric, dim, known_from)
+);
+CREATE INDEX report_day_known ON report_day (unit_id, day, known_to)
+    INCLUDE (known_from, metric, dim, value);
+
+CREATE TABLE report_items (
+    unit_id text  NOT NULL,
+    item    text  NOT NULL,
+    day     date,
+    figures jsonb NOT NULL DEFAULT '[]',
+    facts   jsonb NOT NULL DEFAULT '{}',
+    PRIMARY KEY (unit_id, item)
+);
+
+CREATE TABLE report_people (
+    person_id     text    PRIMARY KEY,
+    woman         boolean NOT NULL,
+    direct_worker boolean NOT NULL
+);
+
+-- A merge hands the merged unit's history to its survivor: found by their edges.
+CREATE INDEX unit_parents_merged ON unit_parents (parent_id) WHERE kind = 'merged';
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['report_year', 'report_day', 'report_items', 'report_people'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO thidua_projector', t);
+        EXECUTE format('CREATE POLICY %1$s_projector ON %1$I FOR ALL TO thidua_projector '
+                       'USING (true) WITH CHECK (true)', t);
+    END LOOP;
+END $$;
+
+-- The figures of p_unit and every unit below it, years p_first..p_last, as the log held them at
+-- p_as_of (NULL: now). A unit below counts for the days it stood below p_unit (unit_closure's
+-- dated edges: a unit moved on 1 July counts under its old parent before that day and under the
+-- new one from it); a merged unit's own history before its merge also counts under its survivor
+-- (and the survivor's survivors), for the days the survivor stood below p_unit. Each unit's
+-- figure is counted once, however many ways it stands below. Answers only the caller's own
+-- unit, or, to a reader of its subtree, a unit below it today; otherwise no row.
+CREATE FUNCTION thidua_report_figures(p_unit text, p_first integer, p_last integer,
+                                      p_as_of timestamptz)
+RETURNS TABLE (year integer, metric text, dim text, value numeric)
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE
+    allowed AS (
+        SELECT 1 WHERE p_unit = current_setting('thidua.tenant', true)
+            OR (coalesce(current_setting('thidua.reach', true) IN ('subtree', 'audit'), false)
+                AND EXISTS (SELECT 1 FROM public.unit_closure c
+                             WHERE c.ancestor = current_setting('thidua.tenant', true)
+                               AND c.descendant = p_unit AND c.valid_to IS NULL
+                               AND c.valid_from <= public.thidua_today()))),
+    period AS (
+        SELECT daterange(make_date(p_first, 1, 1), make_date(p_last + 1, 1, 1)) AS days,
+               -- now: the rows known until infinity, past any moment a log can hold
+               coalesce(p_as_of, '9999-12-31'::timestamptz) AS at),
+    below AS (
+        SELECT c.descendant AS unit, c.valid_from, c.valid_to FROM public.unit_closure c
+         WHERE c.ancestor = p_unit AND EXISTS (SELECT 1 FROM allowed)),
+    -- (merged unit, a survivor of it, the day its own history ends), survivors of survivors too
+    heirs (unit, survivor, until) AS (
+        SELECT m.tenant_id, m.parent_id, m.valid_from FROM public.unit_parents m
+         WHERE m.kind = 'merged' AND m.parent_id IN (SELECT unit FROM below)
+        UNION
+        SELECT m.tenant_id, h.survivor, m.valid_from FROM heirs h
+          JOIN public.unit_parents m ON m.kind = 'merged' AND m.parent_id = h.unit),
+    spans AS (
+        SELECT b.unit, daterange(b.valid_from, b.valid_to) AS days FROM below b
+        UNION ALL
+        SELECT h.unit, daterange(b.valid_from, b.valid_to) * daterange(NULL, h.until)
+          FROM heirs h JOIN below b ON b.unit = h.survivor),
+    cover AS (
+        SELECT s.unit, range_agg(s.days) * datemultirange((SELECT days FROM period)) AS days
+          FROM spans s GROUP BY s.unit),
+    whole AS (SELECT unit FROM cover WHERE days @> (SELECT days FROM period)),
+    part AS (SELECT unit, days FROM cover
+              WHERE NOT days @> (SELECT days FROM period) AND NOT isempty(days)),
+    counted AS (
+        SELECT y.year, y.metric, y.dim, y.value
+          FROM whole w JOIN public.report_year y ON y.unit_id = w.unit
+         WHERE y.year BETWEEN p_first AND p_last
+           AND y.known_to > (SELECT at FROM period) AND y.known_from <= (SELECT at FROM period)
+        UNION ALL
+        SELECT extract(year FROM d.day)::integer, d.metric, d.dim, d.value
+          FROM part p JOIN public.report_day d ON d.unit_id = p.unit
+         WHERE d.day >= make_date(p_first, 1, 1) AND d.day < make_date(p_last + 1, 1, 1)
+           AND p.days @> d.day
+           AND d.known_to > (SELECT at FROM period) AND d.known_from <= (SELECT at FROM period))
+    SELECT year, metric, dim, sum(value) FROM counted GROUP BY year, metric, dim
+$$;
+REVOKE ALL ON FUNCTION thidua_report_figures(text, integer, integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION thidua_report_figures(text, integer, integer, timestamptz)
+    TO thidua_app;

@@ -1,0 +1,86 @@
+"""Reporting over a tree of units no other test shares: events of the other services given as
+they are stored (reporting reads their data, never their classes), appended to the units' logs
+through the store, and the projections awaited."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from services.gateway.runtime import Runtime
+from shared.eventstore import NewEvent
+from tests.registry.conftest import Tree, principal, registry, tree  # noqa: F401  (fixtures)
+from tests.registry.test_graphql import client, elsewhere, gql, tokens  # noqa: F401  (fixtures)
+
+
+def stored(value: Any) -> Any:
+    """A value as the store's transcoder keeps it."""
+    if isinstance(value, date):
+        return {"_type_": "date_iso", "_data_": value.isoformat()}
+    if isinstance(value, uuid.UUID):
+        return {"_type_": "uuid_hex", "_data_": value.hex}
+    if isinstance(value, dict):
+        return {k: stored(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [stored(v) for v in value]
+    return value
+
+
+async def given(
+    runtime: Runtime,
+    tenant: str,
+    event_type: str,
+    stream: uuid.UUID | None = None,
+    version: int = 1,
+    **data: Any,
+) -> uuid.UUID:
+    """One event appended to ``tenant``'s log (a new stream unless ``stream``), its projections
+    awaited."""
+    stream = stream or uuid.uuid4()
+    appended = await runtime.store.append(
+        tenant, [NewEvent(stream, version, event_type, stored(data))]
+    )
+    await settled(runtime, tenant, appended.last_seq)
+    return stream
+
+
+async def settled(runtime: Runtime, tenant: str, seq: int) -> None:
+    assert await runtime.projections.wait_for(tenant, seq, 20.0)
+
+
+async def pledge(runtime: Runtime, unit: str, on: date, title: str = "lao_dong_tien_tien"):
+    return await given(
+        runtime,
+        unit,
+        "PledgeRegistered",
+        campaign_id=uuid.uuid4(),
+        campaign_unit=unit,
+        unit_id=unit,
+        subject="person",
+        name="Nguyễn Văn An",
+        ref=uuid.uuid4().hex[:8],
+        title=title,
+        registered_on=on,
+        late=False,
+    )
+
+
+SUMMARY = """
+query ($unit: ID, $first: Int!, $last: Int, $asOf: DateTime) {
+  summary(unitId: $unit, firstYear: $first, lastYear: $last, asOf: $asOf) {
+    unitId firstYear lastYear
+    total { pledges initiatives initiativeBenefitVnd decisions awardedPersons cashVnd }
+    years { year pledges initiatives }
+  }
+}
+"""
+
+
+async def summary(http, issuer, reader: str, unit: str | None, first: int, last=None, **kw):
+    """``reader``'s answer for ``unit``'s summary (``http``, ``issuer``: the client and token
+    fixtures)."""
+    roles = kw.pop("roles", ["officer"])
+    body = await gql(http, issuer, reader, roles, SUMMARY, unit=unit, first=first, last=last, **kw)
+    assert "errors" not in body, body
+    return body["data"]["summary"]

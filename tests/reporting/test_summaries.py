@@ -1,0 +1,61 @@
+"""A unit's summary, as a specification: given these events in the units' logs, the summary
+asked of a unit and the units below it (as the tree stood on each day, as the log held it at a
+moment) counts these figures."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from tests.reporting.conftest import given, pledge, summary
+
+
+async def test_a_province_counts_its_own_and_its_units_figures_by_year(
+    runtime, tree, client, tokens
+):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    await pledge(runtime, tree.cs1, date(2025, 3, 1), title="chien_si_thi_dua_co_so")
+    await pledge(runtime, tree.upper1, date(2024, 5, 1))
+    await pledge(runtime, tree.prov1, date(2024, 6, 1))
+    await pledge(runtime, tree.upper3, date(2024, 6, 1))  # under the other province
+
+    got = await summary(client, tokens, tree.prov1, tree.prov1, 2024, 2025)
+    assert got["total"]["pledges"] == 4
+    assert [(y["year"], y["pledges"]) for y in got["years"]] == [(2024, 3), (2025, 1)]
+    assert (await summary(client, tokens, tree.prov1, tree.upper1, 2024))["total"]["pledges"] == 2
+    whole = await summary(client, tokens, tree.tld, tree.tld, 2024)
+    assert whole["total"]["pledges"] == 4  # both provinces' 2024 pledges
+
+
+async def test_a_withdrawal_takes_back_what_was_counted_and_the_past_still_shows_it(
+    runtime, tree, client, tokens
+):
+    stream = await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    await pledge(runtime, tree.cs1, date(2024, 4, 1))
+    before = datetime.now(UTC)
+    await given(
+        runtime, tree.cs1, "PledgeWithdrawn", stream, 2, campaign_id=uuid.uuid4(), reason="x"
+    )
+
+    now = await summary(client, tokens, tree.prov1, tree.upper1, 2024)
+    then = await summary(client, tokens, tree.prov1, tree.upper1, 2024, asOf=before.isoformat())
+    assert now["total"]["pledges"] == 1
+    assert then["total"]["pledges"] == 2
+    assert then["total"]["pledges"] == 2
+
+
+async def test_a_unit_moved_on_1_july_counts_under_its_old_parent_before_and_the_new_after(
+    runtime, registry, tree, client, tokens
+):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    await pledge(runtime, tree.cs1, date(2024, 9, 1))
+    await registry.move(None, tree.cs1, tree.upper3, date(2024, 7, 1))
+    await pledge(runtime, tree.cs1, date(2024, 10, 1))
+
+    def pledges(s):
+        return s["total"]["pledges"]
+
+    assert pledges(await summary(client, tokens, tree.prov1, tree.prov1, 2024)) == 1
+    assert pledges(await summary(client, tokens, tree.prov2, tree.prov2, 2024)) == 2
+    assert pledges(await summary(client, tokens, tree.tld, tree.tld, 2024)) == 3
+    assert pledges(await summary(client, tokens, tree.cs1, tree.cs1, 2024)) == 3
