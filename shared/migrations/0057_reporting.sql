@@ -77,7 +77,8 @@ END $$;
 -- p_as_of (NULL: now). A unit below counts for the days it stood below p_unit (unit_closure's
 -- dated edges: a unit moved on 1 July counts under its old parent before that day and under the
 -- new one from it); a merged unit's own history before its merge also counts under its survivor
--- (and the survivor's survivors), for the days the survivor stood below p_unit. Each unit's
+-- (and the survivor's survivors), for the days the survivor stood below p_unit; p_unit's own
+-- figures count whatever their day (before its registration too). Each unit's
 -- figure is counted once, however many ways it stands below. Answers only the caller's own
 -- unit, or, to a reader of its subtree, a unit below it today; otherwise no row.
 CREATE FUNCTION thidua_report_figures(p_unit text, p_first integer, p_last integer,
@@ -109,7 +110,10 @@ AS $$
         SELECT m.tenant_id, h.survivor, m.valid_from FROM heirs h
           JOIN public.unit_parents m ON m.kind = 'merged' AND m.parent_id = h.unit),
     spans AS (
-        SELECT b.unit, daterange(b.valid_from, b.valid_to) AS days FROM below b
+        -- the unit's own figures are its own, whatever their day
+        SELECT p_unit AS unit, daterange(NULL, NULL) AS days WHERE EXISTS (SELECT 1 FROM allowed)
+        UNION ALL
+        SELECT b.unit, daterange(b.valid_from, b.valid_to) FROM below b
         UNION ALL
         SELECT h.unit, daterange(b.valid_from, b.valid_to) * daterange(NULL, h.until)
           FROM heirs h JOIN below b ON b.unit = h.survivor),

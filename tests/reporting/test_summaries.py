@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
-from tests.reporting.conftest import given, pledge, summary
+from tests.reporting.conftest import SUMMARY, given, gql, pledge, summary
 
 
 async def test_a_province_counts_its_own_and_its_units_figures_by_year(
@@ -59,3 +59,32 @@ async def test_a_unit_moved_on_1_july_counts_under_its_old_parent_before_and_the
     assert pledges(await summary(client, tokens, tree.prov2, tree.prov2, 2024)) == 2
     assert pledges(await summary(client, tokens, tree.tld, tree.tld, 2024)) == 3
     assert pledges(await summary(client, tokens, tree.cs1, tree.cs1, 2024)) == 3
+
+
+async def test_a_sibling_an_upper_unit_and_an_unknown_unit_are_not_found(
+    runtime, tree, client, tokens, elsewhere
+):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    for reader, unit in (
+        (tree.upper2, tree.upper1),  # a sibling
+        (tree.upper1, tree.prov1),  # its parent, read from below
+        (tree.prov2, tree.cs1),  # a cousin
+        (tree.prov1, elsewhere),  # another tree
+        (tree.prov1, "no-such-unit"),
+    ):
+        assert await summary(client, tokens, reader, unit, 2024) is None, (reader, unit)
+
+
+async def test_a_member_reads_its_own_units_summary_only(runtime, tree, client, tokens):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    mine = await summary(client, tokens, tree.upper1, None, 2024, roles=["member"])
+    assert mine["unitId"] == tree.upper1 and mine["total"]["pledges"] == 1
+    assert await summary(client, tokens, tree.upper1, tree.cs1, 2024, roles=["member"]) is None
+
+
+async def test_a_period_past_ten_years_or_upside_down_is_refused(tree, client, tokens):
+    for first, last in ((2020, 2030), (2025, 2024), (1999, 2000)):
+        body = await gql(
+            client, tokens, tree.prov1, ["officer"], SUMMARY, unit=None, first=first, last=last
+        )
+        assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"

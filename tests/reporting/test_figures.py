@@ -1,0 +1,188 @@
+"""Each figure of a unit's year on a hand-made case: the campaign service's stored history (the
+golden file) counted, and a decision's awards with their recipients' particulars."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from tests.campaign.test_golden import FILE as CAMPAIGN_GOLDEN
+from tests.campaign.test_golden import TENANT as GOLDEN_UNIT
+from tests.reporting.conftest import given, gql, settled
+from tests.shared.test_golden import golden_rows, insert_golden
+
+YEAR = """
+query ($unit: ID, $first: Int!, $last: Int) {
+  summary(unitId: $unit, firstYear: $first, lastYear: $last) {
+    years {
+      year campaignsLaunched campaignsCarriedOut registrationsOnTime registrationsLate
+      phaseReviewsOnTime phaseReviewsLate conclusionsOnTime conclusionsLate
+      pledges pledgesByTitle { key value } works initiatives initiativeBenefitVnd
+      proposals proposalsByKind { key value } decisions awardedPersons awardedCollectives
+      awardedDirectWorkers directWorkerShare awardedWomen womenShare awardedUnrecorded cashVnd
+      byAward { award awardName persons collectives cashVnd }
+    }
+  }
+}
+"""
+
+
+async def years_of(client, tokens, reader, unit, first, last=None):
+    body = await gql(client, tokens, reader, ["officer"], YEAR, unit=unit, first=first, last=last)
+    assert "errors" not in body, body
+    return {y["year"]: y for y in body["data"]["summary"]["years"]}
+
+
+@pytest.fixture(scope="module")
+async def golden(database_url):
+    return await insert_golden(database_url, golden_rows(CAMPAIGN_GOLDEN))
+
+
+async def test_the_campaign_golden_history_counts_what_stands(golden, runtime, client, tokens):
+    await settled(runtime, GOLDEN_UNIT, golden[-1]["seq"])
+    years = await years_of(client, tokens, GOLDEN_UNIT, None, 2021, 2022)
+    y2021, y2022 = years[2021], years[2022]
+    # its own campaign, launched for the province's: carried out
+    assert (y2021["campaignsLaunched"], y2021["campaignsCarriedOut"]) == (1, 1)
+    # registered on time, then withdrawn: counts nothing
+    assert (y2021["registrationsOnTime"], y2021["registrationsLate"]) == (0, 0)
+    # two pledges, Nguyễn Văn An's withdrawn
+    assert y2021["pledges"] == 1
+    assert y2021["pledgesByTitle"] == [{"key": "tap_the_lao_dong_xuat_sac", "value": 1}]
+    assert y2021["works"] == 0  # registered, then withdrawn
+    # one initiative recognised (benefit amended 90 → 95 million), the other withdrawn
+    assert (y2021["initiatives"], y2021["initiativeBenefitVnd"]) == (1, 95_000_000)
+    assert (y2021["phaseReviewsOnTime"], y2021["phaseReviewsLate"]) == (1, 0)
+    assert (y2021["conclusionsOnTime"], y2021["conclusionsLate"]) == (0, 0)
+    assert (y2022["conclusionsOnTime"], y2022["conclusionsLate"]) == (0, 1)  # 10 January, late
+
+
+def recipient(who: str, award: str, cash: int) -> dict:
+    proposal = str(uuid.uuid4())
+    nominee = str(uuid.uuid4())
+    return {
+        "item_id": f"{proposal}:{nominee}",
+        "proposal_id": proposal,
+        "proposer": "x",
+        "nominee_id": nominee,
+        "who": who,
+        "subject": "person" if who.startswith("person:") else "collective",
+        "award": award,
+        "kind": "regular",
+        "cash_vnd": cash,
+        "multiple_hundredths": 30,
+        "year": 2024,
+        "topic": "",
+    }
+
+
+async def person(runtime, unit: str, gender: str, direct_worker: bool) -> uuid.UUID:
+    return await given(
+        runtime,
+        unit,
+        "PersonRegistered",
+        unit_id=unit,
+        staff_number=uuid.uuid4().hex[:6],
+        key_id=uuid.uuid4(),
+        sealed="v1.x",
+        gender=gender,
+        ethnic_minority=False,
+        post="Công nhân",
+        direct_worker=direct_worker,
+        cadre="none",
+        cadre_since=None,
+        employed_since=None,
+        registered_on=date(2024, 1, 2),
+    )
+
+
+async def test_a_decisions_awards_count_by_award_with_women_and_direct_workers(
+    runtime, tree, client, tokens
+):
+    woman = await person(runtime, tree.cs1, "female", True)
+    man = await person(runtime, tree.cs1, "male", False)
+    items = [
+        recipient(f"person:{woman}", "lao_dong_tien_tien", 702_000),
+        recipient(f"person:{man}", "lao_dong_tien_tien", 702_000),
+        recipient(f"person:{uuid.uuid4()}", "chien_si_thi_dua_co_so", 2_340_000),
+        recipient(f"unit:{tree.cs1}", "tap_the_lao_dong_tien_tien", 1_872_000),
+    ]
+    decision = await given(
+        runtime,
+        tree.upper1,
+        "DecisionIssued",
+        unit_id=tree.upper1,
+        unit_name="CĐ",
+        year=2024,
+        number=1,
+        code="1/QĐ-CĐ",
+        title="Khen thưởng năm 2024",
+        decided_on=date(2024, 12, 20),
+        signer="Chủ tịch",
+        council_session=None,
+        rule_set_version="999/2024",
+        base_salary_vnd=2_340_000,
+        recipients=items[:3],
+    )
+    await given(runtime, tree.upper1, "DecisionRecipientsListed", decision, 2, recipients=items[3:])
+
+    y = (await years_of(client, tokens, tree.prov1, tree.upper1, 2024))[2024]
+    assert y["decisions"] == 1
+    assert (y["awardedPersons"], y["awardedCollectives"]) == (3, 1)
+    assert (y["awardedWomen"], y["awardedDirectWorkers"], y["awardedUnrecorded"]) == (1, 1, 1)
+    assert (y["womenShare"], y["directWorkerShare"]) == (33.3, 33.3)
+    assert y["cashVnd"] == 702_000 * 2 + 2_340_000 + 1_872_000
+    ldtt = next(a for a in y["byAward"] if a["award"] == "lao_dong_tien_tien")
+    assert (ldtt["persons"], ldtt["collectives"], ldtt["cashVnd"]) == (2, 0, 1_404_000)
+
+    await given(
+        runtime,
+        tree.upper1,
+        "AwardRevoked",
+        decision,
+        3,
+        item_id=items[0]["item_id"],
+        ground="false_declaration",
+        reason="Khai man",
+        recovered_cash_vnd=702_000,
+        recovered_items=[],
+        revoked_on=date(2025, 3, 1),
+    )
+    y = (await years_of(client, tokens, tree.prov1, tree.upper1, 2024))[2024]
+    assert (y["awardedPersons"], y["awardedWomen"], y["awardedDirectWorkers"]) == (2, 0, 0)
+    assert y["cashVnd"] == 702_000 + 2_340_000 + 1_872_000
+
+
+async def test_a_proposal_counts_once_by_kind_though_resubmitted_after_a_return(
+    runtime, tree, client, tokens
+):
+    proposal = await given(
+        runtime,
+        tree.cs1,
+        "ProposalDrafted",
+        unit_id=tree.cs1,
+        title="Đề nghị khen năm 2024",
+        kind="regular",
+        topic="",
+        year=2024,
+        drafted_on=date(2024, 12, 1),
+    )
+    for version, round_ in ((2, 1), (3, 2)):
+        await given(
+            runtime,
+            tree.cs1,
+            "ProposalSubmitted",
+            proposal,
+            version,
+            round=round_,
+            to_unit=tree.upper1,
+            submitted_on=date(2024, 12, 2 + version),
+            due_on=date(2024, 12, 20),
+            concurrence=False,
+            rule_set_version="999/2024",
+            nominee_count=1,
+        )
+    y = (await years_of(client, tokens, tree.prov1, tree.upper1, 2024))[2024]
+    assert (y["proposals"], y["proposalsByKind"]) == (1, [{"key": "regular", "value": 1}])
