@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from services.gateway.cli_projections import projections_app, projector
+from services.gateway.cli_reports import reports_app
 from services.gateway.embedded import embedded_running, stop_embedded
 from services.gateway.runtime import Runtime
 from shared import audit
@@ -41,6 +42,7 @@ app.add_typer(tenants_app, name="tenants")
 campaigns_app = typer.Typer(help="Campaigns (phong trào thi đua) and what is recorded under them.")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(projections_app, name="projections")
+app.add_typer(reports_app, name="reports")
 app.command()(projector)
 err = Console(stderr=True)
 

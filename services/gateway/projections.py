@@ -19,7 +19,12 @@ def live_projections() -> list[Projection]:
     from services.registry.projections import PROJECTION as REGISTRY
     from services.reporting.projections import PROJECTION as REPORTING
 
-    return [CAMPAIGNS, AWARDS, REPORTING, REGISTRY]  # the registry's is inline: its commands apply it
+    return [
+        CAMPAIGNS,
+        AWARDS,
+        REPORTING,
+        REGISTRY,
+    ]  # the registry's is inline: its commands apply it
 
 
 def known_projections() -> dict[str, Projection]:

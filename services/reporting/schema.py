@@ -20,6 +20,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from services.reporting import figures as f
+from services.reporting.summaries import SummaryKey, read_figures
 from shared import access
 from shared.access import principal_of
 from shared.catalogue import by_code
@@ -30,9 +31,6 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 MOST_YEARS = 10
 MOST_UNITS = 100
 UNIT_ID_CHARS = 64
-
-# (unit, first year, last year, moment or None) → its rows by year
-SummaryKey = tuple[str, int, int, datetime | None]
 
 
 @strawberry.type(description="Một số đếm theo một khóa (danh hiệu, loại…).")
@@ -112,9 +110,7 @@ class UnitSummary:
             MOST_UNITS * 10,
         )
         key = (self.first_year, self.last_year, self.as_of)
-        found = await summaries_loader(info).load_many(
-            [(r["tenant_id"], *key) for r in rows]
-        )
+        found = await summaries_loader(info).load_many([(r["tenant_id"], *key) for r in rows])
         return [s for s in found if s is not None]
 
 
@@ -205,48 +201,24 @@ def summary_of(key: SummaryKey, rows: Iterable[Any]) -> UnitSummary:
     )
 
 
-_FIGURES = """
-SELECT k.i, r.year, r.metric, r.dim, r.value
-  FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[]) WITH ORDINALITY
-       AS k (unit, first_year, last_year, at, i)
- CROSS JOIN LATERAL thidua_report_figures(k.unit, k.first_year, k.last_year, k.at) r
-"""
-# Whether each unit answers at all (its own, or below the caller today): a unit with no figure
-# yet is a summary of zeros, one out of reach none.
-_READABLE = """
-SELECT k.i FROM unnest($1::text[]) WITH ORDINALITY AS k (unit, i)
- WHERE k.unit = current_setting('thidua.tenant', true)
-    OR (current_setting('thidua.reach', true) IN ('subtree', 'audit')
-        AND EXISTS (SELECT 1 FROM unit_closure c
-                     WHERE c.ancestor = current_setting('thidua.tenant', true)
-                       AND c.descendant = k.unit AND c.valid_to IS NULL
-                       AND c.valid_from <= thidua_today()))
-"""
-
-
 def summaries_loader(info: Info) -> DataLoader[SummaryKey, UnitSummary | None]:
     """This request's loader of summaries: every key asked while resolving, in one statement."""
     loaders = info.context.setdefault("reporting_loaders", {})
     if "summaries" not in loaders:
 
         async def load(keys: list[SummaryKey]) -> list[UnitSummary | None]:
-            columns = [list(c) for c in zip(*keys, strict=True)]
             async with access.reading(info) as conn:
-                readable = {r["i"] for r in await conn.fetch(_READABLE, columns[0])}
-                rows = await conn.fetch(_FIGURES, *columns) if readable else []
-            by_key: dict[int, list[Any]] = defaultdict(list)
-            for r in rows:
-                by_key[r["i"]].append(r)
+                found = await read_figures(conn, keys)
             return [
-                summary_of(key, by_key[i]) if i in readable else None
-                for i, key in enumerate(keys, start=1)
+                None if rows is None else summary_of(key, rows)
+                for key, rows in zip(keys, found, strict=True)
             ]
 
         loaders["summaries"] = DataLoader(load_fn=load)
     return loaders["summaries"]
 
 
-def _years(first_year: int, last_year: int | None) -> tuple[int, int]:
+def years_asked(first_year: int, last_year: int | None) -> tuple[int, int]:
     last = first_year if last_year is None else last_year
     if not (FIRST_YEAR <= first_year <= last <= LAST_YEAR) or last - first_year >= MOST_YEARS:
         raise InvalidInput(
@@ -256,7 +228,7 @@ def _years(first_year: int, last_year: int | None) -> tuple[int, int]:
     return first_year, last
 
 
-def _moment(as_of: datetime | None) -> datetime | None:
+def moment_asked(as_of: datetime | None) -> datetime | None:
     if as_of is None:
         return None
     if as_of.tzinfo is None:
@@ -281,9 +253,9 @@ class ReportingQuery:
         unit_id: strawberry.ID | None = None,
         as_of: datetime | None = None,
     ) -> UnitSummary | None:
-        first, last = _years(first_year, last_year)
+        first, last = years_asked(first_year, last_year)
         unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
-        return await summaries_loader(info).load((unit, first, last, _moment(as_of)))
+        return await summaries_loader(info).load((unit, first, last, moment_asked(as_of)))
 
     @strawberry.field(
         description="Tổng hợp của nhiều đơn vị một lần (tối đa 100), cùng giai đoạn và thời "
@@ -300,7 +272,7 @@ class ReportingQuery:
         if len(unit_ids) > MOST_UNITS:
             raise InvalidInput(f"Tối đa {MOST_UNITS} đơn vị.")
         principal_of(info)
-        first, last = _years(first_year, last_year)
-        at = _moment(as_of)
+        first, last = years_asked(first_year, last_year)
+        at = moment_asked(as_of)
         keys = [(str(u)[:UNIT_ID_CHARS], first, last, at) for u in unit_ids]
         return list(await summaries_loader(info).load_many(keys))

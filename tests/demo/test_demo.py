@@ -359,6 +359,7 @@ async def test_the_command_loads_once_and_prints_tokens_that_verify(settings, ow
     first = await asyncio.to_thread(runner.invoke, cli, ["demo"], env=cli_env)
     assert first.exit_code == 0, first.output
     assert "Demo loaded." in first.output and "Units (45)" in first.output
+    assert "Tổng hợp năm 2021 của LĐLĐ tỉnh Ninh Bình" in first.output
     assert "Authorization: Bearer" in first.output and "/graphql" in first.output
     ids = [u.id for u in plans().units]
     count = "SELECT count(*) FROM events WHERE tenant_id = ANY($1::text[])"
@@ -436,3 +437,42 @@ async def test_the_awards_of_2021_run_the_chain_once(loaded, owner):
         (tld, "1/QĐ-KT", "bang_khen_tld", 2_980_000, False),  # 2.0 ×, forwarded twice
     ]
     assert {g["decided_on"].year for g in given} == {2021, 2022}
+
+
+async def test_the_provinces_2021_summary_counts_its_subtrees_campaign_work(
+    loaded,
+    owner,
+    client,  # noqa: F811
+    tokens,  # noqa: F811
+):
+    prefix, _ = loaded
+    province = prefix + PROVINCE
+    below = "SELECT descendant FROM unit_closure WHERE ancestor = $1"
+    pledges = await owner.fetchval(
+        f"SELECT count(*) FROM campaign_pledges WHERE tenant_id IN ({below}) "
+        "AND status = 'registered' AND extract(year FROM registered_on) = 2021",
+        province,
+    )
+    recognised, benefit = await owner.fetchrow(
+        f"SELECT count(*), coalesce(sum(benefit_vnd), 0) FROM campaign_initiatives "
+        f"WHERE tenant_id IN ({below}) AND status = 'registered' AND recognised_on IS NOT NULL "
+        "AND extract(year FROM recognised_on) = 2021",
+        province,
+    )
+    body = await gql(
+        client,
+        tokens,
+        province,
+        ["officer"],
+        "{ summary(firstYear: 2021) { total { campaignsLaunched pledges initiatives "
+        "initiativeBenefitVnd decisions } } }",
+    )
+    assert "errors" not in body, body
+    total = body["data"]["summary"]["total"]
+    assert pledges > 0 and recognised > 0
+    assert (total["pledges"], total["initiatives"], total["initiativeBenefitVnd"]) == (
+        pledges,
+        recognised,
+        benefit,
+    )
+    assert total["campaignsLaunched"] >= 1
