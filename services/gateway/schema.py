@@ -48,6 +48,7 @@ from services.gateway.limits import CACHE_SIZE, CheckedRequest, Limits
 from services.gateway.projections_schema import ProjectionsQuery
 from services.registry.schema import RegistryMutation, RegistryQuery
 from services.reporting.schema import ReportingQuery
+from services.reporting.schema_records import ReportRecordsMutation, ReportRecordsQuery
 from shared.access import SharedScope
 from shared.graphql import SCALARS
 from shared.settings import Settings
@@ -237,6 +238,7 @@ Query = merge_types(
         CouncilQuery,
         DecisionQuery,
         ReportingQuery,
+        ReportRecordsQuery,
         AuditQuery,
         ProjectionsQuery,
     ),
@@ -254,5 +256,6 @@ Mutation = merge_types(
         AppraisalMutation,
         CouncilMutation,
         DecisionMutation,
+        ReportRecordsMutation,
     ),
 )

@@ -39,6 +39,16 @@ CASH = "cash_vnd"  # dim: the award
 AWARDED_DIRECT_WORKERS = "awarded_direct_workers"
 AWARDED_WOMEN = "awarded_women"
 AWARDED_UNRECORDED = "awarded_unrecorded"  # persons whose particulars reporting has not seen
+CAMPAIGNS_REVIEWED = "campaigns_reviewed"  # launched campaigns with a phase review or conclusion
+TRAININGS = "trainings"
+TRAINING_ATTENDEES = "training_attendees"
+CADRES_TRAINED = "cadres_trained"  # the unit's emulation cadres trained in the year (the most)
+EMULATION_CADRES = "emulation_cadres"  # how many it has (the most it declared that year)
+SEMINARS = "seminars"
+SEMINAR_PARTICIPANTS = "seminar_participants"
+GOOD_PRACTICES = "good_practices"  # presented
+REPLICATIONS = "replications"  # of other units' good practices
+INSPECTIONS = "inspections"  # of lower units' emulation work
 
 METRICS = (
     CAMPAIGNS_LAUNCHED,
@@ -58,6 +68,16 @@ METRICS = (
     AWARDED_DIRECT_WORKERS,
     AWARDED_WOMEN,
     AWARDED_UNRECORDED,
+    CAMPAIGNS_REVIEWED,
+    TRAININGS,
+    TRAINING_ATTENDEES,
+    CADRES_TRAINED,
+    EMULATION_CADRES,
+    SEMINARS,
+    SEMINAR_PARTICIPANTS,
+    GOOD_PRACTICES,
+    REPLICATIONS,
+    INSPECTIONS,
 )
 ON_TIME, LATE = "on_time", "late"
 
@@ -109,9 +129,13 @@ def keys_of(event_type: str, stream: str, data: Mapping[str, Any]) -> list[str]:
     if event_type in _CAMPAIGN:
         return [f"campaign:{stream}"]
     if event_type == "PhaseReviewed":
-        return [f"review:{stream}:{data.get('number')}"]
+        return [f"review:{stream}:{data.get('number')}", f"campaign:{stream}"]
     if event_type == "CampaignConcluded":
-        return [f"conclusion:{stream}"]
+        return [f"conclusion:{stream}", f"campaign:{stream}"]
+    if event_type == "TrainingHeld":
+        return [f"training:{stream}", f"cadres:{day_of(data['held_on']).year}"]
+    if event_type in _RECORDS:
+        return [f"{_RECORDS[event_type][0]}:{stream}"]
     if event_type in _ONE_ITEM:
         return [f"{_ONE_ITEM[event_type]}:{stream}"]
     if event_type in ("DecisionIssued", "DecisionRecipientsListed"):
@@ -136,6 +160,15 @@ _ONE_ITEM = {
     "ProposalDrafted": "proposal",
     "ProposalSubmitted": "proposal",
 }
+# A record of services/reporting/domain.py: (item, metric, the day's field, a number's field)
+_RECORDS = {
+    "SeminarHeld": ("seminar", SEMINARS, "held_on", "participants"),
+    "GoodPracticePresented": ("practice", GOOD_PRACTICES, "presented_on", None),
+    "GoodPracticeReplicated": ("replication", REPLICATIONS, "replicated_on", None),
+    "InspectionRecorded": ("inspection", INSPECTIONS, "held_on", None),
+}
+_SUMMED = {"SeminarHeld": SEMINAR_PARTICIPANTS}
+RECORD_EVENTS = ("TrainingHeld", *_RECORDS)
 PERSON_EVENTS = ("PersonRegistered", "PersonAmended", "PersonArrived", "PersonReturned")
 COUNTED_EVENTS = (
     *_CAMPAIGN,
@@ -145,6 +178,7 @@ COUNTED_EVENTS = (
     "DecisionIssued",
     "DecisionRecipientsListed",
     "AwardRevoked",
+    *RECORD_EVENTS,
 )
 
 
@@ -174,10 +208,14 @@ def changes_of(
             return [Change(key, day_of(data["launched_on"]), tuple(figures), item.facts)]
         case "PhaseReviewed":
             figures = ((PHASE_REVIEWS, _timely(data.get("late")), 1),)
-            return [Change(key, day_of(data["reviewed_on"]), figures, {})]
+            review = Change(key, day_of(data["reviewed_on"]), figures, {})
+            return [review, *_reviewed(stream, items)]
         case "CampaignConcluded":
             figures = ((CONCLUSIONS, _timely(data.get("late")), 1),)
-            return [Change(key, day_of(data["concluded_on"]), figures, {})]
+            conclusion = Change(key, day_of(data["concluded_on"]), figures, {})
+            return [conclusion, *_reviewed(stream, items)]
+        case "TrainingHeld":
+            return _training(stream, data, items)
         case "RegistrationSubmitted":
             figures = ((REGISTRATIONS, _timely(data.get("late")), 1),)
             return [Change(key, day_of(data["registered_on"]), figures, {})]
@@ -215,7 +253,43 @@ def changes_of(
             if item.day is None:
                 return []
             return [Change(key, item.day, (), {**item.facts, "revoked": True})]
+    if event_type in _RECORDS:
+        _, metric, day_field, number = _RECORDS[event_type]
+        figures: list[Figure] = [(metric, "", 1)]
+        if number is not None:
+            figures.append((_SUMMED[event_type], "", int(data.get(number) or 0)))
+        return [Change(key, day_of(data[day_field]), tuple(figures), {})]
     return []
+
+
+def _reviewed(stream: str, items: Mapping[str, Item]) -> list[Change]:
+    """A launched campaign, once reviewed (a phase or its conclusion), counts as reviewed in the
+    year it was launched (seed 000: every launched campaign reviewed)."""
+    key = f"campaign:{stream}"
+    campaign = items.get(key)
+    if campaign is None or campaign.day is None or campaign.facts.get("reviewed"):
+        return []
+    figures = (*campaign.figures, (CAMPAIGNS_REVIEWED, "", 1))
+    return [Change(key, campaign.day, figures, {**campaign.facts, "reviewed": True})]
+
+
+def _training(stream: str, data: Mapping[str, Any], items: Mapping[str, Item]) -> list[Change]:
+    """The training itself, and the unit's emulation cadres of its year: the most trained and
+    the most it declared having (two trainings of the same cadres train them once)."""
+    day = day_of(data["held_on"])
+    training = Change(
+        f"training:{stream}",
+        day,
+        ((TRAININGS, "", 1), (TRAINING_ATTENDEES, "", int(data.get("attendees") or 0))),
+        {},
+    )
+    key = f"cadres:{day.year}"
+    before = items.get(key) or Item()
+    trained = max(int(data.get("cadres_trained") or 0), before.facts.get("trained", 0))
+    cadres = max(int(data.get("cadres") or 0), before.facts.get("cadres", 0))
+    latest = max(day, before.day) if before.day else day
+    figures = ((CADRES_TRAINED, "", trained), (EMULATION_CADRES, "", cadres))
+    return [training, Change(key, latest, figures, {"trained": trained, "cadres": cadres})]
 
 
 def _initiative(key: str, day: date, data: Mapping[str, Any]) -> Change:

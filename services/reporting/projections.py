@@ -27,7 +27,9 @@ from services.reporting.figures import (
     Item,
     Particulars,
     changes_of,
+    day_of,
     deltas,
+    id_of,
     keys_of,
     particulars_of,
     persons_awarded,
@@ -35,8 +37,9 @@ from services.reporting.figures import (
 from shared.aggregates import EventRegistry
 from shared.eventstore import StoredEvent
 from shared.projections import Projection
+from shared.text import search_key
 
-TABLES = ("report_year", "report_day", "report_items", "report_people")
+TABLES = ("report_year", "report_day", "report_items", "report_people", "good_practices")
 
 # (unit, key, metric, dim) → {recorded_at: difference}, key a year or a day
 Differences = dict[tuple[str, Any, str, str], dict[datetime, int]]
@@ -45,6 +48,7 @@ Differences = dict[tuple[str, Any, str, str], dict[datetime, int]]
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
     """Count a batch of stored events, in log order, on ``conn`` (the runner's transaction)."""
     await _people(conn, [e for e in events if e.event_type in PERSON_EVENTS])
+    await _practices(conn, events)
     counted = [e for e in events if e.event_type in COUNTED_EVENTS]
     if not counted:
         return
@@ -86,6 +90,33 @@ async def _people(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> No
             list(latest),
             [p.woman for p in latest.values()],
             [p.direct_worker for p in latest.values()],
+        )
+
+
+async def _practices(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
+    """The published good practices, and how many units replicated each."""
+    presented = [e for e in events if e.event_type == "GoodPracticePresented"]
+    if presented:
+        await conn.execute(
+            "INSERT INTO good_practices (practice_id, unit_id, name, description, presented_on, "
+            "search_key) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
+            "$5::date[], $6::text[]) ON CONFLICT (practice_id) DO NOTHING",
+            [e.stream_id for e in presented],
+            [e.tenant_id for e in presented],
+            [str(e.data["name"]) for e in presented],
+            [str(e.data.get("description", "")) for e in presented],
+            [day_of(e.data["presented_on"]) for e in presented],
+            [search_key(str(e.data["name"])) for e in presented],
+        )
+    replicated = sorted(
+        id_of(e.data["practice_id"]) for e in events if e.event_type == "GoodPracticeReplicated"
+    )
+    if replicated:
+        await conn.execute(
+            "UPDATE good_practices p SET replications = p.replications + r.n "
+            "FROM (SELECT id::uuid, count(*) AS n FROM unnest($1::text[]) AS id GROUP BY id) r "
+            "WHERE p.practice_id = r.id",
+            replicated,
         )
 
 

@@ -20,7 +20,8 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from services.reporting import figures as f
-from services.reporting.summaries import SummaryKey, read_figures
+from services.reporting import rules
+from services.reporting.summaries import SummaryKey, read_figures, read_units
 from shared import access
 from shared.access import principal_of
 from shared.catalogue import by_code
@@ -85,6 +86,18 @@ class SummaryFigures:
     )
     cash_vnd: BigInt = strawberry.field(description="Tiền thưởng đã quyết định.")
     by_award: list[AwardFigures]
+    campaigns_reviewed: int = strawberry.field(
+        description="Phong trào phát động trong năm đã được sơ kết hoặc tổng kết."
+    )
+    trainings: int = strawberry.field(description="Đợt tập huấn công tác thi đua, khen thưởng.")
+    training_attendees: int
+    cadres_trained: int = strawberry.field(description="Cán bộ thi đua được tập huấn.")
+    emulation_cadres: int = strawberry.field(description="Cán bộ làm công tác thi đua.")
+    seminars: int = strawberry.field(description="Tọa đàm, trao đổi kinh nghiệm.")
+    seminar_participants: int
+    good_practices: int = strawberry.field(description="Mô hình mới, cách làm hay giới thiệu.")
+    replications: int = strawberry.field(description="Cách làm hay của đơn vị khác đã nhân rộng.")
+    inspections: int = strawberry.field(description="Cuộc kiểm tra, giám sát cấp dưới.")
 
 
 @strawberry.type(description="Tổng hợp của một đơn vị và các đơn vị dưới nó.")
@@ -177,6 +190,16 @@ def figures_of(year: int | None, values: Mapping[tuple[str, str], int]) -> Summa
             )
             for a in sorted(set(persons_by) | set(collectives_by) | set(cash_by))
         ],
+        campaigns_reviewed=v.one(f.CAMPAIGNS_REVIEWED),
+        trainings=v.one(f.TRAININGS),
+        training_attendees=v.one(f.TRAINING_ATTENDEES),
+        cadres_trained=v.one(f.CADRES_TRAINED),
+        emulation_cadres=v.one(f.EMULATION_CADRES),
+        seminars=v.one(f.SEMINARS),
+        seminar_participants=v.one(f.SEMINAR_PARTICIPANTS),
+        good_practices=v.one(f.GOOD_PRACTICES),
+        replications=v.one(f.REPLICATIONS),
+        inspections=v.one(f.INSPECTIONS),
     )
 
 
@@ -236,8 +259,73 @@ def moment_asked(as_of: datetime | None) -> datetime | None:
     return as_of.astimezone(UTC)
 
 
+@strawberry.type(description="Một chỉ tiêu phấn đấu hằng năm: mục tiêu và thực hiện (phần trăm).")
+class Kpi:
+    code: str
+    name: str
+    target: float = strawberry.field(description="Mục tiêu: ít nhất bấy nhiêu phần trăm.")
+    actual: float | None = strawberry.field(
+        description="Thực hiện, phần trăm một chữ số lẻ; null khi không có gì để tính."
+    )
+    part: int
+    whole: int
+    met: bool | None
+
+
+@strawberry.type(description="Các chỉ tiêu phấn đấu hằng năm của một đơn vị và các đơn vị dưới nó.")
+class KpiReport:
+    unit_id: strawberry.ID
+    year: int
+    as_of: datetime | None
+    source: str = strawberry.field(description="Văn bản đặt ra các chỉ tiêu.")
+    targets: list[Kpi]
+
+
 @strawberry.type
 class ReportingQuery:
+    @strawberry.field(
+        description="Các chỉ tiêu hằng năm của kế hoạch 87/KH-CĐCT (tỷ lệ đơn vị phát động "
+        "phong trào cấp trên chỉ đạo, phong trào được sơ kết, tổng kết, lao động trực tiếp được "
+        "khen, cán bộ thi đua được tập huấn, đơn vị có mô hình mới và tọa đàm) của một đơn vị "
+        "(mặc định: đơn vị mình) và các đơn vị dưới nó vào ngày cuối năm. Ngoài tầm: null."
+    )
+    async def kpis(
+        self,
+        info: Info,
+        year: int,
+        unit_id: strawberry.ID | None = None,
+        as_of: datetime | None = None,
+    ) -> KpiReport | None:
+        years_asked(year, year)
+        at = moment_asked(as_of)
+        unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+        async with access.reading(info) as conn:
+            rows = (await read_figures(conn, [(unit, year, year, at)]))[0]
+            if rows is None:
+                return None
+            units = await read_units(conn, unit, year, rules.UNIT_METRICS, at)
+        totals: dict[str, int] = defaultdict(int)
+        for r in rows:
+            totals[r["metric"]] += int(r["value"])
+        return KpiReport(
+            unit_id=strawberry.ID(unit),
+            year=year,
+            as_of=at,
+            source=rules.SOURCE,
+            targets=[
+                Kpi(
+                    code=a.target.code,
+                    name=a.target.name,
+                    target=a.target.target,
+                    actual=a.actual,
+                    part=a.part,
+                    whole=a.whole,
+                    met=a.met,
+                )
+                for a in rules.achievements(totals, units)
+            ],
+        )
+
     @strawberry.field(
         description="Tổng hợp thi đua, khen thưởng của một đơn vị (mặc định: đơn vị mình) và các "
         "đơn vị dưới nó, năm `firstYear` đến `lastYear` (mặc định: một năm; tối đa 10), theo cây "

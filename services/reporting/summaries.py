@@ -60,3 +60,22 @@ async def units_behind(conn: asyncpg.Connection) -> int:
     """How many units' logs the reporting projection has not yet counted to their heads (a log
     with nothing for it counts once the runner has passed it)."""
     return int(await conn.fetchval(_BEHIND))
+
+
+async def read_units(
+    conn: asyncpg.Connection, unit: str, year: int, metrics: Sequence[str], at: datetime | None
+) -> list[tuple[str, str, dict[str, int]]]:
+    """``unit`` and each unit below it on the year's last day: (id, level, its own figures of
+    the year for ``metrics``), none where the reader may not read ``unit``."""
+    found: dict[str, tuple[str, dict[str, int]]] = {}
+    for r in await conn.fetch(
+        "SELECT unit, level, metric, value FROM thidua_report_units($1, $2, $3, $4)",
+        unit,
+        year,
+        list(metrics),
+        at,
+    ):
+        _, own = found.setdefault(r["unit"], (r["level"], {}))
+        if r["metric"] is not None:
+            own[r["metric"]] = int(r["value"])
+    return [(u, level, own) for u, (level, own) in found.items()]

@@ -58,6 +58,19 @@ CREATE TABLE report_people (
     direct_worker boolean NOT NULL
 );
 
+-- The good practices units present (mô hình mới, cách làm hay): published for every unit to
+-- find and replicate, so every unit reads them; how many units replicated each.
+CREATE TABLE good_practices (
+    practice_id  uuid    PRIMARY KEY,
+    unit_id      text    NOT NULL,
+    name         text    NOT NULL,
+    description  text    NOT NULL,
+    presented_on date    NOT NULL,
+    search_key   text    NOT NULL,
+    replications integer NOT NULL DEFAULT 0
+);
+CREATE INDEX good_practices_presented ON good_practices (presented_on DESC, practice_id);
+
 -- A merge hands the merged unit's history to its survivor: found by their edges.
 CREATE INDEX unit_parents_merged ON unit_parents (parent_id) WHERE kind = 'merged';
 
@@ -65,7 +78,8 @@ DO $$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['report_year', 'report_day', 'report_items', 'report_people'] LOOP
+    FOREACH t IN ARRAY ARRAY['report_year', 'report_day', 'report_items', 'report_people',
+                             'good_practices'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO thidua_projector', t);
         EXECUTE format('CREATE POLICY %1$s_projector ON %1$I FOR ALL TO thidua_projector '
@@ -139,3 +153,40 @@ $$;
 REVOKE ALL ON FUNCTION thidua_report_figures(text, integer, integer, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION thidua_report_figures(text, integer, integer, timestamptz)
     TO thidua_app;
+
+GRANT SELECT ON good_practices TO thidua_app;
+CREATE POLICY good_practices_read ON good_practices FOR SELECT TO thidua_app USING (true);
+
+-- p_unit and each unit below it on the last day of p_year that has passed (today, in
+-- the year under way), with its level and its own figures of the year for p_metrics, as the log
+-- held them at p_as_of (NULL: now): what a share of units (seed 000: the share of grassroots
+-- unions that launched the campaigns directed from above) counts. A unit with none of them has
+-- one row with a NULL metric. The same reach as thidua_report_figures.
+CREATE FUNCTION thidua_report_units(p_unit text, p_year integer, p_metrics text[],
+                                    p_as_of timestamptz)
+RETURNS TABLE (unit text, level text, metric text, value numeric)
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH allowed AS (
+        SELECT 1 WHERE p_unit = current_setting('thidua.tenant', true)
+            OR (coalesce(current_setting('thidua.reach', true) IN ('subtree', 'audit'), false)
+                AND EXISTS (SELECT 1 FROM public.unit_closure c
+                             WHERE c.ancestor = current_setting('thidua.tenant', true)
+                               AND c.descendant = p_unit AND c.valid_to IS NULL
+                               AND c.valid_from <= public.thidua_today()))),
+    asked AS (
+        SELECT least(make_date(p_year, 12, 31), public.thidua_today()) AS day,
+               coalesce(p_as_of, '9999-12-31'::timestamptz) AS at),
+    below AS (
+        SELECT DISTINCT c.descendant AS unit FROM public.unit_closure c, asked a
+         WHERE c.ancestor = p_unit AND c.valid_from <= a.day
+           AND (c.valid_to IS NULL OR c.valid_to > a.day) AND EXISTS (SELECT 1 FROM allowed))
+    SELECT b.unit, u.level, y.metric, y.value
+      FROM below b JOIN public.units u ON u.tenant_id = b.unit
+      LEFT JOIN public.report_year y ON y.unit_id = b.unit AND y.year = p_year
+           AND y.metric = ANY (p_metrics) AND y.value <> 0
+           AND y.known_to > (SELECT at FROM asked) AND y.known_from <= (SELECT at FROM asked)
+$$;
+REVOKE ALL ON FUNCTION thidua_report_units(text, integer, text[], timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION thidua_report_units(text, integer, text[], timestamptz) TO thidua_app;

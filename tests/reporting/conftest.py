@@ -84,3 +84,46 @@ async def summary(http, issuer, reader: str, unit: str | None, first: int, last=
     body = await gql(http, issuer, reader, roles, SUMMARY, unit=unit, first=first, last=last, **kw)
     assert "errors" not in body, body
     return body["data"]["summary"]
+
+
+async def campaign(runtime, unit: str, year: int, *, carries_out: uuid.UUID | None = None):
+    """A campaign of ``unit`` created and launched on 20 January (carrying out ``carries_out``,
+    an upper unit's campaign, when given)."""
+    stream = await given(
+        runtime,
+        unit,
+        "CampaignCreated",
+        unit_id=unit,
+        name=f"Thi đua {year}",
+        theme="Lao động giỏi",
+        objectives="",
+        scope="",
+        participants="workers",
+        contents=["Phát huy sáng kiến"],
+        measures=[],
+        kind="yearly",
+        period_start=date(year, 1, 1),
+        period_end=date(year, 12, 31),
+        registration_due=date(year, 2, 20),
+        report_days=5,
+        min_contents=1,
+        parent_unit=None,
+        parent_campaign=carries_out,
+    )
+    await given(runtime, unit, "CampaignLaunched", stream, 2, launched_on=date(year, 1, 20))
+    return stream
+
+
+async def reviewed(runtime, unit: str, stream: uuid.UUID, version: int, on: date) -> None:
+    await given(
+        runtime,
+        unit,
+        "PhaseReviewed",
+        stream,
+        version,
+        number=1,
+        report="Sơ kết",
+        figures={},
+        reviewed_on=on,
+        late=False,
+    )
