@@ -2,7 +2,7 @@
 title's certificate) as PDF, and the decision with its list of recipients as PDF and XLSX, in
 Vietnamese. Pure: given what to print, bytes.
 
-The font is DejaVu Serif, shipped in ``services/awards/fonts`` (its licence beside it): it covers
+The font is DejaVu Serif, shipped in ``shared/fonts`` (its licence beside it): it covers
 every Vietnamese letter with its diacritics, and ``pip install`` alone brings it. PDFs are made
 with fpdf2, the workbook with xlsxwriter; the caller runs these in a worker thread.
 """
@@ -12,17 +12,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
-from importlib.resources import as_file, files
 
 import xlsxwriter
 from fpdf import FPDF
 
+from shared.documents import CONFEDERATION, MOTTO, NATION, day_words, money, new_pdf
 from shared.spreadsheet import write_row
-from shared.text import grouped
-
-NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-MOTTO = "Độc lập - Tự do - Hạnh phúc"
-CONFEDERATION = "TỔNG LIÊN ĐOÀN LAO ĐỘNG VIỆT NAM"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,23 +41,8 @@ class DecisionDocument:
     lines: tuple[Line, ...]
 
 
-def day_words(on: date) -> str:
-    return f"ngày {on.day:02d} tháng {on.month:02d} năm {on.year}"
-
-
-def money(vnd: int) -> str:
-    return f"{grouped(vnd)} đồng"
-
-
 def _pdf(orientation: str) -> FPDF:
-    pdf = FPDF(orientation=orientation, unit="mm", format="A4")
-    folder = files("services.awards").joinpath("fonts")
-    for style, name in (("", "DejaVuSerif.ttf"), ("B", "DejaVuSerif-Bold.ttf")):
-        with as_file(folder.joinpath(name)) as path:
-            pdf.add_font("DejaVuSerif", style, str(path))
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    return pdf
+    return new_pdf(orientation)
 
 
 def _header(pdf: FPDF, unit_name: str, width: float) -> None:

@@ -33,6 +33,7 @@ from services.gateway.logs import configure_logging
 from services.gateway.runtime import Runtime
 from services.gateway.schema import build_schema
 from services.gateway.verifications import Verifications
+from services.reporting.downloads import report_downloads
 from shared import migrate
 from shared.auth import LEEWAY_SECONDS, TokenService, VerifiedToken, bearer
 from shared.errors import DomainError
@@ -223,6 +224,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             document_upload(settings),
             proposal_import(settings),
             *decision_downloads(),
+            *report_downloads(),
         ],
         before_request=authenticate,
         lifespan=[lifespan],

@@ -49,6 +49,7 @@ from services.gateway.projections_schema import ProjectionsQuery
 from services.registry.schema import RegistryMutation, RegistryQuery
 from services.reporting.schema import ReportingQuery
 from services.reporting.schema_records import ReportRecordsMutation, ReportRecordsQuery
+from services.reporting.schema_reports import ReportsMutation, ReportsQuery
 from shared.access import SharedScope
 from shared.graphql import SCALARS
 from shared.settings import Settings
@@ -239,6 +240,7 @@ Query = merge_types(
         DecisionQuery,
         ReportingQuery,
         ReportRecordsQuery,
+        ReportsQuery,
         AuditQuery,
         ProjectionsQuery,
     ),
@@ -257,5 +259,6 @@ Mutation = merge_types(
         CouncilMutation,
         DecisionMutation,
         ReportRecordsMutation,
+        ReportsMutation,
     ),
 )

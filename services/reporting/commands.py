@@ -16,12 +16,18 @@ import asyncpg
 
 from services.reporting.domain import (
     RECORD_EVENTS,
+    REPORT_EVENTS,
     GoodPractice,
     Inspection,
     RecordInvalid,
     Replication,
+    Report,
+    ReportInvalid,
+    ReportRequest,
     Seminar,
     Training,
+    report_id,
+    request_id,
 )
 from shared import access
 from shared.aggregates import EventRegistry
@@ -38,7 +44,7 @@ WRITERS = frozenset({"officer", "admin"})
 def build_registry() -> EventRegistry:
     """Reporting's own events (its records); it reads every other service's as data."""
     registry = EventRegistry()
-    for aggregate, events in RECORD_EVENTS:
+    for aggregate, events in (*RECORD_EVENTS, *REPORT_EVENTS):
         registry.register(aggregate, *events)
     return registry
 
@@ -195,3 +201,146 @@ class RecordCommands:
             return record.id
 
         return await self._run(actor, "RecordInspection", decide, idempotency_key, given)
+
+
+class ReportCommands:
+    """The period report: requested by a level, drafted, written section by section, sent up."""
+
+    def __init__(self, commands: Commands, clock: Callable[[], date] = today) -> None:
+        self.commands = commands
+        self.clock = clock
+
+    async def _run(self, actor: Principal, command: str, decide, key: str | None, given) -> Any:
+        return await self.commands.run(actor, command, decide, idempotency_key=key, input=given)
+
+    async def request(
+        self,
+        actor: Principal,
+        *,
+        first_year: int,
+        last_year: int,
+        due_on: date,
+        note: str = "",
+        idempotency_key: str | None = None,
+    ) -> uuid.UUID:
+        given = {
+            "first_year": first_year,
+            "last_year": last_year,
+            "due_on": due_on,
+            "note": clean_paragraphs(note),
+        }
+
+        async def decide(attempt: Attempt) -> uuid.UUID:
+            rid = request_id(actor.tenant, first_year, last_year)
+            try:
+                held = await attempt.get(rid)
+            except NotFound:
+                asked = ReportRequest.request(unit_id=actor.tenant, **given)
+                attempt.save(asked)
+                return asked.id
+            assert isinstance(held, ReportRequest)
+            held.ask_again(due_on, given["note"])
+            attempt.save(held)
+            return held.id
+
+        return await self._run(actor, "RequestReports", decide, idempotency_key, given)
+
+    async def draft(
+        self,
+        actor: Principal,
+        *,
+        first_year: int,
+        last_year: int,
+        number: str = "",
+        place: str = "",
+        idempotency_key: str | None = None,
+    ) -> uuid.UUID:
+        """The unit's report of the period: drafted now, or the one it has (nothing written)."""
+        given = {
+            "first_year": first_year,
+            "last_year": last_year,
+            "number": clean(number),
+            "place": clean(place),
+        }
+
+        async def decide(attempt: Attempt) -> uuid.UUID:
+            rid = report_id(actor.tenant, first_year, last_year)
+            try:
+                await attempt.get(rid)
+            except NotFound:
+                report = Report.draft(unit_id=actor.tenant, today=self.clock(), **given)
+                attempt.save(report)
+            return rid
+
+        return await self._run(actor, "DraftReport", decide, idempotency_key, given)
+
+    async def _own(self, attempt: Attempt, rid: uuid.UUID) -> Report:
+        """The caller's own report; anything else (another unit's, no such) not found."""
+        found = await attempt.get(rid)
+        if not isinstance(found, Report):
+            raise NotFound(str(rid))
+        return found
+
+    async def write(
+        self,
+        actor: Principal,
+        rid: uuid.UUID,
+        *,
+        section: str,
+        text: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = {"report_id": rid, "section": section, "text": clean_paragraphs(text)}
+
+        async def decide(attempt: Attempt) -> None:
+            report = await self._own(attempt, rid)
+            report.write(section, given["text"])
+            attempt.save(report)
+
+        await self._run(actor, "WriteReportSection", decide, idempotency_key, given)
+
+    async def set_heading(
+        self,
+        actor: Principal,
+        rid: uuid.UUID,
+        *,
+        number: str,
+        place: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        given = {"report_id": rid, "number": clean(number), "place": clean(place)}
+
+        async def decide(attempt: Attempt) -> None:
+            report = await self._own(attempt, rid)
+            report.set_heading(given["number"], given["place"])
+            attempt.save(report)
+
+        await self._run(actor, "SetReportHeading", decide, idempotency_key, given)
+
+    async def submit(
+        self, actor: Principal, rid: uuid.UUID, *, idempotency_key: str | None = None
+    ) -> None:
+        """Sent to the unit's level above today, late or not by that level's request."""
+
+        async def decide(attempt: Attempt) -> None:
+            report = await self._own(attempt, rid)
+            upper = await attempt.conn.fetchval(
+                "SELECT parent_id FROM units WHERE tenant_id = $1", actor.tenant
+            )
+            if upper is None:
+                raise ReportInvalid("Đơn vị không có cấp trên để gửi báo cáo.", field="reportId")
+            due = await attempt.conn.fetchval(
+                "SELECT due_on FROM report_requests WHERE unit_id = $1 AND first_year = $2 "
+                "AND last_year = $3",
+                upper,
+                report.first_year,
+                report.last_year,
+            )
+            report.submit(upper, self.clock(), due)
+            attempt.save(report)
+
+        await self._run(actor, "SubmitReport", decide, idempotency_key, {"report_id": rid})
+
+
+def report_commands_of(runtime: Any, clock: Callable[[], date] = today) -> ReportCommands:
+    return ReportCommands(runtime.pipeline.service(build_registry(), authorise=authorise), clock)

@@ -225,3 +225,211 @@ RECORD_EVENTS = (
     (Replication, (Replication.GoodPracticeReplicated,)),
     (Inspection, (Inspection.InspectionRecorded,)),
 )
+
+
+# --- the 5-year report (seed 002's template) -----------------------------------------------------
+
+REPORT_NAMESPACE = uuid.UUID("0b7f6a52-3c1e-4d8e-9a57-2f1d6c4e8b31")  # never change it
+MAX_SECTION = 20_000  # the edge refuses longer text (TEXT_TOO_LONG) before it gets here
+MAX_NUMBER = 100
+MOST_YEARS = 10
+
+# Seed 002's sections, in its order: code → heading. The figures (II) come from the projections;
+# the narrative is the unit's.
+SECTIONS = {
+    "I.1": "Thuận lợi",
+    "I.2": "Khó khăn",
+    "II.1": "Đánh giá kết quả đạt được của phong trào thi đua yêu nước, phong trào thi đua tiêu "
+    "biểu và tác động, tính thiết thực, hiệu quả của phong trào",
+    "II.2": "Việc chấp hành các quy định về thi đua, khen thưởng",
+    "II.3": "Kết quả công tác khen thưởng; phân tích kết quả, chất lượng các hình thức khen "
+    "thưởng, việc khen thưởng cho người trực tiếp lao động, sản xuất, công tác; việc nhân rộng "
+    "các điển hình tiên tiến",
+    "II.4": "Đánh giá công tác lãnh đạo, chỉ đạo đổi mới tổ chức các phong trào thi đua yêu nước "
+    "và công tác khen thưởng",
+    "II.5": "Những tồn tại, hạn chế, nguyên nhân và bài học kinh nghiệm",
+    "III": "Phương hướng, nhiệm vụ",
+    "IV.1": "Đối với Tổng Liên đoàn",
+    "IV.2": "Đối với công đoàn cấp trên",
+}
+DRAFT, SUBMITTED = "draft", "submitted"
+
+
+class ReportInvalid(DomainError):
+    code = "REPORT_INVALID"
+    message_vi = "Báo cáo không hợp lệ."
+    public_context = ("field",)
+
+
+class ReportUnchanged(DomainError):
+    code = "REPORT_UNCHANGED"
+    message_vi = "Không có gì thay đổi so với bản đã có."
+
+
+def check_period(first_year: int, last_year: int) -> None:
+    if not (2000 <= first_year < last_year <= 2100 and last_year - first_year < MOST_YEARS):
+        raise ReportInvalid(
+            f"Giai đoạn: năm đầu trước năm cuối, từ 2000 đến 2100, tối đa {MOST_YEARS} năm.",
+            field="firstYear",
+        )
+
+
+def report_id(unit_id: str, first_year: int, last_year: int) -> uuid.UUID:
+    """One report of a unit for a period."""
+    return uuid.uuid5(REPORT_NAMESPACE, f"{unit_id}:{first_year}-{last_year}")
+
+
+def request_id(unit_id: str, first_year: int, last_year: int) -> uuid.UUID:
+    return uuid.uuid5(REPORT_NAMESPACE, f"request:{unit_id}:{first_year}-{last_year}")
+
+
+class ReportRequest(Aggregate):
+    """A level's request that the units below send their report of a period by a day (seed 002:
+    the 5-year report by 15/4/2025). Asked again, the day changes."""
+
+    @staticmethod
+    def create_id(unit_id: str, first_year: int, last_year: int, **_: object) -> uuid.UUID:
+        return request_id(unit_id, first_year, last_year)
+
+    @event("ReportsRequested")
+    def __init__(
+        self, unit_id: str, first_year: int, last_year: int, due_on: date, note: str
+    ) -> None:
+        self.due_on = due_on
+        self.note = note
+
+    @classmethod
+    def request(
+        cls, *, unit_id: str, first_year: int, last_year: int, due_on: date, note: str
+    ) -> ReportRequest:
+        check_period(first_year, last_year)
+        check_text(note, "note")
+        return cls(
+            unit_id=unit_id, first_year=first_year, last_year=last_year, due_on=due_on, note=note
+        )
+
+    def ask_again(self, due_on: date, note: str) -> None:
+        check_text(note, "note")
+        if (due_on, note) == (self.due_on, self.note):
+            raise ReportUnchanged()
+        self._asked_again(due_on=due_on, note=note)
+
+    @event("ReportsRequestedAgain")
+    def _asked_again(self, due_on: date, note: str) -> None:
+        self.due_on = due_on
+        self.note = note
+
+
+class Report(Aggregate):
+    """A unit's report of a period (báo cáo tổng kết phong trào thi đua và công tác khen thưởng):
+    its heading (number, place), its narrative sections written and rewritten by its officers,
+    every version kept, and its submissions to the level above. Its figures are the reporting
+    projection's, as the log held them when it was submitted."""
+
+    @staticmethod
+    def create_id(unit_id: str, first_year: int, last_year: int, **_: object) -> uuid.UUID:
+        return report_id(unit_id, first_year, last_year)
+
+    @event("ReportDrafted")
+    def __init__(
+        self,
+        unit_id: str,
+        first_year: int,
+        last_year: int,
+        number: str,
+        place: str,
+        drafted_on: date,
+    ) -> None:
+        self.unit_id = unit_id
+        self.first_year = first_year
+        self.last_year = last_year
+        self.number = number
+        self.place = place
+        self.revision = 0
+        self.sections: dict[str, str] = {}
+        self.submitted_revision = 0
+
+    @classmethod
+    def draft(
+        cls,
+        *,
+        unit_id: str,
+        first_year: int,
+        last_year: int,
+        number: str,
+        place: str,
+        today: date,
+    ) -> Report:
+        check_period(first_year, last_year)
+        _check_heading(number, place)
+        return cls(
+            unit_id=unit_id,
+            first_year=first_year,
+            last_year=last_year,
+            number=number,
+            place=place,
+            drafted_on=today,
+        )
+
+    def write(self, section: str, text: str) -> None:
+        if section not in SECTIONS:
+            raise ReportInvalid(f"Mục: {', '.join(SECTIONS)}.", field="section")
+        if len(text) > MAX_SECTION:
+            raise ReportInvalid(f"Mỗi mục tối đa {MAX_SECTION:,} ký tự.", field="text")
+        if self.sections.get(section, "") == text:
+            raise ReportUnchanged()
+        self._written(section=section, text=text, revision=self.revision + 1)
+
+    @event("ReportSectionWritten")
+    def _written(self, section: str, text: str, revision: int) -> None:
+        self.sections[section] = text
+        self.revision = revision
+
+    def set_heading(self, number: str, place: str) -> None:
+        _check_heading(number, place)
+        if (number, place) == (self.number, self.place):
+            raise ReportUnchanged()
+        self._heading_set(number=number, place=place, revision=self.revision + 1)
+
+    @event("ReportHeadingSet")
+    def _heading_set(self, number: str, place: str, revision: int) -> None:
+        self.number = number
+        self.place = place
+        self.revision = revision
+
+    def submit(self, to_unit: str, on: date, due_on: date | None) -> None:
+        if not self.sections:
+            raise ReportInvalid("Báo cáo chưa có mục nào.", field="sections")
+        if self.revision == self.submitted_revision:
+            raise ReportUnchanged("Bản này đã gửi.")
+        late = due_on is not None and on > due_on
+        self._submitted(
+            to_unit=to_unit, submitted_on=on, revision=self.revision, due_on=due_on, late=late
+        )
+
+    @event("ReportSubmitted")
+    def _submitted(
+        self, to_unit: str, submitted_on: date, revision: int, due_on: date | None, late: bool
+    ) -> None:
+        self.submitted_revision = revision
+
+
+def _check_heading(number: str, place: str) -> None:
+    if len(number) > MAX_NUMBER or has_control(number):
+        raise ReportInvalid(f"Số báo cáo tối đa {MAX_NUMBER} ký tự.", field="number")
+    if len(place) > MAX_NUMBER or has_control(place):
+        raise ReportInvalid(f"Địa danh tối đa {MAX_NUMBER} ký tự.", field="place")
+
+
+REPORT_EVENTS = (
+    (ReportRequest, (ReportRequest.ReportsRequested, ReportRequest.ReportsRequestedAgain)),
+    (
+        Report,
+        (
+            Report.ReportDrafted,
+            Report.ReportSectionWritten,
+            Report.ReportHeadingSet,
+            Report.ReportSubmitted,
+        ),
+    ),
+)

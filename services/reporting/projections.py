@@ -35,11 +35,21 @@ from services.reporting.figures import (
     persons_awarded,
 )
 from shared.aggregates import EventRegistry
+from shared.clock import VIETNAM
 from shared.eventstore import StoredEvent
 from shared.projections import Projection
 from shared.text import search_key
 
-TABLES = ("report_year", "report_day", "report_items", "report_people", "good_practices")
+TABLES = (
+    "report_year",
+    "report_day",
+    "report_items",
+    "report_people",
+    "good_practices",
+    "report_requests",
+    "reports",
+    "report_sections",
+)
 
 # (unit, key, metric, dim) → {recorded_at: difference}, key a year or a day
 Differences = dict[tuple[str, Any, str, str], dict[datetime, int]]
@@ -49,6 +59,7 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     """Count a batch of stored events, in log order, on ``conn`` (the runner's transaction)."""
     await _people(conn, [e for e in events if e.event_type in PERSON_EVENTS])
     await _practices(conn, events)
+    await _reports(conn, events)
     counted = [e for e in events if e.event_type in COUNTED_EVENTS]
     if not counted:
         return
@@ -237,6 +248,120 @@ async def _close(
     )
 
 
+# --- the reports of a period ---------------------------------------------------------------------
+
+REPORT_TYPES = (
+    "ReportsRequested",
+    "ReportsRequestedAgain",
+    "ReportDrafted",
+    "ReportSectionWritten",
+    "ReportHeadingSet",
+    "ReportSubmitted",
+)
+
+
+async def _reports(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
+    """The reports' own rows, event by event (a handful a day)."""
+    for e in events:
+        handler = _REPORT_HANDLERS.get(e.event_type)
+        if handler is not None:
+            await handler(conn, e, e.data)
+
+
+async def _requested(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
+    await conn.execute(
+        "INSERT INTO report_requests (unit_id, first_year, last_year, due_on, note, requested_on, "
+        "request_id) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        e.tenant_id,
+        d["first_year"],
+        d["last_year"],
+        day_of(d["due_on"]),
+        d.get("note", ""),
+        e.recorded_at.astimezone(VIETNAM).date(),
+        e.stream_id,
+    )
+
+
+async def _asked_again(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
+    await conn.execute(
+        "UPDATE report_requests SET due_on = $2, note = $3 WHERE request_id = $1",
+        e.stream_id,
+        day_of(d["due_on"]),
+        d.get("note", ""),
+    )
+
+
+async def _drafted(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
+    await conn.execute(
+        "INSERT INTO reports (unit_id, report_id, first_year, last_year, number, place, version, "
+        "drafted_on) VALUES ($1, $2, $3, $4, $5, $6, 0, $7) ON CONFLICT DO NOTHING",
+        e.tenant_id,
+        e.stream_id,
+        d["first_year"],
+        d["last_year"],
+        d.get("number", ""),
+        d.get("place", ""),
+        day_of(d["drafted_on"]),
+    )
+
+
+async def _written(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
+    await conn.execute(
+        "INSERT INTO report_sections (unit_id, report_id, section, version, text, written_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        e.tenant_id,
+        e.stream_id,
+        d["section"],
+        d["revision"],
+        d["text"],
+        e.recorded_at,
+    )
+    await _version(conn, e, d["revision"])
+
+
+async def _heading_set(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
+    await conn.execute(
+        "UPDATE reports SET number = $2, place = $3 WHERE report_id = $1",
+        e.stream_id,
+        d["number"],
+        d["place"],
+    )
+    await _version(conn, e, d["revision"])
+
+
+async def _version(conn: asyncpg.Connection, e: StoredEvent, version: int) -> None:
+    await conn.execute(
+        "UPDATE reports SET version = greatest(version, $2) WHERE report_id = $1",
+        e.stream_id,
+        version,
+    )
+
+
+async def _submitted(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
+    due = d.get("due_on")
+    await conn.execute(
+        "UPDATE reports SET submitted_version = $2, submitted_on = $3, submitted_at = $4, "
+        "to_unit = $5, due_on = $6, late = $7 WHERE report_id = $1",
+        e.stream_id,
+        d["revision"],
+        day_of(d["submitted_on"]),
+        e.recorded_at,
+        d["to_unit"],
+        day_of(due) if due else None,
+        bool(d.get("late")),
+    )
+
+
+_REPORT_HANDLERS = {
+    "ReportsRequested": _requested,
+    "ReportsRequestedAgain": _asked_again,
+    "ReportDrafted": _drafted,
+    "ReportSectionWritten": _written,
+    "ReportHeadingSet": _heading_set,
+    "ReportSubmitted": _submitted,
+}
+
+
 async def _one(conn: asyncpg.Connection, stored: StoredEvent, event: Any) -> None:
     await apply(conn, _no_registry(), [stored])
 
@@ -251,7 +376,7 @@ PROJECTION = Projection(
     "reporting",
     1,
     _no_registry(),
-    handlers=dict.fromkeys([*COUNTED_EVENTS, *PERSON_EVENTS], _one),
+    handlers=dict.fromkeys([*COUNTED_EVENTS, *PERSON_EVENTS, *REPORT_TYPES], _one),
     tables=TABLES,
     apply=apply,
 )

@@ -190,3 +190,87 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION thidua_report_units(text, integer, text[], timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION thidua_report_units(text, integer, text[], timestamptz) TO thidua_app;
+
+-- The reports of a period (seed 002's 5-year report): the requests of a level (due when), each
+-- unit's report with its heading and status, and every version of each narrative section. A
+-- unit reads its own; the units above it read a report once it was sent, and only the versions
+-- sent; the units below a requesting level read its request (it is addressed to them).
+CREATE TABLE report_requests (
+    unit_id      text    NOT NULL,
+    first_year   integer NOT NULL,
+    last_year    integer NOT NULL,
+    due_on       date    NOT NULL,
+    note         text    NOT NULL,
+    requested_on date    NOT NULL,
+    request_id   uuid    NOT NULL UNIQUE,
+    PRIMARY KEY (unit_id, first_year, last_year)
+);
+
+CREATE TABLE reports (
+    unit_id           text        NOT NULL,
+    report_id         uuid        NOT NULL,
+    first_year        integer     NOT NULL,
+    last_year         integer     NOT NULL,
+    number            text        NOT NULL,
+    place             text        NOT NULL,
+    version           integer     NOT NULL,
+    drafted_on        date        NOT NULL,
+    submitted_version integer,
+    submitted_on      date,
+    submitted_at      timestamptz,               -- the moment its figures are read as of
+    to_unit           text,
+    due_on            date,
+    late              boolean,
+    PRIMARY KEY (report_id)
+);
+CREATE INDEX reports_by_unit ON reports (unit_id, first_year, last_year);
+CREATE INDEX reports_sent_to ON reports (to_unit, first_year, last_year)
+    WHERE submitted_version IS NOT NULL;
+
+CREATE TABLE report_sections (
+    unit_id    text        NOT NULL,
+    report_id  uuid        NOT NULL,
+    section    text        NOT NULL,
+    version    integer     NOT NULL,
+    text       text        NOT NULL,
+    written_at timestamptz NOT NULL,
+    PRIMARY KEY (report_id, section, version)
+);
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['report_requests', 'reports', 'report_sections'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('GRANT SELECT ON %I TO thidua_app', t);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO thidua_projector', t);
+        EXECUTE format('CREATE POLICY %1$s_projector ON %1$I FOR ALL TO thidua_projector '
+                       'USING (true) WITH CHECK (true)', t);
+    END LOOP;
+END $$;
+
+CREATE POLICY report_requests_read ON report_requests FOR SELECT TO thidua_app USING (
+    report_requests.unit_id = (SELECT current_setting('thidua.tenant', true))
+    OR EXISTS (SELECT 1 FROM public.unit_closure c
+                WHERE c.ancestor = report_requests.unit_id
+                  AND c.descendant = (SELECT current_setting('thidua.tenant', true))
+                  AND c.valid_to IS NULL));
+
+CREATE POLICY reports_read ON reports FOR SELECT TO thidua_app USING (
+    reports.unit_id = (SELECT current_setting('thidua.tenant', true))
+    OR (reports.submitted_version IS NOT NULL
+        AND (SELECT current_setting('thidua.reach', true) IN ('subtree', 'audit'))
+        AND EXISTS (SELECT 1 FROM public.unit_closure c
+                     WHERE c.ancestor = (SELECT current_setting('thidua.tenant', true))
+                       AND c.descendant = reports.unit_id AND c.valid_to IS NULL)));
+
+CREATE POLICY report_sections_read ON report_sections FOR SELECT TO thidua_app USING (
+    report_sections.unit_id = (SELECT current_setting('thidua.tenant', true))
+    OR ((SELECT current_setting('thidua.reach', true) IN ('subtree', 'audit'))
+        AND EXISTS (SELECT 1 FROM public.reports r
+                     WHERE r.report_id = report_sections.report_id
+                       AND r.submitted_version >= report_sections.version)
+        AND EXISTS (SELECT 1 FROM public.unit_closure c
+                     WHERE c.ancestor = (SELECT current_setting('thidua.tenant', true))
+                       AND c.descendant = report_sections.unit_id AND c.valid_to IS NULL)));

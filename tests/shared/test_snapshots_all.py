@@ -50,6 +50,15 @@ from services.campaign.domain import (
     Work,
 )
 from services.registry.domain import Unit
+from services.reporting.domain import (
+    GoodPractice,
+    Inspection,
+    Replication,
+    Report,
+    ReportRequest,
+    Seminar,
+    Training,
+)
 from shared.aggregates import EventRegistry, Repository, snapshot_stats
 
 # --- the registries and their aggregates, as the services define them ------------------------
@@ -760,6 +769,94 @@ LIVES: dict[type, list[list[Step]]] = {
 }
 
 LIVES[Decision] = [*LIVES[Decision], _long_decision()]
+
+# Reporting's records and its period report (services/reporting/domain.py).
+_DAY = date(2024, 6, 1)
+LIVES |= {
+    Training: [
+        [
+            lambda _: Training.hold(
+                unit_id="cd-dien-luc",
+                title="Tập huấn công tác thi đua",
+                held_on=_DAY,
+                today=_DAY,
+                attendees=40,
+                cadres_trained=3,
+                cadres=4,
+            )
+        ]
+    ],
+    Seminar: [
+        [
+            lambda _: Seminar.hold(
+                unit_id="cd-dien-luc", topic="Tọa đàm", held_on=_DAY, today=_DAY, participants=30
+            )
+        ]
+    ],
+    GoodPractice: [
+        [
+            lambda _: GoodPractice.present(
+                unit_id="cd-dien-luc",
+                name="Tổ tự quản",
+                description="Mô tả",
+                presented_on=_DAY,
+                today=_DAY,
+            )
+        ]
+    ],
+    Replication: [
+        [
+            lambda _: Replication.record(
+                unit_id="cs-trang-an",
+                practice_id=uuid.UUID("5b1f4a2c-0e55-4f3a-9d0b-6c1e2f3a4b5c"),
+                practice_unit="cd-dien-luc",
+                replicated_on=_DAY,
+                presented_on=_DAY,
+                today=_DAY,
+                note="Áp dụng ở phân xưởng",
+            )
+        ]
+    ],
+    Inspection: [
+        [
+            lambda _: Inspection.record(
+                unit_id="ldld-ninh-binh",
+                inspected_unit="cd-dien-luc",
+                subject="Kiểm tra công tác thi đua",
+                held_on=_DAY,
+                today=_DAY,
+                findings="Đạt",
+            )
+        ]
+    ],
+    ReportRequest: [
+        [
+            lambda _: ReportRequest.request(
+                unit_id="cd-cong-thuong",
+                first_year=2020,
+                last_year=2025,
+                due_on=date(2025, 4, 15),
+                note="Gửi trước hạn",
+            ),
+            lambda r: r.ask_again(date(2025, 4, 20), "Gia hạn"),
+        ]
+    ],
+    Report: [
+        [
+            lambda _: Report.draft(
+                unit_id="cd-dien-luc",
+                first_year=2020,
+                last_year=2025,
+                number="15/BC-CĐĐL",
+                place="Ninh Bình",
+                today=date(2025, 4, 1),
+            ),
+            lambda r: r.write("I.1", "Thuận lợi"),
+            lambda r: r.set_heading("16/BC-CĐĐL", "Hoa Lư"),
+            lambda r: r.submit("cd-cong-thuong", date(2025, 4, 10), date(2025, 4, 15)),
+        ]
+    ],
+}
 
 # --- the checks ----------------------------------------------------------------------------
 

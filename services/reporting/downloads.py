@@ -1,0 +1,159 @@
+"""REST: a period report as DOCX and PDF, and a summary's figures as XLSX, for whoever may read
+them (anyone else gets 404, as GraphQL answers null).
+
+- ``GET /reports/{id}/docx`` and ``/reports/{id}/pdf``: the unit itself gets its report as it
+  stands (figures now); a level above gets what was sent (the sent version's sections, the
+  figures as the log held them when it was sent);
+- ``GET /summaries/{unitId}/{firstYear}/{lastYear}/xlsx``: a unit's summary of those years.
+
+The documents are made in a worker thread, after the caller's rights were checked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio.to_thread
+import structlog
+from litestar import Request, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+from litestar.response import Response
+
+from services.reporting.documents import ReportDocument, report_docx, report_pdf, summary_xlsx
+from services.reporting.domain import SECTIONS
+from services.reporting.schema import UnitSummary, summary_of, years_asked
+from services.reporting.summaries import read_figures
+from shared import access
+from shared.auth import Principal, Unauthenticated
+from shared.clock import VIETNAM, today
+from shared.errors import DomainError, NotFound
+from shared.uploads import error_response
+
+log = structlog.get_logger(__name__)
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UNIT_ID_CHARS = 64
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    principal: Principal | None = request.state.principal
+    if principal is None:
+        raise Unauthenticated()
+    return principal
+
+
+async def _name(conn: Any, unit: str | None) -> str:
+    if unit is None:
+        return ""
+    return await conn.fetchval("SELECT name FROM units WHERE tenant_id = $1", unit) or unit
+
+
+async def _document(request: Request[Any, Any, Any], raw_id: str) -> ReportDocument:
+    principal = _principal(request)
+    try:
+        rid = uuid.UUID(raw_id)
+    except ValueError:
+        raise NotFound(raw_id[:64], id=raw_id[:64]) from None
+    async with access.scope(request.app.state.runtime.pool, principal) as conn:
+        report = await conn.fetchrow("SELECT * FROM reports WHERE report_id = $1", rid)
+        if report is None:
+            raise NotFound(raw_id[:64], id=raw_id[:64])
+        own = report["unit_id"] == principal.tenant
+        at = None if own else report["submitted_at"]
+        sections = {
+            r["section"]: r["text"]
+            for r in await conn.fetch(
+                "SELECT DISTINCT ON (section) section, text FROM report_sections "
+                "WHERE report_id = $1 AND ($2 OR version <= $3) ORDER BY section, version DESC",
+                rid,
+                own,
+                report["submitted_version"] or 0,
+            )
+        }
+        key = (report["unit_id"], report["first_year"], report["last_year"], at)
+        rows = (await read_figures(conn, [key]))[0] or []
+        upper = await conn.fetchval(
+            "SELECT parent_id FROM units WHERE tenant_id = $1", report["unit_id"]
+        )
+        names = {u: await _name(conn, u) for u in {report["unit_id"], upper, report["to_unit"]}}
+    sent_on = None if own else report["submitted_on"]
+    moment = at.astimezone(VIETNAM) if at else datetime.now(UTC).astimezone(VIETNAM)
+    return ReportDocument(
+        unit_name=names[report["unit_id"]],
+        upper_name=names.get(upper, ""),
+        to_name=names.get(report["to_unit"] or upper, "") or "Cấp trên",
+        number=report["number"],
+        place=report["place"],
+        on=sent_on or today(),
+        summary=summary_of(key, rows),
+        sections={code: sections.get(code, "") for code in SECTIONS},
+        as_of=f"lúc {moment:%H:%M} ngày {moment:%d/%m/%Y}",
+    )
+
+
+async def _summary(
+    request: Request[Any, Any, Any], unit: str, first: int, last: int
+) -> tuple[UnitSummary, str]:
+    principal = _principal(request)
+    first, last = years_asked(first, last)
+    key = (unit[:UNIT_ID_CHARS], first, last, None)
+    async with access.scope(request.app.state.runtime.pool, principal) as conn:
+        rows = (await read_figures(conn, [key]))[0]
+        if rows is None:
+            raise NotFound(unit[:UNIT_ID_CHARS], id=unit[:UNIT_ID_CHARS])
+        name = await _name(conn, key[0])
+    return summary_of(key, rows), name
+
+
+def _refused(exc: DomainError, what: str) -> Response[Any]:
+    log.info("download_refused", code=exc.code, what=what[:64])
+    return error_response(exc)
+
+
+def report_downloads() -> list[HTTPRouteHandler]:
+    @get("/reports/{report_id:str}/docx", include_in_schema=False)
+    async def report_as_docx(
+        request: Request[Any, Any, Any], report_id: FromPath[str]
+    ) -> Response[Any]:
+        try:
+            document = await _document(request, report_id)
+        except DomainError as exc:
+            return _refused(exc, report_id)
+        body = await anyio.to_thread.run_sync(report_docx, document)
+        return Response(body, media_type=DOCX, headers=_named("bao-cao.docx"))
+
+    @get("/reports/{report_id:str}/pdf", include_in_schema=False)
+    async def report_as_pdf(
+        request: Request[Any, Any, Any], report_id: FromPath[str]
+    ) -> Response[Any]:
+        try:
+            document = await _document(request, report_id)
+        except DomainError as exc:
+            return _refused(exc, report_id)
+        body = await anyio.to_thread.run_sync(report_pdf, document)
+        return Response(body, media_type=PDF, headers=_named("bao-cao.pdf"))
+
+    @get("/summaries/{unit_id:str}/{first_year:int}/{last_year:int}/xlsx", include_in_schema=False)
+    async def summary_as_xlsx(
+        request: Request[Any, Any, Any],
+        unit_id: FromPath[str],
+        first_year: FromPath[int],
+        last_year: FromPath[int],
+    ) -> Response[Any]:
+        try:
+            summary, name = await _summary(request, unit_id, first_year, last_year)
+        except DomainError as exc:
+            return _refused(exc, unit_id)
+        body = await anyio.to_thread.run_sync(summary_xlsx, summary, name)
+        return Response(body, media_type=XLSX, headers=_named("tong-hop.xlsx"))
+
+    return [report_as_docx, report_as_pdf, summary_as_xlsx]
+
+
+def _named(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}

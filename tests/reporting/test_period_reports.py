@@ -1,0 +1,176 @@
+"""The period report (seed 002's 5-year report) as its users meet it: the province asks the units
+below for theirs by 15/4; a unit drafts its report, writes its sections (every version kept),
+reads its figures, and sends it; the province sees who sent on time, late or not yet, reads what
+was sent with the figures as the log held them then; documents as DOCX, PDF and XLSX."""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from datetime import date, timedelta
+
+import pypdfium2
+from python_calamine import CalamineWorkbook
+
+from tests.reporting.conftest import gql, pledge
+
+PERIOD = {"first": 2020, "last": 2025}
+REQUEST = """mutation ($first: Int!, $last: Int!, $due: Date!) {
+  requestPeriodReports(firstYear: $first, lastYear: $last, dueOn: $due, note: "Gửi trước hạn") {
+    dueOn } }"""
+DRAFT = """mutation ($first: Int!, $last: Int!) {
+  draftPeriodReport(firstYear: $first, lastYear: $last, number: "15/BC-CĐĐL", place: "Ninh Bình") {
+    id version submittedVersion } }"""
+WRITE = """mutation ($id: ID!, $s: String!, $t: String!) {
+  writeReportSection(reportId: $id, section: $s, text: $t) { version } }"""
+SUBMIT = """mutation ($id: ID!) { submitPeriodReport(reportId: $id) {
+  submittedVersion submittedOn dueOn late toUnit } }"""
+BELOW = """query ($first: Int!, $last: Int!) { reportsBelow(firstYear: $first, lastYear: $last) {
+  unitId status report { id submittedVersion } } }"""
+READ = """query ($id: ID!) { periodReport(id: $id) {
+  unitId version submittedVersion
+  sections { code heading text version }
+  history(section: "I.1") { version text }
+  figures { total { pledges } }
+  now: figures(asSent: false) { total { pledges } } } }"""
+
+
+async def run(client, tokens, unit, query, roles=("officer",), **variables):
+    body = await gql(client, tokens, unit, list(roles), query, **variables)
+    assert "errors" not in body, body
+    return next(iter(body["data"].values()))
+
+
+def code_of(body) -> str:
+    return body["errors"][0]["extensions"]["code"]
+
+
+async def test_a_unit_writes_and_sends_its_report_and_the_province_reads_what_was_sent(
+    runtime, tree, client, tokens
+):
+    due = date.today() + timedelta(days=30)
+    await run(client, tokens, tree.prov1, REQUEST, due=due.isoformat(), **PERIOD)
+    await pledge(runtime, tree.upper1, date(2021, 3, 1))
+    report = await run(client, tokens, tree.upper1, DRAFT, **PERIOD)
+    rid = report["id"]
+    assert (report["version"], report["submittedVersion"]) == (0, None)
+    await run(client, tokens, tree.upper1, WRITE, id=rid, s="I.1", t="Được sự quan tâm")
+    await run(client, tokens, tree.upper1, WRITE, id=rid, s="I.1", t="Được sự quan tâm của Tỉnh")
+    await run(client, tokens, tree.upper1, WRITE, id=rid, s="III", t="Tiếp tục đổi mới")
+
+    below = await run(client, tokens, tree.prov1, BELOW, **PERIOD)
+    assert {b["unitId"]: b["status"] for b in below} == {
+        tree.upper1: "NOT_YET",  # a draft is the unit's own
+        tree.upper2: "NOT_YET",
+    }
+    assert await run(client, tokens, tree.prov1, READ, id=rid) is None
+
+    sent = await run(client, tokens, tree.upper1, SUBMIT, id=rid)
+    assert sent["submittedVersion"] == 3 and sent["toUnit"] == tree.prov1
+    assert (sent["dueOn"], sent["late"]) == (due.isoformat(), False)
+    # written after it was sent: the province still reads what was sent
+    await run(client, tokens, tree.upper1, WRITE, id=rid, s="I.1", t="Bản sửa chưa gửi")
+    await pledge(runtime, tree.upper1, date(2022, 3, 1))
+
+    below = {b["unitId"]: b for b in await run(client, tokens, tree.prov1, BELOW, **PERIOD)}
+    assert below[tree.upper1]["status"] == "SENT_ON_TIME"
+    assert below[tree.upper2]["status"] == "NOT_YET"
+    seen = await run(client, tokens, tree.prov1, READ, id=rid)
+    first = next(s for s in seen["sections"] if s["code"] == "I.1")
+    assert (first["text"], first["version"]) == ("Được sự quan tâm của Tỉnh", 2)
+    assert [h["version"] for h in seen["history"]] == [1, 2]  # not the unsent 4th
+    assert seen["figures"]["total"]["pledges"] == 1  # as the log held it when sent
+    assert seen["now"]["total"]["pledges"] == 2
+    mine = await run(client, tokens, tree.upper1, READ, id=rid)
+    assert next(s for s in mine["sections"] if s["code"] == "I.1")["text"] == "Bản sửa chưa gửi"
+    assert [h["version"] for h in mine["history"]] == [1, 2, 4]
+    # a sibling does not see it
+    assert await run(client, tokens, tree.upper2, READ, id=rid) is None
+
+
+async def test_a_report_sent_after_the_day_asked_is_late_and_bad_input_changes_nothing(
+    runtime, tree, client, tokens, owner
+):
+    await run(client, tokens, tree.prov1, REQUEST, due="2021-04-15", **PERIOD)
+    rid = (await run(client, tokens, tree.upper2, DRAFT, **PERIOD))["id"]
+    empty = await gql(client, tokens, tree.upper2, ["officer"], SUBMIT, id=rid)
+    assert code_of(empty) == "REPORT_INVALID"  # nothing written yet
+    before = await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.upper2)
+    for variables, code in (
+        (dict(id=rid, s="V.9", t="x"), "REPORT_INVALID"),
+        (dict(id=str(uuid.uuid4()), s="I.1", t="x"), "NOT_FOUND"),
+        (dict(id=rid, s="I.1", t="x" * 20_001), "TEXT_TOO_LONG"),
+    ):
+        body = await gql(client, tokens, tree.upper2, ["officer"], WRITE, **variables)
+        assert code_of(body) == code, body
+    other = await gql(client, tokens, tree.upper1, ["officer"], WRITE, id=rid, s="I.1", t="x")
+    assert code_of(other) == "NOT_FOUND"  # another unit's report
+    after = await owner.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tree.upper2)
+    assert after == before
+    await run(client, tokens, tree.upper2, WRITE, id=rid, s="II.5", t="Còn hạn chế")
+    sent = await run(client, tokens, tree.upper2, SUBMIT, id=rid)
+    assert sent["late"] is True
+    again = await gql(client, tokens, tree.upper2, ["officer"], SUBMIT, id=rid)
+    assert code_of(again) == "REPORT_UNCHANGED"
+    below = {b["unitId"]: b for b in await run(client, tokens, tree.prov1, BELOW, **PERIOD)}
+    assert below[tree.upper2]["status"] == "SENT_LATE"
+
+
+async def test_the_report_as_docx_pdf_and_the_summary_as_xlsx(runtime, tree, client, tokens):
+    await pledge(runtime, tree.upper1, date(2021, 3, 1))
+    rid = (await run(client, tokens, tree.upper1, DRAFT, **PERIOD))["id"]
+    await run(client, tokens, tree.upper1, WRITE, id=rid, s="I.1", t="Thuận lợi:\nđoàn kết")
+    await run(
+        client, tokens, tree.upper1, WRITE, id=rid, s="II.1", t="=SUM(A1:A9) không là công thức"
+    )
+    headers = {"Authorization": f"Bearer {token(tokens, tree.upper1)}"}
+
+    docx = await client.get(f"/reports/{rid}/docx", headers=headers)
+    assert docx.status_code == 200, docx.text
+    xml = zipfile.ZipFile(io.BytesIO(docx.content)).read("word/document.xml").decode()
+    for text in (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Số: 15/BC-CĐĐL",
+        "TM. BAN THƯỜNG VỤ",
+        "CHỦ TỊCH",
+        "Thuận lợi:",
+        "GIAI ĐOẠN 2020 - 2025",
+        "Ninh Bình, ngày",
+    ):
+        assert text in xml, text
+    assert "{{" not in xml and "{%" not in xml
+
+    pdf = await client.get(f"/reports/{rid}/pdf", headers=headers)
+    assert pdf.status_code == 200
+    page = pypdfium2.PdfDocument(pdf.content)[0]
+    text = page.get_textpage().get_text_range()
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "BÁO CÁO" in text
+    image = page.render(scale=1).to_pil().convert("L")
+    top = image.crop((0, 0, image.width, image.height // 5))
+    assert sum(1 for p in top.getdata() if p < 128) > 500  # the heading is drawn
+
+    xlsx = await client.get(
+        f"/summaries/{tree.upper1}/2020/2025/xlsx",  # its own pledge of 2021, read from above
+        headers={"Authorization": f"Bearer {token(tokens, tree.prov1)}"},
+    )
+    assert xlsx.status_code == 200
+    rows = (
+        CalamineWorkbook.from_filelike(io.BytesIO(xlsx.content)).get_sheet_by_index(0).to_python()
+    )
+    pledges = next(r for r in rows if r and r[0] == "Đăng ký, giao ước thi đua")
+    assert pledges[1:] == [0, 1, 0, 0, 0, 0, 1]  # 2020–2025, then the period
+
+    for path, reader in (
+        (f"/reports/{rid}/pdf", tree.upper2),
+        (f"/summaries/{tree.prov1}/2020/2025/xlsx", tree.upper1),
+        (f"/reports/{uuid.uuid4()}/docx", tree.upper1),
+    ):
+        refused = await client.get(
+            path, headers={"Authorization": f"Bearer {token(tokens, reader)}"}
+        )
+        assert refused.status_code == 404, path
+
+
+def token(tokens, unit: str) -> str:
+    return tokens.issue(tenant=unit, roles=["officer"], subject="s", ttl=timedelta(minutes=5))
