@@ -63,16 +63,15 @@ async def _document(request: Request[Any, Any, Any], raw_id: str) -> ReportDocum
         report = await conn.fetchrow("SELECT * FROM reports WHERE report_id = $1", rid)
         if report is None:
             raise NotFound(raw_id[:64], id=raw_id[:64])
-        own = report["unit_id"] == principal.tenant
+        own = report["unit_id"] == principal.tenant  # else: what was sent, as it was sent
         at = None if own else report["submitted_at"]
         sections = {
             r["section"]: r["text"]
             for r in await conn.fetch(
                 "SELECT DISTINCT ON (section) section, text FROM report_sections "
-                "WHERE report_id = $1 AND ($2 OR version <= $3) ORDER BY section, version DESC",
+                "WHERE report_id = $1 AND ($2 OR sent) ORDER BY section, version DESC",
                 rid,
                 own,
-                report["submitted_version"] or 0,
             )
         }
         key = (report["unit_id"], report["first_year"], report["last_year"], at)
@@ -87,8 +86,8 @@ async def _document(request: Request[Any, Any, Any], raw_id: str) -> ReportDocum
         unit_name=names[report["unit_id"]],
         upper_name=names.get(upper, ""),
         to_name=names.get(report["to_unit"] or upper, "") or "Cấp trên",
-        number=report["number"],
-        place=report["place"],
+        number=report["number" if own else "sent_number"],
+        place=report["place" if own else "sent_place"],
         on=sent_on or today(),
         summary=summary_of(key, rows),
         sections={code: sections.get(code, "") for code in SECTIONS},

@@ -119,15 +119,13 @@ async def _practices(conn: asyncpg.Connection, events: Sequence[StoredEvent]) ->
             [day_of(e.data["presented_on"]) for e in presented],
             [search_key(str(e.data["name"])) for e in presented],
         )
-    replicated = sorted(
-        id_of(e.data["practice_id"]) for e in events if e.event_type == "GoodPracticeReplicated"
-    )
+    replicated = [e for e in events if e.event_type == "GoodPracticeReplicated"]
     if replicated:
         await conn.execute(
-            "UPDATE good_practices p SET replications = p.replications + r.n "
-            "FROM (SELECT id::uuid, count(*) AS n FROM unnest($1::text[]) AS id GROUP BY id) r "
-            "WHERE p.practice_id = r.id",
-            replicated,
+            "INSERT INTO good_practice_replications (practice_id, unit_id) "
+            "SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING",
+            [id_of(e.data["practice_id"]) for e in replicated],
+            [e.tenant_id for e in replicated],
         )
 
 
@@ -212,6 +210,14 @@ async def _write_versions(
     versions: list[tuple[Any, ...]] = []
     for key, by_moment in differences.items():
         now = current.get(key)
+        # An append may carry an earlier recorded_at than the one before it in the log (its
+        # moment is taken before it waits for the head): a version never starts before the one
+        # it follows, or two would hold at once.
+        floor = now[0] if now else None
+        clamped: dict[datetime, int] = defaultdict(int)
+        for at, value in by_moment.items():
+            clamped[max(at, floor) if floor else at] += value
+        by_moment = clamped
         moments = sorted(by_moment)
         for i, at in enumerate(moments):
             value = (now[1] if now else 0) + by_moment[at]
@@ -338,10 +344,19 @@ async def _version(conn: asyncpg.Connection, e: StoredEvent, version: int) -> No
 
 
 async def _submitted(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
+    """What was sent: the latest version of each section then, and the heading then."""
     due = d.get("due_on")
     await conn.execute(
+        "UPDATE report_sections s SET sent = true FROM (SELECT section, max(version) AS v "
+        "FROM report_sections WHERE report_id = $1 AND version <= $2 GROUP BY section) l "
+        "WHERE s.report_id = $1 AND s.section = l.section AND s.version = l.v",
+        e.stream_id,
+        d["revision"],
+    )
+    await conn.execute(
         "UPDATE reports SET submitted_version = $2, submitted_on = $3, submitted_at = $4, "
-        "to_unit = $5, due_on = $6, late = $7 WHERE report_id = $1",
+        "to_unit = $5, due_on = $6, late = $7, sent_number = number, sent_place = place "
+        "WHERE report_id = $1",
         e.stream_id,
         d["revision"],
         day_of(d["submitted_on"]),

@@ -256,6 +256,8 @@ def moment_asked(as_of: datetime | None) -> datetime | None:
         return None
     if as_of.tzinfo is None:
         raise InvalidInput("Thời điểm cần múi giờ (ví dụ 2025-04-15T17:00:00+07:00).")
+    if not FIRST_YEAR <= as_of.year <= LAST_YEAR:
+        raise InvalidInput(f"Thời điểm trong các năm {FIRST_YEAR}–{LAST_YEAR}.")
     return as_of.astimezone(UTC)
 
 

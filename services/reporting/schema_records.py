@@ -67,8 +67,9 @@ class ReportRecordsQuery:
         given = position is not None
         rows = await _read(
             info,
-            "SELECT practice_id, unit_id, name, description, presented_on, replications "
-            "FROM good_practices WHERE ($1::text IS NULL OR search_key LIKE '%' || $1 || '%') "
+            "SELECT practice_id, unit_id, name, description, presented_on, (SELECT count(*) "
+            "FROM good_practice_replications r WHERE r.practice_id = p.practice_id) AS replications "
+            "FROM good_practices p WHERE ($1::text IS NULL OR search_key LIKE '%' || $1 || '%') "
             f"AND {pages.past_cursor('presented_on, practice_id', _PRACTICE_KEY, 2, given=given)} "
             "ORDER BY presented_on, practice_id LIMIT $4",
             key,

@@ -28,8 +28,8 @@ SELECT k.i FROM unnest($1::text[]) WITH ORDINALITY AS k (unit, i)
     OR (current_setting('thidua.reach', true) IN ('subtree', 'audit')
         AND EXISTS (SELECT 1 FROM unit_closure c
                      WHERE c.ancestor = current_setting('thidua.tenant', true)
-                       AND c.descendant = k.unit AND c.valid_to IS NULL
-                       AND c.valid_from <= thidua_today()))
+                       AND c.descendant = k.unit AND c.valid_from <= thidua_today()
+                       AND (c.valid_to IS NULL OR c.valid_to > thidua_today())))
 """
 
 

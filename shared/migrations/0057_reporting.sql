@@ -66,10 +66,15 @@ CREATE TABLE good_practices (
     name         text    NOT NULL,
     description  text    NOT NULL,
     presented_on date    NOT NULL,
-    search_key   text    NOT NULL,
-    replications integer NOT NULL DEFAULT 0
+    search_key   text    NOT NULL
 );
 CREATE INDEX good_practices_presented ON good_practices (presented_on DESC, practice_id);
+-- Who replicated which practice: a row each, whichever log the runner reaches first.
+CREATE TABLE good_practice_replications (
+    practice_id uuid NOT NULL,
+    unit_id     text NOT NULL,
+    PRIMARY KEY (practice_id, unit_id)
+);
 
 -- A merge hands the merged unit's history to its survivor: found by their edges.
 CREATE INDEX unit_parents_merged ON unit_parents (parent_id) WHERE kind = 'merged';
@@ -79,7 +84,7 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['report_year', 'report_day', 'report_items', 'report_people',
-                             'good_practices'] LOOP
+                             'good_practices', 'good_practice_replications'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO thidua_projector', t);
         EXECUTE format('CREATE POLICY %1$s_projector ON %1$I FOR ALL TO thidua_projector '
@@ -107,8 +112,9 @@ AS $$
             OR (coalesce(current_setting('thidua.reach', true) IN ('subtree', 'audit'), false)
                 AND EXISTS (SELECT 1 FROM public.unit_closure c
                              WHERE c.ancestor = current_setting('thidua.tenant', true)
-                               AND c.descendant = p_unit AND c.valid_to IS NULL
-                               AND c.valid_from <= public.thidua_today()))),
+                               AND c.descendant = p_unit
+                               AND c.valid_from <= public.thidua_today()
+                               AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())))),
     period AS (
         SELECT daterange(make_date(p_first, 1, 1), make_date(p_last + 1, 1, 1)) AS days,
                -- now: the rows known until infinity, past any moment a log can hold
@@ -123,14 +129,17 @@ AS $$
         UNION
         SELECT m.tenant_id, h.survivor, m.valid_from FROM heirs h
           JOIN public.unit_parents m ON m.kind = 'merged' AND m.parent_id = h.unit),
-    spans AS (
-        -- the unit's own figures are its own, whatever their day
+    -- each unit with the days it stood below p_unit; p_unit's own figures are its own,
+    -- whatever their day
+    standing AS (
         SELECT p_unit AS unit, daterange(NULL, NULL) AS days WHERE EXISTS (SELECT 1 FROM allowed)
         UNION ALL
-        SELECT b.unit, daterange(b.valid_from, b.valid_to) FROM below b
+        SELECT b.unit, daterange(b.valid_from, b.valid_to) FROM below b WHERE b.unit <> p_unit),
+    spans AS (
+        SELECT unit, days FROM standing
         UNION ALL
-        SELECT h.unit, daterange(b.valid_from, b.valid_to) * daterange(NULL, h.until)
-          FROM heirs h JOIN below b ON b.unit = h.survivor),
+        SELECT h.unit, s.days * daterange(NULL, h.until)
+          FROM heirs h JOIN standing s ON s.unit = h.survivor),
     cover AS (
         SELECT s.unit, range_agg(s.days) * datemultirange((SELECT days FROM period)) AS days
           FROM spans s GROUP BY s.unit),
@@ -154,8 +163,10 @@ REVOKE ALL ON FUNCTION thidua_report_figures(text, integer, integer, timestamptz
 GRANT EXECUTE ON FUNCTION thidua_report_figures(text, integer, integer, timestamptz)
     TO thidua_app;
 
-GRANT SELECT ON good_practices TO thidua_app;
+GRANT SELECT ON good_practices, good_practice_replications TO thidua_app;
 CREATE POLICY good_practices_read ON good_practices FOR SELECT TO thidua_app USING (true);
+CREATE POLICY good_practice_replications_read ON good_practice_replications FOR SELECT
+    TO thidua_app USING (true);
 
 -- p_unit and each unit below it on the last day of p_year that has passed (today, in
 -- the year under way), with its level and its own figures of the year for p_metrics, as the log
@@ -173,8 +184,9 @@ AS $$
             OR (coalesce(current_setting('thidua.reach', true) IN ('subtree', 'audit'), false)
                 AND EXISTS (SELECT 1 FROM public.unit_closure c
                              WHERE c.ancestor = current_setting('thidua.tenant', true)
-                               AND c.descendant = p_unit AND c.valid_to IS NULL
-                               AND c.valid_from <= public.thidua_today()))),
+                               AND c.descendant = p_unit
+                               AND c.valid_from <= public.thidua_today()
+                               AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())))),
     asked AS (
         SELECT least(make_date(p_year, 12, 31), public.thidua_today()) AS day,
                coalesce(p_as_of, '9999-12-31'::timestamptz) AS at),
@@ -182,8 +194,10 @@ AS $$
         SELECT DISTINCT c.descendant AS unit FROM public.unit_closure c, asked a
          WHERE c.ancestor = p_unit AND c.valid_from <= a.day
            AND (c.valid_to IS NULL OR c.valid_to > a.day) AND EXISTS (SELECT 1 FROM allowed))
+    -- a merged or dissolved unit is no longer one of the units counted
     SELECT b.unit, u.level, y.metric, y.value
       FROM below b JOIN public.units u ON u.tenant_id = b.unit
+           AND (u.ended_on IS NULL OR u.ended_on > (SELECT day FROM asked))
       LEFT JOIN public.report_year y ON y.unit_id = b.unit AND y.year = p_year
            AND y.metric = ANY (p_metrics) AND y.value <> 0
            AND y.known_to > (SELECT at FROM asked) AND y.known_from <= (SELECT at FROM asked)
@@ -216,6 +230,8 @@ CREATE TABLE reports (
     version           integer     NOT NULL,
     drafted_on        date        NOT NULL,
     submitted_version integer,
+    sent_number       text,                      -- the heading as it was sent
+    sent_place        text,
     submitted_on      date,
     submitted_at      timestamptz,               -- the moment its figures are read as of
     to_unit           text,
@@ -234,6 +250,7 @@ CREATE TABLE report_sections (
     version    integer     NOT NULL,
     text       text        NOT NULL,
     written_at timestamptz NOT NULL,
+    sent       boolean     NOT NULL DEFAULT false,  -- the latest of its section at a submission
     PRIMARY KEY (report_id, section, version)
 );
 
@@ -255,22 +272,24 @@ CREATE POLICY report_requests_read ON report_requests FOR SELECT TO thidua_app U
     OR EXISTS (SELECT 1 FROM public.unit_closure c
                 WHERE c.ancestor = report_requests.unit_id
                   AND c.descendant = (SELECT current_setting('thidua.tenant', true))
-                  AND c.valid_to IS NULL));
+                  AND c.valid_from <= public.thidua_today()
+                  AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())));
 
+-- What was sent is read by the unit it was sent to, and by the units above the sender today.
 CREATE POLICY reports_read ON reports FOR SELECT TO thidua_app USING (
     reports.unit_id = (SELECT current_setting('thidua.tenant', true))
     OR (reports.submitted_version IS NOT NULL
         AND (SELECT current_setting('thidua.reach', true) IN ('subtree', 'audit'))
-        AND EXISTS (SELECT 1 FROM public.unit_closure c
-                     WHERE c.ancestor = (SELECT current_setting('thidua.tenant', true))
-                       AND c.descendant = reports.unit_id AND c.valid_to IS NULL)));
+        AND (reports.to_unit = (SELECT current_setting('thidua.tenant', true))
+             OR EXISTS (SELECT 1 FROM public.unit_closure c
+                         WHERE c.ancestor = (SELECT current_setting('thidua.tenant', true))
+                           AND c.descendant = reports.unit_id
+                           AND c.valid_from <= public.thidua_today()
+                           AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())))));
 
+-- Of a report's sections, the units above read the versions that were sent (the latest of each
+-- section at a submission), never a draft overwritten before it was sent.
 CREATE POLICY report_sections_read ON report_sections FOR SELECT TO thidua_app USING (
     report_sections.unit_id = (SELECT current_setting('thidua.tenant', true))
-    OR ((SELECT current_setting('thidua.reach', true) IN ('subtree', 'audit'))
-        AND EXISTS (SELECT 1 FROM public.reports r
-                     WHERE r.report_id = report_sections.report_id
-                       AND r.submitted_version >= report_sections.version)
-        AND EXISTS (SELECT 1 FROM public.unit_closure c
-                     WHERE c.ancestor = (SELECT current_setting('thidua.tenant', true))
-                       AND c.descendant = report_sections.unit_id AND c.valid_to IS NULL)));
+    OR (report_sections.sent
+        AND EXISTS (SELECT 1 FROM public.reports r WHERE r.report_id = report_sections.report_id)));

@@ -29,7 +29,7 @@ SUBMIT = """mutation ($id: ID!) { submitPeriodReport(reportId: $id) {
 BELOW = """query ($first: Int!, $last: Int!) { reportsBelow(firstYear: $first, lastYear: $last) {
   unitId status report { id submittedVersion } } }"""
 READ = """query ($id: ID!) { periodReport(id: $id) {
-  unitId version submittedVersion
+  unitId version submittedVersion number place
   sections { code heading text version }
   history(section: "I.1") { version text }
   figures { total { pledges } }
@@ -71,15 +71,20 @@ async def test_a_unit_writes_and_sends_its_report_and_the_province_reads_what_wa
     assert (sent["dueOn"], sent["late"]) == (due.isoformat(), False)
     # written after it was sent: the province still reads what was sent
     await run(client, tokens, tree.upper1, WRITE, id=rid, s="I.1", t="Bản sửa chưa gửi")
+    heading = """mutation ($id: ID!) { setReportHeading(reportId: $id, number: "99/BC", place: "X") {
+      number } }"""
+    await run(client, tokens, tree.upper1, heading, id=rid)
     await pledge(runtime, tree.upper1, date(2022, 3, 1))
 
     below = {b["unitId"]: b for b in await run(client, tokens, tree.prov1, BELOW, **PERIOD)}
     assert below[tree.upper1]["status"] == "SENT_ON_TIME"
     assert below[tree.upper2]["status"] == "NOT_YET"
     seen = await run(client, tokens, tree.prov1, READ, id=rid)
+    assert (seen["number"], seen["place"], seen["version"]) == ("15/BC-CĐĐL", "Ninh Bình", 3)
     first = next(s for s in seen["sections"] if s["code"] == "I.1")
     assert (first["text"], first["version"]) == ("Được sự quan tâm của Tỉnh", 2)
-    assert [h["version"] for h in seen["history"]] == [1, 2]  # not the unsent 4th
+    # only what was sent: not the first draft overwritten before, nor the 4th written after
+    assert [h["version"] for h in seen["history"]] == [2]
     assert seen["figures"]["total"]["pledges"] == 1  # as the log held it when sent
     assert seen["now"]["total"]["pledges"] == 2
     mine = await run(client, tokens, tree.upper1, READ, id=rid)

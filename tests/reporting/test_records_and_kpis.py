@@ -148,3 +148,14 @@ async def test_bad_records_are_refused_with_their_code_and_write_nothing(
     assert body["errors"][0]["extensions"]["code"] == "RECORD_INVALID"
     member = await gql(client, tokens, tree.upper1, ["member"], SEMINAR, t="x", on="2024-01-01")
     assert member["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_merged_union_is_no_longer_counted_among_the_units(
+    runtime, registry, tree, client, tokens
+):
+    upper_campaign = await campaign(runtime, tree.prov1, 2025)
+    await campaign(runtime, tree.upper1, 2025, carries_out=upper_campaign)
+    await registry.merge(None, [tree.upper2], tree.upper1, date(2025, 7, 1))
+    got = await kpis(client, tokens, tree.prov1, None, 2025)
+    # upper2 ended on 1 July: on 31 December only upper1 is an upper-level union below
+    assert (got["units_launched_upper"]["part"], got["units_launched_upper"]["whole"]) == (1, 1)

@@ -219,7 +219,8 @@ def counted_under(log: Log, unit: str, day: date) -> set[str]:
 
 
 def expected(log: Log, unit: str, first: int, last: int, at: datetime | None) -> int:
-    """A unit's own pledges count for it whatever their day."""
+    """A unit's own pledges count for it whatever their day, and so do those of the units it
+    absorbed (from before their merge)."""
     n = 0
     for owner_unit, day, recorded, withdrawn in log.pledges.values():
         if not first <= day.year <= last:
@@ -228,7 +229,12 @@ def expected(log: Log, unit: str, first: int, last: int, at: datetime | None) ->
             continue
         if withdrawn is not None and (at is None or withdrawn <= at):
             continue
-        n += unit == owner_unit or unit in counted_under(log, owner_unit, day)
+        n += (
+            unit == owner_unit
+            or unit in counted_under(log, owner_unit, day)
+            # a survivor's own summary holds the history of what it absorbed, whatever its day
+            or any(s == unit and day < until for s, until in heirs(log, owner_unit))
+        )
     return n
 
 

@@ -5,8 +5,9 @@ moment) counts these figures."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+from shared.clock import today
 from tests.reporting.conftest import SUMMARY, given, gql, pledge, summary
 
 
@@ -88,3 +89,39 @@ async def test_a_period_past_ten_years_or_upside_down_is_refused(tree, client, t
             client, tokens, tree.prov1, ["officer"], SUMMARY, unit=None, first=first, last=last
         )
         assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_a_moment_out_of_range_is_refused(tree, client, tokens):
+    for moment in ("0001-01-01T00:00:00+07:00", "2025-04-15T17:00:00"):
+        body = await gql(
+            client, tokens, tree.prov1, ["officer"], SUMMARY, unit=None, first=2024, asOf=moment
+        )
+        assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", moment
+
+
+async def test_a_move_dated_tomorrow_changes_no_reach_today(
+    runtime, registry, tree, client, tokens
+):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    await registry.move(None, tree.cs1, tree.upper3, today() + timedelta(days=1))
+    assert (await summary(client, tokens, tree.upper1, tree.cs1, 2024))["total"]["pledges"] == 1
+    assert await summary(client, tokens, tree.upper3, tree.cs1, 2024) is None
+
+
+async def test_a_version_never_starts_before_the_one_it_follows(runtime, owner, tree):
+    """An append whose recorded_at is earlier than the one before it in the log (its moment is
+    taken before it waits for the head) changes the current version in place."""
+    from services.reporting.projections import _write_versions
+
+    later = datetime(2026, 1, 2, tzinfo=UTC)
+    earlier = datetime(2026, 1, 1, tzinfo=UTC)
+    key = (tree.cs1, 2024, "pledges", "x")
+    async with owner.transaction():
+        await _write_versions(owner, "report_year", "year", "integer", {key: {later: 1}})
+        await _write_versions(owner, "report_year", "year", "integer", {key: {earlier: 2}})
+    rows = await owner.fetch(
+        "SELECT known_from, value, known_to = 'infinity' AS current FROM report_year "
+        "WHERE unit_id = $1 AND dim = 'x'",
+        tree.cs1,
+    )
+    assert [tuple(r) for r in rows] == [(later, 3, True)]
