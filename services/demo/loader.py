@@ -49,6 +49,7 @@ from services.demo.plans import (
     plans,
     units_csv,
 )
+from services.demo.reports import reporting_2020_2025
 from services.gateway.runtime import Runtime
 from services.registry.commands import RegistryCommands
 from services.registry.commands import commands_of as registry_commands_of
@@ -438,6 +439,7 @@ STEPS: list[tuple[str, Step]] = [
     ("works", _works),
     ("initiatives", _initiatives),
     ("award decisions", awards_2021),
+    ("reporting", reporting_2020_2025),
 ]
 
 # ----------------------------------------------------------------------------------- summary

@@ -13,8 +13,10 @@ from rich.table import Table
 
 from services.demo.loader import DemoSummary, load_demo
 from services.demo.province import ProvinceSummary, load_province
+from services.demo.reports import FIRST, LAST
 from services.gateway.cli_reports import summary_table, unit_summary
 from services.gateway.runtime import Runtime
+from services.reporting.domain import report_id
 from services.reporting.schema import UnitSummary
 from services.reporting.summaries import units_behind
 from shared.auth import TokenService
@@ -105,6 +107,23 @@ async def load_and_show(console: Console, settings: Settings, *, province_units:
     if year is not None:
         console.print()
         console.print(summary_table(year, f"Tổng hợp năm {DEMO_YEAR} của LĐLĐ tỉnh Ninh Bình"))
+    _show_report(console, summary, settings)
+
+
+def _show_report(console: Console, summary: DemoSummary, settings: Settings) -> None:
+    rid = report_id(summary.province, FIRST, LAST)
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(
+        f"\n[bold]Báo cáo tổng kết {FIRST}–{LAST}[/] of the province (a draft, its sections "
+        f"written; LĐLĐ huyện Hoa Lư sent its own by the province's due day): report {rid}"
+    )
+    console.print(
+        f"  {base}/reports/{rid}/docx, /pdf (the province's token); "
+        "{ reportsBelow(firstYear: 2020, lastYear: 2025) { unitName status } }",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
 
 
 async def _province_year(runtime: Runtime, province: str) -> UnitSummary | None:

@@ -476,3 +476,32 @@ async def test_the_provinces_2021_summary_counts_its_subtrees_campaign_work(
         benefit,
     )
     assert total["campaignsLaunched"] >= 1
+
+
+async def test_the_provinces_5_year_report_is_a_draft_and_hoa_lu_sent_its_own(
+    loaded,
+    client,  # noqa: F811
+    tokens,  # noqa: F811
+):
+    prefix, _ = loaded
+    province = prefix + PROVINCE
+    body = await gql(
+        client,
+        tokens,
+        province,
+        ["officer"],
+        "{ myPeriodReport(firstYear: 2020, lastYear: 2025) { number submittedVersion "
+        "sections { code text } } reportsBelow(firstYear: 2020, lastYear: 2025) { unitId status } "
+        "kpis(year: 2021) { targets { code part whole } } }",
+    )
+    assert "errors" not in body, body
+    data = body["data"]
+    report = data["myPeriodReport"]
+    assert report["number"] == "45/BC-LĐLĐ" and report["submittedVersion"] is None
+    written = {s["code"] for s in report["sections"] if s["text"]}
+    assert {"I.1", "I.2", "II.1", "II.5", "III", "IV.1"} <= written
+    status = {b["unitId"]: b["status"] for b in data["reportsBelow"]}
+    assert status[prefix + "nb-hoa-lu"] == "SENT_ON_TIME"
+    assert "NOT_YET" in status.values()
+    cadres = next(t for t in data["kpis"]["targets"] if t["code"] == "cadres_trained")
+    assert (cadres["part"], cadres["whole"]) == (35, 40)

@@ -1,0 +1,267 @@
+"""Reporting at the size of the whole union, served: the rebuild of every reporting figure, and
+the roll-ups a federation's staff and the national office ask, through HTTP.
+
+    .venv/bin/python tests/perf/bench_reporting.py [EVENTS_PER_UNIT] [SECONDS]
+
+Run by hand only, never in CI. Setup, on a fresh database (embedded in a temporary data
+directory, or THIDUA_TEST_DATABASE_URL's server): the union's tree of tests/perf/bench_tenancy.py
+(1 national unit, 34 provinces, 20 sector unions, 700 upper-level and 130,000 grassroots units)
+imported with ``thidua tenants import``; then EVENTS_PER_UNIT (default 39: 5.1 million in all)
+events of the kinds reporting counts in every unit's log, written straight to the log table by
+SQL (pledges, works, recognised initiatives, seminars, dated over 2021–2022; their hashes are
+not a chain: nothing here verifies them). The other projections' checkpoints are put at the
+heads (they have nothing to do with what is measured).
+
+Figures, each beside its floor in the same run:
+
+1. **Rebuild** (``thidua reports rebuild``, the product's command, process start included):
+   events/s over the events reporting reads, beside a plain scan of the same events (``SELECT
+   … data::text`` of every one of them). Target: ≥ 100,000 events/s.
+2. **A province's roll-up** (about 2,400 units): ``summary(unitId, firstYear: 2021)`` with its
+   totals and awards by form, p99 at 1 request in flight (wrk) against ``thidua serve``, beside
+   the floor: a plain indexed select of the same units' year rows from a two-column table (the
+   units of the subtree) joined to them (asyncpg, from this process, p99). Target: ≤ 2×.
+3. **The national roll-up** (130,755 units): the same query for the national unit, p99 at 1 in
+   flight. Target: ≤ 1 s.
+
+The projection lag under the platform benchmark's write load is not measured here yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import itertools
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+HERE = Path(__file__).resolve().parent
+PER_UNIT = int(sys.argv[1]) if len(sys.argv) > 1 else 39
+SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+YEAR = 2021
+PROVINCE = "p00"
+FLOOR_RUNS = 300
+COUNTED = [
+    "PledgeRegistered",
+    "WorkRegistered",
+    "InitiativeRecognised",
+    "SeminarHeld",
+]
+
+
+def _module(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    argv, sys.argv = sys.argv, [sys.argv[0]]
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.argv = argv
+    return module
+
+
+served = _module("bench_served")
+tenancy = _module("bench_tenancy")
+
+SUMMARY = (
+    f"query ($u: ID) {{ summary(unitId: $u, firstYear: {YEAR}) {{ total {{ campaignsLaunched "
+    "pledges works initiatives initiativeBenefitVnd seminars decisions awardedPersons cashVnd "
+    "byAward { award persons cashVnd } } } }"
+)
+
+# Each unit's events: kind by position, dated over 2021–2022, recorded a millisecond apart.
+_EVENTS = """
+INSERT INTO events (tenant_id, seq, stream_id, stream_version, event_type, schema_version,
+                    data, meta, recorded_at, prev_hash, hash)
+SELECT u.tenant_id, h.seq + g, gen_random_uuid(), 1,
+       (ARRAY['PledgeRegistered','PledgeRegistered','PledgeRegistered','PledgeRegistered',
+              'PledgeRegistered','PledgeRegistered','WorkRegistered','WorkRegistered',
+              'InitiativeRecognised','SeminarHeld'])[1 + g % 10],
+       1,
+       CASE g % 10
+         WHEN 6 THEN jsonb_build_object('kind', 'work', 'name', 'Công trình', 'registered_on', d)
+         WHEN 7 THEN jsonb_build_object('kind', 'product', 'name', 'Sản phẩm', 'registered_on', d)
+         WHEN 8 THEN jsonb_build_object('benefit_vnd', 1000000 * (g % 97), 'recognised_on', d,
+                                        'applied_at', '[]'::jsonb, 'decision', 'QĐ')
+         WHEN 9 THEN jsonb_build_object('unit_id', u.tenant_id, 'topic', 'Tọa đàm',
+                                        'held_on', d, 'participants', 20 + g % 30)
+         ELSE jsonb_build_object('unit_id', u.tenant_id, 'subject', 'person', 'name', 'Nguyễn Văn A',
+                                 'ref', g::text, 'late', false, 'registered_on', d,
+                                 'title', (ARRAY['lao_dong_tien_tien', 'chien_si_thi_dua_co_so',
+                                                 'tap_the_lao_dong_xuat_sac'])[1 + g % 3])
+       END,
+       '{}'::jsonb, now() + g * interval '1 millisecond',
+       sha256(convert_to(u.tenant_id || (g - 1)::text, 'UTF8')),
+       sha256(convert_to(u.tenant_id || g::text, 'UTF8'))
+  FROM units u JOIN tenant_heads h ON h.tenant_id = u.tenant_id,
+       generate_series(1, $1::int) g,
+       LATERAL (SELECT jsonb_build_object('_type_', 'date_iso', '_data_',
+                       (date '2021-01-01' + ((g * 37 + length(u.tenant_id)) % 730))::text) AS d) x
+ WHERE u.tenant_id >= $2 AND u.tenant_id < $3
+"""
+
+
+async def generate(url: str, per_unit: int) -> int:
+    """The events, a slice of units at a time, and the heads moved past them."""
+    conn = await asyncpg.connect(url)
+    try:
+        bounds = [
+            r["tenant_id"]
+            for r in await conn.fetch("SELECT tenant_id FROM units ORDER BY tenant_id")
+        ][::5000]
+        bounds.append("\uffff")
+        for lo, hi in itertools.pairwise(bounds):
+            async with conn.transaction():
+                await conn.execute(_EVENTS, per_unit, lo, hi)
+                await conn.execute(
+                    "UPDATE tenant_heads h SET seq = h.seq + $1 FROM units u "
+                    "WHERE u.tenant_id = h.tenant_id AND u.tenant_id >= $2 AND u.tenant_id < $3",
+                    per_unit,
+                    lo,
+                    hi,
+                )
+        # What the other projections would make of these is not measured: they start at the heads.
+        await conn.execute(
+            "INSERT INTO projection_checkpoints (name, version, tenant_id, last_seq) "
+            "SELECT v.name, v.version, h.tenant_id, h.seq FROM projection_versions v, tenant_heads h "
+            "WHERE v.state = 'live' ON CONFLICT (name, version, tenant_id) "
+            "DO UPDATE SET last_seq = EXCLUDED.last_seq"
+        )
+        await conn.execute("ANALYZE")
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM events WHERE event_type = ANY ($1::text[])", COUNTED
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def scan_floor(url: str) -> float:
+    """Seconds for a plain scan of the events reporting reads, their data as text."""
+    conn = await asyncpg.connect(url)
+    try:
+        started = time.perf_counter()
+        await conn.fetchval(
+            "SELECT sum(octet_length(data::text)) FROM events WHERE event_type = ANY ($1::text[])",
+            COUNTED,
+        )
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+async def plain_select(url: str) -> tuple[int, float, float]:
+    """The floor of a roll-up: the province's units from a two-column table, joined to their
+    year rows by index (sum by metric), p50 and p99 in ms."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "DROP TABLE IF EXISTS floor_subtree; "
+            "CREATE TABLE floor_subtree (root text, unit text, PRIMARY KEY (root, unit)); "
+            "INSERT INTO floor_subtree SELECT ancestor, descendant FROM unit_closure "
+            "WHERE ancestor = $1; ANALYZE floor_subtree".replace("$1", f"'{PROVINCE}'")
+        )
+        sql = (
+            "SELECT y.metric, y.dim, sum(y.value) FROM floor_subtree f JOIN report_year y "
+            "ON y.unit_id = f.unit AND y.year = $2 AND y.known_to = 'infinity' "
+            "WHERE f.root = $1 GROUP BY y.metric, y.dim"
+        )
+        units = await conn.fetchval("SELECT count(*) FROM floor_subtree")
+        times = []
+        for run in range(FLOOR_RUNS + 20):
+            started = time.perf_counter()
+            await conn.fetch(sql, PROVINCE, YEAR)
+            if run >= 20:
+                times.append((time.perf_counter() - started) * 1e3)
+        times.sort()
+        return units, statistics.median(times), times[int(0.99 * len(times)) - 1]
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    wrk = served.wrk_binary()
+    place = served.Place()
+    server = None
+    try:
+        url = place.open()
+        place.thidua("db", "migrate")
+        data, _ = tenancy.tree_csv(130_000)
+        with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as file:
+            file.write(data)
+        started = time.perf_counter()
+        place.thidua("tenants", "import", file.name, "--effective", "2020-01-01")
+        print(f"setup: tree imported in {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        events = asyncio.run(generate(url, PER_UNIT))
+        print(f"setup: {events:,} events written in {time.perf_counter() - started:.1f} s")
+
+        scan = asyncio.run(scan_floor(url))
+        started = time.perf_counter()
+        place.thidua("reports", "rebuild")
+        rebuild = time.perf_counter() - started
+        print(f"rebuild: {rebuild:.1f} s; plain scan {scan:.1f} s", flush=True)
+
+        server = served.start_thidua(place)
+        national = served.token("tld")
+        province = served.drive(
+            wrk,
+            server.base,
+            {"query": SUMMARY, "variables": {"u": PROVINCE}},
+            [national],
+            1,
+            SECONDS,
+        )
+        whole = served.drive(
+            wrk, server.base, {"query": SUMMARY, "variables": {"u": "tld"}}, [national], 1, SECONDS
+        )
+        version = served.drive(wrk, server.base, {"query": "{ version }"}, [national], 1, SECONDS)
+        units, floor_p50, floor_p99 = asyncio.run(plain_select(url))
+        report(events, rebuild, scan, province, whole, version, units, floor_p50, floor_p99)
+    finally:
+        if server is not None:
+            server.stop()
+        place.close()
+
+
+def report(events, rebuild, scan, province, whole, version, units, floor_p50, floor_p99) -> None:
+    rate, scan_rate = events / rebuild, events / scan
+    print("\n| figure | ours | floor (same run) | target | met |")
+    print("|---|---:|---:|---:|:---:|")
+    print(
+        f"| rebuild, events/s ({events:,} events) | {rate:,.0f} | plain scan {scan_rate:,.0f} "
+        f"| ≥ 100,000 | {'yes' if rate >= 100_000 else 'no'} |"
+    )
+    ratio = province.p99_ms / floor_p99
+    print(
+        f"| province roll-up ({units:,} units), p50/p99 ms | {province.p50_ms:.1f} / "
+        f"{province.p99_ms:.1f} | plain indexed select {floor_p50:.1f} / {floor_p99:.1f} "
+        f"| ≤ 2× | {'yes' if ratio <= 2 else 'no'} ({ratio:.1f}×) |"
+    )
+    print(
+        f"| national roll-up (130,755 units), p50/p99 ms | {whole.p50_ms:.0f} / "
+        f"{whole.p99_ms:.0f} | | ≤ 1,000 | {'yes' if whole.p99_ms <= 1000 else 'no'} |"
+    )
+    print(
+        f"| `{{ version }}` through HTTP, p50/p99 ms | {version.p50_ms:.1f} / "
+        f"{version.p99_ms:.1f} | | | |"
+    )
+    print(
+        f"\nanswers ok: province {province.ok}/{province.requests}, national "
+        f"{whole.ok}/{whole.requests} (first failure: {province.first_failure or whole.first_failure or '-'})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Reporting's own stored history (tests/golden/reporting_events.jsonl: one upper-level union's
+log, written by the reporting commands of its day and exported with ``thidua log export``),
+replayed by today's code: every reporting event name still registered, its chain intact, its
+aggregates rebuilt, and the figures and the report counted from it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.reporting import domain
+from services.reporting.commands import build_registry
+from services.reporting.domain import Report, ReportRequest, request_id
+from shared import audit
+from shared.aggregates import Repository
+from tests.conftest import GOLDEN
+from tests.reporting.conftest import settled
+from tests.shared.test_golden import golden_rows, insert_golden
+
+FILE = GOLDEN / "reporting_events.jsonl"
+TENANT = "golden-nb-hoa-lu-r"
+REPORT = domain.report_id(TENANT, 2020, 2025)
+
+
+@pytest.fixture(scope="module")
+async def golden(database_url):
+    return await insert_golden(database_url, golden_rows(FILE))
+
+
+async def test_the_reporting_golden_chain_verifies(golden, owner):
+    verdict = await audit.verify_tenant(owner, TENANT)
+    assert verdict.ok, verdict.describe()
+    assert verdict.count == len(golden)
+
+
+async def test_every_reporting_event_type_is_in_the_golden_file_and_still_registered(golden, store):
+    registry = build_registry()
+    stored = [e for e in await store.read_log(TENANT) if e.event_type != "UnitRegistered"]
+    for event in stored:
+        registry.decode(event)
+    every = {
+        cls.__name__
+        for _, events in (*domain.RECORD_EVENTS, *domain.REPORT_EVENTS)
+        for cls in events
+    }
+    assert every <= {e.event_type for e in stored}
+
+
+async def test_the_reporting_golden_aggregates_rebuild_with_todays_code(golden, store):
+    repo = Repository(store, build_registry(), snapshot_every=0)
+    report = await repo.get(TENANT, REPORT)
+    assert isinstance(report, Report)
+    assert (report.number, report.place) == ("13/BC-LĐLĐ", "Hoa Lư, Ninh Bình")
+    assert report.sections == {"I.1": "Thuận lợi: được quan tâm"}
+    assert (report.revision, report.submitted_revision) == (3, 3)
+    asked = await repo.get(TENANT, request_id(TENANT, 2020, 2025))
+    assert isinstance(asked, ReportRequest)
+    assert (asked.due_on, asked.note) == (date(2025, 4, 8), "Gia hạn")
+
+
+async def test_the_reporting_golden_log_is_counted_by_todays_projection(golden, runtime, owner):
+    await settled(runtime, TENANT, golden[-1]["seq"])
+    rows = await owner.fetch(
+        "SELECT metric, sum(value) AS v FROM report_year WHERE unit_id = $1 AND year = 2021 "
+        "AND known_to = 'infinity' GROUP BY metric",
+        TENANT,
+    )
+    figures = {r["metric"]: r["v"] for r in rows}
+    assert figures == {
+        "trainings": 1,
+        "training_attendees": 60,
+        "cadres_trained": 9,
+        "emulation_cadres": 10,
+        "seminars": 1,
+        "seminar_participants": 30,
+        "good_practices": 1,
+        "replications": 1,
+        "inspections": 1,
+    }
+    sent = await owner.fetchrow(
+        "SELECT submitted_version, late, due_on, to_unit FROM reports WHERE report_id = $1",
+        REPORT,
+    )
+    assert tuple(sent) == (3, False, date(2025, 4, 15), "golden-ldld-nb-r")
