@@ -203,6 +203,7 @@ def main() -> None:
         started = time.perf_counter()
         place.thidua("tenants", "import", file.name, "--effective", "2020-01-01")
         print(f"setup: tree imported in {time.perf_counter() - started:.1f} s", flush=True)
+        url = place.open()  # an embedded server stops with the last process using it: up again
         started = time.perf_counter()
         events = asyncio.run(generate(url, PER_UNIT))
         print(f"setup: {events:,} events written in {time.perf_counter() - started:.1f} s")
@@ -211,6 +212,7 @@ def main() -> None:
         started = time.perf_counter()
         place.thidua("reports", "rebuild")
         rebuild = time.perf_counter() - started
+        url = place.open()
         print(f"rebuild: {rebuild:.1f} s; plain scan {scan:.1f} s", flush=True)
 
         server = served.start_thidua(place)
@@ -227,7 +229,7 @@ def main() -> None:
             wrk, server.base, {"query": SUMMARY, "variables": {"u": "tld"}}, [national], 1, SECONDS
         )
         version = served.drive(wrk, server.base, {"query": "{ version }"}, [national], 1, SECONDS)
-        units, floor_p50, floor_p99 = asyncio.run(plain_select(url))
+        units, floor_p50, floor_p99 = asyncio.run(plain_select(url))  # the server keeps it up
         report(events, rebuild, scan, province, whole, version, units, floor_p50, floor_p99)
     finally:
         if server is not None:
