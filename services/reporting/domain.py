@@ -41,9 +41,14 @@ def check_count(value: int, field: str) -> None:
         raise RecordInvalid(f"{field}: số nguyên từ 0 đến {MAX_PEOPLE:,}.", field=field)
 
 
+FIRST_DAY = date(2000, 1, 1)  # the summaries' first year
+
+
 def check_day(day: date, today: date, field: str) -> None:
     if day > today:
         raise RecordInvalid(f"{field}: không ghi nhận việc chưa diễn ra.", field=field)
+    if day < FIRST_DAY:
+        raise RecordInvalid(f"{field}: từ năm {FIRST_DAY.year}.", field=field)
 
 
 class Training(Aggregate):

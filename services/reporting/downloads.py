@@ -30,6 +30,7 @@ from shared import access
 from shared.auth import Principal, Unauthenticated
 from shared.clock import VIETNAM, today
 from shared.errors import DomainError, NotFound
+from shared.text import has_control
 from shared.uploads import error_response
 
 log = structlog.get_logger(__name__)
@@ -75,7 +76,9 @@ async def _document(request: Request[Any, Any, Any], raw_id: str) -> ReportDocum
             )
         }
         key = (report["unit_id"], report["first_year"], report["last_year"], at)
-        rows = (await read_figures(conn, [key]))[0] or []
+        rows = (await read_figures(conn, [key]))[0]
+        if rows is None:  # never a table of zeros for figures the reader may not see
+            raise NotFound(raw_id[:64], id=raw_id[:64])
         upper = await conn.fetchval(
             "SELECT parent_id FROM units WHERE tenant_id = $1", report["unit_id"]
         )
@@ -99,6 +102,8 @@ async def _summary(
     request: Request[Any, Any, Any], unit: str, first: int, last: int
 ) -> tuple[UnitSummary, str]:
     principal = _principal(request)
+    if has_control(unit):  # no unit's id holds one: not found, before any SQL
+        raise NotFound(unit[:UNIT_ID_CHARS].encode("unicode_escape").decode())
     first, last = years_asked(first, last)
     key = (unit[:UNIT_ID_CHARS], first, last, None)
     async with access.scope(request.app.state.runtime.pool, principal) as conn:

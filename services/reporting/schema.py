@@ -44,7 +44,7 @@ class Count:
 class AwardFigures:
     award: str
     award_name: str
-    persons: int
+    persons: BigInt
     collectives: int
     cash_vnd: BigInt
 
@@ -55,49 +55,51 @@ class AwardFigures:
 )
 class SummaryFigures:
     year: int | None
-    campaigns_launched: int = strawberry.field(description="Phong trào đã phát động.")
-    campaigns_carried_out: int = strawberry.field(
+    campaigns_launched: BigInt = strawberry.field(description="Phong trào đã phát động.")
+    campaigns_carried_out: BigInt = strawberry.field(
         description="Trong đó: cụ thể hóa phong trào của cấp trên."
     )
-    registrations_on_time: int
+    registrations_on_time: BigInt
     registrations_late: int
-    phase_reviews_on_time: int = strawberry.field(description="Sơ kết đúng hạn.")
-    phase_reviews_late: int
+    phase_reviews_on_time: BigInt = strawberry.field(description="Sơ kết đúng hạn.")
+    phase_reviews_late: BigInt
     conclusions_on_time: int = strawberry.field(description="Tổng kết đúng hạn.")
-    conclusions_late: int
+    conclusions_late: BigInt
     pledges: int = strawberry.field(description="Đăng ký, giao ước thi đua (còn hiệu lực).")
     pledges_by_title: list[Count]
-    works: int = strawberry.field(description="Công trình, sản phẩm đăng ký gắn biển.")
-    initiatives: int = strawberry.field(description="Sáng kiến đã được công nhận.")
+    works: BigInt = strawberry.field(description="Công trình, sản phẩm đăng ký gắn biển.")
+    initiatives: BigInt = strawberry.field(description="Sáng kiến đã được công nhận.")
     initiative_benefit_vnd: BigInt = strawberry.field(description="Tổng giá trị làm lợi.")
-    proposals: int = strawberry.field(description="Đề nghị khen thưởng đã trình lên cấp trên.")
+    proposals: BigInt = strawberry.field(description="Đề nghị khen thưởng đã trình lên cấp trên.")
     proposals_by_kind: list[Count]
-    decisions: int = strawberry.field(description="Quyết định khen thưởng đã ban hành.")
-    awarded_persons: int = strawberry.field(description="Lượt cá nhân được khen (chưa bị hủy).")
-    awarded_collectives: int
+    decisions: BigInt = strawberry.field(description="Quyết định khen thưởng đã ban hành.")
+    awarded_persons: BigInt = strawberry.field(description="Lượt cá nhân được khen (chưa bị hủy).")
+    awarded_collectives: BigInt
     awarded_direct_workers: int
     direct_worker_share: float | None = strawberry.field(
         description="Phần trăm lao động trực tiếp trong lượt cá nhân được khen, một chữ số lẻ."
     )
-    awarded_women: int
+    awarded_women: BigInt
     women_share: float | None
-    awarded_unrecorded: int = strawberry.field(
+    awarded_unrecorded: BigInt = strawberry.field(
         description="Lượt cá nhân chưa có thông tin giới tính, lao động trực tiếp."
     )
     cash_vnd: BigInt = strawberry.field(description="Tiền thưởng đã quyết định.")
     by_award: list[AwardFigures]
-    campaigns_reviewed: int = strawberry.field(
+    campaigns_reviewed: BigInt = strawberry.field(
         description="Phong trào phát động trong năm đã được sơ kết hoặc tổng kết."
     )
-    trainings: int = strawberry.field(description="Đợt tập huấn công tác thi đua, khen thưởng.")
-    training_attendees: int
+    trainings: BigInt = strawberry.field(description="Đợt tập huấn công tác thi đua, khen thưởng.")
+    training_attendees: BigInt
     cadres_trained: int = strawberry.field(description="Cán bộ thi đua được tập huấn.")
-    emulation_cadres: int = strawberry.field(description="Cán bộ làm công tác thi đua.")
-    seminars: int = strawberry.field(description="Tọa đàm, trao đổi kinh nghiệm.")
-    seminar_participants: int
+    emulation_cadres: BigInt = strawberry.field(description="Cán bộ làm công tác thi đua.")
+    seminars: BigInt = strawberry.field(description="Tọa đàm, trao đổi kinh nghiệm.")
+    seminar_participants: BigInt
     good_practices: int = strawberry.field(description="Mô hình mới, cách làm hay giới thiệu.")
-    replications: int = strawberry.field(description="Cách làm hay của đơn vị khác đã nhân rộng.")
-    inspections: int = strawberry.field(description="Cuộc kiểm tra, giám sát cấp dưới.")
+    replications: BigInt = strawberry.field(
+        description="Cách làm hay của đơn vị khác đã nhân rộng."
+    )
+    inspections: BigInt = strawberry.field(description="Cuộc kiểm tra, giám sát cấp dưới.")
 
 
 @strawberry.type(description="Tổng hợp của một đơn vị và các đơn vị dưới nó.")

@@ -33,7 +33,7 @@ _REPORT_COLUMNS = (
     f"CASE WHEN {_OWN} THEN r.place ELSE r.sent_place END AS place, "
     f"CASE WHEN {_OWN} THEN r.version ELSE r.submitted_version END AS version, "
     "r.drafted_on, r.submitted_version, r.submitted_on, r.submitted_at, r.to_unit, r.due_on, "
-    "r.late"
+    "r.late, r.first_sent_on, r.first_late"
 )
 
 
@@ -70,7 +70,11 @@ class PeriodReport:
     )
     to_unit: strawberry.ID | None
     due_on: date | None = strawberry.field(description="Hạn cấp trên yêu cầu (nếu có).")
-    late: bool | None
+    late: bool | None = strawberry.field(description="Lần gửi gần nhất có sau hạn không.")
+    first_sent_on: date | None = strawberry.field(
+        description="Lần gửi đầu tiên (gửi lại để đính chính là những lần sau)."
+    )
+    first_late: bool | None = strawberry.field(description="Lần gửi đầu tiên có sau hạn không.")
 
     @strawberry.field(
         description="Các mục theo thứ tự của mẫu, bản mới nhất mà người đọc được đọc (cấp trên: "
@@ -134,6 +138,8 @@ def report_of(row: Any) -> PeriodReport:
         to_unit=strawberry.ID(row["to_unit"]) if row["to_unit"] else None,
         due_on=row["due_on"],
         late=row["late"],
+        first_sent_on=row["first_sent_on"],
+        first_late=row["first_late"],
     )
 
 
@@ -224,8 +230,8 @@ class ReportsQuery:
         )
 
     @strawberry.field(
-        description="Các đơn vị trực thuộc (hôm nay) và báo cáo giai đoạn của họ: đã gửi đúng "
-        "hạn, gửi muộn, hay chưa gửi."
+        description="Các đơn vị trực thuộc (hôm nay) và báo cáo giai đoạn họ đã gửi cho đơn vị "
+        "mình: lần gửi đầu đúng hạn, muộn, hay chưa gửi."
     )
     async def reports_below(self, info: Info, first_year: int, last_year: int) -> list[ReportBelow]:
         _period(first_year, last_year)
@@ -233,7 +239,7 @@ class ReportsQuery:
             info,
             f"SELECT u.tenant_id AS below, u.name, {_REPORT_COLUMNS} FROM units u "
             "LEFT JOIN reports r ON r.unit_id = u.tenant_id AND r.first_year = $2 "
-            "AND r.last_year = $3 AND r.submitted_version IS NOT NULL "
+            "AND r.last_year = $3 AND r.submitted_version IS NOT NULL AND r.to_unit = $1 "
             "WHERE u.parent_id = $1 AND u.status = 'active' ORDER BY u.name, u.tenant_id LIMIT $4",
             principal_of(info).tenant,
             first_year,
@@ -248,7 +254,7 @@ class ReportsQuery:
                     ReportStatus.NOT_YET
                     if r["report_id"] is None
                     else ReportStatus.SENT_LATE
-                    if r["late"]
+                    if r["first_late"]  # a later correction does not make it late
                     else ReportStatus.SENT_ON_TIME
                 ),
                 report=report_of(r) if r["report_id"] is not None else None,

@@ -20,11 +20,17 @@ SELECT k.i, r.year, r.metric, r.dim, r.value
        AS k (unit, first_year, last_year, at, i)
  CROSS JOIN LATERAL thidua_report_figures(k.unit, k.first_year, k.last_year, k.at) r
 """
-# Whether each unit answers at all (its own, or below the caller today): a unit with no figure
-# yet is a summary of zeros, one out of reach none.
+# Whether each unit answers at all (its own, below the caller today, or the figures of a report
+# it was sent, as sent): a unit with no figure yet is a summary of zeros, one out of reach none.
 _READABLE = """
-SELECT k.i FROM unnest($1::text[]) WITH ORDINALITY AS k (unit, i)
+SELECT k.i FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[]) WITH ORDINALITY
+       AS k (unit, first_year, last_year, at, i)
  WHERE k.unit = current_setting('thidua.tenant', true)
+    OR (k.at IS NOT NULL AND EXISTS (SELECT 1 FROM reports r
+                                      WHERE r.unit_id = k.unit
+                                        AND r.to_unit = current_setting('thidua.tenant', true)
+                                        AND r.first_year = k.first_year
+                                        AND r.last_year = k.last_year AND r.submitted_at = k.at))
     OR (current_setting('thidua.reach', true) IN ('subtree', 'audit')
         AND EXISTS (SELECT 1 FROM unit_closure c
                      WHERE c.ancestor = current_setting('thidua.tenant', true)
@@ -39,7 +45,7 @@ async def read_figures(
     """Each key's rows (year, metric, dim, value), or None where the reader (the connection's
     unit and reach) may not read that unit's summary."""
     columns = [list(c) for c in zip(*keys, strict=True)]
-    readable = {r["i"] for r in await conn.fetch(_READABLE, columns[0])}
+    readable = {r["i"] for r in await conn.fetch(_READABLE, *columns)}
     rows = await conn.fetch(_FIGURES, *columns) if readable else []
     by_key: dict[int, list[Any]] = defaultdict(list)
     for r in rows:

@@ -92,6 +92,97 @@ BEGIN
     END LOOP;
 END $$;
 
+-- The reports of a period (seed 002's 5-year report): the requests of a level (due when), each
+-- unit's report with its heading and status, and every version of each narrative section. A
+-- unit reads its own; the units above it read a report once it was sent, and only the versions
+-- sent; the units below a requesting level read its request (it is addressed to them).
+CREATE TABLE report_requests (
+    unit_id      text    NOT NULL,
+    first_year   integer NOT NULL,
+    last_year    integer NOT NULL,
+    due_on       date    NOT NULL,
+    note         text    NOT NULL,
+    requested_on date    NOT NULL,
+    request_id   uuid    NOT NULL UNIQUE,
+    PRIMARY KEY (unit_id, first_year, last_year)
+);
+
+CREATE TABLE reports (
+    unit_id           text        NOT NULL,
+    report_id         uuid        NOT NULL,
+    first_year        integer     NOT NULL,
+    last_year         integer     NOT NULL,
+    number            text        NOT NULL,
+    place             text        NOT NULL,
+    version           integer     NOT NULL,
+    drafted_on        date        NOT NULL,
+    submitted_version integer,
+    sent_number       text,                      -- the heading as it was sent
+    sent_place        text,
+    first_sent_on     date,                      -- the first sending (a correction is later)
+    first_late        boolean,
+    submitted_on      date,
+    submitted_at      timestamptz,               -- the moment its figures are read as of
+    to_unit           text,
+    due_on            date,
+    late              boolean,
+    PRIMARY KEY (report_id)
+);
+CREATE INDEX reports_by_unit ON reports (unit_id, first_year, last_year);
+CREATE INDEX reports_sent_to ON reports (to_unit, first_year, last_year)
+    WHERE submitted_version IS NOT NULL;
+
+CREATE TABLE report_sections (
+    unit_id    text        NOT NULL,
+    report_id  uuid        NOT NULL,
+    section    text        NOT NULL,
+    version    integer     NOT NULL,
+    text       text        NOT NULL,
+    written_at timestamptz NOT NULL,
+    sent       boolean     NOT NULL DEFAULT false,  -- the latest of its section at a submission
+    PRIMARY KEY (report_id, section, version)
+);
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['report_requests', 'reports', 'report_sections'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('GRANT SELECT ON %I TO thidua_app', t);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO thidua_projector', t);
+        EXECUTE format('CREATE POLICY %1$s_projector ON %1$I FOR ALL TO thidua_projector '
+                       'USING (true) WITH CHECK (true)', t);
+    END LOOP;
+END $$;
+
+CREATE POLICY report_requests_read ON report_requests FOR SELECT TO thidua_app USING (
+    report_requests.unit_id = (SELECT current_setting('thidua.tenant', true))
+    OR EXISTS (SELECT 1 FROM public.unit_closure c
+                WHERE c.ancestor = report_requests.unit_id
+                  AND c.descendant = (SELECT current_setting('thidua.tenant', true))
+                  AND c.valid_from <= public.thidua_today()
+                  AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())));
+
+-- What was sent is read by the unit it was sent to, and by the units above the sender today.
+CREATE POLICY reports_read ON reports FOR SELECT TO thidua_app USING (
+    reports.unit_id = (SELECT current_setting('thidua.tenant', true))
+    OR (reports.submitted_version IS NOT NULL
+        AND (SELECT current_setting('thidua.reach', true) IN ('subtree', 'audit'))
+        AND (reports.to_unit = (SELECT current_setting('thidua.tenant', true))
+             OR EXISTS (SELECT 1 FROM public.unit_closure c
+                         WHERE c.ancestor = (SELECT current_setting('thidua.tenant', true))
+                           AND c.descendant = reports.unit_id
+                           AND c.valid_from <= public.thidua_today()
+                           AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())))));
+
+-- Of a report's sections, the units above read the versions that were sent (the latest of each
+-- section at a submission), never a draft overwritten before it was sent.
+CREATE POLICY report_sections_read ON report_sections FOR SELECT TO thidua_app USING (
+    report_sections.unit_id = (SELECT current_setting('thidua.tenant', true))
+    OR (report_sections.sent
+        AND EXISTS (SELECT 1 FROM public.reports r WHERE r.report_id = report_sections.report_id)));
+
 -- The figures of p_unit and every unit below it, years p_first..p_last, as the log held them at
 -- p_as_of (NULL: now). A unit below counts for the days it stood below p_unit (unit_closure's
 -- dated edges: a unit moved on 1 July counts under its old parent before that day and under the
@@ -114,7 +205,13 @@ AS $$
                              WHERE c.ancestor = current_setting('thidua.tenant', true)
                                AND c.descendant = p_unit
                                AND c.valid_from <= public.thidua_today()
-                               AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())))),
+                               AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())))
+            -- the unit a report was sent to reads its figures as they were sent
+            OR (p_as_of IS NOT NULL AND EXISTS (
+                SELECT 1 FROM public.reports r
+                 WHERE r.unit_id = p_unit AND r.to_unit = current_setting('thidua.tenant', true)
+                   AND r.first_year = p_first AND r.last_year = p_last
+                   AND r.submitted_at = p_as_of))),
     period AS (
         SELECT daterange(make_date(p_first, 1, 1), make_date(p_last + 1, 1, 1)) AS days,
                -- now: the rows known until infinity, past any moment a log can hold
@@ -204,92 +301,3 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION thidua_report_units(text, integer, text[], timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION thidua_report_units(text, integer, text[], timestamptz) TO thidua_app;
-
--- The reports of a period (seed 002's 5-year report): the requests of a level (due when), each
--- unit's report with its heading and status, and every version of each narrative section. A
--- unit reads its own; the units above it read a report once it was sent, and only the versions
--- sent; the units below a requesting level read its request (it is addressed to them).
-CREATE TABLE report_requests (
-    unit_id      text    NOT NULL,
-    first_year   integer NOT NULL,
-    last_year    integer NOT NULL,
-    due_on       date    NOT NULL,
-    note         text    NOT NULL,
-    requested_on date    NOT NULL,
-    request_id   uuid    NOT NULL UNIQUE,
-    PRIMARY KEY (unit_id, first_year, last_year)
-);
-
-CREATE TABLE reports (
-    unit_id           text        NOT NULL,
-    report_id         uuid        NOT NULL,
-    first_year        integer     NOT NULL,
-    last_year         integer     NOT NULL,
-    number            text        NOT NULL,
-    place             text        NOT NULL,
-    version           integer     NOT NULL,
-    drafted_on        date        NOT NULL,
-    submitted_version integer,
-    sent_number       text,                      -- the heading as it was sent
-    sent_place        text,
-    submitted_on      date,
-    submitted_at      timestamptz,               -- the moment its figures are read as of
-    to_unit           text,
-    due_on            date,
-    late              boolean,
-    PRIMARY KEY (report_id)
-);
-CREATE INDEX reports_by_unit ON reports (unit_id, first_year, last_year);
-CREATE INDEX reports_sent_to ON reports (to_unit, first_year, last_year)
-    WHERE submitted_version IS NOT NULL;
-
-CREATE TABLE report_sections (
-    unit_id    text        NOT NULL,
-    report_id  uuid        NOT NULL,
-    section    text        NOT NULL,
-    version    integer     NOT NULL,
-    text       text        NOT NULL,
-    written_at timestamptz NOT NULL,
-    sent       boolean     NOT NULL DEFAULT false,  -- the latest of its section at a submission
-    PRIMARY KEY (report_id, section, version)
-);
-
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['report_requests', 'reports', 'report_sections'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('GRANT SELECT ON %I TO thidua_app', t);
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO thidua_projector', t);
-        EXECUTE format('CREATE POLICY %1$s_projector ON %1$I FOR ALL TO thidua_projector '
-                       'USING (true) WITH CHECK (true)', t);
-    END LOOP;
-END $$;
-
-CREATE POLICY report_requests_read ON report_requests FOR SELECT TO thidua_app USING (
-    report_requests.unit_id = (SELECT current_setting('thidua.tenant', true))
-    OR EXISTS (SELECT 1 FROM public.unit_closure c
-                WHERE c.ancestor = report_requests.unit_id
-                  AND c.descendant = (SELECT current_setting('thidua.tenant', true))
-                  AND c.valid_from <= public.thidua_today()
-                  AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())));
-
--- What was sent is read by the unit it was sent to, and by the units above the sender today.
-CREATE POLICY reports_read ON reports FOR SELECT TO thidua_app USING (
-    reports.unit_id = (SELECT current_setting('thidua.tenant', true))
-    OR (reports.submitted_version IS NOT NULL
-        AND (SELECT current_setting('thidua.reach', true) IN ('subtree', 'audit'))
-        AND (reports.to_unit = (SELECT current_setting('thidua.tenant', true))
-             OR EXISTS (SELECT 1 FROM public.unit_closure c
-                         WHERE c.ancestor = (SELECT current_setting('thidua.tenant', true))
-                           AND c.descendant = reports.unit_id
-                           AND c.valid_from <= public.thidua_today()
-                           AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())))));
-
--- Of a report's sections, the units above read the versions that were sent (the latest of each
--- section at a submission), never a draft overwritten before it was sent.
-CREATE POLICY report_sections_read ON report_sections FOR SELECT TO thidua_app USING (
-    report_sections.unit_id = (SELECT current_setting('thidua.tenant', true))
-    OR (report_sections.sent
-        AND EXISTS (SELECT 1 FROM public.reports r WHERE r.report_id = report_sections.report_id)));

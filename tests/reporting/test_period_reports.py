@@ -179,3 +179,64 @@ async def test_the_report_as_docx_pdf_and_the_summary_as_xlsx(runtime, tree, cli
 
 def token(tokens, unit: str) -> str:
     return tokens.issue(tenant=unit, roles=["officer"], subject="s", ttl=timedelta(minutes=5))
+
+
+async def test_after_the_sender_moves_its_report_still_reads_as_sent_where_it_was_sent(
+    runtime, registry, tree, client, tokens
+):
+    await run(
+        client,
+        tokens,
+        tree.prov1,
+        REQUEST,
+        due=(date.today() + timedelta(days=9)).isoformat(),
+        **PERIOD,
+    )
+    await pledge(runtime, tree.upper1, date(2021, 3, 1))
+    rid = (await run(client, tokens, tree.upper1, DRAFT, **PERIOD))["id"]
+    await run(client, tokens, tree.upper1, WRITE, id=rid, s="I.1", t="Thuận lợi")
+    await run(client, tokens, tree.upper1, SUBMIT, id=rid)
+    await run(client, tokens, tree.upper1, WRITE, id=rid, s="I.1", t="Đính chính")
+    corrected = await run(client, tokens, tree.upper1, SUBMIT, id=rid)
+    assert corrected["submittedVersion"] == 2
+    below = {b["unitId"]: b for b in await run(client, tokens, tree.prov1, BELOW, **PERIOD)}
+    assert below[tree.upper1]["status"] == "SENT_ON_TIME"
+
+    await registry.move(None, tree.upper1, tree.prov2, date(2024, 6, 1))
+    seen = await run(client, tokens, tree.prov1, READ, id=rid)  # sent to prov1: still read there
+    assert seen["figures"]["total"]["pledges"] == 1
+    headers = {"Authorization": f"Bearer {token(tokens, tree.prov1)}"}
+    docx = await client.get(f"/reports/{rid}/docx", headers=headers)
+    assert docx.status_code == 200
+    # prov2 is above upper1 now, but nothing was sent to it
+    assert tree.upper1 not in {
+        b["unitId"] for b in await run(client, tokens, tree.prov2, BELOW, **PERIOD) if b["report"]
+    }
+
+
+async def test_a_summary_past_two_billion_and_a_nul_in_a_download_path(
+    runtime, tree, client, tokens
+):
+    from tests.reporting.conftest import given
+
+    for _ in range(2):
+        await given(
+            runtime,
+            tree.cs1,
+            "SeminarHeld",
+            unit_id=tree.cs1,
+            topic="Tọa đàm",
+            held_on=date(2024, 5, 1),
+            participants=2_000_000_000,
+        )
+    body = await gql(
+        client,
+        tokens,
+        tree.prov1,
+        ["officer"],
+        "{ summary(firstYear: 2024) { total { seminars seminarParticipants } } }",
+    )
+    assert body["data"]["summary"]["total"] == {"seminars": 2, "seminarParticipants": 4_000_000_000}
+    headers = {"Authorization": f"Bearer {token(tokens, tree.prov1)}"}
+    nul = await client.get(f"/summaries/{tree.upper1}%00/2020/2021/xlsx", headers=headers)
+    assert nul.status_code == 404

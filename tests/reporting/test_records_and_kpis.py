@@ -159,3 +159,10 @@ async def test_a_merged_union_is_no_longer_counted_among_the_units(
     got = await kpis(client, tokens, tree.prov1, None, 2025)
     # upper2 ended on 1 July: on 31 December only upper1 is an upper-level union below
     assert (got["units_launched_upper"]["part"], got["units_launched_upper"]["whole"]) == (1, 1)
+
+
+async def test_a_record_before_2000_is_refused(tree, client, tokens):
+    body = await officer_does(
+        client, tokens, tree.upper1, TRAINING, t="Tập huấn", on="1999-12-31", a=1, ct=1, c=1
+    )
+    assert body["errors"][0]["extensions"]["code"] == "RECORD_INVALID"
