@@ -213,47 +213,69 @@ AS $$
                    AND r.first_year = p_first AND r.last_year = p_last
                    AND r.submitted_at = p_as_of))),
     period AS (
-        SELECT daterange(make_date(p_first, 1, 1), make_date(p_last + 1, 1, 1)) AS days,
-               -- now: the rows known until infinity, past any moment a log can hold
-               coalesce(p_as_of, '9999-12-31'::timestamptz) AS at),
-    below AS (
+        SELECT make_date(p_first, 1, 1) AS lo, make_date(p_last + 1, 1, 1) AS hi,
+               daterange(make_date(p_first, 1, 1), make_date(p_last + 1, 1, 1)) AS days),
+    -- the edges below p_unit that touch the period
+    below AS MATERIALIZED (
         SELECT c.descendant AS unit, c.valid_from, c.valid_to FROM public.unit_closure c
-         WHERE c.ancestor = p_unit AND EXISTS (SELECT 1 FROM allowed)),
+         WHERE c.ancestor = p_unit AND c.descendant <> p_unit
+           AND c.valid_from < make_date(p_last + 1, 1, 1)
+           AND (c.valid_to IS NULL OR c.valid_to > make_date(p_first, 1, 1))
+           AND EXISTS (SELECT 1 FROM allowed)),
     -- (merged unit, a survivor of it, the day its own history ends), survivors of survivors too
     heirs (unit, survivor, until) AS (
         SELECT m.tenant_id, m.parent_id, m.valid_from FROM public.unit_parents m
-         WHERE m.kind = 'merged' AND m.parent_id IN (SELECT unit FROM below)
+         WHERE m.kind = 'merged' AND m.valid_from > make_date(p_first, 1, 1)
+           AND (m.parent_id = p_unit OR m.parent_id IN (SELECT unit FROM below))
         UNION
         SELECT m.tenant_id, h.survivor, m.valid_from FROM heirs h
-          JOIN public.unit_parents m ON m.kind = 'merged' AND m.parent_id = h.unit),
-    -- each unit with the days it stood below p_unit; p_unit's own figures are its own,
-    -- whatever their day
-    standing AS (
-        SELECT p_unit AS unit, daterange(NULL, NULL) AS days WHERE EXISTS (SELECT 1 FROM allowed)
+          JOIN public.unit_parents m ON m.kind = 'merged' AND m.parent_id = h.unit
+         WHERE m.valid_from > make_date(p_first, 1, 1)),
+    -- p_unit itself (its own figures, whatever their day), and each unit below it by one edge
+    -- the whole period through and not the heir of anything (nearly every unit): its year rows
+    whole AS (
+        SELECT p_unit AS unit WHERE EXISTS (SELECT 1 FROM allowed)
         UNION ALL
-        SELECT b.unit, daterange(b.valid_from, b.valid_to) FROM below b WHERE b.unit <> p_unit),
+        SELECT b.unit FROM below b
+         WHERE b.valid_from <= make_date(p_first, 1, 1)
+           AND (b.valid_to IS NULL OR b.valid_to >= make_date(p_last + 1, 1, 1))
+           AND NOT EXISTS (SELECT 1 FROM heirs h WHERE h.unit = b.unit)),
+    -- the others: the days each stood below p_unit, its own and as an absorbed unit's history
     spans AS (
-        SELECT unit, days FROM standing
+        SELECT b.unit, daterange(b.valid_from, b.valid_to) AS days FROM below b
+         WHERE NOT EXISTS (SELECT 1 FROM whole w WHERE w.unit = b.unit)
         UNION ALL
-        SELECT h.unit, s.days * daterange(NULL, h.until)
-          FROM heirs h JOIN standing s ON s.unit = h.survivor),
+        SELECT h.unit, CASE WHEN h.survivor = p_unit THEN daterange(NULL, h.until)
+                            ELSE daterange(b.valid_from, b.valid_to) * daterange(NULL, h.until) END
+          FROM heirs h LEFT JOIN below b ON b.unit = h.survivor
+         WHERE (h.survivor = p_unit OR b.unit IS NOT NULL) AND h.unit <> p_unit),
     cover AS (
         SELECT s.unit, range_agg(s.days) * datemultirange((SELECT days FROM period)) AS days
           FROM spans s GROUP BY s.unit),
-    whole AS (SELECT unit FROM cover WHERE days @> (SELECT days FROM period)),
-    part AS (SELECT unit, days FROM cover
-              WHERE NOT days @> (SELECT days FROM period) AND NOT isempty(days)),
+    by_year AS (
+        SELECT unit FROM whole
+        UNION ALL
+        SELECT unit FROM cover WHERE days @> (SELECT days FROM period)),
+    by_day AS (
+        SELECT unit, days FROM cover
+         WHERE NOT days @> (SELECT days FROM period) AND NOT isempty(days)),
     counted AS (
-        SELECT y.year, y.metric, y.dim, y.value
-          FROM whole w JOIN public.report_year y ON y.unit_id = w.unit
-         WHERE y.year BETWEEN p_first AND p_last
-           AND y.known_to > (SELECT at FROM period) AND y.known_from <= (SELECT at FROM period)
+        -- now: the rows known until infinity (their own index); a moment: the rows known then
+        SELECT y.year, y.metric, y.dim, y.value FROM public.report_year y
+         WHERE p_as_of IS NULL AND y.known_to = 'infinity' AND y.year BETWEEN p_first AND p_last
+           AND y.unit_id IN (SELECT unit FROM by_year)
+        UNION ALL
+        SELECT y.year, y.metric, y.dim, y.value FROM public.report_year y
+         WHERE p_as_of IS NOT NULL AND y.year BETWEEN p_first AND p_last
+           AND y.known_to > p_as_of AND y.known_from <= p_as_of
+           AND y.unit_id IN (SELECT unit FROM by_year)
         UNION ALL
         SELECT extract(year FROM d.day)::integer, d.metric, d.dim, d.value
-          FROM part p JOIN public.report_day d ON d.unit_id = p.unit
+          FROM by_day p JOIN public.report_day d ON d.unit_id = p.unit
          WHERE d.day >= make_date(p_first, 1, 1) AND d.day < make_date(p_last + 1, 1, 1)
            AND p.days @> d.day
-           AND d.known_to > (SELECT at FROM period) AND d.known_from <= (SELECT at FROM period))
+           AND d.known_to > coalesce(p_as_of, '9999-12-31'::timestamptz)
+           AND d.known_from <= coalesce(p_as_of, '9999-12-31'::timestamptz))
     SELECT year, metric, dim, sum(value) FROM counted GROUP BY year, metric, dim
 $$;
 REVOKE ALL ON FUNCTION thidua_report_figures(text, integer, integer, timestamptz) FROM PUBLIC;
