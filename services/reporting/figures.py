@@ -126,8 +126,10 @@ class Change:
 
 def keys_of(event_type: str, stream: str, data: Mapping[str, Any]) -> list[str]:
     """The items an event touches: read before the batch is counted."""
-    if event_type in _CAMPAIGN:
+    if event_type in _CAMPAIGN or event_type == "PhaseAdded":
         return [f"campaign:{stream}"]
+    if event_type in _APPRAISAL:
+        return [f"appraisal:{id_of(data.get('proposal_id'))}:{data.get('round')}"]
     if event_type == "PhaseReviewed":
         return [f"review:{stream}:{data.get('number')}", f"campaign:{stream}"]
     if event_type == "CampaignConcluded":
@@ -147,6 +149,9 @@ def keys_of(event_type: str, stream: str, data: Mapping[str, Any]) -> list[str]:
 
 
 _CAMPAIGN = ("CampaignCreated", "CampaignLaunched")
+# An appraisal round of a proposal sent to this unit: opened, then concluded (returned for
+# correction or completed); its due day is on the proposal's side.
+_APPRAISAL = ("AppraisalOpened", "AppraisalReturned", "AppraisalCompleted")
 _ONE_ITEM = {
     "RegistrationSubmitted": "registration",
     "RegistrationWithdrawn": "registration",
@@ -172,6 +177,8 @@ RECORD_EVENTS = ("TrainingHeld", *_RECORDS)
 PERSON_EVENTS = ("PersonRegistered", "PersonAmended", "PersonArrived", "PersonReturned")
 COUNTED_EVENTS = (
     *_CAMPAIGN,
+    "PhaseAdded",
+    *_APPRAISAL,
     "PhaseReviewed",
     "CampaignConcluded",
     *_ONE_ITEM,
@@ -199,8 +206,18 @@ def changes_of(
     item = items.get(key) or Item()
     match event_type:
         case "CampaignCreated":
-            carried = data.get("parent_campaign") is not None
-            return [Change(key, item.day, item.figures, {"carried_out": carried})]
+            # what its deadlines need: when units below register, and how long after a
+            # phase's end its report is due
+            facts = {
+                **item.facts,
+                "carried_out": data.get("parent_campaign") is not None,
+                "due": _iso(data.get("registration_due")),
+                "report_days": data.get("report_days"),
+            }
+            return [Change(key, item.day, item.figures, facts)]
+        case "PhaseAdded":
+            phases = {**item.facts.get("phases", {}), str(data["number"]): _iso(data["ends"])}
+            return [Change(key, item.day, item.figures, {**item.facts, "phases": phases})]
         case "CampaignLaunched":
             figures = [(CAMPAIGNS_LAUNCHED, "", 1)]
             if item.facts.get("carried_out"):
@@ -208,7 +225,9 @@ def changes_of(
             return [Change(key, day_of(data["launched_on"]), tuple(figures), item.facts)]
         case "PhaseReviewed":
             figures = ((PHASE_REVIEWS, _timely(data.get("late")), 1),)
-            review = Change(key, day_of(data["reviewed_on"]), figures, {})
+            review = Change(
+                key, day_of(data["reviewed_on"]), figures, {"late": bool(data.get("late"))}
+            )
             return [review, *_reviewed(stream, items)]
         case "CampaignConcluded":
             figures = ((CONCLUSIONS, _timely(data.get("late")), 1),)
@@ -218,7 +237,8 @@ def changes_of(
             return _training(stream, data, items)
         case "RegistrationSubmitted":
             figures = ((REGISTRATIONS, _timely(data.get("late")), 1),)
-            return [Change(key, day_of(data["registered_on"]), figures, {})]
+            facts = {"campaign": id_of(data.get("campaign_id")), "late": bool(data.get("late"))}
+            return [Change(key, day_of(data["registered_on"]), figures, facts)]
         case "PledgeRegistered":
             figures = ((PLEDGES, str(data.get("title", "")), 1),)
             return [Change(key, day_of(data["registered_on"]), figures, {})]
@@ -236,10 +256,25 @@ def changes_of(
         case "ProposalDrafted":
             return [Change(key, None, (), {"kind": str(data.get("kind", ""))})]
         case "ProposalSubmitted":
+            # the appraisal of each round is due by its own day (working days, the awards'
+            # calendar): the latest round's
+            dues = {**item.facts.get("dues", {}), str(data.get("round")): _iso(data.get("due_on"))}
+            facts = {**item.facts, "dues": dues}
             if item.figures:  # a round after a return: the proposal was counted once
-                return []
+                return [Change(key, item.day, item.figures, facts)]
             figures = ((PROPOSALS, str(item.facts.get("kind", "")), 1),)
-            return [Change(key, day_of(data["submitted_on"]), figures, item.facts)]
+            return [Change(key, day_of(data["submitted_on"]), figures, facts)]
+        case "AppraisalOpened":
+            facts = {"proposal": id_of(data.get("proposal_id")), "proposer": data.get("proposer")}
+            return [Change(key, day_of(data["opened_on"]), (), {**item.facts, **facts})]
+        case "AppraisalReturned" | "AppraisalCompleted":
+            facts = {
+                **item.facts,
+                "proposal": id_of(data.get("proposal_id")),
+                "proposer": data.get("proposer"),
+                "concluded": _iso(data["concluded_on"]),
+            }
+            return [Change(key, item.day or day_of(data["concluded_on"]), (), facts)]
         case "DecisionIssued":
             day = day_of(data["decided_on"])
             decision = Change(key, day, ((DECISIONS, "", 1),), {})
@@ -290,6 +325,10 @@ def _training(stream: str, data: Mapping[str, Any], items: Mapping[str, Item]) -
     latest = max(day, before.day) if before.day else day
     figures = ((CADRES_TRAINED, "", trained), (EMULATION_CADRES, "", cadres))
     return [training, Change(key, latest, figures, {"trained": trained, "cadres": cadres})]
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else day_of(value).isoformat()
 
 
 def _initiative(key: str, day: date, data: Mapping[str, Any]) -> Change:

@@ -285,8 +285,52 @@ class KpiReport:
     targets: list[Kpi]
 
 
+@strawberry.type(
+    description="Việc có hạn của một loại: đúng hạn, muộn, quá hạn chưa làm, chưa đến hạn."
+)
+class DeadlineCompliance:
+    kind: str = strawberry.field(
+        description="registrations (đăng ký thi đua với các phong trào phát động trong năm), "
+        "phase_reports (sơ kết các đợt), appraisals (thẩm định hồ sơ), period_reports (báo cáo "
+        "giai đoạn cấp dưới gửi lên)."
+    )
+    on_time: BigInt
+    late: BigInt
+    missing: BigInt = strawberry.field(description="Đã quá hạn mà chưa làm.")
+    pending: BigInt = strawberry.field(description="Chưa làm, chưa đến hạn.")
+
+
 @strawberry.type
 class ReportingQuery:
+    @strawberry.field(
+        description="Việc đúng hạn của một đơn vị (mặc định: đơn vị mình) và các đơn vị dưới nó "
+        "trong năm: đăng ký thi đua, sơ kết đợt, thẩm định hồ sơ khen thưởng, báo cáo giai đoạn; "
+        "hạn theo lịch ngày làm việc của từng việc. Ngoài tầm: null."
+    )
+    async def compliance(
+        self, info: Info, year: int, unit_id: strawberry.ID | None = None
+    ) -> list[DeadlineCompliance] | None:
+        years_asked(year, year)
+        unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+        rows = await access.fetch(
+            info,
+            "SELECT kind, on_time, late, missing, pending FROM thidua_report_compliance($1, $2)",
+            unit,
+            year,
+        )
+        if not rows:
+            return None
+        return [
+            DeadlineCompliance(
+                kind=r["kind"],
+                on_time=BigInt(r["on_time"]),
+                late=BigInt(r["late"]),
+                missing=BigInt(r["missing"]),
+                pending=BigInt(r["pending"]),
+            )
+            for r in rows
+        ]
+
     @strawberry.field(
         description="Các chỉ tiêu hằng năm của kế hoạch 87/KH-CĐCT (tỷ lệ đơn vị phát động "
         "phong trào cấp trên chỉ đạo, phong trào được sơ kết, tổng kết, lao động trực tiếp được "

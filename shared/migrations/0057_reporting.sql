@@ -323,3 +323,113 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION thidua_report_units(text, integer, text[], timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION thidua_report_units(text, integer, text[], timestamptz) TO thidua_app;
+
+-- Deadline compliance of p_unit and the units below it (as the tree stood on each thing's day),
+-- for the year p_year: registrations with the campaigns launched that year (expected from the
+-- units directly below the launching unit on the day they were due), the reports of those
+-- campaigns' phases (due report_days after each phase's end), the appraisals of proposals
+-- opened that year (due by the proposal's day for its round, the awards' working-day
+-- calendar), and the period reports asked for with a due day that year. Each: on time, late,
+-- missing (its day has passed), pending (not yet due). The same reach as thidua_report_figures.
+CREATE INDEX report_items_campaign ON report_items ((facts->>'campaign'))
+    WHERE facts ? 'campaign';
+CREATE INDEX report_items_proposal ON report_items ((facts->>'proposal'))
+    WHERE facts ? 'proposal';
+
+CREATE FUNCTION thidua_report_compliance(p_unit text, p_year integer)
+RETURNS TABLE (kind text, on_time bigint, late bigint, missing bigint, pending bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH allowed AS (
+        SELECT 1 WHERE p_unit = current_setting('thidua.tenant', true)
+            OR (coalesce(current_setting('thidua.reach', true) IN ('subtree', 'audit'), false)
+                AND EXISTS (SELECT 1 FROM public.unit_closure c
+                             WHERE c.ancestor = current_setting('thidua.tenant', true)
+                               AND c.descendant = p_unit
+                               AND c.valid_from <= public.thidua_today()
+                               AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())))),
+    below AS (
+        SELECT c.descendant AS unit, c.valid_from, c.valid_to FROM public.unit_closure c
+         WHERE c.ancestor = p_unit AND EXISTS (SELECT 1 FROM allowed)),
+    campaigns AS (
+        SELECT i.unit_id, substr(i.item, 10) AS campaign, i.facts
+          FROM below b JOIN public.report_items i ON i.unit_id = b.unit
+         WHERE i.item LIKE 'campaign:%' AND i.day IS NOT NULL
+           AND extract(year FROM i.day) = p_year
+           AND b.valid_from <= i.day AND (b.valid_to IS NULL OR b.valid_to > i.day)),
+    registrations AS (
+        SELECT (SELECT count(*) FROM public.unit_closure k
+                 WHERE k.ancestor = c.unit_id AND k.depth = 1
+                   AND k.valid_from <= (c.facts->>'due')::date
+                   AND (k.valid_to IS NULL OR k.valid_to > (c.facts->>'due')::date)) AS expected,
+               (c.facts->>'due')::date AS due,
+               count(r.*) FILTER (WHERE r.facts->>'late' = 'false') AS on_time,
+               count(r.*) FILTER (WHERE r.facts->>'late' = 'true') AS late
+          FROM campaigns c
+          LEFT JOIN public.report_items r ON r.facts->>'campaign' = replace(c.campaign, '-', '')
+               AND r.facts ? 'campaign' AND r.item LIKE 'registration:%' AND r.figures <> '[]'
+         WHERE c.facts->>'due' IS NOT NULL
+         GROUP BY c.unit_id, c.campaign, c.facts),
+    phases AS (
+        SELECT (p.value #>> '{}')::date + coalesce((c.facts->>'report_days')::int, 0) AS due,
+               rv.facts AS review
+          FROM campaigns c
+          CROSS JOIN LATERAL jsonb_each(coalesce(c.facts->'phases', '{}')) p
+          LEFT JOIN public.report_items rv ON rv.unit_id = c.unit_id
+               AND rv.item = 'review:' || c.campaign || ':' || p.key
+         WHERE c.facts->>'report_days' IS NOT NULL),
+    appraisals AS (
+        SELECT a.facts->>'concluded' AS concluded,
+               (pr.facts->'dues'->>split_part(a.item, ':', 3))::date AS due
+          FROM below b JOIN public.report_items a ON a.unit_id = b.unit
+          LEFT JOIN public.report_items pr ON pr.unit_id = a.facts->>'proposer'
+               AND pr.item = 'proposal:' || (a.facts->>'proposal')::uuid::text
+         WHERE a.item LIKE 'appraisal:%' AND a.day IS NOT NULL
+           AND extract(year FROM a.day) = p_year
+           AND b.valid_from <= a.day AND (b.valid_to IS NULL OR b.valid_to > a.day)),
+    requests AS (
+        SELECT q.unit_id, q.due_on, q.first_year, q.last_year
+          FROM below b JOIN public.report_requests q ON q.unit_id = b.unit
+         WHERE extract(year FROM q.due_on) = p_year
+           AND b.valid_from <= q.due_on AND (b.valid_to IS NULL OR b.valid_to > q.due_on)),
+    period_reports AS (
+        SELECT q.due_on, r.first_late
+          FROM requests q
+          JOIN public.unit_closure k ON k.ancestor = q.unit_id AND k.depth = 1
+               AND k.valid_from <= q.due_on AND (k.valid_to IS NULL OR k.valid_to > q.due_on)
+          LEFT JOIN public.reports r ON r.unit_id = k.descendant AND r.to_unit = q.unit_id
+               AND r.first_year = q.first_year AND r.last_year = q.last_year
+               AND r.first_sent_on IS NOT NULL)
+    SELECT * FROM (
+        SELECT 'registrations', coalesce(sum(on_time), 0)::bigint, coalesce(sum(late), 0)::bigint,
+               coalesce(sum(greatest(expected - on_time - late, 0))
+                        FILTER (WHERE due < public.thidua_today()), 0)::bigint,
+               coalesce(sum(greatest(expected - on_time - late, 0))
+                        FILTER (WHERE due >= public.thidua_today()), 0)::bigint
+          FROM registrations
+        UNION ALL
+        SELECT 'phase_reports',
+               count(*) FILTER (WHERE review IS NOT NULL AND review->>'late' = 'false'),
+               count(*) FILTER (WHERE review IS NOT NULL AND review->>'late' = 'true'),
+               count(*) FILTER (WHERE review IS NULL AND due < public.thidua_today()),
+               count(*) FILTER (WHERE review IS NULL AND due >= public.thidua_today())
+          FROM phases
+        UNION ALL
+        SELECT 'appraisals',
+               count(*) FILTER (WHERE concluded IS NOT NULL AND (due IS NULL OR concluded::date <= due)),
+               count(*) FILTER (WHERE concluded IS NOT NULL AND concluded::date > due),
+               count(*) FILTER (WHERE concluded IS NULL AND due < public.thidua_today()),
+               count(*) FILTER (WHERE concluded IS NULL AND (due IS NULL OR due >= public.thidua_today()))
+          FROM appraisals
+        UNION ALL
+        SELECT 'period_reports',
+               count(*) FILTER (WHERE first_late = false),
+               count(*) FILTER (WHERE first_late = true),
+               count(*) FILTER (WHERE first_late IS NULL AND due_on < public.thidua_today()),
+               count(*) FILTER (WHERE first_late IS NULL AND due_on >= public.thidua_today())
+          FROM period_reports
+    ) x WHERE EXISTS (SELECT 1 FROM allowed)
+$$;
+REVOKE ALL ON FUNCTION thidua_report_compliance(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION thidua_report_compliance(text, integer) TO thidua_app;

@@ -92,6 +92,21 @@ async def test_a_unit_writes_and_sends_its_report_and_the_province_reads_what_wa
     assert [h["version"] for h in mine["history"]] == [1, 2, 4]
     # a sibling does not see it
     assert await run(client, tokens, tree.upper2, READ, id=rid) is None
+    # the province's deadlines: upper1 sent on time, upper2's is not yet due
+    kinds = await run(
+        client,
+        tokens,
+        tree.prov1,
+        "query ($y: Int!) { compliance(year: $y) { kind onTime late missing pending } }",
+        y=due.year,
+    )
+    assert next(k for k in kinds if k["kind"] == "period_reports") == {
+        "kind": "period_reports",
+        "onTime": 1,
+        "late": 0,
+        "missing": 0,
+        "pending": 1,
+    }
 
 
 async def test_a_report_sent_after_the_day_asked_is_late_and_bad_input_changes_nothing(

@@ -166,3 +166,106 @@ async def test_a_record_before_2000_is_refused(tree, client, tokens):
         client, tokens, tree.upper1, TRAINING, t="Tập huấn", on="1999-12-31", a=1, ct=1, c=1
     )
     assert body["errors"][0]["extensions"]["code"] == "RECORD_INVALID"
+
+
+COMPLIANCE = """query ($unit: ID, $year: Int!) {
+  compliance(unitId: $unit, year: $year) { kind onTime late missing pending } }"""
+
+
+async def compliance(client, tokens, reader, unit, year):
+    body = await gql(client, tokens, reader, ["officer"], COMPLIANCE, unit=unit, year=year)
+    assert "errors" not in body, body
+    found = body["data"]["compliance"]
+    return found and {
+        c["kind"]: (c["onTime"], c["late"], c["missing"], c["pending"]) for c in found
+    }
+
+
+async def test_deadline_compliance_of_a_province_on_a_hand_made_year(runtime, tree, client, tokens):
+    from tests.reporting.conftest import given
+
+    launched = await campaign(runtime, tree.prov1, 2024)
+    for number, ends in ((1, date(2024, 6, 30)), (2, date(2024, 12, 31))):
+        await given(
+            runtime,
+            tree.prov1,
+            "PhaseAdded",
+            launched,
+            2 + number,
+            number=number,
+            name=f"Đợt {number}",
+            starts=date(2024, 1, 1),
+            ends=ends,
+        )
+    await reviewed(runtime, tree.prov1, launched, 5, date(2024, 7, 9))  # phase 1 (late? no)
+    # upper1 registers on time; upper2, directly below too, never does
+    await given(
+        runtime,
+        tree.upper1,
+        "RegistrationSubmitted",
+        unit_id=tree.upper1,
+        campaign_id=launched,
+        campaign_unit=tree.prov1,
+        plan="Kế hoạch",
+        contents=[],
+        own_contents=[],
+        targets={},
+        registered_on=date(2024, 2, 10),
+        late=False,
+    )
+    # cs1's proposal, due for appraisal by 20/12; upper1 concludes on 22/12: late
+    proposal = await given(
+        runtime,
+        tree.cs1,
+        "ProposalDrafted",
+        unit_id=tree.cs1,
+        title="Đề nghị",
+        kind="regular",
+        topic="",
+        year=2024,
+        drafted_on=date(2024, 12, 1),
+    )
+    await given(
+        runtime,
+        tree.cs1,
+        "ProposalSubmitted",
+        proposal,
+        2,
+        round=1,
+        to_unit=tree.upper1,
+        submitted_on=date(2024, 12, 5),
+        due_on=date(2024, 12, 20),
+        concurrence=False,
+        rule_set_version="999/2024",
+        nominee_count=1,
+    )
+    appraisal = await given(
+        runtime,
+        tree.upper1,
+        "AppraisalOpened",
+        proposal_id=proposal,
+        proposer=tree.cs1,
+        round=1,
+        nominees=[],
+        opened_on=date(2024, 12, 10),
+    )
+    await given(
+        runtime,
+        tree.upper1,
+        "AppraisalCompleted",
+        appraisal,
+        2,
+        proposal_id=proposal,
+        proposer=tree.cs1,
+        round=1,
+        accepted=[],
+        rejected=[],
+        concluded_on=date(2024, 12, 22),
+    )
+    got = await compliance(client, tokens, tree.prov1, None, 2024)
+    assert got["registrations"] == (1, 0, 1, 0)
+    # phase 1 reviewed on time; phase 2's report was due 5 days after 31/12/2024: missing
+    assert got["phase_reports"] == (1, 0, 1, 0)
+    assert got["appraisals"] == (0, 1, 0, 0)
+    assert got["period_reports"] == (0, 0, 0, 0)
+    assert await compliance(client, tokens, tree.upper2, tree.upper1, 2024) is None
