@@ -57,6 +57,10 @@ GROUP_TENANTS = 64
 FIRST_POLL_S = 0.05
 # Rounds of the runner in flight at once (see ProjectionRunner._run).
 ROUNDS_AT_ONCE = 2
+# A survey of every tenant waits at least this many times its own last length after the one
+# before (ProjectionRunner._take_grown): an idle server spends at most about 1/20 surveying.
+FULL_SURVEY_SPACING = 20
+FULL_SURVEY_MOST_S = 30.0  # ...and no more than this (a round that caught much up was long)
 
 # The same, but data and meta left out where this process keeps them (k: its span of the
 # tenant's seqs; none, no span): turning 5 MB of stored JSON back into text is most of a read.
@@ -486,6 +490,7 @@ class ProjectionRunner:
         # told that something grew but not where).
         self._grown: set[str] = {EVERY}
         self._surveyed_all = 0.0
+        self._full_survey_s = 0.0  # how long the last round over every tenant took
         # (projection, version, tenant) being applied by a round: the head its survey saw
         self._held: dict[tuple[str, int, str], int] = {}
         self._recheck: set[tuple[str, int, str]] = set()  # found behind while held
@@ -556,21 +561,30 @@ class ProjectionRunner:
         now = time.monotonic()
         grown = set(self._grown)
         self._grown.clear()
+        # The survey of every tenant is the fallback for a wake-up lost: at least a poll
+        # interval apart, and at least FULL_SURVEY_SPACING of its own last length (a union of
+        # 130,000 units took 0.3 s a survey a projection: every second, a core of an idle server)
+        spacing = max(
+            self.poll_interval_s, min(FULL_SURVEY_SPACING * self._full_survey_s, FULL_SURVEY_MOST_S)
+        )
         if (
             self.signal is None
             or EVERY in grown
             or len(grown) > GROWN_AT_MOST
-            or now - self._surveyed_all >= self.poll_interval_s
+            or now - self._surveyed_all >= spacing
         ):
             self._surveyed_all = now
             return None
         return grown
 
     async def _round(self, grown: set[str] | None) -> None:
+        started = time.monotonic()
         try:
             await self.run_once(grown)
         except Exception as exc:  # the database away, a pool busy: poll again later
             log.warning("projection_round_failed", error=repr(exc))
+        if grown is None:
+            self._full_survey_s = time.monotonic() - started
 
     async def _sleep(self, signalled: asyncio.Event | None) -> None:
         waits = [asyncio.ensure_future(self._woken.wait())]

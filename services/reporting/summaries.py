@@ -4,7 +4,6 @@ The GraphQL loader and the command line both read here."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -20,37 +19,21 @@ SELECT k.i, r.year, r.metric, r.dim, r.value
        AS k (unit, first_year, last_year, at, i)
  CROSS JOIN LATERAL thidua_report_figures(k.unit, k.first_year, k.last_year, k.at) r
 """
-# Whether each unit answers at all (its own, below the caller today, or the figures of a report
-# it was sent, as sent): a unit with no figure yet is a summary of zeros, one out of reach none.
-_READABLE = """
-SELECT k.i FROM unnest($1::text[], $2::int[], $3::int[], $4::timestamptz[]) WITH ORDINALITY
-       AS k (unit, first_year, last_year, at, i)
- WHERE k.unit = current_setting('thidua.tenant', true)
-    OR (k.at IS NOT NULL AND EXISTS (SELECT 1 FROM reports r
-                                      WHERE r.unit_id = k.unit
-                                        AND r.to_unit = current_setting('thidua.tenant', true)
-                                        AND r.first_year = k.first_year
-                                        AND r.last_year = k.last_year AND r.submitted_at = k.at))
-    OR (current_setting('thidua.reach', true) IN ('subtree', 'audit')
-        AND EXISTS (SELECT 1 FROM unit_closure c
-                     WHERE c.ancestor = current_setting('thidua.tenant', true)
-                       AND c.descendant = k.unit AND c.valid_from <= thidua_today()
-                       AND (c.valid_to IS NULL OR c.valid_to > thidua_today())))
-"""
 
 
 async def read_figures(
     conn: asyncpg.Connection, keys: Sequence[SummaryKey]
 ) -> list[list[Any] | None]:
     """Each key's rows (year, metric, dim, value), or None where the reader (the connection's
-    unit and reach) may not read that unit's summary."""
+    unit and reach) may not read that unit's summary: the function answers a row of nulls for
+    each it may read, and nothing for the others."""
     columns = [list(c) for c in zip(*keys, strict=True)]
-    readable = {r["i"] for r in await conn.fetch(_READABLE, *columns)}
-    rows = await conn.fetch(_FIGURES, *columns) if readable else []
-    by_key: dict[int, list[Any]] = defaultdict(list)
-    for r in rows:
-        by_key[r["i"]].append(r)
-    return [by_key[i] if i in readable else None for i in range(1, len(keys) + 1)]
+    by_key: dict[int, list[Any]] = {}
+    for r in await conn.fetch(_FIGURES, *columns):
+        rows = by_key.setdefault(r["i"], [])
+        if r["metric"] is not None:
+            rows.append(r)
+    return [by_key.get(i) for i in range(1, len(keys) + 1)]
 
 
 _BEHIND = """

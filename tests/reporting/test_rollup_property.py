@@ -284,6 +284,30 @@ async def test_roll_ups_equal_a_walk_over_the_log(drawn, runtime, registry, clie
             got = await answered(client, tokens, s, first, last, at)
             want = {u: expected(log, u, first, last, at) for u in s.levels}
             assert got == want, (first, last, at, drawn)
+    # a large subtree's way (every row of the period read once, matched in memory), forced
+    for first, last in PERIODS:
+        got = await as_large(owner, s, first, last)
+        assert got == {u: expected(log, u, first, last, None) for u in s.levels}, drawn
+
+
+async def as_large(owner, s: Scenario, first: int, last: int) -> dict[str, int]:
+    """Each unit's pledges as the national unit reads them, every subtree taken as large."""
+    found = {}
+    async with owner.transaction():
+        await owner.execute(
+            "SELECT set_config('thidua.tenant', $1, true), set_config('thidua.reach', "
+            "'subtree', true), set_config('thidua.report_many_units', '0', true)",
+            s.national,
+        )
+        for unit in s.levels:
+            found[unit] = await owner.fetchval(
+                "SELECT coalesce(sum(value), 0)::int FROM thidua_report_figures($1, $2, $3, NULL) "
+                "WHERE metric = 'pledges'",
+                unit,
+                first,
+                last,
+            )
+    return found
 
 
 def test_the_walk_itself_counts_a_move_and_a_merge_by_hand():
