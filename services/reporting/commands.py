@@ -60,13 +60,19 @@ def commands_of(runtime: Any, clock: Callable[[], date] = today) -> RecordComman
     return RecordCommands(runtime.pipeline.service(build_registry(), authorise=authorise), clock)
 
 
-class RecordCommands:
+class _ReportingCommands:
+    """Reporting's commands on the platform's pipeline, with the clock that dates them."""
+
     def __init__(self, commands: Commands, clock: Callable[[], date] = today) -> None:
         self.commands = commands
         self.clock = clock
 
     async def _run(self, actor: Principal, command: str, decide, key: str | None, given) -> Any:
         return await self.commands.run(actor, command, decide, idempotency_key=key, input=given)
+
+
+class RecordCommands(_ReportingCommands):
+    """What the plans measure and nothing else records."""
 
     async def hold_training(
         self,
@@ -203,15 +209,8 @@ class RecordCommands:
         return await self._run(actor, "RecordInspection", decide, idempotency_key, given)
 
 
-class ReportCommands:
+class ReportCommands(_ReportingCommands):
     """The period report: requested by a level, drafted, written section by section, sent up."""
-
-    def __init__(self, commands: Commands, clock: Callable[[], date] = today) -> None:
-        self.commands = commands
-        self.clock = clock
-
-    async def _run(self, actor: Principal, command: str, decide, key: str | None, given) -> Any:
-        return await self.commands.run(actor, command, decide, idempotency_key=key, input=given)
 
     async def request(
         self,
