@@ -159,6 +159,7 @@ _ONE_ITEM = {
     "PledgeWithdrawn": "pledge",
     "WorkRegistered": "work",
     "WorkWithdrawn": "work",
+    "InitiativeRegistered": "initiative",
     "InitiativeRecognised": "initiative",
     "InitiativeRecognitionAmended": "initiative",
     "InitiativeWithdrawn": "initiative",
@@ -245,12 +246,22 @@ def changes_of(
         case "WorkRegistered":
             figures = ((WORKS, str(data.get("kind", "")), 1),)
             return [Change(key, day_of(data["registered_on"]), figures, {})]
+        case "InitiativeRegistered":
+            # its authors who are people of a register (sealed names carry their ids): the
+            # 5-year report's typical individuals are found by them
+            authors = [
+                str(a["person_id"])
+                for a in data.get("authors") or []
+                if isinstance(a, Mapping) and a.get("person_id")
+            ]
+            facts = {**item.facts, "authors": authors, "title": str(data.get("title", ""))}
+            return [Change(key, item.day, item.figures, facts)]
         case "InitiativeRecognised":
-            return [_initiative(key, day_of(data["recognised_on"]), data)]
+            return [_initiative(key, day_of(data["recognised_on"]), data, item.facts)]
         case "InitiativeRecognitionAmended":
             if item.day is None:  # amended before being recognised: nothing counted yet
                 return []
-            return [_initiative(key, item.day, data)]
+            return [_initiative(key, item.day, data, item.facts)]
         case "RegistrationWithdrawn" | "PledgeWithdrawn" | "WorkWithdrawn" | "InitiativeWithdrawn":
             return [Change(key, item.day, (), item.facts)]
         case "ProposalDrafted":
@@ -331,9 +342,15 @@ def _iso(value: Any) -> str | None:
     return None if value is None else day_of(value).isoformat()
 
 
-def _initiative(key: str, day: date, data: Mapping[str, Any]) -> Change:
+def _initiative(key: str, day: date, data: Mapping[str, Any], facts: Mapping[str, Any]) -> Change:
     benefit = int(data.get("benefit_vnd") or 0)
-    return Change(key, day, ((INITIATIVES, "", 1), (INITIATIVE_BENEFIT, "", benefit)), {})
+    applied = [str(a) for a in data.get("applied_at") or []]
+    return Change(
+        key,
+        day,
+        ((INITIATIVES, "", 1), (INITIATIVE_BENEFIT, "", benefit)),
+        {**facts, "benefit": benefit, "applied_at": applied},
+    )
 
 
 def _awards(

@@ -243,6 +243,20 @@ def summaries_loader(info: Info) -> DataLoader[SummaryKey, UnitSummary | None]:
     return loaders["summaries"]
 
 
+def _exemplar(row: Any, person: Any, honoured: bool) -> Exemplar:
+    return Exemplar(
+        person_id=strawberry.ID(row["person_id"]),
+        name=(person["full_name"] if person else None) or "(không đọc được)",
+        post=person["post"] if person else "",
+        unit_id=strawberry.ID(person["tenant_id"]) if person else None,
+        unit_name=(person["unit_name"] or person["tenant_id"]) if person else "",
+        initiatives=int(row["initiatives"]),
+        benefit_vnd=BigInt(int(row["benefit"] or 0)),
+        applied_at=list(row["applied_at"] or []),
+        bang_lao_dong_sang_tao=honoured,
+    )
+
+
 def years_asked(first_year: int, last_year: int | None) -> tuple[int, int]:
     last = first_year if last_year is None else last_year
     if not (FIRST_YEAR <= first_year <= last <= LAST_YEAR) or last - first_year >= MOST_YEARS:
@@ -300,8 +314,82 @@ class DeadlineCompliance:
     pending: BigInt = strawberry.field(description="Chưa làm, chưa đến hạn.")
 
 
+@strawberry.type(
+    description="Một cá nhân tiêu biểu của giai đoạn (mẫu báo cáo 5 năm): tác giả sáng kiến được "
+    "công nhận trong đơn vị và các đơn vị dưới nó."
+)
+class Exemplar:
+    person_id: strawberry.ID
+    name: str = strawberry.field(
+        description="Họ tên như người đọc được đọc; không: '(không đọc được)'."
+    )
+    post: str
+    unit_id: strawberry.ID | None
+    unit_name: str
+    initiatives: int = strawberry.field(description="Số sáng kiến được công nhận trong giai đoạn.")
+    benefit_vnd: BigInt = strawberry.field(description="Tổng giá trị làm lợi của các sáng kiến.")
+    applied_at: list[str] = strawberry.field(description="Nơi áp dụng.")
+    bang_lao_dong_sang_tao: bool = strawberry.field(
+        description="Đã được tặng Bằng Lao động sáng tạo (quyết định còn hiệu lực, trong tầm đọc)."
+    )
+
+
+EXEMPLARS_MOST = 100
+
+
 @strawberry.type
 class ReportingQuery:
+    @strawberry.field(
+        description="Cá nhân tiêu biểu của giai đoạn: tác giả các sáng kiến được công nhận trong "
+        "đơn vị (mặc định: đơn vị mình) và các đơn vị dưới nó, giá trị làm lợi lớn trước (tối "
+        "đa 100). Ngoài tầm: null."
+    )
+    async def exemplars(
+        self,
+        info: Info,
+        first_year: int,
+        last_year: int | None = None,
+        unit_id: strawberry.ID | None = None,
+        first: int = 20,
+    ) -> list[Exemplar] | None:
+        first_, last = years_asked(first_year, last_year)
+        if not 1 <= first <= EXEMPLARS_MOST:
+            raise InvalidInput(f"first: 1–{EXEMPLARS_MOST}.")
+        unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+        async with access.reading(info) as conn:
+            rows = await conn.fetch(
+                "SELECT person_id, initiatives, benefit, applied_at "
+                "FROM thidua_report_exemplars($1, $2, $3, $4)",
+                unit,
+                first_,
+                last,
+                first,
+            )
+            if not rows:
+                return None
+            found = [r for r in rows if r["person_id"] is not None]
+            ids = [r["person_id"] for r in found]
+            people = {
+                str(p["person_id"]): p
+                for p in await conn.fetch(
+                    "SELECT DISTINCT ON (p.person_id) p.person_id, p.full_name, p.post, "
+                    "p.tenant_id, u.name AS unit_name FROM people p "
+                    "LEFT JOIN units u ON u.tenant_id = p.tenant_id "
+                    "WHERE p.person_id = ANY ($1::uuid[]) ORDER BY p.person_id, p.status = 'active' DESC",
+                    ids,
+                )
+            }
+            honoured = {
+                r["person_id"]
+                for r in await conn.fetch(
+                    "SELECT DISTINCT person_id FROM decision_recipients "
+                    "WHERE person_id = ANY ($1::text[]) AND award = 'bang_lao_dong_sang_tao' "
+                    "AND revoked_on IS NULL",
+                    ids,
+                )
+            }
+        return [_exemplar(r, people.get(r["person_id"]), r["person_id"] in honoured) for r in found]
+
     @strawberry.field(
         description="Việc đúng hạn của một đơn vị (mặc định: đơn vị mình) và các đơn vị dưới nó "
         "trong năm: đăng ký thi đua, sơ kết đợt, thẩm định hồ sơ khen thưởng, báo cáo giai đoạn; "

@@ -451,3 +451,49 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION thidua_report_compliance(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION thidua_report_compliance(text, integer) TO thidua_app;
+
+-- The typical individuals of a period (seed 002's 5-year report): the authors of the initiatives
+-- recognised in p_unit's subtree (as it stood on each recognition's day) in those years and
+-- standing, each with how many, their benefit and where applied, the largest benefit first.
+-- Only their ids: the names are read by the caller under its own reach. The same reach as
+-- thidua_report_figures.
+CREATE FUNCTION thidua_report_exemplars(p_unit text, p_first integer, p_last integer,
+                                        p_limit integer)
+RETURNS TABLE (person_id text, initiatives bigint, benefit numeric, applied_at text[])
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH allowed AS (
+        SELECT 1 WHERE p_unit = current_setting('thidua.tenant', true)
+            OR (coalesce(current_setting('thidua.reach', true) IN ('subtree', 'audit'), false)
+                AND EXISTS (SELECT 1 FROM public.unit_closure c
+                             WHERE c.ancestor = current_setting('thidua.tenant', true)
+                               AND c.descendant = p_unit
+                               AND c.valid_from <= public.thidua_today()
+                               AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())))),
+    recognised AS (
+        SELECT i.facts
+          FROM public.unit_closure c JOIN public.report_items i ON i.unit_id = c.descendant
+         WHERE c.ancestor = p_unit AND EXISTS (SELECT 1 FROM allowed)
+           AND i.item LIKE 'initiative:%' AND i.figures <> '[]' AND i.facts ? 'authors'
+           AND i.day >= make_date(p_first, 1, 1) AND i.day < make_date(p_last + 1, 1, 1)
+           AND c.valid_from <= i.day AND (c.valid_to IS NULL OR c.valid_to > i.day)),
+    top AS (
+        SELECT a.person, count(*) AS n, sum((r.facts->>'benefit')::bigint) AS benefit,
+               array(SELECT DISTINCT p FROM unnest(array_agg(x.applied)) AS p
+                      WHERE p IS NOT NULL ORDER BY p) AS applied
+          FROM recognised r
+         CROSS JOIN LATERAL jsonb_array_elements_text(r.facts->'authors') AS a (person)
+          LEFT JOIN LATERAL (SELECT string_agg(v, '; ') AS applied
+                               FROM jsonb_array_elements_text(r.facts->'applied_at') v) x ON true
+         GROUP BY a.person
+         ORDER BY sum((r.facts->>'benefit')::bigint) DESC, a.person
+         LIMIT p_limit)
+    SELECT person, n, benefit, applied FROM top
+    -- a row of nulls when the caller may read p_unit at all (none: it may not)
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM allowed)
+$$;
+REVOKE ALL ON FUNCTION thidua_report_exemplars(text, integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION thidua_report_exemplars(text, integer, integer, integer)
+    TO thidua_app;

@@ -186,3 +186,43 @@ async def test_a_proposal_counts_once_by_kind_though_resubmitted_after_a_return(
         )
     y = (await years_of(client, tokens, tree.prov1, tree.upper1, 2024))[2024]
     assert (y["proposals"], y["proposalsByKind"]) == (1, [{"key": "regular", "value": 1}])
+
+
+async def test_the_typical_individuals_are_the_authors_of_recognised_initiatives(
+    runtime, tree, client, tokens
+):
+    from datetime import date as day
+
+    from services.campaign.commands import commands_of as campaign_commands_of
+    from tests.campaign.conftest import Clock
+    from tests.registry.conftest import principal
+
+    clock = Clock(day(2024, 5, 2))
+    campaigns = campaign_commands_of(runtime, clock)
+    officer = principal(tree.cs1, "officer")
+    big = await campaigns.register_initiative(
+        officer, title="Máy cắt tự động", authors=["Nguyễn Thị Lan", "Trần Văn Minh"]
+    )
+    small = await campaigns.register_initiative(
+        officer, title="Sổ tay số", authors=["Trần Văn Minh"]
+    )
+    await campaigns.recognise_initiative(
+        officer, big, benefit_vnd=90_000_000, applied_at=["Phân xưởng 1"]
+    )
+    await campaigns.recognise_initiative(
+        officer, small, benefit_vnd=30_000_000, applied_at=["Phòng kỹ thuật"]
+    )
+    query = """query ($u: ID) { exemplars(unitId: $u, firstYear: 2020, lastYear: 2025) {
+      name unitId initiatives benefitVnd appliedAt bangLaoDongSangTao } }"""
+    body = await gql(client, tokens, tree.upper1, ["officer"], query, u=tree.upper1)
+    assert "errors" not in body, body
+    assert [
+        (e["name"], e["initiatives"], e["benefitVnd"], e["appliedAt"])
+        for e in body["data"]["exemplars"]
+    ] == [
+        ("Trần Văn Minh", 2, 120_000_000, ["Phân xưởng 1", "Phòng kỹ thuật"]),
+        ("Nguyễn Thị Lan", 1, 90_000_000, ["Phân xưởng 1"]),
+    ]
+    assert {e["unitId"] for e in body["data"]["exemplars"]} == {tree.cs1}
+    sibling = await gql(client, tokens, tree.upper2, ["officer"], query, u=tree.upper1)
+    assert sibling["data"]["exemplars"] is None
