@@ -337,8 +337,88 @@ class Exemplar:
 EXEMPLARS_MOST = 100
 
 
+@strawberry.type(
+    description="Một tập thể tiêu biểu của giai đoạn (mẫu báo cáo 5 năm): một đơn vị dưới đơn vị "
+    "hỏi, với phong trào, người tham gia, sáng kiến, giá trị làm lợi và khen thưởng tập thể."
+)
+class ExemplaryUnit:
+    unit_id: strawberry.ID
+    unit_name: str
+    campaigns_launched: int
+    participants: BigInt = strawberry.field(description="Lượt đăng ký, giao ước thi đua.")
+    initiatives: int
+    benefit_vnd: BigInt
+    prizes: list[str] = strawberry.field(
+        description="Danh hiệu, hình thức khen thưởng tập thể đơn vị nhận trong giai đoạn (còn "
+        "hiệu lực, trong tầm đọc)."
+    )
+
+
+_RANKED = (f.CAMPAIGNS_LAUNCHED, f.PLEDGES, f.INITIATIVES, f.INITIATIVE_BENEFIT)
+
+
 @strawberry.type
 class ReportingQuery:
+    @strawberry.field(
+        description="Tập thể tiêu biểu của giai đoạn: các đơn vị dưới đơn vị (mặc định: đơn vị "
+        "mình) vào ngày cuối giai đoạn, giá trị làm lợi của sáng kiến lớn trước (tối đa 100). "
+        "Ngoài tầm: null."
+    )
+    async def exemplary_units(
+        self,
+        info: Info,
+        first_year: int,
+        last_year: int | None = None,
+        unit_id: strawberry.ID | None = None,
+        first: int = 20,
+    ) -> list[ExemplaryUnit] | None:
+        first_, last = years_asked(first_year, last_year)
+        if not 1 <= first <= EXEMPLARS_MOST:
+            raise InvalidInput(f"first: 1–{EXEMPLARS_MOST}.")
+        unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+        async with access.reading(info) as conn:
+            units = await read_units(conn, unit, (first_, last), _RANKED, None)
+            if not units:
+                return None
+            ranked = sorted(
+                (u for u in units if u[0] != unit),
+                key=lambda u: (
+                    -u[2].get(f.INITIATIVE_BENEFIT, 0),
+                    -u[2].get(f.INITIATIVES, 0),
+                    u[0],
+                ),
+            )[:first]
+            ids = [u[0] for u in ranked]
+            names = {
+                r["tenant_id"]: r["name"]
+                for r in await conn.fetch(
+                    "SELECT tenant_id, name FROM units WHERE tenant_id = ANY ($1::text[])", ids
+                )
+            }
+            prizes: dict[str, list[str]] = defaultdict(list)
+            for r in await conn.fetch(
+                "SELECT DISTINCT unit_id, award FROM decision_recipients "
+                "WHERE unit_id = ANY ($1::text[]) AND year BETWEEN $2 AND $3 "
+                "AND revoked_on IS NULL ORDER BY unit_id, award",
+                ids,
+                first_,
+                last,
+            ):
+                entry = by_code().get(r["award"])
+                prizes[r["unit_id"]].append(entry.name if entry else r["award"])
+        return [
+            ExemplaryUnit(
+                unit_id=strawberry.ID(u),
+                unit_name=names.get(u, u),
+                campaigns_launched=own.get(f.CAMPAIGNS_LAUNCHED, 0),
+                participants=BigInt(own.get(f.PLEDGES, 0)),
+                initiatives=own.get(f.INITIATIVES, 0),
+                benefit_vnd=BigInt(own.get(f.INITIATIVE_BENEFIT, 0)),
+                prizes=prizes.get(u, []),
+            )
+            for u, _, own in ranked
+        ]
+
     @strawberry.field(
         description="Cá nhân tiêu biểu của giai đoạn: tác giả các sáng kiến được công nhận trong "
         "đơn vị (mặc định: đơn vị mình) và các đơn vị dưới nó, giá trị làm lợi lớn trước (tối "
@@ -439,7 +519,7 @@ class ReportingQuery:
             rows = (await read_figures(conn, [(unit, year, year, at)]))[0]
             if rows is None:
                 return None
-            units = await read_units(conn, unit, year, rules.UNIT_METRICS, at)
+            units = await read_units(conn, unit, (year, year), rules.UNIT_METRICS, at)
         totals: dict[str, int] = defaultdict(int)
         for r in rows:
             totals[r["metric"]] += int(r["value"])

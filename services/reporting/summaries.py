@@ -52,15 +52,19 @@ async def units_behind(conn: asyncpg.Connection) -> int:
 
 
 async def read_units(
-    conn: asyncpg.Connection, unit: str, year: int, metrics: Sequence[str], at: datetime | None
+    conn: asyncpg.Connection,
+    unit: str,
+    years: tuple[int, int],
+    metrics: Sequence[str],
+    at: datetime | None,
 ) -> list[tuple[str, str, dict[str, int]]]:
-    """``unit`` and each unit below it on the year's last day: (id, level, its own figures of
-    the year for ``metrics``), none where the reader may not read ``unit``."""
+    """``unit`` and each unit below it on the last day of ``years``: (id, level, its own figures
+    of those years for ``metrics``), none where the reader may not read ``unit``."""
     found: dict[str, tuple[str, dict[str, int]]] = {}
     for r in await conn.fetch(
-        "SELECT unit, level, metric, value FROM thidua_report_units($1, $2, $3, $4)",
+        "SELECT unit, level, metric, value FROM thidua_report_units($1, $2, $3, $4, $5)",
         unit,
-        year,
+        *years,
         list(metrics),
         at,
     ):

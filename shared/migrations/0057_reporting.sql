@@ -305,13 +305,14 @@ CREATE POLICY good_practices_read ON good_practices FOR SELECT TO thidua_app USI
 CREATE POLICY good_practice_replications_read ON good_practice_replications FOR SELECT
     TO thidua_app USING (true);
 
--- p_unit and each unit below it on the last day of p_year that has passed (today, in
--- the year under way), with its level and its own figures of the year for p_metrics, as the log
--- held them at p_as_of (NULL: now): what a share of units (seed 000: the share of grassroots
--- unions that launched the campaigns directed from above) counts. A unit with none of them has
--- one row with a NULL metric. The same reach as thidua_report_figures.
-CREATE FUNCTION thidua_report_units(p_unit text, p_year integer, p_metrics text[],
-                                    p_as_of timestamptz)
+-- p_unit and each unit below it on the last day of p_last that has passed (today, in the year
+-- under way), with its level and its own figures of p_first..p_last for p_metrics (summed over
+-- their dims and years), as the log held them at p_as_of (NULL: now): what a share of units
+-- counts (seed 000: the share of grassroots unions that launched the campaigns directed from
+-- above) and what ranks the typical collectives of a period. A unit with none of them has one
+-- row with a NULL metric. The same reach as thidua_report_figures.
+CREATE FUNCTION thidua_report_units(p_unit text, p_first integer, p_last integer,
+                                    p_metrics text[], p_as_of timestamptz)
 RETURNS TABLE (unit text, level text, metric text, value numeric)
 LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -325,22 +326,25 @@ AS $$
                                AND c.valid_from <= public.thidua_today()
                                AND (c.valid_to IS NULL OR c.valid_to > public.thidua_today())))),
     asked AS (
-        SELECT least(make_date(p_year, 12, 31), public.thidua_today()) AS day,
+        SELECT least(make_date(p_last, 12, 31), public.thidua_today()) AS day,
                coalesce(p_as_of, '9999-12-31'::timestamptz) AS at),
     below AS (
         SELECT DISTINCT c.descendant AS unit FROM public.unit_closure c, asked a
          WHERE c.ancestor = p_unit AND c.valid_from <= a.day
            AND (c.valid_to IS NULL OR c.valid_to > a.day) AND EXISTS (SELECT 1 FROM allowed))
     -- a merged or dissolved unit is no longer one of the units counted
-    SELECT b.unit, u.level, y.metric, y.value
+    SELECT b.unit, u.level, y.metric, sum(y.value)
       FROM below b JOIN public.units u ON u.tenant_id = b.unit
            AND (u.ended_on IS NULL OR u.ended_on > (SELECT day FROM asked))
-      LEFT JOIN public.report_year y ON y.unit_id = b.unit AND y.year = p_year
+      LEFT JOIN public.report_year y ON y.unit_id = b.unit AND y.year BETWEEN p_first AND p_last
            AND y.metric = ANY (p_metrics) AND y.value <> 0
            AND y.known_to > (SELECT at FROM asked) AND y.known_from <= (SELECT at FROM asked)
+     GROUP BY b.unit, u.level, y.metric
 $$;
-REVOKE ALL ON FUNCTION thidua_report_units(text, integer, text[], timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION thidua_report_units(text, integer, text[], timestamptz) TO thidua_app;
+REVOKE ALL ON FUNCTION thidua_report_units(text, integer, integer, text[], timestamptz)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION thidua_report_units(text, integer, integer, text[], timestamptz)
+    TO thidua_app;
 
 -- Deadline compliance of p_unit and the units below it (as the tree stood on each thing's day),
 -- for the year p_year: registrations with the campaigns launched that year (expected from the

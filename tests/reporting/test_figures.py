@@ -226,3 +226,52 @@ async def test_the_typical_individuals_are_the_authors_of_recognised_initiatives
     assert {e["unitId"] for e in body["data"]["exemplars"]} == {tree.cs1}
     sibling = await gql(client, tokens, tree.upper2, ["officer"], query, u=tree.upper1)
     assert sibling["data"]["exemplars"] is None
+
+
+async def test_the_typical_collectives_rank_the_units_below_by_their_initiatives_benefit(
+    runtime, tree, client, tokens
+):
+    from tests.reporting.conftest import pledge
+
+    for unit, benefit in ((tree.cs1, 50_000_000), (tree.upper2, 10_000_000)):
+        await given(
+            runtime,
+            unit,
+            "InitiativeRecognised",
+            campaign_id=None,
+            benefit_vnd=benefit,
+            applied_at=["Xưởng"],
+            decision="QĐ 1",
+            recognised_on=date(2024, 6, 1),
+        )
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    await given(
+        runtime,
+        tree.upper1,
+        "DecisionIssued",
+        unit_id=tree.upper1,
+        unit_name="CĐ",
+        year=2024,
+        number=7,
+        code="7/QĐ-CĐ",
+        title="Khen tập thể",
+        decided_on=date(2024, 12, 20),
+        signer="Chủ tịch",
+        council_session=None,
+        rule_set_version="999/2024",
+        base_salary_vnd=2_340_000,
+        recipients=[recipient(f"unit:{tree.cs1}", "tap_the_lao_dong_xuat_sac", 3_510_000)],
+    )
+    query = """query ($u: ID) { exemplaryUnits(unitId: $u, firstYear: 2024) {
+      unitId participants initiatives benefitVnd prizes } }"""
+    body = await gql(client, tokens, tree.prov1, ["officer"], query, u=tree.prov1)
+    assert "errors" not in body, body
+    ranked = body["data"]["exemplaryUnits"]
+    assert [(u["unitId"], u["initiatives"], u["benefitVnd"]) for u in ranked[:2]] == [
+        (tree.cs1, 1, 50_000_000),
+        (tree.upper2, 1, 10_000_000),
+    ]
+    assert ranked[0]["participants"] == 1 and len(ranked[0]["prizes"]) == 1
+    assert tree.prov1 not in {u["unitId"] for u in ranked}
+    sibling = await gql(client, tokens, tree.upper2, ["officer"], query, u=tree.prov1)
+    assert sibling["data"]["exemplaryUnits"] is None
