@@ -89,6 +89,12 @@ def by_code() -> dict[str, AwardEntry]:
     return {e.code: e for e in catalogue()}
 
 
+def award_name(code: str) -> str:
+    """The name a code stands for; a code the catalogue does not know, as it is."""
+    entry = by_code().get(code)
+    return entry.name if entry else code
+
+
 def entries_on(on: date) -> list[AwardEntry]:
     return [e for e in catalogue() if e.in_force(on)]
 

@@ -28,9 +28,9 @@ from services.awards.documents import (
     decision_pdf,
     decision_xlsx,
 )
-from shared import access
+from shared import access, catalogue
 from shared.auth import Principal, Unauthenticated
-from shared.catalogue import by_code
+from shared.documents import download_headers
 from shared.errors import DomainError, NotFound
 from shared.uploads import error_response
 
@@ -114,8 +114,7 @@ def _line(r: Any, person: Any, summary: str) -> Line:
             name = (person["full_name"] if person is not None else None) or "(không đọc được)"
     else:
         name = r["unit_name"] or "(tập thể)"
-    entry = by_code().get(r["award"])
-    award = entry.name if entry else r["award"]
+    award = catalogue.award_name(r["award"])
     if r["revoked_on"] is not None:
         award += f" (đã hủy bỏ {r['revoked_on'].isoformat()})"
     return Line(
@@ -142,7 +141,7 @@ def decision_downloads() -> list[HTTPRouteHandler]:
         except DomainError as exc:
             return _refused(exc, decision_id)
         body = await anyio.to_thread.run_sync(decision_pdf, document)
-        return Response(body, media_type=PDF, headers=_named(f"{document.code}.pdf"))
+        return Response(body, media_type=PDF, headers=download_headers(f"{document.code}.pdf"))
 
     @get("/decisions/{decision_id:str}/xlsx", include_in_schema=False)
     async def decision_as_xlsx(
@@ -153,7 +152,7 @@ def decision_downloads() -> list[HTTPRouteHandler]:
         except DomainError as exc:
             return _refused(exc, decision_id)
         body = await anyio.to_thread.run_sync(decision_xlsx, document)
-        return Response(body, media_type=XLSX, headers=_named(f"{document.code}.xlsx"))
+        return Response(body, media_type=XLSX, headers=download_headers(f"{document.code}.xlsx"))
 
     @get("/decisions/{decision_id:str}/certificates/{item_id:str}", include_in_schema=False)
     async def certificate(
@@ -167,12 +166,6 @@ def decision_downloads() -> list[HTTPRouteHandler]:
             return _refused(exc, decision_id)
         line = document.lines[items.index(item_id)]
         body = await anyio.to_thread.run_sync(certificate_pdf, document, line)
-        return Response(body, media_type=PDF, headers=_named("giay-chung-nhan.pdf"))
+        return Response(body, media_type=PDF, headers=download_headers("giay-chung-nhan.pdf"))
 
     return [decision_as_pdf, decision_as_xlsx, certificate]
-
-
-def _named(filename: str) -> dict[str, str]:
-    """An ASCII file name (the number's slash made a dash); the browser may offer to save it."""
-    safe = "".join(c if c.isascii() and (c.isalnum() or c in ".-") else "-" for c in filename)
-    return {"Content-Disposition": f'inline; filename="{safe}"'}

@@ -15,10 +15,9 @@ from strawberry.types import Info
 
 from services.awards.commands_council import council_commands_of
 from services.awards.domain import Member
-from shared import pages
+from shared import catalogue, pages
 from shared.access import fetch as _read
 from shared.access import fetch_one, principal_of
-from shared.catalogue import by_code
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
 from shared.graphql import client_uuid
@@ -88,8 +87,7 @@ class CouncilItem:
 
     @strawberry.field
     def award_name(self) -> str:
-        entry = by_code().get(self.award)
-        return entry.name if entry else self.award
+        return catalogue.award_name(self.award)
 
 
 _AS_READ = ("who", "award", "voters", "yes", "no", "abstain", "eligible", "passed")

@@ -18,10 +18,9 @@ from strawberry.types import Info
 from services.awards.commands_decisions import decision_commands_of, revoke
 from services.awards.schema import Person, people_loader
 from services.awards.schema_proposals import Proposal, _proposal
-from shared import access
+from shared import access, catalogue
 from shared.access import fetch as _read
 from shared.access import fetch_one, principal_of
-from shared.catalogue import by_code
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
 from shared.graphql import BigInt, client_uuid
@@ -75,8 +74,7 @@ class DecisionRecipient:
 
     @strawberry.field
     def award_name(self) -> str:
-        entry = by_code().get(self.award)
-        return entry.name if entry else self.award
+        return catalogue.award_name(self.award)
 
     @strawberry.field(description="Người được khen (trong tầm đọc).")
     async def person(self, info: Info) -> Person | None:
@@ -365,7 +363,7 @@ async def _history(info: Info, who: str) -> list[AwardHistoryEntry]:
         AwardHistoryEntry(
             year=r["year"],
             award=r["award"],
-            award_name=by_code()[r["award"]].name if r["award"] in by_code() else r["award"],
+            award_name=catalogue.award_name(r["award"]),
             kind=r["kind"],
             decision_code=r["code"],
             decided_on=r["decided_on"],
@@ -401,7 +399,7 @@ async def award_year(info: Info, unit_id: strawberry.ID | None, year: int) -> Aw
         by_award=[
             AwardFigure(
                 award=r["award"],
-                award_name=by_code()[r["award"]].name if r["award"] in by_code() else r["award"],
+                award_name=catalogue.award_name(r["award"]),
                 persons=r["persons"],
                 collectives=r["collectives"],
                 cash_vnd=r["cash"],

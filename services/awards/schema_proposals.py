@@ -23,10 +23,10 @@ from services.awards.commands_proposals import (
 )
 from services.awards.schema import Person, people_loader
 from services.awards.schema_reference import AwardSubject
+from shared import catalogue
 from shared.access import fetch as _read
 from shared.access import fetch_one, principal_of, reach_of
 from shared.bulk import BulkResult, BulkResultType, BulkTooLarge
-from shared.catalogue import by_code
 from shared.clock import today
 from shared.commands import idempotency_key_of
 from shared.errors import InvalidInput, NotFound
@@ -108,8 +108,7 @@ class Nominee:
 
     @strawberry.field(description="Tên danh hiệu, hình thức.")
     def award_name(self) -> str:
-        entry = by_code().get(self.award)
-        return entry.name if entry else self.award
+        return catalogue.award_name(self.award)
 
     @strawberry.field(
         description="Tóm tắt thành tích; của một người: '' khi người đó đã bị xóa dữ liệu cá "

@@ -24,7 +24,7 @@ from services.reporting import rules
 from services.reporting.summaries import SummaryKey, read_figures, read_units
 from shared import access
 from shared.access import principal_of
-from shared.catalogue import by_code
+from shared.catalogue import award_name
 from shared.errors import InvalidInput
 from shared.graphql import BigInt
 
@@ -155,7 +155,6 @@ def figures_of(year: int | None, values: Mapping[tuple[str, str], int]) -> Summa
         v.by(f.AWARDED_COLLECTIVES),
         v.by(f.CASH),
     )
-    catalogue = by_code()
     return SummaryFigures(
         year=year,
         campaigns_launched=v.one(f.CAMPAIGNS_LAUNCHED),
@@ -185,7 +184,7 @@ def figures_of(year: int | None, values: Mapping[tuple[str, str], int]) -> Summa
         by_award=[
             AwardFigures(
                 award=a,
-                award_name=catalogue[a].name if a in catalogue else a,
+                award_name=award_name(a),
                 persons=persons_by.get(a, 0),
                 collectives=collectives_by.get(a, 0),
                 cash_vnd=BigInt(cash_by.get(a, 0)),
@@ -255,6 +254,16 @@ def _exemplar(row: Any, person: Any, honoured: bool) -> Exemplar:
         applied_at=list(row["applied_at"] or []),
         bang_lao_dong_sang_tao=honoured,
     )
+
+
+def unit_asked(info: Info, unit_id: strawberry.ID | None) -> str:
+    """The unit a query asks about: the one given, or the caller's own."""
+    return str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+
+
+def _check_first(first: int) -> None:
+    if not 1 <= first <= EXEMPLARS_MOST:
+        raise InvalidInput(f"first: 1–{EXEMPLARS_MOST}.")
 
 
 def years_asked(first_year: int, last_year: int | None) -> tuple[int, int]:
@@ -373,9 +382,8 @@ class ReportingQuery:
         first: int = 20,
     ) -> list[ExemplaryUnit] | None:
         first_, last = years_asked(first_year, last_year)
-        if not 1 <= first <= EXEMPLARS_MOST:
-            raise InvalidInput(f"first: 1–{EXEMPLARS_MOST}.")
-        unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+        _check_first(first)
+        unit = unit_asked(info, unit_id)
         async with access.reading(info) as conn:
             units = await read_units(conn, unit, (first_, last), _RANKED, None)
             if not units:
@@ -404,8 +412,7 @@ class ReportingQuery:
                 first_,
                 last,
             ):
-                entry = by_code().get(r["award"])
-                prizes[r["unit_id"]].append(entry.name if entry else r["award"])
+                prizes[r["unit_id"]].append(award_name(r["award"]))
         return [
             ExemplaryUnit(
                 unit_id=strawberry.ID(u),
@@ -433,9 +440,8 @@ class ReportingQuery:
         first: int = 20,
     ) -> list[Exemplar] | None:
         first_, last = years_asked(first_year, last_year)
-        if not 1 <= first <= EXEMPLARS_MOST:
-            raise InvalidInput(f"first: 1–{EXEMPLARS_MOST}.")
-        unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+        _check_first(first)
+        unit = unit_asked(info, unit_id)
         async with access.reading(info) as conn:
             rows = await conn.fetch(
                 "SELECT person_id, initiatives, benefit, applied_at "
@@ -479,7 +485,7 @@ class ReportingQuery:
         self, info: Info, year: int, unit_id: strawberry.ID | None = None
     ) -> list[DeadlineCompliance] | None:
         years_asked(year, year)
-        unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+        unit = unit_asked(info, unit_id)
         rows = await access.fetch(
             info,
             "SELECT kind, on_time, late, missing, pending FROM thidua_report_compliance($1, $2)",
@@ -514,7 +520,7 @@ class ReportingQuery:
     ) -> KpiReport | None:
         years_asked(year, year)
         at = moment_asked(as_of)
-        unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+        unit = unit_asked(info, unit_id)
         async with access.reading(info) as conn:
             rows = (await read_figures(conn, [(unit, year, year, at)]))[0]
             if rows is None:
@@ -558,7 +564,7 @@ class ReportingQuery:
         as_of: datetime | None = None,
     ) -> UnitSummary | None:
         first, last = years_asked(first_year, last_year)
-        unit = str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+        unit = unit_asked(info, unit_id)
         return await summaries_loader(info).load((unit, first, last, moment_asked(as_of)))
 
     @strawberry.field(
