@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,10 +18,11 @@ from services.demo.reports import FIRST, LAST
 from services.gateway.cli_reports import summary_table, unit_summary
 from services.gateway.runtime import Runtime
 from services.reporting.domain import report_id
+from services.reporting.projections import PROJECTION as REPORTING
 from services.reporting.schema import UnitSummary
-from services.reporting.summaries import units_behind
 from shared.auth import TokenService
 from shared.errors import DomainError
+from shared.projections import projection_status
 from shared.settings import Settings
 
 LEVEL_NAMES = {
@@ -110,6 +112,12 @@ async def load_and_show(console: Console, settings: Settings, *, province_units:
     _show_report(console, summary, settings)
 
 
+async def _behind(conn: Any) -> int:
+    """The units whose logs reporting's live version has not yet counted to their heads."""
+    found = await projection_status(conn, [REPORTING])
+    return sum(s.tenants_behind for s in found if s.state == "live")
+
+
 def _show_report(console: Console, summary: DemoSummary, settings: Settings) -> None:
     rid = report_id(summary.province, FIRST, LAST)
     base = f"http://{settings.host}:{settings.port}"
@@ -131,7 +139,7 @@ async def _province_year(runtime: Runtime, province: str) -> UnitSummary | None:
     data directory loaded before reporting existed is counted now, in the background)."""
     deadline = time.monotonic() + CATCH_UP_S
     async with runtime.projector_pool.acquire() as conn:
-        while await units_behind(conn) and time.monotonic() < deadline:  # noqa: ASYNC110
+        while await _behind(conn) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.2)  # the runner is in this process, but says nothing of it
     return await unit_summary(runtime, province, DEMO_YEAR, DEMO_YEAR)
 

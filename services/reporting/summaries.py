@@ -36,21 +36,6 @@ async def read_figures(
     return [by_key.get(i) for i in range(1, len(keys) + 1)]
 
 
-_BEHIND = """
-SELECT count(*) FROM tenant_heads h
-  LEFT JOIN projection_checkpoints c ON c.tenant_id = h.tenant_id AND c.name = 'reporting'
-       AND c.version = (SELECT version FROM projection_versions
-                         WHERE name = 'reporting' AND state = 'live')
- WHERE coalesce(c.last_seq, 0) < h.seq
-"""
-
-
-async def units_behind(conn: asyncpg.Connection) -> int:
-    """How many units' logs the reporting projection has not yet counted to their heads (a log
-    with nothing for it counts once the runner has passed it)."""
-    return int(await conn.fetchval(_BEHIND))
-
-
 async def read_units(
     conn: asyncpg.Connection,
     unit: str,
