@@ -36,3 +36,10 @@ def new_pdf(orientation: str = "P") -> FPDF:
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     return pdf
+
+
+def download_headers(filename: str) -> dict[str, str]:
+    """A document's download headers: an ASCII file name (a number's slash made a dash); the
+    browser shows it or offers to save it."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in ".-") else "-" for c in filename)
+    return {"Content-Disposition": f'inline; filename="{safe}"'}

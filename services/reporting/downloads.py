@@ -29,6 +29,7 @@ from services.reporting.summaries import read_figures
 from shared import access
 from shared.auth import Principal, Unauthenticated
 from shared.clock import VIETNAM, today
+from shared.documents import download_headers
 from shared.errors import DomainError, NotFound
 from shared.text import has_control
 from shared.uploads import error_response
@@ -129,7 +130,7 @@ def report_downloads() -> list[HTTPRouteHandler]:
         except DomainError as exc:
             return _refused(exc, report_id)
         body = await anyio.to_thread.run_sync(report_docx, document)
-        return Response(body, media_type=DOCX, headers=_named("bao-cao.docx"))
+        return Response(body, media_type=DOCX, headers=download_headers("bao-cao.docx"))
 
     @get("/reports/{report_id:str}/pdf", include_in_schema=False)
     async def report_as_pdf(
@@ -140,7 +141,7 @@ def report_downloads() -> list[HTTPRouteHandler]:
         except DomainError as exc:
             return _refused(exc, report_id)
         body = await anyio.to_thread.run_sync(report_pdf, document)
-        return Response(body, media_type=PDF, headers=_named("bao-cao.pdf"))
+        return Response(body, media_type=PDF, headers=download_headers("bao-cao.pdf"))
 
     @get("/summaries/{unit_id:str}/{first_year:int}/{last_year:int}/xlsx", include_in_schema=False)
     async def summary_as_xlsx(
@@ -154,10 +155,6 @@ def report_downloads() -> list[HTTPRouteHandler]:
         except DomainError as exc:
             return _refused(exc, unit_id)
         body = await anyio.to_thread.run_sync(summary_xlsx, summary, name)
-        return Response(body, media_type=XLSX, headers=_named("tong-hop.xlsx"))
+        return Response(body, media_type=XLSX, headers=download_headers("tong-hop.xlsx"))
 
     return [report_as_docx, report_as_pdf, summary_as_xlsx]
-
-
-def _named(filename: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{filename}"'}
