@@ -255,3 +255,16 @@ async def test_a_summary_past_two_billion_and_a_nul_in_a_download_path(
     headers = {"Authorization": f"Bearer {token(tokens, tree.prov1)}"}
     nul = await client.get(f"/summaries/{tree.upper1}%00/2020/2021/xlsx", headers=headers)
     assert nul.status_code == 404
+
+
+async def test_a_request_is_read_by_the_units_below_the_requester_only(tree, client, tokens):
+    await run(client, tokens, tree.upper1, REQUEST, due="2025-04-15", **PERIOD)
+    asked = "query { reportRequest(firstYear: 2020, lastYear: 2025) { unitId dueOn } }"
+    assert (await run(client, tokens, tree.cs1, asked)) == {
+        "unitId": tree.upper1,
+        "dueOn": "2025-04-15",
+    }
+    # a unit under another parent reads its own parent's request, not this one
+    assert await run(client, tokens, tree.upper3, asked) is None
+    own = "query { reportRequest(firstYear: 2020, lastYear: 2025, own: true) { unitId } }"
+    assert await run(client, tokens, tree.upper2, own) is None

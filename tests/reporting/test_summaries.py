@@ -125,3 +125,25 @@ async def test_a_version_never_starts_before_the_one_it_follows(runtime, owner, 
         tree.cs1,
     )
     assert [tuple(r) for r in rows] == [(later, 3, True)]
+
+
+async def test_summaries_answers_null_in_the_place_of_each_unit_out_of_reach(
+    runtime, tree, client, tokens, elsewhere
+):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    body = await gql(
+        client,
+        tokens,
+        tree.upper1,
+        ["officer"],
+        "query ($u: [ID!]!) { summaries(unitIds: $u, firstYear: 2024) { unitId total { pledges } } }",
+        u=[tree.cs1, tree.upper2, tree.prov1, elsewhere, tree.upper1],
+    )
+    assert "errors" not in body, body
+    assert body["data"]["summaries"] == [
+        {"unitId": tree.cs1, "total": {"pledges": 1}},
+        None,  # a sibling
+        None,  # its parent
+        None,  # another tree
+        {"unitId": tree.upper1, "total": {"pledges": 1}},
+    ]
