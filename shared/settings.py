@@ -111,13 +111,15 @@ class Settings(BaseSettings):
         description="Take an aggregate snapshot every N events of its stream (0: never).",
     )
     gc_young_threshold: int = Field(
-        default=50_000,
+        default=5_000,
         ge=0,
         description=(
             "The served process's collector: objects allocated before a young collection "
             "(Python's default is 700; a bulk request of 10,000 rows allocates millions, and each "
             "full collection it set off walked every live object: 0.3-0.4 s of a 10,000-nominee "
-            "proposal's chain). 0 keeps Python's own thresholds."
+            "proposal's chain). Not more: a young collection walks them all at once, and at "
+            "50,000 each took 20-50 ms, the p99 of `{ version }` 50 ms against 2.7 at 5,000 "
+            "(tests/perf/bench_reporting.py's server). 0 keeps Python's own thresholds."
         ),
     )
     aggregate_cache_size: int = Field(
