@@ -1,19 +1,19 @@
-"""The reporting projection: each unit's figures by year and by day, versioned by the moment the
-log held them (shared/migrations/0057_reporting.sql), kept by the platform's runner.
+"""The reporting projection: each unit's figures as changes by day, each known from the moment
+the log held it (shared/migrations/0058_reporting_changes.sql), kept by the platform's runner.
 
-A batch of a tenant's events is counted in three steps: the items its events touch and the
-particulars of the persons its decisions award are read at once; each event sets its items anew
+A batch of events is counted in three steps: the items its events touch and the particulars of
+the persons its decisions award are read at once; each event sets its items anew
 (services/reporting/figures.py), in log order, in memory; then the items and the figures'
-differences are written, a few statements for the batch. A figure changed by an append becomes
-a new version of its row from that append's recorded_at, the old one closed there; two changes
-by one append (a command's events split over two batches) make one version.
+changes are written, a statement each for the batch: the changes are only ever added (COPY), a
+row per append, unit, day and figure, so a figure as the log held it at a moment is the sum of
+its changes known by then.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -41,8 +41,8 @@ from shared.projections import Projection
 from shared.text import search_key
 
 TABLES = (
-    "report_year",
-    "report_day",
+    "report_changes",
+    "report_rollups",
     "report_items",
     "report_people",
     "good_practices",
@@ -51,8 +51,9 @@ TABLES = (
     "report_sections",
 )
 
-# (unit, key, metric, dim) → {recorded_at: difference}, key a year or a day
-Differences = dict[tuple[str, Any, str, str], dict[datetime, int]]
+# (unit, day, metric, dim, known at) → the change
+Changes = dict[tuple[str, date, str, str, datetime], int]
+CHANGE_COLUMNS = ("unit_id", "day", "metric", "dim", "known_at", "delta")
 
 
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
@@ -63,27 +64,35 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     counted = [e for e in events if e.event_type in COUNTED_EVENTS]
     if not counted:
         return
-    items = await _items(conn, counted)
+    items, known = await _items(conn, counted)
     people = await _particulars(conn, counted)
     changed: dict[tuple[str, str], Item] = {}
-    years: Differences = defaultdict(lambda: defaultdict(int))
-    days: Differences = defaultdict(lambda: defaultdict(int))
+    changes: Changes = defaultdict(int)
     for stored in counted:
         unit = stored.tenant_id
         mine = items[unit]
         stream = str(stored.stream_id)
         for change in changes_of(stored.event_type, stream, stored.data, mine, people):
+            # An append may carry an earlier recorded_at than the one before it in the log (its
+            # moment is taken before it waits for the head): an item's change is never known
+            # before its previous one, or a moment between them would see the second alone.
+            at = max(stored.recorded_at, known.get((unit, change.key), stored.recorded_at))
             for day, metric, dim, value in deltas(mine.get(change.key), change):
-                days[(unit, day, metric, dim)][stored.recorded_at] += value
-                years[(unit, day.year, metric, dim)][stored.recorded_at] += value
+                changes[(unit, day, metric, dim, at)] += value
             mine[change.key] = changed[(unit, change.key)] = _item(change)
-    await _write_items(conn, changed)
-    await _write_versions(conn, "report_year", "year", "integer", years)
-    await _write_versions(conn, "report_day", "day", "date", days)
+            known[(unit, change.key)] = at
+    await _write_items(conn, changed, known)
+    await _write_changes(conn, changes)
 
 
 def _item(change: Change) -> Item:
     return Item(change.day, tuple(change.figures), dict(change.facts))
+
+
+async def _write_changes(conn: asyncpg.Connection, changes: Changes) -> None:
+    records = [(*key, value) for key, value in changes.items() if value]
+    if records:
+        await conn.copy_records_to_table("report_changes", records=records, columns=CHANGE_COLUMNS)
 
 
 async def _people(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
@@ -131,20 +140,21 @@ async def _practices(conn: asyncpg.Connection, events: Sequence[StoredEvent]) ->
 
 async def _items(
     conn: asyncpg.Connection, events: Sequence[StoredEvent]
-) -> defaultdict[str, dict[str, Item]]:
-    """The items the events touch, by unit then key."""
+) -> tuple[defaultdict[str, dict[str, Item]], dict[tuple[str, str], datetime]]:
+    """The items the events touch, by unit then key, and when each last changed."""
     found: defaultdict[str, dict[str, Item]] = defaultdict(dict)
+    known: dict[tuple[str, str], datetime] = {}
     wanted = {
         (e.tenant_id, key)
         for e in events
         for key in keys_of(e.event_type, str(e.stream_id), e.data)
     }
     if not wanted:
-        return found
+        return found, known
     units, keys = zip(*wanted, strict=True)
     rows = await conn.fetch(
-        "SELECT i.unit_id, i.item, i.day, i.figures::text AS figures, i.facts::text AS facts "
-        "FROM unnest($1::text[], $2::text[]) AS w (unit_id, item) "
+        "SELECT i.unit_id, i.item, i.day, i.figures::text AS figures, i.facts::text AS facts, "
+        "i.known_at FROM unnest($1::text[], $2::text[]) AS w (unit_id, item) "
         "JOIN report_items i ON i.unit_id = w.unit_id AND i.item = w.item",
         list(units),
         list(keys),
@@ -152,7 +162,9 @@ async def _items(
     for r in rows:
         figures = tuple(tuple(f) for f in orjson.loads(r["figures"]))
         found[r["unit_id"]][r["item"]] = Item(r["day"], figures, orjson.loads(r["facts"]))
-    return found
+        if r["known_at"] is not None:
+            known[(r["unit_id"], r["item"])] = r["known_at"]
+    return found, known
 
 
 async def _particulars(
@@ -169,88 +181,24 @@ async def _particulars(
     return {r["person_id"]: Particulars(r["woman"], r["direct_worker"]) for r in rows}
 
 
-async def _write_items(conn: asyncpg.Connection, changed: Mapping[tuple[str, str], Item]) -> None:
+async def _write_items(
+    conn: asyncpg.Connection,
+    changed: Mapping[tuple[str, str], Item],
+    known: Mapping[tuple[str, str], datetime],
+) -> None:
     if not changed:
         return
     await conn.execute(
-        "INSERT INTO report_items (unit_id, item, day, figures, facts) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::jsonb[], $5::jsonb[]) "
-        "ON CONFLICT (unit_id, item) DO UPDATE SET day = EXCLUDED.day, "
-        "figures = EXCLUDED.figures, facts = EXCLUDED.facts",
+        "INSERT INTO report_items (unit_id, item, day, figures, facts, known_at) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::jsonb[], $5::jsonb[], "
+        "$6::timestamptz[]) ON CONFLICT (unit_id, item) DO UPDATE SET day = EXCLUDED.day, "
+        "figures = EXCLUDED.figures, facts = EXCLUDED.facts, known_at = EXCLUDED.known_at",
         [u for u, _ in changed],
         [k for _, k in changed],
         [i.day for i in changed.values()],
         [orjson.dumps(i.figures).decode() for i in changed.values()],
         [orjson.dumps(i.facts).decode() for i in changed.values()],
-    )
-
-
-async def _write_versions(
-    conn: asyncpg.Connection, table: str, grain: str, grain_type: str, differences: Differences
-) -> None:
-    """Each figure's new versions: the current row closed at the first append that changes it
-    (or, set by that same append, changed in place), a row from each append on."""
-    differences = {k: v for k, v in differences.items() if any(v.values())}
-    if not differences:
-        return
-    keys = list(differences)
-    columns = [list(c) for c in zip(*keys, strict=True)]
-    current = {
-        (r["unit_id"], r[grain], r["metric"], r["dim"]): (r["known_from"], r["value"])
-        for r in await conn.fetch(
-            f"SELECT t.unit_id, t.{grain}, t.metric, t.dim, t.known_from, t.value "
-            f"FROM unnest($1::text[], $2::{grain_type}[], $3::text[], $4::text[]) "
-            f"AS k (unit_id, {grain}, metric, dim) JOIN {table} t ON t.unit_id = k.unit_id "
-            f"AND t.{grain} = k.{grain} AND t.metric = k.metric AND t.dim = k.dim "
-            "AND t.known_to = 'infinity'",
-            *columns,
-        )
-    }
-    closed: list[tuple[Any, ...]] = []
-    versions: list[tuple[Any, ...]] = []
-    for key, by_moment in differences.items():
-        now = current.get(key)
-        # An append may carry an earlier recorded_at than the one before it in the log (its
-        # moment is taken before it waits for the head): a version never starts before the one
-        # it follows, or two would hold at once.
-        floor = now[0] if now else None
-        clamped: dict[datetime, int] = defaultdict(int)
-        for at, value in by_moment.items():
-            clamped[max(at, floor) if floor else at] += value
-        by_moment = clamped
-        moments = sorted(by_moment)
-        for i, at in enumerate(moments):
-            value = (now[1] if now else 0) + by_moment[at]
-            if now is not None and now[0] != at:
-                closed.append((*key, now[0], at))
-            until = moments[i + 1] if i + 1 < len(moments) else None
-            versions.append((*key, at, until, value))
-            now = (at, value)
-    await _close(conn, table, grain, grain_type, closed)
-    await conn.execute(
-        f"INSERT INTO {table} (unit_id, {grain}, metric, dim, known_from, known_to, value) "
-        f"SELECT u, g, m, d, f, coalesce(t, 'infinity'), v FROM unnest($1::text[], "
-        f"$2::{grain_type}[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], "
-        "$7::bigint[]) AS x (u, g, m, d, f, t, v) "
-        f"ON CONFLICT (unit_id, {grain}, metric, dim, known_from) DO UPDATE "
-        "SET value = EXCLUDED.value, known_to = EXCLUDED.known_to",
-        *[list(c) for c in zip(*versions, strict=True)],
-    )
-
-
-async def _close(
-    conn: asyncpg.Connection, table: str, grain: str, grain_type: str, closed: Iterable[tuple]
-) -> None:
-    closed = list(closed)
-    if not closed:
-        return
-    await conn.execute(
-        f"UPDATE {table} t SET known_to = c.until FROM unnest($1::text[], $2::{grain_type}[], "
-        "$3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[]) "
-        f"AS c (unit_id, {grain}, metric, dim, known_from, until) "
-        f"WHERE t.unit_id = c.unit_id AND t.{grain} = c.{grain} AND t.metric = c.metric "
-        "AND t.dim = c.dim AND t.known_from = c.known_from",
-        *[list(c) for c in zip(*closed, strict=True)],
+        [known[key] for key in changed],
     )
 
 

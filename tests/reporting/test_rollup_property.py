@@ -274,9 +274,7 @@ async def answered(client, tokens, s: Scenario, first: int, last: int, at: datet
 async def test_roll_ups_equal_a_walk_over_the_log(drawn, runtime, registry, client, tokens, owner):
     s = await build(registry, drawn)
     await play(runtime, registry, s, drawn)
-    for unit in s.levels:  # every log the scenario touched, projected
-        seq = await owner.fetchval("SELECT seq FROM tenant_heads WHERE tenant_id = $1", unit)
-        await settled(runtime, unit, seq)
+    await settle_all(runtime, owner, s)
     log = await read_log(owner, list(s.levels))
     moments = [None, *s.moments[:: max(1, len(s.moments) // 3)]]
     for at in moments:
@@ -290,14 +288,57 @@ async def test_roll_ups_equal_a_walk_over_the_log(drawn, runtime, registry, clie
         assert got == {u: expected(log, u, first, last, None) for u in s.levels}, drawn
 
 
-async def as_large(owner, s: Scenario, first: int, last: int) -> dict[str, int]:
-    """Each unit's pledges as the national unit reads them, every subtree taken as large."""
+async def settle_all(runtime, owner, s: Scenario) -> None:
+    for unit in s.levels:  # every log the scenario touched, projected
+        seq = await owner.fetchval("SELECT seq FROM tenant_heads WHERE tenant_id = $1", unit)
+        await settled(runtime, unit, seq)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+@given(drawn=scenarios, cut=st.integers(min_value=0, max_value=30))
+async def test_kept_roll_ups_add_what_was_written_since(
+    drawn, cut, runtime, registry, client, tokens, owner
+):
+    # Given every subtree's roll-up kept (report_rollups) after part of the scenario
+    s = await build(registry, drawn)
+    operations = drawn["operations"]
+    await play(runtime, registry, s, {**drawn, "operations": operations[:cut]})
+    await settle_all(runtime, owner, s)
+    for first, last in PERIODS:
+        await as_large(owner, s, first, last, "report_rollup_units")
+    kept = await owner.fetchval(
+        "SELECT count(*) FROM report_rollups WHERE unit_id = ANY ($1::text[])", list(s.levels)
+    )
+    assert kept == len(s.levels) * len(PERIODS)
+    # When the rest is played (pledges, withdrawals, moves and merges) and read twice
+    await play(runtime, registry, s, {**drawn, "operations": operations[cut:]})
+    await settle_all(runtime, owner, s)
+    log = await read_log(owner, list(s.levels))
+    for _ in range(2):
+        for first, last in PERIODS:
+            # Then the kept roll-ups with what was written since equal a walk over the log
+            got = await as_large(owner, s, first, last, "report_rollup_units")
+            assert got == {u: expected(log, u, first, last, None) for u in s.levels}, drawn
+
+
+async def as_large(
+    owner, s: Scenario, first: int, last: int, setting: str = "report_many_units"
+) -> dict[str, int]:
+    """Each unit's pledges as the national unit reads them, every subtree taken as large
+    (``setting``: read at once, or kept in report_rollups)."""
     found = {}
     async with owner.transaction():
         await owner.execute(
             "SELECT set_config('thidua.tenant', $1, true), set_config('thidua.reach', "
-            "'subtree', true), set_config('thidua.report_many_units', '0', true)",
+            "'subtree', true), set_config('thidua.' || $2, '0', true)",
             s.national,
+            setting,
         )
         for unit in s.levels:
             found[unit] = await owner.fetchval(

@@ -108,23 +108,33 @@ async def test_a_move_dated_tomorrow_changes_no_reach_today(
     assert await summary(client, tokens, tree.upper3, tree.cs1, 2024) is None
 
 
-async def test_a_version_never_starts_before_the_one_it_follows(runtime, owner, tree):
+async def test_a_change_is_never_known_before_the_one_it_follows(runtime, owner, tree):
     """An append whose recorded_at is earlier than the one before it in the log (its moment is
-    taken before it waits for the head) changes the current version in place."""
-    from services.reporting.projections import _write_versions
+    taken before it waits for the head): the item's change is known from the earlier change's
+    moment, so no moment sees the withdrawal without the pledge (a figure of -1)."""
+    from services.reporting.projections import PROJECTION
+    from shared.eventstore import StoredEvent
 
     later = datetime(2026, 1, 2, tzinfo=UTC)
     earlier = datetime(2026, 1, 1, tzinfo=UTC)
-    key = (tree.cs1, 2024, "pledges", "x")
+    stream = uuid.uuid4()
+    day = {"_type_": "date_iso", "_data_": "2024-03-01"}
+
+    def stored(seq: int, kind: str, data: dict, at: datetime) -> StoredEvent:
+        return StoredEvent(tree.cs1, seq, stream, seq, kind, 1, data, {}, at, b"", b"")
+
     async with owner.transaction():
-        await _write_versions(owner, "report_year", "year", "integer", {key: {later: 1}})
-        await _write_versions(owner, "report_year", "year", "integer", {key: {earlier: 2}})
+        # Given a pledge, then (in the next batch) its withdrawal recorded a day earlier
+        pledged = {"title": "x", "registered_on": day}
+        await PROJECTION.project(owner, [stored(1, "PledgeRegistered", pledged, later)])
+        await PROJECTION.project(owner, [stored(2, "PledgeWithdrawn", {}, earlier)])
     rows = await owner.fetch(
-        "SELECT known_from, value, known_to = 'infinity' AS current FROM report_year "
-        "WHERE unit_id = $1 AND dim = 'x'",
+        "SELECT known_at, delta FROM report_changes WHERE unit_id = $1 AND dim = 'x' "
+        "ORDER BY delta DESC",
         tree.cs1,
     )
-    assert [tuple(r) for r in rows] == [(later, 3, True)]
+    # Then both are known from the pledge's moment
+    assert [tuple(r) for r in rows] == [(later, 1), (later, -1)]
 
 
 async def test_summaries_answers_null_in_the_place_of_each_unit_out_of_reach(
@@ -147,3 +157,53 @@ async def test_summaries_answers_null_in_the_place_of_each_unit_out_of_reach(
         None,  # another tree
         {"unitId": tree.upper1, "total": {"pledges": 1}},
     ]
+
+
+async def _kept_figures(conn, reader: str, unit: str) -> list[tuple]:
+    await conn.execute(
+        "SELECT set_config('thidua.tenant', $1, true), set_config('thidua.reach', 'subtree', "
+        "true), set_config('thidua.report_rollup_units', '0', true)",
+        reader,
+    )
+    rows = await conn.fetch(
+        "SELECT year, metric, dim, value FROM thidua_report_figures($1, 2024, 2024, NULL) "
+        "WHERE metric IS NOT NULL",
+        unit,
+    )
+    return sorted(tuple(r) for r in rows)
+
+
+async def test_a_read_only_transaction_reads_a_roll_up_and_keeps_none(runtime, owner, tree):
+    # Given a pledge below a province whose roll-up nobody has kept
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    # When it is read in a read-only transaction
+    async with owner.transaction(readonly=True):
+        got = await _kept_figures(owner, tree.prov1, tree.prov1)
+    # Then it is answered, and nothing is kept
+    assert got == [(2024, "pledges", "lao_dong_tien_tien", 1)]
+    assert not await owner.fetchval(
+        "SELECT count(*) FROM report_rollups WHERE unit_id = $1", tree.prov1
+    )
+
+
+async def test_a_reader_never_waits_for_another_keeping_the_same_roll_up(
+    runtime, owner, database_url, tree
+):
+    from shared.db import owner_connection
+
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    async with owner_connection(database_url) as other:
+        # Given a reader keeping the province's roll-up in a transaction still open
+        async with owner.transaction():
+            first = await _kept_figures(owner, tree.prov1, tree.prov1)
+            # When another reads it meanwhile (a second pledge written since)
+            await pledge(runtime, tree.upper2, date(2024, 5, 1))
+            async with other.transaction():
+                await other.execute("SET LOCAL lock_timeout = '2s'")
+                second = await _kept_figures(other, tree.prov1, tree.prov1)
+        # Then it answered at once, with what it saw
+        assert first == [(2024, "pledges", "lao_dong_tien_tien", 1)]
+        assert second == [(2024, "pledges", "lao_dong_tien_tien", 2)]
+    # and the next read adds the second pledge to the roll-up the first kept
+    async with owner.transaction():
+        assert await _kept_figures(owner, tree.prov1, tree.prov1) == second
