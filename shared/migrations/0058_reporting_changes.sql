@@ -347,3 +347,42 @@ REVOKE ALL ON FUNCTION thidua_report_units(text, integer, integer, text[], times
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION thidua_report_units(text, integer, integer, text[], timestamptz)
     TO thidua_app;
+
+-- The typical individuals of a period (seed 002's 5-year report): the authors of the initiatives
+-- recognised in those years by p_unit's members (thidua_report_members: the units below as the
+-- tree stood on each day, and a merged unit's history under its survivor, as every figure
+-- counts), each with how many, their benefit and where applied, the largest benefit first.
+-- Only their ids: the names are read by the caller under its own reach. The same reach as
+-- thidua_report_figures.
+CREATE OR REPLACE FUNCTION thidua_report_exemplars(p_unit text, p_first integer, p_last integer,
+                                                   p_limit integer)
+RETURNS TABLE (person_id text, initiatives bigint, benefit numeric, applied_at text[])
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH allowed AS (
+        SELECT 1 WHERE public.thidua_report_allowed(p_unit, p_first, p_last, NULL)),
+    recognised AS (
+        SELECT i.facts
+          FROM public.thidua_report_members(p_unit, p_first, p_last) m
+          JOIN public.report_items i ON i.unit_id = m.unit
+         WHERE EXISTS (SELECT 1 FROM allowed)
+           AND i.item LIKE 'initiative:%' AND i.figures <> '[]' AND i.facts ? 'authors'
+           AND i.day >= make_date(p_first, 1, 1) AND i.day < make_date(p_last + 1, 1, 1)
+           AND (m.whole OR m.days @> i.day)),
+    top AS (
+        SELECT a.person, count(*) AS n, sum((r.facts->>'benefit')::bigint) AS benefit,
+               array(SELECT DISTINCT p FROM unnest(array_agg(x.applied)) AS p
+                      WHERE p IS NOT NULL ORDER BY p) AS applied
+          FROM recognised r
+         CROSS JOIN LATERAL jsonb_array_elements_text(r.facts->'authors') AS a (person)
+          LEFT JOIN LATERAL (SELECT string_agg(v, '; ') AS applied
+                               FROM jsonb_array_elements_text(r.facts->'applied_at') v) x ON true
+         GROUP BY a.person
+         ORDER BY sum((r.facts->>'benefit')::bigint) DESC, a.person
+         LIMIT p_limit)
+    SELECT person, n, benefit, applied FROM top
+    -- a row of nulls when the caller may read p_unit at all (none: it may not)
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM allowed)
+$$;

@@ -228,6 +228,50 @@ async def test_the_typical_individuals_are_the_authors_of_recognised_initiatives
     assert sibling["data"]["exemplars"] is None
 
 
+async def test_a_merged_units_typical_individuals_count_under_its_survivor(
+    runtime, registry, tree, client, tokens
+):
+    from datetime import date as day
+
+    from services.campaign.commands import commands_of as campaign_commands_of
+    from tests.campaign.conftest import Clock
+    from tests.registry.conftest import SINCE, principal
+
+    # Given an initiative recognised in Hoa Lư in 2024, under the first province
+    clock = Clock(day(2024, 5, 2))
+    campaigns = campaign_commands_of(runtime, clock)
+    officer = principal(tree.cs1, "officer")
+    stream = await campaigns.register_initiative(
+        officer, title="Máy cắt tự động", authors=["Trần Văn Minh"]
+    )
+    await campaigns.recognise_initiative(
+        officer, stream, benefit_vnd=90_000_000, applied_at=["Phân xưởng 1"]
+    )
+    # When Hoa Lư is merged on 1 January 2025 into a grassroots union of the second province
+    survivor = f"{tree.prefix}-cs9"
+    await registry.register(
+        None,
+        unit_id=survivor,
+        name="Công đoàn cơ sở Dệt Nam Định",
+        level="grassroots",
+        sector_type="DN nhà nước",
+        parent_id=tree.upper3,
+        effective_on=SINCE,
+    )
+    await registry.merge(None, [tree.cs1], survivor, day(2025, 1, 1))
+    query = """query ($u: ID) { exemplars(unitId: $u, firstYear: 2020, lastYear: 2025) {
+      name initiatives benefitVnd } }"""
+    # Then its author is among the survivor's province's typical individuals of 2020-2025
+    # (its history is the survivor's), and still among the first province's (as it stood),
+    # which no longer reads the person's name (Hoa Lư is not below it today)
+    for province, name in ((tree.prov2, "Trần Văn Minh"), (tree.prov1, "(không đọc được)")):
+        body = await gql(client, tokens, province, ["officer"], query, u=province)
+        assert "errors" not in body, body
+        assert body["data"]["exemplars"] == [
+            {"name": name, "initiatives": 1, "benefitVnd": 90_000_000}
+        ], province
+
+
 async def test_the_typical_collectives_rank_the_units_below_by_their_initiatives_benefit(
     runtime, tree, client, tokens
 ):
