@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -476,7 +476,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self.building_only = building_only
-        self.lag = LagMeter()
+        self.lags: defaultdict[str, LagMeter] = defaultdict(LagMeter)  # by projection
         self.applied = 0
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -713,7 +713,7 @@ class ProjectionRunner:
             self._analyzing.discard(key)
 
     def _committed(self, target: Target, batch: Batch) -> None:
-        self.lag.record(time.time(), batch.recorded_at)
+        self.lags[target.name].record(time.time(), batch.recorded_at)
         self.applied += batch.applied
         self._passed_to(target, batch.tenant_id, batch.last_seq)
 
@@ -766,8 +766,12 @@ class ProjectionRunner:
     async def status(self) -> list[ProjectionStatus]:
         async with self.pool.acquire() as conn:
             found = await projection_status(conn, self.projections)
-        p99 = self.lag.percentile(99)
-        return [s.with_measured(p99) for s in found]
+        return [s.with_measured(self.p99_lag(s.name)) for s in found]
+
+    def p99_lag(self, name: str) -> float | None:
+        """The p99 lag this runner measured of one projection's batches (None: none yet)."""
+        meter = self.lags.get(name)
+        return meter.percentile(99) if meter is not None else None
 
 
 class CheckpointPositions:

@@ -41,6 +41,5 @@ async def statuses(runtime: Any) -> list[ProjectionStatus]:
     runner = runtime.projections
     if not isinstance(runner, ProjectionRunner):
         return found
-    p99 = runner.lag.percentile(99)
     kept = {p.name for p in runner.projections}
-    return [s.with_measured(p99) if s.name in kept else s for s in found]
+    return [s.with_measured(runner.p99_lag(s.name)) if s.name in kept else s for s in found]

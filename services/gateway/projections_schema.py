@@ -26,7 +26,7 @@ class ProjectionLag:
         description="Tuổi của sự kiện cũ nhất chưa được chiếu (giây)."
     )
     p99_lag_seconds: float | None = strawberry.field(
-        description="Độ trễ p99 đo được bởi bộ chiếu của máy chủ này (giây), nếu có."
+        description="Độ trễ p99 của phép chiếu này, đo được bởi bộ chiếu của máy chủ này (giây), nếu có."
     )
 
 

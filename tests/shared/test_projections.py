@@ -355,9 +355,11 @@ async def test_status_shows_the_lag_and_its_end(campaigns, tree, projector_pool)
     while await runner.run_once():
         pass
     (after,) = await runner.status()
-    # then nothing is behind, and the lag it measured is there
+    # then nothing is behind, and the lag it measured is there, its own projection's
     assert (after.tenants_behind, after.lag_events, after.lag_seconds) == (0, 0, 0.0)
     assert after.p99_lag_seconds is not None
+    assert runner.p99_lag(projection.name) == after.p99_lag_seconds
+    assert runner.p99_lag("a projection it never applied") is None
 
 
 async def test_the_projector_writes_any_units_rows_and_the_application_still_reads_only_its_reach(
