@@ -2,9 +2,11 @@
 as the tree stood on each day, as the log held it now or at a past moment.
 
 Every figure comes from the reporting projection through ``thidua_report_figures``
-(shared/migrations/0057_reporting.sql), which answers only the caller's unit or a unit below it
-today: any other unit is null, never an error that says it exists. A request's summaries are
-read by one loader, so a dashboard of many units costs one statement.
+(shared/migrations/0058_reporting_changes.sql), which answers only the caller's unit or a unit
+below it today: any other unit is null, never an error that says it exists. A request's summaries
+are read by one loader, so a dashboard of many units costs one statement; each unit's figures are
+of one moment, two units' of moments a few milliseconds apart at most (a roll-up kept between
+reads is read in its own snapshot).
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ through the store, and the projections awaited."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -127,3 +129,21 @@ async def reviewed(runtime, unit: str, stream: uuid.UUID, version: int, on: date
         reviewed_on=on,
         late=False,
     )
+
+
+@asynccontextmanager
+async def report_settings(owner, **values: int) -> AsyncIterator[None]:
+    """The reading functions' settings (report_settings, the owner's) set for a while: what an
+    operator would set, committed, so that every connection reads by them."""
+    before = dict(await owner.fetch("SELECT name, value FROM report_settings"))
+    try:
+        for name, value in values.items():
+            await owner.execute(
+                "UPDATE report_settings SET value = $2 WHERE name = $1", name, value
+            )
+        yield
+    finally:
+        for name in values:
+            await owner.execute(
+                "UPDATE report_settings SET value = $2 WHERE name = $1", name, before[name]
+            )

@@ -1,5 +1,5 @@
 """Migration 0058: the versioned figures of 0057 become the changes they made, each known from
-the moment its version was."""
+the moment its version was, and the items their last moment."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ async def test_each_version_becomes_the_change_it_made(server_url, monkeypatch):
                 ("u2", date(2024, 4, 1), "works", "", t2, datetime.max.replace(tzinfo=UTC), 1),
             ],
         )
+        await conn.execute(
+            "INSERT INTO report_items (unit_id, item) VALUES ('u1', 'pledge:a'), ('u3', 'x')"
+        )
         # When 0058 is applied
         monkeypatch.setattr(migrate, "available", lambda: everything)
         assert [m.version for m in await migrate.migrate(conn)] == [58]
@@ -43,5 +46,8 @@ async def test_each_version_becomes_the_change_it_made(server_url, monkeypatch):
             ("u1", date(2024, 3, 1), "pledges", t3, -2),
             ("u2", date(2024, 4, 1), "works", t2, 1),
         ]
+        # and an item's next change is never known before its unit's last
+        items = await conn.fetch("SELECT unit_id, known_at FROM report_items ORDER BY 1")
+        assert [tuple(r) for r in items] == [("u1", t3), ("u3", None)]
         with pytest.raises(Exception, match="does not exist"):
             await conn.fetch("SELECT 1 FROM report_year")

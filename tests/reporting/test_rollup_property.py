@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from services.registry.commands import RegistryCommands
 from shared.errors import DomainError
 from tests.reporting.conftest import given as given_event
-from tests.reporting.conftest import gql, pledge, settled
+from tests.reporting.conftest import gql, pledge, report_settings, settled
 
 SINCE = date(2024, 1, 1)
 # Some pledges are dated before the units were registered: they count for their own unit only.
@@ -311,7 +311,7 @@ async def test_kept_roll_ups_add_what_was_written_since(
     await play(runtime, registry, s, {**drawn, "operations": operations[:cut]})
     await settle_all(runtime, owner, s)
     for first, last in PERIODS:
-        await as_large(owner, s, first, last, "report_rollup_units")
+        await as_large(owner, s, first, last, "rollup_units")
     kept = await owner.fetchval(
         "SELECT count(*) FROM report_rollups WHERE unit_id = ANY ($1::text[])", list(s.levels)
     )
@@ -323,22 +323,21 @@ async def test_kept_roll_ups_add_what_was_written_since(
     for _ in range(2):
         for first, last in PERIODS:
             # Then the kept roll-ups with what was written since equal a walk over the log
-            got = await as_large(owner, s, first, last, "report_rollup_units")
+            got = await as_large(owner, s, first, last, "rollup_units")
             assert got == {u: expected(log, u, first, last, None) for u in s.levels}, drawn
 
 
 async def as_large(
-    owner, s: Scenario, first: int, last: int, setting: str = "report_many_units"
+    owner, s: Scenario, first: int, last: int, setting: str = "many_units"
 ) -> dict[str, int]:
     """Each unit's pledges as the national unit reads them, every subtree taken as large
     (``setting``: read at once, or kept in report_rollups)."""
     found = {}
-    async with owner.transaction():
+    async with report_settings(owner, **{setting: 0}), owner.transaction():
         await owner.execute(
             "SELECT set_config('thidua.tenant', $1, true), set_config('thidua.reach', "
-            "'subtree', true), set_config('thidua.' || $2, '0', true)",
+            "'subtree', true)",
             s.national,
-            setting,
         )
         for unit in s.levels:
             found[unit] = await owner.fetchval(

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from shared.clock import today
-from tests.reporting.conftest import SUMMARY, given, gql, pledge, summary
+from tests.reporting.conftest import SUMMARY, given, gql, pledge, report_settings, summary
 
 
 async def test_a_province_counts_its_own_and_its_units_figures_by_year(
@@ -161,8 +161,7 @@ async def test_summaries_answers_null_in_the_place_of_each_unit_out_of_reach(
 
 async def _kept_figures(conn, reader: str, unit: str) -> list[tuple]:
     await conn.execute(
-        "SELECT set_config('thidua.tenant', $1, true), set_config('thidua.reach', 'subtree', "
-        "true), set_config('thidua.report_rollup_units', '0', true)",
+        "SELECT set_config('thidua.tenant', $1, true), set_config('thidua.reach', 'subtree', true)",
         reader,
     )
     rows = await conn.fetch(
@@ -177,7 +176,7 @@ async def test_a_read_only_transaction_reads_a_roll_up_and_keeps_none(runtime, o
     # Given a pledge below a province whose roll-up nobody has kept
     await pledge(runtime, tree.cs1, date(2024, 3, 1))
     # When it is read in a read-only transaction
-    async with owner.transaction(readonly=True):
+    async with report_settings(owner, rollup_units=0), owner.transaction(readonly=True):
         got = await _kept_figures(owner, tree.prov1, tree.prov1)
     # Then it is answered, and nothing is kept
     assert got == [(2024, "pledges", "lao_dong_tien_tien", 1)]
@@ -192,7 +191,7 @@ async def test_a_reader_never_waits_for_another_keeping_the_same_roll_up(
     from shared.db import owner_connection
 
     await pledge(runtime, tree.cs1, date(2024, 3, 1))
-    async with owner_connection(database_url) as other:
+    async with report_settings(owner, rollup_units=0), owner_connection(database_url) as other:
         # Given a reader keeping the province's roll-up in a transaction still open
         async with owner.transaction():
             first = await _kept_figures(owner, tree.prov1, tree.prov1)
@@ -204,6 +203,78 @@ async def test_a_reader_never_waits_for_another_keeping_the_same_roll_up(
         # Then it answered at once, with what it saw
         assert first == [(2024, "pledges", "lao_dong_tien_tien", 1)]
         assert second == [(2024, "pledges", "lao_dong_tien_tien", 2)]
-    # and the next read adds the second pledge to the roll-up the first kept
+        # and the next read adds the second pledge to the roll-up the first kept
+        async with owner.transaction():
+            assert await _kept_figures(owner, tree.prov1, tree.prov1) == second
+
+
+async def test_a_session_with_no_unit_set_reads_no_figures(runtime, tree):
+    # Given a pledge, and the application's own role on a connection that set no unit
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    async with runtime.store.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT current_user") == "thidua_app"
+        async with conn.transaction():
+            # When it asks for the unit's figures, with a reach but no unit, or nothing at all
+            await conn.execute("SELECT set_config('thidua.reach', 'subtree', true)")
+            unset = await conn.fetch(
+                "SELECT * FROM thidua_report_figures($1, 2024, 2024, NULL)", tree.cs1
+            )
+            await conn.execute("SELECT set_config('thidua.tenant', '', true)")
+            emptied = await conn.fetch(
+                "SELECT * FROM thidua_report_figures($1, 2024, 2024, NULL)", tree.cs1
+            )
+        # Then nothing is answered: not even the row of nulls that says it may read them
+        assert unset == [] and emptied == []
+
+
+async def test_a_change_to_no_row_of_the_tree_leaves_kept_roll_ups_alone(owner, tree):
+    # When a statement touches the tree's tables but changes no row of them
+    before = await owner.fetchval("SELECT count(*) FROM report_tree_changes")
     async with owner.transaction():
-        assert await _kept_figures(owner, tree.prov1, tree.prov1) == second
+        await owner.execute("UPDATE unit_parents SET kind = kind WHERE tenant_id = 'nobody'")
+        await owner.execute("DELETE FROM unit_closure WHERE ancestor = 'nobody'")
+    # Then no change to the tree is recorded; and one that changes a row is
+    assert await owner.fetchval("SELECT count(*) FROM report_tree_changes") == before
+    await owner.execute(
+        "UPDATE unit_parents SET kind = kind WHERE tenant_id = $1 AND valid_to IS NULL", tree.cs1
+    )
+    assert await owner.fetchval("SELECT count(*) FROM report_tree_changes") == before + 1
+
+
+async def test_a_unit_keeps_its_latest_periods_only(runtime, owner, tree):
+    # Given a unit that may keep two periods' roll-ups
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    async with report_settings(owner, rollup_units=0, kept_periods=2):
+        # When three periods are read in turn
+        for first in (2022, 2023, 2024):
+            async with owner.transaction():
+                await owner.execute(
+                    "SELECT set_config('thidua.tenant', $1, true), "
+                    "set_config('thidua.reach', 'subtree', true)",
+                    tree.prov1,
+                )
+                await owner.fetch(
+                    "SELECT * FROM thidua_report_figures($1, $2, 2024, NULL)", tree.prov1, first
+                )
+    # Then the two read last are kept
+    kept = await owner.fetch(
+        "SELECT first_year FROM report_rollups WHERE unit_id = $1 ORDER BY 1", tree.prov1
+    )
+    assert [r["first_year"] for r in kept] == [2023, 2024]
+
+
+async def test_a_kept_roll_up_adds_a_merged_units_late_change_under_its_survivor(
+    runtime, owner, registry, tree
+):
+    # Given upper3 (under prov2) merged into upper1 (under prov1) on 1 July 2024, and prov1's
+    # roll-up of 2024 kept after it
+    await registry.merge(None, [tree.upper3], tree.upper1, date(2024, 7, 1))
+    async with report_settings(owner, rollup_units=0):
+        async with owner.transaction():
+            assert await _kept_figures(owner, tree.prov1, tree.prov1) == []
+        # When a pledge of upper3's own history, before its merge, is recorded since
+        await pledge(runtime, tree.upper3, date(2024, 3, 1))
+        async with owner.transaction():
+            got = await _kept_figures(owner, tree.prov1, tree.prov1)
+    # Then the kept roll-up adds it, under its survivor's province
+    assert got == [(2024, "pledges", "lao_dong_tien_tien", 1)]
