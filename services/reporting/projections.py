@@ -4,8 +4,8 @@ the log held it (shared/migrations/0058_reporting_changes.sql), kept by the plat
 A batch of events is counted in three steps: the items its events touch and the particulars of
 the persons its decisions award are read at once; each event sets its items anew
 (services/reporting/figures.py), in log order, in memory; then the items and the figures'
-changes are written, a statement each for the batch: the changes are only ever added (COPY), a
-row per append, unit, day and figure, so a figure as the log held it at a moment is the sum of
+changes are written, a statement each for the batch: the changes are only ever added, a row per
+append, unit, day and figure, so a figure as the log held it at a moment is the sum of
 its changes known by then.
 """
 
@@ -36,13 +36,16 @@ from services.reporting.figures import (
 )
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
+from shared.db import insert_rows
 from shared.eventstore import StoredEvent
 from shared.projections import Projection
 from shared.text import search_key
 
+# The kept roll-ups first: a rebuild's swap locks the tables in this order, and a reader of a
+# large subtree reads its roll-up before its changes (the other order would deadlock them).
 TABLES = (
-    "report_changes",
     "report_rollups",
+    "report_changes",
     "report_items",
     "report_people",
     "good_practices",
@@ -53,7 +56,14 @@ TABLES = (
 
 # (unit, day, metric, dim, known at) → the change
 Changes = dict[tuple[str, date, str, str, datetime], int]
-CHANGE_COLUMNS = ("unit_id", "day", "metric", "dim", "known_at", "delta")
+CHANGE_COLUMNS = (
+    ("unit_id", "text"),
+    ("day", "date"),
+    ("metric", "text"),
+    ("dim", "text"),
+    ("known_at", "timestamptz"),
+    ("delta", "bigint"),
+)
 
 
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
@@ -72,11 +82,15 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
         unit = stored.tenant_id
         mine = items[unit]
         stream = str(stored.stream_id)
-        for change in changes_of(stored.event_type, stream, stored.data, mine, people):
-            # An append may carry an earlier recorded_at than the one before it in the log (its
-            # moment is taken before it waits for the head): an item's change is never known
-            # before its previous one, or a moment between them would see the second alone.
-            at = max(stored.recorded_at, known.get((unit, change.key), stored.recorded_at))
+        made = list(changes_of(stored.event_type, stream, stored.data, mine, people))
+        # An append may carry an earlier recorded_at than the one before it in the log (its
+        # moment is taken before it waits for the head): an item's change is never known before
+        # its previous one, or a moment between them would see the second alone; and an
+        # append's changes are all known at one moment, or a moment could see half of it.
+        at = max(
+            [stored.recorded_at, *(known.get((unit, c.key), stored.recorded_at) for c in made)]
+        )
+        for change in made:
             for day, metric, dim, value in deltas(mine.get(change.key), change):
                 changes[(unit, day, metric, dim, at)] += value
             mine[change.key] = changed[(unit, change.key)] = _item(change)
@@ -91,8 +105,7 @@ def _item(change: Change) -> Item:
 
 async def _write_changes(conn: asyncpg.Connection, changes: Changes) -> None:
     records = [(*key, value) for key, value in changes.items() if value]
-    if records:
-        await conn.copy_records_to_table("report_changes", records=records, columns=CHANGE_COLUMNS)
+    await insert_rows(conn, "report_changes", CHANGE_COLUMNS, records)
 
 
 async def _people(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
