@@ -136,7 +136,6 @@ async def catch_up(
     # A transaction applies a batch of each of many tenants (one a tenant made a union of
     # 130,000 small logs take 130,000 of them), about REBUILD_GROUP_EVENTS in all.
     group = max(GROUP_TENANTS, REBUILD_GROUP_TENANTS)
-    per_tenant = min(batch_size, max(1, REBUILD_GROUP_EVENTS // group))
     while True:
         async with pool.acquire() as conn:
             await add_checkpoints(conn, target)
@@ -149,6 +148,9 @@ async def catch_up(
         for start in range(0, len(behind), group):
             pending = behind[start : start + group]
             while pending:
+                # the fewer tenants still behind in the group (a few long logs), the more of
+                # each a transaction takes: about REBUILD_GROUP_EVENTS still
+                per_tenant = min(batch_size, max(1, REBUILD_GROUP_EVENTS // len(pending)))
                 async with pool.acquire() as conn:
                     batches = await run_batches(conn, target, pending, per_tenant)
                 applied += sum(b.applied for b in batches)

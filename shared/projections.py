@@ -713,7 +713,8 @@ class ProjectionRunner:
             self._analyzing.discard(key)
 
     def _committed(self, target: Target, batch: Batch) -> None:
-        self.lags[target.name].record(time.time(), batch.recorded_at)
+        if target.state == "live":  # a version being built is behind by design: not a lag
+            self.lags[target.name].record(time.time(), batch.recorded_at)
         self.applied += batch.applied
         self._passed_to(target, batch.tenant_id, batch.last_seq)
 
