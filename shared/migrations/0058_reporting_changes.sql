@@ -10,7 +10,7 @@
 -- rows at each request, seconds for the union. report_rollups keeps the last roll-up of each
 -- (unit, years) asked with the snapshot it was read in; the next read adds only the changes
 -- written by transactions that snapshot did not see (report_changes.written). A change to the
--- tree (a row of unit_parents or unit_closure) since that snapshot makes it read anew.
+-- tree (unit_parents) since that snapshot, or a registry rebuilt since, makes it read anew.
 SET LOCAL search_path = public;
 
 DROP FUNCTION thidua_report_figures(text, integer, integer, timestamptz);
@@ -40,9 +40,6 @@ CREATE TABLE report_changes (
     delta    bigint      NOT NULL,
     written  xid8        NOT NULL DEFAULT pg_current_xact_id()
 );
--- When an item last changed: its next change is never known before it.
-ALTER TABLE report_items ADD COLUMN known_at timestamptz;
-
 -- Each version of 0057 becomes the change it made, known from the same moment.
 INSERT INTO report_changes (unit_id, day, metric, dim, known_at, delta)
 SELECT unit_id, day, metric, dim, known_from, delta FROM (
@@ -51,11 +48,6 @@ SELECT unit_id, day, metric, dim, known_from, delta FROM (
                                              ORDER BY known_from), 0) AS delta
       FROM report_day) v
  WHERE delta <> 0;
--- An item's next change is never known before its last (services/reporting/projections.py):
--- the unit's last change is never before it.
-UPDATE report_items i SET known_at = d.last
-  FROM (SELECT unit_id, max(known_from) AS last FROM report_day GROUP BY unit_id) d
- WHERE d.unit_id = i.unit_id;
 DROP TABLE report_year;
 DROP TABLE report_day;
 
@@ -63,33 +55,32 @@ CREATE INDEX report_changes_unit ON report_changes (unit_id, day)
     INCLUDE (known_at, metric, dim, delta);
 CREATE INDEX report_changes_written ON report_changes (written);
 
+-- When an item last changed: its next change is never known before it.
+ALTER TABLE report_items ADD COLUMN known_at timestamptz;
+
 CREATE TABLE report_rollups (
     unit_id    text        NOT NULL,
     first_year integer     NOT NULL,
     last_year  integer     NOT NULL,
     seen       pg_snapshot NOT NULL,  -- what the figures were read in
-    kept_at    timestamptz NOT NULL DEFAULT now(),
+    tree       oid         NOT NULL,  -- unit_parents then (a registry rebuild swaps it)
     figures    jsonb       NOT NULL,  -- [[year, metric, dim, value], ...]
     PRIMARY KEY (unit_id, first_year, last_year)
 );
--- Only the reading functions below (their owner's) touch it: no role is granted it.
-ALTER TABLE report_rollups ENABLE ROW LEVEL SECURITY;
-ALTER TABLE report_changes ENABLE ROW LEVEL SECURITY;
-GRANT SELECT, INSERT, DELETE ON report_changes TO thidua_projector;
-CREATE POLICY report_changes_projector ON report_changes FOR ALL TO thidua_projector
-    USING (true) WITH CHECK (true);
 
--- How the reading functions go about a subtree, set by an operator (the owner), never by a
--- session: rollup_units, the units below from which a roll-up is kept; many_units, from which
--- the period's rows are read at once rather than unit by unit; kept_periods, how many periods'
--- roll-ups a unit keeps (the latest kept), so the table stays as small as the units that need it.
-CREATE TABLE report_settings (name text PRIMARY KEY, value integer NOT NULL CHECK (value >= 0));
-INSERT INTO report_settings VALUES ('rollup_units', 500), ('many_units', 20000),
-                                   ('kept_periods', 16);
-ALTER TABLE report_settings ENABLE ROW LEVEL SECURITY;
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['report_changes', 'report_rollups'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO thidua_projector', t);
+        EXECUTE format('CREATE POLICY %1$s_projector ON %1$I FOR ALL TO thidua_projector '
+                       'USING (true) WITH CHECK (true)', t);
+    END LOOP;
+END $$;
 
--- Every statement that changes a row of the tree leaves a row (one that changes none, such as
--- the registry's batches that move nobody, leaves none): a roll-up read before it is read anew.
+-- Every statement that changes the tree leaves a row: a roll-up read before it is read anew.
 CREATE TABLE report_tree_changes (written xid8 NOT NULL DEFAULT pg_current_xact_id());
 CREATE INDEX report_tree_changes_written ON report_tree_changes (written);
 ALTER TABLE report_tree_changes ENABLE ROW LEVEL SECURITY;
@@ -98,40 +89,13 @@ CREATE FUNCTION thidua_report_tree_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM changed) THEN
-        INSERT INTO public.report_tree_changes DEFAULT VALUES;
-    END IF;
+    INSERT INTO public.report_tree_changes DEFAULT VALUES;
     RETURN NULL;
 END $$;
 REVOKE ALL ON FUNCTION thidua_report_tree_changed() FROM PUBLIC;
 
-CREATE FUNCTION thidua_report_tree_truncated() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    INSERT INTO public.report_tree_changes DEFAULT VALUES;
-    RETURN NULL;
-END $$;
-REVOKE ALL ON FUNCTION thidua_report_tree_truncated() FROM PUBLIC;
-
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['unit_parents', 'unit_closure'] LOOP
-        EXECUTE format('CREATE TRIGGER %1$s_inserted AFTER INSERT ON %1$I REFERENCING NEW TABLE '
-                       'AS changed FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION thidua_report_tree_changed()', t);
-        EXECUTE format('CREATE TRIGGER %1$s_updated AFTER UPDATE ON %1$I REFERENCING NEW TABLE '
-                       'AS changed FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION thidua_report_tree_changed()', t);
-        EXECUTE format('CREATE TRIGGER %1$s_deleted AFTER DELETE ON %1$I REFERENCING OLD TABLE '
-                       'AS changed FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION thidua_report_tree_changed()', t);
-        EXECUTE format('CREATE TRIGGER %1$s_truncated AFTER TRUNCATE ON %1$I '
-                       'FOR EACH STATEMENT EXECUTE FUNCTION thidua_report_tree_truncated()', t);
-    END LOOP;
-END $$;
+CREATE TRIGGER unit_parents_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON unit_parents
+    FOR EACH STATEMENT EXECUTE FUNCTION thidua_report_tree_changed();
 
 -- Whether the caller may read p_unit's figures of p_first..p_last as at p_as_of: its own unit,
 -- a unit below it today to a reader of its subtree, or the unit a report was sent to, as sent.
@@ -141,8 +105,7 @@ RETURNS boolean
 LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    -- never NULL: a session with no unit set may read nothing
-    SELECT coalesce(p_unit = current_setting('thidua.tenant', true)
+    SELECT p_unit = current_setting('thidua.tenant', true)
         OR (coalesce(current_setting('thidua.reach', true) IN ('subtree', 'audit'), false)
             AND EXISTS (SELECT 1 FROM public.unit_closure c
                          WHERE c.ancestor = current_setting('thidua.tenant', true)
@@ -153,7 +116,7 @@ AS $$
             SELECT 1 FROM public.reports r
              WHERE r.unit_id = p_unit AND r.to_unit = current_setting('thidua.tenant', true)
                AND r.first_year = p_first AND r.last_year = p_last
-               AND r.submitted_at = p_as_of)), false)
+               AND r.submitted_at = p_as_of))
 $$;
 REVOKE ALL ON FUNCTION thidua_report_allowed(text, integer, integer, timestamptz) FROM PUBLIC;
 
@@ -163,11 +126,8 @@ REVOKE ALL ON FUNCTION thidua_report_allowed(text, integer, integer, timestamptz
 -- counts under its old parent before that day and under the new one from it); a merged unit's
 -- own history before its merge also under its survivor (and the survivor's survivors), for the
 -- days the survivor stood below p_unit. Each unit once, however many ways it stands below.
--- p_only: only these of them (and p_unit), looked up by their own edges (a roll-up kept adds
--- the few units whose figures changed since; finding all 130,755 of the union's took 300 ms).
 -- No reach check: the callers check it.
-CREATE FUNCTION thidua_report_members(p_unit text, p_first integer, p_last integer,
-                                      p_only text[] DEFAULT NULL)
+CREATE FUNCTION thidua_report_members(p_unit text, p_first integer, p_last integer)
 RETURNS TABLE (unit text, whole boolean, days datemultirange)
 LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -175,22 +135,9 @@ AS $$
     WITH RECURSIVE
     period AS (
         SELECT daterange(make_date(p_first, 1, 1), make_date(p_last + 1, 1, 1)) AS days),
-    -- p_only, and the survivors each was merged into (its history counts where they stand)
-    asked (unit) AS (
-        SELECT u FROM unnest(p_only) AS u
-        UNION
-        SELECT m.parent_id FROM asked a
-          JOIN public.unit_parents m ON m.tenant_id = a.unit AND m.kind = 'merged'),
-    edges AS (
-        SELECT c.descendant, c.valid_from, c.valid_to FROM public.unit_closure c
-         WHERE p_only IS NULL AND c.ancestor = p_unit
-        UNION ALL
-        SELECT c.descendant, c.valid_from, c.valid_to FROM asked a
-          JOIN public.unit_closure c ON c.descendant = a.unit AND c.ancestor = p_unit
-         WHERE p_only IS NOT NULL),
     below AS MATERIALIZED (
-        SELECT c.descendant AS unit, c.valid_from, c.valid_to FROM edges c
-         WHERE c.descendant <> p_unit
+        SELECT c.descendant AS unit, c.valid_from, c.valid_to FROM public.unit_closure c
+         WHERE c.ancestor = p_unit AND c.descendant <> p_unit
            AND c.valid_from < make_date(p_last + 1, 1, 1)
            AND (c.valid_to IS NULL OR c.valid_to > make_date(p_first, 1, 1))),
     -- (merged unit, a survivor of it, the day its own history ends), survivors of survivors too
@@ -227,11 +174,11 @@ AS $$
     UNION ALL
     SELECT unit, days @> (SELECT days FROM period), days FROM cover WHERE NOT isempty(days)
 $$;
-REVOKE ALL ON FUNCTION thidua_report_members(text, integer, integer, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION thidua_report_members(text, integer, integer) FROM PUBLIC;
 
 -- The sums of p_unit's members' changes in p_first..p_last known at p_as_of (NULL: all), as
--- [[year, metric, dim, value], ...] (none that sum to nothing); with p_written (a snapshot),
--- only the changes written by transactions it did not see, summing to nothing or not. p_many: the members are many (a province of provinces, the
+-- [[year, metric, dim, value], ...]; with p_written (a snapshot), only the changes written by
+-- transactions it did not see. p_many: the members are many (a province of provinces, the
 -- union): the period's rows are read once and matched in memory, not looked up unit by unit
 -- (130,755 units were 1.1 s of index probes).
 CREATE FUNCTION thidua_report_sums(p_unit text, p_first integer, p_last integer,
@@ -246,18 +193,14 @@ DECLARE
     found jsonb;
 BEGIN
     IF p_written IS NOT NULL THEN
-        WITH since AS MATERIALIZED (
-            SELECT w.unit_id, w.day, w.metric, w.dim, w.delta FROM public.report_changes w
-             WHERE w.written >= pg_snapshot_xmin(p_written)
-               AND NOT pg_visible_in_snapshot(w.written, p_written)
-               AND w.day >= lo AND w.day < hi)
         SELECT coalesce(jsonb_agg(jsonb_build_array(y, metric, dim, v)), '[]') INTO found FROM (
             SELECT extract(year FROM c.day)::integer AS y, c.metric, c.dim, sum(c.delta) AS v
-              FROM since c
-              JOIN public.thidua_report_members(
-                       p_unit, p_first, p_last,
-                       coalesce((SELECT array_agg(DISTINCT unit_id) FROM since), '{}')) m
-                ON m.unit = c.unit_id
+              FROM (SELECT * FROM public.report_changes w
+                     WHERE w.written >= pg_snapshot_xmin(p_written)
+                       AND NOT pg_visible_in_snapshot(w.written, p_written)
+                       AND w.day >= lo AND w.day < hi
+                    OFFSET 0) c
+              JOIN public.thidua_report_members(p_unit, p_first, p_last) m ON m.unit = c.unit_id
              WHERE m.whole OR m.days @> c.day
              GROUP BY 1, 2, 3) s;
     ELSIF p_many THEN
@@ -268,7 +211,7 @@ BEGIN
                     OFFSET 0) m ON m.unit = c.unit_id
              WHERE c.day >= lo AND c.day < hi AND (m.whole OR m.days @> c.day)
                AND (p_as_of IS NULL OR c.known_at <= p_as_of)
-             GROUP BY 1, 2, 3 HAVING sum(c.delta) <> 0) s;
+             GROUP BY 1, 2, 3) s;
     ELSE
         SELECT coalesce(jsonb_agg(jsonb_build_array(y, metric, dim, v)), '[]') INTO found FROM (
             SELECT extract(year FROM c.day)::integer AS y, c.metric, c.dim, sum(c.delta) AS v
@@ -276,7 +219,7 @@ BEGIN
               JOIN public.report_changes c ON c.unit_id = m.unit AND c.day >= lo AND c.day < hi
              WHERE (m.whole OR m.days @> c.day)
                AND (p_as_of IS NULL OR c.known_at <= p_as_of)
-             GROUP BY 1, 2, 3 HAVING sum(c.delta) <> 0) s;
+             GROUP BY 1, 2, 3) s;
     END IF;
     RETURN found;
 END $$;
@@ -288,15 +231,11 @@ REVOKE ALL ON FUNCTION thidua_report_sums(text, integer, integer, timestamptz, p
 -- with a row of nulls first when it does (none: it may not), so a summary of zeros and one out
 -- of reach differ without asking twice.
 --
--- Today's figures of a subtree with at least rollup_units units below (report_settings) are
--- kept in report_rollups with the snapshot they were read in: a read adds the changes written
--- since (more than 100,000, or a change to the tree: read anew) and keeps the sum with its own
--- snapshot. Each statement of a read committed transaction has its own snapshot, so the
--- figures of one call are of one moment, and two calls in one statement may be of two moments
--- a few milliseconds apart. Keeping is skipped in a read-only transaction or one of a stricter
--- isolation (its update of a row another kept since would fail it), and when another reader is
--- keeping the same roll-up (never waited for: two readers keeping two roll-ups in turn would
--- wait on each other).
+-- Today's figures of a subtree of at least thidua.report_rollup_units units below (default
+-- 500) are kept in report_rollups with the snapshot they were read in: a read adds the changes
+-- written since (more than 100,000: read anew) and keeps the sum with its own snapshot. Keeping
+-- is skipped in a read-only transaction, and when another reader is keeping the same roll-up
+-- (never waited for: two readers keeping two roll-ups in turn would wait on each other).
 CREATE FUNCTION thidua_report_figures(p_unit text, p_first integer, p_last integer,
                                       p_as_of timestamptz)
 RETURNS TABLE (year integer, metric text, dim text, value numeric)
@@ -304,32 +243,25 @@ LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    rollup_units integer;
-    many_units integer;
-    kept_periods integer;
     below bigint;
-    many boolean;
     kept public.report_rollups;
-    pending bigint;  -- changes written since the kept snapshot
-    tree_changed boolean;
+    tree oid := 'public.unit_parents'::regclass::oid;
     fresh jsonb;
     seen pg_snapshot;
+    many boolean;
+    pending bigint;  -- changes written since the kept snapshot (NULL: nothing kept to add to)
 BEGIN
     IF NOT public.thidua_report_allowed(p_unit, p_first, p_last, p_as_of) THEN
         RETURN;
     END IF;
     RETURN QUERY SELECT NULL::integer, NULL::text, NULL::text, NULL::numeric;
-    SELECT max(s.value) FILTER (WHERE s.name = 'rollup_units'),
-           max(s.value) FILTER (WHERE s.name = 'many_units'),
-           max(s.value) FILTER (WHERE s.name = 'kept_periods')
-      INTO rollup_units, many_units, kept_periods FROM public.report_settings s;
-    SELECT count(*) INTO below FROM (
-        SELECT 1 FROM public.unit_closure c
-         WHERE c.ancestor = p_unit AND c.valid_from < make_date(p_last + 1, 1, 1)
-           AND (c.valid_to IS NULL OR c.valid_to > make_date(p_first, 1, 1))
-         LIMIT greatest(rollup_units, many_units) + 1) x;
-    many := below > many_units;
-    IF p_as_of IS NOT NULL OR below < rollup_units THEN
+    SELECT count(*) INTO below FROM public.unit_closure c
+     WHERE c.ancestor = p_unit AND c.valid_from < make_date(p_last + 1, 1, 1)
+       AND (c.valid_to IS NULL OR c.valid_to > make_date(p_first, 1, 1));
+    many := below > coalesce(nullif(current_setting('thidua.report_many_units', true), '')::integer,
+                             20000);
+    IF p_as_of IS NOT NULL OR below < coalesce(
+            nullif(current_setting('thidua.report_rollup_units', true), '')::integer, 500) THEN
         RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
           FROM jsonb_array_elements(public.thidua_report_sums(p_unit, p_first, p_last, p_as_of,
                                                                NULL, many)) f;
@@ -337,58 +269,42 @@ BEGIN
     END IF;
     SELECT * INTO kept FROM public.report_rollups r
      WHERE r.unit_id = p_unit AND r.first_year = p_first AND r.last_year = p_last;
-    IF kept.seen IS NOT NULL THEN
-        SELECT (SELECT count(*) FROM (
-                    SELECT 1 FROM public.report_changes w
-                     WHERE w.written >= pg_snapshot_xmin(kept.seen)
-                       AND NOT pg_visible_in_snapshot(w.written, kept.seen) LIMIT 100001) x),
-               EXISTS (SELECT 1 FROM public.report_tree_changes t
+    IF kept.seen IS NOT NULL AND kept.tree = tree
+       AND NOT EXISTS (SELECT 1 FROM public.report_tree_changes t
                         WHERE t.written >= pg_snapshot_xmin(kept.seen)
-                          AND NOT pg_visible_in_snapshot(t.written, kept.seen))
-          INTO pending, tree_changed;
-        IF pending = 0 AND NOT tree_changed THEN
-            RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
-              FROM jsonb_array_elements(kept.figures) f;
-            RETURN;
-        END IF;
-        IF pending <= 100000 AND NOT tree_changed THEN
-            -- One statement, one snapshot: the changes added are exactly those the kept
-            -- snapshot did not see and this one does, and the tree this one sees is the kept
-            -- one's (a change committed since the statement above: NULL, read anew).
-            SELECT pg_current_snapshot(), CASE
-                   WHEN EXISTS (SELECT 1 FROM public.report_tree_changes t
-                                 WHERE t.written >= pg_snapshot_xmin(kept.seen)
-                                   AND NOT pg_visible_in_snapshot(t.written, kept.seen))
-                   THEN NULL
-                   ELSE (SELECT coalesce(jsonb_agg(jsonb_build_array(y, m, d, v)), '[]') FROM (
+                          AND NOT pg_visible_in_snapshot(t.written, kept.seen)) THEN
+        SELECT count(*) INTO pending FROM (
+            SELECT 1 FROM public.report_changes w
+             WHERE w.written >= pg_snapshot_xmin(kept.seen)
+               AND NOT pg_visible_in_snapshot(w.written, kept.seen) LIMIT 100001) x;
+    END IF;
+    IF pending = 0 THEN
+        fresh := kept.figures;
+    ELSIF pending <= 100000 THEN
+        -- One statement, one snapshot: the changes added are exactly those the kept snapshot
+        -- did not see and this one does.
+        SELECT pg_current_snapshot(), (
+                   SELECT coalesce(jsonb_agg(jsonb_build_array(y, m, d, v)), '[]') FROM (
                        SELECT (f->>0)::integer AS y, f->>1 AS m, f->>2 AS d,
                               sum((f->>3)::numeric) AS v
                          FROM (SELECT jsonb_array_elements(kept.figures) AS f
                                UNION ALL
                                SELECT jsonb_array_elements(public.thidua_report_sums(
                                    p_unit, p_first, p_last, NULL, kept.seen, false))) x
-                        GROUP BY 1, 2, 3 HAVING sum((f->>3)::numeric) <> 0) s) END
-              INTO seen, fresh;
-        END IF;
-    END IF;
-    IF fresh IS NULL THEN
+                        GROUP BY 1, 2, 3 HAVING sum((f->>3)::numeric) <> 0) s)
+          INTO seen, fresh;
+    ELSE
         SELECT pg_current_snapshot(), public.thidua_report_sums(p_unit, p_first, p_last, NULL,
                                                                 NULL, many)
           INTO seen, fresh;
     END IF;
-    IF current_setting('transaction_read_only') = 'off'
-       AND current_setting('transaction_isolation') = 'read committed'
-       AND pg_try_advisory_xact_lock(('x' || left(encode(sha256(convert_to(
-               'report_rollups:' || p_unit || ':' || p_first || ':' || p_last, 'UTF8')), 'hex'),
-               16))::bit(64)::bigint) THEN
-        INSERT INTO public.report_rollups (unit_id, first_year, last_year, seen, figures)
-        VALUES (p_unit, p_first, p_last, seen, fresh)
+    IF seen IS NOT NULL AND current_setting('transaction_read_only') = 'off'
+       AND pg_try_advisory_xact_lock(hashtextextended(
+               'report_rollups:' || p_unit || ':' || p_first || ':' || p_last, 0)) THEN
+        INSERT INTO public.report_rollups (unit_id, first_year, last_year, seen, tree, figures)
+        VALUES (p_unit, p_first, p_last, seen, tree, fresh)
         ON CONFLICT (unit_id, first_year, last_year) DO UPDATE
-           SET seen = EXCLUDED.seen, kept_at = EXCLUDED.kept_at, figures = EXCLUDED.figures;
-        -- the unit's periods kept longest ago let go (any another reader is keeping: later)
-        DELETE FROM public.report_rollups r WHERE r.ctid IN (
-            SELECT o.ctid FROM public.report_rollups o WHERE o.unit_id = p_unit
-             ORDER BY o.kept_at DESC OFFSET kept_periods FOR UPDATE SKIP LOCKED);
+           SET seen = EXCLUDED.seen, tree = EXCLUDED.tree, figures = EXCLUDED.figures;
     END IF;
     RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
       FROM jsonb_array_elements(fresh) f;

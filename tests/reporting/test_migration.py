@@ -1,5 +1,5 @@
-"""Migration 0058: the versioned figures of 0057 become the changes they made, each known from
-the moment its version was, and the items their last moment."""
+"""Migrations 0058 and 0059: the versioned figures of 0057 become the changes they made, each
+known from the moment its version was, and the items their last moment."""
 
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ async def test_each_version_becomes_the_change_it_made(server_url, monkeypatch):
         await conn.execute(
             "INSERT INTO report_items (unit_id, item) VALUES ('u1', 'pledge:a'), ('u3', 'x')"
         )
-        # When 0058 is applied
+        # When 0058 and 0059 are applied
         monkeypatch.setattr(migrate, "available", lambda: everything)
-        assert [m.version for m in await migrate.migrate(conn)] == [58]
+        assert [m.version for m in await migrate.migrate(conn)] == [58, 59]
         rows = await conn.fetch(
             "SELECT unit_id, day, metric, known_at, delta FROM report_changes ORDER BY 1, 4"
         )
