@@ -269,3 +269,52 @@ async def test_deadline_compliance_of_a_province_on_a_hand_made_year(runtime, tr
     assert got["appraisals"] == (0, 1, 0, 0)
     assert got["period_reports"] == (0, 0, 0, 0)
     assert await compliance(client, tokens, tree.upper2, tree.upper1, 2024) is None
+
+
+async def test_a_merged_units_deadlines_count_under_its_survivor_too(
+    runtime, registry, tree, client, tokens
+):
+    from tests.reporting.conftest import given
+
+    # Given upper3 (under prov2) late with an appraisal in March 2024, then merged into upper1
+    # (under prov1) on 1 July
+    proposal = await given(
+        runtime,
+        tree.upper3,
+        "ProposalSubmitted",
+        round=1,
+        to_unit=tree.upper3,
+        submitted_on=date(2024, 3, 1),
+        due_on=date(2024, 3, 10),
+        concurrence=False,
+        rule_set_version="999/2024",
+        nominee_count=1,
+    )
+    appraisal = await given(
+        runtime,
+        tree.upper3,
+        "AppraisalOpened",
+        proposal_id=proposal,
+        proposer=tree.upper3,
+        round=1,
+        nominees=[],
+        opened_on=date(2024, 3, 2),
+    )
+    await given(
+        runtime,
+        tree.upper3,
+        "AppraisalCompleted",
+        appraisal,
+        2,
+        proposal_id=proposal,
+        proposer=tree.upper3,
+        round=1,
+        accepted=[],
+        rejected=[],
+        concluded_on=date(2024, 3, 20),
+    )
+    await registry.merge(None, [tree.upper3], tree.upper1, date(2024, 7, 1))
+    # When the provinces' compliance of 2024 is read
+    # Then it is late under the province it stood under, and under its survivor's
+    assert (await compliance(client, tokens, tree.prov2, None, 2024))["appraisals"] == (0, 1, 0, 0)
+    assert (await compliance(client, tokens, tree.prov1, None, 2024))["appraisals"] == (0, 1, 0, 0)
