@@ -278,3 +278,43 @@ async def test_a_kept_roll_up_adds_a_merged_units_late_change_under_its_survivor
             got = await _kept_figures(owner, tree.prov1, tree.prov1)
     # Then the kept roll-up adds it, under its survivor's province
     assert got == [(2024, "pledges", "lao_dong_tien_tien", 1)]
+
+
+async def test_a_kept_roll_up_is_read_anew_only_after_a_change_to_a_unit_with_a_history(
+    runtime, owner, registry, tree
+):
+    async def read() -> list[tuple]:
+        async with owner.transaction():
+            return await _kept_figures(owner, tree.prov1, tree.prov1)
+
+    async def mark() -> None:  # a figure nobody wrote, in the roll-up kept: gone if read anew
+        await owner.execute(
+            'UPDATE report_rollups SET figures = figures || \'[[2024, "marked", "", 1]]\' '
+            "WHERE unit_id = $1 AND first_year = 2024 AND last_year = 2024",
+            tree.prov1,
+        )
+
+    marked = (2024, "marked", "", 1)
+    pledged = (2024, "pledges", "lao_dong_tien_tien")
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    async with report_settings(owner, rollup_units=0):
+        # Given prov1's roll-up kept
+        assert await read() == [(*pledged, 1)]
+        await mark()
+        # When a new unit is registered below it, and pledges
+        await registry.register(
+            None,
+            unit_id=tree.cs9,
+            name="CĐCS mới",
+            level="grassroots",
+            sector_type="DN tư nhân",
+            parent_id=tree.upper1,
+            effective_on=date(2024, 5, 1),
+        )
+        await pledge(runtime, tree.cs9, date(2024, 6, 1))
+        # Then the kept roll-up is rolled forward: it had counted nothing of the new unit's
+        assert await read() == [marked, (*pledged, 2)]
+        # When a unit with pledges counted is moved (under the same province)
+        await registry.move(None, tree.cs1, tree.upper2, date(2024, 7, 1))
+        # Then the roll-up is read anew
+        assert await read() == [(*pledged, 2)]
