@@ -181,6 +181,35 @@ async def compliance(client, tokens, reader, unit, year):
     }
 
 
+async def appraised(runtime, unit: str, proposal, proposer: str, opened: date, concluded: date):
+    """``unit`` appraises ``proposal`` (its round 1) from ``opened`` to ``concluded``."""
+    from tests.reporting.conftest import given
+
+    appraisal = await given(
+        runtime,
+        unit,
+        "AppraisalOpened",
+        proposal_id=proposal,
+        proposer=proposer,
+        round=1,
+        nominees=[],
+        opened_on=opened,
+    )
+    await given(
+        runtime,
+        unit,
+        "AppraisalCompleted",
+        appraisal,
+        2,
+        proposal_id=proposal,
+        proposer=proposer,
+        round=1,
+        accepted=[],
+        rejected=[],
+        concluded_on=concluded,
+    )
+
+
 async def test_deadline_compliance_of_a_province_on_a_hand_made_year(runtime, tree, client, tokens):
     from tests.reporting.conftest import given
 
@@ -239,28 +268,8 @@ async def test_deadline_compliance_of_a_province_on_a_hand_made_year(runtime, tr
         rule_set_version="999/2024",
         nominee_count=1,
     )
-    appraisal = await given(
-        runtime,
-        tree.upper1,
-        "AppraisalOpened",
-        proposal_id=proposal,
-        proposer=tree.cs1,
-        round=1,
-        nominees=[],
-        opened_on=date(2024, 12, 10),
-    )
-    await given(
-        runtime,
-        tree.upper1,
-        "AppraisalCompleted",
-        appraisal,
-        2,
-        proposal_id=proposal,
-        proposer=tree.cs1,
-        round=1,
-        accepted=[],
-        rejected=[],
-        concluded_on=date(2024, 12, 22),
+    await appraised(
+        runtime, tree.upper1, proposal, tree.cs1, date(2024, 12, 10), date(2024, 12, 22)
     )
     got = await compliance(client, tokens, tree.prov1, None, 2024)
     assert got["registrations"] == (1, 0, 1, 0)
@@ -290,28 +299,8 @@ async def test_a_merged_units_deadlines_count_under_its_survivor_too(
         rule_set_version="999/2024",
         nominee_count=1,
     )
-    appraisal = await given(
-        runtime,
-        tree.upper3,
-        "AppraisalOpened",
-        proposal_id=proposal,
-        proposer=tree.upper3,
-        round=1,
-        nominees=[],
-        opened_on=date(2024, 3, 2),
-    )
-    await given(
-        runtime,
-        tree.upper3,
-        "AppraisalCompleted",
-        appraisal,
-        2,
-        proposal_id=proposal,
-        proposer=tree.upper3,
-        round=1,
-        accepted=[],
-        rejected=[],
-        concluded_on=date(2024, 3, 20),
+    await appraised(
+        runtime, tree.upper3, proposal, tree.upper3, date(2024, 3, 2), date(2024, 3, 20)
     )
     await registry.merge(None, [tree.upper3], tree.upper1, date(2024, 7, 1))
     # When the provinces' compliance of 2024 is read
