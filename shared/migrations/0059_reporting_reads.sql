@@ -19,6 +19,10 @@
 --   (changes already counted, or units merged into it) makes the roll-ups read anew: a unit that
 --   had none is counted where it stands now by the changes written since, as any other.
 -- * The roll-forward dropped figures summing to zero, a full read kept them: both drop them.
+-- * Letting a unit's old periods go deleted rows other readers could be keeping, without their
+--   lock: two readers could wait on each other (a deadlock). Now under each period's lock.
+-- * A transaction that had written before keeping took its own later writes as seen (its id
+--   is not in pg_current_snapshot()'s list): now kept as in progress, or nothing kept.
 -- * Deadline compliance counts a merged unit's deadlines under its survivor too, as the figures.
 -- * An item's last change (report_items.known_at) was not carried over from 0057's versions.
 SET LOCAL search_path = public;
@@ -264,6 +268,18 @@ END $$;
 REVOKE ALL ON FUNCTION thidua_report_sums(text, integer, integer, timestamptz, pg_snapshot,
                                           boolean) FROM PUBLIC;
 
+-- The advisory lock under which a roll-up is kept or let go: shared.db.lock_key's for
+-- 'report_rollups:UNIT:FIRST:LAST' (SHA-256's first 8 bytes).
+CREATE FUNCTION thidua_report_rollup_key(p_unit text, p_first integer, p_last integer)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ('x' || left(encode(sha256(convert_to(
+               'report_rollups:' || p_unit || ':' || p_first || ':' || p_last, 'UTF8')), 'hex'),
+               16))::bit(64)::bigint
+$$;
+
 -- The figures of p_unit and every unit below it (thidua_report_members), years p_first..p_last,
 -- as the log held them at p_as_of (NULL: now). Answers only what thidua_report_allowed allows,
 -- with a row of nulls first when it does (none: it may not), so a summary of zeros and one out
@@ -295,6 +311,7 @@ DECLARE
     tree_changed boolean;
     fresh jsonb;
     seen pg_snapshot;
+    own xid8;
 BEGIN
     IF NOT public.thidua_report_allowed(p_unit, p_first, p_last, p_as_of) THEN
         RETURN;
@@ -352,20 +369,43 @@ BEGIN
                                                                 NULL, many)
           INTO seen, fresh;
     END IF;
-    -- the lock's key is shared.db.lock_key's for the same name (SHA-256's first 8 bytes)
+    -- A transaction that has written before (its id assigned) sees its own writes, which
+    -- pg_current_snapshot() does not list as in progress: what it wrote to the figures or the
+    -- tree is in `fresh` but would not be seen as written since, nor what it writes after this.
+    -- Such a snapshot is kept with the transaction's own id in progress, so that what it writes
+    -- next is added by the next read; one that has written figures or the tree keeps nothing.
+    own := pg_current_xact_id_if_assigned();
+    IF own IS NOT NULL THEN
+        IF EXISTS (SELECT 1 FROM public.report_changes w WHERE w.written = own)
+           OR EXISTS (SELECT 1 FROM public.report_tree_changes t WHERE t.written = own) THEN
+            RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
+              FROM jsonb_array_elements(fresh) f;
+            RETURN;
+        END IF;
+        -- (an id at or past the snapshot's xmax is in progress to it already)
+        IF own < pg_snapshot_xmax(seen) THEN
+            seen := (least(pg_snapshot_xmin(seen), own) || ':' || pg_snapshot_xmax(seen) || ':'
+                     || array_to_string(ARRAY(SELECT x FROM pg_snapshot_xip(seen) AS x
+                                              UNION SELECT own ORDER BY 1), ','))::pg_snapshot;
+        END IF;
+    END IF;
     IF current_setting('transaction_read_only') = 'off'
        AND current_setting('transaction_isolation') = 'read committed'
-       AND pg_try_advisory_xact_lock(('x' || left(encode(sha256(convert_to(
-               'report_rollups:' || p_unit || ':' || p_first || ':' || p_last, 'UTF8')), 'hex'),
-               16))::bit(64)::bigint) THEN
+       AND pg_try_advisory_xact_lock(public.thidua_report_rollup_key(p_unit, p_first, p_last))
+    THEN
         INSERT INTO public.report_rollups (unit_id, first_year, last_year, seen, figures)
         VALUES (p_unit, p_first, p_last, seen, fresh)
         ON CONFLICT (unit_id, first_year, last_year) DO UPDATE
            SET seen = EXCLUDED.seen, kept_at = EXCLUDED.kept_at, figures = EXCLUDED.figures;
-        -- the unit's periods kept longest ago let go (any another reader is keeping: later)
-        DELETE FROM public.report_rollups r WHERE r.ctid IN (
-            SELECT o.ctid FROM public.report_rollups o WHERE o.unit_id = p_unit
-             ORDER BY o.kept_at DESC OFFSET kept_periods FOR UPDATE SKIP LOCKED);
+        -- The unit's periods kept longest ago let go, each under its own lock (one another
+        -- reader is keeping: later), so that no keeper ever waits on a row another deletes.
+        WITH old AS MATERIALIZED (
+            SELECT o.ctid AS at, o.first_year, o.last_year FROM public.report_rollups o
+             WHERE o.unit_id = p_unit ORDER BY o.kept_at DESC OFFSET kept_periods),
+        mine AS MATERIALIZED (
+            SELECT at FROM old WHERE pg_try_advisory_xact_lock(
+                public.thidua_report_rollup_key(p_unit, old.first_year, old.last_year)))
+        DELETE FROM public.report_rollups r WHERE r.ctid IN (SELECT at FROM mine);
     END IF;
     RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
       FROM jsonb_array_elements(fresh) f;
