@@ -29,6 +29,7 @@ from services.reporting.domain import (
     report_id,
     request_id,
 )
+from services.reporting.summaries import read_figures
 from shared import access
 from shared.aggregates import EventRegistry
 from shared.auth import Principal
@@ -46,7 +47,13 @@ def build_registry() -> EventRegistry:
     registry = EventRegistry()
     for aggregate, events in (*RECORD_EVENTS, *REPORT_EVENTS):
         registry.register(aggregate, *events)
+    registry.upcaster("ReportSubmitted", from_version=1)(_carrying_no_figures)
     return registry
+
+
+def _carrying_no_figures(data: dict[str, Any]) -> dict[str, Any]:
+    """A report sent before a sending carried its figures."""
+    return {**data, "figures": None}
 
 
 async def authorise(conn: asyncpg.Connection, actor: Principal | None) -> None:
@@ -335,7 +342,11 @@ class ReportCommands(_ReportingCommands):
                 report.first_year,
                 report.last_year,
             )
-            report.submit(upper, self.clock(), due)
+            # what the report says, read by the sender as it sends it (its own unit: readable)
+            key = (actor.tenant, report.first_year, report.last_year, None)
+            rows = (await read_figures(attempt.conn, [key]))[0]
+            figures = [[r["year"], r["metric"], r["dim"], int(r["value"])] for r in rows or []]
+            report.submit(upper, self.clock(), due, figures)
             attempt.save(report)
 
         await self._run(actor, "SubmitReport", decide, idempotency_key, {"report_id": rid})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
@@ -402,19 +403,34 @@ class Report(Aggregate):
         self.place = place
         self.revision = revision
 
-    def submit(self, to_unit: str, on: date, due_on: date | None) -> None:
+    def submit(self, to_unit: str, on: date, due_on: date | None, figures: list[list[Any]]) -> None:
+        """``figures``: the summary's figures as the unit reads them when it sends, [[year,
+        metric, dim, value], ...]: what the report says, whatever the tree becomes."""
         if not self.sections:
             raise ReportInvalid("Báo cáo chưa có mục nào.", field="sections")
         if self.revision == self.submitted_revision:
             raise ReportUnchanged("Bản này đã gửi.")
         late = due_on is not None and on > due_on
         self._submitted(
-            to_unit=to_unit, submitted_on=on, revision=self.revision, due_on=due_on, late=late
+            to_unit=to_unit,
+            submitted_on=on,
+            revision=self.revision,
+            due_on=due_on,
+            late=late,
+            figures=figures,
         )
 
+    # figures: None in what was sent before they were carried (schema 1, upcast by
+    # commands.build_registry): such a report is read as the log held its unit's figures then
     @event("ReportSubmitted")
     def _submitted(
-        self, to_unit: str, submitted_on: date, revision: int, due_on: date | None, late: bool
+        self,
+        to_unit: str,
+        submitted_on: date,
+        revision: int,
+        due_on: date | None,
+        late: bool,
+        figures: list[list[Any]] | None,
     ) -> None:
         self.submitted_revision = revision
 

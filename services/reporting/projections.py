@@ -317,8 +317,8 @@ async def _submitted(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
     await conn.execute(
         "UPDATE reports SET submitted_version = $2, submitted_on = $3, submitted_at = $4, "
         "to_unit = $5, due_on = $6, late = $7, sent_number = number, sent_place = place, "
-        "first_sent_on = coalesce(first_sent_on, $3), first_late = coalesce(first_late, $7) "
-        "WHERE report_id = $1",
+        "first_sent_on = coalesce(first_sent_on, $3), first_late = coalesce(first_late, $7), "
+        "figures = $8::jsonb WHERE report_id = $1",
         e.stream_id,
         d["revision"],
         day_of(d["submitted_on"]),
@@ -326,6 +326,7 @@ async def _submitted(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
         d["to_unit"],
         day_of(due) if due else None,
         bool(d.get("late")),
+        None if d.get("figures") is None else orjson.dumps(d["figures"]).decode(),
     )
 
 

@@ -25,7 +25,13 @@
 --   is not in pg_current_snapshot()'s list): now kept as in progress, or nothing kept.
 -- * Deadline compliance counts a merged unit's deadlines under its survivor too, as the figures.
 -- * An item's last change (report_items.known_at) was not carried over from 0057's versions.
+-- * A report read as sent was its unit's figures as the log held them then, over today's tree:
+--   a unit merged into the sender (or moved under it, dated back) after the sending counted in
+--   what the level above read. A sending now carries its figures (ReportSubmitted.figures,
+--   kept in reports.figures), and the report as sent is read from them.
 SET LOCAL search_path = public;
+
+ALTER TABLE reports ADD COLUMN figures jsonb;  -- as sent: [[year, metric, dim, value], ...]
 
 -- what was kept may be a sum of two trees (above): read anew
 TRUNCATE report_rollups;
@@ -317,6 +323,19 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY SELECT NULL::integer, NULL::text, NULL::text, NULL::numeric;
+    -- a report as sent, to its unit or the unit it was sent to: the figures it carried
+    IF p_as_of IS NOT NULL THEN
+        SELECT r.figures INTO fresh FROM public.reports r
+         WHERE r.unit_id = p_unit AND r.first_year = p_first AND r.last_year = p_last
+           AND r.submitted_at = p_as_of AND r.figures IS NOT NULL
+           AND current_setting('thidua.tenant', true) IN (r.unit_id, r.to_unit)
+         LIMIT 1;
+        IF fresh IS NOT NULL THEN
+            RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
+              FROM jsonb_array_elements(fresh) f;
+            RETURN;
+        END IF;
+    END IF;
     SELECT max(s.value) FILTER (WHERE s.name = 'rollup_units'),
            max(s.value) FILTER (WHERE s.name = 'many_units'),
            max(s.value) FILTER (WHERE s.name = 'kept_periods')

@@ -229,6 +229,29 @@ async def test_after_the_sender_moves_its_report_still_reads_as_sent_where_it_wa
     }
 
 
+async def test_a_report_as_sent_says_what_it_said_whatever_the_tree_becomes(
+    runtime, registry, tree, client, tokens
+):
+    # Given upper3 (prov2's, never below prov1) with a pledge of 2024, and upper1 with one, and
+    # upper1's report sent to prov1
+    await pledge(runtime, tree.upper3, date(2024, 3, 1))
+    await pledge(runtime, tree.upper1, date(2024, 5, 1))
+    rid = (await run(client, tokens, tree.upper1, DRAFT, **PERIOD))["id"]
+    await run(client, tokens, tree.upper1, WRITE, id=rid, s="I.1", t="Thuận lợi")
+    await run(client, tokens, tree.upper1, SUBMIT, id=rid)
+    assert (await run(client, tokens, tree.prov1, READ, id=rid))["figures"]["total"] == {
+        "pledges": 1
+    }
+    # When upper1 moves to prov2 and upper3 is merged into it, both dated back into the period
+    await registry.move(None, tree.upper1, tree.prov2, date(2024, 6, 1))
+    await registry.merge(None, [tree.upper3], tree.upper1, date(2024, 7, 1))
+    # Then prov1 reads the report as it was sent: upper3's pledge, never below prov1, not in it
+    seen = await run(client, tokens, tree.prov1, READ, id=rid)
+    assert seen["figures"]["total"]["pledges"] == 1
+    # while upper1 itself now counts what it absorbed
+    assert (await run(client, tokens, tree.upper1, READ, id=rid))["now"]["total"]["pledges"] == 2
+
+
 async def test_a_summary_past_two_billion_and_a_nul_in_a_download_path(
     runtime, tree, client, tokens
 ):
