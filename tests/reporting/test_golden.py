@@ -83,3 +83,43 @@ async def test_the_reporting_golden_log_is_counted_by_todays_projection(golden, 
         REPORT,
     )
     assert tuple(sent) == (3, False, date(2025, 4, 15), "golden-ldld-nb-r")
+
+
+# tests/golden/reporting_sent_figures.jsonl: a report sent after sendings carried their figures
+# (ReportSubmitted at schema 2), by LĐLĐ huyện Kim Sơn to its province.
+SENT = "golden-nb-kim-son-r"
+SENT_FIGURES = [
+    [2021, "pledges", "lao_dong_tien_tien", 1],
+    [2022, "pledges", "chien_si_thi_dua_co_so", 1],
+]
+
+
+@pytest.fixture(scope="module")
+async def golden_sent(database_url):
+    return await insert_golden(database_url, golden_rows(GOLDEN / "reporting_sent_figures.jsonl"))
+
+
+async def test_a_sending_that_carried_its_figures_is_still_read_as_sent(
+    golden_sent, store, runtime, owner
+):
+    verdict = await audit.verify_tenant(owner, SENT)
+    assert verdict.ok and verdict.count == len(golden_sent), verdict.describe()
+    (sent,) = [e for e in await store.read_log(SENT) if e.event_type == "ReportSubmitted"]
+    assert sent.schema_version == 2
+    report = await Repository(store, build_registry(), snapshot_every=0).get(
+        SENT, domain.report_id(SENT, 2020, 2025)
+    )
+    assert isinstance(report, Report) and report.submitted_revision == 1
+    await settled(runtime, SENT, golden_sent[-1]["seq"])
+    async with owner.transaction():
+        await owner.execute(
+            "SELECT set_config('thidua.tenant', to_unit, true) FROM reports WHERE unit_id = $1",
+            SENT,
+        )
+        rows = await owner.fetch(
+            "SELECT f.year, f.metric, f.dim, f.value FROM reports r, "
+            "thidua_report_figures(r.unit_id, 2020, 2025, r.submitted_at) f "
+            "WHERE r.unit_id = $1 AND f.metric IS NOT NULL ORDER BY 1",
+            SENT,
+        )
+    assert [list(r) for r in rows] == SENT_FIGURES
