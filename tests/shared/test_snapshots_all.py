@@ -853,7 +853,12 @@ LIVES |= {
             ),
             lambda r: r.write("I.1", "Thuận lợi"),
             lambda r: r.set_heading("16/BC-CĐĐL", "Hoa Lư"),
-            lambda r: r.submit("cd-cong-thuong", date(2025, 4, 10), date(2025, 4, 15)),
+            lambda r: r.submit(
+                "cd-cong-thuong",
+                date(2025, 4, 10),
+                date(2025, 4, 15),
+                [[2021, "pledges", "lao_dong_tien_tien", 3]],
+            ),
         ]
     ],
 }
