@@ -119,19 +119,10 @@ async def test_a_keeper_that_writes_afterwards_has_its_write_counted(
     assert kept != before
 
 
-async def move(conn, unit: str, parent: str, on: date, kind: str = "child") -> None:
-    """The registry's rows of a move (or a merge) written by hand, as its batch writes them."""
-    await conn.execute(
-        "UPDATE unit_parents SET valid_to = $2 WHERE tenant_id = $1 AND valid_to IS NULL", unit, on
-    )
-    await conn.execute(
-        "INSERT INTO unit_parents (tenant_id, parent_id, kind, valid_from) VALUES ($1, $2, $3, $4)",
-        unit,
-        parent,
-        kind,
-        on,
-    )
-    await conn.execute("SELECT thidua_registry_reclose(ARRAY[$1])", unit)
+async def move(conn, unit: str, parent: str, on: date) -> None:
+    """The registry's rows of a move written by hand, as its batch writes them."""
+    for sql, args in _moved(unit, parent, on):
+        await conn.execute(sql, *args)
 
 
 # --- the fuzzer ----------------------------------------------------------------------------------
