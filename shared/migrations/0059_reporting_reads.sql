@@ -17,7 +17,9 @@
 --   million events), a registration of a new unit too. Now each unit whose rows of the tree
 --   changed (unit_parents, unit_closure) is recorded, and only a change to a unit with a history
 --   (changes already counted, or units merged into it) makes the roll-ups read anew: a unit that
---   had none is counted where it stands now by the changes written since, as any other.
+--   had none is counted where it stands now by the changes written since, as any other. The
+--   changes to the tree no kept roll-up needs any more are let go as roll-ups are kept, up to
+--   a horizon (report_tree_horizon) before which a roll-up kept is read anew.
 -- * The roll-forward dropped figures summing to zero, a full read kept them: both drop them.
 -- * Letting a unit's old periods go deleted rows other readers could be keeping, without their
 --   lock: two readers could wait on each other (a deadlock). Now under each period's lock.
@@ -82,6 +84,12 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION thidua_report_tree_truncated() FROM PUBLIC;
 
+-- Changes to the tree older than this were let go (thidua_report_tree_prune): a roll-up kept
+-- in a snapshot older than it cannot tell what changed since, and is read anew.
+CREATE TABLE report_tree_horizon (horizon xid8 NOT NULL);
+INSERT INTO report_tree_horizon VALUES ('0');
+ALTER TABLE report_tree_horizon ENABLE ROW LEVEL SECURITY;
+
 -- Whether the tree changed since p_seen for a roll-up kept then: a unit whose rows of the tree
 -- changed since has a history that roll-up may have counted where it stood then (changes of
 -- its own visible in p_seen, or units merged into it, whose history stands where it stands).
@@ -89,7 +97,8 @@ CREATE FUNCTION thidua_report_tree_changed_since(p_seen pg_snapshot) RETURNS boo
 LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (
+    SELECT pg_snapshot_xmin(p_seen) < (SELECT h.horizon FROM public.report_tree_horizon h)
+        OR EXISTS (
         SELECT 1 FROM public.report_tree_changes t
          WHERE t.written >= pg_snapshot_xmin(p_seen)
            AND NOT pg_visible_in_snapshot(t.written, p_seen)
@@ -101,6 +110,31 @@ AS $$
                             WHERE m.parent_id = t.unit_id AND m.kind = 'merged')))
 $$;
 REVOKE ALL ON FUNCTION thidua_report_tree_changed_since(pg_snapshot) FROM PUBLIC;
+
+-- The changes to the tree no kept roll-up needs let go: those of transactions finished before
+-- every roll-up kept was read (and before every transaction still running), with the horizon
+-- moved past them in the same transaction. A reader holding a roll-up it read before another
+-- kept a newer one reads anew, by the horizon. Never waits: another pruning is left to it.
+-- How many it let go.
+CREATE FUNCTION thidua_report_tree_prune() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h xid8 := pg_snapshot_xmin(pg_current_snapshot());
+    n bigint;
+BEGIN
+    SELECT least(h, min(pg_snapshot_xmin(r.seen))) INTO h FROM public.report_rollups r;
+    IF NOT EXISTS (SELECT 1 FROM public.report_tree_changes t WHERE t.written < h)
+       OR NOT pg_try_advisory_xact_lock(public.thidua_report_rollup_key('', 0, 0)) THEN
+        RETURN 0;
+    END IF;
+    UPDATE public.report_tree_horizon SET horizon = greatest(horizon, h);
+    DELETE FROM public.report_tree_changes t WHERE t.written < h;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+REVOKE ALL ON FUNCTION thidua_report_tree_prune() FROM PUBLIC;
 
 DO $$
 DECLARE
@@ -275,7 +309,8 @@ REVOKE ALL ON FUNCTION thidua_report_sums(text, integer, integer, timestamptz, p
                                           boolean) FROM PUBLIC;
 
 -- The advisory lock under which a roll-up is kept or let go: shared.db.lock_key's for
--- 'report_rollups:UNIT:FIRST:LAST' (SHA-256's first 8 bytes).
+-- 'report_rollups:UNIT:FIRST:LAST' (SHA-256's first 8 bytes); the unit '' and the years 0:
+-- the pruning of the tree's changes.
 CREATE FUNCTION thidua_report_rollup_key(p_unit text, p_first integer, p_last integer)
 RETURNS bigint
 LANGUAGE sql IMMUTABLE
@@ -425,6 +460,7 @@ BEGIN
             SELECT at FROM old WHERE pg_try_advisory_xact_lock(
                 public.thidua_report_rollup_key(p_unit, old.first_year, old.last_year)))
         DELETE FROM public.report_rollups r WHERE r.ctid IN (SELECT at FROM mine);
+        PERFORM public.thidua_report_tree_prune();
     END IF;
     RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
       FROM jsonb_array_elements(fresh) f;

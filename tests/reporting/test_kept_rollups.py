@@ -302,6 +302,8 @@ async def test_kept_roll_ups_equal_full_reads_with_transactions_in_flight(
     seed, owner, database_url, tree
 ):
     names = ("pA", "pB", "t", "r")
+    await owner.execute("DELETE FROM report_rollups")  # none older than the fuzzer's own
+    horizon = await owner.fetchval("SELECT horizon FROM report_tree_horizon")
     async with report_settings(owner, rollup_units=0):
         conns = {n: await asyncpg.connect(database_url) for n in names}
         try:
@@ -323,5 +325,65 @@ async def test_kept_roll_ups_equal_full_reads_with_transactions_in_flight(
         finally:
             for conn in conns.values():
                 await conn.close()
-    # and the fuzzer went every way a kept roll-up is read
+    # and the fuzzer went every way a kept roll-up is read, and let go of changes to the tree
     assert set(fuzz.modes) == {"nothing kept", "read anew", "rolled forward or as kept"}
+    assert await owner.fetchval("SELECT horizon > $1 FROM report_tree_horizon", horizon)
+
+
+async def test_changes_to_the_tree_no_kept_roll_up_needs_are_let_go(runtime, owner, registry, tree):
+    # Given prov1's roll-up the only one kept, and a unit registered below it since
+    await owner.execute("DELETE FROM report_rollups")
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    async with report_settings(owner, rollup_units=0):
+        async with owner.transaction():
+            await reach(owner, tree.tld)
+            assert await figures(owner, tree.prov1) == [(2024, "pledges", "lao_dong_tien_tien", 1)]
+        await registry.register(
+            None,
+            unit_id=tree.cs8,
+            name="CĐCS mới",
+            level="grassroots",
+            sector_type="DN tư nhân",
+            parent_id=tree.upper1,
+            effective_on=date(2024, 5, 1),
+        )
+        registered = await owner.fetchval(
+            "SELECT max(written) FROM report_tree_changes WHERE unit_id = $1", tree.cs8
+        )
+        # When it is read again after a pledge of the new unit (kept anew)
+        await pledge(runtime, tree.cs8, date(2024, 6, 1))
+        async with owner.transaction():
+            await reach(owner, tree.tld)
+            got = await figures(owner, tree.prov1)
+    # Then the registration's changes to the tree, older than the roll-up kept now, are let go,
+    # the horizon past them, and the figures right
+    assert got == [(2024, "pledges", "lao_dong_tien_tien", 2)]
+    assert not await owner.fetchval(
+        "SELECT count(*) FROM report_tree_changes WHERE written <= $1", registered
+    )
+    assert await owner.fetchval("SELECT horizon > $1 FROM report_tree_horizon", registered)
+
+
+async def test_a_roll_up_kept_before_the_horizon_is_read_anew(runtime, owner, tree):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    async with report_settings(owner, rollup_units=0):
+        # Given prov1's roll-up kept, with a figure nobody wrote in it
+        async with owner.transaction():
+            await reach(owner, tree.tld)
+            await figures(owner, tree.prov1)
+        await owner.execute(
+            'UPDATE report_rollups SET figures = figures || \'[[2024, "marked", "", 1]]\' '
+            "WHERE unit_id = $1 AND first_year = 2024 AND last_year = 2024",
+            tree.prov1,
+        )
+        # When the tree's changes are let go past the snapshot it was kept in
+        await owner.execute(
+            "UPDATE report_tree_horizon SET horizon = greatest(horizon, (SELECT "
+            "((pg_snapshot_xmin(seen)::text)::bigint + 1)::text::xid8 FROM report_rollups "
+            "WHERE unit_id = $1 AND first_year = 2024 AND last_year = 2024))",
+            tree.prov1,
+        )
+        # Then it is read anew: it cannot tell what changed since
+        async with owner.transaction():
+            await reach(owner, tree.tld)
+            assert await figures(owner, tree.prov1) == [(2024, "pledges", "lao_dong_tien_tien", 1)]
