@@ -2,7 +2,7 @@
 as the tree stood on each day, as the log held it now or at a past moment.
 
 Every figure comes from the reporting projection through ``thidua_report_figures``
-(shared/migrations/0058_reporting_changes.sql), which answers only the caller's unit or a unit
+(shared/migrations/0059_reporting_reads.sql), which answers only the caller's unit or a unit
 below it today: any other unit is null, never an error that says it exists. A request's summaries
 are read by one loader, so a dashboard of many units costs one statement; each unit's figures are
 of one moment, two units' of moments a few milliseconds apart at most (a roll-up kept between

@@ -1,5 +1,5 @@
 """Reading the reporting projection: the figures of units' summaries, through
-``thidua_report_figures`` (shared/migrations/0058_reporting_changes.sql), many units in one
+``thidua_report_figures`` (shared/migrations/0059_reporting_reads.sql), many units in one
 statement. The GraphQL loader and the command line both read here."""
 
 from __future__ import annotations

@@ -321,6 +321,15 @@ AS $$
                16))::bit(64)::bigint
 $$;
 
+-- Figures kept as JSON ([[year, metric, dim, value], ...]) as the rows the readers get.
+CREATE FUNCTION thidua_report_rows(p_figures jsonb)
+RETURNS TABLE (year integer, metric text, dim text, value numeric)
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric FROM jsonb_array_elements(p_figures) f
+$$;
+
 -- The figures of p_unit and every unit below it (thidua_report_members), years p_first..p_last,
 -- as the log held them at p_as_of (NULL: now). Answers only what thidua_report_allowed allows,
 -- with a row of nulls first when it does (none: it may not), so a summary of zeros and one out
@@ -353,6 +362,7 @@ DECLARE
     fresh jsonb;
     seen pg_snapshot;
     own xid8;
+    may_keep boolean := true;
 BEGIN
     IF NOT public.thidua_report_allowed(p_unit, p_first, p_last, p_as_of) THEN
         RETURN;
@@ -366,8 +376,7 @@ BEGIN
            AND current_setting('thidua.tenant', true) IN (r.unit_id, r.to_unit)
          LIMIT 1;
         IF fresh IS NOT NULL THEN
-            RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
-              FROM jsonb_array_elements(fresh) f;
+            RETURN QUERY SELECT * FROM public.thidua_report_rows(fresh);
             RETURN;
         END IF;
     END IF;
@@ -382,9 +391,8 @@ BEGIN
          LIMIT greatest(rollup_units, many_units) + 1) x;
     many := below > many_units;
     IF p_as_of IS NOT NULL OR below < rollup_units THEN
-        RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
-          FROM jsonb_array_elements(public.thidua_report_sums(p_unit, p_first, p_last, p_as_of,
-                                                               NULL, many)) f;
+        RETURN QUERY SELECT * FROM public.thidua_report_rows(
+            public.thidua_report_sums(p_unit, p_first, p_last, p_as_of, NULL, many));
         RETURN;
     END IF;
     SELECT * INTO kept FROM public.report_rollups r
@@ -397,8 +405,7 @@ BEGIN
                public.thidua_report_tree_changed_since(kept.seen)
           INTO pending, tree_changed;
         IF pending = 0 AND NOT tree_changed THEN
-            RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
-              FROM jsonb_array_elements(kept.figures) f;
+            RETURN QUERY SELECT * FROM public.thidua_report_rows(kept.figures);
             RETURN;
         END IF;
         IF pending <= 100000 AND NOT tree_changed THEN
@@ -429,21 +436,16 @@ BEGIN
     -- Such a snapshot is kept with the transaction's own id in progress, so that what it writes
     -- next is added by the next read; one that has written figures or the tree keeps nothing.
     own := pg_current_xact_id_if_assigned();
-    IF own IS NOT NULL THEN
-        IF EXISTS (SELECT 1 FROM public.report_changes w WHERE w.written = own)
-           OR EXISTS (SELECT 1 FROM public.report_tree_changes t WHERE t.written = own) THEN
-            RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
-              FROM jsonb_array_elements(fresh) f;
-            RETURN;
-        END IF;
-        -- (an id at or past the snapshot's xmax is in progress to it already)
-        IF own < pg_snapshot_xmax(seen) THEN
-            seen := (least(pg_snapshot_xmin(seen), own) || ':' || pg_snapshot_xmax(seen) || ':'
-                     || array_to_string(ARRAY(SELECT x FROM pg_snapshot_xip(seen) AS x
-                                              UNION SELECT own ORDER BY 1), ','))::pg_snapshot;
-        END IF;
+    IF own IS NOT NULL AND (
+           EXISTS (SELECT 1 FROM public.report_changes w WHERE w.written = own)
+           OR EXISTS (SELECT 1 FROM public.report_tree_changes t WHERE t.written = own)) THEN
+        may_keep := false;
+    ELSIF own < pg_snapshot_xmax(seen) THEN  -- (one at or past xmax is in progress to it)
+        seen := (least(pg_snapshot_xmin(seen), own) || ':' || pg_snapshot_xmax(seen) || ':'
+                 || array_to_string(ARRAY(SELECT x FROM pg_snapshot_xip(seen) AS x
+                                          UNION SELECT own ORDER BY 1), ','))::pg_snapshot;
     END IF;
-    IF current_setting('transaction_read_only') = 'off'
+    IF may_keep AND current_setting('transaction_read_only') = 'off'
        AND current_setting('transaction_isolation') = 'read committed'
        AND pg_try_advisory_xact_lock(public.thidua_report_rollup_key(p_unit, p_first, p_last))
     THEN
@@ -462,8 +464,7 @@ BEGIN
         DELETE FROM public.report_rollups r WHERE r.ctid IN (SELECT at FROM mine);
         PERFORM public.thidua_report_tree_prune();
     END IF;
-    RETURN QUERY SELECT (f->>0)::integer, f->>1, f->>2, (f->>3)::numeric
-      FROM jsonb_array_elements(fresh) f;
+    RETURN QUERY SELECT * FROM public.thidua_report_rows(fresh);
 END $$;
 REVOKE ALL ON FUNCTION thidua_report_figures(text, integer, integer, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION thidua_report_figures(text, integer, integer, timestamptz)
