@@ -131,6 +131,19 @@ async def reviewed(runtime, unit: str, stream: uuid.UUID, version: int, on: date
     )
 
 
+async def new_grassroots(commands, unit: str, parent: str, on: date) -> None:
+    """A grassroots union registered below ``parent`` from ``on`` (``commands``: the registry's)."""
+    await commands.register(
+        None,
+        unit_id=unit,
+        name="CĐCS mới",
+        level="grassroots",
+        sector_type="DN tư nhân",
+        parent_id=parent,
+        effective_on=on,
+    )
+
+
 @asynccontextmanager
 async def report_settings(owner, **values: int) -> AsyncIterator[None]:
     """The reading functions' settings (report_settings, the owner's) set for a while: what an

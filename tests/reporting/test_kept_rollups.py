@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from shared.db import lock_key
-from tests.reporting.conftest import pledge, report_settings
+from tests.reporting.conftest import new_grassroots, pledge, report_settings
 
 PERIODS = ((2024, 2024), (2023, 2025), (2025, 2025))
 
@@ -338,15 +338,7 @@ async def test_changes_to_the_tree_no_kept_roll_up_needs_are_let_go(runtime, own
         async with owner.transaction():
             await reach(owner, tree.tld)
             assert await figures(owner, tree.prov1) == [(2024, "pledges", "lao_dong_tien_tien", 1)]
-        await registry.register(
-            None,
-            unit_id=tree.cs8,
-            name="CĐCS mới",
-            level="grassroots",
-            sector_type="DN tư nhân",
-            parent_id=tree.upper1,
-            effective_on=date(2024, 5, 1),
-        )
+        await new_grassroots(registry, tree.cs8, tree.upper1, date(2024, 5, 1))
         registered = await owner.fetchval(
             "SELECT max(written) FROM report_tree_changes WHERE unit_id = $1", tree.cs8
         )

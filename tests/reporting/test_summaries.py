@@ -8,7 +8,15 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from shared.clock import today
-from tests.reporting.conftest import SUMMARY, given, gql, pledge, report_settings, summary
+from tests.reporting.conftest import (
+    SUMMARY,
+    given,
+    gql,
+    new_grassroots,
+    pledge,
+    report_settings,
+    summary,
+)
 
 
 async def test_a_province_counts_its_own_and_its_units_figures_by_year(
@@ -302,15 +310,7 @@ async def test_a_kept_roll_up_is_read_anew_only_after_a_change_to_a_unit_with_a_
         assert await read() == [(*pledged, 1)]
         await mark()
         # When a new unit is registered below it, and pledges
-        await registry.register(
-            None,
-            unit_id=tree.cs9,
-            name="CĐCS mới",
-            level="grassroots",
-            sector_type="DN tư nhân",
-            parent_id=tree.upper1,
-            effective_on=date(2024, 5, 1),
-        )
+        await new_grassroots(registry, tree.cs9, tree.upper1, date(2024, 5, 1))
         await pledge(runtime, tree.cs9, date(2024, 6, 1))
         # Then the kept roll-up is rolled forward: it had counted nothing of the new unit's
         assert await read() == [marked, (*pledged, 2)]
