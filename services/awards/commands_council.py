@@ -233,7 +233,9 @@ async def _members_known(conn: asyncpg.Connection, members: Sequence[Member]) ->
     the unit reads (else NOT_FOUND: a made-up id would recuse no one), and from their unit,
     unless the officer gave another (a member from a nominee's unit is recused)."""
     persons = [m.person_id for m in members if m.person_id]
-    async with planned_for_arguments(conn):  # ids as a parameter, as units_of_people reads them
+    async with planned_for_arguments(
+        conn, len(persons)
+    ):  # ids as a parameter, as units_of_people reads them
         rows = await conn.fetch(
             "SELECT person_id::text AS person_id, tenant_id, status FROM people "
             "WHERE person_id = ANY ($1::uuid[])",
@@ -345,7 +347,7 @@ async def units_of_people(conn: asyncpg.Connection, persons: Sequence[str]) -> d
     """Each person's unit, of those the caller reads. By the ids as a parameter, never by a join
     on a cast column: row-level security keeps a cast (not leakproof) above the index, and such
     a join scanned people once per row."""
-    async with planned_for_arguments(conn):
+    async with planned_for_arguments(conn, len(persons)):
         rows = await conn.fetch(
             "SELECT person_id::text AS person_id, tenant_id FROM people "
             "WHERE person_id = ANY ($1::uuid[])",
@@ -386,7 +388,7 @@ async def _ballot_box(
 async def _not_elsewhere(conn: asyncpg.Connection, unit: str, items: Sequence[CouncilItem]) -> None:
     """A nominee goes before one session at a time: not one still open on it, nor one that
     passed it and has not yet decided or forwarded it."""
-    async with planned_for_arguments(conn):
+    async with planned_for_arguments(conn, len(items)):
         taken = await _taken(conn, unit, items)
     if taken:
         raise CouncilInvalid(

@@ -395,7 +395,7 @@ async def _checks(
             THEMATIC_CAPPED,
         )
     persons = list({spec.person_id for spec in specs if spec.person_id is not None})
-    async with planned_for_arguments(conn):  # up to 10,000 keys in each
+    async with planned_for_arguments(conn, len(persons)):  # up to 10,000 keys in each
         people = await _people(conn, actor, persons, proposal.year)
         whos = [f"person:{p}" for p in people] + [
             f"unit:{spec.unit_id}" for spec in specs if spec.unit_id

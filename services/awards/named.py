@@ -136,7 +136,7 @@ async def _by_number(conn: asyncpg.Connection, unit_id: str, numbers: list[str])
     if not numbers:
         return {}
     ids = {person_id(unit_id, n): n.casefold() for n in numbers}
-    async with planned_for_arguments(conn):
+    async with planned_for_arguments(conn, len(ids)):
         rows = await conn.fetch(
             _PEOPLE_WITH_KEYS + "p.person_id = ANY ($2::uuid[])", unit_id, list(ids)
         )
@@ -152,12 +152,13 @@ async def _by_name(
     if not names:
         return {}
     wanted = {n.casefold() for n in names}
-    async with planned_for_arguments(conn):
+    keys = list({search_key(n) for n in names})
+    async with planned_for_arguments(conn, len(keys)):
         rows = await conn.fetch(
             _PEOPLE_WITH_KEYS + "p.search_key = ANY ($2::text[]) "
             "AND p.status IN ('active', 'left') AND p.full_name IS NOT NULL",
             unit_id,
-            list({search_key(n) for n in names}),
+            keys,
         )
     found: dict[str, list[_Row]] = {}
     for r in rows:
