@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
@@ -325,31 +326,51 @@ def _unconcerned(grown: bool) -> str:
 
 # The tenants as an array, not a join: just after an import the planner's statistics still
 # say the checkpoints are few, and a join it plans on that is quadratic (minutes at 30,000).
-_PASS = (
-    "UPDATE projection_checkpoints c SET last_seq = greatest(c.last_seq, h.seq), "
-    "updated_at = now() FROM tenant_heads h WHERE c.name = $1 AND c.version = $2 "
-    "AND c.tenant_id = ANY (ARRAY (SELECT tenant_id FROM free)) AND h.tenant_id = c.tenant_id "
-    "RETURNING c.tenant_id, c.last_seq"
-)
-
-
-def _survey_sql(grown: bool) -> str:
-    """The three parts of a survey in one statement: the runner's round asks it while commands
-    wait for it."""
+def _pass(free: str) -> str:
     return (
-        f"WITH added AS ({_add(grown)} RETURNING tenant_id), free AS ({_unconcerned(grown)}), "
-        f"passed AS ({_PASS}) "
-        "SELECT tenant_id, last_seq, true AS passed, false AS added, last_seq AS head FROM passed "
-        "UNION ALL SELECT c.tenant_id, c.last_seq, false, false, h.seq "
-        f"{_behind_of(grown)} "
-        "AND NOT EXISTS (SELECT 1 FROM passed p WHERE p.tenant_id = c.tenant_id) "
-        "UNION ALL SELECT a.tenant_id, 0, false, true, h.seq FROM added a "
-        "JOIN tenant_heads h ON h.tenant_id = a.tenant_id"
+        "UPDATE projection_checkpoints c SET last_seq = greatest(c.last_seq, h.seq), "
+        "updated_at = now() FROM tenant_heads h WHERE c.name = $1 AND c.version = $2 "
+        f"AND c.tenant_id = ANY (ARRAY (SELECT tenant_id FROM {free})) "
+        "AND h.tenant_id = c.tenant_id RETURNING c.tenant_id, c.last_seq"
     )
 
 
-_SURVEY = _survey_sql(grown=False)
-_SURVEY_GROWN = _survey_sql(grown=True)
+def _numbered(sql: str, target: int, grown_at: int) -> str:
+    """A target's part of the survey with its own parameters: $1–$3 (name, version, event
+    types) become the target's three, $4 (the tenants that grew) the one they share."""
+
+    def renumbered(found: re.Match[str]) -> str:
+        number = int(found.group(1))
+        return f"${grown_at if number == 4 else 3 * target + number}"
+
+    return re.sub(r"\$([1-4])\b", renumbered, sql)
+
+
+def _survey_sql(grown: bool, targets: int) -> str:
+    """The three parts of a survey (checkpoints added, passed, behind) of every target, in one
+    statement: the runner's round asks it while commands wait for it, and a round trip a
+    target was most of the round. Parameters: each target's name, version and event types,
+    then, with ``grown``, the tenants to look at. Rows: the target's index first."""
+    ctes, selects = [], []
+    for i in range(targets):
+        added, free, passed = f"added_{i}", f"free_{i}", f"passed_{i}"
+        ctes += [
+            f"{added} AS ({_add(grown)} RETURNING tenant_id)",
+            f"{free} AS ({_unconcerned(grown)})",
+            f"{passed} AS ({_pass(free)})",
+        ]
+        selects += [
+            f"SELECT {i} AS target, tenant_id, last_seq, true AS passed, false AS added, "
+            f"last_seq AS head FROM {passed}",
+            f"SELECT {i}, c.tenant_id, c.last_seq, false, false, h.seq {_behind_of(grown)} "
+            f"AND NOT EXISTS (SELECT 1 FROM {passed} p WHERE p.tenant_id = c.tenant_id)",
+            f"SELECT {i}, a.tenant_id, 0, false, true, h.seq FROM {added} a "
+            "JOIN tenant_heads h ON h.tenant_id = a.tenant_id",
+        ]
+        grown_at = 3 * targets + 1
+        ctes[-3:] = [_numbered(c, i, grown_at) for c in ctes[-3:]]
+        selects[-3:] = [_numbered(c, i, grown_at) for c in selects[-3:]]
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
 
 
 async def add_checkpoints(conn: asyncpg.Connection, target: Target) -> None:
@@ -363,7 +384,7 @@ async def pass_unconcerned(conn: asyncpg.Connection, target: Target) -> list[tup
     each would cost a transaction per tenant for nothing. Only forward (a runner may have
     gone further since this statement's snapshot). The tenants moved, and where to."""
     rows = await conn.fetch(
-        f"WITH free AS ({_unconcerned(grown=False)}) {_PASS}",
+        f"WITH free AS ({_unconcerned(grown=False)}) {_pass('free')}",
         target.name,
         target.version,
         target.projection.event_types,
@@ -381,25 +402,40 @@ async def tenants_behind(conn: asyncpg.Connection, target: Target) -> list[str]:
 
 
 async def survey(
-    conn: asyncpg.Connection, target: Target, grown: Collection[str] | None = None
-) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """:func:`add_checkpoints`, :func:`pass_unconcerned` and :func:`tenants_behind` in one
-    round trip: the checkpoints moved to their heads, and the tenants behind. Past
-    :data:`ANALYZE_PAST` rows the statistics are refreshed, and new tenants surveyed again, so
-    that an import's units are passed here rather than a batch each. ``grown``: those tenants
-    only (None: every tenant)."""
-    sql, arguments = _SURVEY, (target.name, target.version, target.projection.event_types)
+    conn: asyncpg.Connection, targets: Sequence[Target], grown: Collection[str] | None = None
+) -> list[tuple[list[tuple[str, int]], list[tuple[str, int]]]]:
+    """:func:`add_checkpoints`, :func:`pass_unconcerned` and :func:`tenants_behind` of every
+    target in one round trip: for each target, the checkpoints moved to their heads, and the
+    tenants behind (with their heads). Past :data:`ANALYZE_PAST` rows the statistics are
+    refreshed, and new tenants surveyed again, so that an import's units are passed here
+    rather than a batch each. ``grown``: those tenants only (None: every tenant)."""
+    if not targets:
+        return []
+    sql = _survey_sql(grown is not None, len(targets))
+    arguments: list[Any] = [
+        value
+        for target in targets
+        for value in (target.name, target.version, target.projection.event_types)
+    ]
     if grown is not None:
-        sql, arguments = _SURVEY_GROWN, (*arguments, sorted(grown))
+        arguments.append(sorted(grown))
     rows = await conn.fetch(sql, *arguments)
-    passed = [(r["tenant_id"], r["last_seq"]) for r in rows if r["passed"]]
+    passed = [r for r in rows if r["passed"]]
     added = sum(r["added"] for r in rows)
     if len(passed) + added >= ANALYZE_PAST:  # rows written, not merely behind
         await conn.execute("SELECT thidua_analyze_checkpoints()")
         if added:  # new tenants, most with nothing to apply: passed now, not a batch each
             rows = await conn.fetch(sql, *arguments)
-            passed += [(r["tenant_id"], r["last_seq"]) for r in rows if r["passed"]]
-    return passed, sorted((r["tenant_id"], r["head"]) for r in rows if not r["passed"])
+            passed += [r for r in rows if r["passed"]]
+    return [
+        (
+            [(r["tenant_id"], r["last_seq"]) for r in passed if r["target"] == i],
+            sorted(
+                (r["tenant_id"], r["head"]) for r in rows if r["target"] == i and not r["passed"]
+            ),
+        )
+        for i in range(len(targets))
+    ]
 
 
 async def ensure_live(conn: asyncpg.Connection, projections: Iterable[Projection]) -> None:
@@ -607,8 +643,9 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn:
             targets = await targets_of(conn, self.projections, building_only=self.building_only)
             behind: list[tuple[Target, str, int]] = []
-            for target in targets:
-                passed, waiting = await survey(conn, target, grown)
+            for target, (passed, waiting) in zip(
+                targets, await survey(conn, targets, grown), strict=True
+            ):
                 for tenant_id, seq in passed:
                     self._passed_to(target, tenant_id, seq)
                 behind += [(target, t, head) for t, head in waiting]

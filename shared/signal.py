@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -21,6 +22,7 @@ from shared.eventstore import EventStore, StoredEvent
 
 CHANNEL = "thidua_log"
 _MAX_PAYLOAD = 7000  # NOTIFY payloads must stay under 8000 bytes
+SENT_KEPT = 64  # own notifications remembered, to know their echo
 EVERY = ""  # among the tenants that grew: some did, which is not known (no tenant id is empty)
 
 log = structlog.get_logger(__name__)
@@ -35,6 +37,8 @@ class LogSignal:
         self._waiters: set[asyncio.Event] = set()
         self._grown: list[set[str]] = []
         self._listener: asyncpg.Connection | None = None
+        # (the sending backend, the payload) of this process's latest notifications
+        self._sent: deque[tuple[int, str]] = deque(maxlen=SENT_KEPT)
 
     def appended(self, tenant_id: str, seq: int) -> None:
         if seq > self._pending.get(tenant_id, 0):
@@ -54,7 +58,11 @@ class LogSignal:
         if len(payload) > _MAX_PAYLOAD:
             payload = "{}"  # "something grew": listeners re-read every tenant they follow
         try:
-            await self.pool.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            async with self.pool.acquire() as conn:
+                # Its echo is not a wake-up: this process's followers were woken at the append
+                # (a second round a notification, surveying what the first had applied).
+                self._sent.append((conn.get_server_pid(), payload))
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
             log.warning("notify_failed", error=str(exc))  # followers still poll
 
@@ -63,7 +71,10 @@ class LogSignal:
         self._listener = await asyncpg.connect(url)
         await self._listener.add_listener(CHANNEL, self._on_notify)
 
-    def _on_notify(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, _connection: object, pid: int, _channel: str, payload: str) -> None:
+        if (pid, payload) in self._sent:
+            self._sent.remove((pid, payload))
+            return
         tenants: set[str] = {EVERY}
         with contextlib.suppress(ValueError):
             grown = orjson.loads(payload)

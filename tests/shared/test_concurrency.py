@@ -180,3 +180,27 @@ async def test_a_subscriber_learns_which_tenants_grew_here_and_in_another_proces
             assert EVERY in elsewhere and EVERY not in also
     finally:
         await other.aclose()
+
+
+async def test_a_process_is_not_woken_again_by_the_echo_of_its_own_notification(runtime, tenant):
+    """An append wakes this process's followers at once; the NOTIFY it sends for the others
+    comes back to its own listener, and waking them again for it would cost a round that finds
+    nothing to do. Another process is still woken by it."""
+    other = LogSignal(runtime.pool, interval_s=0.005)
+    await other.listen(runtime.url)
+    notifies: list[str] = []
+    counter = await asyncpg.connect(runtime.url)
+    await counter.add_listener(CHANNEL, lambda *args: notifies.append(args[-1]))
+    here: set[str] = set()
+    elsewhere: set[str] = set()
+    try:
+        with runtime.signal.subscription(here), other.subscription(elsewhere):
+            await runtime.store.append(tenant, [NewEvent(uuid.uuid4(), 1, "ThingHappened", {})])
+            assert here == {tenant}
+            here.clear()
+            await _until(lambda: tenant in elsewhere and notifies, within=5)
+            await asyncio.sleep(0.2)  # every listener has had the notification by now
+            assert here == set()
+    finally:
+        await counter.close()
+        await other.aclose()

@@ -13,6 +13,7 @@ import pytest
 
 from shared.aggregates import Repository
 from shared.db import create_projector_pool
+from shared.eventstore import NewEvent
 from shared.projections import Projection, ProjectionRunner, ensure_live
 from tests.shared.sample_domain import Notebook, build_registry
 
@@ -258,3 +259,49 @@ def test_a_round_for_many_grown_tenants_surveys_them_all(projector_pool, monkeyp
     assert runner._take_grown() == {"a", "b", "c"}
     runner._grown.update({"a", "b", "c", "d"})
     assert runner._take_grown() is None
+
+
+async def test_one_survey_serves_every_projection_of_a_round_each_by_its_own_event_types(
+    runtime, projector_pool
+):
+    """A round surveys all its projections in one statement: each is told of its own tenants
+    behind, and a projection none of whose events arrived is passed to the heads unapplied."""
+    counted: list[tuple[int, list[tuple[str, int]]]] = []
+    concerned = notebook_projection(counted, broken=set())
+    skipped: list[tuple[str, int]] = []
+
+    async def never(conn, registry, events) -> None:
+        skipped.extend((e.tenant_id, e.seq) for e in events)
+
+    async def nothing(conn, stored, event) -> None:
+        return None
+
+    unconcerned = Projection(
+        f"test_unconcerned_{uuid.uuid4().hex[:8]}",
+        1,
+        build_registry(),
+        handlers={"NotebookShelved": nothing},
+        tables=(),
+        apply=never,
+    )
+    runner = ProjectionRunner(projector_pool, None, [concerned, unconcerned], batch_size=100)
+    async with projector_pool.acquire() as conn:
+        await ensure_live(conn, [concerned, unconcerned])
+    before = await write_notebooks(runtime)
+    await caught_up(runner)
+    counted.clear()
+    # given new events in six tenants both follow, of a kind one projection reads and not the
+    # other
+    heads = {
+        tenant: (
+            await runtime.store.append(tenant, [NewEvent(uuid.uuid4(), 1, "NoteWritten", {})])
+        ).last_seq
+        for tenant in before
+    }
+    # when one round runs for them
+    await runner.run_once(set(heads))
+    # then the first has applied every one of them, the second none, and both stand at the heads
+    assert sorted(pair for _, pairs in counted for pair in pairs) == sorted(heads.items())
+    assert skipped == []
+    assert await checkpoints(projector_pool, concerned, heads) == heads
+    assert await checkpoints(projector_pool, unconcerned, heads) == heads
