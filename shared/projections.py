@@ -86,6 +86,9 @@ class Projection:
     tables: tuple[str, ...]
     apply: BatchApply | None = None
     inline: bool = False
+    # What a version needs once a rebuild has swapped it in, given the app's pool (reporting:
+    # its large subtrees' roll-ups, which start afresh, read again and kept).
+    swapped: Callable[[asyncpg.Pool], Awaitable[object]] | None = None
 
     @cached_property
     def event_types(self) -> list[str]:

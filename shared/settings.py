@@ -174,6 +174,15 @@ class Settings(BaseSettings):
             "are left to `thidua projector` processes (several may share the work)."
         ),
     )
+    report_keep_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "`thidua serve` keeps the roll-ups of the large subtrees (this year's, last year's, "
+            "the reports' periods) ready at its start and this often, so that no user waits "
+            "for a full read of the union (services/reporting/rollups.py); 0: never."
+        ),
+    )
     recent_events_bytes: int = Field(
         default=64 * 1024 * 1024,
         ge=0,

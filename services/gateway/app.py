@@ -34,6 +34,7 @@ from services.gateway.runtime import Runtime
 from services.gateway.schema import build_schema
 from services.gateway.verifications import Verifications
 from services.reporting.downloads import report_downloads
+from services.reporting.rollups import RollupKeeper
 from shared import migrate
 from shared.auth import LEEWAY_SECONDS, TokenService, VerifiedToken, bearer
 from shared.errors import DomainError
@@ -157,9 +158,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             yield
             return
         app.state.runtime = await Runtime.start(settings)
+        keeper = RollupKeeper(app.state.runtime.pool, settings.report_keep_interval_s)
+        keeper.start()
         try:
             yield
         finally:
+            await keeper.stop()
             await app.state.runtime.close()
 
     tokens = TokenService.from_settings(settings)

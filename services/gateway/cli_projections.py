@@ -100,6 +100,8 @@ def rebuild_command(
                         batch_size=settings.projection_batch_size,
                         progress=report,
                     )
+            if projection.swapped is not None:
+                await projection.swapped(runtime.pool)
             return done.version
         finally:
             await runtime.close()

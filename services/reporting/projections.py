@@ -34,6 +34,7 @@ from services.reporting.figures import (
     particulars_of,
     persons_awarded,
 )
+from services.reporting.rollups import keep_rollups
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
 from shared.db import insert_rows
@@ -357,4 +358,5 @@ PROJECTION = Projection(
     handlers=dict.fromkeys([*COUNTED_EVENTS, *PERSON_EVENTS, *REPORT_TYPES], _one),
     tables=TABLES,
     apply=apply,
+    swapped=keep_rollups,
 )

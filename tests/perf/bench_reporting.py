@@ -8,8 +8,8 @@ directory, or THIDUA_TEST_DATABASE_URL's server): the union's tree of tests/perf
 (1 national unit, 34 provinces, 20 sector unions, 700 upper-level and 130,000 grassroots units)
 imported with ``thidua tenants import``; then EVENTS_PER_UNIT (default 39: 5.1 million in all)
 events of the kinds reporting counts in every unit's log, written straight to the log table by
-SQL (pledges, works, recognised initiatives, seminars, dated over 2021–2022; their hashes are
-not a chain: nothing here verifies them). The other projections' checkpoints are put at the
+SQL (pledges, works, recognised initiatives, seminars, dated over the last three years up to
+today; their hashes are not a chain: nothing here verifies them). The other projections' checkpoints are put at the
 heads (they have nothing to do with what is measured).
 
 Figures, each beside its floor in the same run:
@@ -17,15 +17,17 @@ Figures, each beside its floor in the same run:
 1. **Rebuild** (``thidua reports rebuild``, the product's command, process start included):
    events/s over the events reporting reads, beside a plain scan of the same events (``SELECT
    … data::text`` of every one of them). Target: ≥ 100,000 events/s.
-2. **A province's roll-up** (about 2,400 units): ``summary(unitId, firstYear: 2021)`` with its
+2. **A province's roll-up** (about 2,400 units): ``summary(unitId, firstYear: <this year>)`` with its
    totals and awards by form, p99 at 1 request in flight (wrk) against ``thidua serve``, beside
    the floor: a plain indexed select of the same units' rows of the year from a two-column table (the
    units of the subtree) joined to them (asyncpg, from this process, p99). Target: ≤ 2×.
 3. **The national roll-up** (130,755 units): the same query for the national unit, p99 at 1 in
-   flight. Target: ≤ 1 s. Three ways: the first read after the server starts (nothing kept:
-   every unit's rows read), then at rest (the roll-up kept), then while events keep arriving
-   (``TRICKLE_PER_S`` a second, written to the log by another process, projected by the
-   server's runner: each read adds what was written since the roll-up it finds kept).
+   flight. Target: ≤ 1 s. Four ways: the first read of this year after the server starts
+   (the rebuild kept it ready: services/reporting/rollups.py); the first read of the earliest
+   year, which nobody kept (every unit's rows read); at rest (the roll-up kept); and while
+   events keep arriving (``TRICKLE_PER_S`` a second, written to the log by another process,
+   projected by the server's runner: each read adds what was written since the roll-up it
+   finds kept).
 
 The projection lag under the platform benchmark's write load is measured by
 tests/perf/bench_served.py (its line for `reporting`).
@@ -42,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +54,21 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from shared.clock import today
+
 HERE = Path(__file__).resolve().parent
 PER_UNIT = int(sys.argv[1]) if len(sys.argv) > 1 else 39
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-YEAR = 2021
+# The events are dated over the last three years up to today, and the summaries read are this
+# year's (the roll-ups the rebuild and the server keep ready) and, for a first read of a period
+# nobody kept, the earliest year's.
+YEAR = today().year
+EARLIEST = YEAR - 2
+SPAN_DAYS = (today() - date(EARLIEST, 1, 1)).days + 1
 PROVINCE = "p00"
 FLOOR_RUNS = 300
 TRICKLE_PER_S = 20
+KEEPER_SETTLES_S = 5.0
 COUNTED = [
     "PledgeRegistered",
     "WorkRegistered",
@@ -83,7 +94,7 @@ served = _module("bench_served")
 tenancy = _module("bench_tenancy")
 
 SUMMARY = (
-    f"query ($u: ID) {{ summary(unitId: $u, firstYear: {YEAR}) {{ total {{ campaignsLaunched "
+    "query ($u: ID, $y: Int!) { summary(unitId: $u, firstYear: $y) { total { campaignsLaunched "
     "pledges works initiatives initiativeBenefitVnd seminars decisions awardedPersons cashVnd "
     "byAward { award persons cashVnd } } } }"
 )
@@ -115,7 +126,7 @@ SELECT u.tenant_id, h.seq + g, gen_random_uuid(), 1,
   FROM units u JOIN tenant_heads h ON h.tenant_id = u.tenant_id,
        generate_series(1, $1::int) g,
        LATERAL (SELECT jsonb_build_object('_type_', 'date_iso', '_data_',
-                       (date '2021-01-01' + ((g * 37 + length(u.tenant_id)) % 730))::text) AS d) x
+                       ($4::date + ((g * 37 + length(u.tenant_id)) % $5::int))::text) AS d) x
  WHERE u.tenant_id >= $2 AND u.tenant_id < $3
 """
 
@@ -131,7 +142,7 @@ async def generate(url: str, per_unit: int) -> int:
         bounds.append("\uffff")
         for lo, hi in itertools.pairwise(bounds):
             async with conn.transaction():
-                await conn.execute(_EVENTS, per_unit, lo, hi)
+                await conn.execute(_EVENTS, per_unit, lo, hi, date(EARLIEST, 1, 1), SPAN_DAYS)
                 await conn.execute(
                     "UPDATE tenant_heads h SET seq = h.seq + $1 FROM units u "
                     "WHERE u.tenant_id = h.tenant_id AND u.tenant_id >= $2 AND u.tenant_id < $3",
@@ -165,7 +176,7 @@ async def _trickle(url: str, stop: threading.Event) -> int:
         while not stop.is_set():
             unit = random.choice(units)
             async with conn.transaction():
-                await conn.execute(_EVENTS, 1, unit, unit + "\x01")
+                await conn.execute(_EVENTS, 1, unit, unit + "\x01", date(EARLIEST, 1, 1), SPAN_DAYS)
                 await conn.execute(
                     "UPDATE tenant_heads SET seq = seq + 1 WHERE tenant_id = $1", unit
                 )
@@ -189,12 +200,12 @@ def trickling(url: str) -> tuple[threading.Event, list[int], threading.Thread]:
     return stop, written, thread
 
 
-def first_read(base: str, who: str, unit: str) -> float:
-    """ms for one summary of ``unit``, the first the server answers for it."""
+def first_read(base: str, who: str, unit: str, year: int) -> float:
+    """ms for one summary of ``unit``'s ``year``, the first the server answers for it."""
     started = time.perf_counter()
     answer = httpx.post(
         f"{base}/graphql",
-        json={"query": SUMMARY, "variables": {"u": unit}},
+        json={"query": SUMMARY, "variables": {"u": unit, "y": year}},
         headers={"Authorization": f"Bearer {who}"},
         timeout=120,
     ).json()
@@ -274,24 +285,31 @@ def main() -> None:
 
         server = served.start_thidua(place)
         national = served.token("tld")
-        cold = first_read(server.base, national, "tld")
+        kept_ready = first_read(server.base, national, "tld", YEAR)
+        time.sleep(KEEPER_SETTLES_S)  # the server's keeper, at its start, finds all kept
+        cold = first_read(server.base, national, "tld", EARLIEST)
         province = served.drive(
             wrk,
             server.base,
-            {"query": SUMMARY, "variables": {"u": PROVINCE}},
+            {"query": SUMMARY, "variables": {"u": PROVINCE, "y": YEAR}},
             [national],
             1,
             SECONDS,
         )
         whole = served.drive(
-            wrk, server.base, {"query": SUMMARY, "variables": {"u": "tld"}}, [national], 1, SECONDS
+            wrk,
+            server.base,
+            {"query": SUMMARY, "variables": {"u": "tld", "y": YEAR}},
+            [national],
+            1,
+            SECONDS,
         )
         stop, written, thread = trickling(url)
         try:
             moving = served.drive(
                 wrk,
                 server.base,
-                {"query": SUMMARY, "variables": {"u": "tld"}},
+                {"query": SUMMARY, "variables": {"u": "tld", "y": YEAR}},
                 [national],
                 1,
                 SECONDS,
@@ -306,7 +324,7 @@ def main() -> None:
             rebuild,
             scan,
             province,
-            (cold, whole, moving, written[0]),
+            (kept_ready, cold, whole, moving, written[0]),
             version,
             units,
             floor_p50,
@@ -319,7 +337,7 @@ def main() -> None:
 
 
 def report(events, rebuild, scan, province, nationals, version, units, floor_p50, floor_p99):
-    cold, whole, moving, written = nationals
+    kept_ready, cold, whole, moving, written = nationals
     rate, scan_rate = events / rebuild, events / scan
     print("\n| figure | ours | floor (same run) | target | met |")
     print("|---|---:|---:|---:|:---:|")
@@ -342,7 +360,11 @@ def report(events, rebuild, scan, province, nationals, version, units, floor_p50
         f"{moving.p50_ms:.0f} / {moving.p99_ms:.0f} | | ≤ 1,000 "
         f"| {'yes' if moving.p99_ms <= 1000 else 'no'} |"
     )
-    print(f"| national, the first read (nothing kept), ms | {cold:.0f} | | | |")
+    print(
+        f"| national, the first read of {YEAR} after the rebuild (kept ready by it), ms | "
+        f"{kept_ready:.0f} | | ≤ 1,000 | {'yes' if kept_ready <= 1000 else 'no'} |"
+    )
+    print(f"| national, the first read of {EARLIEST} (a year nobody kept), ms | {cold:.0f} | | | |")
     print(
         f"| `{{ version }}` through HTTP, p50/p99 ms | {version.p50_ms:.1f} / "
         f"{version.p99_ms:.1f} | | | |"
