@@ -70,5 +70,7 @@ class RollupKeeper:
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
                 # the database away a moment: the next round, and users' reads keep them anyway
                 log.warning("report_rollups_not_kept", error=str(exc))
+            except Exception:  # not expected: said loudly, and the keeper goes on
+                log.exception("report_rollups_keeper_failed")
             self.rounds += 1
             await asyncio.sleep(self.interval_s)

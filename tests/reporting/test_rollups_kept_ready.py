@@ -108,3 +108,27 @@ async def test_the_keeper_runs_at_once_then_every_interval_until_stopped(runtime
     await asyncio.sleep(0.1)
     assert idle.rounds == 0
     await idle.stop()
+
+
+async def test_the_keeper_goes_on_after_a_round_that_failed(runtime, monkeypatch):
+    from services.reporting import rollups
+
+    failures = []
+
+    async def failing_once(pool, on=None):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("not expected")
+        return 0
+
+    monkeypatch.setattr(rollups, "keep_rollups", failing_once)
+    keeper = RollupKeeper(runtime.pool, interval_s=0.01)
+    keeper.start()
+    try:
+        for _ in range(3000):
+            if keeper.rounds >= 3:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await keeper.stop()
+    assert failures == [1] and keeper.rounds >= 3
