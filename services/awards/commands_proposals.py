@@ -395,11 +395,13 @@ async def _checks(
             THEMATIC_CAPPED,
         )
     persons = list({spec.person_id for spec in specs if spec.person_id is not None})
-    async with planned_for_arguments(conn, len(persons)):  # up to 10,000 keys in each
+    # up to 10,000 keys in each lookup, each planned for its own array
+    async with planned_for_arguments(conn, len(persons)):
         people = await _people(conn, actor, persons, proposal.year)
-        whos = [f"person:{p}" for p in people] + [
-            f"unit:{spec.unit_id}" for spec in specs if spec.unit_id
-        ]
+    whos = [f"person:{p}" for p in people] + [
+        f"unit:{spec.unit_id}" for spec in specs if spec.unit_id
+    ]
+    async with planned_for_arguments(conn, len(whos)):
         awarded = await _awarded(conn, whos)
     return _Checks(
         on=on,
