@@ -57,13 +57,21 @@ class LogSignal:
         payload = orjson.dumps(pending).decode()
         if len(payload) > _MAX_PAYLOAD:
             payload = "{}"  # "something grew": listeners re-read every tenant they follow
+        sent = None
         try:
             async with self.pool.acquire() as conn:
                 # Its echo is not a wake-up: this process's followers were woken at the append
                 # (a second round a notification, surveying what the first had applied).
-                self._sent.append((conn.get_server_pid(), payload))
+                sent = (conn.get_server_pid(), payload)
+                self._sent.append(sent)
                 await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+        except BaseException as exc:
+            # not sent (or not known to be): no echo to wait for, and the backend's id may
+            # later be another process's
+            if sent in self._sent:
+                self._sent.remove(sent)
+            if not isinstance(exc, asyncpg.PostgresError | OSError | asyncpg.InterfaceError):
+                raise
             log.warning("notify_failed", error=str(exc))  # followers still poll
 
     async def listen(self, url: str) -> None:

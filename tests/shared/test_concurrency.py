@@ -201,6 +201,9 @@ async def test_a_process_is_not_woken_again_by_the_echo_of_its_own_notification(
             await _until(lambda: tenant in elsewhere and notifies, within=5)
             await asyncio.sleep(0.2)  # every listener has had the notification by now
             assert here == set()
+            # and the same words from another backend (another process) do wake it
+            await counter.execute("SELECT pg_notify($1, $2)", CHANNEL, notifies[-1])
+            await _until(lambda: tenant in here, within=5)
     finally:
         await counter.close()
         await other.aclose()
