@@ -532,6 +532,7 @@ class ProjectionRunner:
         self._full_survey_s = 0.0  # how long the last round over every tenant took
         # (projection, version, tenant) being applied by a round: the head its survey saw
         self._held: dict[tuple[str, int, str], int] = {}
+        self._surveying = asyncio.Lock()
         self._recheck: set[tuple[str, int, str]] = set()  # found behind while held
 
     async def start(self) -> None:
@@ -646,9 +647,12 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn:
             targets = await targets_of(conn, self.projections, building_only=self.building_only)
             behind: list[tuple[Target, str, int]] = []
-            for target, (passed, waiting) in zip(
-                targets, await survey(conn, targets, grown), strict=True
-            ):
+            # One survey at a time: the checkpoints a survey passes stay locked to its end, and
+            # a round's batch meanwhile would skip a tenant it found behind (SKIP LOCKED) and
+            # leave its new event to the next survey of every tenant.
+            async with self._surveying:
+                surveyed = await survey(conn, targets, grown)
+            for target, (passed, waiting) in zip(targets, surveyed, strict=True):
                 for tenant_id, seq in passed:
                     self._passed_to(target, tenant_id, seq)
                 behind += [(target, t, head) for t, head in waiting]

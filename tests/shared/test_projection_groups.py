@@ -11,10 +11,11 @@ from datetime import date
 
 import pytest
 
+from shared import projections
 from shared.aggregates import Repository
 from shared.db import create_projector_pool
 from shared.eventstore import NewEvent
-from shared.projections import Projection, ProjectionRunner, ensure_live
+from shared.projections import Projection, ProjectionRunner, ensure_live, survey, targets_of
 from tests.shared.sample_domain import Notebook, build_registry
 
 WRITERS = 6
@@ -298,10 +299,53 @@ async def test_one_survey_serves_every_projection_of_a_round_each_by_its_own_eve
         ).last_seq
         for tenant in before
     }
-    # when one round runs for them
+    # when they are surveyed, in one statement for both
+    async with projector_pool.acquire() as conn:
+        targets = await targets_of(conn, [concerned, unconcerned])
+        by_name = dict(
+            zip([t.name for t in targets], await survey(conn, targets, set(heads)), strict=True)
+        )
+    # then the first is told its tenants are behind, to their heads, and passes none; the second
+    # is passed to the heads, and nothing of it is behind
+    assert by_name[concerned.name] == ([], sorted(heads.items()))
+    assert sorted(by_name[unconcerned.name][0]) == sorted(heads.items())
+    assert by_name[unconcerned.name][1] == []
+    assert await checkpoints(projector_pool, unconcerned, heads) == heads
+    # and a round applies every event to the first, none to the second
     await runner.run_once(set(heads))
-    # then the first has applied every one of them, the second none, and both stand at the heads
     assert sorted(pair for _, pairs in counted for pair in pairs) == sorted(heads.items())
     assert skipped == []
     assert await checkpoints(projector_pool, concerned, heads) == heads
-    assert await checkpoints(projector_pool, unconcerned, heads) == heads
+
+
+async def test_a_round_surveys_only_once_another_rounds_survey_is_done(runtime, projector_pool):
+    """The checkpoints a survey passes stay locked to its end: a second round's batch meanwhile
+    would skip a tenant it found behind and leave its new event to a survey of every tenant.
+    The runner's rounds take their surveys in turn."""
+    counted: list[tuple[int, list[tuple[str, int]]]] = []
+    projection = notebook_projection(counted, broken=set())
+    runner = ProjectionRunner(projector_pool, None, [projection], batch_size=100)
+    async with projector_pool.acquire() as conn:
+        await ensure_live(conn, [projection])
+    in_flight, most = 0, 0
+    surveyed = projections.survey
+
+    async def watched(conn, targets, grown=None):
+        nonlocal in_flight, most
+        if projection.name not in [t.name for t in targets]:  # the server's own runner
+            return await surveyed(conn, targets, grown)
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            await asyncio.sleep(0.05)
+            return await surveyed(conn, targets, grown)
+        finally:
+            in_flight -= 1
+
+    heads = await write_notebooks(runtime)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(projections, "survey", watched)
+        await asyncio.gather(runner.run_once(set(heads)), runner.run_once(set(heads)))
+    assert most == 1
+    await caught_up(runner)
+    assert await checkpoints(projector_pool, projection, heads) == heads
