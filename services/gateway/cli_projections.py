@@ -7,6 +7,7 @@ import asyncio
 import signal
 from typing import Annotated
 
+import structlog
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -17,8 +18,10 @@ from services.gateway.projections import known_projections, live_projections, st
 from services.gateway.runtime import Runtime
 from shared.db import owner_connection
 from shared.projection_rebuild import rebuild
-from shared.projections import ProjectionRunner, ProjectionStatus
+from shared.projections import Projection, ProjectionRunner, ProjectionStatus
 from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 projections_app = typer.Typer(help="Projections: read models kept from the log, with checkpoints.")
 err = Console(stderr=True)
@@ -101,12 +104,24 @@ def rebuild_command(
                         progress=report,
                     )
             if projection.swapped is not None:
-                await projection.swapped(runtime.pool)
+                await _after_swap(projection, runtime)
             return done.version
         finally:
             await runtime.close()
 
     print(f"{name}: version {_run(go)} is live")
+
+
+async def _after_swap(projection: Projection, runtime: Runtime) -> None:
+    """What the new version needs once live (reporting: its roll-ups kept ready). The version
+    is live whatever happens here: a failure is said, not the rebuild's."""
+    assert projection.swapped is not None
+    err.print(f"{projection.name}: phiên bản mới đã dùng; đang chuẩn bị sẵn số liệu…")
+    try:
+        await projection.swapped(runtime.pool)
+    except Exception as exc:
+        log.warning("projection_swapped_hook_failed", projection=projection.name, error=str(exc))
+        err.print(f"[yellow]Chưa chuẩn bị sẵn được[/yellow]: {escape(str(exc))}")
 
 
 # An inline projection is applied by its commands under their own lock, and its rows span units

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import asyncpg
@@ -358,5 +358,7 @@ PROJECTION = Projection(
     handlers=dict.fromkeys([*COUNTED_EVENTS, *PERSON_EVENTS, *REPORT_TYPES], _one),
     tables=TABLES,
     apply=apply,
-    swapped=keep_rollups,
+    # a rebuild's new version starts its roll-ups afresh: kept ready again, after any keeper
+    # at work
+    swapped=partial(keep_rollups, wait=True),
 )

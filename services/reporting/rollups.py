@@ -23,23 +23,37 @@ import structlog
 from services.reporting.summaries import read_figures
 from shared import access
 from shared.clock import today
+from shared.db import lock_key
 
 log = structlog.get_logger(__name__)
 
 
-async def keep_rollups(pool: asyncpg.Pool, on: date | None = None) -> int:
+# One keeper at a time in the whole installation (every server runs one, and a rebuild too):
+# N keepers after a restart would each read the union's rows in full at the same moment.
+KEEPER_LOCK = lock_key("report_rollups_keeper")
+
+
+async def keep_rollups(pool: asyncpg.Pool, on: date | None = None, *, wait: bool = False) -> int:
     """Read (and so keep) the roll-up of every large subtree's periods worth keeping on ``on``
-    (default: today in Vietnam), the largest first; how many were read."""
-    async with pool.acquire() as conn:
-        wanted = await conn.fetch(
-            "SELECT unit_id, first_year, last_year FROM thidua_report_rollups_to_keep($1)",
-            on or today(),
-        )
-    for row in wanted:
-        unit = row["unit_id"]
-        async with access.as_unit(pool, unit) as conn:
-            await read_figures(conn, [(unit, row["first_year"], row["last_year"], None)])
-    return len(wanted)
+    (default: today in Vietnam), the largest first; how many were read. While another keeper
+    is at it, none (``wait``: once it is done)."""
+    async with pool.acquire() as guard:
+        if wait:
+            await guard.execute("SELECT pg_advisory_lock($1)", KEEPER_LOCK)
+        elif not await guard.fetchval("SELECT pg_try_advisory_lock($1)", KEEPER_LOCK):
+            return 0
+        try:
+            wanted = await guard.fetch(
+                "SELECT unit_id, first_year, last_year FROM thidua_report_rollups_to_keep($1)",
+                on or today(),
+            )
+            for row in wanted:
+                unit = row["unit_id"]
+                async with access.as_unit(pool, unit) as conn:
+                    await read_figures(conn, [(unit, row["first_year"], row["last_year"], None)])
+            return len(wanted)
+        finally:
+            await guard.execute("SELECT pg_advisory_unlock($1)", KEEPER_LOCK)
 
 
 class RollupKeeper:

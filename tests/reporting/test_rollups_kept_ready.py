@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-from services.reporting.rollups import RollupKeeper, keep_rollups
+from services.reporting.rollups import KEEPER_LOCK, RollupKeeper, keep_rollups
 from shared.clock import today
 from tests.reporting.conftest import given, pledge, report_settings, summary
 
@@ -43,31 +43,82 @@ async def rounds_of(keeper: RollupKeeper, n: int) -> None:
     raise AssertionError(f"{keeper.rounds} rounds of {n}")
 
 
+async def asked(runtime, unit: str, first: int, last: int) -> None:
+    await given(
+        runtime,
+        unit,
+        "ReportsRequested",
+        first_year=first,
+        last_year=last,
+        due_on=date(last, 4, 15),
+        note="",
+    )
+
+
 async def test_a_large_subtree_is_kept_for_this_year_the_last_and_the_periods_asked(
     runtime, owner, tree
 ):
-    # given reports asked of the tree for 2020–2025 (not yet ended) and 2015–2020 (ended)
-    for first, last in ((2020, 2025), (2015, 2020)):
-        await given(
-            runtime,
-            tree.tld,
-            "ReportsRequested",
-            first_year=first,
-            last_year=last,
-            due_on=date(last, 4, 15),
-            note="",
-        )
-    async with report_settings(owner, rollup_units=TREE_UNITS):
+    # given reports the tree's national unit asked for 2020–2025 (not yet ended) and 2015–2020
+    # (ended), and one a unit below it asked for 2021–2026
+    await asked(runtime, tree.tld, 2020, 2025)
+    await asked(runtime, tree.tld, 2015, 2020)
+    await asked(runtime, tree.cs1, 2021, 2026)
+    async with report_settings(owner, rollup_units=TREE_UNITS, kept_periods=16):
         # when the keeper asks what to keep on 1 June 2025
         wanted = await to_keep(owner, tree, date(2025, 6, 1))
-    # then the national unit (7 units) is kept for 2025, 2024 and 2020–2025 (periods asked
-    # anywhere in the union: other tests' too), the latest first; no smaller subtree (the
-    # province has 4), nor a period ended before last year
-    assert {u for u, _, _ in wanted} == {tree.tld}
-    periods = [(first, last) for _, first, last in wanted]
-    assert {(2025, 2025), (2024, 2024), (2020, 2025)} <= set(periods)
-    assert (2015, 2020) not in periods
-    assert periods == sorted(periods, key=lambda p: (-p[1], -p[0]))
+    # then the national unit (7 units) is kept for 2025, 2024, then the period it asked; no
+    # smaller subtree (the province has 4), no period ended before last year, none asked below
+    assert wanted == [(tree.tld, 2025, 2025), (tree.tld, 2024, 2024), (tree.tld, 2020, 2025)]
+
+
+async def test_a_unit_keeps_at_most_half_its_kept_periods_so_that_no_round_undoes_another(
+    runtime, owner, tree
+):
+    for first in (2019, 2020, 2021):
+        await asked(runtime, tree.tld, first, first + 5)
+    await pledge(runtime, tree.cs1, date(2025, 3, 1))
+    async with report_settings(owner, rollup_units=TREE_UNITS, kept_periods=4):
+        # given five periods worth keeping, and a unit that keeps four
+        wanted = await to_keep(owner, tree, date(2025, 6, 1))
+        # then the keeper keeps two: this year's and last year's
+        assert wanted == [(tree.tld, 2025, 2025), (tree.tld, 2024, 2024)]
+        # and a second round with nothing written since reads each from what the first kept
+        await keep_rollups(runtime.pool, date(2025, 6, 1))
+        first = await kept(owner, tree.tld)
+        await keep_rollups(runtime.pool, date(2025, 6, 1))
+        assert await kept(owner, tree.tld) == first
+
+
+async def test_a_users_session_is_told_nothing_to_keep(runtime, owner, tree):
+    sql = "SELECT unit_id FROM thidua_report_rollups_to_keep(current_date) WHERE unit_id = $1"
+    async with report_settings(owner, rollup_units=TREE_UNITS):
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            assert await conn.fetch(sql, tree.tld) != []  # the keeper's session: no unit
+            await conn.execute(
+                "SELECT set_config('thidua.tenant', $1, true), "
+                "set_config('thidua.reach', 'subtree', true)",
+                tree.tld,
+            )
+            assert await conn.fetch(sql, tree.tld) == []
+
+
+async def test_one_keeper_at_a_time(runtime, owner, tree):
+    await pledge(runtime, tree.cs1, date(2025, 3, 1))
+    async with report_settings(owner, rollup_units=TREE_UNITS):
+        # given another keeper at work
+        await owner.execute("SELECT pg_advisory_lock($1)", KEEPER_LOCK)
+        try:
+            # then a keeper's round leaves it the work
+            assert await keep_rollups(runtime.pool, date(2025, 6, 1)) == 0
+            assert await kept(owner, tree.tld) == {}
+            # and one that waits for it does the work once it is done
+            waiting = asyncio.ensure_future(keep_rollups(runtime.pool, date(2025, 6, 1), wait=True))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+        finally:
+            await owner.execute("SELECT pg_advisory_unlock($1)", KEEPER_LOCK)
+        assert await waiting >= 1
+        assert (2025, 2025) in await kept(owner, tree.tld)
 
 
 async def test_the_keeper_keeps_what_a_user_then_reads_as_a_full_read_would(
