@@ -544,6 +544,9 @@ class ProjectionRunner:
             async with self.pool.acquire() as conn:
                 await ensure_live(conn, self.projections)
         self._stopping.clear()
+        # Its first round looks at every tenant: what was appended while it was stopped woke
+        # nobody, and the next survey of every tenant may be seconds away (FULL_SURVEY_SPACING).
+        self._grown.add(EVERY)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="projections")
 
     async def stop(self) -> None:

@@ -349,3 +349,37 @@ async def test_a_round_surveys_only_once_another_rounds_survey_is_done(runtime, 
     assert most == 1
     await caught_up(runner)
     assert await checkpoints(projector_pool, projection, heads) == heads
+
+
+async def test_a_restarted_runner_looks_at_every_tenant_first(runtime, projector_pool):
+    """What was appended while a runner was stopped woke nobody; its first round after a start
+    surveys every tenant, not only those a signal names (the next survey of every tenant of a
+    large union is up to 30 s away)."""
+    counted: list[tuple[int, list[tuple[str, int]]]] = []
+    projection = notebook_projection(counted, broken=set())
+    async with projector_pool.acquire() as conn:
+        await ensure_live(conn, [projection])
+    runner = ProjectionRunner(
+        projector_pool, runtime.signal, [projection], batch_size=100, poll_interval_s=600
+    )
+    # given a runner that ran, surveyed every tenant a moment ago (which took it 10 s), and
+    # stopped
+    await runner.start()
+    for _ in range(500):
+        if runner._surveyed_all:
+            break
+        await asyncio.sleep(0.01)
+    await runner.stop()
+    runner._surveyed_all, runner._full_survey_s = time.monotonic(), 10.0
+    # when notebooks are written while it is stopped, and it starts again
+    heads = await write_notebooks(runtime)
+    await runner.start()
+    try:
+        # then their events are applied at once
+        for _ in range(500):
+            if await checkpoints(projector_pool, projection, heads) == heads:
+                break
+            await asyncio.sleep(0.01)
+        assert await checkpoints(projector_pool, projection, heads) == heads
+    finally:
+        await runner.stop()
