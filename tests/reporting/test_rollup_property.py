@@ -1,6 +1,7 @@
 """Roll-ups against a direct computation over the log: for random trees of units with moves and
 merges, and random pledges (some withdrawn), every unit's summary of every period, now and at
-past moments, equals what a plain walk over the stored events counts.
+past moments, equals what a plain walk over the stored events counts, and so does each year of
+a period (a year's figures are the same whatever the period around it).
 
 The walk is written here from the rules in words, not from the product's SQL: a pledge of unit D
 dated d counts under A when A is D or an ancestor D had on day d (the parent it stood under that
@@ -260,7 +261,9 @@ async def answered(client, tokens, s: Scenario, first: int, last: int, at: datet
         asOf=at.isoformat() if at else None,
     )
     assert "errors" not in body, body
-    return {x["unitId"]: x["total"]["pledges"] for x in body["data"]["summaries"]}
+    found = body["data"]["summaries"]
+    totals = {x["unitId"]: x["total"]["pledges"] for x in found}
+    return totals, {x["unitId"]: {y["year"]: y["pledges"] for y in x["years"]} for x in found}
 
 
 @settings(
@@ -279,9 +282,13 @@ async def test_roll_ups_equal_a_walk_over_the_log(drawn, runtime, registry, clie
     moments = [None, *s.moments[:: max(1, len(s.moments) // 3)]]
     for at in moments:
         for first, last in PERIODS if at is None else PERIODS[2:]:
-            got = await answered(client, tokens, s, first, last, at)
+            got, by_year = await answered(client, tokens, s, first, last, at)
             want = {u: expected(log, u, first, last, at) for u in s.levels}
             assert got == want, (first, last, at, drawn)
+            # and each year of the period as that year's own summary would count it
+            for year in range(first, last + 1):
+                want = {u: expected(log, u, year, year, at) for u in s.levels}
+                assert {u: ys.get(year, 0) for u, ys in by_year.items()} == want, (year, drawn)
     # a large subtree's way (every row of the period read once, matched in memory), forced
     for first, last in PERIODS:
         got = await as_large(owner, s, first, last)
