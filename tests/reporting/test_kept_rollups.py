@@ -238,10 +238,29 @@ class Fuzz:
         name = self.rng.choice(["pA", "pB", "t", "r"])
         if name in self.open:
             tx = self.open.pop(name)
-            await (tx.commit() if self.rng.random() < 0.85 else tx.rollback())
+            if self.rng.random() < 0.85:
+                await tx.commit()
+            else:
+                await tx.rollback()
+                if name == "t":  # the tree as it was: no later write builds on what was undone
+                    self.restore(self.saved)
         else:
+            if name == "t":
+                self.saved = self.model()
             self.open[name] = self.c[name].transaction()
             await self.open[name].start()
+
+    def model(self) -> tuple:
+        return (dict(self.level), dict(self.parent), dict(self.since), set(self.merged))
+
+    def restore(self, saved: tuple) -> None:
+        level, parent, since, merged = saved
+        self.level, self.parent, self.since, self.merged = (
+            dict(level),
+            dict(parent),
+            dict(since),
+            set(merged),
+        )
 
     async def read(self) -> None:
         units = [self.t.tld, self.t.prov1, self.t.prov2, self.t.upper1]
