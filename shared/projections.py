@@ -33,7 +33,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import asyncpg
@@ -349,12 +349,14 @@ def _numbered(sql: str, target: int, grown_at: int) -> str:
     return re.sub(r"\$([1-4])\b", renumbered, sql)
 
 
+@cache  # asked at every round: the same few texts (with or without the tenants, by target count)
 def _survey_sql(grown: bool, targets: int) -> str:
     """The three parts of a survey (checkpoints added, passed, behind) of every target, in one
     statement: the runner's round asks it while commands wait for it, and a round trip a
     target was most of the round. Parameters: each target's name, version and event types,
     then, with ``grown``, the tenants to look at. Rows: the target's index first."""
     ctes, selects = [], []
+    grown_at = 3 * targets + 1
     for i in range(targets):
         added, free, passed = f"added_{i}", f"free_{i}", f"passed_{i}"
         ctes += [
@@ -370,7 +372,6 @@ def _survey_sql(grown: bool, targets: int) -> str:
             f"SELECT {i}, a.tenant_id, 0, false, true, h.seq FROM {added} a "
             "JOIN tenant_heads h ON h.tenant_id = a.tenant_id",
         ]
-        grown_at = 3 * targets + 1
         ctes[-3:] = [_numbered(c, i, grown_at) for c in ctes[-3:]]
         selects[-3:] = [_numbered(c, i, grown_at) for c in selects[-3:]]
     return f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"

@@ -233,9 +233,8 @@ async def _members_known(conn: asyncpg.Connection, members: Sequence[Member]) ->
     the unit reads (else NOT_FOUND: a made-up id would recuse no one), and from their unit,
     unless the officer gave another (a member from a nominee's unit is recused)."""
     persons = [m.person_id for m in members if m.person_id]
-    async with planned_for_arguments(
-        conn, len(persons)
-    ):  # ids as a parameter, as units_of_people reads them
+    # ids as a parameter, as units_of_people reads them
+    async with planned_for_arguments(conn, len(persons)):
         rows = await conn.fetch(
             "SELECT person_id::text AS person_id, tenant_id, status FROM people "
             "WHERE person_id = ANY ($1::uuid[])",
