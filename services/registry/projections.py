@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
+from itertools import groupby
 from typing import Any
 
 import asyncpg
@@ -52,15 +53,22 @@ WRITERS_LOCK = 0x7468_6964_7561_0001
 Place = tuple[str, int, str]
 
 
-async def apply_logged(conn: asyncpg.Connection, places: Sequence[Place]) -> None:
-    """Apply registry events already appended (on ``conn``, in their transaction), in order."""
+async def apply_logged(
+    conn: asyncpg.Connection, places: Sequence[Place], known_at: datetime | None = None
+) -> None:
+    """Apply registry events already appended (on ``conn``, in their transaction), in order.
+    ``known_at``: when they were recorded, the time the tree's rows they change are known from
+    (shared/migrations/0061_tree_as_known.sql; None: the transaction's start)."""
     if places:
         tenants, seqs, keys = (list(column) for column in zip(*places, strict=True))
+        # (set in a subquery: it runs before the function, in the same round trip)
         await conn.execute(
-            "SELECT thidua_registry_apply($1::text[], $2::bigint[], $3::text[])",
+            "SELECT thidua_registry_apply($1::text[], $2::bigint[], $3::text[]) "
+            "FROM (SELECT set_config('thidua.known_at', $4, true)) AS k",
             tenants,
             seqs,
             keys,
+            known_at.isoformat() if known_at is not None else "",
         )
 
 
@@ -77,8 +85,11 @@ def place_of(stored: StoredEvent) -> Place:
 async def _apply_logged_events(
     conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]
 ) -> None:
-    """The projection's batch: one call of the owner's function, the closure rewritten once."""
-    await apply_logged(conn, [place_of(e) for e in events])
+    """The projection's batch: one call of the owner's function, the closure rewritten once, for
+    each recorded time (a merge's events are recorded one log after another: the rows each
+    changes are known from its own time, as a rebuild replays them)."""
+    for at, same in groupby(events, key=_recorded_at):
+        await apply_logged(conn, [place_of(e) for e in same], at)
     # The campaigns' figures counting new units above them (migration 0022).
     founded = [e.tenant_id for e in events if e.event_type == "UnitRegistered"]
     if founded:
@@ -86,7 +97,17 @@ async def _apply_logged_events(
 
 
 async def _apply_one(conn: asyncpg.Connection, stored: StoredEvent, event: Any) -> None:
-    await apply_logged(conn, [place_of(stored)])
+    await apply_logged(conn, [place_of(stored)], _recorded_at(stored))
+
+
+def _recorded_at(stored: StoredEvent) -> datetime | None:
+    """None for an event not read back (an import's new logs: the store knows their time, the
+    importer does not)."""
+    return None if stored.recorded_at == NOT_READ else stored.recorded_at
+
+
+# The recorded time of an event not read back from the log (services/registry/importer.py).
+NOT_READ = datetime.min.replace(tzinfo=UTC)
 
 
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
@@ -359,7 +380,11 @@ async def rebuild(conn: asyncpg.Connection, registry: EventRegistry, batch: int 
 
 
 async def _replay_all(conn: asyncpg.Connection, registry: EventRegistry, batch: int) -> int:
-    await conn.execute("DELETE FROM unit_closure; DELETE FROM unit_parents; DELETE FROM units")
+    # The tree's past as known (0061) is replayed too: each event's rows known from its time.
+    await conn.execute(
+        "DELETE FROM unit_closure; DELETE FROM unit_parents; DELETE FROM units; "
+        "DELETE FROM unit_closure_known; DELETE FROM unit_parents_known"
+    )
     count = 0
     cursor_at: tuple[Any, ...] | None = None
     while True:
@@ -375,7 +400,9 @@ async def _replay_all(conn: asyncpg.Connection, registry: EventRegistry, batch: 
         )
         if not rows:
             return count
-        await apply(conn, registry, [StoredEvent.from_row(r) for r in rows])
+        for at, same in groupby(map(StoredEvent.from_row, rows), key=lambda e: e.recorded_at):
+            await conn.execute("SELECT set_config('thidua.known_at', $1, true)", at.isoformat())
+            await apply(conn, registry, list(same))
         count += len(rows)
         last = rows[-1]
         cursor_at = (last["recorded_at"], last["tenant_id"], last["seq"])

@@ -190,12 +190,17 @@ async def test_registry_events_verify_in_each_units_log(registry, tree, owner):
 async def test_the_read_model_rebuilds_from_the_logs_to_the_same_rows(registry, tree, owner):
     await registry.move(None, tree.upper1, tree.prov2, date(2024, 7, 1))
     await registry.merge(None, [tree.upper2], tree.upper1, date(2025, 1, 1))
-    query = (
+    await registry.move(None, tree.cs1, tree.upper3, date(2024, 3, 1))  # dated before the others
+    # (and the tree's past as it was known, each row from the time its change was recorded)
+    queries = [
         "SELECT ancestor, descendant, depth, valid_from, valid_to FROM unit_closure "
-        "WHERE descendant LIKE $1 ORDER BY 1, 2, 3, 4"
-    )
-    before = [tuple(r) for r in await owner.fetch(query, tree.prefix + "%")]
+        "WHERE descendant LIKE $1 ORDER BY 1, 2, 3, 4",
+        "SELECT * FROM unit_closure_known WHERE descendant LIKE $1 ORDER BY 1, 2, 3, 4, 6",
+        "SELECT * FROM unit_parents_known WHERE tenant_id LIKE $1 ORDER BY 1, 4, 6",
+    ]
+    before = [[tuple(r) for r in await owner.fetch(q, tree.prefix + "%")] for q in queries]
     async with owner.transaction():
         await projections.rebuild(owner, registry.repository.registry)
-    after = [tuple(r) for r in await owner.fetch(query, tree.prefix + "%")]
+    after = [[tuple(r) for r in await owner.fetch(q, tree.prefix + "%")] for q in queries]
     assert after == before
+    assert any(r[-1] is not None for r in after[1])  # rows replaced are there, with their end

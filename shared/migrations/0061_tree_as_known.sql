@@ -1,0 +1,349 @@
+-- The tree as the log held it at a past moment. A summary asked as of a moment (asOf) counted
+-- the figures the log held then over today's tree: a move or merge recorded after the moment but
+-- dated before it changed what the summary said then, so an auditor could not see what a report
+-- said when it was read. The registry's projection rewrites its rows (unit_parents,
+-- unit_closure) in place; now every row each ever had is kept with the span of time it was
+-- known (known_from, known_to: from the time its change was recorded to the time a later
+-- change replaced it), and the reads asked as of a moment read the rows known then.
+--
+-- The time a row is known from is thidua.known_at when the writer sets it (the recorded time
+-- of the registry events it applies: services/registry/projections.py), else the start of the
+-- writing transaction (one moment for all its statements: the registry deletes a subtree's
+-- closure and writes it again, and the rows written again are the same rows known on). The rows there before this migration are taken as known from always: the tree's
+-- past before it was not kept.
+SET LOCAL search_path = public;
+
+CREATE TABLE unit_parents_known (
+    tenant_id  text        NOT NULL,
+    parent_id  text        NOT NULL,
+    kind       text        NOT NULL,
+    valid_from date        NOT NULL,
+    valid_to   date,
+    known_from timestamptz NOT NULL,
+    known_to   timestamptz
+);
+CREATE INDEX unit_parents_known_tenant ON unit_parents_known (tenant_id, valid_from);
+CREATE INDEX unit_parents_known_parent ON unit_parents_known (parent_id) WHERE kind = 'merged';
+CREATE INDEX unit_parents_known_replaced ON unit_parents_known (known_to)
+    WHERE known_to IS NOT NULL;
+ALTER TABLE unit_parents_known ENABLE ROW LEVEL SECURITY;
+
+CREATE TABLE unit_closure_known (
+    ancestor   text        NOT NULL,
+    descendant text        NOT NULL,
+    depth      integer     NOT NULL,
+    valid_from date        NOT NULL,
+    valid_to   date,
+    known_from timestamptz NOT NULL,
+    known_to   timestamptz
+);
+CREATE INDEX unit_closure_known_ancestor ON unit_closure_known (ancestor, valid_from, descendant);
+CREATE INDEX unit_closure_known_descendant ON unit_closure_known (descendant, ancestor);
+CREATE INDEX unit_closure_known_replaced ON unit_closure_known (known_to)
+    WHERE known_to IS NOT NULL;
+ALTER TABLE unit_closure_known ENABLE ROW LEVEL SECURITY;
+
+INSERT INTO unit_parents_known
+SELECT tenant_id, parent_id, kind, valid_from, valid_to, '-infinity', NULL FROM unit_parents;
+INSERT INTO unit_closure_known
+SELECT ancestor, descendant, depth, valid_from, valid_to, '-infinity', NULL FROM unit_closure;
+
+-- The time a change to the tree is known from (above).
+CREATE FUNCTION thidua_tree_known_now() RETURNS timestamptz
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(nullif(current_setting('thidua.known_at', true), '')::timestamptz,
+                    now())
+$$;
+REVOKE ALL ON FUNCTION thidua_tree_known_now() FROM PUBLIC;
+
+-- Each statement's rows gone (deleted, or an update's old rows) are known to no later than
+-- now, and its rows new known from now. A row gone in the moment it came (the registry deletes
+-- a subtree's closure and writes it again) was never known; a row that comes back in the moment
+-- it went (the same rows written again) is known on, as it was.
+CREATE FUNCTION thidua_tree_kept_known() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k timestamptz := public.thidua_tree_known_now();
+BEGIN
+    IF TG_TABLE_NAME = 'unit_closure' THEN
+        IF TG_OP IN ('DELETE', 'UPDATE') THEN
+            DELETE FROM public.unit_closure_known h USING gone o
+             WHERE h.known_to IS NULL AND h.known_from >= k
+               AND h.descendant = o.descendant AND h.ancestor = o.ancestor
+               AND h.depth = o.depth AND h.valid_from = o.valid_from
+               AND h.valid_to IS NOT DISTINCT FROM o.valid_to;
+            UPDATE public.unit_closure_known h SET known_to = k FROM gone o
+             WHERE h.known_to IS NULL
+               AND h.descendant = o.descendant AND h.ancestor = o.ancestor
+               AND h.depth = o.depth AND h.valid_from = o.valid_from
+               AND h.valid_to IS NOT DISTINCT FROM o.valid_to;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            WITH back AS (
+                UPDATE public.unit_closure_known h SET known_to = NULL FROM came n
+                 WHERE h.known_to = k
+                   AND h.descendant = n.descendant AND h.ancestor = n.ancestor
+                   AND h.depth = n.depth AND h.valid_from = n.valid_from
+                   AND h.valid_to IS NOT DISTINCT FROM n.valid_to
+                RETURNING h.ancestor, h.descendant, h.valid_from)
+            INSERT INTO public.unit_closure_known
+            SELECT n.ancestor, n.descendant, n.depth, n.valid_from, n.valid_to, k, NULL
+              FROM came n
+             WHERE NOT EXISTS (SELECT 1 FROM back b
+                                WHERE b.descendant = n.descendant AND b.ancestor = n.ancestor
+                                  AND b.valid_from = n.valid_from);
+        END IF;
+    ELSE
+        IF TG_OP IN ('DELETE', 'UPDATE') THEN
+            DELETE FROM public.unit_parents_known h USING gone o
+             WHERE h.known_to IS NULL AND h.known_from >= k
+               AND h.tenant_id = o.tenant_id AND h.valid_from = o.valid_from
+               AND h.parent_id = o.parent_id AND h.kind = o.kind
+               AND h.valid_to IS NOT DISTINCT FROM o.valid_to;
+            UPDATE public.unit_parents_known h SET known_to = k FROM gone o
+             WHERE h.known_to IS NULL
+               AND h.tenant_id = o.tenant_id AND h.valid_from = o.valid_from
+               AND h.parent_id = o.parent_id AND h.kind = o.kind
+               AND h.valid_to IS NOT DISTINCT FROM o.valid_to;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            WITH back AS (
+                UPDATE public.unit_parents_known h SET known_to = NULL FROM came n
+                 WHERE h.known_to = k
+                   AND h.tenant_id = n.tenant_id AND h.valid_from = n.valid_from
+                   AND h.parent_id = n.parent_id AND h.kind = n.kind
+                   AND h.valid_to IS NOT DISTINCT FROM n.valid_to
+                RETURNING h.tenant_id, h.valid_from)
+            INSERT INTO public.unit_parents_known
+            SELECT n.tenant_id, n.parent_id, n.kind, n.valid_from, n.valid_to, k, NULL
+              FROM came n
+             WHERE NOT EXISTS (SELECT 1 FROM back b
+                                WHERE b.tenant_id = n.tenant_id AND b.valid_from = n.valid_from);
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION thidua_tree_kept_known() FROM PUBLIC;
+
+-- A TRUNCATE (a rebuild of the registry's projection) leaves no row: all are gone now.
+CREATE FUNCTION thidua_tree_all_gone() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k timestamptz := public.thidua_tree_known_now();
+BEGIN
+    IF TG_TABLE_NAME = 'unit_closure' THEN
+        DELETE FROM public.unit_closure_known WHERE known_to IS NULL AND known_from >= k;
+        UPDATE public.unit_closure_known SET known_to = k WHERE known_to IS NULL;
+    ELSE
+        DELETE FROM public.unit_parents_known WHERE known_to IS NULL AND known_from >= k;
+        UPDATE public.unit_parents_known SET known_to = k WHERE known_to IS NULL;
+    END IF;
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION thidua_tree_all_gone() FROM PUBLIC;
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['unit_parents', 'unit_closure'] LOOP
+        EXECUTE format('CREATE TRIGGER %1$s_known_came AFTER INSERT ON %1$I REFERENCING NEW '
+                       'TABLE AS came FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION thidua_tree_kept_known()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_known_replaced AFTER UPDATE ON %1$I REFERENCING OLD '
+                       'TABLE AS gone NEW TABLE AS came FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION thidua_tree_kept_known()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_known_gone AFTER DELETE ON %1$I REFERENCING OLD '
+                       'TABLE AS gone FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION thidua_tree_kept_known()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_known_truncated AFTER TRUNCATE ON %1$I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION thidua_tree_all_gone()', t);
+    END LOOP;
+END $$;
+
+-- The tree's rows known at p_known (NULL: today's rows). Plain SQL, neither SECURITY DEFINER
+-- nor SET, so that the planner inlines them into the caller's statement: the caller's
+-- conditions reach each branch's index, and the branch not asked for is never run. Called by
+-- the owner's functions only (the tables are the owner's).
+CREATE FUNCTION thidua_tree_parents(p_known timestamptz)
+RETURNS TABLE (tenant_id text, parent_id text, kind text, valid_from date, valid_to date)
+LANGUAGE sql STABLE
+AS $$
+    SELECT p.tenant_id, p.parent_id, p.kind, p.valid_from, p.valid_to
+      FROM public.unit_parents p WHERE p_known IS NULL
+    UNION ALL
+    SELECT h.tenant_id, h.parent_id, h.kind, h.valid_from, h.valid_to
+      FROM public.unit_parents_known h
+     WHERE p_known IS NOT NULL AND h.known_from <= p_known
+       AND (h.known_to IS NULL OR h.known_to > p_known)
+$$;
+REVOKE ALL ON FUNCTION thidua_tree_parents(timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION thidua_tree_closure(p_known timestamptz)
+RETURNS TABLE (ancestor text, descendant text, depth integer, valid_from date, valid_to date)
+LANGUAGE sql STABLE
+AS $$
+    SELECT c.ancestor, c.descendant, c.depth, c.valid_from, c.valid_to
+      FROM public.unit_closure c WHERE p_known IS NULL
+    UNION ALL
+    SELECT h.ancestor, h.descendant, h.depth, h.valid_from, h.valid_to
+      FROM public.unit_closure_known h
+     WHERE p_known IS NOT NULL AND h.known_from <= p_known
+       AND (h.known_to IS NULL OR h.known_to > p_known)
+$$;
+REVOKE ALL ON FUNCTION thidua_tree_closure(timestamptz) FROM PUBLIC;
+
+DROP FUNCTION thidua_report_members(text, integer, integer, text[]);
+
+-- The units whose figures count in p_unit's of p_first..p_last (0059's), over the tree as known
+-- at p_known (NULL: today's).
+CREATE FUNCTION thidua_report_members(p_unit text, p_first integer, p_last integer,
+                                      p_only text[] DEFAULT NULL,
+                                      p_known timestamptz DEFAULT NULL)
+RETURNS TABLE (unit text, whole boolean, days datemultirange)
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE
+    period AS (
+        SELECT daterange(make_date(p_first, 1, 1), make_date(p_last + 1, 1, 1)) AS days),
+    -- p_only, and the survivors each was merged into (its history counts where they stand)
+    asked (unit) AS (
+        SELECT u FROM unnest(p_only) AS u
+        UNION
+        SELECT m.parent_id FROM asked a
+          JOIN public.thidua_tree_parents(p_known) m ON m.tenant_id = a.unit AND m.kind = 'merged'),
+    edges AS (
+        SELECT c.descendant, c.valid_from, c.valid_to FROM public.thidua_tree_closure(p_known) c
+         WHERE p_only IS NULL AND c.ancestor = p_unit
+        UNION ALL
+        SELECT c.descendant, c.valid_from, c.valid_to FROM asked a
+          JOIN public.thidua_tree_closure(p_known) c ON c.descendant = a.unit AND c.ancestor = p_unit
+         WHERE p_only IS NOT NULL),
+    below AS MATERIALIZED (
+        SELECT c.descendant AS unit, c.valid_from, c.valid_to FROM edges c
+         WHERE c.descendant <> p_unit
+           AND c.valid_from < make_date(p_last + 1, 1, 1)
+           AND (c.valid_to IS NULL OR c.valid_to > make_date(p_first, 1, 1))),
+    -- (merged unit, a survivor of it, the day its own history ends), survivors of survivors too
+    heirs (unit, survivor, until) AS (
+        SELECT m.tenant_id, m.parent_id, m.valid_from FROM public.thidua_tree_parents(p_known) m
+         WHERE m.kind = 'merged' AND m.valid_from > make_date(p_first, 1, 1)
+           AND (m.parent_id = p_unit OR m.parent_id IN (SELECT unit FROM below))
+        UNION
+        SELECT m.tenant_id, h.survivor, m.valid_from FROM heirs h
+          JOIN public.thidua_tree_parents(p_known) m ON m.kind = 'merged' AND m.parent_id = h.unit
+         WHERE m.valid_from > make_date(p_first, 1, 1)),
+    -- p_unit, and each unit below it by one edge the whole period through and not the heir of
+    -- anything (nearly every unit)
+    whole AS (
+        SELECT p_unit AS unit
+        UNION ALL
+        SELECT b.unit FROM below b
+         WHERE b.valid_from <= make_date(p_first, 1, 1)
+           AND (b.valid_to IS NULL OR b.valid_to >= make_date(p_last + 1, 1, 1))
+           AND NOT EXISTS (SELECT 1 FROM heirs h WHERE h.unit = b.unit)),
+    -- the others: the days each stood below p_unit, its own and as an absorbed unit's history
+    spans AS (
+        SELECT b.unit, daterange(b.valid_from, b.valid_to) AS days FROM below b
+         WHERE NOT EXISTS (SELECT 1 FROM whole w WHERE w.unit = b.unit)
+        UNION ALL
+        SELECT h.unit, CASE WHEN h.survivor = p_unit THEN daterange(NULL, h.until)
+                            ELSE daterange(b.valid_from, b.valid_to) * daterange(NULL, h.until) END
+          FROM heirs h LEFT JOIN below b ON b.unit = h.survivor
+         WHERE (h.survivor = p_unit OR b.unit IS NOT NULL) AND h.unit <> p_unit),
+    cover AS (
+        SELECT s.unit, range_agg(s.days) * datemultirange((SELECT days FROM period)) AS days
+          FROM spans s GROUP BY s.unit)
+    SELECT unit, true, NULL::datemultirange FROM whole
+    UNION ALL
+    SELECT unit, days @> (SELECT days FROM period), days FROM cover WHERE NOT isempty(days)
+$$;
+REVOKE ALL ON FUNCTION thidua_report_members(text, integer, integer, text[], timestamptz)
+    FROM PUBLIC;
+
+-- 0059's, with the members as the tree was known at p_as_of.
+CREATE OR REPLACE FUNCTION thidua_report_sums(p_unit text, p_first integer, p_last integer,
+                                   p_as_of timestamptz, p_written pg_snapshot, p_many boolean)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lo date := make_date(p_first, 1, 1);
+    hi date := make_date(p_last + 1, 1, 1);
+    found jsonb;
+BEGIN
+    IF p_written IS NOT NULL THEN
+        WITH since AS MATERIALIZED (
+            SELECT w.unit_id, w.day, w.metric, w.dim, w.delta FROM public.report_changes w
+             WHERE w.written >= pg_snapshot_xmin(p_written)
+               AND NOT pg_visible_in_snapshot(w.written, p_written)
+               AND w.day >= lo AND w.day < hi)
+        SELECT coalesce(jsonb_agg(jsonb_build_array(y, metric, dim, v)), '[]') INTO found FROM (
+            SELECT extract(year FROM c.day)::integer AS y, c.metric, c.dim, sum(c.delta) AS v
+              FROM since c
+              JOIN public.thidua_report_members(
+                       p_unit, p_first, p_last,
+                       coalesce((SELECT array_agg(DISTINCT unit_id) FROM since), '{}')) m
+                ON m.unit = c.unit_id
+             WHERE m.whole OR m.days @> c.day
+             GROUP BY 1, 2, 3) s;
+    ELSIF p_many THEN
+        SELECT coalesce(jsonb_agg(jsonb_build_array(y, metric, dim, v)), '[]') INTO found FROM (
+            SELECT extract(year FROM c.day)::integer AS y, c.metric, c.dim, sum(c.delta) AS v
+              FROM public.report_changes c
+              JOIN (SELECT * FROM public.thidua_report_members(p_unit, p_first, p_last, NULL,
+                                                               p_as_of)
+                    OFFSET 0) m ON m.unit = c.unit_id
+             WHERE c.day >= lo AND c.day < hi AND (m.whole OR m.days @> c.day)
+               AND (p_as_of IS NULL OR c.known_at <= p_as_of)
+             GROUP BY 1, 2, 3 HAVING sum(c.delta) <> 0) s;
+    ELSE
+        SELECT coalesce(jsonb_agg(jsonb_build_array(y, metric, dim, v)), '[]') INTO found FROM (
+            SELECT extract(year FROM c.day)::integer AS y, c.metric, c.dim, sum(c.delta) AS v
+              FROM public.thidua_report_members(p_unit, p_first, p_last, NULL, p_as_of) m
+              JOIN public.report_changes c ON c.unit_id = m.unit AND c.day >= lo AND c.day < hi
+             WHERE (m.whole OR m.days @> c.day)
+               AND (p_as_of IS NULL OR c.known_at <= p_as_of)
+             GROUP BY 1, 2, 3 HAVING sum(c.delta) <> 0) s;
+    END IF;
+    RETURN found;
+END $$;
+REVOKE ALL ON FUNCTION thidua_report_sums(text, integer, integer, timestamptz, pg_snapshot,
+                                          boolean) FROM PUBLIC;
+
+-- p_unit and each unit below it on the last day of p_last that has passed (0058's), over the
+-- tree as the log held it at p_as_of: a unit merged by then is no longer one of the units
+-- counted (a dissolved unit stands below no unit from its end).
+CREATE OR REPLACE FUNCTION thidua_report_units(p_unit text, p_first integer, p_last integer,
+                                               p_metrics text[], p_as_of timestamptz)
+RETURNS TABLE (unit text, level text, metric text, value numeric)
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH asked AS (
+        SELECT least(make_date(p_last, 12, 31), public.thidua_today()) AS day),
+    below AS (
+        SELECT DISTINCT c.descendant AS unit
+          FROM public.thidua_tree_closure(p_as_of) c, asked a
+         WHERE c.ancestor = p_unit AND c.valid_from <= a.day
+           AND (c.valid_to IS NULL OR c.valid_to > a.day)
+           AND public.thidua_report_allowed(p_unit, p_first, p_last, NULL)),
+    own AS (
+        SELECT c.unit_id, c.metric, sum(c.delta) AS value
+          FROM below b JOIN public.report_changes c ON c.unit_id = b.unit
+         WHERE c.day >= make_date(p_first, 1, 1) AND c.day < make_date(p_last + 1, 1, 1)
+           AND c.metric = ANY (p_metrics) AND (p_as_of IS NULL OR c.known_at <= p_as_of)
+         GROUP BY c.unit_id, c.metric HAVING sum(c.delta) <> 0)
+    SELECT b.unit, u.level, o.metric, o.value
+      FROM below b JOIN public.units u ON u.tenant_id = b.unit
+      LEFT JOIN own o ON o.unit_id = b.unit
+     WHERE NOT EXISTS (SELECT 1 FROM public.thidua_tree_parents(p_as_of) m
+                        WHERE m.tenant_id = b.unit AND m.kind = 'merged'
+                          AND m.valid_from <= (SELECT day FROM asked))
+$$;
