@@ -2,133 +2,89 @@
 -- the figures the log held then over today's tree: a move or merge recorded after the moment but
 -- dated before it changed what the summary said then, so an auditor could not see what a report
 -- said when it was read. The registry's projection rewrites its rows (unit_parents,
--- unit_closure) in place; now every row each ever had is kept with the span of time it was
--- known (known_from, known_to: from the time its change was recorded to the time a later
--- change replaced it), and the reads asked as of a moment read the rows known then.
+-- unit_closure) in place; now each row carries the time it is known from (known_from), and a
+-- row replaced or deleted is kept in unit_parents_known or unit_closure_known with the time it
+-- was known to (known_to). The reads asked as of a moment read the rows known then.
 --
 -- The time a row is known from is thidua.known_at when the writer sets it (the recorded time
--- of the registry events it applies: services/registry/projections.py), else the start of the
--- writing transaction (one moment for all its statements: the registry deletes a subtree's
--- closure and writes it again, and the rows written again are the same rows known on). The rows there before this migration are taken as known from always: the tree's
--- past before it was not kept.
+-- of the registry event it applies: services/registry/projections.py), else the start of the
+-- writing transaction. The rows there before this migration are taken as known from always:
+-- the tree's past before it was not kept.
 SET LOCAL search_path = public;
-
-CREATE TABLE unit_parents_known (
-    tenant_id  text        NOT NULL,
-    parent_id  text        NOT NULL,
-    kind       text        NOT NULL,
-    valid_from date        NOT NULL,
-    valid_to   date,
-    known_from timestamptz NOT NULL,
-    known_to   timestamptz
-);
-CREATE INDEX unit_parents_known_tenant ON unit_parents_known (tenant_id, valid_from);
-CREATE INDEX unit_parents_known_parent ON unit_parents_known (parent_id) WHERE kind = 'merged';
-CREATE INDEX unit_parents_known_replaced ON unit_parents_known (known_to)
-    WHERE known_to IS NOT NULL;
-ALTER TABLE unit_parents_known ENABLE ROW LEVEL SECURITY;
-
-CREATE TABLE unit_closure_known (
-    ancestor   text        NOT NULL,
-    descendant text        NOT NULL,
-    depth      integer     NOT NULL,
-    valid_from date        NOT NULL,
-    valid_to   date,
-    known_from timestamptz NOT NULL,
-    known_to   timestamptz
-);
-CREATE INDEX unit_closure_known_ancestor ON unit_closure_known (ancestor, valid_from, descendant);
-CREATE INDEX unit_closure_known_descendant ON unit_closure_known (descendant, ancestor);
-CREATE INDEX unit_closure_known_replaced ON unit_closure_known (known_to)
-    WHERE known_to IS NOT NULL;
-ALTER TABLE unit_closure_known ENABLE ROW LEVEL SECURITY;
-
-INSERT INTO unit_parents_known
-SELECT tenant_id, parent_id, kind, valid_from, valid_to, '-infinity', NULL FROM unit_parents;
-INSERT INTO unit_closure_known
-SELECT ancestor, descendant, depth, valid_from, valid_to, '-infinity', NULL FROM unit_closure;
 
 -- The time a change to the tree is known from (above).
 CREATE FUNCTION thidua_tree_known_now() RETURNS timestamptz
-LANGUAGE sql VOLATILE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(nullif(current_setting('thidua.known_at', true), '')::timestamptz,
-                    now())
+    SELECT coalesce(nullif(current_setting('thidua.known_at', true), '')::timestamptz, now())
 $$;
 REVOKE ALL ON FUNCTION thidua_tree_known_now() FROM PUBLIC;
 
--- Each statement's rows gone (deleted, or an update's old rows) are known to no later than
--- now, and its rows new known from now. A row gone in the moment it came (the registry deletes
--- a subtree's closure and writes it again) was never known; a row that comes back in the moment
--- it went (the same rows written again) is known on, as it was.
-CREATE FUNCTION thidua_tree_kept_known() RETURNS trigger
+-- (a constant default first: the rows there are not rewritten)
+ALTER TABLE unit_parents ADD COLUMN known_from timestamptz NOT NULL DEFAULT '-infinity';
+ALTER TABLE unit_parents ALTER COLUMN known_from SET DEFAULT thidua_tree_known_now();
+ALTER TABLE unit_closure ADD COLUMN known_from timestamptz NOT NULL DEFAULT '-infinity';
+ALTER TABLE unit_closure ALTER COLUMN known_from SET DEFAULT thidua_tree_known_now();
+
+-- The rows replaced or deleted, each with the span it was known (known_from <= t < known_to).
+CREATE TABLE unit_parents_known (LIKE unit_parents INCLUDING DEFAULTS);
+ALTER TABLE unit_parents_known ALTER COLUMN known_from DROP DEFAULT,
+                               ADD COLUMN known_to timestamptz NOT NULL;
+CREATE INDEX unit_parents_known_tenant ON unit_parents_known (tenant_id, valid_from);
+CREATE INDEX unit_parents_known_merged ON unit_parents_known (parent_id) WHERE kind = 'merged';
+ALTER TABLE unit_parents_known ENABLE ROW LEVEL SECURITY;
+
+CREATE TABLE unit_closure_known (LIKE unit_closure INCLUDING DEFAULTS);
+ALTER TABLE unit_closure_known ALTER COLUMN known_from DROP DEFAULT,
+                               ADD COLUMN known_to timestamptz NOT NULL;
+CREATE INDEX unit_closure_known_ancestor ON unit_closure_known (ancestor, valid_from, descendant);
+CREATE INDEX unit_closure_known_descendant ON unit_closure_known (descendant, ancestor);
+ALTER TABLE unit_closure_known ENABLE ROW LEVEL SECURITY;
+
+-- A row updated is a new row, known from now (one the update leaves as it was keeps its time).
+CREATE FUNCTION thidua_tree_row_renewed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    NEW.known_from := OLD.known_from;
+    IF NEW IS DISTINCT FROM OLD THEN
+        NEW.known_from := public.thidua_tree_known_now();
+    END IF;
+    RETURN NEW;
+END $$;
+REVOKE ALL ON FUNCTION thidua_tree_row_renewed() FROM PUBLIC;
+
+-- The rows a statement replaced (an update's old rows other than those it left as they were)
+-- or deleted, kept as known until now. A row gone in the moment it came was never known. (The
+-- registry deletes a subtree's closure and writes it again: the rows written again are known
+-- from now, those deleted until now, and no moment sees neither.)
+CREATE FUNCTION thidua_tree_rows_gone() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     k timestamptz := public.thidua_tree_known_now();
 BEGIN
     IF TG_TABLE_NAME = 'unit_closure' THEN
-        IF TG_OP IN ('DELETE', 'UPDATE') THEN
-            DELETE FROM public.unit_closure_known h USING gone o
-             WHERE h.known_to IS NULL AND h.known_from >= k
-               AND h.descendant = o.descendant AND h.ancestor = o.ancestor
-               AND h.depth = o.depth AND h.valid_from = o.valid_from
-               AND h.valid_to IS NOT DISTINCT FROM o.valid_to;
-            UPDATE public.unit_closure_known h SET known_to = k FROM gone o
-             WHERE h.known_to IS NULL
-               AND h.descendant = o.descendant AND h.ancestor = o.ancestor
-               AND h.depth = o.depth AND h.valid_from = o.valid_from
-               AND h.valid_to IS NOT DISTINCT FROM o.valid_to;
-        END IF;
-        IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            WITH back AS (
-                UPDATE public.unit_closure_known h SET known_to = NULL FROM came n
-                 WHERE h.known_to = k
-                   AND h.descendant = n.descendant AND h.ancestor = n.ancestor
-                   AND h.depth = n.depth AND h.valid_from = n.valid_from
-                   AND h.valid_to IS NOT DISTINCT FROM n.valid_to
-                RETURNING h.ancestor, h.descendant, h.valid_from)
+        IF TG_OP = 'UPDATE' THEN
             INSERT INTO public.unit_closure_known
-            SELECT n.ancestor, n.descendant, n.depth, n.valid_from, n.valid_to, k, NULL
-              FROM came n
-             WHERE NOT EXISTS (SELECT 1 FROM back b
-                                WHERE b.descendant = n.descendant AND b.ancestor = n.ancestor
-                                  AND b.valid_from = n.valid_from);
+            SELECT o.*, k FROM (SELECT * FROM gone EXCEPT ALL SELECT * FROM came) o
+             WHERE o.known_from < k;
+        ELSE
+            INSERT INTO public.unit_closure_known SELECT o.*, k FROM gone o WHERE o.known_from < k;
         END IF;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO public.unit_parents_known
+        SELECT o.*, k FROM (SELECT * FROM gone EXCEPT ALL SELECT * FROM came) o
+         WHERE o.known_from < k;
     ELSE
-        IF TG_OP IN ('DELETE', 'UPDATE') THEN
-            DELETE FROM public.unit_parents_known h USING gone o
-             WHERE h.known_to IS NULL AND h.known_from >= k
-               AND h.tenant_id = o.tenant_id AND h.valid_from = o.valid_from
-               AND h.parent_id = o.parent_id AND h.kind = o.kind
-               AND h.valid_to IS NOT DISTINCT FROM o.valid_to;
-            UPDATE public.unit_parents_known h SET known_to = k FROM gone o
-             WHERE h.known_to IS NULL
-               AND h.tenant_id = o.tenant_id AND h.valid_from = o.valid_from
-               AND h.parent_id = o.parent_id AND h.kind = o.kind
-               AND h.valid_to IS NOT DISTINCT FROM o.valid_to;
-        END IF;
-        IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            WITH back AS (
-                UPDATE public.unit_parents_known h SET known_to = NULL FROM came n
-                 WHERE h.known_to = k
-                   AND h.tenant_id = n.tenant_id AND h.valid_from = n.valid_from
-                   AND h.parent_id = n.parent_id AND h.kind = n.kind
-                   AND h.valid_to IS NOT DISTINCT FROM n.valid_to
-                RETURNING h.tenant_id, h.valid_from)
-            INSERT INTO public.unit_parents_known
-            SELECT n.tenant_id, n.parent_id, n.kind, n.valid_from, n.valid_to, k, NULL
-              FROM came n
-             WHERE NOT EXISTS (SELECT 1 FROM back b
-                                WHERE b.tenant_id = n.tenant_id AND b.valid_from = n.valid_from);
-        END IF;
+        INSERT INTO public.unit_parents_known SELECT o.*, k FROM gone o WHERE o.known_from < k;
     END IF;
     RETURN NULL;
 END $$;
-REVOKE ALL ON FUNCTION thidua_tree_kept_known() FROM PUBLIC;
+REVOKE ALL ON FUNCTION thidua_tree_rows_gone() FROM PUBLIC;
 
--- A TRUNCATE (a rebuild of the registry's projection) leaves no row: all are gone now.
+-- A TRUNCATE (before it: the rows are still there to keep).
 CREATE FUNCTION thidua_tree_all_gone() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -136,11 +92,11 @@ DECLARE
     k timestamptz := public.thidua_tree_known_now();
 BEGIN
     IF TG_TABLE_NAME = 'unit_closure' THEN
-        DELETE FROM public.unit_closure_known WHERE known_to IS NULL AND known_from >= k;
-        UPDATE public.unit_closure_known SET known_to = k WHERE known_to IS NULL;
+        INSERT INTO public.unit_closure_known
+        SELECT c.*, k FROM public.unit_closure c WHERE c.known_from < k;
     ELSE
-        DELETE FROM public.unit_parents_known WHERE known_to IS NULL AND known_from >= k;
-        UPDATE public.unit_parents_known SET known_to = k WHERE known_to IS NULL;
+        INSERT INTO public.unit_parents_known
+        SELECT p.*, k FROM public.unit_parents p WHERE p.known_from < k;
     END IF;
     RETURN NULL;
 END $$;
@@ -151,16 +107,15 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['unit_parents', 'unit_closure'] LOOP
-        EXECUTE format('CREATE TRIGGER %1$s_known_came AFTER INSERT ON %1$I REFERENCING NEW '
-                       'TABLE AS came FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION thidua_tree_kept_known()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_renewed BEFORE UPDATE ON %1$I FOR EACH ROW '
+                       'EXECUTE FUNCTION thidua_tree_row_renewed()', t);
         EXECUTE format('CREATE TRIGGER %1$s_known_replaced AFTER UPDATE ON %1$I REFERENCING OLD '
                        'TABLE AS gone NEW TABLE AS came FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION thidua_tree_kept_known()', t);
-        EXECUTE format('CREATE TRIGGER %1$s_known_gone AFTER DELETE ON %1$I REFERENCING OLD '
+                       'EXECUTE FUNCTION thidua_tree_rows_gone()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_known_deleted AFTER DELETE ON %1$I REFERENCING OLD '
                        'TABLE AS gone FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION thidua_tree_kept_known()', t);
-        EXECUTE format('CREATE TRIGGER %1$s_known_truncated AFTER TRUNCATE ON %1$I '
+                       'EXECUTE FUNCTION thidua_tree_rows_gone()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_known_truncated BEFORE TRUNCATE ON %1$I '
                        'FOR EACH STATEMENT EXECUTE FUNCTION thidua_tree_all_gone()', t);
     END LOOP;
 END $$;
@@ -174,12 +129,11 @@ RETURNS TABLE (tenant_id text, parent_id text, kind text, valid_from date, valid
 LANGUAGE sql STABLE
 AS $$
     SELECT p.tenant_id, p.parent_id, p.kind, p.valid_from, p.valid_to
-      FROM public.unit_parents p WHERE p_known IS NULL
+      FROM public.unit_parents p WHERE p_known IS NULL OR p.known_from <= p_known
     UNION ALL
     SELECT h.tenant_id, h.parent_id, h.kind, h.valid_from, h.valid_to
       FROM public.unit_parents_known h
-     WHERE p_known IS NOT NULL AND h.known_from <= p_known
-       AND (h.known_to IS NULL OR h.known_to > p_known)
+     WHERE p_known IS NOT NULL AND h.known_from <= p_known AND h.known_to > p_known
 $$;
 REVOKE ALL ON FUNCTION thidua_tree_parents(timestamptz) FROM PUBLIC;
 
@@ -188,12 +142,11 @@ RETURNS TABLE (ancestor text, descendant text, depth integer, valid_from date, v
 LANGUAGE sql STABLE
 AS $$
     SELECT c.ancestor, c.descendant, c.depth, c.valid_from, c.valid_to
-      FROM public.unit_closure c WHERE p_known IS NULL
+      FROM public.unit_closure c WHERE p_known IS NULL OR c.known_from <= p_known
     UNION ALL
     SELECT h.ancestor, h.descendant, h.depth, h.valid_from, h.valid_to
       FROM public.unit_closure_known h
-     WHERE p_known IS NOT NULL AND h.known_from <= p_known
-       AND (h.known_to IS NULL OR h.known_to > p_known)
+     WHERE p_known IS NOT NULL AND h.known_from <= p_known AND h.known_to > p_known
 $$;
 REVOKE ALL ON FUNCTION thidua_tree_closure(timestamptz) FROM PUBLIC;
 

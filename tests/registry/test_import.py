@@ -201,7 +201,10 @@ async def rows_of(owner, prefix: str) -> dict[str, list[tuple]]:
     tables = {
         "units": "SELECT tenant_id, name, short_name, level, sector_type, members, parent_id, "
         "status, since, search_key, version FROM units WHERE tenant_id LIKE $1",
-        "unit_parents": "SELECT * FROM unit_parents WHERE tenant_id LIKE $1",
+        # (not known_from: an import's rows are known from its transaction's start, a replay's
+        # from the time each event was recorded in it, a few milliseconds later)
+        "unit_parents": "SELECT tenant_id, parent_id, kind, valid_from, valid_to FROM unit_parents "
+        "WHERE tenant_id LIKE $1",
         "unit_closure": "SELECT ancestor, descendant, depth, valid_from, valid_to "
         "FROM unit_closure WHERE descendant LIKE $1",
     }
