@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -30,7 +30,7 @@ from services.registry.domain import (
     check_registration,
     unit_stream,
 )
-from services.registry.projections import NOT_READ, WRITERS_LOCK
+from services.registry.projections import WRITERS_LOCK
 from services.registry.rules import UnitFacts, check_parent
 from shared.aggregates import EventRegistry
 from shared.commands import Attempt
@@ -304,12 +304,13 @@ def _as_opened(unit_id: str, event: NewEvent) -> StoredEvent:
         schema_version=event.schema_version,
         data=event.data,
         meta={},
-        recorded_at=NOT_READ,
+        recorded_at=_NOT_READ,
         prev_hash=b"",
         hash=b"",
     )
 
 
+_NOT_READ = datetime.min.replace(tzinfo=UTC)
 _CHUNK = 5_000
 
 

@@ -4,10 +4,11 @@ days) and ``unit_closure`` (ancestor, descendant, depth over a span of days).
 ``PROJECTION`` is the registry's inline projection (shared/projections.py): its rows are the
 reach of every read and the tree's rules read them, so they must never lag. The registry's
 commands and the importer apply it in the transaction that appends the events
-(``apply_inline``), through the owner's function ``thidua_registry_apply``, which takes the places
-of registry events already in the log (shared/migrations/0010_dated_reach.sql; 0023 builds a
-batch's registrations set-based, a level of the new tree at a time): the application itself may
-not write these tables. The Python below does the same work for an operator on the owner's
+(``apply_inline``), through the owner's function ``thidua_registry_apply_known``, which takes
+the places of registry events already in the log (shared/migrations/0010_dated_reach.sql; 0023
+builds a batch's registrations set-based, a level of the new tree at a time; 0061 dates the
+tree's rows by the events' recorded times): the application itself may not write these
+tables. The Python below does the same work for an operator on the owner's
 connection: ``rebuild`` replays every log.
 
 ``units.parent_id`` is the parent as of today: a move dated in the future leaves it for its day.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
 from itertools import groupby
 from typing import Any
@@ -53,22 +54,16 @@ WRITERS_LOCK = 0x7468_6964_7561_0001
 Place = tuple[str, int, str]
 
 
-async def apply_logged(
-    conn: asyncpg.Connection, places: Sequence[Place], known_at: datetime | None = None
-) -> None:
-    """Apply registry events already appended (on ``conn``, in their transaction), in order.
-    ``known_at``: when they were recorded, the time the tree's rows they change are known from
-    (shared/migrations/0061_tree_as_known.sql; None: the transaction's start)."""
+async def apply_logged(conn: asyncpg.Connection, places: Sequence[Place]) -> None:
+    """Apply registry events already appended (on ``conn``, in their transaction), in order;
+    the tree's rows they write are known from the time the log recorded each (0061)."""
     if places:
         tenants, seqs, keys = (list(column) for column in zip(*places, strict=True))
-        # (set in a subquery: it runs before the function, in the same round trip)
         await conn.execute(
-            "SELECT thidua_registry_apply($1::text[], $2::bigint[], $3::text[]) "
-            "FROM (SELECT set_config('thidua.known_at', $4, true)) AS k",
+            "SELECT thidua_registry_apply_known($1::text[], $2::bigint[], $3::text[])",
             tenants,
             seqs,
             keys,
-            known_at.isoformat() if known_at is not None else "",
         )
 
 
@@ -85,11 +80,10 @@ def place_of(stored: StoredEvent) -> Place:
 async def _apply_logged_events(
     conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]
 ) -> None:
-    """The projection's batch: one call of the owner's function, the closure rewritten once, for
+    """The projection's batch: one call of the owner's function, the closure rewritten once for
     each recorded time (a merge's events are recorded one log after another: the rows each
     changes are known from its own time, as a rebuild replays them)."""
-    for at, same in groupby(events, key=_recorded_at):
-        await apply_logged(conn, [place_of(e) for e in same], at)
+    await apply_logged(conn, [place_of(e) for e in events])
     # The campaigns' figures counting new units above them (migration 0022).
     founded = [e.tenant_id for e in events if e.event_type == "UnitRegistered"]
     if founded:
@@ -97,17 +91,7 @@ async def _apply_logged_events(
 
 
 async def _apply_one(conn: asyncpg.Connection, stored: StoredEvent, event: Any) -> None:
-    await apply_logged(conn, [place_of(stored)], _recorded_at(stored))
-
-
-def _recorded_at(stored: StoredEvent) -> datetime | None:
-    """None for an event not read back (an import's new logs: the store knows their time, the
-    importer does not)."""
-    return None if stored.recorded_at == NOT_READ else stored.recorded_at
-
-
-# The recorded time of an event not read back from the log (services/registry/importer.py).
-NOT_READ = datetime.min.replace(tzinfo=UTC)
+    await apply_logged(conn, [place_of(stored)])
 
 
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
@@ -380,8 +364,10 @@ async def rebuild(conn: asyncpg.Connection, registry: EventRegistry, batch: int 
 
 
 async def _replay_all(conn: asyncpg.Connection, registry: EventRegistry, batch: int) -> int:
-    # The tree's past as known (0061) is replayed too: each event's rows known from its time.
+    # The tree's past as known (0061) is replayed too: each event's rows known from its time
+    # (the rows deleted first are not kept aside: known from always... to always).
     await conn.execute(
+        "SELECT set_config('thidua.known_at', '-infinity', true); "
         "DELETE FROM unit_closure; DELETE FROM unit_parents; DELETE FROM units; "
         "DELETE FROM unit_closure_known; DELETE FROM unit_parents_known"
     )

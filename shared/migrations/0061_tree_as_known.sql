@@ -6,10 +6,12 @@
 -- row replaced or deleted is kept in unit_parents_known or unit_closure_known with the time it
 -- was known to (known_to). The reads asked as of a moment read the rows known then.
 --
--- The time a row is known from is thidua.known_at when the writer sets it (the recorded time
--- of the registry event it applies: services/registry/projections.py), else the start of the
--- writing transaction. The rows there before this migration are taken as known from always:
--- the tree's past before it was not kept.
+-- The time a row is known from is the recorded time of the registry event that wrote it: the
+-- owner's thidua_registry_apply_known (below), the application's only way to apply registry
+-- events now, sets thidua.known_at to it, read from the log itself, whatever the caller set;
+-- the operator's rebuild (services/registry/projections.py, on the owner's connection) sets it
+-- as it replays. Else (an owner's hand) the start of the writing transaction. The rows there
+-- before this migration are taken as known from always: the tree's past before it was not kept.
 SET LOCAL search_path = public;
 
 -- The time a change to the tree is known from (above). Without SET (its names qualified
@@ -43,6 +45,48 @@ ALTER TABLE unit_closure_known ALTER COLUMN known_from DROP DEFAULT,
 CREATE INDEX unit_closure_known_ancestor ON unit_closure_known (ancestor, valid_from, descendant);
 CREATE INDEX unit_closure_known_descendant ON unit_closure_known (descendant, ancestor);
 ALTER TABLE unit_closure_known ENABLE ROW LEVEL SECURITY;
+
+-- The application's way to apply registry events already in the log (thidua_registry_apply,
+-- 0023, no longer its to call): each run of events recorded at the same time applied with
+-- thidua.known_at set to that time, read from the log, so that the tree's rows are known from
+-- when the log held their events, whoever calls and whatever it set (a time set by the caller
+-- could date a change before its event, or drop the rows it replaced). An import's batch is one
+-- run (its logs are opened together).
+CREATE FUNCTION thidua_registry_apply_known(p_tenants text[], p_seqs bigint[], p_keys text[])
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    n integer := 0;
+BEGIN
+    IF cardinality(p_tenants) IS DISTINCT FROM cardinality(p_seqs)
+       OR cardinality(p_tenants) IS DISTINCT FROM cardinality(p_keys) THEN
+        RAISE EXCEPTION 'tenants, seqs and keys differ in number' USING ERRCODE = 'TD003';
+    END IF;
+    FOR r IN
+        WITH placed AS (
+            SELECT w.i, w.tenant_id, w.seq, w.key, e.recorded_at AS at
+              FROM unnest(p_tenants, p_seqs, p_keys) WITH ORDINALITY AS w (tenant_id, seq, key, i)
+              LEFT JOIN public.events e ON e.tenant_id = w.tenant_id AND e.seq = w.seq),
+        runs AS (
+            SELECT p.*, count(*) FILTER (WHERE p.at IS DISTINCT FROM p.before)
+                        OVER (ORDER BY p.i) AS run
+              FROM (SELECT q.*, lag(q.at) OVER (ORDER BY q.i) AS before FROM placed q) p)
+        SELECT min(at) AS at, array_agg(tenant_id ORDER BY i) AS tenants,
+               array_agg(seq ORDER BY i) AS seqs, array_agg(key ORDER BY i) AS keys
+          FROM runs GROUP BY run ORDER BY run
+    LOOP
+        PERFORM set_config('thidua.known_at', coalesce(
+            to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), ''), true);
+        n := n + public.thidua_registry_apply(r.tenants, r.seqs, r.keys);
+    END LOOP;
+    PERFORM set_config('thidua.known_at', '', true);
+    RETURN n;
+END $$;
+REVOKE ALL ON FUNCTION thidua_registry_apply_known(text[], bigint[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION thidua_registry_apply_known(text[], bigint[], text[]) TO thidua_app;
+REVOKE EXECUTE ON FUNCTION thidua_registry_apply(text[], bigint[], text[]) FROM thidua_app;
 
 -- A row updated is a new row, known from now (one the update leaves as it was keeps its time).
 CREATE FUNCTION thidua_tree_row_renewed() RETURNS trigger
@@ -124,14 +168,19 @@ END $$;
 
 -- The tree's rows known at p_known (NULL: today's rows). Plain SQL, neither SECURITY DEFINER
 -- nor SET, so that the planner inlines them into the caller's statement: the caller's
--- conditions reach each branch's index, and the branch not asked for is never run. Called by
--- the owner's functions only (the tables are the owner's).
+-- conditions reach each branch's index, and the branches not asked for are never run (a
+-- condition on the parameter alone). Today's branch names no known_from: the indexes cover it,
+-- and a subtree is read from the index alone. Called by the owner's functions only (the tables
+-- are the owner's).
 CREATE FUNCTION thidua_tree_parents(p_known timestamptz)
 RETURNS TABLE (tenant_id text, parent_id text, kind text, valid_from date, valid_to date)
 LANGUAGE sql STABLE
 AS $$
     SELECT p.tenant_id, p.parent_id, p.kind, p.valid_from, p.valid_to
-      FROM public.unit_parents p WHERE p_known IS NULL OR p.known_from <= p_known
+      FROM public.unit_parents p WHERE p_known IS NULL
+    UNION ALL
+    SELECT p.tenant_id, p.parent_id, p.kind, p.valid_from, p.valid_to
+      FROM public.unit_parents p WHERE p_known IS NOT NULL AND p.known_from <= p_known
     UNION ALL
     SELECT h.tenant_id, h.parent_id, h.kind, h.valid_from, h.valid_to
       FROM public.unit_parents_known h
@@ -144,7 +193,10 @@ RETURNS TABLE (ancestor text, descendant text, depth integer, valid_from date, v
 LANGUAGE sql STABLE
 AS $$
     SELECT c.ancestor, c.descendant, c.depth, c.valid_from, c.valid_to
-      FROM public.unit_closure c WHERE p_known IS NULL OR c.known_from <= p_known
+      FROM public.unit_closure c WHERE p_known IS NULL
+    UNION ALL
+    SELECT c.ancestor, c.descendant, c.depth, c.valid_from, c.valid_to
+      FROM public.unit_closure c WHERE p_known IS NOT NULL AND c.known_from <= p_known
     UNION ALL
     SELECT h.ancestor, h.descendant, h.depth, h.valid_from, h.valid_to
       FROM public.unit_closure_known h
@@ -155,7 +207,9 @@ REVOKE ALL ON FUNCTION thidua_tree_closure(timestamptz) FROM PUBLIC;
 DROP FUNCTION thidua_report_members(text, integer, integer, text[]);
 
 -- The units whose figures count in p_unit's of p_first..p_last (0059's), over the tree as known
--- at p_known (NULL: today's).
+-- at p_known (NULL: today's); and a merged unit's history that reaches a survivor below p_unit
+-- through a unit merged before the period is found whatever the period (0059 stopped at such a
+-- unit: a year's figures differed from that year's in a longer period).
 CREATE FUNCTION thidua_report_members(p_unit text, p_first integer, p_last integer,
                                       p_only text[] DEFAULT NULL,
                                       p_known timestamptz DEFAULT NULL)
@@ -184,15 +238,17 @@ AS $$
          WHERE c.descendant <> p_unit
            AND c.valid_from < make_date(p_last + 1, 1, 1)
            AND (c.valid_to IS NULL OR c.valid_to > make_date(p_first, 1, 1))),
-    -- (merged unit, a survivor of it, the day its own history ends), survivors of survivors too
+    -- (merged unit, a survivor of it, the day its own history ends), survivors of survivors too.
+    -- Merges before the period too: a unit merged before it may have absorbed, by a merge dated
+    -- later (recorded before its own), a unit whose history in the period runs through it to its
+    -- survivors (its own days in the period: none, but the chain's).
     heirs (unit, survivor, until) AS (
         SELECT m.tenant_id, m.parent_id, m.valid_from FROM public.thidua_tree_parents(p_known) m
-         WHERE m.kind = 'merged' AND m.valid_from > make_date(p_first, 1, 1)
+         WHERE m.kind = 'merged'
            AND (m.parent_id = p_unit OR m.parent_id IN (SELECT unit FROM below))
         UNION
         SELECT m.tenant_id, h.survivor, m.valid_from FROM heirs h
-          JOIN public.thidua_tree_parents(p_known) m ON m.kind = 'merged' AND m.parent_id = h.unit
-         WHERE m.valid_from > make_date(p_first, 1, 1)),
+          JOIN public.thidua_tree_parents(p_known) m ON m.kind = 'merged' AND m.parent_id = h.unit),
     -- p_unit, and each unit below it by one edge the whole period through and not the heir of
     -- anything (nearly every unit)
     whole AS (

@@ -201,8 +201,8 @@ async def rows_of(owner, prefix: str) -> dict[str, list[tuple]]:
     tables = {
         "units": "SELECT tenant_id, name, short_name, level, sector_type, members, parent_id, "
         "status, since, search_key, version FROM units WHERE tenant_id LIKE $1",
-        # (not known_from: an import's rows are known from its transaction's start, a replay's
-        # from the time each event was recorded in it, a few milliseconds later)
+        # (not known_from: the two imports compared are made one after the other; a rebuild's
+        # known_from is compared in tests/registry/test_registry.py)
         "unit_parents": "SELECT tenant_id, parent_id, kind, valid_from, valid_to FROM unit_parents "
         "WHERE tenant_id LIKE $1",
         "unit_closure": "SELECT ancestor, descendant, depth, valid_from, valid_to "
@@ -321,3 +321,26 @@ async def test_imported_events_are_the_ones_the_aggregate_makes(registry, owner,
         assert (stored.event_type, stored.stream_version) == (expected.event_type, 1)
         assert stored.data == expected.data
         assert stored.schema_version == expected.schema_version
+
+
+async def test_the_trees_rows_are_known_from_the_time_the_log_recorded_their_events(
+    runtime, registry, owner, prefix
+):
+    """The time the tree's rows are known from (migration 0061, what a summary as of a moment
+    reads) is the log's: a connection that sets a time of its own changes nothing."""
+    async with runtime.pool.acquire() as conn:
+        await conn.execute("SELECT set_config('thidua.known_at', '2000-01-01', false)")
+        try:
+            await import_units(
+                registry, tree_csv(prefix).encode(), effective_on=ON, connection=conn
+            )
+        finally:
+            await conn.execute("RESET thidua.known_at")
+    await registry.merge(None, [f"{prefix}-cs1"], f"{prefix}-cs2", date(2024, 7, 1))
+    unknown = await owner.fetch(
+        "SELECT c.descendant, c.known_from FROM unit_closure c WHERE c.descendant LIKE $1 "
+        "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = c.descendant "
+        "AND e.recorded_at = c.known_from AND e.event_type LIKE 'Unit%')",
+        prefix + "-%",
+    )
+    assert [tuple(r) for r in unknown] == []

@@ -49,10 +49,16 @@ async def test_only_logged_events_are_applied_each_once(runtime, registry, tree,
     async with runtime.pool.acquire() as conn:
         # An event applied already is refused (its version is not the next)
         with pytest.raises(asyncpg.PostgresError, match="not the next"):
-            await conn.execute("SELECT thidua_registry_apply($1, $2, $3)", [tree.cs1], [seq], ["x"])
+            await conn.execute(
+                "SELECT thidua_registry_apply_known($1, $2, $3)", [tree.cs1], [seq], ["x"]
+            )
         # A place with no registry event in the log changes nothing
         applied = await conn.fetchval(
-            "SELECT thidua_registry_apply($1, $2, $3)", [tree.cs1], [seq + 99], ["x"]
+            "SELECT thidua_registry_apply_known($1, $2, $3)", [tree.cs1], [seq + 99], ["x"]
         )
+        # and the application reaches the tree through that function only (0061: it dates the
+        # tree's rows by the log, whatever the caller set)
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("SELECT thidua_registry_apply($1, $2, $3)", [tree.cs1], [seq], ["x"])
     assert applied == 0
     assert await closure_of(owner, tree.prefix)  # the tree is still there

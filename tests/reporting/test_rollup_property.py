@@ -289,6 +289,8 @@ async def test_roll_ups_equal_a_walk_over_the_log(drawn, runtime, registry, clie
             got, by_year = await answered(client, tokens, s, first, last, at)
             want = {u: expected(log, u, first, last, at) for u in s.levels}
             assert got == want, (first, last, at, drawn)
+            if at is not None:  # and the large subtrees' way, as the log held it then
+                assert await as_large(owner, s, first, last, at=at) == want, (at, drawn)
             # and each year of the period as that year's own summary would count it
             for year in range(first, last + 1):
                 want = {u: expected(log, u, year, year, at) for u in s.levels}
@@ -340,10 +342,15 @@ async def test_kept_roll_ups_add_what_was_written_since(
 
 
 async def as_large(
-    owner, s: Scenario, first: int, last: int, setting: str = "many_units"
+    owner,
+    s: Scenario,
+    first: int,
+    last: int,
+    setting: str = "many_units",
+    at: datetime | None = None,
 ) -> dict[str, int]:
-    """Each unit's pledges as the national unit reads them, every subtree taken as large
-    (``setting``: read at once, or kept in report_rollups)."""
+    """Each unit's pledges as the national unit reads them (as the log held them at ``at``),
+    every subtree taken as large (``setting``: read at once, or kept in report_rollups)."""
     found = {}
     async with report_settings(owner, **{setting: 0}), owner.transaction():
         await owner.execute(
@@ -353,11 +360,12 @@ async def as_large(
         )
         for unit in s.levels:
             found[unit] = await owner.fetchval(
-                "SELECT coalesce(sum(value), 0)::int FROM thidua_report_figures($1, $2, $3, NULL) "
+                "SELECT coalesce(sum(value), 0)::int FROM thidua_report_figures($1, $2, $3, $4) "
                 "WHERE metric = 'pledges'",
                 unit,
                 first,
                 last,
+                at,
             )
     return found
 

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from shared.clock import today
+from tests.registry.conftest import SINCE
 from tests.reporting.conftest import (
     SUMMARY,
     given,
@@ -125,6 +126,33 @@ async def test_a_merge_recorded_later_leaves_the_past_summary_and_units_as_they_
         return found["units_launched_grassroots"]
 
     assert (await grassroots(None), await grassroots(before)) == (1, 2)
+
+
+async def test_a_history_absorbed_by_a_unit_merged_earlier_counts_whatever_the_period(
+    runtime, registry, tree, client, tokens
+):
+    # Given cs9 (under upper1) with a pledge of February 2025, merged into cs8 from 1 June 2025;
+    # cs8 then merged into cs7 from 1 June 2024 (recorded later, dated earlier); cs7 merged into
+    # cs6 from 1 March 2025; cs6 under upper3 (prov2) until it moved on 1 May 2025
+    a, b, c, d = (f"{tree.prefix}-cs{n}" for n in (9, 8, 7, 6))
+    for unit in (d, c, b, a):
+        await new_grassroots(registry, unit, tree.upper3 if unit == d else tree.upper1, SINCE)
+    await pledge(runtime, a, date(2025, 2, 1))
+    await registry.merge(None, [a], b, date(2025, 6, 1))
+    await registry.merge(None, [b], c, date(2024, 6, 1))
+    await registry.merge(None, [c], d, date(2025, 3, 1))
+    await registry.move(None, d, tree.upper2, date(2025, 5, 1))
+
+    async def pledges(unit: str, first: int, last: int) -> int:
+        got = await summary(client, tokens, tree.tld, unit, first, last)
+        return {y["year"]: y["pledges"] for y in got["years"]}.get(2025, 0)
+
+    # Then cs9's history before its merge stays with its survivors (cs8, cs7, cs6) where each
+    # stood that day: on 1 February 2025 cs6 stood under upper3. So in 2025 alone as in
+    # 2024–2025 (the chain runs through cs8, merged before 2025; cs9 never stood under upper3,
+    # nor did cs7 or cs8 that day)
+    for unit in (d, tree.upper3, tree.prov2, tree.prov1, tree.tld):
+        assert await pledges(unit, 2025, 2025) == await pledges(unit, 2024, 2025) == 1, unit
 
 
 async def test_a_sibling_an_upper_unit_and_an_unknown_unit_are_not_found(
