@@ -22,9 +22,11 @@ Figures, each beside its floor in the same run:
    the floor: a plain indexed select of the same units' rows of the year from a two-column table (the
    units of the subtree) joined to them (asyncpg, from this process, p99). Target: ≤ 2×.
 3. **The national roll-up** (130,755 units): the same query for the national unit, p99 at 1 in
-   flight. Target: ≤ 1 s. Four ways: the first read of this year after the server starts
-   (the rebuild kept it ready: services/reporting/rollups.py); the first read of the earliest
-   year, which nobody kept (every unit's rows read); at rest (the roll-up kept); and while
+   flight. Target: ≤ 1 s. Five ways: the first read of this year after the server starts
+   (the rebuild kept it ready: services/reporting/rollups.py); the first read of a five-year
+   period from the earliest year, which nobody kept (every unit's rows read); then the first
+   read of the earliest year, inside that period (its roll-up's year, migration 0062: what the
+   keeper does for the periods of the reports asked for); at rest (the roll-up kept); and while
    events keep arriving (``TRICKLE_PER_S`` a second, written to the log by another process,
    projected by the server's runner: each read adds what was written since the roll-up it
    finds kept).
@@ -61,7 +63,7 @@ PER_UNIT = int(sys.argv[1]) if len(sys.argv) > 1 else 39
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 # The events are dated over the last three years up to today, and the summaries read are this
 # year's (the roll-ups the rebuild and the server keep ready) and, for a first read of a period
-# nobody kept, the earliest year's.
+# nobody kept, five years from the earliest, then the earliest year inside it.
 YEAR = today().year
 EARLIEST = YEAR - 2
 SPAN_DAYS = (today() - date(EARLIEST, 1, 1)).days + 1
@@ -94,7 +96,8 @@ served = _module("bench_served")
 tenancy = _module("bench_tenancy")
 
 SUMMARY = (
-    "query ($u: ID, $y: Int!) { summary(unitId: $u, firstYear: $y) { total { campaignsLaunched "
+    "query ($u: ID, $y: Int!, $l: Int) { summary(unitId: $u, firstYear: $y, lastYear: $l) { "
+    "total { campaignsLaunched "
     "pledges works initiatives initiativeBenefitVnd seminars decisions awardedPersons cashVnd "
     "byAward { award persons cashVnd } } } }"
 )
@@ -200,12 +203,13 @@ def trickling(url: str) -> tuple[threading.Event, list[int], threading.Thread]:
     return stop, written, thread
 
 
-def first_read(base: str, who: str, unit: str, year: int) -> float:
-    """ms for one summary of ``unit``'s ``year``, the first the server answers for it."""
+def first_read(base: str, who: str, unit: str, year: int, last: int | None = None) -> float:
+    """ms for one summary of ``unit``'s ``year`` (to ``last``), the first the server answers
+    for it."""
     started = time.perf_counter()
     answer = httpx.post(
         f"{base}/graphql",
-        json={"query": SUMMARY, "variables": {"u": unit, "y": year}},
+        json={"query": SUMMARY, "variables": {"u": unit, "y": year, "l": last}},
         headers={"Authorization": f"Bearer {who}"},
         timeout=120,
     ).json()
@@ -287,7 +291,8 @@ def main() -> None:
         national = served.token("tld")
         kept_ready = first_read(server.base, national, "tld", YEAR)
         time.sleep(KEEPER_SETTLES_S)  # the server's keeper, at its start, finds all kept
-        cold = first_read(server.base, national, "tld", EARLIEST)
+        cold = first_read(server.base, national, "tld", EARLIEST, EARLIEST + 4)
+        enclosed = first_read(server.base, national, "tld", EARLIEST)
         province = served.drive(
             wrk,
             server.base,
@@ -324,7 +329,7 @@ def main() -> None:
             rebuild,
             scan,
             province,
-            (kept_ready, cold, whole, moving, written[0]),
+            (kept_ready, cold, enclosed, whole, moving, written[0]),
             version,
             units,
             floor_p50,
@@ -337,7 +342,7 @@ def main() -> None:
 
 
 def report(events, rebuild, scan, province, nationals, version, units, floor_p50, floor_p99):
-    kept_ready, cold, whole, moving, written = nationals
+    kept_ready, cold, enclosed, whole, moving, written = nationals
     rate, scan_rate = events / rebuild, events / scan
     print("\n| figure | ours | floor (same run) | target | met |")
     print("|---|---:|---:|---:|:---:|")
@@ -364,7 +369,14 @@ def report(events, rebuild, scan, province, nationals, version, units, floor_p50
         f"| national, the first read of {YEAR} after the rebuild (kept ready by it), ms | "
         f"{kept_ready:.0f} | | ≤ 1,000 | {'yes' if kept_ready <= 1000 else 'no'} |"
     )
-    print(f"| national, the first read of {EARLIEST} (a year nobody kept), ms | {cold:.0f} | | | |")
+    print(
+        f"| national, the first read of {EARLIEST}–{EARLIEST + 4} (a period nobody kept), ms | "
+        f"{cold:.0f} | | | |"
+    )
+    print(
+        f"| national, then the first read of {EARLIEST} (inside that period's roll-up), ms | "
+        f"{enclosed:.0f} | | ≤ 1,000 | {'yes' if enclosed <= 1000 else 'no'} |"
+    )
     print(
         f"| `{{ version }}` through HTTP, p50/p99 ms | {version.p50_ms:.1f} / "
         f"{version.p99_ms:.1f} | | | |"

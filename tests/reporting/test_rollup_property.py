@@ -339,6 +339,15 @@ async def test_kept_roll_ups_add_what_was_written_since(
             # Then the kept roll-ups with what was written since equal a walk over the log
             got = await as_large(owner, s, first, last, "rollup_units")
             assert got == {u: expected(log, u, first, last, None) for u in s.levels}, drawn
+        for year in range(PERIODS[2][0], PERIODS[2][1] + 1):
+            # and so do the years read from a kept period enclosing them
+            got = await as_large(owner, s, year, year, "rollup_units")
+            assert got == {u: expected(log, u, year, year, None) for u in s.levels}, (year, drawn)
+    kept = await owner.fetch(
+        "SELECT DISTINCT first_year, last_year FROM report_rollups WHERE unit_id = ANY ($1)",
+        list(s.levels),
+    )
+    assert sorted(tuple(r) for r in kept) == sorted(PERIODS)  # none of the years' own
 
 
 async def as_large(

@@ -338,7 +338,7 @@ async def test_a_unit_keeps_its_latest_periods_only(runtime, owner, tree):
     # Given a unit that may keep two periods' roll-ups
     await pledge(runtime, tree.cs1, date(2024, 3, 1))
     async with report_settings(owner, rollup_units=0, kept_periods=2):
-        # When three periods are read in turn
+        # When three years are read in turn
         for first in (2022, 2023, 2024):
             async with owner.transaction():
                 await owner.execute(
@@ -347,13 +347,57 @@ async def test_a_unit_keeps_its_latest_periods_only(runtime, owner, tree):
                     tree.prov1,
                 )
                 await owner.fetch(
-                    "SELECT * FROM thidua_report_figures($1, $2, 2024, NULL)", tree.prov1, first
+                    "SELECT * FROM thidua_report_figures($1, $2, $2, NULL)", tree.prov1, first
                 )
     # Then the two read last are kept
     kept = await owner.fetch(
         "SELECT first_year FROM report_rollups WHERE unit_id = $1 ORDER BY 1", tree.prov1
     )
     assert [r["first_year"] for r in kept] == [2023, 2024]
+
+
+async def test_a_year_of_a_kept_period_is_read_from_its_roll_up_and_equals_the_year_alone(
+    runtime, registry, owner, tree
+):
+    # Given prov1's 2024–2026 kept, with pledges in each year, then a move and more pledges
+    for day in (date(2024, 5, 1), date(2025, 5, 1), date(2026, 5, 1)):
+        await pledge(runtime, tree.cs1, day)
+
+    async def read(first: int, last: int, setting: int) -> dict[int, int]:
+        async with report_settings(owner, rollup_units=setting), owner.transaction():
+            await owner.execute(
+                "SELECT set_config('thidua.tenant', $1, true), "
+                "set_config('thidua.reach', 'subtree', true)",
+                tree.tld,
+            )
+            rows = await owner.fetch(
+                "SELECT year, sum(value)::int AS n FROM thidua_report_figures($1, $2, $3, NULL) "
+                "WHERE metric = 'pledges' GROUP BY year",
+                tree.prov1,
+                first,
+                last,
+            )
+        return {r["year"]: r["n"] for r in rows}
+
+    async def kept() -> list[tuple[int, int]]:
+        rows = await owner.fetch(
+            "SELECT first_year, last_year FROM report_rollups WHERE unit_id = $1 ORDER BY 1, 2",
+            tree.prov1,
+        )
+        return [tuple(r) for r in rows]
+
+    assert await read(2024, 2026, 0) == {2024: 1, 2025: 1, 2026: 1}
+    await registry.move(None, tree.upper2, tree.prov2, date(2026, 1, 1))  # no history: kept on
+    await pledge(runtime, tree.cs1, date(2025, 9, 1))
+    # When 2025 and 2025–2026 are read
+    year, two = await read(2025, 2025, 0), await read(2025, 2026, 0)
+    # Then from the kept 2024–2026 rolled forward (no roll-up of their own), as each read alone
+    assert (year, two) == ({2025: 2}, {2025: 2, 2026: 1})
+    assert await kept() == [(2024, 2026)]
+    assert (await read(2025, 2025, 10_000), await read(2025, 2026, 10_000)) == (year, two)
+    # and a period the kept one does not enclose is read and kept on its own
+    assert await read(2023, 2025, 0) == {2024: 1, 2025: 2}
+    assert await kept() == [(2023, 2025), (2024, 2026)]
 
 
 async def test_a_kept_roll_up_adds_a_merged_units_late_change_under_its_survivor(
