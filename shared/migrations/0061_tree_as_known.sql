@@ -108,24 +108,13 @@ REVOKE ALL ON FUNCTION thidua_tree_row_renewed() FROM PUBLIC;
 CREATE FUNCTION thidua_tree_rows_gone() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    k timestamptz := public.thidua_tree_known_now();
 BEGIN
-    IF TG_TABLE_NAME = 'unit_closure' THEN
-        IF TG_OP = 'UPDATE' THEN
-            INSERT INTO public.unit_closure_known
-            SELECT o.*, k FROM (SELECT * FROM gone EXCEPT ALL SELECT * FROM came) o
-             WHERE o.known_from < k;
-        ELSE
-            INSERT INTO public.unit_closure_known SELECT o.*, k FROM gone o WHERE o.known_from < k;
-        END IF;
-    ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO public.unit_parents_known
-        SELECT o.*, k FROM (SELECT * FROM gone EXCEPT ALL SELECT * FROM came) o
-         WHERE o.known_from < k;
-    ELSE
-        INSERT INTO public.unit_parents_known SELECT o.*, k FROM gone o WHERE o.known_from < k;
-    END IF;
+    -- (the table's own side table: unit_parents_known, unit_closure_known)
+    EXECUTE format('INSERT INTO public.%I SELECT o.*, $1 FROM (%s) o WHERE o.known_from < $1',
+                   TG_TABLE_NAME || '_known',
+                   CASE TG_OP WHEN 'UPDATE' THEN 'SELECT * FROM gone EXCEPT ALL SELECT * FROM came'
+                              ELSE 'SELECT * FROM gone' END)
+      USING public.thidua_tree_known_now();
     RETURN NULL;
 END $$;
 REVOKE ALL ON FUNCTION thidua_tree_rows_gone() FROM PUBLIC;
@@ -134,16 +123,10 @@ REVOKE ALL ON FUNCTION thidua_tree_rows_gone() FROM PUBLIC;
 CREATE FUNCTION thidua_tree_all_gone() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    k timestamptz := public.thidua_tree_known_now();
 BEGIN
-    IF TG_TABLE_NAME = 'unit_closure' THEN
-        INSERT INTO public.unit_closure_known
-        SELECT c.*, k FROM public.unit_closure c WHERE c.known_from < k;
-    ELSE
-        INSERT INTO public.unit_parents_known
-        SELECT p.*, k FROM public.unit_parents p WHERE p.known_from < k;
-    END IF;
+    EXECUTE format('INSERT INTO public.%I SELECT t.*, $1 FROM public.%I t WHERE t.known_from < $1',
+                   TG_TABLE_NAME || '_known', TG_TABLE_NAME)
+      USING public.thidua_tree_known_now();
     RETURN NULL;
 END $$;
 REVOKE ALL ON FUNCTION thidua_tree_all_gone() FROM PUBLIC;

@@ -204,3 +204,25 @@ async def test_the_read_model_rebuilds_from_the_logs_to_the_same_rows(registry, 
     after = [[tuple(r) for r in await owner.fetch(q, tree.prefix + "%")] for q in queries]
     assert after == before
     assert after[2]  # the rows replaced are there, with their end
+
+
+async def test_a_truncated_tree_is_kept_aside_as_known_until_then(registry, tree, owner):
+    # (in a transaction rolled back: the tables are every test's)
+    tx = owner.transaction()
+    await tx.start()
+    try:
+        rows = await owner.fetchval("SELECT count(*) FROM unit_closure WHERE known_from < now()")
+        await owner.execute("TRUNCATE unit_closure")
+        kept = await owner.fetchval(
+            "SELECT count(*) FROM unit_closure_known WHERE known_to = now()"
+        )
+        # and a moment before it still reads the tree
+        below = await owner.fetchval(
+            "SELECT count(*) FROM thidua_tree_closure(now() - interval '1 microsecond') "
+            "WHERE ancestor = $1",
+            tree.prov1,
+        )
+    finally:
+        await tx.rollback()
+    assert rows > 0 and kept == rows
+    assert below == 4  # prov1 itself, upper1, upper2, cs1
