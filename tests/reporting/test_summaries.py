@@ -169,6 +169,29 @@ async def test_a_sibling_an_upper_unit_and_an_unknown_unit_are_not_found(
         assert await summary(client, tokens, reader, unit, 2024) is None, (reader, unit)
 
 
+async def test_as_of_a_moment_the_reach_is_todays_even_where_the_tree_then_differed(
+    runtime, registry, tree, client, tokens
+):
+    # Given cs1 under prov1 at a moment, then moved under prov2 (upper3), dated before it
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    before = datetime.now(UTC).isoformat()
+    await registry.move(None, tree.cs1, tree.upper3, date(2024, 2, 1))
+    # Then its former parent reads it as of then no more (the tree then gives no reach now),
+    # nor do a sibling or a unit below, whatever the moment; its new province reads it
+    for reader, unit in (
+        (tree.prov1, tree.cs1),
+        (tree.upper1, tree.cs1),
+        (tree.upper2, tree.upper1),
+        (tree.upper1, tree.prov1),
+    ):
+        assert await summary(client, tokens, reader, unit, 2024, asOf=before) is None, reader
+    mine = await summary(client, tokens, tree.prov2, tree.cs1, 2024, asOf=before)
+    assert mine["total"]["pledges"] == 1
+    # and prov1's own summary as of then still counts what stood under it then
+    then = await summary(client, tokens, tree.prov1, tree.prov1, 2024, asOf=before)
+    assert then["total"]["pledges"] == 1
+
+
 async def test_a_member_reads_its_own_units_summary_only(runtime, tree, client, tokens):
     await pledge(runtime, tree.cs1, date(2024, 3, 1))
     mine = await summary(client, tokens, tree.upper1, None, 2024, roles=["member"])
