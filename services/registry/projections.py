@@ -385,6 +385,8 @@ async def _replay_all(conn: asyncpg.Connection, registry: EventRegistry, batch: 
             batch,
         )
         if not rows:
+            # (what the transaction writes after the replay is known from its own start)
+            await conn.execute("SELECT set_config('thidua.known_at', '', true)")
             return count
         for at, same in groupby(map(StoredEvent.from_row, rows), key=lambda e: e.recorded_at):
             await conn.execute("SELECT set_config('thidua.known_at', $1, true)", at.isoformat())
