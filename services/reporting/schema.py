@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import strawberry
@@ -114,21 +114,40 @@ class UnitSummary:
     )
     total: SummaryFigures = strawberry.field(description="Cả giai đoạn.")
     years: list[SummaryFigures] = strawberry.field(description="Từng năm của giai đoạn.")
+    below_from: date | None = strawberry.field(
+        default=None,
+        description="Trong `below`: ngày đầu của giai đoạn mà đơn vị đứng trực thuộc đơn vị "
+        "trên; ngoài `below`: null.",
+    )
+    below_until: date | None = strawberry.field(
+        default=None,
+        description="Trong `below`: ngày cuối của giai đoạn mà đơn vị còn trực thuộc đơn vị "
+        "trên (chuyển đi, sáp nhập: ngày trước đó); ngoài `below`: null.",
+    )
 
     @strawberry.field(
-        description="Các đơn vị trực thuộc hôm nay, mỗi đơn vị với tổng hợp của nó (cùng giai "
-        "đoạn, cùng thời điểm)."
+        description="Các đơn vị trực thuộc trong giai đoạn, theo cây đơn vị như nhật ký ghi "
+        "nhận tại thời điểm đã hỏi: mỗi đơn vị với tổng hợp của nó (cùng giai đoạn, cùng thời "
+        "điểm) và những ngày nó trực thuộc. Đơn vị chỉ về sau mới trực thuộc thì không có; đơn vị "
+        "ngoài tầm đọc hôm nay (đã chuyển đi) cũng không. Đơn vị đã sáp nhập trực thuộc đến ngày "
+        "sáp nhập; lịch sử của nó cũng được tính ở đơn vị nhận sáp nhập."
     )
     async def below(self, info: Info) -> list[UnitSummary]:
+        key = (self.first_year, self.last_year, self.as_of)
         rows = await access.fetch(
             info,
-            "SELECT tenant_id FROM units WHERE parent_id = $1 ORDER BY tenant_id LIMIT $2",
+            "SELECT unit, first_day, last_day FROM thidua_report_below($1, $2, $3, $4, $5)",
             str(self.unit_id),
+            *key,
             MOST_UNITS * 10,
         )
-        key = (self.first_year, self.last_year, self.as_of)
-        found = await summaries_loader(info).load_many([(r["tenant_id"], *key) for r in rows])
-        return [s for s in found if s is not None]
+        found = await summaries_loader(info).load_many([(r["unit"], *key) for r in rows])
+        # a copy each: the loader's summary may also answer elsewhere in the request
+        return [
+            replace(s, below_from=r["first_day"], below_until=r["last_day"])
+            for r, s in zip(rows, found, strict=True)
+            if s is not None
+        ]
 
 
 def _share(part: int, whole: int) -> float | None:
