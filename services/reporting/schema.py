@@ -382,9 +382,55 @@ class ExemplaryUnit:
         description="Danh hiệu, hình thức khen thưởng tập thể đơn vị nhận trong giai đoạn (còn "
         "hiệu lực, trong tầm đọc)."
     )
+    indicators: int = strawberry.field(
+        description="Chỉ tiêu của các phong trào đơn vị phát động trong giai đoạn."
+    )
+    indicators_met: int = strawberry.field(
+        description="Trong đó đã đạt hoặc vượt mục tiêu (số thực hiện tới nay): cho cột tiến độ "
+        "của mẫu báo cáo."
+    )
 
 
 _RANKED = (f.CAMPAIGNS_LAUNCHED, f.PLEDGES, f.INITIATIVES, f.INITIATIVE_BENEFIT)
+
+
+async def _collectives(
+    conn: Any, ids: list[str], first: int, last: int
+) -> tuple[dict[str, str], dict[str, list[str]], dict[str, tuple[int, int]]]:
+    """What the template asks of each typical collective beyond its figures, as the reader may
+    read it: its name, its collective awards of the years, and its campaigns' indicators (how
+    many, how many met) of the campaigns it launched in them."""
+    names = {
+        r["tenant_id"]: r["name"]
+        for r in await conn.fetch(
+            "SELECT tenant_id, name FROM units WHERE tenant_id = ANY ($1::text[])", ids
+        )
+    }
+    prizes: dict[str, list[str]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT DISTINCT unit_id, award FROM decision_recipients "
+        "WHERE unit_id = ANY ($1::text[]) AND year BETWEEN $2 AND $3 "
+        "AND revoked_on IS NULL ORDER BY unit_id, award",
+        ids,
+        first,
+        last,
+    ):
+        prizes[r["unit_id"]].append(award_name(r["award"]))
+    indicators = {
+        r["tenant_id"]: (int(r["indicators"]), int(r["met"]))
+        for r in await conn.fetch(
+            "SELECT c.tenant_id, count(*) AS indicators, "
+            "count(*) FILTER (WHERE i.actual >= i.target) AS met FROM campaigns c "
+            "JOIN campaign_indicators i ON i.tenant_id = c.tenant_id "
+            "AND i.campaign_id = c.campaign_id WHERE c.tenant_id = ANY ($1::text[]) "
+            "AND c.launched_on >= make_date($2, 1, 1) AND c.launched_on < make_date($3 + 1, 1, 1) "
+            "GROUP BY c.tenant_id",
+            ids,
+            first,
+            last,
+        )
+    }
+    return names, prizes, indicators
 
 
 @strawberry.type
@@ -417,23 +463,9 @@ class ReportingQuery:
                     u[0],
                 ),
             )[:first]
-            ids = [u[0] for u in ranked]
-            names = {
-                r["tenant_id"]: r["name"]
-                for r in await conn.fetch(
-                    "SELECT tenant_id, name FROM units WHERE tenant_id = ANY ($1::text[])", ids
-                )
-            }
-            prizes: dict[str, list[str]] = defaultdict(list)
-            for r in await conn.fetch(
-                "SELECT DISTINCT unit_id, award FROM decision_recipients "
-                "WHERE unit_id = ANY ($1::text[]) AND year BETWEEN $2 AND $3 "
-                "AND revoked_on IS NULL ORDER BY unit_id, award",
-                ids,
-                first_,
-                last,
-            ):
-                prizes[r["unit_id"]].append(award_name(r["award"]))
+            names, prizes, indicators = await _collectives(
+                conn, [u[0] for u in ranked], first_, last
+            )
         return [
             ExemplaryUnit(
                 unit_id=strawberry.ID(u),
@@ -443,6 +475,8 @@ class ReportingQuery:
                 initiatives=own.get(f.INITIATIVES, 0),
                 benefit_vnd=BigInt(own.get(f.INITIATIVE_BENEFIT, 0)),
                 prizes=prizes.get(u, []),
+                indicators=indicators.get(u, (0, 0))[0],
+                indicators_met=indicators.get(u, (0, 0))[1],
             )
             for u, _, own in ranked
         ]

@@ -319,3 +319,46 @@ async def test_the_typical_collectives_rank_the_units_below_by_their_initiatives
     assert tree.prov1 not in {u["unitId"] for u in ranked}
     sibling = await gql(client, tokens, tree.upper2, ["officer"], query, u=tree.prov1)
     assert sibling["data"]["exemplaryUnits"] is None
+
+
+async def test_a_typical_collective_shows_how_many_indicators_of_its_campaigns_were_met(
+    runtime, tree, client, tokens
+):
+    from datetime import date as day
+
+    from services.campaign.commands import commands_of as campaign_commands_of
+    from tests.campaign.conftest import SEED_003, Clock
+    from tests.registry.conftest import principal
+
+    # Given Hoa Lư's campaign launched in 2024 with two indicators, one reported past its
+    # target and one short of it
+    clock = Clock(day(2024, 1, 20))
+    campaigns = campaign_commands_of(runtime, clock)
+    officer = principal(tree.cs1, "officer")
+    year = dict(period_start=day(2024, 1, 1), period_end=day(2024, 12, 31))
+    campaign = await campaigns.create(
+        officer, **{**SEED_003, **year, "registration_due": day(2024, 2, 20)}
+    )
+    await campaigns.add_phase(
+        officer, campaign, name="Đợt 1", starts=day(2024, 1, 1), ends=day(2024, 12, 31)
+    )
+    for code, target in (("a", 5), ("b", 10)):
+        await campaigns.add_indicator(
+            officer, campaign, code=code, name=f"Chỉ tiêu {code}", measure="count", target=target
+        )
+    await campaigns.launch(officer, campaign)
+    await campaigns.report_progress(officer, campaign, 1, {"a": 6, "b": 3})
+    query = """query ($u: ID, $y: Int!) { exemplaryUnits(unitId: $u, firstYear: $y) {
+      unitId campaignsLaunched indicators indicatorsMet } }"""
+
+    async def collectives(year: int) -> dict[str, tuple[int, int, int]]:
+        body = await gql(client, tokens, tree.prov1, ["officer"], query, u=tree.prov1, y=year)
+        assert "errors" not in body, body
+        return {
+            u["unitId"]: (u["campaignsLaunched"], u["indicators"], u["indicatorsMet"])
+            for u in body["data"]["exemplaryUnits"]
+        }
+
+    # Then its 2024 says one campaign, two indicators, one met; 2025 none
+    assert (await collectives(2024))[tree.cs1] == (1, 2, 1)
+    assert (await collectives(2025))[tree.cs1] == (0, 0, 0)
