@@ -12,6 +12,7 @@ number is never taken without its decision, and no council item is decided or fo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
@@ -117,7 +118,9 @@ class DecisionCommands:
             on = self.clock()
             rules = rule_set_on(on)
             base = base_salary_on(on, await added_base_salaries(attempt.conn))
-            recipients = [_recipient(rows, i, level, base, rules) for i in wanted]
+            recipients = await _with_particulars(
+                attempt.conn, [_recipient(rows, i, level, base, rules) for i in wanted]
+            )
             await _not_awarded(attempt.conn, actor.tenant, recipients)
             await _counted_rules(attempt.conn, actor.tenant, level, rules, recipients, on)
             decision_id = uuid4()
@@ -317,6 +320,33 @@ def _recipient(
         year=row["year"],
         topic=row["topic"],
     )
+
+
+async def _with_particulars(
+    conn: asyncpg.Connection, recipients: list[Recipient]
+) -> list[Recipient]:
+    """Each person awarded with their particulars as the register holds them now (the record
+    in their current unit, if they moved): the decision's event carries them, so that its
+    figures do not depend on when a reader of the log gets to the person's own events."""
+    persons = [r.who.partition(":")[2] for r in recipients if r.who.startswith("person:")]
+    if not persons:
+        return recipients
+    found = {
+        str(p["person_id"]): p
+        for p in await conn.fetch(
+            "SELECT DISTINCT ON (person_id) person_id, gender, direct_worker FROM people "
+            "WHERE person_id = ANY ($1::uuid[]) AND gender <> '' "
+            "ORDER BY person_id, status = 'active' DESC",
+            persons,
+        )
+    }
+    particular = []
+    for r in recipients:
+        p = found.get(r.who.partition(":")[2]) if r.who.startswith("person:") else None
+        if p is not None:
+            r = replace(r, woman=p["gender"] == "female", direct_worker=p["direct_worker"])
+        particular.append(r)
+    return particular
 
 
 async def _not_awarded(

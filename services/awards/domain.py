@@ -1661,6 +1661,11 @@ class Recipient:
     multiple_hundredths: int | None
     year: int | None = None  # the year the award is for (the proposal's), not the decision's
     topic: str = ""  # a thematic award's topic (the proposal's): rule 6 counts per topic
+    # A person's particulars as the decision found them (None: a collective, or none found):
+    # the figures count the women and direct workers awarded from the decision's own event,
+    # never from what a person's record says when a reader gets to it.
+    woman: bool | None = None
+    direct_worker: bool | None = None
 
 
 class DecisionSeries(Aggregate):
@@ -1790,6 +1795,7 @@ class Decision(Aggregate):
                     "multiple_hundredths": r.multiple_hundredths,
                     "year": r.year,
                     "topic": r.topic,
+                    **_particulars_of(r),
                 }
                 for r in recipients
             ]
@@ -1814,6 +1820,12 @@ class Decision(Aggregate):
         for run in rest:
             decision._recipients_listed(recipients=run)
         return decision
+
+
+def _particulars_of(r: Recipient) -> dict[str, object]:
+    if r.woman is None or r.direct_worker is None:
+        return {}
+    return {"woman": r.woman, "direct_worker": r.direct_worker}
 
 
 REVOCATION_GROUNDS = (

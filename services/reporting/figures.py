@@ -376,7 +376,7 @@ def award_figures(recipient: Mapping[str, Any], people: Mapping[str, Particulars
     if not who.startswith("person:"):
         return ((AWARDED_COLLECTIVES, award, 1), (CASH, award, cash))
     figures: list[Figure] = [(AWARDED_PERSONS, award, 1), (CASH, award, cash)]
-    person = people.get(who.partition(":")[2])
+    person = carried(recipient) or people.get(who.partition(":")[2])
     if person is None:
         figures.append((AWARDED_UNRECORDED, "", 1))
     else:
@@ -387,14 +387,24 @@ def award_figures(recipient: Mapping[str, Any], people: Mapping[str, Particulars
     return tuple(figures)
 
 
+def carried(recipient: Mapping[str, Any]) -> Particulars | None:
+    """A person's particulars as the decision found them, where its event carries them (every
+    decision since they were added to it): the same figures whenever its event is counted."""
+    woman, direct = recipient.get("woman"), recipient.get("direct_worker")
+    if not isinstance(woman, bool) or not isinstance(direct, bool):
+        return None
+    return Particulars(woman=woman, direct_worker=direct)
+
+
 def persons_awarded(event_type: str, data: Mapping[str, Any]) -> list[str]:
-    """The person ids a decision's event awards: their particulars are read with its items."""
+    """The person ids a decision's event awards without their particulars (a decision stored
+    before its event carried them): theirs are read with its items, as reporting knows them."""
     if event_type not in ("DecisionIssued", "DecisionRecipientsListed"):
         return []
     return [
         str(r.get("who", "")).partition(":")[2]
         for r in data.get("recipients") or []
-        if str(r.get("who", "")).startswith("person:")
+        if str(r.get("who", "")).startswith("person:") and carried(r) is None
     ]
 
 
