@@ -12,7 +12,6 @@ number is never taken without its decision, and no council item is decided or fo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
@@ -118,9 +117,8 @@ class DecisionCommands:
             on = self.clock()
             rules = rule_set_on(on)
             base = base_salary_on(on, await added_base_salaries(attempt.conn))
-            recipients = await _with_particulars(
-                attempt.conn, [_recipient(rows, i, level, base, rules) for i in wanted]
-            )
+            found = await _particulars(attempt.conn, session_id)
+            recipients = [_recipient(rows, i, level, base, rules, found) for i in wanted]
             await _not_awarded(attempt.conn, actor.tenant, recipients)
             await _counted_rules(attempt.conn, actor.tenant, level, rules, recipients, on)
             decision_id = uuid4()
@@ -297,7 +295,12 @@ async def _forwarded(
 
 
 def _recipient(
-    rows: dict[str, Any], item: str, level: str, base: BaseSalary, rules: Any
+    rows: dict[str, Any],
+    item: str,
+    level: str,
+    base: BaseSalary,
+    rules: Any,
+    particulars: dict[str, Any],
 ) -> Recipient:
     row = rows.get(item)
     if row is None:
@@ -306,6 +309,7 @@ def _recipient(
     if level not in entry.deciders:
         raise NotCompetent(entry.name, award=entry.code)
     multiple = entry.multiple(row["subject"])
+    person = particulars.get(row["who"])
     return Recipient(
         item_id=item,
         proposal_id=str(row["proposal_id"]),
@@ -319,34 +323,22 @@ def _recipient(
         multiple_hundredths=round(multiple * 100) if multiple is not None else None,
         year=row["year"],
         topic=row["topic"],
+        woman=None if person is None else person["gender"] == "female",
+        direct_worker=None if person is None else person["direct_worker"],
     )
 
 
-async def _with_particulars(
-    conn: asyncpg.Connection, recipients: list[Recipient]
-) -> list[Recipient]:
-    """Each person awarded with their particulars as the register holds them now (the record
-    in their current unit, if they moved): the decision's event carries them, so that its
+async def _particulars(conn: asyncpg.Connection, session_id: UUID) -> dict[str, Any]:
+    """The particulars of each person the session's passed items name, as the register holds
+    them now (thidua_awarded_particulars, 0063): the decision's event carries them, so that its
     figures do not depend on when a reader of the log gets to the person's own events."""
-    persons = [r.who.partition(":")[2] for r in recipients if r.who.startswith("person:")]
-    if not persons:
-        return recipients
-    found = {
-        str(p["person_id"]): p
-        for p in await conn.fetch(
-            "SELECT DISTINCT ON (person_id) person_id, gender, direct_worker FROM people "
-            "WHERE person_id = ANY ($1::uuid[]) AND gender <> '' "
-            "ORDER BY person_id, status = 'active' DESC",
-            persons,
+    return {
+        f"person:{r['person_id']}": r
+        for r in await conn.fetch(
+            "SELECT person_id, gender, direct_worker FROM thidua_awarded_particulars($1)",
+            session_id,
         )
     }
-    particular = []
-    for r in recipients:
-        p = found.get(r.who.partition(":")[2]) if r.who.startswith("person:") else None
-        if p is not None:
-            r = replace(r, woman=p["gender"] == "female", direct_worker=p["direct_worker"])
-        particular.append(r)
-    return particular
 
 
 async def _not_awarded(

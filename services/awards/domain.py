@@ -1661,9 +1661,9 @@ class Recipient:
     multiple_hundredths: int | None
     year: int | None = None  # the year the award is for (the proposal's), not the decision's
     topic: str = ""  # a thematic award's topic (the proposal's): rule 6 counts per topic
-    # A person's particulars as the decision found them (None: a collective, or none found):
-    # the figures count the women and direct workers awarded from the decision's own event,
-    # never from what a person's record says when a reader gets to it.
+    # A person's particulars as the decision found them (None: none found; a collective has
+    # none): the figures count the women and direct workers awarded from the decision's own
+    # event, never from what a person's record says when a reader gets to it.
     woman: bool | None = None
     direct_worker: bool | None = None
 
@@ -1823,7 +1823,8 @@ class Decision(Aggregate):
 
 
 def _particulars_of(r: Recipient) -> dict[str, object]:
-    if r.woman is None or r.direct_worker is None:
+    """A person's, always (null: none found, counted as unrecorded by every reader alike)."""
+    if not r.who.startswith("person:"):
         return {}
     return {"woman": r.woman, "direct_worker": r.direct_worker}
 

@@ -376,7 +376,10 @@ def award_figures(recipient: Mapping[str, Any], people: Mapping[str, Particulars
     if not who.startswith("person:"):
         return ((AWARDED_COLLECTIVES, award, 1), (CASH, award, cash))
     figures: list[Figure] = [(AWARDED_PERSONS, award, 1), (CASH, award, cash)]
-    person = carried(recipient) or people.get(who.partition(":")[2])
+    if "woman" in recipient:  # what the decision found (null: nothing recorded)
+        person = carried(recipient)
+    else:  # a decision stored before its event said
+        person = people.get(who.partition(":")[2])
     if person is None:
         figures.append((AWARDED_UNRECORDED, "", 1))
     else:
@@ -388,8 +391,9 @@ def award_figures(recipient: Mapping[str, Any], people: Mapping[str, Particulars
 
 
 def carried(recipient: Mapping[str, Any]) -> Particulars | None:
-    """A person's particulars as the decision found them, where its event carries them (every
-    decision since they were added to it): the same figures whenever its event is counted."""
+    """A person's particulars as the decision found them (every decision's event since they
+    were added to it): the same figures whenever its event is counted; None where it found
+    none."""
     woman, direct = recipient.get("woman"), recipient.get("direct_worker")
     if not isinstance(woman, bool) or not isinstance(direct, bool):
         return None
@@ -404,7 +408,7 @@ def persons_awarded(event_type: str, data: Mapping[str, Any]) -> list[str]:
     return [
         str(r.get("who", "")).partition(":")[2]
         for r in data.get("recipients") or []
-        if str(r.get("who", "")).startswith("person:") and carried(r) is None
+        if str(r.get("who", "")).startswith("person:") and "woman" not in r
     ]
 
 

@@ -116,21 +116,24 @@ class UnitSummary:
     years: list[SummaryFigures] = strawberry.field(description="Từng năm của giai đoạn.")
     below_from: date | None = strawberry.field(
         default=None,
-        description="Trong `below`: ngày đầu của giai đoạn mà đơn vị đứng trực thuộc đơn vị "
-        "trên; ngoài `below`: null.",
+        description="Trong `below`: ngày đầu tiên của giai đoạn mà đơn vị trực thuộc đơn vị trên; "
+        "ngoài `below`: null.",
     )
     below_until: date | None = strawberry.field(
         default=None,
-        description="Trong `below`: ngày cuối của giai đoạn mà đơn vị còn trực thuộc đơn vị "
-        "trên (chuyển đi, sáp nhập: ngày trước đó); ngoài `below`: null.",
+        description="Trong `below`: ngày cuối cùng của giai đoạn mà đơn vị còn trực thuộc đơn vị "
+        "trên (chuyển đi, sáp nhập: ngày trước đó). Đơn vị chuyển đi rồi chuyển về trong giai "
+        "đoạn: ngày đầu và ngày cuối, ở giữa có thể trực thuộc nơi khác. Ngoài `below`: null.",
     )
 
     @strawberry.field(
         description="Các đơn vị trực thuộc trong giai đoạn, theo cây đơn vị như nhật ký ghi "
-        "nhận tại thời điểm đã hỏi: mỗi đơn vị với tổng hợp của nó (cùng giai đoạn, cùng thời "
-        "điểm) và những ngày nó trực thuộc. Đơn vị chỉ về sau mới trực thuộc thì không có; đơn vị "
-        "ngoài tầm đọc hôm nay (đã chuyển đi) cũng không. Đơn vị đã sáp nhập trực thuộc đến ngày "
-        "sáp nhập; lịch sử của nó cũng được tính ở đơn vị nhận sáp nhập."
+        "nhận tại thời điểm đã hỏi, mỗi đơn vị với tổng hợp của chính nó (cả giai đoạn, cùng "
+        "thời điểm) và những ngày nó trực thuộc. Đơn vị chỉ về sau mới trực thuộc thì không có; "
+        "đơn vị ngoài tầm đọc hôm nay (đã chuyển đi, giải thể) cũng không. Đơn vị đã sáp nhập "
+        "trực thuộc đến ngày sáp nhập; lịch sử của nó cũng được tính ở đơn vị nhận sáp nhập. Vì "
+        "thế, khi có chuyển đi, chuyển đến, sáp nhập, tổng các đơn vị có thể khác số của đơn vị "
+        "trên."
     )
     async def below(self, info: Info) -> list[UnitSummary]:
         key = (self.first_year, self.last_year, self.as_of)
@@ -417,14 +420,9 @@ async def _collectives(
     ):
         prizes[r["unit_id"]].append(award_name(r["award"]))
     indicators = {
-        r["tenant_id"]: (int(r["indicators"]), int(r["met"]))
+        r["unit"]: (int(r["indicators"]), int(r["met"]))
         for r in await conn.fetch(
-            "SELECT c.tenant_id, count(*) AS indicators, "
-            "count(*) FILTER (WHERE i.actual >= i.target) AS met FROM campaigns c "
-            "JOIN campaign_indicators i ON i.tenant_id = c.tenant_id "
-            "AND i.campaign_id = c.campaign_id WHERE c.tenant_id = ANY ($1::text[]) "
-            "AND c.launched_on >= make_date($2, 1, 1) AND c.launched_on < make_date($3 + 1, 1, 1) "
-            "GROUP BY c.tenant_id",
+            "SELECT unit, indicators, met FROM thidua_report_indicators($1, $2, $3)",
             ids,
             first,
             last,

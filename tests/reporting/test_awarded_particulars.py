@@ -6,13 +6,37 @@ the units' logs in."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
+
+import orjson
 
 from services.reporting.projections import PROJECTION
+from shared import access
 from shared.clock import today
 from shared.projection_rebuild import rebuild
 from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_revocation import decided
 from tests.registry.test_graphql import gql
+from tests.reporting.conftest import given
+from tests.reporting.test_figures import person, recipient
+
+
+def decision(unit: str, number: int, recipients: list[dict]) -> dict:
+    return dict(
+        unit_id=unit,
+        unit_name="CĐ",
+        year=2024,
+        number=number,
+        code=f"{number}/QĐ-CĐ",
+        title="Khen",
+        decided_on=date(2024, 12, 20),
+        signer="Chủ tịch",
+        council_session=None,
+        rule_set_version="999/2024",
+        base_salary_vnd=2_340_000,
+        recipients=recipients,
+    )
+
 
 AWARDED = """query ($unit: ID, $year: Int!) { summary(unitId: $unit, firstYear: $year) {
   total { awardedPersons awardedWomen awardedDirectWorkers awardedUnrecorded } } }"""
@@ -64,10 +88,44 @@ async def test_a_decision_counts_its_persons_as_it_found_them_live_and_after_a_r
     # batch as the decision
     await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=128)
     assert await awarded(client, tokens, tree) == expected
-    # and the decision's event says what it found
-    recipients = await owner.fetchval(
-        "SELECT data->'recipients' FROM events WHERE tenant_id = $1 "
-        "AND event_type = 'DecisionIssued' ORDER BY seq DESC LIMIT 1",
-        tree.upper1,
+    # and the decision's event says what it found of her
+    recipients = orjson.loads(
+        await owner.fetchval(
+            "SELECT data->'recipients' FROM events WHERE tenant_id = $1 "
+            "AND event_type = 'DecisionIssued' ORDER BY seq DESC LIMIT 1",
+            tree.upper1,
+        )
     )
-    assert '"woman": true' in recipients and '"direct_worker": true' in recipients
+    assert [(r["who"], r["woman"], r["direct_worker"]) for r in recipients] == [
+        (f"person:{person['id']}", True, True)
+    ]
+    # and what the decision read of her is read for its own unit's council only
+    session = await owner.fetchval(
+        "SELECT session_id FROM council_items WHERE tenant_id = $1", tree.upper1
+    )
+    for unit, found in ((tree.upper1, 1), (tree.upper2, 0), (tree.prov1, 0), (tree.cs1, 0)):
+        async with access.as_unit(runtime.pool, unit) as conn:
+            read = "SELECT count(*) FROM thidua_awarded_particulars($1)"
+            assert await conn.fetchval(read, session) == found, unit
+
+
+async def test_a_person_the_decision_found_nothing_of_counts_as_unrecorded_whatever_is_known_later(
+    runtime, tree, client, tokens
+):
+    # Given a woman, a direct worker, on the register of Hoa Lư as reporting reads it
+    subject = await person(runtime, tree.cs1, "female", True)
+    # When a decision's event says it found nothing of her (null), and another's, stored before
+    # decisions said, says nothing at all
+    found_nothing = recipient(f"person:{subject}", "lao_dong_tien_tien", 0)
+    found_nothing |= {"woman": None, "direct_worker": None}
+    older = recipient(f"person:{subject}", "lao_dong_tien_tien", 0)
+    for number, listed in enumerate(([found_nothing], [older]), 1):
+        await given(runtime, tree.upper1, "DecisionIssued", **decision(tree.upper1, number, listed))
+    # Then the first counts her as unrecorded, the second as reporting knows her
+    body = await gql(client, tokens, tree.upper1, ["officer"], AWARDED, unit=tree.upper1, year=2024)
+    assert body["data"]["summary"]["total"] == {
+        "awardedPersons": 2,
+        "awardedWomen": 1,
+        "awardedDirectWorkers": 1,
+        "awardedUnrecorded": 1,
+    }

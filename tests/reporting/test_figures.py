@@ -330,8 +330,8 @@ async def test_a_typical_collective_shows_how_many_indicators_of_its_campaigns_w
     from tests.campaign.conftest import SEED_003, Clock
     from tests.registry.conftest import principal
 
-    # Given Hoa Lư's campaign launched in 2024 with two indicators, one reported past its
-    # target and one short of it
+    # Given Hoa Lư's campaign launched in 2024 with three indicators: one reported at its
+    # target, one short of it, one nobody reported
     clock = Clock(day(2024, 1, 20))
     campaigns = campaign_commands_of(runtime, clock)
     officer = principal(tree.cs1, "officer")
@@ -342,12 +342,12 @@ async def test_a_typical_collective_shows_how_many_indicators_of_its_campaigns_w
     await campaigns.add_phase(
         officer, campaign, name="Đợt 1", starts=day(2024, 1, 1), ends=day(2024, 12, 31)
     )
-    for code, target in (("a", 5), ("b", 10)):
+    for code, target in (("a", 5), ("b", 10), ("c", 1)):
         await campaigns.add_indicator(
             officer, campaign, code=code, name=f"Chỉ tiêu {code}", measure="count", target=target
         )
     await campaigns.launch(officer, campaign)
-    await campaigns.report_progress(officer, campaign, 1, {"a": 6, "b": 3})
+    await campaigns.report_progress(officer, campaign, 1, {"a": 5, "b": 3})
     query = """query ($u: ID, $y: Int!) { exemplaryUnits(unitId: $u, firstYear: $y) {
       unitId campaignsLaunched indicators indicatorsMet } }"""
 
@@ -359,6 +359,6 @@ async def test_a_typical_collective_shows_how_many_indicators_of_its_campaigns_w
             for u in body["data"]["exemplaryUnits"]
         }
 
-    # Then its 2024 says one campaign, two indicators, one met; 2025 none
-    assert (await collectives(2024))[tree.cs1] == (1, 2, 1)
+    # Then its 2024 says one campaign, three indicators, one met; 2025 none
+    assert (await collectives(2024))[tree.cs1] == (1, 3, 1)
     assert (await collectives(2025))[tree.cs1] == (0, 0, 0)
