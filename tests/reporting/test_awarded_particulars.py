@@ -6,7 +6,6 @@ the units' logs in."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 import orjson
 
@@ -18,25 +17,7 @@ from tests.awards.test_people_graphql import AN, register
 from tests.awards.test_revocation import decided
 from tests.registry.test_graphql import gql
 from tests.reporting.conftest import given
-from tests.reporting.test_figures import person, recipient
-
-
-def decision(unit: str, number: int, recipients: list[dict]) -> dict:
-    return dict(
-        unit_id=unit,
-        unit_name="CĐ",
-        year=2024,
-        number=number,
-        code=f"{number}/QĐ-CĐ",
-        title="Khen",
-        decided_on=date(2024, 12, 20),
-        signer="Chủ tịch",
-        council_session=None,
-        rule_set_version="999/2024",
-        base_salary_vnd=2_340_000,
-        recipients=recipients,
-    )
-
+from tests.reporting.test_figures import decision_data, person, recipient
 
 AWARDED = """query ($unit: ID, $year: Int!) { summary(unitId: $unit, firstYear: $year) {
   total { awardedPersons awardedWomen awardedDirectWorkers awardedUnrecorded } } }"""
@@ -120,7 +101,9 @@ async def test_a_person_the_decision_found_nothing_of_counts_as_unrecorded_whate
     found_nothing |= {"woman": None, "direct_worker": None}
     older = recipient(f"person:{subject}", "lao_dong_tien_tien", 0)
     for number, listed in enumerate(([found_nothing], [older]), 1):
-        await given(runtime, tree.upper1, "DecisionIssued", **decision(tree.upper1, number, listed))
+        await given(
+            runtime, tree.upper1, "DecisionIssued", **decision_data(tree.upper1, number, listed)
+        )
     # Then the first counts her as unrecorded, the second as reporting knows her
     body = await gql(client, tokens, tree.upper1, ["officer"], AWARDED, unit=tree.upper1, year=2024)
     assert body["data"]["summary"]["total"] == {

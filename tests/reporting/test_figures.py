@@ -78,6 +78,24 @@ def recipient(who: str, award: str, cash: int) -> dict:
     }
 
 
+def decision_data(unit: str, number: int, recipients: list[dict]) -> dict:
+    """A DecisionIssued of ``unit`` on 20 December 2024, as stored, listing ``recipients``."""
+    return dict(
+        unit_id=unit,
+        unit_name="CĐ",
+        year=2024,
+        number=number,
+        code=f"{number}/QĐ-CĐ",
+        title="Khen thưởng năm 2024",
+        decided_on=date(2024, 12, 20),
+        signer="Chủ tịch",
+        council_session=None,
+        rule_set_version="999/2024",
+        base_salary_vnd=2_340_000,
+        recipients=recipients,
+    )
+
+
 async def person(runtime, unit: str, gender: str, direct_worker: bool) -> uuid.UUID:
     return await given(
         runtime,
@@ -110,21 +128,7 @@ async def test_a_decisions_awards_count_by_award_with_women_and_direct_workers(
         recipient(f"unit:{tree.cs1}", "tap_the_lao_dong_tien_tien", 1_872_000),
     ]
     decision = await given(
-        runtime,
-        tree.upper1,
-        "DecisionIssued",
-        unit_id=tree.upper1,
-        unit_name="CĐ",
-        year=2024,
-        number=1,
-        code="1/QĐ-CĐ",
-        title="Khen thưởng năm 2024",
-        decided_on=date(2024, 12, 20),
-        signer="Chủ tịch",
-        council_session=None,
-        rule_set_version="999/2024",
-        base_salary_vnd=2_340_000,
-        recipients=items[:3],
+        runtime, tree.upper1, "DecisionIssued", **decision_data(tree.upper1, 1, items[:3])
     )
     await given(runtime, tree.upper1, "DecisionRecipientsListed", decision, 2, recipients=items[3:])
 
@@ -289,23 +293,8 @@ async def test_the_typical_collectives_rank_the_units_below_by_their_initiatives
             recognised_on=date(2024, 6, 1),
         )
     await pledge(runtime, tree.cs1, date(2024, 3, 1))
-    await given(
-        runtime,
-        tree.upper1,
-        "DecisionIssued",
-        unit_id=tree.upper1,
-        unit_name="CĐ",
-        year=2024,
-        number=7,
-        code="7/QĐ-CĐ",
-        title="Khen tập thể",
-        decided_on=date(2024, 12, 20),
-        signer="Chủ tịch",
-        council_session=None,
-        rule_set_version="999/2024",
-        base_salary_vnd=2_340_000,
-        recipients=[recipient(f"unit:{tree.cs1}", "tap_the_lao_dong_xuat_sac", 3_510_000)],
-    )
+    prize = recipient(f"unit:{tree.cs1}", "tap_the_lao_dong_xuat_sac", 3_510_000)
+    await given(runtime, tree.upper1, "DecisionIssued", **decision_data(tree.upper1, 7, [prize]))
     query = """query ($u: ID) { exemplaryUnits(unitId: $u, firstYear: 2024) {
       unitId participants initiatives benefitVnd prizes } }"""
     body = await gql(client, tokens, tree.prov1, ["officer"], query, u=tree.prov1)
