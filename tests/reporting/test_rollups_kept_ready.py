@@ -66,9 +66,32 @@ async def test_a_large_subtree_is_kept_for_this_year_the_last_and_the_periods_as
     async with report_settings(owner, rollup_units=TREE_UNITS, kept_periods=16):
         # when the keeper asks what to keep on 1 June 2025
         wanted = await to_keep(owner, tree, date(2025, 6, 1))
-    # then the national unit (7 units) is kept for 2025, 2024, then the period it asked; no
-    # smaller subtree (the province has 4), no period ended before last year, none asked below
-    assert wanted == [(tree.tld, 2025, 2025), (tree.tld, 2024, 2024), (tree.tld, 2020, 2025)]
+    # then the national unit (7 units) is kept for 2025, 2024, then the period it asked, then
+    # the terms of those years not asked (2025–2030); no smaller subtree (the province has 4),
+    # no period ended before last year, none asked below
+    assert wanted == [
+        (tree.tld, 2025, 2025),
+        (tree.tld, 2024, 2024),
+        (tree.tld, 2020, 2025),
+        (tree.tld, 2025, 2030),
+    ]
+
+
+async def test_the_terms_of_this_year_and_the_last_are_kept_asked_or_not(runtime, owner, tree):
+    async with report_settings(owner, rollup_units=TREE_UNITS, kept_periods=16):
+        # 2026 and 2025: the term 2025–2030, and 2020–2025 (2025 is in both)
+        assert await to_keep(owner, tree, date(2026, 6, 1)) == [
+            (tree.tld, 2026, 2026),
+            (tree.tld, 2025, 2025),
+            (tree.tld, 2025, 2030),
+            (tree.tld, 2020, 2025),
+        ]
+        # 2028 and 2027: 2025–2030 alone
+        assert await to_keep(owner, tree, date(2028, 6, 1)) == [
+            (tree.tld, 2028, 2028),
+            (tree.tld, 2027, 2027),
+            (tree.tld, 2025, 2030),
+        ]
 
 
 async def test_a_unit_keeps_at_most_half_its_kept_periods_so_that_no_round_undoes_another(
