@@ -22,8 +22,10 @@ Figures, each beside its floor in the same run:
    the floor: a plain indexed select of the same units' rows of the year from a two-column table (the
    units of the subtree) joined to them (asyncpg, from this process, p99). Target: ≤ 2×.
 3. **The national roll-up** (130,755 units): the same query for the national unit, p99 at 1 in
-   flight. Target: ≤ 1 s. Six ways: the first read of this year after the server starts
-   (the rebuild kept it ready: services/reporting/rollups.py); the first read of a five-year
+   flight. Target: ≤ 1 s. Eight ways: the first read of this year after the server starts
+   (the rebuild kept it ready: services/reporting/rollups.py); the first read of this year's
+   five-year term, and of the year before last (a year of the last term: both kept ready,
+   migration 0064); the first read of a five-year
    period from the earliest year, which nobody kept (every unit's rows read); then the first
    read of the earliest year, inside that period (its roll-up's year, migration 0062: what the
    keeper does for the periods of the reports asked for); this year as of a moment (an auditor's
@@ -67,6 +69,7 @@ SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 # nobody kept, five years from the earliest, then the earliest year inside it.
 YEAR = today().year
 EARLIEST = YEAR - 2
+TERM = 5 * (YEAR // 5)  # the five-year term of this year (2025–2030 in 2026)
 SPAN_DAYS = (today() - date(EARLIEST, 1, 1)).days + 1
 PROVINCE = "p00"
 FLOOR_RUNS = 300
@@ -295,6 +298,9 @@ def main() -> None:
         national = served.token("tld")
         kept_ready = first_read(server.base, national, "tld", YEAR)
         time.sleep(KEEPER_SETTLES_S)  # the server's keeper, at its start, finds all kept
+        # the term of this year, and a year of the last term (migration 0064: kept ready)
+        term = first_read(server.base, national, "tld", TERM, TERM + 5)
+        in_term = first_read(server.base, national, "tld", EARLIEST)
         cold = first_read(server.base, national, "tld", EARLIEST, EARLIEST + 4)
         enclosed = first_read(server.base, national, "tld", EARLIEST)
         # an auditor's read as of a moment: never kept, so every unit's rows read, the tree as
@@ -337,7 +343,7 @@ def main() -> None:
             rebuild,
             scan,
             province,
-            (kept_ready, cold, enclosed, as_of, whole, moving, written[0]),
+            (kept_ready, term, in_term, cold, enclosed, as_of, whole, moving, written[0]),
             version,
             units,
             floor_p50,
@@ -350,7 +356,7 @@ def main() -> None:
 
 
 def report(events, rebuild, scan, province, nationals, version, units, floor_p50, floor_p99):
-    kept_ready, cold, enclosed, as_of, whole, moving, written = nationals
+    kept_ready, term, in_term, cold, enclosed, as_of, whole, moving, written = nationals
     rate, scan_rate = events / rebuild, events / scan
     print("\n| figure | ours | floor (same run) | target | met |")
     print("|---|---:|---:|---:|:---:|")
@@ -376,6 +382,14 @@ def report(events, rebuild, scan, province, nationals, version, units, floor_p50
     print(
         f"| national, the first read of {YEAR} after the rebuild (kept ready by it), ms | "
         f"{kept_ready:.0f} | | ≤ 1,000 | {'yes' if kept_ready <= 1000 else 'no'} |"
+    )
+    print(
+        f"| national, the first read of the term {TERM}–{TERM + 5} (kept ready), ms | "
+        f"{term:.0f} | | ≤ 1,000 | {'yes' if term <= 1000 else 'no'} |"
+    )
+    print(
+        f"| national, the first read of {EARLIEST} (a year of a term kept ready), ms | "
+        f"{in_term:.0f} | | ≤ 1,000 | {'yes' if in_term <= 1000 else 'no'} |"
     )
     print(
         f"| national, the first read of {EARLIEST}–{EARLIEST + 4} (a period nobody kept), ms | "
