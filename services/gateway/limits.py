@@ -2,7 +2,8 @@
 
 - **Cost.** Each field costs its weight, once per time it is resolved; a list multiplies what is
   below it by its size: the field's ``first`` argument (on a page or connection,
-  the list inside it), or :data:`UNSIZED_LIST` items for a list without one. Audit fields weigh
+  the list inside it), or :data:`UNSIZED_LIST` items for a list without one (its most, where
+  :data:`KNOWN_SIZES` knows it). Audit fields weigh
   more (:data:`WEIGHTS`): ``verification`` re-reads a unit's whole log, ``auditLog`` returns
   events whole. An operation over ``THIDUA_GRAPHQL_MAX_COST`` is refused (QUERY_TOO_COSTLY).
 - **Text.** No string, as a literal in the document or anywhere in the variables, is longer than
@@ -60,11 +61,16 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from services.reporting.schema import BELOW_MOST
 from shared.settings import Settings
 from shared.text import grouped
 
 UNSIZED_LIST = 10
 SIZE_ARGUMENTS = ("first",)  # every list that can grow pages by `first` (shared/pages.py)
+# Lists without a `first` whose size is known to be much larger than UNSIZED_LIST: counted at
+# the most they return. A summary's units below is one summary each and has units below of its
+# own: estimated at 10, a union's below of below (54 × 700 summaries) passed as cheap.
+KNOWN_SIZES: dict[str, int] = {"UnitSummary.below": BELOW_MOST}
 # Field → (weight of resolving it once, weight of each item it returns).
 WEIGHTS: dict[str, tuple[int, int]] = {
     "Query.verification": (2_000, 0),
@@ -163,7 +169,7 @@ class _Cost:
         if not isinstance(named, _COMPOSITE):
             return call if f"{parent.name}.{name}" in WEIGHTS else 0
         if isinstance(get_nullable_type(definition.type), GraphQLList):
-            count = size or hint or UNSIZED_LIST
+            count = size or hint or KNOWN_SIZES.get(f"{parent.name}.{name}", UNSIZED_LIST)
             return call + count * (per_item + self.below(node, named, None))
         return call + self.below(node, named, size)
 

@@ -33,6 +33,7 @@ from shared.graphql import BigInt
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 MOST_YEARS = 10
 MOST_UNITS = 100
+BELOW_MOST = 1_000  # units below one summary (the gateway's cost counts `below` at this size)
 UNIT_ID_CHARS = 64
 
 
@@ -142,7 +143,7 @@ class UnitSummary:
             "SELECT unit, first_day, last_day FROM thidua_report_below($1, $2, $3, $4, $5)",
             str(self.unit_id),
             *key,
-            MOST_UNITS * 10,
+            BELOW_MOST,
         )
         found = await summaries_loader(info).load_many([(r["unit"], *key) for r in rows])
         # a copy each: the loader's summary may also answer elsewhere in the request

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from tests.registry.test_graphql import code_of
 from tests.reporting.conftest import gql, new_grassroots, pledge
 
 BELOW = """
@@ -122,3 +123,17 @@ async def test_a_merged_unit_stands_below_until_its_merge_and_its_survivor_carri
     # and 2025's lists cs1 alone
     _, units = await below(client, tokens, tree.prov1, tree.upper1, 2025)
     assert units == {tree.cs1: ("2025-01-01", "2025-12-31", 0)}
+
+
+async def test_a_summary_of_the_units_below_each_unit_below_is_refused_before_it_runs(
+    tree, client, tokens
+):
+    # Each level of `below` counts at its most (1,000 summaries): a union's below of below is
+    # tens of thousands of summaries, refused before anything is read; one level is answered
+    nested = """query { summary(firstYear: 2024) { below { unitId below { unitId
+      total { pledges } } } } }"""
+    body = await gql(client, tokens, tree.tld, ["officer"], nested)
+    assert code_of(body) == "QUERY_TOO_COSTLY", body
+    assert body.get("data") is None
+    one = await below(client, tokens, tree.tld, tree.tld, 2024)
+    assert set(one[1]) == {tree.prov1, tree.prov2}
