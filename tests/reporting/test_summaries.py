@@ -423,6 +423,96 @@ async def test_a_year_of_a_kept_period_is_read_from_its_roll_up_and_equals_the_y
     assert await kept() == [(2023, 2025), (2024, 2026)]
 
 
+async def test_a_period_is_taken_from_the_kept_roll_ups_that_enclose_its_years(
+    runtime, registry, owner, tree
+):
+    async def read(first: int, last: int, setting: int) -> dict[int, int]:
+        async with report_settings(owner, rollup_units=setting), owner.transaction():
+            await owner.execute(
+                "SELECT set_config('thidua.tenant', $1, true), "
+                "set_config('thidua.reach', 'subtree', true)",
+                tree.tld,
+            )
+            rows = await owner.fetch(
+                "SELECT year, sum(value)::int AS n FROM thidua_report_figures($1, $2, $3, NULL) "
+                "WHERE metric = 'pledges' GROUP BY year",
+                tree.prov1,
+                first,
+                last,
+            )
+        return {r["year"]: r["n"] for r in rows}
+
+    async def kept() -> dict[tuple[int, int], dict[int, int]]:
+        rows = await owner.fetch(
+            "SELECT r.first_year, r.last_year, f.year, sum(f.value)::int AS n "
+            "FROM report_rollups r, thidua_report_rows(r.figures) f "
+            "WHERE r.unit_id = $1 AND f.metric = 'pledges' GROUP BY 1, 2, 3",
+            tree.prov1,
+        )
+        found: dict[tuple[int, int], dict[int, int]] = {}
+        for r in rows:
+            found.setdefault((r["first_year"], r["last_year"]), {})[r["year"]] = r["n"]
+        return found
+
+    # Given prov1's 2024–2025 and 2026 kept, with a pledge in each year
+    for day in (date(2024, 5, 1), date(2025, 5, 1), date(2026, 5, 1)):
+        await pledge(runtime, tree.cs1, day)
+    assert await read(2024, 2025, 0) == {2024: 1, 2025: 1}
+    assert await read(2026, 2026, 0) == {2026: 1}
+    # and pledges of 2025 and 2026 recorded since, one of them by a unit moved in since
+    await registry.move(None, tree.upper3, tree.prov1, date(2025, 1, 1))
+    await pledge(runtime, tree.cs1, date(2025, 9, 1))
+    await pledge(runtime, tree.upper3, date(2026, 9, 1))
+    # When 2025–2026, which neither encloses, is read
+    got = await read(2025, 2026, 0)
+    # Then it is 2025 from the one and 2026 from the other, each rolled forward and kept anew,
+    # as a read in full counts it; and it is not kept on its own
+    assert got == {2025: 2, 2026: 2} == await read(2025, 2026, 10_000)
+    assert await kept() == {(2024, 2025): {2024: 1, 2025: 2}, (2026, 2026): {2026: 2}}
+    # and a period with a year no kept roll-up encloses is read in full and kept on its own
+    assert await read(2025, 2027, 0) == {2025: 2, 2026: 2}
+    assert (2025, 2027) in await kept()
+
+
+async def test_a_large_subtree_as_of_a_moment_is_its_kept_roll_up_less_what_came_since(
+    runtime, owner, tree
+):
+    async def read(setting: int, at: datetime | None) -> dict[str, int]:
+        async with report_settings(owner, rollup_units=setting), owner.transaction():
+            await owner.execute(
+                "SELECT set_config('thidua.tenant', $1, true), "
+                "set_config('thidua.reach', 'subtree', true)",
+                tree.tld,
+            )
+            rows = await owner.fetch(
+                "SELECT metric, sum(value)::int AS n FROM thidua_report_figures($1, 2024, 2024, $2) "
+                "WHERE metric IN ('pledges', 'marked') GROUP BY metric",
+                tree.prov1,
+                at,
+            )
+        return {r["metric"]: r["n"] for r in rows}
+
+    # Given prov1's 2024 kept with a pledge, a moment, and two pledges recorded after it
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    assert await read(0, None) == {"pledges": 1}
+    moment = datetime.now(UTC)
+    await pledge(runtime, tree.cs1, date(2024, 4, 1))
+    await pledge(runtime, tree.prov1, date(2024, 5, 1))
+    # and a figure nobody wrote marked in the kept roll-up (there if it is read from it)
+    await owner.execute(
+        'UPDATE report_rollups SET figures = figures || \'[[2024, "marked", "", 1]]\' '
+        "WHERE unit_id = $1 AND first_year = 2024 AND last_year = 2024",
+        tree.prov1,
+    )
+    # When it is asked as of the moment
+    got = await read(0, moment)
+    # Then it is the kept roll-up, rolled forward, less the two pledges known since: as a read
+    # in full as of the moment counts it, and as today's less them
+    assert got == {"pledges": 1, "marked": 1}
+    assert await read(10_000, moment) == {"pledges": 1}
+    assert await read(0, None) == {"pledges": 3, "marked": 1}
+
+
 async def test_a_kept_roll_up_adds_a_merged_units_late_change_under_its_survivor(
     runtime, owner, registry, tree
 ):
