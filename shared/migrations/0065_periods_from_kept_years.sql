@@ -21,22 +21,25 @@
 -- 0061): a unit whose rows changed since, and every unit merged into it, has all its changes as
 -- counted today taken back and those known at the moment counted over the tree as known then
 -- (thidua_report_members with p_known). Every other unit counts the same days under the subtree
--- in both trees. More than 100,000 changes since, or as many units, and it is read in full, as
--- before. The property test checks it against a walk over the log at each moment.
+-- in both trees (a unit neither under the subtree in any row nor merged is left out). More than
+-- 100,000 changes since, or more than 2,000 units to read again, and it is read in full, as
+-- before. The property test checks it against a walk over the log at each moment. A read as of a
+-- moment keeps nothing (an auditor's read writes no row and holds no roll-up's lock); the next
+-- read of today's figures rolls the kept ones forward.
 SET LOCAL search_path = public;
 
-CREATE INDEX report_changes_known ON report_changes (known_at);
-CREATE INDEX unit_closure_known_from ON unit_closure (known_from);
-CREATE INDEX unit_parents_known_from ON unit_parents (known_from);
-CREATE INDEX unit_closure_known_to ON unit_closure_known (known_to);
-CREATE INDEX unit_parents_known_to ON unit_parents_known (known_to);
+CREATE INDEX report_changes_by_known_at ON report_changes (known_at);
+CREATE INDEX unit_closure_by_known_from ON unit_closure (known_from);
+CREATE INDEX unit_parents_by_known_from ON unit_parents (known_from);
+CREATE INDEX unit_closure_known_by_known_to ON unit_closure_known (known_to);
+CREATE INDEX unit_parents_known_by_known_to ON unit_parents_known (known_to);
 
 -- What p_unit's figures of p_first..p_last counted now (in the caller's snapshot) and did not as
 -- the log held them at p_as_of, as the figures to add to today's to have the moment's
--- ([[year, metric, dim, value], ...]); NULL when more than p_most changes or units must be
--- read for it (a full read then costs less).
+-- ([[year, metric, dim, value], ...]); NULL when more than p_most changes are known since, or
+-- more than p_units units' rows must be read again (a full read then costs less).
 CREATE FUNCTION thidua_report_undone(p_unit text, p_first integer, p_last integer,
-                                     p_as_of timestamptz, p_most integer)
+                                     p_as_of timestamptz, p_most integer, p_units integer)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -53,7 +56,9 @@ BEGIN
     IF since > p_most THEN
         RETURN NULL;
     END IF;
-    -- the units whose days under p_unit may differ between the two trees
+    -- The units whose days under p_unit may differ between the two trees: those whose rows
+    -- were written or let go since, and that stood under p_unit in some row or were merged
+    -- (their history counts under their survivors); and every unit merged into one of them.
     WITH RECURSIVE
     changed (unit) AS (
         SELECT c.descendant FROM public.unit_closure c WHERE c.known_from > p_as_of
@@ -63,16 +68,28 @@ BEGIN
         SELECT p.tenant_id FROM public.unit_parents p WHERE p.known_from > p_as_of
         UNION
         SELECT h.tenant_id FROM public.unit_parents_known h WHERE h.known_to > p_as_of),
+    concerned (unit) AS (
+        SELECT c.unit FROM changed c
+         WHERE c.unit <> p_unit AND (
+               EXISTS (SELECT 1 FROM public.unit_closure u
+                        WHERE u.descendant = c.unit AND u.ancestor = p_unit)
+            OR EXISTS (SELECT 1 FROM public.unit_closure_known u
+                        WHERE u.descendant = c.unit AND u.ancestor = p_unit)
+            OR EXISTS (SELECT 1 FROM public.unit_parents m
+                        WHERE m.tenant_id = c.unit AND m.kind = 'merged')
+            OR EXISTS (SELECT 1 FROM public.unit_parents_known m
+                        WHERE m.tenant_id = c.unit AND m.kind = 'merged'))),
     redone (unit) AS (
-        SELECT unit FROM changed
+        SELECT unit FROM concerned
         UNION
         SELECT m.tenant_id FROM redone r
           JOIN (SELECT * FROM public.thidua_tree_parents(NULL)
                 UNION ALL
                 SELECT * FROM public.thidua_tree_parents(p_as_of)) m
             ON m.kind = 'merged' AND m.parent_id = r.unit)
-    SELECT coalesce(array_agg(unit), '{}') INTO redo FROM redone;
-    IF cardinality(redo) > p_most THEN
+    SELECT coalesce(array_agg(unit), '{}') INTO redo
+      FROM (SELECT unit FROM redone LIMIT p_units + 1) x;
+    IF cardinality(redo) > p_units THEN
         RETURN NULL;
     END IF;
     WITH after AS MATERIALIZED (
@@ -105,8 +122,8 @@ BEGIN
          GROUP BY 1, 2, 3 HAVING sum(v) <> 0) s;
     RETURN found;
 END $$;
-REVOKE ALL ON FUNCTION thidua_report_undone(text, integer, integer, timestamptz, integer)
-    FROM PUBLIC;
+REVOKE ALL ON FUNCTION thidua_report_undone(text, integer, integer, timestamptz, integer,
+                                            integer) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION thidua_report_figures(p_unit text, p_first integer, p_last integer,
                                       p_as_of timestamptz)
@@ -144,6 +161,9 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY SELECT NULL::integer, NULL::text, NULL::text, NULL::numeric;
+    IF p_last < p_first THEN
+        RETURN;
+    END IF;
     -- a report as sent, to its unit or the unit it was sent to: the figures it carried
     IF p_as_of IS NOT NULL THEN
         SELECT ARRAY[r.figures] INTO freshes FROM public.reports r
@@ -230,8 +250,11 @@ BEGIN
                             GROUP BY 1, 2, 3 HAVING sum((f->>3)::numeric) <> 0) s) ORDER BY c.n)
                      FROM unnest(c_first, c_last, kept_figures, kept_seen) WITH ORDINALITY
                           AS c (cf, cl, fig, sn, n)) END,
-                   CASE WHEN p_as_of IS NOT NULL THEN public.thidua_report_undone(
-                       p_unit, p_first, p_last, p_as_of, 100000) END
+                   CASE WHEN p_as_of IS NOT NULL
+                         AND NOT EXISTS (SELECT 1 FROM unnest(kept_seen) s
+                                          WHERE public.thidua_report_tree_changed_since(s))
+                   THEN public.thidua_report_undone(p_unit, p_first, p_last, p_as_of, 100000,
+                                                    2000) END
               INTO seen, freshes, undone;
         END IF;
     END IF;
@@ -239,10 +262,7 @@ BEGIN
         -- read in full as the log held it then (nothing is kept for a moment)
         RETURN QUERY SELECT * FROM public.thidua_report_rows(
             public.thidua_report_sums(p_unit, p_first, p_last, p_as_of, NULL, many));
-        IF freshes IS NULL THEN
-            RETURN;
-        END IF;
-        undone := NULL;  -- (the roll-ups rolled forward are kept below all the same)
+        RETURN;
     END IF;
     IF freshes IS NULL THEN
         -- read in full: the period asked (not one enclosing it, which would read more rows)
@@ -261,7 +281,9 @@ BEGIN
     -- writes next is added by the next read; one that has written figures or the tree keeps
     -- nothing.
     own := pg_current_xact_id_if_assigned();
-    IF own IS NOT NULL AND (
+    IF p_as_of IS NOT NULL THEN
+        may_keep := false;  -- an auditor's read writes nothing (the next read of today rolls on)
+    ELSIF own IS NOT NULL AND (
            EXISTS (SELECT 1 FROM public.report_changes w WHERE w.written = own)
            OR EXISTS (SELECT 1 FROM public.report_tree_changes t WHERE t.written = own)) THEN
         may_keep := false;
@@ -293,9 +315,6 @@ BEGIN
                 public.thidua_report_rollup_key(p_unit, old.first_year, old.last_year)))
         DELETE FROM public.report_rollups r WHERE r.ctid IN (SELECT at FROM mine);
         PERFORM public.thidua_report_tree_prune();
-    END IF;
-    IF p_as_of IS NOT NULL AND undone IS NULL THEN
-        RETURN;  -- (answered above)
     END IF;
     RETURN QUERY SELECT f.year, f.metric, f.dim, sum(f.value) FROM (
         SELECT f.* FROM unnest(c_first, c_last, freshes) AS c (cf, cl, fig)

@@ -22,17 +22,19 @@ Figures, each beside its floor in the same run:
    the floor: a plain indexed select of the same units' rows of the year from a two-column table (the
    units of the subtree) joined to them (asyncpg, from this process, p99). Target: ≤ 2×.
 3. **The national roll-up** (130,755 units): the same query for the national unit, p99 at 1 in
-   flight. Target: ≤ 1 s. Eight ways: the first read of this year after the server starts
+   flight. Target: ≤ 1 s. Ten ways: the first read of this year after the server starts
    (the rebuild kept it ready: services/reporting/rollups.py); the first read of this year's
    five-year term, and of the year before last (a year of the last term: both kept ready,
-   migration 0064); the first read of a five-year
-   period from the earliest year, which nobody kept (every unit's rows read); then the first
-   read of the earliest year, inside that period (its roll-up's year, migration 0062: what the
-   keeper does for the periods of the reports asked for); this year as of a moment (an auditor's
-   read: never kept, every unit's rows read, the tree as known then); at rest (the roll-up
-   kept); and while events keep arriving (``TRICKLE_PER_S`` a second, written to the log by
-   another process, projected by the server's runner: each read adds what was written since
-   the roll-up it finds kept).
+   migration 0064); the first read of a five-year period from the earliest year, which nobody
+   kept as such (its years from the two terms kept, migration 0065; before it, every unit's rows
+   were read); then the first read of the earliest year; this year as of a moment just taken
+   (an auditor's read: today's kept roll-up less what came since, migration 0065); the same
+   after ``TRICKLE_PER_S`` events a second arrived for ``SECONDS`` since that moment; and, as
+   the floor of those, this year as of a moment before the events were written (more than
+   100,000 changes since: every unit's rows read, the tree as known then, as every ``asOf``
+   was before 0065); at rest (the roll-up kept); and while events keep arriving (written to the
+   log by another process, projected by the server's runner: each read adds what was written
+   since the roll-up it finds kept).
 
 The projection lag under the platform benchmark's write load is measured by
 tests/perf/bench_served.py (its line for `reporting`).
@@ -283,6 +285,7 @@ def main() -> None:
         place.thidua("tenants", "import", file.name, "--effective", "2020-01-01")
         print(f"setup: tree imported in {time.perf_counter() - started:.1f} s", flush=True)
         url = place.open()  # an embedded server stops with the last process using it: up again
+        before_events = datetime.now(UTC).isoformat()
         started = time.perf_counter()
         events = asyncio.run(generate(url, PER_UNIT))
         print(f"setup: {events:,} events written in {time.perf_counter() - started:.1f} s")
@@ -303,10 +306,11 @@ def main() -> None:
         in_term = first_read(server.base, national, "tld", EARLIEST)
         cold = first_read(server.base, national, "tld", EARLIEST, EARLIEST + 4)
         enclosed = first_read(server.base, national, "tld", EARLIEST)
-        # an auditor's read as of a moment: never kept, so every unit's rows read, the tree as
-        # known then (migration 0061)
+        # an auditor's read as of a moment: today's kept roll-up less what came since (0065)
         moment = datetime.now(UTC).isoformat()
         as_of = first_read(server.base, national, "tld", YEAR, at=moment)
+        # and as of a moment before every event: all of them came since, so read in full
+        as_of_full = first_read(server.base, national, "tld", YEAR, at=before_events)
         province = served.drive(
             wrk,
             server.base,
@@ -336,6 +340,8 @@ def main() -> None:
         finally:
             stop.set()
             thread.join()
+        # the moment again, now that the trickle's events came since it
+        as_of_later = first_read(server.base, national, "tld", YEAR, at=moment)
         version = served.drive(wrk, server.base, {"query": "{ version }"}, [national], 1, SECONDS)
         units, floor_p50, floor_p99 = asyncio.run(plain_select(url))  # the server keeps it up
         report(
@@ -343,7 +349,8 @@ def main() -> None:
             rebuild,
             scan,
             province,
-            (kept_ready, term, in_term, cold, enclosed, as_of, whole, moving, written[0]),
+            (kept_ready, term, in_term, cold, enclosed, (as_of, as_of_later, as_of_full)),
+            (whole, moving, written[0]),
             version,
             units,
             floor_p50,
@@ -355,8 +362,11 @@ def main() -> None:
         place.close()
 
 
-def report(events, rebuild, scan, province, nationals, version, units, floor_p50, floor_p99):
-    kept_ready, term, in_term, cold, enclosed, as_of, whole, moving, written = nationals
+def report(
+    events, rebuild, scan, province, firsts, nationals, version, units, floor_p50, floor_p99
+):
+    kept_ready, term, in_term, cold, enclosed, (as_of, as_of_later, as_of_full) = firsts
+    whole, moving, written = nationals
     rate, scan_rate = events / rebuild, events / scan
     print("\n| figure | ours | floor (same run) | target | met |")
     print("|---|---:|---:|---:|:---:|")
@@ -392,16 +402,23 @@ def report(events, rebuild, scan, province, nationals, version, units, floor_p50
         f"{in_term:.0f} | | ≤ 1,000 | {'yes' if in_term <= 1000 else 'no'} |"
     )
     print(
-        f"| national, the first read of {EARLIEST}–{EARLIEST + 4} (a period nobody kept), ms | "
-        f"{cold:.0f} | | | |"
+        f"| national, the first read of {EARLIEST}–{EARLIEST + 4} (kept by nobody as such: its "
+        f"years from the two terms kept), ms | {cold:.0f} | | ≤ 1,000 | "
+        f"{'yes' if cold <= 1000 else 'no'} |"
     )
     print(
-        f"| national, then the first read of {EARLIEST} (inside that period's roll-up), ms | "
+        f"| national, then the first read of {EARLIEST} again, ms | "
         f"{enclosed:.0f} | | ≤ 1,000 | {'yes' if enclosed <= 1000 else 'no'} |"
     )
-    print(
-        f"| national, {YEAR} as of a moment (an auditor's: read in full), ms | {as_of:.0f} | | | |"
-    )
+    for label, took in (
+        ("a moment just taken", as_of),
+        (f"the same moment, {written:,} events since", as_of_later),
+    ):
+        print(
+            f"| national, {YEAR} as of {label} (an auditor's: kept less what came since), ms | "
+            f"{took:.0f} | read in full (as of a moment before every event) {as_of_full:.0f} "
+            f"| ≤ 1,000 | {'yes' if took <= 1000 else 'no'} |"
+        )
     print(
         f"| `{{ version }}` through HTTP, p50/p99 ms | {version.p50_ms:.1f} / "
         f"{version.p99_ms:.1f} | | | |"

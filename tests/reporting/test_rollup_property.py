@@ -343,9 +343,9 @@ async def test_kept_roll_ups_add_what_was_written_since(
     await settle_all(runtime, owner, s)
     log = await read_log(owner, list(s.levels))
     for _ in range(2):
-        for first, last in PERIODS:
+        for first, last in (PERIODS[2], *PERIODS[:2]):
             # Then the kept roll-ups with what was written since equal a walk over the log
-            # (2023–2025: its years from the two that enclose them, both rolled forward)
+            # (2023–2025 first: its years from the two that enclose them, both rolled forward)
             got = await as_large(owner, s, first, last, "rollup_units")
             assert got == {u: expected(log, u, first, last, None) for u in s.levels}, drawn
         for year in range(PERIODS[2][0], PERIODS[2][1] + 1):

@@ -454,21 +454,25 @@ async def test_a_period_is_taken_from_the_kept_roll_ups_that_enclose_its_years(
             found.setdefault((r["first_year"], r["last_year"]), {})[r["year"]] = r["n"]
         return found
 
-    # Given prov1's 2024–2025 and 2026 kept, with a pledge in each year
+    # Given prov1's 2024–2025 and 2025–2026 kept (2025 in both), with a pledge in each year
     for day in (date(2024, 5, 1), date(2025, 5, 1), date(2026, 5, 1)):
         await pledge(runtime, tree.cs1, day)
     assert await read(2024, 2025, 0) == {2024: 1, 2025: 1}
-    assert await read(2026, 2026, 0) == {2026: 1}
+    assert await read(2025, 2026, 0) == {2025: 1, 2026: 1}
     # and pledges of 2025 and 2026 recorded since, one of them by a unit moved in since
     await registry.move(None, tree.upper3, tree.prov1, date(2025, 1, 1))
     await pledge(runtime, tree.cs1, date(2025, 9, 1))
     await pledge(runtime, tree.upper3, date(2026, 9, 1))
-    # When 2025–2026, which neither encloses, is read
-    got = await read(2025, 2026, 0)
-    # Then it is 2025 from the one and 2026 from the other, each rolled forward and kept anew,
-    # as a read in full counts it; and it is not kept on its own
-    assert got == {2025: 2, 2026: 2} == await read(2025, 2026, 10_000)
-    assert await kept() == {(2024, 2025): {2024: 1, 2025: 2}, (2026, 2026): {2026: 2}}
+    # When 2024–2026, which neither encloses, is read
+    got = await read(2024, 2026, 0)
+    # Then each year is taken once, from the shortest kept period enclosing it (2025 from the
+    # earlier), each rolled forward and kept anew, as a read in full counts it; and the period
+    # is not kept on its own
+    assert got == {2024: 1, 2025: 2, 2026: 2} == await read(2024, 2026, 10_000)
+    assert await kept() == {
+        (2024, 2025): {2024: 1, 2025: 2},
+        (2025, 2026): {2025: 2, 2026: 2},
+    }
     # and a period with a year no kept roll-up encloses is read in full and kept on its own
     assert await read(2025, 2027, 0) == {2025: 2, 2026: 2}
     assert (2025, 2027) in await kept()
@@ -511,6 +515,45 @@ async def test_a_large_subtree_as_of_a_moment_is_its_kept_roll_up_less_what_came
     assert got == {"pledges": 1, "marked": 1}
     assert await read(10_000, moment) == {"pledges": 1}
     assert await read(0, None) == {"pledges": 3, "marked": 1}
+
+
+async def test_a_large_subtree_as_of_a_moment_counts_a_unit_moved_since_as_it_stood_then(
+    runtime, registry, owner, tree
+):
+    async def read(setting: int, at: datetime | None) -> dict[str, int]:
+        async with report_settings(owner, rollup_units=setting), owner.transaction():
+            await owner.execute(
+                "SELECT set_config('thidua.tenant', $1, true), "
+                "set_config('thidua.reach', 'subtree', true)",
+                tree.tld,
+            )
+            rows = await owner.fetch(
+                "SELECT metric, sum(value)::int AS n FROM thidua_report_figures($1, 2024, 2024, $2) "
+                "WHERE metric IN ('pledges', 'marked') GROUP BY metric",
+                tree.prov1,
+                at,
+            )
+        return {r["metric"]: r["n"] for r in rows}
+
+    # Given pledges of cs1 (under prov1) and of upper3 (under prov2), and a moment
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    await pledge(runtime, tree.upper3, date(2024, 3, 1))
+    moment = datetime.now(UTC)
+    # and, recorded since, upper3 moved under prov1 from before its pledge, and prov1's 2024
+    # kept after that, with a figure nobody wrote marked in it
+    await registry.move(None, tree.upper3, tree.prov1, date(2024, 2, 1))
+    assert await read(0, None) == {"pledges": 2}
+    await owner.execute(
+        'UPDATE report_rollups SET figures = figures || \'[[2024, "marked", "", 1]]\' '
+        "WHERE unit_id = $1 AND first_year = 2024 AND last_year = 2024",
+        tree.prov1,
+    )
+    # When prov1's 2024 is asked as of the moment
+    got = await read(0, moment)
+    # Then it is read from the kept roll-up, with upper3's pledge taken back: it stood under
+    # prov2 then, as a read in full over the tree as known then counts it
+    assert got == {"pledges": 1, "marked": 1}
+    assert await read(10_000, moment) == {"pledges": 1}
 
 
 async def test_a_kept_roll_up_adds_a_merged_units_late_change_under_its_survivor(
