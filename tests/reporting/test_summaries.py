@@ -478,23 +478,38 @@ async def test_a_period_is_taken_from_the_kept_roll_ups_that_enclose_its_years(
     assert (2025, 2027) in await kept()
 
 
+async def _prov1_2024(owner, tree, setting: int, at: datetime | None) -> dict[str, int]:
+    """prov1's pledges of 2024 (and a marked figure) as the national unit reads them, as of
+    ``at``, with subtrees of at least ``setting`` units large (0: every one kept)."""
+    async with report_settings(owner, rollup_units=setting), owner.transaction():
+        await owner.execute(
+            "SELECT set_config('thidua.tenant', $1, true), "
+            "set_config('thidua.reach', 'subtree', true)",
+            tree.tld,
+        )
+        rows = await owner.fetch(
+            "SELECT metric, sum(value)::int AS n FROM thidua_report_figures($1, 2024, 2024, $2) "
+            "WHERE metric IN ('pledges', 'marked') GROUP BY metric",
+            tree.prov1,
+            at,
+        )
+    return {r["metric"]: r["n"] for r in rows}
+
+
+async def _mark_prov1_2024(owner, tree) -> None:
+    """A figure nobody wrote, in prov1's kept 2024: there in an answer read from it."""
+    await owner.execute(
+        'UPDATE report_rollups SET figures = figures || \'[[2024, "marked", "", 1]]\' '
+        "WHERE unit_id = $1 AND first_year = 2024 AND last_year = 2024",
+        tree.prov1,
+    )
+
+
 async def test_a_large_subtree_as_of_a_moment_is_its_kept_roll_up_less_what_came_since(
     runtime, owner, tree
 ):
     async def read(setting: int, at: datetime | None) -> dict[str, int]:
-        async with report_settings(owner, rollup_units=setting), owner.transaction():
-            await owner.execute(
-                "SELECT set_config('thidua.tenant', $1, true), "
-                "set_config('thidua.reach', 'subtree', true)",
-                tree.tld,
-            )
-            rows = await owner.fetch(
-                "SELECT metric, sum(value)::int AS n FROM thidua_report_figures($1, 2024, 2024, $2) "
-                "WHERE metric IN ('pledges', 'marked') GROUP BY metric",
-                tree.prov1,
-                at,
-            )
-        return {r["metric"]: r["n"] for r in rows}
+        return await _prov1_2024(owner, tree, setting, at)
 
     # Given prov1's 2024 kept with a pledge, a moment, and two pledges recorded after it
     await pledge(runtime, tree.cs1, date(2024, 3, 1))
@@ -503,11 +518,7 @@ async def test_a_large_subtree_as_of_a_moment_is_its_kept_roll_up_less_what_came
     await pledge(runtime, tree.cs1, date(2024, 4, 1))
     await pledge(runtime, tree.prov1, date(2024, 5, 1))
     # and a figure nobody wrote marked in the kept roll-up (there if it is read from it)
-    await owner.execute(
-        'UPDATE report_rollups SET figures = figures || \'[[2024, "marked", "", 1]]\' '
-        "WHERE unit_id = $1 AND first_year = 2024 AND last_year = 2024",
-        tree.prov1,
-    )
+    await _mark_prov1_2024(owner, tree)
     # When it is asked as of the moment
     got = await read(0, moment)
     # Then it is the kept roll-up, rolled forward, less the two pledges known since: as a read
@@ -521,19 +532,7 @@ async def test_a_large_subtree_as_of_a_moment_counts_a_unit_moved_since_as_it_st
     runtime, registry, owner, tree
 ):
     async def read(setting: int, at: datetime | None) -> dict[str, int]:
-        async with report_settings(owner, rollup_units=setting), owner.transaction():
-            await owner.execute(
-                "SELECT set_config('thidua.tenant', $1, true), "
-                "set_config('thidua.reach', 'subtree', true)",
-                tree.tld,
-            )
-            rows = await owner.fetch(
-                "SELECT metric, sum(value)::int AS n FROM thidua_report_figures($1, 2024, 2024, $2) "
-                "WHERE metric IN ('pledges', 'marked') GROUP BY metric",
-                tree.prov1,
-                at,
-            )
-        return {r["metric"]: r["n"] for r in rows}
+        return await _prov1_2024(owner, tree, setting, at)
 
     # Given pledges of cs1 (under prov1) and of upper3 (under prov2), and a moment
     await pledge(runtime, tree.cs1, date(2024, 3, 1))
@@ -543,11 +542,7 @@ async def test_a_large_subtree_as_of_a_moment_counts_a_unit_moved_since_as_it_st
     # kept after that, with a figure nobody wrote marked in it
     await registry.move(None, tree.upper3, tree.prov1, date(2024, 2, 1))
     assert await read(0, None) == {"pledges": 2}
-    await owner.execute(
-        'UPDATE report_rollups SET figures = figures || \'[[2024, "marked", "", 1]]\' '
-        "WHERE unit_id = $1 AND first_year = 2024 AND last_year = 2024",
-        tree.prov1,
-    )
+    await _mark_prov1_2024(owner, tree)
     # When prov1's 2024 is asked as of the moment
     got = await read(0, moment)
     # Then it is read from the kept roll-up, with upper3's pledge taken back: it stood under
@@ -580,12 +575,8 @@ async def test_a_kept_roll_up_is_read_anew_only_after_a_change_to_a_unit_with_a_
         async with owner.transaction():
             return await _kept_figures(owner, tree.prov1, tree.prov1)
 
-    async def mark() -> None:  # a figure nobody wrote, in the roll-up kept: gone if read anew
-        await owner.execute(
-            'UPDATE report_rollups SET figures = figures || \'[[2024, "marked", "", 1]]\' '
-            "WHERE unit_id = $1 AND first_year = 2024 AND last_year = 2024",
-            tree.prov1,
-        )
+    async def mark() -> None:  # gone if read anew
+        await _mark_prov1_2024(owner, tree)
 
     marked = (2024, "marked", "", 1)
     pledged = (2024, "pledges", "lao_dong_tien_tien")
