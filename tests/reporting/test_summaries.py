@@ -379,6 +379,33 @@ async def test_a_unit_keeps_its_latest_periods_only(runtime, owner, tree):
     assert [r["first_year"] for r in kept] == [2023, 2024]
 
 
+async def _as_the_union(owner, tree, setting: int, query: str, *args) -> list:
+    """``query`` in the national unit's session, with subtrees of at least ``setting`` units
+    large (0: every one kept)."""
+    async with report_settings(owner, rollup_units=setting), owner.transaction():
+        await owner.execute(
+            "SELECT set_config('thidua.tenant', $1, true), "
+            "set_config('thidua.reach', 'subtree', true)",
+            tree.tld,
+        )
+        return await owner.fetch(query, *args)
+
+
+async def _prov1_pledges(owner, tree, first: int, last: int, setting: int) -> dict[int, int]:
+    """prov1's pledges by year as the national unit reads them."""
+    rows = await _as_the_union(
+        owner,
+        tree,
+        setting,
+        "SELECT year, sum(value)::int AS n FROM thidua_report_figures($1, $2, $3, NULL) "
+        "WHERE metric = 'pledges' GROUP BY year",
+        tree.prov1,
+        first,
+        last,
+    )
+    return {r["year"]: r["n"] for r in rows}
+
+
 async def test_a_year_of_a_kept_period_is_read_from_its_roll_up_and_equals_the_year_alone(
     runtime, registry, owner, tree
 ):
@@ -387,20 +414,7 @@ async def test_a_year_of_a_kept_period_is_read_from_its_roll_up_and_equals_the_y
         await pledge(runtime, tree.cs1, day)
 
     async def read(first: int, last: int, setting: int) -> dict[int, int]:
-        async with report_settings(owner, rollup_units=setting), owner.transaction():
-            await owner.execute(
-                "SELECT set_config('thidua.tenant', $1, true), "
-                "set_config('thidua.reach', 'subtree', true)",
-                tree.tld,
-            )
-            rows = await owner.fetch(
-                "SELECT year, sum(value)::int AS n FROM thidua_report_figures($1, $2, $3, NULL) "
-                "WHERE metric = 'pledges' GROUP BY year",
-                tree.prov1,
-                first,
-                last,
-            )
-        return {r["year"]: r["n"] for r in rows}
+        return await _prov1_pledges(owner, tree, first, last, setting)
 
     async def kept() -> list[tuple[int, int]]:
         rows = await owner.fetch(
@@ -427,20 +441,7 @@ async def test_a_period_is_taken_from_the_kept_roll_ups_that_enclose_its_years(
     runtime, registry, owner, tree
 ):
     async def read(first: int, last: int, setting: int) -> dict[int, int]:
-        async with report_settings(owner, rollup_units=setting), owner.transaction():
-            await owner.execute(
-                "SELECT set_config('thidua.tenant', $1, true), "
-                "set_config('thidua.reach', 'subtree', true)",
-                tree.tld,
-            )
-            rows = await owner.fetch(
-                "SELECT year, sum(value)::int AS n FROM thidua_report_figures($1, $2, $3, NULL) "
-                "WHERE metric = 'pledges' GROUP BY year",
-                tree.prov1,
-                first,
-                last,
-            )
-        return {r["year"]: r["n"] for r in rows}
+        return await _prov1_pledges(owner, tree, first, last, setting)
 
     async def kept() -> dict[tuple[int, int], dict[int, int]]:
         rows = await owner.fetch(
@@ -480,19 +481,16 @@ async def test_a_period_is_taken_from_the_kept_roll_ups_that_enclose_its_years(
 
 async def _prov1_2024(owner, tree, setting: int, at: datetime | None) -> dict[str, int]:
     """prov1's pledges of 2024 (and a marked figure) as the national unit reads them, as of
-    ``at``, with subtrees of at least ``setting`` units large (0: every one kept)."""
-    async with report_settings(owner, rollup_units=setting), owner.transaction():
-        await owner.execute(
-            "SELECT set_config('thidua.tenant', $1, true), "
-            "set_config('thidua.reach', 'subtree', true)",
-            tree.tld,
-        )
-        rows = await owner.fetch(
-            "SELECT metric, sum(value)::int AS n FROM thidua_report_figures($1, 2024, 2024, $2) "
-            "WHERE metric IN ('pledges', 'marked') GROUP BY metric",
-            tree.prov1,
-            at,
-        )
+    ``at``."""
+    rows = await _as_the_union(
+        owner,
+        tree,
+        setting,
+        "SELECT metric, sum(value)::int AS n FROM thidua_report_figures($1, 2024, 2024, $2) "
+        "WHERE metric IN ('pledges', 'marked') GROUP BY metric",
+        tree.prov1,
+        at,
+    )
     return {r["metric"]: r["n"] for r in rows}
 
 
