@@ -154,7 +154,9 @@ DECLARE
     undone jsonb;  -- asOf: what today's figures count that the moment's did not
     seen pg_snapshot;
     own xid8;
-    may_keep boolean := true;
+    -- an auditor's read writes nothing (the next read of today's figures rolls them on); nor
+    -- does one that found the kept roll-ups current
+    may_keep boolean := p_as_of IS NULL;
     kept_any boolean := false;
 BEGIN
     IF NOT public.thidua_report_allowed(p_unit, p_first, p_last, p_as_of) THEN
@@ -224,21 +226,14 @@ BEGIN
             ON r.unit_id = p_unit AND r.first_year = c.f AND r.last_year = c.l;
     END IF;
     IF found_n > 0 AND found_n = cardinality(c_first) AND NOT tree_changed THEN
-        IF pending = 0 AND p_as_of IS NULL THEN
-            RETURN QUERY SELECT f.* FROM unnest(c_first, c_last, kept_figures) AS c (cf, cl, fig)
-                           CROSS JOIN LATERAL public.thidua_report_rows(c.fig) f
-                          WHERE f.year BETWEEN p_first AND p_last
-                            AND pick_first[f.year - p_first + 1] = c.cf
-                            AND pick_last[f.year - p_first + 1] = c.cl;
-            RETURN;
-        END IF;
-        IF pending <= 100000 THEN
+        IF pending = 0 AND p_as_of IS NULL THEN  -- current: answered as kept, kept as is
+            freshes := kept_figures;
+            may_keep := false;
+        ELSIF pending <= 100000 THEN
             -- One statement, one snapshot: the changes added to each are exactly those its
             -- kept snapshot did not see and this one does, and the tree this one sees is the
             -- kept ones' (a change committed since the statement above: NULL, read anew).
-            SELECT pg_current_snapshot(), CASE
-                   WHEN EXISTS (SELECT 1 FROM unnest(kept_seen) s
-                                 WHERE public.thidua_report_tree_changed_since(s)) THEN NULL
+            SELECT t.snapshot, CASE WHEN t.changed THEN NULL
                    ELSE (SELECT array_agg((
                        SELECT coalesce(jsonb_agg(jsonb_build_array(y, m, d, v)), '[]') FROM (
                            SELECT (f->>0)::integer AS y, f->>1 AS m, f->>2 AS d,
@@ -250,12 +245,14 @@ BEGIN
                             GROUP BY 1, 2, 3 HAVING sum((f->>3)::numeric) <> 0) s) ORDER BY c.n)
                      FROM unnest(c_first, c_last, kept_figures, kept_seen) WITH ORDINALITY
                           AS c (cf, cl, fig, sn, n)) END,
-                   CASE WHEN p_as_of IS NOT NULL
-                         AND NOT EXISTS (SELECT 1 FROM unnest(kept_seen) s
-                                          WHERE public.thidua_report_tree_changed_since(s))
+                   CASE WHEN p_as_of IS NOT NULL AND NOT t.changed
                    THEN public.thidua_report_undone(p_unit, p_first, p_last, p_as_of, 100000,
                                                     2000) END
-              INTO seen, freshes, undone;
+              INTO seen, freshes, undone
+              FROM (SELECT pg_current_snapshot() AS snapshot,
+                           EXISTS (SELECT 1 FROM unnest(kept_seen) s
+                                    WHERE public.thidua_report_tree_changed_since(s)) AS changed
+                   ) t;
         END IF;
     END IF;
     IF p_as_of IS NOT NULL AND (freshes IS NULL OR undone IS NULL) THEN
@@ -281,8 +278,8 @@ BEGIN
     -- writes next is added by the next read; one that has written figures or the tree keeps
     -- nothing.
     own := pg_current_xact_id_if_assigned();
-    IF p_as_of IS NOT NULL THEN
-        may_keep := false;  -- an auditor's read writes nothing (the next read of today rolls on)
+    IF NOT may_keep THEN
+        NULL;
     ELSIF own IS NOT NULL AND (
            EXISTS (SELECT 1 FROM public.report_changes w WHERE w.written = own)
            OR EXISTS (SELECT 1 FROM public.report_tree_changes t WHERE t.written = own)) THEN
