@@ -2,15 +2,15 @@
 
 A roll-up of a subtree of at least ``rollup_units`` units is kept by whoever reads it
 (``thidua_report_figures``, shared/migrations/0059_reporting_reads.sql); later reads add only what
-was written since. Its first read (after a rebuild's swap, which starts the roll-ups afresh; after
-a move or merge of a unit with a history; a period with a year no kept roll-up encloses: any
-other period is taken from the kept ones that enclose its years, migration 0065) reads every
-unit's rows: 5.7 s for the union at 5 million events. The keeper makes those reads itself, as each unit (the
-same function, the same reach as the unit's own officers), for this year, the last, the
-periods of the reports asked for, and the five-year terms of this year and the last
-(``thidua_report_rollups_to_keep``, 0060 and 0064): at the server's
-start, every ``report_keep_interval_s``, and at the end of ``thidua reports rebuild``. A roll-up
-already kept and current costs it a lookup.
+was written since. Its first read (after a rebuild's swap, which starts the roll-ups afresh;
+after a move or merge of a unit with a history; a period with a year no kept roll-up encloses:
+any other period is taken from the kept ones that enclose its years, migration 0065) reads every
+unit's rows: 5.7 s for the union at 5 million events. The keeper makes those reads itself, as
+each unit (the same function, the same reach as the unit's own officers), for this year, the
+last, the periods of the reports asked for, and the five-year terms of this year and the last
+(``thidua_report_rollups_to_keep``, 0060 and 0064): at the server's start, every
+``report_keep_interval_s``, and at the end of ``thidua reports rebuild``. A roll-up already kept
+and current costs it a lookup.
 """
 
 from __future__ import annotations

@@ -67,8 +67,8 @@ HERE = Path(__file__).resolve().parent
 PER_UNIT = int(sys.argv[1]) if len(sys.argv) > 1 else 39
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 # The events are dated over the last three years up to today, and the summaries read are this
-# year's (the roll-ups the rebuild and the server keep ready) and, for a first read of a period
-# nobody kept, five years from the earliest, then the earliest year inside it.
+# year's (the roll-ups the rebuild and the server keep ready), the terms kept ready, and five
+# years from the earliest, which nobody keeps as such (its years from the terms, 0065).
 YEAR = today().year
 EARLIEST = YEAR - 2
 TERM = 5 * (YEAR // 5)  # the five-year term of this year (2025–2030 in 2026)
