@@ -18,7 +18,7 @@ from shared import audit
 from shared.aggregates import Repository
 from tests.conftest import GOLDEN
 from tests.shared.test_audit import standalone_verifier
-from tests.shared.test_golden import golden_rows, insert_golden
+from tests.shared.test_golden import golden_rows, insert_golden, projected_again
 
 FILE = GOLDEN / "campaign_events.jsonl"
 TENANT = "golden-cd-dien-luc"
@@ -99,14 +99,13 @@ async def test_the_campaign_golden_aggregates_rebuild_with_todays_code(golden, s
     assert withdrawn.status == "withdrawn"
 
 
-async def test_the_campaign_golden_events_project_into_todays_read_model(golden, store, owner):
+async def test_the_campaign_golden_events_project_into_todays_read_model(
+    golden, store, owner, runtime
+):
     registry = build_registry()
     stored = [e for e in await store.read_log(TENANT) if e.event_type != "UnitRegistered"]
-    tx = owner.transaction()
-    await tx.start()
-    try:
-        for table in TABLES:  # a rebuild (thidua campaigns rebuild) may have projected them
-            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", TENANT)
+    # (after the runner's own projection of it: projected again here, rolled back after)
+    async with projected_again(owner, runtime, TENANT, golden, TABLES):
         await apply(owner, registry, stored)
         campaign = await owner.fetchrow(
             "SELECT status, theme, amendments::text AS a FROM campaigns WHERE campaign_id = $1",
@@ -133,5 +132,3 @@ async def test_the_campaign_golden_events_project_into_todays_read_model(golden,
             await owner.fetchval("SELECT value_vnd FROM campaign_works WHERE work_id = $1", WORK)
             == 52_000_000_000
         )
-    finally:
-        await tx.rollback()
