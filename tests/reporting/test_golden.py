@@ -14,7 +14,6 @@ from services.reporting.commands import build_registry
 from services.reporting.domain import Report, ReportRequest, request_id
 from shared import audit
 from shared.aggregates import Repository
-from shared.projections import ProjectionRunner
 from tests.conftest import GOLDEN
 from tests.reporting.conftest import settled
 from tests.shared.test_golden import golden_rows, insert_golden
@@ -24,18 +23,9 @@ TENANT = "golden-nb-hoa-lu-r"
 REPORT = domain.report_id(TENANT, 2020, 2025)
 
 
-async def inserted(database_url, runtime, file) -> list[dict]:
-    rows = await insert_golden(database_url, golden_rows(file))
-    # Written behind the runner's back (no append's signal): found now, not at its next survey
-    # of every tenant, which may come after the 20 s a test waits (up to 30 s after the last).
-    if isinstance(runtime.projections, ProjectionRunner):
-        runtime.projections.wake()
-    return rows
-
-
 @pytest.fixture(scope="module")
-async def golden(database_url, runtime):
-    return await inserted(database_url, runtime, FILE)
+async def golden(database_url):
+    return await insert_golden(database_url, golden_rows(FILE))
 
 
 async def test_the_reporting_golden_chain_verifies(golden, owner):
@@ -105,8 +95,8 @@ SENT_FIGURES = [
 
 
 @pytest.fixture(scope="module")
-async def golden_sent(database_url, runtime):
-    return await inserted(database_url, runtime, GOLDEN / "reporting_sent_figures.jsonl")
+async def golden_sent(database_url):
+    return await insert_golden(database_url, golden_rows(GOLDEN / "reporting_sent_figures.jsonl"))
 
 
 async def test_a_sending_that_carried_its_figures_is_still_read_as_sent(

@@ -14,6 +14,7 @@ import pytest
 from shared import audit
 from shared.aggregates import Repository
 from shared.db import owner_connection
+from shared.signal import CHANNEL
 from tests.conftest import GOLDEN
 from tests.shared.sample_domain import Notebook, build_registry
 from tests.shared.test_audit import standalone_verifier
@@ -29,38 +30,49 @@ def golden_rows(path: Path) -> list[dict]:
 
 async def insert_golden(database_url: str, rows: list[dict]) -> list[dict]:
     """A golden file's rows inserted as they were stored (hashes and all), once per session, by
-    the owner: the application role cannot write log rows except through thidua_append."""
+    the owner: the application role cannot write log rows except through thidua_append. Then
+    the log's followers are told it grew, as another process's appends tell them
+    (shared/signal.py): else the runner finds it at its next survey of every tenant, up to 30 s
+    later, and a test waiting for its projection (20 s) failed now and then."""
     tenant = rows[0]["tenant_id"]
-    async with owner_connection(database_url) as conn, conn.transaction():
-        if not await conn.fetchval("SELECT 1 FROM tenant_heads WHERE tenant_id = $1", tenant):
-            await conn.executemany(
-                """INSERT INTO events (tenant_id, seq, stream_id, stream_version, event_type,
-                       schema_version, data, meta, recorded_at, prev_hash, hash)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11)""",
-                [
-                    (
-                        r["tenant_id"],
-                        r["seq"],
-                        UUID(r["stream_id"]),
-                        r["stream_version"],
-                        r["event_type"],
-                        r["schema_version"],
-                        orjson.dumps(r["data"]).decode(),
-                        orjson.dumps(r["meta"]).decode(),
-                        datetime.fromisoformat(r["recorded_at"].replace("Z", "+00:00")),
-                        bytes.fromhex(r["prev_hash"]),
-                        bytes.fromhex(r["hash"]),
-                    )
-                    for r in rows
-                ],
-            )
-            await conn.execute(
-                "INSERT INTO tenant_heads (tenant_id, seq, hash) VALUES ($1, $2, $3)",
-                tenant,
-                rows[-1]["seq"],
-                bytes.fromhex(rows[-1]["hash"]),
-            )
+    async with owner_connection(database_url) as conn:
+        async with conn.transaction():
+            await _insert_once(conn, tenant, rows)
+        grown = orjson.dumps({tenant: rows[-1]["seq"]}).decode()
+        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, grown)
     return rows
+
+
+async def _insert_once(conn, tenant: str, rows: list[dict]) -> None:
+    if await conn.fetchval("SELECT 1 FROM tenant_heads WHERE tenant_id = $1", tenant):
+        return  # (once per session: the file's tenant is there already)
+    await conn.executemany(
+        """INSERT INTO events (tenant_id, seq, stream_id, stream_version, event_type,
+               schema_version, data, meta, recorded_at, prev_hash, hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11)""",
+        [
+            (
+                r["tenant_id"],
+                r["seq"],
+                UUID(r["stream_id"]),
+                r["stream_version"],
+                r["event_type"],
+                r["schema_version"],
+                orjson.dumps(r["data"]).decode(),
+                orjson.dumps(r["meta"]).decode(),
+                datetime.fromisoformat(r["recorded_at"].replace("Z", "+00:00")),
+                bytes.fromhex(r["prev_hash"]),
+                bytes.fromhex(r["hash"]),
+            )
+            for r in rows
+        ],
+    )
+    await conn.execute(
+        "INSERT INTO tenant_heads (tenant_id, seq, hash) VALUES ($1, $2, $3)",
+        tenant,
+        rows[-1]["seq"],
+        bytes.fromhex(rows[-1]["hash"]),
+    )
 
 
 @asynccontextmanager
