@@ -169,6 +169,25 @@ async def test_a_sibling_an_upper_unit_and_an_unknown_unit_are_not_found(
         assert await summary(client, tokens, reader, unit, 2024) is None, (reader, unit)
 
 
+async def test_the_kept_ways_answer_no_one_out_of_reach(runtime, owner, tree, client, tokens):
+    # Given prov1's 2024 and 2025 kept (every subtree large), and a moment
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    moment = datetime.now(UTC).isoformat()
+    async with report_settings(owner, rollup_units=0):
+        assert await _prov1_pledges(owner, tree, 2024, 2024, 0) == {2024: 1}
+        assert await _prov1_pledges(owner, tree, 2025, 2025, 0) == {}
+        # When a sibling and two units below ask for the period the kept years make up,
+        # and for a year as of the moment (both from the kept roll-ups)
+        for reader in (tree.prov2, tree.upper1, tree.cs1):
+            # Then none of them gets an answer
+            assert await summary(client, tokens, reader, tree.prov1, 2024, 2025) is None, reader
+            assert await summary(client, tokens, reader, tree.prov1, 2024, asOf=moment) is None
+        # and the national unit gets both
+        both = await summary(client, tokens, tree.tld, tree.prov1, 2024, 2025)
+        then = await summary(client, tokens, tree.tld, tree.prov1, 2024, asOf=moment)
+    assert both["total"]["pledges"] == then["total"]["pledges"] == 1
+
+
 async def test_as_of_a_moment_the_reach_is_todays_even_where_the_tree_then_differed(
     runtime, registry, tree, client, tokens
 ):
