@@ -48,12 +48,20 @@ TABLES = (
     "report_rollups",
     "report_changes",
     "report_items",
+    "report_item_versions",
     "report_people",
     "good_practices",
     "report_requests",
     "reports",
     "report_sections",
 )
+
+# The items whose every state is kept with the moment the log held it (migration 0066): the
+# typical individuals and collectives of a period are read as the log held them at a moment from
+# their initiatives and awards, not from figures.
+VERSIONED = ("initiative:", "award:")
+# (unit, item, known at) → the item then
+Versions = dict[tuple[str, str, datetime], Item]
 
 # (unit, day, metric, dim, known at) → the change
 Changes = dict[tuple[str, date, str, str, datetime], int]
@@ -79,6 +87,7 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     people = await _particulars(conn, counted)
     changed: dict[tuple[str, str], Item] = {}
     changes: Changes = defaultdict(int)
+    versions: Versions = {}
     for stored in counted:
         unit = stored.tenant_id
         mine = items[unit]
@@ -96,12 +105,34 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
                 changes[(unit, day, metric, dim, at)] += value
             mine[change.key] = changed[(unit, change.key)] = _item(change)
             known[(unit, change.key)] = at
+            if change.key.startswith(VERSIONED):
+                versions[(unit, change.key, at)] = mine[change.key]
     await _write_items(conn, changed, known)
+    await _write_versions(conn, versions)
     await _write_changes(conn, changes)
 
 
 def _item(change: Change) -> Item:
     return Item(change.day, tuple(change.figures), dict(change.facts))
+
+
+async def _write_versions(conn: asyncpg.Connection, versions: Versions) -> None:
+    """Each state an item had, from its moment: a later batch's change known at the same moment
+    (its recorded time was earlier: see ``apply``) is the state from then."""
+    if not versions:
+        return
+    await conn.execute(
+        "INSERT INTO report_item_versions (unit_id, item, known_at, day, figures, facts) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::date[], "
+        "$5::jsonb[], $6::jsonb[]) ON CONFLICT (unit_id, item, known_at) DO UPDATE SET "
+        "day = EXCLUDED.day, figures = EXCLUDED.figures, facts = EXCLUDED.facts",
+        [u for u, _, _ in versions],
+        [k for _, k, _ in versions],
+        [at for _, _, at in versions],
+        [i.day for i in versions.values()],
+        [orjson.dumps(i.figures).decode() for i in versions.values()],
+        [orjson.dumps(i.facts).decode() for i in versions.values()],
+    )
 
 
 async def _write_changes(conn: asyncpg.Connection, changes: Changes) -> None:

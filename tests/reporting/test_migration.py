@@ -51,3 +51,36 @@ async def test_each_version_becomes_the_change_it_made(server_url, monkeypatch):
         assert [tuple(r) for r in items] == [("u1", t3), ("u3", None)]
         with pytest.raises(Exception, match="does not exist"):
             await conn.fetch("SELECT 1 FROM report_year")
+
+
+async def test_the_initiatives_and_awards_as_they_are_become_their_first_versions(
+    server_url, monkeypatch
+):
+    url = await fresh_database(server_url, migrated=False)
+    everything = migrate.available()
+    monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 66])
+    t1 = datetime(2025, 1, 1, tzinfo=UTC)
+    async with owner_connection(url) as conn:
+        await migrate.migrate(conn)
+        # Given an initiative known since t1, an award from before 0058 (no moment) and a pledge
+        await conn.executemany(
+            "INSERT INTO report_items (unit_id, item, day, figures, facts, known_at) "
+            "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)",
+            [
+                ("u1", "initiative:a", date(2024, 6, 1), '[["initiatives", "", 1]]', "{}", t1),
+                ("u1", "award:d:i", date(2024, 12, 20), "[]", '{"revoked": true}', None),
+                ("u1", "pledge:p", date(2024, 3, 1), '[["pledges", "x", 1]]', "{}", t1),
+            ],
+        )
+        # When 0066 is applied
+        monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 67])
+        assert [m.version for m in await migrate.migrate(conn)] == [66]
+        rows = await conn.fetch(
+            "SELECT item, nullif(known_at, '-infinity'), day, figures::text "
+            "FROM report_item_versions ORDER BY item"
+        )
+        # Then each is its own version from its moment (the award: since always); no pledge
+        assert [tuple(r) for r in rows] == [
+            ("award:d:i", None, date(2024, 12, 20), "[]"),
+            ("initiative:a", t1, date(2024, 6, 1), '[["initiatives", "", 1]]'),
+        ]
