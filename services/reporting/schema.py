@@ -398,12 +398,23 @@ class ExemplaryUnit:
 _RANKED = (f.CAMPAIGNS_LAUNCHED, f.PLEDGES, f.INITIATIVES, f.INITIATIVE_BENEFIT)
 
 
+# An award standing: now, not revoked in the awards' register; at a moment (``$N``), the log
+# held its decision and not its revocation then (reporting's versions of it, migration 0066).
+# Either way only among the recipients the reader may read there.
+def _standing(at: str) -> str:
+    return (
+        f"CASE WHEN {at}::timestamptz IS NULL THEN revoked_on IS NULL "
+        f"ELSE thidua_report_award_stood(tenant_id, decision_id, item_id, {at}) END"
+    )
+
+
 async def _collectives(
-    conn: Any, ids: list[str], first: int, last: int
+    conn: Any, ids: list[str], first: int, last: int, at: datetime | None
 ) -> tuple[dict[str, str], dict[str, list[str]], dict[str, tuple[int, int]]]:
     """What the template asks of each typical collective beyond its figures, as the reader may
-    read it: its name, its collective awards of the years, and its campaigns' indicators (how
-    many, how many met) of the campaigns it launched in them."""
+    read it: its name, its collective awards of the years (standing at ``at``), and its
+    campaigns' indicators (how many, how many met by now) of the campaigns it launched in
+    them."""
     names = {
         r["tenant_id"]: r["name"]
         for r in await conn.fetch(
@@ -414,10 +425,11 @@ async def _collectives(
     for r in await conn.fetch(
         "SELECT DISTINCT unit_id, award FROM decision_recipients "
         "WHERE unit_id = ANY ($1::text[]) AND year BETWEEN $2 AND $3 "
-        "AND revoked_on IS NULL ORDER BY unit_id, award",
+        f"AND {_standing('$4')} ORDER BY unit_id, award",
         ids,
         first,
         last,
+        at,
     ):
         prizes[r["unit_id"]].append(award_name(r["award"]))
     indicators = {
@@ -437,7 +449,8 @@ class ReportingQuery:
     @strawberry.field(
         description="Tập thể tiêu biểu của giai đoạn: các đơn vị dưới đơn vị (mặc định: đơn vị "
         "mình) vào ngày cuối giai đoạn, giá trị làm lợi của sáng kiến lớn trước (tối đa 100). "
-        "Ngoài tầm: null."
+        "`asOf`: như nhật ký ghi nhận tại thời điểm đó (cây đơn vị, số liệu, khen thưởng; tên "
+        "đơn vị và chỉ tiêu của phong trào như hiện nay). Ngoài tầm: null."
     )
     async def exemplary_units(
         self,
@@ -446,12 +459,14 @@ class ReportingQuery:
         last_year: int | None = None,
         unit_id: strawberry.ID | None = None,
         first: int = 20,
+        as_of: datetime | None = None,
     ) -> list[ExemplaryUnit] | None:
         first_, last = years_asked(first_year, last_year)
         _check_first(first)
+        at = moment_asked(as_of)
         unit = unit_asked(info, unit_id)
         async with access.reading(info) as conn:
-            units = await read_units(conn, unit, (first_, last), _RANKED, None)
+            units = await read_units(conn, unit, (first_, last), _RANKED, at)
             if not units:
                 return None
             ranked = sorted(
@@ -463,7 +478,7 @@ class ReportingQuery:
                 ),
             )[:first]
             names, prizes, indicators = await _collectives(
-                conn, [u[0] for u in ranked], first_, last
+                conn, [u[0] for u in ranked], first_, last, at
             )
         return [
             ExemplaryUnit(
@@ -483,7 +498,8 @@ class ReportingQuery:
     @strawberry.field(
         description="Cá nhân tiêu biểu của giai đoạn: tác giả các sáng kiến được công nhận trong "
         "đơn vị (mặc định: đơn vị mình) và các đơn vị dưới nó, giá trị làm lợi lớn trước (tối "
-        "đa 100). Ngoài tầm: null."
+        "đa 100). `asOf`: như nhật ký ghi nhận tại thời điểm đó (sáng kiến, cây đơn vị, Bằng "
+        "Lao động sáng tạo; họ tên, chức vụ như hiện nay). Ngoài tầm: null."
     )
     async def exemplars(
         self,
@@ -492,18 +508,21 @@ class ReportingQuery:
         last_year: int | None = None,
         unit_id: strawberry.ID | None = None,
         first: int = 20,
+        as_of: datetime | None = None,
     ) -> list[Exemplar] | None:
         first_, last = years_asked(first_year, last_year)
         _check_first(first)
+        at = moment_asked(as_of)
         unit = unit_asked(info, unit_id)
         async with access.reading(info) as conn:
             rows = await conn.fetch(
                 "SELECT person_id, initiatives, benefit, applied_at "
-                "FROM thidua_report_exemplars($1, $2, $3, $4)",
+                "FROM thidua_report_exemplars($1, $2, $3, $4, $5)",
                 unit,
                 first_,
                 last,
                 first,
+                at,
             )
             if not rows:
                 return None
@@ -524,8 +543,9 @@ class ReportingQuery:
                 for r in await conn.fetch(
                     "SELECT DISTINCT person_id FROM decision_recipients "
                     "WHERE person_id = ANY ($1::text[]) AND award = 'bang_lao_dong_sang_tao' "
-                    "AND revoked_on IS NULL",
+                    f"AND {_standing('$2')}",
                     ids,
+                    at,
                 )
             }
         return [_exemplar(r, people.get(r["person_id"]), r["person_id"] in honoured) for r in found]
