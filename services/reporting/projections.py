@@ -57,9 +57,17 @@ TABLES = (
 )
 
 # The items whose every state is kept with the moment the log held it (migration 0066): the
-# typical individuals and collectives of a period are read as the log held them at a moment from
-# their initiatives and awards, not from figures.
-VERSIONED = ("initiative:", "award:")
+# typical individuals and collectives of a period, and the deadlines of a year, are read as the
+# log held them at a moment from these items, not from figures.
+VERSIONED = (
+    "initiative:",
+    "award:",
+    "campaign:",
+    "registration:",
+    "review:",
+    "appraisal:",
+    "proposal:",
+)
 # (unit, item, known at) → the item then
 Versions = dict[tuple[str, str, datetime], Item]
 
@@ -270,7 +278,9 @@ async def _reports(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> N
 async def _requested(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
     await conn.execute(
         "INSERT INTO report_requests (unit_id, first_year, last_year, due_on, note, requested_on, "
-        "request_id) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        "request_id, requested_at, dues) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+        "jsonb_build_array(jsonb_build_object('at', $8::timestamptz, 'due', $4::date))) "
+        "ON CONFLICT DO NOTHING",
         e.tenant_id,
         d["first_year"],
         d["last_year"],
@@ -278,15 +288,19 @@ async def _requested(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
         d.get("note", ""),
         e.recorded_at.astimezone(VIETNAM).date(),
         e.stream_id,
+        e.recorded_at,
     )
 
 
 async def _asked_again(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
     await conn.execute(
-        "UPDATE report_requests SET due_on = $2, note = $3 WHERE request_id = $1",
+        "UPDATE report_requests SET due_on = $2::date, note = $3, dues = dues || "
+        "jsonb_build_array(jsonb_build_object('at', $4::timestamptz, 'due', $2::date)) "
+        "WHERE request_id = $1",
         e.stream_id,
         day_of(d["due_on"]),
         d.get("note", ""),
+        e.recorded_at,
     )
 
 
@@ -350,6 +364,7 @@ async def _submitted(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
         "UPDATE reports SET submitted_version = $2, submitted_on = $3, submitted_at = $4, "
         "to_unit = $5, due_on = $6, late = $7, sent_number = number, sent_place = place, "
         "first_sent_on = coalesce(first_sent_on, $3), first_late = coalesce(first_late, $7), "
+        "first_sent_at = coalesce(first_sent_at, $4), "
         "figures = $8::jsonb WHERE report_id = $1",
         e.stream_id,
         d["revision"],

@@ -553,18 +553,26 @@ class ReportingQuery:
     @strawberry.field(
         description="Việc đúng hạn của một đơn vị (mặc định: đơn vị mình) và các đơn vị dưới nó "
         "trong năm: đăng ký thi đua, sơ kết đợt, thẩm định hồ sơ khen thưởng, báo cáo giai đoạn; "
-        "hạn theo lịch ngày làm việc của từng việc. Ngoài tầm: null."
+        "hạn theo lịch ngày làm việc của từng việc. `asOf`: như nhật ký ghi nhận tại thời điểm "
+        "đó (quá hạn, chưa đến hạn: tính theo ngày của thời điểm ấy). Ngoài tầm: null."
     )
     async def compliance(
-        self, info: Info, year: int, unit_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        year: int,
+        unit_id: strawberry.ID | None = None,
+        as_of: datetime | None = None,
     ) -> list[DeadlineCompliance] | None:
         years_asked(year, year)
+        at = moment_asked(as_of)
         unit = unit_asked(info, unit_id)
         rows = await access.fetch(
             info,
-            "SELECT kind, on_time, late, missing, pending FROM thidua_report_compliance($1, $2)",
+            "SELECT kind, on_time, late, missing, pending "
+            "FROM thidua_report_compliance($1, $2, $3)",
             unit,
             year,
+            at,
         )
         if not rows:
             return None

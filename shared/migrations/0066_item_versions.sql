@@ -1,10 +1,12 @@
 -- The typical individuals and collectives of a period (thidua_report_exemplars, and the prizes of
--- exemplaryUnits) as the log held them at a moment, as every figure already is (0058, 0061).
--- They are read from items, not from changes: an initiative's authors, benefit and places, and
--- whether an award stood. report_items holds each item as it is now; report_item_versions holds
--- every state the initiatives' and the awards' items had, each from the moment the log held it
--- (the known_at of its changes), so a moment's is the latest known by then. Only these two kinds:
--- no other read needs an item's past, and every other kind would be written twice for nothing.
+-- exemplaryUnits) and the deadline compliance of a year (thidua_report_compliance) as the log
+-- held them at a moment, as every figure already is (0058, 0061). They are read from items, not
+-- from changes: an initiative's authors, benefit and places, whether an award stood, a
+-- campaign's deadlines, a registration, a phase review or an appraisal and when it was due.
+-- report_items holds each item as it is now; report_item_versions holds every state those
+-- kinds of items had, each from the moment the log held it (the known_at of its changes), so a
+-- moment's is the latest known by then. Pledges, works and the records are not versioned: no
+-- read needs their past but their figures, and they are most of the items.
 SET LOCAL search_path = public;
 
 CREATE TABLE report_item_versions (
@@ -26,7 +28,37 @@ CREATE POLICY report_item_versions_projector ON report_item_versions FOR ALL
 -- been known since always, as its changes are.
 INSERT INTO report_item_versions (unit_id, item, known_at, day, figures, facts)
 SELECT unit_id, item, coalesce(known_at, '-infinity'), day, figures, facts FROM report_items
- WHERE item LIKE 'initiative:%' OR item LIKE 'award:%';
+ WHERE split_part(item, ':', 1) IN ('initiative', 'award', 'campaign', 'registration', 'review',
+                                    'appraisal', 'proposal');
+-- a campaign's registrations, found by it
+CREATE INDEX report_item_versions_campaign ON report_item_versions ((facts->>'campaign'))
+    WHERE facts ? 'campaign';
+
+-- A period report's request as the log held it: since when it was asked, and each due day it was
+-- given with the moment it was (asked again: a new day); a report's first sending's moment.
+-- From the log for the rows there.
+ALTER TABLE report_requests ADD COLUMN requested_at timestamptz,
+                            ADD COLUMN dues jsonb NOT NULL DEFAULT '[]';
+UPDATE report_requests q SET requested_at = e.at, dues = e.dues
+  FROM (SELECT stream_id, min(recorded_at) AS at,
+               jsonb_agg(jsonb_build_object('at', recorded_at,
+                                            'due', coalesce(data->'due_on'->>'_data_',
+                                                            data->>'due_on'))
+                         ORDER BY seq) AS dues
+          FROM events WHERE event_type IN ('ReportsRequested', 'ReportsRequestedAgain')
+         GROUP BY stream_id) e
+ WHERE e.stream_id = q.request_id;
+UPDATE report_requests SET requested_at = '-infinity',
+       dues = jsonb_build_array(jsonb_build_object('at', '-infinity'::timestamptz, 'due', due_on))
+ WHERE requested_at IS NULL;
+ALTER TABLE report_requests ALTER COLUMN requested_at SET NOT NULL;
+ALTER TABLE reports ADD COLUMN first_sent_at timestamptz;
+UPDATE reports r SET first_sent_at = e.at
+  FROM (SELECT stream_id, min(recorded_at) AS at FROM events
+         WHERE event_type = 'ReportSubmitted' GROUP BY stream_id) e
+ WHERE e.stream_id = r.report_id AND r.first_sent_on IS NOT NULL;
+UPDATE reports SET first_sent_at = '-infinity'
+ WHERE first_sent_on IS NOT NULL AND first_sent_at IS NULL;
 
 DROP FUNCTION thidua_report_exemplars(text, integer, integer, integer);
 
@@ -95,3 +127,132 @@ $$;
 REVOKE ALL ON FUNCTION thidua_report_award_stood(text, uuid, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION thidua_report_award_stood(text, uuid, text, timestamptz)
     TO thidua_app;
+
+DROP FUNCTION thidua_report_compliance(text, integer);
+
+-- 0059's, as the log held it at p_as_of (NULL: now): the members over the tree as known then,
+-- each campaign, registration, phase review, appraisal and proposal as known then, the requests
+-- asked by then with their due day then and the reports first sent by then; missing and pending
+-- by the moment's day in Vietnam.
+CREATE FUNCTION thidua_report_compliance(p_unit text, p_year integer,
+                                         p_as_of timestamptz DEFAULT NULL)
+RETURNS TABLE (kind text, on_time bigint, late bigint, missing bigint, pending bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH allowed AS (
+        SELECT 1 WHERE public.thidua_report_allowed(p_unit, p_year, p_year, p_as_of)),
+    asked AS (
+        SELECT coalesce(p_as_of, 'infinity') AS at,
+               coalesce(((p_as_of AT TIME ZONE 'UTC') + interval '7 hours')::date,
+                        public.thidua_today()) AS today),
+    below AS MATERIALIZED (
+        SELECT m.unit, m.whole, m.days
+          FROM public.thidua_report_members(p_unit, p_year, p_year, NULL, p_as_of) m
+         WHERE EXISTS (SELECT 1 FROM allowed)),
+    items AS MATERIALIZED (
+        SELECT DISTINCT ON (v.unit_id, v.item) v.unit_id, v.item, v.day, v.facts
+          FROM below b JOIN public.report_item_versions v ON v.unit_id = b.unit
+         WHERE split_part(v.item, ':', 1) IN ('campaign', 'review', 'appraisal')
+           AND v.known_at <= (SELECT at FROM asked)
+         ORDER BY v.unit_id, v.item, v.known_at DESC),
+    campaigns AS (
+        SELECT i.unit_id, substr(i.item, 10) AS campaign, i.facts
+          FROM items i JOIN below b ON b.unit = i.unit_id
+         WHERE i.item LIKE 'campaign:%' AND i.day IS NOT NULL
+           AND extract(year FROM i.day) = p_year
+           AND (b.whole OR b.days @> i.day)),
+    registered AS (
+        SELECT DISTINCT ON (v.unit_id, v.item) v.facts->>'campaign' AS campaign, v.figures,
+               v.facts
+          FROM campaigns c JOIN public.report_item_versions v
+               ON v.facts->>'campaign' = replace(c.campaign, '-', '') AND v.facts ? 'campaign'
+         WHERE v.item LIKE 'registration:%' AND v.known_at <= (SELECT at FROM asked)
+         ORDER BY v.unit_id, v.item, v.known_at DESC),
+    registrations AS (
+        SELECT (SELECT count(*) FROM public.thidua_tree_closure(p_as_of) k
+                 WHERE k.ancestor = c.unit_id AND k.depth = 1
+                   AND k.valid_from <= (c.facts->>'due')::date
+                   AND (k.valid_to IS NULL OR k.valid_to > (c.facts->>'due')::date)) AS expected,
+               (c.facts->>'due')::date AS due,
+               count(r.*) FILTER (WHERE r.figures <> '[]' AND r.facts->>'late' = 'false')
+                   AS on_time,
+               count(r.*) FILTER (WHERE r.figures <> '[]' AND r.facts->>'late' = 'true') AS late
+          FROM campaigns c
+          LEFT JOIN registered r ON r.campaign = replace(c.campaign, '-', '')
+         WHERE c.facts->>'due' IS NOT NULL
+         GROUP BY c.unit_id, c.campaign, c.facts),
+    phases AS (
+        SELECT (p.value #>> '{}')::date + coalesce((c.facts->>'report_days')::int, 0) AS due,
+               rv.facts AS review
+          FROM campaigns c
+          CROSS JOIN LATERAL jsonb_each(coalesce(c.facts->'phases', '{}')) p
+          LEFT JOIN items rv ON rv.unit_id = c.unit_id
+               AND rv.item = 'review:' || c.campaign || ':' || p.key
+         WHERE c.facts->>'report_days' IS NOT NULL),
+    appraisals AS (
+        SELECT a.facts->>'concluded' AS concluded,
+               (pr.facts->'dues'->>split_part(a.item, ':', 3))::date AS due
+          FROM items a JOIN below b ON b.unit = a.unit_id
+          LEFT JOIN LATERAL (
+              SELECT v.facts FROM public.report_item_versions v
+               WHERE v.unit_id = a.facts->>'proposer'
+                 AND v.item = 'proposal:' || (a.facts->>'proposal')::uuid::text
+                 AND v.known_at <= (SELECT at FROM asked)
+               ORDER BY v.known_at DESC LIMIT 1) pr ON true
+         WHERE a.item LIKE 'appraisal:%' AND a.day IS NOT NULL
+           AND extract(year FROM a.day) = p_year
+           AND (b.whole OR b.days @> a.day)),
+    requested AS (
+        SELECT q.unit_id, q.first_year, q.last_year, b.whole, b.days,
+               CASE WHEN p_as_of IS NULL THEN q.due_on
+                    ELSE (SELECT (d->>'due')::date FROM jsonb_array_elements(q.dues) d
+                           WHERE (d->>'at')::timestamptz <= p_as_of
+                           ORDER BY (d->>'at')::timestamptz DESC LIMIT 1) END AS due_on
+          FROM below b JOIN public.report_requests q ON q.unit_id = b.unit
+         WHERE q.requested_at <= (SELECT at FROM asked)),
+    requests AS (
+        SELECT q.unit_id, q.due_on, q.first_year, q.last_year FROM requested q
+         WHERE extract(year FROM q.due_on) = p_year AND (q.whole OR q.days @> q.due_on)),
+    period_reports AS (
+        SELECT q.due_on, r.first_late
+          FROM requests q
+          JOIN public.thidua_tree_closure(p_as_of) k ON k.ancestor = q.unit_id AND k.depth = 1
+               AND k.valid_from <= q.due_on AND (k.valid_to IS NULL OR k.valid_to > q.due_on)
+          LEFT JOIN public.reports r ON r.unit_id = k.descendant AND r.to_unit = q.unit_id
+               AND r.first_year = q.first_year AND r.last_year = q.last_year
+               AND r.first_sent_at <= (SELECT at FROM asked))
+    SELECT * FROM (
+        SELECT 'registrations', coalesce(sum(on_time), 0)::bigint, coalesce(sum(late), 0)::bigint,
+               coalesce(sum(greatest(expected - on_time - late, 0))
+                        FILTER (WHERE due < (SELECT today FROM asked)), 0)::bigint,
+               coalesce(sum(greatest(expected - on_time - late, 0))
+                        FILTER (WHERE due >= (SELECT today FROM asked)), 0)::bigint
+          FROM registrations
+        UNION ALL
+        SELECT 'phase_reports',
+               count(*) FILTER (WHERE review IS NOT NULL AND review->>'late' = 'false'),
+               count(*) FILTER (WHERE review IS NOT NULL AND review->>'late' = 'true'),
+               count(*) FILTER (WHERE review IS NULL AND due < (SELECT today FROM asked)),
+               count(*) FILTER (WHERE review IS NULL AND due >= (SELECT today FROM asked))
+          FROM phases
+        UNION ALL
+        SELECT 'appraisals',
+               count(*) FILTER (WHERE concluded IS NOT NULL
+                                  AND (due IS NULL OR concluded::date <= due)),
+               count(*) FILTER (WHERE concluded IS NOT NULL AND concluded::date > due),
+               count(*) FILTER (WHERE concluded IS NULL AND due < (SELECT today FROM asked)),
+               count(*) FILTER (WHERE concluded IS NULL
+                                  AND (due IS NULL OR due >= (SELECT today FROM asked)))
+          FROM appraisals
+        UNION ALL
+        SELECT 'period_reports',
+               count(*) FILTER (WHERE first_late = false),
+               count(*) FILTER (WHERE first_late = true),
+               count(*) FILTER (WHERE first_late IS NULL AND due_on < (SELECT today FROM asked)),
+               count(*) FILTER (WHERE first_late IS NULL AND due_on >= (SELECT today FROM asked))
+          FROM period_reports
+    ) x WHERE EXISTS (SELECT 1 FROM allowed)
+$$;
+REVOKE ALL ON FUNCTION thidua_report_compliance(text, integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION thidua_report_compliance(text, integer, timestamptz) TO thidua_app;

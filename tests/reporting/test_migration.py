@@ -3,8 +3,10 @@ known from the moment its version was, and the items their last moment."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 
+import orjson
 import pytest
 
 from shared import migrate
@@ -59,17 +61,54 @@ async def test_the_initiatives_and_awards_as_they_are_become_their_first_version
     url = await fresh_database(server_url, migrated=False)
     everything = migrate.available()
     monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 66])
-    t1 = datetime(2025, 1, 1, tzinfo=UTC)
+    t1, t2 = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC)
     async with owner_connection(url) as conn:
         await migrate.migrate(conn)
-        # Given an initiative known since t1, an award from before 0058 (no moment) and a pledge
+        # Given an initiative known since t1, an award from before 0058 (no moment), a
+        # registration and a pledge
         await conn.executemany(
             "INSERT INTO report_items (unit_id, item, day, figures, facts, known_at) "
             "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)",
             [
                 ("u1", "initiative:a", date(2024, 6, 1), '[["initiatives", "", 1]]', "{}", t1),
                 ("u1", "award:d:i", date(2024, 12, 20), "[]", '{"revoked": true}', None),
+                ("u1", "registration:r", date(2024, 2, 1), "[]", '{"campaign": "c"}', t2),
                 ("u1", "pledge:p", date(2024, 3, 1), '[["pledges", "x", 1]]', "{}", t1),
+            ],
+        )
+        # and a request asked at t1, again at t2 with a later day, and a report sent at t1 and
+        # again at t2, as their rows and their events
+        request, report = uuid.uuid4(), uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO report_requests (unit_id, first_year, last_year, due_on, note, "
+            "requested_on, request_id) VALUES ('u0', 2020, 2025, '2025-05-15', '', "
+            "'2025-01-01', $1)",
+            request,
+        )
+        await conn.execute(
+            "INSERT INTO reports (unit_id, report_id, first_year, last_year, number, place, "
+            "version, drafted_on, first_sent_on) VALUES ('u1', $1, 2020, 2025, '', '', 1, "
+            "'2025-01-01', '2025-01-01')",
+            report,
+        )
+        due = {"_type_": "date_iso", "_data_": "2025-04-15"}
+        await conn.executemany(
+            "INSERT INTO events (tenant_id, seq, stream_id, stream_version, event_type, "
+            "schema_version, data, meta, recorded_at, prev_hash, hash) "
+            "VALUES ($1, $2, $3, $4, $5, 1, $6::jsonb, '{}', $7, '', '')",
+            [
+                (
+                    "u0",
+                    1,
+                    request,
+                    1,
+                    "ReportsRequested",
+                    orjson.dumps({"due_on": due}).decode(),
+                    t1,
+                ),
+                ("u1", 1, report, 1, "ReportSubmitted", "{}", t1),
+                ("u0", 2, request, 2, "ReportsRequestedAgain", '{"due_on": "2025-05-15"}', t2),
+                ("u1", 2, report, 2, "ReportSubmitted", "{}", t2),
             ],
         )
         # When 0066 is applied
@@ -83,4 +122,16 @@ async def test_the_initiatives_and_awards_as_they_are_become_their_first_version
         assert [tuple(r) for r in rows] == [
             ("award:d:i", None, date(2024, 12, 20), "[]"),
             ("initiative:a", t1, date(2024, 6, 1), '[["initiatives", "", 1]]'),
+            ("registration:r", t2, date(2024, 2, 1), "[]"),
         ]
+        # and the request is asked from t1, due 15 April from t1 and 15 May from t2; the report
+        # first sent at t1
+        asked = await conn.fetchrow("SELECT requested_at, dues::text FROM report_requests")
+        assert asked["requested_at"] == t1
+        assert [
+            (datetime.fromisoformat(d["at"]), d["due"]) for d in orjson.loads(asked["dues"])
+        ] == [
+            (t1, "2025-04-15"),
+            (t2, "2025-05-15"),
+        ]
+        assert await conn.fetchval("SELECT first_sent_at FROM reports") == t1
