@@ -62,6 +62,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from services.reporting.schema import BELOW_MOST
+from services.reporting.schema_reports import MOST_UNITS_BELOW
 from shared.settings import Settings
 from shared.text import grouped
 
@@ -69,8 +70,13 @@ UNSIZED_LIST = 10
 SIZE_ARGUMENTS = ("first",)  # every list that can grow pages by `first` (shared/pages.py)
 # Lists without a `first` whose size is known to be much larger than UNSIZED_LIST: counted at
 # the most they return. A summary's units below is one summary each and has units below of its
-# own: estimated at 10, a union's below of below (54 × 700 summaries) passed as cheap.
-KNOWN_SIZES: dict[str, int] = {"UnitSummary.below": BELOW_MOST}
+# own: estimated at 10, a union's below of below (54 × 700 summaries) passed as cheap. The
+# reports below are one a unit directly below (a province's 700), each with its sections,
+# their history and its figures as sent and as of today.
+KNOWN_SIZES: dict[str, int] = {
+    "UnitSummary.below": BELOW_MOST,
+    "Query.reportsBelow": MOST_UNITS_BELOW,
+}
 # Field → (weight of resolving it once, weight of each item it returns).
 WEIGHTS: dict[str, tuple[int, int]] = {
     "Query.verification": (2_000, 0),

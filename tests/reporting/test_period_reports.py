@@ -291,3 +291,19 @@ async def test_a_request_is_read_by_the_units_below_the_requester_only(tree, cli
     assert await run(client, tokens, tree.upper3, asked) is None
     own = "query { reportRequest(firstYear: 2020, lastYear: 2025, own: true) { unitId } }"
     assert await run(client, tokens, tree.upper2, own) is None
+
+
+async def test_the_reports_below_count_at_their_most_before_they_run(tree, client, tokens):
+    # Each of a province's up to 2,000 reports below may read its sections, their history and
+    # its figures as sent and as of today: at its most, refused before anything is read
+    heavy = """query ($first: Int!, $last: Int!) { reportsBelow(firstYear: $first, lastYear: $last) {
+      unitId status report { id number place version submittedVersion
+        sections { code heading text version } history(section: "I.1") { version text }
+        figures { total { pledges initiatives cashVnd } years { year pledges } }
+        now: figures(asSent: false) { total { pledges initiatives cashVnd } } } } }"""
+    body = await gql(client, tokens, tree.prov1, ["officer"], heavy, **PERIOD)
+    assert code_of(body) == "QUERY_TOO_COSTLY", body
+    assert body.get("data") is None
+    # and who sent theirs is answered
+    below = await run(client, tokens, tree.prov1, BELOW, **PERIOD)
+    assert {b["unitId"] for b in below} == {tree.upper1, tree.upper2}
