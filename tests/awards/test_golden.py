@@ -23,7 +23,7 @@ from shared import audit
 from shared.aggregates import Repository
 from tests.conftest import GOLDEN
 from tests.shared.test_audit import standalone_verifier
-from tests.shared.test_golden import golden_rows, insert_golden
+from tests.shared.test_golden import golden_rows, insert_golden, projected_again
 
 FILE = GOLDEN / "awards_events.jsonl"
 TENANT = "golden-cs-xi-mang-td"
@@ -77,21 +77,7 @@ async def test_the_awards_golden_aggregates_rebuild_with_todays_code(golden, sto
 
 async def test_the_golden_events_project_with_the_key_that_is_left(golden, store, owner, runtime):
     stored = [e for e in await store.read_log(TENANT) if e.event_type != "UnitRegistered"]
-    # The runner projects the inserted log too, in its own time: let it finish first, so that
-    # the rows deleted below are not written again under this test.
-    assert await runtime.projections.wait_for(TENANT, len(golden), 30)
-    tx = owner.transaction()
-    await tx.start()
-    try:
-        for table in TABLES:
-            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", TENANT)
-        await owner.execute(
-            "INSERT INTO person_keys (key_id, tenant_id, key) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING",
-            ANH_KEY_ID,
-            TENANT,
-            ANH_KEY,
-        )
+    async with projected_again(owner, runtime, TENANT, golden, TABLES, (ANH_KEY_ID, ANH_KEY)):
         await apply(owner, build_registry(), stored)
         rows = {
             r["staff_number"]: r
@@ -109,5 +95,3 @@ async def test_the_golden_events_project_with_the_key_that_is_left(golden, store
         assert binh["left_on"] == date(2022, 1, 31)
         # Páo's key was never in the file: no key, nothing opens, he reads as erased.
         assert (pao["full_name"], pao["direct_worker"]) == (None, True)
-    finally:
-        await tx.rollback()

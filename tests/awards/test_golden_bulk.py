@@ -16,7 +16,7 @@ from services.awards.schema_council import COUNTED_VOTERS, votes_so_far
 from shared import audit
 from shared.aggregates import Repository
 from tests.conftest import GOLDEN
-from tests.shared.test_golden import golden_rows, insert_golden
+from tests.shared.test_golden import golden_rows, insert_golden, projected_again
 
 FILE = GOLDEN / "awards_bulk_events.jsonl"
 TENANT = "golden-ldld-bulk"
@@ -67,12 +67,7 @@ async def test_many_nominees_added_at_once_rebuild_and_project_in_order(
     )
     assert len(proposal.nominees) == 12 and len(proposal.flagged) == 1
     stored = await store.read_log(NOMINEES_TENANT)
-    assert await runtime.projections.wait_for(NOMINEES_TENANT, len(nominees), 30)
-    tx = owner.transaction()
-    await tx.start()
-    try:
-        for table in TABLES:
-            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", NOMINEES_TENANT)
+    async with projected_again(owner, runtime, NOMINEES_TENANT, nominees, TABLES):
         await apply(owner, build_registry(), stored)
         rows = await owner.fetch(
             "SELECT who, summary FROM proposal_nominees WHERE tenant_id = $1 ORDER BY added_seq",
@@ -84,8 +79,6 @@ async def test_many_nominees_added_at_once_rebuild_and_project_in_order(
             NOMINEES_TENANT,
         )
         assert tuple(counts) == (12, 1)
-    finally:
-        await tx.rollback()
 
 
 async def test_the_aggregates_rebuild_with_every_verdict_and_vote(golden, store):
@@ -103,12 +96,7 @@ async def test_the_aggregates_rebuild_with_every_verdict_and_vote(golden, store)
 
 async def test_the_runner_counts_every_vote(golden, store, owner, runtime):
     stored = await store.read_log(TENANT)
-    assert await runtime.projections.wait_for(TENANT, len(golden), 30)
-    tx = owner.transaction()
-    await tx.start()
-    try:
-        for table in TABLES:
-            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", TENANT)
+    async with projected_again(owner, runtime, TENANT, golden, TABLES):
         await apply(owner, build_registry(), stored)
         votes = await owner.fetch(
             "SELECT session_id, count(*) AS n, count(choice) AS chosen "
@@ -126,8 +114,6 @@ async def test_the_runner_counts_every_vote(golden, store, owner, runtime):
             TENANT,
         )
         assert voters == [2]
-    finally:
-        await tx.rollback()
 
 
 async def test_an_appraisal_put_to_council_rebuilds(put, store):

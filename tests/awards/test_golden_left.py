@@ -15,7 +15,7 @@ from services.awards.projections import TABLES, apply, build_registry
 from shared import audit
 from shared.aggregates import Repository
 from tests.conftest import GOLDEN
-from tests.shared.test_golden import golden_rows, insert_golden
+from tests.shared.test_golden import golden_rows, insert_golden, projected_again
 
 FILE = GOLDEN / "awards_left_sealed.jsonl"
 TENANT = "golden-cs-left-sealed"
@@ -40,21 +40,10 @@ async def test_a_sealed_leaving_replays_and_opens_only_with_its_key(golden, stor
     ]
     lua = await Repository(store, build_registry(), snapshot_every=0).get(TENANT, LUA)
     assert (lua.status, lua.key_id) == ("left", KEY_ID)
-    assert await runtime.projections.wait_for(TENANT, len(golden), 30)
     for key, reason in ((KEY, "Nghỉ hưu theo chế độ"), (None, "")):
-        tx = owner.transaction()
-        await tx.start()
-        try:
-            for table in TABLES:
-                await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", TENANT)
-            if key is not None:
-                await owner.execute(
-                    "INSERT INTO person_keys (key_id, tenant_id, key) VALUES ($1, $2, $3) "
-                    "ON CONFLICT DO NOTHING",
-                    KEY_ID,
-                    TENANT,
-                    key,
-                )
+        async with projected_again(
+            owner, runtime, TENANT, golden, TABLES, (KEY_ID, key) if key is not None else None
+        ):
             await apply(owner, build_registry(), stored)
             row = await owner.fetchrow("SELECT * FROM people WHERE person_id = $1", LUA)
             assert row["status"] == "left"
@@ -62,5 +51,3 @@ async def test_a_sealed_leaving_replays_and_opens_only_with_its_key(golden, stor
             assert orjson.loads(row["history"])[-1].get("reason", "") == reason
             assert ("reason" in orjson.loads(row["history"])[-1]) is (key is not None)
             assert (row["full_name"] is not None) == (key is not None)
-        finally:
-            await tx.rollback()

@@ -18,7 +18,7 @@ from shared import audit
 from shared.aggregates import Repository
 from tests.conftest import GOLDEN
 from tests.shared.test_audit import standalone_verifier
-from tests.shared.test_golden import golden_rows, insert_golden
+from tests.shared.test_golden import golden_rows, insert_golden, projected_again
 
 FILE = GOLDEN / "awards_long_lists.jsonl"
 TENANT = "golden-ldld-long-lists"
@@ -81,12 +81,7 @@ async def test_each_aggregate_rebuilds_with_its_whole_list(golden, store):
 
 async def test_the_runner_counts_every_item_of_every_run(golden, store, owner, runtime):
     stored = await store.read_log(TENANT)
-    assert await runtime.projections.wait_for(TENANT, len(golden), 30)
-    tx = owner.transaction()
-    await tx.start()
-    try:
-        for table in TABLES:
-            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", TENANT)
+    async with projected_again(owner, runtime, TENANT, golden, TABLES):
         # The proposal's own rows are its unit's; the appraisal writes its outcome on them.
         await apply(owner, build_registry(), stored)
         count = "SELECT count(*) FROM {} WHERE tenant_id = $1"
@@ -111,5 +106,3 @@ async def test_the_runner_counts_every_item_of_every_run(golden, store, owner, r
             "SELECT count(*) FROM council_items WHERE tenant_id = $1 AND passed", TENANT
         )
         assert passed == 12
-    finally:
-        await tx.rollback()

@@ -20,7 +20,7 @@ from shared import audit
 from shared.aggregates import Repository
 from tests.conftest import GOLDEN
 from tests.shared.test_audit import standalone_verifier
-from tests.shared.test_golden import golden_rows, insert_golden
+from tests.shared.test_golden import golden_rows, insert_golden, projected_again
 
 FILE = GOLDEN / "awards_rules_events.jsonl"
 TENANT = "golden-cs-det-may-nb"
@@ -60,12 +60,7 @@ async def test_the_person_rebuilds_and_projects_rule_10s_facts(golden, store, ow
     hang = await Repository(store, build_registry(), snapshot_every=0).get(TENANT, HANG)
     assert isinstance(hang, Person) and (hang.status, hang.version) == ("active", 4)
     stored = [e for e in await store.read_log(TENANT) if e.event_type != "UnitRegistered"]
-    assert await runtime.projections.wait_for(TENANT, len(golden), 30)
-    tx = owner.transaction()
-    await tx.start()
-    try:
-        for table in TABLES:
-            await owner.execute(f"DELETE FROM {table} WHERE tenant_id = $1", TENANT)
+    async with projected_again(owner, runtime, TENANT, golden, TABLES):
         await apply(owner, build_registry(), stored)
         row = await owner.fetchrow(
             "SELECT years::text AS years, employed_since, full_name FROM people "
@@ -77,5 +72,3 @@ async def test_the_person_rebuilds_and_projects_rule_10s_facts(golden, store, ow
         }
         assert str(row["employed_since"]) == "2019-03-01"
         assert row["full_name"] is None  # the file holds no key
-    finally:
-        await tx.rollback()
