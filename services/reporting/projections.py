@@ -54,6 +54,7 @@ TABLES = (
     "report_requests",
     "reports",
     "report_sections",
+    "report_versions_since",
 )
 
 # The items whose every state is kept with the moment the log held it (migration 0066): the
@@ -278,7 +279,7 @@ async def _reports(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> N
 async def _requested(conn: asyncpg.Connection, e: StoredEvent, d: Any) -> None:
     await conn.execute(
         "INSERT INTO report_requests (unit_id, first_year, last_year, due_on, note, requested_on, "
-        "request_id, requested_at, dues) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+        "request_id, dues) VALUES ($1, $2, $3, $4, $5, $6, $7, "
         "jsonb_build_array(jsonb_build_object('at', $8::timestamptz, 'due', $4::date))) "
         "ON CONFLICT DO NOTHING",
         e.tenant_id,

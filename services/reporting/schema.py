@@ -27,6 +27,7 @@ from services.reporting.summaries import SummaryKey, read_figures, read_units
 from shared import access
 from shared.access import principal_of
 from shared.catalogue import award_name
+from shared.clock import VIETNAM
 from shared.errors import InvalidInput
 from shared.graphql import BigInt
 
@@ -399,13 +400,32 @@ _RANKED = (f.CAMPAIGNS_LAUNCHED, f.PLEDGES, f.INITIATIVES, f.INITIATIVE_BENEFIT)
 
 
 # An award standing: now, not revoked in the awards' register; at a moment (``$N``), the log
-# held its decision and not its revocation then (reporting's versions of it, migration 0066).
-# Either way only among the recipients the reader may read there.
+# held its decision and not its revocation then (reporting's versions of it, migration 0066, which
+# the reader reads for the recipients it reads in the register, by that table's reach).
 def _standing(at: str) -> str:
     return (
-        f"CASE WHEN {at}::timestamptz IS NULL THEN revoked_on IS NULL "
-        f"ELSE thidua_report_award_stood(tenant_id, decision_id, item_id, {at}) END"
+        f"CASE WHEN {at}::timestamptz IS NULL THEN revoked_on IS NULL ELSE coalesce(("
+        "SELECT v.figures <> '[]' FROM report_item_versions v "
+        "WHERE v.unit_id = decision_recipients.tenant_id "
+        "AND v.item = 'award:' || decision_recipients.decision_id::text || ':' "
+        f"|| decision_recipients.item_id AND v.known_at <= {at} "
+        "ORDER BY v.known_at DESC LIMIT 1), false) END"
     )
+
+
+async def _versions_whole(conn: Any, at: datetime | None) -> None:
+    """An ``asOf`` read from the items' versions (migration 0066) is refused before the moment
+    from which they are whole: a database migrated with items holds their states before it only
+    once ``thidua reports rebuild`` has written them from the log."""
+    if at is None:
+        return
+    since = await conn.fetchval("SELECT max(since) FROM report_versions_since")
+    if since is not None and at < since:
+        raise InvalidInput(
+            "Sáng kiến, khen thưởng và các hạn trước "
+            f"{since.astimezone(VIETNAM):%H:%M ngày %d/%m/%Y} chưa được dựng lại từ nhật ký: "
+            "quản trị viên cần chạy `thidua reports rebuild`."
+        )
 
 
 async def _collectives(
@@ -466,6 +486,7 @@ class ReportingQuery:
         at = moment_asked(as_of)
         unit = unit_asked(info, unit_id)
         async with access.reading(info) as conn:
+            await _versions_whole(conn, at)
             units = await read_units(conn, unit, (first_, last), _RANKED, at)
             if not units:
                 return None
@@ -515,6 +536,7 @@ class ReportingQuery:
         at = moment_asked(as_of)
         unit = unit_asked(info, unit_id)
         async with access.reading(info) as conn:
+            await _versions_whole(conn, at)
             rows = await conn.fetch(
                 "SELECT person_id, initiatives, benefit, applied_at "
                 "FROM thidua_report_exemplars($1, $2, $3, $4, $5)",
@@ -566,14 +588,15 @@ class ReportingQuery:
         years_asked(year, year)
         at = moment_asked(as_of)
         unit = unit_asked(info, unit_id)
-        rows = await access.fetch(
-            info,
-            "SELECT kind, on_time, late, missing, pending "
-            "FROM thidua_report_compliance($1, $2, $3)",
-            unit,
-            year,
-            at,
-        )
+        async with access.reading(info) as conn:
+            await _versions_whole(conn, at)
+            rows = await conn.fetch(
+                "SELECT kind, on_time, late, missing, pending "
+                "FROM thidua_report_compliance($1, $2, $3)",
+                unit,
+                year,
+                at,
+            )
         if not rows:
             return None
         return [

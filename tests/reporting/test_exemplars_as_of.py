@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from services.campaign.commands import commands_of as campaign_commands_of
 from services.reporting.projections import PROJECTION
+from shared.access import scope
 from shared.projection_rebuild import rebuild
 from tests.campaign.conftest import Clock
 from tests.registry.conftest import principal
@@ -20,6 +21,8 @@ EXEMPLARS = """query ($u: ID, $at: DateTime) {
 COLLECTIVES = """query ($u: ID, $at: DateTime) {
   exemplaryUnits(unitId: $u, firstYear: 2024, asOf: $at) {
     unitId initiatives benefitVnd prizes } }"""
+COMPLIANCE = """query ($unit: ID, $year: Int!, $at: DateTime) {
+  compliance(unitId: $unit, year: $year, asOf: $at) { kind onTime late missing pending } }"""
 
 
 async def caught_up(runtime, owner, *units: str) -> datetime:
@@ -92,9 +95,10 @@ async def test_the_typical_individuals_as_of_a_moment_are_those_the_log_held_the
         runtime, tree.upper1, "DecisionIssued", **decision_data(tree.upper1, 3, [bang])
     )
     honoured = await caught_up(runtime, owner, tree.cs1, tree.upper1)
-    # and then his award revoked, the small initiative withdrawn, and Hoa Lư moved under the
-    # other province, dated before all of it
+    # and then his award revoked, a moment, the small initiative withdrawn, and Hoa Lư moved
+    # under the other province, dated before all of it
     await given(runtime, tree.upper1, "AwardRevoked", decision, 2, **revoked(bang["item_id"]))
+    revocation = await caught_up(runtime, owner, tree.cs1, tree.upper1)
     await campaigns.withdraw_initiative(officer, small, "Trùng lặp")
     await registry.move(None, tree.cs1, tree.upper3, date(2024, 1, 2))
     await caught_up(runtime, owner, tree.cs1, tree.upper1)
@@ -113,6 +117,10 @@ async def test_the_typical_individuals_as_of_a_moment_are_those_the_log_held_the
         honoured: {
             lan: (1, 120_000_000, ["Phân xưởng 1; Phân xưởng 2"], False),
             minh_: (2, 150_000_000, ["Phân xưởng 1; Phân xưởng 2", "Phòng kỹ thuật"], True),
+        },
+        revocation: {
+            lan: (1, 120_000_000, ["Phân xưởng 1; Phân xưởng 2"], False),
+            minh_: (2, 150_000_000, ["Phân xưởng 1; Phân xưởng 2", "Phòng kỹ thuật"], False),
         },
     }
 
@@ -141,6 +149,39 @@ async def test_the_typical_individuals_as_of_a_moment_are_those_the_log_held_the
 
     # and a sibling reads none of it at any moment
     assert await exemplars(client, tokens, tree.upper2, tree.upper1, recognised) is None
+    # and of reporting's versions a unit reads only those of the awards it reads in the
+    # awards' register: the province, upper1's decision; upper2, a sibling, none of it
+    award = f"award:{decision}:{bang['item_id']}"
+    for unit, seen in ((tree.prov1, True), (tree.upper2, False)):
+        async with scope(runtime.pool, principal(unit, "officer")) as conn:
+            items = {r["item"] for r in await conn.fetch("SELECT item FROM report_item_versions")}
+        assert all(i.startswith("award:") for i in items), unit
+        assert (award in items) is seen, unit
+
+
+async def test_an_as_of_before_the_versions_are_whole_is_refused(
+    runtime, owner, tree, client, tokens
+):
+    # Given a database migrated with items (0066): their states before the migration unknown
+    before = await caught_up(runtime, owner, tree.cs1)
+    await owner.execute("INSERT INTO report_versions_since VALUES (now())")
+    try:
+        # When the typical individuals, collectives or the deadlines are asked as of before it
+        for query, args in (
+            (EXEMPLARS, {"u": tree.prov1}),
+            (COLLECTIVES, {"u": tree.prov1}),
+            (COMPLIANCE, {"unit": tree.prov1, "year": 2024}),
+        ):
+            body = await gql(
+                client, tokens, tree.prov1, ["officer"], query, at=before.isoformat(), **args
+            )
+            # Then it is refused, saying what to do; today's is answered
+            assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", body
+            assert "thidua reports rebuild" in body["errors"][0]["message"]
+            now = await gql(client, tokens, tree.prov1, ["officer"], query, at=None, **args)
+            assert "errors" not in now, now
+    finally:
+        await owner.execute("DELETE FROM report_versions_since")
 
 
 async def test_the_typical_collectives_as_of_a_moment_have_the_prizes_that_stood_then(
@@ -165,6 +206,7 @@ async def test_the_typical_collectives_as_of_a_moment_have_the_prizes_that_stood
     awarded = await caught_up(runtime, owner, tree.cs1, tree.upper1)
     # When the prize is revoked and another initiative recognised after the moment
     await given(runtime, tree.upper1, "AwardRevoked", decision, 2, **revoked(prize["item_id"]))
+    revocation = await caught_up(runtime, owner, tree.cs1, tree.upper1)
     await given(
         runtime,
         tree.cs1,
@@ -191,10 +233,11 @@ async def test_the_typical_collectives_as_of_a_moment_have_the_prizes_that_stood
         u = found[tree.cs1]
         return u["initiatives"], u["benefitVnd"], len(u["prizes"])
 
-    # Then before the decision: its initiative, no prize; at the moment: the prize; now: two
-    # initiatives, the prize revoked
+    # Then before the decision: its initiative, no prize; at the moment: the prize; after its
+    # revocation, none; now: two initiatives, the prize revoked
     assert await hoa_lu(before) == (1, 50_000_000, 0)
     assert await hoa_lu(awarded) == (1, 50_000_000, 1)
+    assert await hoa_lu(revocation) == (1, 50_000_000, 0)
     assert await hoa_lu(None) == (2, 70_000_000, 0)
     # and a sibling reads none of it
     body = await gql(

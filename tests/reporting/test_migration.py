@@ -77,19 +77,23 @@ async def test_the_initiatives_and_awards_as_they_are_become_their_first_version
             ],
         )
         # and a request asked at t1, again at t2 with a later day, and a report sent at t1 and
-        # again at t2, as their rows and their events
+        # again at t2, as their rows and their events; a request and a sent report whose events
+        # are not there, and a report not sent
         request, report = uuid.uuid4(), uuid.uuid4()
-        await conn.execute(
+        await conn.executemany(
             "INSERT INTO report_requests (unit_id, first_year, last_year, due_on, note, "
-            "requested_on, request_id) VALUES ('u0', 2020, 2025, '2025-05-15', '', "
-            "'2025-01-01', $1)",
-            request,
+            "requested_on, request_id) VALUES ($1, 2020, 2025, $2, '', '2025-01-01', $3)",
+            [("u0", date(2025, 5, 15), request), ("u9", date(2025, 4, 1), uuid.uuid4())],
         )
-        await conn.execute(
+        await conn.executemany(
             "INSERT INTO reports (unit_id, report_id, first_year, last_year, number, place, "
-            "version, drafted_on, first_sent_on) VALUES ('u1', $1, 2020, 2025, '', '', 1, "
-            "'2025-01-01', '2025-01-01')",
-            report,
+            "version, drafted_on, first_sent_on) VALUES ($1, $2, 2020, 2025, '', '', 1, "
+            "'2025-01-01', $3)",
+            [
+                ("u1", report, date(2025, 1, 1)),
+                ("u8", uuid.uuid4(), date(2025, 1, 1)),
+                ("u9", uuid.uuid4(), None),
+            ],
         )
         due = {"_type_": "date_iso", "_data_": "2025-04-15"}
         await conn.executemany(
@@ -124,14 +128,26 @@ async def test_the_initiatives_and_awards_as_they_are_become_their_first_version
             ("initiative:a", t1, date(2024, 6, 1), '[["initiatives", "", 1]]'),
             ("registration:r", t2, date(2024, 2, 1), "[]"),
         ]
-        # and the request is asked from t1, due 15 April from t1 and 15 May from t2; the report
-        # first sent at t1
-        asked = await conn.fetchrow("SELECT requested_at, dues::text FROM report_requests")
-        assert asked["requested_at"] == t1
-        assert [
-            (datetime.fromisoformat(d["at"]), d["due"]) for d in orjson.loads(asked["dues"])
-        ] == [
+        # and the request is due 15 April from t1 and 15 May from t2, the one without events its
+        # day since always; the report first sent at t1, the other sent since always, the
+        # unsent one not
+        dues = {
+            r["unit_id"]: [(d["at"], d["due"]) for d in orjson.loads(r["dues"])]
+            for r in await conn.fetch("SELECT unit_id, dues::text FROM report_requests")
+        }
+        assert [(datetime.fromisoformat(at), due) for at, due in dues["u0"]] == [
             (t1, "2025-04-15"),
             (t2, "2025-05-15"),
         ]
-        assert await conn.fetchval("SELECT first_sent_at FROM reports") == t1
+        assert dues["u9"] == [("-infinity", "2025-04-01")]
+        sent = await conn.fetch(
+            "SELECT unit_id, first_sent_at = '-infinity' AS always, "
+            "nullif(first_sent_at, '-infinity') AS at FROM reports ORDER BY unit_id"
+        )
+        assert [tuple(r) for r in sent] == [
+            ("u1", False, t1),
+            ("u8", True, None),
+            ("u9", None, None),
+        ]
+        # and an asOf before the migration waits for a rebuild
+        assert await conn.fetchval("SELECT count(*) FROM report_versions_since") == 1
