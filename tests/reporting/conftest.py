@@ -116,6 +116,26 @@ async def campaign(runtime, unit: str, year: int, *, carries_out: uuid.UUID | No
     return stream
 
 
+async def registered(
+    runtime, unit: str, launched: uuid.UUID, by: str, on: date, *, late: bool = False
+) -> uuid.UUID:
+    """``unit``'s registration to ``by``'s campaign ``launched``, on ``on``."""
+    return await given(
+        runtime,
+        unit,
+        "RegistrationSubmitted",
+        unit_id=unit,
+        campaign_id=launched,
+        campaign_unit=by,
+        plan="Kế hoạch",
+        contents=[],
+        own_contents=[],
+        targets={},
+        registered_on=on,
+        late=late,
+    )
+
+
 async def reviewed(runtime, unit: str, stream: uuid.UUID, version: int, on: date) -> None:
     await given(
         runtime,

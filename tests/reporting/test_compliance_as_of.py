@@ -8,12 +8,9 @@ from datetime import date
 
 from services.reporting.projections import PROJECTION
 from shared.projection_rebuild import rebuild
-from tests.reporting.conftest import campaign, given, gql, reviewed
-from tests.reporting.test_exemplars_as_of import caught_up
+from tests.reporting.conftest import campaign, given, gql, registered, reviewed
+from tests.reporting.test_exemplars_as_of import COMPLIANCE, caught_up
 from tests.reporting.test_period_reports import DRAFT, PERIOD, REQUEST, SUBMIT, WRITE, run
-
-COMPLIANCE = """query ($unit: ID, $year: Int!, $at: DateTime) {
-  compliance(unitId: $unit, year: $year, asOf: $at) { kind onTime late missing pending } }"""
 
 
 async def compliance(client, tokens, reader, unit, year, at=None):
@@ -78,20 +75,7 @@ async def test_a_years_deadlines_as_of_a_moment_are_what_the_log_held_then(
     nothing_done = await caught_up(runtime, owner, tree.prov1, tree.upper1, tree.cs1)
     # When, after it, upper1 registers late, the phase is reviewed, the appraisal of the
     # proposal concludes late, the request is made again for 2025, and upper1 sends its report
-    await given(
-        runtime,
-        tree.upper1,
-        "RegistrationSubmitted",
-        unit_id=tree.upper1,
-        campaign_id=launched,
-        campaign_unit=tree.prov1,
-        plan="Kế hoạch",
-        contents=[],
-        own_contents=[],
-        targets={},
-        registered_on=date(2024, 3, 1),
-        late=True,
-    )
+    await registered(runtime, tree.upper1, launched, tree.prov1, date(2024, 3, 1), late=True)
     await reviewed(runtime, tree.prov1, launched, 4, date(2024, 7, 3))
     await given(
         runtime,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from tests.reporting.conftest import campaign, gql, reviewed
+from tests.reporting.conftest import campaign, gql, registered, reviewed
 
 KPIS = """
 query ($unit: ID, $year: Int!) {
@@ -228,20 +228,7 @@ async def test_deadline_compliance_of_a_province_on_a_hand_made_year(runtime, tr
         )
     await reviewed(runtime, tree.prov1, launched, 5, date(2024, 7, 9))  # phase 1 (late? no)
     # upper1 registers on time; upper2, directly below too, never does
-    await given(
-        runtime,
-        tree.upper1,
-        "RegistrationSubmitted",
-        unit_id=tree.upper1,
-        campaign_id=launched,
-        campaign_unit=tree.prov1,
-        plan="Kế hoạch",
-        contents=[],
-        own_contents=[],
-        targets={},
-        registered_on=date(2024, 2, 10),
-        late=False,
-    )
+    await registered(runtime, tree.upper1, launched, tree.prov1, date(2024, 2, 10))
     # cs1's proposal, due for appraisal by 20/12; upper1 concludes on 22/12: late
     proposal = await given(
         runtime,
