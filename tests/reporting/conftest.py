@@ -136,6 +136,34 @@ async def registered(
     )
 
 
+async def submitted(
+    runtime,
+    unit: str,
+    to: str,
+    on: date,
+    due: date,
+    proposal: uuid.UUID | None = None,
+    version: int = 1,
+    round_: int = 1,
+) -> uuid.UUID:
+    """``unit``'s proposal (a new one unless ``proposal``) sent to ``to`` on ``on``, its
+    appraisal due ``due``."""
+    return await given(
+        runtime,
+        unit,
+        "ProposalSubmitted",
+        proposal,
+        version,
+        round=round_,
+        to_unit=to,
+        submitted_on=on,
+        due_on=due,
+        concurrence=False,
+        rule_set_version="999/2024",
+        nominee_count=1,
+    )
+
+
 async def reviewed(runtime, unit: str, stream: uuid.UUID, version: int, on: date) -> None:
     await given(
         runtime,

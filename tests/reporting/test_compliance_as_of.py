@@ -8,7 +8,7 @@ from datetime import date
 
 from services.reporting.projections import PROJECTION
 from shared.projection_rebuild import rebuild
-from tests.reporting.conftest import campaign, given, gql, registered, reviewed
+from tests.reporting.conftest import campaign, given, gql, registered, reviewed, submitted
 from tests.reporting.test_exemplars_as_of import COMPLIANCE, caught_up
 from tests.reporting.test_period_reports import DRAFT, PERIOD, REQUEST, SUBMIT, WRITE, run
 
@@ -49,17 +49,8 @@ async def test_a_years_deadlines_as_of_a_moment_are_what_the_log_held_then(
         starts=date(2024, 1, 1),
         ends=date(2024, 6, 30),
     )
-    proposal = await given(
-        runtime,
-        tree.cs1,
-        "ProposalSubmitted",
-        round=1,
-        to_unit=tree.upper1,
-        submitted_on=date(2024, 12, 5),
-        due_on=date(2024, 12, 20),
-        concurrence=False,
-        rule_set_version="999/2024",
-        nominee_count=1,
+    proposal = await submitted(
+        runtime, tree.cs1, tree.upper1, date(2024, 12, 5), date(2024, 12, 20)
     )
     appraisal = await given(
         runtime,

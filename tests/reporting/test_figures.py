@@ -10,7 +10,7 @@ import pytest
 
 from tests.campaign.test_golden import FILE as CAMPAIGN_GOLDEN
 from tests.campaign.test_golden import TENANT as GOLDEN_UNIT
-from tests.reporting.conftest import given, gql, settled
+from tests.reporting.conftest import given, gql, settled, submitted
 from tests.shared.test_golden import golden_rows, insert_golden
 
 YEAR = """
@@ -174,19 +174,15 @@ async def test_a_proposal_counts_once_by_kind_though_resubmitted_after_a_return(
         drafted_on=date(2024, 12, 1),
     )
     for version, round_ in ((2, 1), (3, 2)):
-        await given(
+        await submitted(
             runtime,
             tree.cs1,
-            "ProposalSubmitted",
+            tree.upper1,
+            date(2024, 12, 2 + version),
+            date(2024, 12, 20),
             proposal,
             version,
-            round=round_,
-            to_unit=tree.upper1,
-            submitted_on=date(2024, 12, 2 + version),
-            due_on=date(2024, 12, 20),
-            concurrence=False,
-            rule_set_version="999/2024",
-            nominee_count=1,
+            round_=round_,
         )
     y = (await years_of(client, tokens, tree.prov1, tree.upper1, 2024))[2024]
     assert (y["proposals"], y["proposalsByKind"]) == (1, [{"key": "regular", "value": 1}])

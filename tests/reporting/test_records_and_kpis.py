@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from tests.reporting.conftest import campaign, gql, registered, reviewed
+from tests.reporting.conftest import campaign, gql, registered, reviewed, submitted
 
 KPIS = """
 query ($unit: ID, $year: Int!) {
@@ -241,19 +241,8 @@ async def test_deadline_compliance_of_a_province_on_a_hand_made_year(runtime, tr
         year=2024,
         drafted_on=date(2024, 12, 1),
     )
-    await given(
-        runtime,
-        tree.cs1,
-        "ProposalSubmitted",
-        proposal,
-        2,
-        round=1,
-        to_unit=tree.upper1,
-        submitted_on=date(2024, 12, 5),
-        due_on=date(2024, 12, 20),
-        concurrence=False,
-        rule_set_version="999/2024",
-        nominee_count=1,
+    await submitted(
+        runtime, tree.cs1, tree.upper1, date(2024, 12, 5), date(2024, 12, 20), proposal, 2
     )
     await appraised(
         runtime, tree.upper1, proposal, tree.cs1, date(2024, 12, 10), date(2024, 12, 22)
@@ -270,21 +259,11 @@ async def test_deadline_compliance_of_a_province_on_a_hand_made_year(runtime, tr
 async def test_a_merged_units_deadlines_count_under_its_survivor_too(
     runtime, registry, tree, client, tokens
 ):
-    from tests.reporting.conftest import given
 
     # Given upper3 (under prov2) late with an appraisal in March 2024, then merged into upper1
     # (under prov1) on 1 July
-    proposal = await given(
-        runtime,
-        tree.upper3,
-        "ProposalSubmitted",
-        round=1,
-        to_unit=tree.upper3,
-        submitted_on=date(2024, 3, 1),
-        due_on=date(2024, 3, 10),
-        concurrence=False,
-        rule_set_version="999/2024",
-        nominee_count=1,
+    proposal = await submitted(
+        runtime, tree.upper3, tree.upper3, date(2024, 3, 1), date(2024, 3, 10)
     )
     await appraised(
         runtime, tree.upper3, proposal, tree.upper3, date(2024, 3, 2), date(2024, 3, 20)
