@@ -59,7 +59,6 @@ ANALYZE report_item_versions;
 
 CREATE TABLE report_versions_since (since timestamptz NOT NULL);
 GRANT SELECT ON report_versions_since TO thidua_app;
-GRANT SELECT ON report_versions_since TO thidua_projector;
 INSERT INTO report_versions_since SELECT now() WHERE EXISTS (SELECT 1 FROM report_items);
 
 -- A period report's request as the log held it: each due day it was given, with the moment it
@@ -151,8 +150,7 @@ AS $$
     WITH allowed AS (
         SELECT 1 WHERE public.thidua_report_allowed(p_unit, p_year, p_year, p_as_of)),
     asked AS (
-        SELECT coalesce(p_as_of, 'infinity') AS at,
-               least(((p_as_of AT TIME ZONE 'UTC') + interval '7 hours')::date,
+        SELECT least(((p_as_of AT TIME ZONE 'UTC') + interval '7 hours')::date,
                      public.thidua_today()) AS today),
     below AS MATERIALIZED (
         SELECT m.unit, m.whole, m.days
@@ -234,8 +232,7 @@ AS $$
                     ELSE (SELECT (d->>'due')::date FROM jsonb_array_elements(q.dues) d
                            WHERE (d->>'at')::timestamptz <= p_as_of
                            ORDER BY (d->>'at')::timestamptz DESC LIMIT 1) END AS due_on
-          FROM below b JOIN public.report_requests q ON q.unit_id = b.unit
-),
+          FROM below b JOIN public.report_requests q ON q.unit_id = b.unit),
     -- a request not yet asked at the moment has no due day then
     requests AS (
         SELECT q.unit_id, q.due_on, q.first_year, q.last_year FROM requested q
