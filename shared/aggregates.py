@@ -357,6 +357,12 @@ class Repository:
         self, tenant_id: str, aggregate: Aggregate, connection: asyncpg.Connection
     ) -> None:
         folded, _ = await self._load(tenant_id, aggregate.id, connection)
+        if folded.version != aggregate.version:
+            # appended by another command after this one read the stream (read committed: a
+            # later statement sees it): the stream at the cached version is what it must equal
+            folded = await self.get(
+                tenant_id, aggregate.id, version=aggregate.version, connection=connection
+            )
         # Not the library's timestamps, which nothing reads: in memory they are the clock's
         # when the command decided, in the log the moment the append was recorded.
         mine, theirs = (
