@@ -179,7 +179,8 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "`thidua serve` keeps the roll-ups of the large subtrees (this year's, last year's, "
-            "the reports' periods) ready at its start and this often, so that no user waits "
+            "the reports' periods, the five-year terms back to the earliest year dated) ready "
+            "at its start and this often, so that no user waits "
             "for a full read of the union (services/reporting/rollups.py); 0: never."
         ),
     )

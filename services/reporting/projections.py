@@ -55,6 +55,7 @@ TABLES = (
     "reports",
     "report_sections",
     "report_versions_since",
+    "report_years",
 )
 
 # The items whose every state is kept with the moment the log held it (migration 0066): the
@@ -119,6 +120,7 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     await _write_items(conn, changed, known)
     await _write_versions(conn, versions)
     await _write_changes(conn, changes)
+    await _write_years(conn, changes)
 
 
 def _item(change: Change) -> Item:
@@ -147,6 +149,20 @@ async def _write_versions(conn: asyncpg.Connection, versions: Versions) -> None:
 async def _write_changes(conn: asyncpg.Connection, changes: Changes) -> None:
     records = [(*key, value) for key, value in changes.items() if value]
     await insert_rows(conn, "report_changes", CHANGE_COLUMNS, records)
+
+
+async def _write_years(conn: asyncpg.Connection, changes: Changes) -> None:
+    """The years the changes are dated in, for the keeper's older terms (migration 0067). A year
+    already there is not written again, so no lock is taken but on a year new to the union (the
+    runner groups wait for each other only then, in the same order)."""
+    years = sorted({day.year for (_, day, _, _, _), value in changes.items() if value})
+    if years:
+        await conn.execute(
+            "INSERT INTO report_years SELECT y FROM unnest($1::integer[]) AS u (y) "
+            "WHERE NOT EXISTS (SELECT 1 FROM report_years r WHERE r.year = u.y) "
+            "ON CONFLICT DO NOTHING",
+            years,
+        )
 
 
 async def _people(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:

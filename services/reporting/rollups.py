@@ -7,8 +7,9 @@ after a move or merge of a unit with a history; a period with a year no kept rol
 any other period is taken from the kept ones that enclose its years, migration 0065) reads every
 unit's rows: 5.7 s for the union at 5 million events. The keeper makes those reads itself, as
 each unit (the same function, the same reach as the unit's own officers), for this year, the
-last, the periods of the reports asked for, and the five-year terms of this year and the last
-(``thidua_report_rollups_to_keep``, 0060 and 0064): at the server's start, every
+last, the periods of the reports asked for, the five-year terms of this year and the last, and
+the terms before them back to the earliest year any figure is dated in
+(``thidua_report_rollups_to_keep``, 0060, 0064 and 0067): at the server's start, every
 ``report_keep_interval_s``, and at the end of ``thidua reports rebuild``. A roll-up already kept
 and current costs it a lookup.
 """

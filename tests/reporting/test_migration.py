@@ -1,5 +1,6 @@
-"""Migrations 0058 and 0059: the versioned figures of 0057 become the changes they made, each
-known from the moment its version was, and the items their last moment."""
+"""Reporting's migrations over the rows there: 0058 and 0059 (the versioned figures of 0057
+become the changes they made, each known from the moment its version was, and the items their
+last moment), 0066 (the items' first versions) and 0067 (the years dated)."""
 
 from __future__ import annotations
 
@@ -151,3 +152,28 @@ async def test_the_initiatives_and_awards_as_they_are_become_their_first_version
         ]
         # and an asOf before the migration waits for a rebuild
         assert await conn.fetchval("SELECT count(*) FROM report_versions_since") == 1
+
+
+async def test_the_years_dated_are_those_of_the_changes_there(server_url, monkeypatch):
+    url = await fresh_database(server_url, migrated=False)
+    everything = migrate.available()
+    monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 67])
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    async with owner_connection(url) as conn:
+        await migrate.migrate(conn)
+        # Given changes dated in 2013 and twice in 2024
+        await conn.executemany(
+            "INSERT INTO report_changes (unit_id, day, metric, dim, known_at, delta) "
+            "VALUES ($1, $2, 'pledges', '', $3, 1)",
+            [
+                ("u1", date(2013, 5, 1), at),
+                ("u1", date(2024, 3, 1), at),
+                ("u2", date(2024, 9, 1), at),
+            ],
+        )
+        # When 0067 is applied
+        monkeypatch.setattr(migrate, "available", lambda: everything)
+        assert 67 in [m.version for m in await migrate.migrate(conn)]
+        # Then the years dated are those two, once each
+        years = await conn.fetch("SELECT year FROM report_years ORDER BY year")
+        assert [r["year"] for r in years] == [2013, 2024]

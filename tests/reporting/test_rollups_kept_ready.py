@@ -14,13 +14,23 @@ from tests.reporting.conftest import given, pledge, report_settings, summary
 TREE_UNITS = 7
 
 
-async def to_keep(owner, tree, on: date) -> list[tuple[str, int, int]]:
-    rows = await owner.fetch(
-        "SELECT unit_id, first_year, last_year FROM thidua_report_rollups_to_keep($1) "
-        "WHERE unit_id LIKE $2",
-        on,
-        f"{tree.prefix}-%",
-    )
+async def to_keep(owner, tree, on: date, earliest: int | None = None) -> list[tuple[str, int, int]]:
+    """What the keeper would keep of ``tree`` on ``on``, the earliest year any figure is dated in
+    being ``earliest`` (none: nothing dated), whatever the other tests dated theirs in."""
+    tx = owner.transaction()
+    await tx.start()
+    try:
+        await owner.execute("DELETE FROM report_years")
+        if earliest is not None:
+            await owner.execute("INSERT INTO report_years VALUES ($1)", earliest)
+        rows = await owner.fetch(
+            "SELECT unit_id, first_year, last_year FROM thidua_report_rollups_to_keep($1) "
+            "WHERE unit_id LIKE $2",
+            on,
+            f"{tree.prefix}-%",
+        )
+    finally:
+        await tx.rollback()
     return [tuple(r) for r in rows]
 
 
@@ -92,6 +102,45 @@ async def test_the_terms_of_this_year_and_the_last_are_kept_asked_or_not(runtime
             (tree.tld, 2027, 2027),
             (tree.tld, 2025, 2030),
         ]
+
+
+async def test_the_terms_before_are_kept_back_to_the_earliest_year_dated(runtime, owner, tree):
+    async with report_settings(owner, rollup_units=TREE_UNITS, kept_periods=16):
+        # given figures dated from 2013: in 2026, every term from 2010–2015 (2020–2025 is
+        # last year's), the most recent first, after this year's and last year's terms
+        assert await to_keep(owner, tree, date(2026, 6, 1), earliest=2013) == [
+            (tree.tld, 2026, 2026),
+            (tree.tld, 2025, 2025),
+            (tree.tld, 2025, 2030),
+            (tree.tld, 2020, 2025),
+            (tree.tld, 2015, 2020),
+            (tree.tld, 2010, 2015),
+        ]
+        # in 2028, 2020–2025 is one of them (no year of it is this year or the last)
+        assert (await to_keep(owner, tree, date(2028, 6, 1), earliest=2021))[3:] == [
+            (tree.tld, 2020, 2025)
+        ]
+        # figures from 2021 only: no term before 2020–2025
+        assert await to_keep(owner, tree, date(2026, 6, 1), earliest=2021) == await to_keep(
+            owner, tree, date(2026, 6, 1)
+        )
+    async with report_settings(owner, rollup_units=TREE_UNITS, kept_periods=10):
+        # a unit that keeps five: the oldest term is the one left out
+        assert (await to_keep(owner, tree, date(2026, 6, 1), earliest=2013))[-1] == (
+            tree.tld,
+            2015,
+            2020,
+        )
+
+
+async def test_the_years_dated_are_written_as_figures_are(runtime, owner, tree):
+    dated = "SELECT count(*) FROM report_years WHERE year = 1987"
+    assert await owner.fetchval(dated) == 0  # no other test dates anything in 1987
+    # given a pledge dated in 1987, then another
+    await pledge(runtime, tree.cs1, date(1987, 3, 1))
+    await pledge(runtime, tree.upper1, date(1987, 4, 1))
+    # then 1987 is among the years dated (the second found it there)
+    assert await owner.fetchval(dated) == 1
 
 
 async def test_a_unit_keeps_at_most_half_its_kept_periods_so_that_no_round_undoes_another(
