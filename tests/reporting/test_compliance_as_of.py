@@ -116,3 +116,24 @@ async def test_a_years_deadlines_as_of_a_moment_are_what_the_log_held_then(
         assert today["period_reports"] == (0, 1, 1, 0)
     # and a sibling reads none of it, at any moment
     assert await compliance(client, tokens, tree.upper2, tree.upper1, 2024, nothing_done) is None
+
+
+async def test_the_registrants_expected_as_of_a_moment_are_the_units_below_then(
+    runtime, registry, owner, tree, client, tokens
+):
+    # Given the province's campaign of 2024, which its two upper-level units were to register
+    # with, and nothing registered by a moment
+    await campaign(runtime, tree.prov1, 2024)
+    before = await caught_up(runtime, owner, tree.prov1, tree.upper2)
+    # When upper2 is then moved under the other province, dated back to before the campaign
+    await registry.move(None, tree.upper2, tree.prov2, date(2024, 1, 2))
+    await caught_up(runtime, owner, tree.prov1, tree.prov2, tree.upper2)
+    for rebuilt in (False, True):
+        if rebuilt:
+            await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=128)
+        # Then as of the moment both were expected (the tree as the log held it then), and now
+        # upper1 alone is
+        then = await compliance(client, tokens, tree.prov1, None, 2024, before)
+        assert then["registrations"] == (0, 0, 2, 0), rebuilt
+        now = await compliance(client, tokens, tree.prov1, None, 2024)
+        assert now["registrations"] == (0, 0, 1, 0), rebuilt
