@@ -23,7 +23,7 @@ from strawberry.types import Info
 
 from services.reporting import figures as f
 from services.reporting import rules
-from services.reporting.summaries import SummaryKey, read_figures, read_units
+from services.reporting.summaries import SummaryKey, read_figures, read_ranked, read_units
 from shared import access
 from shared.access import principal_of
 from shared.catalogue import award_name
@@ -487,19 +487,11 @@ class ReportingQuery:
         unit = unit_asked(info, unit_id)
         async with access.reading(info) as conn:
             await _versions_whole(conn, at)
-            units = await read_units(conn, unit, (first_, last), _RANKED, at)
-            if not units:
+            ranked = await read_ranked(conn, unit, (first_, last), _RANKED, first, at)
+            if ranked is None:
                 return None
-            ranked = sorted(
-                (u for u in units if u[0] != unit),
-                key=lambda u: (
-                    -u[2].get(f.INITIATIVE_BENEFIT, 0),
-                    -u[2].get(f.INITIATIVES, 0),
-                    u[0],
-                ),
-            )[:first]
             names, prizes, indicators = await _collectives(
-                conn, [u[0] for u in ranked], first_, last, at
+                conn, [u for u, _ in ranked], first_, last, at
             )
         return [
             ExemplaryUnit(
@@ -513,7 +505,7 @@ class ReportingQuery:
                 indicators=indicators.get(u, (0, 0))[0],
                 indicators_met=indicators.get(u, (0, 0))[1],
             )
-            for u, _, own in ranked
+            for u, own in ranked
         ]
 
     @strawberry.field(

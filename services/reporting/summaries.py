@@ -57,3 +57,33 @@ async def read_units(
         if r["metric"] is not None:
             own[r["metric"]] = int(r["value"])
     return [(u, level, own) for u, (level, own) in found.items()]
+
+
+async def read_ranked(
+    conn: asyncpg.Connection,
+    unit: str,
+    years: tuple[int, int],
+    metrics: Sequence[str],
+    limit: int,
+    at: datetime | None,
+) -> list[tuple[str, dict[str, int]]] | None:
+    """The typical collectives of ``years``: ``limit`` units below ``unit`` on the last day of
+    them, by their own initiatives' benefit, then initiatives, then id, each with its own
+    figures of ``metrics``; None where the reader may not read ``unit``."""
+    rows = await conn.fetch(
+        "SELECT unit, rank, metric, value FROM thidua_report_ranked_units($1, $2, $3, $4, $5, $6)",
+        unit,
+        *years,
+        list(metrics),
+        limit,
+        at,
+    )
+    if not rows:
+        return None
+    found: dict[str, tuple[int, dict[str, int]]] = {}
+    for r in rows:
+        if r["unit"] is not None:
+            _, own = found.setdefault(r["unit"], (r["rank"], {}))
+            if r["metric"] is not None:
+                own[r["metric"]] = int(r["value"])
+    return [(u, own) for u, (_, own) in sorted(found.items(), key=lambda i: i[1][0])]

@@ -1,0 +1,113 @@
+"""A large subtree's typical individuals and collectives and its deadline compliance (migration
+0068): read through statements planned for many members, they answer as a small one's do, now
+and as of a moment; and the collectives are ranked by benefit, then initiatives, then id."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.campaign.commands import commands_of as campaign_commands_of
+from tests.campaign.conftest import Clock
+from tests.registry.conftest import principal
+from tests.reporting.conftest import campaign, given, gql, registered, report_settings
+from tests.reporting.test_exemplars_as_of import caught_up
+
+READS = """query ($u: ID, $at: DateTime) {
+  exemplars(unitId: $u, firstYear: 2020, lastYear: 2025, asOf: $at) {
+    personId initiatives benefitVnd appliedAt }
+  exemplaryUnits(unitId: $u, firstYear: 2024, first: 3, asOf: $at) {
+    unitId campaignsLaunched participants initiatives benefitVnd }
+  compliance(unitId: $u, year: 2024, asOf: $at) { kind onTime late missing pending } }"""
+
+
+async def recognised(runtime, unit: str, benefit: int, on: date) -> None:
+    await given(
+        runtime,
+        unit,
+        "InitiativeRecognised",
+        campaign_id=None,
+        benefit_vnd=benefit,
+        applied_at=["Xưởng"],
+        decision="QĐ",
+        recognised_on=on,
+    )
+
+
+async def test_a_large_subtree_answers_as_a_small_one_now_and_as_of_a_moment(
+    runtime, owner, tree, client, tokens
+):
+    # Given Hoa Lư's initiative by two authors recognised (90 million), upper2's and upper3's
+    # initiatives of the same benefit (a tie, broken by id), and the province's campaign of
+    # 2024 that upper1 registered with; then a moment
+    campaigns = campaign_commands_of(runtime, Clock(date(2024, 5, 2)))
+    officer = principal(tree.cs1, "officer")
+    big = await campaigns.register_initiative(
+        officer, title="Máy cắt tự động", authors=["Nguyễn Thị Lan", "Trần Văn Minh"]
+    )
+    await campaigns.recognise_initiative(
+        officer, big, benefit_vnd=90_000_000, applied_at=["Phân xưởng 1"]
+    )
+    for unit in (tree.upper3, tree.upper2):
+        await recognised(runtime, unit, 10_000_000, date(2024, 6, 1))
+    launched = await campaign(runtime, tree.prov1, 2024)
+    await registered(runtime, tree.upper1, launched, tree.prov1, date(2024, 3, 1), late=False)
+    moment = await caught_up(
+        runtime, owner, tree.cs1, tree.upper1, tree.upper2, tree.upper3, tree.prov1
+    )
+    # and after it, upper2's second initiative and upper2 registering late
+    await recognised(runtime, tree.upper2, 5_000_000, date(2024, 9, 1))
+    await registered(runtime, tree.upper2, launched, tree.prov1, date(2024, 4, 1), late=True)
+    await caught_up(runtime, owner, tree.upper2, tree.prov1)
+
+    async def reads(at):
+        answers = {}
+        for many_units in (10**6, 0):  # small; every subtree taken as large
+            async with report_settings(owner, many_units=many_units):
+                body = await gql(
+                    client,
+                    tokens,
+                    tree.tld,
+                    ["officer"],
+                    READS,
+                    u=tree.tld,
+                    at=at and at.isoformat(),
+                )
+            assert "errors" not in body, body
+            answers[many_units] = body["data"]
+        # Then both ways answer the same
+        assert answers[0] == answers[10**6], at
+        return answers[0]
+
+    then, now = await reads(moment), await reads(None)
+    # and the collectives are ranked by benefit, then initiatives, then id
+    tie = sorted([tree.upper2, tree.upper3])
+    assert [(u["unitId"], u["initiatives"], u["benefitVnd"]) for u in then["exemplaryUnits"]] == [
+        (tree.cs1, 1, 90_000_000),
+        (tie[0], 1, 10_000_000),
+        (tie[1], 1, 10_000_000),
+    ]
+    assert [(u["unitId"], u["initiatives"], u["benefitVnd"]) for u in now["exemplaryUnits"]] == [
+        (tree.cs1, 1, 90_000_000),
+        (tree.upper2, 2, 15_000_000),
+        (tree.upper3, 1, 10_000_000),
+    ]
+    # and the two authors are the typical individuals, then as now
+    assert [(e["initiatives"], e["benefitVnd"]) for e in then["exemplars"]] == [
+        (1, 90_000_000),
+        (1, 90_000_000),
+    ]
+    assert then["exemplars"] == now["exemplars"]
+    # and one registration on time then (upper2 missing); now one on time, one late
+    kinds = {c["kind"]: c for c in then["compliance"]}
+    assert (kinds["registrations"]["onTime"], kinds["registrations"]["late"]) == (1, 0)
+    kinds = {c["kind"]: c for c in now["compliance"]}
+    assert (kinds["registrations"]["onTime"], kinds["registrations"]["late"]) == (1, 1)
+
+
+async def test_a_large_subtree_outside_the_readers_reach_is_none(
+    runtime, owner, tree, client, tokens
+):
+    async with report_settings(owner, many_units=0):
+        body = await gql(client, tokens, tree.upper2, ["officer"], READS, u=tree.prov1, at=None)
+    assert "errors" not in body, body
+    assert body["data"] == {"exemplars": None, "exemplaryUnits": None, "compliance": None}
