@@ -8,7 +8,7 @@ directory, or THIDUA_TEST_DATABASE_URL's server): the union's tree of tests/perf
 (1 national unit, 34 provinces, 20 sector unions, 700 upper-level and 130,000 grassroots units)
 imported with ``thidua tenants import``; then EVENTS_PER_UNIT (default 39: 5.1 million in all)
 events of the kinds reporting counts in every unit's log, written straight to the log table by
-SQL (pledges, works, recognised initiatives, seminars, dated over the last three years up to
+SQL (pledges, works, initiatives registered by an author and recognised, seminars, dated over the last three years up to
 today; and 5,000 units' pledges dated eight years ago; their hashes are not a chain: nothing here verifies them). The other projections' checkpoints are put at the
 heads (they have nothing to do with what is measured).
 
@@ -38,9 +38,7 @@ Figures, each beside its floor in the same run:
    from the earliest year dated, migration 0067), beside a year no kept roll-up encloses (every
    unit's rows read: how those years were read before); and the typical individuals and
    collectives of this term and this year's deadline compliance over the union, as of the
-   moment (from the items' versions, 0066), beside the same read now (from the items). The
-   bench's initiatives name no authors: what the first costs is reading the versions, not
-   ranking persons.
+   moment (from the items' versions, 0066), beside the same read now (from the items).
 
 The projection lag under the platform benchmark's write load is measured by
 tests/perf/bench_served.py (its line for `reporting`).
@@ -91,6 +89,7 @@ KEEPER_SETTLES_S = 5.0
 COUNTED = [
     "PledgeRegistered",
     "WorkRegistered",
+    "InitiativeRegistered",
     "InitiativeRecognised",
     "SeminarHeld",
 ]
@@ -130,18 +129,24 @@ SUMMARY = (
     "byAward { award persons cashVnd } } } }"
 )
 
-# Each unit's events: kind by position, dated over 2021–2022, recorded a millisecond apart.
+# Each unit's events: kind by position, dated over the span from $4, recorded a millisecond apart;
+# an initiative registered by one of three authors of the unit, then recognised (one stream).
 _EVENTS = """
 INSERT INTO events (tenant_id, seq, stream_id, stream_version, event_type, schema_version,
                     data, meta, recorded_at, prev_hash, hash)
-SELECT u.tenant_id, h.seq + g, gen_random_uuid(), 1,
+SELECT u.tenant_id, h.seq + g,
+       CASE WHEN g % 10 IN (7, 8) THEN md5(u.tenant_id || ':' || g / 10)::uuid
+            ELSE gen_random_uuid() END,
+       CASE WHEN g % 10 = 8 THEN 2 ELSE 1 END,
        (ARRAY['PledgeRegistered','PledgeRegistered','PledgeRegistered','PledgeRegistered',
-              'PledgeRegistered','PledgeRegistered','WorkRegistered','WorkRegistered',
+              'PledgeRegistered','PledgeRegistered','WorkRegistered','InitiativeRegistered',
               'InitiativeRecognised','SeminarHeld'])[1 + g % 10],
        1,
        CASE g % 10
          WHEN 6 THEN jsonb_build_object('kind', 'work', 'name', 'Công trình', 'registered_on', d)
-         WHEN 7 THEN jsonb_build_object('kind', 'product', 'name', 'Sản phẩm', 'registered_on', d)
+         WHEN 7 THEN jsonb_build_object('title', 'Sáng kiến', 'authors', jsonb_build_array(
+                       jsonb_build_object('person_id', md5(u.tenant_id || '/' || g % 3)::uuid,
+                                          'key_id', gen_random_uuid(), 'sealed', '')))
          WHEN 8 THEN jsonb_build_object('benefit_vnd', 1000000 * (g % 97), 'recognised_on', d,
                                         'applied_at', '[]'::jsonb, 'decision', 'QĐ')
          WHEN 9 THEN jsonb_build_object('unit_id', u.tenant_id, 'topic', 'Tọa đàm',
