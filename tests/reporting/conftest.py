@@ -68,6 +68,22 @@ async def pledge(runtime: Runtime, unit: str, on: date, title: str = "lao_dong_t
     )
 
 
+async def recognised(
+    runtime: Runtime, unit: str, benefit: int, on: date, applied_at: str = "Xưởng"
+) -> uuid.UUID:
+    """An initiative of ``unit`` recognised on ``on`` (registered elsewhere: no authors)."""
+    return await given(
+        runtime,
+        unit,
+        "InitiativeRecognised",
+        campaign_id=None,
+        benefit_vnd=benefit,
+        applied_at=[applied_at],
+        decision="QĐ",
+        recognised_on=on,
+    )
+
+
 SUMMARY = """
 query ($unit: ID, $first: Int!, $last: Int, $asOf: DateTime) {
   summary(unitId: $unit, firstYear: $first, lastYear: $last, asOf: $asOf) {

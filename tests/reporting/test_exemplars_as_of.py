@@ -12,7 +12,7 @@ from shared.access import scope
 from shared.projection_rebuild import rebuild
 from tests.campaign.conftest import Clock
 from tests.registry.conftest import principal
-from tests.reporting.conftest import given, gql, settled
+from tests.reporting.conftest import given, gql, recognised, settled
 from tests.reporting.test_figures import decision_data, recipient
 
 EXEMPLARS = """query ($u: ID, $at: DateTime) {
@@ -188,16 +188,7 @@ async def test_the_typical_collectives_as_of_a_moment_have_the_prizes_that_stood
     runtime, owner, tree, client, tokens
 ):
     # Given Hoa Lư's initiative of 2024 and a collective prize by upper1, then a moment
-    await given(
-        runtime,
-        tree.cs1,
-        "InitiativeRecognised",
-        campaign_id=None,
-        benefit_vnd=50_000_000,
-        applied_at=["Xưởng"],
-        decision="QĐ 1",
-        recognised_on=date(2024, 6, 1),
-    )
+    await recognised(runtime, tree.cs1, 50_000_000, date(2024, 6, 1), "Xưởng")
     before = await caught_up(runtime, owner, tree.cs1, tree.upper1)
     prize = recipient(f"unit:{tree.cs1}", "tap_the_lao_dong_xuat_sac", 3_510_000)
     decision = await given(
@@ -207,16 +198,7 @@ async def test_the_typical_collectives_as_of_a_moment_have_the_prizes_that_stood
     # When the prize is revoked and another initiative recognised after the moment
     await given(runtime, tree.upper1, "AwardRevoked", decision, 2, **revoked(prize["item_id"]))
     revocation = await caught_up(runtime, owner, tree.cs1, tree.upper1)
-    await given(
-        runtime,
-        tree.cs1,
-        "InitiativeRecognised",
-        campaign_id=None,
-        benefit_vnd=20_000_000,
-        applied_at=["Kho"],
-        decision="QĐ 2",
-        recognised_on=date(2024, 9, 1),
-    )
+    await recognised(runtime, tree.cs1, 20_000_000, date(2024, 9, 1), "Kho")
 
     async def hoa_lu(at: datetime | None):
         body = await gql(

@@ -10,7 +10,7 @@ import pytest
 
 from tests.campaign.test_golden import FILE as CAMPAIGN_GOLDEN
 from tests.campaign.test_golden import TENANT as GOLDEN_UNIT
-from tests.reporting.conftest import given, gql, settled, submitted
+from tests.reporting.conftest import given, gql, recognised, settled, submitted
 from tests.shared.test_golden import golden_rows, insert_golden
 
 YEAR = """
@@ -278,16 +278,7 @@ async def test_the_typical_collectives_rank_the_units_below_by_their_initiatives
     from tests.reporting.conftest import pledge
 
     for unit, benefit in ((tree.cs1, 50_000_000), (tree.upper2, 10_000_000)):
-        await given(
-            runtime,
-            unit,
-            "InitiativeRecognised",
-            campaign_id=None,
-            benefit_vnd=benefit,
-            applied_at=["Xưởng"],
-            decision="QĐ 1",
-            recognised_on=date(2024, 6, 1),
-        )
+        await recognised(runtime, unit, benefit, date(2024, 6, 1))
     await pledge(runtime, tree.cs1, date(2024, 3, 1))
     prize = recipient(f"unit:{tree.cs1}", "tap_the_lao_dong_xuat_sac", 3_510_000)
     await given(runtime, tree.upper1, "DecisionIssued", **decision_data(tree.upper1, 7, [prize]))

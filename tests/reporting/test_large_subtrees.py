@@ -9,7 +9,7 @@ from datetime import date
 from services.campaign.commands import commands_of as campaign_commands_of
 from tests.campaign.conftest import Clock
 from tests.registry.conftest import principal
-from tests.reporting.conftest import campaign, given, gql, registered, report_settings
+from tests.reporting.conftest import campaign, gql, recognised, registered, report_settings
 from tests.reporting.test_exemplars_as_of import caught_up
 
 READS = """query ($u: ID, $at: DateTime) {
@@ -18,19 +18,6 @@ READS = """query ($u: ID, $at: DateTime) {
   exemplaryUnits(unitId: $u, firstYear: 2024, first: 3, asOf: $at) {
     unitId campaignsLaunched participants initiatives benefitVnd }
   compliance(unitId: $u, year: 2024, asOf: $at) { kind onTime late missing pending } }"""
-
-
-async def recognised(runtime, unit: str, benefit: int, on: date) -> None:
-    await given(
-        runtime,
-        unit,
-        "InitiativeRecognised",
-        campaign_id=None,
-        benefit_vnd=benefit,
-        applied_at=["Xưởng"],
-        decision="QĐ",
-        recognised_on=on,
-    )
 
 
 async def test_a_large_subtree_answers_as_a_small_one_now_and_as_of_a_moment(
