@@ -160,7 +160,7 @@ async def _write_years(conn: asyncpg.Connection, changes: Changes) -> None:
         await conn.execute(
             "INSERT INTO report_years SELECT y FROM unnest($1::integer[]) AS u (y) "
             "WHERE NOT EXISTS (SELECT 1 FROM report_years r WHERE r.year = u.y) "
-            "ON CONFLICT DO NOTHING",
+            "ORDER BY y ON CONFLICT DO NOTHING",
             years,
         )
 

@@ -11,6 +11,11 @@
 -- read now (p_as_of NULL) plans the read of the items alone, an asOf that of their versions.
 SET LOCAL search_path = public;
 
+-- A rebuild of reporting begun before: its tables have 0067's indexes, not these. Begun anew by
+-- the next `thidua reports rebuild`.
+DELETE FROM projection_versions WHERE name = 'reporting' AND state = 'building';
+DROP SCHEMA IF EXISTS thidua_next_reporting CASCADE;
+
 CREATE INDEX report_items_initiatives ON report_items (unit_id) WHERE item LIKE 'initiative:%';
 CREATE INDEX report_items_deadlines ON report_items (unit_id)
     WHERE split_part(item, ':', 1) IN ('campaign', 'review', 'appraisal');
@@ -47,7 +52,9 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION thidua_report_many(text, integer, integer) FROM PUBLIC;
 
--- p_statement over p_unit's members in p_first..p_last as the planner should see them.
+-- p_statement over p_unit's members in p_first..p_last as the planner should see them. The
+-- statement names `public.thidua_report_members(` once (tests/reporting/test_large_subtrees.py
+-- checks that each one does).
 CREATE FUNCTION thidua_report_members_for(p_statement text, p_unit text, p_first integer,
                                           p_last integer)
 RETURNS text
@@ -264,7 +271,7 @@ END $fn$;
 -- the last day of p_last that has passed (thidua_report_units' units, over the tree as known at
 -- p_as_of), by their own initiatives' benefit, then their initiatives, then their id (in code
 -- point order), each with its own figures of p_metrics; rank 1 first, and a row of nulls when
--- the caller may read p_unit (none: it may not). Before, the application read every unit's
+-- the caller may read p_unit and it or a unit below it stood on that day (none: not found). Before, the application read every unit's
 -- figures below (130,000 rows for the union) and ranked them itself. A large subtree's scores
 -- are summed over every unit's initiatives of the period at once, then matched to its units (the
 -- other way, unit by unit, is 130,000 probes); a small one's, unit by unit.
@@ -313,8 +320,17 @@ BEGIN
              AND c.day >= make_date($2, 1, 1) AND c.day < make_date($3 + 1, 1, 1)
              AND ($6 IS NULL OR c.known_at <= $6)
            GROUP BY c.metric HAVING sum(c.delta) <> 0) o ON true
+    -- a row of nulls when the caller may read p_unit and it or a unit stood below it then
+    -- (none: it may not, or nothing stood)
     UNION ALL
-    SELECT NULL, NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM allowed)
+    SELECT NULL, NULL, NULL, NULL WHERE EXISTS (SELECT 1 FROM allowed) AND (
+        EXISTS (SELECT 1 FROM below) OR EXISTS (
+            SELECT 1 FROM public.thidua_tree_closure($6) c, asked a
+             WHERE c.ancestor = $1 AND c.descendant = $1 AND c.valid_from <= a.day
+               AND (c.valid_to IS NULL OR c.valid_to > a.day)
+               AND NOT EXISTS (SELECT 1 FROM public.thidua_tree_parents($6) m
+                                WHERE m.tenant_id = $1 AND m.kind = 'merged'
+                                  AND m.valid_from <= a.day)))
     $q$, CASE WHEN public.thidua_report_many(p_unit, p_first, p_last) THEN ''
               ELSE 'AND c.unit_id IN (SELECT unit FROM below)' END)
         USING p_unit, p_first, p_last, p_metrics, p_limit, p_as_of;

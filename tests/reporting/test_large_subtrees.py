@@ -41,7 +41,14 @@ async def test_a_large_subtree_answers_as_a_small_one_now_and_as_of_a_moment(
     moment = await caught_up(
         runtime, owner, tree.cs1, tree.upper1, tree.upper2, tree.upper3, tree.prov1
     )
-    # and after it, upper2's second initiative and upper2 registering late
+    # and after it, a second initiative of Trần Văn Minh's, upper2's second, and upper2
+    # registering late
+    small = await campaigns.register_initiative(
+        officer, title="Sổ tay số", authors=["Trần Văn Minh"]
+    )
+    await campaigns.recognise_initiative(
+        officer, small, benefit_vnd=30_000_000, applied_at=["Phòng kỹ thuật"]
+    )
     await recognised(runtime, tree.upper2, 5_000_000, date(2024, 9, 1))
     await registered(runtime, tree.upper2, launched, tree.prov1, date(2024, 4, 1), late=True)
     await caught_up(runtime, owner, tree.upper2, tree.prov1)
@@ -74,16 +81,20 @@ async def test_a_large_subtree_answers_as_a_small_one_now_and_as_of_a_moment(
         (tie[1], 1, 10_000_000),
     ]
     assert [(u["unitId"], u["initiatives"], u["benefitVnd"]) for u in now["exemplaryUnits"]] == [
-        (tree.cs1, 1, 90_000_000),
+        (tree.cs1, 2, 120_000_000),
         (tree.upper2, 2, 15_000_000),
         (tree.upper3, 1, 10_000_000),
     ]
-    # and the two authors are the typical individuals, then as now
+    # and the two authors are the typical individuals: then with one initiative each; now
+    # Trần Văn Minh with two first
     assert [(e["initiatives"], e["benefitVnd"]) for e in then["exemplars"]] == [
         (1, 90_000_000),
         (1, 90_000_000),
     ]
-    assert then["exemplars"] == now["exemplars"]
+    assert [(e["initiatives"], e["benefitVnd"]) for e in now["exemplars"]] == [
+        (2, 120_000_000),
+        (1, 90_000_000),
+    ]
     # and one registration on time then (upper2 missing); now one on time, one late
     kinds = {c["kind"]: c for c in then["compliance"]}
     assert (kinds["registrations"]["onTime"], kinds["registrations"]["late"]) == (1, 0)
@@ -98,3 +109,25 @@ async def test_a_large_subtree_outside_the_readers_reach_is_none(
         body = await gql(client, tokens, tree.upper2, ["officer"], READS, u=tree.prov1, at=None)
     assert "errors" not in body, body
     assert body["data"] == {"exemplars": None, "exemplaryUnits": None, "compliance": None}
+
+
+async def test_the_collectives_of_a_time_before_the_unit_stood_are_none(
+    runtime, owner, tree, client, tokens
+):
+    # the test tree's units came into being in 2024: nothing stood on the last day of 2020
+    query = """query ($u: ID) { exemplaryUnits(unitId: $u, firstYear: 2020) { unitId } }"""
+    for many_units in (10**6, 0):
+        async with report_settings(owner, many_units=many_units):
+            body = await gql(client, tokens, tree.tld, ["officer"], query, u=tree.tld)
+        assert body["data"]["exemplaryUnits"] is None, many_units
+
+
+async def test_each_statement_names_the_members_function_the_plan_is_told_of(owner):
+    # thidua_report_members_for swaps that name for thidua_report_members_many (0068): a
+    # statement that no longer names it as such would be planned for a few members always
+    for function in ("thidua_report_exemplars", "thidua_report_compliance"):
+        text = await owner.fetchval(
+            "SELECT pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.proname = $1", function
+        )
+        assert text.count("public.thidua_report_members(") == 1, function
+        assert "thidua_report_members_for(q," in text, function
