@@ -289,7 +289,7 @@ def no_rollups(url: str):
         finally:
             await conn.close()
 
-    before = asyncio.run(rollup_units(2**31 - 1))
+    before = asyncio.run(rollup_units(10**9))  # the most allowed (migration 0069)
     try:
         yield
     finally:
@@ -442,6 +442,12 @@ def main() -> None:
             floor_p50,
             floor_p99,
         )
+    except BaseException:
+        if server is not None:  # why the server failed is in what it logged
+            server.stop()
+            print(server.tail(), file=sys.stderr)
+            server = None
+        raise
     finally:
         if server is not None:
             server.stop()

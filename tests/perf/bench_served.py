@@ -443,10 +443,20 @@ def token(unit: str, role: str = "officer") -> str:
 class Server:
     def __init__(self, command: list[str], env: dict[str, str], port: int) -> None:
         self.base = f"http://127.0.0.1:{port}"
+        # what the server logs, kept for a failure to show (a pipe nobody reads could fill)
+        self.log = tempfile.TemporaryFile("w+")
         self.proc = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            command, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True
         )
-        self.wait()
+        try:
+            self.wait()
+        except BaseException:
+            print(self.tail(), file=sys.stderr)
+            raise
+
+    def tail(self, chars: int = 8000) -> str:
+        self.log.seek(0)
+        return self.log.read()[-chars:]
 
     def wait(self) -> None:
         wait_ready(self.base, self.proc) if "serve" in self.proc.args else self._wait_port()

@@ -41,6 +41,25 @@ async def test_the_lock_of_a_kept_roll_up_is_the_platforms_key_of_its_name(owner
     assert key == lock_key("report_rollups:u-1:2020:2025")
 
 
+async def test_a_setting_past_what_the_reads_can_count_is_refused(runtime, owner, tree):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    # Given an operator's setting at integer's top: refused, nothing changed
+    with pytest.raises(asyncpg.CheckViolationError):
+        await owner.execute(
+            "UPDATE report_settings SET value = 2147483647 WHERE name = 'rollup_units'"
+        )
+    assert (
+        await owner.fetchval("SELECT value FROM report_settings WHERE name = 'rollup_units'") == 500
+    )
+    # When both are at the most allowed, then a subtree is read in full, as none is that large
+    async with (
+        report_settings(owner, rollup_units=1_000_000_000, many_units=1_000_000_000),
+        owner.transaction(),
+    ):
+        await reach(owner, tree.tld)
+        assert await figures(owner, tree.prov1) == [(2024, "pledges", "lao_dong_tien_tien", 1)]
+
+
 async def test_two_readers_letting_go_of_each_others_periods_never_wait(runtime, owner, tree):
     pool = runtime.store.pool
     u, w = tree.prov1, tree.prov2
