@@ -49,7 +49,7 @@ class AwardFigures:
     award: str
     award_name: str
     persons: BigInt
-    collectives: int
+    collectives: BigInt
     cash_vnd: BigInt
 
 
@@ -64,12 +64,12 @@ class SummaryFigures:
         description="Trong đó: cụ thể hóa phong trào của cấp trên."
     )
     registrations_on_time: BigInt
-    registrations_late: int
+    registrations_late: BigInt
     phase_reviews_on_time: BigInt = strawberry.field(description="Sơ kết đúng hạn.")
     phase_reviews_late: BigInt
-    conclusions_on_time: int = strawberry.field(description="Tổng kết đúng hạn.")
+    conclusions_on_time: BigInt = strawberry.field(description="Tổng kết đúng hạn.")
     conclusions_late: BigInt
-    pledges: int = strawberry.field(description="Đăng ký, giao ước thi đua (còn hiệu lực).")
+    pledges: BigInt = strawberry.field(description="Đăng ký, giao ước thi đua (còn hiệu lực).")
     pledges_by_title: list[Count]
     works: BigInt = strawberry.field(description="Công trình, sản phẩm đăng ký gắn biển.")
     initiatives: BigInt = strawberry.field(description="Sáng kiến đã được công nhận.")
@@ -79,7 +79,7 @@ class SummaryFigures:
     decisions: BigInt = strawberry.field(description="Quyết định khen thưởng đã ban hành.")
     awarded_persons: BigInt = strawberry.field(description="Lượt cá nhân được khen (chưa bị hủy).")
     awarded_collectives: BigInt
-    awarded_direct_workers: int
+    awarded_direct_workers: BigInt
     direct_worker_share: float | None = strawberry.field(
         description="Phần trăm lao động trực tiếp trong lượt cá nhân được khen, một chữ số lẻ."
     )
@@ -95,11 +95,11 @@ class SummaryFigures:
     )
     trainings: BigInt = strawberry.field(description="Đợt tập huấn công tác thi đua, khen thưởng.")
     training_attendees: BigInt
-    cadres_trained: int = strawberry.field(description="Cán bộ thi đua được tập huấn.")
+    cadres_trained: BigInt = strawberry.field(description="Cán bộ thi đua được tập huấn.")
     emulation_cadres: BigInt = strawberry.field(description="Cán bộ làm công tác thi đua.")
     seminars: BigInt = strawberry.field(description="Tọa đàm, trao đổi kinh nghiệm.")
     seminar_participants: BigInt
-    good_practices: int = strawberry.field(description="Mô hình mới, cách làm hay giới thiệu.")
+    good_practices: BigInt = strawberry.field(description="Mô hình mới, cách làm hay giới thiệu.")
     replications: BigInt = strawberry.field(
         description="Cách làm hay của đơn vị khác đã nhân rộng."
     )

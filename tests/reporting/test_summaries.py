@@ -7,6 +7,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from graphql import get_named_type
+
+from services.gateway.schema import build_schema
 from shared.clock import today
 from tests.registry.conftest import SINCE
 from tests.reporting.conftest import (
@@ -611,3 +614,18 @@ async def test_a_kept_roll_up_is_read_anew_only_after_a_change_to_a_unit_with_a_
         await registry.move(None, tree.cs1, tree.upper2, date(2024, 7, 1))
         # Then the roll-up is read anew
         assert await read() == [(*pledged, 2)]
+
+
+def test_every_count_of_a_summary_is_a_bigint(settings):
+    # A union-wide count over five years, or a sum of đồng, can pass GraphQL's Int (2^31): every
+    # figure of a summary is one scalar, so that a front end reads them all the same way.
+    types = build_schema(settings)._schema.type_map
+    not_counts = {"year", "key", "award", "awardName", "directWorkerShare", "womenShare"}
+    for name in ("SummaryFigures", "AwardFigures", "Count"):
+        kinds = {
+            field: str(get_named_type(kind.type))
+            for field, kind in types[name].fields.items()
+            if field not in not_counts
+        }
+        plain = {f: k for f, k in kinds.items() if k not in ("BigInt", "Count", "AwardFigures")}
+        assert kinds and plain == {}, name
