@@ -444,19 +444,18 @@ class Server:
     def __init__(self, command: list[str], env: dict[str, str], port: int) -> None:
         self.base = f"http://127.0.0.1:{port}"
         # what the server logs, kept for a failure to show (a pipe nobody reads could fill)
-        self.log = tempfile.TemporaryFile("w+")
-        self.proc = subprocess.Popen(
-            command, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True
-        )
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         try:
             self.wait()
         except BaseException:
             print(self.tail(), file=sys.stderr)
             raise
 
-    def tail(self, chars: int = 8000) -> str:
-        self.log.seek(0)
-        return self.log.read()[-chars:]
+    def tail(self, size: int = 8000) -> str:
+        """The last ``size`` bytes of what the server logged."""
+        self.log.seek(max(0, os.fstat(self.log.fileno()).st_size - size))
+        return self.log.read().decode(errors="replace")
 
     def wait(self) -> None:
         wait_ready(self.base, self.proc) if "serve" in self.proc.args else self._wait_port()
