@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import asyncpg
 import structlog
@@ -27,6 +27,7 @@ from shared.projections import (
     ANALYZE_EVERY_S,
     GROUP_TENANTS,
     LIVE_SCHEMA,
+    Batch,
     Projection,
     Target,
     add_checkpoints,
@@ -47,6 +48,11 @@ PROGRESS_EVERY_S = 0.2
 # in all (64 tenants a transaction, a rebuild of 130,000 small logs spent 34 ms a transaction).
 REBUILD_GROUP_TENANTS = 512
 REBUILD_GROUP_EVENTS = 32_768
+# Groups in flight at once, each its own transaction: while the database writes one group's
+# rows, this process reads and counts the next (one at a time, the two took turns: a rebuild's
+# time was the sum of both).
+REBUILD_IN_FLIGHT = 2
+DEADLOCK_ATTEMPTS = 5
 # How long catch_up waits on another runner that is taking its batches before it leaves the rest
 # to the swap.
 STALLED_S = 1.0
@@ -130,7 +136,6 @@ async def catch_up(
     applies less than one batch: the logs keep growing while commands write, so what is left
     then is for the swap to apply under its lock. ``progress(applied, heads)``, in events, at
     most every ``PROGRESS_EVERY_S`` and at the end."""
-    reported = 0.0
     lag, moved = float("inf"), time.monotonic()
     statistics = _Statistics(pool, target)
     # A transaction applies a batch of each of many tenants (one a tenant made a union of
@@ -144,21 +149,15 @@ async def catch_up(
             # counted once a round, then by what the batches applied: summing 130,000
             # checkpoints at every report was a third of a rebuild's time
             done, heads = await _counts(conn, target) if progress is not None else (0, 0)
-        applied = 0
-        for start in range(0, len(behind), group):
-            pending = behind[start : start + group]
-            while pending:
-                # the fewer tenants still behind in the group (a few long logs), the more of
-                # each a transaction takes: about REBUILD_GROUP_EVENTS still
-                per_tenant = min(batch_size, max(1, REBUILD_GROUP_EVENTS // len(pending)))
-                async with pool.acquire() as conn:
-                    batches = await run_batches(conn, target, pending, per_tenant)
-                applied += sum(b.applied for b in batches)
-                if progress is not None and time.monotonic() - reported > PROGRESS_EVERY_S:
-                    progress(min(done + applied, heads), heads)
-                    reported = time.monotonic()
-                pending = [b.tenant_id for b in batches if b.full]
-                await statistics.after(sum(b.applied for b in batches))
+        tally = _Tally(progress, done, heads)
+        groups = iter([behind[i : i + group] for i in range(0, len(behind), group)])
+        await asyncio.gather(
+            *(
+                _take_groups(pool, target, groups, batch_size, tally, statistics)
+                for _ in range(REBUILD_IN_FLIGHT)
+            )
+        )
+        applied = tally.applied
         if applied < batch_size:
             # Another runner (thidua serve's own) may be taking the batches: what is left is
             # measured by the checkpoints, not by what this loop applied.
@@ -174,6 +173,42 @@ async def catch_up(
     if progress is not None:
         async with pool.acquire() as conn:
             progress(*await _counts(conn, target))
+
+
+class _Tally:
+    """What a round's workers applied, and its progress reported at most every
+    ``PROGRESS_EVERY_S``."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, done: int, heads: int):
+        self.progress, self.done, self.heads = progress, done, heads
+        self.applied, self.reported = 0, 0.0
+
+    def add(self, applied: int) -> None:
+        self.applied += applied
+        if self.progress is not None and time.monotonic() - self.reported > PROGRESS_EVERY_S:
+            self.progress(min(self.done + self.applied, self.heads), self.heads)
+            self.reported = time.monotonic()
+
+
+async def _take_groups(
+    pool: asyncpg.Pool,
+    target: Target,
+    groups: Iterator[list[str]],
+    batch_size: int,
+    tally: _Tally,
+    statistics: _Statistics,
+) -> None:
+    """A worker of a round: the groups it takes from ``groups`` (shared: each group is taken
+    by one worker) caught up, a transaction a batch of each tenant."""
+    for pending in groups:
+        while pending:
+            # the fewer tenants still behind in the group (a few long logs), the more of each
+            # a transaction takes: about REBUILD_GROUP_EVENTS still
+            per_tenant = min(batch_size, max(1, REBUILD_GROUP_EVENTS // len(pending)))
+            batches = await _run_group(pool, target, pending, per_tenant)
+            tally.add(sum(b.applied for b in batches))
+            pending = [b.tenant_id for b in batches if b.full]
+            await statistics.after(sum(b.applied for b in batches))
 
 
 class _Statistics:
@@ -196,6 +231,22 @@ class _Statistics:
                 self.target.schema,
                 list(self.target.projection.tables),
             )
+
+
+async def _run_group(
+    pool: asyncpg.Pool, target: Target, tenants: list[str], per_tenant: int
+) -> list[Batch]:
+    """A group's next batches, in one transaction; done again if it deadlocked with the other
+    worker's (rolled back, nothing of it applied), as the live runner's groups are."""
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            async with pool.acquire() as conn:
+                return await run_batches(conn, target, tenants, per_tenant)
+        except asyncpg.DeadlockDetectedError:
+            if attempt == DEADLOCK_ATTEMPTS:
+                raise
+            log.info("projection_rebuild_batch_retried", projection=target.name, attempt=attempt)
+    raise AssertionError("unreachable")
 
 
 async def _counts(conn: asyncpg.Connection, target: Target) -> tuple[int, int]:

@@ -172,6 +172,9 @@ async def _people(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> No
         if found is not None:
             latest[str(stored.stream_id)] = found
     if latest:
+        # in one order: another transaction may write some of them too (a person who moved
+        # between units; a rebuild's groups in flight at once), and the other order deadlocks
+        latest = dict(sorted(latest.items()))
         await conn.execute(
             "INSERT INTO report_people (person_id, woman, direct_worker) "
             "SELECT * FROM unnest($1::text[], $2::boolean[], $3::boolean[]) "
