@@ -214,14 +214,18 @@ async def _practices(conn: asyncpg.Connection, events: Sequence[StoredEvent]) ->
 async def _items(
     conn: asyncpg.Connection, events: Sequence[StoredEvent]
 ) -> tuple[defaultdict[str, dict[str, Item]], dict[tuple[str, str], datetime]]:
-    """The items the events touch, by unit then key, and when each last changed."""
+    """The items the events touch, by unit then key, and when each last changed. An item
+    named after the event's own stream is not looked for at the stream's first event (version
+    1: unique in its unit's log): no event before it could have written it, and a rebuild's
+    lookups were mostly of such items (a pledge's, a work's)."""
     found: defaultdict[str, dict[str, Item]] = defaultdict(dict)
     known: dict[tuple[str, str], datetime] = {}
-    wanted = {
-        (e.tenant_id, key)
-        for e in events
-        for key in keys_of(e.event_type, str(e.stream_id), e.data)
-    }
+    wanted = set()
+    for e in events:
+        stream = str(e.stream_id)
+        for key in keys_of(e.event_type, stream, e.data):
+            if e.stream_version != 1 or key.split(":", 2)[1] != stream:
+                wanted.add((e.tenant_id, key))
     if not wanted:
         return found, known
     units, keys = zip(*wanted, strict=True)
