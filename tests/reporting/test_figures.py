@@ -228,6 +228,57 @@ async def test_the_typical_individuals_are_the_authors_of_recognised_initiatives
     assert sibling["data"]["exemplars"] is None
 
 
+async def test_the_typical_individuals_tied_are_ranked_by_id_and_their_places_said_once(
+    runtime, tree, client, tokens
+):
+    from datetime import date as day
+
+    from services.campaign.commands import commands_of as campaign_commands_of
+    from tests.campaign.conftest import Clock
+    from tests.registry.conftest import principal
+
+    campaigns = campaign_commands_of(runtime, Clock(day(2024, 5, 2)))
+    officer = principal(tree.cs1, "officer")
+    # Given Lan and Minh tied at 100 million (an initiative together, and one each: Minh's
+    # applied at the same workshop, Lan's nowhere yet), and An with 10 million
+    recognitions = (
+        (["Nguyễn Thị Lan", "Trần Văn Minh"], 60_000_000, ["Xưởng 1"]),
+        (["Trần Văn Minh"], 40_000_000, ["Xưởng 1"]),
+        (["Nguyễn Thị Lan"], 40_000_000, []),
+        (["Lê Văn An"], 10_000_000, ["Kho"]),
+    )
+    for i, (authors, benefit, places) in enumerate(recognitions):
+        initiative = await campaigns.register_initiative(
+            officer, title=f"Sáng kiến {i}", authors=authors
+        )
+        await campaigns.recognise_initiative(
+            officer, initiative, benefit_vnd=benefit, applied_at=places
+        )
+    query = """query ($u: ID, $n: Int!) { exemplars(unitId: $u, firstYear: 2024, first: $n) {
+      personId name initiatives benefitVnd appliedAt } }"""
+    # When the first two are asked, and all
+    two, every = [
+        (await gql(client, tokens, tree.upper1, ["officer"], query, u=tree.upper1, n=n))["data"]
+        for n in (2, 20)
+    ]
+    # Then the two tied come first, by their ids, each workshop said once
+    tied = sorted(
+        [
+            ("Nguyễn Thị Lan", 2, 100_000_000, ["Xưởng 1"]),
+            ("Trần Văn Minh", 2, 100_000_000, ["Xưởng 1"]),
+        ],
+        key=lambda e: next(x["personId"] for x in every["exemplars"] if x["name"] == e[0]),
+    )
+    rows = [
+        (e["name"], e["initiatives"], e["benefitVnd"], e["appliedAt"]) for e in every["exemplars"]
+    ]
+    assert rows == [*tied, ("Lê Văn An", 1, 10_000_000, ["Kho"])]
+    assert [e["name"] for e in two["exemplars"]] == [e[0] for e in tied]
+    assert [e["personId"] for e in every["exemplars"][:2]] == sorted(
+        e["personId"] for e in every["exemplars"][:2]
+    )
+
+
 async def test_a_merged_units_typical_individuals_count_under_its_survivor(
     runtime, registry, tree, client, tokens
 ):
