@@ -151,12 +151,16 @@ async def catch_up(
             done, heads = await _counts(conn, target) if progress is not None else (0, 0)
         tally = _Tally(progress, done, heads)
         groups = iter([behind[i : i + group] for i in range(0, len(behind), group)])
-        await asyncio.gather(
-            *(
-                _take_groups(pool, target, groups, batch_size, tally, statistics)
-                for _ in range(REBUILD_IN_FLIGHT)
-            )
-        )
+        # a worker that fails stops the other (a gather would leave it taking groups), and its
+        # error is the rebuild's, as it was with one worker
+        try:
+            async with asyncio.TaskGroup() as workers:
+                for _ in range(REBUILD_IN_FLIGHT):
+                    workers.create_task(
+                        _take_groups(pool, target, groups, batch_size, tally, statistics)
+                    )
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
         applied = tally.applied
         if applied < batch_size:
             # Another runner (thidua serve's own) may be taking the batches: what is left is

@@ -4,8 +4,12 @@ event by event."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
+
+import asyncpg
+import pytest
 
 from services.reporting.projections import PROJECTION
 from shared import projection_rebuild
@@ -32,11 +36,9 @@ async def rows_of(owner, units: list[str]) -> dict[str, list[tuple]]:
     return {t: [tuple(r) for r in await owner.fetch(q, units)] for t, q in ROWS.items()}
 
 
-async def test_a_rebuild_taking_groups_side_by_side_makes_the_rows_the_runner_made(
-    runtime, owner, tree, monkeypatch
-):
-    # Given pledges (one withdrawn), initiatives recognised and seminars in seven units' logs,
-    # counted by the runner as they came
+async def written(runtime, tree) -> list[str]:
+    """Pledges (one withdrawn), initiatives recognised and seminars in seven units' logs,
+    counted by the runner as they came; the units."""
     units = [tree.tld, tree.prov1, tree.prov2, tree.upper1, tree.upper2, tree.upper3, tree.cs1]
     for i, unit in enumerate(units):
         withdrawn = await pledge(runtime, unit, date(2024, 1, 1 + i))
@@ -60,29 +62,86 @@ async def test_a_rebuild_taking_groups_side_by_side_makes_the_rows_the_runner_ma
             held_on=date(2024, 5, 1),
             participants=10 + i,
         )
-    live = await rows_of(owner, units)
-    assert all(live.values())
+    return units
 
-    # When it is rebuilt a unit a group, an event of each a transaction, with the groups in
-    # flight counted
+
+def batches_watched(monkeypatch, before=None) -> dict[str, int]:
+    """A unit a group and an event of each a transaction; the rebuild's transactions counted
+    (``calls``, and ``most`` in flight at once), ``before(call)`` run ahead of each."""
     monkeypatch.setattr(projection_rebuild, "GROUP_TENANTS", 1)
     monkeypatch.setattr(projection_rebuild, "REBUILD_GROUP_TENANTS", 1)
     monkeypatch.setattr(projection_rebuild, "REBUILD_GROUP_EVENTS", 1)
-    in_flight, most = 0, 0
+    seen = {"calls": 0, "in_flight": 0, "most": 0}
     run_batches = projection_rebuild.run_batches
 
-    async def counted(*args, **kwargs):
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
+    async def watched(*args, **kwargs):
+        seen["calls"] += 1
+        if before is not None:
+            before(seen["calls"])
+        seen["in_flight"] += 1
+        seen["most"] = max(seen["most"], seen["in_flight"])
         try:
             return await run_batches(*args, **kwargs)
         finally:
-            in_flight -= 1
+            seen["in_flight"] -= 1
 
-    monkeypatch.setattr(projection_rebuild, "run_batches", counted)
+    monkeypatch.setattr(projection_rebuild, "run_batches", watched)
+    return seen
+
+
+async def test_a_rebuild_taking_groups_side_by_side_makes_the_rows_the_runner_made(
+    runtime, owner, tree, monkeypatch
+):
+    # Given seven units' figures, counted by the runner
+    units = await written(runtime, tree)
+    live = await rows_of(owner, units)
+    assert all(live.values())
+    # When it is rebuilt a unit a group, an event of each a transaction
+    seen = batches_watched(monkeypatch)
     await projection_rebuild.rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=2)
-
     # Then its groups were in flight side by side, and it made the same rows
-    assert most == projection_rebuild.REBUILD_IN_FLIGHT > 1
+    assert seen["most"] == projection_rebuild.REBUILD_IN_FLIGHT > 1
+    assert await rows_of(owner, units) == live
+
+
+async def test_a_group_that_deadlocked_is_taken_again(runtime, owner, tree, monkeypatch):
+    # Given seven units' figures, counted by the runner
+    units = await written(runtime, tree)
+    live = await rows_of(owner, units)
+
+    # When a transaction of the rebuild deadlocks with the other worker's (rolled back: nothing
+    # of it applied)
+    def deadlock(call: int) -> None:
+        if call == 3:
+            raise asyncpg.DeadlockDetectedError("deadlock detected")
+
+    seen = batches_watched(monkeypatch, deadlock)
+    await projection_rebuild.rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=2)
+    # Then it was taken again, and the rows are the runner's
+    assert seen["calls"] > 3
+    assert await rows_of(owner, units) == live
+
+
+async def test_a_worker_that_fails_stops_the_other_and_its_error_is_the_rebuilds(
+    runtime, owner, tree, monkeypatch
+):
+    # Given seven units' figures, counted by the runner
+    units = await written(runtime, tree)
+    live = await rows_of(owner, units)
+
+    # When a transaction of the rebuild fails
+    def failing(call: int) -> None:
+        if call == 3:
+            raise RuntimeError("the database went away")
+
+    seen = batches_watched(monkeypatch, failing)
+    with pytest.raises(RuntimeError, match="went away"):
+        await projection_rebuild.rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=2)
+    # Then the rebuild fails with its error, and the other worker takes no group after it
+    calls = seen["calls"]
+    await asyncio.sleep(0.5)
+    assert seen["calls"] == calls
+    # and the rebuild run again resumes and makes the runner's rows
+    monkeypatch.undo()
+    await projection_rebuild.rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=2)
     assert await rows_of(owner, units) == live
