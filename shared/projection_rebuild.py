@@ -136,25 +136,8 @@ async def catch_up(
     applies less than one batch: the logs keep growing while commands write, so what is left
     then is for the swap to apply under its lock. ``progress(applied, heads)``, in events, at
     most every ``PROGRESS_EVERY_S`` and at the end."""
-    statistics = _Statistics(pool, target)
-    try:
-        await _rounds(pool, target, batch_size, progress, statistics)
-    finally:
-        await statistics.settled()
-    if progress is not None:
-        async with pool.acquire() as conn:
-            progress(*await _counts(conn, target))
-
-
-async def _rounds(
-    pool: asyncpg.Pool,
-    target: Target,
-    batch_size: int,
-    progress: Callable[[int, int], None] | None,
-    statistics: _Statistics,
-) -> None:
-    """catch_up's rounds, until one applies less than a batch (see there)."""
     lag, moved = float("inf"), time.monotonic()
+    statistics = _Statistics(pool, target)
     # A transaction applies a batch of each of many tenants (one a tenant made a union of
     # 130,000 small logs take 130,000 of them), about REBUILD_GROUP_EVENTS in all.
     group = max(GROUP_TENANTS, REBUILD_GROUP_TENANTS)
@@ -191,6 +174,9 @@ async def _rounds(
             if lag < batch_size or time.monotonic() - moved > STALLED_S:
                 break
             await asyncio.sleep(0.05)
+    if progress is not None:
+        async with pool.acquire() as conn:
+            progress(*await _counts(conn, target))
 
 
 class _Tally:
@@ -226,49 +212,29 @@ async def _take_groups(
             batches = await _run_group(pool, target, pending, per_tenant)
             tally.add(sum(b.applied for b in batches))
             pending = [b.tenant_id for b in batches if b.full]
-            statistics.after(sum(b.applied for b in batches))
+            await statistics.after(sum(b.applied for b in batches))
 
 
 class _Statistics:
     """The building tables' statistics refreshed as they grow, as the runner refreshes the live
     ones (shared/projections.py): begun empty, they are planned as empty, and a batch's lookups
-    by key became scans of the whole growing table (a rebuild of 1.3 million events made 200).
-
-    A refresh runs beside the workers, one at a time: awaited by the worker whose batch made it
-    due, it held that worker for as long as PostgreSQL sampled the tables (seconds at millions
-    of rows), and the rebuild ran on one worker meanwhile."""
+    by key became scans of the whole growing table (a rebuild of 1.3 million events made 200)."""
 
     def __init__(self, pool: asyncpg.Pool, target: Target) -> None:
         self.pool, self.target = pool, target
         self.unanalyzed, self.at = 0, time.monotonic()
-        self.running: asyncio.Task[None] | None = None
 
-    def after(self, applied: int) -> None:
+    async def after(self, applied: int) -> None:
         self.unanalyzed += applied
         if self.unanalyzed < ANALYZE_AFTER_EVENTS or time.monotonic() - self.at < ANALYZE_EVERY_S:
             return
-        if self.running is not None and not self.running.done():
-            return
         self.unanalyzed, self.at = 0, time.monotonic()
-        self.running = asyncio.get_running_loop().create_task(self.refresh())
-
-    async def refresh(self) -> None:
-        try:
-            async with self.pool.acquire() as conn:
-                await conn.execute(
-                    "SELECT thidua_analyze_tables($1, $2::text[])",
-                    self.target.schema,
-                    list(self.target.projection.tables),
-                )
-        except Exception as exc:  # statistics are a help, never the rebuild's failure
-            log.warning(
-                "projection_rebuild_analyze_failed", projection=self.target.name, error=str(exc)
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "SELECT thidua_analyze_tables($1, $2::text[])",
+                self.target.schema,
+                list(self.target.projection.tables),
             )
-
-    async def settled(self) -> None:
-        """The refresh under way, if any, ended."""
-        if self.running is not None:
-            await self.running
 
 
 async def _run_group(

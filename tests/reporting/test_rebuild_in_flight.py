@@ -5,7 +5,6 @@ event by event."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from datetime import date
 
@@ -145,44 +144,4 @@ async def test_a_worker_that_fails_stops_the_other_and_its_error_is_the_rebuilds
     # and the rebuild run again resumes and makes the runner's rows
     monkeypatch.undo()
     await projection_rebuild.rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=2)
-    assert await rows_of(owner, units) == live
-
-
-async def test_the_building_tables_statistics_are_refreshed_beside_the_batches(
-    runtime, owner, tree, monkeypatch
-):
-    # Given seven units' figures, counted by the runner
-    units = await written(runtime, tree)
-    live = await rows_of(owner, units)
-
-    # When it is rebuilt by one worker, the building tables' statistics due after every batch,
-    # and each refresh lasting until two more batches have begun (or two seconds)
-    monkeypatch.setattr(projection_rebuild, "REBUILD_IN_FLIGHT", 1)
-    monkeypatch.setattr(projection_rebuild, "ANALYZE_AFTER_EVENTS", 1)
-    monkeypatch.setattr(projection_rebuild, "ANALYZE_EVERY_S", 0.0)
-    moved, until = asyncio.Event(), [0]
-
-    def before(call: int) -> None:
-        if until[0] and call >= until[0]:
-            moved.set()
-
-    seen = batches_watched(monkeypatch, before)
-    batches_during: list[int] = []
-    refresh = projection_rebuild._Statistics.refresh
-
-    async def slow(self) -> None:
-        began = seen["calls"]
-        until[0] = began + 2
-        moved.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(moved.wait(), 2)
-        until[0] = 0
-        batches_during.append(seen["calls"] - began)
-        await refresh(self)
-
-    monkeypatch.setattr(projection_rebuild._Statistics, "refresh", slow)
-    await projection_rebuild.rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=2)
-
-    # Then the batches went on while the first refresh ran, and the rows are the runner's
-    assert batches_during and batches_during[0] >= 2
     assert await rows_of(owner, units) == live
