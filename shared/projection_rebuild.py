@@ -210,9 +210,10 @@ async def _take_groups(
             # a transaction takes: about REBUILD_GROUP_EVENTS still
             per_tenant = min(batch_size, max(1, REBUILD_GROUP_EVENTS // len(pending)))
             batches = await _run_group(pool, target, pending, per_tenant)
-            tally.add(sum(b.applied for b in batches))
+            applied = sum(b.applied for b in batches)
+            tally.add(applied)
             pending = [b.tenant_id for b in batches if b.full]
-            await statistics.after(sum(b.applied for b in batches))
+            await statistics.after(applied)
 
 
 class _Statistics:
@@ -241,16 +242,15 @@ async def _run_group(
     pool: asyncpg.Pool, target: Target, tenants: list[str], per_tenant: int
 ) -> list[Batch]:
     """A group's next batches, in one transaction; done again if it deadlocked with the other
-    worker's (rolled back, nothing of it applied), as the live runner's groups are."""
-    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+    worker's (rolled back, nothing of it applied), up to DEADLOCK_ATTEMPTS times in all."""
+    for attempt in range(1, DEADLOCK_ATTEMPTS):
         try:
             async with pool.acquire() as conn:
                 return await run_batches(conn, target, tenants, per_tenant)
         except asyncpg.DeadlockDetectedError:
-            if attempt == DEADLOCK_ATTEMPTS:
-                raise
             log.info("projection_rebuild_batch_retried", projection=target.name, attempt=attempt)
-    raise AssertionError("unreachable")
+    async with pool.acquire() as conn:
+        return await run_batches(conn, target, tenants, per_tenant)
 
 
 async def _counts(conn: asyncpg.Connection, target: Target) -> tuple[int, int]:
