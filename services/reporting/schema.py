@@ -470,7 +470,8 @@ class ReportingQuery:
         description="Tập thể tiêu biểu của giai đoạn: các đơn vị dưới đơn vị (mặc định: đơn vị "
         "mình) vào ngày cuối giai đoạn, giá trị làm lợi của sáng kiến lớn trước (tối đa 100). "
         "`asOf`: như nhật ký ghi nhận tại thời điểm đó (cây đơn vị, số liệu, khen thưởng; tên "
-        "đơn vị và chỉ tiêu của phong trào như hiện nay). Ngoài tầm: null."
+        "đơn vị và chỉ tiêu của phong trào như hiện nay). Ngoài tầm, hoặc token vai trò "
+        "member (chỉ đọc đơn vị mình): null."
     )
     async def exemplary_units(
         self,
@@ -512,7 +513,8 @@ class ReportingQuery:
         description="Cá nhân tiêu biểu của giai đoạn: tác giả các sáng kiến được công nhận trong "
         "đơn vị (mặc định: đơn vị mình) và các đơn vị dưới nó, giá trị làm lợi lớn trước (tối "
         "đa 100). `asOf`: như nhật ký ghi nhận tại thời điểm đó (sáng kiến, cây đơn vị, Bằng "
-        "Lao động sáng tạo; họ tên, chức vụ như hiện nay). Ngoài tầm: null."
+        "Lao động sáng tạo; họ tên, chức vụ như hiện nay). Ngoài tầm, hoặc token vai trò "
+        "member (chỉ đọc đơn vị mình): null."
     )
     async def exemplars(
         self,
@@ -531,7 +533,7 @@ class ReportingQuery:
             await _versions_whole(conn, at)
             rows = await conn.fetch(
                 "SELECT person_id, initiatives, benefit, applied_at "
-                "FROM thidua_report_exemplars($1, $2, $3, $4, $5)",
+                "FROM thidua_report_typical_individuals($1, $2, $3, $4, $5)",
                 unit,
                 first_,
                 last,

@@ -69,9 +69,11 @@ async def read_ranked(
 ) -> list[tuple[str, dict[str, int]]] | None:
     """The typical collectives of ``years``: ``limit`` units below ``unit`` on the last day of
     them, by their own initiatives' benefit, then initiatives, then id, each with its own
-    figures of ``metrics``; None where the reader may not read ``unit``."""
+    figures of ``metrics``; None where the reader may not read ``unit`` or the units below it
+    (a member's token: migration 0071)."""
     rows = await conn.fetch(
-        "SELECT unit, rank, metric, value FROM thidua_report_ranked_units($1, $2, $3, $4, $5, $6)",
+        "SELECT unit, rank, metric, value "
+        "FROM thidua_report_typical_collectives($1, $2, $3, $4, $5, $6)",
         unit,
         *years,
         list(metrics),

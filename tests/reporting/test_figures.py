@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+import asyncpg
 import pytest
 
 from tests.campaign.test_golden import FILE as CAMPAIGN_GOLDEN
@@ -346,6 +347,37 @@ async def test_the_typical_collectives_rank_the_units_below_by_their_initiatives
     assert tree.prov1 not in {u["unitId"] for u in ranked}
     sibling = await gql(client, tokens, tree.upper2, ["officer"], query, u=tree.prov1)
     assert sibling["data"]["exemplaryUnits"] is None
+
+
+async def test_a_members_token_reads_no_typical_individuals_or_collectives_below(
+    runtime, owner, tree, client, tokens
+):
+    # they name the units and people below, each with their own figures: a member reads its
+    # own unit's data only (its summary's totals, not the breakdown)
+    await recognised(runtime, tree.cs1, 40_000_000, date(2024, 6, 1))
+    query = """query ($u: ID) {
+      exemplaryUnits(unitId: $u, firstYear: 2024) { unitId benefitVnd }
+      exemplars(unitId: $u, firstYear: 2024) { personId benefitVnd }
+      summary(unitId: $u, firstYear: 2024) { total { initiativeBenefitVnd } } }"""
+    officer = await gql(client, tokens, tree.prov1, ["officer"], query, u=tree.prov1)
+    assert "errors" not in officer, officer
+    assert [u["unitId"] for u in officer["data"]["exemplaryUnits"]][:1] == [tree.cs1]
+    assert officer["data"]["exemplars"] is not None
+    member = await gql(client, tokens, tree.prov1, ["member"], query, u=tree.prov1)
+    assert "errors" not in member, member
+    assert member["data"]["exemplaryUnits"] is None
+    assert member["data"]["exemplars"] is None
+    assert member["data"]["summary"]["total"] == officer["data"]["summary"]["total"]  # the totals
+    # and the database's own wall: the functions the two wrap are not the application's
+    async with owner.transaction():
+        await owner.execute("SET LOCAL ROLE thidua_app")
+        for call in (
+            "thidua_report_ranked_units('x', 2024, 2024, '{}', 1, NULL)",
+            "thidua_report_exemplars('x', 2024, 2024, 1, NULL)",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                async with owner.transaction():
+                    await owner.fetch(f"SELECT * FROM {call}")
 
 
 async def test_a_typical_collective_shows_how_many_indicators_of_its_campaigns_were_met(
