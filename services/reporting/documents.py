@@ -159,7 +159,7 @@ def report_pdf(doc: ReportDocument) -> bytes:
     pdf.set_font(FONT, "B", 14)
     pdf.cell(width, 8, "BÁO CÁO", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "B", 11)
-    pdf.multi_cell(width, 6, doc.title, align="C")
+    pdf.multi_cell(width, 6, doc.title, align="C", new_x="LMARGIN")
     pdf.ln(4)
     _text(pdf, width, doc.opening)
     _heading(pdf, width, "I. CÔNG TÁC TỔ CHỨC VÀ CHỈ ĐẠO TRIỂN KHAI CÁC PHONG TRÀO THI ĐUA")
@@ -194,12 +194,13 @@ def report_pdf(doc: ReportDocument) -> bytes:
 def _heading(pdf: Any, width: float, text: str) -> None:
     pdf.ln(2)
     pdf.set_font(FONT, "B", 11)
-    pdf.multi_cell(width, 6, text)
+    pdf.multi_cell(width, 6, text, new_x="LMARGIN")
 
 
 def _text(pdf: Any, width: float, text: str) -> None:
     pdf.set_font(FONT, "", 11)
-    pdf.multi_cell(width, 6, text or "…")
+    # fpdf2 leaves x at a multi_cell's right edge: the next paragraph began off the page
+    pdf.multi_cell(width, 6, text or "…", new_x="LMARGIN")
 
 
 def _section(pdf: Any, width: float, heading: str, text: str) -> None:
@@ -216,7 +217,9 @@ def _figures_table(pdf: Any, summary: UnitSummary) -> None:
         + ([_shown(getattr(summary.total, key))] if total else [])
         for label, key in (*FIGURE_ROWS, *SHARES)
     ]
-    _table(pdf, header, rows, first_width=3)
+    # a five-year table's columns hold a billion's digits unbroken (at 7 points, beside a label
+    # twice as wide)
+    _table(pdf, header, rows, first_width=2)
 
 
 def _awards_table(pdf: Any, figures: SummaryFigures) -> None:
@@ -231,7 +234,7 @@ def _awards_table(pdf: Any, figures: SummaryFigures) -> None:
 def _table(
     pdf: Any, header: Sequence[str], rows: Sequence[Sequence[str]], first_width: int
 ) -> None:
-    pdf.set_font(FONT, "", 8)
+    pdf.set_font(FONT, "", 8 if len(header) <= 5 else 7)
     widths = (first_width, *([1] * (len(header) - 1)))
     with pdf.table(col_widths=widths, text_align="LEFT", line_height=5) as table:
         for cells in (header, *rows):

@@ -169,6 +169,15 @@ async def test_the_report_as_docx_pdf_and_the_summary_as_xlsx(runtime, tree, cli
     image = page.render(scale=1).to_pil().convert("L")
     top = image.crop((0, 0, image.width, image.height // 5))
     assert sum(1 for p in top.getdata() if p < 128) > 500  # the heading is drawn
+    # every character inside the page, the written sections too
+    document = pypdfium2.PdfDocument(pdf.content)
+    for page in document:
+        chars = page.get_textpage()
+        for i in range(chars.count_chars()):
+            left, _, right, _ = chars.get_charbox(i)
+            assert 0 <= left and right <= page.get_width(), (i, left, right)
+    body = "".join(p.get_textpage().get_text_range() for p in document)
+    assert "đoàn kết" in body and "không là công thức" in body
 
     xlsx = await client.get(
         f"/summaries/{tree.upper1}/2020/2025/xlsx",  # its own pledge of 2021, read from above
