@@ -50,9 +50,18 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
 
 
 async def _name(conn: Any, unit: str | None) -> str:
+    """A unit's name as the reader reads it, or, for a unit above the reader's own (out of its
+    reach, migration 0072), the name alone: its own report is headed by it."""
     if unit is None:
         return ""
-    return await conn.fetchval("SELECT name FROM units WHERE tenant_id = $1", unit) or unit
+    return (
+        await conn.fetchval(
+            "SELECT coalesce((SELECT name FROM units WHERE tenant_id = $1), "
+            "(SELECT name FROM thidua_names_above(ARRAY[$1])))",
+            unit,
+        )
+        or unit
+    )
 
 
 async def _document(request: Request[Any, Any, Any], raw_id: str) -> ReportDocument:

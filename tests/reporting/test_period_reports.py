@@ -157,8 +157,11 @@ async def test_the_report_as_docx_pdf_and_the_summary_as_xlsx(runtime, tree, cli
         "Thuận lợi:",
         "GIAI ĐOẠN 2020 - 2025",
         "Ninh Bình, ngày",
+        "LIÊN ĐOÀN LAO ĐỘNG TỈNH NINH BÌNH",  # the level above, out of the unit's reach
+        "Liên đoàn Lao động tỉnh Ninh Bình;",  # where it is sent
     ):
         assert text in xml, text
+    assert tree.prov1 not in xml
     assert "{{" not in xml and "{%" not in xml
 
     pdf = await client.get(f"/reports/{rid}/pdf", headers=headers)
@@ -178,6 +181,7 @@ async def test_the_report_as_docx_pdf_and_the_summary_as_xlsx(runtime, tree, cli
             assert 0 <= left and right <= page.get_width(), (i, left, right)
     body = "".join(p.get_textpage().get_text_range() for p in document)
     assert "đoàn kết" in body and "không là công thức" in body
+    assert "LIÊN ĐOÀN LAO ĐỘNG TỈNH NINH BÌNH" in body and tree.prov1 not in body
 
     xlsx = await client.get(
         f"/summaries/{tree.upper1}/2020/2025/xlsx",  # its own pledge of 2021, read from above
@@ -199,6 +203,22 @@ async def test_the_report_as_docx_pdf_and_the_summary_as_xlsx(runtime, tree, cli
             path, headers={"Authorization": f"Bearer {token(tokens, reader)}"}
         )
         assert refused.status_code == 404, path
+
+
+async def test_a_unit_reads_the_names_of_the_units_above_it_and_no_others(runtime, tree):
+    from shared import access
+    from tests.registry.conftest import principal
+
+    asked = [tree.tld, tree.prov1, tree.prov2, tree.upper2, tree.cs1]
+    async with access.scope(runtime.pool, principal(tree.upper1, "member")) as conn:
+        names = dict(await conn.fetch("SELECT * FROM thidua_names_above($1::text[])", asked))
+        assert (
+            await conn.fetchval("SELECT count(*) FROM units WHERE tenant_id = $1", tree.prov1) == 0
+        )
+    assert names == {
+        tree.tld: "Tổng Liên đoàn Lao động Việt Nam",
+        tree.prov1: "Liên đoàn Lao động tỉnh Ninh Bình",
+    }  # not another province, a sibling, or a unit below (read by its own reach, if at all)
 
 
 def token(tokens, unit: str) -> str:
