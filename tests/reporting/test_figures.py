@@ -324,6 +324,60 @@ async def test_a_merged_units_typical_individuals_count_under_its_survivor(
         ], province
 
 
+async def test_a_typical_collective_carries_the_history_of_the_units_merged_into_it(
+    runtime, registry, owner, tree, client, tokens
+):
+    from datetime import UTC, datetime
+
+    from tests.registry.conftest import SINCE
+    from tests.reporting.conftest import pledge, report_settings
+
+    # Given a grassroots union of the second province with an initiative of its own in 2025,
+    # and Hoa Lư (the first's) with one in 2024 and a pledge, and an older union merged into
+    # Hoa Lư in February 2024 with one of January
+    survivor, older = f"{tree.prefix}-cs9", f"{tree.prefix}-cs8"
+    for unit, parent in ((survivor, tree.upper3), (older, tree.upper1)):
+        await registry.register(
+            None,
+            unit_id=unit,
+            name=f"Công đoàn cơ sở {unit}",
+            level="grassroots",
+            sector_type="DN nhà nước",
+            parent_id=parent,
+            effective_on=SINCE,
+        )
+    await recognised(runtime, survivor, 10_000_000, date(2025, 3, 1))
+    await recognised(runtime, tree.cs1, 90_000_000, date(2024, 6, 1))
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    await recognised(runtime, older, 5_000_000, date(2024, 1, 15))
+    await registry.merge(None, [older], tree.cs1, date(2024, 2, 1))
+    before = datetime.now(UTC).isoformat()
+    # When Hoa Lư is merged on 1 January 2025 into the second province's union
+    await registry.merge(None, [tree.cs1], survivor, date(2025, 1, 1))
+    query = """query ($u: ID, $at: DateTime) {
+      exemplaryUnits(unitId: $u, firstYear: 2020, lastYear: 2025, asOf: $at) {
+        unitId participants initiatives benefitVnd } }"""
+    # Then the survivor ranks with what both did before their merges, as its summary counts it
+    # (a large subtree's scores are summed another way: both)
+    for many_units in (10**6, 0):
+        async with report_settings(owner, many_units=many_units):
+            body = await gql(client, tokens, tree.prov2, ["officer"], query, u=tree.prov2)
+        assert "errors" not in body, body
+        assert body["data"]["exemplaryUnits"][0] == {
+            "unitId": survivor,
+            "participants": 1,
+            "initiatives": 3,
+            "benefitVnd": 105_000_000,
+        }, many_units
+    # and as the log held it before that merge: its own, while Hoa Lư ranked in the first
+    # province with the older union's history
+    body = await gql(client, tokens, tree.prov2, ["officer"], query, u=tree.prov2, at=before)
+    assert body["data"]["exemplaryUnits"][0]["benefitVnd"] == 10_000_000, body
+    body = await gql(client, tokens, tree.prov1, ["officer"], query, u=tree.prov1, at=before)
+    hoa_lu = next(u for u in body["data"]["exemplaryUnits"] if u["unitId"] == tree.cs1)
+    assert (hoa_lu["initiatives"], hoa_lu["benefitVnd"]) == (2, 95_000_000), body
+
+
 async def test_the_typical_collectives_rank_the_units_below_by_their_initiatives_benefit(
     runtime, tree, client, tokens
 ):
