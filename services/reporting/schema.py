@@ -104,6 +104,50 @@ class SummaryFigures:
         description="Cách làm hay của đơn vị khác đã nhân rộng."
     )
     inspections: BigInt = strawberry.field(description="Cuộc kiểm tra, giám sát cấp dưới.")
+    # (unit, first year, last year, asOf) of these figures: what registrationsNotYet counts
+    key: strawberry.Private[SummaryKey | None] = None
+
+    @strawberry.field(
+        description="Đăng ký thi đua chưa có: các đơn vị được đề nghị đăng ký phong trào phát "
+        "động trong năm (các đơn vị trực thuộc đơn vị phát động) mà chưa đăng ký, đã quá hạn "
+        "hay chưa đến hạn, như `compliance` (kind registrations: missing + pending), cùng thời "
+        "điểm `asOf`. Chỉ tính khi được hỏi."
+    )
+    async def registrations_not_yet(self, info: Info) -> BigInt | None:
+        if self.key is None:
+            return None
+        unit, first, last, at = self.key
+        counts = await _not_yet_loader(info).load_many(
+            [(unit, year, at) for year in range(first, last + 1)]
+        )
+        if any(c is None for c in counts):
+            return None
+        return BigInt(sum(c for c in counts if c is not None))
+
+
+def _not_yet_loader(info: Info) -> DataLoader[tuple[str, int, datetime | None], int | None]:
+    """This request's loader of the registrations not yet made, by (unit, year, asOf): each
+    year's deadlines once, however many summaries ask for it."""
+    loaders = info.context.setdefault("reporting_loaders", {})
+    if "not_yet" not in loaders:
+
+        async def load(keys: list[tuple[str, int, datetime | None]]) -> list[int | None]:
+            found: list[int | None] = []
+            async with access.reading(info) as conn:
+                for unit, year, at in keys:
+                    await _versions_whole(conn, at)
+                    rows = await conn.fetch(
+                        "SELECT missing + pending AS n FROM thidua_report_compliance($1, $2, $3) "
+                        "WHERE kind = 'registrations'",
+                        unit,
+                        year,
+                        at,
+                    )
+                    found.append(int(rows[0]["n"]) if rows else None)
+            return found
+
+        loaders["not_yet"] = DataLoader(load_fn=load)
+    return loaders["not_yet"]
 
 
 @strawberry.type(description="Tổng hợp của một đơn vị và các đơn vị dưới nó.")
@@ -173,7 +217,9 @@ class _Figures:
         return {d: int(v) for (m, d), v in self.values.items() if m == metric and v}
 
 
-def figures_of(year: int | None, values: Mapping[tuple[str, str], int]) -> SummaryFigures:
+def figures_of(
+    year: int | None, values: Mapping[tuple[str, str], int], key: SummaryKey | None = None
+) -> SummaryFigures:
     v = _Figures(values)
     persons = v.total(f.AWARDED_PERSONS)
     persons_by, collectives_by, cash_by = (
@@ -227,6 +273,7 @@ def figures_of(year: int | None, values: Mapping[tuple[str, str], int]) -> Summa
         good_practices=v.one(f.GOOD_PRACTICES),
         replications=v.one(f.REPLICATIONS),
         inspections=v.one(f.INSPECTIONS),
+        key=key,
     )
 
 
@@ -246,8 +293,8 @@ def summary_of(key: SummaryKey, rows: Iterable[Any]) -> UnitSummary:
         first_year=first,
         last_year=last,
         as_of=at,
-        total=figures_of(None, total),
-        years=[figures_of(y, by_year.get(y, {})) for y in range(first, last + 1)],
+        total=figures_of(None, total, key),
+        years=[figures_of(y, by_year.get(y, {}), (unit, y, y, at)) for y in range(first, last + 1)],
     )
 
 

@@ -137,3 +137,36 @@ async def test_the_registrants_expected_as_of_a_moment_are_the_units_below_then(
         assert then["registrations"] == (0, 0, 2, 0), rebuilt
         now = await compliance(client, tokens, tree.prov1, None, 2024)
         assert now["registrations"] == (0, 0, 1, 0), rebuilt
+
+
+async def test_a_summary_says_how_many_registrations_are_not_yet_made(
+    runtime, owner, tree, client, tokens
+):
+    # Given the province's campaign of 2024, which its two upper-level units were to register
+    # with, and upper1 registered (late) after a moment
+    launched = await campaign(runtime, tree.prov1, 2024)
+    before = await caught_up(runtime, owner, tree.prov1, tree.upper1, tree.upper2)
+    await registered(runtime, tree.upper1, launched, tree.prov1, date(2024, 3, 1), late=True)
+    await caught_up(runtime, owner, tree.prov1, tree.upper1)
+    query = """query ($u: ID, $at: DateTime) {
+      summary(unitId: $u, firstYear: 2023, lastYear: 2024, asOf: $at) {
+        total { registrationsLate registrationsNotYet }
+        years { year registrationsNotYet } } }"""
+
+    async def not_yet(reader, at=None):
+        body = await gql(
+            client, tokens, reader, ["officer"], query, u=tree.prov1, at=at and at.isoformat()
+        )
+        assert "errors" not in body, body
+        found = body["data"]["summary"]
+        return found and (
+            found["total"]["registrationsNotYet"],
+            [(y["year"], y["registrationsNotYet"]) for y in found["years"]],
+        )
+
+    # Then the summary says, as compliance does, that upper2's is not yet made, and as of the
+    # moment both were not
+    assert await not_yet(tree.prov1) == (1, [(2023, 0), (2024, 1)])
+    assert await not_yet(tree.prov1, before) == (2, [(2023, 0), (2024, 2)])
+    # and a unit beside it reads no summary of the province at all
+    assert await not_yet(tree.upper2) is None
