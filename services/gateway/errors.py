@@ -8,6 +8,7 @@ holds the server to it)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -149,6 +150,8 @@ def presented(error: GraphQLError) -> GraphQLError:
         message, code = cause.message, cause.code
     else:
         message, code = error.message, client_code(error)
+        if code in _LEADS and not _coded(error):  # graphql-core's or strawberry's own words
+            message = _LEADS[code] + ": " + _PYTHON_SAID.sub(r"\1", message)
     shown = cause.shown() if isinstance(cause, DomainError) else {}
     return GraphQLError(
         message=message,
@@ -158,6 +161,19 @@ def presented(error: GraphQLError) -> GraphQLError:
         path=error.path,
         extensions={**(error.extensions or {}), **shown, "code": code},
     )
+
+
+# What a client's own error is, in Vietnamese, before graphql-core's English words (the name of
+# the argument, variable or field it names is in them).
+_LEADS = {
+    INVALID_INPUT: "Giá trị không hợp lệ",
+    VALIDATION_FAILED: "Câu truy vấn không hợp lệ",
+    PARSE_FAILED: "Câu truy vấn sai cú pháp",
+}
+# A scalar's refusal (strawberry's wrap_parser) ends with Python's own exception message
+# ("invalid literal for int() with base 10: b'garb'"): the server's inside, not the client's
+# mistake.
+_PYTHON_SAID = re.compile(r'(Value cannot represent an? \w+: ".*?"\.) .*$', re.DOTALL)
 
 
 def _presented_once(error: GraphQLError) -> GraphQLError:

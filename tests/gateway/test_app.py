@@ -98,6 +98,26 @@ async def test_a_syntax_error_is_reported_as_such(client):
     assert "Syntax Error" in error["message"]
 
 
+async def test_a_value_refused_by_its_type_is_said_in_vietnamese_without_pythons_words(client):
+    dated = await client.post(
+        "/graphql",
+        json={
+            "query": "query ($at: DateTime!) { summary(firstYear: 2021, asOf: $at) { unitId } }",
+            "variables": {"at": "garbage"},
+        },
+    )
+    [error] = dated.json()["errors"]
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["message"].startswith("Giá trị không hợp lệ: ")
+    assert "DateTime" in error["message"] and "invalid literal" not in error["message"]
+    wide = await client.post(
+        "/graphql", json={"query": "{ summary(firstYear: 2147483648) { unitId } }"}
+    )
+    [error] = wide.json()["errors"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert error["message"].startswith("Câu truy vấn không hợp lệ: Int cannot represent")
+
+
 async def test_too_many_aliases_are_refused(client, settings):
     many = " ".join(f"a{i}: version" for i in range(settings.graphql_max_aliases + 1))
     response = await client.post("/graphql", json={"query": f"{{ {many} }}"})
