@@ -124,9 +124,15 @@ _STATUS = {
 
 
 def error_response(exc: DomainError) -> Response[dict[str, Any]]:
-    """An upload route's refusal: the error's code and message, with its HTTP status."""
+    """A REST route's refusal (an upload's, a download's, a token's): the error's code and
+    message, with its HTTP status; a 401 says how to authenticate (RFC 9110)."""
     status = _STATUS.get(exc.code, getattr(exc, "http_status", 422))
-    return Response({"code": exc.code, "message": exc.message, **exc.shown()}, status_code=status)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(
+        {"code": exc.code, "message": exc.message, **exc.shown()},
+        status_code=status,
+        headers=headers,
+    )
 
 
 async def receive_file(request: Request[Any, Any, Any], max_bytes: int, name: str = "file"):

@@ -40,6 +40,7 @@ from shared.auth import LEEWAY_SECONDS, TokenService, VerifiedToken, bearer
 from shared.errors import DomainError
 from shared.revocations import RevocationList
 from shared.settings import Settings
+from shared.uploads import error_response
 
 log = structlog.get_logger(__name__)
 
@@ -192,6 +193,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
                 request.state.principal = verified.principal
         except DomainError as exc:
             log.info("token_refused", code=exc.code, path=request.url.path)
+            if request.url.path != GRAPHQL_PATH:  # a REST route's shape, as its own refusals
+                return error_response(exc)
             status = getattr(exc, "http_status", HTTP_401_UNAUTHORIZED)
             body = error_body(exc.message, exc.code)
             return Response(body, status_code=status, headers={"WWW-Authenticate": "Bearer"})

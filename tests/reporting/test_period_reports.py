@@ -221,6 +221,19 @@ async def test_a_unit_reads_the_names_of_the_units_above_it_and_no_others(runtim
     }  # not another province, a sibling, or a unit below (read by its own reach, if at all)
 
 
+async def test_a_download_without_a_good_token_is_refused_in_the_rest_shape(client, tree):
+    path = f"/summaries/{tree.prov1}/2020/2025/xlsx"
+    for headers, code in (
+        ({}, "UNAUTHENTICATED"),
+        ({"Authorization": "Bearer garbage"}, "TOKEN_MALFORMED"),
+    ):
+        refused = await client.get(path, headers=headers)
+        assert refused.status_code == 401, headers
+        assert refused.headers["www-authenticate"] == "Bearer"
+        body = refused.json()
+        assert body["code"] == code and body["message"] and "errors" not in body, body
+
+
 def token(tokens, unit: str) -> str:
     return tokens.issue(tenant=unit, roles=["officer"], subject="s", ttl=timedelta(minutes=5))
 
