@@ -5,12 +5,14 @@ brings it; fpdf2 is pure Python)."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from importlib.resources import as_file, files
+from urllib.parse import quote
 
 from fpdf import FPDF
 
-from shared.text import grouped
+from shared.text import ascii_folded, grouped
 
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
@@ -38,8 +40,22 @@ def new_pdf(orientation: str = "P") -> FPDF:
     return pdf
 
 
+DOWNLOAD_NAME_CHARS = 120  # of a file name before its extension
+
+
 def download_headers(filename: str) -> dict[str, str]:
-    """A document's download headers: an ASCII file name (a number's slash made a dash); the
-    browser shows it or offers to save it."""
-    safe = "".join(c if c.isascii() and (c.isalnum() or c in ".-") else "-" for c in filename)
-    return {"Content-Disposition": f'inline; filename="{safe}"'}
+    """A document's download headers: its name in UTF-8 (RFC 6266's ``filename*``: Vietnamese
+    kept, NFC) and, for a client that reads only ``filename``, the same without diacritics; a
+    slash (a number's, "1/QĐ-KT"), a quote or a control character made a dash. A PDF is shown
+    in the browser, a DOCX or XLSX saved."""
+    stem, dot, extension = filename.rpartition(".")
+    stem = "".join("-" if c in '/\\"' or not c.isprintable() else c for c in stem)
+    name = unicodedata.normalize("NFC", stem[:DOWNLOAD_NAME_CHARS].strip()) + dot + extension
+    plain = "".join(
+        c if c.isascii() and (c.isalnum() or c in " .-_") else "-" for c in ascii_folded(name)
+    )
+    shown = "inline" if extension == "pdf" else "attachment"
+    return {
+        "Content-Disposition": f'{shown}; filename="{plain}"; '
+        f"filename*=UTF-8''{quote(name, safe='')}"
+    }

@@ -60,6 +60,11 @@ def _bare() -> dict[int, str | None]:
     return dict.fromkeys(marks) | {ord("đ"): "d", ord("Đ"): "D"}
 
 
+def ascii_folded(text: str) -> str:
+    """``text`` without its diacritics, đ made d, case kept: "Tổng hợp" → "Tong hop"."""
+    return unicodedata.normalize("NFD", text).translate(_bare())
+
+
 def search_key(*texts: str | None) -> str:
     """Lower case, no diacritics, đ→d: "Công đoàn Điện lực" → "cong doan dien luc". Word by
     word: names share their words (Nguyễn, Thị, Văn), each made bare once and remembered, and

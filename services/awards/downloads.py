@@ -166,6 +166,8 @@ def decision_downloads() -> list[HTTPRouteHandler]:
             return _refused(exc, decision_id)
         line = document.lines[items.index(item_id)]
         body = await anyio.to_thread.run_sync(certificate_pdf, document, line)
-        return Response(body, media_type=PDF, headers=download_headers("giay-chung-nhan.pdf"))
+        return Response(
+            body, media_type=PDF, headers=download_headers(f"Giấy chứng nhận {document.code}.pdf")
+        )
 
     return [decision_as_pdf, decision_as_xlsx, certificate]

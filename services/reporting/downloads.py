@@ -124,6 +124,10 @@ async def _summary(
     return summary_of(key, rows), name
 
 
+def _named(document: ReportDocument, extension: str) -> str:
+    return f"Báo cáo {document.first_year}-{document.last_year} {document.unit_name}.{extension}"
+
+
 def _refused(exc: DomainError, what: str) -> Response[Any]:
     log.info("download_refused", code=exc.code, what=what[:64])
     return error_response(exc)
@@ -139,7 +143,7 @@ def report_downloads() -> list[HTTPRouteHandler]:
         except DomainError as exc:
             return _refused(exc, report_id)
         body = await anyio.to_thread.run_sync(report_docx, document)
-        return Response(body, media_type=DOCX, headers=download_headers("bao-cao.docx"))
+        return Response(body, media_type=DOCX, headers=download_headers(_named(document, "docx")))
 
     @get("/reports/{report_id:str}/pdf", include_in_schema=False)
     async def report_as_pdf(
@@ -150,7 +154,7 @@ def report_downloads() -> list[HTTPRouteHandler]:
         except DomainError as exc:
             return _refused(exc, report_id)
         body = await anyio.to_thread.run_sync(report_pdf, document)
-        return Response(body, media_type=PDF, headers=download_headers("bao-cao.pdf"))
+        return Response(body, media_type=PDF, headers=download_headers(_named(document, "pdf")))
 
     @get("/summaries/{unit_id:str}/{first_year:int}/{last_year:int}/xlsx", include_in_schema=False)
     async def summary_as_xlsx(
@@ -164,6 +168,8 @@ def report_downloads() -> list[HTTPRouteHandler]:
         except DomainError as exc:
             return _refused(exc, unit_id)
         body = await anyio.to_thread.run_sync(summary_xlsx, summary, name)
-        return Response(body, media_type=XLSX, headers=download_headers("tong-hop.xlsx"))
+        years = f"{first_year}" if first_year == last_year else f"{first_year}-{last_year}"
+        headers = download_headers(f"Tổng hợp {years} {name}.xlsx")
+        return Response(body, media_type=XLSX, headers=headers)
 
     return [report_as_docx, report_as_pdf, summary_as_xlsx]

@@ -9,10 +9,12 @@ import io
 import uuid
 import zipfile
 from datetime import date, timedelta
+from urllib.parse import unquote
 
 import pypdfium2
 from python_calamine import CalamineWorkbook
 
+from shared.text import ascii_folded
 from tests.reporting.conftest import gql, pledge
 
 PERIOD = {"first": 2020, "last": 2025}
@@ -193,6 +195,15 @@ async def test_the_report_as_docx_pdf_and_the_summary_as_xlsx(runtime, tree, cli
     )
     pledges = next(r for r in rows if r and r[0] == "Đăng ký, giao ước thi đua")
     assert pledges[1:] == [0, 1, 0, 0, 0, 0, 1]  # 2020–2025, then the period
+    # each saved (the PDF shown) under a name of its own, in Vietnamese
+    for response, shown, name in (
+        (docx, "attachment", "Báo cáo 2020-2025 Công đoàn Điện lực Ninh Bình.docx"),
+        (pdf, "inline", "Báo cáo 2020-2025 Công đoàn Điện lực Ninh Bình.pdf"),
+        (xlsx, "attachment", "Tổng hợp 2020-2025 Công đoàn Điện lực Ninh Bình.xlsx"),
+    ):
+        disposition = response.headers["content-disposition"]
+        assert disposition.startswith(f'{shown}; filename="{ascii_folded(name)}"; ')
+        assert unquote(disposition.split("filename*=UTF-8''")[1]) == name
 
     for path, reader in (
         (f"/reports/{rid}/pdf", tree.upper2),
