@@ -35,6 +35,7 @@ from services.gateway.schema import build_schema
 from services.gateway.verifications import Verifications
 from services.reporting.downloads import report_downloads
 from services.reporting.rollups import RollupKeeper
+from services.reporting.tables import table_downloads
 from shared import migrate
 from shared.auth import LEEWAY_SECONDS, TokenService, VerifiedToken, bearer
 from shared.errors import DomainError
@@ -211,10 +212,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             "idempotency_key": request.headers.get("idempotency-key"),
         }
 
+    schema = build_schema(settings)
     graphql = served(
         json_errors(
             make_graphql_controller(
-                build_schema(settings),
+                schema,
                 path=GRAPHQL_PATH,
                 graphql_ide="graphiql" if settings.graphiql_enabled else None,
                 context_getter=graphql_context,
@@ -232,6 +234,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             proposal_import(settings),
             *decision_downloads(),
             *report_downloads(),
+            *table_downloads(schema),
         ],
         before_request=authenticate,
         lifespan=[lifespan],

@@ -267,3 +267,22 @@ def summary_xlsx(summary: UnitSummary, unit_name: str) -> bytes:
     awards.set_column(0, 0, 40)
     book.close()
     return out.getvalue()
+
+
+def tables_xlsx(
+    title: str, header: Sequence[str], sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]]
+) -> bytes:
+    """A reporting table (services/reporting/tables.py): a sheet for each year or period, its
+    title, its header and its rows."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    for name, rows in sheets:
+        sheet = book.add_worksheet(name)
+        write_row(sheet, 0, [f"{title} ({name})"])
+        write_row(sheet, 2, header)
+        for i, row in enumerate(rows, start=3):
+            write_row(sheet, i, row)
+        sheet.set_column(0, len(header) - 1, 16)
+        sheet.set_column(1, 1, 36)
+    book.close()
+    return out.getvalue()

@@ -1,0 +1,244 @@
+"""REST: the reporting tables a front end shows, as XLSX (issue 15, point 8: every table of
+figures): ``GET /tables/{kind}/{unitId}/{firstYear}/{lastYear}/xlsx`` (``?asOf=`` a moment, as
+GraphQL takes it), where kind is
+
+- ``kpis``: the plan's annual targets, their target and actual (a sheet a year);
+- ``compliance``: the deadlines on time, late, missing and pending (a sheet a year);
+- ``exemplars`` and ``exemplary-units``: the period's typical individuals and collectives (the
+  first 100).
+
+Each is read by running, as the caller, the GraphQL query a front end would send: the same
+resolvers, reach, limits and errors, and no second way of reading them. A refusal answers as
+the other downloads do (``{code, message}``); a table out of reach (GraphQL's null) is 404. The
+workbook is written in a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import anyio.to_thread
+import structlog
+from litestar import Request, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, Parameter
+from litestar.response import Response
+
+from services.reporting.documents import tables_xlsx
+from services.reporting.schema import UNIT_ID_CHARS, years_asked
+from shared.auth import Unauthenticated
+from shared.documents import download_headers
+from shared.errors import DomainError, NotFound
+from shared.text import has_control
+from shared.uploads import error_response, refusal
+
+log = structlog.get_logger(__name__)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+_KINDS_SAID = {
+    "registrations": "Đăng ký thi đua",
+    "phase_reports": "Sơ kết các đợt",
+    "appraisals": "Thẩm định hồ sơ khen thưởng",
+    "period_reports": "Báo cáo giai đoạn của cấp dưới",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    found: str  # the query's field, with its selection; its value is the table
+    per_year: bool  # a sheet a year, else one for the period
+    header: tuple[str, ...]
+    rows: Callable[[Any], list[list[Any]]]
+
+    @property
+    def query(self) -> str:
+        asked = "$u: ID!, $first: Int!, $at: DateTime" + ("" if self.per_year else ", $last: Int!")
+        return f"query ({asked}) {{ unit(id: $u) {{ name }} found: {self.found} }}"
+
+
+def _met(met: bool | None) -> str:
+    return "" if met is None else "Đạt" if met else "Chưa đạt"
+
+
+def _kpis(found: Any) -> list[list[Any]]:
+    return [
+        [t["name"], t["target"], t["actual"], t["part"], t["whole"], _met(t["met"])]
+        for t in found["targets"]
+    ]
+
+
+def _compliance(found: Any) -> list[list[Any]]:
+    return [
+        [_KINDS_SAID.get(k["kind"], k["kind"]), k["onTime"], k["late"], k["missing"], k["pending"]]
+        for k in found
+    ]
+
+
+def _exemplars(found: Any) -> list[list[Any]]:
+    return [
+        [
+            n,
+            e["name"],
+            e["post"],
+            e["unitName"],
+            e["initiatives"],
+            e["benefitVnd"],
+            "; ".join(e["appliedAt"]),
+            "Có" if e["bangLaoDongSangTao"] else "",
+        ]
+        for n, e in enumerate(found, start=1)
+    ]
+
+
+def _collectives(found: Any) -> list[list[Any]]:
+    return [
+        [
+            n,
+            u["unitName"],
+            u["campaignsLaunched"],
+            u["participants"],
+            u["initiatives"],
+            u["benefitVnd"],
+            ", ".join(u["prizes"]),
+            u["indicators"],
+            u["indicatorsMet"],
+        ]
+        for n, u in enumerate(found, start=1)
+    ]
+
+
+TABLES = {
+    "kpis": Table(
+        "Chỉ tiêu thi đua hằng năm",
+        "kpis(unitId: $u, year: $first, asOf: $at) "
+        "{ targets { name target actual part whole met } }",
+        True,
+        ("Chỉ tiêu", "Mục tiêu (%)", "Thực hiện (%)", "Đạt", "Trên tổng số", "Kết quả"),
+        _kpis,
+    ),
+    "compliance": Table(
+        "Thực hiện đúng hạn",
+        "compliance(unitId: $u, year: $first, asOf: $at) { kind onTime late missing pending }",
+        True,
+        ("Việc", "Đúng hạn", "Muộn", "Quá hạn chưa làm", "Chưa đến hạn"),
+        _compliance,
+    ),
+    "exemplars": Table(
+        "Cá nhân tiêu biểu",
+        "exemplars(unitId: $u, firstYear: $first, lastYear: $last, first: 100, asOf: $at) "
+        "{ name post unitName initiatives benefitVnd appliedAt bangLaoDongSangTao }",
+        False,
+        (
+            "TT",
+            "Họ tên",
+            "Chức vụ",
+            "Đơn vị",
+            "Số sáng kiến",
+            "Giá trị làm lợi (đồng)",
+            "Nơi áp dụng",
+            "Bằng Lao động sáng tạo",
+        ),
+        _exemplars,
+    ),
+    "exemplary-units": Table(
+        "Tập thể tiêu biểu",
+        "exemplaryUnits(unitId: $u, firstYear: $first, lastYear: $last, first: 100, asOf: $at) "
+        "{ unitName campaignsLaunched participants initiatives benefitVnd prizes indicators "
+        "indicatorsMet }",
+        False,
+        (
+            "TT",
+            "Đơn vị",
+            "Phong trào phát động",
+            "Lượt đăng ký, giao ước",
+            "Số sáng kiến",
+            "Giá trị làm lợi (đồng)",
+            "Khen thưởng",
+            "Chỉ tiêu",
+            "Chỉ tiêu đã đạt",
+        ),
+        _collectives,
+    ),
+}
+
+
+async def _read(
+    request: Request[Any, Any, Any],
+    schema: Any,
+    table: Table,
+    unit: str,
+    years: Sequence[tuple[int, int]],
+    at: str | None,
+) -> tuple[str, list[tuple[str, list[list[Any]]]]]:
+    """The unit's name and a sheet for each of ``years``, read as the caller reads them."""
+    context = {"runtime": request.app.state.runtime, "principal": request.state.principal}
+    name, sheets = unit, []
+    for first, last in years:
+        result = await schema.execute(
+            table.query,
+            variable_values={"u": unit, "first": first, "at": at}
+            | ({} if table.per_year else {"last": last}),
+            context_value=context,
+        )
+        if result.errors:
+            raise _Refused(result.errors[0])
+        if result.data["found"] is None:
+            raise NotFound(unit, id=unit)
+        name = (result.data["unit"] or {}).get("name") or name
+        sheets.append(
+            (str(first) if first == last else f"{first}-{last}", table.rows(result.data["found"]))
+        )
+    return name, sheets
+
+
+class _Refused(Exception):
+    """GraphQL's refusal (its code and message, as a client of /graphql gets them)."""
+
+    def __init__(self, error: Any) -> None:
+        self.code = (error.extensions or {}).get("code", "INVALID_INPUT")
+        self.message = error.message
+
+
+def table_downloads(schema: Any) -> list[HTTPRouteHandler]:
+    """The route, reading through ``schema`` (the gateway's, with its extensions)."""
+
+    @get(
+        "/tables/{kind:str}/{unit_id:str}/{first_year:int}/{last_year:int}/xlsx",
+        include_in_schema=False,
+    )
+    async def table_as_xlsx(
+        request: Request[Any, Any, Any],
+        kind: FromPath[str],
+        unit_id: FromPath[str],
+        first_year: FromPath[int],
+        last_year: FromPath[int],
+        as_of: Annotated[str | None, Parameter(query="asOf")] = None,
+    ) -> Response[Any]:
+        try:
+            if request.state.principal is None:
+                raise Unauthenticated()
+            table = TABLES.get(kind)
+            if table is None or has_control(unit_id):
+                raise NotFound(kind[:40].encode("unicode_escape").decode())
+            first, last = years_asked(first_year, last_year)
+            years = [(y, y) for y in range(first, last + 1)] if table.per_year else [(first, last)]
+            unit = unit_id[:UNIT_ID_CHARS]
+            name, sheets = await _read(request, schema, table, unit, years, as_of)
+        except DomainError as exc:
+            log.info("download_refused", code=exc.code, what=kind[:40])
+            return error_response(exc)
+        except _Refused as refused:
+            log.info("download_refused", code=refused.code, what=kind[:40])
+            return refusal(refused.code, refused.message)
+        body = await anyio.to_thread.run_sync(
+            tables_xlsx, f"{table.title}: {name}", table.header, sheets
+        )
+        span = f"{first}" if first == last else f"{first}-{last}"
+        headers = download_headers(f"{table.title} {span} {name}.xlsx")
+        return Response(body, media_type=XLSX, headers=headers)
+
+    return [table_as_xlsx]
