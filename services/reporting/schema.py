@@ -325,6 +325,7 @@ def _exemplar(row: Any, person: Any, honoured: bool) -> Exemplar:
         initiatives=int(row["initiatives"]),
         benefit_vnd=BigInt(int(row["benefit"] or 0)),
         applied_at=list(row["applied_at"] or []),
+        initiative_titles=list(row["titles"] or []),
         bang_lao_dong_sang_tao=honoured,
     )
 
@@ -411,6 +412,10 @@ class Exemplar:
     initiatives: int = strawberry.field(description="Số sáng kiến được công nhận trong giai đoạn.")
     benefit_vnd: BigInt = strawberry.field(description="Tổng giá trị làm lợi của các sáng kiến.")
     applied_at: list[str] = strawberry.field(description="Nơi áp dụng.")
+    initiative_titles: list[str] = strawberry.field(
+        description="Tên (nội dung) các sáng kiến của giai đoạn, mỗi tên một lần, theo thứ tự "
+        "chữ cái; sáng kiến ghi nhận không qua đăng ký thì không có tên."
+    )
     bang_lao_dong_sang_tao: bool = strawberry.field(
         description="Đã được tặng Bằng Lao động sáng tạo (quyết định còn hiệu lực, trong tầm đọc)."
     )
@@ -579,7 +584,7 @@ class ReportingQuery:
         async with access.reading(info) as conn:
             await _versions_whole(conn, at)
             rows = await conn.fetch(
-                "SELECT person_id, initiatives, benefit, applied_at "
+                "SELECT person_id, initiatives, benefit, applied_at, titles "
                 "FROM thidua_report_typical_individuals($1, $2, $3, $4, $5)",
                 unit,
                 first_,

@@ -86,6 +86,7 @@ def _exemplars(found: Any) -> list[list[Any]]:
             e["post"],
             e["unitName"],
             e["initiatives"],
+            "; ".join(e["initiativeTitles"]),
             e["benefitVnd"],
             "; ".join(e["appliedAt"]),
             "Có" if e["bangLaoDongSangTao"] else "",
@@ -130,7 +131,8 @@ TABLES = {
     "exemplars": Table(
         "Cá nhân tiêu biểu",
         "exemplars(unitId: $u, firstYear: $first, lastYear: $last, first: 100, asOf: $at) "
-        "{ name post unitName initiatives benefitVnd appliedAt bangLaoDongSangTao }",
+        "{ name post unitName initiatives initiativeTitles benefitVnd appliedAt "
+        "bangLaoDongSangTao }",
         False,
         (
             "TT",
@@ -138,6 +140,7 @@ TABLES = {
             "Chức vụ",
             "Đơn vị",
             "Số sáng kiến",
+            "Nội dung sáng kiến",
             "Giá trị làm lợi (đồng)",
             "Nơi áp dụng",
             "Bằng Lao động sáng tạo",

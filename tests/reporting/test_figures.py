@@ -214,15 +214,21 @@ async def test_the_typical_individuals_are_the_authors_of_recognised_initiatives
         officer, small, benefit_vnd=30_000_000, applied_at=["Phòng kỹ thuật"]
     )
     query = """query ($u: ID) { exemplars(unitId: $u, firstYear: 2020, lastYear: 2025) {
-      name unitId initiatives benefitVnd appliedAt bangLaoDongSangTao } }"""
+      name unitId initiatives benefitVnd appliedAt initiativeTitles bangLaoDongSangTao } }"""
     body = await gql(client, tokens, tree.upper1, ["officer"], query, u=tree.upper1)
     assert "errors" not in body, body
     assert [
-        (e["name"], e["initiatives"], e["benefitVnd"], e["appliedAt"])
+        (e["name"], e["initiatives"], e["benefitVnd"], e["appliedAt"], e["initiativeTitles"])
         for e in body["data"]["exemplars"]
     ] == [
-        ("Trần Văn Minh", 2, 120_000_000, ["Phân xưởng 1", "Phòng kỹ thuật"]),
-        ("Nguyễn Thị Lan", 1, 90_000_000, ["Phân xưởng 1"]),
+        (
+            "Trần Văn Minh",
+            2,
+            120_000_000,
+            ["Phân xưởng 1", "Phòng kỹ thuật"],
+            ["Máy cắt tự động", "Sổ tay số"],
+        ),
+        ("Nguyễn Thị Lan", 1, 90_000_000, ["Phân xưởng 1"], ["Máy cắt tự động"]),
     ]
     assert {e["unitId"] for e in body["data"]["exemplars"]} == {tree.cs1}
     sibling = await gql(client, tokens, tree.upper2, ["officer"], query, u=tree.upper1)
