@@ -233,7 +233,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
             document_upload(settings),
             proposal_import(settings),
             *decision_downloads(),
-            *report_downloads(),
+            *report_downloads(schema),
             *table_downloads(schema),
         ],
         before_request=authenticate,

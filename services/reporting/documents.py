@@ -18,7 +18,13 @@ from docxtpl import DocxTemplate
 
 from services.reporting.domain import SECTIONS
 from services.reporting.schema import SummaryFigures, UnitSummary
-from services.reporting.templates.build_template import FIGURE_ROWS
+from services.reporting.templates.build_template import (
+    COLLECTIVE_COLUMNS,
+    COLLECTIVES_SAID,
+    FIGURE_ROWS,
+    INDIVIDUAL_COLUMNS,
+    INDIVIDUALS_SAID,
+)
 from shared.documents import FONT, MOTTO, NATION, day_words, new_pdf
 from shared.spreadsheet import write_row
 from shared.text import grouped
@@ -41,6 +47,10 @@ class ReportDocument:
     summary: UnitSummary
     sections: Mapping[str, str]
     as_of: str  # when its figures were read, in words
+    # rows of INDIVIDUAL_COLUMNS and COLLECTIVE_COLUMNS, as the reader reads them at the same
+    # moment as the figures (none: not readable)
+    individuals: Sequence[Sequence[Any]] = ()
+    collectives: Sequence[Sequence[Any]] = ()
 
     @property
     def first_year(self) -> int:
@@ -117,6 +127,8 @@ def _context(doc: ReportDocument) -> dict[str, Any]:
         "opening": doc.opening,
         "as_of": doc.as_of,
         "years": [_figures(y) for y in doc.summary.years],
+        "individuals": [[_shown(v) for v in row] for row in doc.individuals],
+        "collectives": [[_shown(v) for v in row] for row in doc.collectives],
         "total": _figures(doc.summary.total),
         "sections": {code: doc.sections.get(code, "") for code in SECTIONS},
         "headings": dict(SECTIONS),
@@ -170,6 +182,8 @@ def report_pdf(doc: ReportDocument) -> bytes:
     _figures_table(pdf, doc.summary)
     for n, code in enumerate(("II.1", "II.2", "II.3", "II.4", "II.5"), start=1):
         _section(pdf, width, f"{n}. {SECTIONS[code]}", doc.sections.get(code, ""))
+        if code == "II.1":
+            _typical(pdf, width, doc)
         if code == "II.3":
             _awards_table(pdf, doc.summary.total)
     _section(
@@ -220,6 +234,16 @@ def _figures_table(pdf: Any, summary: UnitSummary) -> None:
     # a five-year table's columns hold a billion's digits unbroken (at 7 points, beside a label
     # twice as wide)
     _table(pdf, header, rows, first_width=2)
+
+
+def _typical(pdf: Any, width: float, doc: ReportDocument) -> None:
+    for said, header, rows in (
+        (INDIVIDUALS_SAID, INDIVIDUAL_COLUMNS, doc.individuals),
+        (COLLECTIVES_SAID, COLLECTIVE_COLUMNS, doc.collectives),
+    ):
+        if rows:
+            _text(pdf, width, said)
+            _table(pdf, header, [[_shown(v) for v in row] for row in rows], first_width=1)
 
 
 def _awards_table(pdf: Any, figures: SummaryFigures) -> None:

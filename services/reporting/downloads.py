@@ -26,6 +26,7 @@ from services.reporting.documents import ReportDocument, report_docx, report_pdf
 from services.reporting.domain import SECTIONS
 from services.reporting.schema import UnitSummary, summary_of, years_asked
 from services.reporting.summaries import read_figures
+from services.reporting.tables import TABLES, Refused, table_rows
 from shared import access
 from shared.auth import Principal, Unauthenticated
 from shared.clock import VIETNAM, today
@@ -35,6 +36,8 @@ from shared.text import has_control
 from shared.uploads import error_response
 
 log = structlog.get_logger(__name__)
+
+TYPICAL_IN_REPORT = 10  # of each, in the report (the rest: their tables' XLSX)
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -64,7 +67,7 @@ async def _name(conn: Any, unit: str | None) -> str:
     )
 
 
-async def _document(request: Request[Any, Any, Any], raw_id: str) -> ReportDocument:
+async def _document(request: Request[Any, Any, Any], raw_id: str, schema: Any) -> ReportDocument:
     principal = _principal(request)
     try:
         rid = uuid.UUID(raw_id)
@@ -95,6 +98,10 @@ async def _document(request: Request[Any, Any, Any], raw_id: str) -> ReportDocum
         names = {u: await _name(conn, u) for u in {report["unit_id"], upper, report["to_unit"]}}
     sent_on = None if own else report["submitted_on"]
     moment = at.astimezone(VIETNAM) if at else datetime.now(UTC).astimezone(VIETNAM)
+    typical = [
+        await _typical(request, schema, kind, key[:3], at)
+        for kind in ("exemplars", "exemplary-units")
+    ]
     return ReportDocument(
         unit_name=names[report["unit_id"]],
         upper_name=names.get(upper, ""),
@@ -105,7 +112,32 @@ async def _document(request: Request[Any, Any, Any], raw_id: str) -> ReportDocum
         summary=summary_of(key, rows),
         sections={code: sections.get(code, "") for code in SECTIONS},
         as_of=f"lúc {moment:%H:%M} ngày {moment:%d/%m/%Y}",
+        individuals=typical[0],
+        collectives=typical[1],
     )
+
+
+async def _typical(
+    request: Request[Any, Any, Any],
+    schema: Any,
+    kind: str,
+    period: tuple[str, int, int],
+    at: datetime | None,
+) -> list[list[Any]]:
+    """The report's first typical individuals or collectives, as GraphQL answers the reader at
+    the figures' moment (services/reporting/tables.py); none where it answers null or refuses
+    (a member's token, a moment before the items' versions were rebuilt)."""
+    context = {"runtime": request.app.state.runtime, "principal": request.state.principal}
+    unit, first, last = period
+    moment = at.isoformat() if at else None
+    try:
+        found = await table_rows(
+            schema, context, TABLES[kind], unit, (first, last), moment, TYPICAL_IN_REPORT
+        )
+    except Refused as refused:
+        log.info("report_typical_left_out", code=refused.code, kind=kind)
+        return []
+    return found[1] if found else []
 
 
 async def _summary(
@@ -133,13 +165,15 @@ def _refused(exc: DomainError, what: str) -> Response[Any]:
     return error_response(exc)
 
 
-def report_downloads() -> list[HTTPRouteHandler]:
+def report_downloads(schema: Any) -> list[HTTPRouteHandler]:
+    """The routes; the report's typical ones are read through ``schema`` (the gateway's)."""
+
     @get("/reports/{report_id:str}/docx", include_in_schema=False)
     async def report_as_docx(
         request: Request[Any, Any, Any], report_id: FromPath[str]
     ) -> Response[Any]:
         try:
-            document = await _document(request, report_id)
+            document = await _document(request, report_id, schema)
         except DomainError as exc:
             return _refused(exc, report_id)
         body = await anyio.to_thread.run_sync(report_docx, document)
@@ -150,7 +184,7 @@ def report_downloads() -> list[HTTPRouteHandler]:
         request: Request[Any, Any, Any], report_id: FromPath[str]
     ) -> Response[Any]:
         try:
-            document = await _document(request, report_id)
+            document = await _document(request, report_id, schema)
         except DomainError as exc:
             return _refused(exc, report_id)
         body = await anyio.to_thread.run_sync(report_pdf, document)

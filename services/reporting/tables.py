@@ -28,6 +28,7 @@ from litestar.response import Response
 
 from services.reporting.documents import tables_xlsx
 from services.reporting.schema import UNIT_ID_CHARS, years_asked
+from services.reporting.templates.build_template import COLLECTIVE_COLUMNS, INDIVIDUAL_COLUMNS
 from shared.auth import Unauthenticated
 from shared.documents import download_headers
 from shared.errors import DomainError, NotFound
@@ -56,7 +57,9 @@ class Table:
 
     @property
     def query(self) -> str:
-        asked = "$u: ID!, $first: Int!, $at: DateTime" + ("" if self.per_year else ", $last: Int!")
+        asked = "$u: ID!, $first: Int!, $at: DateTime"
+        if not self.per_year:
+            asked += ", $last: Int!, $n: Int!"
         return f"query ({asked}) {{ unit(id: $u) {{ name }} found: {self.found} }}"
 
 
@@ -130,43 +133,49 @@ TABLES = {
     ),
     "exemplars": Table(
         "Cá nhân tiêu biểu",
-        "exemplars(unitId: $u, firstYear: $first, lastYear: $last, first: 100, asOf: $at) "
+        "exemplars(unitId: $u, firstYear: $first, lastYear: $last, first: $n, asOf: $at) "
         "{ name post unitName initiatives initiativeTitles benefitVnd appliedAt "
         "bangLaoDongSangTao }",
         False,
-        (
-            "TT",
-            "Họ tên",
-            "Chức vụ",
-            "Đơn vị",
-            "Số sáng kiến",
-            "Nội dung sáng kiến",
-            "Giá trị làm lợi (đồng)",
-            "Nơi áp dụng",
-            "Bằng Lao động sáng tạo",
-        ),
+        INDIVIDUAL_COLUMNS,
         _exemplars,
     ),
     "exemplary-units": Table(
         "Tập thể tiêu biểu",
-        "exemplaryUnits(unitId: $u, firstYear: $first, lastYear: $last, first: 100, asOf: $at) "
+        "exemplaryUnits(unitId: $u, firstYear: $first, lastYear: $last, first: $n, asOf: $at) "
         "{ unitName campaignsLaunched participants initiatives benefitVnd prizes indicators "
         "indicatorsMet }",
         False,
-        (
-            "TT",
-            "Đơn vị",
-            "Phong trào phát động",
-            "Lượt đăng ký, giao ước",
-            "Số sáng kiến",
-            "Giá trị làm lợi (đồng)",
-            "Khen thưởng",
-            "Chỉ tiêu",
-            "Chỉ tiêu đã đạt",
-        ),
+        COLLECTIVE_COLUMNS,
         _collectives,
     ),
 }
+
+
+MOST = 100  # the typical ones a table holds: as many as GraphQL gives
+
+
+async def table_rows(
+    schema: Any,
+    context: dict[str, Any],
+    table: Table,
+    unit: str,
+    years: tuple[int, int],
+    at: str | None,
+    most: int = MOST,
+) -> tuple[str, list[list[Any]]] | None:
+    """The unit's name and ``table``'s rows for ``years``, read by GraphQL as ``context``'s
+    caller reads them (None: out of reach). A refusal raises :class:`Refused`."""
+    first, last = years
+    asked: dict[str, Any] = {"u": unit, "first": first, "at": at}
+    if not table.per_year:
+        asked |= {"last": last, "n": most}
+    result = await schema.execute(table.query, variable_values=asked, context_value=context)
+    if result.errors:
+        raise Refused(result.errors[0])
+    if result.data["found"] is None:
+        return None
+    return (result.data["unit"] or {}).get("name") or unit, table.rows(result.data["found"])
 
 
 async def _read(
@@ -181,24 +190,15 @@ async def _read(
     context = {"runtime": request.app.state.runtime, "principal": request.state.principal}
     name, sheets = unit, []
     for first, last in years:
-        result = await schema.execute(
-            table.query,
-            variable_values={"u": unit, "first": first, "at": at}
-            | ({} if table.per_year else {"last": last}),
-            context_value=context,
-        )
-        if result.errors:
-            raise _Refused(result.errors[0])
-        if result.data["found"] is None:
+        found = await table_rows(schema, context, table, unit, (first, last), at)
+        if found is None:
             raise NotFound(unit, id=unit)
-        name = (result.data["unit"] or {}).get("name") or name
-        sheets.append(
-            (str(first) if first == last else f"{first}-{last}", table.rows(result.data["found"]))
-        )
+        name, rows = found
+        sheets.append((str(first) if first == last else f"{first}-{last}", rows))
     return name, sheets
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """GraphQL's refusal (its code and message, as a client of /graphql gets them)."""
 
     def __init__(self, error: Any) -> None:
@@ -234,7 +234,7 @@ def table_downloads(schema: Any) -> list[HTTPRouteHandler]:
         except DomainError as exc:
             log.info("download_refused", code=exc.code, what=kind[:40])
             return error_response(exc)
-        except _Refused as refused:
+        except Refused as refused:
             log.info("download_refused", code=refused.code, what=kind[:40])
             return refusal(refused.code, refused.message)
         body = await anyio.to_thread.run_sync(

@@ -140,7 +140,17 @@ async def test_a_report_sent_after_the_day_asked_is_late_and_bad_input_changes_n
 
 
 async def test_the_report_as_docx_pdf_and_the_summary_as_xlsx(runtime, tree, client, tokens):
+    from services.campaign.commands import commands_of as campaign_commands_of
+    from tests.campaign.conftest import Clock
+    from tests.registry.conftest import principal
+
     await pledge(runtime, tree.upper1, date(2021, 3, 1))
+    campaigns = campaign_commands_of(runtime, Clock(date(2024, 5, 2)))
+    officer = principal(tree.cs1, "officer")
+    made = await campaigns.register_initiative(officer, title="Máy cắt", authors=["Trần Văn Minh"])
+    await campaigns.recognise_initiative(
+        officer, made, benefit_vnd=90_000_000, applied_at=["Phân xưởng 1"]
+    )
     rid = (await run(client, tokens, tree.upper1, DRAFT, **PERIOD))["id"]
     await run(client, tokens, tree.upper1, WRITE, id=rid, s="I.1", t="Thuận lợi:\nđoàn kết")
     await run(
@@ -161,6 +171,12 @@ async def test_the_report_as_docx_pdf_and_the_summary_as_xlsx(runtime, tree, cli
         "Ninh Bình, ngày",
         "LIÊN ĐOÀN LAO ĐỘNG TỈNH NINH BÌNH",  # the level above, out of the unit's reach
         "Liên đoàn Lao động tỉnh Ninh Bình;",  # where it is sent
+        "Cá nhân tiêu biểu",  # II.1's typical individuals and collectives, as GraphQL's
+        "Trần Văn Minh",
+        "Máy cắt",
+        "90.000.000",
+        "Tập thể tiêu biểu",
+        "Công đoàn cơ sở Điện lực Hoa Lư",
     ):
         assert text in xml, text
     assert tree.prov1 not in xml
@@ -184,6 +200,8 @@ async def test_the_report_as_docx_pdf_and_the_summary_as_xlsx(runtime, tree, cli
     body = "".join(p.get_textpage().get_text_range() for p in document)
     assert "đoàn kết" in body and "không là công thức" in body
     assert "LIÊN ĐOÀN LAO ĐỘNG TỈNH NINH BÌNH" in body and tree.prov1 not in body
+    words = " ".join(body.split())  # a table's cell breaks its text into lines
+    assert "Trần Văn Minh" in words and "Công đoàn cơ sở Điện lực Hoa Lư" in words
 
     xlsx = await client.get(
         f"/summaries/{tree.upper1}/2020/2025/xlsx",  # its own pledge of 2021, read from above

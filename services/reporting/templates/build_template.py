@@ -45,6 +45,33 @@ FIGURE_ROWS = (
     ("Tiền thưởng (đồng)", "cash_vnd"),
 )
 
+# The template's typical individuals and collectives (II.1: "nêu một số cá nhân, tập thể tiêu
+# biểu nhất"), as their tables have them (services/reporting/tables.py).
+INDIVIDUAL_COLUMNS = (
+    "TT",
+    "Họ tên",
+    "Chức vụ",
+    "Đơn vị",
+    "Số sáng kiến",
+    "Nội dung sáng kiến",
+    "Giá trị làm lợi (đồng)",
+    "Nơi áp dụng",
+    "Bằng Lao động sáng tạo",
+)
+COLLECTIVE_COLUMNS = (
+    "TT",
+    "Đơn vị",
+    "Phong trào phát động",
+    "Lượt đăng ký, giao ước",
+    "Số sáng kiến",
+    "Giá trị làm lợi (đồng)",
+    "Khen thưởng",
+    "Chỉ tiêu",
+    "Chỉ tiêu đã đạt",
+)
+INDIVIDUALS_SAID = "Cá nhân tiêu biểu (tác giả sáng kiến, giá trị làm lợi lớn trước):"
+COLLECTIVES_SAID = "Tập thể tiêu biểu (đơn vị trực thuộc, giá trị làm lợi lớn trước):"
+
 
 def _paragraph(doc, text: str, *, bold=False, italic=False, center=False, size=13):
     p = doc.add_paragraph()
@@ -150,6 +177,15 @@ def build() -> Path:
     _paragraph(doc, "Theo từng năm:", italic=True)
     _years_table(doc)
     _section(doc, "1. {{ headings['II.1'] }}", "II.1")
+    for said, columns, rows in (
+        (INDIVIDUALS_SAID, INDIVIDUAL_COLUMNS, "individuals"),
+        (COLLECTIVES_SAID, COLLECTIVE_COLUMNS, "collectives"),
+    ):
+        _paragraph(doc, f"{{%p if {rows} %}}")
+        _paragraph(doc, said, italic=True)
+        cells = tuple(f"{{{{ r[{i}] }}}}" for i in range(len(columns)))
+        _looped(doc, columns, f"r in {rows}", cells)
+        _paragraph(doc, "{%p endif %}")
     _section(doc, "2. {{ headings['II.2'] }}", "II.2")
     _section(doc, "3. {{ headings['II.3'] }}", "II.3")
     _paragraph(doc, "Kết quả khen thưởng theo danh hiệu, hình thức:", italic=True)
