@@ -165,6 +165,7 @@ _ONE_ITEM = {
     "InitiativeWithdrawn": "initiative",
     "ProposalDrafted": "proposal",
     "ProposalSubmitted": "proposal",
+    "ProgressReported": "progress",
 }
 # A record of services/reporting/domain.py: (item, metric, the day's field, a number's field)
 _RECORDS = {
@@ -240,6 +241,16 @@ def changes_of(
             figures = ((REGISTRATIONS, _timely(data.get("late")), 1),)
             facts = {"campaign": id_of(data.get("campaign_id")), "late": bool(data.get("late"))}
             return [Change(key, day_of(data["registered_on"]), figures, facts)]
+        case "ProgressReported":
+            # a registered unit's report of a phase, due reportDays after its end: counted by
+            # the deadlines alone, by its first sending (a later one corrects its figures, not
+            # when it was first sent)
+            facts = {
+                "campaign": id_of(data.get("campaign_id")),
+                "phase": str(data.get("phase")),
+                "late": item.facts.get("late", bool(data.get("late"))),
+            }
+            return [Change(key, item.day or day_of(data["reported_on"]), (), facts)]
         case "PledgeRegistered":
             figures = ((PLEDGES, str(data.get("title", "")), 1),)
             return [Change(key, day_of(data["registered_on"]), figures, {})]

@@ -69,6 +69,7 @@ VERSIONED = (
     "review:",
     "appraisal:",
     "proposal:",
+    "progress:",
 )
 # (unit, item, known at) → the item then
 Versions = dict[tuple[str, str, datetime], Item]

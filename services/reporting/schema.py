@@ -388,8 +388,9 @@ class KpiReport:
 class DeadlineCompliance:
     kind: str = strawberry.field(
         description="registrations (đăng ký thi đua với các phong trào phát động trong năm), "
-        "phase_reports (sơ kết các đợt), appraisals (thẩm định hồ sơ), period_reports (báo cáo "
-        "giai đoạn cấp dưới gửi lên)."
+        "phase_reports (sơ kết các đợt của đơn vị phát động), progress_reports (báo cáo từng đợt "
+        "của các đơn vị đã đăng ký, tính theo lần gửi đầu), appraisals (thẩm định hồ sơ), "
+        "period_reports (báo cáo giai đoạn cấp dưới gửi lên)."
     )
     on_time: BigInt
     late: BigInt

@@ -42,6 +42,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _KINDS_SAID = {
     "registrations": "Đăng ký thi đua",
     "phase_reports": "Sơ kết các đợt",
+    "progress_reports": "Báo cáo các đợt của đơn vị đăng ký",
     "appraisals": "Thẩm định hồ sơ khen thưởng",
     "period_reports": "Báo cáo giai đoạn của cấp dưới",
 }

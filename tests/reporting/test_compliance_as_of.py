@@ -5,6 +5,7 @@ day they were due then, and sent by then; live and after a rebuild."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from services.reporting.projections import PROJECTION
 from shared.projection_rebuild import rebuild
@@ -97,6 +98,7 @@ async def test_a_years_deadlines_as_of_a_moment_are_what_the_log_held_then(
         assert then == {
             "registrations": (0, 0, 2, 0),
             "phase_reports": (0, 0, 1, 0),
+            "progress_reports": (0, 0, 0, 0),  # no unit registered then
             "appraisals": (0, 0, 1, 0),
             "period_reports": (0, 0, 2, 0),
         }, rebuilt
@@ -105,6 +107,7 @@ async def test_a_years_deadlines_as_of_a_moment_are_what_the_log_held_then(
         assert now == {
             "registrations": (0, 1, 1, 0),
             "phase_reports": (1, 0, 0, 0),
+            "progress_reports": (0, 0, 1, 0),  # upper1, registered, sent no report of it
             "appraisals": (0, 1, 0, 0),
             "period_reports": (0, 0, 0, 0),
         }, rebuilt
@@ -170,3 +173,111 @@ async def test_a_summary_says_how_many_registrations_are_not_yet_made(
     assert await not_yet(tree.prov1, before) == (2, [(2023, 0), (2024, 2)])
     # and a unit beside it reads no summary of the province at all
     assert await not_yet(tree.upper2) is None
+
+
+async def test_the_registered_units_reports_of_each_phase_are_on_time_late_or_missing(
+    runtime, owner, tree, client, tokens
+):
+    # Given the province's campaign of 2024 with a phase ending 30 June (reports due 5 days
+    # after), upper1 and upper2 registered, and a moment before any report
+    launched = await campaign(runtime, tree.prov1, 2024)
+    await given(
+        runtime,
+        tree.prov1,
+        "PhaseAdded",
+        launched,
+        3,
+        number=1,
+        name="Đợt 1",
+        starts=date(2024, 1, 1),
+        ends=date(2024, 6, 30),
+    )
+    for unit in (tree.upper1, tree.upper2):
+        await registered(runtime, unit, launched, tree.prov1, date(2024, 2, 1))
+    before = await caught_up(runtime, owner, tree.prov1, tree.upper1, tree.upper2)
+
+    async def reports(unit, stream, version, on, late):
+        if stream is None:  # its progress opened first (version 1), as the campaign does
+            stream = await given(
+                runtime,
+                unit,
+                "ProgressOpened",
+                campaign_id=launched,
+                unit_id=unit,
+                phase=1,
+                campaign_unit=tree.prov1,
+            )
+        return await given(
+            runtime,
+            unit,
+            "ProgressReported",
+            stream,
+            version,
+            campaign_id=launched,
+            campaign_unit=tree.prov1,
+            phase=1,
+            actuals={"x": 1},
+            note="",
+            reported_on=on,
+            late=late,
+        )
+
+    # When upper1 reports on 3 July, then corrects it on 20 July (late by then), and upper2
+    # reports nothing (a cs1 report, not registered, expected by nobody)
+    stream = await reports(tree.upper1, None, 2, date(2024, 7, 3), False)
+    await reports(tree.upper1, stream, 3, date(2024, 7, 20), True)
+    await reports(tree.cs1, None, 2, date(2024, 7, 1), False)
+    await caught_up(runtime, owner, tree.prov1, tree.upper1, tree.upper2, tree.cs1)
+    # (migration 0075 writes the reports already in the log as the projection writes them)
+    rows = await progress_rows(owner, tree)
+    assert len(rows["items"]) == 2 and len(rows["versions"]) == 3
+    await owner.execute(
+        "DELETE FROM report_items WHERE unit_id = ANY ($1) AND item LIKE 'progress:%'",
+        [tree.upper1, tree.cs1],
+    )
+    await owner.execute(
+        "DELETE FROM report_item_versions WHERE unit_id = ANY ($1) AND item LIKE 'progress:%'",
+        [tree.upper1, tree.cs1],
+    )
+    await owner.execute(BACKFILL)
+    assert await progress_rows(owner, tree) == rows
+    for rebuilt in (False, True):
+        if rebuilt:
+            await rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=128)
+        # Then upper1's counts on time (its first sending), upper2's is missing; before them
+        # both were missing
+        now = await compliance(client, tokens, tree.prov1, None, 2024)
+        assert now["progress_reports"] == (1, 0, 1, 0), rebuilt
+        then = await compliance(client, tokens, tree.prov1, None, 2024, before)
+        assert then["progress_reports"] == (0, 0, 2, 0), rebuilt
+        # and upper1 reads its own subtree's: no campaign of its own, nothing due
+        own = await compliance(client, tokens, tree.upper1, None, 2024)
+        assert own["progress_reports"] == (0, 0, 0, 0), rebuilt
+
+
+MIGRATION = (
+    Path(__file__).parents[2] / "shared/migrations/0075_units_phase_reports_in_compliance.sql"
+)
+BACKFILL = MIGRATION.read_text()[MIGRATION.read_text().index("WITH reported AS") :].split(";")[0]
+
+
+async def progress_rows(owner, tree) -> dict[str, list]:
+    units = [tree.upper1, tree.cs1]
+    return {
+        "items": [
+            tuple(r)
+            for r in await owner.fetch(
+                "SELECT unit_id, item, day, figures, facts, known_at FROM report_items "
+                "WHERE unit_id = ANY ($1) AND item LIKE 'progress:%' ORDER BY 1, 2",
+                units,
+            )
+        ],
+        "versions": [
+            tuple(r)
+            for r in await owner.fetch(
+                "SELECT unit_id, item, known_at, day, figures, facts FROM report_item_versions "
+                "WHERE unit_id = ANY ($1) AND item LIKE 'progress:%' ORDER BY 1, 2, 3",
+                units,
+            )
+        ],
+    }
