@@ -68,6 +68,9 @@ _ROWS = (
 )
 
 
+WIDE = 200  # columns: ten years and the period's total, each a sum of đồng
+
+
 def _share(count: int, share: float | None) -> str:
     return f"{count:,}" + (f" ({share}%)" if share is not None else "")
 
@@ -80,7 +83,8 @@ def summary_table(summary: UnitSummary, title: str = "") -> Table:
     table = Table(title=title or f"Tổng hợp {summary.unit_id}", title_justify="left")
     table.add_column("")
     for name, _ in columns:
-        table.add_column(name, justify="right")
+        # a narrow terminal (or none: 80 columns) folds a sum of đồng, never cuts it short
+        table.add_column(name, justify="right", overflow="fold")
     for label, value in _ROWS:
         table.add_row(label, *(value(figures) for _, figures in columns))
     return table
@@ -98,14 +102,20 @@ def summary_command(
         typer.Option("--as-of", help="As the log held it at this moment (ISO, with its zone)."),
     ] = None,
 ) -> None:
-    """A unit's summary and its units' below, as the tree stood on each day."""
+    """A unit's summary: its own figures with those of the units below it, as the tree stood on
+    each day, a column a year."""
 
-    async def go() -> UnitSummary | None:
+    async def go() -> tuple[UnitSummary, str] | None:
         first, last = years_asked(first_year, last_year)
         moment = moment_asked(as_of)
         runtime = await Runtime.start(Settings(), run_projections=False)
         try:
-            return await unit_summary(runtime, unit, first, last, moment)
+            summary = await unit_summary(runtime, unit, first, last, moment)
+            if summary is None:
+                return None
+            async with access.as_unit(runtime.pool, unit) as conn:
+                name = await conn.fetchval("SELECT name FROM units WHERE tenant_id = $1", unit)
+            return summary, name or unit
         finally:
             await runtime.close()
 
@@ -113,7 +123,14 @@ def summary_command(
     if found is None:
         err.print(f"[red]NOT_FOUND[/red]: không có đơn vị '{escape(unit)}'.")
         raise typer.Exit(2)
-    Console().print(summary_table(found))
+    summary, name = found
+    span = str(summary.first_year)
+    if summary.last_year != summary.first_year:
+        span += f"–{summary.last_year}"
+    console = Console()
+    if not console.is_terminal:  # a file or a pipe: as wide as the table, not 80 columns
+        console = Console(width=max(console.width, WIDE))
+    console.print(summary_table(summary, escape(f"Tổng hợp {span}: {name} ({unit})")))
 
 
 @reports_app.command("rebuild")

@@ -378,3 +378,22 @@ async def test_the_reports_below_count_at_their_most_before_they_run(tree, clien
     # and who sent theirs is answered
     below = await run(client, tokens, tree.prov1, BELOW, **PERIOD)
     assert {b["unitId"] for b in below} == {tree.upper1, tree.upper2}
+
+
+async def test_the_cli_prints_a_units_summary_under_its_name_with_every_digit(
+    runtime, tree, settings
+):
+    import asyncio
+
+    from tests.gateway.test_projections_cli import invoke
+    from tests.reporting.conftest import recognised
+
+    await recognised(runtime, tree.upper1, 6_055_000_000, date(2024, 6, 1))
+    result = await asyncio.to_thread(
+        invoke, settings, "reports", "summary", tree.upper1, "2020", "2025"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Tổng hợp 2020–2025: Công đoàn Điện lực Ninh Bình" in result.output
+    assert "6,055,000,000" in result.output  # a file is as wide as the table: not cut short
+    unknown = await asyncio.to_thread(invoke, settings, "reports", "summary", "nowhere", "2024")
+    assert unknown.exit_code == 2 and "NOT_FOUND" in unknown.output
