@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -37,20 +37,40 @@ MOST_UNITS = 100
 BELOW_MOST = 1_000  # units below one summary (the gateway's cost counts `below` at this size)
 UNIT_ID_CHARS = 64
 
+# The reporting queries' arguments, said once.
+FirstYear = Annotated[int, strawberry.argument(description="Năm đầu của giai đoạn (2000–2100).")]
+LastYear = Annotated[
+    int | None,
+    strawberry.argument(description="Năm cuối (mặc định: năm đầu); tối đa 10 năm một lần hỏi."),
+]
+Year = Annotated[int, strawberry.argument(description="Năm (2000–2100).")]
+AskedUnit = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="Đơn vị hỏi (mặc định: đơn vị của người gọi)."),
+]
+AsOf = Annotated[
+    datetime | None,
+    strawberry.argument(
+        description="Một thời điểm đã qua (ISO 8601, có múi giờ, ví dụ 2025-04-15T17:00:00+07:00): "
+        "như nhật ký ghi nhận lúc đó. Mặc định: hiện tại."
+    ),
+]
+FirstRows = Annotated[int, strawberry.argument(description="Bao nhiêu dòng đầu (1–100).")]
+
 
 @strawberry.type(description="Một số đếm theo một khóa (danh hiệu, loại…).")
 class Count:
-    key: str
+    key: str = strawberry.field(description="Mã (danh hiệu, loại đề nghị).")
     value: BigInt
 
 
 @strawberry.type(description="Kết quả khen thưởng theo một danh hiệu hoặc hình thức.")
 class AwardFigures:
-    award: str
-    award_name: str
-    persons: BigInt
-    collectives: BigInt
-    cash_vnd: BigInt
+    award: str = strawberry.field(description="Mã danh hiệu, hình thức (ổn định).")
+    award_name: str = strawberry.field(description="Tên danh hiệu, hình thức.")
+    persons: BigInt = strawberry.field(description="Lượt cá nhân.")
+    collectives: BigInt = strawberry.field(description="Lượt tập thể.")
+    cash_vnd: BigInt = strawberry.field(description="Tiền thưởng đã quyết định.")
 
 
 @strawberry.type(
@@ -63,42 +83,56 @@ class SummaryFigures:
     campaigns_carried_out: BigInt = strawberry.field(
         description="Trong đó: cụ thể hóa phong trào của cấp trên."
     )
-    registrations_on_time: BigInt
-    registrations_late: BigInt
+    registrations_on_time: BigInt = strawberry.field(
+        description="Đăng ký thi đua đúng hạn (theo ngày đăng ký trong năm)."
+    )
+    registrations_late: BigInt = strawberry.field(description="Đăng ký thi đua sau hạn.")
     phase_reviews_on_time: BigInt = strawberry.field(description="Sơ kết đúng hạn.")
-    phase_reviews_late: BigInt
+    phase_reviews_late: BigInt = strawberry.field(description="Sơ kết sau hạn.")
     conclusions_on_time: BigInt = strawberry.field(description="Tổng kết đúng hạn.")
-    conclusions_late: BigInt
+    conclusions_late: BigInt = strawberry.field(description="Tổng kết sau hạn.")
     pledges: BigInt = strawberry.field(description="Đăng ký, giao ước thi đua (còn hiệu lực).")
-    pledges_by_title: list[Count]
+    pledges_by_title: list[Count] = strawberry.field(
+        description="Giao ước theo danh hiệu đăng ký (key: mã danh hiệu)."
+    )
     works: BigInt = strawberry.field(description="Công trình, sản phẩm đăng ký gắn biển.")
     initiatives: BigInt = strawberry.field(description="Sáng kiến đã được công nhận.")
     initiative_benefit_vnd: BigInt = strawberry.field(description="Tổng giá trị làm lợi.")
     proposals: BigInt = strawberry.field(description="Đề nghị khen thưởng đã trình lên cấp trên.")
-    proposals_by_kind: list[Count]
+    proposals_by_kind: list[Count] = strawberry.field(
+        description="Đề nghị theo loại (key: regular, thematic, ad_hoc, career)."
+    )
     decisions: BigInt = strawberry.field(description="Quyết định khen thưởng đã ban hành.")
     awarded_persons: BigInt = strawberry.field(description="Lượt cá nhân được khen (chưa bị hủy).")
-    awarded_collectives: BigInt
-    awarded_direct_workers: BigInt
+    awarded_collectives: BigInt = strawberry.field(
+        description="Lượt tập thể được khen (chưa bị hủy)."
+    )
+    awarded_direct_workers: BigInt = strawberry.field(
+        description="Trong lượt cá nhân được khen: lao động trực tiếp."
+    )
     direct_worker_share: float | None = strawberry.field(
         description="Phần trăm lao động trực tiếp trong lượt cá nhân được khen, một chữ số lẻ."
     )
-    awarded_women: BigInt
-    women_share: float | None
+    awarded_women: BigInt = strawberry.field(description="Trong lượt cá nhân được khen: nữ.")
+    women_share: float | None = strawberry.field(
+        description="Phần trăm nữ trong lượt cá nhân được khen, một chữ số lẻ; null: không ai."
+    )
     awarded_unrecorded: BigInt = strawberry.field(
         description="Lượt cá nhân chưa có thông tin giới tính, lao động trực tiếp."
     )
     cash_vnd: BigInt = strawberry.field(description="Tiền thưởng đã quyết định.")
-    by_award: list[AwardFigures]
+    by_award: list[AwardFigures] = strawberry.field(
+        description="Theo danh hiệu, hình thức khen thưởng."
+    )
     campaigns_reviewed: BigInt = strawberry.field(
         description="Phong trào phát động trong năm đã được sơ kết hoặc tổng kết."
     )
     trainings: BigInt = strawberry.field(description="Đợt tập huấn công tác thi đua, khen thưởng.")
-    training_attendees: BigInt
+    training_attendees: BigInt = strawberry.field(description="Lượt người dự tập huấn.")
     cadres_trained: BigInt = strawberry.field(description="Cán bộ thi đua được tập huấn.")
     emulation_cadres: BigInt = strawberry.field(description="Cán bộ làm công tác thi đua.")
     seminars: BigInt = strawberry.field(description="Tọa đàm, trao đổi kinh nghiệm.")
-    seminar_participants: BigInt
+    seminar_participants: BigInt = strawberry.field(description="Lượt người dự tọa đàm.")
     good_practices: BigInt = strawberry.field(description="Mô hình mới, cách làm hay giới thiệu.")
     replications: BigInt = strawberry.field(
         description="Cách làm hay của đơn vị khác đã nhân rộng."
@@ -362,15 +396,17 @@ def moment_asked(as_of: datetime | None) -> datetime | None:
 
 @strawberry.type(description="Một chỉ tiêu phấn đấu hằng năm: mục tiêu và thực hiện (phần trăm).")
 class Kpi:
-    code: str
-    name: str
+    code: str = strawberry.field(description="Mã chỉ tiêu (ổn định).")
+    name: str = strawberry.field(description="Tên chỉ tiêu như kế hoạch ghi.")
     target: float = strawberry.field(description="Mục tiêu: ít nhất bấy nhiêu phần trăm.")
     actual: float | None = strawberry.field(
         description="Thực hiện, phần trăm một chữ số lẻ; null khi không có gì để tính."
     )
-    part: int
-    whole: int
-    met: bool | None
+    part: int = strawberry.field(description="Số đạt (tử số của tỷ lệ).")
+    whole: int = strawberry.field(description="Trên tổng số (mẫu số của tỷ lệ).")
+    met: bool | None = strawberry.field(
+        description="Thực hiện có đạt mục tiêu không; null khi không có gì để tính."
+    )
 
 
 @strawberry.type(description="Các chỉ tiêu phấn đấu hằng năm của một đơn vị và các đơn vị dưới nó.")
@@ -392,8 +428,8 @@ class DeadlineCompliance:
         "của các đơn vị đã đăng ký, tính theo lần gửi đầu), appraisals (thẩm định hồ sơ), "
         "period_reports (báo cáo giai đoạn cấp dưới gửi lên)."
     )
-    on_time: BigInt
-    late: BigInt
+    on_time: BigInt = strawberry.field(description="Làm đúng hạn.")
+    late: BigInt = strawberry.field(description="Làm sau hạn.")
     missing: BigInt = strawberry.field(description="Đã quá hạn mà chưa làm.")
     pending: BigInt = strawberry.field(description="Chưa làm, chưa đến hạn.")
 
@@ -403,13 +439,15 @@ class DeadlineCompliance:
     "công nhận trong đơn vị và các đơn vị dưới nó."
 )
 class Exemplar:
-    person_id: strawberry.ID
+    person_id: strawberry.ID = strawberry.field(description="Người lao động (mã trong sổ).")
     name: str = strawberry.field(
         description="Họ tên như người đọc được đọc; không: '(không đọc được)'."
     )
-    post: str
-    unit_id: strawberry.ID | None
-    unit_name: str
+    post: str = strawberry.field(description="Chức vụ như người đọc được đọc (rỗng: không).")
+    unit_id: strawberry.ID | None = strawberry.field(
+        description="Đơn vị công tác hiện nay, nếu người đọc được đọc; không: null."
+    )
+    unit_name: str = strawberry.field(description="Tên đơn vị công tác (rỗng: không đọc được).")
     initiatives: int = strawberry.field(description="Số sáng kiến được công nhận trong giai đoạn.")
     benefit_vnd: BigInt = strawberry.field(description="Tổng giá trị làm lợi của các sáng kiến.")
     applied_at: list[str] = strawberry.field(description="Nơi áp dụng.")
@@ -529,11 +567,11 @@ class ReportingQuery:
     async def exemplary_units(
         self,
         info: Info,
-        first_year: int,
-        last_year: int | None = None,
-        unit_id: strawberry.ID | None = None,
-        first: int = 20,
-        as_of: datetime | None = None,
+        first_year: FirstYear,
+        last_year: LastYear = None,
+        unit_id: AskedUnit = None,
+        first: FirstRows = 20,
+        as_of: AsOf = None,
     ) -> list[ExemplaryUnit] | None:
         first_, last = years_asked(first_year, last_year)
         _check_first(first)
@@ -572,11 +610,11 @@ class ReportingQuery:
     async def exemplars(
         self,
         info: Info,
-        first_year: int,
-        last_year: int | None = None,
-        unit_id: strawberry.ID | None = None,
-        first: int = 20,
-        as_of: datetime | None = None,
+        first_year: FirstYear,
+        last_year: LastYear = None,
+        unit_id: AskedUnit = None,
+        first: FirstRows = 20,
+        as_of: AsOf = None,
     ) -> list[Exemplar] | None:
         first_, last = years_asked(first_year, last_year)
         _check_first(first)
@@ -628,9 +666,9 @@ class ReportingQuery:
     async def compliance(
         self,
         info: Info,
-        year: int,
-        unit_id: strawberry.ID | None = None,
-        as_of: datetime | None = None,
+        year: Year,
+        unit_id: AskedUnit = None,
+        as_of: AsOf = None,
     ) -> list[DeadlineCompliance] | None:
         years_asked(year, year)
         at = moment_asked(as_of)
@@ -666,9 +704,9 @@ class ReportingQuery:
     async def kpis(
         self,
         info: Info,
-        year: int,
-        unit_id: strawberry.ID | None = None,
-        as_of: datetime | None = None,
+        year: Year,
+        unit_id: AskedUnit = None,
+        as_of: AsOf = None,
     ) -> KpiReport | None:
         years_asked(year, year)
         at = moment_asked(as_of)
@@ -710,10 +748,10 @@ class ReportingQuery:
     async def summary(
         self,
         info: Info,
-        first_year: int,
-        last_year: int | None = None,
-        unit_id: strawberry.ID | None = None,
-        as_of: datetime | None = None,
+        first_year: FirstYear,
+        last_year: LastYear = None,
+        unit_id: AskedUnit = None,
+        as_of: AsOf = None,
     ) -> UnitSummary | None:
         first, last = years_asked(first_year, last_year)
         unit = unit_asked(info, unit_id)
@@ -727,9 +765,9 @@ class ReportingQuery:
         self,
         info: Info,
         unit_ids: list[strawberry.ID],
-        first_year: int,
-        last_year: int | None = None,
-        as_of: datetime | None = None,
+        first_year: FirstYear,
+        last_year: LastYear = None,
+        as_of: AsOf = None,
     ) -> list[UnitSummary | None]:
         if len(unit_ids) > MOST_UNITS:
             raise InvalidInput(f"Tối đa {MOST_UNITS} đơn vị.")

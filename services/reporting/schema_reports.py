@@ -39,18 +39,18 @@ _REPORT_COLUMNS = (
 
 @strawberry.type(description="Một mục của báo cáo (theo mẫu của kế hoạch 389/KH-CĐCT).")
 class ReportSection:
-    code: str
-    heading: str
-    text: str
+    code: str = strawberry.field(description="Mã mục: I.1, I.2, II.1–II.5, III, IV.1, IV.2.")
+    heading: str = strawberry.field(description="Tên mục theo mẫu báo cáo.")
+    text: str = strawberry.field(description="Nội dung đã viết (rỗng: chưa viết).")
     version: int | None = strawberry.field(description="Phiên bản của báo cáo khi mục được viết.")
-    written_at: datetime | None
+    written_at: datetime | None = strawberry.field(description="Thời điểm viết phiên bản này.")
 
 
 @strawberry.enum(description="Trạng thái báo cáo của một đơn vị cấp dưới.")
 class ReportStatus(Enum):
-    SENT_ON_TIME = "sent_on_time"
-    SENT_LATE = "sent_late"
-    NOT_YET = "not_yet"
+    SENT_ON_TIME = strawberry.enum_value("sent_on_time", description="Đã gửi, đúng hạn.")
+    SENT_LATE = strawberry.enum_value("sent_late", description="Đã gửi, sau hạn cấp trên yêu cầu.")
+    NOT_YET = strawberry.enum_value("not_yet", description="Chưa gửi (bản nháp chỉ đơn vị thấy).")
 
 
 @strawberry.type(description="Báo cáo tổng kết giai đoạn của một đơn vị.")
@@ -62,9 +62,9 @@ class PeriodReport:
     number: str = strawberry.field(description="Số báo cáo (Số: …/BC-CĐ…).")
     place: str = strawberry.field(description="Địa danh ghi ở dòng ngày tháng.")
     version: int = strawberry.field(description="Phiên bản hiện tại (mỗi lần sửa một mục, +1).")
-    drafted_on: date
+    drafted_on: date = strawberry.field(description="Ngày soạn bản đầu.")
     submitted_version: int | None = strawberry.field(description="Phiên bản đã gửi gần nhất.")
-    submitted_on: date | None
+    submitted_on: date | None = strawberry.field(description="Ngày gửi gần nhất (null: chưa gửi).")
     submitted_at: datetime | None = strawberry.field(
         description="Thời điểm gửi: số liệu của bản đã gửi là số liệu tại thời điểm này."
     )
@@ -151,19 +151,21 @@ async def _report(info: Info, rid: uuid.UUID) -> PeriodReport:
 
 @strawberry.type(description="Một đơn vị trực thuộc và báo cáo giai đoạn của nó.")
 class ReportBelow:
-    unit_id: strawberry.ID
+    unit_id: strawberry.ID = strawberry.field(description="Đơn vị trực thuộc.")
     unit_name: str
-    status: ReportStatus
-    report: PeriodReport | None
+    status: ReportStatus = strawberry.field(description="Đã gửi (đúng hạn, muộn) hay chưa.")
+    report: PeriodReport | None = strawberry.field(
+        description="Bản đã gửi, như đã gửi (null: chưa gửi)."
+    )
 
 
 @strawberry.type(description="Yêu cầu báo cáo giai đoạn của một cấp gửi các đơn vị trực thuộc.")
 class ReportRequestType:
-    unit_id: strawberry.ID
+    unit_id: strawberry.ID = strawberry.field(description="Đơn vị yêu cầu (cấp trên).")
     first_year: int
     last_year: int
-    due_on: date
-    note: str
+    due_on: date = strawberry.field(description="Hạn gửi.")
+    note: str = strawberry.field(description="Ghi chú kèm yêu cầu.")
 
 
 def _period(first_year: int, last_year: int) -> None:
