@@ -375,6 +375,11 @@ async def test_the_reports_below_count_at_their_most_before_they_run(tree, clien
     body = await gql(client, tokens, tree.prov1, ["officer"], heavy, **PERIOD)
     assert code_of(body) == "QUERY_TOO_COSTLY", body
     assert body.get("data") is None
+    # so are the figures alone: each a roll-up of a subtree, as a summary is
+    figures = """query ($first: Int!, $last: Int!) { reportsBelow(firstYear: $first,
+      lastYear: $last) { unitId report { figures { total { pledges cashVnd } } } } }"""
+    body = await gql(client, tokens, tree.prov1, ["officer"], figures, **PERIOD)
+    assert code_of(body) == "QUERY_TOO_COSTLY", body
     # and who sent theirs is answered
     below = await run(client, tokens, tree.prov1, BELOW, **PERIOD)
     assert {b["unitId"] for b in below} == {tree.upper1, tree.upper2}
