@@ -32,16 +32,12 @@ async def compliance(client, tokens, reader, unit, year, at=None):
     }
 
 
-async def test_a_years_deadlines_as_of_a_moment_are_what_the_log_held_then(
-    runtime, owner, tree, client, tokens
-):
-    # Given the province's campaign of 2024 with a phase (its report due 5 days after 30 June),
-    # cs1's proposal due for appraisal by upper1 on 20 December, and the province's request for
-    # the 2020-2025 reports due 15 April 2024: nothing done by a moment
-    launched = await campaign(runtime, tree.prov1, 2024)
+async def with_a_phase(runtime, unit):
+    """``unit``'s campaign of 2024, with its phase 1 ending 30 June (reports due 5 days after)."""
+    launched = await campaign(runtime, unit, 2024)
     await given(
         runtime,
-        tree.prov1,
+        unit,
         "PhaseAdded",
         launched,
         3,
@@ -50,6 +46,16 @@ async def test_a_years_deadlines_as_of_a_moment_are_what_the_log_held_then(
         starts=date(2024, 1, 1),
         ends=date(2024, 6, 30),
     )
+    return launched
+
+
+async def test_a_years_deadlines_as_of_a_moment_are_what_the_log_held_then(
+    runtime, owner, tree, client, tokens
+):
+    # Given the province's campaign of 2024 with a phase (its report due 5 days after 30 June),
+    # cs1's proposal due for appraisal by upper1 on 20 December, and the province's request for
+    # the 2020-2025 reports due 15 April 2024: nothing done by a moment
+    launched = await with_a_phase(runtime, tree.prov1)
     proposal = await submitted(
         runtime, tree.cs1, tree.upper1, date(2024, 12, 5), date(2024, 12, 20)
     )
@@ -180,18 +186,7 @@ async def test_the_registered_units_reports_of_each_phase_are_on_time_late_or_mi
 ):
     # Given the province's campaign of 2024 with a phase ending 30 June (reports due 5 days
     # after), upper1 and upper2 registered, and a moment before any report
-    launched = await campaign(runtime, tree.prov1, 2024)
-    await given(
-        runtime,
-        tree.prov1,
-        "PhaseAdded",
-        launched,
-        3,
-        number=1,
-        name="Đợt 1",
-        starts=date(2024, 1, 1),
-        ends=date(2024, 6, 30),
-    )
+    launched = await with_a_phase(runtime, tree.prov1)
     for unit in (tree.upper1, tree.upper2):
         await registered(runtime, unit, launched, tree.prov1, date(2024, 2, 1))
     before = await caught_up(runtime, owner, tree.prov1, tree.upper1, tree.upper2)
