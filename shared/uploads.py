@@ -120,6 +120,7 @@ _STATUS = {
     "FORBIDDEN": 403,
     "NOT_FOUND": 404,
     "BULK_TOO_LARGE": 413,
+    "SERVICE_BUSY": 503,  # a read a route makes through GraphQL: try again
 }
 
 

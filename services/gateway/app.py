@@ -41,7 +41,7 @@ from shared.auth import LEEWAY_SECONDS, TokenService, VerifiedToken, bearer
 from shared.errors import DomainError
 from shared.revocations import RevocationList
 from shared.settings import Settings
-from shared.uploads import error_response
+from shared.uploads import refusal
 
 log = structlog.get_logger(__name__)
 
@@ -195,7 +195,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
         except DomainError as exc:
             log.info("token_refused", code=exc.code, path=request.url.path)
             if request.url.path != GRAPHQL_PATH:  # a REST route's shape, as its own refusals
-                return error_response(exc)
+                status = getattr(exc, "http_status", HTTP_401_UNAUTHORIZED)
+                return refusal(exc.code, exc.message, status, exc.shown())
             status = getattr(exc, "http_status", HTTP_401_UNAUTHORIZED)
             body = error_body(exc.message, exc.code)
             return Response(body, status_code=status, headers={"WWW-Authenticate": "Bearer"})

@@ -84,6 +84,8 @@ WEIGHTS: dict[str, tuple[int, int]] = {
     # a roll-up of a subtree, as a summary is (summaries: 100 a request): a report's figures
     # under reportsBelow were 2,000 roll-ups at the price of 2,000 fields
     "PeriodReport.figures": (10, 0),
+    # each year's deadlines read over the subtree (compliance's registrations)
+    "SummaryFigures.registrationsNotYet": (10, 0),
 }
 # registerPledges, registerPeople, addNominees
 BULK_ITEMS = frozenset({"PledgeRowInput", "PersonInput", "NomineeInput"})

@@ -33,7 +33,7 @@ from shared.clock import VIETNAM, today
 from shared.documents import download_headers
 from shared.errors import DomainError, NotFound
 from shared.text import has_control
-from shared.uploads import error_response
+from shared.uploads import error_response, refusal
 
 log = structlog.get_logger(__name__)
 
@@ -92,7 +92,9 @@ async def _document(request: Request[Any, Any, Any], raw_id: str, schema: Any) -
         rows = (await read_figures(conn, [key]))[0]
         if rows is None:  # never a table of zeros for figures the reader may not see
             raise NotFound(raw_id[:64], id=raw_id[:64])
-        upper = await conn.fetchval(
+        # the level above: where it was sent, for what was sent (a move since changes nothing
+        # of it); for the unit's own copy, its parent now
+        upper = (None if own else report["to_unit"]) or await conn.fetchval(
             "SELECT parent_id FROM units WHERE tenant_id = $1", report["unit_id"]
         )
         names = {u: await _name(conn, u) for u in {report["unit_id"], upper, report["to_unit"]}}
@@ -135,6 +137,8 @@ async def _typical(
             schema, context, TABLES[kind], unit, (first, last), moment, TYPICAL_IN_REPORT
         )
     except Refused as refused:
+        if refused.code != "INVALID_INPUT":  # busy, or a bug: no report that looks whole
+            raise
         log.info("report_typical_left_out", code=refused.code, kind=kind)
         return []
     return found[1] if found else []
@@ -176,6 +180,9 @@ def report_downloads(schema: Any) -> list[HTTPRouteHandler]:
             document = await _document(request, report_id, schema)
         except DomainError as exc:
             return _refused(exc, report_id)
+        except Refused as refused:
+            log.info("download_refused", code=refused.code, what=report_id[:64])
+            return refusal(refused.code, refused.message)
         body = await anyio.to_thread.run_sync(report_docx, document)
         return Response(body, media_type=DOCX, headers=download_headers(_named(document, "docx")))
 
@@ -187,6 +194,9 @@ def report_downloads(schema: Any) -> list[HTTPRouteHandler]:
             document = await _document(request, report_id, schema)
         except DomainError as exc:
             return _refused(exc, report_id)
+        except Refused as refused:
+            log.info("download_refused", code=refused.code, what=report_id[:64])
+            return refusal(refused.code, refused.message)
         body = await anyio.to_thread.run_sync(report_pdf, document)
         return Response(body, media_type=PDF, headers=download_headers(_named(document, "pdf")))
 

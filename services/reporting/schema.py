@@ -145,7 +145,7 @@ class SummaryFigures:
         description="Đăng ký thi đua chưa có: các đơn vị được đề nghị đăng ký phong trào phát "
         "động trong năm (các đơn vị trực thuộc đơn vị phát động) mà chưa đăng ký, đã quá hạn "
         "hay chưa đến hạn, như `compliance` (kind registrations: missing + pending), cùng thời "
-        "điểm `asOf`. Chỉ tính khi được hỏi."
+        "điểm `asOf`. Chỉ tính khi được hỏi (mỗi năm tính như 10 trường trong giới hạn chi phí)."
     )
     async def registrations_not_yet(self, info: Info) -> BigInt | None:
         if self.key is None:
@@ -166,19 +166,19 @@ def _not_yet_loader(info: Info) -> DataLoader[tuple[str, int, datetime | None], 
     if "not_yet" not in loaders:
 
         async def load(keys: list[tuple[str, int, datetime | None]]) -> list[int | None]:
-            found: list[int | None] = []
             async with access.reading(info) as conn:
-                for unit, year, at in keys:
+                for at in {at for _, _, at in keys}:
                     await _versions_whole(conn, at)
-                    rows = await conn.fetch(
-                        "SELECT missing + pending AS n FROM thidua_report_compliance($1, $2, $3) "
-                        "WHERE kind = 'registrations'",
-                        unit,
-                        year,
-                        at,
-                    )
-                    found.append(int(rows[0]["n"]) if rows else None)
-            return found
+                rows = await conn.fetch(
+                    "SELECT k.i, c.missing + c.pending AS n "
+                    "FROM unnest($1::text[], $2::int[], $3::timestamptz[]) "
+                    "WITH ORDINALITY AS k (unit, year, at, i) "
+                    "CROSS JOIN LATERAL thidua_report_compliance(k.unit, k.year, k.at) c "
+                    "WHERE c.kind = 'registrations'",
+                    *(list(column) for column in zip(*keys, strict=True)),
+                )
+            found = {r["i"]: int(r["n"]) for r in rows}
+            return [found.get(i) for i in range(1, len(keys) + 1)]
 
         loaders["not_yet"] = DataLoader(load_fn=load)
     return loaders["not_yet"]

@@ -28,10 +28,12 @@ BEGIN
                             WHERE m.tenant_id = c.descendant AND m.kind = 'merged'
                               AND m.valid_from <= a.day)),
     -- (survivor, a unit merged into it or into one merged into it, the day that unit's own
-    -- history ends): few rows, whatever the subtree's size
+    -- history ends): few rows, whatever the subtree's size. A merge after the day asked is not
+    -- one yet: the unit stands below on its own then, ranked with its own figures.
     merged AS MATERIALIZED (
         SELECT m.tenant_id, m.parent_id, m.valid_from
-          FROM public.thidua_tree_parents($6) m WHERE m.kind = 'merged'),
+          FROM public.thidua_tree_parents($6) m, asked a
+         WHERE m.kind = 'merged' AND m.valid_from <= a.day),
     absorbed (unit, source, until) AS (
         SELECT m.parent_id, m.tenant_id, m.valid_from FROM merged m
         UNION

@@ -10,6 +10,11 @@
 -- The function is 0068's otherwise, unchanged.
 SET LOCAL search_path = public;
 
+-- A rebuild of reporting begun before has passed the reports without writing them, and these
+-- rows are written to the live tables alone: begun anew by the next `thidua reports rebuild`.
+DELETE FROM projection_versions WHERE name = 'reporting' AND state = 'building';
+DROP SCHEMA IF EXISTS thidua_next_reporting CASCADE;
+
 WITH reported AS (
     SELECT e.tenant_id, e.stream_id, e.seq, e.recorded_at,
            (e.data->'reported_on'->>'_data_')::date AS day,

@@ -375,6 +375,18 @@ async def test_a_typical_collective_carries_the_history_of_the_units_merged_into
             "initiatives": 3,
             "benefitVnd": 105_000_000,
         }, many_units
+    # and the union's 2024, before that merge's day: Hoa Lư on its own with the older union's
+    # history, and the survivor without it (once, not twice)
+    body = await gql(
+        client,
+        tokens,
+        tree.tld,
+        ["officer"],
+        query.replace("firstYear: 2020, lastYear: 2025", "firstYear: 2024"),
+        u=tree.tld,
+    )
+    ranked = {u["unitId"]: u["benefitVnd"] for u in body["data"]["exemplaryUnits"]}
+    assert (ranked[tree.cs1], ranked[survivor]) == (95_000_000, 0), body
     # and as the log held it before that merge: its own, while Hoa Lư ranked in the first
     # province with the older union's history
     body = await gql(client, tokens, tree.prov2, ["officer"], query, u=tree.prov2, at=before)

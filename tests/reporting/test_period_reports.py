@@ -294,6 +294,9 @@ async def test_after_the_sender_moves_its_report_still_reads_as_sent_where_it_wa
     headers = {"Authorization": f"Bearer {token(tokens, tree.prov1)}"}
     docx = await client.get(f"/reports/{rid}/docx", headers=headers)
     assert docx.status_code == 200
+    # headed by the level it was sent to, not by upper1's parent now
+    xml = zipfile.ZipFile(io.BytesIO(docx.content)).read("word/document.xml").decode()
+    assert "LIÊN ĐOÀN LAO ĐỘNG TỈNH NINH BÌNH" in xml and "NAM ĐỊNH" not in xml
     # prov2 is above upper1 now, but nothing was sent to it
     assert tree.upper1 not in {
         b["unitId"] for b in await run(client, tokens, tree.prov2, BELOW, **PERIOD) if b["report"]
@@ -375,6 +378,11 @@ async def test_the_reports_below_count_at_their_most_before_they_run(tree, clien
     body = await gql(client, tokens, tree.prov1, ["officer"], heavy, **PERIOD)
     assert code_of(body) == "QUERY_TOO_COSTLY", body
     assert body.get("data") is None
+    # and a year's registrations not yet made, each a read of its deadlines over a subtree
+    not_yet = """{ summary(firstYear: 2016, lastYear: 2025) { below { years {
+      registrationsNotYet } } } }"""
+    body = await gql(client, tokens, tree.prov1, ["officer"], not_yet)
+    assert code_of(body) == "QUERY_TOO_COSTLY", body
     # so are the figures alone: each a roll-up of a subtree, as a summary is
     figures = """query ($first: Int!, $last: Int!) { reportsBelow(firstYear: $first,
       lastYear: $last) { unitId report { figures { total { pledges cashVnd } } } } }"""
