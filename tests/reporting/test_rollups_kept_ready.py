@@ -45,8 +45,10 @@ async def kept(owner, unit: str) -> dict[tuple[int, int], tuple[str, str]]:
 
 
 async def rounds_of(keeper: RollupKeeper, n: int) -> None:
-    """Until ``keeper`` has done ``n`` rounds (30 s at most, then the test fails)."""
-    for _ in range(3000):
+    """Until ``keeper`` has done ``n`` rounds (five minutes at most, then the test fails). A
+    round keeps every large unit's terms in the whole test database: late in a full run, with
+    every earlier test's tree in it, a round took over 30 s on the CI machine."""
+    for _ in range(30_000):
         if keeper.rounds >= n:
             return
         await asyncio.sleep(0.01)
