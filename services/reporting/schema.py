@@ -365,8 +365,9 @@ def _exemplar(row: Any, person: Any, honoured: bool) -> Exemplar:
 
 
 def unit_asked(info: Info, unit_id: strawberry.ID | None) -> str:
-    """The unit a query asks about: the one given, or the caller's own."""
-    return str(unit_id)[:UNIT_ID_CHARS] if unit_id else principal_of(info).tenant
+    """The unit a query asks about: the one given, or the caller's own when none is (an empty
+    id is no unit, as any other unknown id: not the caller's own figures under another name)."""
+    return principal_of(info).tenant if unit_id is None else str(unit_id)[:UNIT_ID_CHARS]
 
 
 def _check_first(first: int) -> None:

@@ -115,3 +115,12 @@ async def test_hostile_paths_get_a_code_never_a_server_error(tree, client, token
         answer = await get(client, tokens, tree.prov1, asked)
         assert 400 <= answer.status_code < 500, (asked[:80], answer.status_code, answer.text)
         assert answer.json()["code"], asked[:80]
+
+
+async def test_an_empty_unit_id_is_no_unit_not_the_callers_own(tree, client, tokens):
+    query = """query ($u: ID) { summary(unitId: $u, firstYear: 2024) { unitId }
+      kpis(unitId: $u, year: 2024) { unitId } compliance(unitId: $u, year: 2024) { kind } }"""
+    empty = await gql(client, tokens, tree.prov1, ["officer"], query, u="")
+    assert empty["data"] == {"summary": None, "kpis": None, "compliance": None}, empty
+    own = await gql(client, tokens, tree.prov1, ["officer"], query)
+    assert own["data"]["summary"]["unitId"] == tree.prov1
