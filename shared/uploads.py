@@ -125,18 +125,17 @@ _STATUS = {
 
 
 def error_response(exc: DomainError) -> Response[dict[str, Any]]:
-    """A REST route's refusal (an upload's, a download's, a token's): the error's code and
-    message, with its HTTP status; a 401 says how to authenticate (RFC 9110)."""
+    """A REST route's refusal (an upload's, a download's): the error's code and message, with
+    the status its code has, else its own, else 422."""
     status = _STATUS.get(exc.code, getattr(exc, "http_status", 422))
     return refusal(exc.code, exc.message, status, exc.shown())
 
 
 def refusal(
-    code: str, message: str, status: int | None = None, shown: dict[str, Any] | None = None
+    code: str, message: str, status: int, shown: dict[str, Any] | None = None
 ) -> Response[dict[str, Any]]:
-    """A REST refusal by its code and message (a domain error's, or GraphQL's for a read a
-    route makes through it): the status its code has, else 422."""
-    status = status or _STATUS.get(code) or (500 if code == "INTERNAL" else 422)
+    """A REST refusal: its code and message with its HTTP status; a 401 says how to
+    authenticate (RFC 9110)."""
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return Response(
         {"code": code, "message": message, **(shown or {})}, status_code=status, headers=headers

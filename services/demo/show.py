@@ -141,7 +141,8 @@ async def _province_year(runtime: Runtime, province: str) -> UnitSummary | None:
     async with runtime.projector_pool.acquire() as conn:
         while await _behind(conn) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.2)  # the runner is in this process, but says nothing of it
-    return await unit_summary(runtime, province, DEMO_YEAR, DEMO_YEAR)
+    found = await unit_summary(runtime, province, DEMO_YEAR, DEMO_YEAR)
+    return found and found[0]
 
 
 def show_province(console: Console, province: ProvinceSummary) -> None:

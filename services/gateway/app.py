@@ -194,10 +194,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Litestar:
                 request.state.principal = verified.principal
         except DomainError as exc:
             log.info("token_refused", code=exc.code, path=request.url.path)
-            if request.url.path != GRAPHQL_PATH:  # a REST route's shape, as its own refusals
-                status = getattr(exc, "http_status", HTTP_401_UNAUTHORIZED)
-                return refusal(exc.code, exc.message, status, exc.shown())
             status = getattr(exc, "http_status", HTTP_401_UNAUTHORIZED)
+            if request.url.path != GRAPHQL_PATH:  # a REST route's shape, as its own refusals
+                return refusal(exc.code, exc.message, status, exc.shown())
             body = error_body(exc.message, exc.code)
             return Response(body, status_code=status, headers={"WWW-Authenticate": "Bearer"})
         return None

@@ -16,6 +16,7 @@ from services.reporting.schema import (
     SummaryFigures,
     UnitSummary,
     moment_asked,
+    span,
     summary_of,
     years_asked,
 )
@@ -35,13 +36,13 @@ def _run(make):  # type: ignore[no-untyped-def]
 
 async def unit_summary(
     runtime: Runtime, unit: str, first: int, last: int, as_of: datetime | None = None
-) -> UnitSummary | None:
-    """``unit``'s summary as the unit itself reads it (None: no such unit)."""
+) -> tuple[UnitSummary, str] | None:
+    """``unit``'s summary as the unit itself reads it, and its name (None: no such unit)."""
     key = (unit, first, last, as_of)
     async with access.as_unit(runtime.pool, unit) as conn:
-        exists = await conn.fetchval("SELECT 1 FROM units WHERE tenant_id = $1", unit)
+        name = await conn.fetchval("SELECT name FROM units WHERE tenant_id = $1", unit)
         rows = (await read_figures(conn, [key]))[0]
-    return summary_of(key, rows) if exists and rows is not None else None
+    return (summary_of(key, rows), name) if name is not None and rows is not None else None
 
 
 _ROWS = (
@@ -110,12 +111,7 @@ def summary_command(
         moment = moment_asked(as_of)
         runtime = await Runtime.start(Settings(), run_projections=False)
         try:
-            summary = await unit_summary(runtime, unit, first, last, moment)
-            if summary is None:
-                return None
-            async with access.as_unit(runtime.pool, unit) as conn:
-                name = await conn.fetchval("SELECT name FROM units WHERE tenant_id = $1", unit)
-            return summary, name or unit
+            return await unit_summary(runtime, unit, first, last, moment)
         finally:
             await runtime.close()
 
@@ -124,13 +120,11 @@ def summary_command(
         err.print(f"[red]NOT_FOUND[/red]: không có đơn vị '{escape(unit)}'.")
         raise typer.Exit(2)
     summary, name = found
-    span = str(summary.first_year)
-    if summary.last_year != summary.first_year:
-        span += f"–{summary.last_year}"
+    years = span(summary.first_year, summary.last_year)
     console = Console()
     if not console.is_terminal:  # a file or a pipe: as wide as the table, not 80 columns
         console = Console(width=max(console.width, WIDE))
-    console.print(summary_table(summary, escape(f"Tổng hợp {span}: {name} ({unit})")))
+    console.print(summary_table(summary, escape(f"Tổng hợp {years}: {name} ({unit})")))
 
 
 @reports_app.command("rebuild")

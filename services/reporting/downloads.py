@@ -24,16 +24,16 @@ from litestar.response import Response
 
 from services.reporting.documents import ReportDocument, report_docx, report_pdf, summary_xlsx
 from services.reporting.domain import SECTIONS
-from services.reporting.schema import UnitSummary, summary_of, years_asked
+from services.reporting.schema import UnitSummary, span, summary_of, years_asked
 from services.reporting.summaries import read_figures
-from services.reporting.tables import TABLES, Refused, table_rows
+from services.reporting.tables import TABLES, Refused, reader_context, table_rows
 from shared import access
 from shared.auth import Principal, Unauthenticated
 from shared.clock import VIETNAM, today
 from shared.documents import download_headers
 from shared.errors import DomainError, NotFound
 from shared.text import has_control
-from shared.uploads import error_response, refusal
+from shared.uploads import error_response
 
 log = structlog.get_logger(__name__)
 
@@ -129,7 +129,7 @@ async def _typical(
     """The report's first typical individuals or collectives, as GraphQL answers the reader at
     the figures' moment (services/reporting/tables.py); none where it answers null or refuses
     (a member's token, a moment before the items' versions were rebuilt)."""
-    context = {"runtime": request.app.state.runtime, "principal": request.state.principal}
+    context = reader_context(request)
     unit, first, last = period
     moment = at.isoformat() if at else None
     try:
@@ -180,9 +180,6 @@ def report_downloads(schema: Any) -> list[HTTPRouteHandler]:
             document = await _document(request, report_id, schema)
         except DomainError as exc:
             return _refused(exc, report_id)
-        except Refused as refused:
-            log.info("download_refused", code=refused.code, what=report_id[:64])
-            return refusal(refused.code, refused.message)
         body = await anyio.to_thread.run_sync(report_docx, document)
         return Response(body, media_type=DOCX, headers=download_headers(_named(document, "docx")))
 
@@ -194,9 +191,6 @@ def report_downloads(schema: Any) -> list[HTTPRouteHandler]:
             document = await _document(request, report_id, schema)
         except DomainError as exc:
             return _refused(exc, report_id)
-        except Refused as refused:
-            log.info("download_refused", code=refused.code, what=report_id[:64])
-            return refusal(refused.code, refused.message)
         body = await anyio.to_thread.run_sync(report_pdf, document)
         return Response(body, media_type=PDF, headers=download_headers(_named(document, "pdf")))
 
@@ -212,8 +206,7 @@ def report_downloads(schema: Any) -> list[HTTPRouteHandler]:
         except DomainError as exc:
             return _refused(exc, unit_id)
         body = await anyio.to_thread.run_sync(summary_xlsx, summary, name)
-        years = f"{first_year}" if first_year == last_year else f"{first_year}-{last_year}"
-        headers = download_headers(f"Tổng hợp {years} {name}.xlsx")
+        headers = download_headers(f"Tổng hợp {span(first_year, last_year)} {name}.xlsx")
         return Response(body, media_type=XLSX, headers=headers)
 
     return [report_as_docx, report_as_pdf, summary_as_xlsx]

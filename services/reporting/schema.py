@@ -375,6 +375,11 @@ def _check_first(first: int) -> None:
         raise InvalidInput(f"first: 1–{EXEMPLARS_MOST}.")
 
 
+def span(first: int, last: int) -> str:
+    """A period as a name says it: "2021", "2020-2025"."""
+    return str(first) if first == last else f"{first}-{last}"
+
+
 def years_asked(first_year: int, last_year: int | None) -> tuple[int, int]:
     last = first_year if last_year is None else last_year
     if not (FIRST_YEAR <= first_year <= last <= LAST_YEAR) or last - first_year >= MOST_YEARS:

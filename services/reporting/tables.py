@@ -27,13 +27,13 @@ from litestar.params import FromPath, Parameter
 from litestar.response import Response
 
 from services.reporting.documents import tables_xlsx
-from services.reporting.schema import UNIT_ID_CHARS, years_asked
+from services.reporting.schema import UNIT_ID_CHARS, span, years_asked
 from services.reporting.templates.build_template import COLLECTIVE_COLUMNS, INDIVIDUAL_COLUMNS
 from shared.auth import Unauthenticated
 from shared.documents import download_headers
 from shared.errors import DomainError, NotFound
 from shared.text import has_control
-from shared.uploads import error_response, refusal
+from shared.uploads import error_response
 
 log = structlog.get_logger(__name__)
 
@@ -188,23 +188,35 @@ async def _read(
     at: str | None,
 ) -> tuple[str, list[tuple[str, list[list[Any]]]]]:
     """The unit's name and a sheet for each of ``years``, read as the caller reads them."""
-    context = {"runtime": request.app.state.runtime, "principal": request.state.principal}
+    context = reader_context(request)
     name, sheets = unit, []
     for first, last in years:
         found = await table_rows(schema, context, table, unit, (first, last), at)
         if found is None:
             raise NotFound(unit, id=unit)
         name, rows = found
-        sheets.append((str(first) if first == last else f"{first}-{last}", rows))
+        sheets.append((span(first, last), rows))
     return name, sheets
 
 
-class Refused(Exception):
-    """GraphQL's refusal (its code and message, as a client of /graphql gets them)."""
+class Refused(DomainError):
+    """GraphQL's refusal of a read a route makes through it: its code and message, as a client
+    of /graphql gets them, so the route answers it as any domain error (error_response)."""
 
     def __init__(self, error: Any) -> None:
-        self.code = (error.extensions or {}).get("code", "INVALID_INPUT")
-        self.message = error.message
+        self.code = (error.extensions or {}).get("code", "INVALID_INPUT")  # type: ignore[misc]
+        self._said = error.message
+        self.http_status = 500 if self.code == "INTERNAL" else 422
+        super().__init__()
+
+    @property
+    def message(self) -> str:
+        return self._said
+
+
+def reader_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The context a route's read through the schema runs in: the caller's, as /graphql's."""
+    return {"runtime": request.app.state.runtime, "principal": request.state.principal}
 
 
 def table_downloads(schema: Any) -> list[HTTPRouteHandler]:
@@ -235,14 +247,10 @@ def table_downloads(schema: Any) -> list[HTTPRouteHandler]:
         except DomainError as exc:
             log.info("download_refused", code=exc.code, what=kind[:40])
             return error_response(exc)
-        except Refused as refused:
-            log.info("download_refused", code=refused.code, what=kind[:40])
-            return refusal(refused.code, refused.message)
         body = await anyio.to_thread.run_sync(
             tables_xlsx, f"{table.title}: {name}", table.header, sheets
         )
-        span = f"{first}" if first == last else f"{first}-{last}"
-        headers = download_headers(f"{table.title} {span} {name}.xlsx")
+        headers = download_headers(f"{table.title} {span(first, last)} {name}.xlsx")
         return Response(body, media_type=XLSX, headers=headers)
 
     return [table_as_xlsx]

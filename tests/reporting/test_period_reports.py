@@ -406,7 +406,7 @@ async def test_the_cli_prints_a_units_summary_under_its_name_with_every_digit(
         invoke, settings, "reports", "summary", tree.upper1, "2020", "2025"
     )
     assert result.exit_code == 0, result.output
-    assert "Tổng hợp 2020–2025: Công đoàn Điện lực Ninh Bình" in result.output
+    assert "Tổng hợp 2020-2025: Công đoàn Điện lực Ninh Bình" in result.output
     assert "6,055,000,000" in result.output  # a file is as wide as the table: not cut short
     unknown = await asyncio.to_thread(invoke, settings, "reports", "summary", "nowhere", "2024")
     assert unknown.exit_code == 2 and "NOT_FOUND" in unknown.output
