@@ -124,3 +124,22 @@ async def test_an_empty_unit_id_is_no_unit_not_the_callers_own(tree, client, tok
     assert empty["data"] == {"summary": None, "kpis": None, "compliance": None}, empty
     own = await gql(client, tokens, tree.prov1, ["officer"], query)
     assert own["data"]["summary"]["unitId"] == tree.prov1
+
+
+def test_a_refusal_of_graphql_keeps_its_code_and_its_status_on_rest():
+    from graphql import GraphQLError
+
+    from services.reporting.tables import Refused
+    from shared.uploads import error_response
+
+    for code, status in (
+        ("SERVICE_BUSY", 503),  # try again
+        ("NOT_FOUND", 404),
+        ("INTERNAL", 500),
+        ("QUERY_TOO_COSTLY", 422),
+    ):
+        answer = error_response(Refused(GraphQLError("said", extensions={"code": code})))
+        assert (answer.status_code, answer.content) == (
+            status,
+            {"code": code, "message": "said"},
+        ), code
