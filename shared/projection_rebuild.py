@@ -85,7 +85,7 @@ async def begin(owner: asyncpg.Connection, projection: Projection) -> Target:
         await owner.execute(f"CREATE SCHEMA {_id(schema)}")
         await owner.execute(f"GRANT USAGE ON SCHEMA {_id(schema)} TO thidua_projector")
         for table in projection.tables:
-            await _copy_table(owner, table, schema)
+            await _copy_table(owner, table, schema, indexed=table not in projection.indexed_last)
         await owner.execute(
             "INSERT INTO projection_versions (name, version, state, schema_name) "
             "VALUES ($1, $2, 'building', $3)",
@@ -97,9 +97,9 @@ async def begin(owner: asyncpg.Connection, projection: Projection) -> Target:
     return Target(projection, version, "building", schema)
 
 
-async def _copy_table(owner: asyncpg.Connection, table: str, schema: str) -> None:
-    """An empty table like ``public.table``, with its constraints and indexes under the same
-    names (a later migration may name them)."""
+async def _copy_table(owner: asyncpg.Connection, table: str, schema: str, indexed: bool) -> None:
+    """An empty table like ``public.table``, with its constraints and (``indexed``) its other
+    indexes under the same names (a later migration may name them)."""
     source = f"public.{_id(table)}"
     copy = f"{_id(schema)}.{_id(table)}"
     await owner.execute(
@@ -113,16 +113,31 @@ async def _copy_table(owner: asyncpg.Connection, table: str, schema: str) -> Non
     )
     for c in constraints:
         await owner.execute(f"ALTER TABLE {copy} ADD CONSTRAINT {_id(c['conname'])} {c['def']}")
-    backing = [c["conindid"] for c in constraints]
+    if indexed:
+        await _add_indexes(owner, table, schema)
+    await owner.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {copy} TO thidua_projector")
+
+
+async def _add_indexes(owner: asyncpg.Connection, table: str, schema: str) -> None:
+    """The indexes of ``public.table`` that back no constraint, on its copy in ``schema``, those
+    it has not yet (a rebuild resumed)."""
     indexes = await owner.fetch(
-        "SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index "
-        "WHERE indrelid = $1::regclass AND NOT (indexrelid = ANY ($2::oid[]))",
-        source,
-        backing,
+        "SELECT pg_get_indexdef(i.indexrelid) AS def FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::regclass "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid "
+        "AND k.conrelid = i.indrelid) AND NOT EXISTS (SELECT 1 FROM pg_indexes x "
+        "WHERE x.schemaname = $2 AND x.indexname = c.relname)",
+        f"public.{_id(table)}",
+        schema,
     )
+    copy = f"{_id(schema)}.{_id(table)}"
     for index in indexes:
         await owner.execute(_ON_TABLE.sub(f" ON {copy} USING ", index["def"], count=1))
-    await owner.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {copy} TO thidua_projector")
+
+
+async def _index_last(owner: asyncpg.Connection, target: Target) -> None:
+    for table in target.projection.indexed_last:
+        await _add_indexes(owner, table, target.schema)
 
 
 async def catch_up(
@@ -324,6 +339,7 @@ async def _swap(owner: asyncpg.Connection, target: Target, batch_size: int) -> N
             batch.full
         ):
             pass
+    await _index_last(owner, target)  # where the rebuild has not (it always does)
     await owner.execute("SET LOCAL search_path = public")
     kept = await _table_rules(owner, live_tables)
     policies = await _policies_naming(owner, live_tables)
@@ -447,6 +463,7 @@ async def rebuild(
     swap it in. The version now live."""
     target = await begin(owner, projection)
     await catch_up(pool, target, batch_size=batch_size, progress=progress)
+    await _index_last(owner, target)
     for table in projection.tables:
         await owner.execute(f"ANALYZE {_id(target.schema)}.{_id(table)}")
     await swap(owner, target, batch_size=batch_size)

@@ -65,12 +65,29 @@ FULL_SURVEY_MOST_S = 30.0  # ...and no more than this (a round that caught much 
 
 # The same, but data and meta left out where this process keeps them (k: its span of the
 # tenant's seqs; none, no span): turning 5 MB of stored JSON back into text is most of a read.
+# Of those the projection counts in the database ($9: InDatabase), only their place.
+_IN_DATABASE = "(event_type = ANY ($9::text[]) AND stream_version = 1)"
 _KEPT_OR_READ = (
-    "tenant_id, seq, stream_id, stream_version, event_type, schema_version, "
-    "CASE WHEN seq BETWEEN k.lo AND k.hi THEN NULL ELSE data::text END AS data, "
-    "CASE WHEN seq BETWEEN k.lo AND k.hi THEN NULL ELSE meta::text END AS meta, "
-    "recorded_at, prev_hash, hash"
+    f"tenant_id, seq, {_IN_DATABASE} AS in_database, stream_version, event_type, "
+    f"CASE WHEN NOT {_IN_DATABASE} THEN stream_id END AS stream_id, schema_version, "
+    f"CASE WHEN {_IN_DATABASE} OR seq BETWEEN k.lo AND k.hi THEN NULL "
+    "ELSE data::text END AS data, "
+    f"CASE WHEN {_IN_DATABASE} OR seq BETWEEN k.lo AND k.hi THEN NULL ELSE meta::text END "
+    f"AS meta, recorded_at, CASE WHEN NOT {_IN_DATABASE} THEN prev_hash END AS prev_hash, "
+    f"CASE WHEN NOT {_IN_DATABASE} THEN hash END AS hash"
 )
+
+
+@dataclass(frozen=True)
+class InDatabase:
+    """Events a projection counts in the database with one statement over a batch, never read
+    into this process: its ``event_types`` at their stream's first version (each makes
+    something no earlier event touched, so it is counted from its own data alone). The
+    runner calls ``apply(conn, tenants, first seqs, last seqs)``, each tenant's span of such
+    events in the batch, before it applies the batch's other events in log order."""
+
+    event_types: tuple[str, ...]
+    apply: Callable[[asyncpg.Connection, list[str], list[int], list[int]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,11 @@ class Projection:
     # What a version needs once a rebuild has swapped it in, given the app's pool (reporting:
     # its large subtrees' roll-ups, which start afresh, read again and kept).
     swapped: Callable[[asyncpg.Pool], Awaitable[object]] | None = None
+    in_database: InDatabase | None = None
+    # Tables whose secondary indexes a rebuild builds once its version has caught up: the
+    # projection's own writes never read by them, and kept up row by row they cost most of the
+    # database's share of a rebuild (shared/projection_rebuild.py).
+    indexed_last: tuple[str, ...] = ()
 
     @cached_property
     def event_types(self) -> list[str]:
@@ -168,6 +190,7 @@ async def run_batches(
     ``recent``: the events this process appended lately; those it keeps are read from it, not
     from the log (only their place and hash are)."""
     lock = "FOR UPDATE OF c" if wait else "FOR UPDATE OF c SKIP LOCKED"
+    in_database = target.projection.in_database
     kept = [(t, *span) for t in tenant_ids if recent and (span := recent.span(t))]
     async with conn.transaction():
         # One round trip: the checkpoints taken, each with its batch of events (or none), and
@@ -198,18 +221,22 @@ async def run_batches(
             [k[0] for k in kept],
             [k[1] for k in kept],
             [k[2] for k in kept],
+            list(in_database.event_types) if in_database else [],
         )
         if not rows:
             return []
         taken = list({r["taken"]: r for r in rows}.values())
-        events = await _events_of(conn, [r for r in rows if r["seq"] is not None], recent)
+        read = [r for r in rows if r["seq"] is not None]
+        events = await _events_of(conn, [r for r in read if not r["in_database"]], recent)
         schema = taken[0]["schema_name"]
         if schema != LIVE_SCHEMA:
             await conn.execute(
                 "SELECT set_config('search_path', quote_ident($1) || ', public', true)", schema
             )
+        if in_database:
+            await _apply_in_database(conn, in_database, [r for r in read if r["in_database"]])
         await target.projection.project(conn, events)
-        batches = _batches(taken, events, batch_size)
+        batches = _batches(taken, read, batch_size)
         await conn.execute(
             "UPDATE projection_checkpoints c SET last_seq = b.last, updated_at = now() "
             "FROM unnest($3::text[], $4::bigint[]) AS b (tenant, last) "
@@ -255,20 +282,31 @@ async def _events_of(
     return [e for e in events if e is not None]
 
 
+async def _apply_in_database(
+    conn: asyncpg.Connection, in_database: InDatabase, rows: Sequence[asyncpg.Record]
+) -> None:
+    spans: dict[str, list[int]] = {}
+    for row in rows:  # in seq order within a tenant
+        spans.setdefault(row["tenant_id"], [row["seq"], row["seq"]])[1] = row["seq"]
+    if spans:
+        firsts, lasts = zip(*spans.values(), strict=True)
+        await in_database.apply(conn, list(spans), list(firsts), list(lasts))
+
+
 def _batches(
-    taken: Sequence[asyncpg.Record], events: Sequence[StoredEvent], batch_size: int
+    taken: Sequence[asyncpg.Record], read: Sequence[asyncpg.Record], batch_size: int
 ) -> list[Batch]:
     """Each tenant's batch: a full one ends at its last event (more may follow), any other at
     the head read at the start, so newer events of other projections leave no lag behind."""
-    by_tenant: dict[str, list[StoredEvent]] = {t["taken"]: [] for t in taken}
-    for stored in events:
-        by_tenant[stored.tenant_id].append(stored)
+    by_tenant: dict[str, list[asyncpg.Record]] = {t["taken"]: [] for t in taken}
+    for row in read:
+        by_tenant[row["tenant_id"]].append(row)
     batches = []
     for row in taken:
         mine = by_tenant[row["taken"]]
         full = len(mine) == batch_size
-        last = mine[-1].seq if full else row["head"]
-        recorded = tuple(e.recorded_at for e in mine)
+        last = mine[-1]["seq"] if full else row["head"]
+        recorded = tuple(e["recorded_at"] for e in mine)
         batches.append(Batch(row["taken"], last, len(mine), full, recorded))
     return batches
 
