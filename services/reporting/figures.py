@@ -136,8 +136,8 @@ def keys_of(event_type: str, stream: str, data: Mapping[str, Any]) -> list[str]:
         return [f"conclusion:{stream}", f"campaign:{stream}"]
     if event_type == "TrainingHeld":
         return [f"training:{stream}", f"cadres:{day_of(data['held_on']).year}"]
-    if event_type in _RECORDS:
-        return [f"{_RECORDS[event_type][0]}:{stream}"]
+    if event_type in MADE:
+        return [f"{MADE[event_type].item}:{stream}"]
     if event_type in _ONE_ITEM:
         return [f"{_ONE_ITEM[event_type]}:{stream}"]
     if event_type in ("DecisionIssued", "DecisionRecipientsListed"):
@@ -155,9 +155,7 @@ _APPRAISAL = ("AppraisalOpened", "AppraisalReturned", "AppraisalCompleted")
 _ONE_ITEM = {
     "RegistrationSubmitted": "registration",
     "RegistrationWithdrawn": "registration",
-    "PledgeRegistered": "pledge",
     "PledgeWithdrawn": "pledge",
-    "WorkRegistered": "work",
     "WorkWithdrawn": "work",
     "InitiativeRegistered": "initiative",
     "InitiativeRecognised": "initiative",
@@ -167,15 +165,52 @@ _ONE_ITEM = {
     "ProposalSubmitted": "proposal",
     "ProgressReported": "progress",
 }
-# A record of services/reporting/domain.py: (item, metric, the day's field, a number's field)
-_RECORDS = {
-    "SeminarHeld": ("seminar", SEMINARS, "held_on", "participants"),
-    "GoodPracticePresented": ("practice", GOOD_PRACTICES, "presented_on", None),
-    "GoodPracticeReplicated": ("replication", REPLICATIONS, "replicated_on", None),
-    "InspectionRecorded": ("inspection", INSPECTIONS, "held_on", None),
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A figure of a made item: its metric, the data field naming its dim ('' without one) and
+    the field holding its number (1 without one)."""
+
+    metric: str
+    dim: str | None = None
+    number: str | None = None
+
+    def of(self, data: Mapping[str, Any]) -> Figure:
+        dim = "" if self.dim is None else _text(data.get(self.dim))
+        value = 1 if self.number is None else int(data.get(self.number) or 0)
+        return (self.metric, dim, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Made:
+    """An item its stream's first event makes, counted from that event's data alone (no earlier
+    event touched it): its key's prefix, the field that dates it, and its figures. Declared as
+    data, so the runner counts them in the database too (services/reporting/projections.py
+    ``count_made``) by the same rule."""
+
+    item: str
+    day: str
+    figures: tuple[Counted, ...]
+
+    def change(self, stream: str, data: Mapping[str, Any]) -> Change:
+        figures = tuple(c.of(data) for c in self.figures)
+        return Change(f"{self.item}:{stream}", day_of(data[self.day]), figures, {})
+
+
+MADE = {
+    "PledgeRegistered": Made("pledge", "registered_on", (Counted(PLEDGES, dim="title"),)),
+    "WorkRegistered": Made("work", "registered_on", (Counted(WORKS, dim="kind"),)),
+    # records of services/reporting/domain.py
+    "SeminarHeld": Made(
+        "seminar",
+        "held_on",
+        (Counted(SEMINARS), Counted(SEMINAR_PARTICIPANTS, number="participants")),
+    ),
+    "GoodPracticePresented": Made("practice", "presented_on", (Counted(GOOD_PRACTICES),)),
+    "GoodPracticeReplicated": Made("replication", "replicated_on", (Counted(REPLICATIONS),)),
+    "InspectionRecorded": Made("inspection", "held_on", (Counted(INSPECTIONS),)),
 }
-_SUMMED = {"SeminarHeld": SEMINAR_PARTICIPANTS}
-RECORD_EVENTS = ("TrainingHeld", *_RECORDS)
 PERSON_EVENTS = ("PersonRegistered", "PersonAmended", "PersonArrived", "PersonReturned")
 COUNTED_EVENTS = (
     *_CAMPAIGN,
@@ -184,10 +219,11 @@ COUNTED_EVENTS = (
     "PhaseReviewed",
     "CampaignConcluded",
     *_ONE_ITEM,
+    *MADE,
     "DecisionIssued",
     "DecisionRecipientsListed",
     "AwardRevoked",
-    *RECORD_EVENTS,
+    "TrainingHeld",
 )
 
 
@@ -251,12 +287,6 @@ def changes_of(
                 "late": item.facts.get("late", bool(data.get("late"))),
             }
             return [Change(key, item.day or day_of(data["reported_on"]), (), facts)]
-        case "PledgeRegistered":
-            figures = ((PLEDGES, str(data.get("title", "")), 1),)
-            return [Change(key, day_of(data["registered_on"]), figures, {})]
-        case "WorkRegistered":
-            figures = ((WORKS, str(data.get("kind", "")), 1),)
-            return [Change(key, day_of(data["registered_on"]), figures, {})]
         case "InitiativeRegistered":
             # its authors who are people of a register (sealed names carry their ids): the
             # 5-year report's typical individuals are found by them
@@ -310,12 +340,8 @@ def changes_of(
             if item.day is None:
                 return []
             return [Change(key, item.day, (), {**item.facts, "revoked": True})]
-    if event_type in _RECORDS:
-        _, metric, day_field, number = _RECORDS[event_type]
-        figures: list[Figure] = [(metric, "", 1)]
-        if number is not None:
-            figures.append((_SUMMED[event_type], "", int(data.get(number) or 0)))
-        return [Change(key, day_of(data[day_field]), tuple(figures), {})]
+    if event_type in MADE:
+        return [MADE[event_type].change(stream, data)]
     return []
 
 
@@ -347,6 +373,10 @@ def _training(stream: str, data: Mapping[str, Any], items: Mapping[str, Item]) -
     latest = max(day, before.day) if before.day else day
     figures = ((CADRES_TRAINED, "", trained), (EMULATION_CADRES, "", cadres))
     return [training, Change(key, latest, figures, {"trained": trained, "cadres": cadres})]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _iso(value: Any) -> str | None:

@@ -36,6 +36,15 @@ async def rows_of(owner, units: list[str]) -> dict[str, list[tuple]]:
     return {t: [tuple(r) for r in await owner.fetch(q, units)] for t, q in ROWS.items()}
 
 
+async def indexes(owner) -> set[tuple[str, str]]:
+    rows = await owner.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+        "AND tablename = ANY ($1::text[])",
+        list(PROJECTION.tables),
+    )
+    return {(r["indexname"], r["indexdef"]) for r in rows}
+
+
 async def written(runtime, tree) -> list[str]:
     """Pledges (one withdrawn), initiatives recognised and seminars in seven units' logs,
     counted by the runner as they came; the units."""
@@ -94,14 +103,16 @@ async def test_a_rebuild_taking_groups_side_by_side_makes_the_rows_the_runner_ma
 ):
     # Given seven units' figures, counted by the runner
     units = await written(runtime, tree)
-    live = await rows_of(owner, units)
+    live, indexed = await rows_of(owner, units), await indexes(owner)
     assert all(live.values())
     # When it is rebuilt a unit a group, an event of each a transaction
     seen = batches_watched(monkeypatch)
     await projection_rebuild.rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=2)
-    # Then its groups were in flight side by side, and it made the same rows
+    # Then its groups were in flight side by side, and it made the same rows, with every index
+    # (those built once it had caught up among them)
     assert seen["most"] == projection_rebuild.REBUILD_IN_FLIGHT > 1
     assert await rows_of(owner, units) == live
+    assert PROJECTION.indexed_last and await indexes(owner) == indexed
 
 
 async def test_a_group_that_deadlocked_is_taken_again(runtime, owner, tree, monkeypatch):

@@ -1,0 +1,163 @@
+"""The items a stream's first event makes (figures.MADE) are counted by the runner in the
+database, from their events' data there (services/reporting/projections.py ``count_made``): the
+rows are those the declared rule makes in Python, whatever shape the data takes, and an event of
+the same batch that reads such an item finds it."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date
+
+import orjson
+
+from services.reporting import projections
+from services.reporting.figures import MADE, changes_of, deltas
+from shared.eventstore import NewEvent
+from tests.reporting.conftest import settled, stored
+
+
+def pledge(title: str, on: date) -> dict:
+    return {
+        "campaign_id": uuid.uuid4(),
+        "campaign_unit": "x",
+        "unit_id": "x",
+        "subject": "collective",
+        "name": "Tổ Bảo trì",
+        "ref": "t1",
+        "title": title,
+        "registered_on": on,
+        "late": False,
+    }
+
+
+def work(kind: str, on: date) -> dict:
+    return {
+        "campaign_id": uuid.uuid4(),
+        "campaign_unit": "x",
+        "unit_id": "x",
+        "name": "Công trình",
+        "kind": kind,
+        "description": "",
+        "location": "",
+        "value_vnd": None,
+        "completion_due": None,
+        "registered_on": on,
+    }
+
+
+def seminar(participants: int, on: date) -> dict:
+    return {"unit_id": "x", "topic": "Tọa đàm", "held_on": on, "participants": participants}
+
+
+D = date(2024, 3, 5)
+# (event type, data): titles and kinds of every sort, numbers of none, days of several years
+CASES = [
+    ("PledgeRegistered", pledge("Lao động tiên tiến", D)),
+    ("PledgeRegistered", pledge("Lao động tiên tiến", D)),
+    ("PledgeRegistered", pledge("tap_the_lao_dong_xuat_sac", date(2023, 12, 31))),
+    ("PledgeRegistered", pledge("Chiến sĩ thi đua \"cơ sở\" & 'A'", D)),
+    ("WorkRegistered", work("cong_trinh", date(2024, 1, 2))),
+    ("WorkRegistered", work("", D)),
+    ("SeminarHeld", seminar(25, D)),
+    ("SeminarHeld", seminar(0, D)),
+    ("SeminarHeld", seminar(2_000_000_000_000, date(2022, 6, 30))),
+    (
+        "InspectionRecorded",
+        {"unit_id": "x", "inspected_unit": "y", "subject": "Thi đua", "held_on": D, "findings": ""},
+    ),
+]
+
+
+def ruled(events: list[tuple[str, uuid.UUID, dict]]) -> tuple[dict, dict]:
+    """What figures.py's rule makes of the events in Python: each item's day and figures, and
+    the changes summed by day and figure."""
+    items, changes = {}, defaultdict(int)
+    for event_type, stream, data in events:
+        for change in changes_of(event_type, str(stream), stored(data), {}, {}):
+            items[change.key] = (change.day, [list(f) for f in change.figures])
+            for day, metric, dim, value in deltas(None, change):
+                changes[(day, metric, dim)] += value
+    return items, {k: v for k, v in changes.items() if v}
+
+
+async def counted(owner, unit: str) -> tuple[dict, dict]:
+    rows = await owner.fetch(
+        "SELECT item, day, figures::text FROM report_items WHERE unit_id = $1", unit
+    )
+    items = {r["item"]: (r["day"], orjson.loads(r["figures"])) for r in rows}
+    rows = await owner.fetch(
+        "SELECT day, metric, dim, sum(delta) AS delta FROM report_changes WHERE unit_id = $1 "
+        "GROUP BY 1, 2, 3 HAVING sum(delta) <> 0",
+        unit,
+    )
+    return items, {(r["day"], r["metric"], r["dim"]): r["delta"] for r in rows}
+
+
+def spied(monkeypatch) -> list[str]:
+    """The event types the projection counts in this process."""
+    seen: list[str] = []
+
+    def spy(event_type, *args):
+        seen.append(event_type)
+        return changes_of(event_type, *args)
+
+    monkeypatch.setattr(projections, "changes_of", spy)
+    return seen
+
+
+async def test_made_items_are_counted_in_the_database_as_their_rule_makes_them(
+    runtime, owner, tree, monkeypatch
+):
+    seen = spied(monkeypatch)
+    # Given made items of every kind counted in the database, some in one append
+    events = [(t, uuid.uuid4(), data) for t, data in CASES]
+    appends = [events[:2], *([e] for e in events[2:])]
+    for append in appends:
+        written = await runtime.store.append(
+            tree.cs1, [NewEvent(stream, 1, t, stored(data)) for t, stream, data in append]
+        )
+    await settled(runtime, tree.cs1, written.last_seq)
+    # Then none was read into this process, and their rows are the rule's
+    assert set(seen).isdisjoint(projections.IN_DATABASE)
+    assert await counted(owner, tree.cs1) == ruled(events)
+    known = await owner.fetch(
+        "SELECT i.known_at = e.recorded_at AS same FROM report_items i JOIN events e "
+        "ON e.tenant_id = i.unit_id AND i.item LIKE '%:' || e.stream_id::text "
+        "WHERE i.unit_id = $1",
+        tree.cs1,
+    )
+    assert len(known) == len(CASES) and all(r["same"] for r in known)
+
+
+async def test_an_event_of_the_same_batch_finds_the_item_made_in_the_database(
+    runtime, owner, tree, monkeypatch
+):
+    seen = spied(monkeypatch)
+    # Given a pledge registered and withdrawn in one append (one batch of the runner)
+    withdrawn, kept = uuid.uuid4(), uuid.uuid4()
+    data = stored(pledge("Chiến sĩ thi đua", D))
+    written = await runtime.store.append(
+        tree.cs2,
+        [
+            NewEvent(kept, 1, "PledgeRegistered", data),
+            NewEvent(withdrawn, 1, "PledgeRegistered", data),
+            NewEvent(
+                withdrawn,
+                2,
+                "PledgeWithdrawn",
+                stored({"campaign_id": uuid.uuid4(), "reason": "Chuyển"}),
+            ),
+        ],
+    )
+    await settled(runtime, tree.cs2, written.last_seq)
+    # Then the withdrawal, counted here, took back what the registration counted there
+    assert seen == ["PledgeWithdrawn"]
+    items, changes = await counted(owner, tree.cs2)
+    assert items[f"pledge:{withdrawn}"] == (D, [])
+    assert changes == {(D, "pledges", "Chiến sĩ thi đua"): 1}
+
+
+def test_every_kind_counted_in_the_database_is_a_made_item_without_versions():
+    for event_type in projections.IN_DATABASE:
+        assert not MADE[event_type].item.startswith(projections.VERSIONED)
