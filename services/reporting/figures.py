@@ -186,8 +186,8 @@ class Counted:
 class Made:
     """An item its stream's first event makes, counted from that event's data alone (no earlier
     event touched it): its key's prefix, the field that dates it, and its figures. Declared as
-    data, so the runner counts them in the database too (services/reporting/projections.py
-    ``count_made``) by the same rule."""
+    data, so the runner counts them in the database by the same rule
+    (services/reporting/projections.py ``count_made``)."""
 
     item: str
     day: str

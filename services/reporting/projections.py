@@ -126,22 +126,24 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
 
 
 # The made items the runner counts in the database (figures.MADE): every one but the good
-# practices, whose own rows are written from their data here (_practices).
+# practices, whose own rows are written from their data here (_practices). Their items are not
+# written (no reader asks for them, and they were four rows of five a rebuild wrote): an event
+# that later sets one anew (a withdrawal) reads it from its stream's first event (_made_items).
 IN_DATABASE = ("PledgeRegistered", "WorkRegistered", "SeminarHeld", "InspectionRecorded")
 assert not any(MADE[t].item.startswith(VERSIONED) for t in IN_DATABASE)  # no versions written
+_MADE_BY = {MADE[t].item: t for t in IN_DATABASE}
 
-# A batch's made items, each counted by its declared rule ($4–$10, a row per figure): its item
-# (and its change, a row per unit, day, figure and moment) as ``apply`` would write them for
-# its event; it is its stream's first (version 1), so no item was there before it.
+# A batch's made items, each counted by its declared rule ($4–$8, a row per figure): its
+# changes (a row per unit, day, figure and moment) as ``apply`` would write them for its event,
+# which is its stream's first (version 1), so no item was there before it.
 _COUNT_MADE = """
 WITH rule AS (
-  SELECT * FROM unnest($4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[],
-                       $10::text[]) AS r (event_type, item, day_field, ord, metric, dim_field,
-                                          number_field)
+  SELECT * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+      AS r (event_type, day_field, metric, dim_field, number_field)
 ), counted AS (
-  SELECT e.tenant_id AS unit_id, r.item || ':' || e.stream_id::text AS item,
+  SELECT e.tenant_id AS unit_id,
          coalesce(e.data -> r.day_field ->> '_data_', e.data ->> r.day_field)::date AS day,
-         r.ord, r.metric, coalesce(e.data ->> r.dim_field, '') AS dim,
+         r.metric, coalesce(e.data ->> r.dim_field, '') AS dim,
          CASE WHEN r.number_field IS NULL THEN 1
               ELSE coalesce((e.data ->> r.number_field)::bigint, 0) END AS value,
          e.recorded_at
@@ -149,13 +151,6 @@ WITH rule AS (
     JOIN events e ON e.tenant_id = b.tenant_id AND e.seq BETWEEN b.first_seq AND b.last_seq
     JOIN rule r ON r.event_type = e.event_type
    WHERE e.stream_version = 1
-), items AS (
-  INSERT INTO report_items (unit_id, item, day, figures, facts, known_at)
-  SELECT unit_id, item, min(day), jsonb_agg(jsonb_build_array(metric, dim, value) ORDER BY ord),
-         '{}', min(recorded_at)
-    FROM counted GROUP BY unit_id, item
-  ON CONFLICT (unit_id, item) DO UPDATE SET day = EXCLUDED.day, figures = EXCLUDED.figures,
-     facts = EXCLUDED.facts, known_at = EXCLUDED.known_at
 ), changes AS (
   INSERT INTO report_changes (unit_id, day, metric, dim, known_at, delta)
   SELECT unit_id, day, metric, dim, recorded_at, sum(value) FROM counted
@@ -171,9 +166,7 @@ SELECT DISTINCT extract(year FROM day)::integer FROM counted c WHERE value <> 0
 @cache
 def _made_rules() -> tuple[list[Any], ...]:
     rules = [
-        (t, MADE[t].item, MADE[t].day, i, c.metric, c.dim, c.number)
-        for t in IN_DATABASE
-        for i, c in enumerate(MADE[t].figures)
+        (t, MADE[t].day, c.metric, c.dim, c.number) for t in IN_DATABASE for c in MADE[t].figures
     ]
     return tuple(list(column) for column in zip(*rules, strict=True))
 
@@ -292,6 +285,19 @@ async def _items(
                 wanted.add((e.tenant_id, key))
     if not wanted:
         return found, known
+    await _stored_items(conn, wanted, found, known)
+    made = {(u, k) for u, k in wanted if k not in found[u] and k.split(":")[0] in _MADE_BY}
+    if made:
+        await _made_items(conn, made, found, known)
+    return found, known
+
+
+async def _stored_items(
+    conn: asyncpg.Connection,
+    wanted: set[tuple[str, str]],
+    found: defaultdict[str, dict[str, Item]],
+    known: dict[tuple[str, str], datetime],
+) -> None:
     units, keys = zip(*wanted, strict=True)
     rows = await conn.fetch(
         "SELECT i.unit_id, i.item, i.day, i.figures::text AS figures, i.facts::text AS facts, "
@@ -305,7 +311,31 @@ async def _items(
         found[r["unit_id"]][r["item"]] = Item(r["day"], figures, orjson.loads(r["facts"]))
         if r["known_at"] is not None:
             known[(r["unit_id"], r["item"])] = r["known_at"]
-    return found, known
+
+
+async def _made_items(
+    conn: asyncpg.Connection,
+    made: set[tuple[str, str]],
+    found: defaultdict[str, dict[str, Item]],
+    known: dict[tuple[str, str], datetime],
+) -> None:
+    """Made items counted in the database and not set anew since, as their rule makes them from
+    their stream's first event, known from its moment."""
+    units, streams = zip(*((u, k.split(":")[1]) for u, k in made), strict=True)
+    rows = await conn.fetch(
+        "SELECT e.tenant_id, e.stream_id, e.event_type, e.data::text AS data, e.recorded_at "
+        "FROM unnest($1::text[], $2::uuid[]) AS w (tenant_id, stream_id) JOIN events e "
+        "ON e.tenant_id = w.tenant_id AND e.stream_id = w.stream_id AND e.stream_version = 1 "
+        "WHERE e.event_type = ANY ($3::text[])",
+        list(units),
+        list(streams),
+        list(IN_DATABASE),
+    )
+    for r in rows:
+        change = MADE[r["event_type"]].change(str(r["stream_id"]), orjson.loads(r["data"]))
+        if (r["tenant_id"], change.key) in made:
+            found[r["tenant_id"]][change.key] = _item(change)
+            known[(r["tenant_id"], change.key)] = r["recorded_at"]
 
 
 async def _particulars(
