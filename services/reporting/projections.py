@@ -72,6 +72,7 @@ VERSIONED = (
     "proposal:",
     "progress:",
 )
+_COUNTED_TYPES, _PERSON_TYPES = frozenset(COUNTED_EVENTS), frozenset(PERSON_EVENTS)
 # (unit, item, known at) → the item then
 Versions = dict[tuple[str, str, datetime], Item]
 
@@ -89,10 +90,10 @@ CHANGE_COLUMNS = (
 
 async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Sequence[StoredEvent]):
     """Count a batch of stored events, in log order, on ``conn`` (the runner's transaction)."""
-    await _people(conn, [e for e in events if e.event_type in PERSON_EVENTS])
+    await _people(conn, [e for e in events if e.event_type in _PERSON_TYPES])
     await _practices(conn, events)
     await _reports(conn, events)
-    counted = [e for e in events if e.event_type in COUNTED_EVENTS]
+    counted = [e for e in events if e.event_type in _COUNTED_TYPES]
     if not counted:
         return
     items, known = await _items(conn, counted)
@@ -109,9 +110,11 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
         # moment is taken before it waits for the head): an item's change is never known before
         # its previous one, or a moment between them would see the second alone; and an
         # append's changes are all known at one moment, or a moment could see half of it.
-        at = max(
-            [stored.recorded_at, *(known.get((unit, c.key), stored.recorded_at) for c in made)]
-        )
+        at = stored.recorded_at
+        for change in made:
+            before = known.get((unit, change.key))
+            if before is not None and before > at:
+                at = before
         for change in made:
             for day, metric, dim, value in deltas(mine.get(change.key), change):
                 changes[(unit, day, metric, dim, at)] += value
