@@ -128,13 +128,30 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     await _write_years(conn, changes)
 
 
-# The made items the runner counts in the database (figures.MADE): every one but the good
-# practices, whose own rows are written from their data here (_practices). Their items are not
-# written (no reader asks for them, and they were four rows of five a rebuild wrote): an event
-# that later sets one anew (a withdrawal) reads it from its stream's first event (_made_items).
-IN_DATABASE = ("PledgeRegistered", "WorkRegistered", "SeminarHeld", "InspectionRecorded")
-assert not any(MADE[t].item.startswith(VERSIONED) for t in IN_DATABASE)  # no versions written
-_MADE_BY = {MADE[t].item: t for t in IN_DATABASE}
+# The items a stream's first event makes that the runner leaves to the database: the made items
+# (figures.MADE) but the good practices, whose own rows are written from their data here
+# (_practices), counted there; and an initiative registered, which counts nothing until it is
+# recognised. Their items and versions are not written: no reader asks for them (four rows of
+# five a rebuild wrote), and an event that later sets one anew (a withdrawal, a recognition)
+# reads it as changes_of makes it from its stream's first event (_made_items).
+IN_DATABASE = (
+    "PledgeRegistered",
+    "WorkRegistered",
+    "SeminarHeld",
+    "InspectionRecorded",
+    "InitiativeRegistered",
+)
+_ITEM_OF = {
+    **{MADE[t].item: t for t in IN_DATABASE if t in MADE},
+    "initiative": "InitiativeRegistered",
+}
+# Versions are read by moments: these items have none until an event sets them anew, so none
+# may be read before then. The typical individuals (the only reader of initiatives' versions)
+# read recognised ones only.
+UNREAD_UNTIL_SET_ANEW = ("initiative:",)
+assert all(
+    not f"{item}:".startswith(VERSIONED) or f"{item}:" in UNREAD_UNTIL_SET_ANEW for item in _ITEM_OF
+)
 
 # A batch's made items, each counted by its declared rule ($4–$8, a row per figure): its
 # changes (a row per unit, day, figure and moment) as ``apply`` would write them for its event,
@@ -169,7 +186,10 @@ SELECT DISTINCT extract(year FROM day)::integer FROM counted c WHERE value <> 0
 @cache
 def _made_rules() -> tuple[list[Any], ...]:
     rules = [
-        (t, MADE[t].day, c.metric, c.dim, c.number) for t in IN_DATABASE for c in MADE[t].figures
+        (t, MADE[t].day, c.metric, c.dim, c.number)
+        for t in IN_DATABASE
+        if t in MADE
+        for c in MADE[t].figures
     ]
     return tuple(list(column) for column in zip(*rules, strict=True))
 
@@ -289,7 +309,7 @@ async def _items(
     if not wanted:
         return found, known
     await _stored_items(conn, wanted, found, known)
-    made = {(u, k) for u, k in wanted if k not in found[u] and k.split(":")[0] in _MADE_BY}
+    made = {(u, k) for u, k in wanted if k not in found[u] and k.split(":")[0] in _ITEM_OF}
     if made:
         await _made_items(conn, made, found, known)
     return found, known
@@ -322,8 +342,8 @@ async def _made_items(
     found: defaultdict[str, dict[str, Item]],
     known: dict[tuple[str, str], datetime],
 ) -> None:
-    """Made items counted in the database and not set anew since, as their rule makes them from
-    their stream's first event, known from its moment."""
+    """Items left to the database and not set anew since, as changes_of makes them from their
+    stream's first event, known from its moment."""
     units, streams = zip(*((u, k.split(":")[1]) for u, k in made), strict=True)
     rows = await conn.fetch(
         "SELECT e.tenant_id, e.stream_id, e.event_type, e.data::text AS data, e.recorded_at "
@@ -335,10 +355,11 @@ async def _made_items(
         list(IN_DATABASE),
     )
     for r in rows:
-        change = MADE[r["event_type"]].change(str(r["stream_id"]), orjson.loads(r["data"]))
-        if (r["tenant_id"], change.key) in made:
-            found[r["tenant_id"]][change.key] = _item(change)
-            known[(r["tenant_id"], change.key)] = r["recorded_at"]
+        stream, data = str(r["stream_id"]), orjson.loads(r["data"])
+        for change in changes_of(r["event_type"], stream, data, {}, {}):
+            if (r["tenant_id"], change.key) in made:
+                found[r["tenant_id"]][change.key] = _item(change)
+                known[(r["tenant_id"], change.key)] = r["recorded_at"]
 
 
 async def _particulars(
