@@ -549,6 +549,7 @@ PROJECTION = Projection(
     in_database=InDatabase(IN_DATABASE, count_made),
     indexed_last=("report_changes", "report_items", "report_item_versions"),
     # a rebuild's new version starts its roll-ups afresh: kept ready again, after any keeper
-    # at work
-    swapped=partial(keep_rollups, wait=True),
+    # at work, two at a time (the rebuild has the machine; a server's keeper reads one at a
+    # time beside its users)
+    swapped=partial(keep_rollups, wait=True, at_once=2),
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from datetime import date
 
 import asyncpg
@@ -36,10 +37,12 @@ log = structlog.get_logger(__name__)
 KEEPER_LOCK = lock_key("report_rollups_keeper")
 
 
-async def keep_rollups(pool: asyncpg.Pool, on: date | None = None, *, wait: bool = False) -> int:
+async def keep_rollups(
+    pool: asyncpg.Pool, on: date | None = None, *, wait: bool = False, at_once: int = 1
+) -> int:
     """Read (and so keep) the roll-up of every large subtree's periods worth keeping on ``on``
-    (default: today in Vietnam), the largest first; how many were read. While another keeper
-    is at it, none (``wait``: once it is done)."""
+    (default: today in Vietnam), the largest first, ``at_once`` at a time; how many were read.
+    While another keeper is at it, none (``wait``: once it is done)."""
     async with pool.acquire() as guard:
         if wait:
             await guard.execute("SELECT pg_advisory_lock($1)", KEEPER_LOCK)
@@ -50,13 +53,20 @@ async def keep_rollups(pool: asyncpg.Pool, on: date | None = None, *, wait: bool
                 "SELECT unit_id, first_year, last_year FROM thidua_report_rollups_to_keep($1)",
                 on or today(),
             )
-            for row in wanted:
-                unit = row["unit_id"]
-                async with access.as_unit(pool, unit) as conn:
-                    await read_figures(conn, [(unit, row["first_year"], row["last_year"], None)])
+            rows = iter(wanted)
+            async with asyncio.TaskGroup() as readers:
+                for _ in range(at_once):
+                    readers.create_task(_read(pool, rows))
             return len(wanted)
         finally:
             await guard.execute("SELECT pg_advisory_unlock($1)", KEEPER_LOCK)
+
+
+async def _read(pool: asyncpg.Pool, rows: Iterator[asyncpg.Record]) -> None:
+    for row in rows:  # shared: each taken by one reader
+        unit = row["unit_id"]
+        async with access.as_unit(pool, unit) as conn:
+            await read_figures(conn, [(unit, row["first_year"], row["last_year"], None)])
 
 
 class RollupKeeper:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
+from services.reporting import rollups
 from services.reporting.rollups import KEEPER_LOCK, RollupKeeper, keep_rollups
 from shared.clock import today
 from tests.reporting.conftest import given, pledge, report_settings, summary
@@ -222,6 +223,36 @@ async def test_the_keeper_keeps_what_a_user_then_reads_as_a_full_read_would(
         await owner.execute("DELETE FROM report_rollups WHERE unit_id = $1", tree.tld)
         await keep_rollups(runtime.pool, date(2024, 6, 1))
         assert await kept(owner, tree.tld) == {}
+
+
+async def test_the_keeper_reading_two_at_a_time_keeps_every_period_wanted(
+    runtime, owner, tree, monkeypatch
+):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    seen = {"in_flight": 0, "most": 0}
+    read_figures = rollups.read_figures
+
+    async def watched(*args):
+        seen["in_flight"] += 1
+        seen["most"] = max(seen["most"], seen["in_flight"])
+        try:
+            await asyncio.sleep(0.01)  # the other reader takes its next meanwhile
+            return await read_figures(*args)
+        finally:
+            seen["in_flight"] -= 1
+
+    async with report_settings(owner, rollup_units=TREE_UNITS):
+        # given what the keeper keeps of the union reading one at a time
+        read = await keep_rollups(runtime.pool, date(2024, 6, 1))
+        one = set(await kept(owner, tree.tld))
+        assert read >= 2 and one
+        await owner.execute("DELETE FROM report_rollups WHERE unit_id = $1", tree.tld)
+        # when it reads two at a time (as at the end of a rebuild)
+        monkeypatch.setattr(rollups, "read_figures", watched)
+        assert await keep_rollups(runtime.pool, date(2024, 6, 1), at_once=2) == read
+        # then two were read at once, and it kept the same periods
+        assert seen["most"] == 2
+        assert set(await kept(owner, tree.tld)) == one
 
 
 async def test_the_keeper_runs_at_once_then_every_interval_until_stopped(runtime, owner, tree):
