@@ -113,31 +113,46 @@ async def _copy_table(owner: asyncpg.Connection, table: str, schema: str, indexe
     )
     for c in constraints:
         await owner.execute(f"ALTER TABLE {copy} ADD CONSTRAINT {_id(c['conname'])} {c['def']}")
-    if indexed:
-        await _add_indexes(owner, table, schema)
+    # a unique one always: an upsert may lean on it
+    await _add_indexes(owner, table, schema, unique_only=not indexed)
     await owner.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {copy} TO thidua_projector")
 
 
-async def _add_indexes(owner: asyncpg.Connection, table: str, schema: str) -> None:
+async def _add_indexes(
+    owner: asyncpg.Connection,
+    table: str,
+    schema: str,
+    *,
+    unique_only: bool = False,
+    concurrently: bool = False,
+) -> None:
     """The indexes of ``public.table`` that back no constraint, on its copy in ``schema``, those
-    it has not yet (a rebuild resumed)."""
+    it has not yet (a rebuild resumed), or has invalid (a concurrent build that failed).
+    ``concurrently``: without holding up the runners that apply the building version."""
     indexes = await owner.fetch(
-        "SELECT pg_get_indexdef(i.indexrelid) AS def FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::regclass "
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def, x.indisvalid AS valid "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "LEFT JOIN pg_index x ON x.indexrelid = to_regclass(quote_ident($2) || '.' || "
+        "quote_ident(c.relname)) WHERE i.indrelid = $1::regclass AND (i.indisunique OR NOT $3) "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid "
-        "AND k.conrelid = i.indrelid) AND NOT EXISTS (SELECT 1 FROM pg_indexes x "
-        "WHERE x.schemaname = $2 AND x.indexname = c.relname)",
+        "AND k.conrelid = i.indrelid) AND x.indisvalid IS NOT TRUE",
         f"public.{_id(table)}",
         schema,
+        unique_only,
     )
     copy = f"{_id(schema)}.{_id(table)}"
     for index in indexes:
-        await owner.execute(_ON_TABLE.sub(f" ON {copy} USING ", index["def"], count=1))
+        if index["valid"] is False:
+            await owner.execute(f"DROP INDEX {_id(schema)}.{_id(index['relname'])}")
+        create = _ON_TABLE.sub(f" ON {copy} USING ", index["def"], count=1)
+        if concurrently:
+            create = create.replace(" INDEX ", " INDEX CONCURRENTLY ", 1)
+        await owner.execute(create)
 
 
-async def _index_last(owner: asyncpg.Connection, target: Target) -> None:
+async def _index_last(owner: asyncpg.Connection, target: Target, *, concurrently: bool) -> None:
     for table in target.projection.indexed_last:
-        await _add_indexes(owner, table, target.schema)
+        await _add_indexes(owner, table, target.schema, concurrently=concurrently)
 
 
 async def catch_up(
@@ -339,7 +354,7 @@ async def _swap(owner: asyncpg.Connection, target: Target, batch_size: int) -> N
             batch.full
         ):
             pass
-    await _index_last(owner, target)  # where the rebuild has not (it always does)
+    await _index_last(owner, target, concurrently=False)  # where the rebuild has not
     await owner.execute("SET LOCAL search_path = public")
     kept = await _table_rules(owner, live_tables)
     policies = await _policies_naming(owner, live_tables)
@@ -463,7 +478,9 @@ async def rebuild(
     swap it in. The version now live."""
     target = await begin(owner, projection)
     await catch_up(pool, target, batch_size=batch_size, progress=progress)
-    await _index_last(owner, target)
+    # concurrently: the servers' runners keep applying the building version meanwhile (a plain
+    # build would hold them up, and every live projection with them)
+    await _index_last(owner, target, concurrently=True)
     for table in projection.tables:
         await owner.execute(f"ANALYZE {_id(target.schema)}.{_id(table)}")
     await swap(owner, target, batch_size=batch_size)

@@ -84,7 +84,8 @@ class InDatabase:
     into this process: its ``event_types`` at their stream's first version (each makes
     something no earlier event touched, so it is counted from its own data alone). The
     runner calls ``apply(conn, tenants, first seqs, last seqs)``, each tenant's span of such
-    events in the batch, before it applies the batch's other events in log order."""
+    events in the batch, in the batch's transaction once it has applied the batch's other
+    events (in log order): those must not read what it writes, and take their locks first."""
 
     event_types: tuple[str, ...]
     apply: Callable[[asyncpg.Connection, list[str], list[int], list[int]], Awaitable[None]]
@@ -233,9 +234,9 @@ async def run_batches(
             await conn.execute(
                 "SELECT set_config('search_path', quote_ident($1) || ', public', true)", schema
             )
+        await target.projection.project(conn, events)
         if in_database:
             await _apply_in_database(conn, in_database, [r for r in read if r["in_database"]])
-        await target.projection.project(conn, events)
         batches = _batches(taken, read, batch_size)
         await conn.execute(
             "UPDATE projection_checkpoints c SET last_seq = b.last, updated_at = now() "

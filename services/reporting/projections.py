@@ -38,7 +38,7 @@ from services.reporting.figures import (
 from services.reporting.rollups import keep_rollups
 from shared.aggregates import EventRegistry
 from shared.clock import VIETNAM
-from shared.db import insert_rows
+from shared.db import insert_rows, lock_key
 from shared.eventstore import StoredEvent
 from shared.projections import InDatabase, Projection
 from shared.text import search_key
@@ -128,6 +128,24 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     await _write_years(conn, changes)
 
 
+# The years changes are dated in, for the keeper's older terms (migration 0067): a year already
+# there is not written again, so no lock is taken but on a year new to the union. A batch may
+# write its years in two statements (its events here, then those left to the database), so
+# whoever writes a new year first takes one lock for them all, after every other lock of its
+# batch: two batches writing each other's new years in the two statements would deadlock.
+def _new_years(years: str) -> str:
+    """The statement's end (after "WITH" or a CTE's comma) that writes ``years``, a query."""
+    return (
+        f"new_years AS MATERIALIZED (SELECT y.year FROM ({years}) AS y (year) "
+        "WHERE NOT EXISTS (SELECT 1 FROM report_years r WHERE r.year = y.year)) "
+        "INSERT INTO report_years SELECT n.year FROM new_years n CROSS JOIN LATERAL "
+        f"(SELECT pg_advisory_xact_lock({_YEARS_LOCK}) WHERE n.year IS NOT NULL) AS one_writer "
+        "ORDER BY n.year ON CONFLICT DO NOTHING"
+    )
+
+
+_YEARS_LOCK = lock_key("report_years")
+
 # The items a stream's first event makes that the runner leaves to the database: the made items
 # (figures.MADE) but the good practices, whose own rows are written from their data here
 # (_practices), counted there; and an initiative registered, which counts nothing until it is
@@ -175,12 +193,8 @@ WITH rule AS (
   INSERT INTO report_changes (unit_id, day, metric, dim, known_at, delta)
   SELECT unit_id, day, metric, dim, recorded_at, sum(value) FROM counted
    GROUP BY unit_id, day, metric, dim, recorded_at HAVING sum(value) <> 0
-)
-INSERT INTO report_years
-SELECT DISTINCT extract(year FROM day)::integer FROM counted c WHERE value <> 0
-   AND NOT EXISTS (SELECT 1 FROM report_years y WHERE y.year = extract(year FROM c.day))
- ORDER BY 1 ON CONFLICT DO NOTHING
-"""
+  RETURNING extract(year FROM day)::integer AS year
+), """ + _new_years("SELECT DISTINCT year FROM changes")
 
 
 @cache
@@ -232,17 +246,9 @@ async def _write_changes(conn: asyncpg.Connection, changes: Changes) -> None:
 
 
 async def _write_years(conn: asyncpg.Connection, changes: Changes) -> None:
-    """The years the changes are dated in, for the keeper's older terms (migration 0067). A year
-    already there is not written again, so no lock is taken but on a year new to the union (the
-    runner groups wait for each other only then, in the same order)."""
     years = sorted({day.year for (_, day, _, _, _), value in changes.items() if value})
     if years:
-        await conn.execute(
-            "INSERT INTO report_years SELECT y FROM unnest($1::integer[]) AS u (y) "
-            "WHERE NOT EXISTS (SELECT 1 FROM report_years r WHERE r.year = u.y) "
-            "ORDER BY y ON CONFLICT DO NOTHING",
-            years,
-        )
+        await conn.execute("WITH " + _new_years("SELECT unnest($1::integer[])"), years)
 
 
 async def _people(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import orjson
 
 from services.reporting import projections
 from services.reporting.figures import COUNTED_EVENTS, MADE, changes_of, deltas, keys_of
-from shared.eventstore import NewEvent
+from shared.eventstore import NewEvent, StoredEvent
 from shared.projections import Projection
 from tests.reporting.conftest import settled, stored
 
@@ -166,6 +166,41 @@ async def test_an_event_that_sets_a_made_item_anew_finds_it_in_the_log(
     assert changes == {(D, "pledges", "Chiến sĩ thi đua"): 1}
 
 
+async def test_an_item_read_from_the_log_is_known_from_its_event(runtime, owner, tree):
+    # Given a pledge counted in the database
+    stream = uuid.uuid4()
+    data = stored(pledge("Lao động tiên tiến", D))
+    written = await runtime.store.append(tree.cs2, [NewEvent(stream, 1, "PledgeRegistered", data)])
+    await settled(runtime, tree.cs2, written.last_seq)
+    at = await owner.fetchval(
+        "SELECT recorded_at FROM events WHERE tenant_id = $1 AND seq = $2",
+        tree.cs2,
+        written.last_seq,
+    )
+    # When its withdrawal, recorded a moment earlier (an append's moment is taken before it
+    # waits for the log's head), looks for its item
+    withdrawal = StoredEvent(
+        tree.cs2,
+        written.last_seq + 1,
+        stream,
+        2,
+        "PledgeWithdrawn",
+        1,
+        stored({"campaign_id": uuid.uuid4(), "reason": "Chuyển"}),
+        {},
+        at - timedelta(seconds=1),
+        b"",
+        b"",
+    )
+    async with owner.transaction():
+        found, known = await projections._items(owner, [withdrawal])
+    # Then it finds the item as the rule makes it, known from the registration's moment (so the
+    # withdrawal is never known before what it takes back)
+    key = f"pledge:{stream}"
+    assert found[tree.cs2][key].figures == (("pledges", "Lao động tiên tiến", 1),)
+    assert known[(tree.cs2, key)] == at
+
+
 async def test_an_initiative_registered_is_read_from_the_log_when_it_is_recognised(
     runtime, owner, tree, monkeypatch
 ):
@@ -216,3 +251,21 @@ def test_what_is_left_to_the_database_has_no_version_a_reader_could_ask_for():
         if key.startswith(projections.VERSIONED):
             assert key.startswith(projections.UNREAD_UNTIL_SET_ANEW)
         assert event_type in MADE or not changes_of(event_type, "s", MINIMAL, {}, {})[0].figures
+
+
+async def test_only_a_batch_writing_a_year_new_to_the_union_takes_the_years_lock(owner):
+    key = projections._YEARS_LOCK & 0xFFFFFFFFFFFFFFFF  # pg_locks shows its two halves
+    held = (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+        "AND classid::text::bigint = $1 AND objid::text::bigint = $2"
+    )
+    write = "WITH " + projections._new_years("SELECT unnest($1::integer[])")
+    await owner.execute("INSERT INTO report_years VALUES (2024) ON CONFLICT DO NOTHING")
+    # a batch's years all known: no lock; one new: the lock, and the year written
+    for years, locked in (([2024], 0), ([1901, 2024], 1)):
+        async with owner.transaction():
+            await owner.execute(write, years)
+            assert await owner.fetchval(held, key >> 32, key & 0xFFFFFFFF) == locked
+            written = "SELECT count(*) FROM report_years WHERE year = ANY ($1::integer[])"
+            assert await owner.fetchval(written, years) == len(years)
+        await owner.execute("DELETE FROM report_years WHERE year = 1901")

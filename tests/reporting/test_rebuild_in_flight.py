@@ -36,13 +36,14 @@ async def rows_of(owner, units: list[str]) -> dict[str, list[tuple]]:
     return {t: [tuple(r) for r in await owner.fetch(q, units)] for t, q in ROWS.items()}
 
 
-async def indexes(owner) -> set[tuple[str, str]]:
+async def indexes(owner, schema: str = "public") -> set[tuple[str, str]]:
     rows = await owner.fetch(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
-        "AND tablename = ANY ($1::text[])",
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 "
+        "AND tablename = ANY ($2::text[])",
+        schema,
         list(PROJECTION.tables),
     )
-    return {(r["indexname"], r["indexdef"]) for r in rows}
+    return {(r["indexname"], r["indexdef"].replace(f" {schema}.", " public.")) for r in rows}
 
 
 async def written(runtime, tree) -> list[str]:
@@ -113,6 +114,28 @@ async def test_a_rebuild_taking_groups_side_by_side_makes_the_rows_the_runner_ma
     assert seen["most"] == projection_rebuild.REBUILD_IN_FLIGHT > 1
     assert await rows_of(owner, units) == live
     assert PROJECTION.indexed_last and await indexes(owner) == indexed
+
+
+async def test_a_rebuild_taking_many_units_a_group_makes_the_rows_the_runner_made(
+    runtime, owner, tree, monkeypatch
+):
+    # Given seven units' figures, counted by the runner a unit at a time
+    units = await written(runtime, tree)
+    live, indexed = await rows_of(owner, units), await indexes(owner)
+    built: list[set[tuple[str, str]]] = []
+    swap = projection_rebuild.swap
+
+    async def watched(conn, target, **kwargs):
+        built.append(await indexes(owner, target.schema))
+        return await swap(conn, target, **kwargs)
+
+    monkeypatch.setattr(projection_rebuild, "swap", watched)
+    # When it is rebuilt as it is by default (every unit of the test database in a group: the
+    # statement counting the made items in the database spans many units at once)
+    await projection_rebuild.rebuild(owner, runtime.projector_pool, PROJECTION)
+    # Then it made the same rows, and every index was there before the swap
+    assert await rows_of(owner, units) == live
+    assert built == [indexed]
 
 
 async def test_a_group_that_deadlocked_is_taken_again(runtime, owner, tree, monkeypatch):
