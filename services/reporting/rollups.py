@@ -54,9 +54,14 @@ async def keep_rollups(
                 on or today(),
             )
             rows = iter(wanted)
-            async with asyncio.TaskGroup() as readers:
-                for _ in range(at_once):
-                    readers.create_task(_read(pool, rows))
+            # a reader that fails stops the other, and its error is the keeper's (the round
+            # says a database away a moment as a warning, not as an exception group)
+            try:
+                async with asyncio.TaskGroup() as readers:
+                    for _ in range(at_once):
+                        readers.create_task(_read(pool, rows))
+            except ExceptionGroup as failed:
+                raise failed.exceptions[0] from None
             return len(wanted)
         finally:
             await guard.execute("SELECT pg_advisory_unlock($1)", KEEPER_LOCK)

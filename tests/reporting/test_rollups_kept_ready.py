@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
+import pytest
+
 from services.reporting import rollups
 from services.reporting.rollups import KEEPER_LOCK, RollupKeeper, keep_rollups
 from shared.clock import today
@@ -253,6 +255,21 @@ async def test_the_keeper_reading_two_at_a_time_keeps_every_period_wanted(
         # then two were read at once, and it kept the same periods
         assert seen["most"] == 2
         assert set(await kept(owner, tree.tld)) == one
+
+
+async def test_a_read_that_fails_is_the_keepers_own_error(runtime, owner, tree, monkeypatch):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+
+    async def away(*args):
+        raise ConnectionResetError("the database went away")
+
+    monkeypatch.setattr(rollups, "read_figures", away)
+    async with report_settings(owner, rollup_units=TREE_UNITS):
+        # when a read fails, one or two at a time, the keeper raises its error as it came (its
+        # round says a database error as a warning and goes on)
+        for at_once in (1, 2):
+            with pytest.raises(ConnectionResetError):
+                await keep_rollups(runtime.pool, date(2024, 6, 1), at_once=at_once)
 
 
 async def test_the_keeper_runs_at_once_then_every_interval_until_stopped(runtime, owner, tree):
