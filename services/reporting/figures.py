@@ -84,14 +84,14 @@ ON_TIME, LATE = "on_time", "late"
 
 def day_of(value: Any) -> date:
     """A date as the store keeps it: ``{"_type_": "date_iso", "_data_": "2021-01-20"}``."""
-    if type(value) is dict or isinstance(value, Mapping):
+    if isinstance(value, Mapping):
         value = value.get("_data_")
     return date.fromisoformat(str(value))
 
 
 def id_of(value: Any) -> str:
     """An id as the store keeps it (a transcoded uuid, or plain text)."""
-    if type(value) is dict or isinstance(value, Mapping):
+    if isinstance(value, Mapping):
         value = value.get("_data_")
     return str(value)
 
