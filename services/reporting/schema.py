@@ -531,31 +531,47 @@ async def _collectives(
     """What the template asks of each typical collective beyond its figures, as the reader may
     read it: its name, its collective awards of the years (standing at ``at``), and its
     campaigns' indicators (how many, how many met by now) of the campaigns it launched in
-    them."""
+    them; each with those of the units merged into it before their merges."""
     names = {
         r["tenant_id"]: r["name"]
         for r in await conn.fetch(
             "SELECT tenant_id, name FROM units WHERE tenant_id = ANY ($1::text[])", ids
         )
     }
-    prizes: dict[str, list[str]] = defaultdict(list)
+    # a unit merged into one of them: its prizes decided before its merge are the survivor's
+    # (migration 0076), as its figures are
+    logs = {u: (u, None) for u in ids} | {
+        r["source"]: (r["unit"], r["until"])
+        for r in await conn.fetch(
+            "SELECT unit, source, until FROM thidua_report_absorbed($1, $2, $3, $4)",
+            ids,
+            first,
+            last,
+            at,
+        )
+    }
+    awards: dict[str, set[str]] = defaultdict(set)
     for r in await conn.fetch(
-        "SELECT DISTINCT unit_id, award FROM decision_recipients "
+        "SELECT unit_id, award, decided_on FROM decision_recipients "
         "WHERE unit_id = ANY ($1::text[]) AND year BETWEEN $2 AND $3 "
-        f"AND {_standing('$4')} ORDER BY unit_id, award",
-        ids,
+        f"AND {_standing('$4')}",
+        list(logs),
         first,
         last,
         at,
     ):
-        prizes[r["unit_id"]].append(award_name(r["award"]))
+        unit, until = logs[r["unit_id"]]
+        if until is None or r["decided_on"] < until:
+            awards[unit].add(r["award"])
+    prizes = {u: [award_name(a) for a in sorted(found)] for u, found in awards.items()}
     indicators = {
         r["unit"]: (int(r["indicators"]), int(r["met"]))
         for r in await conn.fetch(
-            "SELECT unit, indicators, met FROM thidua_report_indicators($1, $2, $3)",
+            "SELECT unit, indicators, met FROM thidua_report_indicators_absorbed($1, $2, $3, $4)",
             ids,
             first,
             last,
+            at,
         )
     }
     return names, prizes, indicators

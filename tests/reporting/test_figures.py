@@ -493,3 +493,82 @@ async def test_a_typical_collective_shows_how_many_indicators_of_its_campaigns_w
     # Then its 2024 says one campaign, three indicators, one met; 2025 none
     assert (await collectives(2024))[tree.cs1] == (1, 3, 1)
     assert (await collectives(2025))[tree.cs1] == (0, 0, 0)
+
+
+async def test_a_typical_collective_carries_the_prizes_and_campaigns_of_the_units_merged_into_it(
+    runtime, registry, owner, tree, client, tokens
+):
+    from datetime import UTC, datetime
+
+    from services.campaign.commands import commands_of as campaign_commands_of
+    from tests.campaign.conftest import SEED_003, Clock
+    from tests.registry.conftest import SINCE, principal
+
+    # Given an older union of the first province, with a campaign launched in January 2024 (one
+    # indicator, reported at its target) and a collective prize decided on 20 January, then a
+    # second prize decided the day after the merge below
+    older = f"{tree.prefix}-cs8"
+    await registry.register(
+        None,
+        unit_id=older,
+        name="Công đoàn cơ sở Gốm Bồ Bát",
+        level="grassroots",
+        sector_type="DN nhà nước",
+        parent_id=tree.upper1,
+        effective_on=SINCE,
+    )
+    campaigns = campaign_commands_of(runtime, Clock(date(2024, 1, 10)))
+    officer = principal(older, "officer")
+    year = dict(period_start=date(2024, 1, 1), period_end=date(2024, 12, 31))
+    campaign = await campaigns.create(
+        officer, **{**SEED_003, **year, "registration_due": date(2024, 2, 20)}
+    )
+    await campaigns.add_phase(
+        officer, campaign, name="Đợt 1", starts=date(2024, 1, 1), ends=date(2024, 12, 31)
+    )
+    await campaigns.add_indicator(
+        officer, campaign, code="a", name="Chỉ tiêu a", measure="count", target=2
+    )
+    await campaigns.launch(officer, campaign)
+    await campaigns.report_progress(officer, campaign, 1, {"a": 2})
+    head = await owner.fetchval("SELECT seq FROM tenant_heads WHERE tenant_id = $1", older)
+    await settled(runtime, older, head)  # the campaign's figures, by its projection's runner
+    for number, award, day in (
+        (3, "tap_the_lao_dong_xuat_sac", date(2024, 1, 20)),
+        (4, "tap_the_lao_dong_tien_tien", date(2024, 2, 2)),
+    ):
+        prize = recipient(f"unit:{older}", award, 3_510_000)
+        data = {**decision_data(tree.upper1, number, [prize]), "decided_on": day}
+        await given(runtime, tree.upper1, "DecisionIssued", **data)
+    await recognised(runtime, older, 5_000_000, date(2024, 1, 15))
+    before = datetime.now(UTC).isoformat()
+    # When it is merged into Hoa Lư on 1 February 2024
+    await registry.merge(None, [older], tree.cs1, date(2024, 2, 1))
+    query = """query ($u: ID, $at: DateTime) {
+      exemplaryUnits(unitId: $u, firstYear: 2024, asOf: $at) {
+        unitId benefitVnd prizes indicators indicatorsMet } }"""
+
+    async def ranked(at=None) -> dict[str, tuple]:
+        body = await gql(client, tokens, tree.prov1, ["officer"], query, u=tree.prov1, at=at)
+        assert "errors" not in body, body
+        return {
+            u["unitId"]: (u["benefitVnd"], u["prizes"], u["indicators"], u["indicatorsMet"])
+            for u in body["data"]["exemplaryUnits"]
+        }
+
+    # Then Hoa Lư's row carries the older union's campaign and its prize of before the merge,
+    # beside its initiative's benefit, and the older union is no longer ranked on its own (its
+    # campaign's indicator is not met by now: the campaign counts what was recorded before its
+    # unit ended, and the progress was recorded today, after the merge's day)
+    now = await ranked()
+    assert now[tree.cs1] == (5_000_000, ["Tập thể lao động xuất sắc"], 1, 0), now
+    assert older not in now
+    # and as the log held it before the merge: the older union on its own, with both prizes
+    # (the indicators as now)
+    then = await ranked(before)
+    assert then[older][1:] == (
+        ["Tập thể lao động tiên tiến", "Tập thể lao động xuất sắc"],
+        1,
+        0,
+    ), then
+    assert then[tree.cs1] == (0, [], 0, 0), then
