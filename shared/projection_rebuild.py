@@ -276,11 +276,11 @@ async def _run_group(
     for attempt in range(1, DEADLOCK_ATTEMPTS):
         try:
             async with pool.acquire() as conn:
-                return await run_batches(conn, target, tenants, per_tenant)
+                return await run_batches(conn, target, tenants, per_tenant, lag=False)
         except asyncpg.DeadlockDetectedError:
             log.info("projection_rebuild_batch_retried", projection=target.name, attempt=attempt)
     async with pool.acquire() as conn:
-        return await run_batches(conn, target, tenants, per_tenant)
+        return await run_batches(conn, target, tenants, per_tenant, lag=False)
 
 
 async def _counts(conn: asyncpg.Connection, target: Target) -> tuple[int, int]:

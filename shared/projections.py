@@ -78,6 +78,29 @@ _KEPT_OR_READ = (
 )
 
 
+def _batch_rows(recorded: bool) -> str:
+    """A tenant's batch (the lateral read of ``run_batches``) as this process needs it: each
+    event the projection applies here, and of those left to the database (InDatabase) only the
+    last, standing for them all with their first seq, their count and (``recorded``: for the
+    lag) their recorded times. Read row by row, they were most of what a rebuild decoded here.
+    Every row carries the batch's count of events."""
+    times = (
+        "array_agg(x.recorded_at) FILTER (WHERE x.in_database) OVER ()"
+        if recorded
+        else "NULL::timestamptz[]"
+    )
+    return (
+        "SELECT y.* FROM (SELECT x.*, count(*) OVER () AS batch_events, "
+        "min(x.seq) FILTER (WHERE x.in_database) OVER () AS in_database_first, "
+        "max(x.seq) FILTER (WHERE x.in_database) OVER () AS in_database_last, "
+        f"{times} AS in_database_recorded "
+        f"FROM (SELECT {_KEPT_OR_READ} FROM events "
+        "WHERE tenant_id = t.tenant_id AND seq > t.last_seq AND seq <= t.head "
+        "AND event_type = ANY ($4::text[]) ORDER BY seq LIMIT $5) AS x) AS y "
+        "WHERE NOT y.in_database OR y.seq = y.in_database_last"
+    )
+
+
 @dataclass(frozen=True)
 class InDatabase:
     """Events a projection counts in the database with one statement over a batch, never read
@@ -174,6 +197,7 @@ async def run_batches(
     *,
     wait: bool = False,
     recent: RecentEvents | None = None,
+    lag: bool = True,
 ) -> list[Batch]:
     """The next batch of each of ``tenant_ids`` (up to ``batch_size`` events each), applied to
     ``target`` in ONE transaction with their checkpoints: sixteen writers' single events cost
@@ -189,7 +213,8 @@ async def run_batches(
     own writes holds as well.
 
     ``recent``: the events this process appended lately; those it keeps are read from it, not
-    from the log (only their place and hash are)."""
+    from the log (only their place and hash are). ``lag``: each event's recorded time kept on
+    its batch, for the runner's lag (a rebuild measures none)."""
     lock = "FOR UPDATE OF c" if wait else "FOR UPDATE OF c SKIP LOCKED"
     in_database = target.projection.in_database
     kept = [(t, *span) for t in tenant_ids if recent and (span := recent.span(t))]
@@ -210,9 +235,7 @@ async def run_batches(
             f"AND c.last_seq < h.seq ORDER BY c.tenant_id {lock}) AS t "
             "LEFT JOIN unnest($6::text[], $7::bigint[], $8::bigint[]) AS k (tenant_id, lo, hi) "
             "ON k.tenant_id = t.tenant_id "
-            f"LEFT JOIN LATERAL (SELECT {_KEPT_OR_READ} FROM events "
-            "WHERE tenant_id = t.tenant_id AND seq > t.last_seq AND seq <= t.head "
-            "AND event_type = ANY ($4::text[]) ORDER BY seq LIMIT $5) AS e ON true "
+            f"LEFT JOIN LATERAL ({_batch_rows(lag)}) AS e ON true "
             "ORDER BY t.tenant_id, e.seq",
             target.name,
             target.version,
@@ -286,12 +309,14 @@ async def _events_of(
 async def _apply_in_database(
     conn: asyncpg.Connection, in_database: InDatabase, rows: Sequence[asyncpg.Record]
 ) -> None:
-    spans: dict[str, list[int]] = {}
-    for row in rows:  # in seq order within a tenant
-        spans.setdefault(row["tenant_id"], [row["seq"], row["seq"]])[1] = row["seq"]
-    if spans:
-        firsts, lasts = zip(*spans.values(), strict=True)
-        await in_database.apply(conn, list(spans), list(firsts), list(lasts))
+    """``rows``: a row a tenant, standing for its batch's events left to the database."""
+    if rows:
+        await in_database.apply(
+            conn,
+            [r["tenant_id"] for r in rows],
+            [r["in_database_first"] for r in rows],
+            [r["seq"] for r in rows],
+        )
 
 
 def _batches(
@@ -305,10 +330,14 @@ def _batches(
     batches = []
     for row in taken:
         mine = by_tenant[row["taken"]]
-        full = len(mine) == batch_size
-        last = mine[-1]["seq"] if full else row["head"]
-        recorded = tuple(e["recorded_at"] for e in mine)
-        batches.append(Batch(row["taken"], last, len(mine), full, recorded))
+        applied = mine[0]["batch_events"] if mine else 0
+        full = applied == batch_size
+        last = mine[-1]["seq"] if full else row["head"]  # the batch's last event: read or left
+        recorded = [e["recorded_at"] for e in mine if not e["in_database"]]
+        for e in mine:
+            if e["in_database"] and e["in_database_recorded"] is not None:
+                recorded += e["in_database_recorded"]
+        batches.append(Batch(row["taken"], last, applied, full, tuple(recorded)))
     return batches
 
 
