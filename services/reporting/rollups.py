@@ -11,7 +11,8 @@ last, the periods of the reports asked for, the five-year terms of this year and
 the terms before them back to the earliest year any figure is dated in
 (``thidua_report_rollups_to_keep``, 0060, 0064 and 0067): at the server's start, every
 ``report_keep_interval_s``, and at the end of ``thidua reports rebuild``. A roll-up already kept
-and current costs it a lookup.
+and current costs it a lookup. The periods of a unit not kept at all (after a rebuild, every
+one) are read together, in one read of the years they span (``thidua_report_keep``, 0077).
 """
 
 from __future__ import annotations
@@ -53,13 +54,13 @@ async def keep_rollups(
                 "SELECT unit_id, first_year, last_year FROM thidua_report_rollups_to_keep($1)",
                 on or today(),
             )
-            rows = iter(wanted)
+            units = iter(_by_unit(wanted))
             # a reader that fails stops the other, and its error is the keeper's (the round
             # says a database away a moment as a warning, not as an exception group)
             try:
                 async with asyncio.TaskGroup() as readers:
                     for _ in range(at_once):
-                        readers.create_task(_read(pool, rows))
+                        readers.create_task(_read(pool, units))
             except ExceptionGroup as failed:
                 raise failed.exceptions[0] from None
             return len(wanted)
@@ -67,11 +68,28 @@ async def keep_rollups(
             await guard.execute("SELECT pg_advisory_unlock($1)", KEEPER_LOCK)
 
 
-async def _read(pool: asyncpg.Pool, rows: Iterator[asyncpg.Record]) -> None:
-    for row in rows:  # shared: each taken by one reader
-        unit = row["unit_id"]
+def _by_unit(wanted: list[asyncpg.Record]) -> list[tuple[str, list[tuple[int, int]]]]:
+    """Each unit's periods, in the order wanted (the largest units first)."""
+    periods: dict[str, list[tuple[int, int]]] = {}
+    for row in wanted:
+        periods.setdefault(row["unit_id"], []).append((row["first_year"], row["last_year"]))
+    return list(periods.items())
+
+
+async def _read(pool: asyncpg.Pool, units: Iterator[tuple[str, list[tuple[int, int]]]]) -> None:
+    for unit, periods in units:  # shared: each taken by one reader
         async with access.as_unit(pool, unit) as conn:
-            await read_figures(conn, [(unit, row["first_year"], row["last_year"], None)])
+            # those not kept at all (after a rebuild, every one) in one read of the years they
+            # span (0077): read one by one, the union's changes of this year were read three
+            # times; then each as a user reads it, a lookup where it is current
+            await conn.fetchval(
+                "SELECT thidua_report_keep($1, $2::integer[], $3::integer[])",
+                unit,
+                [first for first, _ in periods],
+                [last for _, last in periods],
+            )
+            for first, last in periods:
+                await read_figures(conn, [(unit, first, last, None)])
 
 
 class RollupKeeper:

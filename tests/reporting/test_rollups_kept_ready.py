@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
+import orjson
 import pytest
 
 from services.reporting import rollups
@@ -225,6 +226,41 @@ async def test_the_keeper_keeps_what_a_user_then_reads_as_a_full_read_would(
         await owner.execute("DELETE FROM report_rollups WHERE unit_id = $1", tree.tld)
         await keep_rollups(runtime.pool, date(2024, 6, 1))
         assert await kept(owner, tree.tld) == {}
+
+
+async def test_the_periods_not_kept_are_read_once_and_each_kept_as_its_own_full_read(
+    runtime, owner, tree
+):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    await pledge(runtime, tree.upper3, date(2024, 5, 1), title="chien_si_thi_dua_co_so")
+    await pledge(runtime, tree.cs1, date(2025, 2, 1))
+    async with report_settings(owner, rollup_units=TREE_UNITS, kept_periods=16):
+        # given nothing kept of the union, and four periods worth keeping on 1 June 2025
+        await owner.execute("DELETE FROM report_rollups WHERE unit_id = $1", tree.tld)
+        wanted = await to_keep(owner, tree, date(2025, 6, 1))
+        # when the keeper runs
+        await keep_rollups(runtime.pool, date(2025, 6, 1))
+        # then each was kept from one read of the years they span (one snapshot for all)
+        held = await kept(owner, tree.tld)
+        assert set(held) == {(first, last) for _, first, last in wanted}
+        assert len({seen for seen, _ in held.values()}) == 1
+        # and each holds what a full read of its own period finds
+        for first, last in held:
+            figures = await owner.fetchval(
+                "SELECT figures::text FROM report_rollups WHERE unit_id = $1 "
+                "AND first_year = $2 AND last_year = $3",
+                tree.tld,
+                first,
+                last,
+            )
+            full = await owner.fetchval(
+                "SELECT thidua_report_sums($1, $2, $3, NULL, NULL, false)::text",
+                tree.tld,
+                first,
+                last,
+            )
+            assert sorted(orjson.loads(figures)) == sorted(orjson.loads(full)), (first, last)
+            assert orjson.loads(full) != [], (first, last)
 
 
 async def test_the_keeper_reading_two_at_a_time_keeps_every_period_wanted(
