@@ -249,16 +249,23 @@ async def _take_groups(
 class _Statistics:
     """The building tables' statistics refreshed as they grow, as the runner refreshes the live
     ones (shared/projections.py): begun empty, they are planned as empty, and a batch's lookups
-    by key became scans of the whole growing table (a rebuild of 1.3 million events made 200)."""
+    by key became scans of the whole growing table (a rebuild of 1.3 million events made 200).
+    Once they have grown twice as large since the last: the planner scales what it last
+    learned by a table's size now, so that a table known large stays planned as large, and
+    every ten seconds took 4 s of the database's time in a rebuild of 5 million events."""
 
     def __init__(self, pool: asyncpg.Pool, target: Target) -> None:
         self.pool, self.target = pool, target
-        self.unanalyzed, self.at = 0, time.monotonic()
+        self.unanalyzed, self.analyzed, self.at = 0, 0, time.monotonic()
 
     async def after(self, applied: int) -> None:
         self.unanalyzed += applied
-        if self.unanalyzed < ANALYZE_AFTER_EVENTS or time.monotonic() - self.at < ANALYZE_EVERY_S:
+        if (
+            self.unanalyzed < max(ANALYZE_AFTER_EVENTS, self.analyzed)
+            or time.monotonic() - self.at < ANALYZE_EVERY_S
+        ):
             return
+        self.analyzed += self.unanalyzed
         self.unanalyzed, self.at = 0, time.monotonic()
         async with self.pool.acquire() as conn:
             await conn.execute(
