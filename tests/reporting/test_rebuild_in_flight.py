@@ -179,3 +179,45 @@ async def test_a_worker_that_fails_stops_the_other_and_its_error_is_the_rebuilds
     monkeypatch.undo()
     await projection_rebuild.rebuild(owner, runtime.projector_pool, PROJECTION, batch_size=2)
     assert await rows_of(owner, units) == live
+
+
+async def test_a_runners_batch_of_the_building_version_skips_its_tenants_while_indexes_are_built(
+    runtime, owner, tree, monkeypatch
+):
+    from shared.projections import run_batches
+
+    # Given a rebuild that has caught up, building its indexes last
+    seen: dict[str, object] = {}
+    build = projection_rebuild._build_indexes
+
+    async def building(conn, target):
+        if not seen:
+            # when a pledge arrives meanwhile, and a server's runner takes its tenant's batch
+            # of the building version
+            await pledge(runtime, tree.cs1, date(2024, 3, 1))
+            async with runtime.projector_pool.acquire() as runner:
+                seen["batches"] = await asyncio.wait_for(
+                    run_batches(runner, target, [tree.cs1], 10), timeout=5
+                )
+                with pytest.raises(asyncpg.LockNotAvailableError):
+                    async with runner.transaction():
+                        await runner.execute(
+                            "SELECT 1 FROM projection_checkpoints WHERE name = $1 "
+                            "AND version = $2 AND tenant_id = $3 FOR UPDATE NOWAIT",
+                            target.name,
+                            target.version,
+                            tree.cs1,
+                        )
+        return await build(conn, target)
+
+    monkeypatch.setattr(projection_rebuild, "_build_indexes", building)
+    await projection_rebuild.rebuild(owner, runtime.projector_pool, PROJECTION)
+    # Then the runner skipped it at once, its checkpoint held (no batch waits on a build's
+    # lock), and the swap counted the pledge
+    assert seen["batches"] == []
+    pledges = await owner.fetchval(
+        "SELECT sum(delta) FROM report_changes WHERE unit_id = $1 AND metric = 'pledges' "
+        "AND day = '2024-03-01'",
+        tree.cs1,
+    )
+    assert pledges == 1
