@@ -119,11 +119,16 @@ async def _copy_table(owner: asyncpg.Connection, table: str, schema: str, indexe
 
 
 async def _add_indexes(
-    owner: asyncpg.Connection, table: str, schema: str, *, unique_only: bool = False
+    owner: asyncpg.Connection,
+    table: str,
+    schema: str,
+    *,
+    unique_only: bool = False,
+    concurrently: bool = False,
 ) -> None:
     """The indexes of ``public.table`` that back no constraint, on its copy in ``schema``, those
-    it has not yet (a rebuild resumed), or has invalid (a concurrent build that failed, as
-    rebuilds before this one made them)."""
+    it has not yet (a rebuild resumed), or has invalid (a concurrent build that failed).
+    ``concurrently``: without holding up the runners that apply the building version."""
     indexes = await owner.fetch(
         "SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def, x.indisvalid AS valid "
         "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -139,28 +144,15 @@ async def _add_indexes(
     for index in indexes:
         if index["valid"] is False:
             await owner.execute(f"DROP INDEX {_id(schema)}.{_id(index['relname'])}")
-        await owner.execute(_ON_TABLE.sub(f" ON {copy} USING ", index["def"], count=1))
+        create = _ON_TABLE.sub(f" ON {copy} USING ", index["def"], count=1)
+        if concurrently:
+            create = create.replace(" INDEX ", " INDEX CONCURRENTLY ", 1)
+        await owner.execute(create)
 
 
-async def _build_indexes(owner: asyncpg.Connection, target: Target) -> None:
+async def _index_last(owner: asyncpg.Connection, target: Target, *, concurrently: bool) -> None:
     for table in target.projection.indexed_last:
-        await _add_indexes(owner, table, target.schema)
-
-
-async def _index_last(owner: asyncpg.Connection, target: Target) -> None:
-    """The secondary indexes left to the end, once the version has caught up: plain builds (a
-    concurrent build reads the table twice and waits on every transaction), in a transaction
-    that first takes every checkpoint of the version. A server's runner skips its tenants
-    meanwhile (it takes checkpoints SKIP LOCKED), so no batch of it waits on a build's lock,
-    and every live projection goes on; what they come to hold meanwhile the swap applies."""
-    async with owner.transaction():
-        await owner.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM projection_checkpoints WHERE name = $1 "
-            "AND version = $2 ORDER BY tenant_id FOR UPDATE) AS held",
-            target.name,
-            target.version,
-        )
-        await _build_indexes(owner, target)
+        await _add_indexes(owner, table, target.schema, concurrently=concurrently)
 
 
 async def catch_up(
@@ -369,7 +361,7 @@ async def _swap(owner: asyncpg.Connection, target: Target, batch_size: int) -> N
             batch.full
         ):
             pass
-    await _build_indexes(owner, target)  # where the rebuild has not
+    await _index_last(owner, target, concurrently=False)  # where the rebuild has not
     await owner.execute("SET LOCAL search_path = public")
     kept = await _table_rules(owner, live_tables)
     policies = await _policies_naming(owner, live_tables)
@@ -493,7 +485,9 @@ async def rebuild(
     swap it in. The version now live."""
     target = await begin(owner, projection)
     await catch_up(pool, target, batch_size=batch_size, progress=progress)
-    await _index_last(owner, target)
+    # concurrently: the servers' runners keep applying the building version meanwhile (a plain
+    # build would hold them up, and every live projection with them)
+    await _index_last(owner, target, concurrently=True)
     for table in projection.tables:
         await owner.execute(f"ANALYZE {_id(target.schema)}.{_id(table)}")
     await swap(owner, target, batch_size=batch_size)
