@@ -360,6 +360,61 @@ async def test_kept_roll_ups_add_what_was_written_since(
     assert {(2023, 2024), (2025, 2025)} <= {tuple(r) for r in kept} <= set(PERIODS)
 
 
+@settings(
+    max_examples=15,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+@given(drawn=scenarios, cut=st.integers(min_value=0, max_value=30))
+async def test_periods_kept_from_one_read_equal_a_walk_over_the_log(
+    drawn, cut, runtime, registry, client, tokens, owner
+):
+    # Given part of the scenario played, and every subtree's periods kept as a keeper keeps
+    # them after a rebuild: from one read of the years they span (thidua_report_keep, 0077)
+    s = await build(registry, drawn)
+    operations = drawn["operations"]
+    await play(runtime, registry, s, {**drawn, "operations": operations[:cut]})
+    await settle_all(runtime, owner, s)
+    await owner.execute(
+        "DELETE FROM report_rollups WHERE unit_id = ANY ($1::text[])", list(s.levels)
+    )
+    await kept_together(owner, s)
+    # Then each period read from what was kept equals a walk over the log
+    log = await read_log(owner, list(s.levels))
+    for first, last in PERIODS:
+        got = await as_large(owner, s, first, last, "rollup_units")
+        assert got == {u: expected(log, u, first, last, None) for u in s.levels}, drawn
+    # and so does each once the rest is played (rolled forward from that read's snapshot)
+    await play(runtime, registry, s, {**drawn, "operations": operations[cut:]})
+    await settle_all(runtime, owner, s)
+    log = await read_log(owner, list(s.levels))
+    for first, last in PERIODS:
+        got = await as_large(owner, s, first, last, "rollup_units")
+        assert got == {u: expected(log, u, first, last, None) for u in s.levels}, drawn
+
+
+async def kept_together(owner, s: Scenario) -> None:
+    """Every unit's PERIODS kept by thidua_report_keep, as the national unit's reader, a
+    transaction a unit (the function keeps nothing in one that has written)."""
+    async with report_settings(owner, rollup_units=0):
+        for unit in s.levels:
+            async with owner.transaction():
+                await owner.execute(
+                    "SELECT set_config('thidua.tenant', $1, true), "
+                    "set_config('thidua.reach', 'subtree', true)",
+                    s.national,
+                )
+                kept = await owner.fetchval(
+                    "SELECT thidua_report_keep($1, $2::integer[], $3::integer[])",
+                    unit,
+                    [first for first, _ in PERIODS],
+                    [last for _, last in PERIODS],
+                )
+                assert kept == len(PERIODS), unit
+
+
 async def as_large(
     owner,
     s: Scenario,
