@@ -84,8 +84,9 @@ def _batch_rows(recorded: bool) -> str:
     last, standing for them all with their first seq, their count and (``recorded``: for the
     lag) their recorded times. Read row by row, they were most of what a rebuild decoded here.
     Every row carries the batch's count of events."""
-    times = (
-        "array_agg(x.recorded_at) FILTER (WHERE x.in_database) OVER ()"
+    times = (  # on the row standing for them alone: the others' would each carry all of them
+        "CASE WHEN x.in_database THEN array_agg(x.recorded_at) FILTER (WHERE x.in_database) "
+        "OVER () END"
         if recorded
         else "NULL::timestamptz[]"
     )

@@ -12,7 +12,14 @@ import pytest
 
 from shared.aggregates import Repository
 from shared.db import create_projector_pool
-from shared.projections import InDatabase, Projection, ProjectionRunner, ensure_live
+from shared.projections import (
+    InDatabase,
+    Projection,
+    ProjectionRunner,
+    Target,
+    ensure_live,
+    run_batches,
+)
 from tests.shared.sample_domain import Notebook, build_registry
 
 
@@ -81,3 +88,46 @@ async def test_a_batch_counts_the_events_it_left_to_the_database_and_ends_at_its
     )
     assert checkpoint == 4
     assert len(runner.lags[projection.name].samples) == 4
+
+
+class Recording:
+    """A connection (a real one) whose fetched rows are noted: what the runner read."""
+
+    def __init__(self, conn) -> None:
+        self.conn, self.fetched = conn, []
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+    async def fetch(self, *args, **kwargs):
+        rows = await self.conn.fetch(*args, **kwargs)
+        self.fetched.append(rows)
+        return rows
+
+
+async def test_the_events_left_to_the_database_are_read_as_one_row_a_batch(runtime, projector_pool):
+    # Given a tenant's log: three notebooks opened (left to the database), then a note
+    tenant = f"left-{uuid.uuid4().hex[:8]}"
+    repository = Repository(runtime.store, build_registry())
+    for notes in (0, 0, 1):
+        notebook = Notebook(title="Sổ tay", owner=uuid.uuid4(), opened_on=date(2026, 1, 1))
+        for i in range(notes):
+            notebook.write(f"Ghi chép {i}")
+        await repository.save(tenant, notebook)
+    projection = leaving_openings([], [])
+    async with projector_pool.acquire() as conn:
+        await ensure_live(conn, [projection])
+        await conn.execute(
+            "INSERT INTO projection_checkpoints (name, version, tenant_id) VALUES ($1, 1, $2)",
+            projection.name,
+            tenant,
+        )
+        # When a server's runner reads its batch (its lag wanted)
+        recording = Recording(conn)
+        [batch] = await run_batches(recording, Target(projection, 1, "live"), [tenant], 500)
+    # Then it read two rows: the note, and one standing for the three openings, which alone
+    # carries their recorded times
+    rows = recording.fetched[0]
+    assert [(r["seq"], r["in_database"]) for r in rows] == [(3, True), (4, False)]
+    assert [len(r["in_database_recorded"] or []) for r in rows] == [3, 0]
+    assert (batch.applied, batch.last_seq, len(batch.recorded_at)) == (4, 4, 4)
