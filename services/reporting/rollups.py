@@ -11,8 +11,9 @@ last, the periods of the reports asked for, the five-year terms of this year and
 the terms before them back to the earliest year any figure is dated in
 (``thidua_report_rollups_to_keep``, 0060, 0064 and 0067): at the server's start, every
 ``report_keep_interval_s``, and at the end of ``thidua reports rebuild``. A roll-up already kept
-and current costs it a lookup. The periods of a unit not kept at all (after a rebuild, every
-one) are read together, in one read of the years they span (``thidua_report_keep``, 0077).
+and current costs it a lookup. The periods of a unit with a year no kept roll-up encloses (after
+a rebuild, every one) are read together, in one read of the years they span
+(``thidua_report_keep``, 0077).
 """
 
 from __future__ import annotations
@@ -79,9 +80,9 @@ def _by_unit(wanted: list[asyncpg.Record]) -> list[tuple[str, list[tuple[int, in
 async def _read(pool: asyncpg.Pool, units: Iterator[tuple[str, list[tuple[int, int]]]]) -> None:
     for unit, periods in units:  # shared: each taken by one reader
         async with access.as_unit(pool, unit) as conn:
-            # those not kept at all (after a rebuild, every one) in one read of the years they
-            # span (0077): read one by one, the union's changes of this year were read three
-            # times; then each as a user reads it, a lookup where it is current
+            # those with a year no kept roll-up encloses (after a rebuild, every one) in one
+            # read of the years they span (0077): read one by one, the union's changes of this
+            # year were read three times; then each as a user reads it, a lookup where current
             await conn.fetchval(
                 "SELECT thidua_report_keep($1, $2::integer[], $3::integer[])",
                 unit,

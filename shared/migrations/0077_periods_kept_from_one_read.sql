@@ -10,10 +10,11 @@
 -- keeps its own.
 SET LOCAL search_path = public;
 
--- How many of p_periods (p_firsts[i]..p_lasts[i]) were kept. A period already kept (current or
--- not) is left to thidua_report_figures, which rolls it forward or answers a lookup; one whose
--- subtree is too small to keep (fewer than rollup_units units stood in it) is not kept, as
--- there; one another reader is keeping (its lock taken) is left to it.
+-- How many of p_periods (p_firsts[i]..p_lasts[i]) were kept. A period each of whose years a kept
+-- roll-up encloses (itself, current or not, or others: 0065) is left to thidua_report_figures,
+-- which rolls them forward or answers a lookup, and keeps nothing for a period it takes from
+-- others; one whose subtree is too small to keep (fewer than rollup_units units stood in it) is
+-- not kept, as there; one another reader is keeping (its lock taken) is left to it.
 CREATE FUNCTION thidua_report_keep(p_unit text, p_firsts integer[], p_lasts integer[])
 RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -49,8 +50,10 @@ BEGIN
     SELECT array_agg(p.f ORDER BY p.n), array_agg(p.l ORDER BY p.n) INTO firsts, lasts
       FROM unnest(p_firsts, p_lasts) WITH ORDINALITY AS p (f, l, n)
      WHERE p.f <= p.l
-       AND NOT EXISTS (SELECT 1 FROM public.report_rollups r
-                        WHERE r.unit_id = p_unit AND r.first_year = p.f AND r.last_year = p.l)
+       AND EXISTS (SELECT 1 FROM generate_series(p.f, p.l) AS y (year)
+                    WHERE NOT EXISTS (SELECT 1 FROM public.report_rollups r
+                                       WHERE r.unit_id = p_unit AND r.first_year <= y.year
+                                         AND r.last_year >= y.year))
        AND (SELECT count(*) FROM (
                 SELECT 1 FROM public.unit_closure c
                  WHERE c.ancestor = p_unit AND c.valid_from < make_date(p.l + 1, 1, 1)

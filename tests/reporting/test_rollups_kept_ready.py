@@ -11,6 +11,7 @@ import pytest
 
 from services.reporting import rollups
 from services.reporting.rollups import KEEPER_LOCK, RollupKeeper, keep_rollups
+from shared import access
 from shared.clock import today
 from tests.reporting.conftest import given, pledge, report_settings, summary
 
@@ -261,6 +262,30 @@ async def test_the_periods_not_kept_are_read_once_and_each_kept_as_its_own_full_
             )
             assert sorted(orjson.loads(figures)) == sorted(orjson.loads(full)), (first, last)
             assert orjson.loads(full) != [], (first, last)
+
+
+async def test_a_period_whose_years_are_kept_is_not_read_again_to_be_kept(runtime, owner, tree):
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    async with report_settings(owner, rollup_units=TREE_UNITS, kept_periods=16):
+        # given the union's terms 2020–2025 and 2025–2030 kept
+        await owner.execute("DELETE FROM report_rollups WHERE unit_id = $1", tree.tld)
+        async with access.as_unit(runtime.pool, tree.tld) as conn:
+
+            async def keep(firsts: list[int], lasts: list[int]) -> int:
+                return await conn.fetchval(
+                    "SELECT thidua_report_keep($1, $2::integer[], $3::integer[])",
+                    tree.tld,
+                    firsts,
+                    lasts,
+                )
+
+            assert await keep([2020, 2025], [2025, 2030]) == 2
+            # when 2024–2028 is asked to be kept: its years are the terms', so it is left to
+            # be taken from them (0065), not read in full
+            assert await keep([2024], [2028]) == 0
+            # and 2030–2031 is read and kept: 2031 is in neither
+            assert await keep([2030], [2031]) == 1
+        assert set(await kept(owner, tree.tld)) == {(2020, 2025), (2025, 2030), (2030, 2031)}
 
 
 async def test_the_keeper_reading_two_at_a_time_keeps_every_period_wanted(
