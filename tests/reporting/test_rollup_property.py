@@ -313,22 +313,30 @@ async def settle_all(runtime, owner, s: Scenario) -> None:
         await settled(runtime, unit, seq)
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-)
-@given(drawn=scenarios, cut=st.integers(min_value=0, max_value=30))
+def in_two_parts(test):
+    """A property over a scenario played in two parts, cut after ``cut`` operations."""
+    return settings(
+        max_examples=15,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )(given(drawn=scenarios, cut=st.integers(min_value=0, max_value=30))(test))
+
+
+async def played(runtime, registry, owner, s: Scenario, drawn, part: slice) -> None:
+    """``part`` of the scenario's operations played, and every log it touched projected."""
+    await play(runtime, registry, s, {**drawn, "operations": drawn["operations"][part]})
+    await settle_all(runtime, owner, s)
+
+
+@in_two_parts
 async def test_kept_roll_ups_add_what_was_written_since(
     drawn, cut, runtime, registry, client, tokens, owner
 ):
     # Given every subtree's roll-up kept (report_rollups) after part of the scenario
     s = await build(registry, drawn)
-    operations = drawn["operations"]
-    await play(runtime, registry, s, {**drawn, "operations": operations[:cut]})
-    await settle_all(runtime, owner, s)
+    await played(runtime, registry, owner, s, drawn, slice(None, cut))
     for first, last in PERIODS:
         await as_large(owner, s, first, last, "rollup_units")
     kept = await owner.fetch(
@@ -339,8 +347,7 @@ async def test_kept_roll_ups_add_what_was_written_since(
     # (2023–2025 is taken from the other two, which enclose its years, and not kept on its own)
     assert [tuple(r) for r in kept] == [(2023, 2024, len(s.levels)), (2025, 2025, len(s.levels))]
     # When the rest is played (pledges, withdrawals, moves and merges) and read twice
-    await play(runtime, registry, s, {**drawn, "operations": operations[cut:]})
-    await settle_all(runtime, owner, s)
+    await played(runtime, registry, owner, s, drawn, slice(cut, None))
     log = await read_log(owner, list(s.levels))
     for _ in range(2):
         for first, last in (PERIODS[2], *PERIODS[:2]):
@@ -360,23 +367,14 @@ async def test_kept_roll_ups_add_what_was_written_since(
     assert {(2023, 2024), (2025, 2025)} <= {tuple(r) for r in kept} <= set(PERIODS)
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-)
-@given(drawn=scenarios, cut=st.integers(min_value=0, max_value=30))
+@in_two_parts
 async def test_periods_kept_from_one_read_equal_a_walk_over_the_log(
     drawn, cut, runtime, registry, client, tokens, owner
 ):
     # Given part of the scenario played, and every subtree's periods kept as a keeper keeps
     # them after a rebuild: from one read of the years they span (thidua_report_keep, 0077)
     s = await build(registry, drawn)
-    operations = drawn["operations"]
-    await play(runtime, registry, s, {**drawn, "operations": operations[:cut]})
-    await settle_all(runtime, owner, s)
+    await played(runtime, registry, owner, s, drawn, slice(None, cut))
     await owner.execute(
         "DELETE FROM report_rollups WHERE unit_id = ANY ($1::text[])", list(s.levels)
     )
@@ -387,8 +385,7 @@ async def test_periods_kept_from_one_read_equal_a_walk_over_the_log(
         got = await as_large(owner, s, first, last, "rollup_units")
         assert got == {u: expected(log, u, first, last, None) for u in s.levels}, drawn
     # and so does each once the rest is played (rolled forward from that read's snapshot)
-    await play(runtime, registry, s, {**drawn, "operations": operations[cut:]})
-    await settle_all(runtime, owner, s)
+    await played(runtime, registry, owner, s, drawn, slice(cut, None))
     log = await read_log(owner, list(s.levels))
     for first, last in PERIODS:
         got = await as_large(owner, s, first, last, "rollup_units")

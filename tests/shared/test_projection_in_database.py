@@ -54,10 +54,8 @@ def leaving_openings(read: list[int], left: list[tuple[str, int, int]]) -> Proje
     )
 
 
-async def test_a_batch_counts_the_events_it_left_to_the_database_and_ends_at_its_last(
-    runtime, projector_pool
-):
-    # Given a tenant's log: three notebooks opened, then a note in the third (seqs 1–4)
+async def three_openings_and_a_note(runtime) -> str:
+    """A new tenant's log: three notebooks opened (seqs 1–3), then a note in the third (4)."""
     tenant = f"left-{uuid.uuid4().hex[:8]}"
     repository = Repository(runtime.store, build_registry())
     for notes in (0, 0, 1):
@@ -65,6 +63,14 @@ async def test_a_batch_counts_the_events_it_left_to_the_database_and_ends_at_its
         for i in range(notes):
             notebook.write(f"Ghi chép {i}")
         await repository.save(tenant, notebook)
+    return tenant
+
+
+async def test_a_batch_counts_the_events_it_left_to_the_database_and_ends_at_its_last(
+    runtime, projector_pool
+):
+    # Given a tenant's log: three notebooks opened, then a note in the third (seqs 1–4)
+    tenant = await three_openings_and_a_note(runtime)
     read: list[int] = []
     left: list[tuple[str, int, int]] = []
     projection = leaving_openings(read, left)
@@ -107,13 +113,7 @@ class Recording:
 
 async def test_the_events_left_to_the_database_are_read_as_one_row_a_batch(runtime, projector_pool):
     # Given a tenant's log: three notebooks opened (left to the database), then a note
-    tenant = f"left-{uuid.uuid4().hex[:8]}"
-    repository = Repository(runtime.store, build_registry())
-    for notes in (0, 0, 1):
-        notebook = Notebook(title="Sổ tay", owner=uuid.uuid4(), opened_on=date(2026, 1, 1))
-        for i in range(notes):
-            notebook.write(f"Ghi chép {i}")
-        await repository.save(tenant, notebook)
+    tenant = await three_openings_and_a_note(runtime)
     projection = leaving_openings([], [])
     async with projector_pool.acquire() as conn:
         await ensure_live(conn, [projection])
