@@ -572,3 +572,46 @@ async def test_a_typical_collective_carries_the_prizes_and_campaigns_of_the_unit
         0,
     ), then
     assert then[tree.cs1] == (0, [], 0, 0), then
+
+
+async def test_a_survivor_carries_prizes_down_a_chain_of_merges_within_its_readers_reach(
+    runtime, registry, tree, client, tokens
+):
+    from tests.registry.conftest import SINCE
+
+    # Given an older union of the first province with two collective prizes of January 2024:
+    # one decided by its district (the first province's), one by the national unit
+    older, survivor = f"{tree.prefix}-cs8", f"{tree.prefix}-cs9"
+    for unit, parent in ((older, tree.upper1), (survivor, tree.upper3)):
+        await registry.register(
+            None,
+            unit_id=unit,
+            name=f"Công đoàn cơ sở {unit}",
+            level="grassroots",
+            sector_type="DN nhà nước",
+            parent_id=parent,
+            effective_on=SINCE,
+        )
+    for decider, number, award in (
+        (tree.upper1, 5, "tap_the_lao_dong_xuat_sac"),
+        (tree.tld, 6, "bang_khen_tld"),
+    ):
+        prize = recipient(f"unit:{older}", award, 3_510_000)
+        data = {**decision_data(decider, number, [prize]), "decided_on": date(2024, 1, 20)}
+        await given(runtime, decider, "DecisionIssued", **data)
+    await recognised(runtime, older, 5_000_000, date(2024, 1, 15))
+    # When it is merged into Hoa Lư, and Hoa Lư into a union of the second province
+    await registry.merge(None, [older], tree.cs1, date(2024, 2, 1))
+    await registry.merge(None, [tree.cs1], survivor, date(2025, 1, 1))
+    query = """query ($u: ID) { exemplaryUnits(unitId: $u, firstYear: 2020, lastYear: 2025) {
+      unitId benefitVnd prizes } }"""
+    body = await gql(client, tokens, tree.prov2, ["officer"], query, u=tree.prov2)
+    assert "errors" not in body, body
+    ranked = {u["unitId"]: (u["benefitVnd"], u["prizes"]) for u in body["data"]["exemplaryUnits"]}
+    # Then the survivor carries the older union's history down the chain: its benefit, and the
+    # national unit's prize, which the second province reads; not the first province's
+    # district's, which it does not (an award is read within the reader's reach)
+    assert ranked[survivor] == (
+        5_000_000,
+        ["Bằng khen của Ban Chấp hành Tổng Liên đoàn Lao động Việt Nam"],
+    ), ranked
