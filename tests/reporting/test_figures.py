@@ -97,6 +97,22 @@ def decision_data(unit: str, number: int, recipients: list[dict]) -> dict:
     )
 
 
+async def grassroots(registry, *placed: tuple[str, str]) -> None:
+    """Grassroots unions registered under their parents, (unit, parent) each."""
+    from tests.registry.conftest import SINCE
+
+    for unit, parent in placed:
+        await registry.register(
+            None,
+            unit_id=unit,
+            name=f"Công đoàn cơ sở {unit}",
+            level="grassroots",
+            sector_type="DN nhà nước",
+            parent_id=parent,
+            effective_on=SINCE,
+        )
+
+
 async def person(runtime, unit: str, gender: str, direct_worker: bool) -> uuid.UUID:
     return await given(
         runtime,
@@ -335,23 +351,13 @@ async def test_a_typical_collective_carries_the_history_of_the_units_merged_into
 ):
     from datetime import UTC, datetime
 
-    from tests.registry.conftest import SINCE
     from tests.reporting.conftest import pledge, report_settings
 
     # Given a grassroots union of the second province with an initiative of its own in 2025,
     # and Hoa Lư (the first's) with one in 2024 and a pledge, and an older union merged into
     # Hoa Lư in February 2024 with one of January
     survivor, older = f"{tree.prefix}-cs9", f"{tree.prefix}-cs8"
-    for unit, parent in ((survivor, tree.upper3), (older, tree.upper1)):
-        await registry.register(
-            None,
-            unit_id=unit,
-            name=f"Công đoàn cơ sở {unit}",
-            level="grassroots",
-            sector_type="DN nhà nước",
-            parent_id=parent,
-            effective_on=SINCE,
-        )
+    await grassroots(registry, (survivor, tree.upper3), (older, tree.upper1))
     await recognised(runtime, survivor, 10_000_000, date(2025, 3, 1))
     await recognised(runtime, tree.cs1, 90_000_000, date(2024, 6, 1))
     await pledge(runtime, tree.cs1, date(2024, 3, 1))
@@ -502,21 +508,13 @@ async def test_a_typical_collective_carries_the_prizes_and_campaigns_of_the_unit
 
     from services.campaign.commands import commands_of as campaign_commands_of
     from tests.campaign.conftest import SEED_003, Clock
-    from tests.registry.conftest import SINCE, principal
+    from tests.registry.conftest import principal
 
     # Given an older union of the first province, with a campaign launched in January 2024 (one
     # indicator, reported at its target) and a collective prize decided on 20 January, then a
     # second prize decided the day after the merge below
     older = f"{tree.prefix}-cs8"
-    await registry.register(
-        None,
-        unit_id=older,
-        name="Công đoàn cơ sở Gốm Bồ Bát",
-        level="grassroots",
-        sector_type="DN nhà nước",
-        parent_id=tree.upper1,
-        effective_on=SINCE,
-    )
+    await grassroots(registry, (older, tree.upper1))
     campaigns = campaign_commands_of(runtime, Clock(date(2024, 1, 10)))
     officer = principal(older, "officer")
     year = dict(period_start=date(2024, 1, 1), period_end=date(2024, 12, 31))
@@ -577,21 +575,11 @@ async def test_a_typical_collective_carries_the_prizes_and_campaigns_of_the_unit
 async def test_a_survivor_carries_prizes_down_a_chain_of_merges_within_its_readers_reach(
     runtime, registry, tree, client, tokens
 ):
-    from tests.registry.conftest import SINCE
 
     # Given an older union of the first province with two collective prizes of January 2024:
     # one decided by its district (the first province's), one by the national unit
     older, survivor = f"{tree.prefix}-cs8", f"{tree.prefix}-cs9"
-    for unit, parent in ((older, tree.upper1), (survivor, tree.upper3)):
-        await registry.register(
-            None,
-            unit_id=unit,
-            name=f"Công đoàn cơ sở {unit}",
-            level="grassroots",
-            sector_type="DN nhà nước",
-            parent_id=parent,
-            effective_on=SINCE,
-        )
+    await grassroots(registry, (older, tree.upper1), (survivor, tree.upper3))
     for decider, number, award in (
         (tree.upper1, 5, "tap_the_lao_dong_xuat_sac"),
         (tree.tld, 6, "bang_khen_tld"),
