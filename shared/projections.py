@@ -78,6 +78,7 @@ _KEPT_OR_READ = (
 )
 
 
+@cache  # asked at every batch: two texts
 def _batch_rows(recorded: bool) -> str:
     """A tenant's batch (the lateral read of ``run_batches``) as this process needs it: each
     event the projection applies here, and of those left to the database (InDatabase) only the
