@@ -373,3 +373,46 @@ async def test_the_keeper_goes_on_after_a_round_that_failed(runtime, monkeypatch
     finally:
         await keeper.stop()
     assert failures == [1]
+
+
+async def test_a_unit_beside_keeps_nothing_and_learns_no_merge(runtime, registry, owner, tree):
+    from tests.registry.conftest import SINCE
+
+    await pledge(runtime, tree.cs1, date(2024, 3, 1))
+    older = f"{tree.prefix}-cs8"
+    await registry.register(
+        None,
+        unit_id=older,
+        name="Công đoàn cơ sở cũ",
+        level="grassroots",
+        sector_type="DN nhà nước",
+        parent_id=tree.upper1,
+        effective_on=SINCE,
+    )
+    await registry.merge(None, [older], tree.cs1, date(2024, 2, 1))
+
+    async def as_reader(unit: str, sql: str, *args):
+        """``sql``'s rows as the application, for an officer of ``unit`` (its subtree's reach)."""
+        async with owner.transaction():
+            await owner.execute(
+                "SELECT set_config('thidua.tenant', $1, true), "
+                "set_config('thidua.reach', 'subtree', true)",
+                unit,
+            )
+            await owner.execute("SET LOCAL ROLE thidua_app")
+            return [tuple(r) for r in await owner.fetch(sql, *args)]
+
+    absorbed = "SELECT unit, source FROM thidua_report_absorbed($1, 2020, 2025, NULL)"
+    indicators = "SELECT * FROM thidua_report_indicators_absorbed($1, 2020, 2025, NULL)"
+    keep = "SELECT thidua_report_keep($1, ARRAY[2024], ARRAY[2024])"
+    async with report_settings(owner, rollup_units=TREE_UNITS, kept_periods=16):
+        await owner.execute("DELETE FROM report_rollups WHERE unit_id = $1", tree.tld)
+        # the second province, beside: learns nothing of the merges below the first, and
+        # keeps nothing of the union nor of the first province
+        assert await as_reader(tree.prov2, absorbed, [tree.cs1]) == []
+        assert await as_reader(tree.prov2, indicators, [tree.cs1, older]) == []
+        for unit in (tree.tld, tree.prov1):
+            assert await as_reader(tree.prov2, keep, unit) == [(0,)]
+        assert await kept(owner, tree.tld) == {}
+        # while the first province, above, learns the merge
+        assert await as_reader(tree.prov1, absorbed, [tree.cs1]) == [(tree.cs1, older)]
