@@ -65,8 +65,12 @@ FULL_SURVEY_MOST_S = 30.0  # ...and no more than this (a round that caught much 
 
 # The same, but data and meta left out where this process keeps them (k: its span of the
 # tenant's seqs; none, no span): turning 5 MB of stored JSON back into text is most of a read.
-# Of those the projection counts in the database ($9: InDatabase), only their place.
-_IN_DATABASE = "(event_type = ANY ($9::text[]) AND stream_version = 1)"
+# Of those the projection counts in the database (InDatabase: $9 at their stream's first
+# version, $10 at its second), only their place.
+_IN_DATABASE = (
+    "(CASE stream_version WHEN 1 THEN event_type = ANY ($9::text[]) "
+    "WHEN 2 THEN event_type = ANY ($10::text[]) ELSE false END)"
+)
 _KEPT_OR_READ = (
     f"tenant_id, seq, {_IN_DATABASE} AS in_database, stream_version, event_type, "
     f"CASE WHEN NOT {_IN_DATABASE} THEN stream_id END AS stream_id, schema_version, "
@@ -107,13 +111,17 @@ def _batch_rows(recorded: bool) -> str:
 class InDatabase:
     """Events a projection counts in the database with one statement over a batch, never read
     into this process: its ``event_types`` at their stream's first version (each makes
-    something no earlier event touched, so it is counted from its own data alone). The
-    runner calls ``apply(conn, tenants, first seqs, last seqs)``, each tenant's span of such
-    events in the batch, in the batch's transaction once it has applied the batch's other
-    events (in log order): those must not read what it writes, and take their locks first."""
+    something no earlier event touched, so it is counted from its own data alone), and its
+    ``seconds`` at their stream's second version (each sets anew what the first, left there
+    too, made: counted from the two events' data). The runner calls ``apply(conn, tenants,
+    first seqs, last seqs)``, each tenant's span of such events in the batch, in the batch's
+    transaction once it has applied the batch's other events (in log order): those take their
+    locks first, and one of them that reads what a left event makes reads it from the log, as
+    the left events make it, not from what ``apply`` writes."""
 
     event_types: tuple[str, ...]
     apply: Callable[[asyncpg.Connection, list[str], list[int], list[int]], Awaitable[None]]
+    seconds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -248,6 +256,7 @@ async def run_batches(
             [k[1] for k in kept],
             [k[2] for k in kept],
             list(in_database.event_types) if in_database else [],
+            list(in_database.seconds) if in_database else [],
         )
         if not rows:
             return []

@@ -291,11 +291,11 @@ def changes_of(
             # its authors who are people of a register (sealed names carry their ids): the
             # 5-year report's typical individuals are found by them
             authors = [
-                str(a["person_id"])
-                for a in data.get("authors") or []
-                if isinstance(a, Mapping) and a.get("person_id")
+                a["person_id"]
+                for a in _listed(data.get("authors"))
+                if isinstance(a, Mapping) and isinstance(a.get("person_id"), str) and a["person_id"]
             ]
-            facts = {**item.facts, "authors": authors, "title": str(data.get("title", ""))}
+            facts = {**item.facts, "authors": authors, "title": _text(data.get("title"))}
             return [Change(key, item.day, item.figures, facts)]
         case "InitiativeRecognised":
             return [_initiative(key, day_of(data["recognised_on"]), data, item.facts)]
@@ -379,13 +379,19 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _listed(value: Any) -> list:
+    """A list in an event's data, or none: a recognition's is also read in SQL
+    (services/reporting/projections.py ``_RECOGNISED``), which takes nothing else for one."""
+    return value if isinstance(value, list) else []
+
+
 def _iso(value: Any) -> str | None:
     return None if value is None else day_of(value).isoformat()
 
 
 def _initiative(key: str, day: date, data: Mapping[str, Any], facts: Mapping[str, Any]) -> Change:
     benefit = int(data.get("benefit_vnd") or 0)
-    applied = [str(a) for a in data.get("applied_at") or []]
+    applied = [a for a in _listed(data.get("applied_at")) if isinstance(a, str)]
     return Change(
         key,
         day,

@@ -22,6 +22,8 @@ import orjson
 
 from services.reporting.figures import (
     COUNTED_EVENTS,
+    INITIATIVE_BENEFIT,
+    INITIATIVES,
     MADE,
     PERSON_EVENTS,
     Change,
@@ -160,6 +162,12 @@ IN_DATABASE = (
     "InspectionRecorded",
     "InitiativeRegistered",
 )
+# And at their stream's second version: an initiative recognised straight after its
+# registration (the Initiative aggregate is made by InitiativeRegistered), one event in ten of a
+# rebuild and most of what it still counted here. Its item and version are written there
+# (_RECOGNISED), as changes_of makes them from the two events; an event of the same batch after
+# it reads the item from the two events in the log (_made_items), as it does a first event's.
+SECONDS = ("InitiativeRecognised",)
 # their items' kinds (the key's prefix)
 _LEFT_ITEMS = frozenset(keys_of(t, "", {})[0].split(":")[0] for t in IN_DATABASE)
 # Versions are read by moments: these items have none until an event sets them anew, so none
@@ -167,24 +175,82 @@ _LEFT_ITEMS = frozenset(keys_of(t, "", {})[0].split(":")[0] for t in IN_DATABASE
 # (the only reader of initiatives' versions) read recognised ones only.
 UNREAD_UNTIL_SET_ANEW = ("initiative:",)
 
-# A batch's made items, each counted by its declared rule ($4–$8, a row per figure): its
-# changes (a row per unit, day, figure and moment) as ``apply`` would write them for its event,
-# which is its stream's first (version 1), so no item was there before it.
-_COUNT_MADE = """
-WITH rule AS (
+
+def _day(data: str, name: str) -> str:
+    """SQL: a date of an event's data (``day_of``), by a field's ``name`` (an SQL text)."""
+    return f"coalesce({data} -> {name} ->> '_data_', {data} ->> {name})::date"
+
+
+def _strings(value: str, pick: str) -> str:
+    """SQL: of the elements ``a`` of a JSON list (``figures._listed``), the strings ``pick``
+    finds in them, in their order."""
+    return (
+        f"coalesce((SELECT jsonb_agg({pick} ORDER BY n) FROM jsonb_array_elements(CASE WHEN "
+        f"jsonb_typeof({value}) = 'array' THEN {value} END) WITH ORDINALITY AS x (a, n) "
+        f"WHERE jsonb_typeof({pick}) = 'string'), '[]'::jsonb)"
+    )
+
+
+# an author's, of a register (a name alone has none): '' is none
+_PERSON_ID = "nullif(a -> 'person_id', '\"\"'::jsonb)"
+
+# A recognition after its registration (SECONDS), as changes_of makes its initiative's item:
+# the registration's facts (figures.py, InitiativeRegistered), then _initiative's. $9, $10: the
+# two figures' metrics. Known from its moment, never before its registration's (see ``apply``).
+_RECOGNISED = f"""
+recognised AS MATERIALIZED (
+  SELECT e.tenant_id AS unit_id, 'initiative:' || e.stream_id::text AS item,
+         {_day("e.data", "'recognised_on'")} AS day,
+         coalesce((e.data ->> 'benefit_vnd')::bigint, 0) AS benefit,
+         greatest(e.recorded_at, r.recorded_at) AS known_at,
+         CASE WHEN r.data IS NULL THEN '{{}}'::jsonb ELSE jsonb_build_object(
+           'authors', {_strings("r.data -> 'authors'", _PERSON_ID)},
+           'title', coalesce(r.data ->> 'title', '')) END
+         || jsonb_build_object('benefit', coalesce((e.data ->> 'benefit_vnd')::bigint, 0),
+              'applied_at', {_strings("e.data -> 'applied_at'", "a")})
+         AS facts
+    FROM span b
+    JOIN events e ON e.tenant_id = b.tenant_id AND e.seq BETWEEN b.first_seq AND b.last_seq
+    LEFT JOIN events r ON r.tenant_id = e.tenant_id AND r.stream_id = e.stream_id
+         AND r.stream_version = 1 AND r.event_type = 'InitiativeRegistered'
+   WHERE e.stream_version = 2 AND e.event_type = 'InitiativeRecognised'
+), recognised_figures AS (
+  SELECT *, jsonb_build_array(jsonb_build_array($9::text, '', 1),
+                              jsonb_build_array($10::text, '', benefit)) AS figures
+    FROM recognised
+), recognised_item AS (
+  -- an event of the batch after it, applied before, has set it anew since: that one stands
+  INSERT INTO report_items (unit_id, item, day, figures, facts, known_at)
+  SELECT unit_id, item, day, figures, facts, known_at FROM recognised_figures
+  ON CONFLICT (unit_id, item) DO NOTHING
+), recognised_version AS (
+  INSERT INTO report_item_versions (unit_id, item, known_at, day, figures, facts)
+  SELECT unit_id, item, known_at, day, figures, facts FROM recognised_figures
+  ON CONFLICT (unit_id, item, known_at) DO NOTHING
+)"""
+
+# A batch's events left to the database: its made items, each counted by its declared rule
+# ($4–$8, a row per figure), as ``apply`` would for its event, which is its stream's first
+# (version 1), so no item was there before it; and its recognitions (_RECOGNISED). Their
+# changes are written a row per unit, day, figure and moment.
+_COUNT_MADE = f"""
+WITH span AS (
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS b (tenant_id, first_seq, last_seq)
+), rule AS (
   SELECT * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
       AS r (event_type, day_field, metric, dim_field, number_field)
-), counted AS (
-  SELECT e.tenant_id AS unit_id,
-         coalesce(e.data -> r.day_field ->> '_data_', e.data ->> r.day_field)::date AS day,
+), {_RECOGNISED}, counted AS (
+  SELECT e.tenant_id AS unit_id, {_day("e.data", "r.day_field")} AS day,
          r.metric, coalesce(e.data ->> r.dim_field, '') AS dim,
          CASE WHEN r.number_field IS NULL THEN 1
               ELSE coalesce((e.data ->> r.number_field)::bigint, 0) END AS value,
          e.recorded_at
-    FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS b (tenant_id, first_seq, last_seq)
+    FROM span b
     JOIN events e ON e.tenant_id = b.tenant_id AND e.seq BETWEEN b.first_seq AND b.last_seq
     JOIN rule r ON r.event_type = e.event_type
    WHERE e.stream_version = 1
+  UNION ALL SELECT unit_id, day, $9::text, '', 1, known_at FROM recognised
+  UNION ALL SELECT unit_id, day, $10::text, '', benefit, known_at FROM recognised
 ), changes AS (
   INSERT INTO report_changes (unit_id, day, metric, dim, known_at, delta)
   SELECT unit_id, day, metric, dim, recorded_at, sum(value) FROM counted
@@ -210,7 +276,9 @@ async def count_made(
     """Count the made items of each tenant's span of a batch in the database: their events'
     data never leaves it (a rebuild of pledges spent most of its time reading and decoding
     them here)."""
-    await conn.execute(_COUNT_MADE, tenants, firsts, lasts, *_made_rules())
+    await conn.execute(
+        _COUNT_MADE, tenants, firsts, lasts, *_made_rules(), INITIATIVES, INITIATIVE_BENEFIT
+    )
 
 
 def _item(change: Change) -> Item:
@@ -344,24 +412,31 @@ async def _made_items(
     found: defaultdict[str, dict[str, Item]],
     known: dict[tuple[str, str], datetime],
 ) -> None:
-    """Items left to the database and not set anew since, as changes_of makes them from their
-    stream's first event, known from its moment."""
+    """Items left to the database and not stored since (their events after those left there
+    are of this batch), as changes_of makes them from their stream's events left there, in
+    order: its first, and a second of SECONDS; known from the latest one's moment."""
     units, streams = zip(*((u, k.split(":")[1]) for u, k in made), strict=True)
     rows = await conn.fetch(
         "SELECT e.tenant_id, e.stream_id, e.event_type, e.data::text AS data, e.recorded_at "
         "FROM unnest($1::text[], $2::uuid[]) AS w (tenant_id, stream_id) JOIN events e "
-        "ON e.tenant_id = w.tenant_id AND e.stream_id = w.stream_id AND e.stream_version = 1 "
-        "WHERE e.event_type = ANY ($3::text[])",
+        "ON e.tenant_id = w.tenant_id AND e.stream_id = w.stream_id "
+        "AND e.stream_version IN (1, 2) WHERE e.event_type = ANY (CASE e.stream_version "
+        "WHEN 1 THEN $3::text[] ELSE $4::text[] END) "
+        "ORDER BY e.tenant_id, e.stream_id, e.stream_version",
         list(units),
         list(streams),
         list(IN_DATABASE),
+        list(SECONDS),
     )
     for r in rows:
-        stream, data = str(r["stream_id"]), orjson.loads(r["data"])
-        for change in changes_of(r["event_type"], stream, data, {}, {}):
-            if (r["tenant_id"], change.key) in made:
-                found[r["tenant_id"]][change.key] = _item(change)
-                known[(r["tenant_id"], change.key)] = r["recorded_at"]
+        unit, stream, data = r["tenant_id"], str(r["stream_id"]), orjson.loads(r["data"])
+        mine = found[unit]
+        for change in changes_of(r["event_type"], stream, data, mine, {}):
+            if (unit, change.key) in made:
+                mine[change.key] = _item(change)
+                before = known.get((unit, change.key))
+                at = r["recorded_at"] if before is None else max(before, r["recorded_at"])
+                known[(unit, change.key)] = at
 
 
 async def _particulars(
@@ -548,7 +623,7 @@ PROJECTION = Projection(
     handlers=dict.fromkeys([*COUNTED_EVENTS, *PERSON_EVENTS, *REPORT_TYPES], _one),
     tables=TABLES,
     apply=apply,
-    in_database=InDatabase(IN_DATABASE, count_made),
+    in_database=InDatabase(IN_DATABASE, count_made, SECONDS),
     indexed_last=("report_changes", "report_items", "report_item_versions"),
     # a rebuild's new version starts its roll-ups afresh: kept ready again, after any keeper
     # at work, two at a time (the rebuild has the machine; a server's keeper reads one at a

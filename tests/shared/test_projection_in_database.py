@@ -30,9 +30,12 @@ async def projector_pool(runtime):
     await pool.close()
 
 
-def leaving_openings(read: list[int], left: list[tuple[str, int, int]]) -> Projection:
-    """Notebooks whose openings (each its stream's first event) are left to the database: the
-    spans it is given noted in ``left``, the events applied here in ``read``."""
+def leaving_openings(
+    read: list[int], left: list[tuple[str, int, int]], seconds: tuple[str, ...] = ()
+) -> Projection:
+    """Notebooks whose openings (each its stream's first event), and ``seconds`` at their
+    stream's second version, are left to the database: the spans it is given noted in
+    ``left``, the events applied here in ``read``."""
 
     async def apply(conn, registry, events) -> None:
         read.extend(e.seq for e in events)
@@ -50,7 +53,7 @@ def leaving_openings(read: list[int], left: list[tuple[str, int, int]]) -> Proje
         handlers={"NotebookOpened": nothing, "NoteWritten": nothing},
         tables=(),
         apply=apply,
-        in_database=InDatabase(("NotebookOpened",), in_database),
+        in_database=InDatabase(("NotebookOpened",), in_database, seconds),
     )
 
 
@@ -94,6 +97,31 @@ async def test_a_batch_counts_the_events_it_left_to_the_database_and_ends_at_its
     )
     assert checkpoint == 4
     assert len(runner.lags[projection.name].samples) == 4
+
+
+async def test_an_event_at_its_streams_second_version_may_be_left_to_the_database_too(
+    runtime, projector_pool
+):
+    # Given a notebook opened with two notes (seqs 1–3), then another opened (4)
+    tenant = f"left-{uuid.uuid4().hex[:8]}"
+    repository = Repository(runtime.store, build_registry())
+    for notes in (2, 0):
+        notebook = Notebook(title="Sổ tay", owner=uuid.uuid4(), opened_on=date(2026, 1, 1))
+        for i in range(notes):
+            notebook.write(f"Ghi chép {i}")
+        await repository.save(tenant, notebook)
+    read: list[int] = []
+    left: list[tuple[str, int, int]] = []
+    projection = leaving_openings(read, left, seconds=("NoteWritten",))
+    async with projector_pool.acquire() as conn:
+        await ensure_live(conn, [projection])
+    # When the runner catches up
+    runner = ProjectionRunner(projector_pool, None, [projection])
+    assert await runner.run_once([tenant]) == 4
+    # Then the first note (its stream's second event) was left with the openings, the second
+    # read here
+    assert left == [(tenant, 1, 4)]
+    assert read == [3]
 
 
 class Recording:
