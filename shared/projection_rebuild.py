@@ -7,7 +7,8 @@ runner is inside a batch of them after that), locks the tables, applies what is 
 live tables out and the new ones into ``public``, gives them the live tables' row-level security,
 policies and grants, re-creates every policy of another table that names a swapped table
 (policies bind tables by OID), drops the old tables and marks the versions. A reader waits
-for the lock, at most ``lock_timeout_s`` (after which the swap lets go and tries again), and
+for the lock, at most ``SWAP_PAST_DEADLOCK_CHECK_S`` past the server's ``deadlock_timeout`` (after
+which the swap lets go and tries again), and
 then reads the new tables: never empty ones. Functions name tables by name, late-bound: they
 follow by themselves.
 """
@@ -43,6 +44,11 @@ log = structlog.get_logger(__name__)
 RETIRED_SCHEMA = "thidua_retired"
 _ON_TABLE = re.compile(r" ON \S+ USING ")  # in pg_get_indexdef's "CREATE INDEX i ON t USING"
 SWAP_ATTEMPTS = 30
+# A swap waits for its locks a little past PostgreSQL's deadlock_timeout (1 s by default): the
+# check made then cancels an autovacuum holding one of its tables. Waiting no longer than it (as
+# the swap did), every attempt gave up first, for as long as the autovacuum ran: 38 s, 18
+# attempts, for the tables of a rebuild swapped in the minute before.
+SWAP_PAST_DEADLOCK_CHECK_S = 0.5
 PROGRESS_EVERY_S = 0.2
 # A rebuild's transaction applies a batch of each of this many tenants, about this many events
 # in all (64 tenants a transaction, a rebuild of 130,000 small logs spent 34 ms a transaction).
@@ -307,16 +313,20 @@ async def swap(
     target: Target,
     *,
     batch_size: int = 500,
-    lock_timeout_s: float = 1.0,
     attempts: int = SWAP_ATTEMPTS,
 ) -> None:
-    """Swap the building ``target`` in (as the owner). A lock not had within ``lock_timeout_s``
-    (readers queue behind a waiting swap, so it does not wait long) or a deadlock with a command
-    undoes the attempt; it is tried again."""
+    """Swap the building ``target`` in (as the owner). A lock not had soon (readers queue
+    behind a waiting swap, so it does not wait long) or a deadlock with a command undoes the
+    attempt; it is tried again."""
     for attempt in range(1, attempts + 1):
         try:
             async with owner.transaction():
-                await owner.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+                await owner.execute(
+                    "SELECT set_config('lock_timeout', ((extract(epoch FROM "
+                    "current_setting('deadlock_timeout')::interval) + $1) * 1000)::int || 'ms', "
+                    "true)",
+                    SWAP_PAST_DEADLOCK_CHECK_S,
+                )
                 await _swap(owner, target, batch_size)
             log.info("projection_swapped", projection=target.name, version=target.version)
             return
