@@ -468,6 +468,25 @@ def particulars_of(data: Mapping[str, Any]) -> Particulars | None:
     return Particulars(woman=gender == "female", direct_worker=bool(data.get("direct_worker")))
 
 
+def authored(day: date | None, figures: Iterable[Figure], facts: Mapping[str, Any]) -> list:
+    """What an initiative counts for each of its authors who is a person of a register (the
+    typical individuals): one initiative and its benefit, on its day, while it counts (once
+    recognised, until withdrawn). [(person, day, initiatives, benefit)]"""
+    if day is None or not figures:
+        return []
+    benefit = int(facts.get("benefit") or 0)
+    return [(person, day, 1, benefit) for person in facts.get("authors") or []]
+
+
+def authored_deltas(before: Item | None, change: Change) -> Iterable[tuple[str, date, int, int]]:
+    """What setting an initiative anew adds to its authors' shares, as ``deltas`` does to the
+    unit's figures: (person, day, initiatives, benefit)."""
+    if before is not None:
+        for person, day, n, benefit in authored(before.day, before.figures, before.facts):
+            yield person, day, -n, -benefit
+    yield from authored(change.day, change.figures, change.facts)
+
+
 def deltas(before: Item | None, change: Change) -> Iterable[tuple[date, str, str, int]]:
     """What setting an item anew adds to its unit's figures: (day, metric, dim, value), the old
     figures taken back on the old day and the new added on the new one."""

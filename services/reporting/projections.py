@@ -29,6 +29,7 @@ from services.reporting.figures import (
     Change,
     Item,
     Particulars,
+    authored_deltas,
     changes_of,
     day_of,
     deltas,
@@ -50,6 +51,8 @@ from shared.text import search_key
 TABLES = (
     "report_rollups",
     "report_changes",
+    # before the items: the typical individuals read it, then the items (migration 0078)
+    "report_authored",
     "report_items",
     "report_item_versions",
     "report_people",
@@ -80,6 +83,17 @@ Versions = dict[tuple[str, str, datetime], Item]
 
 # (unit, day, metric, dim, known at) → the change
 Changes = dict[tuple[str, date, str, str, datetime], int]
+# (unit, item, person, day, known at) → the change to an author's [initiatives, benefit]
+Authored = dict[tuple[str, str, str, date, datetime], list[int]]
+AUTHORED_COLUMNS = (
+    ("unit_id", "text"),
+    ("item", "text"),
+    ("person", "text"),
+    ("day", "date"),
+    ("known_at", "timestamptz"),
+    ("initiatives", "bigint"),
+    ("benefit", "bigint"),
+)
 CHANGE_COLUMNS = (
     ("unit_id", "text"),
     ("day", "date"),
@@ -102,6 +116,7 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     people = await _particulars(conn, counted)
     changed: dict[tuple[str, str], Item] = {}
     changes: Changes = defaultdict(int)
+    shares: Authored = defaultdict(lambda: [0, 0])
     versions: Versions = {}
     for stored in counted:
         unit = stored.tenant_id
@@ -120,6 +135,11 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
         for change in made:
             for day, metric, dim, value in deltas(mine.get(change.key), change):
                 changes[(unit, day, metric, dim, at)] += value
+            if change.key.startswith("initiative:"):
+                for person, day, n, benefit in authored_deltas(mine.get(change.key), change):
+                    share = shares[(unit, change.key, person, day, at)]
+                    share[0] += n
+                    share[1] += benefit
             mine[change.key] = changed[(unit, change.key)] = _item(change)
             known[(unit, change.key)] = at
             if change.key.startswith(VERSIONED):
@@ -127,6 +147,7 @@ async def apply(conn: asyncpg.Connection, registry: EventRegistry, events: Seque
     await _write_items(conn, changed, known)
     await _write_versions(conn, versions)
     await _write_changes(conn, changes)
+    await _write_authored(conn, shares)
     await _write_years(conn, changes)
 
 
@@ -227,6 +248,11 @@ recognised AS MATERIALIZED (
   INSERT INTO report_item_versions (unit_id, item, known_at, day, figures, facts)
   SELECT unit_id, item, known_at, day, figures, facts FROM recognised_figures
   ON CONFLICT (unit_id, item, known_at) DO NOTHING
+), recognised_authors AS (
+  -- figures.authored: each author's share of it
+  INSERT INTO report_authored (unit_id, item, person, day, known_at, initiatives, benefit)
+  SELECT r.unit_id, r.item, a.person, r.day, r.known_at, 1, r.benefit
+    FROM recognised r CROSS JOIN LATERAL jsonb_array_elements_text(r.facts -> 'authors') AS a (person)
 )"""
 
 # A batch's events left to the database: its made items, each counted by its declared rule
@@ -307,6 +333,11 @@ async def _write_versions(conn: asyncpg.Connection, versions: Versions) -> None:
 async def _write_changes(conn: asyncpg.Connection, changes: Changes) -> None:
     records = [(*key, value) for key, value in changes.items() if value]
     await insert_rows(conn, "report_changes", CHANGE_COLUMNS, records)
+
+
+async def _write_authored(conn: asyncpg.Connection, shares: Authored) -> None:
+    records = [(*key, n, benefit) for key, (n, benefit) in shares.items() if n or benefit]
+    await insert_rows(conn, "report_authored", AUTHORED_COLUMNS, records)
 
 
 async def _write_years(conn: asyncpg.Connection, changes: Changes) -> None:
@@ -624,7 +655,7 @@ PROJECTION = Projection(
     tables=TABLES,
     apply=apply,
     in_database=InDatabase(IN_DATABASE, count_made, SECONDS),
-    indexed_last=("report_changes", "report_items", "report_item_versions"),
+    indexed_last=("report_changes", "report_authored", "report_items", "report_item_versions"),
     # a rebuild's new version starts its roll-ups afresh: kept ready again, after any keeper
     # at work, two at a time (the rebuild has the machine; a server's keeper reads one at a
     # time beside its users)

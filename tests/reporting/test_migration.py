@@ -177,3 +177,57 @@ async def test_the_years_dated_are_those_of_the_changes_there(server_url, monkey
         # Then the years dated are those two, once each
         years = await conn.fetch("SELECT year FROM report_years ORDER BY year")
         assert [r["year"] for r in years] == [2013, 2024]
+
+
+async def test_each_state_of_an_initiative_becomes_the_change_to_its_authors_shares(
+    server_url, monkeypatch
+):
+    url = await fresh_database(server_url, migrated=False)
+    everything = migrate.available()
+    monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 78])
+    t0, t1, t2, t3 = (datetime(2025, 1, d, tzinfo=UTC) for d in (1, 2, 3, 4))
+    day = date(2024, 6, 1)
+    recognised = '[["initiatives", "", 1], ["initiative_benefit_vnd", "", 1]]'
+    async with owner_connection(url) as conn:
+        await migrate.migrate(conn)
+        # Given an initiative of two authors recognised (t1), its benefit amended (t2), then
+        # withdrawn (t3); one of another unit; one of no author
+        await conn.executemany(
+            "INSERT INTO report_item_versions (unit_id, item, known_at, day, figures, facts) "
+            "VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)",
+            [
+                ("u1", "initiative:a", t1, day, recognised, _facts(["p1", "p2"], 100)),
+                ("u1", "initiative:a", t2, day, recognised, _facts(["p1", "p2"], 150)),
+                ("u1", "initiative:a", t3, day, "[]", _facts(["p1", "p2"], 150)),
+                (
+                    "u2",
+                    "initiative:b",
+                    t0,
+                    day,
+                    recognised,
+                    _facts(["p3"], 7),
+                ),
+                ("u2", "initiative:c", t1, day, recognised, '{"benefit": 5}'),
+            ],
+        )
+        # When 0078 is applied
+        monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 79])
+        assert [m.version for m in await migrate.migrate(conn)] == [78]
+        rows = await conn.fetch(
+            "SELECT unit_id, item, person, day, known_at, initiatives, benefit "
+            "FROM report_authored ORDER BY 1, 2, 5, 3"
+        )
+    # Then each state is the change it made to each author's share, from its moment
+    assert [tuple(r) for r in rows] == [
+        ("u1", "initiative:a", "p1", day, t1, 1, 100),
+        ("u1", "initiative:a", "p2", day, t1, 1, 100),
+        ("u1", "initiative:a", "p1", day, t2, 0, 50),
+        ("u1", "initiative:a", "p2", day, t2, 0, 50),
+        ("u1", "initiative:a", "p1", day, t3, -1, -150),
+        ("u1", "initiative:a", "p2", day, t3, -1, -150),
+        ("u2", "initiative:b", "p3", day, t0, 1, 7),
+    ]
+
+
+def _facts(authors: list[str], benefit: int) -> str:
+    return orjson.dumps({"authors": authors, "benefit": benefit, "title": "T"}).decode()

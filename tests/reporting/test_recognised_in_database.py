@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections import defaultdict
 from datetime import date
 
 import orjson
@@ -94,8 +95,8 @@ def appends() -> list[list[tuple[uuid.UUID, int, str, dict]]]:
 
 async def written(conn, unit: str) -> dict:
     """What reporting holds of ``unit``'s initiatives: its items, their versions from their
-    recognition (none is read before: projections.UNREAD_UNTIL_SET_ANEW) and its figures'
-    changes by moment."""
+    recognition (none is read before: projections.UNREAD_UNTIL_SET_ANEW), its figures' changes
+    and its authors' shares, by moment."""
     items = await conn.fetch(
         "SELECT item, day, figures::text, facts::text, known_at FROM report_items "
         "WHERE unit_id = $1 ORDER BY item",
@@ -111,10 +112,17 @@ async def written(conn, unit: str) -> dict:
         "WHERE unit_id = $1 GROUP BY 1, 2, 3, 4 HAVING sum(delta) <> 0 ORDER BY 1, 2, 3, 4",
         unit,
     )
+    shares = await conn.fetch(
+        "SELECT item, person, day, known_at, sum(initiatives) AS n, sum(benefit) AS benefit "
+        "FROM report_authored WHERE unit_id = $1 GROUP BY 1, 2, 3, 4 "
+        "HAVING sum(initiatives) <> 0 OR sum(benefit) <> 0 ORDER BY 1, 2, 3, 4",
+        unit,
+    )
     return {
         "items": [_parsed(r) for r in items],
         "versions": [_parsed(r) for r in versions],
         "changes": [tuple(r) for r in changes],
+        "shares": [tuple(r) for r in shares],
     }
 
 
@@ -160,3 +168,8 @@ async def test_a_recognition_after_its_registration_is_counted_in_the_database_b
     full = {"authors": [PERSON, OTHER], "title": "Máy cắt tôn tự động", "benefit": 90_000_000}
     assert any(full.items() <= f.items() for f in facts)
     assert {c[0].year for c in counted["changes"]} == {2024, 2025}
+    # and its authors' shares: three initiatives each (the fourth withdrawn)
+    initiatives = defaultdict(int)
+    for share in counted["shares"]:
+        initiatives[share[1]] += share[4]
+    assert initiatives == {PERSON: 3, OTHER: 3}
