@@ -174,8 +174,9 @@ _YEARS_LOCK = lock_key("report_years")
 # (figures.MADE) but the good practices, whose own rows are written from their data here
 # (_practices), counted there; and an initiative registered, which counts nothing until it is
 # recognised. Their items and versions are not written: no reader asks for them (four rows of
-# five a rebuild wrote), and an event that later sets one anew (a withdrawal, a recognition)
-# reads it as changes_of makes it from its stream's first event (_made_items).
+# five a rebuild wrote), and an event that later sets one anew (a withdrawal; an initiative's
+# recognition not straight after its registration) reads it as changes_of makes it from its
+# stream's first event (_made_items).
 IN_DATABASE = (
     "PledgeRegistered",
     "WorkRegistered",
@@ -187,7 +188,8 @@ IN_DATABASE = (
 # registration (the Initiative aggregate is made by InitiativeRegistered), one event in ten of a
 # rebuild and most of what it still counted here. Its item and version are written there
 # (_RECOGNISED), as changes_of makes them from the two events; an event of the same batch after
-# it reads the item from the two events in the log (_made_items), as it does a first event's.
+# it reads the item from the two events in the log (_made_items), as it does a first event's,
+# and one of a later batch reads the item stored.
 SECONDS = ("InitiativeRecognised",)
 # their items' kinds (the key's prefix)
 _LEFT_ITEMS = frozenset(keys_of(t, "", {})[0].split(":")[0] for t in IN_DATABASE)
