@@ -231,3 +231,30 @@ async def test_each_state_of_an_initiative_becomes_the_change_to_its_authors_sha
 
 def _facts(authors: list[str], benefit: int) -> str:
     return orjson.dumps({"authors": authors, "benefit": benefit, "title": "T"}).decode()
+
+
+async def test_the_items_of_initiatives_not_recognised_go(server_url, monkeypatch):
+    url = await fresh_database(server_url, migrated=False)
+    everything = migrate.available()
+    monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 79])
+    day = date(2024, 6, 1)
+    recognised = '[["initiatives", "", 1], ["initiative_benefit_vnd", "", 1]]'
+    async with owner_connection(url) as conn:
+        await migrate.migrate(conn)
+        # Given an initiative registered (its item as a runner before wrote it), one recognised,
+        # and a pledge
+        await conn.executemany(
+            "INSERT INTO report_items (unit_id, item, day, figures, facts) "
+            "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)",
+            [
+                ("u1", "initiative:a", None, "[]", _facts(["p1"], 0)),
+                ("u1", "initiative:b", day, recognised, _facts(["p1"], 1)),
+                ("u1", "pledge:p", day, '[["pledges", "x", 1]]', "{}"),
+            ],
+        )
+        # When 0079 is applied
+        monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 80])
+        assert [m.version for m in await migrate.migrate(conn)] == [79]
+        # Then the registered one's item is gone: its recognition will read it from the log
+        rows = await conn.fetch("SELECT item FROM report_items ORDER BY 1")
+    assert [r["item"] for r in rows] == ["initiative:b", "pledge:p"]
