@@ -5,6 +5,7 @@ last moment), 0066 (the items' first versions) and 0067 (the years dated)."""
 from __future__ import annotations
 
 import uuid
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 
 import orjson
@@ -182,51 +183,64 @@ async def test_the_years_dated_are_those_of_the_changes_there(server_url, monkey
 async def test_each_state_of_an_initiative_becomes_the_change_to_its_authors_shares(
     server_url, monkeypatch
 ):
-    url = await fresh_database(server_url, migrated=False)
-    everything = migrate.available()
-    monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 78])
     t0, t1, t2, t3 = (datetime(2025, 1, d, tzinfo=UTC) for d in (1, 2, 3, 4))
-    day = date(2024, 6, 1)
-    recognised = '[["initiatives", "", 1], ["initiative_benefit_vnd", "", 1]]'
-    async with owner_connection(url) as conn:
-        await migrate.migrate(conn)
+    async with before(78, server_url, monkeypatch) as conn:
         # Given an initiative of two authors recognised (t1), its benefit amended (t2), then
         # withdrawn (t3); one of another unit; one of no author
         await conn.executemany(
             "INSERT INTO report_item_versions (unit_id, item, known_at, day, figures, facts) "
             "VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)",
             [
-                ("u1", "initiative:a", t1, day, recognised, _facts(["p1", "p2"], 100)),
-                ("u1", "initiative:a", t2, day, recognised, _facts(["p1", "p2"], 150)),
-                ("u1", "initiative:a", t3, day, "[]", _facts(["p1", "p2"], 150)),
-                (
-                    "u2",
-                    "initiative:b",
-                    t0,
-                    day,
-                    recognised,
-                    _facts(["p3"], 7),
-                ),
-                ("u2", "initiative:c", t1, day, recognised, '{"benefit": 5}'),
+                ("u1", "initiative:a", t1, DAY, RECOGNISED, _facts(["p1", "p2"], 100)),
+                ("u1", "initiative:a", t2, DAY, RECOGNISED, _facts(["p1", "p2"], 150)),
+                ("u1", "initiative:a", t3, DAY, "[]", _facts(["p1", "p2"], 150)),
+                ("u2", "initiative:b", t0, DAY, RECOGNISED, _facts(["p3"], 7)),
+                ("u2", "initiative:c", t1, DAY, RECOGNISED, '{"benefit": 5}'),
             ],
         )
         # When 0078 is applied
-        monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 79])
-        assert [m.version for m in await migrate.migrate(conn)] == [78]
+        await applying(78, conn, monkeypatch)
         rows = await conn.fetch(
             "SELECT unit_id, item, person, day, known_at, initiatives, benefit "
             "FROM report_authored ORDER BY 1, 2, 5, 3"
         )
     # Then each state is the change it made to each author's share, from its moment
     assert [tuple(r) for r in rows] == [
-        ("u1", "initiative:a", "p1", day, t1, 1, 100),
-        ("u1", "initiative:a", "p2", day, t1, 1, 100),
-        ("u1", "initiative:a", "p1", day, t2, 0, 50),
-        ("u1", "initiative:a", "p2", day, t2, 0, 50),
-        ("u1", "initiative:a", "p1", day, t3, -1, -150),
-        ("u1", "initiative:a", "p2", day, t3, -1, -150),
-        ("u2", "initiative:b", "p3", day, t0, 1, 7),
+        ("u1", "initiative:a", "p1", DAY, t1, 1, 100),
+        ("u1", "initiative:a", "p2", DAY, t1, 1, 100),
+        ("u1", "initiative:a", "p1", DAY, t2, 0, 50),
+        ("u1", "initiative:a", "p2", DAY, t2, 0, 50),
+        ("u1", "initiative:a", "p1", DAY, t3, -1, -150),
+        ("u1", "initiative:a", "p2", DAY, t3, -1, -150),
+        ("u2", "initiative:b", "p3", DAY, t0, 1, 7),
     ]
+
+
+DAY = date(2024, 6, 1)
+RECOGNISED = '[["initiatives", "", 1], ["initiative_benefit_vnd", "", 1]]'
+
+
+@asynccontextmanager
+async def before(version: int, server_url: str, monkeypatch):
+    """An owner's connection to a fresh database migrated up to ``version``, not included."""
+    url = await fresh_database(server_url, migrated=False)
+    everything = migrate.available()
+    monkeypatch.setattr(
+        migrate, "available", lambda: [m for m in everything if m.version < version]
+    )
+    async with owner_connection(url) as conn:
+        await migrate.migrate(conn)
+        monkeypatch.setattr(migrate, "available", lambda: everything)
+        yield conn
+
+
+async def applying(version: int, conn, monkeypatch) -> None:
+    """``version`` applied, and it alone."""
+    everything = migrate.available()
+    monkeypatch.setattr(
+        migrate, "available", lambda: [m for m in everything if m.version <= version]
+    )
+    assert [m.version for m in await migrate.migrate(conn)] == [version]
 
 
 def _facts(authors: list[str], benefit: int) -> str:
@@ -234,13 +248,7 @@ def _facts(authors: list[str], benefit: int) -> str:
 
 
 async def test_the_items_of_initiatives_not_recognised_go(server_url, monkeypatch):
-    url = await fresh_database(server_url, migrated=False)
-    everything = migrate.available()
-    monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 79])
-    day = date(2024, 6, 1)
-    recognised = '[["initiatives", "", 1], ["initiative_benefit_vnd", "", 1]]'
-    async with owner_connection(url) as conn:
-        await migrate.migrate(conn)
+    async with before(79, server_url, monkeypatch) as conn:
         # Given an initiative registered (its item as a runner before wrote it), one recognised,
         # and a pledge
         await conn.executemany(
@@ -248,13 +256,12 @@ async def test_the_items_of_initiatives_not_recognised_go(server_url, monkeypatc
             "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)",
             [
                 ("u1", "initiative:a", None, "[]", _facts(["p1"], 0)),
-                ("u1", "initiative:b", day, recognised, _facts(["p1"], 1)),
-                ("u1", "pledge:p", day, '[["pledges", "x", 1]]', "{}"),
+                ("u1", "initiative:b", DAY, RECOGNISED, _facts(["p1"], 1)),
+                ("u1", "pledge:p", DAY, '[["pledges", "x", 1]]', "{}"),
             ],
         )
         # When 0079 is applied
-        monkeypatch.setattr(migrate, "available", lambda: [m for m in everything if m.version < 80])
-        assert [m.version for m in await migrate.migrate(conn)] == [79]
+        await applying(79, conn, monkeypatch)
         # Then the registered one's item is gone: its recognition will read it from the log
         rows = await conn.fetch("SELECT item FROM report_items ORDER BY 1")
     assert [r["item"] for r in rows] == ["initiative:b", "pledge:p"]
