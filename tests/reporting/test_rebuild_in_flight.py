@@ -14,6 +14,7 @@ import pytest
 from services.reporting.projections import PROJECTION
 from shared import projection_rebuild
 from tests.reporting.conftest import given, pledge, recognised
+from tests.reporting.test_recognised_in_database import AMENDED, FULL, RECOGNISED
 
 ROWS = {
     "report_changes": (
@@ -28,6 +29,11 @@ ROWS = {
     "report_item_versions": (
         "SELECT unit_id, item, known_at, day, figures, facts FROM report_item_versions "
         "WHERE unit_id = ANY ($1::text[]) ORDER BY 1, 2, 3"
+    ),
+    "report_authored": (
+        "SELECT unit_id, item, person, day, known_at, sum(initiatives), sum(benefit) "
+        "FROM report_authored WHERE unit_id = ANY ($1::text[]) GROUP BY 1, 2, 3, 4, 5 "
+        "HAVING sum(initiatives) <> 0 OR sum(benefit) <> 0 ORDER BY 1, 2, 3, 4, 5"
     ),
 }
 
@@ -47,8 +53,9 @@ async def indexes(owner, schema: str = "public") -> set[tuple[str, str]]:
 
 
 async def written(runtime, tree) -> list[str]:
-    """Pledges (one withdrawn), initiatives recognised and seminars in seven units' logs,
-    counted by the runner as they came; the units."""
+    """Pledges (one withdrawn), initiatives recognised (one of an author registered, then
+    amended) and seminars in seven units' logs, counted by the runner as they came; the
+    units."""
     units = [tree.tld, tree.prov1, tree.prov2, tree.upper1, tree.upper2, tree.upper3, tree.cs1]
     for i, unit in enumerate(units):
         withdrawn = await pledge(runtime, unit, date(2024, 1, 1 + i))
@@ -63,6 +70,9 @@ async def written(runtime, tree) -> list[str]:
             campaign_id=uuid.uuid4(),
             reason="Chuyển",
         )
+        authored = await given(runtime, unit, "InitiativeRegistered", **FULL)
+        await given(runtime, unit, "InitiativeRecognised", authored, 2, **RECOGNISED)
+        await given(runtime, unit, "InitiativeRecognitionAmended", authored, 3, **AMENDED)
         await given(
             runtime,
             unit,
