@@ -180,8 +180,9 @@ class Settings(BaseSettings):
         description=(
             "`thidua serve` keeps the roll-ups of the large subtrees (this year's, last year's, "
             "the reports' periods, the five-year terms back to the earliest year dated) ready "
-            "at its start and this often, so that no user waits "
-            "for a full read of the union (services/reporting/rollups.py); 0: never."
+            "at its start and this often (and within seconds of a move or a merge of a unit), "
+            "so that no user waits for a full read of the union "
+            "(services/reporting/rollups.py); 0: never."
         ),
     )
     recent_events_bytes: int = Field(

@@ -10,7 +10,8 @@ each unit (the same function, the same reach as the unit's own officers), for th
 last, the periods of the reports asked for, the five-year terms of this year and the last, and
 the terms before them back to the earliest year any figure is dated in
 (``thidua_report_rollups_to_keep``, 0060, 0064 and 0067): at the server's start, every
-``report_keep_interval_s``, and at the end of ``thidua reports rebuild``. A roll-up already kept
+``report_keep_interval_s`` (and within ``TREE_WATCH_S`` of a change to the tree: 0080), and at
+the end of ``thidua reports rebuild``. A roll-up already kept
 and current costs it a lookup. The periods of a unit with a year no kept roll-up encloses (after
 a rebuild, every one) are read together, in one read of the years they span
 (``thidua_report_keep``, 0077).
@@ -93,12 +94,22 @@ async def _read(pool: asyncpg.Pool, units: Iterator[tuple[str, list[tuple[int, i
                 await read_figures(conn, [(unit, first, last, None)])
 
 
-class RollupKeeper:
-    """:func:`keep_rollups` at once and then every ``interval_s``, in a background task."""
+# How often the keeper looks for a change to the tree between its rounds: a move or a merge of
+# a unit with a history makes the large subtrees' roll-ups read in full again (5-8 s for the
+# union), and until the keeper keeps them anew every reader of the union reads in full too.
+TREE_WATCH_S = 2.0
 
-    def __init__(self, pool: asyncpg.Pool, interval_s: float) -> None:
+
+class RollupKeeper:
+    """:func:`keep_rollups` at once and then every ``interval_s``, in a background task; and
+    as soon as it sees (every ``watch_s``) that the tree changed since its last round."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, interval_s: float, watch_s: float = TREE_WATCH_S
+    ) -> None:
         self.pool = pool
         self.interval_s = interval_s
+        self.watch_s = watch_s
         self.rounds = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -115,6 +126,7 @@ class RollupKeeper:
 
     async def _run(self) -> None:
         while True:
+            tree = await self._tree()
             try:
                 kept = await keep_rollups(self.pool)
                 log.debug("report_rollups_kept", periods=kept)
@@ -124,4 +136,20 @@ class RollupKeeper:
             except Exception:  # not expected: said loudly, and the keeper goes on
                 log.exception("report_rollups_keeper_failed")
             self.rounds += 1
-            await asyncio.sleep(self.interval_s)
+            await self._until_due(tree)
+
+    async def _tree(self) -> str | None:
+        """The newest change to the tree (None: none, or the database away a moment)."""
+        try:
+            return await self.pool.fetchval("SELECT thidua_report_tree_changed_last()")
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            return None
+
+    async def _until_due(self, tree: str | None) -> None:
+        """Until ``interval_s`` has passed, or the tree changed since ``tree`` was read."""
+        due = asyncio.get_running_loop().time() + self.interval_s
+        while (left := due - asyncio.get_running_loop().time()) > 0:
+            await asyncio.sleep(min(self.watch_s, left))
+            now = await self._tree()
+            if now is not None and now != tree:
+                return

@@ -354,6 +354,30 @@ async def test_the_keeper_runs_at_once_then_every_interval_until_stopped(runtime
     await idle.stop()
 
 
+async def test_the_keeper_keeps_them_anew_as_soon_as_the_tree_changed(
+    runtime, registry, owner, tree
+):
+    # Given a unit with a history, and the union's roll-up of this year kept by a keeper whose
+    # rounds are an hour apart
+    await pledge(runtime, tree.cs1, today())
+    year = (today().year, today().year)
+    async with report_settings(owner, rollup_units=TREE_UNITS):
+        keeper = RollupKeeper(runtime.pool, interval_s=3600, watch_s=0.05)
+        keeper.start()
+        try:
+            await rounds_of(keeper, 1)
+            before = (await kept(owner, tree.tld))[year]
+            await asyncio.sleep(0.2)
+            assert keeper.rounds == 1  # nothing changed: no round
+            # When the unit moves to another parent
+            await registry.move(None, tree.cs1, tree.upper2, today())
+            # Then the keeper keeps the roll-up anew at once, not an hour later
+            await rounds_of(keeper, 2)
+            assert (await kept(owner, tree.tld))[year] != before
+        finally:
+            await keeper.stop()
+
+
 async def test_the_keeper_goes_on_after_a_round_that_failed(runtime, monkeypatch):
     from services.reporting import rollups
 
