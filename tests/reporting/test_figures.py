@@ -309,7 +309,7 @@ async def test_a_merged_units_typical_individuals_count_under_its_survivor(
 
     from services.campaign.commands import commands_of as campaign_commands_of
     from tests.campaign.conftest import Clock
-    from tests.registry.conftest import SINCE, principal
+    from tests.registry.conftest import principal
 
     # Given an initiative recognised in Hoa Lư in 2024, under the first province
     clock = Clock(day(2024, 5, 2))
@@ -323,15 +323,7 @@ async def test_a_merged_units_typical_individuals_count_under_its_survivor(
     )
     # When Hoa Lư is merged on 1 January 2025 into a grassroots union of the second province
     survivor = f"{tree.prefix}-cs9"
-    await registry.register(
-        None,
-        unit_id=survivor,
-        name="Công đoàn cơ sở Dệt Nam Định",
-        level="grassroots",
-        sector_type="DN nhà nước",
-        parent_id=tree.upper3,
-        effective_on=SINCE,
-    )
+    await grassroots(registry, (survivor, tree.upper3))
     await registry.merge(None, [tree.cs1], survivor, day(2025, 1, 1))
     query = """query ($u: ID) { exemplars(unitId: $u, firstYear: 2020, lastYear: 2025) {
       name initiatives benefitVnd } }"""

@@ -14,6 +14,7 @@ from services.reporting.rollups import KEEPER_LOCK, RollupKeeper, keep_rollups
 from shared import access
 from shared.clock import today
 from tests.reporting.conftest import given, pledge, report_settings, summary
+from tests.reporting.test_figures import grassroots
 
 # The test tree: tld, prov1, prov2, upper1, upper2, upper3, cs1 (prov1 has four units).
 TREE_UNITS = 7
@@ -400,19 +401,9 @@ async def test_the_keeper_goes_on_after_a_round_that_failed(runtime, monkeypatch
 
 
 async def test_a_unit_beside_keeps_nothing_and_learns_no_merge(runtime, registry, owner, tree):
-    from tests.registry.conftest import SINCE
-
     await pledge(runtime, tree.cs1, date(2024, 3, 1))
     older = f"{tree.prefix}-cs8"
-    await registry.register(
-        None,
-        unit_id=older,
-        name="Công đoàn cơ sở cũ",
-        level="grassroots",
-        sector_type="DN nhà nước",
-        parent_id=tree.upper1,
-        effective_on=SINCE,
-    )
+    await grassroots(registry, (older, tree.upper1))
     await registry.merge(None, [older], tree.cs1, date(2024, 2, 1))
 
     async def as_reader(unit: str, sql: str, *args):
