@@ -11,8 +11,8 @@ last, the periods of the reports asked for, the five-year terms of this year and
 the terms before them back to the earliest year any figure is dated in
 (``thidua_report_rollups_to_keep``, 0060, 0064 and 0067): at the server's start, every
 ``report_keep_interval_s`` (and within ``TREE_WATCH_S`` of a change to the tree: 0080), and at
-the end of ``thidua reports rebuild``. A roll-up already kept
-and current costs it a lookup. The periods of a unit with a year no kept roll-up encloses (after
+the end of ``thidua reports rebuild``. A roll-up already kept and current costs it a lookup.
+The periods of a unit with a year no kept roll-up encloses (after
 a rebuild, every one) are read together, in one read of the years they span
 (``thidua_report_keep``, 0077).
 """

@@ -540,30 +540,22 @@ async def _collectives(
     }
     # a unit merged into one of them: its prizes decided before its merge are the survivor's
     # (migration 0076), as its figures are
-    logs = {u: (u, None) for u in ids} | {
-        r["source"]: (r["unit"], r["until"])
-        for r in await conn.fetch(
-            "SELECT unit, source, until FROM thidua_report_absorbed($1, $2, $3, $4)",
-            ids,
-            first,
-            last,
-            at,
-        )
-    }
-    awards: dict[str, set[str]] = defaultdict(set)
+    prizes: dict[str, list[str]] = defaultdict(list)
     for r in await conn.fetch(
-        "SELECT unit_id, award, decided_on FROM decision_recipients "
-        "WHERE unit_id = ANY ($1::text[]) AND year BETWEEN $2 AND $3 "
-        f"AND {_standing('$4')}",
-        list(logs),
+        "WITH logs AS (SELECT u AS unit, u AS source, NULL::date AS until "
+        "FROM unnest($1::text[]) AS u UNION ALL "
+        "SELECT unit, source, until FROM thidua_report_absorbed($1, $2, $3, $4)) "
+        "SELECT DISTINCT l.unit, decision_recipients.award FROM logs l "
+        "JOIN decision_recipients ON decision_recipients.unit_id = l.source "
+        "WHERE decision_recipients.year BETWEEN $2 AND $3 "
+        "AND (l.until IS NULL OR decision_recipients.decided_on < l.until) "
+        f"AND {_standing('$4')} ORDER BY l.unit, decision_recipients.award",
+        ids,
         first,
         last,
         at,
     ):
-        unit, until = logs[r["unit_id"]]
-        if until is None or r["decided_on"] < until:
-            awards[unit].add(r["award"])
-    prizes = {u: [award_name(a) for a in sorted(found)] for u, found in awards.items()}
+        prizes[r["unit"]].append(award_name(r["award"]))
     indicators = {
         r["unit"]: (int(r["indicators"]), int(r["met"]))
         for r in await conn.fetch(
